@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One table of errors for the whole library. Each error has a stable name
+ * (for logs, JSON output and tests) and a short message. The library never
+ * prints; it returns one of these and, where useful, fills a dga_diag that
+ * says where in the input the check failed.
+ */
+#ifndef DGA_ERROR_H
+#define DGA_ERROR_H
+
+#include <stddef.h>
+
+/* X(enum suffix, stable name, message) */
+#define DGA_ERROR_TABLE(X)                                                                  \
+    X(OK, "ok", "success")                                                                  \
+    /* core */                                                                              \
+    X(NOMEM, "out-of-memory", "out of memory")                                              \
+    X(INTERNAL, "internal", "internal error")                                                \
+    X(TRUNCATED, "truncated", "input is truncated")                                         \
+    X(TRAILING_BYTES, "trailing-bytes", "unexpected bytes after the end of the structure")  \
+    X(TOO_LARGE, "too-large", "input exceeds its size limit")                               \
+    X(BAD_HEX, "bad-hex", "invalid hexadecimal text")                                       \
+    X(BAD_BASE64, "bad-base64", "invalid base64 text")                                      \
+    X(IO, "io", "input/output error")                                                       \
+    X(BAD_ARGUMENT, "bad-argument", "invalid argument")                                     \
+    /* SPDM request (GET_MEASUREMENTS) */                                                   \
+    X(REQUEST_VERSION, "request-version", "request SPDMVersion is not 0x11")                \
+    X(REQUEST_CODE, "request-code", "request code is not GET_MEASUREMENTS (0xE0)")          \
+    X(REQUEST_PARAM, "request-param", "request parameters are not 0x01/0xFF/slot 0")        \
+    /* SPDM response (MEASUREMENTS) */                                                      \
+    X(RESPONSE_VERSION, "response-version", "response SPDMVersion is not 0x11")             \
+    X(RESPONSE_CODE, "response-code", "response code is not MEASUREMENTS (0x60)")           \
+    X(NO_BLOCKS, "no-measurement-blocks", "NumberOfBlocks is zero")                         \
+    X(RECORD_LENGTH, "record-length-mismatch",                                              \
+      "measurement blocks do not fill MeasurementRecordLength exactly")                     \
+    X(BLOCK_COUNT, "block-count-mismatch",                                                  \
+      "measurement record holds a different number of blocks than NumberOfBlocks")          \
+    X(BLOCK_INDEX, "block-index-out-of-range",                                              \
+      "measurement block index is 0 or greater than NumberOfBlocks")                        \
+    X(DUPLICATE_BLOCK, "duplicate-block-index", "two measurement blocks share an index")    \
+    X(BLOCK_SPEC, "block-spec", "measurement block is not a DMTF measurement (spec 0x01)")  \
+    X(BLOCK_TYPE, "block-value-type", "measurement value type is not 0x01")                 \
+    X(BLOCK_SIZE, "block-size-mismatch",                                                    \
+      "measurement sizes disagree (MeasurementSize != 3 + ValueSize, or ValueSize != 48)")  \
+    /* opaque data */                                                                       \
+    X(OPAQUE_EMPTY, "opaque-empty", "OpaqueLength is zero")                                 \
+    X(DUPLICATE_TLV, "duplicate-tlv", "an opaque-data field appears twice")                 \
+    X(TLV_SIZE, "tlv-size", "an opaque-data field has an invalid size")                     \
+    X(TLV_VALUE, "tlv-value", "an opaque-data field has an invalid value")                  \
+    X(MISSING_TLV, "missing-tlv", "a required opaque-data field is absent")                 \
+    X(UNSUPPORTED_FIRMWARE, "unsupported-firmware",                                         \
+      "unsupported firmware: opaque data version is greater than 1")                        \
+    /* containers */                                                                        \
+    X(BAD_JSON, "bad-json", "evidence JSON is malformed")                                   \
+    X(BAD_ARCH, "bad-arch", "unknown or unsupported architecture")                          \
+    X(TOO_MANY_DEVICES, "too-many-devices", "evidence lists too many devices")              \
+    X(NO_DEVICES, "no-devices", "evidence lists no devices")                                \
+    /* certificates */                                                                      \
+    X(BAD_PEM, "bad-pem", "certificate chain is not a clean list of PEM certificates")      \
+    X(BAD_CERT, "bad-certificate", "a certificate cannot be decoded")                       \
+    X(CHAIN_LENGTH, "chain-length", "device certificate chain does not hold 5 certificates") \
+    X(CHAIN_ROOT, "chain-root",                                                             \
+      "the chain's root is not the pinned trust root")                                      \
+    X(CHAIN_INVALID, "chain-invalid", "certificate chain verification failed")              \
+    X(CHAIN_ORDER, "chain-order",                                                           \
+      "verified chain differs from the presented order leaf, BROM, ICA, identity, root")    \
+    X(CHAIN_ALGORITHM, "chain-algorithm",                                                   \
+      "a certificate key is not P-384 or its signature is not ecdsa-with-SHA384")           \
+    X(BAD_DER, "bad-der", "malformed DER")                                                  \
+    X(FWID_NOT_FOUND, "fwid-not-found",                                                     \
+      "the report carries a FWID but the leaf certificate has no FWID extension")           \
+    X(FWID_MISMATCH, "fwid-mismatch",                                                       \
+      "the report FWID differs from the leaf certificate FWID")                             \
+    /* report-level verification */                                                         \
+    X(SIGNATURE_INVALID, "signature-invalid", "report signature verification failed")       \
+    X(NONCE_MISMATCH, "nonce-mismatch", "nonce mismatch")                                   \
+    X(CHAIN_EXPIRED, "chain-expired",                                                       \
+      "a certificate of the chain is expired or not yet valid at the verification time")    \
+    X(ARCH_MISMATCH, "arch-mismatch",                                                       \
+      "the certificate chain belongs to another architecture than the one declared")
+
+typedef enum {
+#define DGA_X_ENUM(id, name, msg) DGA_E_##id,
+    DGA_ERROR_TABLE(DGA_X_ENUM)
+#undef DGA_X_ENUM
+        DGA_E__COUNT
+} dga_err;
+
+/* Where a check failed: byte offset into the input and the field being read. */
+struct dga_diag {
+    dga_err err;
+    size_t offset;
+    const char *field; /* static string, never NULL after dga_diag_set */
+};
+
+const char *dga_err_name(dga_err e);
+const char *dga_err_message(dga_err e);
+
+/* Record a failure in an optional diag; returns e so callers can `return dga_diag_set(...)`. */
+dga_err dga_diag_set(struct dga_diag *d, dga_err e, size_t offset, const char *field);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small public helpers the programs share with the library: codecs, bounded file reads, time. */
+#ifndef DGA_UTIL_H
+#define DGA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dga/error.h"
+
+/*
+ * Hex text to bytes. Surrounding ASCII whitespace is ignored; upper and lower
+ * case are accepted; an odd number of digits or any other character is
+ * DGA_E_BAD_HEX. *ret is malloc'd (caller frees), untouched on failure.
+ */
+dga_err dga_hex_decode(const char *text, size_t text_len, uint8_t **ret, size_t *ret_len);
+/* Decodes exactly `want` bytes into out (fixed-size values such as nonces). */
+dga_err dga_hex_decode_fixed(const char *text, uint8_t *out, size_t want);
+/* Lowercase hex of n bytes into out, which must hold 2n+1 bytes. */
+void dga_hex_encode(const uint8_t *in, size_t n, char *out);
+void dga_hex_encode_upper(const uint8_t *in, size_t n, char *out);
+
+/* Standard base64 with padding (RFC 4648 §4); whitespace is not accepted. */
+dga_err dga_base64_decode(const char *text, size_t text_len, uint8_t **ret, size_t *ret_len);
+
+/*
+ * Reads a whole regular file of at most `cap` bytes; the result is
+ * NUL-terminated (not counted in *ret_len). DGA_E_IO or DGA_E_TOO_LARGE.
+ */
+dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
+
+/* RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ" to time_t and back. */
+dga_err dga_time_parse(const char *text, time_t *ret);
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL) into out. */
+void dga_time_format(time_t t, char out[21]);
+
+/* Compares n bytes without an early exit. */
+bool dga_mem_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+#endif

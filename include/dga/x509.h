@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Certificates: PEM chains, the pinned NVIDIA roots, device identity chain
+ * verification, the FWID extension, hwmodel/ueid, and the report signature
+ * check. Rules: ../shared/reference/certificates.md §1-5, spdm-evidence.md §6.
+ * Everything cryptographic is OpenSSL.
+ */
+#ifndef DGA_X509_H
+#define DGA_X509_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "dga/error.h"
+#include "dga/evidence.h"
+
+#define DGA_DEVICE_CHAIN_LEN 5
+#define DGA_PEM_CHAIN_MAX_CERTS 16
+
+/* A trust anchor: the compiled-in NVIDIA root unless the caller chose another explicitly. */
+struct dga_trust {
+    X509 *root;
+    bool custom; /* true when not a compiled-in NVIDIA root: outputs must say so */
+};
+
+/* The compiled-in NVIDIA Device Identity CA (GPU and NVSwitch chains). */
+dga_err dga_trust_nvidia_device(struct dga_trust *ret);
+/* The compiled-in NVIDIA CoRIM signing Root CA (RIM chains). */
+dga_err dga_trust_nvidia_rim(struct dga_trust *ret);
+/* An explicitly chosen root from a PEM file holding exactly one certificate. */
+dga_err dga_trust_from_pem(const char *pem, size_t len, struct dga_trust *ret);
+void dga_trust_free(struct dga_trust *t);
+
+/*
+ * Parses concatenated PEM certificates. Only whitespace may appear outside the
+ * BEGIN/END CERTIFICATE blocks; at most DGA_PEM_CHAIN_MAX_CERTS. The stack
+ * keeps the input order. diag->offset is the byte offset of the failure.
+ */
+dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
+                            struct dga_diag *diag);
+
+struct dga_chain_info {
+    time_t not_after_min;        /* minimum notAfter over every certificate */
+    char expiration_date[21];    /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */
+    bool expired;                /* some certificate's notAfter < at */
+    bool not_yet_valid;          /* some certificate's notBefore > at */
+    char hwmodel[128];           /* CN of certificate 1 (BROM) */
+    char ueid[64];               /* decimal serial number of certificate 0 */
+    bool leaf_has_fwid;          /* leaf carries the arch's FWID extension */
+    uint8_t leaf_fwid[DGA_DIGEST_LEN];
+};
+
+/*
+ * Verifies a device identity chain (leaf, BROM, provisioner ICA, identity CA,
+ * root): exactly 5 certificates; the presented root equals trust->root byte
+ * for byte; OpenSSL path validation with only trust->root trusted and
+ * certificates 1..3 untrusted; the built path equals the presented order;
+ * every key P-384 and every signature ecdsa-with-SHA384; the leaf's CN names
+ * the declared architecture. Time never fails the chain here: validity at `at`
+ * is reported in ret->expired / ret->not_yet_valid for the caller to decide.
+ */
+dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
+                                const struct dga_trust *trust, time_t at,
+                                struct dga_chain_info *ret, struct dga_diag *diag);
+
+/*
+ * FWID from the leaf certificate: Hopper/LS10 extension 2.23.133.5.4.1,
+ * Blackwell 2.23.133.5.4.1.1 ([6] fwids, first entry), both parsed as DER.
+ * *present is false (and DGA_E_OK returned) when the extension is absent.
+ */
+dga_err dga_cert_fwid(X509 *leaf, enum dga_arch arch, bool *present,
+                      uint8_t out[DGA_DIGEST_LEN]);
+
+/* The extension value parsers themselves (OCTET STRING contents), for tests and fuzzing. */
+dga_err dga_fwid_parse_tcg(const uint8_t *der, size_t len, uint8_t out[DGA_DIGEST_LEN]);
+dga_err dga_fwid_parse_dice(const uint8_t *der, size_t len, uint8_t out[DGA_DIGEST_LEN]);
+
+/*
+ * ECDSA P-384/SHA-384 over msg with the leaf's key; sig is raw r||s (48+48,
+ * big-endian). DGA_E_SIGNATURE_INVALID on any mismatch; DGA_E_CHAIN_ALGORITHM
+ * if the key is not EC P-384.
+ */
+dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
+                                    const uint8_t sig[DGA_SIGNATURE_LEN]);
+
+#endif

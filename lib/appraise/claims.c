@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Report-level claims with NVIDIA claims v3 key names
+ * (reference/claims-and-policy.md §1-3). GPU keys use "x-nvidia-gpu-",
+ * NVSwitch keys "x-nvidia-switch-". Values that could not be established
+ * (a check that could not run) are false or null, never a guess.
+ */
+#include <stdio.h>
+
+#include "dga/util.h"
+#include "dga/verify.h"
+
+static json_t *string_or_null(bool have, const char *s)
+{
+    return have ? json_string(s) : json_null();
+}
+
+static const char *cert_status(const struct dga_device_result *r)
+{
+    if (!r->chain_verified) {
+        return "invalid";
+    }
+    return r->time_valid ? "valid" : "expired";
+}
+
+/* Revocation is not checked at report level yet: say so instead of claiming "good". */
+static json_t *chain_claims(const struct dga_device_result *r)
+{
+    return json_pack("{s:o,s:s,s:s,s:n}", "x-nvidia-cert-expiration-date",
+                     string_or_null(r->chain_verified, r->chain.expiration_date),
+                     "x-nvidia-cert-status", cert_status(r), "x-nvidia-cert-ocsp-status",
+                     "not-checked", "x-nvidia-cert-revocation-reason");
+}
+
+static json_t *pdi_list(const struct dga_derived *d)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < d->n_pdis; i++) {
+        json_array_append_new(a, json_string(d->pdis[i]));
+    }
+    return a;
+}
+
+/* Sets "<prefix><suffix>" = v. */
+static void set_prefixed(json_t *o, const char *prefix, const char *suffix, json_t *v)
+{
+    char key[96];
+    snprintf(key, sizeof key, "%s%s", prefix, suffix);
+    json_object_set_new(o, key, v);
+}
+
+static void report_checks(json_t *o, const char *p, const struct dga_device_result *r)
+{
+    set_prefixed(o, p, "attestation-report-parsed", json_boolean(r->parsed));
+    set_prefixed(o, p, "attestation-report-nonce-match", json_boolean(r->nonce_match));
+    set_prefixed(o, p, "attestation-report-signature-verified",
+                 json_boolean(r->signature_verified));
+    set_prefixed(o, p, "attestation-report-cert-chain", chain_claims(r));
+    set_prefixed(o, p, "attestation-report-cert-chain-fwid-match", json_boolean(r->fwid_match));
+}
+
+static void common_claims(json_t *o, const struct dga_device_result *r)
+{
+    char nonce[2 * DGA_NONCE_LEN + 1];
+    dga_hex_encode(r->report.nonce, DGA_NONCE_LEN, nonce);
+    json_object_set_new(o, "eat_nonce", string_or_null(r->parsed, nonce));
+    json_object_set_new(o, "hwmodel", string_or_null(r->chain_verified, r->chain.hwmodel));
+    json_object_set_new(o, "ueid", string_or_null(r->chain_verified, r->chain.ueid));
+}
+
+static void gpu_claims(json_t *o, const struct dga_device_result *r)
+{
+    const char *p = "x-nvidia-gpu-";
+    json_object_set_new(o, "x-nvidia-device-type", json_string("gpu"));
+    json_object_set_new(o, "x-nvidia-gpu-claims-version", json_string("3.0"));
+    json_object_set_new(o, "x-nvidia-gpu-arch-check", json_boolean(r->chain_verified));
+    json_object_set_new(o, "x-nvidia-gpu-driver-version",
+                        string_or_null(r->parsed, r->derived.driver_version));
+    json_object_set_new(o, "x-nvidia-gpu-vbios-version",
+                        string_or_null(r->parsed, r->derived.vbios_version));
+    if (r->parsed && r->derived.has_pdis) {
+        json_object_set_new(o, "x-nvidia-gpu-switch-pdis", pdi_list(&r->derived));
+    }
+    report_checks(o, p, r);
+}
+
+static void switch_claims(json_t *o, const struct dga_device_result *r)
+{
+    const char *p = "x-nvidia-switch-";
+    json_object_set_new(o, "x-nvidia-device-type", json_string("nvswitch"));
+    json_object_set_new(o, "x-nvidia-version", json_string("3.0"));
+    json_object_set_new(o, "x-nvidia-switch-arch-check", json_boolean(r->chain_verified));
+    json_object_set_new(o, "x-nvidia-switch-bios-version",
+                        string_or_null(r->parsed, r->derived.vbios_version));
+    if (r->parsed && r->derived.has_own_pdi) {
+        json_object_set_new(o, "x-nvidia-switch-pdi", json_string(r->derived.own_pdi));
+    }
+    if (r->parsed && r->derived.has_pdis) {
+        json_object_set_new(o, "x-nvidia-switch-gpu-pdis", pdi_list(&r->derived));
+    }
+    report_checks(o, p, r);
+}
+
+json_t *dga_claims_report_level(const struct dga_device_result *r)
+{
+    json_t *o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+    common_claims(o, r);
+    if (dga_arch_is_switch(r->arch)) {
+        switch_claims(o, r);
+    } else {
+        gpu_claims(o, r);
+    }
+    return o;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A growing byte buffer with a hard cap chosen at each use (after curl's dynbuf):
+ * appends past the cap fail with DGA_E_TOO_LARGE and leave the buffer unchanged.
+ */
+#ifndef DGA_CORE_BUF_H
+#define DGA_CORE_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dga/error.h"
+
+struct buf {
+    uint8_t *data;
+    size_t len;
+    size_t alloc;
+    size_t cap; /* the most bytes this buffer may ever hold */
+};
+
+static inline struct buf buf_init(size_t cap)
+{
+    struct buf b = {.data = NULL, .len = 0, .alloc = 0, .cap = cap};
+    return b;
+}
+
+dga_err buf_append(struct buf *b, const void *p, size_t n);
+dga_err buf_append_str(struct buf *b, const char *s);
+/* Adds a NUL after the data (not counted in len, not counted against cap). */
+dga_err buf_terminate(struct buf *b);
+/* Hands out the data; the buffer is empty afterwards. */
+uint8_t *buf_take(struct buf *b);
+void buf_free(struct buf *b);
+
+#endif

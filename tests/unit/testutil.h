@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers for the unit tests: fixture paths and loaders. */
+#ifndef DGA_TESTUTIL_H
+#define DGA_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* Nonces used by the fixtures (see tests/fixtures/PROVENANCE.md). */
+#define NONCE_N1 "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"
+#define NONCE_N2 "e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576"
+#define NONCE_N3 "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e"
+#define NONCE_580 "5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca"
+#define NONCE_535 "27a328247bf7935c993341cf587be6f05986ccce4fe7ba2c54100bd616a58f66"
+
+/* Absolute path of a fixture (relative to tests/fixtures); static buffer. */
+const char *fixture_path(const char *rel);
+/* Reads a fixture file whole (NUL-terminated); fails the test if it cannot. */
+uint8_t *fixture_read(const char *rel, size_t *ret_len);
+/* Reads a report.hex fixture and decodes it. */
+uint8_t *fixture_report(const char *rel, size_t *ret_len);
+
+#endif

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the subcommands share: exit codes, error printing, evidence loading. */
+#ifndef DGA_TOOLS_CLI_H
+#define DGA_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "dga/evidence.h"
+#include "dga/verify.h"
+
+#define PROGRAM "dstack-gpu-attest"
+
+enum exit_code {
+    EXIT_VERIFIED = 0, /* every device passed */
+    EXIT_REJECTED = 1, /* a check failed */
+    EXIT_USAGE = 2,
+    EXIT_IO = 3, /* I/O or internal error */
+};
+
+struct command {
+    const char *group; /* "evidence" */
+    const char *verb;  /* "verify" */
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+int cmd_evidence_inspect(int argc, char **argv);
+int cmd_evidence_verify(int argc, char **argv);
+
+/* "dstack-gpu-attest: <what>: <why>" on stderr. */
+__attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+
+/* Where a command's evidence comes from (--evidence, or --report/--cert-chain/--arch). */
+struct evidence_args {
+    const char *evidence;
+    const char *report;
+    const char *cert_chain;
+    const char *arch;
+};
+
+/*
+ * Loads the evidence the arguments name. Returns an exit code: EXIT_VERIFIED
+ * on success, EXIT_USAGE for a bad combination, EXIT_IO if a file cannot be
+ * read, EXIT_REJECTED if the container itself is malformed (untrusted input).
+ */
+int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *ret);
+
+/* Reads a file whole, capped; prints the error itself. Returns an exit code. */
+int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
+
+/* Dumps JSON to stdout with 4-space indentation and sorted keys, then a newline. */
+int cli_print_json(json_t *j);
+
+#endif

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dstack-gpu-attest evidence verify: report-level verification of every
+ * device in the evidence. Exit 0 only if every device passed every check.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dga/util.h"
+
+struct verify_args {
+    struct evidence_args ev;
+    const char *nonce;
+    const char *at;
+    const char *trust_root;
+    bool json;
+};
+
+static void verify_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s evidence verify (--evidence JSON | --report FILE --cert-chain PEM\n"
+            "                          --arch hopper|blackwell|ls10) --nonce HEX\n"
+            "                          [--at YYYY-MM-DDTHH:MM:SSZ] [--trust-root PEM] [--json]\n"
+            "\n"
+            "Checks, per device: the report parses strictly; the certificate chain leads\n"
+            "to the compiled-in NVIDIA Device Identity CA; the report signature verifies\n"
+            "with the leaf key; the report nonce equals --nonce; the report FWID equals\n"
+            "the leaf certificate's; every certificate is valid at the verification time.\n"
+            "\n"
+            "  --evidence FILE     NVIDIA serialized evidence JSON (one or many devices)\n"
+            "  --report FILE       raw report, hex text or binary\n"
+            "  --cert-chain FILE   device certificate chain, PEM, leaf first\n"
+            "  --arch ARCH         architecture of --report\n"
+            "  --nonce HEX         the 32-byte nonce the evidence must carry (64 hex digits)\n"
+            "  --at TIME           verification time (default: now)\n"
+            "  --trust-root FILE   trust this root instead of NVIDIA's (labs and tests;\n"
+            "                      the output then says \"trust_roots\": \"custom\")\n"
+            "  --json              machine-readable output\n",
+            PROGRAM);
+}
+
+static int parse_args(int argc, char **argv, struct verify_args *a)
+{
+    static const struct option opts[] = {
+        {"evidence", required_argument, NULL, 'e'},   {"report", required_argument, NULL, 'r'},
+        {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'},
+        {"nonce", required_argument, NULL, 'n'},      {"at", required_argument, NULL, 't'},
+        {"trust-root", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'e': a->ev.evidence = optarg; break;
+        case 'r': a->ev.report = optarg; break;
+        case 'c': a->ev.cert_chain = optarg; break;
+        case 'a': a->ev.arch = optarg; break;
+        case 'n': a->nonce = optarg; break;
+        case 't': a->at = optarg; break;
+        case 'R': a->trust_root = optarg; break;
+        case 'j': a->json = true; break;
+        case 'h': verify_usage(stdout); exit(EXIT_VERIFIED);
+        default: verify_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || a->nonce == NULL) {
+        cli_error("evidence verify: %s", optind != argc ? "unexpected argument" : "--nonce is required");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+static int build_options(const struct verify_args *a, struct dga_trust *trust,
+                         struct dga_verify_options *opt)
+{
+    if (dga_hex_decode_fixed(a->nonce, opt->nonce, DGA_NONCE_LEN) != DGA_E_OK) {
+        cli_error("--nonce: expected 64 hexadecimal digits");
+        return EXIT_USAGE;
+    }
+    opt->at = time(NULL);
+    if (a->at != NULL && dga_time_parse(a->at, &opt->at) != DGA_E_OK) {
+        cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
+        return EXIT_USAGE;
+    }
+    if (a->trust_root == NULL) {
+        opt->trust = trust;
+        return dga_trust_nvidia_device(trust) == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
+    }
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(a->trust_root, DGA_CHAIN_PEM_MAX, &pem, &len);
+    if (rc == EXIT_VERIFIED && dga_trust_from_pem((const char *)pem, len, trust) != DGA_E_OK) {
+        cli_error("%s: not a single PEM certificate", a->trust_root);
+        rc = EXIT_USAGE;
+    }
+    free(pem);
+    opt->trust = trust;
+    return rc;
+}
+
+static const char *mark(bool ok, bool ran)
+{
+    return !ran ? "not run" : ok ? "pass" : "FAIL";
+}
+
+static void print_device_text(const struct dga_device_result *r)
+{
+    bool chain = r->chain_verified, parsed = r->parsed;
+    printf("%s (%s): %s\n", r->label, dga_arch_name(r->arch), r->err == DGA_E_OK ? "PASS" : "FAIL");
+    printf("  report parsed          %s\n", mark(parsed, true));
+    printf("  certificate chain      %s\n", mark(chain, true));
+    printf("  report signature       %s\n", mark(r->signature_verified, parsed && chain));
+    printf("  nonce                  %s\n", mark(r->nonce_match, parsed));
+    printf("  FWID binding           %s\n", mark(r->fwid_match, parsed && chain));
+    printf("  certificate validity   %s\n", mark(r->time_valid, chain));
+    if (chain) {
+        printf("  hwmodel %s, ueid %s, chain expires %s\n", r->chain.hwmodel, r->chain.ueid,
+               r->chain.expiration_date);
+    }
+    if (parsed) {
+        printf("  %s %s%s%s\n", dga_arch_is_switch(r->arch) ? "BIOS" : "VBIOS",
+               r->derived.vbios_version, dga_arch_is_switch(r->arch) ? "" : ", driver ",
+               r->derived.driver_version);
+    }
+    if (r->err != DGA_E_OK) {
+        printf("  reason: %s: %s (%s at byte %zu)\n", dga_check_name(r->failed_check),
+               dga_err_message(r->err), r->diag.field, r->diag.offset);
+    }
+}
+
+static json_t *device_json(const struct dga_device_result *r)
+{
+    bool ok = r->err == DGA_E_OK;
+    json_t *d = json_pack("{s:s,s:s,s:s,s:o}", "label", r->label, "arch", dga_arch_name(r->arch),
+                          "result", ok ? "pass" : "fail", "claims", dga_claims_report_level(r));
+    if (d != NULL && !ok) {
+        json_object_set_new(d, "failed_check", json_string(dga_check_name(r->failed_check)));
+        json_object_set_new(d, "error", json_string(dga_err_name(r->err)));
+        json_object_set_new(d, "message", json_string(dga_err_message(r->err)));
+        json_object_set_new(d, "field", json_string(r->diag.field));
+        json_object_set_new(d, "offset", json_integer((json_int_t)r->diag.offset));
+    }
+    return d;
+}
+
+static int print_json(const struct dga_device_result *res, size_t n, bool pass,
+                      const struct verify_args *a, const struct dga_verify_options *opt)
+{
+    char at[21];
+    dga_time_format(opt->at, at);
+    json_t *devices = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(devices, device_json(&res[i]));
+    }
+    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:o}", "result", pass ? "pass" : "fail",
+                            "trust_roots", opt->trust->custom ? "custom" : "nvidia",
+                            "verified_at", at, "nonce", a->nonce, "devices", devices);
+    int rc = cli_print_json(out);
+    json_decref(out);
+    return rc;
+}
+
+static int report(const struct dga_device_result *res, size_t n, const struct verify_args *a,
+                  const struct dga_verify_options *opt)
+{
+    bool pass = true;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].err != DGA_E_OK) {
+            pass = false;
+            cli_error("%s: %s: %s", res[i].label, dga_check_name(res[i].failed_check),
+                      dga_err_message(res[i].err));
+        }
+    }
+    int rc = EXIT_VERIFIED;
+    if (a->json) {
+        rc = print_json(res, n, pass, a, opt);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            print_device_text(&res[i]);
+        }
+        printf("verdict: %s (%zu device%s%s)\n", pass ? "PASS" : "FAIL", n, n == 1 ? "" : "s",
+               opt->trust->custom ? ", CUSTOM trust root, not NVIDIA's" : "");
+    }
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    return pass ? EXIT_VERIFIED : EXIT_REJECTED;
+}
+
+int cmd_evidence_verify(int argc, char **argv)
+{
+    struct verify_args a = {0};
+    struct dga_trust trust = {0};
+    struct dga_verify_options opt = {0};
+    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
+    int rc = set != NULL && res != NULL ? parse_args(argc, argv, &a) : EXIT_IO;
+    if (rc == EXIT_VERIFIED) {
+        rc = build_options(&a, &trust, &opt);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = cli_load_evidence(&a.ev, set);
+    }
+    if (rc == EXIT_VERIFIED) {
+        for (size_t i = 0; i < set->n; i++) {
+            dga_verify_device(&set->dev[i], &opt, &res[i]);
+        }
+        dga_label_devices(res, set->n);
+        rc = report(res, set->n, &a, &opt);
+    }
+    if (set != NULL) {
+        dga_evidence_set_free(set);
+    }
+    free(set);
+    free(res);
+    dga_trust_free(&trust);
+    return rc;
+}

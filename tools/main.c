@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dstack-gpu-attest: one program, subcommands from a table (after wg). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command commands[] = {
+    {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},
+    {"evidence", "verify", cmd_evidence_verify,
+     "verify report signature, certificate chain, nonce and FWID"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: %s <command> [options]\n\nCommands:\n", PROGRAM);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %s %-10s %s\n", commands[i].group, commands[i].verb,
+                commands[i].summary);
+    }
+    fprintf(out, "\nRun '%s <command> --help' for a command's options.\n"
+                 "Exit status: 0 verified, 1 verification failed, 2 usage, 3 I/O or internal "
+                 "error.\nSee dstack-gpu-attest(1).\n",
+            PROGRAM);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return EXIT_VERIFIED;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("%s %s\n", PROGRAM, DGA_VERSION);
+        return EXIT_VERIFIED;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (argc >= 3 && strcmp(argv[1], commands[i].group) == 0 &&
+            strcmp(argv[2], commands[i].verb) == 0) {
+            return commands[i].run(argc - 2, argv + 2);
+        }
+    }
+    cli_error("unknown command '%s%s%s' (try --help)", argv[1], argc >= 3 ? " " : "",
+              argc >= 3 ? argv[2] : "");
+    return EXIT_USAGE;
+}
