@@ -173,15 +173,19 @@ static dga_err parse_tail(struct cursor *c, struct dga_report *r, struct dga_dia
     struct cursor opaque;
     r->opaque_offset = cursor_pos(c);
     READ(cursor_sub(c, r->opaque_len, &opaque), c, diag, "response.OpaqueData");
+    if (r->opaque_len == 0) {
+        return dga_diag_set(diag, DGA_E_OPAQUE_EMPTY, len_at, "response.OpaqueLength");
+    }
+    dga_err e = dga_opaque_parse(opaque.p, opaque.len, opaque.base, r->arch, &r->opaque, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     r->signed_len = cursor_pos(c);
     READ(cursor_copy(c, r->signature, DGA_SIGNATURE_LEN), c, diag, "Signature");
     if (cursor_end(c) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_TRAILING_BYTES, cursor_pos(c), "Signature");
     }
-    if (r->opaque_len == 0) {
-        return dga_diag_set(diag, DGA_E_OPAQUE_EMPTY, len_at, "response.OpaqueLength");
-    }
-    return dga_opaque_parse(opaque.p, opaque.len, opaque.base, r->arch, &r->opaque, diag);
+    return DGA_E_OK;
 }
 
 dga_err dga_report_parse(const uint8_t *bytes, size_t len, enum dga_arch arch,
