@@ -29,7 +29,8 @@ static void inspect_usage(FILE *out)
             "Prints the decoded report(s) as JSON: request and response with NVIDIA's\n"
             "field names, unknown opaque-data fields, and derived values (versions, RIM\n"
             "ids, FWID, mode, PDIs). Without --arch a raw report's architecture is\n"
-            "guessed (hopper or ls10) and marked so. Inspecting verifies nothing.\n",
+            "guessed (hopper or ls10) and marked so. Inspecting verifies nothing;\n"
+            "the exit status is 1 when a report does not parse.\n",
             PROGRAM);
 }
 
@@ -148,10 +149,16 @@ static int inspect_json(const char *path, const uint8_t *text, size_t len)
         cli_error("%s: evidence JSON: %s", path, dga_err_message(e));
     } else {
         json_t *arr = json_array();
+        bool all_parsed = true;
         for (size_t i = 0; i < set->n; i++) {
-            json_array_append_new(arr, device_json(&set->dev[i], false));
+            json_t *d = device_json(&set->dev[i], false);
+            all_parsed = all_parsed && json_object_get(d, "error") == NULL;
+            json_array_append_new(arr, d);
         }
         rc = cli_print_json(arr);
+        if (rc == EXIT_VERIFIED && !all_parsed) {
+            rc = EXIT_REJECTED;
+        }
         json_decref(arr);
     }
     dga_evidence_set_free(set);
@@ -183,6 +190,9 @@ static int inspect_raw(const struct inspect_args *a, const uint8_t *content, siz
     if (rc == EXIT_VERIFIED) {
         json_t *o = device_json(&dev, guessed);
         rc = cli_print_json(o);
+        if (rc == EXIT_VERIFIED && json_object_get(o, "error") != NULL) {
+            rc = EXIT_REJECTED; /* the report does not parse */
+        }
         json_decref(o);
     }
     free(dev.report);

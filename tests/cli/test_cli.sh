@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The CLI as a user drives it: exit codes, the one-line reasons on stderr,
+# and the key parts of text and JSON output.
+# Usage: test_cli.sh PATH/TO/dstack-gpu-attest   (DGA_FIXTURES names the fixtures)
+set -u
+bin=$1
+fx=${DGA_FIXTURES:-tests/fixtures}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+N1=931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
+N2=e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576
+N580=5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca
+AT=2024-06-01T00:00:00Z
+PPCIE=$fx/gpu/h100_590.12_ppcie/evidence.json
+H580=$fx/gpu/h100_580.159.03
+LS10=$fx/nvswitch/ls10_96.10.55.00.01
+
+# run WANT_RC NAME -- ARGS...: runs the program, keeps stdout/stderr in $tmp
+run() {
+    local want=$1 name=$2
+    shift 3
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, want $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
+        failures=$((failures + 1))
+        return 1
+    fi
+    echo "ok   $name"
+}
+
+# expect FILE PATTERN NAME: grep -F the pattern in out or err
+expect() {
+    if ! grep -qF -- "$2" "$tmp/$1"; then
+        echo "FAIL $3: '$2' not in $1"; head -20 "$tmp/$1" | sed 's/^/  /'
+        failures=$((failures + 1))
+    fi
+}
+
+run 0 "help" -- --help && expect out "evidence verify" "help lists verify"
+run 0 "version" -- --version && expect out "dstack-gpu-attest 0." "version"
+run 2 "no arguments" --
+run 2 "unknown command" -- evidence frobnicate
+run 0 "verify help" -- evidence verify --help && expect out "--nonce HEX" "verify help"
+
+run 0 "ppcie evidence passes" -- evidence verify --evidence "$PPCIE" --nonce $N2 --at $AT
+expect out "GPU-0 (hopper): PASS" "text verdict per device"
+expect out "verdict: PASS (1 device)" "text verdict"
+
+run 0 "ppcie evidence JSON" -- evidence verify --evidence "$PPCIE" --nonce $N2 --at $AT --json
+expect out '"result": "pass"' "json result"
+expect out '"trust_roots": "nvidia"' "json trust roots"
+expect out '"x-nvidia-gpu-attestation-report-signature-verified": true' "json claim"
+expect out '"x-nvidia-gpu-switch-pdis": [' "json pdis"
+
+run 1 "wrong nonce fails" -- evidence verify --evidence "$PPCIE" --nonce $N1 --at $AT
+expect err "dstack-gpu-attest: GPU-0: nonce: nonce mismatch" "nonce reason on stderr"
+expect out "verdict: FAIL" "text verdict fail"
+
+run 0 "raw pair passes" -- evidence verify --report "$H580/report.hex" \
+    --cert-chain "$H580/certchain.pem" --arch hopper --nonce $N580 --at $AT
+run 0 "nvswitch passes" -- evidence verify --report "$LS10/report.hex" \
+    --cert-chain "$LS10/certchain.pem" --arch ls10 --nonce $N1 --at $AT --json
+expect out '"x-nvidia-switch-bios-version": "96.10.55.00.01"' "switch claim"
+expect out '"label": "SWITCH-0"' "switch label"
+
+run 1 "chain without BROM fails" -- evidence verify --report "$fx/gpu/h100_545.00/report.hex" \
+    --cert-chain "$fx/gpu/invalid_certchain_missing_brom.pem" --arch hopper \
+    --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e --at $AT
+expect err "GPU-0: cert-chain: device certificate chain does not hold 5 certificates" "chain reason"
+
+run 1 "custom root is reported and fails NVIDIA chains" -- evidence verify --evidence "$PPCIE" \
+    --nonce $N2 --at $AT --trust-root "$fx/roots/nvidia_corim_signing_root_ca.pem" --json
+expect out '"trust_roots": "custom"' "custom root marked"
+expect out '"error": "chain-root"' "custom root error"
+
+# A truncated report inside a JSON container: named check, offset, exit 1.
+head -c 4000 "$H580/report.hex" >"$tmp/short.hex"
+run 1 "truncated report" -- evidence verify --report "$tmp/short.hex" \
+    --cert-chain "$H580/certchain.pem" --arch hopper --nonce $N580 --at $AT
+expect err "GPU-0: report-parse: input is truncated" "truncated reason"
+
+run 2 "bad nonce" -- evidence verify --evidence "$PPCIE" --nonce abc
+run 2 "missing nonce" -- evidence verify --evidence "$PPCIE"
+run 2 "bad time" -- evidence verify --evidence "$PPCIE" --nonce $N2 --at yesterday
+run 2 "bad arch" -- evidence verify --report "$H580/report.hex" --cert-chain "$H580/certchain.pem" \
+    --arch ampere --nonce $N580
+run 2 "evidence and report together" -- evidence verify --evidence "$PPCIE" \
+    --report "$H580/report.hex" --nonce $N2
+run 3 "missing file" -- evidence verify --evidence "$tmp/nope.json" --nonce $N2
+expect err "nope.json: No such file or directory" "missing file reason"
+echo '[{"arch":"HOPPER"' >"$tmp/bad.json"
+run 1 "malformed evidence JSON" -- evidence verify --evidence "$tmp/bad.json" --nonce $N2
+expect err "evidence JSON is malformed" "malformed reason"
+
+run 0 "inspect raw report" -- evidence inspect "$H580/report.hex" --cert-chain "$H580/certchain.pem"
+expect out '"vbios_rim_id": "NV_GPU_VBIOS_1010_0205_862_9600740020"' "inspect rim id"
+expect out '"hwmodel": "GH100 A01 GSP BROM"' "inspect chain"
+expect out '"arch_source": "guessed"' "inspect guessed arch"
+run 0 "inspect guesses ls10" -- evidence inspect "$LS10/report.hex"
+expect out '"arch": "ls10"' "ls10 guessed"
+run 0 "inspect evidence json" -- evidence inspect "$PPCIE"
+expect out '"mode": "ppcie"' "inspect ppcie mode"
+run 1 "inspect truncated" -- evidence inspect "$tmp/short.hex" --arch hopper
+expect out '"error": "truncated"' "inspect names error"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures CLI check(s) failed"
+    exit 1
+fi
+echo "all CLI checks passed"
