@@ -108,7 +108,28 @@ static const char *mark(bool ok, bool ran)
     return !ran ? "not run" : ok ? "pass" : "FAIL";
 }
 
-static void print_device_text(const struct dga_device_result *r)
+/* The first failure, with where it was found when that adds something. */
+static void print_reason(const struct dga_device_result *r, const uint8_t *expected_nonce)
+{
+    if (r->err == DGA_E_OK) {
+        return;
+    }
+    printf("  reason: %s: %s", dga_check_name(r->failed_check), dga_err_message(r->err));
+    if (r->failed_check == DGA_CHECK_PARSE) {
+        printf(" (%s at byte %zu)", r->diag.field, r->diag.offset);
+    } else if (strcmp(r->diag.field, dga_check_name(r->failed_check)) != 0) {
+        printf(" (%s)", r->diag.field);
+    }
+    printf("\n");
+    if (r->failed_check == DGA_CHECK_NONCE) {
+        char got[2 * DGA_NONCE_LEN + 1], want[2 * DGA_NONCE_LEN + 1];
+        dga_hex_encode(r->report.nonce, DGA_NONCE_LEN, got);
+        dga_hex_encode(expected_nonce, DGA_NONCE_LEN, want);
+        printf("  report nonce   %s\n  expected nonce %s\n", got, want);
+    }
+}
+
+static void print_device_text(const struct dga_device_result *r, const uint8_t *expected_nonce)
 {
     bool chain = r->chain_verified, parsed = r->parsed;
     printf("%s (%s): %s\n", r->label, dga_arch_name(r->arch), r->err == DGA_E_OK ? "PASS" : "FAIL");
@@ -127,10 +148,7 @@ static void print_device_text(const struct dga_device_result *r)
                r->derived.vbios_version, dga_arch_is_switch(r->arch) ? "" : ", driver ",
                r->derived.driver_version);
     }
-    if (r->err != DGA_E_OK) {
-        printf("  reason: %s: %s (%s at byte %zu)\n", dga_check_name(r->failed_check),
-               dga_err_message(r->err), r->diag.field, r->diag.offset);
-    }
+    print_reason(r, expected_nonce);
 }
 
 static json_t *device_json(const struct dga_device_result *r)
@@ -181,7 +199,7 @@ static int report(const struct dga_device_result *res, size_t n, const struct ve
         rc = print_json(res, n, pass, a, opt);
     } else {
         for (size_t i = 0; i < n; i++) {
-            print_device_text(&res[i]);
+            print_device_text(&res[i], opt->nonce);
         }
         printf("verdict: %s (%zu device%s%s)\n", pass ? "PASS" : "FAIL", n, n == 1 ? "" : "s",
                opt->trust->custom ? ", CUSTOM trust root, not NVIDIA's" : "");
