@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Device identity chain verification (certificates.md §1-5). The checks run
+ * in the order the header documents: length, pinned root, OpenSSL path
+ * validation, built order, algorithms, architecture; only then are hwmodel,
+ * ueid, FWID and the validity window read.
+ */
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "core/cleanup.h"
+#include "dga/util.h"
+#include "dga/x509.h"
+#include "x509/internal.h"
+
+static const char *const cert_names[DGA_DEVICE_CHAIN_LEN] = {
+    "certificate 0 (leaf)",        "certificate 1 (BROM)", "certificate 2 (provisioner ICA)",
+    "certificate 3 (identity CA)", "certificate 4 (root)",
+};
+
+static const char *cert_name(int depth)
+{
+    if (depth < 0 || depth >= DGA_DEVICE_CHAIN_LEN) {
+        return "certificate chain";
+    }
+    return cert_names[depth];
+}
+
+static dga_err fail_at(struct dga_diag *diag, dga_err e, int depth)
+{
+    ERR_clear_error();
+    return dga_diag_set(diag, e, depth >= 0 ? (size_t)depth : 0, cert_name(depth));
+}
+
+/* Full DER equality. */
+static dga_err der_equal(X509 *a, X509 *b, bool *ret)
+{
+    _cleanup_(OPENSSL_freep) unsigned char *da = NULL;
+    _cleanup_(OPENSSL_freep) unsigned char *db = NULL;
+    int la = i2d_X509(a, &da);
+    int lb = i2d_X509(b, &db);
+    if (la <= 0 || lb <= 0) {
+        return DGA_E_BAD_CERT;
+    }
+    *ret = la == lb && memcmp(da, db, (size_t)la) == 0;
+    return DGA_E_OK;
+}
+
+static dga_err check_root(STACK_OF(X509) *chain, X509 *root, struct dga_diag *diag)
+{
+    bool same = false;
+    dga_err e = der_equal(sk_X509_value(chain, DGA_DEVICE_CHAIN_LEN - 1), root, &same);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, DGA_DEVICE_CHAIN_LEN - 1);
+    }
+    if (!same) {
+        return fail_at(diag, DGA_E_CHAIN_ROOT, DGA_DEVICE_CHAIN_LEN - 1);
+    }
+    return DGA_E_OK;
+}
+
+/* The store trusts root alone. */
+static dga_err store_new(X509 *root, X509_STORE **ret)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
+    if (store == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (X509_STORE_add_cert(store, root) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    *ret = TAKE_PTR(store);
+    return DGA_E_OK;
+}
+
+/* Certificates 1..3 only: the presented root copy is never offered to OpenSSL. */
+static dga_err untrusted_new(STACK_OF(X509) *chain, STACK_OF(X509) **ret)
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    if (untrusted == NULL) {
+        return DGA_E_NOMEM;
+    }
+    for (int i = 1; i < DGA_DEVICE_CHAIN_LEN - 1; i++) {
+        if (sk_X509_push(untrusted, sk_X509_value(chain, i)) <= 0) {
+            sk_X509_free(untrusted);
+            return DGA_E_NOMEM;
+        }
+    }
+    *ret = untrusted;
+    return DGA_E_OK;
+}
+
+/* Time checks are off: validity is reported, never enforced (certificates.md §3). */
+static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
+                         STACK_OF(X509) *untrusted)
+{
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    /*
+     * No X509_VERIFY_PARAM_set_time(param, at) here: it sets X509_V_FLAG_USE_CHECK_TIME,
+     * which OpenSSL 3 honours before X509_V_FLAG_NO_CHECK_TIME, so validity would be
+     * enforced at `at`. Time is read and reported by read_validity() instead.
+     */
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    return DGA_E_OK;
+}
+
+/* The path OpenSSL built must be the presented certificates 0..3, then the pinned root. */
+static dga_err check_order(X509_STORE_CTX *ctx, STACK_OF(X509) *chain, X509 *root,
+                           struct dga_diag *diag)
+{
+    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+    int built_len = built != NULL ? sk_X509_num(built) : 0;
+    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        X509 *want = i == DGA_DEVICE_CHAIN_LEN - 1 ? root : sk_X509_value(chain, i);
+        if (i >= built_len || X509_cmp(sk_X509_value(built, i), want) != 0) {
+            return fail_at(diag, DGA_E_CHAIN_ORDER, i); /* first position that differs */
+        }
+    }
+    if (built_len != DGA_DEVICE_CHAIN_LEN) {
+        return fail_at(diag, DGA_E_CHAIN_ORDER, DGA_DEVICE_CHAIN_LEN);
+    }
+    return DGA_E_OK;
+}
+
+static dga_err path_verify(STACK_OF(X509) *chain, X509 *root, struct dga_diag *diag)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+    _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = NULL;
+    if (ctx == NULL) {
+        return fail_at(diag, DGA_E_NOMEM, -1);
+    }
+    dga_err e = store_new(root, &store);
+    if (e == DGA_E_OK) {
+        e = untrusted_new(chain, &untrusted);
+    }
+    if (e == DGA_E_OK) {
+        e = ctx_setup(ctx, store, sk_X509_value(chain, 0), untrusted);
+    }
+    if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
+        e = fail_at(diag, DGA_E_CHAIN_INVALID, X509_STORE_CTX_get_error_depth(ctx));
+    } else if (e == DGA_E_OK) {
+        e = check_order(ctx, chain, root, diag);
+    } else {
+        e = fail_at(diag, e, -1);
+    }
+    X509_STORE_CTX_cleanup(ctx);
+    sk_X509_free(untrusted);
+    return e;
+}
+
+static dga_err check_algorithms(STACK_OF(X509) *chain, struct dga_diag *diag)
+{
+    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        if (!x509_key_is_p384(X509_get0_pubkey(x)) ||
+            X509_get_signature_nid(x) != NID_ecdsa_with_SHA384) {
+            return fail_at(diag, DGA_E_CHAIN_ALGORITHM, i);
+        }
+    }
+    return DGA_E_OK;
+}
+
+/* First CN of x's subject as a C string: bounded, no embedded NUL. */
+static dga_err first_cn(X509 *x, char *out, size_t cap)
+{
+    const X509_NAME *name = X509_get_subject_name(x);
+    int idx = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    const X509_NAME_ENTRY *entry = idx >= 0 ? X509_NAME_get_entry(name, idx) : NULL;
+    const ASN1_STRING *cn = entry != NULL ? X509_NAME_ENTRY_get_data(entry) : NULL;
+    if (cn == NULL || ASN1_STRING_length(cn) <= 0) {
+        return DGA_E_BAD_CERT;
+    }
+    size_t len = (size_t)ASN1_STRING_length(cn);
+    const unsigned char *data = ASN1_STRING_get0_data(cn);
+    if (len >= cap || memchr(data, '\0', len) != NULL) {
+        return DGA_E_BAD_CERT;
+    }
+    memcpy(out, data, len);
+    out[len] = '\0';
+    return DGA_E_OK;
+}
+
+static const char *arch_leaf_prefix(enum dga_arch arch)
+{
+    switch (arch) {
+    case DGA_ARCH_HOPPER:
+        return "GH100";
+    case DGA_ARCH_BLACKWELL:
+        return "GB100";
+    case DGA_ARCH_LS10:
+        return "LS_10";
+    }
+    return NULL;
+}
+
+static dga_err check_arch(X509 *leaf, enum dga_arch arch, struct dga_diag *diag)
+{
+    char cn[128];
+    const char *prefix = arch_leaf_prefix(arch);
+    dga_err e = first_cn(leaf, cn, sizeof cn);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 0);
+    }
+    if (prefix == NULL || strncmp(cn, prefix, strlen(prefix)) != 0) {
+        return fail_at(diag, DGA_E_ARCH_MISMATCH, 0);
+    }
+    return DGA_E_OK;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* An ASN1_TIME as seconds since the epoch, without timegm's -1 ambiguity or local time. */
+static dga_err asn1_time_to_time_t(const ASN1_TIME *t, time_t *ret)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return DGA_E_BAD_CERT;
+    }
+    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, (int64_t)tm.tm_mon + 1, tm.tm_mday);
+    int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    if ((int64_t)(time_t)secs != secs) {
+        return DGA_E_BAD_CERT;
+    }
+    *ret = (time_t)secs;
+    return DGA_E_OK;
+}
+
+static dga_err read_validity(STACK_OF(X509) *chain, time_t at, struct dga_chain_info *info,
+                             struct dga_diag *diag)
+{
+    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        time_t not_before, not_after;
+        if (asn1_time_to_time_t(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
+            asn1_time_to_time_t(X509_get0_notAfter(x), &not_after) != DGA_E_OK) {
+            return fail_at(diag, DGA_E_BAD_CERT, i);
+        }
+        if (i == 0 || not_after < info->not_after_min) {
+            info->not_after_min = not_after;
+        }
+        info->expired = info->expired || not_after < at;
+        info->not_yet_valid = info->not_yet_valid || not_before > at;
+    }
+    dga_time_format(info->not_after_min, info->expiration_date);
+    return DGA_E_OK;
+}
+
+/* Decimal serial of the leaf (BN_bn2dec). */
+static dga_err read_ueid(X509 *leaf, char *out, size_t cap)
+{
+    _cleanup_(BN_freep) BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+    if (bn == NULL) {
+        return DGA_E_BAD_CERT;
+    }
+    _cleanup_(OPENSSL_freep) char *dec = BN_bn2dec(bn);
+    if (dec == NULL) {
+        return DGA_E_NOMEM;
+    }
+    size_t len = strlen(dec);
+    if (len >= cap) {
+        return DGA_E_BAD_CERT;
+    }
+    memcpy(out, dec, len + 1);
+    return DGA_E_OK;
+}
+
+static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
+                         struct dga_chain_info *info, struct dga_diag *diag)
+{
+    X509 *leaf = sk_X509_value(chain, 0);
+    dga_err e = first_cn(sk_X509_value(chain, 1), info->hwmodel, sizeof info->hwmodel);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 1);
+    }
+    e = read_ueid(leaf, info->ueid, sizeof info->ueid);
+    if (e == DGA_E_OK) {
+        e = dga_cert_fwid(leaf, arch, &info->leaf_has_fwid, info->leaf_fwid);
+    }
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 0);
+    }
+    return read_validity(chain, at, info, diag);
+}
+
+dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
+                                const struct dga_trust *trust, time_t at,
+                                struct dga_chain_info *ret, struct dga_diag *diag)
+{
+    struct dga_chain_info info;
+    memset(&info, 0, sizeof info);
+    if (chain == NULL || trust == NULL || trust->root == NULL || ret == NULL) {
+        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
+    }
+    if (sk_X509_num(chain) != DGA_DEVICE_CHAIN_LEN) {
+        int n = sk_X509_num(chain);
+        return dga_diag_set(diag, DGA_E_CHAIN_LENGTH, n > 0 ? (size_t)n : 0, "certificate count");
+    }
+    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        if (sk_X509_value(chain, i) == NULL) {
+            return fail_at(diag, DGA_E_BAD_ARGUMENT, i);
+        }
+    }
+    dga_err e = check_root(chain, trust->root, diag);
+    if (e == DGA_E_OK) {
+        e = path_verify(chain, trust->root, diag);
+    }
+    if (e == DGA_E_OK) {
+        e = check_algorithms(chain, diag);
+    }
+    if (e == DGA_E_OK) {
+        e = check_arch(sk_X509_value(chain, 0), arch, diag);
+    }
+    if (e == DGA_E_OK) {
+        e = read_info(chain, arch, at, &info, diag);
+    }
+    if (e == DGA_E_OK) {
+        *ret = info;
+    }
+    return e;
+}
