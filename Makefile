@@ -1,0 +1,68 @@
+# Developer and CI entry points. Every target fails if any of its steps fails.
+#   make build | demo | test | asan | fuzz | fuzz-smoke | check | bench | clean
+# Variables: FUZZ_SECONDS (per fuzz target, default 30; `check` uses 10),
+# BENCH_ITERATIONS (default 2000), SKIP_DEPS=1 (do not run scripts/deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+FUZZ_DIR ?= build-fuzz
+ASAN_CC ?= gcc
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+BENCH_ITERATIONS ?= 2000
+CTEST_JOBS ?= 2
+
+CLI := ./$(BUILD_DIR)/tools/dstack-gpu-attest
+DEMO_EVIDENCE := tests/fixtures/gpu/h100_590.12_ppcie/evidence.json
+DEMO_NONCE := e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576
+
+# LeakSanitizer is on with ASan by default on x86_64 Linux; say so explicitly.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: all deps build demo test asan fuzz fuzz-smoke check bench clean
+
+all: build
+
+deps:
+ifneq ($(SKIP_DEPS),1)
+	scripts/deps.sh
+endif
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DDGA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR)
+
+demo: build
+	$(CLI) evidence verify --evidence $(DEMO_EVIDENCE) --nonce $(DEMO_NONCE)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_C_COMPILER=$(ASAN_CC) -DDGA_SANITIZE=ON \
+	    -DDGA_WERROR=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(ASAN_DIR)
+	$(SAN_ENV) ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(CTEST_JOBS)
+
+fuzz: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_C_COMPILER=$(FUZZ_CC) -DDGA_FUZZ=ON \
+	    -DDGA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_DIR) --target fuzz_all
+
+fuzz-smoke: fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run-smoke.sh $(FUZZ_DIR)
+
+# The full gate (.ci/run): every step in order; a command-line FUZZ_SECONDS still wins.
+check: FUZZ_SECONDS = 10
+check: deps build test asan fuzz-smoke
+
+bench: build
+	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_verify $(BENCH_ITERATIONS)
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

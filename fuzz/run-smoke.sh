@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Short fuzzing run of every libFuzzer target, for CI (`make fuzz-smoke`, `make check`).
+#   fuzz/run-smoke.sh [BUILD_DIR]     (default build-fuzz, configured with -DDGA_FUZZ=ON)
+# Env: FUZZ_SECONDS per target (default 30), FUZZ_TARGETS to run a subset.
+# Seeds come from tests/fixtures and are written to BUILD_DIR/corpus/<target>/, which
+# libFuzzer then grows; crash/leak/timeout/oom inputs land in BUILD_DIR/artifacts/<target>/.
+# Fails if any target reports a crash, leak, timeout, OOM or sanitizer error.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+build=${1:-build-fuzz}
+seconds=${FUZZ_SECONDS:-30}
+all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain)
+# shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
+targets=(${FUZZ_TARGETS:-${all_targets[*]}})
+fixtures=tests/fixtures
+corpus=$build/corpus
+artifacts=$build/artifacts
+logs=$build/logs
+
+die() {
+    echo "run-smoke.sh: $*" >&2
+    exit 1
+}
+
+# Hex text (whitespace ignored) on stdin to bytes on stdout; perl-base only.
+unhex() {
+    perl -e 'local $/; my $h = <STDIN>; $h =~ s/\s+//g; binmode STDOUT; print pack("H*", $h)'
+}
+
+# One byte with value $1 on stdout.
+byte() {
+    perl -e 'binmode STDOUT; print chr($ARGV[0])' "$1"
+}
+
+# The opaque data of a binary report on stdin: request (37 bytes), response
+# header to MeasurementRecordLength (3-byte LE at 42), record, 32-byte nonce,
+# OpaqueLength (2-byte LE), then the opaque data itself.
+opaque_slice() {
+    perl -e 'local $/; binmode STDIN; binmode STDOUT; my $r = <STDIN>;
+        die "short report\n" if length($r) < 45;
+        my $l1 = unpack("V", substr($r, 42, 3) . "\0");
+        my $at = 45 + $l1 + 32;
+        die "short report\n" if length($r) < $at + 2;
+        my $ol = unpack("v", substr($r, $at, 2));
+        die "short report\n" if length($r) < $at + 2 + $ol;
+        print substr($r, $at + 2, $ol)'
+}
+
+# arch name of a fixture directory
+arch_of() {
+    case "$1" in
+    */nvswitch/*) echo LS10 ;;
+    *) echo HOPPER ;;
+    esac
+}
+
+# One device object of NVIDIA's serialized evidence JSON from a fixture directory.
+device_json() {
+    local dir=$1 hex nonce
+    hex=$(tr -d ' \n\r\t' <"$dir/report.hex")
+    nonce=${hex:8:64} # request: version, code, param1, param2, then the nonce
+    printf '{"arch":"%s","nonce":"%s","evidence":"%s","certificate":"%s"}' \
+        "$(arch_of "$dir")" "$nonce" "$(unhex <"$dir/report.hex" | base64 -w0)" \
+        "$(base64 -w0 <"$dir/certchain.pem")"
+}
+
+make_seeds() {
+    local d name dir arch_byte
+    for t in "${all_targets[@]}"; do
+        mkdir -p "$corpus/$t"
+        rm -f "$corpus/$t"/seed-*
+    done
+
+    mapfile -t reports < <(find "$fixtures" -name report.hex | sort)
+    [ ${#reports[@]} -gt 0 ] || die "no report.hex under $fixtures"
+    local all=()
+    for f in "${reports[@]}"; do
+        dir=$(dirname "$f")
+        name=$(basename "$dir")
+        # fuzz_report: arch byte (0 Hopper, 1 Blackwell, 2 LS10) then the report
+        if [ "$(arch_of "$dir")" = LS10 ]; then arch_byte=2; else arch_byte=0; fi
+        { byte "$arch_byte"; unhex <"$f"; } >"$corpus/fuzz_report/seed-$name"
+        if [ "$arch_byte" = 0 ]; then # the same GPU report read as Blackwell
+            { byte 1; unhex <"$f"; } >"$corpus/fuzz_report/seed-$name-as-blackwell"
+        fi
+        # fuzz_opaque: the opaque-data slice
+        unhex <"$f" | opaque_slice >"$corpus/fuzz_opaque/seed-$name"
+        # fuzz_evidence_json: one device per fixture, plus all together below
+        if [ -f "$dir/certchain.pem" ]; then
+            d=$(device_json "$dir")
+            all+=("$d")
+            printf '[%s]\n' "$d" >"$corpus/fuzz_evidence_json/seed-$name"
+        fi
+    done
+    local IFS=,
+    printf '[%s]\n' "${all[*]}" >"$corpus/fuzz_evidence_json/seed-all"
+    printf '{"evidences":[%s]}\n' "${all[*]}" >"$corpus/fuzz_evidence_json/seed-all-wrapped"
+    unset IFS
+    cp "$fixtures/gpu/h100_590.12_ppcie/evidence.json" \
+        "$corpus/fuzz_evidence_json/seed-h100_590.12_ppcie"
+    # fuzz_pem_chain: every PEM file (device chains, the broken chain, the roots)
+    while IFS= read -r f; do
+        name=${f#"$fixtures"/}
+        cp "$f" "$corpus/fuzz_pem_chain/seed-${name//\//_}"
+    done < <(find "$fixtures" -name '*.pem' | sort)
+}
+
+run_target() {
+    local t=$1 bin=$build/fuzz/$1 log=$logs/$1.log rc=0
+    [ -x "$bin" ] || { echo "FAIL $t: $bin not built" >&2; return 1; }
+    mkdir -p "$artifacts/$t"
+    echo "== $t: ${seconds}s, corpus $corpus/$t ($(ls "$corpus/$t" | wc -l) files)"
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -detect_leaks=1 \
+        -print_final_stats=1 -artifact_prefix="$artifacts/$t/" "$corpus/$t" >"$log" 2>&1 ||
+        rc=$?
+    if [ "$rc" -ne 0 ] ||
+        grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' "$log"; then
+        echo "FAIL $t (exit $rc); last lines of $log:" >&2
+        tail -n 60 "$log" >&2
+        ls -l "$artifacts/$t" >&2 || true
+        return 1
+    fi
+    grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" |
+        sed 's/^/   /' || true
+    echo "ok   $t"
+}
+
+command -v perl >/dev/null || die "perl is required"
+command -v base64 >/dev/null || die "base64 (coreutils) is required"
+mkdir -p "$logs"
+make_seeds
+
+failed=()
+for t in "${targets[@]}"; do
+    run_target "$t" || failed+=("$t")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    die "failed: ${failed[*]}"
+fi
+echo "fuzz smoke: all ${#targets[@]} targets clean (${seconds}s each)"
