@@ -36,8 +36,10 @@ dga_err dga_arch_parse(const char *s, enum dga_arch *ret)
     return DGA_E_BAD_ARCH;
 }
 
-/* attestation-sdk GpuOpaqueDataType; ids 26..31 are unnamed on GPUs. */
-static const char *const gpu_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
+/* Ids 1..21 mean the same on GPUs and NVSwitches (attestation-sdk, nvtrust). */
+#define SHARED_TLV_MAX 21
+
+static const char *const shared_tlv_names[SHARED_TLV_MAX + 1] = {
     [1] = "OPAQUE_FIELD_ID_CERT_ISSUER_NAME",
     [2] = "OPAQUE_FIELD_ID_CERT_AUTHORITY_KEY_IDENTIFIER",
     [3] = "OPAQUE_FIELD_ID_DRIVER_VERSION",
@@ -59,6 +61,10 @@ static const char *const gpu_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
     [19] = "OPAQUE_FIELD_ID_PROJECT_SKU_MOD",
     [20] = "OPAQUE_FIELD_ID_FWID",
     [21] = "OPAQUE_FIELD_ID_PROTECTED_PCIE_STATUS",
+};
+
+/* GpuOpaqueDataType from 22 on; ids 26..31 are unnamed on GPUs. */
+static const char *const gpu_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
     [22] = "OPAQUE_FIELD_ID_SWITCH_PDI",
     [23] = "OPAQUE_FIELD_ID_FLOORSWEPT_PORTS",
     [24] = "OPAQUE_FIELD_ID_POSITION_ID",
@@ -70,29 +76,8 @@ static const char *const gpu_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
     [36] = "OPAQUE_FIELD_ID_FEATURE_FLAG",
 };
 
-/* attestation-sdk SwitchOpaqueDataType / nvtrust's NVSwitch table: ids 1..27. */
+/* SwitchOpaqueDataType from 22 on; NVSwitch ids end at 27. */
 static const char *const switch_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
-    [1] = "OPAQUE_FIELD_ID_CERT_ISSUER_NAME",
-    [2] = "OPAQUE_FIELD_ID_CERT_AUTHORITY_KEY_IDENTIFIER",
-    [3] = "OPAQUE_FIELD_ID_DRIVER_VERSION",
-    [4] = "OPAQUE_FIELD_ID_GPU_INFO",
-    [5] = "OPAQUE_FIELD_ID_SKU",
-    [6] = "OPAQUE_FIELD_ID_VBIOS_VERSION",
-    [7] = "OPAQUE_FIELD_ID_MANUFACTURER_ID",
-    [8] = "OPAQUE_FIELD_ID_TAMPER_DETECTION",
-    [9] = "OPAQUE_FIELD_ID_SMC",
-    [10] = "OPAQUE_FIELD_ID_VPR",
-    [11] = "OPAQUE_FIELD_ID_NVDEC0_STATUS",
-    [12] = "OPAQUE_FIELD_ID_MSRSCNT",
-    [13] = "OPAQUE_FIELD_ID_CPRINFO",
-    [14] = "OPAQUE_FIELD_ID_BOARD_ID",
-    [15] = "OPAQUE_FIELD_ID_CHIP_SKU",
-    [16] = "OPAQUE_FIELD_ID_CHIP_SKU_MOD",
-    [17] = "OPAQUE_FIELD_ID_PROJECT",
-    [18] = "OPAQUE_FIELD_ID_PROJECT_SKU",
-    [19] = "OPAQUE_FIELD_ID_PROJECT_SKU_MOD",
-    [20] = "OPAQUE_FIELD_ID_FWID",
-    [21] = "OPAQUE_FIELD_ID_PROTECTED_PCIE_STATUS",
     [22] = "OPAQUE_FIELD_ID_DEVICE_PDI",
     [23] = "OPAQUE_FIELD_ID_DISABLED_PORTS",
     [24] = "OPAQUE_FIELD_ID_SWITCH_POSITION_ID",
@@ -103,6 +88,9 @@ static const char *const switch_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
 
 const char *dga_tlv_name(enum dga_arch arch, unsigned id)
 {
+    if (id <= SHARED_TLV_MAX) {
+        return shared_tlv_names[id];
+    }
     if (id > DGA_TLV_MAX_KNOWN) {
         return NULL;
     }
