@@ -38,7 +38,7 @@ build: deps
 	cmake --build $(BUILD_DIR)
 
 demo: build
-	$(CLI) evidence verify --evidence $(DEMO_EVIDENCE) --nonce $(DEMO_NONCE)
+	scripts/demo.sh $(CLI)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS)
