@@ -354,6 +354,39 @@ static void test_derive_failures(void **state)
     assert_string_equal(diag.field, "OPAQUE_FIELD_ID_NVDEC0_STATUS");
 }
 
+/* Blackwell driver RIM ids: CHIP_INFO names the chip; without it, GB100. */
+static void test_blackwell_rim_ids(void **state)
+{
+    (void)state;
+    struct parsed *p = parse_fixture(H100_580, DGA_ARCH_BLACKWELL);
+    assert_string_equal(p->d.driver_rim_id, "NV_GPU_CC_DRIVER_GB100_580.159.03");
+    assert_string_equal(p->d.vbios_rim_id, "NV_GPU_VBIOS_1010_0205_862_9600740020");
+    parsed_free(p);
+
+    /* CHIP_SKU_MOD (id 16 at 3632, 5 bytes) turned into CHIP_INFO "GB202". */
+    size_t len;
+    uint8_t *b = fixture_report(H100_580, &len);
+    b[3632] = DGA_TLV_CHIP_INFO;
+    memcpy(b + 3636, "GB202", 5);
+    struct dga_report *r = malloc(sizeof *r);
+    struct dga_derived d;
+    assert_int_equal(dga_report_parse(b, len, DGA_ARCH_BLACKWELL, r, NULL), DGA_E_OK);
+    assert_int_equal(dga_report_derive(r, &d, NULL), DGA_E_OK);
+    assert_string_equal(d.driver_rim_id, "NV_GPU_CC_DRIVER_GB202_580.159.03");
+    /* On Hopper the same field does not change the driver RIM id. */
+    assert_int_equal(dga_report_parse(b, len, DGA_ARCH_HOPPER, r, NULL), DGA_E_OK);
+    assert_int_equal(dga_report_derive(r, &d, NULL), DGA_E_OK);
+    assert_string_equal(d.driver_rim_id, "NV_GPU_DRIVER_GH100_580.159.03");
+    /* A CHIP_INFO that would escape a RIM store directory is rejected. */
+    memcpy(b + 3636, "../x\0", 5);
+    assert_int_equal(dga_report_parse(b, len, DGA_ARCH_BLACKWELL, r, NULL), DGA_E_OK);
+    struct dga_diag diag = {0};
+    assert_int_equal(dga_report_derive(r, &d, &diag), DGA_E_TLV_VALUE);
+    assert_string_equal(diag.field, "OPAQUE_FIELD_ID_CHIP_INFO");
+    free(r);
+    free(b);
+}
+
 static void test_guess_arch(void **state)
 {
     (void)state;
@@ -386,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_opaque_zero_length),
         cmocka_unit_test(test_unknown_tlv_preserved),
         cmocka_unit_test(test_derive_failures),
+        cmocka_unit_test(test_blackwell_rim_ids),
         cmocka_unit_test(test_guess_arch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
