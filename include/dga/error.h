@@ -77,7 +77,25 @@
     X(CHAIN_EXPIRED, "chain-expired",                                                       \
       "a certificate of the chain is expired or not yet valid at the verification time")    \
     X(ARCH_MISMATCH, "arch-mismatch",                                                       \
-      "the certificate chain belongs to another architecture than the one declared")
+      "the certificate chain belongs to another architecture than the one declared")        \
+    /* RIM documents */                                                                     \
+    X(RIM_XML, "rim-xml", "RIM document is not well-formed XML")                            \
+    X(RIM_DTD, "rim-dtd", "RIM document carries a DTD, entity or external reference")      \
+    X(RIM_STRUCTURE, "rim-structure",                                                       \
+      "RIM document structure is not SoftwareIdentity with one Meta, Payload and Signature") \
+    X(RIM_ATTRIBUTE, "rim-attribute", "a RIM attribute is missing or malformed")           \
+    X(RIM_DUPLICATE_INDEX, "rim-duplicate-index", "two active RIM measurements share an index") \
+    X(RIM_SIGNATURE_PROFILE, "rim-signature-profile",                                       \
+      "the RIM signature is outside NVIDIA's XML-DSig profile")                             \
+    X(RIM_DIGEST_MISMATCH, "rim-digest-mismatch",                                           \
+      "the RIM reference digest does not match the document (content changed after signing)") \
+    X(RIM_SIGNATURE_INVALID, "rim-signature-invalid", "the RIM signature value does not verify") \
+    X(RIM_NOT_FOUND, "rim-not-found", "RIM not found")                                      \
+    X(RIM_STORE, "rim-store", "the RIM store cannot be read")                               \
+    X(RIM_VERSION_MISMATCH, "rim-version-mismatch",                                         \
+      "the RIM version differs from the version in the report")                             \
+    X(RIM_CONFLICT, "rim-measurement-conflict",                                             \
+      "an index is active in both the driver and the VBIOS RIM")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
