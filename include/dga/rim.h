@@ -85,4 +85,39 @@ dga_err dga_rim_signature_verify(const struct dga_rim *rim, X509 *signer,
 /* The active measurement for a RIM index, or NULL. */
 const struct dga_rim_measurement *dga_rim_active(const struct dga_rim *rim, unsigned index);
 
+/* ---- RIM stores ---- */
+
+/*
+ * A directory laid out as nvattest's (<dir>/<RIM id>.xml), plus any number of
+ * further accepted issues of the same id in <dir>/<RIM id>.d/ *.xml: NVIDIA
+ * re-issues RIMs under the same id, and a verifier tries each.
+ */
+#define DGA_RIM_STORE_MAX_CANDIDATES 16
+#define DGA_RIM_ID_PATTERN "[A-Za-z0-9_.-]{1,127}, not starting with '.'"
+
+struct dga_rim_candidate {
+    char *path;     /* where the document was read from */
+    uint8_t *bytes; /* the document, NUL-terminated */
+    size_t len;
+};
+
+struct dga_rim_candidates {
+    size_t n;
+    struct dga_rim_candidate c[DGA_RIM_STORE_MAX_CANDIDATES];
+};
+
+/* Whether a RIM id is safe to use as a file name (DGA_RIM_ID_PATTERN). */
+bool dga_rim_id_valid(const char *rim_id);
+
+/*
+ * Reads every document the store holds for rim_id: <dir>/<id>.xml first, then
+ * <dir>/<id>.d/ *.xml in name order. DGA_E_RIM_NOT_FOUND when there is none
+ * (diag->field is the id), DGA_E_RIM_STORE when the store or a document
+ * cannot be read, DGA_E_BAD_ARGUMENT for an unsafe id, DGA_E_TOO_LARGE past
+ * DGA_RIM_STORE_MAX_CANDIDATES documents or DGA_RIM_MAX_BYTES per document.
+ */
+dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_candidates *ret,
+                           struct dga_diag *diag);
+void dga_rim_candidates_free(struct dga_rim_candidates *c);
+
 #endif
