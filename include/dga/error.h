@@ -58,7 +58,8 @@
     /* certificates */                                                                      \
     X(BAD_PEM, "bad-pem", "certificate chain is not a clean list of PEM certificates")      \
     X(BAD_CERT, "bad-certificate", "a certificate cannot be decoded")                       \
-    X(CHAIN_LENGTH, "chain-length", "device certificate chain does not hold 5 certificates") \
+    X(CHAIN_LENGTH, "chain-length",                                                         \
+      "certificate chain has the wrong number of certificates (a device chain holds 5)")   \
     X(CHAIN_ROOT, "chain-root",                                                             \
       "the chain's root is not the pinned trust root")                                      \
     X(CHAIN_INVALID, "chain-invalid", "certificate chain verification failed")              \
@@ -104,7 +105,11 @@ typedef enum {
         DGA_E__COUNT
 } dga_err;
 
-/* Where a check failed: byte offset into the input and the field being read. */
+/*
+ * Where a check failed: the field being read and a position whose unit each
+ * function documents (a byte offset for binary parsers, a line for RIM XML,
+ * a device or certificate index for containers and chains).
+ */
 struct dga_diag {
     dga_err err;
     size_t offset;

@@ -48,7 +48,7 @@ struct dga_chain_info {
     char expiration_date[21];    /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */
     bool expired;                /* some certificate's notAfter < at */
     bool not_yet_valid;          /* some certificate's notBefore > at */
-    char hwmodel[128];           /* CN of certificate 1 (BROM) */
+    char hwmodel[128];           /* device chain: CN of certificate 1 (BROM); RIM chain: signer CN */
     char ueid[64];               /* decimal serial number of certificate 0 */
     bool leaf_has_fwid;          /* leaf carries the arch's FWID extension */
     uint8_t leaf_fwid[DGA_DIGEST_LEN];

@@ -4,6 +4,9 @@
  * in the order the header documents: length, pinned root, OpenSSL path
  * validation, built order, algorithms, architecture; only then are hwmodel,
  * ueid, FWID and the validity window read.
+ *
+ * The path building (x509_path_build), DER equality, CN and validity helpers
+ * are shared with the RIM signing chain (rim_chain.c) through x509/internal.h.
  */
 #include <string.h>
 
@@ -34,24 +37,10 @@ static dga_err fail_at(struct dga_diag *diag, dga_err e, int depth)
     return dga_diag_set(diag, e, depth >= 0 ? (size_t)depth : 0, cert_name(depth));
 }
 
-/* Full DER equality. */
-static dga_err der_equal(X509 *a, X509 *b, bool *ret)
-{
-    _cleanup_(OPENSSL_freep) unsigned char *da = NULL;
-    _cleanup_(OPENSSL_freep) unsigned char *db = NULL;
-    int la = i2d_X509(a, &da);
-    int lb = i2d_X509(b, &db);
-    if (la <= 0 || lb <= 0) {
-        return DGA_E_BAD_CERT;
-    }
-    *ret = la == lb && memcmp(da, db, (size_t)la) == 0;
-    return DGA_E_OK;
-}
-
 static dga_err check_root(STACK_OF(X509) *chain, X509 *root, struct dga_diag *diag)
 {
     bool same = false;
-    dga_err e = der_equal(sk_X509_value(chain, DGA_DEVICE_CHAIN_LEN - 1), root, &same);
+    dga_err e = x509_der_equal(sk_X509_value(chain, DGA_DEVICE_CHAIN_LEN - 1), root, &same);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, DGA_DEVICE_CHAIN_LEN - 1);
     }
@@ -75,6 +64,55 @@ static dga_err store_new(X509 *root, X509_STORE **ret)
     return DGA_E_OK;
 }
 
+/* Time checks are off: validity is reported, never enforced (certificates.md §3). */
+static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
+                         STACK_OF(X509) *untrusted)
+{
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    /*
+     * No X509_VERIFY_PARAM_set_time(param, at) here: it sets X509_V_FLAG_USE_CHECK_TIME,
+     * which OpenSSL 3 honours before X509_V_FLAG_NO_CHECK_TIME, so validity would be
+     * enforced at `at`. Time is read and reported by x509_read_validity() instead.
+     */
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    return DGA_E_OK;
+}
+
+dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                        STACK_OF(X509) **ret_path, int *ret_depth)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+    _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    *ret_depth = -1;
+    if (ctx == NULL) {
+        return DGA_E_NOMEM;
+    }
+    dga_err e = store_new(root, &store);
+    if (e == DGA_E_OK) {
+        e = ctx_setup(ctx, store, leaf, untrusted);
+    }
+    if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
+        *ret_depth = X509_STORE_CTX_get_error_depth(ctx);
+        e = DGA_E_CHAIN_INVALID;
+    }
+    if (e == DGA_E_OK) {
+        STACK_OF(X509) *path = X509_STORE_CTX_get1_chain(ctx);
+        if (path == NULL) {
+            e = DGA_E_NOMEM;
+        } else {
+            *ret_path = path;
+        }
+    }
+    X509_STORE_CTX_cleanup(ctx);
+    ERR_clear_error();
+    return e;
+}
+
 /* Certificates 1..3 only: the presented root copy is never offered to OpenSSL. */
 static dga_err untrusted_new(STACK_OF(X509) *chain, STACK_OF(X509) **ret)
 {
@@ -92,30 +130,10 @@ static dga_err untrusted_new(STACK_OF(X509) *chain, STACK_OF(X509) **ret)
     return DGA_E_OK;
 }
 
-/* Time checks are off: validity is reported, never enforced (certificates.md §3). */
-static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
-                         STACK_OF(X509) *untrusted)
-{
-    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
-        return DGA_E_INTERNAL;
-    }
-    /*
-     * No X509_VERIFY_PARAM_set_time(param, at) here: it sets X509_V_FLAG_USE_CHECK_TIME,
-     * which OpenSSL 3 honours before X509_V_FLAG_NO_CHECK_TIME, so validity would be
-     * enforced at `at`. Time is read and reported by read_validity() instead.
-     */
-    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME) != 1) {
-        return DGA_E_INTERNAL;
-    }
-    return DGA_E_OK;
-}
-
 /* The path OpenSSL built must be the presented certificates 0..3, then the pinned root. */
-static dga_err check_order(X509_STORE_CTX *ctx, STACK_OF(X509) *chain, X509 *root,
+static dga_err check_order(STACK_OF(X509) *built, STACK_OF(X509) *chain, X509 *root,
                            struct dga_diag *diag)
 {
-    STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
     int built_len = built != NULL ? sk_X509_num(built) : 0;
     for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
         X509 *want = i == DGA_DEVICE_CHAIN_LEN - 1 ? root : sk_X509_value(chain, i);
@@ -131,45 +149,53 @@ static dga_err check_order(X509_STORE_CTX *ctx, STACK_OF(X509) *chain, X509 *roo
 
 static dga_err path_verify(STACK_OF(X509) *chain, X509 *root, struct dga_diag *diag)
 {
-    _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
-    _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *built = NULL;
     STACK_OF(X509) *untrusted = NULL;
-    if (ctx == NULL) {
-        return fail_at(diag, DGA_E_NOMEM, -1);
-    }
-    dga_err e = store_new(root, &store);
+    int depth = -1;
+    dga_err e = untrusted_new(chain, &untrusted);
     if (e == DGA_E_OK) {
-        e = untrusted_new(chain, &untrusted);
+        e = x509_path_build(sk_X509_value(chain, 0), untrusted, root, &built, &depth);
     }
-    if (e == DGA_E_OK) {
-        e = ctx_setup(ctx, store, sk_X509_value(chain, 0), untrusted);
-    }
-    if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
-        e = fail_at(diag, DGA_E_CHAIN_INVALID, X509_STORE_CTX_get_error_depth(ctx));
-    } else if (e == DGA_E_OK) {
-        e = check_order(ctx, chain, root, diag);
-    } else {
-        e = fail_at(diag, e, -1);
-    }
-    X509_STORE_CTX_cleanup(ctx);
     sk_X509_free(untrusted);
-    return e;
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, depth);
+    }
+    return check_order(built, chain, root, diag);
 }
 
 static dga_err check_algorithms(STACK_OF(X509) *chain, struct dga_diag *diag)
 {
     for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        X509 *x = sk_X509_value(chain, i);
-        if (!x509_key_is_p384(X509_get0_pubkey(x)) ||
-            X509_get_signature_nid(x) != NID_ecdsa_with_SHA384) {
+        if (!x509_algorithms_ok(sk_X509_value(chain, i))) {
             return fail_at(diag, DGA_E_CHAIN_ALGORITHM, i);
         }
     }
     return DGA_E_OK;
 }
 
+bool x509_algorithms_ok(X509 *x)
+{
+    return x != NULL && x509_key_is_p384(X509_get0_pubkey(x)) &&
+           X509_get_signature_nid(x) == NID_ecdsa_with_SHA384;
+}
+
+/* Full DER equality. */
+dga_err x509_der_equal(X509 *a, X509 *b, bool *ret)
+{
+    _cleanup_(OPENSSL_freep) unsigned char *da = NULL;
+    _cleanup_(OPENSSL_freep) unsigned char *db = NULL;
+    int la = i2d_X509(a, &da);
+    int lb = i2d_X509(b, &db);
+    if (la <= 0 || lb <= 0) {
+        ERR_clear_error();
+        return DGA_E_BAD_CERT;
+    }
+    *ret = la == lb && memcmp(da, db, (size_t)la) == 0;
+    return DGA_E_OK;
+}
+
 /* First CN of x's subject as a C string: bounded, no embedded NUL. */
-static dga_err first_cn(X509 *x, char *out, size_t cap)
+dga_err x509_first_cn(X509 *x, char *out, size_t cap)
 {
     const X509_NAME *name = X509_get_subject_name(x);
     int idx = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
@@ -205,7 +231,7 @@ static dga_err check_arch(X509 *leaf, enum dga_arch arch, struct dga_diag *diag)
 {
     char cn[128];
     const char *prefix = arch_leaf_prefix(arch);
-    dga_err e = first_cn(leaf, cn, sizeof cn);
+    dga_err e = x509_first_cn(leaf, cn, sizeof cn);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, 0);
     }
@@ -243,20 +269,27 @@ static dga_err asn1_time_to_time_t(const ASN1_TIME *t, time_t *ret)
     return DGA_E_OK;
 }
 
-static dga_err read_validity(STACK_OF(X509) *chain, time_t at, struct dga_chain_info *info,
-                             struct dga_diag *diag)
+dga_err x509_read_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
+                           int *ret_index)
 {
-    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        X509 *x = sk_X509_value(chain, i);
+    int n = sk_X509_num(certs);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(certs, i);
         time_t not_before, not_after;
-        if (asn1_time_to_time_t(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
+        if (x == NULL || asn1_time_to_time_t(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
             asn1_time_to_time_t(X509_get0_notAfter(x), &not_after) != DGA_E_OK) {
-            return fail_at(diag, DGA_E_BAD_CERT, i);
+            *ret_index = i;
+            return DGA_E_BAD_CERT;
         }
         if (i == 0 || not_after < info->not_after_min) {
             info->not_after_min = not_after;
         }
-        info->expired = info->expired || not_after < at;
+        /*
+         * The notAfter second itself counts as expired, as OpenSSL (and so xmlsec1)
+         * counts it: one second stricter than RFC 5280's inclusive reading, so that
+         * our verdict and theirs never differ at the boundary.
+         */
+        info->expired = info->expired || not_after <= at;
         info->not_yet_valid = info->not_yet_valid || not_before > at;
     }
     dga_time_format(info->not_after_min, info->expiration_date);
@@ -286,7 +319,7 @@ static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
                          struct dga_chain_info *info, struct dga_diag *diag)
 {
     X509 *leaf = sk_X509_value(chain, 0);
-    dga_err e = first_cn(sk_X509_value(chain, 1), info->hwmodel, sizeof info->hwmodel);
+    dga_err e = x509_first_cn(sk_X509_value(chain, 1), info->hwmodel, sizeof info->hwmodel);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, 1);
     }
@@ -297,7 +330,12 @@ static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
     if (e != DGA_E_OK) {
         return fail_at(diag, e, 0);
     }
-    return read_validity(chain, at, info, diag);
+    int bad = -1;
+    e = x509_read_validity(chain, at, info, &bad);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, bad);
+    }
+    return DGA_E_OK;
 }
 
 dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,

@@ -73,16 +73,12 @@ static dga_err digest_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
     return DGA_E_OK;
 }
 
-dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
-                                    const uint8_t sig[DGA_SIGNATURE_LEN])
+dga_err x509_verify_raw_p384(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+                             const uint8_t sig[DGA_SIGNATURE_LEN])
 {
     static const uint8_t empty[1] = {0};
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
     size_t der_len = 0;
-    if (leaf == NULL || sig == NULL || (msg == NULL && len > 0)) {
-        return DGA_E_BAD_ARGUMENT;
-    }
-    EVP_PKEY *pkey = X509_get0_pubkey(leaf);
     if (!x509_key_is_p384(pkey)) {
         ERR_clear_error();
         return DGA_E_CHAIN_ALGORITHM;
@@ -95,4 +91,13 @@ dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
         ERR_clear_error();
     }
     return e;
+}
+
+dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
+                                    const uint8_t sig[DGA_SIGNATURE_LEN])
+{
+    if (leaf == NULL || sig == NULL || (msg == NULL && len > 0)) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    return x509_verify_raw_p384(X509_get0_pubkey(leaf), msg, len, sig);
 }
