@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain)
+all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -104,6 +104,12 @@ make_seeds() {
         name=${f#"$fixtures"/}
         cp "$f" "$corpus/fuzz_pem_chain/seed-${name//\//_}"
     done < <(find "$fixtures" -name '*.pem' | sort)
+    # fuzz_rim: every RIM document (genuine, re-issued, tampered, badly signed, debug root)
+    while IFS= read -r f; do
+        name=${f#"$fixtures"/}
+        cp "$f" "$corpus/fuzz_rim/seed-${name//\//_}"
+    done < <(find "$fixtures" -name '*.xml' | sort)
+    [ -n "$(ls "$corpus/fuzz_rim")" ] || die "no *.xml under $fixtures"
 }
 
 run_target() {
