@@ -5,6 +5,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/x509.h>
 
 #include "dga/util.h"
 
@@ -103,4 +107,77 @@ int cli_print_json(json_t *j)
     }
     fputc('\n', stdout);
     return EXIT_VERIFIED;
+}
+
+int cli_load_trust(const char *path, dga_err (*nvidia_root)(struct dga_trust *),
+                   struct dga_trust *ret)
+{
+    if (path == NULL) {
+        if (nvidia_root(ret) != DGA_E_OK) {
+            cli_error("cannot load the compiled-in NVIDIA root");
+            return EXIT_IO;
+        }
+        return EXIT_VERIFIED;
+    }
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(path, DGA_CHAIN_PEM_MAX, &pem, &len);
+    if (rc == EXIT_VERIFIED && dga_trust_from_pem((const char *)pem, len, ret) != DGA_E_OK) {
+        cli_error("%s: not a single PEM certificate", path);
+        rc = EXIT_USAGE;
+    }
+    free(pem);
+    return rc;
+}
+
+int cli_load_rim(const char *path, struct dga_rim **ret)
+{
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(path, DGA_RIM_MAX_BYTES, &xml, &len);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    struct dga_diag diag = {0};
+    dga_err e = dga_rim_parse(xml, len, ret, &diag);
+    free(xml);
+    if (e != DGA_E_OK) {
+        cli_error("%s: %s [%s] (%s, line %zu)", path, dga_err_message(e), dga_err_name(e),
+                  diag.field != NULL ? diag.field : "document", diag.offset);
+        return e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
+    }
+    return EXIT_VERIFIED;
+}
+
+static json_t *asn1_time_json(const ASN1_TIME *t)
+{
+    struct tm tm;
+    char out[32];
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+        strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        return json_null();
+    }
+    return json_string(out);
+}
+
+static json_t *name_json(const X509_NAME *name)
+{
+    char *s = X509_NAME_oneline(name, NULL, 0);
+    json_t *j = json_string(s != NULL ? s : "?");
+    OPENSSL_free(s);
+    return j;
+}
+
+json_t *cli_cert_json(X509 *x)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+    json_t *j = json_pack("{s:o,s:o,s:s,s:o,s:o}", "subject", name_json(X509_get_subject_name(x)),
+                          "issuer", name_json(X509_get_issuer_name(x)), "serial",
+                          serial != NULL ? serial : "?", "not_before",
+                          asn1_time_json(X509_get0_notBefore(x)), "not_after",
+                          asn1_time_json(X509_get0_notAfter(x)));
+    OPENSSL_free(serial);
+    BN_free(bn);
+    return j;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dga/evidence.h"
+#include "dga/rim.h"
 #include "dga/verify.h"
 
 #define PROGRAM "dstack-gpu-attest"
@@ -27,6 +28,8 @@ struct command {
 
 int cmd_evidence_inspect(int argc, char **argv);
 int cmd_evidence_verify(int argc, char **argv);
+int cmd_rim_inspect(int argc, char **argv);
+int cmd_rim_verify(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
@@ -48,6 +51,19 @@ int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *re
 
 /* Reads a file whole, capped; prints the error itself. Returns an exit code. */
 int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
+
+/*
+ * The trust anchor: the compiled-in root that nvidia_root() loads, or the PEM
+ * file the user named explicitly (then marked custom). Returns an exit code.
+ */
+int cli_load_trust(const char *path, dga_err (*nvidia_root)(struct dga_trust *),
+                   struct dga_trust *ret);
+
+/* Reads and parses a RIM document; prints the error itself. Returns an exit code. */
+int cli_load_rim(const char *path, struct dga_rim **ret);
+
+/* Subject, issuer, serial and validity of a certificate, for JSON output. */
+json_t *cli_cert_json(X509 *x);
 
 /* Dumps JSON to stdout with 4-space indentation and sorted keys, then a newline. */
 int cli_print_json(json_t *j);

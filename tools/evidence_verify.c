@@ -87,20 +87,8 @@ static int build_options(const struct verify_args *a, struct dga_trust *trust,
         cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
         return EXIT_USAGE;
     }
-    if (a->trust_root == NULL) {
-        opt->trust = trust;
-        return dga_trust_nvidia_device(trust) == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
-    }
-    uint8_t *pem = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(a->trust_root, DGA_CHAIN_PEM_MAX, &pem, &len);
-    if (rc == EXIT_VERIFIED && dga_trust_from_pem((const char *)pem, len, trust) != DGA_E_OK) {
-        cli_error("%s: not a single PEM certificate", a->trust_root);
-        rc = EXIT_USAGE;
-    }
-    free(pem);
     opt->trust = trust;
-    return rc;
+    return cli_load_trust(a->trust_root, dga_trust_nvidia_device, trust);
 }
 
 static const char *mark(bool ok, bool ran)

@@ -9,6 +9,8 @@ static const struct command commands[] = {
     {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},
     {"evidence", "verify", cmd_evidence_verify,
      "verify report signature, certificate chain, nonce and FWID"},
+    {"rim", "inspect", cmd_rim_inspect, "decode a RIM document as JSON"},
+    {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
 };
 
 static void usage(FILE *out)

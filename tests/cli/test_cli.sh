@@ -69,7 +69,7 @@ expect out '"label": "SWITCH-0"' "switch label"
 run 1 "chain without BROM fails" -- evidence verify --report "$fx/gpu/h100_545.00/report.hex" \
     --cert-chain "$fx/gpu/invalid_certchain_missing_brom.pem" --arch hopper \
     --nonce 4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e --at $AT
-expect err "GPU-0: cert-chain: device certificate chain does not hold 5 certificates" "chain reason"
+expect err "GPU-0: cert-chain: certificate chain has the wrong number of certificates (a device chain holds 5)" "chain reason"
 
 run 1 "custom root is reported and fails NVIDIA chains" -- evidence verify --evidence "$PPCIE" \
     --nonce $N2 --at $AT --trust-root "$fx/roots/nvidia_corim_signing_root_ca.pem" --json
@@ -105,6 +105,31 @@ run 0 "inspect evidence json" -- evidence inspect "$PPCIE"
 expect out '"mode": "ppcie"' "inspect ppcie mode"
 run 1 "inspect truncated" -- evidence inspect "$tmp/short.hex" --arch hopper
 expect out '"error": "truncated"' "inspect names error"
+
+# RIM documents
+R545=$fx/gpu/h100_545.00/rims/NV_GPU_DRIVER_GH100_545.00.xml
+run 0 "rim verify inside the signer's window" -- rim verify "$R545" --at $AT
+expect out "verdict: PASS" "rim pass verdict"
+run 1 "rim verify after the signer expired" -- rim verify "$R545" --at 2026-11-28T00:00:00Z
+expect err "[chain-expired] (expires 2025-06-26T06:10:12Z)" "rim expiry reason"
+run 1 "rim with a debug root" -- rim verify "$fx/rims/debug_root_chain/incorrect_cert_chain_driver_rim.xml" --at $AT
+expect err "signer chain: the chain's root is not the pinned trust root [chain-root]" "debug root reason"
+expect out "XML signature        pass (with the first certificate's key; the chain is not trusted)" "debug root signature"
+run 1 "rim with a bad signature" -- rim verify "$fx/rims/bad_signature/NV_GPU_DRIVER_GH100_550.144.03.xml" \
+    --at 2026-06-01T00:00:00Z --json
+expect out '"signature_error": "rim-signature-invalid"' "bad signature json"
+expect out '"x-nvidia-cert-status": "valid"' "bad signature chain still valid"
+run 1 "tampered rim" -- rim verify "$fx/rims/tampered_expired/NV_GPU_DRIVER_GH100_570.124.03.xml" \
+    --at 2025-01-01T12:00:00Z
+expect err "[rim-digest-mismatch]" "tampered reason"
+printf '<!DOCTYPE x [<!ENTITY a "b">]><x/>' >"$tmp/dtd.xml"
+run 1 "rim with a DTD" -- rim verify "$tmp/dtd.xml"
+expect err "[rim-dtd]" "dtd reason"
+run 0 "rim inspect" -- rim inspect "$LS10/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml"
+expect out '"active_measurements": 31' "rim inspect counts"
+expect out '"colloquialVersion": "96.10.55.00.01"' "rim inspect version"
+run 2 "rim verify without a file" -- rim verify
+run 3 "rim verify of a missing file" -- rim verify "$tmp/none.xml"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures CLI check(s) failed"

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dstack-gpu-attest rim inspect: a RIM document as JSON (version,
+ * manufacturer, measurements, signer chain). Inspecting verifies nothing.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "dga/rim.h"
+#include "dga/util.h"
+
+static void inspect_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s rim inspect FILE\n"
+            "\n"
+            "Prints a RIM document as JSON: its version (colloquialVersion), firmware\n"
+            "manufacturer id, product, tagId, SHA-256, every Measurement resource\n"
+            "(index, active, alternatives, hashes, size, name) and the certificates of its\n"
+            "signer chain. Inspecting verifies nothing: see 'rim verify'.\n",
+            PROGRAM);
+}
+
+static json_t *measurement_json(const struct dga_rim_measurement *m)
+{
+    json_t *hashes = json_array();
+    for (unsigned k = 0; hashes != NULL && k < m->alternatives; k++) {
+        char hex[2 * DGA_DIGEST_LEN + 1];
+        dga_hex_encode(m->hash[k], DGA_DIGEST_LEN, hex);
+        json_array_append_new(hashes, json_string(hex));
+    }
+    return json_pack("{s:i,s:b,s:i,s:o,s:i,s:s}", "index", m->index, "active", m->active,
+                     "alternatives", m->alternatives, "hashes", hashes, "size", m->size,
+                     "name", m->name);
+}
+
+static json_t *rim_json(const char *path, const struct dga_rim *rim)
+{
+    char sha[65];
+    dga_hex_encode(rim->sha256, sizeof rim->sha256, sha);
+    json_t *ms = json_array();
+    size_t active = 0;
+    for (size_t i = 0; ms != NULL && i < rim->n_measurements; i++) {
+        active += rim->measurements[i].active;
+        json_array_append_new(ms, measurement_json(&rim->measurements[i]));
+    }
+    json_t *certs = json_array();
+    for (int i = 0; certs != NULL && i < sk_X509_num(rim->certs); i++) {
+        json_array_append_new(certs, cli_cert_json(sk_X509_value(rim->certs, i)));
+    }
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "file", path,
+                     "colloquialVersion", rim->colloquial_version, "FirmwareManufacturerId",
+                     rim->manufacturer_id, "product", rim->product, "edition", rim->edition,
+                     "tagId", rim->tag_id, "sha256", sha, "active_measurements",
+                     (json_int_t)active, "measurements", ms, "signer_chain", certs);
+}
+
+int cmd_rim_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'h') {
+            inspect_usage(stdout);
+            return EXIT_VERIFIED;
+        }
+        inspect_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (optind + 1 != argc) {
+        cli_error("rim inspect: exactly one FILE is required");
+        return EXIT_USAGE;
+    }
+    struct dga_rim *rim = NULL;
+    int rc = cli_load_rim(argv[optind], &rim);
+    if (rc == EXIT_VERIFIED) {
+        json_t *j = rim_json(argv[optind], rim);
+        rc = cli_print_json(j);
+        json_decref(j);
+    }
+    dga_rim_free(rim);
+    return rc;
+}
