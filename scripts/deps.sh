@@ -16,6 +16,7 @@ packages=(
     libjansson-dev     # JSON
     libcmocka-dev      # unit tests
     libxml2-dev        # RIM XML
+    xmlsec1            # `make test`: reference verifier for the RIM signature differential test
 )
 
 missing=()
