@@ -16,8 +16,10 @@
  * DGA_E_BAD_HEX. *ret is malloc'd (caller frees), untouched on failure.
  */
 dga_err dga_hex_decode(const char *text, size_t text_len, uint8_t **ret, size_t *ret_len);
-/* Decodes exactly `want` bytes into out (fixed-size values such as nonces). */
+/* Decodes exactly `want` bytes into out (fixed-size values such as nonces); trims whitespace. */
 dga_err dga_hex_decode_fixed(const char *text, uint8_t *out, size_t want);
+/* The same without trimming: text must be exactly 2 * want hex digits. */
+dga_err dga_hex_decode_exact(const char *text, uint8_t *out, size_t want);
 /* Lowercase hex of n bytes into out, which must hold 2n+1 bytes. */
 void dga_hex_encode(const uint8_t *in, size_t n, char *out);
 void dga_hex_encode_upper(const uint8_t *in, size_t n, char *out);

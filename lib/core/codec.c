@@ -76,6 +76,15 @@ dga_err dga_hex_decode_fixed(const char *text, uint8_t *out, size_t want)
     return hex_to(text, len, out);
 }
 
+dga_err dga_hex_decode_exact(const char *text, uint8_t *out, size_t want)
+{
+    size_t len = strlen(text);
+    if (len != 2 * want) {
+        return DGA_E_BAD_HEX;
+    }
+    return hex_to(text, len, out);
+}
+
 static void hex_encode_with(const uint8_t *in, size_t n, char *out, const char *digits)
 {
     for (size_t i = 0; i < n; i++) {

@@ -55,7 +55,6 @@
 /* Base64 text of one certificate, whitespace removed (a certificate is about 1 KB). */
 #define RIM_CERT_TEXT_CAP (64u * 1024)
 
-#define DIGEST_HEX_LEN (2 * DGA_DIGEST_LEN)
 
 static const char *const hash_names[DGA_RIM_MAX_ALTERNATIVES] = {
     "Hash0", "Hash1", "Hash2",  "Hash3",  "Hash4",  "Hash5",  "Hash6",  "Hash7",
@@ -503,35 +502,10 @@ static dga_err attr_decimal(xmlNodePtr n, const char *name, unsigned min, unsign
     return DGA_E_OK;
 }
 
-static int hex_value(xmlChar c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Exactly 96 hex characters (either case), nothing around them. */
 static bool parse_digest_hex(const xmlChar *s, uint8_t out[DGA_DIGEST_LEN])
 {
-    if (s == NULL || strlen((const char *)s) != DIGEST_HEX_LEN) {
-        return false;
-    }
-    for (size_t i = 0; i < DGA_DIGEST_LEN; i++) {
-        int hi = hex_value(s[2 * i]);
-        int lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return s != NULL && dga_hex_decode_exact((const char *)s, out, DGA_DIGEST_LEN) == DGA_E_OK;
 }
 
 static dga_err read_active(xmlNodePtr n, bool *ret, struct dga_diag *diag)

@@ -92,6 +92,11 @@ static void test_hex(void **state)
     uint8_t fixed[2];
     assert_int_equal(dga_hex_decode_fixed("abcd", fixed, 2), DGA_E_OK);
     assert_int_equal(dga_hex_decode_fixed("abcdef", fixed, 2), DGA_E_BAD_HEX);
+    assert_int_equal(dga_hex_decode_fixed(" abcd\n", fixed, 2), DGA_E_OK);
+    assert_int_equal(dga_hex_decode_exact(" abcd\n", fixed, 2), DGA_E_BAD_HEX);
+    assert_int_equal(dga_hex_decode_exact("ABcd", fixed, 2), DGA_E_OK);
+    assert_int_equal(fixed[0], 0xab);
+    assert_int_equal(dga_hex_decode_exact("abcg", fixed, 2), DGA_E_BAD_HEX);
 }
 
 static void test_base64(void **state)
