@@ -96,7 +96,16 @@
     X(RIM_VERSION_MISMATCH, "rim-version-mismatch",                                         \
       "the RIM version differs from the version in the report")                             \
     X(RIM_CONFLICT, "rim-measurement-conflict",                                             \
-      "an index is active in both the driver and the VBIOS RIM")
+      "an index is active in both the driver and the VBIOS RIM")                            \
+    /* policy */                                                                            \
+    X(POLICY, "policy-invalid", "the policy document is malformed or has an unknown key")  \
+    /* EAT tokens */                                                                        \
+    X(EAT_MALFORMED, "eat-malformed", "the token is not a well-formed detached EAT")       \
+    X(EAT_ALGORITHM, "eat-algorithm", "the token is not signed with ES384")                \
+    X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")               \
+    X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")      \
+    X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                \
+    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Detached EAT tokens (reference/claims-and-policy.md §6): an overall JWT
+ * whose "submods" hold the SHA-256 of each per-device JWT, as libnvat and
+ * NRAS produce them. Signed ES384 (JWS, raw r||s) with a P-384 key, built on
+ * OpenSSL and jansson. Unsigned ("alg":"none") tokens only on explicit
+ * request, and verification never accepts them.
+ */
+#ifndef DGA_EAT_H
+#define DGA_EAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "dga/error.h"
+#include "dga/evidence.h"
+
+#define DGA_EAT_MAX_BYTES (1u << 20)
+#define DGA_EAT_LIFETIME 3600 /* exp = iat + 3600, as libnvat */
+
+struct dga_eat_options {
+    EVP_PKEY *key;      /* P-384 private key; NULL only with allow_unsigned */
+    bool allow_unsigned; /* build "alg":"none" tokens (marked so) when key is NULL */
+    const char *kid;    /* header "kid" when not NULL */
+    const char *issuer; /* "iss"; NULL = "dstack-gpu-attest" */
+    time_t iat;
+    uint8_t nonce[DGA_NONCE_LEN]; /* eat_nonce of the overall token */
+    bool overall_result;          /* x-nvidia-overall-att-result */
+};
+
+/* A P-384 private key from PEM text (the caller reads it from a file, never argv). */
+dga_err dga_eat_key_from_pem(const char *pem, size_t len, EVP_PKEY **ret);
+/* A P-384 public key (or certificate) from PEM text. */
+dga_err dga_eat_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **ret);
+
+/*
+ * Builds [["JWT", overall], {"GPU-0": submod, ...}] from a claims array
+ * (labels GPU-<n>/SWITCH-<n> by x-nvidia-device-type, in array order).
+ */
+dga_err dga_eat_build(const json_t *claims, const struct dga_eat_options *opt, json_t **ret);
+
+/*
+ * Verifies a detached EAT: ES384 only (alg pinned; "none" is
+ * DGA_E_EAT_ALGORITHM), every signature with `pubkey`, every submod's
+ * SHA-256 digest and eat_nonce against the overall token, iat/exp at `now`
+ * with `leeway` seconds. On success *ret_overall is the overall payload.
+ */
+dga_err dga_eat_verify(const char *text, size_t len, EVP_PKEY *pubkey, time_t now, long leeway,
+                       json_t **ret_overall, struct dga_diag *diag);
+
+#endif

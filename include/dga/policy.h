@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The verdict over a claims array (reference/claims-and-policy.md §9-13):
+ * a built-in default (NVIDIA's default appraisal plus secboot and dbgstat)
+ * or a JSON policy document (schema: docs/policy.md) that can relax exactly
+ * what NVIDIA's example Rego policies relax and add dstack's knobs, device
+ * counts, version allow-lists and protected-PCIe mode.
+ */
+#ifndef DGA_POLICY_H
+#define DGA_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "dga/error.h"
+
+#define DGA_POLICY_MAX_BYTES (64u << 10)
+#define DGA_VERDICT_MAX_REASONS 64
+#define DGA_VERDICT_REASON_LEN 192
+
+struct dga_policy; /* opaque */
+
+/* The built-in default policy. */
+dga_err dga_policy_default(struct dga_policy **ret);
+/*
+ * A JSON policy document; unknown keys, wrong types and out-of-range values
+ * are DGA_E_POLICY with diag->field naming the key (a static string).
+ */
+dga_err dga_policy_parse(const char *json, size_t len, struct dga_policy **ret,
+                         struct dga_diag *diag);
+void dga_policy_free(struct dga_policy *p);
+
+/* "builtin" or "file". */
+const char *dga_policy_source(const struct dga_policy *p);
+/* SHA-256 of the policy document's bytes as given (of "" for the built-in one). */
+void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32]);
+
+/* dstack knobs the verdict over claims cannot see (the gate reads them). */
+bool dga_policy_attest_gpu(const struct dga_policy *p);
+bool dga_policy_allow_devtools(const struct dga_policy *p);
+
+struct dga_verdict {
+    bool pass;
+    size_t n_reasons; /* every failed requirement, not just the first */
+    char reasons[DGA_VERDICT_MAX_REASONS][DGA_VERDICT_REASON_LEN];
+};
+
+/*
+ * Evaluates the policy over a claims array (one claims v3 object per device,
+ * GPUs labelled GPU-<n> and NVSwitches SWITCH-<n> in array order, as the
+ * reasons name them). Missing or mistyped claims fail the requirement that
+ * reads them. Returns DGA_E_OK with ret->pass false when the claims fail;
+ * an error only when evaluation itself cannot run.
+ */
+dga_err dga_policy_evaluate(const struct dga_policy *p, const json_t *claims,
+                            struct dga_verdict *ret);
+
+/* {"result": "pass"|"fail", "reasons": [...]} New reference. */
+json_t *dga_verdict_json(const struct dga_verdict *v);
+
+#endif
