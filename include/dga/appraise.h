@@ -15,6 +15,7 @@
 
 #include "dga/evidence.h"
 #include "dga/rim.h"
+#include "dga/verify.h"
 
 enum dga_measurement_source {
     DGA_SOURCE_DRIVER,   /* "Driver" */
@@ -53,5 +54,65 @@ dga_err dga_measure_compare(const struct dga_report *r, const struct dga_derived
 
 /* x-nvidia-mismatch-measurement-records: null when there is no mismatch. New reference. */
 json_t *dga_mismatch_records_json(const struct dga_measure_result *m);
+
+/* ---- full offline appraisal of one device ---- */
+
+/* The RIM used for one role (driver, or VBIOS/BIOS), chosen among the store's issues. */
+struct dga_rim_use {
+    bool wanted;                /* this device needs a RIM in this role */
+    char id[DGA_RIM_ID_MAX];
+    bool fetched;               /* the store holds at least one document */
+    size_t n_candidates;
+    dga_err err;                /* why the chosen document is not usable; DGA_E_OK if it is */
+    struct dga_diag diag;
+    bool version_match, chain_verified, signature_verified, time_valid;
+    struct dga_chain_info chain; /* valid when chain_verified */
+    uint8_t sha256[32];         /* of the chosen document */
+    struct dga_rim *rim;        /* the chosen document (owned), NULL if none parsed */
+};
+
+struct dga_appraise_options {
+    struct dga_verify_options verify; /* nonce, verification time, device root */
+    const struct dga_trust *rim_trust; /* CoRIM root */
+    const char *rim_dir;               /* filesystem RIM store */
+};
+
+struct dga_appraisal {
+    struct dga_device_result report; /* report-level checks (label, arch, ...) */
+    struct dga_rim_use driver;       /* GPUs only */
+    struct dga_rim_use firmware;     /* VBIOS (GPU) or BIOS (NVSwitch) */
+    bool measured;                   /* the comparison ran */
+    dga_err measure_err;             /* e.g. DGA_E_RIM_CONFLICT */
+    struct dga_measure_result measure;
+    dga_err err; /* first hard failure: report, RIM, or comparison; DGA_E_OK otherwise */
+    const char *failed_check; /* "report-parse", "driver-rim", "vbios-rim", "measurements", ... */
+};
+
+/*
+ * Appraises one device offline: the report-level checks, then each RIM from
+ * the store (every issue of the id is tried: the first whose chain,
+ * signature and version are sound, is valid at the verification time and
+ * matches this report wins; failing that the first sound one), then the
+ * measurement comparison. Expired RIM signers and measurement mismatches are
+ * not hard failures: they are claims for the policy. Always fills *ret (free
+ * with dga_appraisal_free) and returns ret->err.
+ */
+dga_err dga_appraise_device(const struct dga_device_evidence *ev,
+                            const struct dga_appraise_options *opt, struct dga_appraisal *ret);
+void dga_appraisal_free(struct dga_appraisal *a);
+
+/* The label's role name: "driver-rim", "vbios-rim" or "bios-rim". */
+const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u);
+
+/* Full claims v3 for one appraised device (GPU or NVSwitch key names). New reference. */
+json_t *dga_claims_device(const struct dga_appraisal *a);
+
+/*
+ * nvattest's result code and message for the device's hard failure (0/"Ok"
+ * when there is none), as libnvat numbers them: 504 nonce mismatch, 508
+ * report signature, 802 chain, 104 RIM not found, 105 RIM signature, 505/506
+ * driver/VBIOS RIM version, 108 conflict, ...; NVSwitch codes where they differ.
+ */
+int dga_appraisal_result_code(const struct dga_appraisal *a, const char **ret_message);
 
 #endif

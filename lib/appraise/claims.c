@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include "dga/appraise.h"
 #include "dga/util.h"
 #include "dga/verify.h"
 
@@ -15,21 +16,22 @@ static json_t *string_or_null(bool have, const char *s)
     return have ? json_string(s) : json_null();
 }
 
-static const char *cert_status(const struct dga_device_result *r)
+/*
+ * The nested certificate-chain object (claims-and-policy.md §3). Revocation
+ * is not checked yet: it says "not-checked" instead of claiming "good".
+ */
+static json_t *chain_object(bool verified, bool time_valid, const char *expiration_date)
 {
-    if (!r->chain_verified) {
-        return "invalid";
-    }
-    return r->time_valid ? "valid" : "expired";
+    const char *status = !verified ? "invalid" : time_valid ? "valid" : "expired";
+    return json_pack("{s:o,s:s,s:s,s:n}", "x-nvidia-cert-expiration-date",
+                     string_or_null(verified, expiration_date), "x-nvidia-cert-status", status,
+                     "x-nvidia-cert-ocsp-status", "not-checked",
+                     "x-nvidia-cert-revocation-reason");
 }
 
-/* Revocation is not checked at report level yet: say so instead of claiming "good". */
 static json_t *chain_claims(const struct dga_device_result *r)
 {
-    return json_pack("{s:o,s:s,s:s,s:n}", "x-nvidia-cert-expiration-date",
-                     string_or_null(r->chain_verified, r->chain.expiration_date),
-                     "x-nvidia-cert-status", cert_status(r), "x-nvidia-cert-ocsp-status",
-                     "not-checked", "x-nvidia-cert-revocation-reason");
+    return chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date);
 }
 
 static json_t *pdi_list(const struct dga_derived *d)
@@ -113,5 +115,65 @@ json_t *dga_claims_report_level(const struct dga_device_result *r)
     } else {
         gpu_claims(o, r);
     }
+    return o;
+}
+
+/* ---- full claims of an appraised device ---- */
+
+static const char *measres(const struct dga_appraisal *a)
+{
+    if (!a->measured) {
+        return "not-run";
+    }
+    return a->measure.n_mismatches == 0 ? "success" : "fail";
+}
+
+/* x-nvidia-<kind>-<role>-{fetched,cert-chain,signature-verified,version-match,measurements-available} */
+static void rim_claims(json_t *o, const char *prefix, const char *role,
+                       const struct dga_rim_use *u)
+{
+    char p[64];
+    snprintf(p, sizeof p, "%s%s-", prefix, role);
+    set_prefixed(o, p, "fetched", json_boolean(u->fetched));
+    set_prefixed(o, p, "cert-chain",
+                 chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date));
+    set_prefixed(o, p, "signature-verified", json_boolean(u->signature_verified));
+    set_prefixed(o, p, "version-match", json_boolean(u->version_match));
+    set_prefixed(o, p, "measurements-available", json_boolean(u->rim != NULL && u->err == DGA_E_OK));
+}
+
+/* measres and what NVIDIA derives from it (secboot, dbgstat), and the mismatch records. */
+static void measurement_claims(json_t *o, const struct dga_appraisal *a)
+{
+    bool success = a->measured && a->measure.n_mismatches == 0;
+    json_object_set_new(o, "measres", json_string(measres(a)));
+    json_object_set_new(o, "secboot", success ? json_true() : json_null());
+    json_object_set_new(o, "dbgstat", success ? json_string("disabled") : json_null());
+    json_object_set_new(o, "x-nvidia-mismatch-measurement-records",
+                        a->measured ? dga_mismatch_records_json(&a->measure) : json_null());
+}
+
+json_t *dga_claims_device(const struct dga_appraisal *a)
+{
+    json_t *o = dga_claims_report_level(&a->report);
+    if (o == NULL) {
+        return NULL;
+    }
+    measurement_claims(o, a);
+    if (dga_arch_is_switch(a->report.arch)) {
+        rim_claims(o, "x-nvidia-switch-", "bios-rim", &a->firmware);
+        return o;
+    }
+    bool have_driver = a->driver.rim != NULL && a->driver.err == DGA_E_OK;
+    json_object_set_new(o, "oemid",
+                        string_or_null(have_driver, have_driver ? a->driver.rim->manufacturer_id : ""));
+    rim_claims(o, "x-nvidia-gpu-", "driver-rim", &a->driver);
+    rim_claims(o, "x-nvidia-gpu-", "vbios-rim", &a->firmware);
+    json_object_set_new(o, "x-nvidia-gpu-vbios-index-no-conflict",
+                        json_boolean(a->measure_err != DGA_E_RIM_CONFLICT && a->measured));
+    /* Not an NVIDIA claim (libnvat computes the mode but does not serialize it). */
+    json_object_set_new(o, "x-dstack-gpu-mode",
+                        json_string(a->report.parsed ? dga_gpu_mode_name(a->report.derived.mode)
+                                                     : "unknown"));
     return o;
 }

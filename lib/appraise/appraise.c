@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Full offline appraisal of one device (reference/rim.md §6-7): the
+ * report-level checks, the driver and VBIOS (or NVSwitch BIOS) RIMs from a
+ * store, and the measurement comparison. Hard failures stop the device;
+ * expired RIM signers and mismatches become claims for the policy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dga/appraise.h"
+#include "dga/util.h"
+
+/* How good a RIM candidate is; higher wins, the store's order breaks ties. */
+enum candidate_rank {
+    RANK_UNUSABLE,  /* does not parse, chain or signature broken, wrong version */
+    RANK_EXPIRED,   /* sound but a signer certificate is not valid at the time */
+    RANK_MISMATCH,  /* sound and valid, but its measurements differ from the report */
+    RANK_BEST,      /* sound, valid, and every golden value matches */
+};
+
+struct candidate {
+    struct dga_rim_use use;
+    enum candidate_rank rank;
+};
+
+const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u)
+{
+    if (u == &a->driver) {
+        return "driver-rim";
+    }
+    return dga_arch_is_switch(a->report.arch) ? "bios-rim" : "vbios-rim";
+}
+
+static void use_fail(struct dga_rim_use *u, dga_err e, const struct dga_diag *diag,
+                     const char *field)
+{
+    if (u->err != DGA_E_OK) {
+        return;
+    }
+    u->err = e;
+    if (diag != NULL && diag->err == e) {
+        u->diag = *diag;
+    } else {
+        dga_diag_set(&u->diag, e, 0, field);
+    }
+}
+
+/* Parse, chain, signature and version of one document: fills c->use. */
+static void check_candidate(const struct dga_rim_candidate *doc, const char *want_version,
+                            const struct dga_trust *trust, time_t at, struct candidate *c)
+{
+    struct dga_rim_use *u = &c->use;
+    struct dga_diag diag = {0};
+    dga_err e = dga_rim_parse(doc->bytes, doc->len, &u->rim, &diag);
+    if (e != DGA_E_OK) {
+        use_fail(u, e, &diag, "RIM document");
+        return;
+    }
+    memcpy(u->sha256, u->rim->sha256, sizeof u->sha256);
+    e = dga_rim_chain_verify(u->rim, trust, at, &u->chain, &diag);
+    u->chain_verified = e == DGA_E_OK;
+    if (!u->chain_verified) {
+        use_fail(u, e, &diag, "signer chain");
+    }
+    u->time_valid = u->chain_verified && !u->chain.expired && !u->chain.not_yet_valid;
+    X509 *signer = sk_X509_num(u->rim->certs) > 0 ? sk_X509_value(u->rim->certs, 0) : NULL;
+    e = signer != NULL ? dga_rim_signature_verify(u->rim, signer, &diag) : DGA_E_RIM_STRUCTURE;
+    u->signature_verified = e == DGA_E_OK;
+    if (!u->signature_verified) {
+        use_fail(u, e, &diag, "XML signature");
+    }
+    u->version_match = strcmp(u->rim->colloquial_version, want_version) == 0;
+    if (!u->version_match) {
+        use_fail(u, DGA_E_RIM_VERSION_MISMATCH, NULL, "colloquialVersion");
+    }
+}
+
+static enum candidate_rank rank_of(const struct dga_report *r, const struct dga_derived *d,
+                                   const struct candidate *c)
+{
+    if (c->use.err != DGA_E_OK) {
+        return RANK_UNUSABLE;
+    }
+    if (!c->use.time_valid) {
+        return RANK_EXPIRED;
+    }
+    /* This document alone against the report: its own mismatches decide between issues. */
+    struct dga_measure_result *m = malloc(sizeof *m);
+    bool match = m != NULL && dga_measure_compare(r, d, NULL, c->use.rim, m) == DGA_E_OK &&
+                 m->n_mismatches == 0;
+    free(m);
+    return match ? RANK_BEST : RANK_MISMATCH;
+}
+
+static void use_release(struct dga_rim_use *u)
+{
+    dga_rim_free(u->rim);
+    u->rim = NULL;
+}
+
+/* Tries every issue of the id; keeps the best-ranked one (the first among equals). */
+static void choose_rim(const struct dga_report *r, const struct dga_derived *d,
+                       const struct dga_rim_candidates *docs, const char *want_version,
+                       const struct dga_appraise_options *opt, struct dga_rim_use *out)
+{
+    struct candidate best = {.rank = RANK_UNUSABLE};
+    bool have = false;
+    for (size_t i = 0; i < docs->n; i++) {
+        struct candidate c = {0};
+        check_candidate(&docs->c[i], want_version, opt->rim_trust, opt->verify.at, &c);
+        c.rank = rank_of(r, d, &c);
+        if (!have || c.rank > best.rank) {
+            use_release(&best.use);
+            best = c;
+            have = true;
+        } else {
+            use_release(&c.use);
+        }
+    }
+    struct dga_rim_use keep = *out;
+    *out = best.use;
+    memcpy(out->id, keep.id, sizeof out->id);
+    out->wanted = true;
+    out->fetched = true;
+    out->n_candidates = docs->n;
+}
+
+static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, const char *id,
+                      const char *want_version, const struct dga_appraise_options *opt,
+                      struct dga_rim_use *u)
+{
+    memset(u, 0, sizeof *u);
+    u->wanted = true;
+    snprintf(u->id, sizeof u->id, "%s", id);
+    struct dga_rim_candidates *docs = calloc(1, sizeof *docs);
+    struct dga_diag diag = {0};
+    dga_err e = docs != NULL ? dga_rim_store_read(opt->rim_dir, id, docs, &diag) : DGA_E_NOMEM;
+    if (e != DGA_E_OK) {
+        use_fail(u, e, &diag, "RIM store");
+    } else {
+        choose_rim(r, d, docs, want_version, opt, u);
+        dga_rim_candidates_free(docs);
+    }
+    free(docs);
+}
+
+static void fail_device(struct dga_appraisal *a, dga_err e, const char *check)
+{
+    if (a->err == DGA_E_OK) {
+        a->err = e;
+        a->failed_check = check;
+    }
+}
+
+static void appraise_rims(const struct dga_appraise_options *opt, struct dga_appraisal *a)
+{
+    const struct dga_report *r = &a->report.report;
+    const struct dga_derived *d = &a->report.derived;
+    if (!dga_arch_is_switch(r->arch)) {
+        fetch_rim(r, d, d->driver_rim_id, d->driver_version, opt, &a->driver);
+        if (a->driver.err != DGA_E_OK) {
+            fail_device(a, a->driver.err, "driver-rim");
+        }
+    }
+    fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, &a->firmware);
+    if (a->firmware.err != DGA_E_OK) {
+        fail_device(a, a->firmware.err, dga_rim_role(a, &a->firmware));
+    }
+}
+
+static void appraise_measurements(struct dga_appraisal *a)
+{
+    const struct dga_rim *driver = a->driver.wanted ? a->driver.rim : NULL;
+    a->measure_err = dga_measure_compare(&a->report.report, &a->report.derived, driver,
+                                         a->firmware.rim, &a->measure);
+    a->measured = a->measure_err == DGA_E_OK;
+    if (!a->measured) {
+        fail_device(a, a->measure_err, "measurements");
+    }
+}
+
+dga_err dga_appraise_device(const struct dga_device_evidence *ev,
+                            const struct dga_appraise_options *opt, struct dga_appraisal *ret)
+{
+    struct dga_appraisal *a = ret;
+    memset(a, 0, sizeof *a);
+    dga_err e = dga_verify_device(ev, &opt->verify, &a->report);
+    if (e != DGA_E_OK) {
+        fail_device(a, e, dga_check_name(a->report.failed_check));
+    }
+    if (!a->report.parsed) {
+        return a->err; /* no versions, no RIM ids: nothing more can be appraised */
+    }
+    appraise_rims(opt, a);
+    if (a->firmware.err == DGA_E_OK && (!a->driver.wanted || a->driver.err == DGA_E_OK)) {
+        appraise_measurements(a);
+    }
+    return a->err;
+}
+
+void dga_appraisal_free(struct dga_appraisal *a)
+{
+    use_release(&a->driver);
+    use_release(&a->firmware);
+}

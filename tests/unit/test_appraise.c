@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Full offline appraisal of one device against RIM stores built from the
+ * fixtures, at pinned times (tests/fixtures/PROVENANCE.md).
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dga/appraise.h"
+#include "dga/util.h"
+
+#define AT_2024 "2024-06-01T00:00:00Z"
+#define AT_NOW "2026-11-28T00:00:00Z"
+#define H545 "gpu/h100_545.00/"
+#define H535 "gpu/h100_535.86.09/"
+#define LS10 "nvswitch/ls10_96.10.55.00.01/"
+#define VBIOS_535 "NV_GPU_VBIOS_1010_0200_882_96005E0001"
+
+struct run {
+    char store[64];
+    struct dga_evidence_set set;
+    struct dga_trust device_root, rim_root;
+    struct dga_appraise_options opt;
+    struct dga_appraisal a;
+};
+
+static void copy_fixture(const char *rel, const char *dir, const char *name)
+{
+    size_t len;
+    uint8_t *data = fixture_read(rel, &len);
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+    free(data);
+}
+
+static struct run *run_new(const char *dir, enum dga_arch arch, const char *nonce, const char *at)
+{
+    struct run *r = calloc(1, sizeof *r);
+    snprintf(r->store, sizeof r->store, "/tmp/dga-appraise-XXXXXX");
+    assert_non_null(mkdtemp(r->store));
+    char rel[256];
+    size_t hex_len, pem_len;
+    snprintf(rel, sizeof rel, "%sreport.hex", dir);
+    uint8_t *hex = fixture_read(rel, &hex_len);
+    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
+    char *pem = (char *)fixture_read(rel, &pem_len);
+    assert_int_equal(dga_evidence_raw(hex, hex_len, pem, pem_len, arch, &r->set), DGA_E_OK);
+    free(hex);
+    free(pem);
+    assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
+    r->opt.verify.trust = &r->device_root;
+    assert_int_equal(dga_hex_decode_fixed(nonce, r->opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_time_parse(at, &r->opt.verify.at), DGA_E_OK);
+    r->opt.rim_trust = &r->rim_root;
+    r->opt.rim_dir = r->store;
+    return r;
+}
+
+static dga_err appraise(struct run *r)
+{
+    dga_err e = dga_appraise_device(&r->set.dev[0], &r->opt, &r->a);
+    dga_label_devices(&r->a.report, 1);
+    return e;
+}
+
+static void run_free(struct run *r)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->store);
+    assert_int_equal(system(cmd), 0);
+    dga_appraisal_free(&r->a);
+    dga_evidence_set_free(&r->set);
+    dga_trust_free(&r->device_root);
+    dga_trust_free(&r->rim_root);
+    free(r);
+}
+
+static struct run *h545(const char *at)
+{
+    struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, at);
+    copy_fixture(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", r->store, "NV_GPU_DRIVER_GH100_545.00.xml");
+    copy_fixture(H545 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
+    return r;
+}
+
+static const char *chain_status(json_t *claims, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(claims, key), "x-nvidia-cert-status"));
+}
+
+/* The complete offline vector: every claim true, 33 golden values, no mismatch. */
+static void test_h545_in_window(void **state)
+{
+    (void)state;
+    struct run *r = h545(AT_2024);
+    assert_int_equal(appraise(r), DGA_E_OK);
+    assert_true(r->a.measured);
+    assert_int_equal(r->a.measure.n_golden, 33);
+    assert_int_equal(r->a.measure.n_mismatches, 0);
+    json_t *c = dga_claims_device(&r->a);
+    assert_string_equal(json_string_value(json_object_get(c, "measres")), "success");
+    assert_true(json_is_true(json_object_get(c, "secboot")));
+    assert_string_equal(json_string_value(json_object_get(c, "dbgstat")), "disabled");
+    assert_string_equal(json_string_value(json_object_get(c, "oemid")), "5703");
+    assert_true(json_is_null(json_object_get(c, "x-nvidia-mismatch-measurement-records")));
+    assert_string_equal(chain_status(c, "x-nvidia-gpu-driver-rim-cert-chain"), "valid");
+    assert_string_equal(chain_status(c, "x-nvidia-gpu-vbios-rim-cert-chain"), "valid");
+    static const char *const trues[] = {
+        "x-nvidia-gpu-driver-rim-fetched", "x-nvidia-gpu-driver-rim-signature-verified",
+        "x-nvidia-gpu-driver-rim-version-match", "x-nvidia-gpu-driver-rim-measurements-available",
+        "x-nvidia-gpu-vbios-rim-fetched", "x-nvidia-gpu-vbios-rim-signature-verified",
+        "x-nvidia-gpu-vbios-rim-version-match", "x-nvidia-gpu-vbios-rim-measurements-available",
+        "x-nvidia-gpu-vbios-index-no-conflict", "x-nvidia-gpu-attestation-report-signature-verified",
+        NULL,
+    };
+    for (size_t i = 0; trues[i] != NULL; i++) {
+        if (!json_is_true(json_object_get(c, trues[i]))) {
+            fail_msg("%s is not true", trues[i]);
+        }
+    }
+    const char *msg;
+    assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 0);
+    json_decref(c);
+    run_free(r);
+}
+
+/* Today the RIM signers have expired: a claim for the policy, not a hard failure. */
+static void test_h545_today_expired_signers(void **state)
+{
+    (void)state;
+    struct run *r = h545(AT_NOW);
+    assert_int_equal(appraise(r), DGA_E_OK);
+    json_t *c = dga_claims_device(&r->a);
+    assert_string_equal(chain_status(c, "x-nvidia-gpu-driver-rim-cert-chain"), "expired");
+    assert_string_equal(chain_status(c, "x-nvidia-gpu-vbios-rim-cert-chain"), "expired");
+    assert_string_equal(chain_status(c, "x-nvidia-gpu-attestation-report-cert-chain"), "valid");
+    assert_string_equal(json_string_value(json_object_get(c, "measres")), "success");
+    json_decref(c);
+    run_free(r);
+}
+
+static void test_rim_not_found(void **state)
+{
+    (void)state;
+    struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, AT_2024);
+    assert_int_equal(appraise(r), DGA_E_RIM_NOT_FOUND);
+    assert_string_equal(r->a.failed_check, "driver-rim");
+    assert_false(r->a.measured);
+    const char *msg;
+    assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 104);
+    json_t *c = dga_claims_device(&r->a);
+    assert_true(json_is_false(json_object_get(c, "x-nvidia-gpu-driver-rim-fetched")));
+    assert_string_equal(json_string_value(json_object_get(c, "measres")), "not-run");
+    assert_true(json_is_null(json_object_get(c, "secboot")));
+    json_decref(c);
+    run_free(r);
+}
+
+/* 535.86.09: the tampered driver RIM is rejected as badly signed (105). */
+static void test_h535_tampered_driver_rim(void **state)
+{
+    (void)state;
+    struct run *r = run_new(H535, DGA_ARCH_HOPPER, NONCE_535, AT_2024);
+    copy_fixture(H535 "rims_tampered/NV_GPU_DRIVER_GH100_535.86.09.xml", r->store,
+                 "NV_GPU_DRIVER_GH100_535.86.09.xml");
+    copy_fixture(H535 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
+    assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
+    assert_string_equal(r->a.failed_check, "driver-rim");
+    const char *msg;
+    assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 105);
+    json_t *c = dga_claims_device(&r->a);
+    assert_true(json_is_false(json_object_get(c, "x-nvidia-gpu-driver-rim-signature-verified")));
+    assert_true(json_is_true(json_object_get(c, "x-nvidia-gpu-vbios-rim-signature-verified")));
+    json_decref(c);
+    run_free(r);
+}
+
+/*
+ * Two issues of the 535 VBIOS RIM in one store: the one that matches the
+ * report is chosen, whichever order the store lists them in.
+ */
+static void test_reissue_choice(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct run *r = run_new(H535, DGA_ARCH_HOPPER, NONCE_535, AT_2024);
+        char sub[128];
+        snprintf(sub, sizeof sub, "%s/%s.d", r->store, VBIOS_535);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        const char *genuine = H535 "rims/" VBIOS_535 ".xml";
+        const char *reissued = H535 "rims_reissued/" VBIOS_535 ".xml";
+        copy_fixture(order == 0 ? reissued : genuine, r->store, VBIOS_535 ".xml");
+        copy_fixture(order == 0 ? genuine : reissued, sub, "other.xml");
+        appraise(r);
+        /* No driver RIM is public for 535.86.09: the device fails on it, but the VBIOS choice stands. */
+        assert_int_equal(r->a.err, DGA_E_RIM_NOT_FOUND);
+        assert_int_equal(r->a.firmware.err, DGA_E_OK);
+        assert_int_equal(r->a.firmware.n_candidates, 2);
+        size_t len;
+        uint8_t *doc = fixture_read(genuine, &len);
+        struct dga_rim *g = NULL;
+        assert_int_equal(dga_rim_parse(doc, len, &g, NULL), DGA_E_OK);
+        assert_memory_equal(r->a.firmware.sha256, g->sha256, 32);
+        dga_rim_free(g);
+        free(doc);
+        run_free(r);
+    }
+}
+
+/* The version in the RIM must be the report's: a VBIOS RIM of another version is refused. */
+static void test_version_mismatch(void **state)
+{
+    (void)state;
+    struct run *r = h545(AT_2024);
+    copy_fixture("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store, VBIOS_535 ".xml");
+    assert_int_equal(appraise(r), DGA_E_RIM_VERSION_MISMATCH);
+    assert_string_equal(r->a.failed_check, "vbios-rim");
+    const char *msg;
+    assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 506);
+    run_free(r);
+}
+
+static void test_ls10_today(void **state)
+{
+    (void)state;
+    struct run *r = run_new(LS10, DGA_ARCH_LS10, NONCE_N1, "2026-06-01T00:00:00Z");
+    copy_fixture(LS10 "rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
+                 "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
+    assert_int_equal(appraise(r), DGA_E_OK);
+    assert_int_equal(r->a.measure.n_compared, 31);
+    assert_int_equal(r->a.measure.n_mismatches, 0);
+    json_t *c = dga_claims_device(&r->a);
+    assert_string_equal(json_string_value(json_object_get(c, "measres")), "success");
+    assert_string_equal(chain_status(c, "x-nvidia-switch-bios-rim-cert-chain"), "valid");
+    assert_true(json_is_true(json_object_get(c, "x-nvidia-switch-bios-rim-signature-verified")));
+    assert_null(json_object_get(c, "oemid"));
+    json_decref(c);
+    run_free(r);
+}
+
+/* The tampered LS10 BIOS RIM is refused (digest), with the switch's claims. */
+static void test_ls10_tampered(void **state)
+{
+    (void)state;
+    struct run *r = run_new(LS10, DGA_ARCH_LS10, NONCE_N1, "2026-06-01T00:00:00Z");
+    copy_fixture(LS10 "rims_tampered/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
+                 "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
+    assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
+    assert_string_equal(r->a.failed_check, "bios-rim");
+    run_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_h545_in_window),      cmocka_unit_test(test_h545_today_expired_signers),
+        cmocka_unit_test(test_rim_not_found),       cmocka_unit_test(test_h535_tampered_driver_rim),
+        cmocka_unit_test(test_reissue_choice),      cmocka_unit_test(test_version_mismatch),
+        cmocka_unit_test(test_ls10_today),          cmocka_unit_test(test_ls10_tampered),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
