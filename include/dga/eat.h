@@ -30,7 +30,14 @@ struct dga_eat_options {
     const char *issuer; /* "iss"; NULL = "dstack-gpu-attest" */
     time_t iat;
     uint8_t nonce[DGA_NONCE_LEN]; /* eat_nonce of the overall token */
-    bool overall_result;          /* x-nvidia-overall-att-result */
+    bool overall_result;          /* x-nvidia-overall-att-result: NVIDIA's default appraisal */
+    /*
+     * The verdict of the policy actually applied (may differ from NVIDIA's
+     * default), as "x-dstack-verdict": "pass"/"fail", with the policy's SHA-256
+     * as "x-dstack-policy-sha256". NULL: neither is added.
+     */
+    const char *verdict;
+    const uint8_t *policy_sha256; /* 32 bytes, with verdict */
 };
 
 /* A P-384 private key from PEM text (the caller reads it from a file, never argv). */

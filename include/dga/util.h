@@ -28,6 +28,16 @@ void dga_hex_encode_upper(const uint8_t *in, size_t n, char *out);
 dga_err dga_base64_decode(const char *text, size_t text_len, uint8_t **ret, size_t *ret_len);
 
 /*
+ * Base64url without padding (RFC 7515 §2), strict: alphabet A-Z a-z 0-9 - _
+ * only, no '=' or whitespace, no length 4n+1, unused trailing bits zero
+ * (else DGA_E_BAD_BASE64). *ret is malloc'd and NUL-terminated (not counted
+ * in *ret_len), untouched on failure.
+ */
+dga_err dga_base64url_decode(const char *text, size_t text_len, uint8_t **ret, size_t *ret_len);
+/* Base64url without padding of n bytes; *ret is a malloc'd NUL-terminated string. */
+dga_err dga_base64url_encode(const uint8_t *in, size_t n, char **ret);
+
+/*
  * Reads a whole regular file of at most `cap` bytes; the result is
  * NUL-terminated (not counted in *ret_len). DGA_E_IO or DGA_E_TOO_LARGE.
  */
