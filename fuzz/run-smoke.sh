@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim)
+all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -65,6 +65,32 @@ device_json() {
         "$(base64 -w0 <"$dir/certchain.pem")"
 }
 
+# One top-level member (4-space indented, as nvattest prints it) of a JSON object file.
+json_member() {
+    perl -e 'local $/; my $t = <STDIN>;
+        $t =~ /\n  "\Q$ARGV[0]\E": (\[.*?\n  \])/s or die "no $ARGV[0]\n";
+        print $1' "$1"
+}
+
+# fuzz_eat: NRAS's signed token, nvattest's unsigned one, and device claims arrays
+# (the target also builds a token from an input that is a JSON array).
+eat_seeds() {
+    local nras=$fixtures/gpu/h100_550.90.07/nras_detached_eat.json
+    local nvattest=$fixtures/dstack/nvattest_output_h100.json
+    local n=931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
+    cp "$nras" "$corpus/fuzz_eat/seed-nras"
+    json_member detached_eat <"$nvattest" >"$corpus/fuzz_eat/seed-nvattest" ||
+        die "no detached_eat in $nvattest"
+    json_member claims <"$nvattest" >"$corpus/fuzz_eat/seed-nvattest-claims" ||
+        die "no claims in $nvattest"
+    {
+        printf '[{"x-nvidia-device-type":"gpu","eat_nonce":"%s"},' "$n"
+        printf '{"x-nvidia-device-type":"nvswitch"},'
+        printf '{"x-nvidia-device-type":"gpu","eat_nonce":null}]\n'
+    } >"$corpus/fuzz_eat/seed-claims-mixed"
+    printf '[{"x-nvidia-device-type":"gpu","secboot":true}]\n' >"$corpus/fuzz_eat/seed-claims-plain"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -110,6 +136,13 @@ make_seeds() {
         cp "$f" "$corpus/fuzz_rim/seed-${name//\//_}"
     done < <(find "$fixtures" -name '*.xml' | sort)
     [ -n "$(ls "$corpus/fuzz_rim")" ] || die "no *.xml under $fixtures"
+    eat_seeds
+    # fuzz_policy: every JSON policy document, and nvattest output (its claims are evaluated)
+    for f in "$fixtures"/policies/*.json; do
+        [ -e "$f" ] || die "no policies/*.json under $fixtures"
+        cp "$f" "$corpus/fuzz_policy/seed-$(basename "$f")"
+    done
+    cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
 }
 
 run_target() {

@@ -21,7 +21,7 @@ enum exit_code {
 
 struct command {
     const char *group; /* "evidence" */
-    const char *verb;  /* "verify" */
+    const char *verb;  /* "verify", or NULL for a one-word command */
     int (*run)(int argc, char **argv);
     const char *summary;
 };
@@ -30,6 +30,8 @@ int cmd_evidence_inspect(int argc, char **argv);
 int cmd_evidence_verify(int argc, char **argv);
 int cmd_rim_inspect(int argc, char **argv);
 int cmd_rim_verify(int argc, char **argv);
+int cmd_eat_verify(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);

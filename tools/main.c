@@ -9,16 +9,21 @@ static const struct command commands[] = {
     {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},
     {"evidence", "verify", cmd_evidence_verify,
      "verify report signature, certificate chain, nonce and FWID"},
+    {"attest", NULL, cmd_attest, "appraise evidence offline with RIMs and a policy"},
     {"rim", "inspect", cmd_rim_inspect, "decode a RIM document as JSON"},
     {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
+    {"eat", "verify", cmd_eat_verify, "verify a detached EAT token"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: %s <command> [options]\n\nCommands:\n", PROGRAM);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(out, "  %s %-10s %s\n", commands[i].group, commands[i].verb,
-                commands[i].summary);
+        const struct command *c = &commands[i];
+        char name[32];
+        snprintf(name, sizeof name, "%s%s%s", c->group, c->verb != NULL ? " " : "",
+                 c->verb != NULL ? c->verb : "");
+        fprintf(out, "  %-18s %s\n", name, c->summary);
     }
     fprintf(out, "\nRun '%s <command> --help' for a command's options.\n"
                  "Exit status: 0 verified, 1 verification failed, 2 usage, 3 I/O or internal "
@@ -41,9 +46,15 @@ int main(int argc, char **argv)
         return EXIT_VERIFIED;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (argc >= 3 && strcmp(argv[1], commands[i].group) == 0 &&
-            strcmp(argv[2], commands[i].verb) == 0) {
-            return commands[i].run(argc - 2, argv + 2);
+        const struct command *c = &commands[i];
+        if (strcmp(argv[1], c->group) != 0) {
+            continue;
+        }
+        if (c->verb == NULL) {
+            return c->run(argc - 1, argv + 1); /* a one-word command: attest */
+        }
+        if (argc >= 3 && strcmp(argv[2], c->verb) == 0) {
+            return c->run(argc - 2, argv + 2);
         }
     }
     cli_error("unknown command '%s%s%s' (try --help)", argv[1], argc >= 3 ? " " : "",

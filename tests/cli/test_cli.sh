@@ -131,6 +131,59 @@ expect out '"colloquialVersion": "96.10.55.00.01"' "rim inspect version"
 run 2 "rim verify without a file" -- rim verify
 run 3 "rim verify of a missing file" -- rim verify "$tmp/none.xml"
 
+# Full offline appraisal (attest)
+H545=$fx/gpu/h100_545.00
+N3=4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e
+A545=(--report "$H545/report.hex" --cert-chain "$H545/certchain.pem" --arch hopper --nonce $N3
+      --rim-dir "$H545/rims")
+OFFLINE=$fx/policies/offline_no_ocsp.json
+run 0 "attest 545.00 in the signers' window" -- attest "${A545[@]}" --at $AT --policy "$OFFLINE"
+expect out "measurements 32 of 33 golden values compared (index 35 skipped: NVDEC0 off): 0 mismatches" "attest counts"
+expect out "verdict: PASS (1 device)" "attest pass"
+run 1 "attest 545.00 with the default policy (OCSP not checked yet)" -- attest "${A545[@]}" --at $AT
+expect err 'GPU-0: x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-ocsp-status is "not-checked"' "ocsp reason"
+run 1 "attest 545.00 today: RIM signers expired" -- attest "${A545[@]}" --at 2026-11-28T00:00:00Z --policy "$OFFLINE"
+expect err 'GPU-0: x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired driver signer"
+expect err 'GPU-0: x-nvidia-gpu-vbios-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired vbios signer"
+run 0 "attest 545.00 today with the expired-signer relaxation" -- attest "${A545[@]}" \
+    --at 2026-11-28T00:00:00Z --policy "$fx/policies/offline_expired_rim_signers.json"
+run 0 "attest JSON" -- attest "${A545[@]}" --at $AT --policy "$OFFLINE" --format json
+expect out '"result_code": 0' "attest result code"
+expect out '"measres": "success"' "attest measres"
+expect out '"sha256": "1b939fae0138ceda87c434820e1e118739861b070c0043677a68807049eae668"' "attest collateral"
+expect out '"source": "file"' "attest policy source"
+# A signed detached EAT carries the verdict and verifies with the public key.
+openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/eat.key" 2>/dev/null
+openssl ec -in "$tmp/eat.key" -pubout -out "$tmp/eat.pub" 2>/dev/null
+run 0 "attest with a signed EAT" -- attest "${A545[@]}" --at $AT --policy "$OFFLINE" --format json \
+    --eat-key "$tmp/eat.key" --eat-kid test-kid
+cp "$tmp/out" "$tmp/attest.json"
+run 0 "eat verify of attest's token" -- eat verify "$tmp/attest.json" --pubkey "$tmp/eat.pub"
+expect out "result          pass (x-dstack-verdict)" "eat verdict claim"
+run 1 "attest today, signed EAT" -- attest "${A545[@]}" --at 2026-11-28T00:00:00Z --policy "$OFFLINE" \
+    --format json --eat-key "$tmp/eat.key"
+cp "$tmp/out" "$tmp/attest-fail.json"
+run 1 "eat verify of a failed verdict" -- eat verify "$tmp/attest-fail.json" --pubkey "$tmp/eat.pub"
+expect err "the token verifies, but its verdict is not a pass" "eat fail reason"
+run 0 "attest with an unsigned EAT, on request" -- attest "${A545[@]}" --at $AT --policy "$OFFLINE" \
+    --format json --unsigned-eat
+expect out '"detached_eat": [' "unsigned eat present"
+cp "$tmp/out" "$tmp/attest-unsigned.json"
+run 1 "an unsigned EAT never verifies" -- eat verify "$tmp/attest-unsigned.json" --pubkey "$tmp/eat.pub"
+expect err "[eat-algorithm]" "unsigned eat reason"
+mkdir -p "$tmp/empty-store"
+run 1 "attest without RIMs" -- attest --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
+    --arch hopper --nonce $N3 --rim-dir "$tmp/empty-store" --at $AT --policy "$OFFLINE" --format json
+expect out '"result_code": 104' "rim not found code"
+expect err "GPU-0: driver-rim: RIM not found: NV_GPU_DRIVER_GH100_545.00" "rim not found reason"
+run 0 "attest LS10 today" -- attest --report "$LS10/report.hex" --cert-chain "$LS10/certchain.pem" \
+    --arch ls10 --nonce $N1 --rim-dir "$LS10/rims" --policy "$OFFLINE"
+expect out "measurements 31 of 31 golden values compared: 0 mismatches" "ls10 31/31"
+echo '{"ocsp": "sometimes"}' >"$tmp/bad-policy.json"
+run 2 "attest with a malformed policy" -- attest "${A545[@]}" --policy "$tmp/bad-policy.json"
+expect err "[policy-invalid]" "policy error name"
+run 2 "attest without --rim-dir" -- attest --evidence "$PPCIE" --nonce $N2
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures CLI check(s) failed"
     exit 1

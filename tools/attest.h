@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dstack-gpu-attest attest: the run's state, shared by attest.c and attest_output.c. */
+#ifndef DGA_TOOLS_ATTEST_H
+#define DGA_TOOLS_ATTEST_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "dga/appraise.h"
+#include "dga/policy.h"
+
+struct attest_args {
+    struct evidence_args ev;
+    const char *nonce;
+    const char *rim_dir;
+    const char *at;
+    const char *policy;
+    const char *trust_root;
+    const char *rim_trust_root;
+    const char *eat_key;
+    const char *eat_kid;
+    const char *eat_issuer;
+    bool unsigned_eat;
+    bool json;
+};
+
+struct attest_run {
+    struct attest_args args;
+    struct dga_trust device_root, rim_root;
+    struct dga_appraise_options opt;
+    struct dga_policy *policy;
+    struct dga_evidence_set *set;
+    struct dga_appraisal *dev; /* one per evidence device */
+    size_t n;
+    json_t *claims;              /* array, one object per device */
+    struct dga_verdict verdict;  /* hard failures, then the policy's reasons */
+    bool nvidia_default_pass;    /* x-nvidia-overall-att-result */
+    int result_code;
+    const char *result_message;
+    json_t *detached_eat;        /* {} when no token was asked for */
+};
+
+int attest_print_text(const struct attest_run *run);
+int attest_print_json(const struct attest_run *run);
+
+#endif

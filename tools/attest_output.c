@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * attest output. JSON is a superset of nvattest's `attest --format json`
+ * (result_code, result_message, claims, detached_eat; claims and token only
+ * for result codes 0/11/12, {} otherwise) plus verdict, collateral, devices,
+ * nonce, verified_at, policy and trust roots. Text is the operator's view.
+ */
+#include <string.h>
+
+#include "attest.h"
+#include "dga/util.h"
+
+static const char *mark(bool ok)
+{
+    return ok ? "pass" : "FAIL";
+}
+
+static void print_rim(const struct dga_appraisal *d, const struct dga_rim_use *u)
+{
+    const char *role = dga_rim_role(d, u);
+    if (!u->fetched) {
+        printf("  %-9s %s: FAIL: %s\n", role, u->id, dga_err_message(u->err));
+        return;
+    }
+    char sha[65];
+    dga_hex_encode(u->sha256, sizeof u->sha256, sha);
+    printf("  %-9s %s (%zu issue%s in the store, used sha256 %.16s...)\n", role, u->id,
+           u->n_candidates, u->n_candidates == 1 ? "" : "s", sha);
+    printf("            signature %s, signer chain %s", mark(u->signature_verified),
+           mark(u->chain_verified));
+    if (u->chain_verified) {
+        printf(" (%s until %s)", u->time_valid ? "valid" : "EXPIRED", u->chain.expiration_date);
+    }
+    printf(", version %s\n", mark(u->version_match));
+    if (u->err != DGA_E_OK) {
+        printf("            reason: %s (%s)\n", dga_err_message(u->err), u->diag.field);
+    }
+}
+
+static void print_mismatches(const struct dga_measure_result *m)
+{
+    for (size_t i = 0; i < m->n_mismatches; i++) {
+        const struct dga_mismatch *mm = &m->mismatches[i];
+        char golden[2 * DGA_DIGEST_LEN + 1], runtime[2 * DGA_DIGEST_LEN + 1];
+        dga_hex_encode(mm->golden, DGA_DIGEST_LEN, golden);
+        dga_hex_encode(mm->runtime, DGA_DIGEST_LEN, runtime);
+        printf("    mismatch at RIM index %u (%s, report block %u)\n", mm->index,
+               mm->source == DGA_SOURCE_DRIVER ? "Driver" : "Firmware", mm->index + 1);
+        printf("      expected %s\n", golden);
+        printf("      runtime  %s\n", mm->runtime_size > 0 ? runtime : "NA (no such block)");
+    }
+}
+
+static void print_measurements(const struct dga_appraisal *d)
+{
+    if (!d->measured) {
+        printf("  measurements not compared%s%s\n", d->measure_err != DGA_E_OK ? ": " : "",
+               d->measure_err != DGA_E_OK ? dga_err_message(d->measure_err) : "");
+        return;
+    }
+    printf("  measurements %zu of %zu golden values compared%s: %zu mismatch%s\n",
+           d->measure.n_compared, d->measure.n_golden,
+           d->measure.skipped_nvdec0 ? " (index 35 skipped: NVDEC0 off)" : "",
+           d->measure.n_mismatches, d->measure.n_mismatches == 1 ? "" : "es");
+    print_mismatches(&d->measure);
+}
+
+static void print_report(const struct dga_appraisal *d)
+{
+    const struct dga_device_result *r = &d->report;
+    printf("  report    parsed %s, signature %s, chain %s, nonce %s, FWID %s\n", mark(r->parsed),
+           mark(r->signature_verified), mark(r->chain_verified), mark(r->nonce_match),
+           mark(r->fwid_match));
+    if (r->err != DGA_E_OK) {
+        printf("            reason: %s: %s (%s)\n", dga_check_name(r->failed_check),
+               dga_err_message(r->err), r->diag.field);
+    }
+}
+
+static void print_device(const struct dga_appraisal *d)
+{
+    const struct dga_device_result *r = &d->report;
+    printf("%s (%s)", r->label, dga_arch_name(r->arch));
+    if (r->parsed) {
+        printf(" %s %s%s%s", dga_arch_is_switch(r->arch) ? "BIOS" : "VBIOS", r->derived.vbios_version,
+               dga_arch_is_switch(r->arch) ? "" : ", driver ", r->derived.driver_version);
+    }
+    printf(": %s\n", d->err == DGA_E_OK ? "appraised" : "FAILED");
+    print_report(d);
+    if (d->driver.wanted) {
+        print_rim(d, &d->driver);
+    }
+    if (d->firmware.wanted) {
+        print_rim(d, &d->firmware);
+    }
+    if (r->parsed) {
+        print_measurements(d);
+    }
+}
+
+int attest_print_text(const struct attest_run *run)
+{
+    for (size_t i = 0; i < run->n; i++) {
+        print_device(&run->dev[i]);
+    }
+    uint8_t sha[32];
+    char hex[65];
+    dga_policy_sha256(run->policy, sha);
+    dga_hex_encode(sha, sizeof sha, hex);
+    printf("policy: %s (sha256 %s)\n", dga_policy_source(run->policy), hex);
+    printf("verdict: %s (%zu device%s)\n", run->verdict.pass ? "PASS" : "FAIL", run->n,
+           run->n == 1 ? "" : "s");
+    for (size_t i = 0; i < run->verdict.n_reasons; i++) {
+        printf("  - %s\n", run->verdict.reasons[i]);
+    }
+    return EXIT_VERIFIED;
+}
+
+static json_t *rim_collateral(const struct dga_appraisal *d, const struct dga_rim_use *u)
+{
+    char sha[65];
+    dga_hex_encode(u->sha256, sizeof u->sha256, sha);
+    return json_pack("{s:s,s:s,s:s,s:o,s:I}", "device", d->report.label, "role", dga_rim_role(d, u),
+                     "id", u->id, "sha256", u->fetched && u->rim != NULL ? json_string(sha) : json_null(),
+                     "issues_in_store", (json_int_t)u->n_candidates);
+}
+
+static json_t *collateral_json(const struct attest_run *run)
+{
+    json_t *rims = json_array();
+    for (size_t i = 0; i < run->n; i++) {
+        const struct dga_appraisal *d = &run->dev[i];
+        if (d->driver.wanted) {
+            json_array_append_new(rims, rim_collateral(d, &d->driver));
+        }
+        if (d->firmware.wanted) {
+            json_array_append_new(rims, rim_collateral(d, &d->firmware));
+        }
+    }
+    return json_pack("{s:o}", "rims", rims);
+}
+
+static json_t *devices_json(const struct attest_run *run)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < run->n; i++) {
+        const struct dga_appraisal *d = &run->dev[i];
+        json_t *o = json_pack("{s:s,s:s,s:s}", "label", d->report.label, "arch",
+                              dga_arch_name(d->report.arch), "result",
+                              d->err == DGA_E_OK ? "appraised" : "failed");
+        if (d->err != DGA_E_OK) {
+            json_object_set_new(o, "failed_check", json_string(d->failed_check));
+            json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
+            json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
+        }
+        json_object_set_new(o, "claims", dga_claims_device(d));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *policy_json(const struct dga_policy *p)
+{
+    uint8_t sha[32];
+    char hex[65];
+    dga_policy_sha256(p, sha);
+    dga_hex_encode(sha, sizeof sha, hex);
+    return json_pack("{s:s,s:s}", "source", dga_policy_source(p), "sha256", hex);
+}
+
+int attest_print_json(const struct attest_run *run)
+{
+    bool filled = run->result_code == 0 || run->result_code == 11 || run->result_code == 12;
+    char at[21];
+    dga_time_format(run->opt.verify.at, at);
+    json_t *verdict = json_pack("{s:s,s:o}", "result", run->verdict.pass ? "pass" : "fail",
+                                "reasons", json_array());
+    for (size_t i = 0; verdict != NULL && i < run->verdict.n_reasons; i++) {
+        json_array_append_new(json_object_get(verdict, "reasons"),
+                              json_string(run->verdict.reasons[i]));
+    }
+    json_t *claims = filled ? json_incref(run->claims) : json_object();
+    json_t *eat = filled ? json_incref(run->detached_eat) : json_object();
+    json_t *out = json_pack(
+        "{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:s}}", "result_code", run->result_code,
+        "result_message", run->result_message, "claims", claims, "detached_eat", eat,
+        "verdict", verdict,
+        "collateral", collateral_json(run), "devices", devices_json(run), "nonce",
+        run->args.nonce, "verified_at", at, "policy", policy_json(run->policy), "trust_roots",
+        "device", run->device_root.custom ? "custom" : "nvidia", "rim",
+        run->rim_root.custom ? "custom" : "nvidia");
+    int rc = cli_print_json(out);
+    json_decref(out);
+    return rc;
+}
