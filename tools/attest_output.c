@@ -29,7 +29,12 @@ static void print_rim(const struct dga_appraisal *d, const struct dga_rim_use *u
     printf("            signature %s, signer chain %s", mark(u->signature_verified),
            mark(u->chain_verified));
     if (u->chain_verified) {
-        printf(" (%s until %s)", u->time_valid ? "valid" : "EXPIRED", u->chain.expiration_date);
+        if (u->time_valid) {
+            printf(" (valid until %s)", u->chain.expiration_date);
+        } else {
+            printf(" (NOT VALID at the verification time: %s, earliest notAfter %s)",
+                   u->chain.expired ? "expired" : "not yet valid", u->chain.expiration_date);
+        }
     }
     printf(", version %s\n", mark(u->version_match));
     if (u->err != DGA_E_OK) {
