@@ -17,27 +17,7 @@ PPCIE=$fx/gpu/h100_590.12_ppcie/evidence.json
 H580=$fx/gpu/h100_580.159.03
 LS10=$fx/nvswitch/ls10_96.10.55.00.01
 
-# run WANT_RC NAME -- ARGS...: runs the program, keeps stdout/stderr in $tmp
-run() {
-    local want=$1 name=$2
-    shift 3
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, want $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
-        failures=$((failures + 1))
-        return 1
-    fi
-    echo "ok   $name"
-}
-
-# expect FILE PATTERN NAME: grep -F the pattern in out or err
-expect() {
-    if ! grep -qF -- "$2" "$tmp/$1"; then
-        echo "FAIL $3: '$2' not in $1"; head -20 "$tmp/$1" | sed 's/^/  /'
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 run 0 "help" -- --help && expect out "evidence verify" "help lists verify"
 run 0 "version" -- --version && expect out "dstack-gpu-attest 0." "version"

@@ -13,29 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 AT=2024-06-01T00:00:00Z # the tokens' iat; they expire an hour later
 
-# run WANT_RC NAME -- ARGS...: runs the program, keeps stdout/stderr in $tmp
-run() {
-    local want=$1 name=$2
-    shift 3
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, want $want"; sed 's/^/  stderr: /' "$tmp/err" | head -5
-        failures=$((failures + 1))
-        return 1
-    fi
-    echo "ok   $name"
-}
+. "$(dirname "$0")/lib.sh"
 
-# expect FILE PATTERN NAME: grep -F the pattern in out or err
-expect() {
-    if ! grep -qF -- "$2" "$tmp/$1"; then
-        echo "FAIL $3: '$2' not in $1"; head -20 "$tmp/$1" | sed 's/^/  /'
-        failures=$((failures + 1))
-    fi
-}
-
-command -v openssl >/dev/null || { echo "SKIP: openssl not found"; exit 0; }
+command -v openssl >/dev/null || { echo "FAIL: openssl not found (scripts/deps.sh installs it)"; exit 1; }
 k=$tmp/keys
 mkdir -p "$k"
 make_keys() {
