@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "dga/rim.h"
@@ -15,7 +16,8 @@ static void inspect_usage(FILE *out)
     fprintf(out,
             "Usage: %s rim inspect FILE\n"
             "\n"
-            "Prints a RIM document as JSON: its version (colloquialVersion), firmware\n"
+            "Prints a RIM document as JSON: its id (from the file name <id>.xml, as a\n"
+            "RIM store binds them), version (colloquialVersion), firmware\n"
             "manufacturer id, product, tagId, SHA-256, every Measurement resource\n"
             "(index, active, alternatives, hashes, size, name) and the certificates of its\n"
             "signer chain. Inspecting verifies nothing: see 'rim verify'.\n",
@@ -35,6 +37,24 @@ static json_t *measurement_json(const struct dga_rim_measurement *m)
                      "name", m->name);
 }
 
+/*
+ * A RIM document does not name its own id: a store binds id and document by
+ * the file name (<id>.xml), so that is where the id comes from here.
+ */
+static json_t *id_from_path(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    size_t n = strlen(base);
+    char id[DGA_RIM_ID_MAX];
+    if (n <= 4 || n - 4 >= sizeof id || strcmp(base + n - 4, ".xml") != 0) {
+        return json_null();
+    }
+    memcpy(id, base, n - 4);
+    id[n - 4] = '\0';
+    return dga_rim_id_valid(id) ? json_string(id) : json_null();
+}
+
 static json_t *rim_json(const char *path, const struct dga_rim *rim)
 {
     char sha[65];
@@ -49,7 +69,8 @@ static json_t *rim_json(const char *path, const struct dga_rim *rim)
     for (int i = 0; certs != NULL && i < sk_X509_num(rim->certs); i++) {
         json_array_append_new(certs, cli_cert_json(sk_X509_value(rim->certs, i)));
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "file", path,
+    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "file", path,
+                     "id_from_file_name", id_from_path(path),
                      "colloquialVersion", rim->colloquial_version, "FirmwareManufacturerId",
                      rim->manufacturer_id, "product", rim->product, "edition", rim->edition,
                      "tagId", rim->tag_id, "sha256", sha, "active_measurements",

@@ -108,6 +108,7 @@ expect err "[rim-dtd]" "dtd reason"
 run 0 "rim inspect" -- rim inspect "$LS10/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml"
 expect out '"active_measurements": 31' "rim inspect counts"
 expect out '"colloquialVersion": "96.10.55.00.01"' "rim inspect version"
+expect out '"id_from_file_name": "NV_SWITCH_BIOS_5612_0002_890_9610550001"' "rim inspect id"
 run 2 "rim verify without a file" -- rim verify
 run 3 "rim verify of a missing file" -- rim verify "$tmp/none.xml"
 
