@@ -63,6 +63,7 @@ check: deps build test asan fuzz-smoke
 
 bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_verify $(BENCH_ITERATIONS)
+	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_appraise
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

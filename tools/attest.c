@@ -144,6 +144,11 @@ static int setup(struct attest_run *run)
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
     }
+    if (rc == EXIT_VERIFIED && dga_verify_cache_new(&run->rim_root, v->at, &run->opt.cache) !=
+                                   DGA_E_OK) {
+        cli_error("out of memory");
+        rc = EXIT_IO;
+    }
     if (rc == EXIT_VERIFIED) {
         rc = load_policy(a->policy, &run->policy);
     }
@@ -289,6 +294,7 @@ static void run_free(struct attest_run *run)
         dga_appraisal_free(&run->dev[i]);
     }
     free(run->dev);
+    dga_verify_cache_free(run->opt.cache); /* after the appraisals that borrow its RIMs */
     if (run->set != NULL) {
         dga_evidence_set_free(run->set);
     }

@@ -68,13 +68,30 @@ struct dga_rim_use {
     bool version_match, chain_verified, signature_verified, time_valid;
     struct dga_chain_info chain; /* valid when chain_verified */
     uint8_t sha256[32];         /* of the chosen document */
-    struct dga_rim *rim;        /* the chosen document (owned), NULL if none parsed */
+    struct dga_rim *rim;        /* the chosen document, NULL if none parsed */
+    bool rim_borrowed;          /* rim belongs to a dga_verify_cache, not to this use */
 };
+
+/*
+ * A per-run verification cache, owned by the caller: RIM documents (keyed by
+ * the SHA-256 of their bytes: parsed once, chain and XML signature verified
+ * once) and device chain suffixes (dga_device_chain_verify_cached), so that
+ * GPUs of one model sharing RIMs and CAs cost one report signature and two
+ * chain signatures each after the first. Bound to one RIM root and one
+ * verification time: an appraisal with others is DGA_E_BAD_ARGUMENT. Not
+ * thread-safe. Appraisals made with it borrow its RIMs: free them
+ * (dga_appraisal_free) before the cache.
+ */
+struct dga_verify_cache;
+dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
+                             struct dga_verify_cache **ret);
+void dga_verify_cache_free(struct dga_verify_cache *c);
 
 struct dga_appraise_options {
     struct dga_verify_options verify; /* nonce, verification time, device root */
     const struct dga_trust *rim_trust; /* CoRIM root */
     const char *rim_dir;               /* filesystem RIM store */
+    struct dga_verify_cache *cache;    /* optional: NULL verifies everything per device */
 };
 
 struct dga_appraisal {

@@ -20,6 +20,7 @@ struct dga_verify_options {
     uint8_t nonce[DGA_NONCE_LEN];  /* the caller's expected nonce */
     time_t at;                     /* verification time */
     const struct dga_trust *trust; /* device identity root */
+    struct dga_chain_cache *chain_cache; /* optional (NULL: every chain verified in full) */
 };
 
 /* The checks, in the order they run; a later check still runs when it can. */

@@ -68,6 +68,29 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
                                 struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
+ * A per-run cache of verified device chain suffixes (certificates 2..4:
+ * provisioner ICA, identity CA, root), which the GPUs of one model share.
+ * Not thread-safe; free with dga_chain_cache_free (NULL is fine).
+ */
+struct dga_chain_cache;
+dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
+void dga_chain_cache_free(struct dga_chain_cache *c);
+
+/*
+ * dga_device_chain_verify with an optional cache (NULL: the same as it).
+ * When certificates 2..4 are byte-identical to a suffix this cache saw
+ * verified in full to the pinned root, OpenSSL validates only leaf and BROM
+ * under that ICA (X509_V_FLAG_PARTIAL_CHAIN; the built path must be leaf,
+ * BROM, ICA); every other check is unchanged. A chain verified in full is
+ * remembered (at most a few suffixes; suffixes whose identity CA or root
+ * carry path length, name or policy constraints never are).
+ */
+dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch,
+                                       const struct dga_trust *trust, time_t at,
+                                       struct dga_chain_cache *cache, struct dga_chain_info *ret,
+                                       struct dga_diag *diag);
+
+/*
  * FWID from the leaf certificate: Hopper/LS10 extension 2.23.133.5.4.1,
  * Blackwell 2.23.133.5.4.1.1 ([6] fwids, first entry), both parsed as DER.
  * *present is false (and DGA_E_OK returned) when the extension is absent.

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "appraise/cache.h"
 #include "dga/appraise.h"
 #include "dga/util.h"
 
@@ -47,34 +50,78 @@ static void use_fail(struct dga_rim_use *u, dga_err e, const struct dga_diag *di
     }
 }
 
-/* Parse, chain, signature and version of one document: fills c->use. */
-static void check_candidate(const struct dga_rim_candidate *doc, const char *want_version,
-                            const struct dga_trust *trust, time_t at, struct candidate *c)
+/* Parse, chain and signature of one document: what its bytes alone decide. */
+static void verdict_compute(const struct dga_rim_candidate *doc, const struct dga_trust *trust,
+                            time_t at, struct rim_verdict *v)
 {
-    struct dga_rim_use *u = &c->use;
-    struct dga_diag diag = {0};
-    dga_err e = dga_rim_parse(doc->bytes, doc->len, &u->rim, &diag);
-    if (e != DGA_E_OK) {
-        use_fail(u, e, &diag, "RIM document");
+    v->parse_err = dga_rim_parse(doc->bytes, doc->len, &v->rim, &v->parse_diag);
+    if (v->parse_err != DGA_E_OK) {
         return;
     }
-    memcpy(u->sha256, u->rim->sha256, sizeof u->sha256);
-    e = dga_rim_chain_verify(u->rim, trust, at, &u->chain, &diag);
-    u->chain_verified = e == DGA_E_OK;
+    v->chain_err = dga_rim_chain_verify(v->rim, trust, at, &v->chain, &v->chain_diag);
+    X509 *signer = sk_X509_num(v->rim->certs) > 0 ? sk_X509_value(v->rim->certs, 0) : NULL;
+    v->sig_err = signer != NULL ? dga_rim_signature_verify(v->rim, signer, &v->sig_diag)
+                                : DGA_E_RIM_STRUCTURE;
+}
+
+/* The verdict and this device's version check, into u (which does not take the rim). */
+static void use_verdict(const struct rim_verdict *v, const char *want_version,
+                        struct dga_rim_use *u)
+{
+    if (v->parse_err != DGA_E_OK) {
+        use_fail(u, v->parse_err, &v->parse_diag, "RIM document");
+        return;
+    }
+    memcpy(u->sha256, v->rim->sha256, sizeof u->sha256);
+    u->chain = v->chain;
+    u->chain_verified = v->chain_err == DGA_E_OK;
     if (!u->chain_verified) {
-        use_fail(u, e, &diag, "signer chain");
+        use_fail(u, v->chain_err, &v->chain_diag, "signer chain");
     }
     u->time_valid = u->chain_verified && !u->chain.expired && !u->chain.not_yet_valid;
-    X509 *signer = sk_X509_num(u->rim->certs) > 0 ? sk_X509_value(u->rim->certs, 0) : NULL;
-    e = signer != NULL ? dga_rim_signature_verify(u->rim, signer, &diag) : DGA_E_RIM_STRUCTURE;
-    u->signature_verified = e == DGA_E_OK;
+    u->signature_verified = v->sig_err == DGA_E_OK;
     if (!u->signature_verified) {
-        use_fail(u, e, &diag, "XML signature");
+        use_fail(u, v->sig_err, &v->sig_diag, "XML signature");
     }
-    u->version_match = strcmp(u->rim->colloquial_version, want_version) == 0;
+    u->version_match = strcmp(v->rim->colloquial_version, want_version) == 0;
     if (!u->version_match) {
         use_fail(u, DGA_E_RIM_VERSION_MISMATCH, NULL, "colloquialVersion");
     }
+}
+
+/* The cache key of a document: SHA-256 of its bytes. */
+static bool doc_key(const struct dga_rim_candidate *doc, uint8_t key[32])
+{
+    unsigned int len = 0;
+    return EVP_Digest(doc->bytes, doc->len, key, &len, EVP_sha256(), NULL) == 1 && len == 32;
+}
+
+/*
+ * Parse, chain, signature and version of one document: fills c->use. With a
+ * cache, a document seen before (same bytes) is neither parsed nor verified
+ * again, and the cache keeps the rim.
+ */
+static void check_candidate(const struct dga_rim_candidate *doc, const char *want_version,
+                            const struct dga_appraise_options *opt, struct candidate *c)
+{
+    struct rim_verdict local;
+    const struct rim_verdict *v = NULL;
+    uint8_t key[32];
+    memset(&local, 0, sizeof local);
+    bool keyed = opt->cache != NULL && doc_key(doc, key);
+    if (keyed) {
+        v = verify_cache_find(opt->cache, key);
+    }
+    bool shared = v != NULL;
+    if (v == NULL) {
+        verdict_compute(doc, opt->rim_trust, opt->verify.at, &local);
+        v = keyed ? verify_cache_add(opt->cache, key, &local) : NULL;
+        shared = v != NULL;
+        v = shared ? v : &local;
+    }
+    use_verdict(v, want_version, &c->use);
+    c->use.rim = v->rim;
+    c->use.rim_borrowed = shared;
 }
 
 static enum candidate_rank rank_of(const struct dga_report *r, const struct dga_derived *d,
@@ -96,8 +143,11 @@ static enum candidate_rank rank_of(const struct dga_report *r, const struct dga_
 
 static void use_release(struct dga_rim_use *u)
 {
-    dga_rim_free(u->rim);
+    if (!u->rim_borrowed) {
+        dga_rim_free(u->rim);
+    }
     u->rim = NULL;
+    u->rim_borrowed = false;
 }
 
 /* Tries every issue of the id; keeps the best-ranked one (the first among equals). */
@@ -109,7 +159,7 @@ static void choose_rim(const struct dga_report *r, const struct dga_derived *d,
     bool have = false;
     for (size_t i = 0; i < docs->n; i++) {
         struct candidate c = {0};
-        check_candidate(&docs->c[i], want_version, opt->rim_trust, opt->verify.at, &c);
+        check_candidate(&docs->c[i], want_version, opt, &c);
         c.rank = rank_of(r, d, &c);
         if (!have || c.rank > best.rank) {
             use_release(&best.use);
@@ -186,7 +236,15 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
 {
     struct dga_appraisal *a = ret;
     memset(a, 0, sizeof *a);
-    dga_err e = dga_verify_device(ev, &opt->verify, &a->report);
+    struct dga_verify_options verify = opt->verify;
+    if (opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) {
+        fail_device(a, DGA_E_BAD_ARGUMENT, "options");
+        return a->err; /* the cache was made for another RIM root or time */
+    }
+    if (opt->cache != NULL && verify.chain_cache == NULL) {
+        verify.chain_cache = verify_cache_chains(opt->cache);
+    }
+    dga_err e = dga_verify_device(ev, &verify, &a->report);
     if (e != DGA_E_OK) {
         fail_device(a, e, dga_check_name(a->report.failed_check));
     }

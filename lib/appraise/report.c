@@ -58,7 +58,8 @@ static X509 *check_chain(const struct dga_device_evidence *ev,
     struct dga_diag diag = {0};
     dga_err e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, chain, &diag);
     if (e == DGA_E_OK) {
-        e = dga_device_chain_verify(*chain, ev->arch, opt->trust, opt->at, &r->chain, &diag);
+        e = dga_device_chain_verify_cached(*chain, ev->arch, opt->trust, opt->at,
+                                           opt->chain_cache, &r->chain, &diag);
     }
     r->chain_verified = e == DGA_E_OK;
     if (!r->chain_verified) {

@@ -8,6 +8,7 @@
  * The path building (x509_path_build), DER equality, CN and validity helpers
  * are shared with the RIM signing chain (rim_chain.c) through x509/internal.h.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -21,6 +22,21 @@
 static const char *const cert_names[DGA_DEVICE_CHAIN_LEN] = {
     "certificate 0 (leaf)",        "certificate 1 (BROM)", "certificate 2 (provisioner ICA)",
     "certificate 3 (identity CA)", "certificate 4 (root)",
+};
+
+/* Certificates SUFFIX_START.. (ICA, identity CA, root) are shared by the GPUs of a model. */
+#define SUFFIX_START 2
+#define CHAIN_CACHE_MAX 8
+
+struct verified_suffix {
+    unsigned char *der; /* DER of certificates 2, 3, 4, concatenated */
+    size_t len;
+    X509 *ica;          /* certificate 2, verified in full to the pinned root */
+};
+
+struct dga_chain_cache {
+    size_t n;
+    struct verified_suffix s[CHAIN_CACHE_MAX];
 };
 
 static const char *cert_name(int depth)
@@ -66,7 +82,7 @@ static dga_err store_new(X509 *root, X509_STORE **ret)
 
 /* Time checks are off: validity is reported, never enforced (certificates.md §3). */
 static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
-                         STACK_OF(X509) *untrusted)
+                         STACK_OF(X509) *untrusted, unsigned long flags)
 {
     if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         return DGA_E_INTERNAL;
@@ -77,14 +93,20 @@ static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
      * enforced at `at`. Time is read and reported by x509_read_validity() instead.
      */
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
-    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME) != 1) {
+    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, flags) != 1) {
         return DGA_E_INTERNAL;
     }
     return DGA_E_OK;
 }
 
-dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
-                        STACK_OF(X509) **ret_path, int *ret_depth)
+/*
+ * Success counts (path length - 1) ECDSA verifications: OpenSSL checks each
+ * certificate's signature with its issuer's key, but not the self-signed
+ * root's own (only with X509_V_FLAG_CHECK_SS_SIGNATURE) nor a partial
+ * chain's trusted top, which has no issuer in the path.
+ */
+static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                          unsigned long flags, STACK_OF(X509) **ret_path, int *ret_depth)
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -94,7 +116,7 @@ dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
     }
     dga_err e = store_new(root, &store);
     if (e == DGA_E_OK) {
-        e = ctx_setup(ctx, store, leaf, untrusted);
+        e = ctx_setup(ctx, store, leaf, untrusted, flags);
     }
     if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
         *ret_depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -105,12 +127,26 @@ dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
         if (path == NULL) {
             e = DGA_E_NOMEM;
         } else {
+            x509_stats_add(sk_X509_num(path) > 1 ? (unsigned long)(sk_X509_num(path) - 1) : 0);
             *ret_path = path;
         }
     }
     X509_STORE_CTX_cleanup(ctx);
     ERR_clear_error();
     return e;
+}
+
+dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                        STACK_OF(X509) **ret_path, int *ret_depth)
+{
+    return path_build(leaf, untrusted, root, X509_V_FLAG_NO_CHECK_TIME, ret_path, ret_depth);
+}
+
+dga_err x509_path_build_partial(X509 *leaf, STACK_OF(X509) *untrusted, X509 *anchor,
+                                STACK_OF(X509) **ret_path, int *ret_depth)
+{
+    return path_build(leaf, untrusted, anchor,
+                      X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN, ret_path, ret_depth);
 }
 
 /* Certificates 1..3 only: the presented root copy is never offered to OpenSSL. */
@@ -130,19 +166,22 @@ static dga_err untrusted_new(STACK_OF(X509) *chain, STACK_OF(X509) **ret)
     return DGA_E_OK;
 }
 
-/* The path OpenSSL built must be the presented certificates 0..3, then the pinned root. */
-static dga_err check_order(STACK_OF(X509) *built, STACK_OF(X509) *chain, X509 *root,
+/*
+ * The path OpenSSL built must be the presented certificates 0..n-2, then
+ * `top` (the pinned root for a full path, the cached ICA for a partial one).
+ */
+static dga_err check_order(STACK_OF(X509) *built, STACK_OF(X509) *chain, X509 *top, int n,
                            struct dga_diag *diag)
 {
     int built_len = built != NULL ? sk_X509_num(built) : 0;
-    for (int i = 0; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        X509 *want = i == DGA_DEVICE_CHAIN_LEN - 1 ? root : sk_X509_value(chain, i);
+    for (int i = 0; i < n; i++) {
+        X509 *want = i == n - 1 ? top : sk_X509_value(chain, i);
         if (i >= built_len || X509_cmp(sk_X509_value(built, i), want) != 0) {
             return fail_at(diag, DGA_E_CHAIN_ORDER, i); /* first position that differs */
         }
     }
-    if (built_len != DGA_DEVICE_CHAIN_LEN) {
-        return fail_at(diag, DGA_E_CHAIN_ORDER, DGA_DEVICE_CHAIN_LEN);
+    if (built_len != n) {
+        return fail_at(diag, DGA_E_CHAIN_ORDER, n);
     }
     return DGA_E_OK;
 }
@@ -160,7 +199,30 @@ static dga_err path_verify(STACK_OF(X509) *chain, X509 *root, struct dga_diag *d
     if (e != DGA_E_OK) {
         return fail_at(diag, e, depth);
     }
-    return check_order(built, chain, root, diag);
+    return check_order(built, chain, root, DGA_DEVICE_CHAIN_LEN, diag);
+}
+
+/*
+ * Leaf and BROM only, under a provisioner ICA that this cache verified in
+ * full to the pinned root: the built path must be leaf, BROM, that ICA.
+ */
+static dga_err path_verify_partial(STACK_OF(X509) *chain, X509 *ica, struct dga_diag *diag)
+{
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *built = NULL;
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    int depth = -1;
+    dga_err e = untrusted != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    if (e == DGA_E_OK && sk_X509_push(untrusted, sk_X509_value(chain, 1)) <= 0) {
+        e = DGA_E_NOMEM;
+    }
+    if (e == DGA_E_OK) {
+        e = x509_path_build_partial(sk_X509_value(chain, 0), untrusted, ica, &built, &depth);
+    }
+    sk_X509_free(untrusted);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, depth);
+    }
+    return check_order(built, chain, ica, SUFFIX_START + 1, diag);
 }
 
 static dga_err check_algorithms(STACK_OF(X509) *chain, struct dga_diag *diag)
@@ -338,12 +400,108 @@ static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
     return DGA_E_OK;
 }
 
-dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
-                                const struct dga_trust *trust, time_t at,
-                                struct dga_chain_info *ret, struct dga_diag *diag)
+dga_err dga_chain_cache_new(struct dga_chain_cache **ret)
 {
-    struct dga_chain_info info;
-    memset(&info, 0, sizeof info);
+    struct dga_chain_cache *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret = c;
+    return DGA_E_OK;
+}
+
+void dga_chain_cache_free(struct dga_chain_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->s[i].der);
+        X509_free(c->s[i].ica);
+    }
+    free(c);
+}
+
+/* DER of certificates 2..4, concatenated (each is self-delimiting). */
+static dga_err suffix_der(STACK_OF(X509) *chain, unsigned char **ret, size_t *ret_len)
+{
+    int lens[DGA_DEVICE_CHAIN_LEN] = {0};
+    size_t total = 0;
+    for (int i = SUFFIX_START; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        lens[i] = i2d_X509(sk_X509_value(chain, i), NULL);
+        if (lens[i] <= 0) {
+            ERR_clear_error();
+            return DGA_E_BAD_CERT;
+        }
+        total += (size_t)lens[i];
+    }
+    unsigned char *der = malloc(total);
+    unsigned char *p = der;
+    if (der == NULL) {
+        return DGA_E_NOMEM;
+    }
+    for (int i = SUFFIX_START; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        if (i2d_X509(sk_X509_value(chain, i), &p) != lens[i]) {
+            ERR_clear_error();
+            free(der);
+            return DGA_E_BAD_CERT;
+        }
+    }
+    *ret = der;
+    *ret_len = total;
+    return DGA_E_OK;
+}
+
+/* The cached ICA whose verified suffix is byte-identical to this chain's, or NULL. */
+static X509 *suffix_find(const struct dga_chain_cache *c, const unsigned char *der, size_t len)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->s[i].len == len && memcmp(c->s[i].der, der, len) == 0) {
+            return c->s[i].ica;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A partial path under the ICA checks everything a full one does about leaf
+ * and BROM, except constraints the identity CA or root could put on them:
+ * only a suffix whose upper two certificates carry no path length, name or
+ * policy constraint is reused.
+ */
+static bool suffix_reusable(STACK_OF(X509) *chain)
+{
+    static const int constraints[] = {NID_name_constraints, NID_policy_constraints,
+                                      NID_inhibit_any_policy};
+    for (int i = SUFFIX_START + 1; i < DGA_DEVICE_CHAIN_LEN; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        if (X509_get_pathlen(x) != -1) {
+            return false;
+        }
+        for (size_t k = 0; k < sizeof constraints / sizeof constraints[0]; k++) {
+            if (X509_get_ext_by_NID(x, constraints[k], -1) >= 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Remembers a suffix verified in full; takes der. A full cache just stops remembering. */
+static void suffix_add(struct dga_chain_cache *c, STACK_OF(X509) *chain, unsigned char *der,
+                       size_t len)
+{
+    X509 *ica = sk_X509_value(chain, SUFFIX_START);
+    if (c->n == CHAIN_CACHE_MAX || !suffix_reusable(chain) || X509_up_ref(ica) != 1) {
+        free(der);
+        return;
+    }
+    c->s[c->n++] = (struct verified_suffix){.der = der, .len = len, .ica = ica};
+}
+
+static dga_err check_shape(STACK_OF(X509) *chain, const struct dga_trust *trust,
+                           struct dga_chain_info *ret, struct dga_diag *diag)
+{
     if (chain == NULL || trust == NULL || trust->root == NULL || ret == NULL) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
@@ -356,9 +514,29 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
             return fail_at(diag, DGA_E_BAD_ARGUMENT, i);
         }
     }
-    dga_err e = check_root(chain, trust->root, diag);
+    return DGA_E_OK;
+}
+
+dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch,
+                                       const struct dga_trust *trust, time_t at,
+                                       struct dga_chain_cache *cache, struct dga_chain_info *ret,
+                                       struct dga_diag *diag)
+{
+    struct dga_chain_info info;
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    X509 *ica = NULL;
+    memset(&info, 0, sizeof info);
+    dga_err e = check_shape(chain, trust, ret, diag);
     if (e == DGA_E_OK) {
-        e = path_verify(chain, trust->root, diag);
+        e = check_root(chain, trust->root, diag);
+    }
+    if (e == DGA_E_OK && cache != NULL && suffix_der(chain, &der, &der_len) == DGA_E_OK) {
+        ica = suffix_find(cache, der, der_len);
+    }
+    if (e == DGA_E_OK) {
+        e = ica != NULL ? path_verify_partial(chain, ica, diag)
+                        : path_verify(chain, trust->root, diag);
     }
     if (e == DGA_E_OK) {
         e = check_algorithms(chain, diag);
@@ -369,8 +547,19 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
     if (e == DGA_E_OK) {
         e = read_info(chain, arch, at, &info, diag);
     }
+    if (e == DGA_E_OK && ica == NULL && der != NULL) {
+        suffix_add(cache, chain, TAKE_PTR(der), der_len); /* verified in full just now */
+    }
+    free(der);
     if (e == DGA_E_OK) {
         *ret = info;
     }
     return e;
+}
+
+dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
+                                const struct dga_trust *trust, time_t at,
+                                struct dga_chain_info *ret, struct dga_diag *diag)
+{
+    return dga_device_chain_verify_cached(chain, arch, trust, at, NULL, ret, diag);
 }

@@ -46,6 +46,17 @@ dga_err x509_path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
                         STACK_OF(X509) **ret_path, int *ret_depth);
 
 /*
+ * As x509_path_build, but `anchor` need not be self-signed: it is trusted as
+ * it is (X509_V_FLAG_PARTIAL_CHAIN) and its own signature is not checked.
+ * Only for an anchor this process has already validated to a pinned root.
+ */
+dga_err x509_path_build_partial(X509 *leaf, STACK_OF(X509) *untrusted, X509 *anchor,
+                                STACK_OF(X509) **ret_path, int *ret_depth);
+
+/* Adds n to the ECDSA verification counter (dga/stats.h). */
+void x509_stats_add(unsigned long n);
+
+/*
  * Validity of every certificate of `certs` at `at`: sets info->not_after_min,
  * expiration_date, expired and not_yet_valid. DGA_E_BAD_CERT with *ret_index
  * at the certificate whose times cannot be read.

@@ -85,6 +85,7 @@ dga_err x509_verify_raw_p384(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
     }
     dga_err e = sig_to_der(sig, &der, &der_len);
     if (e == DGA_E_OK) {
+        x509_stats_add(1);
         e = digest_verify(pkey, msg != NULL ? msg : empty, len, der, der_len);
     }
     if (e != DGA_E_OK) {

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_appraise: full offline appraisal (report + chain + 2 RIMs + claims +
+ * policy + signed EAT) of one GPU (tests/fixtures/gpu/h100_545.00 at
+ * 2024-06-01), of 8 GPUs sharing RIMs and CAs, and the whole `attest`
+ * process, against the issue's targets (bench/README.md).
+ *
+ *   bench_appraise [ITERATIONS]       (default 200)
+ *   DGA_FIXTURES=DIR DGA_CLI=PATH bench_appraise
+ *
+ * Each call is timed alone (CLOCK_MONOTONIC) after a warm-up; medians are
+ * compared with the targets, printed as met/MISSED, never asserted.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dga/appraise.h"
+#include "dga/eat.h"
+#include "dga/policy.h"
+#include "dga/stats.h"
+#include "dga/util.h"
+
+#define FIXTURE "gpu/h100_545.00"
+#define NONCE "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e"
+#define AT "2024-06-01T00:00:00Z"
+#define N_GPUS 8
+#define PROCESS_RUNS 50
+#define ECDSA_ONE_GPU 13
+#define TARGET_ONE_RATIO 1.3
+#define TARGET_EIGHT_RATIO 3.0
+#define TARGET_PROCESS_MS 20.0
+#define TARGET_RSS_MIB 16.0
+
+struct bench {
+    char dir[4096];
+    char rim_dir_buf[4200];
+    struct dga_evidence_set set;
+    struct dga_trust device_root, rim_root;
+    struct dga_appraise_options opt;
+    struct dga_policy *policy;
+    EVP_PKEY *key; /* EAT signing key, also the baseline's */
+    uint8_t digest[48];
+    uint8_t sig[160];
+    size_t sig_len;
+    struct dga_appraisal dev[N_GPUS];
+    unsigned long ecdsa; /* verifications of the last run */
+};
+
+typedef dga_err (*bench_fn)(struct bench *b);
+
+static dga_err op_p384_verify(struct bench *b)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(b->key, NULL);
+    int ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+             EVP_PKEY_verify(ctx, b->sig, b->sig_len, b->digest, sizeof b->digest) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? DGA_E_OK : DGA_E_SIGNATURE_INVALID;
+}
+
+/* n devices with one fresh cache: appraisal, claims, policy verdict, signed EAT. */
+static dga_err appraise_n(struct bench *b, size_t n)
+{
+    json_t *claims = json_array();
+    json_t *eat = NULL;
+    struct dga_verdict *v = calloc(1, sizeof *v);
+    dga_err e = claims != NULL && v != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    unsigned long before = dga_stats_ecdsa_verifications();
+    if (e == DGA_E_OK) {
+        e = dga_verify_cache_new(&b->rim_root, b->opt.verify.at, &b->opt.cache);
+    }
+    for (size_t i = 0; e == DGA_E_OK && i < n; i++) {
+        e = dga_appraise_device(&b->set.dev[0], &b->opt, &b->dev[i]);
+        snprintf(b->dev[i].report.label, sizeof b->dev[i].report.label, "GPU-%u", (unsigned)(i % 10));
+        if (e == DGA_E_OK && json_array_append_new(claims, dga_claims_device(&b->dev[i])) != 0) {
+            e = DGA_E_NOMEM;
+        }
+    }
+    if (e == DGA_E_OK) {
+        e = dga_policy_evaluate(b->policy, claims, v);
+    }
+    if (e == DGA_E_OK) {
+        struct dga_eat_options eo = {.key = b->key, .iat = b->opt.verify.at,
+                                     .overall_result = v->pass};
+        memcpy(eo.nonce, b->opt.verify.nonce, DGA_NONCE_LEN);
+        e = dga_eat_build(claims, &eo, &eat);
+    }
+    if (e == DGA_E_OK && !v->pass) {
+        e = DGA_E_INTERNAL; /* the genuine vector must pass offline_no_ocsp */
+    }
+    b->ecdsa = dga_stats_ecdsa_verifications() - before;
+    for (size_t i = 0; i < n; i++) {
+        dga_appraisal_free(&b->dev[i]);
+    }
+    dga_verify_cache_free(b->opt.cache);
+    b->opt.cache = NULL;
+    json_decref(eat);
+    json_decref(claims);
+    free(v);
+    return e;
+}
+
+static dga_err op_one(struct bench *b)
+{
+    return appraise_n(b, 1);
+}
+
+static dga_err op_eight(struct bench *b)
+{
+    return appraise_n(b, N_GPUS);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double p = *(const double *)x, q = *(const double *)y;
+    return (p > q) - (p < q);
+}
+
+static double median_of(double *t, long n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return t[n / 2];
+}
+
+/* Median µs of fn, each call timed alone; -1 on failure. */
+static double run_op(struct bench *b, const char *name, bench_fn fn, long iterations)
+{
+    double *t = malloc((size_t)iterations * sizeof *t);
+    if (t == NULL) {
+        return -1;
+    }
+    for (long i = -(iterations / 10 + 1); i < iterations; i++) {
+        double t0 = now_ns();
+        dga_err e = fn(b);
+        if (e != DGA_E_OK) {
+            fprintf(stderr, "bench_appraise: %s: %s\n", name, dga_err_name(e));
+            free(t);
+            return -1;
+        }
+        if (i >= 0) {
+            t[i] = now_ns() - t0;
+        }
+    }
+    double median = median_of(t, iterations) / 1e3;
+    free(t);
+    printf("%-40s %8ld %12.1f\n", name, iterations, median);
+    return median;
+}
+
+/* The attest process: median wall ms over PROCESS_RUNS, peak RSS of the children in MiB. */
+static int run_process(const char *cli, const struct bench *b, double *ret_ms, double *ret_mib)
+{
+    char report[4200], chain[4200], rims[4200], policy[4200];
+    snprintf(report, sizeof report, "%s/report.hex", b->dir);
+    snprintf(chain, sizeof chain, "%s/certchain.pem", b->dir);
+    snprintf(rims, sizeof rims, "%s/rims", b->dir);
+    snprintf(policy, sizeof policy, "%s/../../policies/offline_no_ocsp.json", b->dir);
+    char *argv[] = {(char *)cli, "attest", "--report", report, "--cert-chain", chain,
+                    "--arch", "HOPPER", "--nonce", NONCE, "--rim-dir", rims, "--at", AT,
+                    "--policy", policy, "--format", "json", NULL};
+    double t[PROCESS_RUNS];
+    for (int i = 0; i < PROCESS_RUNS; i++) {
+        double t0 = now_ns();
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (freopen("/dev/null", "w", stdout) == NULL) {
+                _exit(127);
+            }
+            execv(cli, argv);
+            _exit(127);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench_appraise: %s attest failed (status %d)\n", cli, status);
+            return -1;
+        }
+        t[i] = now_ns() - t0;
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) {
+        return -1;
+    }
+    *ret_ms = median_of(t, PROCESS_RUNS) / 1e6;
+    *ret_mib = (double)ru.ru_maxrss / 1024.0;
+    return 0;
+}
+
+static int load(struct bench *b, const char *fixtures)
+{
+    uint8_t *hex = NULL, *pem = NULL, *pol = NULL;
+    size_t hex_len = 0, pem_len = 0, pol_len = 0;
+    char path[4200];
+    snprintf(b->dir, sizeof b->dir, "%s/%s", fixtures, FIXTURE);
+    snprintf(path, sizeof path, "%s/report.hex", b->dir);
+    dga_err e = dga_file_read(path, 2 * DGA_REPORT_MAX + 64, &hex, &hex_len);
+    snprintf(path, sizeof path, "%s/certchain.pem", b->dir);
+    if (e == DGA_E_OK) {
+        e = dga_file_read(path, DGA_CHAIN_PEM_MAX, &pem, &pem_len);
+    }
+    snprintf(path, sizeof path, "%s/policies/offline_no_ocsp.json", fixtures);
+    if (e == DGA_E_OK) {
+        e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &pol, &pol_len);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_evidence_raw(hex, hex_len, (const char *)pem, pem_len, DGA_ARCH_HOPPER, &b->set);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_policy_parse((const char *)pol, pol_len, &b->policy, NULL);
+    }
+    free(hex);
+    free(pem);
+    free(pol);
+    if (e == DGA_E_OK) {
+        e = dga_trust_nvidia_device(&b->device_root);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_trust_nvidia_rim(&b->rim_root);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_hex_decode_fixed(NONCE, b->opt.verify.nonce, DGA_NONCE_LEN);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_time_parse(AT, &b->opt.verify.at);
+    }
+    b->opt.verify.trust = &b->device_root;
+    b->opt.rim_trust = &b->rim_root;
+    snprintf(b->rim_dir_buf, sizeof b->rim_dir_buf, "%s/rims", b->dir);
+    b->opt.rim_dir = b->rim_dir_buf;
+    memset(b->digest, 0xA5, sizeof b->digest);
+    b->key = e == DGA_E_OK ? EVP_EC_gen("P-384") : NULL;
+    EVP_PKEY_CTX *ctx = b->key != NULL ? EVP_PKEY_CTX_new(b->key, NULL) : NULL;
+    b->sig_len = sizeof b->sig;
+    bool ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
+              EVP_PKEY_sign(ctx, b->sig, &b->sig_len, b->digest, sizeof b->digest) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        fprintf(stderr, "bench_appraise: setup: %s\n", dga_err_name(e));
+        return -1;
+    }
+    return 0;
+}
+
+static void unload(struct bench *b)
+{
+    dga_evidence_set_free(&b->set);
+    dga_policy_free(b->policy);
+    dga_trust_free(&b->device_root);
+    dga_trust_free(&b->rim_root);
+    EVP_PKEY_free(b->key);
+}
+
+/* $DGA_CLI, else ../tools/dstack-gpu-attest next to this binary's directory. */
+static void cli_path(const char *self, char *out, size_t cap)
+{
+    const char *env = getenv("DGA_CLI");
+    if (env != NULL && *env != '\0') {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    const char *slash = strrchr(self, '/');
+    int dir_len = slash != NULL ? (int)(slash - self) : 1;
+    snprintf(out, cap, "%.*s/../tools/dstack-gpu-attest", dir_len, slash != NULL ? self : ".");
+}
+
+static const char *verdict(bool met)
+{
+    return met ? "met" : "MISSED";
+}
+
+static void print_targets(double base, double one, double eight, unsigned long ecdsa_one,
+                          unsigned long ecdsa_eight)
+{
+    double budget = ECDSA_ONE_GPU * base;
+    printf("\nECDSA verifications: one GPU %lu (issue: %d), %d GPUs %lu\n", ecdsa_one,
+           ECDSA_ONE_GPU, N_GPUS, ecdsa_eight);
+    printf("targets (medians):\n");
+    printf("  one GPU %.1f µs vs %d x one P-384 verify (%.1f µs) = %.1f µs: ratio %.2f"
+           " (target <= %.1f) %s\n",
+           one, ECDSA_ONE_GPU, base, budget, one / budget, TARGET_ONE_RATIO,
+           verdict(one <= TARGET_ONE_RATIO * budget));
+    printf("  %d GPUs %.1f µs vs one GPU: ratio %.2f (target < %.1f) %s\n", N_GPUS, eight,
+           eight / one, TARGET_EIGHT_RATIO, verdict(eight < TARGET_EIGHT_RATIO * one));
+}
+
+int main(int argc, char **argv)
+{
+    static struct bench b;
+    long iterations = 200;
+    if (argc > 1) {
+        char *end = NULL;
+        errno = 0;
+        iterations = strtol(argv[1], &end, 10);
+        if (argc > 2 || errno != 0 || *end != '\0' || iterations < 1 || iterations > 1000000) {
+            fprintf(stderr, "usage: bench_appraise [ITERATIONS (1..1000000, default 200)]\n");
+            return 2;
+        }
+    }
+    const char *fixtures = getenv("DGA_FIXTURES");
+    if (fixtures == NULL || *fixtures == '\0') {
+        fixtures = "tests/fixtures";
+    }
+    char cli[4096];
+    cli_path(argv[0], cli, sizeof cli);
+    if (load(&b, fixtures) != 0) {
+        unload(&b);
+        return 3;
+    }
+    printf("dstack-gpu-attest bench_appraise: %s at %s, policy offline_no_ocsp, EAT ES384\n"
+           "each call timed alone (CLOCK_MONOTONIC), %ld iterations after a warm-up; medians\n\n",
+           FIXTURE, AT, iterations);
+    printf("%-40s %8s %13s\n", "operation", "iter", "median µs");
+    double base = run_op(&b, "one ECDSA P-384 verify (baseline)", op_p384_verify, iterations * 10);
+    double one = base < 0 ? -1 : run_op(&b, "appraise 1 GPU (fresh cache)", op_one, iterations);
+    unsigned long ecdsa_one = b.ecdsa;
+    double eight = one < 0 ? -1 : run_op(&b, "appraise 8 GPUs (one fresh cache)", op_eight,
+                                         iterations / 4 > 0 ? iterations / 4 : 1);
+    unsigned long ecdsa_eight = b.ecdsa;
+    int rc = eight < 0 ? 1 : 0;
+    if (rc == 0) {
+        print_targets(base, one, eight, ecdsa_one, ecdsa_eight);
+        double ms = 0, mib = 0;
+        if (run_process(cli, &b, &ms, &mib) != 0) {
+            rc = 1;
+        } else {
+            printf("  attest process (%d runs) %.2f ms (target < %.0f ms) %s\n", PROCESS_RUNS, ms,
+                   TARGET_PROCESS_MS, verdict(ms < TARGET_PROCESS_MS));
+            printf("  attest peak RSS %.1f MiB (target < %.0f MiB) %s\n", mib, TARGET_RSS_MIB,
+                   verdict(mib < TARGET_RSS_MIB));
+        }
+    }
+    unload(&b);
+    return rc;
+}

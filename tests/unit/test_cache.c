@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The per-run verification cache (dga_verify_cache): how many ECDSA
+ * verifications an appraisal performs with and without it, that cached
+ * results equal fresh ones, and that it is never fooled by different bytes.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/pem.h>
+
+#include "dga/appraise.h"
+#include "dga/stats.h"
+#include "dga/util.h"
+
+#define AT_2024 "2024-06-01T00:00:00Z"
+#define H545 "gpu/h100_545.00/"
+#define H580 "gpu/h100_580.159.03/"
+#define DRIVER "NV_GPU_DRIVER_GH100_545.00.xml"
+#define VBIOS "NV_GPU_VBIOS_1010_0200_882_96005E0001.xml"
+#define N_GPUS 8
+
+/* One GPU, without OCSP: report 1 + device chain 4 + RIM signatures 2 + RIM chains 2 x 3. */
+#define ECDSA_ONE_GPU 13
+/* A further GPU with the same RIMs and CAs: report 1 + leaf + BROM. */
+#define ECDSA_CACHED_GPU 3
+
+struct run {
+    char store[64];
+    struct dga_evidence_set set;
+    struct dga_trust device_root, rim_root;
+    struct dga_appraise_options opt;
+    struct dga_appraisal a;
+};
+
+static void write_file(const char *dir, const char *name, const uint8_t *data, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void copy_rim(const char *dir, const char *name)
+{
+    char rel[256];
+    size_t len;
+    snprintf(rel, sizeof rel, H545 "rims/%s", name);
+    uint8_t *data = fixture_read(rel, &len);
+    write_file(dir, name, data, len);
+    free(data);
+}
+
+static void load_evidence(const char *dir, const char *pem_override, struct dga_evidence_set *set)
+{
+    char rel[256];
+    size_t hex_len, pem_len;
+    snprintf(rel, sizeof rel, "%sreport.hex", dir);
+    uint8_t *hex = fixture_read(rel, &hex_len);
+    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
+    char *pem = (char *)fixture_read(rel, &pem_len);
+    const char *use = pem_override != NULL ? pem_override : pem;
+    assert_int_equal(dga_evidence_raw(hex, hex_len, use, strlen(use), DGA_ARCH_HOPPER, set),
+                     DGA_E_OK);
+    free(hex);
+    free(pem);
+}
+
+static struct run *run_new(void)
+{
+    struct run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    snprintf(r->store, sizeof r->store, "/tmp/dga-cache-XXXXXX");
+    assert_non_null(mkdtemp(r->store));
+    copy_rim(r->store, DRIVER);
+    copy_rim(r->store, VBIOS);
+    load_evidence(H545, NULL, &r->set);
+    assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
+    r->opt.verify.trust = &r->device_root;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, r->opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_time_parse(AT_2024, &r->opt.verify.at), DGA_E_OK);
+    r->opt.rim_trust = &r->rim_root;
+    r->opt.rim_dir = r->store;
+    return r;
+}
+
+static void with_cache(struct run *r)
+{
+    assert_int_equal(dga_verify_cache_new(&r->rim_root, r->opt.verify.at, &r->opt.cache),
+                     DGA_E_OK);
+}
+
+static void run_free(struct run *r)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->store);
+    assert_int_equal(system(cmd), 0);
+    dga_appraisal_free(&r->a);
+    dga_verify_cache_free(r->opt.cache);
+    dga_evidence_set_free(&r->set);
+    dga_trust_free(&r->device_root);
+    dga_trust_free(&r->rim_root);
+    free(r);
+}
+
+/* Appraises device 0 (freeing the previous appraisal) and returns its claims. */
+static json_t *appraise(struct run *r, dga_err want)
+{
+    dga_appraisal_free(&r->a);
+    assert_int_equal(dga_appraise_device(&r->set.dev[0], &r->opt, &r->a), want);
+    dga_label_devices(&r->a.report, 1);
+    return dga_claims_device(&r->a);
+}
+
+static void test_one_gpu_thirteen(void **state)
+{
+    (void)state;
+    struct run *r = run_new();
+    dga_stats_reset();
+    json_decref(appraise(r, DGA_E_OK));
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_ONE_GPU);
+    with_cache(r); /* a fresh cache saves nothing on the first device */
+    dga_stats_reset();
+    json_decref(appraise(r, DGA_E_OK));
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_ONE_GPU);
+    run_free(r);
+}
+
+static unsigned long eight_gpus(bool cached)
+{
+    struct run *r = run_new();
+    if (cached) {
+        with_cache(r);
+    }
+    dga_stats_reset();
+    json_t *first = appraise(r, DGA_E_OK);
+    for (int i = 1; i < N_GPUS; i++) {
+        json_t *claims = appraise(r, DGA_E_OK);
+        assert_true(json_equal(first, claims));
+        json_decref(claims);
+    }
+    unsigned long n = dga_stats_ecdsa_verifications();
+    json_decref(first);
+    run_free(r);
+    return n;
+}
+
+static void test_eight_gpus_cached(void **state)
+{
+    (void)state;
+    /* 13 for the first; then the report, leaf and BROM: RIMs and ICA..root come from the cache. */
+    assert_int_equal(eight_gpus(true), ECDSA_ONE_GPU + (N_GPUS - 1) * ECDSA_CACHED_GPU);
+    assert_int_equal(eight_gpus(true), 34);
+}
+
+static void test_eight_gpus_uncached(void **state)
+{
+    (void)state;
+    assert_int_equal(eight_gpus(false), N_GPUS * ECDSA_ONE_GPU);
+}
+
+/* 580.159.03's certificates 2..4 are byte-identical to 545.00's (same GH100 ICA, CA, root). */
+static void test_other_gpu_same_suffix(void **state)
+{
+    (void)state;
+    struct run *r = run_new();
+    with_cache(r);
+    json_decref(appraise(r, DGA_E_OK));
+    struct dga_evidence_set set;
+    memset(&set, 0, sizeof set);
+    load_evidence(H580, NULL, &set);
+    struct dga_appraise_options opt = r->opt;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_580, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    struct dga_appraisal *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    dga_stats_reset();
+    (void)dga_appraise_device(&set.dev[0], &opt, a); /* its RIMs are not in this store */
+    assert_true(a->report.chain_verified);
+    assert_true(a->report.signature_verified);
+    assert_int_equal(a->report.err, DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_CACHED_GPU);
+    dga_appraisal_free(a);
+    free(a);
+    dga_evidence_set_free(&set);
+    run_free(r);
+}
+
+/* 545.00's chain with the last byte of the ICA's DER (its signature's s) changed, as PEM. */
+static char *chain_with_bad_ica(void)
+{
+    size_t len;
+    char *pem = (char *)fixture_read(H545 "certchain.pem", &len);
+    STACK_OF(X509) *chain = NULL;
+    assert_int_equal(dga_pem_chain_parse(pem, len, &chain, NULL), DGA_E_OK);
+    free(pem);
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(sk_X509_value(chain, 2), &der);
+    assert_true(der_len > 0);
+    der[der_len - 1] ^= 0x01;
+    const unsigned char *p = der;
+    X509 *bad = d2i_X509(NULL, &p, der_len);
+    assert_non_null(bad);
+    OPENSSL_free(der);
+    X509_free(sk_X509_value(chain, 2));
+    assert_ptr_equal(sk_X509_set(chain, 2, bad), bad);
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_non_null(bio);
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        assert_int_equal(PEM_write_bio_X509(bio, sk_X509_value(chain, i)), 1);
+    }
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    char *out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)n);
+    BIO_free(bio);
+    sk_X509_pop_free(chain, X509_free);
+    return out;
+}
+
+static void test_changed_ica_verified_in_full(void **state)
+{
+    (void)state;
+    struct run *r = run_new();
+    with_cache(r);
+    json_decref(appraise(r, DGA_E_OK));
+    char *pem = chain_with_bad_ica();
+    dga_evidence_set_free(&r->set);
+    memset(&r->set, 0, sizeof r->set);
+    load_evidence(H545, pem, &r->set);
+    free(pem);
+    /* Leaf and BROM are unchanged, so a partial path under the cached ICA would pass. */
+    json_decref(appraise(r, DGA_E_CHAIN_INVALID));
+    assert_false(r->a.report.chain_verified);
+    assert_int_equal(r->a.report.failed_check, DGA_CHECK_CHAIN);
+    run_free(r);
+}
+
+static void test_changed_rim_verified_again(void **state)
+{
+    (void)state;
+    struct run *r = run_new();
+    with_cache(r);
+    json_decref(appraise(r, DGA_E_OK));
+    uint8_t first[32];
+    memcpy(first, r->a.driver.sha256, sizeof first);
+    /* The same document with one more trailing newline: other bytes, same signed content. */
+    size_t len;
+    uint8_t *data = fixture_read(H545 "rims/" DRIVER, &len);
+    uint8_t *more = malloc(len + 1);
+    assert_non_null(more);
+    memcpy(more, data, len);
+    more[len] = '\n';
+    write_file(r->store, DRIVER, more, len + 1);
+    free(more);
+    free(data);
+    dga_stats_reset();
+    json_decref(appraise(r, DGA_E_OK));
+    assert_memory_not_equal(first, r->a.driver.sha256, sizeof first);
+    /* report + leaf + BROM, then the changed driver RIM: signature 1 + chain 3. */
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_CACHED_GPU + 4);
+    run_free(r);
+}
+
+static void test_other_time_refused(void **state)
+{
+    (void)state;
+    struct run *r = run_new();
+    with_cache(r);
+    r->opt.verify.at += 1;
+    json_decref(appraise(r, DGA_E_BAD_ARGUMENT));
+    r->opt.verify.at -= 1;
+    json_decref(appraise(r, DGA_E_OK));
+    struct dga_trust device_as_rim_root = r->device_root;
+    r->opt.rim_trust = &device_as_rim_root;
+    json_decref(appraise(r, DGA_E_BAD_ARGUMENT));
+    r->opt.rim_trust = &r->rim_root;
+    assert_int_equal(dga_verify_cache_new(NULL, 0, &(struct dga_verify_cache *){NULL}),
+                     DGA_E_BAD_ARGUMENT);
+    run_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_gpu_thirteen),
+        cmocka_unit_test(test_eight_gpus_cached),
+        cmocka_unit_test(test_eight_gpus_uncached),
+        cmocka_unit_test(test_other_gpu_same_suffix),
+        cmocka_unit_test(test_changed_ica_verified_in_full),
+        cmocka_unit_test(test_changed_rim_verified_again),
+        cmocka_unit_test(test_other_time_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
