@@ -174,6 +174,7 @@ static int run_process(const char *cli, const struct bench *b, double *ret_ms, d
                     "--arch", "HOPPER", "--nonce", NONCE, "--rim-dir", rims, "--at", AT,
                     "--policy", policy, "--format", "json", NULL};
     double t[PROCESS_RUNS];
+    fflush(NULL); /* a child must not inherit and flush our buffered output */
     for (int i = 0; i < PROCESS_RUNS; i++) {
         double t0 = now_ns();
         pid_t pid = fork();
