@@ -23,6 +23,7 @@ struct eat_verify_args {
     const char *file;
     const char *pubkey;
     const char *at;
+    const char *nonce; /* the relying party's challenge, hex */
     bool json;
 };
 
@@ -39,7 +40,8 @@ struct eat_outcome {
 static void verify_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: %s eat verify TOKEN --pubkey PEM [--at YYYY-MM-DDTHH:MM:SSZ] [--json]\n"
+            "Usage: %s eat verify TOKEN --pubkey PEM [--nonce HEX] [--at YYYY-MM-DDTHH:MM:SSZ]\n"
+            "                      [--json]\n"
             "\n"
             "Verifies a detached EAT: TOKEN is a file holding the detached EAT JSON\n"
             "([[\"JWT\", overall], {\"GPU-0\": submod, ...}]) or an attest JSON output with a\n"
@@ -52,6 +54,8 @@ static void verify_usage(FILE *out)
             "(\"alg\":\"none\") tokens never verify.\n"
             "\n"
             "  --pubkey FILE  the signer's public key or certificate (PEM), required\n"
+            "  --nonce HEX    your challenge: the tokens' eat_nonce must be it (recommended;\n"
+            "                 without it only their agreement with each other is checked)\n"
             "  --at TIME      verification time (default: now)\n"
             "  --json         machine-readable output\n"
             "\n"
@@ -64,6 +68,7 @@ static int parse_args(int argc, char **argv, struct eat_verify_args *a)
     static const struct option opts[] = {
         {"pubkey", required_argument, NULL, 'k'},
         {"at", required_argument, NULL, 't'},
+        {"nonce", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -76,6 +81,9 @@ static int parse_args(int argc, char **argv, struct eat_verify_args *a)
             break;
         case 't':
             a->at = optarg;
+            break;
+        case 'n':
+            a->nonce = optarg;
             break;
         case 'j':
             a->json = true;
@@ -312,7 +320,22 @@ static void report_failure(const struct eat_verify_args *a, const struct eat_out
     }
 }
 
-static int run_verify(const struct eat_verify_args *a, EVP_PKEY *key, time_t at)
+/* The tokens agree with each other; with --nonce they must also answer our challenge. */
+static void check_challenge(const uint8_t *nonce, struct eat_outcome *o)
+{
+    if (nonce == NULL || o->err != DGA_E_OK || dga_eat_nonce_is(o->overall, nonce)) {
+        return;
+    }
+    o->err = DGA_E_EAT_NONCE;
+    snprintf(o->where, sizeof o->where, "overall eat_nonce (not --nonce)");
+    json_decref(o->overall);
+    json_decref(o->submods);
+    o->overall = NULL;
+    o->submods = NULL;
+}
+
+static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP_PKEY *key,
+                      time_t at)
 {
     char *text = NULL;
     size_t len = 0;
@@ -322,6 +345,7 @@ static int run_verify(const struct eat_verify_args *a, EVP_PKEY *key, time_t at)
     }
     struct eat_outcome o = {0};
     verify_token(text, len, key, at, &o);
+    check_challenge(nonce, &o);
     free(text);
     bool pass = o.err == DGA_E_OK && o.result;
     if (!pass) {
@@ -350,16 +374,22 @@ int cmd_eat_verify(int argc, char **argv)
     struct eat_verify_args a = {0};
     EVP_PKEY *key = NULL;
     time_t at = time(NULL);
+    uint8_t nonce[DGA_NONCE_LEN];
     int rc = parse_args(argc, argv, &a);
     if (rc == EXIT_VERIFIED && a.at != NULL && dga_time_parse(a.at, &at) != DGA_E_OK) {
         cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
+        rc = EXIT_USAGE;
+    }
+    if (rc == EXIT_VERIFIED && a.nonce != NULL &&
+        dga_hex_decode_fixed(a.nonce, nonce, DGA_NONCE_LEN) != DGA_E_OK) {
+        cli_error("--nonce: expected 64 hexadecimal digits");
         rc = EXIT_USAGE;
     }
     if (rc == EXIT_VERIFIED) {
         rc = load_pubkey(a.pubkey, &key);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = run_verify(&a, key, at);
+        rc = run_verify(&a, a.nonce != NULL ? nonce : NULL, key, at);
     }
     EVP_PKEY_free(key);
     return rc;

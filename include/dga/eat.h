@@ -60,4 +60,11 @@ dga_err dga_eat_build(const json_t *claims, const struct dga_eat_options *opt, j
 dga_err dga_eat_verify(const char *text, size_t len, EVP_PKEY *pubkey, time_t now, long leeway,
                        json_t **ret_overall, struct dga_diag *diag);
 
+/*
+ * Whether a verified overall payload's eat_nonce is `nonce` (the relying
+ * party's own challenge): dga_eat_verify checks that the tokens agree with each
+ * other, this checks that they answer your challenge.
+ */
+bool dga_eat_nonce_is(const json_t *overall, const uint8_t nonce[DGA_NONCE_LEN]);
+
 #endif

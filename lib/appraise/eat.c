@@ -815,3 +815,12 @@ dga_err dga_eat_verify(const char *text, size_t len, EVP_PKEY *pubkey, time_t no
     eat_free(&eat);
     return e;
 }
+
+bool dga_eat_nonce_is(const json_t *overall, const uint8_t nonce[DGA_NONCE_LEN])
+{
+    const json_t *v = json_object_get(overall, "eat_nonce");
+    uint8_t got[DGA_NONCE_LEN];
+    return json_is_string(v) &&
+           dga_hex_decode_exact(json_string_value(v), got, DGA_NONCE_LEN) == DGA_E_OK &&
+           dga_mem_equal(got, nonce, DGA_NONCE_LEN);
+}

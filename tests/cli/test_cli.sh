@@ -141,6 +141,12 @@ run 0 "attest with a signed EAT" -- attest "${A545[@]}" --at $AT --policy "$OFFL
 cp "$tmp/out" "$tmp/attest.json"
 run 0 "eat verify of attest's token" -- eat verify "$tmp/attest.json" --pubkey "$tmp/eat.pub"
 expect out "result          pass (x-dstack-verdict)" "eat verdict claim"
+run 0 "eat verify with the right challenge" -- eat verify "$tmp/attest.json" --pubkey "$tmp/eat.pub" \
+    --nonce $N3
+run 1 "eat verify with another challenge" -- eat verify "$tmp/attest.json" --pubkey "$tmp/eat.pub" \
+    --nonce $N1
+expect err "overall eat_nonce (not --nonce)" "challenge reason"
+expect err "[eat-nonce]" "challenge error name"
 run 1 "attest today, signed EAT" -- attest "${A545[@]}" --at 2026-11-28T00:00:00Z --policy "$OFFLINE" \
     --format json --eat-key "$tmp/eat.key"
 cp "$tmp/out" "$tmp/attest-fail.json"

@@ -937,6 +937,26 @@ static void test_nras_token(void **state)
     free(file);
 }
 
+/* ---- the relying party's challenge ----------------------------------------------------- */
+
+static void test_nonce_is(void **state)
+{
+    (void)state;
+    uint8_t n1[DGA_NONCE_LEN], n2[DGA_NONCE_LEN];
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N1, n1, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N2, n2, DGA_NONCE_LEN), DGA_E_OK);
+    json_t *p = json_pack("{s:s}", "eat_nonce", NONCE_N1);
+    assert_true(dga_eat_nonce_is(p, n1));
+    assert_false(dga_eat_nonce_is(p, n2));
+    json_object_set_new(p, "eat_nonce", json_string(" " NONCE_N1));
+    assert_false(dga_eat_nonce_is(p, n1)); /* exact hex, nothing around it */
+    json_object_set_new(p, "eat_nonce", json_integer(1));
+    assert_false(dga_eat_nonce_is(p, n1));
+    json_object_del(p, "eat_nonce");
+    assert_false(dga_eat_nonce_is(p, n1));
+    json_decref(p);
+}
+
 /* ---- build arguments and keys -------------------------------------------------------- */
 
 static void test_build_arguments(void **state)
@@ -1215,6 +1235,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_size_cap),
         cmocka_unit_test(test_nvattest_unsigned),
         cmocka_unit_test(test_nras_token),
+        cmocka_unit_test(test_nonce_is),
         cmocka_unit_test(test_build_arguments),
         cmocka_unit_test(test_keys_from_pem),
         cmocka_unit_test(test_base64url),
