@@ -57,8 +57,7 @@ static int parse_format(const char *s, struct attest_args *a)
 static int parse_args(int argc, char **argv, struct attest_args *a)
 {
     static const struct option opts[] = {
-        {"evidence", required_argument, NULL, 'e'},   {"report", required_argument, NULL, 'r'},
-        {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'},
+        CLI_EVIDENCE_OPTIONS,
         {"nonce", required_argument, NULL, 'n'},      {"rim-dir", required_argument, NULL, 'd'},
         {"at", required_argument, NULL, 't'},         {"policy", required_argument, NULL, 'p'},
         {"eat-key", required_argument, NULL, 'k'},    {"eat-kid", required_argument, NULL, 'K'},
@@ -69,11 +68,10 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
     };
     int ch, rc = EXIT_VERIFIED;
     while (rc == EXIT_VERIFIED && (ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_evidence_option(ch, optarg, &a->ev)) {
+            continue;
+        }
         switch (ch) {
-        case 'e': a->ev.evidence = optarg; break;
-        case 'r': a->ev.report = optarg; break;
-        case 'c': a->ev.cert_chain = optarg; break;
-        case 'a': a->ev.arch = optarg; break;
         case 'n': a->nonce = optarg; break;
         case 'd': a->rim_dir = optarg; break;
         case 't': a->at = optarg; break;

@@ -82,6 +82,17 @@ static int load_raw(const struct evidence_args *a, struct dga_evidence_set *ret)
     return rc;
 }
 
+bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev)
+{
+    switch (ch) {
+    case 'e': ev->evidence = value; return true;
+    case 'r': ev->report = value; return true;
+    case 'c': ev->cert_chain = value; return true;
+    case 'a': ev->arch = value; return true;
+    default: return false;
+    }
+}
+
 int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *ret)
 {
     bool raw = a->report != NULL || a->cert_chain != NULL;

@@ -44,6 +44,14 @@ struct evidence_args {
     const char *arch;
 };
 
+/* The getopt_long entries of the four evidence options, shared by the commands that take them. */
+#define CLI_EVIDENCE_OPTIONS                                                                \
+    {"evidence", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},   \
+    {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'}
+
+/* Takes an evidence option's value (ch from CLI_EVIDENCE_OPTIONS); false for any other ch. */
+bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev);
+
 /*
  * Loads the evidence the arguments name. Returns an exit code: EXIT_VERIFIED
  * on success, EXIT_USAGE for a bad combination, EXIT_IO if a file cannot be

@@ -47,19 +47,17 @@ static void verify_usage(FILE *out)
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
     static const struct option opts[] = {
-        {"evidence", required_argument, NULL, 'e'},   {"report", required_argument, NULL, 'r'},
-        {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'},
+        CLI_EVIDENCE_OPTIONS,
         {"nonce", required_argument, NULL, 'n'},      {"at", required_argument, NULL, 't'},
         {"trust-root", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_evidence_option(ch, optarg, &a->ev)) {
+            continue;
+        }
         switch (ch) {
-        case 'e': a->ev.evidence = optarg; break;
-        case 'r': a->ev.report = optarg; break;
-        case 'c': a->ev.cert_chain = optarg; break;
-        case 'a': a->ev.arch = optarg; break;
         case 'n': a->nonce = optarg; break;
         case 't': a->at = optarg; break;
         case 'R': a->trust_root = optarg; break;

@@ -28,33 +28,12 @@ struct run {
     struct dga_appraisal a;
 };
 
-static void copy_fixture(const char *rel, const char *dir, const char *name)
-{
-    size_t len;
-    uint8_t *data = fixture_read(rel, &len);
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-    free(data);
-}
-
 static struct run *run_new(const char *dir, enum dga_arch arch, const char *nonce, const char *at)
 {
     struct run *r = calloc(1, sizeof *r);
     snprintf(r->store, sizeof r->store, "/tmp/dga-appraise-XXXXXX");
     assert_non_null(mkdtemp(r->store));
-    char rel[256];
-    size_t hex_len, pem_len;
-    snprintf(rel, sizeof rel, "%sreport.hex", dir);
-    uint8_t *hex = fixture_read(rel, &hex_len);
-    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
-    char *pem = (char *)fixture_read(rel, &pem_len);
-    assert_int_equal(dga_evidence_raw(hex, hex_len, pem, pem_len, arch, &r->set), DGA_E_OK);
-    free(hex);
-    free(pem);
+    fixture_evidence(dir, arch, NULL, &r->set);
     assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
     assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
     r->opt.verify.trust = &r->device_root;
@@ -87,8 +66,8 @@ static void run_free(struct run *r)
 static struct run *h545(const char *at)
 {
     struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, at);
-    copy_fixture(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", r->store, "NV_GPU_DRIVER_GH100_545.00.xml");
-    copy_fixture(H545 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
+    fixture_copy(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", r->store, "NV_GPU_DRIVER_GH100_545.00.xml");
+    fixture_copy(H545 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
     return r;
 }
 
@@ -170,9 +149,9 @@ static void test_h535_tampered_driver_rim(void **state)
 {
     (void)state;
     struct run *r = run_new(H535, DGA_ARCH_HOPPER, NONCE_535, AT_2024);
-    copy_fixture(H535 "rims_tampered/NV_GPU_DRIVER_GH100_535.86.09.xml", r->store,
+    fixture_copy(H535 "rims_tampered/NV_GPU_DRIVER_GH100_535.86.09.xml", r->store,
                  "NV_GPU_DRIVER_GH100_535.86.09.xml");
-    copy_fixture(H535 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
+    fixture_copy(H535 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
     assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
     assert_string_equal(r->a.failed_check, "driver-rim");
     const char *msg;
@@ -198,8 +177,8 @@ static void test_reissue_choice(void **state)
         assert_int_equal(mkdir(sub, 0700), 0);
         const char *genuine = H535 "rims/" VBIOS_535 ".xml";
         const char *reissued = H535 "rims_reissued/" VBIOS_535 ".xml";
-        copy_fixture(order == 0 ? reissued : genuine, r->store, VBIOS_535 ".xml");
-        copy_fixture(order == 0 ? genuine : reissued, sub, "other.xml");
+        fixture_copy(order == 0 ? reissued : genuine, r->store, VBIOS_535 ".xml");
+        fixture_copy(order == 0 ? genuine : reissued, sub, "other.xml");
         appraise(r);
         /* No driver RIM is public for 535.86.09: the device fails on it, but the VBIOS choice stands. */
         assert_int_equal(r->a.err, DGA_E_RIM_NOT_FOUND);
@@ -221,7 +200,7 @@ static void test_version_mismatch(void **state)
 {
     (void)state;
     struct run *r = h545(AT_2024);
-    copy_fixture("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store, VBIOS_535 ".xml");
+    fixture_copy("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store, VBIOS_535 ".xml");
     assert_int_equal(appraise(r), DGA_E_RIM_VERSION_MISMATCH);
     assert_string_equal(r->a.failed_check, "vbios-rim");
     const char *msg;
@@ -233,7 +212,7 @@ static void test_ls10_today(void **state)
 {
     (void)state;
     struct run *r = run_new(LS10, DGA_ARCH_LS10, NONCE_N1, "2026-06-01T00:00:00Z");
-    copy_fixture(LS10 "rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
+    fixture_copy(LS10 "rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
                  "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
     assert_int_equal(appraise(r), DGA_E_OK);
     assert_int_equal(r->a.measure.n_compared, 31);
@@ -252,7 +231,7 @@ static void test_ls10_tampered(void **state)
 {
     (void)state;
     struct run *r = run_new(LS10, DGA_ARCH_LS10, NONCE_N1, "2026-06-01T00:00:00Z");
-    copy_fixture(LS10 "rims_tampered/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
+    fixture_copy(LS10 "rims_tampered/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
                  "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
     assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
     assert_string_equal(r->a.failed_check, "bios-rim");

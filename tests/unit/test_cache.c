@@ -37,39 +37,11 @@ struct run {
     struct dga_appraisal a;
 };
 
-static void write_file(const char *dir, const char *name, const uint8_t *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static void copy_rim(const char *dir, const char *name)
 {
     char rel[256];
-    size_t len;
     snprintf(rel, sizeof rel, H545 "rims/%s", name);
-    uint8_t *data = fixture_read(rel, &len);
-    write_file(dir, name, data, len);
-    free(data);
-}
-
-static void load_evidence(const char *dir, const char *pem_override, struct dga_evidence_set *set)
-{
-    char rel[256];
-    size_t hex_len, pem_len;
-    snprintf(rel, sizeof rel, "%sreport.hex", dir);
-    uint8_t *hex = fixture_read(rel, &hex_len);
-    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
-    char *pem = (char *)fixture_read(rel, &pem_len);
-    const char *use = pem_override != NULL ? pem_override : pem;
-    assert_int_equal(dga_evidence_raw(hex, hex_len, use, strlen(use), DGA_ARCH_HOPPER, set),
-                     DGA_E_OK);
-    free(hex);
-    free(pem);
+    fixture_copy(rel, dir, name);
 }
 
 static struct run *run_new(void)
@@ -80,7 +52,7 @@ static struct run *run_new(void)
     assert_non_null(mkdtemp(r->store));
     copy_rim(r->store, DRIVER);
     copy_rim(r->store, VBIOS);
-    load_evidence(H545, NULL, &r->set);
+    fixture_evidence(H545, DGA_ARCH_HOPPER, NULL, &r->set);
     assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
     assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
     r->opt.verify.trust = &r->device_root;
@@ -175,7 +147,7 @@ static void test_other_gpu_same_suffix(void **state)
     json_decref(appraise(r, DGA_E_OK));
     struct dga_evidence_set set;
     memset(&set, 0, sizeof set);
-    load_evidence(H580, NULL, &set);
+    fixture_evidence(H580, DGA_ARCH_HOPPER, NULL, &set);
     struct dga_appraise_options opt = r->opt;
     assert_int_equal(dga_hex_decode_fixed(NONCE_580, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
     struct dga_appraisal *a = calloc(1, sizeof *a);
@@ -234,7 +206,7 @@ static void test_changed_ica_verified_in_full(void **state)
     char *pem = chain_with_bad_ica();
     dga_evidence_set_free(&r->set);
     memset(&r->set, 0, sizeof r->set);
-    load_evidence(H545, pem, &r->set);
+    fixture_evidence(H545, DGA_ARCH_HOPPER, pem, &r->set);
     free(pem);
     /* Leaf and BROM are unchanged, so a partial path under the cached ICA would pass. */
     json_decref(appraise(r, DGA_E_CHAIN_INVALID));
@@ -258,7 +230,7 @@ static void test_changed_rim_verified_again(void **state)
     assert_non_null(more);
     memcpy(more, data, len);
     more[len] = '\n';
-    write_file(r->store, DRIVER, more, len + 1);
+    test_write_file(r->store, DRIVER, more, len + 1);
     free(more);
     free(data);
     dga_stats_reset();

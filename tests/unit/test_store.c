@@ -14,12 +14,7 @@
 
 static void write_file(const char *dir, const char *name, const char *content)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
+    test_write_file(dir, name, content, strlen(content));
 }
 
 static int setup(void **state)

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dga/util.h"
 
@@ -37,4 +38,38 @@ uint8_t *fixture_report(const char *rel, size_t *ret_len)
     free(text);
     assert_int_equal(e, DGA_E_OK);
     return bytes;
+}
+
+void test_write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+void fixture_copy(const char *rel, const char *dir, const char *name)
+{
+    size_t len;
+    uint8_t *data = fixture_read(rel, &len);
+    test_write_file(dir, name, data, len);
+    free(data);
+}
+
+void fixture_evidence(const char *dir, enum dga_arch arch, const char *pem_override,
+                      struct dga_evidence_set *set)
+{
+    char rel[512];
+    size_t hex_len, pem_len;
+    snprintf(rel, sizeof rel, "%sreport.hex", dir);
+    uint8_t *hex = fixture_read(rel, &hex_len);
+    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
+    char *pem = (char *)fixture_read(rel, &pem_len);
+    const char *use = pem_override != NULL ? pem_override : pem;
+    size_t use_len = pem_override != NULL ? strlen(pem_override) : pem_len;
+    assert_int_equal(dga_evidence_raw(hex, hex_len, use, use_len, arch, set), DGA_E_OK);
+    free(hex);
+    free(pem);
 }

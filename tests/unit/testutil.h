@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "dga/evidence.h"
+
 /* Nonces used by the fixtures (see tests/fixtures/PROVENANCE.md). */
 #define NONCE_N1 "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"
 #define NONCE_N2 "e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576"
@@ -23,5 +25,16 @@ const char *fixture_path(const char *rel);
 uint8_t *fixture_read(const char *rel, size_t *ret_len);
 /* Reads a report.hex fixture and decodes it. */
 uint8_t *fixture_report(const char *rel, size_t *ret_len);
+
+/* Writes len bytes to dir/name; fails the test if it cannot. */
+void test_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* Copies a fixture (relative to tests/fixtures) to dir/name. */
+void fixture_copy(const char *rel, const char *dir, const char *name);
+/*
+ * The raw evidence pair of a fixture directory (dir ends in '/': report.hex and
+ * certchain.pem), optionally with another PEM chain text instead.
+ */
+void fixture_evidence(const char *dir, enum dga_arch arch, const char *pem_override,
+                      struct dga_evidence_set *set);
 
 #endif
