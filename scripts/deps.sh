@@ -16,6 +16,10 @@ packages=(
     libjansson-dev     # JSON
     libcmocka-dev      # unit tests
     libxml2-dev        # RIM XML
+    libcurl4-openssl-dev # collateral fetch (OCSP, RIMs) from NVIDIA or the proxy
+    libmicrohttpd-dev  # the collateral proxy
+    libtss2-dev        # TPM PCR backend for the measured event (tpm2-tss ESYS)
+    systemd            # `make test`: systemd-analyze verify of the units
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
 )
 
