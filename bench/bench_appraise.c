@@ -288,8 +288,9 @@ static void print_targets(double base, double one, double eight, unsigned long e
                           unsigned long ecdsa_eight)
 {
     double budget = ECDSA_ONE_GPU * base;
-    printf("\nECDSA verifications: one GPU %lu (issue: %d), %d GPUs %lu\n", ecdsa_one,
-           ECDSA_ONE_GPU, N_GPUS, ecdsa_eight);
+    printf("\nECDSA verifications: one GPU %lu (the issue budgets %d: its two RIM chains share"
+           " L3 and L2), %d GPUs %lu\n",
+           ecdsa_one, ECDSA_ONE_GPU, N_GPUS, ecdsa_eight);
     printf("targets (medians):\n");
     printf("  one GPU %.1f µs vs %d x one P-384 verify (%.1f µs) = %.1f µs: ratio %.2f"
            " (target <= %.1f) %s\n",

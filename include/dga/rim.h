@@ -58,6 +58,9 @@ struct dga_rim {
 dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret,
                       struct dga_diag *diag);
 void dga_rim_free(struct dga_rim *rim);
+/* dga_rim_parse, decoding the KeyInfo certificates through `pool` (may be NULL). */
+dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_pool *pool,
+                             struct dga_rim **ret, struct dga_diag *diag);
 
 /*
  * The KeyInfo chain to the CoRIM root: trust->root is the only anchor (a
@@ -68,6 +71,18 @@ void dga_rim_free(struct dga_rim *rim);
  */
 dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust,
                              time_t at, struct dga_chain_info *ret, struct dga_diag *diag);
+
+/*
+ * As dga_rim_chain_verify, with a per-run cache (may be NULL) shared with
+ * the device chains: when the certificates above the signer are byte for
+ * byte those of a chain this cache verified in full to the same root (the
+ * driver and VBIOS RIMs of one GPU share their L3 and L2), only the
+ * signer's signature is checked, under the cached intermediate. Same
+ * verdicts and outputs as without the cache.
+ */
+dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_trust *trust,
+                                    time_t at, struct dga_chain_cache *cache,
+                                    struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
  * NVIDIA's XML-DSig profile (rim.md §2, §5): exactly one Signature, the last

@@ -21,6 +21,7 @@ struct dga_verify_options {
     time_t at;                     /* verification time */
     const struct dga_trust *trust; /* device identity root */
     struct dga_chain_cache *chain_cache; /* optional (NULL: every chain verified in full) */
+    struct dga_cert_pool *cert_pool;     /* optional (NULL: every certificate decoded) */
 };
 
 /* The checks, in the order they run; a later check still runs when it can. */

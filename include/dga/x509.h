@@ -43,6 +43,33 @@ void dga_trust_free(struct dga_trust *t);
 dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
                             struct dga_diag *diag);
 
+/*
+ * A per-run pool of decoded certificates keyed by their exact DER bytes.
+ * OpenSSL 3.0 decodes each certificate's key through its provider decoders
+ * (about a sixth of a P-384 verification), and one run meets the same CA
+ * certificates again and again: every GPU's chain above the BROM, the L3
+ * and L2 of both RIMs of a GPU, presented copies of the pinned roots. A hit
+ * is the certificate decoded from the same bytes before. At most 64
+ * certificates are remembered; later ones are decoded as usual. Not
+ * thread-safe; free with dga_cert_pool_free (NULL is fine).
+ */
+struct dga_cert_pool;
+dga_err dga_cert_pool_new(struct dga_cert_pool **ret);
+void dga_cert_pool_free(struct dga_cert_pool *p);
+/* Remembers x (a new reference) unless a certificate with the same DER is there. */
+dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
+/*
+ * d2i_X509 of exactly der[0..len) (every byte consumed, else DGA_E_BAD_CERT),
+ * or the certificate decoded from the same bytes before; *ret is a new
+ * reference. p may be NULL (a plain decode).
+ */
+dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, size_t len,
+                             X509 **ret);
+
+/* dga_pem_chain_parse, decoding through `pool` (may be NULL). */
+dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
+                                   STACK_OF(X509) **ret, struct dga_diag *diag);
+
 struct dga_chain_info {
     time_t not_after_min;        /* minimum notAfter over every certificate */
     char expiration_date[21];    /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */

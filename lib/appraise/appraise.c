@@ -52,13 +52,16 @@ static void use_fail(struct dga_rim_use *u, dga_err e, const struct dga_diag *di
 
 /* Parse, chain and signature of one document: what its bytes alone decide. */
 static void verdict_compute(const struct dga_rim_candidate *doc, const struct dga_trust *trust,
-                            time_t at, struct rim_verdict *v)
+                            time_t at, struct dga_verify_cache *cache, struct rim_verdict *v)
 {
-    v->parse_err = dga_rim_parse(doc->bytes, doc->len, &v->rim, &v->parse_diag);
+    struct dga_chain_cache *chains = cache != NULL ? verify_cache_chains(cache) : NULL;
+    struct dga_cert_pool *certs = cache != NULL ? verify_cache_certs(cache) : NULL;
+    v->parse_err = dga_rim_parse_pooled(doc->bytes, doc->len, certs, &v->rim, &v->parse_diag);
     if (v->parse_err != DGA_E_OK) {
         return;
     }
-    v->chain_err = dga_rim_chain_verify(v->rim, trust, at, &v->chain, &v->chain_diag);
+    v->chain_err =
+        dga_rim_chain_verify_cached(v->rim, trust, at, chains, &v->chain, &v->chain_diag);
     X509 *signer = sk_X509_num(v->rim->certs) > 0 ? sk_X509_value(v->rim->certs, 0) : NULL;
     v->sig_err = signer != NULL ? dga_rim_signature_verify(v->rim, signer, &v->sig_diag)
                                 : DGA_E_RIM_STRUCTURE;
@@ -114,7 +117,7 @@ static void check_candidate(const struct dga_rim_candidate *doc, const char *wan
     }
     bool shared = v != NULL;
     if (v == NULL) {
-        verdict_compute(doc, opt->rim_trust, opt->verify.at, &local);
+        verdict_compute(doc, opt->rim_trust, opt->verify.at, opt->cache, &local);
         v = keyed ? verify_cache_add(opt->cache, key, &local) : NULL;
         shared = v != NULL;
         v = shared ? v : &local;
@@ -243,6 +246,9 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     }
     if (opt->cache != NULL && verify.chain_cache == NULL) {
         verify.chain_cache = verify_cache_chains(opt->cache);
+    }
+    if (opt->cache != NULL && verify.cert_pool == NULL) {
+        verify.cert_pool = verify_cache_certs(opt->cache);
     }
     dga_err e = dga_verify_device(ev, &verify, &a->report);
     if (e != DGA_E_OK) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-run verification cache: RIM verdicts keyed by the SHA-256 of the
- * document bytes, and the device chain suffixes (lib/x509). Both are only
- * sound for one RIM root and one verification time, fixed at creation.
+ * document bytes, the verified device and RIM chain suffixes, and the
+ * decoded certificates (lib/x509). The verdicts and suffixes are only sound
+ * for one RIM root and one verification time, fixed at creation.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct dga_verify_cache {
     X509 *rim_root;
     time_t at;
     struct dga_chain_cache *chains;
+    struct dga_cert_pool *certs;
     size_t n_rims;
     struct cached_rim *rims[CACHE_MAX_RIMS];
 };
@@ -35,10 +37,17 @@ dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
         return DGA_E_NOMEM;
     }
     dga_err e = dga_chain_cache_new(&c->chains);
+    if (e == DGA_E_OK) {
+        e = dga_cert_pool_new(&c->certs);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_cert_pool_add(c->certs, rim_trust->root); /* the copy each RIM presents */
+    }
     if (e == DGA_E_OK && X509_up_ref(rim_trust->root) != 1) {
         e = DGA_E_INTERNAL;
     }
     if (e != DGA_E_OK) {
+        dga_cert_pool_free(c->certs);
         dga_chain_cache_free(c->chains);
         free(c);
         return e;
@@ -59,6 +68,7 @@ void dga_verify_cache_free(struct dga_verify_cache *c)
         free(c->rims[i]);
     }
     dga_chain_cache_free(c->chains);
+    dga_cert_pool_free(c->certs);
     X509_free(c->rim_root);
     free(c);
 }
@@ -72,6 +82,11 @@ bool verify_cache_matches(const struct dga_verify_cache *c, const struct dga_app
 struct dga_chain_cache *verify_cache_chains(struct dga_verify_cache *c)
 {
     return c->chains;
+}
+
+struct dga_cert_pool *verify_cache_certs(struct dga_verify_cache *c)
+{
+    return c->certs;
 }
 
 const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c,

@@ -19,6 +19,7 @@ struct rim_verdict {
 /* True when opt uses the RIM root and verification time the cache was made for. */
 bool verify_cache_matches(const struct dga_verify_cache *c, const struct dga_appraise_options *opt);
 struct dga_chain_cache *verify_cache_chains(struct dga_verify_cache *c);
+struct dga_cert_pool *verify_cache_certs(struct dga_verify_cache *c);
 
 /* The cached verdict of the document with this SHA-256, or NULL. */
 const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c,

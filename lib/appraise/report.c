@@ -56,7 +56,14 @@ static X509 *check_chain(const struct dga_device_evidence *ev,
                          STACK_OF(X509) **chain)
 {
     struct dga_diag diag = {0};
-    dga_err e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, chain, &diag);
+    dga_err e = DGA_E_OK;
+    if (opt->cert_pool != NULL && opt->trust != NULL && opt->trust->root != NULL) {
+        e = dga_cert_pool_add(opt->cert_pool, opt->trust->root); /* its presented copy */
+    }
+    if (e == DGA_E_OK) {
+        e = dga_pem_chain_parse_pooled(ev->chain_pem, ev->chain_pem_len, opt->cert_pool, chain,
+                                       &diag);
+    }
     if (e == DGA_E_OK) {
         e = dga_device_chain_verify_cached(*chain, ev->arch, opt->trust, opt->at,
                                            opt->chain_cache, &r->chain, &diag);

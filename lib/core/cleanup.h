@@ -63,6 +63,15 @@ static inline void sk_X509_pop_freep(STACK_OF(X509) **p)
     }
 }
 
+/* A shallow stack: frees the stack only, not the certificates it lists. */
+static inline void sk_X509_freep(STACK_OF(X509) **p)
+{
+    if (*p != NULL) {
+        sk_X509_free(*p);
+        *p = NULL;
+    }
+}
+
 static inline void OPENSSL_freep(void *p)
 {
     OPENSSL_free(*(void **)p);

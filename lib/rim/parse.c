@@ -631,8 +631,9 @@ static dga_err read_payload(const struct parts *p, struct dga_rim *rim, struct d
 
 /* ------------------------------------------------------------ certificates */
 
-/* Whitespace-free base64 DER that d2i_X509 consumes exactly. */
-static dga_err decode_cert(xmlNodePtr n, X509 **ret, struct dga_diag *diag)
+/* Whitespace-free base64 DER that d2i_X509 consumes exactly (or the pool's copy of it). */
+static dga_err decode_cert(xmlNodePtr n, struct dga_cert_pool *pool, X509 **ret,
+                           struct dga_diag *diag)
 {
     struct buf text = buf_init(RIM_CERT_TEXT_CAP);
     _cleanup_(freep) uint8_t *der = NULL;
@@ -648,24 +649,20 @@ static dga_err decode_cert(xmlNodePtr n, X509 **ret, struct dga_diag *diag)
     if (e != DGA_E_OK || der_len == 0 || der_len > LONG_MAX) {
         return dga_diag_set(diag, DGA_E_BAD_CERT, rim_line(n), "X509Certificate");
     }
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)der_len);
-    if (x == NULL || p != der + der_len) {
-        X509_free(x);
-        ERR_clear_error();
+    if (dga_cert_pool_decode(pool, der, der_len, ret) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_BAD_CERT, rim_line(n), "X509Certificate");
     }
-    *ret = x;
     return DGA_E_OK;
 }
 
-static dga_err push_cert(xmlNodePtr n, STACK_OF(X509) *certs, struct dga_diag *diag)
+static dga_err push_cert(xmlNodePtr n, struct dga_cert_pool *pool, STACK_OF(X509) *certs,
+                         struct dga_diag *diag)
 {
     if (sk_X509_num(certs) >= DGA_RIM_MAX_CERTS) {
         return dga_diag_set(diag, DGA_E_TOO_LARGE, rim_line(n), "X509Certificate");
     }
     X509 *x = NULL;
-    dga_err e = decode_cert(n, &x, diag);
+    dga_err e = decode_cert(n, pool, &x, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -677,7 +674,8 @@ static dga_err push_cert(xmlNodePtr n, STACK_OF(X509) *certs, struct dga_diag *d
 }
 
 /* Only /SoftwareIdentity/Signature/KeyInfo/X509Data/X509Certificate, document order. */
-static dga_err read_certs(const struct parts *p, struct dga_rim *rim, struct dga_diag *diag)
+static dga_err read_certs(const struct parts *p, struct dga_cert_pool *pool, struct dga_rim *rim,
+                          struct dga_diag *diag)
 {
     rim->certs = sk_X509_new_null();
     if (rim->certs == NULL) {
@@ -695,7 +693,7 @@ static dga_err read_certs(const struct parts *p, struct dga_rim *rim, struct dga
                 if (!rim_is_element(c, RIM_NS_DSIG, "X509Certificate")) {
                     continue;
                 }
-                dga_err e = push_cert(c, rim->certs, diag);
+                dga_err e = push_cert(c, pool, rim->certs, diag);
                 if (e != DGA_E_OK) {
                     return e;
                 }
@@ -736,6 +734,12 @@ static dga_err rim_new(const uint8_t *xml, size_t len, struct dga_rim **ret)
 
 dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret, struct dga_diag *diag)
 {
+    return dga_rim_parse_pooled(xml, len, NULL, ret, diag);
+}
+
+dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_pool *pool,
+                             struct dga_rim **ret, struct dga_diag *diag)
+{
     _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     struct parts p = {NULL, NULL, NULL, NULL};
     if (ret == NULL || (xml == NULL && len > 0)) {
@@ -770,7 +774,7 @@ dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret, stru
         e = read_payload(&p, rim, diag);
     }
     if (e == DGA_E_OK) {
-        e = read_certs(&p, rim, diag);
+        e = read_certs(&p, pool, rim, diag);
     }
     if (e == DGA_E_OK) {
         *ret = TAKE_PTR(rim);

@@ -26,12 +26,18 @@ static const char *const cert_names[DGA_DEVICE_CHAIN_LEN] = {
 
 /* Certificates SUFFIX_START.. (ICA, identity CA, root) are shared by the GPUs of a model. */
 #define SUFFIX_START 2
-#define CHAIN_CACHE_MAX 8
+#define CHAIN_CACHE_MAX 16
 
+/*
+ * A chain suffix verified in full to a pinned root, keyed by its exact bytes:
+ * a kind tag (device or RIM chain), then the DER of its certificates. The
+ * anchor is the suffix's lowest certificate; a later chain with the same
+ * suffix is verified only from its own lower certificates up to the anchor.
+ */
 struct verified_suffix {
-    unsigned char *der; /* DER of certificates 2, 3, 4, concatenated */
+    unsigned char *key;
     size_t len;
-    X509 *ica;          /* certificate 2, verified in full to the pinned root */
+    X509 *anchor;
 };
 
 struct dga_chain_cache {
@@ -416,65 +422,66 @@ void dga_chain_cache_free(struct dga_chain_cache *c)
         return;
     }
     for (size_t i = 0; i < c->n; i++) {
-        free(c->s[i].der);
-        X509_free(c->s[i].ica);
+        free(c->s[i].key);
+        X509_free(c->s[i].anchor);
     }
     free(c);
 }
 
-/* DER of certificates 2..4, concatenated (each is self-delimiting). */
-static dga_err suffix_der(STACK_OF(X509) *chain, unsigned char **ret, size_t *ret_len)
+dga_err x509_suffix_key(char kind, STACK_OF(X509) *certs, int from, int to, X509 *extra,
+                        unsigned char **ret, size_t *ret_len)
 {
-    int lens[DGA_DEVICE_CHAIN_LEN] = {0};
-    size_t total = 0;
-    for (int i = SUFFIX_START; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        lens[i] = i2d_X509(sk_X509_value(chain, i), NULL);
-        if (lens[i] <= 0) {
+    size_t total = 1;
+    for (int i = from; i <= to; i++) {
+        X509 *x = i < to ? sk_X509_value(certs, i) : extra;
+        int len = x != NULL ? i2d_X509(x, NULL) : 0;
+        if (x != NULL && len <= 0) {
             ERR_clear_error();
             return DGA_E_BAD_CERT;
         }
-        total += (size_t)lens[i];
+        total += (size_t)len;
     }
-    unsigned char *der = malloc(total);
-    unsigned char *p = der;
-    if (der == NULL) {
+    unsigned char *key = malloc(total);
+    if (key == NULL) {
         return DGA_E_NOMEM;
     }
-    for (int i = SUFFIX_START; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        if (i2d_X509(sk_X509_value(chain, i), &p) != lens[i]) {
+    unsigned char *p = key;
+    *p++ = (unsigned char)kind;
+    for (int i = from; i <= to; i++) {
+        X509 *x = i < to ? sk_X509_value(certs, i) : extra;
+        if (x != NULL && i2d_X509(x, &p) <= 0) {
             ERR_clear_error();
-            free(der);
+            free(key);
             return DGA_E_BAD_CERT;
         }
     }
-    *ret = der;
+    *ret = key;
     *ret_len = total;
     return DGA_E_OK;
 }
 
-/* The cached ICA whose verified suffix is byte-identical to this chain's, or NULL. */
-static X509 *suffix_find(const struct dga_chain_cache *c, const unsigned char *der, size_t len)
+X509 *x509_chain_cache_find(const struct dga_chain_cache *c, const unsigned char *key, size_t len)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->s[i].len == len && memcmp(c->s[i].der, der, len) == 0) {
-            return c->s[i].ica;
+    for (size_t i = 0; c != NULL && i < c->n; i++) {
+        if (c->s[i].len == len && memcmp(c->s[i].key, key, len) == 0) {
+            return c->s[i].anchor;
         }
     }
     return NULL;
 }
 
 /*
- * A partial path under the ICA checks everything a full one does about leaf
- * and BROM, except constraints the identity CA or root could put on them:
- * only a suffix whose upper two certificates carry no path length, name or
- * policy constraint is reused.
+ * A partial path under the anchor checks everything a full one does about
+ * the certificates below it, except constraints that the certificates above
+ * the anchor could put on them: only a suffix whose certificates above the
+ * anchor carry no path length, name or policy constraint is reused.
  */
-static bool suffix_reusable(STACK_OF(X509) *chain)
+bool x509_suffix_reusable(STACK_OF(X509) *certs, int from, int to)
 {
     static const int constraints[] = {NID_name_constraints, NID_policy_constraints,
                                       NID_inhibit_any_policy};
-    for (int i = SUFFIX_START + 1; i < DGA_DEVICE_CHAIN_LEN; i++) {
-        X509 *x = sk_X509_value(chain, i);
+    for (int i = from; i < to; i++) {
+        X509 *x = sk_X509_value(certs, i);
         if (X509_get_pathlen(x) != -1) {
             return false;
         }
@@ -487,16 +494,13 @@ static bool suffix_reusable(STACK_OF(X509) *chain)
     return true;
 }
 
-/* Remembers a suffix verified in full; takes der. A full cache just stops remembering. */
-static void suffix_add(struct dga_chain_cache *c, STACK_OF(X509) *chain, unsigned char *der,
-                       size_t len)
+void x509_chain_cache_add(struct dga_chain_cache *c, X509 *anchor, unsigned char *key, size_t len)
 {
-    X509 *ica = sk_X509_value(chain, SUFFIX_START);
-    if (c->n == CHAIN_CACHE_MAX || !suffix_reusable(chain) || X509_up_ref(ica) != 1) {
-        free(der);
+    if (c == NULL || c->n == CHAIN_CACHE_MAX || X509_up_ref(anchor) != 1) {
+        free(key);
         return;
     }
-    c->s[c->n++] = (struct verified_suffix){.der = der, .len = len, .ica = ica};
+    c->s[c->n++] = (struct verified_suffix){.key = key, .len = len, .anchor = anchor};
 }
 
 static dga_err check_shape(STACK_OF(X509) *chain, const struct dga_trust *trust,
@@ -523,16 +527,18 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
                                        struct dga_diag *diag)
 {
     struct dga_chain_info info;
-    unsigned char *der = NULL;
-    size_t der_len = 0;
+    unsigned char *key = NULL;
+    size_t key_len = 0;
     X509 *ica = NULL;
     memset(&info, 0, sizeof info);
     dga_err e = check_shape(chain, trust, ret, diag);
     if (e == DGA_E_OK) {
         e = check_root(chain, trust->root, diag);
     }
-    if (e == DGA_E_OK && cache != NULL && suffix_der(chain, &der, &der_len) == DGA_E_OK) {
-        ica = suffix_find(cache, der, der_len);
+    if (e == DGA_E_OK && cache != NULL &&
+        x509_suffix_key('D', chain, SUFFIX_START, DGA_DEVICE_CHAIN_LEN, NULL, &key, &key_len) ==
+            DGA_E_OK) {
+        ica = x509_chain_cache_find(cache, key, key_len);
     }
     if (e == DGA_E_OK) {
         e = ica != NULL ? path_verify_partial(chain, ica, diag)
@@ -547,10 +553,12 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
     if (e == DGA_E_OK) {
         e = read_info(chain, arch, at, &info, diag);
     }
-    if (e == DGA_E_OK && ica == NULL && der != NULL) {
-        suffix_add(cache, chain, TAKE_PTR(der), der_len); /* verified in full just now */
+    if (e == DGA_E_OK && ica == NULL && key != NULL &&
+        x509_suffix_reusable(chain, SUFFIX_START + 1, DGA_DEVICE_CHAIN_LEN)) {
+        /* verified in full just now */
+        x509_chain_cache_add(cache, sk_X509_value(chain, SUFFIX_START), TAKE_PTR(key), key_len);
     }
-    free(der);
+    free(key);
     if (e == DGA_E_OK) {
         *ret = info;
     }

@@ -64,4 +64,21 @@ void x509_stats_add(unsigned long n);
 dga_err x509_read_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
                            int *ret_index);
 
+/*
+ * The lookup key of a chain suffix: the kind tag ('D' device, 'R' RIM), the
+ * DER of certs[from..to), then the DER of `extra` (may be NULL).
+ */
+dga_err x509_suffix_key(char kind, STACK_OF(X509) *certs, int from, int to, X509 *extra,
+                        unsigned char **ret, size_t *ret_len);
+/* The anchor of the cached suffix with exactly this key, or NULL (also for c == NULL). */
+X509 *x509_chain_cache_find(const struct dga_chain_cache *c, const unsigned char *key, size_t len);
+/* True when certs[from..to) carry no path length, name or policy constraints. */
+bool x509_suffix_reusable(STACK_OF(X509) *certs, int from, int to);
+/*
+ * Remembers a suffix just verified in full to a pinned root, anchored at
+ * `anchor` (up-referenced); takes key. A full cache (or c == NULL) just
+ * stops remembering.
+ */
+void x509_chain_cache_add(struct dga_chain_cache *c, X509 *anchor, unsigned char *key, size_t len);
+
 #endif

@@ -104,13 +104,13 @@ static dga_err block_decode(const char *pem, const struct pem_block *b, unsigned
     return DGA_E_OK;
 }
 
-/* d2i then i2d: the certificate must re-encode to exactly the decoded bytes. */
-static dga_err cert_from_der(const unsigned char *der, long der_len, X509 **ret)
+/* d2i (or the pool) then i2d: the certificate must re-encode to exactly the decoded bytes. */
+static dga_err cert_from_der(const unsigned char *der, long der_len, struct dga_cert_pool *pool,
+                             X509 **ret)
 {
-    const unsigned char *p = der;
-    _cleanup_(X509_freep) X509 *x = d2i_X509(NULL, &p, der_len);
+    _cleanup_(X509_freep) X509 *x = NULL;
     _cleanup_(OPENSSL_freep) unsigned char *again = NULL;
-    if (x == NULL || p != der + der_len) {
+    if (dga_cert_pool_decode(pool, der, (size_t)der_len, &x) != DGA_E_OK) {
         return DGA_E_BAD_CERT;
     }
     int again_len = i2d_X509(x, &again);
@@ -121,7 +121,8 @@ static dga_err cert_from_der(const unsigned char *der, long der_len, X509 **ret)
     return DGA_E_OK;
 }
 
-static dga_err block_cert(const char *pem, const struct pem_block *b, X509 **ret)
+static dga_err block_cert(const char *pem, const struct pem_block *b, struct dga_cert_pool *pool,
+                          X509 **ret)
 {
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
     long der_len = 0;
@@ -129,10 +130,11 @@ static dga_err block_cert(const char *pem, const struct pem_block *b, X509 **ret
     if (e != DGA_E_OK) {
         return e;
     }
-    return cert_from_der(der, der_len, ret);
+    return cert_from_der(der, der_len, pool, ret);
 }
 
-static dga_err parse_blocks(const char *pem, size_t len, STACK_OF(X509) *out, struct dga_diag *diag)
+static dga_err parse_blocks(const char *pem, size_t len, struct dga_cert_pool *pool,
+                           STACK_OF(X509) *out, struct dga_diag *diag)
 {
     size_t pos = 0;
     for (;;) {
@@ -149,7 +151,7 @@ static dga_err parse_blocks(const char *pem, size_t len, STACK_OF(X509) *out, st
             return dga_diag_set(diag, DGA_E_TOO_LARGE, b.start, "certificate count");
         }
         X509 *x = NULL;
-        e = block_cert(pem, &b, &x);
+        e = block_cert(pem, &b, pool, &x);
         if (e != DGA_E_OK) {
             return dga_diag_set(diag, e, b.start, "certificate");
         }
@@ -167,6 +169,12 @@ static dga_err parse_blocks(const char *pem, size_t len, STACK_OF(X509) *out, st
 dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
                             struct dga_diag *diag)
 {
+    return dga_pem_chain_parse_pooled(pem, len, NULL, ret, diag);
+}
+
+dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
+                                   STACK_OF(X509) **ret, struct dga_diag *diag)
+{
     if (ret == NULL || (pem == NULL && len > 0)) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
@@ -177,7 +185,7 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
     if (out == NULL) {
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "certificate stack");
     }
-    dga_err e = parse_blocks(pem != NULL ? pem : "", len, out, diag);
+    dga_err e = parse_blocks(pem != NULL ? pem : "", len, pool, out, diag);
     if (e != DGA_E_OK) {
         ERR_clear_error();
         return e;

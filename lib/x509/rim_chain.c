@@ -158,10 +158,80 @@ static dga_err read_info(STACK_OF(X509) *path, time_t at, struct dga_chain_info 
     return DGA_E_OK;
 }
 
-dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust, time_t at,
-                             struct dga_chain_info *ret, struct dga_diag *diag)
+/* True when OpenSSL built exactly the presented certificates 0..n-1, then the root. */
+static bool path_is_presented(STACK_OF(X509) *path, STACK_OF(X509) *certs, int n, X509 *root)
+{
+    if (sk_X509_num(path) != n + 1 || X509_cmp(sk_X509_value(path, n), root) != 0) {
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        if (X509_cmp(sk_X509_value(path, i), sk_X509_value(certs, i)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The presented certificates 0..n-1, then the root (shallow: no references taken). */
+static dga_err presented_path(STACK_OF(X509) *certs, int n, X509 *root, STACK_OF(X509) **ret)
+{
+    STACK_OF(X509) *path = sk_X509_new_reserve(NULL, n + 1);
+    if (path == NULL) {
+        return DGA_E_NOMEM;
+    }
+    for (int i = 0; i <= n; i++) {
+        if (sk_X509_push(path, i < n ? sk_X509_value(certs, i) : root) <= 0) {
+            sk_X509_free(path);
+            return DGA_E_NOMEM;
+        }
+    }
+    *ret = path;
+    return DGA_E_OK;
+}
+
+/*
+ * The signer alone under an intermediate that this cache verified in full
+ * (with the same certificates above it) to the same pinned root: one
+ * signature. The built path must be exactly signer, anchor.
+ */
+static dga_err path_verify_partial(STACK_OF(X509) *certs, int n, X509 *anchor, X509 *root,
+                                   STACK_OF(X509) **ret_path, struct dga_diag *diag)
+{
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *built = NULL;
+    int depth = -1;
+    dga_err e = x509_path_build_partial(sk_X509_value(certs, 0), NULL, anchor, &built, &depth);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, e == DGA_E_CHAIN_INVALID ? 0 : -1);
+    }
+    if (sk_X509_num(built) != 2 || X509_cmp(sk_X509_value(built, 1), anchor) != 0) {
+        return fail_at(diag, DGA_E_CHAIN_INVALID, 0);
+    }
+    return presented_path(certs, n, root, ret_path);
+}
+
+/*
+ * The cache key of this chain's certificates above the signer, with the
+ * pinned root: NULL when there is no cache or no intermediate to anchor at.
+ */
+static X509 *suffix_lookup(const struct dga_rim *rim, int n, X509 *root,
+                           struct dga_chain_cache *cache, unsigned char **ret_key,
+                           size_t *ret_len)
+{
+    if (cache == NULL || n < 2 ||
+        x509_suffix_key('R', rim->certs, 1, n, root, ret_key, ret_len) != DGA_E_OK) {
+        return NULL;
+    }
+    return x509_chain_cache_find(cache, *ret_key, *ret_len);
+}
+
+dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_trust *trust,
+                                    time_t at, struct dga_chain_cache *cache,
+                                    struct dga_chain_info *ret, struct dga_diag *diag)
 {
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *path = NULL;
+    _cleanup_(sk_X509_freep) STACK_OF(X509) *presented = NULL;
+    _cleanup_(freep) unsigned char *key = NULL;
+    size_t key_len = 0;
     struct dga_chain_info info;
     memset(&info, 0, sizeof info);
     if (rim == NULL || rim->certs == NULL || trust == NULL || trust->root == NULL || ret == NULL) {
@@ -181,17 +251,33 @@ dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *
     if (e == DGA_E_OK) {
         e = check_signer(sk_X509_value(rim->certs, 0), diag);
     }
+    X509 *anchor = e == DGA_E_OK ? suffix_lookup(rim, kept, trust->root, cache, &key, &key_len)
+                                 : NULL;
     if (e == DGA_E_OK) {
-        e = path_verify(rim->certs, kept, trust->root, &path, diag);
+        e = anchor != NULL
+                ? path_verify_partial(rim->certs, kept, anchor, trust->root, &presented, diag)
+                : path_verify(rim->certs, kept, trust->root, &path, diag);
     }
     if (e == DGA_E_OK) {
         e = check_algorithms(rim->certs, trust->root, diag);
     }
     if (e == DGA_E_OK) {
-        e = read_info(path, at, &info, diag);
+        e = read_info(anchor != NULL ? presented : path, at, &info, diag);
+    }
+    if (e == DGA_E_OK && anchor == NULL && key != NULL &&
+        path_is_presented(path, rim->certs, kept, trust->root) &&
+        x509_suffix_reusable(path, 2, kept + 1)) {
+        /* verified in full just now, in the presented order */
+        x509_chain_cache_add(cache, sk_X509_value(path, 1), TAKE_PTR(key), key_len);
     }
     if (e == DGA_E_OK) {
         *ret = info;
     }
     return e;
+}
+
+dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust, time_t at,
+                             struct dga_chain_info *ret, struct dga_diag *diag)
+{
+    return dga_rim_chain_verify_cached(rim, trust, at, NULL, ret, diag);
 }

@@ -24,8 +24,13 @@
 #define VBIOS "NV_GPU_VBIOS_1010_0200_882_96005E0001.xml"
 #define N_GPUS 8
 
-/* One GPU, without OCSP: report 1 + device chain 4 + RIM signatures 2 + RIM chains 2 x 3. */
+/* One GPU, without OCSP or cache: report 1 + device chain 4 + RIM signatures 2 + RIM chains 2 x 3. */
 #define ECDSA_ONE_GPU 13
+/*
+ * With a cache, the VBIOS RIM's L3 and L2 are the driver RIM's (byte for byte):
+ * its chain costs the L4 signature only. 11 distinct signatures, each checked once.
+ */
+#define ECDSA_ONE_GPU_CACHED 11
 /* A further GPU with the same RIMs and CAs: report 1 + leaf + BROM. */
 #define ECDSA_CACHED_GPU 3
 
@@ -98,10 +103,14 @@ static void test_one_gpu_thirteen(void **state)
     dga_stats_reset();
     json_decref(appraise(r, DGA_E_OK));
     assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_ONE_GPU);
-    with_cache(r); /* a fresh cache saves nothing on the first device */
+    json_t *uncached = appraise(r, DGA_E_OK);
+    with_cache(r); /* the RIM chains share L3 and L2: the second is checked from L4 to L3 */
     dga_stats_reset();
-    json_decref(appraise(r, DGA_E_OK));
-    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_ONE_GPU);
+    json_t *cached = appraise(r, DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_ONE_GPU_CACHED);
+    assert_true(json_equal(uncached, cached)); /* the same claims, expiry dates included */
+    json_decref(uncached);
+    json_decref(cached);
     run_free(r);
 }
 
@@ -127,9 +136,9 @@ static unsigned long eight_gpus(bool cached)
 static void test_eight_gpus_cached(void **state)
 {
     (void)state;
-    /* 13 for the first; then the report, leaf and BROM: RIMs and ICA..root come from the cache. */
-    assert_int_equal(eight_gpus(true), ECDSA_ONE_GPU + (N_GPUS - 1) * ECDSA_CACHED_GPU);
-    assert_int_equal(eight_gpus(true), 34);
+    /* 11 for the first; then the report, leaf and BROM: RIMs and ICA..root come from the cache. */
+    assert_int_equal(eight_gpus(true), ECDSA_ONE_GPU_CACHED + (N_GPUS - 1) * ECDSA_CACHED_GPU);
+    assert_int_equal(eight_gpus(true), 32);
 }
 
 static void test_eight_gpus_uncached(void **state)
@@ -236,9 +245,94 @@ static void test_changed_rim_verified_again(void **state)
     dga_stats_reset();
     json_decref(appraise(r, DGA_E_OK));
     assert_memory_not_equal(first, r->a.driver.sha256, sizeof first);
-    /* report + leaf + BROM, then the changed driver RIM: signature 1 + chain 3. */
-    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_CACHED_GPU + 4);
+    /* report + leaf + BROM, then the changed driver RIM: signature 1 + its L4 (L3, L2 cached). */
+    assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_CACHED_GPU + 2);
     run_free(r);
+}
+
+/* A parsed fixture RIM of h100_545.00 whose certificate i is replaced by `x` (taken). */
+static struct dga_rim *rim_with_cert(const char *name, int i, X509 *x)
+{
+    char rel[256];
+    size_t len;
+    struct dga_rim *rim = NULL;
+    snprintf(rel, sizeof rel, H545 "rims/%s", name);
+    uint8_t *xml = fixture_read(rel, &len);
+    assert_int_equal(dga_rim_parse(xml, len, &rim, NULL), DGA_E_OK);
+    free(xml);
+    if (x != NULL) {
+        X509_free(sk_X509_value(rim->certs, i));
+        assert_ptr_equal(sk_X509_set(rim->certs, i, x), x);
+    }
+    return rim;
+}
+
+/* A copy of certificate i of a fixture RIM with the last signature bit flipped. */
+static X509 *rim_cert_corrupted(const char *name, int i)
+{
+    struct dga_rim *rim = rim_with_cert(name, 0, NULL);
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(sk_X509_value(rim->certs, i), &der);
+    assert_true(der_len > 0);
+    der[der_len - 1] ^= 0x01;
+    const unsigned char *p = der;
+    X509 *bad = d2i_X509(NULL, &p, der_len);
+    assert_non_null(bad);
+    OPENSSL_free(der);
+    dga_rim_free(rim);
+    return bad;
+}
+
+static dga_err rim_chain(struct dga_rim *rim, const struct dga_trust *root, time_t at,
+                         struct dga_chain_cache *cache, struct dga_chain_info *info)
+{
+    struct dga_diag d;
+    memset(info, 0, sizeof *info);
+    dga_err e = dga_rim_chain_verify_cached(rim, root, at, cache, info, &d);
+    dga_rim_free(rim);
+    return e;
+}
+
+static void test_rim_suffix_shared(void **state)
+{
+    (void)state;
+    struct dga_trust root;
+    struct dga_chain_cache *cache = NULL;
+    struct dga_chain_info plain, first, second;
+    time_t at;
+    assert_int_equal(dga_time_parse(AT_2024, &at), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&root), DGA_E_OK);
+    assert_int_equal(dga_chain_cache_new(&cache), DGA_E_OK);
+    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, NULL), &root, at, NULL, &plain), DGA_E_OK);
+    dga_stats_reset();
+    assert_int_equal(rim_chain(rim_with_cert(DRIVER, 0, NULL), &root, at, cache, &first),
+                     DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 3);
+    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, NULL), &root, at, cache, &second),
+                     DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 4); /* the VBIOS L4 only */
+    assert_memory_equal(&plain, &second, sizeof plain);  /* same outputs as in full */
+    /* The same L3 with a broken signature is other bytes: verified in full, and fails. */
+    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 1, rim_cert_corrupted(VBIOS, 1)), &root, at,
+                               cache, &second),
+                     DGA_E_CHAIN_INVALID);
+    /* A broken signer under the cached L3 fails too (its own signature is checked). */
+    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, rim_cert_corrupted(VBIOS, 0)), &root, at,
+                               cache, &second),
+                     DGA_E_CHAIN_INVALID);
+    /*
+     * The key includes the pinned root: without its presented root copy, the
+     * VBIOS chain checked against the device root has the cached L3 and L2
+     * above the signer but must not reuse them (a partial path would pass).
+     */
+    struct dga_trust device;
+    assert_int_equal(dga_trust_nvidia_device(&device), DGA_E_OK);
+    struct dga_rim *rootless = rim_with_cert(VBIOS, 0, NULL);
+    X509_free(sk_X509_pop(rootless->certs));
+    assert_int_equal(rim_chain(rootless, &device, at, cache, &second), DGA_E_CHAIN_INVALID);
+    dga_trust_free(&device);
+    dga_chain_cache_free(cache);
+    dga_trust_free(&root);
 }
 
 static void test_other_time_refused(void **state)
@@ -268,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_other_gpu_same_suffix),
         cmocka_unit_test(test_changed_ica_verified_in_full),
         cmocka_unit_test(test_changed_rim_verified_again),
+        cmocka_unit_test(test_rim_suffix_shared),
         cmocka_unit_test(test_other_time_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1320,6 +1320,61 @@ static void test_report_signature_negative(void **state)
     sk_X509_pop_free(chain, X509_free);
 }
 
+/* The pool returns the certificate decoded from the same bytes, and decodes nothing else. */
+static void test_cert_pool(void **state)
+{
+    (void)state;
+    size_t len;
+    _cleanup_(freep) uint8_t *pem = fixture_read(CHAIN_580, &len);
+    struct dga_cert_pool *pool = NULL;
+    STACK_OF(X509) *a = NULL, *b = NULL, *plain = NULL;
+    assert_int_equal(dga_cert_pool_new(&pool), DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled((char *)pem, len, pool, &a, NULL), DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled((char *)pem, len, pool, &b, NULL), DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse((char *)pem, len, &plain, NULL), DGA_E_OK);
+    for (int i = 0; i < sk_X509_num(a); i++) {
+        assert_ptr_equal(sk_X509_value(a, i), sk_X509_value(b, i)); /* shared */
+        assert_ptr_not_equal(sk_X509_value(a, i), sk_X509_value(plain, i));
+        assert_int_equal(X509_cmp(sk_X509_value(a, i), sk_X509_value(plain, i)), 0);
+    }
+    /* The pooled stacks own their references: freeing one leaves the other whole. */
+    sk_X509_pop_free(a, X509_free);
+    assert_int_equal(X509_cmp(sk_X509_value(b, 0), sk_X509_value(plain, 0)), 0);
+
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(sk_X509_value(plain, 0), &der);
+    assert_true(der_len > 0);
+    X509 *x = NULL;
+    assert_int_equal(dga_cert_pool_decode(pool, der, (size_t)der_len, &x), DGA_E_OK);
+    assert_ptr_equal(x, sk_X509_value(b, 0));
+    X509_free(x);
+    /* One byte short, one byte more, nothing, a flipped tag: never a pool hit. */
+    assert_int_equal(dga_cert_pool_decode(pool, der, (size_t)der_len - 1, &x), DGA_E_BAD_CERT);
+    unsigned char *more = malloc((size_t)der_len + 1);
+    assert_non_null(more);
+    memcpy(more, der, (size_t)der_len);
+    more[der_len] = 0;
+    assert_int_equal(dga_cert_pool_decode(pool, more, (size_t)der_len + 1, &x), DGA_E_BAD_CERT);
+    assert_int_equal(dga_cert_pool_decode(pool, more, 0, &x), DGA_E_BAD_CERT);
+    more[0] ^= 0x01;
+    assert_int_equal(dga_cert_pool_decode(pool, more, (size_t)der_len, &x), DGA_E_BAD_CERT);
+    free(more);
+    /* Without a pool: a plain decode, every call its own certificate. */
+    X509 *y = NULL;
+    assert_int_equal(dga_cert_pool_decode(NULL, der, (size_t)der_len, &x), DGA_E_OK);
+    assert_int_equal(dga_cert_pool_decode(NULL, der, (size_t)der_len, &y), DGA_E_OK);
+    assert_ptr_not_equal(x, y);
+    X509_free(x);
+    X509_free(y);
+    OPENSSL_free(der);
+    assert_int_equal(dga_cert_pool_add(NULL, sk_X509_value(b, 0)), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_cert_pool_add(pool, NULL), DGA_E_BAD_ARGUMENT);
+    sk_X509_pop_free(b, X509_free);
+    sk_X509_pop_free(plain, X509_free);
+    dga_cert_pool_free(pool);
+    dga_cert_pool_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1360,6 +1415,7 @@ int main(void)
         cmocka_unit_test(test_generated_bad_fwid_extension),
         cmocka_unit_test(test_report_signatures),
         cmocka_unit_test(test_report_signature_negative),
+        cmocka_unit_test(test_cert_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
