@@ -329,8 +329,11 @@ nvmlReturn_t nvmlInit_v2(void)
     if (!load()) {
         return NVML_ERROR_DRIVER_NOT_LOADED;
     }
-    ENTER("nvmlInit_v2", -1);
-    return NVML_SUCCESS;
+    nvmlReturn_t rc = injected("nvmlInit_v2", -1);
+    if (rc != NVML_SUCCESS) {
+        unload(); /* a failed init leaves nothing to shut down */
+    }
+    return rc;
 }
 
 nvmlReturn_t nvmlShutdown(void)
