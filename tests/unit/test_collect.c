@@ -311,6 +311,43 @@ static void test_appraise_with_nvidia_root_fails(void **state)
     tmp_free(&t);
 }
 
+/* The fake's tampering knobs reach the verifier as a GPU's would: wrong nonce, bad signature. */
+static dga_err verify_first(struct tmp *t, const char *extra)
+{
+    struct dga_collection c;
+    struct dga_evidence_set set;
+    struct dga_trust root;
+    struct dga_verify_options opt;
+    size_t len;
+    collect_ok(t, extra, &c);
+    char *pem = (char *)fixture_read("testpki/root.pem", &len);
+    assert_int_equal(dga_trust_from_pem(pem, len, &root), DGA_E_OK);
+    free(pem);
+    memset(&opt, 0, sizeof opt);
+    memcpy(opt.nonce, test_nonce, DGA_NONCE_LEN);
+    assert_int_equal(dga_time_parse(AT_2024, &opt.at), DGA_E_OK);
+    opt.trust = &root;
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    struct dga_device_result *r = calloc(1, sizeof *r);
+    dga_err e = dga_verify_device(&set.dev[0], &opt, r);
+    free(r);
+    dga_evidence_set_free(&set);
+    dga_trust_free(&root);
+    dga_collection_free(&c);
+    return e;
+}
+
+static void test_fake_tampering_detected(void **state)
+{
+    (void)state;
+    struct tmp t;
+    tmp_new(&t);
+    assert_int_equal(verify_first(&t, ""), DGA_E_OK);
+    assert_int_equal(verify_first(&t, "\"nonce_override\":\"" NONCE_N1 "\""), DGA_E_NONCE_MISMATCH);
+    assert_int_equal(verify_first(&t, "\"corrupt_signature\":true"), DGA_E_SIGNATURE_INVALID);
+    tmp_free(&t);
+}
+
 static void test_blackwell_and_unknown_arch(void **state)
 {
     (void)state;
@@ -862,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_eight_gpus_verify),
         cmocka_unit_test(test_appraise_with_test_root),
         cmocka_unit_test(test_appraise_with_nvidia_root_fails),
+        cmocka_unit_test(test_fake_tampering_detected),
         cmocka_unit_test(test_blackwell_and_unknown_arch),
         cmocka_unit_test(test_nvml_missing),
         cmocka_unit_test(test_symbol_missing),
