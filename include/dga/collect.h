@@ -131,6 +131,16 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
                                   unsigned timeout_ms, struct dga_collection *ret,
                                   struct dga_nvml_error *err);
 
+/*
+ * dga_nvml_ready_set in a child process with a deadline, as above. The ready
+ * state is system-wide driver state: it outlives the child (dstack sets it
+ * from a process that then exits). A timeout is DGA_E_NVML_TIMEOUT and then
+ * whether NVML applied the state is unknown: the caller must treat the gate
+ * as failed.
+ */
+dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
+                                         unsigned timeout_ms, struct dga_nvml_error *err);
+
 /* ---- output ---- */
 
 /*

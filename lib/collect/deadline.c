@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Collection with a hard deadline. NVML is a synchronous C API with no
+ * NVML work with a hard deadline. NVML is a synchronous C API with no
  * per-call timeout, and a wedged driver can block a call forever; a thread
- * cannot be cancelled safely inside it. So the whole collection (dlopen, init,
- * collect, shutdown) runs in a forked child that writes its result as JSON to
- * a pipe; the parent waits at most the deadline, then SIGKILLs and reaps the
+ * cannot be cancelled safely inside it. So the whole job (dlopen, init,
+ * collect or set the ready state, shutdown) runs in a forked child that
+ * writes its result as JSON to a pipe; the parent waits at most the deadline, then SIGKILLs and reaps the
  * child and fails closed with DGA_E_NVML_TIMEOUT. The parent parses the
  * child's bytes with the capped, strict collection reader. Call it from a
  * single-threaded process (the gate is one): the child runs ordinary library
@@ -56,7 +56,15 @@ static json_t *error_json(const struct dga_nvml_error *err)
                      "device", err->device);
 }
 
-static json_t *child_collect(const char *path, const uint8_t *nonce)
+/* What a child does: the job's arguments, and its result as JSON (NULL: out of memory). */
+struct child_job {
+    const char *nvml_path;
+    const uint8_t *nonce; /* collect */
+    unsigned ready_state; /* ready */
+    json_t *(*run)(const struct child_job *job);
+};
+
+static json_t *child_collect(const struct child_job *job)
 {
     struct dga_nvml_error err;
     struct dga_nvml *nvml = NULL;
@@ -65,9 +73,9 @@ static json_t *child_collect(const char *path, const uint8_t *nonce)
     if (c == NULL) {
         return NULL;
     }
-    dga_err e = dga_nvml_open(path, &nvml, &err);
+    dga_err e = dga_nvml_open(job->nvml_path, &nvml, &err);
     if (e == DGA_E_OK) {
-        e = dga_nvml_collect(nvml, nonce, c, &err);
+        e = dga_nvml_collect(nvml, job->nonce, c, &err);
         dga_nvml_close(nvml);
     }
     if (e != DGA_E_OK) {
@@ -78,9 +86,22 @@ static json_t *child_collect(const char *path, const uint8_t *nonce)
     return j;
 }
 
-static _Noreturn void child_main(int fd, const char *path, const uint8_t *nonce)
+static json_t *child_ready_set(const struct child_job *job)
 {
-    json_t *j = child_collect(path, nonce);
+    struct dga_nvml_error err;
+    struct dga_nvml *nvml = NULL;
+    memset(&err, 0, sizeof err);
+    dga_err e = dga_nvml_open(job->nvml_path, &nvml, &err);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_set(nvml, job->ready_state, &err);
+        dga_nvml_close(nvml);
+    }
+    return e != DGA_E_OK ? error_json(&err) : json_pack("{s:b}", "ok", 1);
+}
+
+static _Noreturn void child_main(int fd, const struct child_job *job)
+{
+    json_t *j = job->run(job);
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     if (text != NULL) {
         write_all(fd, text, strlen(text));
@@ -189,9 +210,12 @@ static dga_err reap(pid_t pid, bool kill_first, struct dga_nvml_error *err)
     return DGA_E_OK;
 }
 
-dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA_NONCE_LEN],
-                                  unsigned timeout_ms, struct dga_collection *ret,
-                                  struct dga_nvml_error *err)
+/*
+ * Runs job in a child with the deadline; on success *ret_text (malloc'd, len
+ * in *ret_len) is what the child wrote. Timeouts, crashes and I/O are errors.
+ */
+static dga_err run_child(const struct child_job *job, unsigned timeout_ms, char **ret_text,
+                         size_t *ret_len, struct dga_nvml_error *err)
 {
     int fds[2];
     _cleanup_(freep) char *buf = malloc(DGA_COLLECTION_JSON_MAX);
@@ -210,7 +234,7 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(fds[1], nvml_path, nonce);
+        child_main(fds[1], job);
     }
     close(fds[1]);
     size_t len = 0;
@@ -223,5 +247,43 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     if (reaped != DGA_E_OK) {
         return reaped;
     }
-    return parse_child(buf, len, ret, err);
+    *ret_text = TAKE_PTR(buf);
+    *ret_len = len;
+    return DGA_E_OK;
+}
+
+dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA_NONCE_LEN],
+                                  unsigned timeout_ms, struct dga_collection *ret,
+                                  struct dga_nvml_error *err)
+{
+    const struct child_job job = {.nvml_path = nvml_path, .nonce = nonce, .run = child_collect};
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    return e == DGA_E_OK ? parse_child(text, len, ret, err) : e;
+}
+
+dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
+                                         unsigned timeout_ms, struct dga_nvml_error *err)
+{
+    if (state > 1) {
+        return nvml_error_set(err, DGA_E_BAD_ARGUMENT, "nvmlSystemSetConfComputeGpusReadyState",
+                              -1);
+    }
+    const struct child_job job = {
+        .nvml_path = nvml_path, .ready_state = state, .run = child_ready_set};
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    if (!json_is_object(root) || !json_is_true(json_object_get(root, "ok"))) {
+        return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
+    }
+    return DGA_E_OK;
 }

@@ -611,6 +611,42 @@ static void test_deadline_child_error(void **state)
     tmp_free(&t);
 }
 
+static void test_ready_set_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_error err;
+    char path[128];
+    tmp_new(&t);
+    snprintf(path, sizeof path, "%s/ready.log", t.dir);
+    scenario(&t, "");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 2, 10000, &err),
+                     DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err), DGA_E_OK);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "set 1 0\n");
+    free(rec);
+    unlink(path);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"rc\":3}");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemSetConfComputeGpusReadyState");
+    assert_int_equal(err.nvml_rc, 3);
+    assert_string_equal(err.nvml_message, "Not Supported");
+    rec = read_record(&t);
+    assert_string_equal(rec, "set 1 3\n");
+    free(rec);
+    unlink(path);
+    /* A setter that hangs is killed at the deadline, before it recorded anything. */
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 300, &err),
+                     DGA_E_NVML_TIMEOUT);
+    rec = read_record(&t);
+    assert_string_equal(rec, "");
+    free(rec);
+    tmp_free(&t);
+}
+
 /* ---- the collection JSON ---- */
 
 static void test_json_round_trip_and_tamper(void **state)
@@ -911,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_deadline_ok),
         cmocka_unit_test(test_deadline_timeout),
         cmocka_unit_test(test_deadline_child_error),
+        cmocka_unit_test(test_ready_set_with_deadline),
         cmocka_unit_test(test_json_round_trip_and_tamper),
         cmocka_unit_test(test_inventory_gpus),
         cmocka_unit_test(test_inventory_nvswitch),
