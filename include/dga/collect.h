@@ -141,6 +141,11 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
                                          unsigned timeout_ms, struct dga_nvml_error *err);
 
+/* dga_nvml_cc_settings in a child process with a deadline (the gate checks CC before collecting). */
+dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
+                                           struct dga_cc_settings *ret,
+                                           struct dga_nvml_error *err);
+
 /* ---- output ---- */
 
 /*

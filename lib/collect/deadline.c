@@ -99,6 +99,20 @@ static json_t *child_ready_set(const struct child_job *job)
     return e != DGA_E_OK ? error_json(&err) : json_pack("{s:b}", "ok", 1);
 }
 
+static json_t *child_cc_settings(const struct child_job *job)
+{
+    struct dga_nvml_error err;
+    struct dga_nvml *nvml = NULL;
+    struct dga_cc_settings cc;
+    memset(&err, 0, sizeof err);
+    dga_err e = dga_nvml_open(job->nvml_path, &nvml, &err);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_cc_settings(nvml, &cc, &err);
+        dga_nvml_close(nvml);
+    }
+    return e != DGA_E_OK ? error_json(&err) : json_pack("{s:o}", "cc", cc_json(&cc));
+}
+
 static _Noreturn void child_main(int fd, const struct child_job *job)
 {
     json_t *j = job->run(job);
@@ -285,5 +299,28 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
     if (!json_is_object(root) || !json_is_true(json_object_get(root, "ok"))) {
         return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
     }
+    return DGA_E_OK;
+}
+
+dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
+                                           struct dga_cc_settings *ret,
+                                           struct dga_nvml_error *err)
+{
+    const struct child_job job = {.nvml_path = nvml_path, .run = child_cc_settings};
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    struct dga_cc_settings cc;
+    if (!json_is_object(root) || cc_from_json(json_object_get(root, "cc"), &cc) != DGA_E_OK) {
+        return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
+    }
+    *ret = cc;
     return DGA_E_OK;
 }

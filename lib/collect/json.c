@@ -41,7 +41,7 @@ static const char *arch_upper(enum dga_arch a)
     return a == DGA_ARCH_BLACKWELL ? "BLACKWELL" : a == DGA_ARCH_LS10 ? "LS10" : "HOPPER";
 }
 
-static json_t *cc_json(const struct dga_cc_settings *cc)
+json_t *cc_json(const struct dga_cc_settings *cc)
 {
     return json_pack("{s:I,s:I,s:I,s:I,s:s}", "environment", (json_int_t)cc->environment,
                      "cc_feature", (json_int_t)cc->cc_feature, "devtools_mode",
@@ -125,7 +125,7 @@ static dga_err get_uint(json_t *obj, const char *key, unsigned *ret)
     return DGA_E_OK;
 }
 
-static dga_err cc_from_json(json_t *obj, struct dga_cc_settings *cc)
+dga_err cc_from_json(json_t *obj, struct dga_cc_settings *cc)
 {
     if (!json_is_object(obj)) {
         return DGA_E_BAD_JSON;

@@ -647,6 +647,30 @@ static void test_ready_set_with_deadline(void **state)
     tmp_free(&t);
 }
 
+static void test_cc_settings_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_cc_settings cc;
+    struct dga_nvml_error err;
+    tmp_new(&t);
+    scenario(&t, "\"environment\":1,\"cc_feature\":0,\"devtools_mode\":1,\"multi_gpu_mode\":1");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err), DGA_E_OK);
+    assert_int_equal(cc.environment, 1);
+    assert_int_equal(cc.cc_feature, 0);
+    assert_int_equal(cc.devtools_mode, 1);
+    assert_int_equal(cc.multi_gpu_mode, 1);
+    assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_DEVTOOLS);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeSettings\",\"rc\":3}");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeSettings");
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 300, &cc, &err),
+                     DGA_E_NVML_TIMEOUT);
+    tmp_free(&t);
+}
+
 /* ---- the collection JSON ---- */
 
 static void test_json_round_trip_and_tamper(void **state)
@@ -948,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_deadline_timeout),
         cmocka_unit_test(test_deadline_child_error),
         cmocka_unit_test(test_ready_set_with_deadline),
+        cmocka_unit_test(test_cc_settings_with_deadline),
         cmocka_unit_test(test_json_round_trip_and_tamper),
         cmocka_unit_test(test_inventory_gpus),
         cmocka_unit_test(test_inventory_nvswitch),
