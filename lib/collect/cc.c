@@ -5,6 +5,7 @@
  * memory encryption off, so it is refused unless a policy allows it.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "dga/collect.h"
@@ -37,17 +38,19 @@ const char *dga_cc_mode_name(const struct dga_cc_settings *cc)
 
 dga_err dga_collect_nonce(uint8_t out[DGA_NONCE_LEN])
 {
+    uint8_t buf[DGA_NONCE_LEN];
     size_t got = 0;
     while (got < DGA_NONCE_LEN) {
         /* Blocks until the pool is initialized: a boot-time nonce must not be guessable. */
-        ssize_t n = getrandom(out + got, DGA_NONCE_LEN - got, 0);
+        ssize_t n = getrandom(buf + got, DGA_NONCE_LEN - got, 0);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            return DGA_E_IO;
+            return DGA_E_IO; /* out untouched */
         }
         got += (size_t)n;
     }
+    memcpy(out, buf, DGA_NONCE_LEN);
     return DGA_E_OK;
 }
