@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat)
+all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
+    fuzz_collect)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -91,6 +92,18 @@ eat_seeds() {
     printf '[{"x-nvidia-device-type":"gpu","secboot":true}]\n' >"$corpus/fuzz_eat/seed-claims-plain"
 }
 
+# fuzz_collect: selector byte 0 + the collection JSON of tests/fake_nvml/seeds, and
+# selector byte 1 + sysfs attribute texts
+collect_seeds() {
+    local f
+    for f in tests/fake_nvml/seeds/*.json; do
+        [ -e "$f" ] || die "no tests/fake_nvml/seeds/*.json"
+        { byte 0; cat "$f"; } >"$corpus/fuzz_collect/seed-$(basename "$f")"
+    done
+    { byte 1; printf '0x10de\n'; } >"$corpus/fuzz_collect/seed-vendor"
+    { byte 1; printf '0x030200\n'; } >"$corpus/fuzz_collect/seed-class"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -143,6 +156,7 @@ make_seeds() {
         cp "$f" "$corpus/fuzz_policy/seed-$(basename "$f")"
     done
     cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
+    collect_seeds
 }
 
 run_target() {

@@ -13,6 +13,7 @@ static const struct command commands[] = {
     {"rim", "inspect", cmd_rim_inspect, "decode a RIM document as JSON"},
     {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
     {"eat", "verify", cmd_eat_verify, "verify a detached EAT token"},
+    {"collect", NULL, cmd_collect, "collect GPU evidence from NVML and the PCI inventory"},
 };
 
 static void usage(FILE *out)

@@ -105,7 +105,25 @@
     X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")               \
     X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")      \
     X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                \
-    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")
+    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")                                  \
+    /* collection: NVML, sysfs PCI inventory, CC mode (lib/collect) */                      \
+    X(NVML_LOAD, "nvml-load", "the NVML library cannot be loaded")                          \
+    X(NVML_SYMBOL, "nvml-symbol", "the NVML library lacks a required function")             \
+    X(NVML_CALL, "nvml-call", "an NVML call returned an error")                             \
+    X(NVML_SIZE, "nvml-size",                                                               \
+      "NVML returned an empty, short or overlong value for its buffer")                     \
+    X(NVML_CHAIN, "nvml-chain",                                                             \
+      "NVML returned a certificate chain that is not 5 PEM certificates")                   \
+    X(NVML_ARCH, "nvml-arch", "the GPU architecture is neither Hopper nor Blackwell")       \
+    X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")   \
+    X(CC_OFF, "cc-off", "confidential computing is off (neither CC nor protected PCIe)")    \
+    X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")            \
+    X(PCI_UNREADABLE, "pci-unreadable", "a PCI device entry in sysfs cannot be read")      \
+    X(PCI_FOREIGN_DISPLAY, "pci-foreign-display",                                           \
+      "a display controller that is not an NVIDIA GPU is present")                          \
+    X(PCI_ADDRESS, "pci-address", "a PCI address is malformed")                             \
+    X(INVENTORY_MISMATCH, "inventory-mismatch",                                             \
+      "the PCI inventory, NVML and the evidence disagree on the devices present")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

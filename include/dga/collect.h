@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Collection: GPU evidence and confidential-computing (CC) state from NVML
+ * (loaded with dlopen, a hand-declared subset: reference/spdm-evidence.md §8),
+ * the PCI inventory from sysfs (reference/dstack-integration.md §6), and the
+ * checks that tie them together. This layer collects and compares counts; it
+ * verifies nothing cryptographically (that is lib/appraise). See docs/collect.md.
+ */
+#ifndef DGA_COLLECT_H
+#define DGA_COLLECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "dga/error.h"
+#include "dga/evidence.h"
+
+#define DGA_NVML_DEFAULT_PATH "libnvidia-ml.so.1"
+#define DGA_PCI_SYSFS_DEFAULT "/sys/bus/pci/devices"
+
+/* NVML's own buffer sizes (nvml.h), which bound what it may return. */
+#define DGA_NVML_UUID_MAX 80
+#define DGA_NVML_VBIOS_MAX 32
+#define DGA_NVML_DRIVER_MAX 80
+#define DGA_NVML_BUS_ID_MAX 32
+#define DGA_PCI_ADDR_MAX 16 /* "dddd:bb:dd.f" */
+
+/* 32 fresh random bytes from getrandom(2). DGA_E_IO if the kernel cannot supply them. */
+dga_err dga_collect_nonce(uint8_t out[DGA_NONCE_LEN]);
+
+/* ---- NVML ---- */
+
+/*
+ * Why an NVML step failed: the error, the NVML function, NVML's return code
+ * and message (when the failure was an NVML return code), and the device
+ * index (-1 for system-wide calls).
+ */
+struct dga_nvml_error {
+    dga_err err;
+    char function[64];
+    int nvml_rc;
+    char nvml_message[128];
+    int device;
+};
+
+/* System-wide CC settings: nvmlSystemGetConfComputeState + ...Settings (v1). */
+struct dga_cc_settings {
+    unsigned environment;    /* 0 unavailable, 1 SIM, 2 PROD */
+    unsigned cc_feature;     /* 0 disabled, 1 enabled */
+    unsigned devtools_mode;  /* 0 off, 1 on */
+    unsigned multi_gpu_mode; /* 0 none, 1 protected PCIe, 2 NVLE */
+};
+
+/*
+ * The CC check the gate applies: CC on (ccFeature 1) or protected-PCIe mode
+ * (multiGpuMode 1), as libnvat requires, else DGA_E_CC_OFF; DEVTOOLS on is
+ * DGA_E_CC_DEVTOOLS unless allow_devtools.
+ */
+dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools);
+/* "off", "on", "devtools", "ppcie" (protected PCIe without the CC feature). */
+const char *dga_cc_mode_name(const struct dga_cc_settings *cc);
+
+/* One GPU as NVML reports it. */
+struct dga_gpu_collected {
+    unsigned index;
+    enum dga_arch arch;
+    unsigned nvml_arch; /* 9 Hopper, 10 Blackwell */
+    unsigned board_id;
+    char uuid[DGA_NVML_UUID_MAX];
+    char vbios_version[DGA_NVML_VBIOS_MAX];
+    char pci_address[DGA_PCI_ADDR_MAX]; /* normalized "dddd:bb:dd.f", lowercase */
+    uint8_t *report; /* attestationReport[0 .. attestationReportSize) */
+    size_t report_len;
+    char *chain_pem; /* attestationCertChain, NUL-terminated */
+    size_t chain_pem_len;
+};
+
+struct dga_collection {
+    uint8_t nonce[DGA_NONCE_LEN];
+    char driver_version[DGA_NVML_DRIVER_MAX];
+    struct dga_cc_settings cc;
+    size_t n;
+    struct dga_gpu_collected gpu[DGA_MAX_DEVICES];
+};
+
+void dga_collection_free(struct dga_collection *c);
+
+/* An initialized NVML library. */
+struct dga_nvml;
+
+/*
+ * dlopen(path, or DGA_NVML_DEFAULT_PATH when NULL), resolve every function of
+ * the subset (DGA_E_NVML_SYMBOL naming the first missing one), nvmlInit_v2.
+ * err (optional) says what failed.
+ */
+dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_error *err);
+/* nvmlShutdown and dlclose; NULL is fine. */
+void dga_nvml_close(struct dga_nvml *nvml);
+
+dga_err dga_nvml_cc_settings(struct dga_nvml *nvml, struct dga_cc_settings *ret,
+                             struct dga_nvml_error *err);
+
+/*
+ * Collects every GPU: CC settings, driver version, then per device the handle,
+ * architecture, board id, UUID, VBIOS version, PCI address, the attestation
+ * report for `nonce` and the attestation certificate chain. Every size NVML
+ * returns is bounded by its buffer (DGA_E_NVML_SIZE); the chain must parse as
+ * 5 PEM certificates (DGA_E_NVML_CHAIN). Zero GPUs is success with ret->n 0:
+ * whether that is acceptable is the caller's policy. *ret is untouched on failure.
+ */
+dga_err dga_nvml_collect(struct dga_nvml *nvml, const uint8_t nonce[DGA_NONCE_LEN],
+                         struct dga_collection *ret, struct dga_nvml_error *err);
+
+/* nvmlSystemGetConfComputeGpusReadyState: 0 not ready, 1 ready. */
+dga_err dga_nvml_ready_get(struct dga_nvml *nvml, unsigned *ret, struct dga_nvml_error *err);
+/* nvmlSystemSetConfComputeGpusReadyState (system-wide): only 0 or 1. */
+dga_err dga_nvml_ready_set(struct dga_nvml *nvml, unsigned state, struct dga_nvml_error *err);
+
+/*
+ * dga_nvml_open + dga_nvml_collect + dga_nvml_close in a child process, with a
+ * deadline. NVML's API is synchronous and a wedged driver can block a call
+ * forever, so the parent waits at most timeout_ms, then kills the child and
+ * fails with DGA_E_NVML_TIMEOUT. The child hands the collection back as
+ * collected-evidence JSON (dga_collection_to_json), which the parent parses
+ * with the same caps as any untrusted input.
+ */
+dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA_NONCE_LEN],
+                                  unsigned timeout_ms, struct dga_collection *ret,
+                                  struct dga_nvml_error *err);
+
+/*
+ * dga_nvml_ready_set in a child process with a deadline, as above. The ready
+ * state is system-wide driver state: it outlives the child (dstack sets it
+ * from a process that then exits). A timeout is DGA_E_NVML_TIMEOUT and then
+ * whether NVML applied the state is unknown: the caller must treat the gate
+ * as failed.
+ */
+dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
+                                         unsigned timeout_ms, struct dga_nvml_error *err);
+
+/* dga_nvml_cc_settings in a child process with a deadline (the gate checks CC before collecting). */
+dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
+                                           struct dga_cc_settings *ret,
+                                           struct dga_nvml_error *err);
+
+/* ---- output ---- */
+
+/*
+ * NVIDIA's serialized evidence JSON (spdm-evidence.md §1.3), one object per
+ * GPU with arch, nonce, evidence, certificate, plus what the collection saw:
+ * pci_address, uuid, board_id, vbios_version, driver_version and "cc"
+ * {environment, cc_feature, devtools_mode, multi_gpu_mode, mode}. Readers of
+ * NVIDIA's format ignore the extra keys. New reference, NULL on allocation failure.
+ */
+json_t *dga_collection_to_json(const struct dga_collection *c);
+
+/* Parses what dga_collection_to_json wrote (strictly; capped). diag->offset = device index. */
+#define DGA_COLLECTION_JSON_MAX (2u << 20)
+dga_err dga_collection_from_json(const char *text, size_t len, struct dga_collection *ret,
+                                 struct dga_diag *diag);
+
+/* The collection as an evidence set for verification (owned copies). */
+dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_evidence_set *ret);
+
+/* ---- sysfs PCI inventory ---- */
+
+#define DGA_PCI_VENDOR_NVIDIA 0x10de
+
+enum dga_pci_kind {
+    DGA_PCI_GPU,      /* NVIDIA, class 0x0300xx (VGA) or 0x0302xx (3D) */
+    DGA_PCI_NVSWITCH, /* NVIDIA, class 0x0680xx (other bridge) */
+};
+
+struct dga_pci_device {
+    char address[DGA_PCI_ADDR_MAX];
+    uint16_t vendor, device;
+    uint32_t class_code; /* 24 bits: base, sub, prog-if */
+    enum dga_pci_kind kind;
+};
+
+struct dga_inventory {
+    size_t n_gpus, n_switches;
+    struct dga_pci_device gpu[DGA_MAX_DEVICES];    /* sorted by address */
+    struct dga_pci_device nvswitch[DGA_MAX_DEVICES];
+};
+
+/* Where a scan failed: the entry (device directory name) and the attribute file. */
+struct dga_inventory_error {
+    dga_err err;
+    char entry[64];
+    const char *file; /* "vendor", "class", "device", or "" for the directory itself */
+};
+
+/*
+ * Scans root (DGA_PCI_SYSFS_DEFAULT when NULL): every entry's vendor and
+ * class, and device for NVIDIA ones. Any unreadable entry is
+ * DGA_E_PCI_UNREADABLE; a display controller (class 0x03xxxx) that is not
+ * an NVIDIA GPU is DGA_E_PCI_FOREIGN_DISPLAY; more than DGA_MAX_DEVICES of a
+ * kind is DGA_E_TOO_LARGE. *ret is untouched on failure.
+ */
+dga_err dga_inventory_scan(const char *root, struct dga_inventory *ret,
+                           struct dga_inventory_error *err);
+
+/* Parses one sysfs hex attribute ("0x10de\n"): at most max, strictly. For fuzzing and tests. */
+dga_err dga_sysfs_hex_parse(const char *text, size_t len, uint32_t max, uint32_t *ret);
+
+/*
+ * NVML agrees with the inventory: the same number of GPUs, and every NVML
+ * PCI address is an inventory GPU. DGA_E_INVENTORY_MISMATCH otherwise;
+ * diag->offset is the NVML index of the first unknown address (or the count).
+ */
+dga_err dga_inventory_check_collection(const struct dga_inventory *inv,
+                                       const struct dga_collection *c, struct dga_diag *diag);
+
+/*
+ * The evidence agrees with the inventory: as many GPU entries as GPUs and,
+ * when with_switches, as many NVSwitch entries as NVSwitches (switch
+ * evidence comes from NSCQ, which this layer does not collect).
+ */
+dga_err dga_inventory_check_evidence(const struct dga_inventory *inv,
+                                     const struct dga_evidence_set *ev, bool with_switches,
+                                     struct dga_diag *diag);
+
+#endif

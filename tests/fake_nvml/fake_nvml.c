@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A fake libnvidia-ml for tests: the same hand-declared subset the collector
+ * resolves (lib/collect/nvml_api.h, so the layouts cannot drift), driven by a
+ * JSON scenario file named by $DGA_FAKE_NVML_SCENARIO (docs/collect.md lists
+ * its keys). Attestation requests are answered the way a GPU answers them: a
+ * real recorded report (by default tests/fixtures/gpu/h100_545.00) with the
+ * requested nonce written at offset 4 and re-signed, ECDSA P-384/SHA-384 over
+ * report[0 .. len-96) as raw r||s, with the test device key whose chain ends
+ * at the test root (tests/fixtures/testpki). Measurements are untouched, so
+ * the real RIMs still match. Every ready-state call is appended to the
+ * scenario's "ready_record" file. Errors, hangs and bad sizes can be injected.
+ * Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one function (symbol tests).
+ */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "collect/nvml_api.h"
+
+/* Prototypes from the subset, so every definition here must match it. */
+#define FAKE_PROTO(name, rt, params) rt name params;
+DGA_NVML_FUNCTIONS(FAKE_PROTO)
+#undef FAKE_PROTO
+
+#define NVML_ERROR_UNINITIALIZED 1
+#define FAKE_MAX_GPUS 64
+#define FAKE_SIG_LEN 96
+#define FAKE_COORD_LEN 48
+
+struct nvmlDevice_st {
+    unsigned index;
+};
+
+struct fake_fail {
+    char call[96];
+    int rc;
+    long device; /* -1: any */
+};
+
+static struct {
+    bool loaded;
+    unsigned gpus, arch, board_id;
+    unsigned environment, cc_feature, devtools_mode, multi_gpu_mode;
+    unsigned ready_state;
+    char driver_version[128], vbios_version[64];
+    char bus_ids[FAKE_MAX_GPUS][NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+    unsigned char *report;
+    size_t report_len;
+    char *chain;
+    size_t chain_len;
+    EVP_PKEY *key;
+    struct fake_fail fail;
+    char hang_call[96];
+    long hang_ms;
+    long report_size, chain_size; /* overrides of the returned sizes; -1: none */
+    bool corrupt_signature;
+    bool has_nonce_override;
+    unsigned char nonce_override[32];
+    char ready_record[4096];
+    struct nvmlDevice_st devices[FAKE_MAX_GPUS];
+} fake;
+
+/* ---- scenario ---- */
+
+static void path_join(const char *scenario, const char *rel, char *out, size_t cap)
+{
+    if (rel[0] == '/') {
+        snprintf(out, cap, "%s", rel);
+        return;
+    }
+    const char *slash = strrchr(scenario, '/');
+    int dir_len = slash != NULL ? (int)(slash - scenario) : 1;
+    snprintf(out, cap, "%.*s/%s", dir_len, slash != NULL ? scenario : ".", rel);
+}
+
+static char *read_file(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    char *buf = malloc(1 << 20);
+    size_t n = buf != NULL ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *ret_len = n;
+    }
+    return buf;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Hex text (whitespace ignored) to bytes in place; returns the byte count or -1. */
+static long unhex(char *text, size_t len)
+{
+    size_t out = 0;
+    int hi = -1;
+    for (size_t i = 0; i < len; i++) {
+        int v = hexval(text[i]);
+        if (v < 0) {
+            if (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t') {
+                continue;
+            }
+            return -1;
+        }
+        if (hi < 0) {
+            hi = v;
+        } else {
+            text[out++] = (char)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    return hi < 0 ? (long)out : -1;
+}
+
+static unsigned get_uint(json_t *s, const char *key, unsigned dflt)
+{
+    json_t *v = json_object_get(s, key);
+    return json_is_integer(v) ? (unsigned)json_integer_value(v) : dflt;
+}
+
+static long get_long(json_t *s, const char *key, long dflt)
+{
+    json_t *v = json_object_get(s, key);
+    return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
+}
+
+static const char *get_str(json_t *s, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(s, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static bool load_blobs(json_t *s, const char *scenario)
+{
+    char path[4096];
+    path_join(scenario, get_str(s, "report", "report.hex"), path, sizeof path);
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    long n = text != NULL ? unhex(text, len) : -1;
+    if (n < FAKE_SIG_LEN + 36) {
+        free(text);
+        return false;
+    }
+    fake.report = (unsigned char *)text;
+    fake.report_len = (size_t)n;
+    path_join(scenario, get_str(s, "chain", "certchain.pem"), path, sizeof path);
+    fake.chain = read_file(path, &fake.chain_len);
+    path_join(scenario, get_str(s, "key", "leaf.key"), path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+        fake.key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        fclose(f);
+    }
+    return fake.chain != NULL && fake.key != NULL;
+}
+
+static void load_injections(json_t *s)
+{
+    json_t *fail = json_object_get(s, "fail");
+    fake.fail.call[0] = '\0';
+    if (json_is_object(fail)) {
+        snprintf(fake.fail.call, sizeof fake.fail.call, "%s", get_str(fail, "call", ""));
+        fake.fail.rc = (int)get_long(fail, "rc", NVML_ERROR_UNKNOWN);
+        fake.fail.device = get_long(fail, "device", -1);
+    }
+    json_t *hang = json_object_get(s, "hang");
+    fake.hang_call[0] = '\0';
+    if (json_is_object(hang)) {
+        snprintf(fake.hang_call, sizeof fake.hang_call, "%s", get_str(hang, "call", ""));
+        fake.hang_ms = get_long(hang, "ms", 0);
+    }
+    fake.report_size = get_long(s, "report_size", -1);
+    fake.chain_size = get_long(s, "chain_size", -1);
+    fake.corrupt_signature = json_is_true(json_object_get(s, "corrupt_signature"));
+    const char *nonce = get_str(s, "nonce_override", NULL);
+    fake.has_nonce_override = false;
+    if (nonce != NULL && strlen(nonce) == 64) {
+        char tmp[65];
+        memcpy(tmp, nonce, 65);
+        fake.has_nonce_override = unhex(tmp, 64) == 32;
+        memcpy(fake.nonce_override, tmp, 32);
+    }
+}
+
+static void load_identity(json_t *s)
+{
+    fake.gpus = get_uint(s, "gpus", 1);
+    if (fake.gpus > FAKE_MAX_GPUS) {
+        fake.gpus = FAKE_MAX_GPUS;
+    }
+    fake.arch = get_uint(s, "arch", NVML_DEVICE_ARCH_HOPPER);
+    fake.board_id = get_uint(s, "board_id", 0x1010);
+    fake.environment = get_uint(s, "environment", 2);
+    fake.cc_feature = get_uint(s, "cc_feature", 1);
+    fake.devtools_mode = get_uint(s, "devtools_mode", 0);
+    fake.multi_gpu_mode = get_uint(s, "multi_gpu_mode", 0);
+    fake.ready_state = get_uint(s, "ready_state", 0);
+    snprintf(fake.driver_version, sizeof fake.driver_version, "%s",
+             get_str(s, "driver_version", "545.00"));
+    snprintf(fake.vbios_version, sizeof fake.vbios_version, "%s",
+             get_str(s, "vbios_version", "96.00.5E.00.01"));
+    json_t *ids = json_object_get(s, "pci_bus_ids");
+    for (unsigned i = 0; i < fake.gpus; i++) {
+        fake.devices[i].index = i;
+        const char *id = json_string_value(json_array_get(ids, i));
+        if (id != NULL) {
+            snprintf(fake.bus_ids[i], sizeof fake.bus_ids[i], "%s", id);
+        } else {
+            snprintf(fake.bus_ids[i], sizeof fake.bus_ids[i], "00000000:%02X:00.0", 0x18 + i);
+        }
+    }
+}
+
+static void unload(void)
+{
+    free(fake.report);
+    free(fake.chain);
+    EVP_PKEY_free(fake.key);
+    memset(&fake, 0, sizeof fake);
+}
+
+static bool load(void)
+{
+    const char *scenario = getenv("DGA_FAKE_NVML_SCENARIO");
+    unload();
+    if (scenario == NULL) {
+        return false;
+    }
+    json_t *s = json_load_file(scenario, 0, NULL);
+    if (!json_is_object(s)) {
+        json_decref(s);
+        return false;
+    }
+    load_identity(s);
+    load_injections(s);
+    const char *record = get_str(s, "ready_record", "");
+    if (record[0] != '\0') {
+        path_join(scenario, record, fake.ready_record, sizeof fake.ready_record);
+    }
+    bool ok = load_blobs(s, scenario);
+    json_decref(s);
+    if (!ok) {
+        unload();
+    }
+    fake.loaded = ok;
+    return ok;
+}
+
+/* ---- injection ---- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* The injected result of `call` on device (-1 for system calls), or success. */
+static nvmlReturn_t injected(const char *call, long device)
+{
+    if (strcmp(fake.hang_call, call) == 0) {
+        sleep_ms(fake.hang_ms);
+    }
+    if (strcmp(fake.fail.call, call) == 0 &&
+        (fake.fail.device < 0 || device < 0 || fake.fail.device == device)) {
+        return fake.fail.rc;
+    }
+    return NVML_SUCCESS;
+}
+
+#define ENTER(call, device)                                                                 \
+    do {                                                                                    \
+        if (!fake.loaded) {                                                                 \
+            return NVML_ERROR_UNINITIALIZED;                                                \
+        }                                                                                   \
+        nvmlReturn_t _rc = injected(call, device);                                          \
+        if (_rc != NVML_SUCCESS) {                                                          \
+            return _rc;                                                                     \
+        }                                                                                   \
+    } while (0)
+
+static long device_index(nvmlDevice_t d)
+{
+    for (unsigned i = 0; i < fake.gpus; i++) {
+        if (d == &fake.devices[i]) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+#define ENTER_DEVICE(call, d)                                                               \
+    long idx = device_index(d);                                                             \
+    if (!fake.loaded) {                                                                     \
+        return NVML_ERROR_UNINITIALIZED;                                                    \
+    }                                                                                       \
+    if (idx < 0) {                                                                          \
+        return NVML_ERROR_INVALID_ARGUMENT;                                                 \
+    }                                                                                       \
+    ENTER(call, idx)
+
+/* ---- the API ---- */
+
+nvmlReturn_t nvmlInit_v2(void)
+{
+    if (!load()) {
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    nvmlReturn_t rc = injected("nvmlInit_v2", -1);
+    if (rc != NVML_SUCCESS) {
+        unload(); /* a failed init leaves nothing to shut down */
+    }
+    return rc;
+}
+
+nvmlReturn_t nvmlShutdown(void)
+{
+    if (!fake.loaded) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    nvmlReturn_t rc = injected("nvmlShutdown", -1);
+    unload();
+    return rc;
+}
+
+const char *nvmlErrorString(nvmlReturn_t rc)
+{
+    switch (rc) {
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
+    case 15: return "GPU is lost";
+    default: return "Unknown Error";
+    }
+}
+
+static nvmlReturn_t copy_string(char *buf, unsigned len, const char *s)
+{
+    if (buf == NULL || strlen(s) >= len) {
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    memcpy(buf, s, strlen(s) + 1);
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetDriverVersion(char *buf, unsigned int len)
+{
+    ENTER("nvmlSystemGetDriverVersion", -1);
+    return copy_string(buf, len, fake.driver_version);
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *s)
+{
+    ENTER("nvmlSystemGetConfComputeState", -1);
+    s->environment = fake.environment;
+    s->ccFeature = fake.cc_feature;
+    s->devToolsMode = fake.devtools_mode;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_t *s)
+{
+    ENTER("nvmlSystemGetConfComputeSettings", -1);
+    if (s->version != nvmlSystemConfComputeSettings_v1) {
+        return 25; /* NVML_ERROR_ARGUMENT_VERSION_MISMATCH */
+    }
+    s->environment = fake.environment;
+    s->ccFeature = fake.cc_feature;
+    s->devToolsMode = fake.devtools_mode;
+    s->multiGpuMode = fake.multi_gpu_mode;
+    return NVML_SUCCESS;
+}
+
+static void record(const char *what, unsigned state, nvmlReturn_t rc)
+{
+    if (fake.ready_record[0] == '\0') {
+        return;
+    }
+    FILE *f = fopen(fake.ready_record, "a");
+    if (f != NULL) {
+        fprintf(f, "%s %u %d\n", what, state, rc);
+        fclose(f);
+    }
+}
+
+nvmlReturn_t nvmlSystemGetConfComputeGpusReadyState(unsigned int *state)
+{
+    if (!fake.loaded) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    nvmlReturn_t rc = injected("nvmlSystemGetConfComputeGpusReadyState", -1);
+    if (rc == NVML_SUCCESS) {
+        *state = fake.ready_state;
+    }
+    record("get", fake.ready_state, rc);
+    return rc;
+}
+
+nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state)
+{
+    if (!fake.loaded) {
+        return NVML_ERROR_UNINITIALIZED;
+    }
+    nvmlReturn_t rc = injected("nvmlSystemSetConfComputeGpusReadyState", -1);
+    if (rc == NVML_SUCCESS && state > NVML_CC_ACCEPTING_CLIENT_REQUESTS_TRUE) {
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (rc == NVML_SUCCESS) {
+        fake.ready_state = state;
+    }
+    record("set", state, rc);
+    return rc;
+}
+
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count)
+{
+    ENTER("nvmlDeviceGetCount_v2", -1);
+    *count = fake.gpus;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t *d)
+{
+    ENTER("nvmlDeviceGetHandleByIndex_v2", (long)i);
+    if (i >= fake.gpus) {
+        return NVML_ERROR_INVALID_ARGUMENT;
+    }
+    *d = &fake.devices[i];
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t d, unsigned int *arch)
+{
+    ENTER_DEVICE("nvmlDeviceGetArchitecture", d);
+    *arch = fake.arch;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetBoardId(nvmlDevice_t d, unsigned int *id)
+{
+    ENTER_DEVICE("nvmlDeviceGetBoardId", d);
+    *id = fake.board_id + (unsigned)idx;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *buf, unsigned int len)
+{
+    ENTER_DEVICE("nvmlDeviceGetUUID", d);
+    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
+    snprintf(uuid, sizeof uuid, "GPU-7e570000-0000-4000-8000-%012lx", (unsigned long)idx);
+    return copy_string(buf, len, uuid);
+}
+
+nvmlReturn_t nvmlDeviceGetVbiosVersion(nvmlDevice_t d, char *buf, unsigned int len)
+{
+    ENTER_DEVICE("nvmlDeviceGetVbiosVersion", d);
+    return copy_string(buf, len, fake.vbios_version);
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t d, nvmlPciInfo_t *pci)
+{
+    ENTER_DEVICE("nvmlDeviceGetPciInfo_v3", d);
+    unsigned domain = 0, bus = 0, dev = 0, fn = 0;
+    memset(pci, 0, sizeof *pci);
+    snprintf(pci->busId, sizeof pci->busId, "%s", fake.bus_ids[idx]);
+    if (sscanf(pci->busId, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) == 4) {
+        pci->domain = domain;
+        pci->bus = bus;
+        pci->device = dev;
+    }
+    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%04x:%02x:%02x.%x", domain & 0xffff,
+             bus & 0xff, dev & 0xff, fn & 0xf);
+    pci->pciDeviceId = 0x233010de; /* H100 SXM */
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
+                                                    nvmlConfComputeGpuCertificate_t *c)
+{
+    ENTER_DEVICE("nvmlDeviceGetConfComputeGpuCertificate", d);
+    size_t n = fake.chain_len < sizeof c->attestationCertChain ? fake.chain_len
+                                                               : sizeof c->attestationCertChain;
+    memcpy(c->attestationCertChain, fake.chain, n);
+    c->attestationCertChainSize = (unsigned)n;
+    c->certChainSize = 0;
+    if (fake.chain_size >= 0) {
+        c->attestationCertChainSize = (unsigned)fake.chain_size;
+    }
+    return NVML_SUCCESS;
+}
+
+#ifndef FAKE_OMIT_REPORT_SYMBOL
+/* ECDSA P-384 / SHA-384 over msg with the test device key, as raw r||s. */
+static bool sign_raw(const unsigned char *msg, size_t len, unsigned char out[FAKE_SIG_LEN])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char der[160];
+    size_t der_len = sizeof der;
+    bool ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, fake.key) == 1 &&
+              EVP_DigestSign(md, der, &der_len, msg, len) == 1;
+    EVP_MD_CTX_free(md);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = ok ? d2i_ECDSA_SIG(NULL, &p, (long)der_len) : NULL;
+    ok = sig != NULL &&
+         BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, FAKE_COORD_LEN) == FAKE_COORD_LEN &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + FAKE_COORD_LEN, FAKE_COORD_LEN) ==
+             FAKE_COORD_LEN;
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
+                                                          nvmlConfComputeGpuAttestationReport_t *r)
+{
+    ENTER_DEVICE("nvmlDeviceGetConfComputeGpuAttestationReport", d);
+    unsigned char *rep = r->attestationReport;
+    size_t len = fake.report_len;
+    if (len > sizeof r->attestationReport) {
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    memcpy(rep, fake.report, len);
+    memcpy(rep + 4, fake.has_nonce_override ? fake.nonce_override : r->nonce, 32);
+    if (!sign_raw(rep, len - FAKE_SIG_LEN, rep + len - FAKE_SIG_LEN)) {
+        return NVML_ERROR_UNKNOWN;
+    }
+    if (fake.corrupt_signature) {
+        rep[len - 1] ^= 0x01;
+    }
+    r->attestationReportSize = (unsigned)len;
+    r->isCecAttestationReportPresent = 0;
+    r->cecAttestationReportSize = 0;
+    if (fake.report_size >= 0) {
+        r->attestationReportSize = (unsigned)fake.report_size;
+    }
+    return NVML_SUCCESS;
+}
+#endif

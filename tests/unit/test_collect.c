@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lib/collect against the fake NVML (tests/fake_nvml, loaded through the
+ * collector's own dlopen path, $DGA_FAKE_NVML) and sysfs trees built in a
+ * temporary directory. Every failure is asserted by its exact error name and,
+ * for NVML, by the function and NVML's code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dga/appraise.h"
+#include "dga/collect.h"
+#include "dga/util.h"
+#include "dga/verify.h"
+#include "dga/x509.h"
+#include "testutil.h"
+
+#define H545 "gpu/h100_545.00/"
+#define VBIOS_535 "NV_GPU_VBIOS_1010_0200_882_96005E0001"
+#define AT_2024 "2024-06-01T00:00:00Z"
+#define NVML_GPU_IS_LOST 15
+#define REPORT_545_LEN 4049
+
+static const uint8_t test_nonce[DGA_NONCE_LEN] = {
+    0xd6, 0xa1, 0x7e, 0x57, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+    0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b,
+};
+
+struct tmp {
+    char dir[64];
+};
+
+static void tmp_new(struct tmp *t)
+{
+    snprintf(t->dir, sizeof t->dir, "/tmp/dga-collect-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+}
+
+static void tmp_free(struct tmp *t)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static const char *fake_lib(void)
+{
+    const char *p = getenv("DGA_FAKE_NVML");
+    if (p == NULL) {
+        fail_msg("DGA_FAKE_NVML is not set (run through ctest)");
+    }
+    return p;
+}
+
+/*
+ * Writes a scenario: the 545.00 report re-signed under the test PKI, plus
+ * `extra` (JSON members without braces, may be ""), and points the fake at it.
+ */
+static void scenario(struct tmp *t, const char *extra)
+{
+    char text[8192], fx_report[1024], fx_chain[1024], fx_key[1024], name[128];
+    snprintf(fx_report, sizeof fx_report, "%s", fixture_path(H545 "report.hex"));
+    snprintf(fx_chain, sizeof fx_chain, "%s", fixture_path("testpki/certchain.pem"));
+    snprintf(fx_key, sizeof fx_key, "%s", fixture_path("testpki/leaf.key"));
+    int n = snprintf(text, sizeof text,
+                     "{\"report\":\"%s\",\"chain\":\"%s\",\"key\":\"%s\","
+                     "\"ready_record\":\"ready.log\"%s%s}",
+                     fx_report, fx_chain, fx_key, extra[0] != '\0' ? "," : "", extra);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    test_write_file(t->dir, "scenario.json", text, (size_t)n);
+    snprintf(name, sizeof name, "%s/scenario.json", t->dir);
+    assert_int_equal(setenv("DGA_FAKE_NVML_SCENARIO", name, 1), 0);
+}
+
+/* Opens the fake and collects; returns the collection error, *err says more. */
+static dga_err collect_from(const char *lib, struct dga_collection *c, struct dga_nvml_error *err)
+{
+    struct dga_nvml *nvml = NULL;
+    dga_err e = dga_nvml_open(lib, &nvml, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = dga_nvml_collect(nvml, test_nonce, c, err);
+    dga_nvml_close(nvml);
+    return e;
+}
+
+static void collect_ok(struct tmp *t, const char *extra, struct dga_collection *c)
+{
+    struct dga_nvml_error err;
+    scenario(t, extra);
+    dga_err e = collect_from(fake_lib(), c, &err);
+    if (e != DGA_E_OK) {
+        fail_msg("collect: %s in %s (rc %d)", dga_err_name(e), err.function, err.nvml_rc);
+    }
+}
+
+/* ---- scenarios ---- */
+
+static void test_cc_on_one_gpu(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    size_t chain_len;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":1", &c);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_OK);
+    assert_string_equal(dga_cc_mode_name(&c.cc), "on");
+    assert_int_equal(c.cc.environment, 2);
+    assert_string_equal(c.driver_version, "545.00");
+    const struct dga_gpu_collected *g = &c.gpu[0];
+    assert_int_equal(g->arch, DGA_ARCH_HOPPER);
+    assert_int_equal(g->nvml_arch, 9);
+    assert_string_equal(g->uuid, "GPU-7e570000-0000-4000-8000-000000000000");
+    assert_string_equal(g->vbios_version, "96.00.5E.00.01");
+    assert_string_equal(g->pci_address, "0000:18:00.0");
+    assert_int_equal(g->board_id, 0x1010);
+    assert_int_equal(g->report_len, REPORT_545_LEN);
+    assert_memory_equal(g->report + 4, test_nonce, DGA_NONCE_LEN);
+    char *chain = (char *)fixture_read("testpki/certchain.pem", &chain_len);
+    assert_int_equal(g->chain_pem_len, chain_len);
+    assert_memory_equal(g->chain_pem, chain, chain_len);
+    free(chain);
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+static void test_cc_off(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    tmp_new(&t);
+    collect_ok(&t, "\"cc_feature\":0", &c);
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_OFF);
+    assert_int_equal(dga_cc_check(&c.cc, true), DGA_E_CC_OFF);
+    assert_string_equal(dga_cc_mode_name(&c.cc), "off");
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+static void test_devtools(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    tmp_new(&t);
+    collect_ok(&t, "\"devtools_mode\":1", &c);
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_DEVTOOLS);
+    assert_int_equal(dga_cc_check(&c.cc, true), DGA_E_OK);
+    assert_string_equal(dga_cc_mode_name(&c.cc), "devtools");
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+static void test_protected_pcie(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    tmp_new(&t);
+    collect_ok(&t, "\"cc_feature\":0,\"multi_gpu_mode\":1,\"gpus\":8", &c);
+    assert_int_equal(c.cc.multi_gpu_mode, 1);
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_OK);
+    assert_string_equal(dga_cc_mode_name(&c.cc), "ppcie");
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+static void test_zero_gpus(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":0", &c);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_OK);
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+/* Eight GPUs: distinct addresses and UUIDs, and every report verifies under the test root. */
+static void test_eight_gpus_verify(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    struct dga_evidence_set set;
+    struct dga_trust root;
+    struct dga_verify_options opt;
+    size_t len;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":8", &c);
+    assert_int_equal(c.n, 8);
+    char *pem = (char *)fixture_read("testpki/root.pem", &len);
+    assert_int_equal(dga_trust_from_pem(pem, len, &root), DGA_E_OK);
+    free(pem);
+    memset(&opt, 0, sizeof opt);
+    memcpy(opt.nonce, test_nonce, DGA_NONCE_LEN);
+    assert_int_equal(dga_time_parse(AT_2024, &opt.at), DGA_E_OK);
+    opt.trust = &root;
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    for (size_t i = 0; i < c.n; i++) {
+        struct dga_device_result *r = calloc(1, sizeof *r);
+        assert_int_equal(dga_verify_device(&set.dev[i], &opt, r), DGA_E_OK);
+        assert_true(r->custom_root);
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(c.gpu[i].pci_address, c.gpu[j].pci_address);
+            assert_string_not_equal(c.gpu[i].uuid, c.gpu[j].uuid);
+        }
+        free(r);
+    }
+    assert_string_equal(c.gpu[7].pci_address, "0000:1f:00.0");
+    dga_evidence_set_free(&set);
+    dga_trust_free(&root);
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+/*
+ * The whole path: collect from the fake, write nvattest's JSON, read it back
+ * as any evidence file is read, appraise offline with the real 545.00 RIMs.
+ * Under the explicitly chosen test root it passes with 0 mismatches and is
+ * marked custom; under the pinned NVIDIA root the chain fails.
+ */
+static dga_err appraise_collected(const struct dga_trust *device_root, struct dga_appraisal *a,
+                                  struct tmp *t)
+{
+    struct dga_collection c;
+    struct dga_evidence_set set;
+    struct dga_trust rim_root;
+    struct dga_appraise_options opt;
+    collect_ok(t, "\"gpus\":1", &c);
+    json_t *j = dga_collection_to_json(&c);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_INDENT(4) | JSON_SORT_KEYS);
+    assert_non_null(text);
+    assert_int_equal(dga_evidence_json_parse(text, strlen(text), &set, NULL), DGA_E_OK);
+    assert_int_equal(set.n, 1);
+    assert_true(set.dev[0].has_nonce);
+    assert_memory_equal(set.dev[0].nonce, test_nonce, DGA_NONCE_LEN);
+    fixture_copy(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", t->dir,
+                 "NV_GPU_DRIVER_GH100_545.00.xml");
+    fixture_copy(H545 "rims/" VBIOS_535 ".xml", t->dir, VBIOS_535 ".xml");
+    assert_int_equal(dga_trust_nvidia_rim(&rim_root), DGA_E_OK);
+    memset(&opt, 0, sizeof opt);
+    memcpy(opt.verify.nonce, test_nonce, DGA_NONCE_LEN);
+    assert_int_equal(dga_time_parse(AT_2024, &opt.verify.at), DGA_E_OK);
+    opt.verify.trust = device_root;
+    opt.rim_trust = &rim_root;
+    opt.rim_dir = t->dir;
+    dga_err e = dga_appraise_device(&set.dev[0], &opt, a);
+    dga_trust_free(&rim_root);
+    dga_evidence_set_free(&set);
+    free(text);
+    json_decref(j);
+    dga_collection_free(&c);
+    return e;
+}
+
+static void test_appraise_with_test_root(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_trust root;
+    struct dga_appraisal *a = calloc(1, sizeof *a);
+    size_t len;
+    tmp_new(&t);
+    char *pem = (char *)fixture_read("testpki/root.pem", &len);
+    assert_int_equal(dga_trust_from_pem(pem, len, &root), DGA_E_OK);
+    free(pem);
+    assert_true(root.custom);
+    assert_int_equal(appraise_collected(&root, a, &t), DGA_E_OK);
+    assert_true(a->report.custom_root);
+    assert_true(a->report.signature_verified);
+    assert_true(a->report.nonce_match);
+    assert_true(a->report.fwid_match);
+    assert_true(a->report.chain.leaf_has_fwid);
+    assert_string_equal(a->report.chain.hwmodel, "GH100 A01 GSP BROM");
+    assert_true(a->measured);
+    assert_int_equal(a->measure.n_golden, 33);
+    assert_int_equal(a->measure.n_mismatches, 0);
+    dga_appraisal_free(a);
+    free(a);
+    dga_trust_free(&root);
+    tmp_free(&t);
+}
+
+static void test_appraise_with_nvidia_root_fails(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_trust root;
+    struct dga_appraisal *a = calloc(1, sizeof *a);
+    tmp_new(&t);
+    assert_int_equal(dga_trust_nvidia_device(&root), DGA_E_OK);
+    assert_false(root.custom);
+    assert_int_equal(appraise_collected(&root, a, &t), DGA_E_CHAIN_ROOT);
+    assert_int_equal(a->report.failed_check, DGA_CHECK_CHAIN);
+    assert_false(a->report.chain_verified);
+    dga_appraisal_free(a);
+    free(a);
+    dga_trust_free(&root);
+    tmp_free(&t);
+}
+
+/* The fake's tampering knobs reach the verifier as a GPU's would: wrong nonce, bad signature. */
+static dga_err verify_first(struct tmp *t, const char *extra)
+{
+    struct dga_collection c;
+    struct dga_evidence_set set;
+    struct dga_trust root;
+    struct dga_verify_options opt;
+    size_t len;
+    collect_ok(t, extra, &c);
+    char *pem = (char *)fixture_read("testpki/root.pem", &len);
+    assert_int_equal(dga_trust_from_pem(pem, len, &root), DGA_E_OK);
+    free(pem);
+    memset(&opt, 0, sizeof opt);
+    memcpy(opt.nonce, test_nonce, DGA_NONCE_LEN);
+    assert_int_equal(dga_time_parse(AT_2024, &opt.at), DGA_E_OK);
+    opt.trust = &root;
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    struct dga_device_result *r = calloc(1, sizeof *r);
+    dga_err e = dga_verify_device(&set.dev[0], &opt, r);
+    free(r);
+    dga_evidence_set_free(&set);
+    dga_trust_free(&root);
+    dga_collection_free(&c);
+    return e;
+}
+
+static void test_fake_tampering_detected(void **state)
+{
+    (void)state;
+    struct tmp t;
+    tmp_new(&t);
+    assert_int_equal(verify_first(&t, ""), DGA_E_OK);
+    assert_int_equal(verify_first(&t, "\"nonce_override\":\"" NONCE_N1 "\""), DGA_E_NONCE_MISMATCH);
+    assert_int_equal(verify_first(&t, "\"corrupt_signature\":true"), DGA_E_SIGNATURE_INVALID);
+    tmp_free(&t);
+}
+
+static void test_blackwell_and_unknown_arch(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    struct dga_nvml_error err;
+    tmp_new(&t);
+    collect_ok(&t, "\"arch\":10", &c);
+    assert_int_equal(c.gpu[0].arch, DGA_ARCH_BLACKWELL);
+    dga_collection_free(&c);
+    scenario(&t, "\"arch\":7"); /* Ampere */
+    assert_int_equal(collect_from(fake_lib(), &c, &err), DGA_E_NVML_ARCH);
+    assert_string_equal(err.function, "nvmlDeviceGetArchitecture");
+    assert_int_equal(err.device, 0);
+    tmp_free(&t);
+}
+
+static void test_nvml_missing(void **state)
+{
+    (void)state;
+    struct dga_nvml *nvml = NULL;
+    struct dga_nvml_error err;
+    assert_int_equal(dga_nvml_open("/nonexistent/libnvidia-ml.so.1", &nvml, &err),
+                     DGA_E_NVML_LOAD);
+    assert_null(nvml);
+    assert_int_equal(err.err, DGA_E_NVML_LOAD);
+    assert_string_equal(err.function, "dlopen");
+    assert_non_null(strstr(err.nvml_message, "/nonexistent/libnvidia-ml.so.1"));
+}
+
+static void test_symbol_missing(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml *nvml = NULL;
+    struct dga_nvml_error err;
+    const char *lib = getenv("DGA_FAKE_NVML_NOSYM");
+    assert_non_null(lib);
+    tmp_new(&t);
+    scenario(&t, "");
+    assert_int_equal(dga_nvml_open(lib, &nvml, &err), DGA_E_NVML_SYMBOL);
+    assert_null(nvml);
+    assert_string_equal(err.function, "nvmlDeviceGetConfComputeGpuAttestationReport");
+    tmp_free(&t);
+}
+
+/* Without a scenario the fake's init fails the way a host without the driver does. */
+static void test_init_fails(void **state)
+{
+    (void)state;
+    struct dga_nvml *nvml = NULL;
+    struct dga_nvml_error err;
+    assert_int_equal(unsetenv("DGA_FAKE_NVML_SCENARIO"), 0);
+    assert_int_equal(dga_nvml_open(fake_lib(), &nvml, &err), DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlInit_v2");
+    assert_int_equal(err.nvml_rc, 9);
+    assert_string_equal(err.nvml_message, "Driver Not Loaded");
+}
+
+/* An NVML error injected at each call in turn (device calls on the second of two GPUs). */
+static void test_error_at_each_call(void **state)
+{
+    (void)state;
+    static const char *const calls[] = {
+        "nvmlInit_v2",
+        "nvmlSystemGetConfComputeState",
+        "nvmlSystemGetConfComputeSettings",
+        "nvmlSystemGetDriverVersion",
+        "nvmlDeviceGetCount_v2",
+        "nvmlDeviceGetHandleByIndex_v2",
+        "nvmlDeviceGetArchitecture",
+        "nvmlDeviceGetBoardId",
+        "nvmlDeviceGetUUID",
+        "nvmlDeviceGetVbiosVersion",
+        "nvmlDeviceGetPciInfo_v3",
+        "nvmlDeviceGetConfComputeGpuAttestationReport",
+        "nvmlDeviceGetConfComputeGpuCertificate",
+    };
+    struct tmp t;
+    tmp_new(&t);
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        char extra[256];
+        struct dga_collection c;
+        struct dga_nvml_error err;
+        bool device_call = strncmp(calls[i], "nvmlDevice", 10) == 0 &&
+                           strcmp(calls[i], "nvmlDeviceGetCount_v2") != 0;
+        snprintf(extra, sizeof extra, "\"gpus\":2,\"fail\":{\"call\":\"%s\",\"rc\":%d,\"device\":1}",
+                 calls[i], NVML_GPU_IS_LOST);
+        scenario(&t, extra);
+        dga_err e = collect_from(fake_lib(), &c, &err);
+        if (e != DGA_E_NVML_CALL || strcmp(err.function, calls[i]) != 0) {
+            fail_msg("%s: got %s in %s", calls[i], dga_err_name(e), err.function);
+        }
+        assert_int_equal(err.nvml_rc, NVML_GPU_IS_LOST);
+        assert_string_equal(err.nvml_message, "GPU is lost");
+        assert_int_equal(err.device, device_call ? 1 : -1);
+    }
+    tmp_free(&t);
+}
+
+static void expect_collect_error(struct tmp *t, const char *extra, dga_err want,
+                                 const char *function)
+{
+    struct dga_collection c;
+    struct dga_nvml_error err;
+    scenario(t, extra);
+    dga_err e = collect_from(fake_lib(), &c, &err);
+    if (e != want || strcmp(err.function, function) != 0) {
+        fail_msg("%s: got %s in %s, want %s in %s", extra, dga_err_name(e), err.function,
+                 dga_err_name(want), function);
+    }
+}
+
+static void test_report_sizes(void **state)
+{
+    (void)state;
+    static const char *const fn = "nvmlDeviceGetConfComputeGpuAttestationReport";
+    struct tmp t;
+    tmp_new(&t);
+    expect_collect_error(&t, "\"report_size\":8193", DGA_E_NVML_SIZE, fn);  /* > 0x2000 */
+    expect_collect_error(&t, "\"report_size\":4294967295", DGA_E_NVML_SIZE, fn);
+    expect_collect_error(&t, "\"report_size\":0", DGA_E_NVML_SIZE, fn);
+    expect_collect_error(&t, "\"report_size\":100", DGA_E_NVML_SIZE, fn);  /* < minimum */
+    tmp_free(&t);
+}
+
+static void test_chain_sizes(void **state)
+{
+    (void)state;
+    static const char *const fn = "nvmlDeviceGetConfComputeGpuCertificate";
+    struct tmp t;
+    tmp_new(&t);
+    expect_collect_error(&t, "\"chain_size\":5121", DGA_E_NVML_SIZE, fn); /* > 0x1400 */
+    expect_collect_error(&t, "\"chain_size\":0", DGA_E_NVML_SIZE, fn);
+    expect_collect_error(&t, "\"chain_size\":2000", DGA_E_NVML_CHAIN, fn); /* cut short */
+    char extra[512];
+    snprintf(extra, sizeof extra, "\"chain\":\"%s\"", fixture_path("roots/nvidia_device_identity_ca.pem"));
+    expect_collect_error(&t, extra, DGA_E_NVML_CHAIN, fn); /* one certificate */
+    tmp_free(&t);
+}
+
+static char *read_record(struct tmp *t)
+{
+    char path[128];
+    uint8_t *data = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/ready.log", t->dir);
+    if (dga_file_read(path, 4096, &data, &len) != DGA_E_OK) {
+        return strdup("");
+    }
+    return (char *)data;
+}
+
+static void test_ready_state_record(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml *nvml = NULL;
+    struct dga_nvml_error err;
+    unsigned ready = 99;
+    tmp_new(&t);
+    scenario(&t, "");
+    assert_int_equal(dga_nvml_open(fake_lib(), &nvml, &err), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get(nvml, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(dga_nvml_ready_set(nvml, 2, &err), DGA_E_BAD_ARGUMENT); /* never reaches NVML */
+    assert_int_equal(dga_nvml_ready_set(nvml, 1, &err), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get(nvml, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 1);
+    dga_nvml_close(nvml);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "get 0 0\nset 1 0\nget 1 0\n");
+    free(rec);
+    /* A failing setter is an error and the record shows the attempt. */
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"rc\":4}");
+    assert_int_equal(dga_nvml_open(fake_lib(), &nvml, &err), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_set(nvml, 1, &err), DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemSetConfComputeGpusReadyState");
+    assert_int_equal(err.nvml_rc, 4);
+    dga_nvml_close(nvml);
+    rec = read_record(&t);
+    assert_string_equal(rec, "get 0 0\nset 1 0\nget 1 0\nset 1 4\n");
+    free(rec);
+    /* Collection alone never touches the ready state. */
+    struct dga_collection c;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ready.log", t.dir);
+    unlink(path);
+    collect_ok(&t, "\"gpus\":2", &c);
+    dga_collection_free(&c);
+    rec = read_record(&t);
+    assert_string_equal(rec, "");
+    free(rec);
+    tmp_free(&t);
+}
+
+/* ---- collection with a deadline (forked child) ---- */
+
+static void test_deadline_ok(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection direct, child;
+    struct dga_nvml_error err;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":3,\"devtools_mode\":1", &direct);
+    assert_int_equal(dga_collect_with_deadline(fake_lib(), test_nonce, 10000, &child, &err),
+                     DGA_E_OK);
+    assert_int_equal(child.n, 3);
+    assert_int_equal(child.cc.devtools_mode, 1);
+    assert_string_equal(child.driver_version, direct.driver_version);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(child.gpu[i].pci_address, direct.gpu[i].pci_address);
+        assert_string_equal(child.gpu[i].uuid, direct.gpu[i].uuid);
+        assert_int_equal(child.gpu[i].board_id, direct.gpu[i].board_id);
+        /* Signatures are randomized; everything before them is the same. */
+        assert_int_equal(child.gpu[i].report_len, direct.gpu[i].report_len);
+        assert_memory_equal(child.gpu[i].report, direct.gpu[i].report,
+                            direct.gpu[i].report_len - DGA_SIGNATURE_LEN);
+        assert_string_equal(child.gpu[i].chain_pem, direct.gpu[i].chain_pem);
+    }
+    dga_collection_free(&child);
+    dga_collection_free(&direct);
+    tmp_free(&t);
+}
+
+static void test_deadline_timeout(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    struct dga_nvml_error err;
+    struct timespec t0, t1;
+    tmp_new(&t);
+    scenario(&t, "\"hang\":{\"call\":\"nvmlDeviceGetConfComputeGpuAttestationReport\",\"ms\":20000}");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(dga_collect_with_deadline(fake_lib(), test_nonce, 300, &c, &err),
+                     DGA_E_NVML_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 10); /* killed, not waited for */
+    assert_string_equal(err.function, "collection child");
+    tmp_free(&t);
+}
+
+static void test_deadline_child_error(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    struct dga_nvml_error err;
+    tmp_new(&t);
+    scenario(&t, "\"gpus\":2,\"fail\":{\"call\":\"nvmlDeviceGetUUID\",\"rc\":15,\"device\":1}");
+    assert_int_equal(dga_collect_with_deadline(fake_lib(), test_nonce, 10000, &c, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlDeviceGetUUID");
+    assert_int_equal(err.nvml_rc, 15);
+    assert_int_equal(err.device, 1);
+    assert_string_equal(err.nvml_message, "GPU is lost");
+    assert_int_equal(dga_collect_with_deadline("/nonexistent.so", test_nonce, 10000, &c, &err),
+                     DGA_E_NVML_LOAD);
+    tmp_free(&t);
+}
+
+static void test_ready_set_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_error err;
+    char path[128];
+    tmp_new(&t);
+    snprintf(path, sizeof path, "%s/ready.log", t.dir);
+    scenario(&t, "");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 2, 10000, &err),
+                     DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err), DGA_E_OK);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "set 1 0\n");
+    free(rec);
+    unlink(path);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"rc\":3}");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemSetConfComputeGpusReadyState");
+    assert_int_equal(err.nvml_rc, 3);
+    assert_string_equal(err.nvml_message, "Not Supported");
+    rec = read_record(&t);
+    assert_string_equal(rec, "set 1 3\n");
+    free(rec);
+    unlink(path);
+    /* A setter that hangs is killed at the deadline, before it recorded anything. */
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 300, &err),
+                     DGA_E_NVML_TIMEOUT);
+    rec = read_record(&t);
+    assert_string_equal(rec, "");
+    free(rec);
+    tmp_free(&t);
+}
+
+static void test_cc_settings_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_cc_settings cc;
+    struct dga_nvml_error err;
+    tmp_new(&t);
+    scenario(&t, "\"environment\":1,\"cc_feature\":0,\"devtools_mode\":1,\"multi_gpu_mode\":1");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err), DGA_E_OK);
+    assert_int_equal(cc.environment, 1);
+    assert_int_equal(cc.cc_feature, 0);
+    assert_int_equal(cc.devtools_mode, 1);
+    assert_int_equal(cc.multi_gpu_mode, 1);
+    assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_DEVTOOLS);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeSettings\",\"rc\":3}");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeSettings");
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 300, &cc, &err),
+                     DGA_E_NVML_TIMEOUT);
+    tmp_free(&t);
+}
+
+/* ---- the collection JSON ---- */
+
+static void test_json_round_trip_and_tamper(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c, back;
+    struct dga_diag diag;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":2", &c);
+    json_t *j = dga_collection_to_json(&c);
+    json_t *dev = json_array_get(json_object_get(j, "evidences"), 1);
+    assert_string_equal(json_string_value(json_object_get(dev, "arch")), "HOPPER");
+    assert_string_equal(json_string_value(json_object_get(dev, "pci_address")), "0000:19:00.0");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(dev, "cc"), "mode")), "on");
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag), DGA_E_OK);
+    assert_int_equal(back.n, 2);
+    assert_memory_equal(back.gpu[1].report, c.gpu[1].report, c.gpu[1].report_len);
+    assert_string_equal(back.gpu[1].uuid, c.gpu[1].uuid);
+    dga_collection_free(&back);
+    free(text);
+
+    /* A device whose nonce is not the collection's. */
+    json_object_set_new(dev, "nonce", json_string(NONCE_N1));
+    text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag),
+                     DGA_E_NONCE_MISMATCH);
+    assert_int_equal(diag.offset, 1);
+    free(text);
+    /* A malformed PCI address. */
+    json_object_set_new(dev, "nonce", json_string(json_string_value(json_object_get(j, "nonce"))));
+    json_object_set_new(dev, "pci_address", json_string("0000:19:00"));
+    text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag),
+                     DGA_E_PCI_ADDRESS);
+    free(text);
+    /* A UUID longer than NVML's buffer. */
+    json_object_set_new(dev, "pci_address", json_string("0000:19:00.0"));
+    char long_uuid[DGA_NVML_UUID_MAX + 1];
+    memset(long_uuid, 'a', DGA_NVML_UUID_MAX);
+    long_uuid[DGA_NVML_UUID_MAX] = '\0';
+    json_object_set_new(dev, "uuid", json_string(long_uuid));
+    text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag), DGA_E_TOO_LARGE);
+    free(text);
+    /* Truncated text. */
+    text = json_dumps(j, JSON_COMPACT);
+    assert_int_equal(dga_collection_from_json(text, strlen(text) / 2, &back, &diag),
+                     DGA_E_BAD_JSON);
+    free(text);
+    json_decref(j);
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+/* ---- sysfs inventory ---- */
+
+static void pci_entry(struct tmp *t, const char *addr, const char *vendor, const char *device,
+                      const char *class_code)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/pci/%s", t->dir, addr);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    if (vendor != NULL) {
+        test_write_file(dir, "vendor", vendor, strlen(vendor));
+    }
+    if (device != NULL) {
+        test_write_file(dir, "device", device, strlen(device));
+    }
+    if (class_code != NULL) {
+        test_write_file(dir, "class", class_code, strlen(class_code));
+    }
+}
+
+static const char *pci_root(struct tmp *t)
+{
+    static char root[128];
+    snprintf(root, sizeof root, "%s/pci", t->dir);
+    mkdir(root, 0755);
+    return root;
+}
+
+/* A host bridge, an NVIDIA audio function and two GPUs (VGA and 3D class). */
+static void base_tree(struct tmp *t)
+{
+    pci_root(t);
+    pci_entry(t, "0000:00:00.0", "0x8086\n", "0x1237\n", "0x060000\n");
+    pci_entry(t, "0000:19:00.0", "0x10de\n", "0x2330\n", "0x030200\n");
+    pci_entry(t, "0000:18:00.0", "0x10de\n", "0x2330\n", "0x030000\n");
+    pci_entry(t, "0000:18:00.1", "0x10de\n", "0x22a3\n", "0x040300\n");
+}
+
+static void test_inventory_gpus(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_inventory_error err;
+    tmp_new(&t);
+    base_tree(&t);
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_OK);
+    assert_int_equal(inv.n_gpus, 2);
+    assert_int_equal(inv.n_switches, 0);
+    assert_string_equal(inv.gpu[0].address, "0000:18:00.0"); /* sorted */
+    assert_string_equal(inv.gpu[1].address, "0000:19:00.0");
+    assert_int_equal(inv.gpu[1].class_code, 0x030200);
+    assert_int_equal(inv.gpu[0].device, 0x2330);
+    tmp_free(&t);
+}
+
+static void test_inventory_nvswitch(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_inventory_error err;
+    tmp_new(&t);
+    base_tree(&t);
+    pci_entry(&t, "0000:05:00.0", "0x10de\n", "0x22a3\n", "0x068000\n");
+    pci_entry(&t, "0000:06:00.0", "0x10de\n", "0x22a3\n", "0x068000\n");
+    pci_entry(&t, "0000:07:00.0", "0x1000\n", "0xc010\n", "0x068000\n"); /* not NVIDIA */
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_OK);
+    assert_int_equal(inv.n_gpus, 2);
+    assert_int_equal(inv.n_switches, 2);
+    assert_string_equal(inv.nvswitch[0].address, "0000:05:00.0");
+    assert_int_equal(inv.nvswitch[1].kind, DGA_PCI_NVSWITCH);
+    tmp_free(&t);
+}
+
+static void test_inventory_foreign_display(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_inventory_error err;
+    tmp_new(&t);
+    base_tree(&t);
+    pci_entry(&t, "0000:00:02.0", "0x1234\n", "0x1111\n", "0x030000\n"); /* a VGA device */
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_PCI_FOREIGN_DISPLAY);
+    assert_string_equal(err.entry, "0000:00:02.0");
+    assert_string_equal(err.file, "class");
+    tmp_free(&t);
+}
+
+static void test_inventory_unreadable(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_inventory_error err;
+    char path[256];
+    tmp_new(&t);
+    base_tree(&t);
+    /* A class attribute that cannot be read (a directory: root reads any mode). */
+    pci_entry(&t, "0000:20:00.0", "0x10de\n", "0x2330\n", NULL);
+    snprintf(path, sizeof path, "%s/pci/0000:20:00.0/class", t.dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_PCI_UNREADABLE);
+    assert_string_equal(err.entry, "0000:20:00.0");
+    assert_string_equal(err.file, "class");
+    tmp_free(&t);
+
+    tmp_new(&t);
+    base_tree(&t);
+    pci_entry(&t, "0000:21:00.0", NULL, "0x2330\n", "0x030200\n"); /* no vendor */
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_PCI_UNREADABLE);
+    assert_string_equal(err.file, "vendor");
+    tmp_free(&t);
+
+    tmp_new(&t);
+    base_tree(&t);
+    pci_entry(&t, "0000:22:00.0", "0x10de\n", "0x2330\n", "0x03020\x01\n"); /* garbage */
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_PCI_UNREADABLE);
+    tmp_free(&t);
+
+    assert_int_equal(dga_inventory_scan("/nonexistent/pci", &inv, &err), DGA_E_PCI_UNREADABLE);
+}
+
+static void test_inventory_bad_entry_name(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_inventory_error err;
+    tmp_new(&t);
+    base_tree(&t);
+    pci_entry(&t, "not-a-device", "0x10de\n", "0x2330\n", "0x030200\n");
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, &err), DGA_E_PCI_ADDRESS);
+    assert_string_equal(err.entry, "not-a-device");
+    tmp_free(&t);
+}
+
+static void test_inventory_vs_nvml_and_evidence(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_inventory inv;
+    struct dga_collection c;
+    struct dga_evidence_set set;
+    struct dga_diag diag;
+    tmp_new(&t);
+    base_tree(&t); /* GPUs at 18:00.0 and 19:00.0, where the fake puts its two */
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, NULL), DGA_E_OK);
+    collect_ok(&t, "\"gpus\":2", &c);
+    assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_OK);
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    assert_int_equal(dga_inventory_check_evidence(&inv, &set, true, &diag), DGA_E_OK);
+    dga_evidence_set_free(&set);
+    dga_collection_free(&c);
+
+    /* NVML sees one GPU fewer than sysfs (a GPU hidden from the guest driver). */
+    collect_ok(&t, "\"gpus\":1", &c);
+    assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_INVENTORY_MISMATCH);
+    assert_string_equal(diag.field, "gpu-count");
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    assert_int_equal(dga_inventory_check_evidence(&inv, &set, false, &diag),
+                     DGA_E_INVENTORY_MISMATCH);
+    dga_evidence_set_free(&set);
+    dga_collection_free(&c);
+
+    /* Same count, but NVML's second GPU is not one sysfs lists. */
+    collect_ok(&t, "\"gpus\":2,\"pci_bus_ids\":[\"00000000:18:00.0\",\"00000000:42:00.0\"]", &c);
+    assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_INVENTORY_MISMATCH);
+    assert_string_equal(diag.field, "gpu-pci-address");
+    assert_int_equal(diag.offset, 1);
+    dga_collection_free(&c);
+
+    /* NVML reporting one address twice. */
+    collect_ok(&t, "\"gpus\":2,\"pci_bus_ids\":[\"00000000:18:00.0\",\"00000000:18:00.0\"]", &c);
+    assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_INVENTORY_MISMATCH);
+    dga_collection_free(&c);
+
+    /* A malformed bus id from NVML. */
+    expect_collect_error(&t, "\"pci_bus_ids\":[\"00000000:18:00\"]", DGA_E_PCI_ADDRESS,
+                         "nvmlDeviceGetPciInfo_v3");
+
+    /* NVSwitches in the inventory but none in the evidence: only when switches are required. */
+    pci_entry(&t, "0000:05:00.0", "0x10de\n", "0x22a3\n", "0x068000\n");
+    assert_int_equal(dga_inventory_scan(pci_root(&t), &inv, NULL), DGA_E_OK);
+    collect_ok(&t, "\"gpus\":2", &c);
+    assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    assert_int_equal(dga_inventory_check_evidence(&inv, &set, true, &diag),
+                     DGA_E_INVENTORY_MISMATCH);
+    assert_string_equal(diag.field, "nvswitch-count");
+    assert_int_equal(dga_inventory_check_evidence(&inv, &set, false, &diag), DGA_E_OK);
+    dga_evidence_set_free(&set);
+    dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+static void test_sysfs_hex_parse(void **state)
+{
+    (void)state;
+    uint32_t v = 0;
+    assert_int_equal(dga_sysfs_hex_parse("0x10de\n", 7, 0xffff, &v), DGA_E_OK);
+    assert_int_equal(v, 0x10de);
+    assert_int_equal(dga_sysfs_hex_parse("0x030200", 8, 0xffffff, &v), DGA_E_OK);
+    assert_int_equal(v, 0x030200);
+    assert_int_equal(dga_sysfs_hex_parse("0x10000", 7, 0xffff, &v), DGA_E_TOO_LARGE);
+    assert_int_equal(dga_sysfs_hex_parse("10de\n", 5, 0xffff, &v), DGA_E_BAD_HEX);
+    assert_int_equal(dga_sysfs_hex_parse("0x\n", 3, 0xffff, &v), DGA_E_BAD_HEX);
+    assert_int_equal(dga_sysfs_hex_parse("0x10de\n\n", 8, 0xffff, &v), DGA_E_BAD_HEX);
+    assert_int_equal(dga_sysfs_hex_parse("0x 10de", 7, 0xffff, &v), DGA_E_BAD_HEX);
+    assert_int_equal(dga_sysfs_hex_parse("0x123456789", 11, 0xffffffff, &v), DGA_E_BAD_HEX);
+}
+
+static void test_collect_nonce(void **state)
+{
+    (void)state;
+    uint8_t a[DGA_NONCE_LEN], b[DGA_NONCE_LEN];
+    assert_int_equal(dga_collect_nonce(a), DGA_E_OK);
+    assert_int_equal(dga_collect_nonce(b), DGA_E_OK);
+    assert_memory_not_equal(a, b, DGA_NONCE_LEN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cc_on_one_gpu),
+        cmocka_unit_test(test_cc_off),
+        cmocka_unit_test(test_devtools),
+        cmocka_unit_test(test_protected_pcie),
+        cmocka_unit_test(test_zero_gpus),
+        cmocka_unit_test(test_eight_gpus_verify),
+        cmocka_unit_test(test_appraise_with_test_root),
+        cmocka_unit_test(test_appraise_with_nvidia_root_fails),
+        cmocka_unit_test(test_fake_tampering_detected),
+        cmocka_unit_test(test_blackwell_and_unknown_arch),
+        cmocka_unit_test(test_nvml_missing),
+        cmocka_unit_test(test_symbol_missing),
+        cmocka_unit_test(test_init_fails),
+        cmocka_unit_test(test_error_at_each_call),
+        cmocka_unit_test(test_report_sizes),
+        cmocka_unit_test(test_chain_sizes),
+        cmocka_unit_test(test_ready_state_record),
+        cmocka_unit_test(test_deadline_ok),
+        cmocka_unit_test(test_deadline_timeout),
+        cmocka_unit_test(test_deadline_child_error),
+        cmocka_unit_test(test_ready_set_with_deadline),
+        cmocka_unit_test(test_cc_settings_with_deadline),
+        cmocka_unit_test(test_json_round_trip_and_tamper),
+        cmocka_unit_test(test_inventory_gpus),
+        cmocka_unit_test(test_inventory_nvswitch),
+        cmocka_unit_test(test_inventory_foreign_display),
+        cmocka_unit_test(test_inventory_unreadable),
+        cmocka_unit_test(test_inventory_bad_entry_name),
+        cmocka_unit_test(test_inventory_vs_nvml_and_evidence),
+        cmocka_unit_test(test_sysfs_hex_parse),
+        cmocka_unit_test(test_collect_nonce),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dstack-gpu-attest collect: the PCI inventory from sysfs, then every GPU's
+ * evidence from NVML for a nonce (in a child process with a deadline), the
+ * inventory checked against NVML, and the result written as NVIDIA's
+ * serialized evidence JSON (nvattest collect-evidence wrapper) that
+ * `attest --evidence` reads. It verifies nothing and sets no ready state.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dga/collect.h"
+#include "dga/util.h"
+
+#define DEFAULT_TIMEOUT_MS 60000u
+#define MAX_TIMEOUT_MS 600000ul
+
+struct collect_args {
+    const char *nonce;
+    const char *nvml;
+    const char *sysfs;
+    const char *out;
+    unsigned timeout_ms;
+};
+
+static void collect_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s collect [--nonce HEX] [--nvml LIB] [--sysfs DIR] [--out FILE]\n"
+            "                         [--timeout-ms N]\n"
+            "\n"
+            "Reads the PCI inventory (NVIDIA GPUs and NVSwitches; any other display\n"
+            "controller is an error), collects every GPU's attestation report for the\n"
+            "nonce and its certificate chain from NVML, checks that NVML sees exactly the\n"
+            "inventory's GPUs, and writes NVIDIA's serialized evidence JSON with the PCI\n"
+            "address, UUID and CC settings of each device. Nothing is verified here:\n"
+            "run 'attest --evidence FILE --nonce HEX' on the result.\n"
+            "\n"
+            "  --nonce HEX       32-byte nonce (64 hex digits); default: fresh from getrandom\n"
+            "  --nvml LIB        NVML library to load (default libnvidia-ml.so.1)\n"
+            "  --sysfs DIR       PCI devices directory (default /sys/bus/pci/devices)\n"
+            "  --out FILE        write the JSON here (atomically) instead of stdout\n"
+            "  --timeout-ms N    deadline for the whole NVML collection (default %u)\n",
+            PROGRAM, DEFAULT_TIMEOUT_MS);
+}
+
+static int parse_timeout(const char *text, unsigned *ret)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v == 0 || v > MAX_TIMEOUT_MS) {
+        cli_error("--timeout-ms: expected 1..%lu", MAX_TIMEOUT_MS);
+        return EXIT_USAGE;
+    }
+    *ret = (unsigned)v;
+    return EXIT_VERIFIED;
+}
+
+static int parse_args(int argc, char **argv, struct collect_args *a)
+{
+    static const struct option opts[] = {
+        {"nonce", required_argument, NULL, 'n'}, {"nvml", required_argument, NULL, 'l'},
+        {"sysfs", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
+        {"timeout-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    a->timeout_ms = DEFAULT_TIMEOUT_MS;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'n': a->nonce = optarg; break;
+        case 'l': a->nvml = optarg; break;
+        case 's': a->sysfs = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 't':
+            if (parse_timeout(optarg, &a->timeout_ms) != EXIT_VERIFIED) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': collect_usage(stdout); exit(EXIT_VERIFIED);
+        default: collect_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        cli_error("collect: unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+static int get_nonce(const char *hex, uint8_t nonce[DGA_NONCE_LEN])
+{
+    if (hex == NULL) {
+        if (dga_collect_nonce(nonce) != DGA_E_OK) {
+            cli_error("collect: getrandom: no random bytes");
+            return EXIT_IO;
+        }
+        return EXIT_VERIFIED;
+    }
+    if (dga_hex_decode_fixed(hex, nonce, DGA_NONCE_LEN) != DGA_E_OK) {
+        cli_error("--nonce: expected 64 hexadecimal digits");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+static int scan_inventory(const char *root, struct dga_inventory *inv)
+{
+    struct dga_inventory_error err;
+    memset(&err, 0, sizeof err);
+    dga_err e = dga_inventory_scan(root, inv, &err);
+    if (e == DGA_E_OK) {
+        return EXIT_VERIFIED;
+    }
+    cli_error("collect: PCI inventory: %s: %s%s%s%s", dga_err_name(e), dga_err_message(e),
+              err.entry[0] != '\0' ? " (" : "", err.entry,
+              err.entry[0] != '\0' ? ")" : "");
+    /* A foreign display device is a finding about the machine; the rest is I/O. */
+    return e == DGA_E_PCI_FOREIGN_DISPLAY ? EXIT_REJECTED : EXIT_IO;
+}
+
+static void nvml_error_print(const struct dga_nvml_error *err)
+{
+    char where[32] = "";
+    if (err->device >= 0) {
+        snprintf(where, sizeof where, " (GPU %d)", err->device);
+    }
+    if (err->err == DGA_E_NVML_CALL || err->err == DGA_E_NVML_LOAD) {
+        cli_error("collect: %s: %s%s: %s (NVML code %d)", dga_err_name(err->err), err->function,
+                  where, err->nvml_message, err->nvml_rc);
+    } else {
+        cli_error("collect: %s: %s%s: %s", dga_err_name(err->err), err->function, where,
+                  dga_err_message(err->err));
+    }
+}
+
+static json_t *inventory_json(const struct dga_inventory *inv)
+{
+    json_t *gpus = json_array(), *switches = json_array();
+    for (size_t i = 0; i < inv->n_gpus; i++) {
+        json_array_append_new(gpus, json_string(inv->gpu[i].address));
+    }
+    for (size_t i = 0; i < inv->n_switches; i++) {
+        json_array_append_new(switches, json_string(inv->nvswitch[i].address));
+    }
+    return json_pack("{s:o,s:o}", "gpus", gpus, "nvswitches", switches);
+}
+
+/* Writes text to path through a temporary file and rename(2), so readers never see half. */
+static int write_atomically(const char *path, const char *text)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+        cli_error("--out: path too long");
+        return EXIT_USAGE;
+    }
+    FILE *f = fopen(tmp, "wx");
+    if (f == NULL) {
+        cli_error("%s: %s", tmp, strerror(errno));
+        return EXIT_IO;
+    }
+    bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 &&
+              fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return EXIT_IO;
+    }
+    return EXIT_VERIFIED;
+}
+
+static int emit(const struct collect_args *a, const struct dga_collection *c,
+                const struct dga_inventory *inv)
+{
+    json_t *j = dga_collection_to_json(c);
+    if (j == NULL || json_object_set_new(j, "inventory", inventory_json(inv)) != 0) {
+        json_decref(j);
+        cli_error("collect: out of memory");
+        return EXIT_IO;
+    }
+    int rc;
+    if (a->out == NULL) {
+        rc = cli_print_json(j);
+    } else {
+        char *text = json_dumps(j, JSON_INDENT(4) | JSON_SORT_KEYS);
+        rc = text != NULL ? write_atomically(a->out, text) : EXIT_IO;
+        free(text);
+    }
+    json_decref(j);
+    return rc;
+}
+
+static int check_inventory(const struct dga_inventory *inv, const struct dga_collection *c)
+{
+    struct dga_diag diag = {0};
+    dga_err e = dga_inventory_check_collection(inv, c, &diag);
+    if (e == DGA_E_OK) {
+        return EXIT_VERIFIED;
+    }
+    if (strcmp(diag.field, "gpu-count") == 0) {
+        cli_error("collect: %s: NVML sees %zu GPU(s), the PCI inventory %zu", dga_err_name(e),
+                  c->n, inv->n_gpus);
+    } else {
+        cli_error("collect: %s: NVML GPU %zu at %s is not in the PCI inventory", dga_err_name(e),
+                  diag.offset, c->gpu[diag.offset].pci_address);
+    }
+    return EXIT_REJECTED;
+}
+
+int cmd_collect(int argc, char **argv)
+{
+    struct collect_args a = {0};
+    uint8_t nonce[DGA_NONCE_LEN];
+    int rc = parse_args(argc, argv, &a);
+    if (rc == EXIT_VERIFIED) {
+        rc = get_nonce(a.nonce, nonce);
+    }
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    struct dga_inventory *inv = calloc(1, sizeof *inv);
+    struct dga_collection *c = calloc(1, sizeof *c);
+    struct dga_nvml_error err;
+    memset(&err, 0, sizeof err);
+    if (inv == NULL || c == NULL) {
+        rc = EXIT_IO;
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = scan_inventory(a.sysfs, inv);
+    }
+    if (rc == EXIT_VERIFIED &&
+        dga_collect_with_deadline(a.nvml, nonce, a.timeout_ms, c, &err) != DGA_E_OK) {
+        nvml_error_print(&err);
+        rc = EXIT_IO;
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = check_inventory(inv, c);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = emit(&a, c, inv);
+    }
+    if (c != NULL) {
+        dga_collection_free(c);
+    }
+    free(c);
+    free(inv);
+    return rc;
+}
