@@ -205,10 +205,11 @@ dga_err dga_tdx_quote_rtmr(const uint8_t *quote, size_t len, unsigned index,
 /*
  * RFC 8785 (JCS) of a JSON value: object members sorted by their UTF-16 code
  * units, no whitespace, strings with only the mandatory escapes and non-ASCII
- * raw, numbers in ECMAScript's Number-to-String form. Numbers must come from
- * a parse with JSON_DECODE_INT_AS_REAL (every JSON number is an IEEE double);
- * integral values beyond 2^53 are refused (DGA_E_JCS_NUMBER) because
- * implementations disagree on them. *ret is malloc'd and NUL-terminated.
+ * raw, numbers in ECMAScript's Number-to-String form of the IEEE double.
+ * Integer literals (jansson keeps them exact) must lie within +-2^53, else
+ * DGA_E_JCS_NUMBER: strict JCS rounds them to a double, serde-based encoders
+ * print them exactly, so their hash has no single answer. Nesting deeper than
+ * DGA_JCS_MAX_DEPTH is DGA_E_JCS_DEPTH. *ret is malloc'd and NUL-terminated.
  */
 dga_err dga_jcs_encode(const json_t *value, char **ret, size_t *ret_len, struct dga_diag *diag);
 
