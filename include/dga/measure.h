@@ -33,6 +33,10 @@
 #define DGA_TDX_CMD_EXTEND_RTMR 0x80315403u /* _IOR('T', 3, 49): the driver's own encoding */
 #define DGA_TPM_DEFAULT_PCR 14u
 
+/* Event names this project emits (dstack's boot order: reference §2). */
+#define DGA_EVENT_GPU_POLICY_HASH "gpu-policy-hash" /* payload: the 32-byte hash below */
+#define DGA_EVENT_GPU_ATTESTATION "gpu-attestation" /* payload: compact JSON (DESIGN.md) */
+
 /* ---- caps on untrusted input ----------------------------------------------------------- */
 
 #define DGA_EVENT_NAME_MAX 255            /* bytes of an event name */

@@ -236,6 +236,23 @@ static void test_version_file(void **state)
     dga_event_backend_free(b);
 }
 
+/* The gate's gpu-policy-hash event: the 32 raw hash bytes as payload, replayable. */
+static void test_emit_gpu_policy_hash(void **state)
+{
+    struct env *t = *state;
+    struct dga_event_backend *b = sim_with_version(t, DGA_EVENT_V1);
+    const char *compose = "{\"requirements\":{\"gpu_policy\":{\"attest_gpu\":true}}}";
+    uint8_t h[32];
+    assert_int_equal(dga_gpu_policy_hash_compose(compose, strlen(compose), h, NULL), DGA_E_OK);
+    assert_int_equal(dga_event_emit(b, DGA_EVENT_GPU_POLICY_HASH, h, sizeof h, NULL), DGA_E_OK);
+    char *log = slurp(t->log);
+    assert_string_equal(log, "{\"event\":\"gpu-policy-hash\","
+                             "\"payload\":\"gfXTrUBlM0EjIjjEymVr3d3Cl9Y4KuKrOR5Ls23YC2Y=\"}\n");
+    free(log);
+    assert_register_is_replay(t, b);
+    dga_event_backend_free(b);
+}
+
 /* ---- failed extends leave the log untouched ----------------------------------------------------- */
 
 static void test_failed_extend_sim(void **state)
@@ -537,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sim_emit_and_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_emit_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_emit_gpu_policy_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_extend_sim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_write_failure, setup, teardown),
