@@ -18,7 +18,8 @@
 #include "dga/measure.h"
 #include "dga/util.h"
 
-/* ---- replay ----------------------------------------------------------------------------------- */
+/* ---- replay -----------------------------------------------------------------------------------
+ */
 
 struct replay_args {
     const char *file;
@@ -66,10 +67,18 @@ static int replay_parse_args(int argc, char **argv, struct replay_args *a)
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'x': a->expect = optarg; break;
-        case 'j': a->json = true; break;
-        case 'h': replay_usage(stdout); exit(EXIT_VERIFIED);
-        default: replay_usage(stderr); return EXIT_USAGE;
+        case 'x':
+            a->expect = optarg;
+            break;
+        case 'j':
+            a->json = true;
+            break;
+        case 'h':
+            replay_usage(stdout);
+            exit(EXIT_VERIFIED);
+        default:
+            replay_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind + 1 != argc) {
@@ -131,10 +140,10 @@ static json_t *replay_json(const struct dga_eventlog *log, const struct replay_o
     for (size_t i = 0; i < log->n; i++) {
         const struct dga_event *ev = &log->events[i];
         dga_hex_encode(ev->digest, DGA_EVENT_DIGEST_LEN, hex);
-        json_t *e = json_pack("{s:I,s:I,s:I,s:s,s:s,s:I}", "index", (json_int_t)ev->where, "imr",
-                              (json_int_t)ev->imr, "event_type", (json_int_t)ev->event_type,
-                              "event", ev->name, "digest", hex, "payload_len",
-                              (json_int_t)ev->payload_len);
+        json_t *e =
+            json_pack("{s:I,s:I,s:I,s:s,s:s,s:I}", "index", (json_int_t)ev->where, "imr",
+                      (json_int_t)ev->imr, "event_type", (json_int_t)ev->event_type, "event",
+                      ev->name, "digest", hex, "payload_len", (json_int_t)ev->payload_len);
         if (e != NULL && ev->event_type == DGA_EVENT_TYPE) {
             json_object_set_new(e, "version", json_integer(ev->version));
         }
@@ -307,18 +316,42 @@ static int emit_parse_args(int argc, char **argv, struct emit_args *a)
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'n': a->name = optarg; break;
-        case 'p': a->payload_file = optarg; break;
-        case 'x': a->payload_hex = optarg; break;
-        case 'b': a->backend = optarg; break;
-        case 'l': a->paths.log_dir = optarg; break;
-        case 'L': a->paths.lock_path = optarg; break;
-        case 'v': a->digest_version = optarg; break;
-        case 't': a->paths.tpm_tcti = optarg; break;
-        case 's': a->paths.tdx_sysfs_dir = optarg; break;
-        case 'd': a->paths.tdx_device = optarg; break;
-        case 'h': emit_usage(stdout); exit(EXIT_VERIFIED);
-        default: emit_usage(stderr); return EXIT_USAGE;
+        case 'n':
+            a->name = optarg;
+            break;
+        case 'p':
+            a->payload_file = optarg;
+            break;
+        case 'x':
+            a->payload_hex = optarg;
+            break;
+        case 'b':
+            a->backend = optarg;
+            break;
+        case 'l':
+            a->paths.log_dir = optarg;
+            break;
+        case 'L':
+            a->paths.lock_path = optarg;
+            break;
+        case 'v':
+            a->digest_version = optarg;
+            break;
+        case 't':
+            a->paths.tpm_tcti = optarg;
+            break;
+        case 's':
+            a->paths.tdx_sysfs_dir = optarg;
+            break;
+        case 'd':
+            a->paths.tdx_device = optarg;
+            break;
+        case 'h':
+            emit_usage(stdout);
+            exit(EXIT_VERIFIED);
+        default:
+            emit_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind != argc || a->name == NULL ||
@@ -405,7 +438,8 @@ int cmd_events_emit(int argc, char **argv)
     return rc;
 }
 
-/* ---- policy-hash ---------------------------------------------------------------------------------- */
+/* ---- policy-hash
+ * ---------------------------------------------------------------------------------- */
 
 static void policy_usage(FILE *out)
 {
@@ -432,9 +466,15 @@ int cmd_events_policy_hash(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'v': value = true; break;
-        case 'h': policy_usage(stdout); return EXIT_VERIFIED;
-        default: policy_usage(stderr); return EXIT_USAGE;
+        case 'v':
+            value = true;
+            break;
+        case 'h':
+            policy_usage(stdout);
+            return EXIT_VERIFIED;
+        default:
+            policy_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind + 1 != argc) {
@@ -453,8 +493,7 @@ int cmd_events_policy_hash(int argc, char **argv)
                       : dga_gpu_policy_hash_compose((const char *)text, len, hash, &diag);
     free(text);
     if (e != DGA_E_OK) {
-        cli_error("%s: %s [%s] (byte %zu)", file, dga_err_message(e), dga_err_name(e),
-                  diag.offset);
+        cli_error("%s: %s [%s] (byte %zu)", file, dga_err_message(e), dga_err_name(e), diag.offset);
         return e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
     }
     char hex[65];

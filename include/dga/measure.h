@@ -21,8 +21,8 @@
 /* ---- constants (dstack cc-eventlog runtime_events.rs, dstack-attest) ------------------ */
 
 #define DGA_EVENT_TYPE 0x08000001u /* every dstack runtime event */
-#define DGA_EVENT_IMR 3u            /* zero-based: TDX RTMR3 */
-#define DGA_EVENT_DIGEST_LEN 48     /* SHA-384, the RTMR width */
+#define DGA_EVENT_IMR 3u           /* zero-based: TDX RTMR3 */
+#define DGA_EVENT_DIGEST_LEN 48    /* SHA-384, the RTMR width */
 #define DGA_EVENT_LOG_DIR "/run/log/dstack"
 #define DGA_EVENT_LOG_FILE "runtime_events.log"
 #define DGA_EVENT_VERSION_FILE "runtime_event_version"
@@ -39,12 +39,12 @@
 
 /* ---- caps on untrusted input ----------------------------------------------------------- */
 
-#define DGA_EVENT_NAME_MAX 255            /* bytes of an event name */
-#define DGA_EVENT_PAYLOAD_MAX (64u << 10) /* decoded payload bytes of one event */
-#define DGA_EVENTLOG_MAX_BYTES (4u << 20) /* a whole log (any of the three forms) */
+#define DGA_EVENT_NAME_MAX 255             /* bytes of an event name */
+#define DGA_EVENT_PAYLOAD_MAX (64u << 10)  /* decoded payload bytes of one event */
+#define DGA_EVENTLOG_MAX_BYTES (4u << 20)  /* a whole log (any of the three forms) */
 #define DGA_EVENTLOG_MAX_LINE (128u << 10) /* one JSON line, newline excluded */
 #define DGA_EVENTLOG_MAX_EVENTS 4096
-#define DGA_JCS_MAX_DEPTH 64               /* nesting of arrays and objects */
+#define DGA_JCS_MAX_DEPTH 64 /* nesting of arrays and objects */
 #define DGA_APP_COMPOSE_MAX_BYTES (4u << 20)
 
 /* ---- digests ----------------------------------------------------------------------------- */
@@ -145,10 +145,11 @@ dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_
  * succeeded but the append failed, DGA_E_EVENT_LOG_WRITE: the register now
  * disagrees with the log, which nobody can repair before the next boot.
  */
-dga_err dga_event_emit(const struct dga_event_backend *b, const char *name,
-                       const uint8_t *payload, size_t len, struct dga_diag *diag);
+dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, const uint8_t *payload,
+                       size_t len, struct dga_diag *diag);
 
-/* ---- event logs and replay -------------------------------------------------------------------- */
+/* ---- event logs and replay --------------------------------------------------------------------
+ */
 
 struct dga_event {
     uint32_t imr;        /* zero-based register index */
@@ -156,7 +157,7 @@ struct dga_event {
     char *name;          /* "" for boot (CCEL) events */
     uint8_t *payload;    /* may be NULL when len is 0 */
     size_t payload_len;
-    enum dga_event_version version; /* runtime events */
+    enum dga_event_version version;       /* runtime events */
     uint8_t digest[DGA_EVENT_DIGEST_LEN]; /* recomputed (runtime) or as recorded (boot) */
     size_t where;                         /* 1-based line (JSON lines) or element index */
 };
@@ -204,7 +205,8 @@ dga_err dga_eventlog_replay_runtime(const struct dga_eventlog *log, enum dga_has
 dga_err dga_tdx_quote_rtmr(const uint8_t *quote, size_t len, unsigned index,
                            uint8_t out[DGA_EVENT_DIGEST_LEN]);
 
-/* ---- RFC 8785 canonical JSON and gpu-policy-hash ---------------------------------------------- */
+/* ---- RFC 8785 canonical JSON and gpu-policy-hash ----------------------------------------------
+ */
 
 /*
  * RFC 8785 (JCS) of a JSON value: object members sorted by their UTF-16 code

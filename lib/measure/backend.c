@@ -43,8 +43,7 @@ static bool dup_or(char **dst, const char *s, const char *fallback)
     return v == NULL || *dst != NULL;
 }
 
-static dga_err tdx_sysfs_dir(const struct dga_event_paths *paths, char **ret,
-                             struct dga_diag *diag)
+static dga_err tdx_sysfs_dir(const struct dga_event_paths *paths, char **ret, struct dga_diag *diag)
 {
     const char *dir = paths->tdx_sysfs_dir;
     if (dir == NULL) {
@@ -176,9 +175,12 @@ dga_err dga_event_backend_read(const struct dga_event_backend *b, uint8_t *out,
                                struct dga_diag *diag)
 {
     switch (b->kind) {
-    case BACKEND_SIM: return sim_read(b, out, diag);
-    case BACKEND_TPM: return tpm_read(b, out, diag);
-    case BACKEND_TDX: break;
+    case BACKEND_SIM:
+        return sim_read(b, out, diag);
+    case BACKEND_TPM:
+        return tpm_read(b, out, diag);
+    case BACKEND_TDX:
+        break;
     }
     return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "backend");
 }
@@ -187,10 +189,13 @@ dga_err register_errno(int err)
 {
     switch (err) {
     case EPERM:
-    case EACCES: return DGA_E_REGISTER_PERMISSION;
+    case EACCES:
+        return DGA_E_REGISTER_PERMISSION;
     case ENOENT:
     case ENODEV:
-    case ENXIO: return DGA_E_REGISTER_UNAVAILABLE;
-    default: return DGA_E_REGISTER_EXTEND;
+    case ENXIO:
+        return DGA_E_REGISTER_UNAVAILABLE;
+    default:
+        return DGA_E_REGISTER_EXTEND;
     }
 }

@@ -151,7 +151,8 @@ dga_err dga_event_log_line(enum dga_event_version v, const char *name, const uin
     }
     b64[0] = '\0';
     if (len > 0) {
-        EVP_EncodeBlock((unsigned char *)b64, payload, (int)len); /* standard, padded, no newlines */
+        EVP_EncodeBlock((unsigned char *)b64, payload,
+                        (int)len); /* standard, padded, no newlines */
     }
     /* The name needs no escaping: dga_event_name_check allows no '"', '\' or controls. */
     snprintf(line, cap, "{\"event\":\"%s\",\"payload\":\"%s\"%s}", name, b64,

@@ -168,9 +168,12 @@ static dga_err extend(const struct dga_event_backend *b, const uint8_t *digest,
                       struct dga_diag *diag)
 {
     switch (b->kind) {
-    case BACKEND_SIM: return sim_extend(b, digest, diag);
-    case BACKEND_TDX: return tdx_extend(b, digest, diag);
-    case BACKEND_TPM: return tpm_extend(b, digest, diag);
+    case BACKEND_SIM:
+        return sim_extend(b, digest, diag);
+    case BACKEND_TDX:
+        return tdx_extend(b, digest, diag);
+    case BACKEND_TPM:
+        return tpm_extend(b, digest, diag);
     }
     return DGA_E_INTERNAL;
 }
@@ -191,8 +194,8 @@ static dga_err check_event(const char *name, const uint8_t *payload, size_t len,
     return DGA_E_OK;
 }
 
-dga_err dga_event_emit(const struct dga_event_backend *b, const char *name,
-                       const uint8_t *payload, size_t len, struct dga_diag *diag)
+dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, const uint8_t *payload,
+                       size_t len, struct dga_diag *diag)
 {
     dga_err e = check_event(name, payload, len, diag);
     if (e != DGA_E_OK) {

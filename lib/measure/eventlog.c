@@ -72,7 +72,8 @@ static dga_err only_known(struct parser *p, json_t *obj, const char *const *allo
 {
     const char *key;
     json_t *val;
-    json_object_foreach (obj, key, val) {
+    json_object_foreach(obj, key, val)
+    {
         (void)val;
         bool known = false;
         for (size_t i = 0; allowed[i] != NULL && !known; i++) {
@@ -113,8 +114,7 @@ static dga_err get_uint(struct parser *p, json_t *obj, const char *name, json_in
 }
 
 /* "version": absent means V1 (dstack omits it); otherwise exactly 1 or 2. */
-static dga_err get_version(struct parser *p, json_t *obj, size_t where,
-                           enum dga_event_version *ret)
+static dga_err get_version(struct parser *p, json_t *obj, size_t where, enum dga_event_version *ret)
 {
     json_t *v = json_object_get(obj, "version");
     if (v == NULL) {
@@ -134,9 +134,8 @@ static dga_err get_version(struct parser *p, json_t *obj, size_t where,
 /* A name from the log: any UTF-8 (jansson checked it), bounded, no ':' under V1. */
 static dga_err take_name(struct parser *p, struct dga_event *ev, const char *name, size_t len)
 {
-    if (len > DGA_EVENT_NAME_MAX ||
-        (ev->event_type == DGA_EVENT_TYPE && ev->version == DGA_EVENT_V1 &&
-         strchr(name, ':') != NULL)) {
+    if (len > DGA_EVENT_NAME_MAX || (ev->event_type == DGA_EVENT_TYPE &&
+                                     ev->version == DGA_EVENT_V1 && strchr(name, ':') != NULL)) {
         return fail(p, DGA_E_EVENT_NAME, ev->where, "event");
     }
     ev->name = strdup(name);
@@ -158,7 +157,8 @@ static dga_err recompute(struct parser *p, struct dga_event *ev)
     return e == DGA_E_OK ? DGA_E_OK : fail(p, e, ev->where, "event");
 }
 
-/* ---- JSON lines (runtime_events.log) ------------------------------------------------------------- */
+/* ---- JSON lines (runtime_events.log)
+ * ------------------------------------------------------------- */
 
 /*
  * Standard padded base64 whose unused trailing bits are zero, as Rust's
@@ -255,7 +255,8 @@ static dga_err parse_lines(struct parser *p, const char *text, size_t len)
     return DGA_E_OK;
 }
 
-/* ---- the GetQuote array ------------------------------------------------------------------------- */
+/* ---- the GetQuote array -------------------------------------------------------------------------
+ */
 
 static dga_err decode_hex_member(struct parser *p, json_t *obj, const char *name, size_t where,
                                  uint8_t **ret, size_t *ret_len)
@@ -346,8 +347,8 @@ static dga_err boot_element(struct parser *p, json_t *obj, struct dga_event *ev,
 
 static dga_err parse_element(struct parser *p, json_t *obj, size_t where)
 {
-    static const char *const allowed[] = {"imr",     "event_type", "digest",   "event",
-                                          "event_payload", "version", "preimage", NULL};
+    static const char *const allowed[] = {"imr",           "event_type", "digest",   "event",
+                                          "event_payload", "version",    "preimage", NULL};
     if (!json_is_object(obj)) {
         return fail(p, DGA_E_EVENTLOG_FIELD, where, "element");
     }
@@ -411,14 +412,16 @@ static dga_err parse_response(struct parser *p, json_t *obj)
         return e;
     }
     json_error_t err;
-    _cleanup_(json_decrefp) json_t *arr = json_loadb(inner, inner_len, JSON_REJECT_DUPLICATES, &err);
+    _cleanup_(json_decrefp) json_t *arr =
+        json_loadb(inner, inner_len, JSON_REJECT_DUPLICATES, &err);
     if (!json_is_array(arr)) {
         return fail(p, DGA_E_EVENTLOG_SYNTAX, (size_t)err.position, "event_log");
     }
     return parse_array(p, arr);
 }
 
-/* ---- entry point -------------------------------------------------------------------------------- */
+/* ---- entry point --------------------------------------------------------------------------------
+ */
 
 static dga_err parse_any(struct parser *p, const char *text, size_t len)
 {
@@ -464,7 +467,8 @@ dga_err dga_eventlog_parse(const char *text, size_t len, struct dga_eventlog **r
     return DGA_E_OK;
 }
 
-/* ---- replay ------------------------------------------------------------------------------------- */
+/* ---- replay -------------------------------------------------------------------------------------
+ */
 
 static void extend(uint8_t *reg, size_t reg_len, enum dga_hash_alg alg, const uint8_t *digest)
 {
@@ -494,8 +498,8 @@ dga_err dga_eventlog_replay_runtime(const struct dga_eventlog *log, enum dga_has
         if (ev->event_type != DGA_EVENT_TYPE) {
             continue;
         }
-        dga_err e = dga_event_digest(ev->version, alg, ev->name, ev->payload, ev->payload_len,
-                                     digest);
+        dga_err e =
+            dga_event_digest(ev->version, alg, ev->name, ev->payload, ev->payload_len, digest);
         if (e != DGA_E_OK) {
             return e;
         }

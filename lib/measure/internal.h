@@ -12,23 +12,20 @@ enum backend_kind { BACKEND_SIM, BACKEND_TDX, BACKEND_TPM };
 struct dga_event_backend {
     enum backend_kind kind;
     enum dga_hash_alg alg;
-    uint32_t pcr;        /* tpm */
-    char *sim_path;      /* sim */
-    char *log_dir;       /* log and version file */
+    uint32_t pcr;   /* tpm */
+    char *sim_path; /* sim */
+    char *log_dir;  /* log and version file */
     char *lock_path;
     char *tdx_sysfs_dir; /* resolved at open: argument, environment or default */
     char *tdx_device;
-    char *tpm_tcti;      /* NULL: the TSS's default search */
+    char *tpm_tcti; /* NULL: the TSS's default search */
 };
 
 /* Each backend extends its register with a digest of dga_hash_len(b->alg) bytes. */
-dga_err sim_extend(const struct dga_event_backend *b, const uint8_t *digest,
-                   struct dga_diag *diag);
+dga_err sim_extend(const struct dga_event_backend *b, const uint8_t *digest, struct dga_diag *diag);
 dga_err sim_read(const struct dga_event_backend *b, uint8_t *out, struct dga_diag *diag);
-dga_err tdx_extend(const struct dga_event_backend *b, const uint8_t *digest,
-                   struct dga_diag *diag);
-dga_err tpm_extend(const struct dga_event_backend *b, const uint8_t *digest,
-                   struct dga_diag *diag);
+dga_err tdx_extend(const struct dga_event_backend *b, const uint8_t *digest, struct dga_diag *diag);
+dga_err tpm_extend(const struct dga_event_backend *b, const uint8_t *digest, struct dga_diag *diag);
 dga_err tpm_read(const struct dga_event_backend *b, uint8_t *out, struct dga_diag *diag);
 
 /* An errno from a register write as a named error. */

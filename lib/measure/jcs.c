@@ -36,13 +36,27 @@ static dga_err encode_string(const char *s, size_t n, struct buf *out)
         unsigned char c = (unsigned char)s[i];
         char esc[8];
         switch (c) {
-        case '"': e = buf_append(out, "\\\"", 2); break;
-        case '\\': e = buf_append(out, "\\\\", 2); break;
-        case '\b': e = buf_append(out, "\\b", 2); break;
-        case '\t': e = buf_append(out, "\\t", 2); break;
-        case '\n': e = buf_append(out, "\\n", 2); break;
-        case '\f': e = buf_append(out, "\\f", 2); break;
-        case '\r': e = buf_append(out, "\\r", 2); break;
+        case '"':
+            e = buf_append(out, "\\\"", 2);
+            break;
+        case '\\':
+            e = buf_append(out, "\\\\", 2);
+            break;
+        case '\b':
+            e = buf_append(out, "\\b", 2);
+            break;
+        case '\t':
+            e = buf_append(out, "\\t", 2);
+            break;
+        case '\n':
+            e = buf_append(out, "\\n", 2);
+            break;
+        case '\f':
+            e = buf_append(out, "\\f", 2);
+            break;
+        case '\r':
+            e = buf_append(out, "\\r", 2);
+            break;
         default:
             if (c < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", c);
@@ -155,7 +169,10 @@ static uint16_t *utf16_of(const char *s, size_t *ret_n)
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         size_t extra = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-        uint32_t cp = extra == 0 ? c : extra == 1 ? (c & 0x1fu) : extra == 2 ? (c & 0x0fu) : (c & 0x07u);
+        uint32_t cp = extra == 0   ? c
+                      : extra == 1 ? (c & 0x1fu)
+                      : extra == 2 ? (c & 0x0fu)
+                                   : (c & 0x07u);
         for (size_t j = 1; j <= extra && i + j < len; j++) {
             cp = (cp << 6) | ((unsigned char)s[i + j] & 0x3fu);
         }
@@ -201,7 +218,8 @@ static dga_err sorted_members(const json_t *obj, struct member **ret, size_t *re
     }
     const char *key;
     const json_t *val;
-    json_object_foreach ((json_t *)obj, key, val) {
+    json_object_foreach((json_t *)obj, key, val)
+    {
         (void)val;
         m[i].key = key;
         m[i].units = utf16_of(key, &m[i].n_units);
@@ -264,14 +282,21 @@ static dga_err encode(const json_t *v, struct buf *out, unsigned depth, struct d
         return dga_diag_set(diag, DGA_E_JCS_DEPTH, depth, "depth");
     }
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return encode_object(v, out, depth, diag);
-    case JSON_ARRAY: return encode_array(v, out, depth, diag);
-    case JSON_STRING: return encode_string(json_string_value(v), json_string_length(v), out);
+    case JSON_OBJECT:
+        return encode_object(v, out, depth, diag);
+    case JSON_ARRAY:
+        return encode_array(v, out, depth, diag);
+    case JSON_STRING:
+        return encode_string(json_string_value(v), json_string_length(v), out);
     case JSON_INTEGER:
-    case JSON_REAL: return encode_number(v, out, diag);
-    case JSON_TRUE: return buf_append_str(out, "true");
-    case JSON_FALSE: return buf_append_str(out, "false");
-    case JSON_NULL: return buf_append_str(out, "null");
+    case JSON_REAL:
+        return encode_number(v, out, diag);
+    case JSON_TRUE:
+        return buf_append_str(out, "true");
+    case JSON_FALSE:
+        return buf_append_str(out, "false");
+    case JSON_NULL:
+        return buf_append_str(out, "null");
     }
     return DGA_E_INTERNAL;
 }
@@ -295,7 +320,8 @@ dga_err dga_jcs_encode(const json_t *value, char **ret, size_t *ret_len, struct 
     return DGA_E_OK;
 }
 
-/* ---- gpu-policy-hash -------------------------------------------------------------------------- */
+/* ---- gpu-policy-hash --------------------------------------------------------------------------
+ */
 
 /*
  * Strict parse: duplicate names refused (RFC 8785 needs I-JSON), nothing
@@ -307,8 +333,8 @@ static dga_err load_json(const char *text, size_t len, json_t **ret, struct dga_
         return dga_diag_set(diag, DGA_E_TOO_LARGE, DGA_APP_COMPOSE_MAX_BYTES, "document");
     }
     json_error_t err;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
-                           &err);
+    json_t *j =
+        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (j == NULL) {
         return dga_diag_set(diag, DGA_E_BAD_JSON, (size_t)err.position, "document");
     }

@@ -27,7 +27,8 @@ static void close_fd(int *fd)
 
 dga_err sim_read(const struct dga_event_backend *b, uint8_t *out, struct dga_diag *diag)
 {
-    __attribute__((cleanup(close_fd))) int fd = open(b->sim_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    __attribute__((cleanup(close_fd))) int fd =
+        open(b->sim_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         memset(out, 0, DGA_EVENT_DIGEST_LEN);
         return DGA_E_OK;
@@ -70,8 +71,7 @@ static dga_err replace_register(const char *path, const uint8_t value[DGA_EVENT_
         free(tmp);
         return DGA_E_REGISTER_EXTEND;
     }
-    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, value, DGA_EVENT_DIGEST_LEN) &&
-              fsync(fd) == 0;
+    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, value, DGA_EVENT_DIGEST_LEN) && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {

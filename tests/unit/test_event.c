@@ -22,7 +22,8 @@
 #define QUOTE_FILE "dstack/quote-report.json"
 #define LINES_FILE "dstack/runtime_events.log"
 #define RTMR3_HEX                                                                                  \
-    "0f787c3877f3e95095d5a4d13dd0fe0233803b30120d8469866719dc28f519ce021fe1e53459121e7a5a4443147185a8"
+    "0f787c3877f3e95095d5a4d13dd0fe0233803b30120d8469866719dc28f519ce021fe1e53459121e7a5a44431471" \
+    "85a8"
 #define POLICY_EMPTY_SHA "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 #define POLICY_ATTEST_SHA "81f5d3ad40653341232238c4ca656bddddc297d6382ae2ab391e4bb36dd80b66"
 
@@ -121,21 +122,26 @@ static void test_digest_vectors(void **state)
     uint8_t d[48];
     assert_int_equal(dga_event_digest(DGA_EVENT_V1, DGA_HASH_SHA384, "app-id", deadbeef, 4, d),
                      DGA_E_OK);
-    assert_hex(d, 48, "67b4be4efed0893cfa2bb1d35dca209ad8348b4c97f980807bcde8b9a0f26398dd0923d6eccb"
-                      "5aa2096d98046da8740f");
+    assert_hex(d, 48,
+               "67b4be4efed0893cfa2bb1d35dca209ad8348b4c97f980807bcde8b9a0f26398dd0923d6eccb"
+               "5aa2096d98046da8740f");
     assert_int_equal(dga_event_digest(DGA_EVENT_V1, DGA_HASH_SHA384, "system-ready", NULL, 0, d),
                      DGA_E_OK);
-    assert_hex(d, 48, "1a76b2a80a0be71eae59f80945d876351a7a3fb8e9fd1ff1cede5734aa84ea11fd72b4edfbb6"
-                      "f04e5a85edd114c751bd");
+    assert_hex(d, 48,
+               "1a76b2a80a0be71eae59f80945d876351a7a3fb8e9fd1ff1cede5734aa84ea11fd72b4edfbb6"
+               "f04e5a85edd114c751bd");
     assert_int_equal(dga_event_digest(DGA_EVENT_V2, DGA_HASH_SHA384, "compose-hash", abcd, 2, d),
                      DGA_E_OK);
-    assert_hex(d, 48, "9dde1673f544faa94b921825209593ddde08d0baf9cd6990175dffaf3081f1bb10311d56de18"
-                      "9491feb33842a050ad7b");
+    assert_hex(d, 48,
+               "9dde1673f544faa94b921825209593ddde08d0baf9cd6990175dffaf3081f1bb10311d56de18"
+               "9491feb33842a050ad7b");
     uint8_t *pre = NULL;
     size_t n = 0;
     assert_int_equal(dga_event_preimage(DGA_EVENT_V2, "compose-hash", abcd, 2, &pre, &n), DGA_E_OK);
-    assert_int_equal(n, strlen("{\"name\":\"compose-hash\",\"payload\":\"abcd\",\"type\":134217729}"));
-    assert_memory_equal(pre, "{\"name\":\"compose-hash\",\"payload\":\"abcd\",\"type\":134217729}", n);
+    assert_int_equal(n,
+                     strlen("{\"name\":\"compose-hash\",\"payload\":\"abcd\",\"type\":134217729}"));
+    assert_memory_equal(pre, "{\"name\":\"compose-hash\",\"payload\":\"abcd\",\"type\":134217729}",
+                        n);
     free(pre);
     assert_int_equal(dga_event_preimage(DGA_EVENT_V1, "app-id", deadbeef, 4, &pre, &n), DGA_E_OK);
     assert_int_equal(n, 4 + 1 + 6 + 1 + 4);
@@ -151,9 +157,9 @@ static void test_digest_sha256_bank(void **state)
     for (int v = DGA_EVENT_V1; v <= DGA_EVENT_V2; v++) {
         uint8_t *pre = NULL, want[32], got[32];
         size_t n = 0;
-        assert_int_equal(dga_event_preimage((enum dga_event_version)v, "gpu-attestation", payload,
-                                            3, &pre, &n),
-                         DGA_E_OK);
+        assert_int_equal(
+            dga_event_preimage((enum dga_event_version)v, "gpu-attestation", payload, 3, &pre, &n),
+            DGA_E_OK);
         SHA256(pre, n, want);
         free(pre);
         assert_int_equal(dga_event_digest((enum dga_event_version)v, DGA_HASH_SHA256,
@@ -242,7 +248,8 @@ static void test_log_line_round_trip(void **state)
     }
 }
 
-/* ---- replay against dstack's recorded quote ---------------------------------------------------------- */
+/* ---- replay against dstack's recorded quote
+ * ---------------------------------------------------------- */
 
 static void test_replay_getquote_response(void **state)
 {
@@ -296,7 +303,8 @@ static void test_replay_stripped(void **state)
     json_t *j = json_loads(arr, 0, NULL);
     size_t i;
     json_t *ev;
-    json_array_foreach (j, i, ev) {
+    json_array_foreach(j, i, ev)
+    {
         if (json_integer_value(json_object_get(ev, "event_type")) == DGA_EVENT_TYPE) {
             json_object_set_new(ev, "digest", json_string(""));
         }
@@ -328,7 +336,8 @@ static void test_replay_empty_and_blank(void **state)
     dga_eventlog_free(log);
 }
 
-/* ---- tampering --------------------------------------------------------------------------------- */
+/* ---- tampering ---------------------------------------------------------------------------------
+ */
 
 /* Every change to any event of the JSON-lines log changes the replayed RTMR3. */
 static void test_tamper_lines(void **state)
@@ -340,7 +349,7 @@ static void test_tamper_lines(void **state)
         {"N2O8NFUs86J/9xrV96kEcVYqGi0=", "N2O8NFUs86J/9xrV96kEcVYqGiE="}, /* app-id payload */
         {"Gi31Ut", "Gi31Uu"},                                             /* compose-hash */
         {"\"instance-id\"", "\"instance-ID\""},
-        {"{\"event\":\"boot-mr-done\",\"payload\":\"\"}\n", ""},          /* drop an event */
+        {"{\"event\":\"boot-mr-done\",\"payload\":\"\"}\n", ""}, /* drop an event */
         {"\"key-provider\"", "\"key-provider \""},
         {"{\"event\":\"system-ready\",\"payload\":\"\"}",
          "{\"event\":\"system-ready\",\"payload\":\"\",\"version\":2}"}, /* digest version */
@@ -412,7 +421,8 @@ static void test_tamper_array(void **state)
     free(arr);
 }
 
-/* ---- malformed logs ---------------------------------------------------------------------------- */
+/* ---- malformed logs ----------------------------------------------------------------------------
+ */
 
 static void test_malformed_lines(void **state)
 {
@@ -443,8 +453,8 @@ static void test_malformed_lines(void **state)
         parse_expect(text, cases[i].err, 2, cases[i].field);
     }
     /* V2 names may hold ':' */
-    dga_eventlog_free(parse_expect("{\"event\":\"a:b\",\"payload\":\"\",\"version\":2}",
-                                   DGA_E_OK, 0, NULL));
+    dga_eventlog_free(
+        parse_expect("{\"event\":\"a:b\",\"payload\":\"\",\"version\":2}", DGA_E_OK, 0, NULL));
     /* a log cut in the middle of its third line */
     char *lines = lines_fixture();
     lines[strchr(strchr(strchr(lines, '\n') + 1, '\n') + 1, '\n') - lines - 5] = '\0';
@@ -459,7 +469,8 @@ static void test_malformed_caps(void **state)
     size_t n = DGA_EVENTLOG_MAX_LINE + 64;
     char *text = malloc(n + 1);
     assert_non_null(text);
-    int head = snprintf(text, n, "{\"event\":\"a\",\"payload\":\"\"}\n{\"event\":\"a\",\"payload\":\"");
+    int head =
+        snprintf(text, n, "{\"event\":\"a\",\"payload\":\"\"}\n{\"event\":\"a\",\"payload\":\"");
     memset(text + head, 'A', n - (size_t)head);
     text[n] = '\0';
     parse_expect(text, DGA_E_TOO_LARGE, 2, "line");
@@ -494,7 +505,8 @@ static void test_malformed_caps(void **state)
 static void test_malformed_array(void **state)
 {
     (void)state;
-    const char *rt = "{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":\"\"}";
+    const char *rt = "{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_"
+                     "payload\":\"\"}";
     char text[1024];
     struct {
         const char *el;
@@ -506,24 +518,30 @@ static void test_malformed_array(void **state)
          DGA_E_EVENTLOG_FIELD, "imr"},
         {"{\"imr\":-1,\"event_type\":1,\"digest\":\"\",\"event\":\"\",\"event_payload\":\"\"}",
          DGA_E_EVENTLOG_FIELD, "imr"},
-        {"{\"imr\":0,\"event_type\":4294967296,\"digest\":\"\",\"event\":\"\",\"event_payload\":\"\"}",
+        {"{\"imr\":0,\"event_type\":4294967296,\"digest\":\"\",\"event\":\"\",\"event_payload\":"
+         "\"\"}",
          DGA_E_EVENTLOG_FIELD, "event_type"},
         {"{\"imr\":0,\"event_type\":1,\"digest\":\"00\",\"event\":\"\",\"event_payload\":\"\"}",
          DGA_E_EVENTLOG_FIELD, "digest"},
         {"{\"imr\":0,\"event_type\":1,\"digest\":\"zz\",\"event\":\"\",\"event_payload\":\"\"}",
          DGA_E_BAD_HEX, "digest"},
-        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":\"0\"}",
+        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":"
+         "\"0\"}",
          DGA_E_BAD_HEX, "event_payload"},
-        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":\"\","
+        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":"
+         "\"\","
          "\"note\":1}",
          DGA_E_EVENTLOG_FIELD, "unknown member"},
-        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":\"\","
+        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":"
+         "\"\","
          "\"version\":2,\"preimage\":\"00\"}",
          DGA_E_EVENT_PREIMAGE, "preimage"},
-        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":\"\","
+        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"\",\"event\":\"a\",\"event_payload\":"
+         "\"\","
          "\"version\":0}",
          DGA_E_EVENT_VERSION, "version"},
-        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"0102\",\"event\":\"a\",\"event_payload\":"
+        {"{\"imr\":3,\"event_type\":134217729,\"digest\":\"0102\",\"event\":\"a\",\"event_"
+         "payload\":"
          "\"\"}",
          DGA_E_EVENT_DIGEST_MISMATCH, "digest"},
     };
@@ -543,11 +561,12 @@ static void test_array_v2_preimage(void **state)
     const char *pre = "{\"name\":\"compose-hash\",\"payload\":\"abcd\",\"type\":134217729}";
     char pre_hex[256], text[1024];
     dga_hex_encode((const uint8_t *)pre, strlen(pre), pre_hex);
-    snprintf(text, sizeof text,
-             "[{\"imr\":3,\"event_type\":134217729,\"digest\":\"9dde1673f544faa94b921825209593ddde08d0"
-             "baf9cd6990175dffaf3081f1bb10311d56de189491feb33842a050ad7b\",\"event\":\"compose-hash\","
-             "\"event_payload\":\"abcd\",\"version\":2,\"preimage\":\"%s\"}]",
-             pre_hex);
+    snprintf(
+        text, sizeof text,
+        "[{\"imr\":3,\"event_type\":134217729,\"digest\":\"9dde1673f544faa94b921825209593ddde08d0"
+        "baf9cd6990175dffaf3081f1bb10311d56de189491feb33842a050ad7b\",\"event\":\"compose-hash\","
+        "\"event_payload\":\"abcd\",\"version\":2,\"preimage\":\"%s\"}]",
+        pre_hex);
     struct dga_eventlog *log = parse_expect(text, DGA_E_OK, 0, NULL);
     assert_int_equal(log->events[0].version, DGA_EVENT_V2);
     dga_eventlog_free(log);
@@ -557,7 +576,8 @@ static void test_array_v2_preimage(void **state)
     free(v1);
 }
 
-/* ---- the TDX quote -------------------------------------------------------------------------------- */
+/* ---- the TDX quote
+ * -------------------------------------------------------------------------------- */
 
 static void test_quote_rtmr(void **state)
 {
@@ -581,7 +601,8 @@ static void test_quote_rtmr(void **state)
     free(q);
 }
 
-/* ---- RFC 8785 and gpu-policy-hash ---------------------------------------------------------------- */
+/* ---- RFC 8785 and gpu-policy-hash
+ * ---------------------------------------------------------------- */
 
 static void assert_jcs(const char *json, const char *want)
 {
@@ -603,18 +624,20 @@ static void test_jcs_rfc8785_examples(void **state)
 {
     (void)state;
     /* RFC 8785 §3.2.2 */
-    assert_jcs("{\"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],"
-               " \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\","
-               " \"literals\": [null, true, false]}",
-               "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
-               "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
+    assert_jcs(
+        "{\"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],"
+        " \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\","
+        " \"literals\": [null, true, false]}",
+        "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
+        "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
     /* RFC 8785 §3.2.3: sorting by UTF-16 code units (the emoji's surrogates sort before U+FB33) */
-    assert_jcs("{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\\ufb33\": \"Hebrew\","
-               " \"1\": \"One\", \"\\ud83d\\ude00\": \"Emoji\", \"\\u0080\": \"Control\","
-               " \"\\u00f6\": \"o\"}",
-               "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":\"o\","
-               "\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji\",\"\xef\xac\xb3\":"
-               "\"Hebrew\"}");
+    assert_jcs(
+        "{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\\ufb33\": \"Hebrew\","
+        " \"1\": \"One\", \"\\ud83d\\ude00\": \"Emoji\", \"\\u0080\": \"Control\","
+        " \"\\u00f6\": \"o\"}",
+        "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":\"o\","
+        "\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji\",\"\xef\xac\xb3\":"
+        "\"Hebrew\"}");
 }
 
 static void test_jcs_numbers(void **state)
@@ -678,7 +701,8 @@ static void test_gpu_policy_hash(void **state)
     /* key order and whitespace do not matter, content does */
     uint8_t a[32], b[32];
     const char *p1 = "{\"allow_devtools\":false,\"attest_gpu\":true,\"rego\":\"package policy\"}";
-    const char *p2 = "{ \"rego\": \"package policy\",\n\"attest_gpu\": true, \"allow_devtools\": false }";
+    const char *p2 =
+        "{ \"rego\": \"package policy\",\n\"attest_gpu\": true, \"allow_devtools\": false }";
     assert_int_equal(dga_gpu_policy_hash_value(p1, strlen(p1), a, NULL), DGA_E_OK);
     assert_int_equal(dga_gpu_policy_hash_value(p2, strlen(p2), b, NULL), DGA_E_OK);
     assert_memory_equal(a, b, 32);

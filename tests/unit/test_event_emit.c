@@ -65,7 +65,8 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- helpers ---------------------------------------------------------------------------------- */
+/* ---- helpers ----------------------------------------------------------------------------------
+ */
 
 static struct dga_event_backend *open_backend(const char *spec, const struct dga_event_paths *paths)
 {
@@ -155,7 +156,8 @@ static void emit_expect(struct env *t, const struct dga_event_backend *b, const 
     free(before);
 }
 
-/* ---- the simulated register ------------------------------------------------------------------- */
+/* ---- the simulated register -------------------------------------------------------------------
+ */
 
 static void test_sim_emit_and_replay(void **state)
 {
@@ -253,7 +255,8 @@ static void test_emit_gpu_policy_hash(void **state)
     dga_event_backend_free(b);
 }
 
-/* ---- failed extends leave the log untouched ----------------------------------------------------- */
+/* ---- failed extends leave the log untouched -----------------------------------------------------
+ */
 
 static void test_failed_extend_sim(void **state)
 {
@@ -310,7 +313,8 @@ static void test_log_write_failure(void **state)
     dga_event_backend_free(b);
 }
 
-/* ---- the lock ------------------------------------------------------------------------------------ */
+/* ---- the lock
+ * ------------------------------------------------------------------------------------ */
 
 /* An emitter waits while another process holds dstack's lock. */
 static void test_lock_is_honoured(void **state)
@@ -359,7 +363,8 @@ static void test_concurrent_emitters(void **state)
             char name[32];
             for (int i = 0; i < EACH; i++) {
                 snprintf(name, sizeof name, "p%d-e%d", k, i);
-                if (dga_event_emit(b, name, (const uint8_t *)name, strlen(name), NULL) != DGA_E_OK) {
+                if (dga_event_emit(b, name, (const uint8_t *)name, strlen(name), NULL) !=
+                    DGA_E_OK) {
                     _exit(1);
                 }
             }
@@ -381,7 +386,8 @@ static void test_concurrent_emitters(void **state)
     dga_event_backend_free(b);
 }
 
-/* ---- TDX RTMR3 --------------------------------------------------------------------------------- */
+/* ---- TDX RTMR3 ---------------------------------------------------------------------------------
+ */
 
 static void tdx_paths(struct env *t, char sysfs[256], char device[256])
 {
@@ -407,9 +413,9 @@ static void test_tdx_sysfs(void **state)
     uint8_t want[48], *got = NULL;
     size_t n = 0;
     static const uint8_t payload[] = {0xca, 0xfe};
-    assert_int_equal(dga_event_digest(DGA_EVENT_V1, DGA_HASH_SHA384, "gpu-attestation", payload, 2,
-                                      want),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_event_digest(DGA_EVENT_V1, DGA_HASH_SHA384, "gpu-attestation", payload, 2, want),
+        DGA_E_OK);
     assert_int_equal(dga_file_read(rtmr, 1024, &got, &n), DGA_E_OK);
     assert_int_equal(n, 48);
     assert_memory_equal(got, want, 48);
@@ -486,7 +492,8 @@ static void test_tdx_sysfs_env(void **state)
     dga_event_backend_free(b);
 }
 
-/* ---- backend specs and the TPM without a TPM ------------------------------------------------------ */
+/* ---- backend specs and the TPM without a TPM
+ * ------------------------------------------------------ */
 
 static void test_backend_specs(void **state)
 {
@@ -515,7 +522,7 @@ static void test_backend_specs(void **state)
     struct {
         const char *spec;
         enum dga_hash_alg alg;
-    } good[] = {{"tpm", DGA_HASH_SHA256},         {"tpm:14", DGA_HASH_SHA256},
+    } good[] = {{"tpm", DGA_HASH_SHA256},          {"tpm:14", DGA_HASH_SHA256},
                 {"tpm:0:sha384", DGA_HASH_SHA384}, {"tpm:23:sha256", DGA_HASH_SHA256},
                 {"tdx", DGA_HASH_SHA384},          {"sim:/x", DGA_HASH_SHA384}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
