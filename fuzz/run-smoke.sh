@@ -12,6 +12,7 @@ build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
     fuzz_collect)
+all_targets+=(fuzz_eventlog)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -104,6 +105,22 @@ collect_seeds() {
     { byte 1; printf '0x030200\n'; } >"$corpus/fuzz_collect/seed-class"
 }
 
+# fuzz_eventlog: dstack's recorded GetQuote response, its event_log array alone,
+# runtime_events.log, a V2 array element with its preimage, and app-compose documents.
+eventlog_seeds() {
+    local c=$corpus/fuzz_eventlog q=$fixtures/dstack/quote-report.json
+    cp "$q" "$c/seed-quote-report"
+    perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{event_log}' <"$q" >"$c/seed-array" ||
+        die "no event_log in $q"
+    cp "$fixtures/dstack/runtime_events.log" "$c/seed-runtime-events"
+    printf '%s\n' '{"event":"test","payload":"AQ==","version":2}' >"$c/seed-line-v2"
+    printf '[{"imr":3,"event_type":134217729,"digest":"","event":"compose-hash","event_payload":"abcd","version":2,"preimage":"%s"}]\n' \
+        "$(printf '%s' '{"name":"compose-hash","payload":"abcd","type":134217729}' | od -An -tx1 -v | tr -d ' \n')" \
+        >"$c/seed-array-v2"
+    printf '%s\n' '{"manifest_version":"3","requirements":{"gpu_policy":{"attest_gpu":true,"rego":"package policy\n","n":[1.5e-7,1e21,-0.0]}}}' \
+        >"$c/seed-app-compose"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -150,6 +167,7 @@ make_seeds() {
     done < <(find "$fixtures" -name '*.xml' | sort)
     [ -n "$(ls "$corpus/fuzz_rim")" ] || die "no *.xml under $fixtures"
     eat_seeds
+    eventlog_seeds
     # fuzz_policy: every JSON policy document, and nvattest output (its claims are evaluated)
     for f in "$fixtures"/policies/*.json; do
         [ -e "$f" ] || die "no policies/*.json under $fixtures"

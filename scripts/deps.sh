@@ -19,6 +19,7 @@ packages=(
     libcurl4-openssl-dev # collateral fetch (OCSP, RIMs) from NVIDIA or the proxy
     libmicrohttpd-dev  # the collateral proxy
     libtss2-dev        # TPM PCR backend for the measured event (tpm2-tss ESYS)
+    swtpm              # `make test`: a TPM 2.0 that tests/unit/test_event_tpm.c starts and extends
     systemd            # `make test`: systemd-analyze verify of the units
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
 )

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "events.h"
 
 static const struct command commands[] = {
     {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},
@@ -14,6 +15,9 @@ static const struct command commands[] = {
     {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
     {"eat", "verify", cmd_eat_verify, "verify a detached EAT token"},
     {"collect", NULL, cmd_collect, "collect GPU evidence from NVML and the PCI inventory"},
+    {"events", "replay", cmd_events_replay, "recompute RTMR3 from a dstack event log"},
+    {"events", "emit", cmd_events_emit, "extend RTMR3/a PCR and log a dstack runtime event"},
+    {"events", "policy-hash", cmd_events_policy_hash, "dstack's gpu-policy-hash of an app"},
 };
 
 static void usage(FILE *out)

@@ -123,7 +123,36 @@
       "a display controller that is not an NVIDIA GPU is present")                          \
     X(PCI_ADDRESS, "pci-address", "a PCI address is malformed")                             \
     X(INVENTORY_MISMATCH, "inventory-mismatch",                                             \
-      "the PCI inventory, NVML and the evidence disagree on the devices present")
+      "the PCI inventory, NVML and the evidence disagree on the devices present")           \
+    /* measure: runtime events, registers, event logs, canonical JSON */                    \
+    X(EVENT_NAME, "event-name",                                                             \
+      "event name is empty, too long, or has a character the event formats cannot carry")   \
+    X(EVENTLOG_SYNTAX, "eventlog-syntax", "an event-log line or element is not valid JSON") \
+    X(EVENTLOG_FIELD, "eventlog-field",                                                     \
+      "an event-log member is missing, of the wrong type, or unknown")                      \
+    X(EVENT_TYPE, "event-type", "a runtime event is not type 0x08000001 on RTMR3")         \
+    X(EVENT_VERSION, "event-version", "event digest version is not 1 or 2")                 \
+    X(EVENT_DIGEST_MISMATCH, "event-digest-mismatch",                                       \
+      "a recorded event digest differs from the digest of its name and payload")            \
+    X(EVENT_PREIMAGE, "event-preimage",                                                     \
+      "a V2 event preimage is not the canonical JSON of its name and payload")              \
+    X(EVENT_VERSION_FILE, "event-version-file",                                             \
+      "the runtime-event version file is missing, malformed, or holds another version")    \
+    X(EVENT_LOCK, "event-lock", "the runtime-event lock file cannot be opened or locked")   \
+    X(REGISTER_UNAVAILABLE, "register-unavailable",                                         \
+      "no measurement register interface (RTMR sysfs, TDX device, TPM) is available")      \
+    X(REGISTER_PERMISSION, "register-permission",                                           \
+      "permission denied extending the measurement register")                               \
+    X(REGISTER_EXTEND, "register-extend", "extending the measurement register failed")      \
+    X(REGISTER_STATE, "register-state",                                                     \
+      "the simulated register file cannot be read or does not hold exactly 48 bytes")       \
+    X(EVENT_LOG_WRITE, "event-log-write",                                                   \
+      "the register was extended but the event-log line could not be appended")             \
+    X(RTMR_MISMATCH, "rtmr-mismatch", "the replayed register differs from the expected value") \
+    X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")   \
+    X(JCS_NUMBER, "jcs-number",                                                             \
+      "a number has no single canonical form (an integral value beyond 2^53)")              \
+    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
