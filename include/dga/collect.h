@@ -55,9 +55,10 @@ struct dga_cc_settings {
 };
 
 /*
- * The CC check the gate applies: CC on (ccFeature 1) or protected-PCIe mode
- * (multiGpuMode 1), as libnvat requires, else DGA_E_CC_OFF; DEVTOOLS on is
- * DGA_E_CC_DEVTOOLS unless allow_devtools.
+ * The CC check the gate applies: the CC feature on (ccFeature 1), else
+ * DGA_E_CC_OFF, also in protected-PCIe mode without it (libnvat accepts
+ * that; we cannot attest the NVSwitches it relies on yet: docs/collect.md);
+ * DEVTOOLS on is DGA_E_CC_DEVTOOLS unless allow_devtools.
  */
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools);
 /* "off", "on", "devtools", "ppcie" (protected PCIe without the CC feature). */

@@ -116,7 +116,7 @@
       "NVML returned a certificate chain that is not 5 PEM certificates")                   \
     X(NVML_ARCH, "nvml-arch", "the GPU architecture is neither Hopper nor Blackwell")       \
     X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")   \
-    X(CC_OFF, "cc-off", "confidential computing is off (neither CC nor protected PCIe)")    \
+    X(CC_OFF, "cc-off", "confidential computing is off (the CC feature is not enabled)")    \
     X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")            \
     X(PCI_UNREADABLE, "pci-unreadable", "a PCI device entry in sysfs cannot be read")      \
     X(PCI_FOREIGN_DISPLAY, "pci-foreign-display",                                           \

@@ -14,9 +14,16 @@
 #define CC_DEVTOOLS_ON 1u
 #define CC_MULTI_GPU_PROTECTED_PCIE 1u
 
+/*
+ * The gate's rule (DESIGN.md): the CC feature must be on. libnvat also takes
+ * protected-PCIe mode without it, but that configuration (NVIDIA's 8-GPU
+ * PPCIe) moves trust to NVLink and the NVSwitches, whose evidence comes from
+ * NSCQ, not NVML, and which this project cannot attest yet: refusing it is
+ * the fail-closed choice until it can.
+ */
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
 {
-    if (cc->cc_feature != CC_FEATURE_ENABLED && cc->multi_gpu_mode != CC_MULTI_GPU_PROTECTED_PCIE) {
+    if (cc->cc_feature != CC_FEATURE_ENABLED) {
         return DGA_E_CC_OFF;
     }
     if (cc->devtools_mode == CC_DEVTOOLS_ON && !allow_devtools) {

@@ -167,8 +167,9 @@ static void test_protected_pcie(void **state)
     tmp_new(&t);
     collect_ok(&t, "\"cc_feature\":0,\"multi_gpu_mode\":1,\"gpus\":8", &c);
     assert_int_equal(c.cc.multi_gpu_mode, 1);
-    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_OK);
     assert_string_equal(dga_cc_mode_name(&c.cc), "ppcie");
+    /* libnvat accepts PPCIe without the CC feature; we refuse it until NVSwitches are attested. */
+    assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_OFF);
     dga_collection_free(&c);
     tmp_free(&t);
 }
@@ -660,6 +661,8 @@ static void test_cc_settings_with_deadline(void **state)
     assert_int_equal(cc.cc_feature, 0);
     assert_int_equal(cc.devtools_mode, 1);
     assert_int_equal(cc.multi_gpu_mode, 1);
+    assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_OFF); /* PPCIe without the CC feature */
+    cc.cc_feature = 1;
     assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_DEVTOOLS);
     scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeSettings\",\"rc\":3}");
     assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err),
