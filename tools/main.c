@@ -13,6 +13,7 @@ static const struct command commands[] = {
     {"rim", "inspect", cmd_rim_inspect, "decode a RIM document as JSON"},
     {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
     {"eat", "verify", cmd_eat_verify, "verify a detached EAT token"},
+    {"proxy", NULL, cmd_proxy, "serve NVIDIA OCSP and RIM collateral from a cache"},
 };
 
 static void usage(FILE *out)

@@ -105,7 +105,15 @@
     X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")               \
     X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")      \
     X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                \
-    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")
+    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")                                  \
+    /* collateral proxy */                                                                  \
+    X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")            \
+    X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                               \
+      "the OCSP response is not successful, not yet valid or already expired")              \
+    X(PROXY_UPSTREAM, "proxy-upstream", "the upstream service cannot be reached")           \
+    X(PROXY_CACHE_CORRUPT, "proxy-cache-corrupt",                                           \
+      "a cache entry is malformed or its body does not match its digest")                   \
+    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
