@@ -21,6 +21,7 @@ packages=(
     libtss2-dev        # TPM PCR backend for the measured event (tpm2-tss ESYS)
     systemd            # `make test`: systemd-analyze verify of the units
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
+    curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
 )
 
 missing=()

@@ -445,6 +445,14 @@ p12_port=$(wait_for "$tmp/p12.log" '\(port (\d+)\)')
 http k1 "http://127.0.0.1:$p12_port/v1/rim/NV_RIM_B"
 eq "config file applied (cache-dir, rim-url)" "$(find "$tmp/cache12/rim" -name '*.json' | wc -l)" 1
 stop "$p12_pid"
+"$bin" proxy --config "$here/../../docs/proxy.conf.example" --listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache13" >"$tmp/p13.log" 2>&1 &
+p13_pid=$!
+pids+=("$p13_pid")
+p13_port=$(wait_for "$tmp/p13.log" '\(port (\d+)\)')
+http k2 "http://127.0.0.1:$p13_port/healthz"
+eq "docs/proxy.conf.example loads, flags override it" "$code" 200
+stop "$p13_pid"
 "$bin" proxy --listen 127.0.0.1:99999 >"$tmp/cfg.out" 2>&1
 eq "bad listen address exit 2" "$?" 2
 
