@@ -97,10 +97,18 @@ proxy() {
     printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
 }
 
+# stop NAME: SIGTERM to a proxy; it must exit 0 (under ASan: also without leaks)
 stop() {
-    local pid=$1
+    local name=$1 pid rc
+    pid=${name}_pid
+    pid=${!pid}
     kill -TERM "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    rc=$?
+    if [ "$rc" -ne 0 ] || grep -qE 'Sanitizer|runtime error' "$tmp/$name.log"; then
+        fail "$name exited $rc"
+        tail -n 30 "$tmp/$name.log" | sed 's/^/  /'
+    fi
 }
 
 # ---- HTTP ----
@@ -266,7 +274,7 @@ fake_ctl fail/200
 post_ocsp x "$p5_port" "$pki/req1.der"
 eq "OCSP upstream 200 with a non-OCSP body: relayed, not cached" "$code" 200
 eq "... and nothing cached" "$(find "$tmp/cache5/ocsp" -name '*.json' | wc -l)" 0
-stop "$p5_pid"
+stop p5
 fake_ctl fail/0
 
 echo "== 200 concurrent clients (cold keys, slow upstream: one upstream request per key)"
@@ -298,7 +306,7 @@ cp "$tmp/par/ocsp.1" "$tmp/par1.body"
 eq "concurrent OCSP answer verifies" "$(ocsp_status par1 3)" good
 eq "100 concurrent RIM misses: one upstream request" "$(($(fake_count) - before))" 1
 fake_ctl delay/0
-stop "$p1_pid"
+stop p1
 
 echo "== restart keeps the cache; upstream down with and without an entry"
 proxy p2 --cache-dir "$tmp/cache1" --ocsp-url "$down_url" --rim-url "$down_url"
@@ -313,7 +321,7 @@ post_ocsp a3 "$p2_port" "$pki/req4.der"
 eq "upstream down, no OCSP entry: 502" "$code" 502
 http a4 "$P/v1/rim/NV_RIM_E"
 eq "upstream down, no RIM entry: 502" "$code" 502
-stop "$p2_pid"
+stop p2
 
 echo "== a corrupted cache file is dropped, never served, and refetched"
 rimA=$(rim_file 1 NV_RIM_A)
@@ -327,7 +335,7 @@ post_ocsp c2 "$p3_port" "$pki/req1.der"
 eq "corrupted OCSP not served (upstream down): 502" "$code" 502
 contains "drop logged" "$tmp/p3.log" "proxy-cache-corrupt"
 [ ! -e "$rimA.body" ] && ok "corrupted files deleted" || fail "corrupted RIM body still on disk"
-stop "$p3_pid"
+stop p3
 cp "$tmp/rims/NV_RIM_A" "$tmp/rimA.orig"
 echo '{"id":"NV_RIM_A","v":2}' >"$tmp/rims/NV_RIM_A"
 proxy p4 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
@@ -337,7 +345,7 @@ same "after a drop: upstream's body" "$tmp/rims/NV_RIM_A" "$tmp/c3.body"
 post_ocsp c4 "$p4_port" "$pki/req1.der"
 eq "after a drop: OCSP refetched (MISS)" "$(header c4 X-Dstack-Cache)" MISS
 eq "refetched OCSP answer verifies" "$(ocsp_status c4 1)" good
-stop "$p4_pid"
+stop p4
 cp "$tmp/rimA.orig" "$tmp/rims/NV_RIM_A"
 
 echo "== OCSP: synchronous refresh near expiry, never an expired answer"
@@ -352,22 +360,22 @@ sleep 1.1 # a new thisUpdate second, so the refreshed answer differs
 post_ocsp e2 "$p6_port" "$pki/req1.der"
 eq "within refresh-before: REFRESH" "$(header e2 X-Dstack-Cache)" REFRESH
 if cmp -s "$tmp/e1.body" "$tmp/e2.body"; then fail "REFRESH returned the old answer"; else ok "REFRESH returned a new answer"; fi
-stop "$ocsp2_pid"
+kill "$ocsp2_pid"; wait "$ocsp2_pid" 2>/dev/null
 post_ocsp e3 "$p6_port" "$pki/req1.der"
 eq "refresh fails, entry still valid: served (HIT)" "$(header e3 X-Dstack-Cache)" HIT
 same "... the last good answer" "$tmp/e2.body" "$tmp/e3.body"
-stop "$p6_pid"
+stop p6
 proxy p7 --cache-dir "$tmp/cache7" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --ocsp-max-ttl 2s \
     --ocsp-refresh-before 0
 now=$(date +%s)
 post_ocsp f1 "$p7_port" "$pki/req1.der"
 between "expires capped by ocsp-max-ttl" "$(header f1 X-Dstack-Cache-Expires)" $((now + 1)) $((now + 3))
-stop "$p7_pid"
+stop p7
 sleep 2.2
 proxy p7 --cache-dir "$tmp/cache7" --ocsp-url "$down_url" --rim-url "$down_url" --ocsp-max-ttl 2s
 post_ocsp f2 "$p7_port" "$pki/req1.der"
 eq "expired OCSP entry never served: 502" "$code" 502
-stop "$p7_pid"
+stop p7
 
 echo "== RIM: stale within the bound only on upstream failure"
 proxy p8 --cache-dir "$tmp/cache8" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --rim-ttl 1s \
@@ -387,7 +395,7 @@ eq "expired RIM, upstream 404: passed through, not STALE" "$code" 404
 fake_ctl fail/0
 http s4 "$P/v1/rim/NV_RIM_D"
 eq "expired RIM, upstream back: REFRESH" "$(header s4 X-Dstack-Cache)" REFRESH
-stop "$p8_pid"
+stop p8
 sleep 1.2
 proxy p9 --cache-dir "$tmp/cache8" --ocsp-url "$down_url" --rim-url "$down_url" --rim-ttl 1s \
     --rim-max-stale 3s
@@ -396,7 +404,7 @@ eq "expired RIM, upstream down: STALE" "$(header s5 X-Dstack-Cache)" STALE
 sleep 3.2
 http s6 "http://127.0.0.1:$p9_port/v1/rim/NV_RIM_D"
 eq "past rim-max-stale, upstream down: 502" "$code" 502
-stop "$p9_pid"
+stop p9
 
 echo "== background half-life refresh"
 proxy p10 --cache-dir "$tmp/cache10" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --rim-ttl 2s \
@@ -411,7 +419,7 @@ after=$(fake_count)
 http b2 "http://127.0.0.1:$p10_port/v1/rim/NV_RIM_E"
 eq "refreshed entry: HIT" "$(header b2 X-Dstack-Cache)" HIT
 contains "refresh logged" "$tmp/p10.log" "refresh rim: REFRESH (HTTP 200)"
-stop "$p10_pid"
+stop p10
 
 echo "== bounds: entries per kind"
 proxy p11 --cache-dir "$tmp/cache11" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
@@ -421,7 +429,7 @@ for id in NV_RIM_A NV_RIM_B NV_RIM_C; do
 done
 eq "two RIM entries kept" "$(find "$tmp/cache11/rim" -name '*.json' | wc -l)" 2
 eq "two RIM bodies kept" "$(find "$tmp/cache11/rim" -name '*.body' | wc -l)" 2
-stop "$p11_pid"
+stop p11
 
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1
@@ -444,7 +452,7 @@ pids+=("$p12_pid")
 p12_port=$(wait_for "$tmp/p12.log" '\(port (\d+)\)')
 http k1 "http://127.0.0.1:$p12_port/v1/rim/NV_RIM_B"
 eq "config file applied (cache-dir, rim-url)" "$(find "$tmp/cache12/rim" -name '*.json' | wc -l)" 1
-stop "$p12_pid"
+stop p12
 "$bin" proxy --config "$here/../../docs/proxy.conf.example" --listen 127.0.0.1:0 \
     --cache-dir "$tmp/cache13" >"$tmp/p13.log" 2>&1 &
 p13_pid=$!
@@ -452,7 +460,7 @@ pids+=("$p13_pid")
 p13_port=$(wait_for "$tmp/p13.log" '\(port (\d+)\)')
 http k2 "http://127.0.0.1:$p13_port/healthz"
 eq "docs/proxy.conf.example loads, flags override it" "$code" 200
-stop "$p13_pid"
+stop p13
 "$bin" proxy --listen 127.0.0.1:99999 >"$tmp/cfg.out" 2>&1
 eq "bad listen address exit 2" "$?" 2
 
