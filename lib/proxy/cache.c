@@ -98,12 +98,13 @@ static void drop(struct cache *c, struct entry **link, bool with_files)
     entry_free(e);
 }
 
-void cache_remove(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32])
+void cache_forget(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32],
+                  bool with_files)
 {
     struct entry **l = find_link(c, kind, key);
     if (*l != NULL) {
-        drop(c, l, true);
-    } else {
+        drop(c, l, with_files);
+    } else if (with_files) {
         store_remove(c->cfg->cache_dir, kind, key);
     }
 }

@@ -103,8 +103,12 @@ struct entry *cache_find(struct cache *c, enum dga_proxy_kind kind, const uint8_
  * freed) when e alone exceeds max-cache-bytes.
  */
 bool cache_insert(struct cache *c, struct entry *e);
-/* Drops an entry from memory and disk. */
-void cache_remove(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32]);
+/*
+ * Drops an entry from memory and, with_files, from disk (not while a flight
+ * for the key may be writing new files).
+ */
+void cache_forget(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32],
+                  bool with_files);
 /* Reads the directory at startup; corrupt and useless entries are deleted and logged. */
 dga_err cache_load(struct cache *c, time_t now);
 /* Fresh (now < expires_at) and held-but-expired entries of one kind. */

@@ -296,7 +296,7 @@ void proxy_resolve(struct proxy_core *pc, const struct want *w, bool force, stru
         bool stale_ok = w->kind == DGA_PROXY_KIND_RIM &&
                         now < e->expires_at + (time_t)c->rim_max_stale;
         if (!stale_ok) { /* an expired OCSP answer is never served */
-            cache_remove(pc->cache, w->kind, w->key);
+            cache_forget(pc->cache, w->kind, w->key, find_flight(pc, w) == NULL);
             e = NULL;
         }
     }
