@@ -156,6 +156,15 @@ dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_
                               int64_t default_ttl, time_t *ret_expires,
                               time_t *ret_this_update);
 
+/*
+ * Whether a response answers a request: it is successful and holds a
+ * SingleResponse for every CertID of the request. The proxy keeps nothing
+ * else, so one misdirected answer cannot be replayed under another key.
+ * DGA_E_PROXY_UNCACHEABLE or DGA_E_BAD_DER otherwise.
+ */
+dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uint8_t *resp_der,
+                               size_t resp_len);
+
 /* ---- the server ------------------------------------------------------------------- */
 
 struct dga_proxy;

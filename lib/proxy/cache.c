@@ -169,6 +169,9 @@ static dga_err check_ocsp_entry(const struct dga_proxy_config *cfg, struct entry
         return DGA_E_PROXY_CACHE_CORRUPT;
     }
     dga_err err = dga_proxy_ocsp_key(der, len, key);
+    if (err == DGA_E_OK) {
+        err = dga_proxy_ocsp_answers(der, len, e->body->data, e->body->len);
+    }
     free(der);
     if (err != DGA_E_OK || !dga_mem_equal(key, e->key, 32)) {
         return DGA_E_PROXY_CACHE_CORRUPT;

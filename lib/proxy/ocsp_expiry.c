@@ -110,3 +110,40 @@ dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_
     }
     return e;
 }
+
+/* Every CertID of the request has a SingleResponse (OCSP_resp_find compares them). */
+static bool answers_all(OCSP_REQUEST *req, OCSP_BASICRESP *basic)
+{
+    int n = OCSP_request_onereq_count(req);
+    for (int i = 0; i < n; i++) {
+        OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
+        if (id == NULL || OCSP_resp_find(basic, id, -1) < 0) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uint8_t *resp_der,
+                               size_t resp_len)
+{
+    if (req_der == NULL || resp_der == NULL || req_len == 0 || resp_len == 0 ||
+        req_len > (size_t)LONG_MAX || resp_len > (size_t)LONG_MAX) {
+        return DGA_E_BAD_DER;
+    }
+    dga_err e;
+    OCSP_BASICRESP *basic = successful_basic(resp_der, resp_len, &e);
+    if (basic == NULL) {
+        return e;
+    }
+    const unsigned char *p = req_der;
+    OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
+    if (req == NULL || p != req_der + req_len) {
+        e = DGA_E_BAD_DER;
+    } else if (!answers_all(req, basic)) {
+        e = DGA_E_PROXY_UNCACHEABLE;
+    }
+    OCSP_REQUEST_free(req);
+    OCSP_BASICRESP_free(basic);
+    return e;
+}

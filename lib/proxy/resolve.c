@@ -133,7 +133,8 @@ static void decide_ocsp(struct proxy_core *pc, const struct want *w, dga_err fe,
     time_t expires = 0, this_update = 0;
     bool usable = fe == DGA_E_OK && r->status == 200 &&
                   dga_proxy_ocsp_expiry(r->body, r->len, now, c->ocsp_max_ttl,
-                                        c->ocsp_default_ttl, &expires, &this_update) == DGA_E_OK;
+                                        c->ocsp_default_ttl, &expires, &this_update) == DGA_E_OK &&
+                  dga_proxy_ocsp_answers(w->ocsp, w->ocsp_len, r->body, r->len) == DGA_E_OK;
     if (usable && (*ret_new = new_entry(w, r, now, expires, this_update)) != NULL) {
         outcome_from_entry(o, *ret_new, old != NULL ? "REFRESH" : "MISS");
         return;

@@ -430,6 +430,18 @@ done
 eq "two RIM entries kept" "$(find "$tmp/cache11/rim" -name '*.json' | wc -l)" 2
 eq "two RIM bodies kept" "$(find "$tmp/cache11/rim" -name '*.body' | wc -l)" 2
 stop p11
+proxy p14 --cache-dir "$tmp/cache14" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
+    --max-cache-bytes 40 # each of these RIMs is 18 bytes
+for id in NV_RIM_B NV_RIM_C NV_RIM_D NV_RIM_E; do
+    http x "http://127.0.0.1:$p14_port/v1/rim/$id"
+done
+eq "bodies within max-cache-bytes" "$(cat "$tmp/cache14/rim/"*.body | wc -c)" 36
+http x "http://127.0.0.1:$p14_port/v1/rim/NV_RIM_A"
+eq "a body over max-cache-bytes is served" "$code" 200
+eq "... but not kept" "$(header x X-Dstack-Cache)" MISS
+http x "http://127.0.0.1:$p14_port/v1/rim/NV_RIM_A"
+eq "... so it is fetched again" "$(header x X-Dstack-Cache)" MISS
+stop p14
 
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1

@@ -461,6 +461,32 @@ static void test_ocsp_expiry_malformed(void **state)
     free(req);
 }
 
+static dga_err answers(const char *req_name, const char *resp_name)
+{
+    size_t ql, sl;
+    uint8_t *q = fixture(req_name, &ql), *r = fixture(resp_name, &sl);
+    dga_err e = dga_proxy_ocsp_answers(q, ql, r, sl);
+    free(q);
+    free(r);
+    return e;
+}
+
+static void test_ocsp_answers(void **state)
+{
+    (void)state;
+    /* the CertID decides, not the nonce */
+    assert_int_equal(answers("req_leaf1.der", "resp_good_1day.der"), DGA_E_OK);
+    assert_int_equal(answers("req_leaf1_no_nonce.der", "resp_good_1day.der"), DGA_E_OK);
+    assert_int_equal(answers("req_two_certs.der", "resp_two_certs_1h.der"), DGA_E_OK);
+    assert_int_equal(answers("req_leaf1.der", "resp_two_certs_1h.der"), DGA_E_OK);
+    /* another certificate, or one of two missing */
+    assert_int_equal(answers("req_leaf2.der", "resp_good_1day.der"), DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(answers("req_two_certs.der", "resp_good_1day.der"), DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(answers("req_leaf1.der", "resp_try_later.der"), DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(answers("resp_good_1day.der", "resp_good_1day.der"), DGA_E_BAD_DER);
+    assert_int_equal(answers("req_leaf1.der", "req_leaf1.der"), DGA_E_BAD_DER);
+}
+
 /* ---- the on-disk store ---- */
 
 static struct entry *sample_entry(const char *id, const char *text)
@@ -561,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_parse_rim),
         cmocka_unit_test(test_ocsp_expiry),
         cmocka_unit_test(test_ocsp_expiry_malformed),
+        cmocka_unit_test(test_ocsp_answers),
         cmocka_unit_test(test_store_roundtrip_and_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
