@@ -23,6 +23,7 @@ struct option_def {
     size_t offset;
     size_t size; /* OPT_STRING: buffer size */
     const char *help;
+    const char *meta; /* for usage text; NULL: from the type */
 };
 
 #define STR(field) OPT_STRING, offsetof(struct dga_proxy_config, field), \
@@ -30,35 +31,40 @@ struct option_def {
 #define NUM(t, field) t, offsetof(struct dga_proxy_config, field), 0
 
 static const struct option_def options[] = {
-    {"listen", STR(listen), "ADDR:PORT to listen on (0.0.0.0:8090)"},
-    {"cache-dir", STR(cache_dir), "cache directory (/var/cache/dstack/nvidia-attest-proxy)"},
-    {"ocsp-url", STR(ocsp_url), "upstream OCSP responder URL (https://ocsp.ndis.nvidia.com)"},
-    {"rim-url", STR(rim_url), "upstream RIM service base URL (https://rim.attestation.nvidia.com)"},
-    {"ocsp-max-ttl", NUM(OPT_DURATION, ocsp_max_ttl), "longest OCSP entry lifetime (24h)"},
+    {"listen", STR(listen), "address to listen on (0.0.0.0:8090)", "ADDR:PORT"},
+    {"cache-dir", STR(cache_dir), "cache directory (/var/cache/dstack/nvidia-attest-proxy)",
+     "DIR"},
+    {"ocsp-url", STR(ocsp_url), "upstream OCSP responder (https://ocsp.ndis.nvidia.com)", "URL"},
+    {"rim-url", STR(rim_url), "upstream RIM service (https://rim.attestation.nvidia.com)", "URL"},
+    {"ocsp-max-ttl", NUM(OPT_DURATION, ocsp_max_ttl), "longest OCSP entry lifetime (24h)", NULL},
     {"ocsp-default-ttl", NUM(OPT_DURATION, ocsp_default_ttl),
-     "OCSP lifetime from thisUpdate when nextUpdate is absent (1h)"},
+     "OCSP lifetime from thisUpdate without nextUpdate (1h)", NULL},
     {"ocsp-refresh-before", NUM(OPT_DURATION, ocsp_refresh_before),
-     "refresh an OCSP entry synchronously this long before it expires (5m)"},
-    {"rim-ttl", NUM(OPT_DURATION, rim_ttl), "RIM freshness (30d)"},
+     "refresh OCSP synchronously this long before expiry (5m)", NULL},
+    {"rim-ttl", NUM(OPT_DURATION, rim_ttl), "RIM freshness (30d)", NULL},
     {"rim-max-stale", NUM(OPT_DURATION, rim_max_stale),
-     "serve an expired RIM this long on upstream failure, 0 = never (7d)"},
+     "serve an expired RIM this long if upstream fails, 0 = never (7d)", NULL},
     {"refresh-interval", NUM(OPT_DURATION, refresh_interval),
-     "background refresh period, 0 = off (10m)"},
-    {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)"},
-    {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)"},
+     "background refresh period, 0 = off (10m)", NULL},
+    {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)",
+     NULL},
+    {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)",
+     NULL},
     {"client-timeout", NUM(OPT_DURATION, client_timeout),
-     "idle client connection / header read timeout (10s)"},
+     "idle client connection / header read timeout (10s)", NULL},
     {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
-     "cached entries per kind, oldest evicted (10000)"},
-    {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)"},
-    {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit (64K)"},
-    {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)"},
-    {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)"},
-    {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)"},
+     "cached entries per kind, oldest evicted (10000)", NULL},
+    {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
+    {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit (64K)", NULL},
+    {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)",
+     NULL},
+    {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
+    {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)",
+     NULL},
     {"refresh-parallel", NUM(OPT_UINT, refresh_parallel),
-     "background refresh upstream requests at once (4)"},
-    {"service-key-file", OPT_STRING, 0, 0,
-     "file holding the NVIDIA service key sent as Authorization: Bearer"},
+     "background refresh upstream requests at once (4)", NULL},
+    {"service-key-file", OPT_STRING, 0, 0, "NVIDIA service key, sent as Authorization: Bearer",
+     "FILE"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -226,12 +232,16 @@ dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const 
 
 const char *dga_proxy_config_help(void)
 {
-    static char text[4096];
+    static char text[6144];
     static bool done;
     if (!done) {
         size_t at = 0;
+        static const char *const meta[] = {"VALUE", "DURATION", "SIZE", "N"};
         for (size_t i = 0; i < N_OPTIONS && at < sizeof text; i++) {
-            int n = snprintf(text + at, sizeof text - at, "  --%-28s %s\n", options[i].name,
+            char flag[64];
+            snprintf(flag, sizeof flag, "%s %s", options[i].name,
+                     options[i].meta != NULL ? options[i].meta : meta[options[i].type]);
+            int n = snprintf(text + at, sizeof text - at, "  --%-35s %s\n", flag,
                              options[i].help);
             if (n < 0) {
                 break;

@@ -24,9 +24,21 @@ for want in NoNewPrivileges=yes ProtectSystem=strict DynamicUser=yes CapabilityB
     if grep -q "^$want" "$unit"; then echo "ok   $want"; else
         echo "FAIL $want missing"; failures=$((failures + 1)); fi
 done
+# systemd's own exposure score (0 = locked down, 10 = none): at most 2.0 ("OK").
+if systemd-analyze security --offline=true --threshold=20 "$tmp/$(basename "$unit")" >"$tmp/sec" 2>&1; then
+    echo "ok   systemd-analyze security: $(grep -o 'exposure level.*' "$tmp/sec")"
+else
+    echo "FAIL systemd-analyze security above 2.0:"; tail -n 3 "$tmp/sec" | sed 's/^/  /'
+    failures=$((failures + 1))
+fi
 # The command line in the unit is one the program accepts.
 exec_args=$(sed -n 's#^ExecStart=/usr/bin/dstack-gpu-attest ##p' "$unit")
 if [ -z "$exec_args" ]; then
     echo "FAIL no ExecStart"; failures=$((failures + 1))
 fi
+"$bin" proxy --help >"$tmp/help"
+for flag in $(printf '%s\n' "$exec_args" | grep -o -- '--[a-z-]*'); do
+    if grep -q -- "  $flag " "$tmp/help"; then echo "ok   ExecStart flag $flag"; else
+        echo "FAIL ExecStart flag $flag unknown to the program"; failures=$((failures + 1)); fi
+done
 [ "$failures" -eq 0 ] || exit 1
