@@ -33,6 +33,7 @@ struct dga_proxy {
 struct request_ctx {
     char *uri; /* as sent, before any unescaping: the parser sees the client's bytes */
     bool started;
+    bool uri_too_long;
     bool too_large;
     struct buf body;
 };
@@ -243,6 +244,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     struct dga_proxy *p = cls;
     struct request_ctx *ctx = *con_cls;
+    if (ctx != NULL && ctx->uri_too_long) {
+        return send_text(conn, 400, status_text(400));
+    }
     if (ctx == NULL || ctx->uri == NULL) {
         return send_text(conn, 503, status_text(503));
     }
@@ -280,8 +284,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     (void)cls;
     (void)conn;
     struct request_ctx *ctx = calloc(1, sizeof *ctx);
-    if (ctx != NULL && strlen(uri) <= DGA_PROXY_URI_MAX) {
-        ctx->uri = strdup(uri);
+    if (ctx != NULL) {
+        ctx->uri_too_long = strlen(uri) > DGA_PROXY_URI_MAX;
+        ctx->uri = ctx->uri_too_long ? NULL : strdup(uri);
     }
     return ctx;
 }

@@ -174,6 +174,11 @@ http x "$P/v1/rim/NV_RIM_A?x=1"
 eq "RIM with a query 400" "$code" 400
 http x "$P/v1/rim/$(printf 'A%.0s' $(seq 1 200))"
 eq "RIM id too long 400" "$code" 400
+http x "$P/v1/rim/$(head -c 9000 /dev/zero | tr '\0' A)"
+eq "request target over 8 KiB 400" "$code" 400
+http x -I "$P/healthz"
+eq "HEAD /healthz 200" "$code" 200
+eq "HEAD has no body" "$(curl -sS -I -o /dev/null -w '%{size_download}' "$P/healthz")" 0
 http x -H 'Content-Type: text/plain' --data-binary "@$pki/req1.der" "$P/ocsp"
 eq "POST /ocsp wrong content type 415" "$code" 415
 http x --data-binary "@$pki/req1.der" -H 'Content-Type:' "$P/ocsp"
