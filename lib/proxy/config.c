@@ -55,7 +55,7 @@ static const struct option_def options[] = {
     {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
      "cached entries per kind, oldest evicted (10000)", NULL},
     {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
-    {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit (64K)", NULL},
+    {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit, at most 64K (64K)", NULL},
     {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)",
      NULL},
     {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
@@ -368,6 +368,9 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
     }
     if (c->cache_dir[0] != '/') {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "cache-dir (must be absolute)");
+    }
+    if (c->max_request > DGA_PROXY_REQUEST_MAX) { /* the parser's own ceiling */
+        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "max-request (at most 64K)");
     }
     if (c->max_entries_per_kind == 0 || c->max_cache_bytes == 0 || c->max_request == 0 ||
         c->max_ocsp_response == 0 || c->max_rim_response == 0 || c->max_connections == 0 ||
