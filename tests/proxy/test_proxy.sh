@@ -478,6 +478,15 @@ p13_port=$(wait_for "$tmp/p13.log" '\(port (\d+)\)')
 http k2 "http://127.0.0.1:$p13_port/healthz"
 eq "docs/proxy.conf.example loads, flags override it" "$code" 200
 stop p13
+NVIDIA_ATTEST_PROXY_LISTEN=127.0.0.1:0 NVIDIA_ATTEST_PROXY_CACHE_DIR=$tmp/cache15 \
+    NVIDIA_ATTEST_PROXY_RIM_URL=$down_url "$bin" proxy --rim-url "$rim_url" >"$tmp/p15.log" 2>&1 &
+p15_pid=$!
+pids+=("$p15_pid")
+p15_port=$(wait_for "$tmp/p15.log" '\(port (\d+)\)')
+http k3 "http://127.0.0.1:$p15_port/v1/rim/NV_RIM_B"
+eq "environment applied, flags override it" "$code" 200
+eq "... cache in NVIDIA_ATTEST_PROXY_CACHE_DIR" "$(find "$tmp/cache15/rim" -name '*.json' | wc -l)" 1
+stop p15
 "$bin" proxy --listen 127.0.0.1:99999 >"$tmp/cfg.out" 2>&1
 eq "bad listen address exit 2" "$?" 2
 

@@ -145,6 +145,31 @@ static void test_config_file(void **state)
     assert_int_equal(dga_proxy_config_load_file(&c, "/nonexistent/proxy.conf", &d), DGA_E_IO);
 }
 
+static void test_config_env(void **state)
+{
+    (void)state;
+    struct dga_proxy_config c;
+    dga_proxy_config_defaults(&c);
+    setenv("NVIDIA_ATTEST_PROXY_LISTEN", "127.0.0.1:7000", 1);
+    setenv("NVIDIA_ATTEST_PROXY_RIM_URL", "http://rim.example", 1);
+    setenv("GPU_ATTEST_PROXY_OCSP_REFRESH_BEFORE", "2m", 1);
+    setenv("NV_ATTESTATION_SERVICE_KEY", "secret-key", 1);
+    struct dga_diag d = {0};
+    assert_int_equal(dga_proxy_config_from_env(&c, &d), DGA_E_OK);
+    assert_string_equal(c.listen, "127.0.0.1:7000");
+    assert_string_equal(c.rim_url, "http://rim.example");
+    assert_int_equal(c.ocsp_refresh_before, 120);
+    assert_string_equal(c.service_key, "secret-key");
+    setenv("NVIDIA_ATTEST_PROXY_CACHE_DIR", "", 1);
+    assert_int_equal(dga_proxy_config_from_env(&c, &d), DGA_E_PROXY_CONFIG);
+    assert_string_equal(d.field, "NVIDIA_ATTEST_PROXY_CACHE_DIR");
+    unsetenv("NVIDIA_ATTEST_PROXY_LISTEN");
+    unsetenv("NVIDIA_ATTEST_PROXY_RIM_URL");
+    unsetenv("GPU_ATTEST_PROXY_OCSP_REFRESH_BEFORE");
+    unsetenv("NV_ATTESTATION_SERVICE_KEY");
+    unsetenv("NVIDIA_ATTEST_PROXY_CACHE_DIR");
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -578,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_config_set),
         cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_config_env),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_ocsp_key_excludes_nonce),
