@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A small fake of NVIDIA's RIM service for the proxy tests, on libmicrohttpd:
- *   fake_upstream DIR     serves GET /v1/rim/<id> from DIR/<id> (404 when absent)
- * and prints "port N" on stdout once it listens on 127.0.0.1 (any free port).
+ *   fake_upstream DIR [OCSP_RESPONSE]
+ * serves GET /v1/rim/<id> from DIR/<id> (404 when absent), answers every POST
+ * with the bytes of OCSP_RESPONSE when given (a counting OCSP responder), and
+ * prints "port N" on stdout once it listens on 127.0.0.1 (any free port).
  * The tests steer it with control requests (not counted):
  *   GET /control/fail/<status>   answer every other request with <status> (0 = normal)
  *   GET /control/delay/<ms>      wait this long before answering
@@ -28,6 +30,7 @@
 #include "dga/util.h"
 
 static const char *dir;
+static const char *ocsp_response;
 static atomic_int fail_status;
 static atomic_int delay_ms;
 static atomic_ulong served;
@@ -106,16 +109,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(method, "GET") == 0 && strncmp(url, "/v1/rim/", 8) == 0) {
         return serve_rim(c, url + 8);
     }
+    if (strcmp(method, "POST") == 0 && ocsp_response != NULL) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (dga_file_read(ocsp_response, (size_t)1 << 20, &data, &len) != DGA_E_OK) {
+            return reply(c, 500, "", 0, "text/plain");
+        }
+        enum MHD_Result ret = reply(c, 200, data, len, "application/ocsp-response");
+        free(data);
+        return ret;
+    }
     return reply(c, 404, "", 0, "text/plain");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: fake_upstream DIR\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: fake_upstream DIR [OCSP_RESPONSE]\n");
         return 2;
     }
     dir = argv[1];
+    ocsp_response = argc == 3 ? argv[2] : NULL;
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);

@@ -297,7 +297,7 @@ max-time = 30'
         [ "$i" -lt 100 ] && printf 'next\n' # a trailing "next" would start a transfer without a URL
     done
 } >"$tmp/par.cfg"
-curl -sS --parallel --parallel-max 200 -K "$tmp/par.cfg" \
+curl -sS --parallel --parallel-immediate --parallel-max 200 -K "$tmp/par.cfg" \
     >"$tmp/par.codes" 2>"$tmp/par.err"
 eq "200 answers" "$(wc -l <"$tmp/par.codes")" 200
 eq "all 200 OK" "$(grep -c '^200$' "$tmp/par.codes")" 200
@@ -312,6 +312,51 @@ eq "concurrent OCSP answer verifies" "$(ocsp_status par1 3)" good
 eq "100 concurrent RIM misses: one upstream request" "$(($(fake_count) - before))" 1
 fake_ctl delay/0
 stop p1
+
+echo "== 100 concurrent OCSP clients: one upstream request for a miss, one for a refresh"
+# A second fake that answers every POST with one fixed response (made now, nextUpdate +1 day),
+# so that upstream requests can be counted.
+openssl ocsp -index "$pki/index.txt" -rsigner "$pki/ocsp.pem" -rkey "$pki/ocsp.key" \
+    -CA "$pki/inter.pem" -reqin "$pki/req4.der" -respout "$tmp/fixed4.der" -ndays 1 >/dev/null
+"$fake" "$tmp/rims" "$tmp/fixed4.der" >"$tmp/fake2.log" 2>&1 &
+fake2_pid=$!
+pids+=("$fake2_pid")
+fake2_port=$(wait_for "$tmp/fake2.log" '^port (\d+)')
+f2() { curl -sS "http://127.0.0.1:$fake2_port/control/$1"; }
+f2 delay/1000 >/dev/null # every client is waiting before upstream answers
+proxy p16 --cache-dir "$tmp/cache16" --ocsp-url "http://127.0.0.1:$fake2_port" \
+    --rim-url "$rim_url"
+ocsp_burst() { # ocsp_burst NAME: 100 concurrent POSTs of req4 (nonces differ: req4, req4-b)
+    local i
+    for i in $(seq 1 100); do
+        [ "$i" -gt 1 ] && printf 'next\n'
+        printf 'url = "http://127.0.0.1:%s/ocsp"\noutput = "%s/par/%s.%d"\n%s\n' \
+            "$p16_port" "$tmp" "$1" "$i" "$each"
+        printf 'header = "Content-Type: application/ocsp-request"\n'
+        printf 'data-binary = "@%s/req4%s.der"\n' "$pki" "$([ $((i % 2)) -eq 0 ] && echo -b)"
+    done >"$tmp/$1.cfg"
+    curl -sS --parallel --parallel-immediate --parallel-max 100 -K "$tmp/$1.cfg" >"$tmp/$1.codes" 2>"$tmp/$1.err"
+    eq "$1: 100 x 200" "$(grep -c '^200$' "$tmp/$1.codes")" 100
+    bad=0
+    for i in $(seq 1 100); do cmp -s "$tmp/fixed4.der" "$tmp/par/$1.$i" || bad=$((bad + 1)); done
+    eq "$1: every body is upstream's answer" "$bad" 0
+}
+ocsp_burst miss
+eq "100 concurrent OCSP misses: one upstream request" "$(f2 count)" 1
+stop p16
+# refresh-before longer than the answer's life: every request refreshes synchronously
+proxy p16 --cache-dir "$tmp/cache16" --ocsp-url "http://127.0.0.1:$fake2_port" \
+    --rim-url "$rim_url" --ocsp-refresh-before 2d
+ocsp_burst refresh
+eq "100 concurrent OCSP refreshes: one upstream request" "$(f2 count)" 2
+stop p16
+f2 fail/503 >/dev/null
+proxy p16 --cache-dir "$tmp/cache16" --ocsp-url "http://127.0.0.1:$fake2_port" \
+    --rim-url "$rim_url" --ocsp-refresh-before 2d
+post_ocsp q1 "$p16_port" "$pki/req4.der"
+eq "refresh answered 503, entry still valid: served (HIT)" "$(header q1 X-Dstack-Cache)" HIT
+same "... upstream's earlier answer" "$tmp/fixed4.der" "$tmp/q1.body"
+stop p16
 
 echo "== restart keeps the cache; upstream down with and without an entry"
 proxy p2 --cache-dir "$tmp/cache1" --ocsp-url "$down_url" --rim-url "$down_url"
