@@ -63,8 +63,8 @@ static void fuzz_request(const char *method, const uint8_t *p, size_t left)
     char *uri = field(&p, &left);
     char *ct = field(&p, &left);
     struct dga_proxy_request r;
-    int status = dga_proxy_parse(method, uri, ct[0] != '\0' ? ct : NULL, p, left,
-                                 DGA_PROXY_REQUEST_MAX, &r);
+    int status =
+        dga_proxy_parse(method, uri, ct[0] != '\0' ? ct : NULL, p, left, DGA_PROXY_REQUEST_MAX, &r);
     if (status == 0) {
         check_request(&r);
         dga_proxy_request_free(&r);

@@ -60,8 +60,8 @@ static int early_flags(int argc, char **argv, struct dga_proxy_config *c)
             return -1;
         }
         const char *eq = strchr(argv[i], '=');
-        bool is_config = strncmp(argv[i], "--config", 8) == 0 &&
-                         (argv[i][8] == '\0' || argv[i][8] == '=');
+        bool is_config =
+            strncmp(argv[i], "--config", 8) == 0 && (argv[i][8] == '\0' || argv[i][8] == '=');
         if (!is_config) {
             continue;
         }

@@ -29,21 +29,21 @@
 typedef void (*dga_proxy_log_fn)(void *cls, const char *line);
 
 struct dga_proxy_config {
-    char listen[DGA_PROXY_URL_MAX];      /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
+    char listen[DGA_PROXY_URL_MAX]; /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
     char cache_dir[DGA_PROXY_PATH_MAX];
-    char ocsp_url[DGA_PROXY_URL_MAX];    /* the OCSP request is POSTed to this URL as is */
-    char rim_url[DGA_PROXY_URL_MAX];     /* base: <rim_url>/v1/rim/<id> */
-    char service_key[512];               /* NVIDIA service key: Authorization: Bearer */
+    char ocsp_url[DGA_PROXY_URL_MAX]; /* the OCSP request is POSTed to this URL as is */
+    char rim_url[DGA_PROXY_URL_MAX];  /* base: <rim_url>/v1/rim/<id> */
+    char service_key[512];            /* NVIDIA service key: Authorization: Bearer */
     /* durations, in seconds */
     int64_t ocsp_max_ttl;        /* cap on an OCSP entry's lifetime (24h) */
     int64_t ocsp_default_ttl;    /* lifetime from thisUpdate when nextUpdate is absent (1h) */
     int64_t ocsp_refresh_before; /* synchronous refresh this long before expiry (5m) */
     int64_t rim_ttl;             /* RIM freshness (30d) */
-    int64_t rim_max_stale;       /* serve an expired RIM this much longer on upstream failure (7d) */
-    int64_t refresh_interval;    /* background refresher period, 0 = off (10m) */
-    int64_t upstream_timeout;    /* whole upstream request (30s) */
-    int64_t connect_timeout;     /* upstream connect (10s) */
-    int64_t client_timeout;      /* idle client connection / header read (10s) */
+    int64_t rim_max_stale;    /* serve an expired RIM this much longer on upstream failure (7d) */
+    int64_t refresh_interval; /* background refresher period, 0 = off (10m) */
+    int64_t upstream_timeout; /* whole upstream request (30s) */
+    int64_t connect_timeout;  /* upstream connect (10s) */
+    int64_t client_timeout;   /* idle client connection / header read (10s) */
     /* bounds */
     size_t max_entries_per_kind; /* entries per kind (OCSP, RIM); the oldest is evicted (10000) */
     size_t max_cache_bytes;      /* all bodies together (1 GiB) */
@@ -108,8 +108,8 @@ enum dga_proxy_kind { DGA_PROXY_KIND_OCSP, DGA_PROXY_KIND_RIM, DGA_PROXY_KIND__C
 
 struct dga_proxy_request {
     enum dga_proxy_route route;
-    uint8_t key[32];         /* cache key (OCSP and RIM routes) */
-    uint8_t *ocsp;           /* the DER OCSPRequest (OCSP routes), malloc'd */
+    uint8_t key[32]; /* cache key (OCSP and RIM routes) */
+    uint8_t *ocsp;   /* the DER OCSPRequest (OCSP routes), malloc'd */
     size_t ocsp_len;
     char rim_id[DGA_RIM_ID_MAX];
 };
@@ -153,8 +153,7 @@ dga_err dga_proxy_ocsp_key(const uint8_t *der, size_t len, uint8_t ret_key[32]);
  * thisUpdate (for Last-Modified) when ret_this_update is not NULL.
  */
 dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_t max_ttl,
-                              int64_t default_ttl, time_t *ret_expires,
-                              time_t *ret_this_update);
+                              int64_t default_ttl, time_t *ret_expires, time_t *ret_this_update);
 
 /*
  * Whether a response answers a request: it is successful and holds a

@@ -98,8 +98,7 @@ static void drop(struct cache *c, struct entry **link, bool with_files)
     entry_free(e);
 }
 
-void cache_forget(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32],
-                  bool with_files)
+void cache_forget(struct cache *c, enum dga_proxy_kind kind, const uint8_t key[32], bool with_files)
 {
     struct entry **l = find_link(c, kind, key);
     if (*l != NULL) {
@@ -147,13 +146,6 @@ bool cache_insert(struct cache *c, struct entry *e)
     c->count[e->kind]++;
     c->bytes += e->body->len;
     return true;
-}
-
-/* The instant after which an entry is of no use at all. */
-static time_t useless_after(const struct cache *c, const struct entry *e)
-{
-    return e->kind == DGA_PROXY_KIND_RIM ? e->expires_at + (time_t)c->cfg->rim_max_stale
-                                         : e->expires_at;
 }
 
 /*
@@ -209,7 +201,7 @@ static void load_one(struct cache *c, enum dga_proxy_kind kind, const char *name
         entry_free(e);
         return;
     }
-    if (now >= useless_after(c, e)) {
+    if (now >= entry_servable_until(c->cfg, e)) {
         store_remove(cfg->cache_dir, kind, e->key);
         entry_free(e);
         return;
@@ -302,7 +294,7 @@ dga_err cache_sweep(struct cache *c, time_t now, struct refresh_item **ret, size
         struct entry **l = &c->bucket[i];
         while (*l != NULL) {
             struct entry *e = *l;
-            if (now >= useless_after(c, e)) {
+            if (now >= entry_servable_until(c->cfg, e)) {
                 drop(c, l, true);
                 continue;
             }

@@ -26,14 +26,14 @@ struct option_def {
     const char *meta; /* for usage text; NULL: from the type */
 };
 
-#define STR(field) OPT_STRING, offsetof(struct dga_proxy_config, field), \
-                   sizeof(((struct dga_proxy_config *)0)->field)
+#define STR(field)                                                                                 \
+    OPT_STRING, offsetof(struct dga_proxy_config, field),                                          \
+        sizeof(((struct dga_proxy_config *)0)->field)
 #define NUM(t, field) t, offsetof(struct dga_proxy_config, field), 0
 
 static const struct option_def options[] = {
     {"listen", STR(listen), "address to listen on (0.0.0.0:8090)", "ADDR:PORT"},
-    {"cache-dir", STR(cache_dir), "cache directory (/var/cache/dstack/nvidia-attest-proxy)",
-     "DIR"},
+    {"cache-dir", STR(cache_dir), "cache directory (/var/cache/dstack/nvidia-attest-proxy)", "DIR"},
     {"ocsp-url", STR(ocsp_url), "upstream OCSP responder (https://ocsp.ndis.nvidia.com)", "URL"},
     {"rim-url", STR(rim_url), "upstream RIM service (https://rim.attestation.nvidia.com)", "URL"},
     {"ocsp-max-ttl", NUM(OPT_DURATION, ocsp_max_ttl), "longest OCSP entry lifetime (24h)", NULL},
@@ -48,16 +48,14 @@ static const struct option_def options[] = {
      "background refresh period, 0 = off (10m)", NULL},
     {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)",
      NULL},
-    {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)",
-     NULL},
+    {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)", NULL},
     {"client-timeout", NUM(OPT_DURATION, client_timeout),
      "idle client connection / header read timeout (10s)", NULL},
     {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
      "cached entries per kind, oldest evicted (10000)", NULL},
     {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
     {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit, at most 64K (64K)", NULL},
-    {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)",
-     NULL},
+    {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)", NULL},
     {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
     {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)",
      NULL},
@@ -241,8 +239,7 @@ const char *dga_proxy_config_help(void)
             char flag[64];
             snprintf(flag, sizeof flag, "%s %s", options[i].name,
                      options[i].meta != NULL ? options[i].meta : meta[options[i].type]);
-            int n = snprintf(text + at, sizeof text - at, "  --%-35s %s\n", flag,
-                             options[i].help);
+            int n = snprintf(text + at, sizeof text - at, "  --%-35s %s\n", flag, options[i].help);
             if (n < 0) {
                 break;
             }

@@ -48,6 +48,12 @@ struct entry {
 
 void entry_free(struct entry *e);
 
+/*
+ * The instant from which an entry may no longer be served in any way: its
+ * expiry for OCSP; for a RIM, its expiry plus rim-max-stale (STALE answers).
+ */
+time_t entry_servable_until(const struct dga_proxy_config *c, const struct entry *e);
+
 /* ---- the on-disk store: <dir>/{ocsp,rim}/<hex key>.body + .json ---- */
 
 extern const char *const proxy_kind_dir[DGA_PROXY_KIND__COUNT];
@@ -79,8 +85,8 @@ struct upstream_request {
 };
 
 struct upstream_response {
-    long status;    /* HTTP status; 0 when the request failed */
-    uint8_t *body;  /* malloc'd */
+    long status;   /* HTTP status; 0 when the request failed */
+    uint8_t *body; /* malloc'd */
     size_t len;
     char content_type[CONTENT_TYPE_MAX];
 };
@@ -130,6 +136,6 @@ dga_err cache_sweep(struct cache *c, time_t now, struct refresh_item **ret, size
 
 /* Logs through the configured callback (printf format). */
 __attribute__((format(printf, 2, 3))) void proxy_log(const struct dga_proxy_config *c,
-                                                      const char *fmt, ...);
+                                                     const char *fmt, ...);
 
 #endif

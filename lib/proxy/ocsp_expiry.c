@@ -48,8 +48,8 @@ static OCSP_BASICRESP *successful_basic(const uint8_t *der, size_t len, dga_err 
 }
 
 /* One SingleResponse's end of validity; false when its times are unusable at now. */
-static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl,
-                          time_t *ret_end, time_t *ret_this)
+static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl, time_t *ret_end,
+                          time_t *ret_this)
 {
     ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
     int reason = 0;
@@ -74,8 +74,7 @@ static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl,
 }
 
 dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_t max_ttl,
-                              int64_t default_ttl, time_t *ret_expires,
-                              time_t *ret_this_update)
+                              int64_t default_ttl, time_t *ret_expires, time_t *ret_this_update)
 {
     if (der == NULL || len == 0 || len > (size_t)LONG_MAX) {
         return DGA_E_BAD_DER;

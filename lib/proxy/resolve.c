@@ -90,8 +90,8 @@ static dga_err fetch(struct proxy_core *pc, const struct want *w, struct upstrea
 }
 
 /* A new cache entry for a body that upstream returned. */
-static struct entry *new_entry(const struct want *w, const struct upstream_response *r,
-                               time_t now, time_t expires, time_t this_update)
+static struct entry *new_entry(const struct want *w, const struct upstream_response *r, time_t now,
+                               time_t expires, time_t this_update)
 {
     struct entry *e = calloc(1, sizeof *e);
     if (e == NULL) {
@@ -103,8 +103,8 @@ static struct entry *new_entry(const struct want *w, const struct upstream_respo
     e->expires_at = expires;
     e->this_update = this_update;
     const char *ct = w->kind == DGA_PROXY_KIND_OCSP ? "application/ocsp-response"
-                     : r->content_type[0] != '\0'    ? r->content_type
-                                                     : "application/json";
+                     : r->content_type[0] != '\0'   ? r->content_type
+                                                    : "application/json";
     snprintf(e->content_type, sizeof e->content_type, "%s", ct);
     e->body = body_new(r->body, r->len);
     if (w->kind == DGA_PROXY_KIND_OCSP) {
@@ -132,8 +132,8 @@ static void decide_ocsp(struct proxy_core *pc, const struct want *w, dga_err fe,
     const struct dga_proxy_config *c = pc->cfg;
     time_t expires = 0, this_update = 0;
     bool usable = fe == DGA_E_OK && r->status == 200 &&
-                  dga_proxy_ocsp_expiry(r->body, r->len, now, c->ocsp_max_ttl,
-                                        c->ocsp_default_ttl, &expires, &this_update) == DGA_E_OK &&
+                  dga_proxy_ocsp_expiry(r->body, r->len, now, c->ocsp_max_ttl, c->ocsp_default_ttl,
+                                        &expires, &this_update) == DGA_E_OK &&
                   dga_proxy_ocsp_answers(w->ocsp, w->ocsp_len, r->body, r->len) == DGA_E_OK;
     if (usable && (*ret_new = new_entry(w, r, now, expires, this_update)) != NULL) {
         outcome_from_entry(o, *ret_new, old != NULL ? "REFRESH" : "MISS");
@@ -213,9 +213,9 @@ static void lead(struct proxy_core *pc, const struct want *w, const struct entry
 {
     struct upstream_response r;
     dga_err fe = fetch(pc, w, &r);
-    time_t now = time(NULL); /* after the fetch: an OCSP answer may have expired meanwhile */
+    time_t now = time(NULL); /* after the fetch, which may take long */
     const struct entry *old =
-        snap != NULL && (now < snap->expires_at || w->kind == DGA_PROXY_KIND_RIM) ? snap : NULL;
+        snap != NULL && now < entry_servable_until(pc->cfg, snap) ? snap : NULL;
     if (w->kind == DGA_PROXY_KIND_OCSP) {
         decide_ocsp(pc, w, fe, &r, old, now, o, ret_new);
     } else {
@@ -293,17 +293,14 @@ void proxy_resolve(struct proxy_core *pc, const struct want *w, bool force, stru
     const struct dga_proxy_config *c = pc->cfg;
     pthread_mutex_lock(&pc->mu);
     struct entry *e = cache_find(pc->cache, w->kind, w->key);
-    if (e != NULL && now >= e->expires_at) {
-        bool stale_ok = w->kind == DGA_PROXY_KIND_RIM &&
-                        now < e->expires_at + (time_t)c->rim_max_stale;
-        if (!stale_ok) { /* an expired OCSP answer is never served */
-            cache_forget(pc->cache, w->kind, w->key, find_flight(pc, w) == NULL);
-            e = NULL;
-        }
+    if (e != NULL && now >= entry_servable_until(c, e)) {
+        /* an expired OCSP answer is never served, nor a RIM past rim-max-stale */
+        cache_forget(pc->cache, w->kind, w->key, find_flight(pc, w) == NULL);
+        e = NULL;
     }
-    bool hit = e != NULL && now < e->expires_at && !force &&
-               !(w->kind == DGA_PROXY_KIND_OCSP &&
-                 now >= e->expires_at - (time_t)c->ocsp_refresh_before);
+    bool hit =
+        e != NULL && now < e->expires_at && !force &&
+        !(w->kind == DGA_PROXY_KIND_OCSP && now >= e->expires_at - (time_t)c->ocsp_refresh_before);
     if (hit) {
         outcome_from_entry(o, e, "HIT");
     } else {

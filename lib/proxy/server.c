@@ -25,8 +25,8 @@ struct dga_proxy {
     unsigned port;
     pthread_t refresher;
     bool refresher_started;
-    bool stopping;            /* guarded by core.mu */
-    pthread_cond_t stop_cv;   /* wakes the refresher to stop */
+    bool stopping;          /* guarded by core.mu */
+    pthread_cond_t stop_cv; /* wakes the refresher to stop */
 };
 
 /* Per-connection request state, created from the raw request target. */
@@ -164,8 +164,8 @@ static enum MHD_Result send_outcome(struct MHD_Connection *conn, struct outcome 
     if (b == NULL) {
         return MHD_NO;
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-        b->len, b->data, release_body, b);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, release_body, b);
     if (r == NULL) {
         body_unref(b);
         return MHD_NO;
@@ -236,9 +236,8 @@ static int early_status(struct dga_proxy *p, struct MHD_Connection *conn, const 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)url;
     (void)version;
@@ -408,17 +407,16 @@ static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
     if (proxy_parse_listen(p->cfg.listen, &ss, &sl) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "listen");
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_AUTO;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    p->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, p, MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
-        MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)p->cfg.client_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-        MHD_OPTION_END);
+    p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                              MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (p->mhd == NULL) {
         return dga_diag_set(diag, DGA_E_PROXY_LISTEN, 0, p->cfg.listen);
     }

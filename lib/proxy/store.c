@@ -53,6 +53,11 @@ void body_unref(struct body *b)
     }
 }
 
+time_t entry_servable_until(const struct dga_proxy_config *c, const struct entry *e)
+{
+    return e->kind == DGA_PROXY_KIND_RIM ? e->expires_at + (time_t)c->rim_max_stale : e->expires_at;
+}
+
 void entry_free(struct entry *e)
 {
     if (e != NULL) {
@@ -154,10 +159,10 @@ static json_t *meta_json(const struct entry *e)
     json_t *source = e->kind == DGA_PROXY_KIND_OCSP
                          ? json_pack("{s:s}", "ocsp_request_b64", e->source)
                          : json_pack("{s:s}", "rim_id", e->source);
-    return json_pack("{s:s,s:I,s:I,s:I,s:s,s:o}", "content_type", e->content_type,
-                     "fetched_at", (json_int_t)e->fetched_at, "expires_at",
-                     (json_int_t)e->expires_at, "this_update", (json_int_t)e->this_update,
-                     "body_sha256", sha, "source", source);
+    return json_pack("{s:s,s:I,s:I,s:I,s:s,s:o}", "content_type", e->content_type, "fetched_at",
+                     (json_int_t)e->fetched_at, "expires_at", (json_int_t)e->expires_at,
+                     "this_update", (json_int_t)e->this_update, "body_sha256", sha, "source",
+                     source);
 }
 
 dga_err store_write(const char *dir, const struct entry *e)
@@ -271,8 +276,8 @@ dga_err store_read(const char *dir, enum dga_proxy_kind kind, const char *json_n
     memcpy(hex, json_name, 64);
     hex[64] = '\0';
     char path[DGA_PROXY_PATH_MAX + 128];
-    dga_err err = dga_hex_decode_exact(hex, e->key, 32) == DGA_E_OK ? DGA_E_OK
-                                                                    : DGA_E_PROXY_CACHE_CORRUPT;
+    dga_err err =
+        dga_hex_decode_exact(hex, e->key, 32) == DGA_E_OK ? DGA_E_OK : DGA_E_PROXY_CACHE_CORRUPT;
     if (err == DGA_E_OK) {
         entry_path(path, sizeof path, dir, kind, e->key, ".json");
         err = read_meta(path, kind, e);

@@ -68,23 +68,22 @@ static struct curl_slist *headers_for(const struct dga_proxy_config *c,
 static bool setup(CURL *h, const struct dga_proxy_config *c, const struct upstream_request *r,
                   struct curl_slist *headers, struct sink *s)
 {
-    bool ok = curl_easy_setopt(h, CURLOPT_URL, r->url) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->upstream_timeout) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_USERAGENT, "dstack-gpu-attest-proxy/" DGA_VERSION) ==
-                  CURLE_OK;
+    bool ok =
+        curl_easy_setopt(h, CURLOPT_URL, r->url) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->upstream_timeout) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->cap) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK &&
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "dstack-gpu-attest-proxy/" DGA_VERSION) == CURLE_OK;
     if (ok && r->post != NULL) {
         ok = curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->post) == CURLE_OK &&
-             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len) ==
-                 CURLE_OK;
+             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->post_len) == CURLE_OK;
     }
     return ok;
 }
@@ -103,8 +102,7 @@ dga_err upstream_fetch(const struct dga_proxy_config *c, const struct upstream_r
 {
     memset(ret, 0, sizeof *ret);
     __attribute__((cleanup(curl_easy_cleanupp))) CURL *h = curl_easy_init();
-    __attribute__((cleanup(curl_slist_free_allp))) struct curl_slist *headers =
-        headers_for(c, r);
+    __attribute__((cleanup(curl_slist_free_allp))) struct curl_slist *headers = headers_for(c, r);
     struct sink s = {.b = buf_init(r->cap), .too_large = false};
     if (h == NULL || headers == NULL || !setup(h, c, r, headers, &s)) {
         return DGA_E_NOMEM;

@@ -71,8 +71,8 @@ static void test_durations(void **state)
     assert_int_equal(v, 30 * DAY);
     assert_int_equal(dga_proxy_parse_duration("10s", &v), DGA_E_OK);
     assert_int_equal(v, 10);
-    static const char *bad[] = {"", "m", "-1", "+1", " 1", "1 ", "5x", "5mm", "1.5h",
-                                "99999999999999999999", "3661d"};
+    static const char *bad[] = {
+        "", "m", "-1", "+1", " 1", "1 ", "5x", "5mm", "1.5h", "99999999999999999999", "3661d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 7;
         assert_int_equal(dga_proxy_parse_duration(bad[i], &v), DGA_E_PROXY_CONFIG);
@@ -132,16 +132,14 @@ static void test_config_file(void **state)
                      DGA_E_PROXY_CONFIG);
     assert_int_equal(d.offset, 3);
     static const char no_eq[] = "listen 127.0.0.1:1\n";
-    assert_int_equal(dga_proxy_config_load_text(&c, no_eq, strlen(no_eq), &d),
-                     DGA_E_PROXY_CONFIG);
+    assert_int_equal(dga_proxy_config_load_text(&c, no_eq, strlen(no_eq), &d), DGA_E_PROXY_CONFIG);
     assert_int_equal(d.offset, 1);
     static const char bad_value[] = "\n\nrim-ttl = forever\n";
     assert_int_equal(dga_proxy_config_load_text(&c, bad_value, strlen(bad_value), &d),
                      DGA_E_PROXY_CONFIG);
     assert_int_equal(d.offset, 3);
     static const char nul[] = "listen = 1\0x\n";
-    assert_int_equal(dga_proxy_config_load_text(&c, nul, sizeof nul - 1, &d),
-                     DGA_E_PROXY_CONFIG);
+    assert_int_equal(dga_proxy_config_load_text(&c, nul, sizeof nul - 1, &d), DGA_E_PROXY_CONFIG);
     assert_int_equal(dga_proxy_config_load_file(&c, "/nonexistent/proxy.conf", &d), DGA_E_IO);
 }
 
@@ -177,9 +175,9 @@ static void test_config_check(void **state)
     static const struct {
         const char *key, *value;
     } bad[] = {
-        {"listen", "localhost:80"}, {"listen", "127.0.0.1"},  {"listen", "127.0.0.1:65536"},
-        {"listen", "[::1]"},        {"listen", "1.2.3.4:-1"}, {"ocsp-url", "ftp://x"},
-        {"rim-url", "file:///etc"}, {"cache-dir", "relative"}, {"max-request", "0"},
+        {"listen", "localhost:80"}, {"listen", "127.0.0.1"},    {"listen", "127.0.0.1:65536"},
+        {"listen", "[::1]"},        {"listen", "1.2.3.4:-1"},   {"ocsp-url", "ftp://x"},
+        {"rim-url", "file:///etc"}, {"cache-dir", "relative"},  {"max-request", "0"},
         {"upstream-timeout", "0"},  {"refresh-parallel", "65"}, {"max-request", "65537"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -320,21 +318,18 @@ static void test_parse_ocsp_post(void **state)
     key_of("req_leaf1.der", key);
     assert_memory_equal(r.key, key, 32);
     dga_proxy_request_free(&r);
-    assert_int_equal(dga_proxy_parse("POST", "/ocsp", "Application/OCSP-Request; x=y", der, len,
-                                     65536, &r),
-                     0);
+    assert_int_equal(
+        dga_proxy_parse("POST", "/ocsp", "Application/OCSP-Request; x=y", der, len, 65536, &r), 0);
     dga_proxy_request_free(&r);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", "text/plain", der, len, 65536, &r), 415);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", NULL, der, len, 65536, &r), 415);
-    assert_int_equal(dga_proxy_parse("POST", "/ocsp", "application/ocsp-requestx", der, len,
-                                     65536, &r),
-                     415);
+    assert_int_equal(
+        dga_proxy_parse("POST", "/ocsp", "application/ocsp-requestx", der, len, 65536, &r), 415);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", OCSP_CT, der, len, len - 1, &r), 413);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", OCSP_CT, der, len - 1, 65536, &r), 400);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", OCSP_CT, der, 0, 65536, &r), 400);
-    assert_int_equal(dga_proxy_parse("POST", "/ocsp", OCSP_CT, (const uint8_t *)"garbage", 7,
-                                     65536, &r),
-                     400);
+    assert_int_equal(
+        dga_proxy_parse("POST", "/ocsp", OCSP_CT, (const uint8_t *)"garbage", 7, 65536, &r), 400);
     assert_int_equal(dga_proxy_parse("GET", "/ocsp", OCSP_CT, der, len, 65536, &r), 405);
     free(der);
 }
@@ -395,15 +390,14 @@ static void test_parse_rim(void **state)
     (void)state;
     struct dga_proxy_request r;
     const char *id = "NV_GPU_DRIVER_GH100_545.00";
-    assert_int_equal(dga_proxy_parse("GET", "/v1/rim/NV_GPU_DRIVER_GH100_545.00", NULL, NULL, 0,
-                                     65536, &r),
-                     0);
+    assert_int_equal(
+        dga_proxy_parse("GET", "/v1/rim/NV_GPU_DRIVER_GH100_545.00", NULL, NULL, 0, 65536, &r), 0);
     assert_string_equal(r.rim_id, id);
     uint8_t key[32];
     assert_int_equal(EVP_Digest(id, strlen(id), key, NULL, EVP_sha256(), NULL), 1);
     assert_memory_equal(r.key, key, 32);
     dga_proxy_request_free(&r);
-    static const char *bad[] = {"/v1/rim/", "/v1/rim/a/b", "/v1/rim/..", "/v1/rim/.x",
+    static const char *bad[] = {"/v1/rim/",      "/v1/rim/a/b", "/v1/rim/..",  "/v1/rim/.x",
                                 "/v1/rim/a%2Fb", "/v1/rim/a b", "/v1/rim/a\\b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(dga_proxy_parse("GET", bad[i], NULL, NULL, 0, 65536, &r), 400);
@@ -460,8 +454,7 @@ static void test_ocsp_expiry(void **state)
                      DGA_E_PROXY_UNCACHEABLE);
     assert_int_equal(exp, 1); /* untouched on failure */
     /* not successful */
-    assert_int_equal(expiry_of("resp_try_later.der", t, DAY, 3600, &exp),
-                     DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(expiry_of("resp_try_later.der", t, DAY, 3600, &exp), DGA_E_PROXY_UNCACHEABLE);
 }
 
 static void test_ocsp_expiry_malformed(void **state)
