@@ -2,7 +2,8 @@
 # A small private PKI for the proxy tests, made with the openssl CLI only:
 #   pki.sh DIR
 # root (self-signed CA) -> inter (issuing CA) -> ocsp (delegated responder, EKU OCSPSigning),
-# leaf1, leaf3, leaf4 (good), leaf2 (revoked, keyCompromise), leaf5 (not in the index: unknown).
+# leaf1, leaf3, leaf4, leaf6 (good), leaf2 (revoked, keyCompromise), leaf5 (not in the index:
+# unknown).
 # Also writes DIR/index.txt for `openssl ocsp -index` and OCSP requests:
 #   reqN.der      for leafN with a random nonce (reqN-b.der: another nonce)
 #   reqN-nn.der   for leafN without a nonce
@@ -48,6 +49,7 @@ issue leaf2 inter leaf 0x1002
 issue leaf3 inter leaf 0x1003
 issue leaf4 inter leaf 0x1004
 issue leaf5 inter leaf 0x1005
+issue leaf6 inter leaf 0x1006
 cat inter.pem root.pem >chain.pem
 
 # index.txt: status, expiry, revocation (date,reason), serial, file, subject (tab-separated)
@@ -56,9 +58,10 @@ cat inter.pem root.pem >chain.pem
     printf 'R\t301231000000Z\t240101000000Z,keyCompromise\t1002\tunknown\t/CN=proxy test leaf2\n'
     printf 'V\t301231000000Z\t\t1003\tunknown\t/CN=proxy test leaf3\n'
     printf 'V\t301231000000Z\t\t1004\tunknown\t/CN=proxy test leaf4\n'
+    printf 'V\t301231000000Z\t\t1006\tunknown\t/CN=proxy test leaf6\n'
 } >index.txt
 
-for n in 1 2 3 4 5; do
+for n in 1 2 3 4 5 6; do
     openssl ocsp -issuer inter.pem -cert "leaf$n.pem" -reqout "req$n.der" >/dev/null
     openssl ocsp -issuer inter.pem -cert "leaf$n.pem" -reqout "req$n-b.der" >/dev/null
     openssl ocsp -issuer inter.pem -cert "leaf$n.pem" -no_nonce -reqout "req$n-nn.der" >/dev/null

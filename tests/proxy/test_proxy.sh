@@ -248,6 +248,13 @@ http g2 "$P/ocsp/$(base64 -w0 <"$pki/req1-nn.der" | tr '+/' '-_' | tr -d '=')"
 eq "GET /ocsp/<base64url, unpadded> HIT" "$(header g2 X-Dstack-Cache)" HIT
 http x -X POST "$P/ocsp/$b64"
 eq "POST /ocsp/<b64> 405" "$code" 405
+now=$(date +%s)
+http g3 "$P/ocsp/$(base64 -w0 <"$pki/req6-nn.der")"
+eq "cold GET /ocsp/<b64>: MISS" "$(header g3 X-Dstack-Cache)" MISS
+eq "cold GET answer verifies: good" "$(ocsp_status g3 6)" good
+contains "cold GET is HTTP-cacheable" <(header g3 Cache-Control) "public, max-age="
+post_ocsp g4 "$p1_port" "$pki/req6.der"
+eq "then POST (with a nonce): HIT" "$(header g4 X-Dstack-Cache)" HIT
 
 echo "== RIM: miss then hit, 4xx passed through"
 http r1 "$P/v1/rim/NV_RIM_A"
@@ -263,7 +270,7 @@ eq "RIM upstream 404 passed through" "$code" 404
 http r3 "$P/v1/rim/NV_RIM_MISSING"
 eq "RIM 404 not cached" "$(fake_count)" 3
 http i "$P/info"
-contains "info ocsp" "$tmp/i.body" "ocsp: 3 fresh, 0 stale"
+contains "info ocsp" "$tmp/i.body" "ocsp: 4 fresh, 0 stale"
 contains "info rim" "$tmp/i.body" "rim: 1 fresh, 0 stale"
 
 echo "== upstream 5xx"
