@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
-    fuzz_collect)
+    fuzz_collect fuzz_proxy_request)
 all_targets+=(fuzz_eventlog)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
@@ -121,6 +121,24 @@ eventlog_seeds() {
         >"$c/seed-app-compose"
 }
 
+# fuzz_proxy_request: mode byte (0 POST, 1 GET, 2 HEAD, 3 PUT, 4 config), then
+# "<target>\n<content type>\n<body>" or the config text.
+proxy_seeds() {
+    local c=$corpus/fuzz_proxy_request f name
+    for f in "$fixtures"/proxy/req_*.der; do
+        name=$(basename "$f" .der)
+        { byte 0; printf '/ocsp\napplication/ocsp-request\n'; cat "$f"; } >"$c/seed-post-$name"
+        { byte 1; printf '/ocsp/%s\n\n' "$(base64 -w0 <"$f")"; } >"$c/seed-get-$name"
+    done
+    for f in "$fixtures"/proxy/resp_*.der; do # the body is also read as a response
+        { byte 0; printf '/ocsp\ntext/plain\n'; cat "$f"; } >"$c/seed-$(basename "$f" .der)"
+    done
+    { byte 1; printf '/v1/rim/NV_GPU_DRIVER_GH100_545.00\n\n'; } >"$c/seed-rim"
+    { byte 2; printf '/healthz\n\n'; } >"$c/seed-healthz"
+    { byte 3; printf '/info?x=1\n\n'; } >"$c/seed-put-info"
+    { byte 4; cat docs/proxy.conf.example; } >"$c/seed-config"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -168,6 +186,7 @@ make_seeds() {
     [ -n "$(ls "$corpus/fuzz_rim")" ] || die "no *.xml under $fixtures"
     eat_seeds
     eventlog_seeds
+    proxy_seeds
     # fuzz_policy: every JSON policy document, and nvattest output (its claims are evaluated)
     for f in "$fixtures"/policies/*.json; do
         [ -e "$f" ] || die "no policies/*.json under $fixtures"

@@ -22,6 +22,7 @@ packages=(
     swtpm              # `make test`: a TPM 2.0 that tests/unit/test_event_tpm.c starts and extends
     systemd            # `make test`: systemd-analyze verify of the units
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
+    curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
 )
 
 missing=()

@@ -152,7 +152,15 @@
     X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")   \
     X(JCS_NUMBER, "jcs-number",                                                             \
       "a number has no single canonical form (an integral value beyond 2^53)")              \
-    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")
+    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")      \
+    /* collateral proxy */                                                                  \
+    X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")            \
+    X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                               \
+      "the OCSP response is not successful, not yet valid or already expired")              \
+    X(PROXY_UPSTREAM, "proxy-upstream", "the upstream service cannot be reached")           \
+    X(PROXY_CACHE_CORRUPT, "proxy-cache-corrupt",                                           \
+      "a cache entry is malformed or its body does not match its digest")                   \
+    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

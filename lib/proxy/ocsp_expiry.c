@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * How long the proxy may serve an OCSP response (dstack's rule): never past
+ * the earliest nextUpdate (or thisUpdate + default TTL when a SingleResponse
+ * has none), never longer than max TTL from now, and never at all when the
+ * response is unsuccessful, not yet valid or already expired. The response
+ * is parsed by OpenSSL only; the proxy does not verify signatures (clients do).
+ */
+#define _GNU_SOURCE /* timegm */
+#include <limits.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/ocsp.h>
+
+#include "dga/proxy.h"
+
+static bool asn1_to_time(const ASN1_GENERALIZEDTIME *t, time_t *ret)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return false;
+    }
+    time_t v = timegm(&tm);
+    if (v == (time_t)-1) {
+        return false;
+    }
+    *ret = v;
+    return true;
+}
+
+static OCSP_BASICRESP *successful_basic(const uint8_t *der, size_t len, dga_err *ret_err)
+{
+    const unsigned char *p = der;
+    OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+    if (resp == NULL || p != der + len) {
+        OCSP_RESPONSE_free(resp);
+        *ret_err = DGA_E_BAD_DER;
+        return NULL;
+    }
+    OCSP_BASICRESP *basic = NULL;
+    if (OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+        basic = OCSP_response_get1_basic(resp);
+    }
+    OCSP_RESPONSE_free(resp);
+    *ret_err = basic != NULL ? DGA_E_OK : DGA_E_PROXY_UNCACHEABLE;
+    return basic;
+}
+
+/* One SingleResponse's end of validity; false when its times are unusable at now. */
+static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl, time_t *ret_end,
+                          time_t *ret_this)
+{
+    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
+    int reason = 0;
+    ASN1_GENERALIZEDTIME *rev = NULL;
+    if (OCSP_single_get0_status(s, &reason, &rev, &this_upd, &next_upd) < 0) {
+        return false;
+    }
+    time_t t_this, t_next;
+    if (!asn1_to_time(this_upd, &t_this) || t_this > now) {
+        return false;
+    }
+    if (next_upd != NULL) {
+        if (!asn1_to_time(next_upd, &t_next)) {
+            return false;
+        }
+    } else {
+        t_next = t_this + (time_t)default_ttl;
+    }
+    *ret_end = t_next;
+    *ret_this = t_this;
+    return true;
+}
+
+dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_t max_ttl,
+                              int64_t default_ttl, time_t *ret_expires, time_t *ret_this_update)
+{
+    if (der == NULL || len == 0 || len > (size_t)LONG_MAX) {
+        return DGA_E_BAD_DER;
+    }
+    dga_err e;
+    OCSP_BASICRESP *basic = successful_basic(der, len, &e);
+    if (basic == NULL) {
+        return e;
+    }
+    int n = OCSP_resp_count(basic);
+    time_t expires = now + (time_t)max_ttl;
+    time_t earliest_this = now;
+    e = n > 0 ? DGA_E_OK : DGA_E_PROXY_UNCACHEABLE;
+    for (int i = 0; i < n && e == DGA_E_OK; i++) {
+        time_t end, this_upd;
+        if (!single_expiry(OCSP_resp_get0(basic, i), now, default_ttl, &end, &this_upd)) {
+            e = DGA_E_PROXY_UNCACHEABLE;
+            break;
+        }
+        expires = end < expires ? end : expires;
+        earliest_this = this_upd < earliest_this ? this_upd : earliest_this;
+    }
+    OCSP_BASICRESP_free(basic);
+    if (e == DGA_E_OK && expires <= now) {
+        e = DGA_E_PROXY_UNCACHEABLE; /* already expired: never stored, never served */
+    }
+    if (e == DGA_E_OK) {
+        *ret_expires = expires;
+        if (ret_this_update != NULL) {
+            *ret_this_update = earliest_this;
+        }
+    }
+    return e;
+}
+
+/* Every CertID of the request has a SingleResponse (OCSP_resp_find compares them). */
+static bool answers_all(OCSP_REQUEST *req, OCSP_BASICRESP *basic)
+{
+    int n = OCSP_request_onereq_count(req);
+    for (int i = 0; i < n; i++) {
+        OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
+        if (id == NULL || OCSP_resp_find(basic, id, -1) < 0) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uint8_t *resp_der,
+                               size_t resp_len)
+{
+    if (req_der == NULL || resp_der == NULL || req_len == 0 || resp_len == 0 ||
+        req_len > (size_t)LONG_MAX || resp_len > (size_t)LONG_MAX) {
+        return DGA_E_BAD_DER;
+    }
+    dga_err e;
+    OCSP_BASICRESP *basic = successful_basic(resp_der, resp_len, &e);
+    if (basic == NULL) {
+        return e;
+    }
+    const unsigned char *p = req_der;
+    OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
+    if (req == NULL || p != req_der + req_len) {
+        e = DGA_E_BAD_DER;
+    } else if (!answers_all(req, basic)) {
+        e = DGA_E_PROXY_UNCACHEABLE;
+    }
+    OCSP_REQUEST_free(req);
+    OCSP_BASICRESP_free(basic);
+    return e;
+}
