@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat)
+all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat fuzz_ocsp)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -143,6 +143,11 @@ make_seeds() {
         cp "$f" "$corpus/fuzz_policy/seed-$(basename "$f")"
     done
     cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
+    # fuzz_ocsp: the test PKI's genuine OCSP responses (good, revoked, held, unknown, ...)
+    for f in "$fixtures"/ocsp/*.der; do
+        [ -e "$f" ] || die "no ocsp/*.der under $fixtures"
+        cp "$f" "$corpus/fuzz_ocsp/seed-$(basename "$f")"
+    done
 }
 
 run_target() {

@@ -105,7 +105,25 @@
     X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")               \
     X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")      \
     X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                \
-    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")
+    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")                                 \
+    /* OCSP and collateral (revocation) */                                                  \
+    X(OCSP_MALFORMED, "ocsp-malformed", "the OCSP response is not well-formed DER")         \
+    X(OCSP_RESPONSE_STATUS, "ocsp-response-status",                                         \
+      "the OCSP responder did not answer successfully (responseStatus)")                    \
+    X(OCSP_SIGNATURE, "ocsp-signature",                                                     \
+      "the OCSP response is not signed by the issuer or a responder the issuer authorised") \
+    X(OCSP_CERTID, "ocsp-certid", "the OCSP response does not answer for this certificate") \
+    X(OCSP_NONCE, "ocsp-nonce", "the OCSP response does not echo the request's nonce")     \
+    X(OCSP_NOT_YET_VALID, "ocsp-not-yet-valid",                                             \
+      "the OCSP response's thisUpdate is after the verification time")                     \
+    X(OCSP_EXPIRED, "ocsp-expired",                                                         \
+      "the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time") \
+    X(OCSP_TOO_OLD, "ocsp-too-old", "the OCSP response is older than the maximum age")     \
+    X(OCSP_UNREACHABLE, "ocsp-unreachable", "no OCSP responder could be reached")           \
+    X(OCSP_HTTP, "ocsp-http", "the OCSP responder answered with an HTTP error")             \
+    X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                 \
+      "no fresh OCSP response for the certificate in the chosen source")                   \
+    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
