@@ -119,8 +119,9 @@
     X(OCSP_EXPIRED, "ocsp-expired",                                                         \
       "the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time") \
     X(OCSP_TOO_OLD, "ocsp-too-old", "the OCSP response is older than the maximum age")     \
-    X(OCSP_UNREACHABLE, "ocsp-unreachable", "no OCSP responder could be reached")           \
-    X(OCSP_HTTP, "ocsp-http", "the OCSP responder answered with an HTTP error")             \
+    X(COLLATERAL_UNREACHABLE, "collateral-unreachable",                                     \
+      "the collateral service (OCSP responder, RIM service) could not be reached")          \
+    X(COLLATERAL_HTTP, "collateral-http", "the collateral service answered with an HTTP error") \
     X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                 \
       "no fresh OCSP response for the certificate in the chosen source")                   \
     X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")

@@ -76,7 +76,7 @@ struct dga_ocsp_check {
     long max_age;      /* seconds; t - thisUpdate must not exceed it. 0 = unlimited ... */
     bool unlimited_age; /* ... only when this is set too (an explicit choice) */
     X509 *root;        /* the chain's trust root: the only trusted certificate */
-    STACK_OF(X509) *untrusted; /* the chain's certificates above the subject (may be NULL) */
+    STACK_OF(X509) *untrusted; /* further certificates between issuer and root (may be NULL) */
 };
 
 /* at, the default skew and maximum age, root; no untrusted certificates. */

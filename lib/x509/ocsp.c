@@ -224,9 +224,10 @@ static bool asn1_seconds(const ASN1_GENERALIZEDTIME *t, int64_t *ret)
 /*
  * The signature, by the issuer or a delegated responder it certified for
  * OCSPSigning (OpenSSL's OCSP_check_issuer), the signer chained to c->root
- * alone, every certificate checked at c->at.
+ * alone (the issuer and c->untrusted as intermediates), every certificate
+ * checked at c->at.
  */
-static dga_err check_signature(OCSP_BASICRESP *bs, const struct dga_ocsp_check *c,
+static dga_err check_signature(OCSP_BASICRESP *bs, X509 *issuer, const struct dga_ocsp_check *c,
                                struct dga_diag *diag)
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
@@ -240,7 +241,15 @@ static dga_err check_signature(OCSP_BASICRESP *bs, const struct dga_ocsp_check *
         ERR_clear_error();
         return DGA_E_NOMEM;
     }
-    int ok = OCSP_basic_verify(bs, c->untrusted, store, 0);
+    /* The issuer is always a candidate (it signs, or it issued the delegated responder). */
+    STACK_OF(X509) *candidates = c->untrusted != NULL ? sk_X509_dup(c->untrusted)
+                                                      : sk_X509_new_null();
+    if (candidates == NULL || sk_X509_push(candidates, issuer) <= 0) {
+        sk_X509_free(candidates);
+        return DGA_E_NOMEM;
+    }
+    int ok = OCSP_basic_verify(bs, candidates, store, 0);
+    sk_X509_free(candidates);
     ERR_clear_error();
     if (ok != 1) {
         return dga_diag_set(diag, DGA_E_OCSP_SIGNATURE, 0, "responder signature");
@@ -325,7 +334,7 @@ static dga_err check_response(const uint8_t *der, size_t len, X509 *subject, X50
     int status = -1;
     dga_err e = parse_basic(der, len, &bs, diag);
     if (e == DGA_E_OK) {
-        e = check_signature(bs, c, diag);
+        e = check_signature(bs, issuer, c, diag);
     }
     if (e == DGA_E_OK) {
         e = read_single(bs, subject, issuer, r, &status, diag);

@@ -73,21 +73,33 @@ void pki_free(struct pki *p)
     memset(p, 0, sizeof *p);
 }
 
-uint8_t *pki_respond(const struct pki *p, const uint8_t *req, size_t len, const char *signer,
-                     const char *args, size_t *ret_len)
+uint8_t *pki_respond_as(const struct pki *p, const uint8_t *req, size_t len, const char *ca,
+                        const char *index, const char *signer, const char *args,
+                        size_t *ret_len)
 {
-    char cmd[2048], path[512];
-    test_write_file(p->dir, "req.der", req, len);
-    snprintf(path, sizeof path, "%s/resp.der", p->dir);
-    remove(path);
+    char cmd[2048], path[512], name[64];
+    static unsigned seq;
+    /* Unique file names: the fake responder thread may call this while a test does. */
+    snprintf(name, sizeof name, "q%u-%ld", __atomic_fetch_add(&seq, 1, __ATOMIC_SEQ_CST),
+             (long)getpid());
+    char reqname[80];
+    snprintf(reqname, sizeof reqname, "%s.req", name);
+    test_write_file(p->dir, reqname, req, len);
+    snprintf(path, sizeof path, "%s/%s.resp", p->dir, name);
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && openssl ocsp -index index.txt -CA inter.pem -rsigner %s.pem "
-             "-rkey %s.key -reqin req.der -respout resp.der %s >/dev/null 2>&1",
-             p->dir, signer, signer, args != NULL ? args : "");
+             "cd '%s' && openssl ocsp -index %s -CA %s.pem -rsigner %s.pem "
+             "-rkey %s.key -reqin %s.req -respout %s.resp %s >/dev/null 2>&1",
+             p->dir, index, ca, signer, signer, name, name, args != NULL ? args : "");
     assert_int_equal(system(cmd), 0);
     uint8_t *resp = NULL;
     assert_int_equal(dga_file_read(path, 1u << 20, &resp, ret_len), DGA_E_OK);
     return resp;
+}
+
+uint8_t *pki_respond(const struct pki *p, const uint8_t *req, size_t len, const char *signer,
+                     const char *args, size_t *ret_len)
+{
+    return pki_respond_as(p, req, len, "inter", "index.txt", signer, args, ret_len);
 }
 
 int pki_free_port(void)
@@ -103,37 +115,49 @@ int pki_free_port(void)
     return ntohs(a.sin_port);
 }
 
-static bool port_listens(int port)
+/*
+ * The responder says it is ready in its log once it listens. (A connect()
+ * probe would not do: OpenSSL 3.0's responder then waits forever on the
+ * probe's empty connection and serves nobody else.)
+ */
+static bool responder_ready(const struct pki *p)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0;
-    if (s >= 0) {
-        close(s);
+    char path[512], line[256];
+    snprintf(path, sizeof path, "%s/responder.log", p->dir);
+    FILE *f = fopen(path, "r");
+    bool ready = false;
+    while (f != NULL && !ready && fgets(line, sizeof line, f) != NULL) {
+        ready = strstr(line, "waiting for OCSP client connections") != NULL;
     }
-    return ok;
+    if (f != NULL) {
+        fclose(f);
+    }
+    return ready;
 }
 
 pid_t pki_responder_start(const struct pki *p, int port, const char *args)
 {
     char cmd[2048];
+    /* OpenSSL 3.0's -port takes a number only: it listens on every interface; we use 127.0.0.1. */
     snprintf(cmd, sizeof cmd,
              "cd '%s' && exec openssl ocsp -index index.txt -CA inter.pem -rsigner ocsp.pem "
-             "-rkey ocsp.key -port 127.0.0.1:%d %s >responder.log 2>&1",
+             "-rkey ocsp.key -port %d %s >responder.log 2>&1",
              p->dir, port, args != NULL ? args : "");
+    char log[512];
+    snprintf(log, sizeof log, "%s/responder.log", p->dir);
+    remove(log);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
-    /* Wait up to 5 s for it to accept connections (a probe costs it nothing: it serves on). */
-    for (int i = 0; i < 500 && !port_listens(port); i++) {
+    /* Wait up to 5 s for it to listen. */
+    for (int i = 0; i < 500 && !responder_ready(p); i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    assert_true(port_listens(port));
+    assert_true(responder_ready(p));
     return pid;
 }
 

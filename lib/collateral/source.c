@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Where each OCSP response comes from, chosen explicitly by the caller:
+ * online (a fresh request with a nonce; results filed in the collateral
+ * directory when one is given, which is also the fallback when no
+ * responder answers), cache (the directory only) or bundle (responses
+ * embedded in an earlier result, for re-appraisal). Whatever the source,
+ * the response is verified in full (dga_ocsp_response_check); a stored one
+ * without a nonce, so its freshness rests on the window and maximum age.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "dga/collateral.h"
+
+static const char *const mode_names[] = {"off", "online", "cache", "bundle"};
+
+const char *dga_ocsp_mode_name(enum dga_ocsp_mode m)
+{
+    return (size_t)m < sizeof mode_names / sizeof mode_names[0] ? mode_names[m] : "off";
+}
+
+dga_err dga_ocsp_mode_parse(const char *s, enum dga_ocsp_mode *ret)
+{
+    for (size_t i = 0; s != NULL && i < sizeof mode_names / sizeof mode_names[0]; i++) {
+        if (strcmp(s, mode_names[i]) == 0) {
+            *ret = (enum dga_ocsp_mode)i;
+            return DGA_E_OK;
+        }
+    }
+    return DGA_E_BAD_ARGUMENT;
+}
+
+void dga_ocsp_source_init(struct dga_ocsp_source *s)
+{
+    memset(s, 0, sizeof *s);
+    s->mode = DGA_OCSP_MODE_OFF;
+    dga_http_options_init(&s->http);
+    s->skew = DGA_OCSP_DEFAULT_SKEW;
+    s->max_age = DGA_OCSP_DEFAULT_MAX_AGE;
+}
+
+/* ------------------------------------------------------------ bundles */
+
+dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_t len)
+{
+    char key[DGA_OCSP_KEY_LEN];
+    if (b->n >= DGA_OCSP_BUNDLE_MAX) {
+        return DGA_E_TOO_LARGE;
+    }
+    dga_err e = dga_ocsp_response_key(der, len, key);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    struct dga_ocsp_bundle_item *items = realloc(b->items, (b->n + 1) * sizeof *items);
+    if (items == NULL) {
+        return DGA_E_NOMEM;
+    }
+    b->items = items;
+    uint8_t *copy = malloc(len);
+    if (copy == NULL) {
+        return DGA_E_NOMEM;
+    }
+    memcpy(copy, der, len);
+    items[b->n].der = copy;
+    items[b->n].len = len;
+    memcpy(items[b->n].key, key, sizeof key);
+    b->n++;
+    return DGA_E_OK;
+}
+
+void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->items[i].der);
+    }
+    free(b->items);
+    b->items = NULL;
+    b->n = 0;
+}
+
+/* ------------------------------------------------------------ one certificate */
+
+struct cert_ctx {
+    const struct dga_ocsp_source *src;
+    X509 *subject, *issuer;
+    struct dga_ocsp_check check;
+};
+
+static void keep_response(struct dga_ocsp_cert_result *ret, uint8_t *der, size_t len,
+                          enum dga_ocsp_origin origin)
+{
+    free(ret->der);
+    ret->der = der;
+    ret->der_len = len;
+    ret->origin = origin;
+}
+
+/* A stored response (no nonce was sent for it): verify and keep it. */
+static void check_stored(const struct cert_ctx *c, uint8_t *der, size_t len,
+                         enum dga_ocsp_origin origin, struct dga_ocsp_cert_result *ret)
+{
+    dga_ocsp_response_check(der, len, c->subject, c->issuer, NULL, &c->check, &ret->r, &ret->diag);
+    keep_response(ret, der, len, origin);
+}
+
+static dga_err from_cache(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (c->src->dir == NULL) {
+        return DGA_E_OCSP_NO_RESPONSE;
+    }
+    dga_err e = dga_collateral_ocsp_read(c->src->dir, ret->key, &der, &len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    check_stored(c, der, len, DGA_OCSP_ORIGIN_CACHE, ret);
+    return DGA_E_OK;
+}
+
+/* The bundle's responses for this CertID: the first that verifies, else the first. */
+static dga_err from_bundle(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
+{
+    const struct dga_ocsp_bundle *b = c->src->bundle;
+    const struct dga_ocsp_bundle_item *first = NULL;
+    for (size_t i = 0; b != NULL && i < b->n; i++) {
+        const struct dga_ocsp_bundle_item *it = &b->items[i];
+        struct dga_ocsp_result r;
+        if (strcmp(it->key, ret->key) != 0) {
+            continue;
+        }
+        first = first != NULL ? first : it;
+        if (dga_ocsp_response_check(it->der, it->len, c->subject, c->issuer, NULL, &c->check, &r,
+                                    NULL) == DGA_E_OK) {
+            first = it;
+            break;
+        }
+    }
+    if (first == NULL) {
+        return DGA_E_OCSP_NO_RESPONSE;
+    }
+    uint8_t *copy = malloc(first->len);
+    if (copy == NULL) {
+        return DGA_E_NOMEM;
+    }
+    memcpy(copy, first->der, first->len);
+    check_stored(c, copy, first->len, DGA_OCSP_ORIGIN_BUNDLE, ret);
+    return DGA_E_OK;
+}
+
+/* POST a fresh request with a nonce; a valid answer is filed in the directory (if any). */
+static dga_err from_responder(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
+{
+    struct dga_ocsp_request *req = NULL;
+    uint8_t *body = NULL, *der = NULL;
+    size_t body_len = 0, len = 0;
+    dga_err e = dga_ocsp_request_new(c->subject, c->issuer, true, &req);
+    if (e == DGA_E_OK) {
+        e = dga_ocsp_request_der(req, &body, &body_len);
+    }
+    if (e == DGA_E_OK) {
+        const char *url = c->src->url != NULL ? c->src->url : DGA_OCSP_DEFAULT_URL;
+        e = dga_http_post(url, "application/ocsp-request", "application/ocsp-response", body,
+                          body_len, &c->src->http, &der, &len, NULL);
+    }
+    if (e == DGA_E_OK) {
+        dga_ocsp_response_check(der, len, c->subject, c->issuer, req, &c->check, &ret->r,
+                                &ret->diag);
+        keep_response(ret, der, len, DGA_OCSP_ORIGIN_ONLINE);
+        if (ret->r.response_valid && c->src->dir != NULL) {
+            e = dga_collateral_ocsp_store(c->src->dir, der, len);
+        }
+    }
+    free(body);
+    dga_ocsp_request_free(req);
+    return e;
+}
+
+static dga_err obtain(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
+{
+    switch (c->src->mode) {
+    case DGA_OCSP_MODE_CACHE: return from_cache(c, ret);
+    case DGA_OCSP_MODE_BUNDLE: return from_bundle(c, ret);
+    case DGA_OCSP_MODE_ONLINE: break;
+    case DGA_OCSP_MODE_OFF: return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = from_responder(c, ret);
+    /* No responder answered: a fresh stored response will do (it is verified like any). */
+    if ((e == DGA_E_COLLATERAL_UNREACHABLE || e == DGA_E_COLLATERAL_HTTP) && c->src->dir != NULL &&
+        from_cache(c, ret) == DGA_E_OK && ret->r.response_valid) {
+        return DGA_E_OK;
+    }
+    return e;
+}
+
+static void subject_name(X509 *x, char *out, size_t cap)
+{
+    out[0] = '\0';
+    X509_NAME *name = X509_get_subject_name(x);
+    int i = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    const ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)) : NULL;
+    if (cn != NULL) {
+        snprintf(out, cap, "%.*s", ASN1_STRING_length(cn), (const char *)ASN1_STRING_get0_data(cn));
+    }
+    for (char *p = out; *p != '\0'; p++) {
+        *p = (*p < 0x20 || *p > 0x7e) ? '?' : *p; /* printable in messages */
+    }
+}
+
+dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X509 *issuer,
+                            X509 *root, STACK_OF(X509) *untrusted, time_t at,
+                            struct dga_ocsp_cert_result *ret)
+{
+    struct cert_ctx c = {.src = src, .subject = subject, .issuer = issuer};
+    memset(&ret->r, 0, sizeof ret->r);
+    ret->origin = DGA_OCSP_ORIGIN_NONE;
+    if (src == NULL || subject == NULL || issuer == NULL || root == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    subject_name(subject, ret->subject, sizeof ret->subject);
+    dga_ocsp_check_init(&c.check, at, root);
+    c.check.skew = src->skew;
+    c.check.max_age = src->max_age;
+    c.check.unlimited_age = src->unlimited_age;
+    c.check.untrusted = untrusted;
+    dga_err e = dga_ocsp_cert_key(subject, issuer, ret->key);
+    if (e == DGA_E_OK) {
+        e = obtain(&c, ret);
+    }
+    if (e != DGA_E_OK) {
+        ret->r.err = e;
+        dga_diag_set(&ret->diag, e, 0, "OCSP source");
+    }
+    return e;
+}
+
+/* ------------------------------------------------------------ chains */
+
+/* The certificates strictly between subject i and the root (the store holds the root). */
+static STACK_OF(X509) *above(STACK_OF(X509) *chain, int i)
+{
+    STACK_OF(X509) *s = sk_X509_new_null();
+    int n = sk_X509_num(chain);
+    for (int j = i + 1; s != NULL && j < n - 1; j++) {
+        if (sk_X509_push(s, sk_X509_value(chain, j)) <= 0) {
+            sk_X509_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *chain,
+                             enum dga_ocsp_chain_kind kind, X509 *root, time_t at,
+                             struct dga_ocsp_chain_result *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    int subjects[DGA_OCSP_CHAIN_CHECKS];
+    dga_err first = DGA_E_OK;
+    if (src == NULL || chain == NULL || root == NULL) {
+        dga_ocsp_chain_aggregate(ret);
+        return DGA_E_BAD_ARGUMENT;
+    }
+    ret->checked = src->mode != DGA_OCSP_MODE_OFF;
+    ret->n = ret->checked ? dga_ocsp_chain_subjects(kind, sk_X509_num(chain), subjects) : 0;
+    ret->max_age = src->unlimited_age ? 0 : src->max_age;
+    for (size_t k = 0; k < ret->n; k++) {
+        struct dga_ocsp_cert_result *x = &ret->certs[k];
+        int i = subjects[k];
+        STACK_OF(X509) *up = above(chain, i);
+        x->index = i;
+        dga_err e = up == NULL ? DGA_E_NOMEM
+                               : dga_ocsp_fetch_cert(src, sk_X509_value(chain, i),
+                                                     sk_X509_value(chain, i + 1), root, up, at, x);
+        sk_X509_free(up);
+        if (e != DGA_E_OK && first == DGA_E_OK) {
+            first = e;
+        }
+    }
+    dga_ocsp_chain_aggregate(ret);
+    return first;
+}
