@@ -84,6 +84,14 @@ struct dga_ocsp_bundle {
 /* Adds a copy of a response (DGA_E_TOO_LARGE past DGA_OCSP_BUNDLE_MAX; malformed DER is refused). */
 dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_t len);
 void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b);
+/*
+ * The responses of an evidence bundle (attest's JSON output): every
+ * collateral.ocsp[].response (base64 DER) added to b. DGA_E_BAD_JSON when
+ * the document or the list is malformed, or a response's error (diag->offset
+ * is its position in the list).
+ */
+dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_bundle *b,
+                                  struct dga_diag *diag);
 
 /* ---- sources ---- */
 

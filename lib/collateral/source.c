@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "dga/collateral.h"
+#include "dga/util.h"
 
 static const char *const mode_names[] = {"off", "online", "cache", "bundle"};
 
@@ -283,4 +285,47 @@ dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *
     }
     dga_ocsp_chain_aggregate(ret);
     return first;
+}
+
+/* ------------------------------------------------------------ bundles from JSON */
+
+/* One {"response": "<base64 DER>", ...} element of collateral.ocsp. */
+static dga_err bundle_item(const json_t *item, struct dga_ocsp_bundle *b)
+{
+    const json_t *r = json_object_get(item, "response");
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (!json_is_string(r)) {
+        return DGA_E_BAD_JSON;
+    }
+    if (json_string_length(r) > 2 * DGA_OCSP_RESPONSE_MAX) {
+        return DGA_E_TOO_LARGE;
+    }
+    dga_err e = dga_base64_decode(json_string_value(r), json_string_length(r), &der, &len);
+    if (e == DGA_E_OK) {
+        e = dga_ocsp_bundle_add(b, der, len);
+    }
+    free(der);
+    return e;
+}
+
+dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_bundle *b,
+                                  struct dga_diag *diag)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    const json_t *list = json_object_get(json_object_get(doc, "collateral"), "ocsp");
+    dga_err e = DGA_E_OK;
+    if (doc == NULL || !json_is_array(list)) {
+        e = dga_diag_set(diag, DGA_E_BAD_JSON, doc == NULL ? (size_t)jerr.position : 0,
+                         "collateral.ocsp");
+    }
+    for (size_t i = 0; e == DGA_E_OK && i < json_array_size(list); i++) {
+        e = bundle_item(json_array_get(list, i), b);
+        if (e != DGA_E_OK) {
+            dga_diag_set(diag, e, i, "collateral.ocsp[].response");
+        }
+    }
+    json_decref(doc);
+    return e;
 }

@@ -26,7 +26,9 @@
 #include "ocsp_pki.h"
 #include "testutil.h"
 
+#include "dga/appraise.h"
 #include "dga/collateral.h"
+#include "dga/policy.h"
 #include "dga/util.h"
 
 static struct pki pki;
@@ -704,6 +706,235 @@ static void test_mode_names(void **state)
     assert_string_equal(dga_ocsp_mode_name(DGA_OCSP_MODE_BUNDLE), "bundle");
 }
 
+/* ---------------------------------------------------------------- appraisal and policy */
+
+#define H545 "gpu/h100_545.00/"
+#define AT_2024 "2024-06-01T00:00:00Z"
+
+struct appraisal_run {
+    struct dga_evidence_set set;
+    struct dga_trust device_root, rim_root;
+    struct dga_appraise_options opt;
+    struct dga_appraisal a;
+    char rims[512];
+};
+
+/* The bundled H100 545.00 vector, appraised with its RIMs at 2024-06-01 through src. */
+static struct appraisal_run *appraise_h545(const struct dga_ocsp_source *src)
+{
+    struct appraisal_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    fixture_evidence(H545, DGA_ARCH_HOPPER, NULL, &r->set);
+    assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
+    snprintf(r->rims, sizeof r->rims, "%s", fixture_path(H545 "rims"));
+    r->opt.verify.trust = &r->device_root;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, r->opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_time_parse(AT_2024, &r->opt.verify.at), DGA_E_OK);
+    r->opt.rim_trust = &r->rim_root;
+    r->opt.rim_dir = r->rims;
+    r->opt.ocsp = src;
+    dga_appraise_device(&r->set.dev[0], &r->opt, &r->a);
+    dga_label_devices(&r->a.report, 1);
+    return r;
+}
+
+static void appraisal_free(struct appraisal_run *r)
+{
+    dga_appraisal_free(&r->a);
+    dga_evidence_set_free(&r->set);
+    dga_trust_free(&r->device_root);
+    dga_trust_free(&r->rim_root);
+    free(r);
+}
+
+/* Cache mode, nothing stored: a hard failure naming the device chain's certificate 3. */
+static void test_appraisal_no_response(void **state)
+{
+    (void)state;
+    struct dga_ocsp_source s;
+    source_init(&s, DGA_OCSP_MODE_CACHE, NULL, tmpdir);
+    struct appraisal_run *r = appraise_h545(&s);
+    assert_int_equal(r->a.err, DGA_E_OCSP_NO_RESPONSE);
+    assert_string_equal(r->a.failed_check, "ocsp-device-chain");
+    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(&r->a);
+    assert_ptr_equal(o, &r->a.ocsp);
+    assert_int_equal(o->failed, 0);
+    assert_int_equal(o->certs[0].index, 3);
+    assert_string_equal(o->certs[0].subject, "NVIDIA GH100 Identity");
+    /* The RIM chains were checked too: signer chain certificates 2, 1, 0. */
+    assert_int_equal(r->a.driver.ocsp.n, 3);
+    assert_int_equal(r->a.driver.ocsp.certs[0].index, 2);
+    assert_int_equal(r->a.driver.ocsp.certs[2].index, 0);
+    assert_int_equal(r->a.driver.ocsp.err, DGA_E_OCSP_NO_RESPONSE);
+    const char *msg = NULL;
+    assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 201);
+    json_t *c = dga_claims_device(&r->a);
+    json_t *drv = json_object_get(c, "x-nvidia-gpu-driver-rim-cert-chain");
+    assert_string_equal(json_string_value(json_object_get(drv, "x-nvidia-cert-ocsp-status")),
+                        "invalid");
+    assert_string_equal(json_string_value(json_object_get(drv, "x-dstack-cert-ocsp-error")),
+                        "ocsp-no-response");
+    json_decref(c);
+    appraisal_free(r);
+}
+
+/* Off (or no source): the appraisal is as before, every chain "not-checked". */
+static void test_appraisal_off(void **state)
+{
+    (void)state;
+    struct dga_ocsp_source s;
+    source_init(&s, DGA_OCSP_MODE_OFF, NULL, NULL);
+    struct appraisal_run *r = appraise_h545(&s);
+    assert_int_equal(r->a.err, DGA_E_OK);
+    json_t *c = dga_claims_device(&r->a);
+    json_t *dev = json_object_get(c, "x-nvidia-gpu-attestation-report-cert-chain");
+    assert_string_equal(json_string_value(json_object_get(dev, "x-nvidia-cert-ocsp-status")),
+                        "not-checked");
+    assert_true(json_is_false(json_object_get(dev, "x-nvidia-cert-ocsp-response-valid")));
+    assert_string_equal(json_string_value(json_object_get(dev, "x-dstack-cert-ocsp-source")),
+                        "not-checked");
+    json_decref(c);
+    appraisal_free(r);
+}
+
+/* A chain result as the sources would give it: n certificates, all with `status`. */
+static void fake_chain(struct dga_ocsp_chain_result *o, enum dga_ocsp_origin origin,
+                       enum dga_ocsp_status status, const char *reason, long max_age)
+{
+    dga_ocsp_chain_result_free(o);
+    o->checked = true;
+    o->n = 3;
+    o->max_age = max_age;
+    for (size_t i = 0; i < 3; i++) {
+        o->certs[i].origin = origin;
+        o->certs[i].r.response_valid = true;
+        o->certs[i].r.nonce_sent = origin == DGA_OCSP_ORIGIN_ONLINE;
+        o->certs[i].r.nonce_matches = origin == DGA_OCSP_ORIGIN_ONLINE;
+        o->certs[i].r.status = i == 2 ? status : DGA_OCSP_STATUS_GOOD;
+        snprintf(o->certs[i].r.reason, sizeof o->certs[i].r.reason, "%s", i == 2 ? reason : "");
+    }
+    dga_ocsp_chain_aggregate(o);
+}
+
+/* The policy's verdict over the appraisal's claims (one device). */
+static struct dga_verdict *verdict_of(const struct dga_appraisal *a, const char *policy_json)
+{
+    struct dga_policy *p = NULL;
+    if (policy_json == NULL) {
+        assert_int_equal(dga_policy_default(&p), DGA_E_OK);
+    } else {
+        assert_int_equal(dga_policy_parse(policy_json, strlen(policy_json), &p, NULL), DGA_E_OK);
+    }
+    json_t *claims = json_array();
+    json_array_append_new(claims, dga_claims_device(a));
+    struct dga_verdict *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    assert_int_equal(dga_policy_evaluate(p, claims, v), DGA_E_OK);
+    json_decref(claims);
+    dga_policy_free(p);
+    return v;
+}
+
+static bool verdict_has(const struct dga_verdict *v, const char *text)
+{
+    for (size_t i = 0; i < v->n_reasons; i++) {
+        if (strstr(v->reasons[i], text) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#define DRV "x-nvidia-gpu-driver-rim-cert-chain"
+#define DEV "x-nvidia-gpu-attestation-report-cert-chain"
+
+/*
+ * Claims as the appraisal writes them, judged by the built-in policy and the
+ * relaxations: online good passes; cached good (bounded age) passes without
+ * a nonce; unbounded or "strict" does not; certificateHold passes only with
+ * the driver-RIM relaxation, never on the device chain.
+ */
+static void test_policy_over_revocation_claims(void **state)
+{
+    (void)state;
+    struct appraisal_run *r = appraise_h545(NULL);
+    assert_int_equal(r->a.err, DGA_E_OK);
+    struct dga_appraisal *a = &r->a;
+    fake_chain(&a->ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_GOOD, "", 604800);
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_GOOD, "", 604800);
+    fake_chain(&a->firmware.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_GOOD, "", 604800);
+    struct dga_verdict *v = verdict_of(a, NULL);
+    assert_true(v->pass);
+    free(v);
+
+    /* Stored responses (no nonce) held to 7 days: accepted by default. */
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_CACHE, DGA_OCSP_STATUS_GOOD, "", 604800);
+    v = verdict_of(a, NULL);
+    assert_true(v->pass);
+    free(v);
+    /* ... not with "strict", nor beyond the policy's ocsp_max_age. */
+    v = verdict_of(a, "{\"ocsp_nonce\": \"strict\"}");
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DRV ".x-nvidia-cert-ocsp-nonce-matches is false, policy "
+                               "requires true"));
+    free(v);
+    v = verdict_of(a, "{\"ocsp_max_age\": 86400}");
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DRV ".x-dstack-cert-ocsp-max-age is 604800, policy allows "
+                               "1 to 86400 seconds"));
+    free(v);
+    v = verdict_of(a, "{\"ocsp_nonce\": \"not-required\"}");
+    assert_true(v->pass);
+    free(v);
+    /* Unlimited age (0): no freshness bound, so no stand-in for the nonce. */
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_CACHE, DGA_OCSP_STATUS_GOOD, "", 0);
+    v = verdict_of(a, NULL);
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DRV ".x-dstack-cert-ocsp-max-age is 0, policy requires a "
+                               "stored OCSP response held to a maximum age"));
+    free(v);
+
+    /* certificateHold on the driver RIM chain: rejected by default ... */
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_REVOKED,
+               "certificateHold", 604800);
+    v = verdict_of(a, NULL);
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DRV ".x-nvidia-cert-ocsp-status is \"revoked\", policy "
+                               "allows [\"good\"]"));
+    free(v);
+    /* ... accepted by the on-hold relaxation (tests/fixtures/policies) ... */
+    size_t len = 0;
+    char *hold = (char *)fixture_read("policies/allow_gpu_driver_rim_cert_on_hold.json", &len);
+    v = verdict_of(a, hold);
+    assert_true(v->pass);
+    free(v);
+    /* ... which does not accept keyCompromise ... */
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_REVOKED, "keyCompromise",
+               604800);
+    v = verdict_of(a, hold);
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DRV ".x-nvidia-cert-revocation-reason is "
+                               "\"keyCompromise\", policy allows [\"certificateHold\"]"));
+    free(v);
+    /* ... nor a hold on the device chain. */
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_GOOD, "", 604800);
+    fake_chain(&a->ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_REVOKED, "certificateHold",
+               604800);
+    v = verdict_of(a, hold);
+    assert_false(v->pass);
+    assert_true(verdict_has(v, "GPU-0: " DEV ".x-nvidia-cert-ocsp-status is \"revoked\""));
+    free(v);
+    free(hold);
+    /* A device-chain relaxation cannot even be written. */
+    struct dga_policy *p = NULL;
+    struct dga_diag d = {0};
+    const char *bad = "{\"chains\": {\"gpu-attestation-report\": {\"ocsp_status\": [\"good\", "
+                      "\"revoked\"]}}}";
+    assert_int_equal(dga_policy_parse(bad, strlen(bad), &p, &d), DGA_E_POLICY);
+    appraisal_free(r);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 int main(void)
@@ -725,6 +956,9 @@ int main(void)
         T(test_cache_freshness),
         T(test_bundle),
         T(test_mode_names),
+        T(test_appraisal_no_response),
+        T(test_appraisal_off),
+        T(test_policy_over_revocation_claims),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
