@@ -3,10 +3,11 @@
  * libFuzzer target for OCSP response handling: every input is read as a
  * DER OCSPResponse, keyed (dga_ocsp_response_key) and verified in full
  * (dga_ocsp_response_check) for the test PKI's leaf under its intermediate
- * and root (tests/fixtures/ocsp/*.pem, compiled in below), with and without
- * a request nonce, at a fixed time. Seeds: the genuine responses of
- * tests/fixtures/ocsp/*.der (fuzz/run-smoke.sh), so mutations start from
- * correctly signed answers and reach the checks after the signature.
+ * and root (root.pem, inter.pem and leaf.pem of tests/fixtures/ocsp,
+ * compiled in below), with and without a request nonce, at a fixed time.
+ * Seeds: the genuine responses in tests/fixtures/ocsp (fuzz/run-smoke.sh),
+ * so mutations start from correctly signed answers and reach the checks
+ * after the signature.
  */
 #include <stdlib.h>
 #include <string.h>
