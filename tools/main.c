@@ -13,6 +13,8 @@ static const struct command commands[] = {
     {"rim", "inspect", cmd_rim_inspect, "decode a RIM document as JSON"},
     {"rim", "verify", cmd_rim_verify, "verify a RIM's XML signature and signer chain"},
     {"eat", "verify", cmd_eat_verify, "verify a detached EAT token"},
+    {"collateral", "fetch", cmd_collateral_fetch, "fetch and verify the RIMs and OCSP responses evidence needs"},
+    {"collateral", "status", cmd_collateral_status, "list a collateral directory and its freshness"},
 };
 
 static void usage(FILE *out)

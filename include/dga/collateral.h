@@ -52,6 +52,35 @@ dga_err dga_http_post(const char *url, const char *content_type, const char *acc
                       const uint8_t *body, size_t len, const struct dga_http_options *o,
                       uint8_t **ret, size_t *ret_len, struct dga_http_info *info);
 
+/* GET url with the same rules (a status other than 200 is final unless retryable). */
+dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_options *o,
+                     uint8_t **ret, size_t *ret_len, struct dga_http_info *info);
+
+/* ---- RIMs from NVIDIA's RIM service (or the collateral proxy) ---- */
+
+#define DGA_RIM_SERVICE_DEFAULT_URL "https://rim.attestation.nvidia.com"
+/* The service's JSON answer: the base64 RIM (at most DGA_RIM_MAX_BYTES) and a little more. */
+#define DGA_RIM_RESPONSE_MAX (2u << 20)
+
+/*
+ * GET <base>/v1/rim/<id> (reference/rim.md §8): JSON {"id", "rim" (base64
+ * XML), ...}; the id must be the one asked for. *ret is the XML document
+ * (malloc'd), unverified. DGA_E_RIM_NOT_FOUND on 404, DGA_E_BAD_ARGUMENT
+ * for an id outside DGA_RIM_ID_PATTERN, DGA_E_BAD_JSON for a malformed
+ * answer (diag->field names the key), the HTTP errors of dga_http_get.
+ */
+dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
+                                 const struct dga_http_options *o, uint8_t **ret,
+                                 size_t *ret_len, struct dga_diag *diag);
+/*
+ * Files a RIM document in the store <dir> (dga/rim.h layout): <dir>/<id>.xml
+ * when absent, nothing when that file holds the same bytes, else the other
+ * issue as <dir>/<id>.d/<sha256>.xml. Atomic writes. *ret_added (optional)
+ * says whether a file was written.
+ */
+dga_err dga_collateral_rim_store(const char *dir, const char *id, const uint8_t *xml, size_t len,
+                                 bool *ret_added);
+
 /* ---- collateral directory ---- */
 
 /*
@@ -142,5 +171,14 @@ dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X5
 dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *chain,
                              enum dga_ocsp_chain_kind kind, X509 *root, time_t at,
                              struct dga_ocsp_chain_result *ret);
+
+/*
+ * A RIM's signer chain, verified already (dga_rim_chain_verify), as
+ * dga_ocsp_check_chain with kind RIM: the document's certificates, a
+ * presented root replaced by root (the pinned CoRIM root).
+ */
+struct dga_rim;
+dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim,
+                           X509 *root, time_t at, struct dga_ocsp_chain_result *ret);
 
 #endif

@@ -114,6 +114,13 @@ dga_err dga_ocsp_response_check(const uint8_t *der, size_t len, X509 *subject, X
                                 const struct dga_ocsp_check *c, struct dga_ocsp_result *ret,
                                 struct dga_diag *diag);
 
+/*
+ * What a stored response says, UNVERIFIED (for listings such as
+ * `collateral status`; never for a decision): status, reason and times of
+ * its first SingleResponse; response_valid stays false.
+ */
+dga_err dga_ocsp_response_peek(const uint8_t *der, size_t len, struct dga_ocsp_result *ret);
+
 /* ---- chains ---- */
 
 enum dga_ocsp_chain_kind {

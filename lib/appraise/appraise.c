@@ -232,43 +232,14 @@ static void ocsp_device(const struct dga_device_evidence *ev,
     }
 }
 
-/*
- * A RIM signer chain as OCSP walks it: the document's certificates (a
- * presented root dropped: the chain was verified to the pinned one, which
- * takes its place), then the pinned root.
- */
-static STACK_OF(X509) *rim_chain_to_root(const struct dga_rim *rim, X509 *root)
-{
-    STACK_OF(X509) *c = sk_X509_new_null();
-    int n = sk_X509_num(rim->certs);
-    if (n > 0 && X509_self_signed(sk_X509_value(rim->certs, n - 1), 0) == 1) {
-        n--;
-    }
-    for (int i = 0; c != NULL && i < n; i++) {
-        if (sk_X509_push(c, sk_X509_value(rim->certs, i)) <= 0) {
-            sk_X509_free(c);
-            c = NULL;
-        }
-    }
-    if (c != NULL && sk_X509_push(c, root) <= 0) {
-        sk_X509_free(c);
-        c = NULL;
-    }
-    return c;
-}
-
 static void ocsp_rim(const struct dga_appraise_options *opt, struct dga_appraisal *a,
                      struct dga_rim_use *u)
 {
     if (!ocsp_enabled(opt) || !u->chain_verified || u->rim == NULL) {
         return;
     }
-    STACK_OF(X509) *chain = rim_chain_to_root(u->rim, opt->rim_trust->root);
-    dga_err e = chain == NULL ? DGA_E_NOMEM
-                              : dga_ocsp_check_chain(opt->ocsp, chain, DGA_OCSP_CHAIN_RIM,
-                                                     opt->rim_trust->root, opt->verify.at,
-                                                     &u->ocsp);
-    sk_X509_free(chain); /* the certificates belong to the RIM */
+    dga_err e = dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at,
+                                   &u->ocsp);
     if (e != DGA_E_OK) {
         bool driver = u == &a->driver;
         fail_device(a, e, driver ? "ocsp-driver-rim-chain"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The one HTTP client of the library (libcurl): POST with connect and total
+ * The one HTTP client of the library (libcurl): POST and GET with connect and total
  * timeouts, a hard body cap, no redirects, http/https only, and bounded
  * retries with doubling backoff on the failures libnvat retries
  * (reference/certificates.md §7.1): no connection, timeouts, and HTTP 408,
@@ -64,6 +64,7 @@ static void sleep_ms(long ms)
     }
 }
 
+/* body NULL: GET; else POST of len bytes. */
 static bool configure(CURL *h, const char *url, struct curl_slist *headers, const uint8_t *body,
                       size_t len, const struct dga_http_options *o, struct sink *s,
                       char *errbuf)
@@ -74,9 +75,13 @@ static bool configure(CURL *h, const char *url, struct curl_slist *headers, cons
 #else
     ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS) == CURLE_OK;
 #endif
-    ok = ok && curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
+    if (body != NULL) {
+        ok = ok && curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body) == CURLE_OK;
+        ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
+    } else {
+        ok = ok && curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+    }
     ok = ok && curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
     ok = ok && curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
@@ -139,9 +144,9 @@ static dga_err run_attempts(CURL *h, const struct dga_http_options *o, struct si
     }
 }
 
-dga_err dga_http_post(const char *url, const char *content_type, const char *accept,
-                      const uint8_t *body, size_t len, const struct dga_http_options *o,
-                      uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
+static dga_err http_request(const char *url, const char *content_type, const char *accept,
+                           const uint8_t *body, size_t len, const struct dga_http_options *o,
+                           uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
 {
     struct dga_http_info local;
     info = info != NULL ? info : &local;
@@ -151,13 +156,16 @@ dga_err dga_http_post(const char *url, const char *content_type, const char *acc
         return DGA_E_BAD_ARGUMENT;
     }
     char ct[128], ac[128], errbuf[CURL_ERROR_SIZE] = "";
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type != NULL ? content_type : "");
     snprintf(ac, sizeof ac, "Accept: %s", accept);
-    struct curl_slist *headers = curl_slist_append(NULL, ct);
-    struct curl_slist *both = headers != NULL ? curl_slist_append(headers, ac) : NULL;
+    struct curl_slist *headers = curl_slist_append(NULL, ac);
+    struct curl_slist *all = headers;
+    if (headers != NULL && body != NULL) {
+        all = curl_slist_append(headers, ct);
+    }
     struct sink s = {.body = buf_init(o->max_body)};
-    CURL *h = both != NULL ? curl_easy_init() : NULL;
-    if (h == NULL || !configure(h, url, both, body, len, o, &s, errbuf)) {
+    CURL *h = all != NULL ? curl_easy_init() : NULL;
+    if (h == NULL || !configure(h, url, all, body, len, o, &s, errbuf)) {
         e = h == NULL ? DGA_E_NOMEM : DGA_E_BAD_ARGUMENT;
     } else {
         e = run_attempts(h, o, &s, info, errbuf);
@@ -171,6 +179,22 @@ dga_err dga_http_post(const char *url, const char *content_type, const char *acc
     }
     buf_free(&s.body);
     curl_easy_cleanup(h);
-    curl_slist_free_all(both != NULL ? both : headers);
+    curl_slist_free_all(all != NULL ? all : headers);
     return e;
+}
+
+dga_err dga_http_post(const char *url, const char *content_type, const char *accept,
+                      const uint8_t *body, size_t len, const struct dga_http_options *o,
+                      uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
+{
+    if (body == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    return http_request(url, content_type, accept, body, len, o, ret, ret_len, info);
+}
+
+dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_options *o,
+                     uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
+{
+    return http_request(url, NULL, accept, NULL, 0, o, ret, ret_len, info);
 }

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "dga/collateral.h"
+#include "dga/rim.h"
 #include "dga/util.h"
 
 static const char *const mode_names[] = {"off", "online", "cache", "bundle"};
@@ -327,5 +328,38 @@ dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_
         }
     }
     json_decref(doc);
+    return e;
+}
+
+/* ------------------------------------------------------------ RIM signer chains */
+
+/* The document's certificates (a self-signed last one dropped), then the pinned root. */
+static STACK_OF(X509) *rim_chain_to_root(const struct dga_rim *rim, X509 *root)
+{
+    STACK_OF(X509) *c = sk_X509_new_null();
+    int n = sk_X509_num(rim->certs);
+    if (n > 0 && X509_self_signed(sk_X509_value(rim->certs, n - 1), 0) == 1) {
+        n--;
+    }
+    for (int i = 0; c != NULL && i <= n; i++) {
+        if (sk_X509_push(c, i < n ? sk_X509_value(rim->certs, i) : root) <= 0) {
+            sk_X509_free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim,
+                           X509 *root, time_t at, struct dga_ocsp_chain_result *ret)
+{
+    STACK_OF(X509) *chain = rim != NULL && root != NULL ? rim_chain_to_root(rim, root) : NULL;
+    if (chain == NULL) {
+        memset(ret, 0, sizeof *ret);
+        dga_ocsp_chain_aggregate(ret);
+        return rim == NULL || root == NULL ? DGA_E_BAD_ARGUMENT : DGA_E_NOMEM;
+    }
+    dga_err e = dga_ocsp_check_chain(src, chain, DGA_OCSP_CHAIN_RIM, root, at, ret);
+    sk_X509_free(chain); /* the certificates belong to the RIM and the caller */
     return e;
 }

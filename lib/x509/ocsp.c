@@ -199,6 +199,9 @@ dga_err dga_ocsp_response_key(const uint8_t *der, size_t len, char out[DGA_OCSP_
 
 /* ------------------------------------------------------------ response checks */
 
+static dga_err single_times(OCSP_SINGLERESP *single, struct dga_ocsp_result *r, int *ret_status);
+
+
 void dga_ocsp_check_init(struct dga_ocsp_check *c, time_t at, X509 *root)
 {
     memset(c, 0, sizeof *c);
@@ -282,37 +285,50 @@ static dga_err check_window(const struct dga_ocsp_check *c, struct dga_ocsp_resu
     return DGA_E_OK;
 }
 
-/* The SingleResponse for the SHA-1 CertID of subject: status, reason, times. */
-static dga_err read_single(OCSP_BASICRESP *bs, X509 *subject, X509 *issuer,
-                           struct dga_ocsp_result *r, int *ret_status, struct dga_diag *diag)
+/* Status, reason, thisUpdate and nextUpdate (thisUpdate + 1 h when absent) of one SingleResponse. */
+static dga_err single_times(OCSP_SINGLERESP *single, struct dga_ocsp_result *r, int *ret_status)
 {
-    _cleanup_(OCSP_CERTID_freep) OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), subject, issuer);
-    int status = -1, reason = -1;
+    int reason = -1;
     ASN1_GENERALIZEDTIME *rev = NULL, *this_update = NULL, *next_update = NULL;
-    if (id == NULL) {
-        ERR_clear_error();
-        return DGA_E_NOMEM;
-    }
-    if (OCSP_resp_find_status(bs, id, &status, &reason, &rev, &this_update, &next_update) != 1) {
-        ERR_clear_error();
-        return dga_diag_set(diag, DGA_E_OCSP_CERTID, 0, "CertID");
-    }
+    int status = OCSP_single_get0_status(single, &reason, &rev, &this_update, &next_update);
     int64_t t = 0;
-    if (!asn1_seconds(this_update, &t) || (int64_t)(time_t)t != t) {
-        return dga_diag_set(diag, DGA_E_OCSP_MALFORMED, 0, "thisUpdate");
+    if (status < 0 || !asn1_seconds(this_update, &t) || (int64_t)(time_t)t != t) {
+        ERR_clear_error();
+        return DGA_E_OCSP_MALFORMED;
     }
     r->this_update = (time_t)t;
     r->next_update_present = next_update != NULL;
     if (next_update == NULL) {
         t += DGA_OCSP_NO_NEXT_UPDATE_TTL;
     } else if (!asn1_seconds(next_update, &t) || (int64_t)(time_t)t != t) {
-        return dga_diag_set(diag, DGA_E_OCSP_MALFORMED, 0, "nextUpdate");
+        return DGA_E_OCSP_MALFORMED;
     }
     r->next_update = (time_t)t;
     if (status == V_OCSP_CERTSTATUS_REVOKED && reason >= 0) {
         snprintf(r->reason, sizeof r->reason, "%s", OCSP_crl_reason_str(reason));
     }
     *ret_status = status;
+    return DGA_E_OK;
+}
+
+/* The SingleResponse for the SHA-1 CertID of subject: status, reason, times. */
+static dga_err read_single(OCSP_BASICRESP *bs, X509 *subject, X509 *issuer,
+                           struct dga_ocsp_result *r, int *ret_status, struct dga_diag *diag)
+{
+    _cleanup_(OCSP_CERTID_freep) OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), subject, issuer);
+    if (id == NULL) {
+        ERR_clear_error();
+        return DGA_E_NOMEM;
+    }
+    int i = OCSP_resp_find(bs, id, -1);
+    OCSP_SINGLERESP *single = i >= 0 ? OCSP_resp_get0(bs, i) : NULL;
+    if (single == NULL) {
+        ERR_clear_error();
+        return dga_diag_set(diag, DGA_E_OCSP_CERTID, 0, "CertID");
+    }
+    if (single_times(single, r, ret_status) != DGA_E_OK) {
+        return dga_diag_set(diag, DGA_E_OCSP_MALFORMED, 0, "thisUpdate/nextUpdate");
+    }
     return DGA_E_OK;
 }
 
@@ -456,4 +472,26 @@ void dga_ocsp_chain_result_free(struct dga_ocsp_chain_result *c)
     memset(c, 0, sizeof *c);
     c->failed = -1;
     c->status = "not-checked";
+}
+
+dga_err dga_ocsp_response_peek(const uint8_t *der, size_t len, struct dga_ocsp_result *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
+    int status = -1;
+    dga_err e = parse_basic(der, len, &bs, NULL);
+    OCSP_SINGLERESP *single = e == DGA_E_OK ? OCSP_resp_get0(bs, 0) : NULL;
+    if (e == DGA_E_OK && single == NULL) {
+        e = DGA_E_OCSP_CERTID;
+    }
+    if (e == DGA_E_OK) {
+        e = single_times(single, ret, &status);
+    }
+    if (e == DGA_E_OK) {
+        ret->status = status_of(status);
+    } else {
+        ret->reason[0] = '\0';
+    }
+    ret->err = e;
+    return e;
 }

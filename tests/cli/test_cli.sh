@@ -197,6 +197,31 @@ echo '{"collateral": {"ocsp": [{"response": "not base64!"}]}}' >"$tmp/bad-bundle
 run 2 "a bundle with a malformed response" -- attest "${A545[@]}" --at $AT --ocsp bundle \
     --ocsp-bundle "$tmp/bad-bundle.json"
 expect err "[bad-base64]" "bad bundle reason"
+# collateral fetch / status (NVIDIA's services are not reachable from the tests: the fetch
+# path with a live server is in unit_collateral; here the CLI's failures and the listing).
+run 1 "collateral fetch with no service reachable" -- collateral fetch --report "$H545/report.hex" \
+    --cert-chain "$H545/certchain.pem" --arch hopper --dir "$tmp/coll" \
+    --rim-url http://127.0.0.1:1 --ocsp-url http://127.0.0.1:1/ --at $AT
+expect out 'ocsp device chain       invalid: certificate 3 "NVIDIA GH100 Identity"' "fetch names the certificate"
+expect out "rim  NV_GPU_DRIVER_GH100_545.00: FAIL" "fetch rim failure"
+expect err "collateral fetch: 3 items not fetched or not verified" "fetch failure count"
+run 2 "collateral fetch without --dir" -- collateral fetch --evidence "$PPCIE"
+mkdir -p "$tmp/coll/ocsp" "$tmp/coll/rims"
+cp "$fx/ocsp/leaf.der" "$tmp/coll/ocsp/misnamed.der"
+cp "$H545/rims/NV_GPU_DRIVER_GH100_545.00.xml" "$tmp/coll/rims/"
+run 1 "collateral status: a misnamed response is not usable" -- collateral status --dir "$tmp/coll" \
+    --at 2026-11-28T09:30:00Z --json
+expect out '"named_by_certid": false' "misnamed flagged"
+key=$(sed -n 's/.*"certid_sha256": "\([0-9a-f]*\)".*/\1/p' "$tmp/out")
+mv "$tmp/coll/ocsp/misnamed.der" "$tmp/coll/ocsp/$key.der"
+run 0 "collateral status: fresh" -- collateral status --dir "$tmp/coll" --at 2026-11-28T09:30:00Z
+expect out "good    thisUpdate 2026-11-28T09:00:31Z, usable until 2026-12-05T09:00:31Z" "status times"
+expect out "NV_GPU_DRIVER_GH100_545.00.xml: 2025-06-26T06:10:12Z" "status rim expiry"
+run 1 "collateral status: stale 8 days later" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-06T09:30:00Z
+expect out "STALE" "stale flagged"
+run 0 "collateral status with a longer max age" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-06T09:30:00Z --ocsp-max-age 864000
 mkdir -p "$tmp/empty-store"
 run 1 "attest without RIMs" -- attest --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
     --arch hopper --nonce $N3 --rim-dir "$tmp/empty-store" --at $AT --policy "$OFFLINE" --format json

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
 #include "ocsp_pki.h"
@@ -29,6 +30,7 @@
 #include "dga/appraise.h"
 #include "dga/collateral.h"
 #include "dga/policy.h"
+#include "dga/rim.h"
 #include "dga/util.h"
 
 static struct pki pki;
@@ -105,7 +107,7 @@ static dga_err fetch(const struct dga_ocsp_source *s, X509 *subject, time_t at,
 
 /* ---------------------------------------------------------------- scripted server */
 
-enum act { ACT_FORWARD, ACT_STATUS_503, ACT_STATUS_404, ACT_SILENT, ACT_HUGE, ACT_GARBAGE };
+enum act { ACT_FORWARD, ACT_STATUS_503, ACT_STATUS_404, ACT_SILENT, ACT_HUGE, ACT_GARBAGE, ACT_CANNED };
 
 struct server {
     int fd, port;
@@ -114,9 +116,11 @@ struct server {
     size_t n_script; /* past the end: ACT_FORWARD */
     size_t served;
     char args[64];   /* extra args for openssl ocsp */
+    const char *canned; /* ACT_CANNED: this body with status 200 */
+    char last_request_line[256];
 };
 
-static bool read_request(int c, uint8_t **body, size_t *body_len)
+static bool read_request(int c, uint8_t **body, size_t *body_len, char *line, size_t line_cap)
 {
     char head[8192];
     size_t n = 0;
@@ -133,6 +137,7 @@ static bool read_request(int c, uint8_t **body, size_t *body_len)
     if (end == NULL) {
         return false;
     }
+    snprintf(line, line_cap, "%.*s", (int)strcspn(head, "\r\n"), head);
     const char *cl = strcasestr(head, "Content-Length:");
     size_t want = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
     size_t have = n - (size_t)(end + 4 - head);
@@ -190,7 +195,7 @@ static void serve_one(struct server *s, int c)
     size_t len = 0;
     enum act a = s->served < s->n_script ? s->script[s->served] : ACT_FORWARD;
     s->served++;
-    if (!read_request(c, &body, &len)) {
+    if (!read_request(c, &body, &len, s->last_request_line, sizeof s->last_request_line)) {
         return;
     }
     static uint8_t huge[DGA_OCSP_RESPONSE_MAX + 100];
@@ -201,6 +206,7 @@ static void serve_one(struct server *s, int c)
     case ACT_SILENT: sleep(3); break; /* past the client's total timeout */
     case ACT_HUGE: reply(c, 200, huge, sizeof huge); break;
     case ACT_GARBAGE: reply(c, 200, (const uint8_t *)"not an OCSP response", 20); break;
+    case ACT_CANNED: reply(c, 200, (const uint8_t *)s->canned, strlen(s->canned)); break;
     }
     free(body);
 }
@@ -935,6 +941,100 @@ static void test_policy_over_revocation_claims(void **state)
     appraisal_free(r);
 }
 
+/* ---------------------------------------------------------------- RIMs */
+
+#define DRIVER_545 "NV_GPU_DRIVER_GH100_545.00"
+
+/* {"id": id, "rim": base64(the fixture RIM)} as NVIDIA's RIM service answers. */
+static char *rim_answer(const char *id, const char *rel)
+{
+    size_t len = 0;
+    uint8_t *xml = fixture_read(rel, &len);
+    char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+    assert_non_null(b64);
+    EVP_EncodeBlock((unsigned char *)b64, xml, (int)len);
+    json_t *j = json_pack("{s:s,s:s,s:s}", "id", id, "rim", b64, "sha256", "ignored");
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    free(b64);
+    free(xml);
+    return text;
+}
+
+static void test_rim_fetch_and_store(void **state)
+{
+    (void)state;
+    char *answer = rim_answer(DRIVER_545, H545 "rims/" DRIVER_545 ".xml");
+    struct server srv = {.script = {ACT_CANNED, ACT_STATUS_404, ACT_CANNED, ACT_CANNED},
+                         .n_script = 4, .canned = answer};
+    server_start(&srv);
+    struct dga_http_options o;
+    dga_http_options_init(&o);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/", srv.port);
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    struct dga_diag diag = {0};
+    assert_int_equal(dga_collateral_rim_fetch(base, DRIVER_545, &o, &xml, &len, &diag), DGA_E_OK);
+    assert_string_equal(srv.last_request_line, "GET /v1/rim/" DRIVER_545 " HTTP/1.1");
+    size_t want_len = 0;
+    uint8_t *want = fixture_read(H545 "rims/" DRIVER_545 ".xml", &want_len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(xml, want, len);
+
+    /* Stored once; the same bytes again add nothing; another issue goes to <id>.d/. */
+    char store[512];
+    snprintf(store, sizeof store, "%s/rims", tmpdir);
+    bool added = false;
+    assert_int_equal(dga_collateral_rim_store(store, DRIVER_545, xml, len, &added), DGA_E_OK);
+    assert_true(added);
+    assert_int_equal(dga_collateral_rim_store(store, DRIVER_545, xml, len, &added), DGA_E_OK);
+    assert_false(added);
+    xml[len - 2] ^= 1;
+    assert_int_equal(dga_collateral_rim_store(store, DRIVER_545, xml, len, &added), DGA_E_OK);
+    assert_true(added);
+    struct dga_rim_candidates *c = calloc(1, sizeof *c);
+    assert_int_equal(dga_rim_store_read(store, DRIVER_545, c, NULL), DGA_E_OK);
+    assert_int_equal(c->n, 2);
+    dga_rim_candidates_free(c);
+    free(c);
+    assert_int_equal(dga_collateral_rim_store(store, "../escape", xml, len, NULL),
+                     DGA_E_BAD_ARGUMENT);
+    free(xml);
+    xml = NULL;
+
+    /* 404: not found. An answer for another id: refused. A bad id: never requested. */
+    assert_int_equal(dga_collateral_rim_fetch(base, DRIVER_545, &o, &xml, &len, &diag),
+                     DGA_E_RIM_NOT_FOUND);
+    assert_int_equal(dga_collateral_rim_fetch(base, "NV_GPU_DRIVER_GH100_545.01", &o, &xml, &len,
+                                              &diag),
+                     DGA_E_BAD_JSON);
+    assert_string_equal(diag.field, "id");
+    assert_int_equal(dga_collateral_rim_fetch(base, "a/b", &o, &xml, &len, &diag),
+                     DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_collateral_rim_fetch(base, ".hidden", &o, &xml, &len, &diag),
+                     DGA_E_BAD_ARGUMENT);
+    assert_null(xml);
+    server_stop(&srv);
+    assert_int_equal(srv.served, 3);
+    free(want);
+    free(answer);
+}
+
+static void test_peek(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *resp = leaf_response("-ndays 2", &len);
+    struct dga_ocsp_result r;
+    assert_int_equal(dga_ocsp_response_peek(resp, len, &r), DGA_E_OK);
+    assert_int_equal(r.status, DGA_OCSP_STATUS_GOOD);
+    assert_false(r.response_valid); /* never verified */
+    assert_int_equal(r.next_update - r.this_update, 2 * 86400);
+    assert_int_equal(dga_ocsp_response_peek(resp, len / 2, &r), DGA_E_OCSP_MALFORMED);
+    free(resp);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 int main(void)
@@ -959,6 +1059,8 @@ int main(void)
         T(test_appraisal_no_response),
         T(test_appraisal_off),
         T(test_policy_over_revocation_claims),
+        T(test_rim_fetch_and_store),
+        T(test_peek),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
