@@ -206,6 +206,10 @@ static int setup_ocsp(struct attest_run *run)
     }
     src->url = a->ocsp_url;
     src->dir = a->collateral_dir;
+    if (src->mode != DGA_OCSP_MODE_OFF && dga_ocsp_memo_new(&src->memo) != DGA_E_OK) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
     src->bundle = &run->bundle;
     run->opt.ocsp = src;
     int rc = a->ocsp_max_age != NULL ? parse_max_age(a->ocsp_max_age, src) : EXIT_VERIFIED;
@@ -409,6 +413,7 @@ static void run_free(struct attest_run *run)
     dga_trust_free(&run->device_root);
     dga_trust_free(&run->rim_root);
     dga_ocsp_bundle_free(&run->bundle);
+    dga_ocsp_memo_free(run->ocsp.memo);
     free(run);
 }
 

@@ -250,6 +250,9 @@ static int fetch_setup(struct fetch_run *run)
     run->ocsp.mode = DGA_OCSP_MODE_ONLINE;
     run->ocsp.url = a->ocsp_url;
     run->ocsp.dir = a->dir;
+    if (rc == EXIT_VERIFIED && dga_ocsp_memo_new(&run->ocsp.memo) != DGA_E_OK) {
+        rc = EXIT_IO;
+    }
     snprintf(run->rim_dir, sizeof run->rim_dir, "%s/rims", a->dir);
     return rc;
 }
@@ -279,6 +282,7 @@ int cmd_collateral_fetch(int argc, char **argv)
     if (run != NULL) {
         dga_trust_free(&run->device_root);
         dga_trust_free(&run->rim_root);
+        dga_ocsp_memo_free(run->ocsp.memo);
     }
     free(set);
     free(run);

@@ -134,7 +134,19 @@ enum dga_ocsp_mode {
 const char *dga_ocsp_mode_name(enum dga_ocsp_mode m);
 dga_err dga_ocsp_mode_parse(const char *s, enum dga_ocsp_mode *ret);
 
+/*
+ * A per-run memo of answers by certificate (CertID key), so that GPUs of one
+ * model sharing CAs and RIM signers cost one request per certificate, not
+ * one per device: at most DGA_OCSP_MEMO_MAX certificates, one verification
+ * time. Not thread-safe.
+ */
+#define DGA_OCSP_MEMO_MAX 256
+struct dga_ocsp_memo;
+dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret);
+void dga_ocsp_memo_free(struct dga_ocsp_memo *m);
+
 struct dga_ocsp_source {
+    struct dga_ocsp_memo *memo;          /* optional (NULL: every certificate fetched each time) */
     enum dga_ocsp_mode mode;
     const char *url;                     /* online; NULL: DGA_OCSP_DEFAULT_URL */
     const char *dir;                     /* cache (required), online (optional) */
@@ -151,7 +163,9 @@ void dga_ocsp_source_init(struct dga_ocsp_source *s);
  * One certificate: a response for subject (issued by issuer) from the
  * source, verified at `at` against root with untrusted (the certificates
  * between issuer and root) as candidates. Fills ret (ret->der keeps the
- * response). Returns a failure to obtain a response
+ * response; *ret must be zeroed or hold an earlier result, whose response
+ * is freed). With src->memo, a certificate answered before at the same time
+ * is not asked again (the same outcome is copied). Returns a failure to obtain a response
  * (DGA_E_COLLATERAL_UNREACHABLE, DGA_E_COLLATERAL_HTTP, DGA_E_OCSP_NO_RESPONSE,
  * DGA_E_TOO_LARGE, DGA_E_COLLATERAL_STORE), DGA_E_OK otherwise: whether the
  * response passed is in ret->r.

@@ -214,6 +214,80 @@ static void subject_name(X509 *x, char *out, size_t cap)
     }
 }
 
+/* ------------------------------------------------------------ memo */
+
+struct memo_entry {
+    char key[DGA_OCSP_KEY_LEN];
+    time_t at;
+    dga_err e; /* what dga_ocsp_fetch_cert returned */
+    struct dga_ocsp_cert_result x;
+};
+
+struct dga_ocsp_memo {
+    size_t n;
+    struct memo_entry e[DGA_OCSP_MEMO_MAX];
+};
+
+dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret)
+{
+    *ret = calloc(1, sizeof **ret);
+    return *ret != NULL ? DGA_E_OK : DGA_E_NOMEM;
+}
+
+void dga_ocsp_memo_free(struct dga_ocsp_memo *m)
+{
+    for (size_t i = 0; m != NULL && i < m->n; i++) {
+        free(m->e[i].x.der);
+    }
+    free(m);
+}
+
+/* A copy of x (its own response bytes); false when out of memory. */
+static bool result_copy(const struct dga_ocsp_cert_result *x, struct dga_ocsp_cert_result *out)
+{
+    uint8_t *der = NULL;
+    if (x->der != NULL) {
+        der = malloc(x->der_len);
+        if (der == NULL) {
+            return false;
+        }
+        memcpy(der, x->der, x->der_len);
+    }
+    int index = out->index;
+    free(out->der);
+    *out = *x;
+    out->index = index; /* the position in the caller's chain, not the first one's */
+    out->der = der;
+    return true;
+}
+
+static const struct memo_entry *memo_find(const struct dga_ocsp_memo *m, const char *key, time_t at)
+{
+    for (size_t i = 0; m != NULL && i < m->n; i++) {
+        if (m->e[i].at == at && strcmp(m->e[i].key, key) == 0) {
+            return &m->e[i];
+        }
+    }
+    return NULL;
+}
+
+static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
+                     const struct dga_ocsp_cert_result *x)
+{
+    if (m == NULL || m->n >= DGA_OCSP_MEMO_MAX) {
+        return;
+    }
+    struct memo_entry *n = &m->e[m->n];
+    memset(n, 0, sizeof *n);
+    if (!result_copy(x, &n->x)) {
+        return;
+    }
+    memcpy(n->key, x->key, sizeof n->key);
+    n->at = at;
+    n->e = e;
+    m->n++;
+}
+
 dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X509 *issuer,
                             X509 *root, STACK_OF(X509) *untrusted, time_t at,
                             struct dga_ocsp_cert_result *ret)
@@ -231,12 +305,19 @@ dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X5
     c.check.unlimited_age = src->unlimited_age;
     c.check.untrusted = untrusted;
     dga_err e = dga_ocsp_cert_key(subject, issuer, ret->key);
+    const struct memo_entry *seen = e == DGA_E_OK ? memo_find(src->memo, ret->key, at) : NULL;
+    if (seen != NULL) {
+        return result_copy(&seen->x, ret) ? seen->e : DGA_E_NOMEM;
+    }
     if (e == DGA_E_OK) {
         e = obtain(&c, ret);
     }
     if (e != DGA_E_OK) {
         ret->r.err = e;
         dga_diag_set(&ret->diag, e, 0, "OCSP source");
+    }
+    if (e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT) {
+        memo_add(src->memo, at, e, ret);
     }
     return e;
 }

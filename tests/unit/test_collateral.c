@@ -1035,6 +1035,46 @@ static void test_peek(void **state)
     free(resp);
 }
 
+/* A memo asks each certificate once per run and gives every caller the same outcome. */
+static void test_memo(void **state)
+{
+    (void)state;
+    struct server srv = {.args = "-ndays 1"};
+    server_start(&srv);
+    struct dga_ocsp_source s;
+    source_init(&s, DGA_OCSP_MODE_ONLINE, url_of(srv.port), NULL);
+    assert_int_equal(dga_ocsp_memo_new(&s.memo), DGA_E_OK);
+    STACK_OF(X509) *a = leaf_chain(pki.leaf), *b = leaf_chain(pki.held);
+    struct dga_ocsp_chain_result r1, r2, r3;
+    time_t now = time(NULL);
+    assert_int_equal(dga_ocsp_check_chain(&s, a, DGA_OCSP_CHAIN_RIM, pki.root, now, &r1), DGA_E_OK);
+    assert_int_equal(srv.served, 2);
+    /* The held leaf shares the intermediate: one new request. */
+    assert_int_equal(dga_ocsp_check_chain(&s, b, DGA_OCSP_CHAIN_RIM, pki.root, now, &r2), DGA_E_OK);
+    assert_int_equal(srv.served, 3);
+    assert_string_equal(r2.status, "revoked");
+    /* The first chain again: nothing asked, the same answer and response bytes. */
+    assert_int_equal(dga_ocsp_check_chain(&s, a, DGA_OCSP_CHAIN_RIM, pki.root, now, &r3), DGA_E_OK);
+    assert_int_equal(srv.served, 3);
+    assert_string_equal(r3.status, "good");
+    assert_true(r3.nonce_matches);
+    assert_int_equal(r3.certs[1].index, 0);
+    assert_int_equal(r3.certs[1].der_len, r1.certs[1].der_len);
+    assert_memory_equal(r3.certs[1].der, r1.certs[1].der, r1.certs[1].der_len);
+    /* Another verification time is another question. */
+    dga_ocsp_chain_result_free(&r3);
+    assert_int_equal(dga_ocsp_check_chain(&s, a, DGA_OCSP_CHAIN_RIM, pki.root, now + 1, &r3),
+                     DGA_E_OK);
+    assert_int_equal(srv.served, 5);
+    dga_ocsp_chain_result_free(&r1);
+    dga_ocsp_chain_result_free(&r2);
+    dga_ocsp_chain_result_free(&r3);
+    sk_X509_free(a);
+    sk_X509_free(b);
+    dga_ocsp_memo_free(s.memo);
+    server_stop(&srv);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
 
 int main(void)
@@ -1061,6 +1101,7 @@ int main(void)
         T(test_policy_over_revocation_claims),
         T(test_rim_fetch_and_store),
         T(test_peek),
+        T(test_memo),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
