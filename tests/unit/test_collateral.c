@@ -938,6 +938,26 @@ static void test_policy_over_revocation_claims(void **state)
     const char *bad = "{\"chains\": {\"gpu-attestation-report\": {\"ocsp_status\": [\"good\", "
                       "\"revoked\"]}}}";
     assert_int_equal(dga_policy_parse(bad, strlen(bad), &p, &d), DGA_E_POLICY);
+    /* ocsp_max_age: 1 second to a year; ocsp_nonce: three words only. */
+    static const char *const bad_docs[] = {"{\"ocsp_max_age\": 0}", "{\"ocsp_max_age\": -1}",
+                                           "{\"ocsp_max_age\": 31622401}",
+                                           "{\"ocsp_max_age\": \"1d\"}"};
+    for (size_t i = 0; i < sizeof bad_docs / sizeof bad_docs[0]; i++) {
+        memset(&d, 0, sizeof d);
+        assert_int_equal(dga_policy_parse(bad_docs[i], strlen(bad_docs[i]), &p, &d), DGA_E_POLICY);
+        assert_string_equal(d.field, "ocsp_max_age");
+    }
+    const char *sloppy = "{\"ocsp_nonce\": \"lenient\"}";
+    assert_int_equal(dga_policy_parse(sloppy, strlen(sloppy), &p, &d), DGA_E_POLICY);
+    assert_string_equal(d.field, "ocsp_nonce");
+    const char *year = "{\"ocsp_max_age\": 31622400}";
+    assert_int_equal(dga_policy_parse(year, strlen(year), &p, NULL), DGA_E_OK);
+    assert_true(dga_policy_ocsp_required(p));
+    dga_policy_free(p);
+    const char *off = "{\"ocsp\": \"not-required\"}";
+    assert_int_equal(dga_policy_parse(off, strlen(off), &p, NULL), DGA_E_OK);
+    assert_false(dga_policy_ocsp_required(p));
+    dga_policy_free(p);
     appraisal_free(r);
 }
 
