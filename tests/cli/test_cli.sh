@@ -139,6 +139,16 @@ run 1 "attest 545.00, OCSP responder down" -- attest "${A545[@]}" --at $AT \
     --ocsp-url http://127.0.0.1:1/ --format json
 expect out '"result_code": 202' "ocsp unreachable result code"
 expect err 'GPU-0: ocsp-device-chain: certificate 3 "NVIDIA GH100 Identity": the collateral service (OCSP responder, RIM service) could not be reached [collateral-unreachable]' "unreachable names the certificate"
+# A stored file under the identity CA's key that NVIDIA did not sign (a test PKI response):
+# refused (ocsp-signature, before any other check), and carried in the output as base64 DER.
+key=$(sed -n 's/.*"certid_sha256": "\([0-9a-f]*\)".*/\1/p' "$tmp/out" | head -1)
+mkdir -p "$tmp/collateral/ocsp"
+cp "$fx/ocsp/leaf.der" "$tmp/collateral/ocsp/$key.der"
+run 1 "attest 545.00, a stored response NVIDIA did not sign" -- attest "${A545[@]}" --at $AT \
+    --ocsp cache --collateral-dir "$tmp/collateral" --format json
+expect out '"error": "ocsp-signature"' "foreign stored response refused"
+expect out "\"response\": \"$(base64 -w0 "$fx/ocsp/leaf.der")\"" "response carried as base64"
+expect out '"x-dstack-cert-ocsp-error": "ocsp-signature"' "foreign stored response claim"
 run 2 "--ocsp off needs a policy that does not require OCSP" -- attest "${A545[@]}" --at $AT --ocsp off
 expect err '--ocsp off needs a policy with "ocsp": "not-required"' "ocsp off refused"
 run 0 "--ocsp off with such a policy" -- attest "${A545[@]}" --at $AT --policy "$fx/policies/offline_no_ocsp.json" --ocsp off

@@ -694,8 +694,34 @@ static void test_bundle(void **state)
     assert_int_equal(fetch(&s, pki.leaf, at + 2 * 86400, &x), DGA_E_OK);
     assert_int_equal(x.r.err, DGA_E_OCSP_EXPIRED);
     free(x.der);
-    free(fresh);
     dga_ocsp_bundle_free(&b);
+
+    /* The same response read back from a bundle's JSON (collateral.ocsp[].response). */
+    char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+    assert_non_null(b64);
+    EVP_EncodeBlock((unsigned char *)b64, fresh, (int)len);
+    json_t *doc = json_pack("{s:{s:[{s:s}]}}", "collateral", "ocsp", "response", b64);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    struct dga_diag diag = {0};
+    assert_int_equal(dga_ocsp_bundle_from_json(text, strlen(text), &b, &diag), DGA_E_OK);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(fetch(&s, pki.leaf, at, &x), DGA_E_OK);
+    assert_int_equal(x.r.err, DGA_E_OK);
+    free(x.der);
+    dga_ocsp_bundle_free(&b);
+    static const char *const bad[] = {"{}", "{\"collateral\": {\"ocsp\": {}}}",
+                                      "{\"collateral\": {\"ocsp\": [{\"response\": 1}]}}", "[", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(dga_ocsp_bundle_from_json(bad[i], strlen(bad[i]), &b, &diag), DGA_E_BAD_JSON);
+    }
+    const char *junk = "{\"collateral\": {\"ocsp\": [{\"response\": \"AAAA\"}]}}";
+    assert_int_equal(dga_ocsp_bundle_from_json(junk, strlen(junk), &b, &diag), DGA_E_OCSP_MALFORMED);
+    assert_int_equal(b.n, 0);
+    dga_ocsp_bundle_free(&b);
+    free(text);
+    json_decref(doc);
+    free(b64);
+    free(fresh);
 }
 
 static void test_mode_names(void **state)
