@@ -7,13 +7,16 @@
  * compiled in below), with and without a request nonce, at a fixed time.
  * Seeds: the genuine responses in tests/fixtures/ocsp (fuzz/run-smoke.sh),
  * so mutations start from correctly signed answers and reach the checks
- * after the signature.
+ * after the signature. Inputs that start with '{' are also read as the
+ * other collateral JSON we accept: a bundle's collateral.ocsp, and the RIM
+ * service's answer.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
 
+#include "dga/collateral.h"
 #include "dga/ocsp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -98,9 +101,28 @@ static const struct fuzz_pki *pki(void)
     return &p;
 }
 
+/* The JSON collateral parsers: bundles and RIM service answers. */
+static void fuzz_json(const uint8_t *data, size_t size)
+{
+    struct dga_ocsp_bundle b = {0};
+    (void)dga_ocsp_bundle_from_json((const char *)data, size, &b, NULL);
+    dga_ocsp_bundle_free(&b);
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    if (dga_collateral_rim_answer(data, size, "NV_GPU_DRIVER_GH100_545.00", &xml, &len, NULL) ==
+            DGA_E_OK &&
+        len > (1u << 20)) {
+        abort();
+    }
+    free(xml);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct fuzz_pki *p = pki();
+    if (size > 0 && data[0] == '{') {
+        fuzz_json(data, size);
+    }
     char key[DGA_OCSP_KEY_LEN];
     (void)dga_ocsp_response_key(data, size, key);
     struct dga_ocsp_check c;

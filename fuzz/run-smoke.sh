@@ -148,6 +148,13 @@ make_seeds() {
         [ -e "$f" ] || die "no ocsp/*.der under $fixtures"
         cp "$f" "$corpus/fuzz_ocsp/seed-$(basename "$f")"
     done
+    {
+        printf '{"collateral": {"ocsp": [{"response": "'
+        base64 -w0 <"$fixtures/ocsp/leaf.der"
+        printf '"}]}}\n'
+    } >"$corpus/fuzz_ocsp/seed-bundle"
+    printf '{"id": "NV_GPU_DRIVER_GH100_545.00", "rim": "PFN3aWRUYWcvPg==", "sha256": ""}\n' \
+        >"$corpus/fuzz_ocsp/seed-rim-answer"
 }
 
 run_target() {

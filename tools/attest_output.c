@@ -92,10 +92,15 @@ static void print_ocsp(const char *what, const struct dga_ocsp_chain_result *o)
         printf("  ocsp      %s: not checked\n", what);
         return;
     }
-    printf("  ocsp      %s: %s%s%s (%s, %zu response%s, nonce %s, responses %s)\n", what, o->status,
-           o->reason[0] != '\0' ? " " : "", o->reason, dga_ocsp_origin_name(o->origin), o->n,
-           o->n == 1 ? "" : "s", o->nonce_matches ? "matched" : "not matched",
-           o->response_valid ? "valid" : "NOT VALID");
+    if (o->origin == DGA_OCSP_ORIGIN_NONE) {
+        printf("  ocsp      %s: %s (no response obtained)\n", what, o->status);
+    } else {
+        printf("  ocsp      %s: %s%s%s (%s, %zu response%s, nonce %s, responses %s)\n", what,
+               o->status, o->reason[0] != '\0' ? " " : "", o->reason,
+               dga_ocsp_origin_name(o->origin), o->n, o->n == 1 ? "" : "s",
+               o->nonce_matches ? "matched" : "not matched",
+               o->response_valid ? "valid" : "NOT VALID");
+    }
     if (o->failed >= 0) {
         const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
         printf("            certificate %d \"%s\": %s [%s]\n", c->index, c->subject,

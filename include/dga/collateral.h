@@ -72,6 +72,9 @@ dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_
 dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
                                  const struct dga_http_options *o, uint8_t **ret,
                                  size_t *ret_len, struct dga_diag *diag);
+/* The service's JSON answer alone (what dga_collateral_rim_fetch parses): the XML for id. */
+dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *id, uint8_t **ret,
+                                  size_t *ret_len, struct dga_diag *diag);
 /*
  * Files a RIM document in the store <dir> (dga/rim.h layout): <dir>/<id>.xml
  * when absent, nothing when that file holds the same bytes, else the other

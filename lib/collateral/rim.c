@@ -37,11 +37,13 @@ static bool rim_id_ok(const char *id)
     return true;
 }
 
-/* {"id": <id>, "rim": "<base64>"}: the document's bytes. */
-static dga_err read_answer(const uint8_t *body, size_t len, const char *id, uint8_t **ret,
-                           size_t *ret_len, struct dga_diag *diag)
+dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *id, uint8_t **ret,
+                                  size_t *ret_len, struct dga_diag *diag)
 {
     json_error_t jerr;
+    if (len > DGA_RIM_RESPONSE_MAX) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, len, "answer");
+    }
     json_t *doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     const json_t *got_id = json_object_get(doc, "id");
     const json_t *rim = json_object_get(doc, "rim");
@@ -95,7 +97,7 @@ dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, (size_t)info.status, "RIM service");
     }
-    e = read_answer(body, len, id, ret, ret_len, diag);
+    e = dga_collateral_rim_answer(body, len, id, ret, ret_len, diag);
     free(body);
     return e;
 }

@@ -1063,6 +1063,29 @@ static void test_rim_fetch_and_store(void **state)
     assert_null(xml);
     server_stop(&srv);
     assert_int_equal(srv.served, 3);
+
+    /* The answer's parser alone: each malformation named. */
+    static const struct {
+        const char *body, *field;
+        dga_err e;
+    } bad[] = {
+        {"not json", "answer", DGA_E_BAD_JSON},
+        {"[]", "answer", DGA_E_BAD_JSON},
+        {"{\"id\": \"" DRIVER_545 "\"}", "rim", DGA_E_BAD_JSON},
+        {"{\"id\": \"" DRIVER_545 "\", \"rim\": 5}", "rim", DGA_E_BAD_JSON},
+        {"{\"id\": \"" DRIVER_545 "\", \"rim\": \"***\"}", "rim", DGA_E_BAD_BASE64},
+        {"{\"id\": \"" DRIVER_545 "\", \"id\": \"x\", \"rim\": \"\"}", "answer", DGA_E_BAD_JSON},
+        {"{\"rim\": \"PHgvPg==\"}", "id", DGA_E_BAD_JSON},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&diag, 0, sizeof diag);
+        assert_int_equal(dga_collateral_rim_answer((const uint8_t *)bad[i].body,
+                                                   strlen(bad[i].body), DRIVER_545, &xml, &len,
+                                                   &diag),
+                         bad[i].e);
+        assert_string_equal(diag.field, bad[i].field);
+        assert_null(xml);
+    }
     free(want);
     free(answer);
 }
