@@ -811,6 +811,41 @@ static void test_appraisal_no_response(void **state)
     appraisal_free(r);
 }
 
+/* An NVSwitch: its identity chain and its BIOS RIM's signer chain, switch claim names. */
+static void test_appraisal_switch(void **state)
+{
+    (void)state;
+    struct dga_ocsp_source s;
+    source_init(&s, DGA_OCSP_MODE_CACHE, NULL, tmpdir);
+    struct appraisal_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    fixture_evidence("nvswitch/ls10_96.10.55.00.01/", DGA_ARCH_LS10, NULL, &r->set);
+    assert_int_equal(dga_trust_nvidia_device(&r->device_root), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&r->rim_root), DGA_E_OK);
+    snprintf(r->rims, sizeof r->rims, "%s", fixture_path("nvswitch/ls10_96.10.55.00.01/rims"));
+    r->opt.verify.trust = &r->device_root;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N1, r->opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_time_parse("2026-11-28T00:00:00Z", &r->opt.verify.at), DGA_E_OK);
+    r->opt.rim_trust = &r->rim_root;
+    r->opt.rim_dir = r->rims;
+    r->opt.ocsp = &s;
+    assert_int_equal(dga_appraise_device(&r->set.dev[0], &r->opt, &r->a), DGA_E_OCSP_NO_RESPONSE);
+    assert_string_equal(r->a.failed_check, "ocsp-device-chain");
+    assert_false(r->a.driver.wanted);
+    assert_int_equal(r->a.firmware.ocsp.n, 3);
+    assert_int_equal(r->a.firmware.ocsp.err, DGA_E_OCSP_NO_RESPONSE);
+    json_t *c = dga_claims_device(&r->a);
+    json_t *dev = json_object_get(c, "x-nvidia-switch-attestation-report-cert-chain");
+    json_t *bios = json_object_get(c, "x-nvidia-switch-bios-rim-cert-chain");
+    assert_string_equal(json_string_value(json_object_get(dev, "x-dstack-cert-ocsp-error")),
+                        "ocsp-no-response");
+    assert_string_equal(json_string_value(json_object_get(bios, "x-nvidia-cert-ocsp-status")),
+                        "invalid");
+    assert_null(json_object_get(c, "x-nvidia-gpu-attestation-report-cert-chain"));
+    json_decref(c);
+    appraisal_free(r);
+}
+
 /* Off (or no source): the appraisal is as before, every chain "not-checked". */
 static void test_appraisal_off(void **state)
 {
@@ -1167,6 +1202,7 @@ int main(void)
         T(test_mode_names),
         T(test_appraisal_no_response),
         T(test_appraisal_off),
+        T(test_appraisal_switch),
         T(test_policy_over_revocation_claims),
         T(test_rim_fetch_and_store),
         T(test_peek),
