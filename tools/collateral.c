@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/x509.h>
+
 #include "cli.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
@@ -47,12 +49,16 @@ static void status_usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s collateral status --dir DIR [--at TIME] [--ocsp-max-age SECONDS] [--json]\n"
+            "                             [--evidence JSON | --report FILE --cert-chain PEM\n"
+            "                              --arch ARCH]\n"
             "\n"
             "Lists the OCSP responses (status, thisUpdate, nextUpdate, and when each stops\n"
             "being usable: min(nextUpdate, thisUpdate + max age)) and the RIMs (id,\n"
             "version, SHA-256, signer chain expiry) in DIR. Listing verifies nothing:\n"
-            "attest verifies every piece when it uses it. Exit 1 when a response is no\n"
-            "longer fresh at TIME (default now).\n",
+            "attest verifies every piece when it uses it. With evidence, also what is\n"
+            "missing for it: each RIM id, and each certificate of its device chain and of\n"
+            "the stored RIMs' signer chains without a stored response. Exit 1 when a\n"
+            "response is no longer fresh at TIME (default now) or something is missing.\n",
             PROGRAM);
 }
 
@@ -70,7 +76,7 @@ static int parse_common(int argc, char **argv, bool fetch, struct collateral_arg
     char *end = NULL;
     a->max_age = DGA_OCSP_DEFAULT_MAX_AGE;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (fetch && cli_evidence_option(ch, optarg, &a->ev)) {
+        if (cli_evidence_option(ch, optarg, &a->ev)) {
             continue;
         }
         switch (ch) {
@@ -376,6 +382,112 @@ static json_t *rim_entry(const char *dir, const char *name, time_t at)
     return o;
 }
 
+/* ------------------------------------------------------------ what evidence still needs */
+
+static bool file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        fclose(f);
+    }
+    return f != NULL;
+}
+
+/* The certificates of chain (root last) that OCSP checks and DIR has no response for. */
+static void missing_ocsp(const char *dir, STACK_OF(X509) *chain, enum dga_ocsp_chain_kind kind,
+                         const char *what, json_t *missing)
+{
+    int subjects[DGA_OCSP_CHAIN_CHECKS];
+    size_t n = dga_ocsp_chain_subjects(kind, sk_X509_num(chain), subjects);
+    for (size_t k = 0; k < n; k++) {
+        char key[DGA_OCSP_KEY_LEN], path[4096], cn[128] = "";
+        X509 *subject = sk_X509_value(chain, subjects[k]);
+        if (dga_ocsp_cert_key(subject, sk_X509_value(chain, subjects[k] + 1), key) != DGA_E_OK ||
+            dga_collateral_ocsp_path(dir, key, path, sizeof path) != DGA_E_OK || file_exists(path)) {
+            continue;
+        }
+        X509_NAME_get_text_by_NID(X509_get_subject_name(subject), NID_commonName, cn, sizeof cn);
+        json_array_append_new(missing, json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "ocsp", "chain",
+                                                 what, "index", subjects[k], "subject", cn,
+                                                 "certid_sha256", key));
+    }
+}
+
+/* A stored RIM's signer chain, as OCSP walks it (the pinned CoRIM root last). */
+static void missing_for_rim(const char *dir, const char *id, json_t *missing)
+{
+    char path[4096];
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    struct dga_rim *rim = NULL;
+    struct dga_trust root = {0};
+    snprintf(path, sizeof path, "%s/rims/%s.xml", dir, id);
+    if (!file_exists(path)) {
+        json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
+        return;
+    }
+    if (dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len) == DGA_E_OK &&
+        dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK &&
+        dga_trust_nvidia_rim(&root) == DGA_E_OK) {
+        STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
+        int n = chain != NULL ? sk_X509_num(chain) : 0;
+        if (n > 0 && X509_self_signed(sk_X509_value(chain, n - 1), 0) == 1) {
+            (void)sk_X509_pop(chain);
+        }
+        if (chain != NULL && sk_X509_push(chain, root.root) > 0) {
+            missing_ocsp(dir, chain, DGA_OCSP_CHAIN_RIM, id, missing);
+        }
+        sk_X509_free(chain);
+    }
+    dga_trust_free(&root);
+    dga_rim_free(rim);
+    free(xml);
+}
+
+static void missing_for_device(const char *dir, const struct dga_device_evidence *ev,
+                               json_t *missing)
+{
+    struct dga_report r;
+    struct dga_derived d;
+    STACK_OF(X509) *chain = NULL;
+    if (dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL) != DGA_E_OK ||
+        dga_report_derive(&r, &d, NULL) != DGA_E_OK ||
+        dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL) != DGA_E_OK) {
+        json_array_append_new(missing, json_pack("{s:s}", "kind", "unreadable-evidence"));
+        return;
+    }
+    missing_ocsp(dir, chain, DGA_OCSP_CHAIN_DEVICE, "device", missing);
+    sk_X509_pop_free(chain, X509_free);
+    if (!dga_arch_is_switch(ev->arch)) {
+        missing_for_rim(dir, d.driver_rim_id, missing);
+    }
+    missing_for_rim(dir, d.vbios_rim_id, missing);
+}
+
+/* Every missing piece, once (devices of one model need the same RIMs and CAs). */
+static json_t *missing_json(const char *dir, const struct dga_evidence_set *set)
+{
+    json_t *all = json_array(), *unique = json_array();
+    size_t i, j;
+    json_t *e, *u;
+    for (i = 0; i < set->n; i++) {
+        missing_for_device(dir, &set->dev[i], all);
+    }
+    json_array_foreach(all, i, e)
+    {
+        bool dup = false;
+        json_array_foreach(unique, j, u)
+        {
+            dup = dup || json_equal(e, u);
+        }
+        if (!dup) {
+            json_array_append(unique, e);
+        }
+    }
+    json_decref(all);
+    return unique;
+}
+
 static void print_status_text(const json_t *out)
 {
     size_t i;
@@ -404,6 +516,26 @@ static void print_status_text(const json_t *out)
         const char *exp = json_string_value(json_object_get(e, "signer_chain_expires"));
         printf("  %s: %s\n", json_string_value(json_object_get(e, "file")),
                err != NULL ? err : exp != NULL ? exp : "signer chain does not verify");
+    }
+    const json_t *missing = json_object_get(out, "missing");
+    if (missing == NULL) {
+        return;
+    }
+    printf("missing for the evidence (%zu):\n", json_array_size(missing));
+    json_array_foreach(missing, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (strcmp(kind, "ocsp") == 0) {
+            printf("  OCSP response: %s chain certificate %d \"%s\" (%.16s...)\n",
+                   json_string_value(json_object_get(e, "chain")),
+                   (int)json_integer_value(json_object_get(e, "index")),
+                   json_string_value(json_object_get(e, "subject")),
+                   json_string_value(json_object_get(e, "certid_sha256")));
+        } else if (strcmp(kind, "rim") == 0) {
+            printf("  RIM %s\n", json_string_value(json_object_get(e, "id")));
+        } else {
+            printf("  (the evidence cannot be read)\n");
+        }
     }
 }
 
@@ -443,6 +575,24 @@ int cmd_collateral_status(int argc, char **argv)
     }
     free(ocsp);
     free(rims);
+    bool with_evidence = a.ev.evidence != NULL || a.ev.report != NULL;
+    struct dga_evidence_set *set = with_evidence ? calloc(1, sizeof *set) : NULL;
+    if (with_evidence) {
+        rc = set != NULL ? cli_load_evidence(&a.ev, set) : EXIT_IO;
+        if (rc == EXIT_VERIFIED) {
+            json_t *m = missing_json(a.dir, set);
+            stale = stale || json_array_size(m) > 0;
+            json_object_set_new(out, "missing", m);
+        }
+        if (set != NULL) {
+            dga_evidence_set_free(set);
+        }
+        free(set);
+        if (rc != EXIT_VERIFIED) {
+            json_decref(out);
+            return rc;
+        }
+    }
     char at_text[21];
     dga_time_format(at, at_text);
     json_object_set_new(out, "at", json_string(at_text));

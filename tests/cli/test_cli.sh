@@ -232,6 +232,17 @@ run 1 "collateral status: stale 8 days later" -- collateral status --dir "$tmp/c
 expect out "STALE" "stale flagged"
 run 0 "collateral status with a longer max age" -- collateral status --dir "$tmp/coll" \
     --at 2026-12-06T09:30:00Z --ocsp-max-age 864000
+run 1 "collateral status: what the evidence still needs" -- collateral status --dir "$tmp/coll" \
+    --at 2026-11-28T09:30:00Z --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
+    --arch hopper
+expect out "missing for the evidence (7):" "missing count"
+expect out 'OCSP response: device chain certificate 3 "NVIDIA GH100 Identity"' "missing device ocsp"
+expect out 'OCSP response: NV_GPU_DRIVER_GH100_545.00 chain certificate 0 "HCC RIM L4 Signer"' "missing rim-chain ocsp"
+expect out "RIM NV_GPU_VBIOS_1010_0200_882_96005E0001" "missing vbios rim"
+run 1 "collateral status JSON: what is missing" -- collateral status --dir "$tmp/coll" --json \
+    --at 2026-11-28T09:30:00Z --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
+    --arch hopper
+expect out '"certid_sha256": "94baddca557ac16bce1c139bca44fe8bb0872b75618be922c8ae6aba15533a60"' "missing key"
 mkdir -p "$tmp/empty-store"
 run 1 "attest without RIMs" -- attest --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
     --arch hopper --nonce $N3 --rim-dir "$tmp/empty-store" --at $AT --policy "$OFFLINE" --format json
