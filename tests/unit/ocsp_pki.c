@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,9 @@
 #include "testutil.h"
 
 #include "dga/util.h"
+
+/* The responder this process started and has not stopped (one at a time), for pki_free. */
+static pid_t running_responder;
 
 static const char *scripts_dir(void)
 {
@@ -58,6 +62,7 @@ void pki_make(struct pki *p)
 
 void pki_free(struct pki *p)
 {
+    pki_responder_stop(running_responder); /* a test that failed midway left it running */
     X509 *all[] = {p->root, p->inter, p->leaf, p->revoked, p->held, p->unknown};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         X509_free(all[i]);
@@ -148,7 +153,11 @@ pid_t pki_responder_start(const struct pki *p, int port, const char *args)
     remove(log);
     pid_t pid = fork();
     assert_true(pid >= 0);
+    if (pid > 0) {
+        running_responder = pid;
+    }
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -166,5 +175,8 @@ void pki_responder_stop(pid_t pid)
     if (pid > 0) {
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
+    }
+    if (pid == running_responder) {
+        running_responder = 0;
     }
 }
