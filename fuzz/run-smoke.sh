@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
-    fuzz_collect fuzz_proxy_request)
+    fuzz_collect fuzz_proxy_request fuzz_ocsp)
 all_targets+=(fuzz_eventlog)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
@@ -194,6 +194,18 @@ make_seeds() {
     done
     cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
     collect_seeds
+    # fuzz_ocsp: the test PKI's genuine OCSP responses (good, revoked, held, unknown, ...)
+    for f in "$fixtures"/ocsp/*.der; do
+        [ -e "$f" ] || die "no ocsp/*.der under $fixtures"
+        cp "$f" "$corpus/fuzz_ocsp/seed-$(basename "$f")"
+    done
+    {
+        printf '{"collateral": {"ocsp": [{"response": "'
+        base64 -w0 <"$fixtures/ocsp/leaf.der"
+        printf '"}]}}\n'
+    } >"$corpus/fuzz_ocsp/seed-bundle"
+    printf '{"id": "NV_GPU_DRIVER_GH100_545.00", "rim": "PFN3aWRUYWcvPg==", "sha256": ""}\n' \
+        >"$corpus/fuzz_ocsp/seed-rim-answer"
 }
 
 run_target() {

@@ -4,9 +4,10 @@
 #     RIMs, at a time inside the RIM signers' validity: PASS;
 #  2. the same today: the RIM signer certificates have expired: FAIL, with why;
 #  3. a copy of another H100's evidence with one measurement byte changed: FAIL.
-# Revocation (OCSP) is not implemented yet, so the policy used here says so
-# explicitly (tests/fixtures/policies/offline_no_ocsp.json); the built-in policy
-# refuses to pass without it. Exits 0 only if all three behave.
+# The demo runs without network and without stored OCSP responses for NVIDIA's
+# chains, so the policy used here says OCSP is not required
+# (tests/fixtures/policies/offline_no_ocsp.json, hence attest's --ocsp off); the
+# built-in policy refuses to pass without revocation. Exits 0 only if all three behave.
 # Usage: scripts/demo.sh PATH/TO/dstack-gpu-attest
 set -uo pipefail
 bin=$1

@@ -2,9 +2,11 @@
 /*
  * dstack-gpu-attest attest: full offline appraisal of every device in the
  * evidence (report, certificate chain, RIMs from a store, measurements),
- * claims v3, the policy's verdict, and an optional signed detached EAT.
+ * revocation (OCSP) from an explicitly chosen source, claims v3, the
+ * policy's verdict, and an optional signed detached EAT.
  * Exit 0 only if the verdict passes.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +40,21 @@ static void attest_usage(FILE *out)
             "  --eat-kid KID          JWS header kid\n"
             "  --eat-issuer ISS       token issuer (default dstack-gpu-attest)\n"
             "  --unsigned-eat         emit an unsigned (alg none) EAT, marked so\n"
+            "  --ocsp MODE            revocation: online (ask the responder, with a nonce),\n"
+            "                         cache (only --collateral-dir), bundle (only the\n"
+            "                         responses of --ocsp-bundle), off (only with a policy\n"
+            "                         saying \"ocsp\": \"not-required\"). Default: online, or\n"
+            "                         off when the policy does not require OCSP\n"
+            "  --ocsp-url URL         OCSP responder or proxy (default %s)\n"
+            "  --collateral-dir DIR   stored OCSP responses; online mode files its answers\n"
+            "                         there and falls back to them when no responder answers\n"
+            "  --ocsp-max-age SECONDS oldest acceptable response (default 604800; 0 = no\n"
+            "                         limit but nextUpdate)\n"
+            "  --ocsp-bundle FILE     an earlier JSON output whose collateral.ocsp to re-use\n"
             "  --trust-root FILE      device root instead of NVIDIA's (labs and tests)\n"
             "  --rim-trust-root FILE  RIM root instead of NVIDIA's (labs and tests)\n"
             "  --format json|text     output (default text)\n",
-            PROGRAM);
+            PROGRAM, DGA_OCSP_DEFAULT_URL);
 }
 
 static int parse_format(const char *s, struct attest_args *a)
@@ -64,6 +77,10 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         {"eat-issuer", required_argument, NULL, 'I'}, {"unsigned-eat", no_argument, NULL, 'u'},
         {"trust-root", required_argument, NULL, 'R'}, {"rim-trust-root", required_argument, NULL, 'T'},
         {"format", required_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
+        {"ocsp", required_argument, NULL, 'O'},       {"ocsp-url", required_argument, NULL, 'U'},
+        {"collateral-dir", required_argument, NULL, 'C'},
+        {"ocsp-max-age", required_argument, NULL, 'M'},
+        {"ocsp-bundle", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     int ch, rc = EXIT_VERIFIED;
@@ -83,6 +100,11 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         case 'R': a->trust_root = optarg; break;
         case 'T': a->rim_trust_root = optarg; break;
         case 'f': rc = parse_format(optarg, a); break;
+        case 'O': a->ocsp = optarg; break;
+        case 'U': a->ocsp_url = optarg; break;
+        case 'C': a->collateral_dir = optarg; break;
+        case 'M': a->ocsp_max_age = optarg; break;
+        case 'B': a->ocsp_bundle = optarg; break;
         case 'h': attest_usage(stdout); exit(EXIT_VERIFIED);
         default: attest_usage(stderr); rc = EXIT_USAGE; break;
         }
@@ -122,6 +144,81 @@ static int load_policy(const char *path, struct dga_policy **ret)
     return rc;
 }
 
+/* --ocsp-max-age: seconds, 0 (explicitly unlimited, nextUpdate still bounds) to 10 years. */
+static int parse_max_age(const char *s, struct dga_ocsp_source *src)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = s != NULL ? strtol(s, &end, 10) : -1;
+    if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 3650L * 86400) {
+        cli_error("--ocsp-max-age: expected seconds, 0 to 315360000");
+        return EXIT_USAGE;
+    }
+    src->max_age = v;
+    src->unlimited_age = v == 0;
+    return EXIT_VERIFIED;
+}
+
+static int load_bundle(const char *path, struct dga_ocsp_bundle *b)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(path, DGA_EVIDENCE_JSON_MAX, &text, &len);
+    if (rc == EXIT_VERIFIED) {
+        struct dga_diag diag = {0};
+        dga_err e = dga_ocsp_bundle_from_json((const char *)text, len, b, &diag);
+        if (e != DGA_E_OK) {
+            cli_error("%s: %s [%s] (%s %zu)", path, dga_err_message(e), dga_err_name(e),
+                      diag.field != NULL ? diag.field : "document", diag.offset);
+            rc = EXIT_USAGE;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/*
+ * Which OCSP source, chosen explicitly: --ocsp, else online (off when the
+ * policy does not require OCSP). Off needs such a policy; cache needs a
+ * directory; bundle needs a bundle.
+ */
+static int setup_ocsp(struct attest_run *run)
+{
+    const struct attest_args *a = &run->args;
+    struct dga_ocsp_source *src = &run->ocsp;
+    dga_ocsp_source_init(src);
+    bool required = dga_policy_ocsp_required(run->policy);
+    src->mode = required ? DGA_OCSP_MODE_ONLINE : DGA_OCSP_MODE_OFF;
+    if (a->ocsp != NULL && dga_ocsp_mode_parse(a->ocsp, &src->mode) != DGA_E_OK) {
+        cli_error("--ocsp: expected online, cache, bundle or off");
+        return EXIT_USAGE;
+    }
+    const char *why = src->mode == DGA_OCSP_MODE_OFF && required
+                          ? "--ocsp off needs a policy with \"ocsp\": \"not-required\""
+                      : src->mode == DGA_OCSP_MODE_CACHE && a->collateral_dir == NULL
+                          ? "--ocsp cache needs --collateral-dir"
+                      : src->mode == DGA_OCSP_MODE_BUNDLE && a->ocsp_bundle == NULL
+                          ? "--ocsp bundle needs --ocsp-bundle"
+                          : NULL;
+    if (why != NULL) {
+        cli_error("attest: %s", why);
+        return EXIT_USAGE;
+    }
+    src->url = a->ocsp_url;
+    src->dir = a->collateral_dir;
+    if (src->mode != DGA_OCSP_MODE_OFF && dga_ocsp_memo_new(&src->memo) != DGA_E_OK) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    src->bundle = &run->bundle;
+    run->opt.ocsp = src;
+    int rc = a->ocsp_max_age != NULL ? parse_max_age(a->ocsp_max_age, src) : EXIT_VERIFIED;
+    if (rc == EXIT_VERIFIED && src->mode == DGA_OCSP_MODE_BUNDLE) {
+        rc = load_bundle(a->ocsp_bundle, &run->bundle);
+    }
+    return rc;
+}
+
 static int setup(struct attest_run *run)
 {
     struct attest_args *a = &run->args;
@@ -149,6 +246,9 @@ static int setup(struct attest_run *run)
     }
     if (rc == EXIT_VERIFIED) {
         rc = load_policy(a->policy, &run->policy);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = setup_ocsp(run);
     }
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_evidence(&a->ev, run->set);
@@ -196,6 +296,16 @@ static void hard_failure_reasons(const struct attest_run *run, struct dga_verdic
             continue;
         }
         char text[DGA_VERDICT_REASON_LEN];
+        const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
+        if (o != NULL && o->failed >= 0) {
+            /* No OCSP response for a certificate: name it. */
+            const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
+            snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
+                     d->failed_check, c->index, c->subject, dga_err_message(d->err),
+                     dga_err_name(d->err));
+            add_reason(v, text);
+            continue;
+        }
         const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
                                       : strstr(d->failed_check, "rim") != NULL ? &d->firmware
                                                                                 : NULL;
@@ -302,6 +412,8 @@ static void run_free(struct attest_run *run)
     dga_policy_free(run->policy);
     dga_trust_free(&run->device_root);
     dga_trust_free(&run->rim_root);
+    dga_ocsp_bundle_free(&run->bundle);
+    dga_ocsp_memo_free(run->ocsp.memo);
     free(run);
 }
 

@@ -24,12 +24,19 @@ struct attest_args {
     const char *eat_issuer;
     bool unsigned_eat;
     bool json;
+    const char *ocsp;           /* --ocsp online|cache|bundle|off (NULL: see docs/revocation.md) */
+    const char *ocsp_url;
+    const char *collateral_dir;
+    const char *ocsp_max_age;
+    const char *ocsp_bundle;
 };
 
 struct attest_run {
     struct attest_args args;
     struct dga_trust device_root, rim_root;
     struct dga_appraise_options opt;
+    struct dga_ocsp_source ocsp;   /* opt.ocsp points here */
+    struct dga_ocsp_bundle bundle; /* --ocsp bundle: the responses of --ocsp-bundle FILE */
     struct dga_policy *policy;
     struct dga_evidence_set *set;
     struct dga_appraisal *dev; /* one per evidence device */

@@ -5,7 +5,10 @@
  * for result codes 0/11/12, {} otherwise) plus verdict, collateral, devices,
  * nonce, verified_at, policy and trust roots. Text is the operator's view.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "attest.h"
 #include "dga/util.h"
@@ -82,6 +85,29 @@ static void print_report(const struct dga_appraisal *d)
     }
 }
 
+/* One chain's revocation line: status, source, and the first failed check. */
+static void print_ocsp(const char *what, const struct dga_ocsp_chain_result *o)
+{
+    if (!o->checked) {
+        printf("  ocsp      %s: not checked\n", what);
+        return;
+    }
+    if (o->origin == DGA_OCSP_ORIGIN_NONE) {
+        printf("  ocsp      %s: %s (no response obtained)\n", what, o->status);
+    } else {
+        printf("  ocsp      %s: %s%s%s (%s, %zu response%s, nonce %s, responses %s)\n", what,
+               o->status, o->reason[0] != '\0' ? " " : "", o->reason,
+               dga_ocsp_origin_name(o->origin), o->n, o->n == 1 ? "" : "s",
+               o->nonce_matches ? "matched" : "not matched",
+               o->response_valid ? "valid" : "NOT VALID");
+    }
+    if (o->failed >= 0) {
+        const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
+        printf("            certificate %d \"%s\": %s [%s]\n", c->index, c->subject,
+               dga_err_message(o->err), dga_err_name(o->err));
+    }
+}
+
 static void print_device(const struct dga_appraisal *d)
 {
     const struct dga_device_result *r = &d->report;
@@ -92,11 +118,15 @@ static void print_device(const struct dga_appraisal *d)
     }
     printf(": %s\n", d->err == DGA_E_OK ? "appraised" : "FAILED");
     print_report(d);
+    print_ocsp("device chain", &d->ocsp);
     if (d->driver.wanted) {
         print_rim(d, &d->driver);
+        print_ocsp("driver RIM chain", &d->driver.ocsp);
     }
     if (d->firmware.wanted) {
         print_rim(d, &d->firmware);
+        print_ocsp(dga_arch_is_switch(r->arch) ? "BIOS RIM chain" : "VBIOS RIM chain",
+                   &d->firmware.ocsp);
     }
     if (r->parsed) {
         print_measurements(d);
@@ -113,6 +143,13 @@ int attest_print_text(const struct attest_run *run)
     dga_policy_sha256(run->policy, sha);
     dga_hex_encode(sha, sizeof sha, hex);
     printf("policy: %s (sha256 %s)\n", dga_policy_source(run->policy), hex);
+    if (run->ocsp.mode == DGA_OCSP_MODE_OFF) {
+        printf("revocation: NOT CHECKED (--ocsp off; the policy does not require OCSP)\n");
+    } else {
+        printf("revocation: OCSP %s, maximum age %lds%s\n", dga_ocsp_mode_name(run->ocsp.mode),
+               run->ocsp.unlimited_age ? 0L : run->ocsp.max_age,
+               run->ocsp.unlimited_age ? " (unlimited)" : "");
+    }
     printf("verdict: %s (%zu device%s)\n", run->verdict.pass ? "PASS" : "FAIL", run->n,
            run->n == 1 ? "" : "s");
     for (size_t i = 0; i < run->verdict.n_reasons; i++) {
@@ -130,8 +167,73 @@ static json_t *rim_collateral(const struct dga_appraisal *d, const struct dga_ri
                      "issues_in_store", (json_int_t)u->n_candidates);
 }
 
+/* Standard base64 of DER (RFC 4648 §4), as the bundle carries OCSP responses. */
+static json_t *base64_json(const uint8_t *der, size_t len)
+{
+    if (der == NULL || len == 0 || len > DGA_OCSP_RESPONSE_MAX) {
+        return json_null();
+    }
+    char *text = malloc(4 * ((len + 2) / 3) + 1);
+    if (text == NULL) {
+        return json_null();
+    }
+    EVP_EncodeBlock((unsigned char *)text, der, (int)len);
+    json_t *j = json_string(text);
+    free(text);
+    return j;
+}
+
+static json_t *time_json(bool have, time_t t)
+{
+    char text[21];
+    dga_time_format(t, text);
+    return have ? json_string(text) : json_null();
+}
+
+/* The responses that decided one chain's revocation status (for re-appraisal). */
+static void ocsp_collateral(json_t *list, const char *device, const char *chain,
+                            const struct dga_ocsp_chain_result *o)
+{
+    for (size_t i = 0; o->checked && i < o->n; i++) {
+        const struct dga_ocsp_cert_result *c = &o->certs[i];
+        bool valid = c->r.response_valid;
+        json_t *e = json_pack(
+            "{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "device", device, "chain", chain,
+            "index", c->index, "subject", c->subject, "certid_sha256", c->key, "source",
+            dga_ocsp_origin_name(c->origin), "status", dga_ocsp_status_name(c->r.status),
+            "revocation_reason", c->r.reason[0] != '\0' ? json_string(c->r.reason) : json_null(),
+            "error", c->r.err != DGA_E_OK ? json_string(dga_err_name(c->r.err)) : json_null(),
+            "this_update", time_json(valid, c->r.this_update), "next_update",
+            time_json(valid, c->r.next_update), "response", base64_json(c->der, c->der_len));
+        json_array_append_new(list, e);
+    }
+}
+
+static json_t *ocsp_source_json(const struct attest_run *run)
+{
+    const struct dga_ocsp_source *s = &run->ocsp;
+    return json_pack("{s:s,s:o,s:o,s:I}", "mode", dga_ocsp_mode_name(s->mode), "url",
+                     s->mode == DGA_OCSP_MODE_ONLINE
+                         ? json_string(s->url != NULL ? s->url : DGA_OCSP_DEFAULT_URL)
+                         : json_null(),
+                     "collateral_dir", s->dir != NULL ? json_string(s->dir) : json_null(),
+                     "max_age", (json_int_t)(s->unlimited_age ? 0 : s->max_age));
+}
+
 static json_t *collateral_json(const struct attest_run *run)
 {
+    json_t *ocsp = json_array();
+    for (size_t i = 0; ocsp != NULL && i < run->n; i++) {
+        const struct dga_appraisal *d = &run->dev[i];
+        ocsp_collateral(ocsp, d->report.label, "device", &d->ocsp);
+        if (d->driver.wanted) {
+            ocsp_collateral(ocsp, d->report.label, "driver-rim", &d->driver.ocsp);
+        }
+        if (d->firmware.wanted) {
+            ocsp_collateral(ocsp, d->report.label, dga_rim_role(d, &d->firmware),
+                            &d->firmware.ocsp);
+        }
+    }
     json_t *rims = json_array();
     for (size_t i = 0; i < run->n; i++) {
         const struct dga_appraisal *d = &run->dev[i];
@@ -142,7 +244,8 @@ static json_t *collateral_json(const struct attest_run *run)
             json_array_append_new(rims, rim_collateral(d, &d->firmware));
         }
     }
-    return json_pack("{s:o}", "rims", rims);
+    return json_pack("{s:o,s:o,s:o}", "rims", rims, "ocsp", ocsp, "ocsp_source",
+                     ocsp_source_json(run));
 }
 
 static json_t *devices_json(const struct attest_run *run)
@@ -178,8 +281,11 @@ int attest_print_json(const struct attest_run *run)
     bool filled = run->result_code == 0 || run->result_code == 11 || run->result_code == 12;
     char at[21];
     dga_time_format(run->opt.verify.at, at);
-    json_t *verdict = json_pack("{s:s,s:o}", "result", run->verdict.pass ? "pass" : "fail",
-                                "reasons", json_array());
+    json_t *verdict = json_pack("{s:s,s:o,s:s}", "result", run->verdict.pass ? "pass" : "fail",
+                                "reasons", json_array(), "revocation",
+                                run->ocsp.mode == DGA_OCSP_MODE_OFF
+                                    ? "not checked (--ocsp off, policy does not require OCSP)"
+                                    : dga_ocsp_mode_name(run->ocsp.mode));
     for (size_t i = 0; verdict != NULL && i < run->verdict.n_reasons; i++) {
         json_array_append_new(json_object_get(verdict, "reasons"),
                               json_string(run->verdict.reasons[i]));

@@ -34,6 +34,8 @@ int cmd_eat_verify(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_collateral_fetch(int argc, char **argv);
+int cmd_collateral_status(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);

@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"events", "emit", cmd_events_emit, "extend RTMR3/a PCR and log a dstack runtime event"},
     {"events", "policy-hash", cmd_events_policy_hash, "dstack's gpu-policy-hash of an app"},
     {"proxy", NULL, cmd_proxy, "serve NVIDIA OCSP and RIM collateral from a cache"},
+    {"collateral", "fetch", cmd_collateral_fetch, "fetch and verify the RIMs and OCSP responses evidence needs"},
+    {"collateral", "status", cmd_collateral_status, "list a collateral directory and its freshness"},
 };
 
 static void usage(FILE *out)

@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
+#include "dga/collateral.h"
 #include "dga/evidence.h"
+#include "dga/ocsp.h"
 #include "dga/rim.h"
 #include "dga/verify.h"
 
@@ -70,6 +72,7 @@ struct dga_rim_use {
     uint8_t sha256[32];         /* of the chosen document */
     struct dga_rim *rim;        /* the chosen document, NULL if none parsed */
     bool rim_borrowed;          /* rim belongs to a dga_verify_cache, not to this use */
+    struct dga_ocsp_chain_result ocsp; /* revocation of the signer chain (docs/revocation.md) */
 };
 
 /*
@@ -92,6 +95,13 @@ struct dga_appraise_options {
     const struct dga_trust *rim_trust; /* CoRIM root */
     const char *rim_dir;               /* filesystem RIM store */
     struct dga_verify_cache *cache;    /* optional: NULL verifies everything per device */
+    /*
+     * Revocation: where OCSP responses come from (dga/collateral.h). NULL or
+     * mode off: not checked, every chain claims "not-checked". Otherwise the
+     * device chain (certificates 3, 2, 1) and each RIM signer chain (2, 1, 0)
+     * are checked at verify.at against their own roots.
+     */
+    const struct dga_ocsp_source *ocsp;
 };
 
 struct dga_appraisal {
@@ -101,8 +111,15 @@ struct dga_appraisal {
     bool measured;                   /* the comparison ran */
     dga_err measure_err;             /* e.g. DGA_E_RIM_CONFLICT */
     struct dga_measure_result measure;
+    struct dga_ocsp_chain_result ocsp; /* revocation of the device identity chain */
     dga_err err; /* first hard failure: report, RIM, or comparison; DGA_E_OK otherwise */
-    const char *failed_check; /* "report-parse", "driver-rim", "vbios-rim", "measurements", ... */
+    /*
+     * "report-parse", "driver-rim", "vbios-rim", "measurements", ...; for a
+     * certificate whose OCSP response could not be obtained "ocsp-device-chain",
+     * "ocsp-driver-rim-chain", "ocsp-vbios-rim-chain" or "ocsp-bios-rim-chain"
+     * (dga_appraisal_ocsp_failure names the certificate).
+     */
+    const char *failed_check;
 };
 
 /*
@@ -110,13 +127,22 @@ struct dga_appraisal {
  * the store (every issue of the id is tried: the first whose chain,
  * signature and version are sound, is valid at the verification time and
  * matches this report wins; failing that the first sound one), then the
- * measurement comparison. Expired RIM signers and measurement mismatches are
- * not hard failures: they are claims for the policy. Always fills *ret (free
+ * measurement comparison; with opt->ocsp, the revocation of each verified
+ * chain. Expired RIM signers, measurement mismatches and OCSP answers
+ * (revoked, unknown, invalid) are not hard failures: they are claims for the
+ * policy. A certificate for which no OCSP response can be obtained is. Always fills *ret (free
  * with dga_appraisal_free) and returns ret->err.
  */
 dga_err dga_appraise_device(const struct dga_device_evidence *ev,
                             const struct dga_appraise_options *opt, struct dga_appraisal *ret);
 void dga_appraisal_free(struct dga_appraisal *a);
+
+/*
+ * The chain whose OCSP response could not be obtained when the device failed
+ * for that reason (failed_check "ocsp-..."), else NULL; its
+ * certs[failed].subject names the certificate.
+ */
+const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_appraisal *a);
 
 /* The label's role name: "driver-rim", "vbios-rim" or "bios-rim". */
 const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u);

@@ -160,7 +160,26 @@
     X(PROXY_UPSTREAM, "proxy-upstream", "the upstream service cannot be reached")           \
     X(PROXY_CACHE_CORRUPT, "proxy-cache-corrupt",                                           \
       "a cache entry is malformed or its body does not match its digest")                   \
-    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")
+    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")               \
+    /* OCSP and collateral (revocation) */                                                  \
+    X(OCSP_MALFORMED, "ocsp-malformed", "the OCSP response is not well-formed DER")         \
+    X(OCSP_RESPONSE_STATUS, "ocsp-response-status",                                         \
+      "the OCSP responder did not answer successfully (responseStatus)")                    \
+    X(OCSP_SIGNATURE, "ocsp-signature",                                                     \
+      "the OCSP response is not signed by the issuer or a responder the issuer authorised") \
+    X(OCSP_CERTID, "ocsp-certid", "the OCSP response does not answer for this certificate") \
+    X(OCSP_NONCE, "ocsp-nonce", "the OCSP response does not echo the request's nonce")     \
+    X(OCSP_NOT_YET_VALID, "ocsp-not-yet-valid",                                             \
+      "the OCSP response's thisUpdate is after the verification time")                     \
+    X(OCSP_EXPIRED, "ocsp-expired",                                                         \
+      "the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time") \
+    X(OCSP_TOO_OLD, "ocsp-too-old", "the OCSP response is older than the maximum age")     \
+    X(COLLATERAL_UNREACHABLE, "collateral-unreachable",                                     \
+      "the collateral service (OCSP responder, RIM service) could not be reached")          \
+    X(COLLATERAL_HTTP, "collateral-http", "the collateral service answered with an HTTP error") \
+    X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                 \
+      "no fresh OCSP response for the certificate in the chosen source")                   \
+    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

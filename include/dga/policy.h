@@ -41,6 +41,8 @@ void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32]);
 /* dstack knobs the verdict over claims cannot see (the gate reads them). */
 bool dga_policy_attest_gpu(const struct dga_policy *p);
 bool dga_policy_allow_devtools(const struct dga_policy *p);
+/* false only when the policy says "ocsp": "not-required" (attest --ocsp off needs that). */
+bool dga_policy_ocsp_required(const struct dga_policy *p);
 
 struct dga_verdict {
     bool pass;

@@ -2,8 +2,9 @@
 /*
  * Full offline appraisal of one device (reference/rim.md §6-7): the
  * report-level checks, the driver and VBIOS (or NVSwitch BIOS) RIMs from a
- * store, and the measurement comparison. Hard failures stop the device;
- * expired RIM signers and mismatches become claims for the policy.
+ * store, the measurement comparison, and the revocation (OCSP) of every
+ * verified chain. Hard failures stop the device; expired RIM signers,
+ * mismatches and OCSP answers become claims for the policy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "appraise/cache.h"
+#include "core/cleanup.h"
 #include "dga/appraise.h"
 #include "dga/util.h"
 
@@ -185,6 +187,7 @@ static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, c
                       struct dga_rim_use *u)
 {
     memset(u, 0, sizeof *u);
+    dga_ocsp_chain_aggregate(&u->ocsp); /* "not-checked" until it runs */
     u->wanted = true;
     snprintf(u->id, sizeof u->id, "%s", id);
     struct dga_rim_candidates *docs = calloc(1, sizeof *docs);
@@ -207,6 +210,59 @@ static void fail_device(struct dga_appraisal *a, dga_err e, const char *check)
     }
 }
 
+/* ------------------------------------------------------------ revocation */
+
+static bool ocsp_enabled(const struct dga_appraise_options *opt)
+{
+    return opt->ocsp != NULL && opt->ocsp->mode != DGA_OCSP_MODE_OFF;
+}
+
+/* The device identity chain, verified already: certificates 3, 2, 1 under the pinned root. */
+static void ocsp_device(const struct dga_device_evidence *ev,
+                        const struct dga_appraise_options *opt, struct dga_appraisal *a)
+{
+    if (!ocsp_enabled(opt) || !a->report.chain_verified) {
+        return;
+    }
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
+    dga_err e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL);
+    if (e == DGA_E_OK) {
+        e = dga_ocsp_check_chain(opt->ocsp, chain, DGA_OCSP_CHAIN_DEVICE, opt->verify.trust->root,
+                                 opt->verify.at, &a->ocsp);
+    }
+    if (e != DGA_E_OK) {
+        fail_device(a, e, "ocsp-device-chain");
+    }
+}
+
+static void ocsp_rim(const struct dga_appraise_options *opt, struct dga_appraisal *a,
+                     struct dga_rim_use *u)
+{
+    if (!ocsp_enabled(opt) || !u->chain_verified || u->rim == NULL) {
+        return;
+    }
+    dga_err e = dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at,
+                                   &u->ocsp);
+    if (e != DGA_E_OK) {
+        bool driver = u == &a->driver;
+        fail_device(a, e, driver ? "ocsp-driver-rim-chain"
+                          : dga_arch_is_switch(a->report.arch) ? "ocsp-bios-rim-chain"
+                                                               : "ocsp-vbios-rim-chain");
+    }
+}
+
+const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_appraisal *a)
+{
+    const char *c = a->failed_check;
+    if (a->err == DGA_E_OK || c == NULL || strncmp(c, "ocsp-", 5) != 0) {
+        return NULL;
+    }
+    if (strcmp(c, "ocsp-device-chain") == 0) {
+        return &a->ocsp;
+    }
+    return strcmp(c, "ocsp-driver-rim-chain") == 0 ? &a->driver.ocsp : &a->firmware.ocsp;
+}
+
 static void appraise_rims(const struct dga_appraise_options *opt, struct dga_appraisal *a)
 {
     const struct dga_report *r = &a->report.report;
@@ -216,11 +272,13 @@ static void appraise_rims(const struct dga_appraise_options *opt, struct dga_app
         if (a->driver.err != DGA_E_OK) {
             fail_device(a, a->driver.err, "driver-rim");
         }
+        ocsp_rim(opt, a, &a->driver);
     }
     fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, &a->firmware);
     if (a->firmware.err != DGA_E_OK) {
         fail_device(a, a->firmware.err, dga_rim_role(a, &a->firmware));
     }
+    ocsp_rim(opt, a, &a->firmware);
 }
 
 static void appraise_measurements(struct dga_appraisal *a)
@@ -239,6 +297,9 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
 {
     struct dga_appraisal *a = ret;
     memset(a, 0, sizeof *a);
+    dga_ocsp_chain_aggregate(&a->ocsp); /* "not-checked" until it runs */
+    dga_ocsp_chain_aggregate(&a->driver.ocsp);
+    dga_ocsp_chain_aggregate(&a->firmware.ocsp);
     struct dga_verify_options verify = opt->verify;
     if (opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) {
         fail_device(a, DGA_E_BAD_ARGUMENT, "options");
@@ -254,6 +315,7 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     if (e != DGA_E_OK) {
         fail_device(a, e, dga_check_name(a->report.failed_check));
     }
+    ocsp_device(ev, opt, a);
     if (!a->report.parsed) {
         return a->err; /* no versions, no RIM ids: nothing more can be appraised */
     }
@@ -268,4 +330,7 @@ void dga_appraisal_free(struct dga_appraisal *a)
 {
     use_release(&a->driver);
     use_release(&a->firmware);
+    dga_ocsp_chain_result_free(&a->ocsp);
+    dga_ocsp_chain_result_free(&a->driver.ocsp);
+    dga_ocsp_chain_result_free(&a->firmware.ocsp);
 }

@@ -17,21 +17,42 @@ static json_t *string_or_null(bool have, const char *s)
 }
 
 /*
- * The nested certificate-chain object (claims-and-policy.md §3). Revocation
- * is not checked yet: it says "not-checked" instead of claiming "good".
+ * The nested certificate-chain object (claims-and-policy.md §3), with the
+ * chain's OCSP outcome (docs/revocation.md). NULL ocsp (report-level claims,
+ * which know nothing of revocation) reads as not checked. Beside NVIDIA's
+ * keys, x-dstack-cert-ocsp-source says where the responses came from
+ * ("online", "cache", "bundle", "not-checked"), x-dstack-cert-ocsp-max-age
+ * the maximum age they were held to (seconds; 0 = unlimited) and
+ * x-dstack-cert-ocsp-error the first failed check (an error name) or null.
  */
-static json_t *chain_object(bool verified, bool time_valid, const char *expiration_date)
+static json_t *chain_object(bool verified, bool time_valid, const char *expiration_date,
+                            const struct dga_ocsp_chain_result *ocsp)
 {
     const char *status = !verified ? "invalid" : time_valid ? "valid" : "expired";
-    return json_pack("{s:o,s:s,s:s,s:n}", "x-nvidia-cert-expiration-date",
-                     string_or_null(verified, expiration_date), "x-nvidia-cert-status", status,
-                     "x-nvidia-cert-ocsp-status", "not-checked",
-                     "x-nvidia-cert-revocation-reason");
+    bool checked = ocsp != NULL && ocsp->checked;
+    const char *ocsp_status = checked && ocsp->status != NULL ? ocsp->status : "not-checked";
+    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:b,s:b,s:s}", "x-nvidia-cert-expiration-date",
+                          string_or_null(verified, expiration_date), "x-nvidia-cert-status",
+                          status, "x-nvidia-cert-ocsp-status", ocsp_status,
+                          "x-nvidia-cert-revocation-reason",
+                          string_or_null(checked && ocsp->reason[0] != '\0',
+                                         checked ? ocsp->reason : ""),
+                          "x-nvidia-cert-ocsp-nonce-matches", checked && ocsp->nonce_matches,
+                          "x-nvidia-cert-ocsp-response-valid", checked && ocsp->response_valid,
+                          "x-dstack-cert-ocsp-source",
+                          dga_ocsp_origin_name(checked ? ocsp->origin : DGA_OCSP_ORIGIN_NONE));
+    if (o != NULL && checked) {
+        json_object_set_new(o, "x-dstack-cert-ocsp-max-age", json_integer(ocsp->max_age));
+        json_object_set_new(o, "x-dstack-cert-ocsp-error",
+                            ocsp->err != DGA_E_OK ? json_string(dga_err_name(ocsp->err))
+                                                  : json_null());
+    }
+    return o;
 }
 
 static json_t *chain_claims(const struct dga_device_result *r)
 {
-    return chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date);
+    return chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, NULL);
 }
 
 static json_t *pdi_list(const struct dga_derived *d)
@@ -136,7 +157,8 @@ static void rim_claims(json_t *o, const char *prefix, const char *role,
     snprintf(p, sizeof p, "%s%s-", prefix, role);
     set_prefixed(o, p, "fetched", json_boolean(u->fetched));
     set_prefixed(o, p, "cert-chain",
-                 chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date));
+                 chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date,
+                              &u->ocsp));
     set_prefixed(o, p, "signature-verified", json_boolean(u->signature_verified));
     set_prefixed(o, p, "version-match", json_boolean(u->version_match));
     set_prefixed(o, p, "measurements-available", json_boolean(u->rim != NULL && u->err == DGA_E_OK));
@@ -160,6 +182,10 @@ json_t *dga_claims_device(const struct dga_appraisal *a)
         return NULL;
     }
     measurement_claims(o, a);
+    const struct dga_device_result *r = &a->report;
+    set_prefixed(o, dga_arch_is_switch(r->arch) ? "x-nvidia-switch-" : "x-nvidia-gpu-",
+                 "attestation-report-cert-chain",
+                 chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, &a->ocsp));
     if (dga_arch_is_switch(a->report.arch)) {
         rim_claims(o, "x-nvidia-switch-", "bios-rim", &a->firmware);
         return o;

@@ -10,6 +10,8 @@
 
 #define RC_OK 0
 #define RC_INTERNAL 2
+#define RC_OCSP_INVALID_RESPONSE 201
+#define RC_OCSP_SERVER_ERROR 202
 #define RC_RIM_NOT_FOUND 104
 #define RC_RIM_INVALID_SIGNATURE 105
 #define RC_RIM_INVALID_SCHEMA 106
@@ -90,6 +92,12 @@ int dga_appraisal_result_code(const struct dga_appraisal *a, const char **ret_me
     if (e == DGA_E_RIM_VERSION_MISMATCH) {
         bool driver = a->driver.wanted && a->driver.err == e;
         return sw ? RC_SWITCH_BIOS_RIM_VERSION : driver ? RC_DRIVER_RIM_VERSION : RC_VBIOS_RIM_VERSION;
+    }
+    if (e == DGA_E_COLLATERAL_UNREACHABLE || e == DGA_E_COLLATERAL_HTTP) {
+        return RC_OCSP_SERVER_ERROR; /* no OCSP response could be fetched */
+    }
+    if (dga_appraisal_ocsp_failure(a) != NULL) {
+        return RC_OCSP_INVALID_RESPONSE; /* none stored, or none usable */
     }
     int code = rim_code(e);
     if (code < 0) {

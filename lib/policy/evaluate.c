@@ -148,6 +148,47 @@ static void check_ocsp_optional(struct eval *e, const json_t *chain,
     check_revocation_reason(e, chain, def, rule);
 }
 
+/* Responses from the collateral directory or a bundle carry no nonce of ours. */
+static bool stored_response(const json_t *chain)
+{
+    const json_t *v = json_object_get(chain, "x-dstack-cert-ocsp-source");
+    return is_string(v, "cache") || is_string(v, "bundle");
+}
+
+/*
+ * x-nvidia-cert-ocsp-nonce-matches must be true; unless "strict", a stored
+ * response held to a positive maximum age (at most ocsp_max_age when the
+ * policy sets it) stands in for the nonce: its freshness is bounded.
+ */
+static void check_nonce(struct eval *e, const json_t *chain, const struct policy_chain_def *def)
+{
+    const char *age_key = "x-dstack-cert-ocsp-max-age";
+    char found[FOUND_LEN];
+    if (!e->p->ocsp_nonce_required ||
+        json_is_true(json_object_get(chain, "x-nvidia-cert-ocsp-nonce-matches"))) {
+        return;
+    }
+    if (e->p->ocsp_nonce_strict || !stored_response(chain)) {
+        require_true(e, chain, def->claim, "x-nvidia-cert-ocsp-nonce-matches");
+        return;
+    }
+    const json_t *age = json_object_get(chain, age_key);
+    json_int_t a = json_is_integer(age) ? json_integer_value(age) : 0;
+    if (a > 0 && (e->p->ocsp_max_age == 0 || a <= (json_int_t)e->p->ocsp_max_age)) {
+        return;
+    }
+    policy_describe(age, found, sizeof found);
+    if (e->p->ocsp_max_age == 0) {
+        policy_reason(e->v,
+                      "%s: %s.%s is %s, policy requires a stored OCSP response held to a "
+                      "maximum age (or a matching nonce)",
+                      e->label, def->claim, age_key, found);
+    } else {
+        policy_reason(e->v, "%s: %s.%s is %s, policy allows 1 to %u seconds", e->label,
+                      def->claim, age_key, found, e->p->ocsp_max_age);
+    }
+}
+
 static void check_ocsp(struct eval *e, const json_t *chain, const struct policy_chain_def *def,
                        const struct policy_chain_rule *rule)
 {
@@ -161,9 +202,7 @@ static void check_ocsp(struct eval *e, const json_t *chain, const struct policy_
     } else if (is_string(v, "revoked")) {
         check_revocation_reason(e, chain, def, rule);
     }
-    if (e->p->ocsp_nonce_required) {
-        require_true(e, chain, def->claim, "x-nvidia-cert-ocsp-nonce-matches");
-    }
+    check_nonce(e, chain, def);
     require_true(e, chain, def->claim, "x-nvidia-cert-ocsp-response-valid");
 }
 

@@ -74,6 +74,13 @@ struct dga_policy {
 
     bool attest_gpu, allow_devtools, allow_debug, allow_insecure_boot;
     bool ocsp_required, ocsp_nonce_required;
+    /*
+     * ocsp_nonce "strict": only a matching nonce will do. Otherwise ("required")
+     * a stored response held to a maximum age (x-dstack-cert-ocsp-source
+     * "cache"/"bundle", x-dstack-cert-ocsp-max-age > 0) stands in for it.
+     */
+    bool ocsp_nonce_strict;
+    uint32_t ocsp_max_age; /* seconds: the largest such maximum age accepted; 0 = any */
     struct policy_chain_rule chains[POLICY_CHAIN__COUNT];
 
     /* allow_mismatch_indices (GPUs only): one bitmap of allowed indices per source. */

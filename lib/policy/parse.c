@@ -377,10 +377,25 @@ static dga_err key_ocsp(struct dga_policy *p, const json_t *v, const char *field
     return read_required(v, field, &p->ocsp_required, d);
 }
 
+/* "required" (default), "strict" (a matching nonce only) or "not-required". */
 static dga_err key_ocsp_nonce(struct dga_policy *p, const json_t *v, const char *field,
                               struct dga_diag *d)
 {
+    if (json_is_string(v) && strcmp(json_string_value(v), "strict") == 0) {
+        p->ocsp_nonce_required = true;
+        p->ocsp_nonce_strict = true;
+        return DGA_E_OK;
+    }
+    p->ocsp_nonce_strict = false;
     return read_required(v, field, &p->ocsp_nonce_required, d);
+}
+
+/* Seconds, 1 .. a year: the largest maximum age a stored OCSP response may have been held to. */
+static dga_err key_ocsp_max_age(struct dga_policy *p, const json_t *v, const char *field,
+                                struct dga_diag *d)
+{
+    TRY(read_uint(v, 366L * 86400, field, &p->ocsp_max_age, d));
+    return p->ocsp_max_age == 0 ? bad(d, field) : DGA_E_OK;
 }
 
 static dga_err key_driver_versions(struct dga_policy *p, const json_t *v, const char *field,
@@ -422,6 +437,7 @@ static const struct top_key top_keys[] = {
     {"allow_insecure_boot", key_allow_insecure_boot},
     {"ocsp", key_ocsp},
     {"ocsp_nonce", key_ocsp_nonce},
+    {"ocsp_max_age", key_ocsp_max_age},
     {"chains", key_chains},
     {"allow_mismatch_indices", key_mismatch},
     {"devices", key_devices},
@@ -599,6 +615,11 @@ void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32])
 bool dga_policy_attest_gpu(const struct dga_policy *p)
 {
     return p == NULL || p->attest_gpu;
+}
+
+bool dga_policy_ocsp_required(const struct dga_policy *p)
+{
+    return p->ocsp_required;
 }
 
 bool dga_policy_allow_devtools(const struct dga_policy *p)

@@ -121,8 +121,50 @@ OFFLINE=$fx/policies/offline_no_ocsp.json
 run 0 "attest 545.00 in the signers' window" -- attest "${A545[@]}" --at $AT --policy "$OFFLINE"
 expect out "measurements 32 of 33 golden values compared (index 35 skipped: NVDEC0 off): 0 mismatches" "attest counts"
 expect out "verdict: PASS (1 device)" "attest pass"
-run 1 "attest 545.00 with the default policy (OCSP not checked yet)" -- attest "${A545[@]}" --at $AT
-expect err 'GPU-0: x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-ocsp-status is "not-checked"' "ocsp reason"
+# Revocation: the default policy requires OCSP. NVIDIA's responder is not reachable from the
+# tests, so: nothing stored (cache), and a responder that is down (online, 127.0.0.1:1).
+mkdir -p "$tmp/collateral"
+run 1 "attest 545.00, default policy, no stored OCSP response" -- attest "${A545[@]}" --at $AT \
+    --ocsp cache --collateral-dir "$tmp/collateral"
+expect err 'GPU-0: ocsp-device-chain: certificate 3 "NVIDIA GH100 Identity": no fresh OCSP response for the certificate in the chosen source [ocsp-no-response]' "ocsp failure names the certificate"
+expect out 'ocsp      driver RIM chain: invalid' "driver chain ocsp line"
+expect out 'revocation: OCSP cache, maximum age 604800s' "revocation line"
+run 1 "the same, JSON" -- attest "${A545[@]}" --at $AT --ocsp cache --collateral-dir "$tmp/collateral" \
+    --format json
+expect out '"result_code": 201' "ocsp no-response result code"
+expect out '"x-dstack-cert-ocsp-error": "ocsp-no-response"' "ocsp error claim"
+expect out '"x-nvidia-cert-ocsp-status": "invalid"' "ocsp status claim"
+expect out '"mode": "cache"' "ocsp source in collateral"
+run 1 "attest 545.00, OCSP responder down" -- attest "${A545[@]}" --at $AT \
+    --ocsp-url http://127.0.0.1:1/ --format json
+expect out '"result_code": 202' "ocsp unreachable result code"
+expect err 'GPU-0: ocsp-device-chain: certificate 3 "NVIDIA GH100 Identity": the collateral service (OCSP responder, RIM service) could not be reached [collateral-unreachable]' "unreachable names the certificate"
+# A stored file under the identity CA's key that NVIDIA did not sign (a test PKI response):
+# refused (ocsp-signature, before any other check), and carried in the output as base64 DER.
+key=$(sed -n 's/.*"certid_sha256": "\([0-9a-f]*\)".*/\1/p' "$tmp/out" | head -1)
+mkdir -p "$tmp/collateral/ocsp"
+cp "$fx/ocsp/leaf.der" "$tmp/collateral/ocsp/$key.der"
+run 1 "attest 545.00, a stored response NVIDIA did not sign" -- attest "${A545[@]}" --at $AT \
+    --ocsp cache --collateral-dir "$tmp/collateral" --format json
+expect out '"error": "ocsp-signature"' "foreign stored response refused"
+expect out "\"response\": \"$(base64 -w0 "$fx/ocsp/leaf.der")\"" "response carried as base64"
+expect out '"x-dstack-cert-ocsp-error": "ocsp-signature"' "foreign stored response claim"
+run 2 "--ocsp off needs a policy that does not require OCSP" -- attest "${A545[@]}" --at $AT --ocsp off
+expect err '--ocsp off needs a policy with "ocsp": "not-required"' "ocsp off refused"
+run 0 "--ocsp off with such a policy" -- attest "${A545[@]}" --at $AT --policy "$fx/policies/offline_no_ocsp.json" --ocsp off
+expect out "revocation: NOT CHECKED (--ocsp off; the policy does not require OCSP)" "ocsp off visible"
+expect out "ocsp      device chain: not checked" "ocsp off per chain"
+run 0 "--ocsp off, JSON" -- attest "${A545[@]}" --at $AT --policy "$fx/policies/offline_no_ocsp.json" \
+    --format json
+expect out '"revocation": "not checked (--ocsp off, policy does not require OCSP)"' "ocsp off in verdict"
+expect out '"x-nvidia-cert-ocsp-status": "not-checked"' "ocsp off claim"
+expect out '"x-dstack-cert-ocsp-source": "not-checked"' "ocsp off source claim"
+run 2 "--ocsp cache without a directory" -- attest "${A545[@]}" --ocsp cache
+expect err "--ocsp cache needs --collateral-dir" "cache needs dir"
+run 2 "--ocsp with an unknown mode" -- attest "${A545[@]}" --ocsp sometimes
+run 2 "--ocsp-max-age negative" -- attest "${A545[@]}" --ocsp cache --collateral-dir "$tmp/collateral" \
+    --ocsp-max-age -5
+run 2 "--ocsp bundle without a bundle" -- attest "${A545[@]}" --ocsp bundle
 run 1 "attest 545.00 today: RIM signers expired" -- attest "${A545[@]}" --at 2026-11-28T00:00:00Z --policy "$OFFLINE"
 expect err 'GPU-0: x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired driver signer"
 expect err 'GPU-0: x-nvidia-gpu-vbios-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired vbios signer"
@@ -158,6 +200,49 @@ expect out '"detached_eat": [' "unsigned eat present"
 cp "$tmp/out" "$tmp/attest-unsigned.json"
 run 1 "an unsigned EAT never verifies" -- eat verify "$tmp/attest-unsigned.json" --pubkey "$tmp/eat.pub"
 expect err "[eat-algorithm]" "unsigned eat reason"
+run 1 "re-appraise with the OCSP responses of a bundle that has none" -- attest "${A545[@]}" --at $AT \
+    --ocsp bundle --ocsp-bundle "$tmp/attest.json"
+expect err "[ocsp-no-response]" "bundle without responses"
+echo '{"collateral": {"ocsp": [{"response": "not base64!"}]}}' >"$tmp/bad-bundle.json"
+run 2 "a bundle with a malformed response" -- attest "${A545[@]}" --at $AT --ocsp bundle \
+    --ocsp-bundle "$tmp/bad-bundle.json"
+expect err "[bad-base64]" "bad bundle reason"
+# collateral fetch / status (NVIDIA's services are not reachable from the tests: the fetch
+# path with a live server is in unit_collateral; here the CLI's failures and the listing).
+run 1 "collateral fetch with no service reachable" -- collateral fetch --report "$H545/report.hex" \
+    --cert-chain "$H545/certchain.pem" --arch hopper --dir "$tmp/coll" \
+    --rim-url http://127.0.0.1:1 --ocsp-url http://127.0.0.1:1/ --at $AT
+expect out 'ocsp device chain       invalid: certificate 3 "NVIDIA GH100 Identity"' "fetch names the certificate"
+expect out "rim  NV_GPU_DRIVER_GH100_545.00: FAIL" "fetch rim failure"
+expect err "collateral fetch: 3 items not fetched or not verified" "fetch failure count"
+run 2 "collateral fetch without --dir" -- collateral fetch --evidence "$PPCIE"
+mkdir -p "$tmp/coll/ocsp" "$tmp/coll/rims"
+cp "$fx/ocsp/leaf.der" "$tmp/coll/ocsp/misnamed.der"
+cp "$H545/rims/NV_GPU_DRIVER_GH100_545.00.xml" "$tmp/coll/rims/"
+run 1 "collateral status: a misnamed response is not usable" -- collateral status --dir "$tmp/coll" \
+    --at 2026-11-28T09:30:00Z --json
+expect out '"named_by_certid": false' "misnamed flagged"
+key=$(sed -n 's/.*"certid_sha256": "\([0-9a-f]*\)".*/\1/p' "$tmp/out")
+mv "$tmp/coll/ocsp/misnamed.der" "$tmp/coll/ocsp/$key.der"
+run 0 "collateral status: fresh" -- collateral status --dir "$tmp/coll" --at 2026-11-28T09:30:00Z
+expect out "good    thisUpdate 2026-11-28T09:00:31Z, usable until 2026-12-05T09:00:31Z" "status times"
+expect out "NV_GPU_DRIVER_GH100_545.00.xml: 2025-06-26T06:10:12Z" "status rim expiry"
+run 1 "collateral status: stale 8 days later" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-06T09:30:00Z
+expect out "STALE" "stale flagged"
+run 0 "collateral status with a longer max age" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-06T09:30:00Z --ocsp-max-age 864000
+run 1 "collateral status: what the evidence still needs" -- collateral status --dir "$tmp/coll" \
+    --at 2026-11-28T09:30:00Z --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
+    --arch hopper
+expect out "missing for the evidence (7):" "missing count"
+expect out 'OCSP response: device chain certificate 3 "NVIDIA GH100 Identity"' "missing device ocsp"
+expect out 'OCSP response: NV_GPU_DRIVER_GH100_545.00 chain certificate 0 "HCC RIM L4 Signer"' "missing rim-chain ocsp"
+expect out "RIM NV_GPU_VBIOS_1010_0200_882_96005E0001" "missing vbios rim"
+run 1 "collateral status JSON: what is missing" -- collateral status --dir "$tmp/coll" --json \
+    --at 2026-11-28T09:30:00Z --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
+    --arch hopper
+expect out '"certid_sha256": "94baddca557ac16bce1c139bca44fe8bb0872b75618be922c8ae6aba15533a60"' "missing key"
 mkdir -p "$tmp/empty-store"
 run 1 "attest without RIMs" -- attest --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
     --arch hopper --nonce $N3 --rim-dir "$tmp/empty-store" --at $AT --policy "$OFFLINE" --format json

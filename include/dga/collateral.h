@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Collateral: where OCSP responses come from, chosen explicitly
+ * (docs/revocation.md): a responder over HTTP (libcurl, with timeouts, a body
+ * cap and bounded retries), a collateral directory of responses keyed by
+ * CertID (written atomically), or responses embedded in an evidence bundle
+ * for re-appraisal. Every response is verified by dga/ocsp.h whatever its
+ * source; no source and no fresh stored response is a named failure.
+ */
+#ifndef DGA_COLLATERAL_H
+#define DGA_COLLATERAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "dga/error.h"
+#include "dga/ocsp.h"
+
+/* NVIDIA's OCSP responder (reference/certificates.md §7.1). */
+#define DGA_OCSP_DEFAULT_URL "https://ocsp.ndis.nvidia.com"
+
+/* ---- HTTP ---- */
+
+struct dga_http_options {
+    long connect_timeout_ms; /* per attempt; default 5000 */
+    long total_timeout_ms;   /* per attempt; default 30000 */
+    size_t max_body;         /* response body cap; default DGA_OCSP_RESPONSE_MAX */
+    unsigned max_attempts;   /* 1..10; default 4 (three retries) */
+    long backoff_ms;         /* before the first retry, doubling, at most 2000; default 100 */
+};
+void dga_http_options_init(struct dga_http_options *o);
+
+struct dga_http_info {
+    long status;       /* last HTTP status, 0 if none was received */
+    unsigned attempts; /* how many requests were made */
+    char error[128];   /* libcurl's message for the last transport failure, or "" */
+};
+
+/*
+ * POST body to url (http or https only, no redirects). Retries, with
+ * backoff, on connection failures and timeouts and on HTTP 408, 429, 500,
+ * 502, 503, 504, up to o->max_attempts. 200 gives the body (*ret malloc'd).
+ * DGA_E_COLLATERAL_UNREACHABLE when no attempt got an answer,
+ * DGA_E_COLLATERAL_HTTP for any other final status, DGA_E_TOO_LARGE past
+ * o->max_body (not retried). info is optional.
+ */
+dga_err dga_http_post(const char *url, const char *content_type, const char *accept,
+                      const uint8_t *body, size_t len, const struct dga_http_options *o,
+                      uint8_t **ret, size_t *ret_len, struct dga_http_info *info);
+
+/* GET url with the same rules (a status other than 200 is final unless retryable). */
+dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_options *o,
+                     uint8_t **ret, size_t *ret_len, struct dga_http_info *info);
+
+/* ---- RIMs from NVIDIA's RIM service (or the collateral proxy) ---- */
+
+#define DGA_RIM_SERVICE_DEFAULT_URL "https://rim.attestation.nvidia.com"
+/* The service's JSON answer: the base64 RIM (at most DGA_RIM_MAX_BYTES) and a little more. */
+#define DGA_RIM_RESPONSE_MAX (2u << 20)
+
+/*
+ * GET <base>/v1/rim/<id> (reference/rim.md §8): JSON {"id", "rim" (base64
+ * XML), ...}; the id must be the one asked for. *ret is the XML document
+ * (malloc'd), unverified. DGA_E_RIM_NOT_FOUND on 404, DGA_E_BAD_ARGUMENT
+ * for an id outside DGA_RIM_ID_PATTERN, DGA_E_BAD_JSON for a malformed
+ * answer (diag->field names the key), the HTTP errors of dga_http_get.
+ */
+dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
+                                 const struct dga_http_options *o, uint8_t **ret,
+                                 size_t *ret_len, struct dga_diag *diag);
+/* The service's JSON answer alone (what dga_collateral_rim_fetch parses): the XML for id. */
+dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *id, uint8_t **ret,
+                                  size_t *ret_len, struct dga_diag *diag);
+/*
+ * Files a RIM document in the store <dir> (dga/rim.h layout): <dir>/<id>.xml
+ * when absent, nothing when that file holds the same bytes, else the other
+ * issue as <dir>/<id>.d/<sha256>.xml. Atomic writes. *ret_added (optional)
+ * says whether a file was written.
+ */
+dga_err dga_collateral_rim_store(const char *dir, const char *id, const uint8_t *xml, size_t len,
+                                 bool *ret_added);
+
+/* ---- collateral directory ---- */
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync of the directory. A reader sees the old
+ * file or the new one, never a part. DGA_E_COLLATERAL_STORE on failure.
+ */
+dga_err dga_collateral_write_atomic(const char *path, const uint8_t *data, size_t len);
+
+/* <dir>/ocsp/<key>.der, the response filed under a certificate's key (dga_ocsp_cert_key). */
+dga_err dga_collateral_ocsp_path(const char *dir, const char *key, char *out, size_t cap);
+/* Reads the stored response: DGA_E_OCSP_NO_RESPONSE when there is none. */
+dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret,
+                                 size_t *ret_len);
+/* Files a response under the key its own SingleResponse names (creating <dir>/ocsp). */
+dga_err dga_collateral_ocsp_store(const char *dir, const uint8_t *der, size_t len);
+
+/* ---- responses embedded in a bundle ---- */
+
+struct dga_ocsp_bundle {
+    size_t n;
+    struct dga_ocsp_bundle_item {
+        uint8_t *der;
+        size_t len;
+        char key[DGA_OCSP_KEY_LEN];
+    } *items;
+};
+#define DGA_OCSP_BUNDLE_MAX 256
+
+/* Adds a copy of a response (DGA_E_TOO_LARGE past DGA_OCSP_BUNDLE_MAX; malformed DER is refused). */
+dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_t len);
+void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b);
+/*
+ * The responses of an evidence bundle (attest's JSON output): every
+ * collateral.ocsp[].response (base64 DER) added to b. DGA_E_BAD_JSON when
+ * the document or the list is malformed, or a response's error (diag->offset
+ * is its position in the list).
+ */
+dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_bundle *b,
+                                  struct dga_diag *diag);
+
+/* ---- sources ---- */
+
+enum dga_ocsp_mode {
+    DGA_OCSP_MODE_OFF,    /* nothing is checked: the chains say "not-checked" */
+    DGA_OCSP_MODE_ONLINE, /* ask the responder (with a nonce); dir, if set, is written and, when no responder answers, read */
+    DGA_OCSP_MODE_CACHE,  /* only the collateral directory */
+    DGA_OCSP_MODE_BUNDLE, /* only the responses of a bundle */
+};
+/* "off", "online", "cache", "bundle"; parse: DGA_E_BAD_ARGUMENT for anything else. */
+const char *dga_ocsp_mode_name(enum dga_ocsp_mode m);
+dga_err dga_ocsp_mode_parse(const char *s, enum dga_ocsp_mode *ret);
+
+/*
+ * A per-run memo of answers by certificate (CertID key), so that GPUs of one
+ * model sharing CAs and RIM signers cost one request per certificate, not
+ * one per device: at most DGA_OCSP_MEMO_MAX certificates, one verification
+ * time. Not thread-safe.
+ */
+#define DGA_OCSP_MEMO_MAX 256
+struct dga_ocsp_memo;
+dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret);
+void dga_ocsp_memo_free(struct dga_ocsp_memo *m);
+
+struct dga_ocsp_source {
+    struct dga_ocsp_memo *memo;          /* optional (NULL: every certificate fetched each time) */
+    enum dga_ocsp_mode mode;
+    const char *url;                     /* online; NULL: DGA_OCSP_DEFAULT_URL */
+    const char *dir;                     /* cache (required), online (optional) */
+    const struct dga_ocsp_bundle *bundle; /* bundle */
+    struct dga_http_options http;
+    long skew;          /* seconds; default DGA_OCSP_DEFAULT_SKEW */
+    long max_age;       /* seconds; default DGA_OCSP_DEFAULT_MAX_AGE; 0 with unlimited_age */
+    bool unlimited_age;
+};
+/* Mode off, defaults for the rest. */
+void dga_ocsp_source_init(struct dga_ocsp_source *s);
+
+/*
+ * One certificate: a response for subject (issued by issuer) from the
+ * source, verified at `at` against root with untrusted (the certificates
+ * between issuer and root) as candidates. Fills ret (ret->der keeps the
+ * response; *ret must be zeroed or hold an earlier result, whose response
+ * is freed). With src->memo, a certificate answered before at the same time
+ * is not asked again (the same outcome is copied). Returns a failure to obtain a response
+ * (DGA_E_COLLATERAL_UNREACHABLE, DGA_E_COLLATERAL_HTTP, DGA_E_OCSP_NO_RESPONSE,
+ * DGA_E_TOO_LARGE, DGA_E_COLLATERAL_STORE), DGA_E_OK otherwise: whether the
+ * response passed is in ret->r.
+ */
+dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X509 *issuer,
+                            X509 *root, STACK_OF(X509) *untrusted, time_t at,
+                            struct dga_ocsp_cert_result *ret);
+
+/*
+ * The certificates NVIDIA checks in chain (root last; root is the pinned
+ * anchor the chain was verified to), each through dga_ocsp_fetch_cert,
+ * aggregated (dga_ocsp_chain_aggregate). Mode off leaves ret "not-checked".
+ * Returns the first failure to obtain a response, naming the certificate in
+ * ret->certs[ret->failed].subject; invalid responses are no error here
+ * (they are in the claims and ret->err).
+ */
+dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *chain,
+                             enum dga_ocsp_chain_kind kind, X509 *root, time_t at,
+                             struct dga_ocsp_chain_result *ret);
+
+/*
+ * A RIM's signer chain, verified already (dga_rim_chain_verify), as
+ * dga_ocsp_check_chain with kind RIM: the document's certificates, a
+ * presented root replaced by root (the pinned CoRIM root).
+ */
+struct dga_rim;
+dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim,
+                           X509 *root, time_t at, struct dga_ocsp_chain_result *ret);
+
+#endif

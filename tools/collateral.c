@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dstack-gpu-attest collateral fetch / status: provisioning a collateral
+ * directory for air-gapped verification (docs/revocation.md).
+ *   fetch:  every RIM and OCSP response the evidence needs, through NVIDIA's
+ *           services or a proxy, verified, stored atomically in DIR
+ *           (DIR/rims: a RIM store for attest --rim-dir; DIR/ocsp: for
+ *           attest --ocsp cache --collateral-dir DIR).
+ *   status: what DIR holds and until when each piece is fresh.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "cli.h"
+#include "dga/collateral.h"
+#include "dga/rim.h"
+#include "dga/util.h"
+
+struct collateral_args {
+    struct evidence_args ev;
+    const char *dir, *rim_url, *ocsp_url, *at, *trust_root, *rim_trust_root;
+    long max_age;
+    bool json;
+};
+
+static void fetch_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s collateral fetch (--evidence JSON | --report FILE --cert-chain PEM\n"
+            "                            --arch ARCH) --dir DIR [--rim-url URL]\n"
+            "                            [--ocsp-url URL] [--at TIME]\n"
+            "\n"
+            "Fetches every RIM (GET URL/v1/rim/<id>, default %s) and\n"
+            "every OCSP response (POST to URL, default %s) the evidence\n"
+            "needs, verifies them (RIM signature and signer chain to the CoRIM root, OCSP\n"
+            "responses as attest does) and stores them atomically: RIMs in DIR/rims (use\n"
+            "attest --rim-dir DIR/rims), OCSP responses in DIR/ocsp (use attest --ocsp cache\n"
+            "--collateral-dir DIR). Exit 0 when everything was fetched and verified.\n",
+            PROGRAM, DGA_RIM_SERVICE_DEFAULT_URL, DGA_OCSP_DEFAULT_URL);
+}
+
+static void status_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s collateral status --dir DIR [--at TIME] [--ocsp-max-age SECONDS] [--json]\n"
+            "                             [--evidence JSON | --report FILE --cert-chain PEM\n"
+            "                              --arch ARCH]\n"
+            "\n"
+            "Lists the OCSP responses (status, thisUpdate, nextUpdate, and when each stops\n"
+            "being usable: min(nextUpdate, thisUpdate + max age)) and the RIMs (id,\n"
+            "version, SHA-256, signer chain expiry) in DIR. Listing verifies nothing:\n"
+            "attest verifies every piece when it uses it. With evidence, also what is\n"
+            "missing for it: each RIM id, and each certificate of its device chain and of\n"
+            "the stored RIMs' signer chains without a stored response. Exit 1 when a\n"
+            "response is no longer fresh at TIME (default now) or something is missing.\n",
+            PROGRAM);
+}
+
+static int parse_common(int argc, char **argv, bool fetch, struct collateral_args *a)
+{
+    static const struct option opts[] = {
+        CLI_EVIDENCE_OPTIONS,
+        {"dir", required_argument, NULL, 'd'},          {"rim-url", required_argument, NULL, 'u'},
+        {"ocsp-url", required_argument, NULL, 'o'},     {"at", required_argument, NULL, 't'},
+        {"ocsp-max-age", required_argument, NULL, 'M'}, {"json", no_argument, NULL, 'j'},
+        {"trust-root", required_argument, NULL, 'R'},   {"rim-trust-root", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+    };
+    int ch;
+    char *end = NULL;
+    a->max_age = DGA_OCSP_DEFAULT_MAX_AGE;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_evidence_option(ch, optarg, &a->ev)) {
+            continue;
+        }
+        switch (ch) {
+        case 'd': a->dir = optarg; break;
+        case 'u': a->rim_url = optarg; break;
+        case 'o': a->ocsp_url = optarg; break;
+        case 't': a->at = optarg; break;
+        case 'R': a->trust_root = optarg; break;
+        case 'T': a->rim_trust_root = optarg; break;
+        case 'j': a->json = true; break;
+        case 'M':
+            errno = 0;
+            a->max_age = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || a->max_age < 0) {
+                cli_error("--ocsp-max-age: expected seconds");
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': (fetch ? fetch_usage : status_usage)(stdout); exit(EXIT_VERIFIED);
+        default: (fetch ? fetch_usage : status_usage)(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || a->dir == NULL) {
+        cli_error("collateral: %s", optind != argc ? "unexpected argument" : "--dir is required");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+static int parse_time(const char *s, time_t *ret)
+{
+    *ret = time(NULL);
+    if (s != NULL && dga_time_parse(s, ret) != DGA_E_OK) {
+        cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+/* ------------------------------------------------------------ fetch */
+
+struct fetch_run {
+    struct collateral_args args;
+    time_t at;
+    struct dga_trust device_root, rim_root;
+    struct dga_ocsp_source ocsp;
+    char rim_dir[4096];
+    char done[2 * DGA_MAX_DEVICES][DGA_RIM_ID_MAX]; /* RIM ids handled already */
+    size_t n_done;
+    int failures;
+};
+
+static void report_chain(const char *what, const struct dga_ocsp_chain_result *o, dga_err e,
+                         struct fetch_run *run)
+{
+    if (e != DGA_E_OK || o->err != DGA_E_OK || strcmp(o->status, "good") != 0) {
+        run->failures++;
+    }
+    printf("  ocsp %-18s %s", what, o->status);
+    if (o->reason[0] != '\0') {
+        printf(" (%s)", o->reason);
+    }
+    if (o->failed >= 0) {
+        const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
+        printf(": certificate %d \"%s\": %s [%s]", c->index, c->subject, dga_err_message(o->err),
+               dga_err_name(o->err));
+    }
+    printf("\n");
+}
+
+static bool rim_seen(struct fetch_run *run, const char *id)
+{
+    for (size_t i = 0; i < run->n_done; i++) {
+        if (strcmp(run->done[i], id) == 0) {
+            return true;
+        }
+    }
+    if (run->n_done < sizeof run->done / sizeof run->done[0]) {
+        snprintf(run->done[run->n_done++], DGA_RIM_ID_MAX, "%s", id);
+    }
+    return false;
+}
+
+/* Parse, signer chain, signature: only a sound document is stored. */
+static dga_err verify_rim(const uint8_t *xml, size_t len, struct fetch_run *run,
+                          struct dga_rim **ret, struct dga_diag *diag)
+{
+    struct dga_chain_info info;
+    dga_err e = dga_rim_parse(xml, len, ret, diag);
+    if (e == DGA_E_OK) {
+        e = dga_rim_chain_verify(*ret, &run->rim_root, run->at, &info, diag);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_rim_signature_verify(*ret, sk_X509_value((*ret)->certs, 0), diag);
+    }
+    return e;
+}
+
+static void fetch_rim(const char *id, struct fetch_run *run)
+{
+    if (id[0] == '\0' || rim_seen(run, id)) {
+        return;
+    }
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    struct dga_rim *rim = NULL;
+    struct dga_diag diag = {0};
+    bool added = false;
+    dga_err e = dga_collateral_rim_fetch(run->args.rim_url, id, &run->ocsp.http, &xml, &len, &diag);
+    if (e == DGA_E_OK) {
+        e = verify_rim(xml, len, run, &rim, &diag);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_collateral_rim_store(run->rim_dir, id, xml, len, &added);
+    }
+    if (e != DGA_E_OK) {
+        run->failures++;
+        printf("  rim  %s: FAIL: %s [%s] (%s)\n", id, dga_err_message(e), dga_err_name(e),
+               diag.field != NULL ? diag.field : "store");
+    } else {
+        printf("  rim  %s: %s\n", id, added ? "stored" : "already stored");
+        struct dga_ocsp_chain_result o;
+        dga_err oe = dga_ocsp_check_rim(&run->ocsp, rim, run->rim_root.root, run->at, &o);
+        report_chain("RIM signer chain", &o, oe, run);
+        dga_ocsp_chain_result_free(&o);
+    }
+    dga_rim_free(rim);
+    free(xml);
+}
+
+static void fetch_device(const struct dga_device_evidence *ev, size_t index, struct fetch_run *run)
+{
+    struct dga_report r;
+    struct dga_derived d;
+    struct dga_chain_info info;
+    STACK_OF(X509) *chain = NULL;
+    printf("device %zu (%s)\n", index, dga_arch_name(ev->arch));
+    dga_err e = dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL);
+    if (e == DGA_E_OK) {
+        e = dga_report_derive(&r, &d, NULL);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_device_chain_verify(chain, ev->arch, &run->device_root, run->at, &info, NULL);
+    }
+    if (e != DGA_E_OK) {
+        run->failures++;
+        printf("  evidence: FAIL: %s [%s]\n", dga_err_message(e), dga_err_name(e));
+        sk_X509_pop_free(chain, X509_free);
+        return;
+    }
+    struct dga_ocsp_chain_result o;
+    dga_err oe = dga_ocsp_check_chain(&run->ocsp, chain, DGA_OCSP_CHAIN_DEVICE,
+                                      run->device_root.root, run->at, &o);
+    report_chain("device chain", &o, oe, run);
+    dga_ocsp_chain_result_free(&o);
+    sk_X509_pop_free(chain, X509_free);
+    if (!dga_arch_is_switch(ev->arch)) {
+        fetch_rim(d.driver_rim_id, run);
+    }
+    fetch_rim(d.vbios_rim_id, run);
+}
+
+static int fetch_setup(struct fetch_run *run)
+{
+    struct collateral_args *a = &run->args;
+    int rc = parse_time(a->at, &run->at);
+    if (rc == EXIT_VERIFIED) {
+        rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, &run->device_root);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
+    }
+    dga_ocsp_source_init(&run->ocsp);
+    run->ocsp.mode = DGA_OCSP_MODE_ONLINE;
+    run->ocsp.url = a->ocsp_url;
+    run->ocsp.dir = a->dir;
+    if (rc == EXIT_VERIFIED && dga_ocsp_memo_new(&run->ocsp.memo) != DGA_E_OK) {
+        rc = EXIT_IO;
+    }
+    snprintf(run->rim_dir, sizeof run->rim_dir, "%s/rims", a->dir);
+    return rc;
+}
+
+int cmd_collateral_fetch(int argc, char **argv)
+{
+    struct fetch_run *run = calloc(1, sizeof *run);
+    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    int rc = run != NULL && set != NULL ? parse_common(argc, argv, true, &run->args) : EXIT_IO;
+    if (rc == EXIT_VERIFIED) {
+        rc = fetch_setup(run);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = cli_load_evidence(&run->args.ev, set);
+    }
+    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
+        fetch_device(&set->dev[i], i, run);
+    }
+    if (rc == EXIT_VERIFIED && run->failures > 0) {
+        cli_error("collateral fetch: %d item%s not fetched or not verified", run->failures,
+                  run->failures == 1 ? "" : "s");
+        rc = EXIT_REJECTED;
+    }
+    if (set != NULL) {
+        dga_evidence_set_free(set);
+    }
+    if (run != NULL) {
+        dga_trust_free(&run->device_root);
+        dga_trust_free(&run->rim_root);
+        dga_ocsp_memo_free(run->ocsp.memo);
+    }
+    free(set);
+    free(run);
+    return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+/* Names in dir ending in suffix, sorted; NULL when dir is absent. */
+static int list_dir(const char *dir, const char *suffix, struct dirent ***ret)
+{
+    int n = scandir(dir, ret, NULL, alphasort);
+    size_t sl = strlen(suffix);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen((*ret)[i]->d_name);
+        if (l > sl && strcmp((*ret)[i]->d_name + l - sl, suffix) == 0 &&
+            (*ret)[i]->d_name[0] != '.') {
+            (*ret)[k++] = (*ret)[i];
+        } else {
+            free((*ret)[i]);
+        }
+    }
+    return n < 0 ? (errno == ENOENT ? 0 : -1) : k;
+}
+
+static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max_age,
+                          bool *stale)
+{
+    char path[4096], key[DGA_OCSP_KEY_LEN], tu[21], nu[21], until[21];
+    uint8_t *der = NULL;
+    size_t len = 0;
+    struct dga_ocsp_result r;
+    snprintf(path, sizeof path, "%s/ocsp/%s", dir, name);
+    dga_err e = dga_file_read(path, DGA_OCSP_RESPONSE_MAX, &der, &len);
+    if (e == DGA_E_OK) {
+        e = dga_ocsp_response_peek(der, len, &r);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_ocsp_response_key(der, len, key);
+    }
+    free(der);
+    if (e != DGA_E_OK) {
+        *stale = true;
+        return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
+    }
+    bool named_right = strncmp(name, key, 64) == 0 && strcmp(name + 64, ".der") == 0;
+    time_t usable = r.next_update;
+    if (max_age > 0 && r.this_update + max_age < usable) {
+        usable = r.this_update + max_age;
+    }
+    bool fresh = named_right && r.this_update <= at + DGA_OCSP_DEFAULT_SKEW &&
+                 usable >= at - DGA_OCSP_DEFAULT_SKEW;
+    *stale = *stale || !fresh;
+    dga_time_format(r.this_update, tu);
+    dga_time_format(r.next_update, nu);
+    dga_time_format(usable, until);
+    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:o,s:s,s:b}", "file", name, "certid_sha256", key,
+                     "named_by_certid", named_right, "status", dga_ocsp_status_name(r.status), "revocation_reason",
+                     r.reason[0] != '\0' ? json_string(r.reason) : json_null(), "this_update", tu,
+                     "next_update", r.next_update_present ? json_string(nu) : json_null(),
+                     "usable_until", until, "fresh", fresh);
+}
+
+static json_t *rim_entry(const char *dir, const char *name, time_t at)
+{
+    char path[4096], sha[65];
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    struct dga_rim *rim = NULL;
+    struct dga_trust root = {0};
+    struct dga_chain_info info;
+    snprintf(path, sizeof path, "%s/rims/%s", dir, name);
+    dga_err e = dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len);
+    if (e == DGA_E_OK) {
+        e = dga_rim_parse(xml, len, &rim, NULL);
+    }
+    free(xml);
+    if (e != DGA_E_OK) {
+        return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
+    }
+    dga_hex_encode(rim->sha256, sizeof rim->sha256, sha);
+    bool chain_ok = dga_trust_nvidia_rim(&root) == DGA_E_OK &&
+                    dga_rim_chain_verify(rim, &root, at, &info, NULL) == DGA_E_OK;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version",
+                          rim->colloquial_version, "sha256", sha, "signer_chain_expires",
+                          chain_ok ? json_string(info.expiration_date) : json_null(),
+                          "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
+    dga_trust_free(&root);
+    dga_rim_free(rim);
+    return o;
+}
+
+/* ------------------------------------------------------------ what evidence still needs */
+
+static bool file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f != NULL) {
+        fclose(f);
+    }
+    return f != NULL;
+}
+
+/* The certificates of chain (root last) that OCSP checks and DIR has no response for. */
+static void missing_ocsp(const char *dir, STACK_OF(X509) *chain, enum dga_ocsp_chain_kind kind,
+                         const char *what, json_t *missing)
+{
+    int subjects[DGA_OCSP_CHAIN_CHECKS];
+    size_t n = dga_ocsp_chain_subjects(kind, sk_X509_num(chain), subjects);
+    for (size_t k = 0; k < n; k++) {
+        char key[DGA_OCSP_KEY_LEN], path[4096], cn[128] = "";
+        X509 *subject = sk_X509_value(chain, subjects[k]);
+        if (dga_ocsp_cert_key(subject, sk_X509_value(chain, subjects[k] + 1), key) != DGA_E_OK ||
+            dga_collateral_ocsp_path(dir, key, path, sizeof path) != DGA_E_OK || file_exists(path)) {
+            continue;
+        }
+        X509_NAME_get_text_by_NID(X509_get_subject_name(subject), NID_commonName, cn, sizeof cn);
+        json_array_append_new(missing, json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "ocsp", "chain",
+                                                 what, "index", subjects[k], "subject", cn,
+                                                 "certid_sha256", key));
+    }
+}
+
+/* A stored RIM's signer chain, as OCSP walks it (the pinned CoRIM root last). */
+static void missing_for_rim(const char *dir, const char *id, json_t *missing)
+{
+    char path[4096];
+    uint8_t *xml = NULL;
+    size_t len = 0;
+    struct dga_rim *rim = NULL;
+    struct dga_trust root = {0};
+    snprintf(path, sizeof path, "%s/rims/%s.xml", dir, id);
+    if (!file_exists(path)) {
+        json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
+        return;
+    }
+    if (dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len) == DGA_E_OK &&
+        dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK &&
+        dga_trust_nvidia_rim(&root) == DGA_E_OK) {
+        STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
+        int n = chain != NULL ? sk_X509_num(chain) : 0;
+        if (n > 0 && X509_self_signed(sk_X509_value(chain, n - 1), 0) == 1) {
+            (void)sk_X509_pop(chain);
+        }
+        if (chain != NULL && sk_X509_push(chain, root.root) > 0) {
+            missing_ocsp(dir, chain, DGA_OCSP_CHAIN_RIM, id, missing);
+        }
+        sk_X509_free(chain);
+    }
+    dga_trust_free(&root);
+    dga_rim_free(rim);
+    free(xml);
+}
+
+static void missing_for_device(const char *dir, const struct dga_device_evidence *ev,
+                               json_t *missing)
+{
+    struct dga_report r;
+    struct dga_derived d;
+    STACK_OF(X509) *chain = NULL;
+    if (dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL) != DGA_E_OK ||
+        dga_report_derive(&r, &d, NULL) != DGA_E_OK ||
+        dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL) != DGA_E_OK) {
+        json_array_append_new(missing, json_pack("{s:s}", "kind", "unreadable-evidence"));
+        return;
+    }
+    missing_ocsp(dir, chain, DGA_OCSP_CHAIN_DEVICE, "device", missing);
+    sk_X509_pop_free(chain, X509_free);
+    if (!dga_arch_is_switch(ev->arch)) {
+        missing_for_rim(dir, d.driver_rim_id, missing);
+    }
+    missing_for_rim(dir, d.vbios_rim_id, missing);
+}
+
+/* Every missing piece, once (devices of one model need the same RIMs and CAs). */
+static json_t *missing_json(const char *dir, const struct dga_evidence_set *set)
+{
+    json_t *all = json_array(), *unique = json_array();
+    size_t i, j;
+    json_t *e, *u;
+    for (i = 0; i < set->n; i++) {
+        missing_for_device(dir, &set->dev[i], all);
+    }
+    json_array_foreach(all, i, e)
+    {
+        bool dup = false;
+        json_array_foreach(unique, j, u)
+        {
+            dup = dup || json_equal(e, u);
+        }
+        if (!dup) {
+            json_array_append(unique, e);
+        }
+    }
+    json_decref(all);
+    return unique;
+}
+
+static void print_status_text(const json_t *out)
+{
+    size_t i;
+    json_t *e;
+    printf("OCSP responses (%zu):\n", json_array_size(json_object_get(out, "ocsp")));
+    json_array_foreach(json_object_get(out, "ocsp"), i, e)
+    {
+        const char *err = json_string_value(json_object_get(e, "error"));
+        if (err != NULL) {
+            printf("  %s: UNREADABLE [%s]\n", json_string_value(json_object_get(e, "file")), err);
+            continue;
+        }
+        printf("  %.16s... %-7s thisUpdate %s, usable until %s%s\n",
+               json_string_value(json_object_get(e, "file")),
+               json_string_value(json_object_get(e, "status")),
+               json_string_value(json_object_get(e, "this_update")),
+               json_string_value(json_object_get(e, "usable_until")),
+               json_is_true(json_object_get(e, "fresh"))             ? ""
+               : json_is_true(json_object_get(e, "named_by_certid")) ? "  STALE"
+                                                                     : "  MISNAMED");
+    }
+    printf("RIMs (%zu):\n", json_array_size(json_object_get(out, "rims")));
+    json_array_foreach(json_object_get(out, "rims"), i, e)
+    {
+        const char *err = json_string_value(json_object_get(e, "error"));
+        const char *exp = json_string_value(json_object_get(e, "signer_chain_expires"));
+        printf("  %s: %s\n", json_string_value(json_object_get(e, "file")),
+               err != NULL ? err : exp != NULL ? exp : "signer chain does not verify");
+    }
+    const json_t *missing = json_object_get(out, "missing");
+    if (missing == NULL) {
+        return;
+    }
+    printf("missing for the evidence (%zu):\n", json_array_size(missing));
+    json_array_foreach(missing, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (strcmp(kind, "ocsp") == 0) {
+            printf("  OCSP response: %s chain certificate %d \"%s\" (%.16s...)\n",
+                   json_string_value(json_object_get(e, "chain")),
+                   (int)json_integer_value(json_object_get(e, "index")),
+                   json_string_value(json_object_get(e, "subject")),
+                   json_string_value(json_object_get(e, "certid_sha256")));
+        } else if (strcmp(kind, "rim") == 0) {
+            printf("  RIM %s\n", json_string_value(json_object_get(e, "id")));
+        } else {
+            printf("  (the evidence cannot be read)\n");
+        }
+    }
+}
+
+int cmd_collateral_status(int argc, char **argv)
+{
+    struct collateral_args a = {0};
+    time_t at = 0;
+    int rc = parse_common(argc, argv, false, &a);
+    if (rc == EXIT_VERIFIED) {
+        rc = parse_time(a.at, &at);
+    }
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    char sub[4096];
+    struct dirent **ocsp = NULL, **rims = NULL;
+    snprintf(sub, sizeof sub, "%s/ocsp", a.dir);
+    int n_ocsp = list_dir(sub, ".der", &ocsp);
+    snprintf(sub, sizeof sub, "%s/rims", a.dir);
+    int n_rims = list_dir(sub, ".xml", &rims);
+    if (n_ocsp < 0 || n_rims < 0) {
+        cli_error("%s: cannot be read", a.dir);
+        free(ocsp);
+        free(rims);
+        return EXIT_IO;
+    }
+    bool stale = false;
+    json_t *out = json_pack("{s:[],s:[]}", "ocsp", "rims");
+    for (int i = 0; i < n_ocsp; i++) {
+        json_array_append_new(json_object_get(out, "ocsp"),
+                              ocsp_entry(a.dir, ocsp[i]->d_name, at, a.max_age, &stale));
+        free(ocsp[i]);
+    }
+    for (int i = 0; i < n_rims; i++) {
+        json_array_append_new(json_object_get(out, "rims"), rim_entry(a.dir, rims[i]->d_name, at));
+        free(rims[i]);
+    }
+    free(ocsp);
+    free(rims);
+    bool with_evidence = a.ev.evidence != NULL || a.ev.report != NULL;
+    struct dga_evidence_set *set = with_evidence ? calloc(1, sizeof *set) : NULL;
+    if (with_evidence) {
+        rc = set != NULL ? cli_load_evidence(&a.ev, set) : EXIT_IO;
+        if (rc == EXIT_VERIFIED) {
+            json_t *m = missing_json(a.dir, set);
+            stale = stale || json_array_size(m) > 0;
+            json_object_set_new(out, "missing", m);
+        }
+        if (set != NULL) {
+            dga_evidence_set_free(set);
+        }
+        free(set);
+        if (rc != EXIT_VERIFIED) {
+            json_decref(out);
+            return rc;
+        }
+    }
+    char at_text[21];
+    dga_time_format(at, at_text);
+    json_object_set_new(out, "at", json_string(at_text));
+    json_object_set_new(out, "fresh", json_boolean(!stale));
+    rc = a.json ? cli_print_json(out) : (print_status_text(out), EXIT_VERIFIED);
+    json_decref(out);
+    return rc == EXIT_VERIFIED && stale ? EXIT_REJECTED : rc;
+}
