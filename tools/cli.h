@@ -33,6 +33,7 @@ int cmd_rim_verify(int argc, char **argv);
 int cmd_eat_verify(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"events", "replay", cmd_events_replay, "recompute RTMR3 from a dstack event log"},
     {"events", "emit", cmd_events_emit, "extend RTMR3/a PCR and log a dstack runtime event"},
     {"events", "policy-hash", cmd_events_policy_hash, "dstack's gpu-policy-hash of an app"},
+    {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
 };
 
 static void usage(FILE *out)

@@ -152,7 +152,12 @@
     X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")   \
     X(JCS_NUMBER, "jcs-number",                                                             \
       "a number has no single canonical form (an integral value beyond 2^53)")              \
-    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")
+    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")   \
+    /* gate: the boot gate's own findings */                                                \
+    X(GATE_CONFIG, "gate-config",                                                           \
+      "the gate configuration is malformed, has an unknown key, or a value out of range")  \
+    X(GATE_REJECTED, "gate-rejected",                                                       \
+      "the appraisal or the policy rejected the GPUs")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
