@@ -102,6 +102,19 @@ static void print_outcome(const struct dga_gate_result *r, bool dry_run)
     }
 }
 
+/* A file the config names that is malformed is a configuration error, like the config itself. */
+static int exit_code(const struct dga_gate_result *r)
+{
+    if (r->err == DGA_E_OK) {
+        return EXIT_VERIFIED;
+    }
+    if (r->step == DGA_GATE_STEP_SETUP &&
+        (r->err == DGA_E_GATE_CONFIG || r->err == DGA_E_POLICY || r->err == DGA_E_BAD_ARGUMENT)) {
+        return EXIT_USAGE;
+    }
+    return r->rejected ? EXIT_REJECTED : EXIT_IO;
+}
+
 int cmd_gate(int argc, char **argv)
 {
     struct gate_args a = {0};
@@ -121,7 +134,7 @@ int cmd_gate(int argc, char **argv)
     struct dga_gate_options opt = {.dry_run = a.dry_run};
     dga_gate_run(cfg, &opt, r);
     print_outcome(r, a.dry_run);
-    rc = r->err == DGA_E_OK ? EXIT_VERIFIED : r->rejected ? EXIT_REJECTED : EXIT_IO;
+    rc = exit_code(r);
     free(r);
     dga_gate_config_free(cfg);
     return rc;

@@ -305,9 +305,13 @@ static dga_err scan_inventory(struct gate_state *g)
     struct dga_inventory_error err;
     memset(&err, 0, sizeof err);
     dga_err e = dga_inventory_scan(g->cfg->sysfs_pci, g->inv, &err);
+    if (e == DGA_E_PCI_FOREIGN_DISPLAY) {
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, true, "%s: inventory: %s: %s", err.entry,
+                    dga_err_name(e), dga_err_message(e));
+    }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_INVENTORY, e, e == DGA_E_PCI_FOREIGN_DISPLAY,
-                    "%s%s%s: inventory: %s: %s", err.entry[0] != '\0' ? err.entry : "sysfs",
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, false, "%s%s%s: inventory: %s: %s",
+                    err.entry[0] != '\0' ? err.entry : "sysfs",
                     err.file != NULL && err.file[0] != '\0' ? "/" : "",
                     err.file != NULL ? err.file : "", dga_err_name(e), dga_err_message(e));
     }
