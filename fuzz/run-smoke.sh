@@ -13,6 +13,7 @@ seconds=${FUZZ_SECONDS:-30}
 all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
     fuzz_collect)
 all_targets+=(fuzz_eventlog)
+all_targets+=(fuzz_gate_config)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -175,6 +176,9 @@ make_seeds() {
     done
     cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
     collect_seeds
+    # fuzz_gate_config: the test configs and the shipped example
+    cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
+        for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
 }
 
 run_target() {
