@@ -109,7 +109,8 @@ static int exit_code(const struct dga_gate_result *r)
         return EXIT_VERIFIED;
     }
     if (r->step == DGA_GATE_STEP_SETUP &&
-        (r->err == DGA_E_GATE_CONFIG || r->err == DGA_E_POLICY || r->err == DGA_E_BAD_ARGUMENT)) {
+        (r->err == DGA_E_GATE_CONFIG || r->err == DGA_E_POLICY || r->err == DGA_E_BAD_ARGUMENT ||
+         r->err == DGA_E_JCS_NUMBER || r->err == DGA_E_JCS_DEPTH)) {
         return EXIT_USAGE;
     }
     return r->rejected ? EXIT_REJECTED : EXIT_IO;

@@ -29,6 +29,7 @@ pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
 pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
 pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
 pci_entry "$tmp/pci0" 0000:00:00.0 0x8086 0x1237 0x060000
+pci_entry "$tmp/pci1" 0000:18:00.0 0x10de 0x2330 0x030200
 for i in 18 19 1a 1b 1c 1d 1e 1f; do
     pci_entry "$tmp/pci8" "0000:$i:00.0" 0x10de 0x2330 0x030200
 done
@@ -121,6 +122,18 @@ grep -q "^gpu-policy-hash\|RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=" "$tmp/l
 gate 0 "a second run on the same boot appends (same version file)"
 [ "$(log_count gpu-attestation)" = 2 ] || bad "second run logs a second event"
 replay_matches "second run"
+
+# The ready state comes after the event: NVML's setter is slowed by 200 ms, so the ready record
+# is written well after the log line; the other order would show the opposite.
+reset; scenario '"hang":{"call":"nvmlSystemSetConfComputeGpusReadyState","ms":200}'
+gate 0 "ready state set after the event" && passed "ready after event" 2
+t_log=$(stat -c %.9Y "$tmp/log/runtime_events.log")
+t_ready=$(stat -c %.9Y "$tmp/ready.txt")
+perl -e 'exit !($ARGV[1] - $ARGV[0] > 0.1)' "$t_log" "$t_ready" ||
+    bad "ready state not set after the event ($t_log vs $t_ready)"
+
+reset; scenario '"gpus":1'; PCI=$tmp/pci1 config "$STD,\"policy\":\"$tmp/policy.json\""
+gate 0 "1 GPU passes" && passed "1 GPU" 1
 
 reset; scenario '"gpus":8'; PCI=$tmp/pci8 config "$STD,\"policy\":\"$tmp/policy.json\""
 gate 0 "8 GPUs pass" && passed "8 GPUs" 8
@@ -313,6 +326,9 @@ config "$STD,\"verify_at\":\"yesterday\""
 gate 2 "bad verify_at"
 config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"attest_gpu\":false}"
 gate 2 "attest_gpu false is refused"; expect err "attest_gpu is false" "attest_gpu reason"
+config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"n\":9007199254740993}"
+gate 2 "gpu_policy with a number JCS cannot canonicalize"; expect err "jcs-number" "jcs reason"
+[ -e "$tmp/log" ] && bad "jcs failure: something was emitted"
 config "$STD,\"policy\":\"$fx/policies/everything.json\",\"event_backend\":\"nonsense\""
 gate 2 "bad event backend spec"
 run 3 "config file missing" -- gate --config "$tmp/no-such-config.json"
