@@ -13,6 +13,7 @@ seconds=${FUZZ_SECONDS:-30}
 all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
     fuzz_collect fuzz_proxy_request fuzz_ocsp)
 all_targets+=(fuzz_eventlog)
+all_targets+=(fuzz_gate_config)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -206,6 +207,9 @@ make_seeds() {
     } >"$corpus/fuzz_ocsp/seed-bundle"
     printf '{"id": "NV_GPU_DRIVER_GH100_545.00", "rim": "PFN3aWRUYWcvPg==", "sha256": ""}\n' \
         >"$corpus/fuzz_ocsp/seed-rim-answer"
+    # fuzz_gate_config: the test configs and the shipped example
+    cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
+        for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
 }
 
 run_target() {

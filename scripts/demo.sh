@@ -3,11 +3,13 @@
 #  1. full offline appraisal of an H100 (driver 545.00) with its driver and VBIOS
 #     RIMs, at a time inside the RIM signers' validity: PASS;
 #  2. the same today: the RIM signer certificates have expired: FAIL, with why;
-#  3. a copy of another H100's evidence with one measurement byte changed: FAIL.
+#  3. a copy of another H100's evidence with one measurement byte changed: FAIL;
+#  4. the boot gate on the fake NVML with 2 GPUs: PASS, event, ready state;
+#  5. the same with CC off: refused, no gpu-attestation event.
 # The demo runs without network and without stored OCSP responses for NVIDIA's
 # chains, so the policy used here says OCSP is not required
 # (tests/fixtures/policies/offline_no_ocsp.json, hence attest's --ocsp off); the
-# built-in policy refuses to pass without revocation. Exits 0 only if all three behave.
+# built-in policy refuses to pass without revocation. Exits 0 only if all five behave.
 # Usage: scripts/demo.sh PATH/TO/dstack-gpu-attest
 set -uo pipefail
 bin=$1
@@ -51,3 +53,45 @@ if [ "$rc" -ne 1 ]; then
     exit 1
 fi
 echo "(exit status 1: rejected, as it must be)"
+
+# 4-5. The boot gate on the fake NVML (built with the tests next to the program), a PCI
+# tree made here and the simulated register: two GPUs pass, then CC off is refused.
+fake=$(dirname "$bin")/../tests/libfake_nvml.so
+if [ ! -f "$fake" ]; then
+    echo; echo "(gate demo skipped: $fake not built)"; exit 0
+fi
+for a in 0000:18:00.0 0000:19:00.0; do
+    mkdir -p "$tmp/pci/$a"
+    echo 0x10de >"$tmp/pci/$a/vendor"; echo 0x2330 >"$tmp/pci/$a/device"
+    echo 0x030200 >"$tmp/pci/$a/class"
+done
+abs=$(pwd)
+gate_scenario() {
+    printf '{"report":"%s","chain":"%s","key":"%s","gpus":2%s}\n' "$abs/$h545/report.hex" \
+        "$abs/$fx/testpki/certchain.pem" "$abs/$fx/testpki/leaf.key" "$1" >"$tmp/scenario.json"
+}
+printf '{"rim_dir":"%s","policy":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_backend":"sim:%s","event_log_dir":"%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z"}\n' \
+    "$h545/rims" "$policy" "$fake" "$tmp/pci" "$tmp/run" "$tmp/rtmr3.bin" "$tmp/log" \
+    "$fx/testpki/root.pem" >"$tmp/gate.json"
+export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
+echo
+echo "== 4. the boot gate: 2 GPUs (fake NVML, test PKI, simulated RTMR3): expect PASS"
+echo "\$ dstack-gpu-attest gate --config gate.json"
+gate_scenario ""
+if ! "$bin" gate --config "$tmp/gate.json"; then
+    echo "demo: the gate refused the fake GPUs" >&2
+    exit 1
+fi
+echo "\$ dstack-gpu-attest events replay \$log/runtime_events.log"
+"$bin" events replay "$tmp/log/runtime_events.log" || exit 1
+echo
+echo "== 5. the boot gate with CC off: expect a refusal, no event, no ready state"
+rm -rf "$tmp/run" "$tmp/log" "$tmp/rtmr3.bin"
+gate_scenario ',"cc_feature":0'
+"$bin" gate --config "$tmp/gate.json"
+rc=$?
+if [ "$rc" -ne 1 ] || grep -q gpu-attestation "$tmp/log/runtime_events.log"; then
+    echo "demo: CC off was not refused cleanly (exit $rc)" >&2
+    exit 1
+fi
+echo "(exit status 1: refused; the log holds only gpu-policy-hash)"

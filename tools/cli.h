@@ -36,6 +36,7 @@ int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_collateral_fetch(int argc, char **argv);
 int cmd_collateral_status(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);

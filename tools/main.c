@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"proxy", NULL, cmd_proxy, "serve NVIDIA OCSP and RIM collateral from a cache"},
     {"collateral", "fetch", cmd_collateral_fetch, "fetch and verify the RIMs and OCSP responses evidence needs"},
     {"collateral", "status", cmd_collateral_status, "list a collateral directory and its freshness"},
+    {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
 };
 
 static void usage(FILE *out)

@@ -179,7 +179,12 @@
     X(COLLATERAL_HTTP, "collateral-http", "the collateral service answered with an HTTP error") \
     X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                 \
       "no fresh OCSP response for the certificate in the chosen source")                   \
-    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")
+    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written") \
+    /* gate: the boot gate's own findings */                                                \
+    X(GATE_CONFIG, "gate-config",                                                           \
+      "the gate configuration is malformed, has an unknown key, or a value out of range")  \
+    X(GATE_REJECTED, "gate-rejected",                                                       \
+      "the appraisal or the policy rejected the GPUs")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Appraisal of a whole evidence set, as `attest` does it (tools/attest.c
+ * appraise_all, hard_failure_reasons, decide and result_code do the same
+ * work; the plan is for attest to call this and drop its copy): every device
+ * appraised, labels per type in evidence order, claims v3, the verdict with
+ * hard failures first, then every reason the policy gives, and nvattest's
+ * result code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dga/gate.h"
+
+#define RC_RP_POLICY_MISMATCH 11
+#define RC_OVERALL_RESULT_FALSE 12
+
+static void label_devices(struct dga_gate_appraisal *a)
+{
+    /* dga_label_devices numbers per type over dga_device_result; the appraisals hold one each. */
+    struct dga_device_result *labels = calloc(a->n > 0 ? a->n : 1, sizeof *labels);
+    if (labels == NULL) {
+        return; /* labels stay empty; the verdict still fails on every device below */
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        labels[i].arch = a->dev[i].report.arch;
+    }
+    dga_label_devices(labels, a->n);
+    for (size_t i = 0; i < a->n; i++) {
+        memcpy(a->dev[i].report.label, labels[i].label, sizeof labels[i].label);
+    }
+    free(labels);
+}
+
+static void add_reason(struct dga_verdict *v, const char *text)
+{
+    if (v->n_reasons < DGA_VERDICT_MAX_REASONS) {
+        snprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, "%s", text);
+    }
+}
+
+/* "<label>: <check>: <message>[: <RIM id>]", as attest prints it. */
+static void hard_failure_reasons(struct dga_gate_appraisal *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const struct dga_appraisal *d = &a->dev[i];
+        if (d->err == DGA_E_OK) {
+            continue;
+        }
+        const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
+                                      : strstr(d->failed_check, "rim") != NULL ? &d->firmware
+                                                                                : NULL;
+        char text[DGA_VERDICT_REASON_LEN];
+        snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label, d->failed_check,
+                 dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
+        add_reason(&a->verdict, text);
+    }
+}
+
+static dga_err decide(const struct dga_policy *policy, struct dga_gate_appraisal *a)
+{
+    struct dga_verdict *policy_verdict = calloc(1, sizeof *policy_verdict);
+    struct dga_verdict *nvidia_verdict = calloc(1, sizeof *nvidia_verdict);
+    struct dga_policy *nvidia = NULL;
+    dga_err e = DGA_E_NOMEM;
+    if (policy_verdict != NULL && nvidia_verdict != NULL &&
+        (e = dga_policy_evaluate(policy, a->claims, policy_verdict)) == DGA_E_OK &&
+        (e = dga_policy_default(&nvidia)) == DGA_E_OK &&
+        (e = dga_policy_evaluate(nvidia, a->claims, nvidia_verdict)) == DGA_E_OK) {
+        a->nvidia_default_pass = nvidia_verdict->pass;
+        hard_failure_reasons(a);
+        for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
+            add_reason(&a->verdict, policy_verdict->reasons[i]);
+        }
+        a->verdict.pass = a->verdict.n_reasons == 0 && policy_verdict->pass;
+    }
+    free(policy_verdict);
+    free(nvidia_verdict);
+    dga_policy_free(nvidia);
+    return e;
+}
+
+/* nvattest's numbering: the first hard failure, else 11/12 when the policy says no. */
+static void result_code(const struct dga_policy *policy, struct dga_gate_appraisal *a)
+{
+    a->result_code = 0;
+    a->result_message = "Ok";
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->dev[i].err != DGA_E_OK) {
+            a->result_code = dga_appraisal_result_code(&a->dev[i], &a->result_message);
+            return;
+        }
+    }
+    if (!a->verdict.pass) {
+        bool rp = strcmp(dga_policy_source(policy), "file") == 0;
+        a->result_code = rp ? RC_RP_POLICY_MISMATCH : RC_OVERALL_RESULT_FALSE;
+        a->result_message = rp ? "Relying party policy mismatch" : "Overall result false";
+    }
+}
+
+dga_err dga_gate_appraise_set(const struct dga_evidence_set *set,
+                              const struct dga_appraise_options *opt,
+                              const struct dga_policy *policy, struct dga_gate_appraisal *ret)
+{
+    struct dga_gate_appraisal *a = ret;
+    memset(a, 0, sizeof *a);
+    a->n = set->n;
+    for (size_t i = 0; i < a->n; i++) {
+        dga_appraise_device(&set->dev[i], opt, &a->dev[i]);
+    }
+    label_devices(a);
+    a->claims = json_array();
+    for (size_t i = 0; a->claims != NULL && i < a->n; i++) {
+        json_t *c = dga_claims_device(&a->dev[i]);
+        if (c == NULL || json_array_append_new(a->claims, c) != 0) {
+            return DGA_E_NOMEM;
+        }
+    }
+    if (a->claims == NULL) {
+        return DGA_E_NOMEM;
+    }
+    dga_err e = decide(policy, a);
+    if (e == DGA_E_OK) {
+        result_code(policy, a);
+    }
+    return e;
+}
+
+void dga_gate_appraisal_free(struct dga_gate_appraisal *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        dga_appraisal_free(&a->dev[i]);
+    }
+    json_decref(a->claims);
+    json_decref(a->detached_eat);
+    a->claims = a->detached_eat = NULL;
+    a->n = 0;
+}

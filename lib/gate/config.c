@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gate's configuration file: one strict JSON object. Every key is
+ * described by one row of a table (name, type, where it goes, bounds), so
+ * the parser, the unknown-key check and docs/gate.md list the same keys.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "dga/gate.h"
+#include "dga/util.h"
+
+#define DEFAULT_CC_TIMEOUT_MS 30000u
+#define DEFAULT_COLLECT_TIMEOUT_MS 300000u /* dstack's nvattest timeout */
+#define DEFAULT_READY_TIMEOUT_MS 30000u
+#define GPU_POLICY_MAX_DEPTH 16
+
+enum key_type { KEY_PATH, KEY_STRING, KEY_TIMEOUT, KEY_VERSION, KEY_EVENT_VERSION, KEY_TIME,
+                KEY_OBJECT };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset; /* into struct dga_gate_config */
+};
+
+#define PATH_KEY(n, member) {n, KEY_PATH, offsetof(struct dga_gate_config, member)}
+
+static const struct key keys[] = {
+    {"version", KEY_VERSION, 0},
+    PATH_KEY("rim_dir", rim_dir),
+    PATH_KEY("policy", policy),
+    {"gpu_policy", KEY_OBJECT, offsetof(struct dga_gate_config, gpu_policy)},
+    PATH_KEY("nvml", nvml),
+    PATH_KEY("sysfs_pci", sysfs_pci),
+    PATH_KEY("run_dir", run_dir),
+    {"event_backend", KEY_STRING, offsetof(struct dga_gate_config, event_backend)},
+    PATH_KEY("event_log_dir", event_log_dir),
+    PATH_KEY("event_lock", event_lock),
+    PATH_KEY("tdx_sysfs_dir", tdx_sysfs_dir),
+    PATH_KEY("tdx_device", tdx_device),
+    {"tpm_tcti", KEY_STRING, offsetof(struct dga_gate_config, tpm_tcti)},
+    {"event_version", KEY_EVENT_VERSION, offsetof(struct dga_gate_config, event_version)},
+    {"cc_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, cc_timeout_ms)},
+    {"collect_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, collect_timeout_ms)},
+    {"ready_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, ready_timeout_ms)},
+    PATH_KEY("eat_key", eat_key),
+    {"eat_kid", KEY_STRING, offsetof(struct dga_gate_config, eat_kid)},
+    PATH_KEY("test_device_root", test_device_root),
+    {"verify_at", KEY_TIME, offsetof(struct dga_gate_config, verify_at)},
+};
+
+static const struct key *find_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static dga_err take_string(const struct key *k, const json_t *v, struct dga_gate_config *c)
+{
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (!json_is_string(v) || len == 0 || len > DGA_GATE_PATH_MAX || strlen(s) != len) {
+        return DGA_E_GATE_CONFIG;
+    }
+    char **slot = (char **)((char *)c + k->offset);
+    *slot = strdup(s);
+    return *slot != NULL ? DGA_E_OK : DGA_E_NOMEM;
+}
+
+static dga_err take_uint(const json_t *v, json_int_t min, json_int_t max, unsigned *ret)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        return DGA_E_GATE_CONFIG;
+    }
+    *ret = (unsigned)json_integer_value(v);
+    return DGA_E_OK;
+}
+
+/* Depth of a JSON value, stopping early past the cap. */
+static size_t json_depth(const json_t *v, size_t cap)
+{
+    if (cap == 0 || !(json_is_object(v) || json_is_array(v))) {
+        return 0;
+    }
+    size_t deepest = 0;
+    if (json_is_object(v)) {
+        const char *name;
+        json_t *m;
+        json_object_foreach((json_t *)v, name, m) {
+            size_t d = json_depth(m, cap - 1);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m) {
+            size_t d = json_depth(m, cap - 1);
+            deepest = d > deepest ? d : deepest;
+        }
+    }
+    return deepest + 1;
+}
+
+static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *c)
+{
+    unsigned *u = (unsigned *)((char *)c + k->offset);
+    switch (k->type) {
+    case KEY_PATH:
+    case KEY_STRING: return take_string(k, v, c);
+    case KEY_TIMEOUT: return take_uint(v, 1, DGA_GATE_TIMEOUT_MAX_MS, u);
+    case KEY_EVENT_VERSION: return take_uint(v, 1, 2, u);
+    case KEY_VERSION: {
+        unsigned version = 0;
+        return take_uint(v, 1, 1, &version);
+    }
+    case KEY_TIME:
+        c->has_verify_at = json_is_string(v) &&
+                           dga_time_parse(json_string_value(v), &c->verify_at) == DGA_E_OK;
+        return c->has_verify_at ? DGA_E_OK : DGA_E_GATE_CONFIG;
+    case KEY_OBJECT:
+        /* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
+        if (!json_is_object(v) || json_depth(v, GPU_POLICY_MAX_DEPTH + 1) > GPU_POLICY_MAX_DEPTH) {
+            return DGA_E_GATE_CONFIG;
+        }
+        c->gpu_policy = json_incref(v);
+        return DGA_E_OK;
+    }
+    return DGA_E_INTERNAL;
+}
+
+static dga_err set_defaults(struct dga_gate_config *c)
+{
+    c->event_version = c->event_version != 0 ? c->event_version : 1;
+    c->cc_timeout_ms = c->cc_timeout_ms != 0 ? c->cc_timeout_ms : DEFAULT_CC_TIMEOUT_MS;
+    c->collect_timeout_ms =
+        c->collect_timeout_ms != 0 ? c->collect_timeout_ms : DEFAULT_COLLECT_TIMEOUT_MS;
+    c->ready_timeout_ms = c->ready_timeout_ms != 0 ? c->ready_timeout_ms : DEFAULT_READY_TIMEOUT_MS;
+    if (c->gpu_policy == NULL && (c->gpu_policy = json_object()) == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (c->run_dir == NULL && (c->run_dir = strdup(DGA_GATE_RUN_DIR)) == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (c->event_backend == NULL && (c->event_backend = strdup("tdx")) == NULL) {
+        return DGA_E_NOMEM;
+    }
+    return DGA_E_OK;
+}
+
+static dga_err parse_object(json_t *root, struct dga_gate_config *c, struct dga_diag *diag)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(root, name, v) {
+        const struct key *k = find_key(name);
+        if (k == NULL) {
+            return dga_diag_set(diag, DGA_E_GATE_CONFIG, 0, "config");
+        }
+        dga_err e = take_key(k, v, c);
+        if (e != DGA_E_OK) {
+            return dga_diag_set(diag, e, 0, k->name);
+        }
+    }
+    if (c->rim_dir == NULL) {
+        return dga_diag_set(diag, DGA_E_GATE_CONFIG, 0, "rim_dir");
+    }
+    return set_defaults(c);
+}
+
+dga_err dga_gate_config_parse(const char *text, size_t len, struct dga_gate_config **ret,
+                              struct dga_diag *diag)
+{
+    if (len > DGA_GATE_CONFIG_MAX_BYTES) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, DGA_GATE_CONFIG_MAX_BYTES, "config");
+    }
+    json_error_t jerr;
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        return dga_diag_set(diag, DGA_E_GATE_CONFIG, root == NULL ? (size_t)jerr.position : 0,
+                            "config");
+    }
+    struct dga_gate_config *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return DGA_E_NOMEM;
+    }
+    dga_err e = parse_object(root, c, diag);
+    if (e != DGA_E_OK) {
+        dga_gate_config_free(c);
+        return e;
+    }
+    *ret = c;
+    return DGA_E_OK;
+}
+
+void dga_gate_config_free(struct dga_gate_config *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING) {
+            free(*(char **)((char *)c + keys[i].offset));
+        }
+    }
+    json_decref(c->gpu_policy);
+    free(c);
+}

@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The boot gate, step by step (docs/gate.md). Each step either succeeds or
+ * records the failure (step, error, one-line reason naming the device and
+ * the check) and stops the run: nothing after a failed step runs, so no
+ * gpu-attestation event and no ready state follow a failure. The bundle is
+ * written on every outcome the run directory allows.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "core/cleanup.h"
+#include "dga/eat.h"
+#include "dga/util.h"
+#include "gate/internal.h"
+
+#define PEM_FILE_MAX (64u << 10)
+
+const char *dga_gate_step_name(enum dga_gate_step s)
+{
+    static const char *const names[] = {
+#define DGA_X_NAME(id, name) [DGA_GATE_STEP_##id] = name,
+        DGA_GATE_STEPS(DGA_X_NAME)
+#undef DGA_X_NAME
+    };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+/* Records the failure of a step; returns err so a step can `return fail(...)`. */
+__attribute__((format(printf, 5, 6))) static dga_err fail(struct gate_state *g,
+                                                          enum dga_gate_step step, dga_err err,
+                                                          bool rejected, const char *fmt, ...)
+{
+    struct dga_gate_result *r = g->res;
+    r->err = err;
+    r->step = step;
+    r->rejected = rejected;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+void gate_device_name(const struct gate_state *g, size_t index, char *out, size_t size)
+{
+    const char *address = g->collected && index < g->col->n ? g->col->gpu[index].pci_address
+                          : g->inventory_read && index < g->inv->n_gpus ? g->inv->gpu[index].address
+                                                                        : NULL;
+    if (address != NULL) {
+        snprintf(out, size, "GPU-%zu (%s)", index, address);
+    } else {
+        snprintf(out, size, "GPU-%zu", index);
+    }
+}
+
+/* ---- setup: everything read from files before the first side effect ---- */
+
+static dga_err load_policy(struct gate_state *g)
+{
+    const char *path = g->cfg->policy;
+    dga_err e;
+    if (path == NULL) {
+        e = dga_policy_default(&g->policy);
+    } else {
+        _cleanup_(freep) uint8_t *text = NULL;
+        size_t len = 0;
+        struct dga_diag diag = {0};
+        e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
+        if (e != DGA_E_OK) {
+            return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s: %s: %s", path,
+                        dga_err_name(e), dga_err_message(e));
+        }
+        e = dga_policy_parse((const char *)text, len, &g->policy, &diag);
+        if (e != DGA_E_OK) {
+            return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s: %s: %s (%s)", path,
+                        dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "document");
+        }
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s", dga_err_name(e));
+    }
+    dga_policy_sha256(g->policy, g->policy_sha256);
+    return DGA_E_OK;
+}
+
+/* dstack's gpu_policy knobs the gate honours; everything else in it is only hashed. */
+static dga_err read_gpu_policy(struct gate_state *g)
+{
+    const json_t *gp = g->cfg->gpu_policy;
+    _cleanup_(freep) char *jcs = NULL;
+    size_t len = 0;
+    struct dga_diag diag = {0};
+    dga_err e = dga_jcs_encode(gp, &jcs, &len, &diag);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false, "gpu_policy: %s: %s", dga_err_name(e),
+                    dga_err_message(e));
+    }
+    if (EVP_Digest(jcs, len, g->gpu_policy_sha256, NULL, EVP_sha256(), NULL) != 1) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, false, "gpu_policy: SHA-256 failed");
+    }
+    const json_t *attest = json_object_get(gp, "attest_gpu");
+    const json_t *devtools = json_object_get(gp, "allow_devtools");
+    if (json_is_false(attest) || !dga_policy_attest_gpu(g->policy)) {
+        /* dstack would then set the ready state unverified; the gate never does. */
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+                    "config: attest_gpu is false: the gate attests or refuses, it never skips");
+    }
+    g->allow_devtools = dga_policy_allow_devtools(g->policy) || json_is_true(devtools);
+    return DGA_E_OK;
+}
+
+static dga_err load_roots(struct gate_state *g)
+{
+    dga_err e = dga_trust_nvidia_rim(&g->rim_root);
+    const char *path = g->cfg->test_device_root;
+    if (e == DGA_E_OK && path == NULL) {
+        e = dga_trust_nvidia_device(&g->device_root);
+    } else if (e == DGA_E_OK) {
+        _cleanup_(freep) uint8_t *pem = NULL;
+        size_t len = 0;
+        e = dga_file_read(path, PEM_FILE_MAX, &pem, &len);
+        if (e == DGA_E_OK) {
+            e = dga_trust_from_pem((const char *)pem, len, &g->device_root);
+        }
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false, "trust roots: %s%s%s: %s",
+                    path != NULL ? "test_device_root " : "", path != NULL ? path : "",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    return DGA_E_OK;
+}
+
+static dga_err load_eat_key(struct gate_state *g)
+{
+    const char *path = g->cfg->eat_key;
+    if (path == NULL) {
+        return DGA_E_OK;
+    }
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    dga_err e = dga_file_read(path, PEM_FILE_MAX, &pem, &len);
+    if (e == DGA_E_OK) {
+        e = dga_eat_key_from_pem((const char *)pem, len, &g->eat_key);
+        OPENSSL_cleanse(pem, len);
+    }
+    free(pem);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false, "eat_key: %s: %s: %s", path,
+                    dga_err_name(e), dga_err_message(e));
+    }
+    return DGA_E_OK;
+}
+
+static dga_err open_backend(struct gate_state *g)
+{
+    const struct dga_gate_config *c = g->cfg;
+    struct dga_event_paths paths = {.log_dir = c->event_log_dir, .lock_path = c->event_lock,
+                                    .tdx_sysfs_dir = c->tdx_sysfs_dir,
+                                    .tdx_device = c->tdx_device, .tpm_tcti = c->tpm_tcti};
+    struct dga_diag diag = {0};
+    dga_err e = dga_event_backend_open(c->event_backend, &paths, &g->backend, &diag);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false, "event_backend: %s: %s (%s)",
+                    dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "spec");
+    }
+    return DGA_E_OK;
+}
+
+static dga_err setup(struct gate_state *g)
+{
+    g->at = g->cfg->has_verify_at ? g->cfg->verify_at : time(NULL);
+    dga_err e = load_policy(g);
+    if (e == DGA_E_OK) {
+        e = read_gpu_policy(g);
+    }
+    if (e == DGA_E_OK) {
+        e = load_roots(g);
+    }
+    if (e == DGA_E_OK) {
+        e = load_eat_key(g);
+    }
+    if (e == DGA_E_OK) {
+        e = open_backend(g);
+    }
+    return e;
+}
+
+/* ---- the measured events ---- */
+
+static dga_err emit_policy_hash(struct gate_state *g)
+{
+    struct dga_diag diag = {0};
+    enum dga_event_version v = g->cfg->event_version == 2 ? DGA_EVENT_V2 : DGA_EVENT_V1;
+    dga_err e = dga_event_version_set(g->backend, v, &diag);
+    if (e == DGA_E_OK) {
+        e = dga_event_emit(g->backend, DGA_EVENT_GPU_POLICY_HASH, g->gpu_policy_sha256,
+                           sizeof g->gpu_policy_sha256, &diag);
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_POLICY_HASH, e, false, "event: gpu-policy-hash: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    g->res->policy_hash_emitted = true;
+    return DGA_E_OK;
+}
+
+static const char *event_cc_mode(const struct gate_state *g)
+{
+    if (g->inv->n_gpus == 0) {
+        return "none";
+    }
+    return "on"; /* dga_cc_check passed: the CC feature is on */
+}
+
+static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
+{
+    struct dga_gate_event_fields f = {
+        .devices = g->inv->n_gpus, .nvswitches = g->inv->n_switches,
+        .cc_mode = event_cc_mode(g),
+        .devtools = g->inv->n_gpus > 0 && g->col->cc.devtools_mode == 1,
+        .test_roots = g->cfg->test_device_root != NULL,
+    };
+    memcpy(f.evidence_sha256, g->res->bundle_sha256, 32);
+    memcpy(f.policy_sha256, g->policy_sha256, 32);
+    memcpy(f.gpu_policy_sha256, g->gpu_policy_sha256, 32);
+    return dga_gate_event_payload(&f, ret, ret_len);
+}
+
+static dga_err emit_attestation(struct gate_state *g)
+{
+    _cleanup_(freep) char *payload = NULL;
+    size_t len = 0;
+    struct dga_diag diag = {0};
+    dga_err e = build_payload(g, &payload, &len);
+    if (e == DGA_E_OK) {
+        snprintf(g->res->event_payload, sizeof g->res->event_payload, "%s", payload);
+        if (!g->opt->dry_run) {
+            e = dga_event_emit(g->backend, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)payload, len,
+                               &diag);
+        }
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_EVENT, e, false, "event: gpu-attestation: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    g->res->event_emitted = !g->opt->dry_run;
+    return DGA_E_OK;
+}
+
+/* ---- NVML steps ---- */
+
+static dga_err fail_nvml(struct gate_state *g, enum dga_gate_step step,
+                         const struct dga_nvml_error *n)
+{
+    char who[64] = "nvml";
+    if (n->device >= 0) {
+        gate_device_name(g, (size_t)n->device, who, sizeof who);
+    }
+    const char *step_name = dga_gate_step_name(step);
+    if (n->err == DGA_E_NVML_CALL || n->err == DGA_E_NVML_LOAD) {
+        return fail(g, step, n->err, false, "%s: %s: %s: %s: %s (NVML code %d)", who, step_name,
+                    dga_err_name(n->err), n->function, n->nvml_message, n->nvml_rc);
+    }
+    return fail(g, step, n->err, false, "%s: %s: %s: %s: %s", who, step_name,
+                dga_err_name(n->err), n->function, dga_err_message(n->err));
+}
+
+static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
+                        const struct dga_cc_settings *cc)
+{
+    dga_err e = dga_cc_check(cc, g->allow_devtools);
+    if (e == DGA_E_OK) {
+        return DGA_E_OK;
+    }
+    char who[64];
+    gate_device_name(g, 0, who, sizeof who);
+    return fail(g, step, e, true,
+                "%s: cc-mode: %s: %s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
+                "system-wide, %zu GPU(s))",
+                who, dga_err_name(e), dga_err_message(e), cc->cc_feature, cc->devtools_mode,
+                cc->multi_gpu_mode, g->inv->n_gpus);
+}
+
+static dga_err read_cc(struct gate_state *g)
+{
+    struct dga_nvml_error n;
+    memset(&n, 0, sizeof n);
+    dga_err e = dga_nvml_cc_settings_with_deadline(g->cfg->nvml, g->cfg->cc_timeout_ms, &g->cc, &n);
+    if (e != DGA_E_OK) {
+        return fail_nvml(g, DGA_GATE_STEP_CC, &n);
+    }
+    g->cc_read = true;
+    return check_cc(g, DGA_GATE_STEP_CC, &g->cc);
+}
+
+static dga_err scan_inventory(struct gate_state *g)
+{
+    struct dga_inventory_error err;
+    memset(&err, 0, sizeof err);
+    dga_err e = dga_inventory_scan(g->cfg->sysfs_pci, g->inv, &err);
+    if (e == DGA_E_PCI_FOREIGN_DISPLAY) {
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, true, "%s: inventory: %s: %s", err.entry,
+                    dga_err_name(e), dga_err_message(e));
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, false, "%s%s%s: inventory: %s: %s",
+                    err.entry[0] != '\0' ? err.entry : "sysfs",
+                    err.file != NULL && err.file[0] != '\0' ? "/" : "",
+                    err.file != NULL ? err.file : "", dga_err_name(e), dga_err_message(e));
+    }
+    g->inventory_read = true;
+    g->res->n_gpus = g->inv->n_gpus;
+    g->res->n_nvswitches = g->inv->n_switches;
+    return DGA_E_OK;
+}
+
+static dga_err collect(struct gate_state *g)
+{
+    if (dga_collect_nonce(g->nonce) != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_NONCE, DGA_E_IO, false, "nonce: getrandom failed");
+    }
+    g->has_nonce = true;
+    struct dga_nvml_error n;
+    memset(&n, 0, sizeof n);
+    dga_err e = dga_collect_with_deadline(g->cfg->nvml, g->nonce, g->cfg->collect_timeout_ms,
+                                          g->col, &n);
+    if (e != DGA_E_OK) {
+        return fail_nvml(g, DGA_GATE_STEP_COLLECT, &n);
+    }
+    g->collected = true;
+    /* CC state is read again with the reports: it must still pass. */
+    return check_cc(g, DGA_GATE_STEP_COLLECT, &g->col->cc);
+}
+
+static dga_err match_inventory(struct gate_state *g)
+{
+    struct dga_diag diag = {0};
+    dga_err e = dga_inventory_check_collection(g->inv, g->col, &diag);
+    if (e != DGA_E_OK && strcmp(diag.field, "gpu-count") == 0) {
+        return fail(g, DGA_GATE_STEP_MATCH, e, true,
+                    "devices: inventory-match: %s: NVML sees %zu GPU(s), the PCI inventory %zu",
+                    dga_err_name(e), g->col->n, g->inv->n_gpus);
+    }
+    if (e != DGA_E_OK) {
+        char who[64];
+        gate_device_name(g, diag.offset, who, sizeof who);
+        return fail(g, DGA_GATE_STEP_MATCH, e, true,
+                    "%s: inventory-match: %s: this NVML GPU is not in the PCI inventory (or "
+                    "appears twice)", who, dga_err_name(e));
+    }
+    e = dga_collection_to_evidence(g->col, g->set);
+    if (e == DGA_E_OK) {
+        e = dga_inventory_check_evidence(g->inv, g->set, false, &diag);
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_MATCH, e, e == DGA_E_INVENTORY_MISMATCH,
+                    "devices: inventory-match: %s: the evidence does not match the inventory",
+                    dga_err_name(e));
+    }
+    return DGA_E_OK;
+}
+
+/* ---- appraisal and verdict ---- */
+
+/* Policy reasons start with the device label; the gate's reason adds the PCI address. */
+static dga_err fail_policy(struct gate_state *g, const char *reason)
+{
+    const char *sep = strstr(reason, ": ");
+    for (size_t i = 0; sep != NULL && i < g->ap->n; i++) {
+        const char *label = g->ap->dev[i].report.label;
+        if (strlen(label) == (size_t)(sep - reason) && strncmp(reason, label, strlen(label)) == 0) {
+            char who[64];
+            gate_device_name(g, i, who, sizeof who);
+            return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: policy: %s",
+                        who, sep + 2);
+        }
+    }
+    if (sep != NULL) {
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%.*s: policy: %s",
+                    (int)(sep - reason), reason, sep + 2);
+    }
+    return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "policy: %s", reason);
+}
+
+static dga_err fail_device(struct gate_state *g, size_t i)
+{
+    const struct dga_appraisal *d = &g->ap->dev[i];
+    const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
+                                  : strstr(d->failed_check, "rim") != NULL ? &d->firmware
+                                                                            : NULL;
+    char who[64];
+    gate_device_name(g, i, who, sizeof who);
+    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s%s", who,
+                d->failed_check, dga_err_name(d->err), dga_err_message(d->err),
+                u != NULL ? ": " : "", u != NULL ? u->id : "");
+}
+
+static dga_err build_eat(struct gate_state *g)
+{
+    if (g->eat_key == NULL || g->ap->n == 0) {
+        g->ap->detached_eat = json_object();
+        return g->ap->detached_eat != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    }
+    struct dga_eat_options o = {.key = g->eat_key, .kid = g->cfg->eat_kid, .iat = time(NULL),
+                                .overall_result = g->ap->nvidia_default_pass,
+                                .verdict = g->ap->verdict.pass ? "pass" : "fail",
+                                .policy_sha256 = g->policy_sha256};
+    memcpy(o.nonce, g->nonce, DGA_NONCE_LEN);
+    return dga_eat_build(g->ap->claims, &o, &g->ap->detached_eat);
+}
+
+static dga_err appraise(struct gate_state *g)
+{
+    dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
+    struct dga_appraise_options opt = {.rim_trust = &g->rim_root,
+                                       .rim_dir = g->cfg->rim_dir, .cache = g->cache};
+    opt.verify.at = g->at;
+    opt.verify.trust = &g->device_root;
+    memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
+    if (e == DGA_E_OK) {
+        e = dga_gate_appraise_set(g->set, &opt, g->policy, g->ap);
+        g->appraised = e == DGA_E_OK;
+    }
+    if (e == DGA_E_OK) {
+        e = build_eat(g);
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, false, "appraise: %s: %s", dga_err_name(e),
+                    dga_err_message(e));
+    }
+    for (size_t i = 0; i < g->ap->n; i++) {
+        if (g->ap->dev[i].err != DGA_E_OK) {
+            return fail_device(g, i);
+        }
+    }
+    if (!g->ap->verdict.pass) {
+        return fail_policy(g, g->ap->verdict.n_reasons > 0 ? g->ap->verdict.reasons[0]
+                                                           : "the policy says no");
+    }
+    return DGA_E_OK;
+}
+
+/* ---- the run ---- */
+
+/* Inventory through verdict. With no GPU in the inventory NVML is not touched (as dstack). */
+static dga_err verify(struct gate_state *g)
+{
+    dga_err e = scan_inventory(g);
+    if (e == DGA_E_OK && g->inv->n_gpus > 0) {
+        e = read_cc(g);
+        if (e == DGA_E_OK) {
+            e = collect(g);
+        }
+        if (e == DGA_E_OK) {
+            e = match_inventory(g);
+        }
+    }
+    return e == DGA_E_OK ? appraise(g) : e;
+}
+
+static dga_err set_ready(struct gate_state *g)
+{
+    if (g->opt->dry_run || g->inv->n_gpus == 0) {
+        return DGA_E_OK;
+    }
+    struct dga_nvml_error n;
+    memset(&n, 0, sizeof n);
+    dga_err e = dga_nvml_ready_set_with_deadline(g->cfg->nvml, 1, g->cfg->ready_timeout_ms, &n);
+    if (e != DGA_E_OK) {
+        return fail_nvml(g, DGA_GATE_STEP_READY, &n);
+    }
+    g->res->ready_set = true;
+    return DGA_E_OK;
+}
+
+static dga_err run_steps(struct gate_state *g)
+{
+    dga_err e = setup(g);
+    if (e == DGA_E_OK && !g->opt->dry_run) {
+        e = emit_policy_hash(g); /* every launch, before any GPU check: it commits to the policy */
+    }
+    if (e == DGA_E_OK) {
+        e = verify(g);
+    }
+    if (e != DGA_E_OK) {
+        gate_bundle_write(g); /* diagnosis: best effort, res->bundle_written says */
+        return e;
+    }
+    e = gate_bundle_write(g);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_BUNDLE, e, false, "bundle: %s: %s: %s",
+                    g->res->bundle_path, dga_err_name(e), dga_err_message(e));
+    }
+    e = emit_attestation(g);
+    if (e != DGA_E_OK) {
+        gate_bundle_write(g); /* no event commits to the passing bundle: record the failure */
+        return e;
+    }
+    /* After the event: a failure here leaves the event in place (docs/gate.md, residuals). */
+    return set_ready(g);
+}
+
+static void state_free(struct gate_state *g)
+{
+    if (g->ap != NULL) {
+        dga_gate_appraisal_free(g->ap);
+    }
+    free(g->ap);
+    dga_verify_cache_free(g->cache); /* after the appraisals that borrow its RIMs */
+    if (g->set != NULL) {
+        dga_evidence_set_free(g->set);
+    }
+    free(g->set);
+    if (g->col != NULL) {
+        dga_collection_free(g->col);
+    }
+    free(g->col);
+    free(g->inv);
+    dga_event_backend_free(g->backend);
+    EVP_PKEY_free(g->eat_key);
+    dga_policy_free(g->policy);
+    dga_trust_free(&g->device_root);
+    dga_trust_free(&g->rim_root);
+}
+
+dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_options *opt,
+                     struct dga_gate_result *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->step = DGA_GATE_STEP_DONE;
+    struct gate_state g = {.cfg = cfg, .opt = opt, .res = ret};
+    g.inv = calloc(1, sizeof *g.inv);
+    g.col = calloc(1, sizeof *g.col);
+    g.set = calloc(1, sizeof *g.set);
+    g.ap = calloc(1, sizeof *g.ap);
+    if (g.inv == NULL || g.col == NULL || g.set == NULL || g.ap == NULL) {
+        fail(&g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, false, "out of memory");
+    } else {
+        run_steps(&g);
+    }
+    state_free(&g);
+    return ret->err;
+}

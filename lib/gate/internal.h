@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gate's run state, shared by gate.c (the steps) and bundle.c (what is written). */
+#ifndef DGA_GATE_INTERNAL_H
+#define DGA_GATE_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "dga/collect.h"
+#include "dga/gate.h"
+#include "dga/measure.h"
+#include "dga/x509.h"
+
+struct gate_state {
+    const struct dga_gate_config *cfg;
+    const struct dga_gate_options *opt;
+    struct dga_gate_result *res;
+    time_t at; /* verification time */
+    struct dga_trust device_root, rim_root;
+    struct dga_policy *policy;
+    uint8_t policy_sha256[32];
+    uint8_t gpu_policy_sha256[32];
+    bool allow_devtools; /* policy document or gpu_policy says so */
+    struct dga_event_backend *backend;
+    EVP_PKEY *eat_key;
+    struct dga_inventory *inv;
+    bool inventory_read;
+    struct dga_cc_settings cc;
+    bool cc_read;
+    uint8_t nonce[DGA_NONCE_LEN];
+    bool has_nonce;
+    struct dga_collection *col;
+    bool collected;
+    struct dga_evidence_set *set;
+    struct dga_verify_cache *cache;
+    struct dga_gate_appraisal *ap;
+    bool appraised;
+};
+
+/* The device as the reason names it: "GPU-0 (0000:41:00.0)". */
+void gate_device_name(const struct gate_state *g, size_t index, char *out, size_t size);
+
+/*
+ * Serializes the bundle from what the run knows so far (compact, sorted keys,
+ * one trailing newline) and writes it atomically, mode 0600, as
+ * <run_dir>/evidence.json; its SHA-256 goes to g->res->bundle_sha256.
+ */
+dga_err gate_bundle_write(struct gate_state *g);
+
+#endif

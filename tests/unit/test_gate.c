@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lib/gate: the config parser (every key, every rejection, truncation), the
+ * gpu-attestation payload bytes, the set appraisal on real fixture evidence
+ * (what attest computes), and dga_gate_run itself on the fake NVML
+ * ($DGA_FAKE_NVML), a sysfs tree and the simulated register: the result
+ * struct, the files, the replay. The scenario matrix is tests/cli/test_gate_cli.sh.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dga/gate.h"
+#include "dga/measure.h"
+#include "dga/util.h"
+#include "dga/x509.h"
+#include "testutil.h"
+
+#define EMPTY_POLICY_HASH "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define ATTEST_TRUE_HASH "81f5d3ad40653341232238c4ca656bddddc297d6382ae2ab391e4bb36dd80b66"
+
+static dga_err parse(const char *text, struct dga_gate_config **ret, struct dga_diag *diag)
+{
+    return dga_gate_config_parse(text, strlen(text), ret, diag);
+}
+
+static void expect_config_error(const char *text, dga_err want, const char *field)
+{
+    struct dga_gate_config *c = NULL;
+    struct dga_diag diag = {0};
+    dga_err e = parse(text, &c, &diag);
+    if (e != want) {
+        fail_msg("%s: got %s, want %s", text, dga_err_name(e), dga_err_name(want));
+    }
+    assert_null(c);
+    if (field != NULL) {
+        assert_non_null(diag.field);
+        assert_string_equal(diag.field, field);
+    }
+}
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse("{\"rim_dir\":\"/rims\"}", &c, NULL), DGA_E_OK);
+    assert_string_equal(c->rim_dir, "/rims");
+    assert_null(c->policy);
+    assert_null(c->nvml);
+    assert_null(c->test_device_root);
+    assert_string_equal(c->run_dir, DGA_GATE_RUN_DIR);
+    assert_string_equal(c->event_backend, "tdx");
+    assert_int_equal(c->event_version, 1);
+    assert_int_equal(c->cc_timeout_ms, 30000);
+    assert_int_equal(c->collect_timeout_ms, 300000);
+    assert_int_equal(c->ready_timeout_ms, 30000);
+    assert_false(c->has_verify_at);
+    assert_true(json_is_object(c->gpu_policy));
+    assert_int_equal(json_object_size(c->gpu_policy), 0);
+    dga_gate_config_free(c);
+}
+
+static const char *const full_config =
+    "{\"version\":1,\"rim_dir\":\"r\",\"policy\":\"p.json\",\"gpu_policy\":{\"attest_gpu\":true},"
+    "\"nvml\":\"n.so\",\"sysfs_pci\":\"s\",\"run_dir\":\"d\",\"event_backend\":\"tpm:14:sha384\","
+    "\"event_log_dir\":\"l\",\"event_lock\":\"l.lock\",\"tdx_sysfs_dir\":\"t\","
+    "\"tdx_device\":\"/dev/x\",\"tpm_tcti\":\"swtpm:port=1\",\"event_version\":2,"
+    "\"cc_timeout_ms\":1,\"collect_timeout_ms\":600000,\"ready_timeout_ms\":7,"
+    "\"eat_key\":\"k.pem\",\"eat_kid\":\"kid\",\"test_device_root\":\"root.pem\","
+    "\"verify_at\":\"2024-06-01T00:00:00Z\"}";
+
+static void test_config_every_key(void **state)
+{
+    (void)state;
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse(full_config, &c, NULL), DGA_E_OK);
+    assert_string_equal(c->policy, "p.json");
+    assert_true(json_is_true(json_object_get(c->gpu_policy, "attest_gpu")));
+    assert_string_equal(c->nvml, "n.so");
+    assert_string_equal(c->sysfs_pci, "s");
+    assert_string_equal(c->run_dir, "d");
+    assert_string_equal(c->event_backend, "tpm:14:sha384");
+    assert_string_equal(c->event_log_dir, "l");
+    assert_string_equal(c->event_lock, "l.lock");
+    assert_string_equal(c->tdx_sysfs_dir, "t");
+    assert_string_equal(c->tdx_device, "/dev/x");
+    assert_string_equal(c->tpm_tcti, "swtpm:port=1");
+    assert_int_equal(c->event_version, 2);
+    assert_int_equal(c->cc_timeout_ms, 1);
+    assert_int_equal(c->collect_timeout_ms, 600000);
+    assert_int_equal(c->ready_timeout_ms, 7);
+    assert_string_equal(c->eat_key, "k.pem");
+    assert_string_equal(c->eat_kid, "kid");
+    assert_string_equal(c->test_device_root, "root.pem");
+    assert_true(c->has_verify_at);
+    assert_int_equal(c->verify_at, 1717200000);
+    dga_gate_config_free(c);
+}
+
+static void test_config_rejections(void **state)
+{
+    (void)state;
+    expect_config_error("{}", DGA_E_GATE_CONFIG, "rim_dir");
+    expect_config_error("[]", DGA_E_GATE_CONFIG, "config");
+    expect_config_error("{\"rim_dir\":\"r\"} x", DGA_E_GATE_CONFIG, "config");
+    expect_config_error("{\"rim_dir\":\"r\",\"rim_dir\":\"s\"}", DGA_E_GATE_CONFIG, "config");
+    expect_config_error("{\"rim_dir\":\"r\",\"extra\":1}", DGA_E_GATE_CONFIG, "config");
+    expect_config_error("{\"rim_dir\":\"\"}", DGA_E_GATE_CONFIG, "rim_dir");
+    expect_config_error("{\"rim_dir\":\"a\\u0000b\"}", DGA_E_GATE_CONFIG, "config");
+    expect_config_error("{\"rim_dir\":7}", DGA_E_GATE_CONFIG, "rim_dir");
+    expect_config_error("{\"rim_dir\":\"r\",\"version\":2}", DGA_E_GATE_CONFIG, "version");
+    expect_config_error("{\"rim_dir\":\"r\",\"event_version\":0}", DGA_E_GATE_CONFIG,
+                        "event_version");
+    expect_config_error("{\"rim_dir\":\"r\",\"event_version\":3}", DGA_E_GATE_CONFIG,
+                        "event_version");
+    expect_config_error("{\"rim_dir\":\"r\",\"cc_timeout_ms\":0}", DGA_E_GATE_CONFIG,
+                        "cc_timeout_ms");
+    expect_config_error("{\"rim_dir\":\"r\",\"collect_timeout_ms\":600001}", DGA_E_GATE_CONFIG,
+                        "collect_timeout_ms");
+    expect_config_error("{\"rim_dir\":\"r\",\"ready_timeout_ms\":1.5}", DGA_E_GATE_CONFIG,
+                        "ready_timeout_ms");
+    expect_config_error("{\"rim_dir\":\"r\",\"verify_at\":\"2024-06-01\"}", DGA_E_GATE_CONFIG,
+                        "verify_at");
+    expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":[]}", DGA_E_GATE_CONFIG, "gpu_policy");
+    expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":{\"a\":1,\"a\":2}}", DGA_E_GATE_CONFIG,
+                        "config");
+    expect_config_error("{\"rim_dir\":\"r\",\"test_device_root\":true}", DGA_E_GATE_CONFIG,
+                        "test_device_root");
+}
+
+static void test_config_caps(void **state)
+{
+    (void)state;
+    /* A path of DGA_GATE_PATH_MAX bytes is fine, one more is not. */
+    char *text = malloc(DGA_GATE_PATH_MAX + 64);
+    assert_non_null(text);
+    for (size_t extra = 0; extra < 2; extra++) {
+        size_t n = DGA_GATE_PATH_MAX + extra;
+        memcpy(text, "{\"rim_dir\":\"", 12);
+        memset(text + 12, 'a', n);
+        memcpy(text + 12 + n, "\"}", 3);
+        struct dga_gate_config *c = NULL;
+        struct dga_diag diag = {0};
+        dga_err e = parse(text, &c, &diag);
+        assert_int_equal(e, extra == 0 ? DGA_E_OK : DGA_E_GATE_CONFIG);
+        dga_gate_config_free(c);
+    }
+    free(text);
+    /* A document over the cap is too-large before it is parsed. */
+    size_t big = DGA_GATE_CONFIG_MAX_BYTES + 1;
+    char *doc = malloc(big);
+    assert_non_null(doc);
+    memset(doc, ' ', big);
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(dga_gate_config_parse(doc, big, &c, NULL), DGA_E_TOO_LARGE);
+    free(doc);
+    /* gpu_policy nesting is capped (16 levels; 17 is refused). */
+    char nest[256] = "{\"rim_dir\":\"r\",\"gpu_policy\":";
+    for (int depth = 16; depth <= 17; depth++) {
+        char v[128] = "";
+        for (int i = 0; i < depth - 1; i++) {
+            strcat(v, "{\"a\":");
+        }
+        strcat(v, "{}");
+        for (int i = 0; i < depth - 1; i++) {
+            strcat(v, "}");
+        }
+        char doc2[512];
+        snprintf(doc2, sizeof doc2, "%s%s}", nest, v);
+        c = NULL;
+        assert_int_equal(parse(doc2, &c, NULL), depth == 16 ? DGA_E_OK : DGA_E_GATE_CONFIG);
+        dga_gate_config_free(c);
+    }
+}
+
+/* Every proper prefix of a valid config is refused. */
+static void test_config_truncation(void **state)
+{
+    (void)state;
+    size_t len = strlen(full_config);
+    for (size_t n = 0; n < len; n++) {
+        struct dga_gate_config *c = NULL;
+        dga_err e = dga_gate_config_parse(full_config, n, &c, NULL);
+        if (e == DGA_E_OK) {
+            fail_msg("prefix of %zu bytes accepted", n);
+        }
+        assert_null(c);
+    }
+}
+
+static void test_event_payload(void **state)
+{
+    (void)state;
+    struct dga_gate_event_fields f = {.devices = 8, .nvswitches = 4, .cc_mode = "on",
+                                      .devtools = false, .test_roots = true};
+    memset(f.evidence_sha256, 0xab, 32);
+    memset(f.policy_sha256, 0x01, 32);
+    memset(f.gpu_policy_sha256, 0xff, 32);
+    char *p = NULL;
+    size_t len = 0;
+    assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_OK);
+    const char *want =
+        "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"on\","
+        "\"devtools\":false,\"evidence_sha256\":"
+        "\"abababababababababababababababababababababababababababababababab\","
+        "\"nvswitches\":4,\"policy_sha256\":"
+        "\"0101010101010101010101010101010101010101010101010101010101010101\","
+        "\"gpu_policy_sha256\":"
+        "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+        "\"trust_roots\":\"test\"}";
+    assert_string_equal(p, want);
+    assert_int_equal(len, strlen(want));
+    free(p);
+    f.cc_mode = NULL;
+    assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_BAD_ARGUMENT);
+}
+
+static void test_step_names(void **state)
+{
+    (void)state;
+    assert_string_equal(dga_gate_step_name(DGA_GATE_STEP_CC), "cc-mode");
+    assert_string_equal(dga_gate_step_name(DGA_GATE_STEP_EVENT), "gpu-attestation");
+    assert_string_equal(dga_gate_step_name(DGA_GATE_STEP_DONE), "done");
+    assert_string_equal(dga_gate_step_name((enum dga_gate_step)99), "unknown");
+}
+
+/* ---- the set appraisal on the real 545.00 vector (what `attest` computes) ---- */
+
+static void appraise_545(const char *policy_json, struct dga_gate_appraisal *ap,
+                         struct dga_verify_cache **cache, struct dga_trust *dev,
+                         struct dga_trust *rim, struct dga_evidence_set *set)
+{
+    fixture_evidence("gpu/h100_545.00/", DGA_ARCH_HOPPER, NULL, set);
+    struct dga_policy *p = NULL;
+    assert_int_equal(dga_policy_parse(policy_json, strlen(policy_json), &p, NULL), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_device(dev), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(rim), DGA_E_OK);
+    time_t at = 1717200000; /* 2024-06-01 */
+    assert_int_equal(dga_verify_cache_new(rim, at, cache), DGA_E_OK);
+    struct dga_appraise_options opt = {.rim_trust = rim, .cache = *cache,
+                                       .rim_dir = fixture_path("gpu/h100_545.00/rims")};
+    opt.verify.at = at;
+    opt.verify.trust = dev;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_gate_appraise_set(set, &opt, p, ap), DGA_E_OK);
+    dga_policy_free(p);
+}
+
+static void appraise_545_free(struct dga_gate_appraisal *ap, struct dga_verify_cache *cache,
+                              struct dga_trust *dev, struct dga_trust *rim,
+                              struct dga_evidence_set *set)
+{
+    dga_gate_appraisal_free(ap);
+    dga_verify_cache_free(cache);
+    dga_trust_free(dev);
+    dga_trust_free(rim);
+    dga_evidence_set_free(set);
+}
+
+static void test_appraise_set(void **state)
+{
+    (void)state;
+    struct dga_gate_appraisal *ap = calloc(1, sizeof *ap);
+    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    struct dga_verify_cache *cache = NULL;
+    struct dga_trust dev = {0}, rim = {0};
+    assert_non_null(ap);
+    assert_non_null(set);
+    appraise_545("{\"ocsp\":\"not-required\"}", ap, &cache, &dev, &rim, set);
+    assert_int_equal(ap->n, 1);
+    assert_string_equal(ap->dev[0].report.label, "GPU-0");
+    assert_int_equal(ap->dev[0].err, DGA_E_OK);
+    assert_true(ap->verdict.pass);
+    assert_int_equal(ap->result_code, 0);
+    assert_string_equal(ap->result_message, "Ok");
+    assert_false(ap->nvidia_default_pass); /* OCSP not checked: NVIDIA's default says no */
+    assert_int_equal(json_array_size(ap->claims), 1);
+    appraise_545_free(ap, cache, &dev, &rim, set);
+
+    /* The policy alone says no: result code 11 (a policy file), reasons kept. */
+    appraise_545("{\"ocsp\":\"not-required\",\"driver_versions\":[\"550.90.07\"]}", ap, &cache,
+                 &dev, &rim, set);
+    assert_false(ap->verdict.pass);
+    assert_int_equal(ap->result_code, 11);
+    assert_int_equal(ap->verdict.n_reasons, 1);
+    assert_non_null(strstr(ap->verdict.reasons[0], "GPU-0: x-nvidia-gpu-driver-version"));
+    appraise_545_free(ap, cache, &dev, &rim, set);
+    free(ap);
+    free(set);
+}
+
+/* ---- dga_gate_run on the fake NVML ---- */
+
+struct env {
+    char dir[64];
+    char path[512];
+};
+
+static const char *envpath(struct env *e, const char *name)
+{
+    snprintf(e->path, sizeof e->path, "%s/%s", e->dir, name);
+    return e->path;
+}
+
+static void make_env(struct env *e, const char *scenario_extra)
+{
+    snprintf(e->dir, sizeof e->dir, "/tmp/dga-gate-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    const char *addrs[] = {"0000:18:00.0", "0000:19:00.0"};
+    for (size_t i = 0; i < 2; i++) {
+        char d[256];
+        snprintf(d, sizeof d, "%s/pci", e->dir);
+        mkdir(d, 0700);
+        snprintf(d, sizeof d, "%s/pci/%s", e->dir, addrs[i]);
+        assert_int_equal(mkdir(d, 0700), 0);
+        test_write_file(d, "vendor", "0x10de\n", 7);
+        test_write_file(d, "device", "0x2330\n", 7);
+        test_write_file(d, "class", "0x030200\n", 9);
+    }
+    char sc[2048];
+    char report[512], chain[512], key[512], record[256];
+    snprintf(report, sizeof report, "%s", fixture_path("gpu/h100_545.00/report.hex"));
+    snprintf(chain, sizeof chain, "%s", fixture_path("testpki/certchain.pem"));
+    snprintf(key, sizeof key, "%s", fixture_path("testpki/leaf.key"));
+    snprintf(record, sizeof record, "%s/ready.txt", e->dir);
+    int n = snprintf(sc, sizeof sc,
+                     "{\"report\":\"%s\",\"chain\":\"%s\",\"key\":\"%s\",\"gpus\":2,"
+                     "\"ready_record\":\"%s\"%s}",
+                     report, chain, key, record, scenario_extra);
+    test_write_file(e->dir, "scenario.json", sc, (size_t)n);
+    assert_int_equal(setenv("DGA_FAKE_NVML_SCENARIO", envpath(e, "scenario.json"), 1), 0);
+}
+
+static struct dga_gate_config *make_config(struct env *e, const char *gpu_policy)
+{
+    const char *lib = getenv("DGA_FAKE_NVML");
+    if (lib == NULL) {
+        fail_msg("DGA_FAKE_NVML is not set (run through ctest)");
+    }
+    char policy[256];
+    snprintf(policy, sizeof policy, "%s/policy.json", e->dir);
+    static const char pol[] = "{\"ocsp\":\"not-required\"}";
+    test_write_file(e->dir, "policy.json", pol, strlen(pol));
+    char root[512], rims[512];
+    snprintf(root, sizeof root, "%s", fixture_path("testpki/root.pem"));
+    snprintf(rims, sizeof rims, "%s", fixture_path("gpu/h100_545.00/rims"));
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"rim_dir\":\"%s\",\"policy\":\"%s\",\"nvml\":\"%s\",\"sysfs_pci\":\"%s/pci\","
+             "\"run_dir\":\"%s/run\",\"event_backend\":\"sim:%s/rtmr3.bin\","
+             "\"event_log_dir\":\"%s/log\",\"test_device_root\":\"%s\","
+             "\"verify_at\":\"2024-06-01T00:00:00Z\"%s%s}",
+             rims, policy, lib, e->dir, e->dir, e->dir, e->dir, root,
+             gpu_policy != NULL ? ",\"gpu_policy\":" : "", gpu_policy != NULL ? gpu_policy : "");
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse(text, &c, NULL), DGA_E_OK);
+    return c;
+}
+
+static void rm_env(struct env *e)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *read_text(struct env *e, const char *name, size_t *len)
+{
+    uint8_t *p = NULL;
+    size_t n = 0;
+    if (dga_file_read(envpath(e, name), 1u << 24, &p, &n) != DGA_E_OK) {
+        return NULL;
+    }
+    if (len != NULL) {
+        *len = n;
+    }
+    return (char *)p;
+}
+
+static void test_run_pass(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, "");
+    struct dga_gate_config *c = make_config(&e, "{\"attest_gpu\":true}");
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = false};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_OK);
+    assert_int_equal(r.step, DGA_GATE_STEP_DONE);
+    assert_true(r.policy_hash_emitted && r.event_emitted && r.ready_set && r.bundle_written);
+    assert_int_equal(r.n_gpus, 2);
+    /* The bundle's bytes are what the event commits to. */
+    size_t len = 0;
+    char *bundle = read_text(&e, "run/evidence.json", &len);
+    assert_non_null(bundle);
+    uint8_t sha[32];
+    char hex[65];
+    assert_int_equal(EVP_Digest(bundle, len, sha, NULL, EVP_sha256(), NULL), 1);
+    assert_memory_equal(sha, r.bundle_sha256, 32);
+    dga_hex_encode(sha, 32, hex);
+    assert_non_null(strstr(r.event_payload, hex));
+    assert_non_null(strstr(r.event_payload, "\"gpu_policy_sha256\":\"" ATTEST_TRUE_HASH "\""));
+    assert_int_equal(bundle[len - 1], '\n');
+    free(bundle);
+    /* The ready state was set once, and the register is the replay of the log. */
+    char *ready = read_text(&e, "ready.txt", NULL);
+    assert_string_equal(ready, "set 1 0\n");
+    free(ready);
+    char *log = read_text(&e, "log/runtime_events.log", &len);
+    assert_non_null(log);
+    struct dga_eventlog *el = NULL;
+    assert_int_equal(dga_eventlog_parse(log, len, &el, NULL), DGA_E_OK);
+    assert_int_equal(el->n, 2);
+    assert_string_equal(el->events[0].name, "gpu-policy-hash");
+    assert_string_equal(el->events[1].name, "gpu-attestation");
+    assert_memory_equal(el->events[1].payload, r.event_payload, el->events[1].payload_len);
+    uint8_t rtmr[4][DGA_EVENT_DIGEST_LEN];
+    dga_eventlog_replay(el, rtmr);
+    uint8_t *reg = NULL;
+    size_t reg_len = 0;
+    assert_int_equal(dga_file_read(envpath(&e, "rtmr3.bin"), 64, &reg, &reg_len), DGA_E_OK);
+    assert_int_equal(reg_len, DGA_EVENT_DIGEST_LEN);
+    assert_memory_equal(reg, rtmr[3], DGA_EVENT_DIGEST_LEN);
+    free(reg);
+    dga_eventlog_free(el);
+    free(log);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+static void test_run_cc_off(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, ",\"cc_feature\":0");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = false};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_CC_OFF);
+    assert_int_equal(r.step, DGA_GATE_STEP_CC);
+    assert_true(r.rejected);
+    assert_true(r.policy_hash_emitted);
+    assert_false(r.event_emitted);
+    assert_false(r.ready_set);
+    assert_true(r.bundle_written);
+    assert_non_null(strstr(r.reason, "GPU-0 (0000:18:00.0): cc-mode: cc-off: "));
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    char *bundle = read_text(&e, "run/evidence.json", NULL);
+    assert_non_null(strstr(bundle, "\"verdict\":{\"pass\":false"));
+    assert_non_null(strstr(bundle, "\"nonce\":null"));
+    free(bundle);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+static void test_run_dry(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, "");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = true};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_OK);
+    assert_false(r.policy_hash_emitted || r.event_emitted || r.ready_set);
+    assert_true(r.bundle_written);
+    assert_int_equal(access(envpath(&e, "log"), F_OK), -1);
+    assert_int_equal(access(envpath(&e, "rtmr3.bin"), F_OK), -1);
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    struct stat st;
+    assert_int_equal(stat(envpath(&e, "run/evidence.json"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+/* The run directory cannot be written: the gate fails at the bundle, before any event. */
+static void test_run_bundle_unwritable(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, "");
+    test_write_file(e.dir, "run", "a file, not a directory", 23);
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = false};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_IO);
+    assert_int_equal(r.step, DGA_GATE_STEP_BUNDLE);
+    assert_false(r.rejected || r.event_emitted || r.ready_set || r.bundle_written);
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_every_key),
+        cmocka_unit_test(test_config_rejections),
+        cmocka_unit_test(test_config_caps),
+        cmocka_unit_test(test_config_truncation),
+        cmocka_unit_test(test_event_payload),
+        cmocka_unit_test(test_step_names),
+        cmocka_unit_test(test_appraise_set),
+        cmocka_unit_test(test_run_pass),
+        cmocka_unit_test(test_run_cc_off),
+        cmocka_unit_test(test_run_dry),
+        cmocka_unit_test(test_run_bundle_unwritable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
