@@ -16,8 +16,6 @@
 #include "dga/eat.h"
 #include "dga/util.h"
 
-#define RC_RP_POLICY_MISMATCH 11
-#define RC_OVERALL_RESULT_FALSE 12
 
 static void attest_usage(FILE *out)
 {
@@ -256,125 +254,30 @@ static int setup(struct attest_run *run)
     return rc;
 }
 
-/* Appraise every device; hard failures become the verdict's first reasons. */
-static void appraise_all(struct attest_run *run)
+/* Every device, the claims, the policy's verdict and the result code (lib/gate/appraise_set.c). */
+static int appraise_all(struct attest_run *run)
 {
-    run->n = run->set->n;
-    for (size_t i = 0; i < run->n; i++) {
-        dga_appraise_device(&run->set->dev[i], &run->opt, &run->dev[i]);
-    }
-    /* Labels are per type, in evidence order (GPU-0, SWITCH-0, ...). */
-    struct dga_device_result *labels = calloc(run->n, sizeof *labels);
-    for (size_t i = 0; labels != NULL && i < run->n; i++) {
-        labels[i].arch = run->dev[i].report.arch;
-    }
-    if (labels != NULL) {
-        dga_label_devices(labels, run->n);
-        for (size_t i = 0; i < run->n; i++) {
-            memcpy(run->dev[i].report.label, labels[i].label, sizeof labels[i].label);
-        }
-    }
-    free(labels);
-    run->claims = json_array();
-    for (size_t i = 0; i < run->n; i++) {
-        json_array_append_new(run->claims, dga_claims_device(&run->dev[i]));
-    }
-}
-
-static void add_reason(struct dga_verdict *v, const char *text)
-{
-    if (v->n_reasons < DGA_VERDICT_MAX_REASONS) {
-        snprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, "%s", text);
-    }
-}
-
-static void hard_failure_reasons(const struct attest_run *run, struct dga_verdict *v)
-{
-    for (size_t i = 0; i < run->n; i++) {
-        const struct dga_appraisal *d = &run->dev[i];
-        if (d->err == DGA_E_OK) {
-            continue;
-        }
-        char text[DGA_VERDICT_REASON_LEN];
-        const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
-        if (o != NULL && o->failed >= 0) {
-            /* No OCSP response for a certificate: name it. */
-            const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
-            snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
-                     d->failed_check, c->index, c->subject, dga_err_message(d->err),
-                     dga_err_name(d->err));
-            add_reason(v, text);
-            continue;
-        }
-        const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
-                                      : strstr(d->failed_check, "rim") != NULL ? &d->firmware
-                                                                                : NULL;
-        snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label, d->failed_check,
-                 dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
-        add_reason(v, text);
-    }
-}
-
-/* Hard failures first, then every reason the policy gives. */
-static int decide(struct attest_run *run)
-{
-    struct dga_verdict *policy_verdict = calloc(1, sizeof *policy_verdict);
-    struct dga_policy *nvidia = NULL;
-    struct dga_verdict *nvidia_verdict = calloc(1, sizeof *nvidia_verdict);
-    if (policy_verdict == NULL || nvidia_verdict == NULL ||
-        dga_policy_evaluate(run->policy, run->claims, policy_verdict) != DGA_E_OK ||
-        dga_policy_default(&nvidia) != DGA_E_OK ||
-        dga_policy_evaluate(nvidia, run->claims, nvidia_verdict) != DGA_E_OK) {
-        free(policy_verdict);
-        free(nvidia_verdict);
-        dga_policy_free(nvidia);
+    if (dga_appraise_set(run->set, &run->opt, run->policy, &run->ap) != DGA_E_OK) {
         cli_error("attest: the policy could not be evaluated");
         return EXIT_IO;
     }
-    run->nvidia_default_pass = nvidia_verdict->pass;
-    hard_failure_reasons(run, &run->verdict);
-    for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
-        add_reason(&run->verdict, policy_verdict->reasons[i]);
-    }
-    run->verdict.pass = run->verdict.n_reasons == 0 && policy_verdict->pass;
-    free(policy_verdict);
-    free(nvidia_verdict);
-    dga_policy_free(nvidia);
     return EXIT_VERIFIED;
-}
-
-/* nvattest's numbering: the first hard failure, else 11/12 when the policy says no. */
-static void result_code(struct attest_run *run)
-{
-    run->result_code = 0;
-    run->result_message = "Ok";
-    for (size_t i = 0; i < run->n; i++) {
-        if (run->dev[i].err != DGA_E_OK) {
-            run->result_code = dga_appraisal_result_code(&run->dev[i], &run->result_message);
-            return;
-        }
-    }
-    if (!run->verdict.pass) {
-        bool rp = run->args.policy != NULL;
-        run->result_code = rp ? RC_RP_POLICY_MISMATCH : RC_OVERALL_RESULT_FALSE;
-        run->result_message = rp ? "Relying party policy mismatch" : "Overall result false";
-    }
 }
 
 static int build_eat(struct attest_run *run)
 {
     const struct attest_args *a = &run->args;
     if (a->eat_key == NULL && !a->unsigned_eat) {
-        run->detached_eat = json_object();
+        run->ap.detached_eat = json_object();
         return EXIT_VERIFIED;
     }
     struct dga_eat_options o = {.kid = a->eat_kid, .issuer = a->eat_issuer,
                                 .iat = time(NULL), .allow_unsigned = a->unsigned_eat,
-                                .overall_result = run->nvidia_default_pass};
+                                .overall_result = run->ap.nvidia_default_pass};
     memcpy(o.nonce, run->opt.verify.nonce, DGA_NONCE_LEN);
     uint8_t policy_sha[32];
     dga_policy_sha256(run->policy, policy_sha);
-    o.verdict = run->verdict.pass ? "pass" : "fail";
+    o.verdict = run->ap.verdict.pass ? "pass" : "fail";
     o.policy_sha256 = policy_sha;
     int rc = EXIT_VERIFIED;
     if (a->eat_key != NULL) {
@@ -388,7 +291,7 @@ static int build_eat(struct attest_run *run)
         OPENSSL_cleanse(pem, len);
         free(pem);
     }
-    if (rc == EXIT_VERIFIED && dga_eat_build(run->claims, &o, &run->detached_eat) != DGA_E_OK) {
+    if (rc == EXIT_VERIFIED && dga_eat_build(run->ap.claims, &o, &run->ap.detached_eat) != DGA_E_OK) {
         cli_error("attest: cannot build the detached EAT");
         rc = EXIT_IO;
     }
@@ -398,17 +301,12 @@ static int build_eat(struct attest_run *run)
 
 static void run_free(struct attest_run *run)
 {
-    for (size_t i = 0; run->dev != NULL && i < run->n; i++) {
-        dga_appraisal_free(&run->dev[i]);
-    }
-    free(run->dev);
+    dga_set_appraisal_free(&run->ap);
     dga_verify_cache_free(run->opt.cache); /* after the appraisals that borrow its RIMs */
     if (run->set != NULL) {
         dga_evidence_set_free(run->set);
     }
     free(run->set);
-    json_decref(run->claims);
-    json_decref(run->detached_eat);
     dga_policy_free(run->policy);
     dga_trust_free(&run->device_root);
     dga_trust_free(&run->rim_root);
@@ -424,25 +322,22 @@ int cmd_attest(int argc, char **argv)
         return EXIT_IO;
     }
     run->set = calloc(1, sizeof *run->set);
-    run->dev = calloc(DGA_MAX_DEVICES, sizeof *run->dev);
-    int rc = run->set != NULL && run->dev != NULL ? parse_args(argc, argv, &run->args) : EXIT_IO;
+    int rc = run->set != NULL ? parse_args(argc, argv, &run->args) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         rc = setup(run);
     }
     if (rc == EXIT_VERIFIED) {
-        appraise_all(run);
-        rc = decide(run);
+        rc = appraise_all(run);
     }
     if (rc == EXIT_VERIFIED) {
-        result_code(run);
         rc = build_eat(run);
     }
     if (rc == EXIT_VERIFIED) {
         rc = run->args.json ? attest_print_json(run) : attest_print_text(run);
     }
-    if (rc == EXIT_VERIFIED && !run->verdict.pass) {
-        for (size_t i = 0; i < run->verdict.n_reasons; i++) {
-            cli_error("%s", run->verdict.reasons[i]);
+    if (rc == EXIT_VERIFIED && !run->ap.verdict.pass) {
+        for (size_t i = 0; i < run->ap.verdict.n_reasons; i++) {
+            cli_error("%s", run->ap.verdict.reasons[i]);
         }
         rc = EXIT_REJECTED;
     }

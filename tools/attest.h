@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "dga/appraise.h"
+#include "dga/gate.h"
 #include "dga/policy.h"
 
 struct attest_args {
@@ -39,14 +40,7 @@ struct attest_run {
     struct dga_ocsp_bundle bundle; /* --ocsp bundle: the responses of --ocsp-bundle FILE */
     struct dga_policy *policy;
     struct dga_evidence_set *set;
-    struct dga_appraisal *dev; /* one per evidence device */
-    size_t n;
-    json_t *claims;              /* array, one object per device */
-    struct dga_verdict verdict;  /* hard failures, then the policy's reasons */
-    bool nvidia_default_pass;    /* x-nvidia-overall-att-result */
-    int result_code;
-    const char *result_message;
-    json_t *detached_eat;        /* {} when no token was asked for */
+    struct dga_set_appraisal ap; /* devices, claims, verdict, result code, detached EAT */
 };
 
 int attest_print_text(const struct attest_run *run);

@@ -135,8 +135,8 @@ static void print_device(const struct dga_appraisal *d)
 
 int attest_print_text(const struct attest_run *run)
 {
-    for (size_t i = 0; i < run->n; i++) {
-        print_device(&run->dev[i]);
+    for (size_t i = 0; i < run->ap.n; i++) {
+        print_device(&run->ap.dev[i]);
     }
     uint8_t sha[32];
     char hex[65];
@@ -150,10 +150,10 @@ int attest_print_text(const struct attest_run *run)
                run->ocsp.unlimited_age ? 0L : run->ocsp.max_age,
                run->ocsp.unlimited_age ? " (unlimited)" : "");
     }
-    printf("verdict: %s (%zu device%s)\n", run->verdict.pass ? "PASS" : "FAIL", run->n,
-           run->n == 1 ? "" : "s");
-    for (size_t i = 0; i < run->verdict.n_reasons; i++) {
-        printf("  - %s\n", run->verdict.reasons[i]);
+    printf("verdict: %s (%zu device%s)\n", run->ap.verdict.pass ? "PASS" : "FAIL", run->ap.n,
+           run->ap.n == 1 ? "" : "s");
+    for (size_t i = 0; i < run->ap.verdict.n_reasons; i++) {
+        printf("  - %s\n", run->ap.verdict.reasons[i]);
     }
     return EXIT_VERIFIED;
 }
@@ -223,8 +223,8 @@ static json_t *ocsp_source_json(const struct attest_run *run)
 static json_t *collateral_json(const struct attest_run *run)
 {
     json_t *ocsp = json_array();
-    for (size_t i = 0; ocsp != NULL && i < run->n; i++) {
-        const struct dga_appraisal *d = &run->dev[i];
+    for (size_t i = 0; ocsp != NULL && i < run->ap.n; i++) {
+        const struct dga_appraisal *d = &run->ap.dev[i];
         ocsp_collateral(ocsp, d->report.label, "device", &d->ocsp);
         if (d->driver.wanted) {
             ocsp_collateral(ocsp, d->report.label, "driver-rim", &d->driver.ocsp);
@@ -235,8 +235,8 @@ static json_t *collateral_json(const struct attest_run *run)
         }
     }
     json_t *rims = json_array();
-    for (size_t i = 0; i < run->n; i++) {
-        const struct dga_appraisal *d = &run->dev[i];
+    for (size_t i = 0; i < run->ap.n; i++) {
+        const struct dga_appraisal *d = &run->ap.dev[i];
         if (d->driver.wanted) {
             json_array_append_new(rims, rim_collateral(d, &d->driver));
         }
@@ -251,8 +251,8 @@ static json_t *collateral_json(const struct attest_run *run)
 static json_t *devices_json(const struct attest_run *run)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < run->n; i++) {
-        const struct dga_appraisal *d = &run->dev[i];
+    for (size_t i = 0; i < run->ap.n; i++) {
+        const struct dga_appraisal *d = &run->ap.dev[i];
         json_t *o = json_pack("{s:s,s:s,s:s}", "label", d->report.label, "arch",
                               dga_arch_name(d->report.arch), "result",
                               d->err == DGA_E_OK ? "appraised" : "failed");
@@ -278,23 +278,23 @@ static json_t *policy_json(const struct dga_policy *p)
 
 int attest_print_json(const struct attest_run *run)
 {
-    bool filled = run->result_code == 0 || run->result_code == 11 || run->result_code == 12;
+    bool filled = run->ap.result_code == 0 || run->ap.result_code == 11 || run->ap.result_code == 12;
     char at[21];
     dga_time_format(run->opt.verify.at, at);
-    json_t *verdict = json_pack("{s:s,s:o,s:s}", "result", run->verdict.pass ? "pass" : "fail",
+    json_t *verdict = json_pack("{s:s,s:o,s:s}", "result", run->ap.verdict.pass ? "pass" : "fail",
                                 "reasons", json_array(), "revocation",
                                 run->ocsp.mode == DGA_OCSP_MODE_OFF
                                     ? "not checked (--ocsp off, policy does not require OCSP)"
                                     : dga_ocsp_mode_name(run->ocsp.mode));
-    for (size_t i = 0; verdict != NULL && i < run->verdict.n_reasons; i++) {
+    for (size_t i = 0; verdict != NULL && i < run->ap.verdict.n_reasons; i++) {
         json_array_append_new(json_object_get(verdict, "reasons"),
-                              json_string(run->verdict.reasons[i]));
+                              json_string(run->ap.verdict.reasons[i]));
     }
-    json_t *claims = filled ? json_incref(run->claims) : json_object();
-    json_t *eat = filled ? json_incref(run->detached_eat) : json_object();
+    json_t *claims = filled ? json_incref(run->ap.claims) : json_object();
+    json_t *eat = filled ? json_incref(run->ap.detached_eat) : json_object();
     json_t *out = json_pack(
-        "{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:s}}", "result_code", run->result_code,
-        "result_message", run->result_message, "claims", claims, "detached_eat", eat,
+        "{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:s}}", "result_code", run->ap.result_code,
+        "result_message", run->ap.result_message, "claims", claims, "detached_eat", eat,
         "verdict", verdict,
         "collateral", collateral_json(run), "devices", devices_json(run), "nonce",
         run->args.nonce, "verified_at", at, "policy", policy_json(run->policy), "trust_roots",

@@ -72,7 +72,7 @@ void dga_gate_config_free(struct dga_gate_config *c);
  * the verdict (hard failures first, then every policy reason), nvattest's
  * result code, and the detached EAT.
  */
-struct dga_gate_appraisal {
+struct dga_set_appraisal {
     size_t n;
     struct dga_appraisal dev[DGA_MAX_DEVICES];
     json_t *claims;             /* array, one claims v3 object per device */
@@ -87,13 +87,13 @@ struct dga_gate_appraisal {
  * Appraises every device of set with opt (opt->cache must be set, for speed,
  * or NULL), then evaluates policy. policy_is_file selects result code 11
  * (relying-party policy) over 12 when the policy alone says no. Fills *ret
- * (free with dga_gate_appraisal_free) even when devices fail; returns an
+ * (free with dga_set_appraisal_free) even when devices fail; returns an
  * error only when the verdict could not be computed (DGA_E_NOMEM).
  */
-dga_err dga_gate_appraise_set(const struct dga_evidence_set *set,
+dga_err dga_appraise_set(const struct dga_evidence_set *set,
                               const struct dga_appraise_options *opt,
-                              const struct dga_policy *policy, struct dga_gate_appraisal *ret);
-void dga_gate_appraisal_free(struct dga_gate_appraisal *a);
+                              const struct dga_policy *policy, struct dga_set_appraisal *ret);
+void dga_set_appraisal_free(struct dga_set_appraisal *a);
 
 /* ---- the gate run ---------------------------------------------------------------------- */
 

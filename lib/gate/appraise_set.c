@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Appraisal of a whole evidence set, as `attest` does it (tools/attest.c
- * appraise_all, hard_failure_reasons, decide and result_code do the same
- * work; the plan is for attest to call this and drop its copy): every device
- * appraised, labels per type in evidence order, claims v3, the verdict with
- * hard failures first, then every reason the policy gives, and nvattest's
- * result code.
+ * Appraisal of a whole evidence set, shared by `attest` and the gate: every
+ * device appraised, labels per type in evidence order, claims v3, the
+ * verdict with hard failures first, then every reason the policy gives, and
+ * nvattest's result code.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +14,7 @@
 #define RC_RP_POLICY_MISMATCH 11
 #define RC_OVERALL_RESULT_FALSE 12
 
-static void label_devices(struct dga_gate_appraisal *a)
+static void label_devices(struct dga_set_appraisal *a)
 {
     /* dga_label_devices numbers per type over dga_device_result; the appraisals hold one each. */
     struct dga_device_result *labels = calloc(a->n > 0 ? a->n : 1, sizeof *labels);
@@ -40,25 +38,37 @@ static void add_reason(struct dga_verdict *v, const char *text)
     }
 }
 
-/* "<label>: <check>: <message>[: <RIM id>]", as attest prints it. */
-static void hard_failure_reasons(struct dga_gate_appraisal *a)
+/*
+ * "<label>: <check>: <message>[: <RIM id>]", or for a certificate without a
+ * usable OCSP response "<label>: <check>: certificate <i> "<subject>": ...".
+ */
+static void hard_failure_reasons(struct dga_set_appraisal *a)
 {
     for (size_t i = 0; i < a->n; i++) {
         const struct dga_appraisal *d = &a->dev[i];
         if (d->err == DGA_E_OK) {
             continue;
         }
+        char text[DGA_VERDICT_REASON_LEN];
+        const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
+        if (o != NULL && o->failed >= 0) {
+            const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
+            snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
+                     d->failed_check, c->index, c->subject, dga_err_message(d->err),
+                     dga_err_name(d->err));
+            add_reason(&a->verdict, text);
+            continue;
+        }
         const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
                                       : strstr(d->failed_check, "rim") != NULL ? &d->firmware
                                                                                 : NULL;
-        char text[DGA_VERDICT_REASON_LEN];
         snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label, d->failed_check,
                  dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
         add_reason(&a->verdict, text);
     }
 }
 
-static dga_err decide(const struct dga_policy *policy, struct dga_gate_appraisal *a)
+static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal *a)
 {
     struct dga_verdict *policy_verdict = calloc(1, sizeof *policy_verdict);
     struct dga_verdict *nvidia_verdict = calloc(1, sizeof *nvidia_verdict);
@@ -82,7 +92,7 @@ static dga_err decide(const struct dga_policy *policy, struct dga_gate_appraisal
 }
 
 /* nvattest's numbering: the first hard failure, else 11/12 when the policy says no. */
-static void result_code(const struct dga_policy *policy, struct dga_gate_appraisal *a)
+static void result_code(const struct dga_policy *policy, struct dga_set_appraisal *a)
 {
     a->result_code = 0;
     a->result_message = "Ok";
@@ -99,11 +109,11 @@ static void result_code(const struct dga_policy *policy, struct dga_gate_apprais
     }
 }
 
-dga_err dga_gate_appraise_set(const struct dga_evidence_set *set,
+dga_err dga_appraise_set(const struct dga_evidence_set *set,
                               const struct dga_appraise_options *opt,
-                              const struct dga_policy *policy, struct dga_gate_appraisal *ret)
+                              const struct dga_policy *policy, struct dga_set_appraisal *ret)
 {
-    struct dga_gate_appraisal *a = ret;
+    struct dga_set_appraisal *a = ret;
     memset(a, 0, sizeof *a);
     a->n = set->n;
     for (size_t i = 0; i < a->n; i++) {
@@ -127,7 +137,7 @@ dga_err dga_gate_appraise_set(const struct dga_evidence_set *set,
     return e;
 }
 
-void dga_gate_appraisal_free(struct dga_gate_appraisal *a)
+void dga_set_appraisal_free(struct dga_set_appraisal *a)
 {
     for (size_t i = 0; i < a->n; i++) {
         dga_appraisal_free(&a->dev[i]);

@@ -425,7 +425,7 @@ static dga_err appraise(struct gate_state *g)
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
     if (e == DGA_E_OK) {
-        e = dga_gate_appraise_set(g->set, &opt, g->policy, g->ap);
+        e = dga_appraise_set(g->set, &opt, g->policy, g->ap);
         g->appraised = e == DGA_E_OK;
     }
     if (e == DGA_E_OK) {
@@ -510,7 +510,7 @@ static dga_err run_steps(struct gate_state *g)
 static void state_free(struct gate_state *g)
 {
     if (g->ap != NULL) {
-        dga_gate_appraisal_free(g->ap);
+        dga_set_appraisal_free(g->ap);
     }
     free(g->ap);
     dga_verify_cache_free(g->cache); /* after the appraisals that borrow its RIMs */

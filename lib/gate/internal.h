@@ -32,7 +32,7 @@ struct gate_state {
     bool collected;
     struct dga_evidence_set *set;
     struct dga_verify_cache *cache;
-    struct dga_gate_appraisal *ap;
+    struct dga_set_appraisal *ap;
     bool appraised;
 };
 

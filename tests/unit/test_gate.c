@@ -231,7 +231,7 @@ static void test_step_names(void **state)
 
 /* ---- the set appraisal on the real 545.00 vector (what `attest` computes) ---- */
 
-static void appraise_545(const char *policy_json, struct dga_gate_appraisal *ap,
+static void appraise_545(const char *policy_json, struct dga_set_appraisal *ap,
                          struct dga_verify_cache **cache, struct dga_trust *dev,
                          struct dga_trust *rim, struct dga_evidence_set *set)
 {
@@ -247,15 +247,15 @@ static void appraise_545(const char *policy_json, struct dga_gate_appraisal *ap,
     opt.verify.at = at;
     opt.verify.trust = dev;
     assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
-    assert_int_equal(dga_gate_appraise_set(set, &opt, p, ap), DGA_E_OK);
+    assert_int_equal(dga_appraise_set(set, &opt, p, ap), DGA_E_OK);
     dga_policy_free(p);
 }
 
-static void appraise_545_free(struct dga_gate_appraisal *ap, struct dga_verify_cache *cache,
+static void appraise_545_free(struct dga_set_appraisal *ap, struct dga_verify_cache *cache,
                               struct dga_trust *dev, struct dga_trust *rim,
                               struct dga_evidence_set *set)
 {
-    dga_gate_appraisal_free(ap);
+    dga_set_appraisal_free(ap);
     dga_verify_cache_free(cache);
     dga_trust_free(dev);
     dga_trust_free(rim);
@@ -265,7 +265,7 @@ static void appraise_545_free(struct dga_gate_appraisal *ap, struct dga_verify_c
 static void test_appraise_set(void **state)
 {
     (void)state;
-    struct dga_gate_appraisal *ap = calloc(1, sizeof *ap);
+    struct dga_set_appraisal *ap = calloc(1, sizeof *ap);
     struct dga_evidence_set *set = calloc(1, sizeof *set);
     struct dga_verify_cache *cache = NULL;
     struct dga_trust dev = {0}, rim = {0};
