@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "dga/appraise.h"
+#include "dga/collateral.h"
 #include "dga/error.h"
 #include "dga/evidence.h"
 #include "dga/policy.h"
@@ -46,6 +47,11 @@ struct dga_gate_config {
     char *eat_key;          /* P-384 private key PEM: sign the detached EAT; NULL: no token */
     char *eat_kid;
     char *test_device_root; /* the only way to accept a non-NVIDIA device root */
+    char *ocsp;             /* "online", "cache" or "off"; NULL: online if the policy requires OCSP */
+    char *ocsp_url;         /* NULL: DGA_OCSP_DEFAULT_URL (or the collateral proxy's /ocsp) */
+    char *collateral_dir;   /* stored responses (required for cache; online falls back to it) */
+    bool has_ocsp_max_age;
+    unsigned ocsp_max_age;  /* seconds; 0 = only nextUpdate bounds a response */
     bool has_verify_at;     /* tests and re-appraisal only */
     time_t verify_at;
 };
@@ -94,6 +100,17 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
                               const struct dga_appraise_options *opt,
                               const struct dga_policy *policy, struct dga_set_appraisal *ret);
 void dga_set_appraisal_free(struct dga_set_appraisal *a);
+
+/*
+ * The collateral the appraisal used: {"rims": [{device, role, id, sha256,
+ * issues_in_store}], "ocsp": [{device, chain, index, subject, certid_sha256,
+ * source, status, revocation_reason, error, this_update, next_update,
+ * response (DER, base64)}], "ocsp_source": {mode, url, collateral_dir,
+ * max_age}}. The "ocsp" list is what `attest --ocsp bundle` re-reads. New
+ * reference, NULL on allocation failure.
+ */
+json_t *dga_set_appraisal_collateral(const struct dga_set_appraisal *ap,
+                                     const struct dga_ocsp_source *src);
 
 /* ---- the gate run ---------------------------------------------------------------------- */
 

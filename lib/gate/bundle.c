@@ -88,28 +88,13 @@ static json_t *evidence_json(const struct gate_state *g)
     return a;
 }
 
-static json_t *rim_json(const struct dga_appraisal *d, const struct dga_rim_use *u)
-{
-    return json_pack("{s:s,s:s,s:s,s:o,s:I}", "device", d->report.label, "role",
-                     dga_rim_role(d, u), "id", u->id, "sha256",
-                     hex_or_null(u->sha256, 32, u->fetched && u->rim != NULL), "issues_in_store",
-                     (json_int_t)u->n_candidates);
-}
-
-/* The RIM documents used; OCSP responses join here once revocation is checked. */
+/* The RIM documents and OCSP responses used (lib/gate/collateral.c); empty before appraisal. */
 static json_t *collateral_json(const struct gate_state *g)
 {
-    json_t *rims = json_array();
-    for (size_t i = 0; g->appraised && rims != NULL && i < g->ap->n; i++) {
-        const struct dga_appraisal *d = &g->ap->dev[i];
-        if (d->driver.wanted) {
-            json_array_append_new(rims, rim_json(d, &d->driver));
-        }
-        if (d->firmware.wanted) {
-            json_array_append_new(rims, rim_json(d, &d->firmware));
-        }
+    if (!g->appraised) {
+        return json_pack("{s:[],s:[]}", "rims", "ocsp");
     }
-    return json_pack("{s:o,s:[]}", "rims", rims, "ocsp");
+    return dga_set_appraisal_collateral(g->ap, &g->ocsp);
 }
 
 static json_t *devices_json(const struct gate_state *g)

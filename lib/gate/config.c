@@ -18,7 +18,9 @@
 #define GPU_POLICY_MAX_DEPTH 16
 
 enum key_type { KEY_PATH, KEY_STRING, KEY_TIMEOUT, KEY_VERSION, KEY_EVENT_VERSION, KEY_TIME,
-                KEY_OBJECT };
+                KEY_OBJECT, KEY_OCSP_MODE, KEY_MAX_AGE };
+
+#define OCSP_MAX_AGE_MAX 315360000 /* ten years, as attest --ocsp-max-age */
 
 struct key {
     const char *name;
@@ -50,6 +52,10 @@ static const struct key keys[] = {
     {"eat_kid", KEY_STRING, offsetof(struct dga_gate_config, eat_kid)},
     PATH_KEY("test_device_root", test_device_root),
     {"verify_at", KEY_TIME, offsetof(struct dga_gate_config, verify_at)},
+    {"ocsp", KEY_OCSP_MODE, offsetof(struct dga_gate_config, ocsp)},
+    {"ocsp_url", KEY_STRING, offsetof(struct dga_gate_config, ocsp_url)},
+    PATH_KEY("collateral_dir", collateral_dir),
+    {"ocsp_max_age", KEY_MAX_AGE, offsetof(struct dga_gate_config, ocsp_max_age)},
 };
 
 static const struct key *find_key(const char *name)
@@ -124,6 +130,18 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
         c->has_verify_at = json_is_string(v) &&
                            dga_time_parse(json_string_value(v), &c->verify_at) == DGA_E_OK;
         return c->has_verify_at ? DGA_E_OK : DGA_E_GATE_CONFIG;
+    case KEY_OCSP_MODE: {
+        /* The gate has no earlier bundle to read: online, cache or off. */
+        enum dga_ocsp_mode mode;
+        if (!json_is_string(v) || dga_ocsp_mode_parse(json_string_value(v), &mode) != DGA_E_OK ||
+            mode == DGA_OCSP_MODE_BUNDLE) {
+            return DGA_E_GATE_CONFIG;
+        }
+        return take_string(k, v, c);
+    }
+    case KEY_MAX_AGE:
+        c->has_ocsp_max_age = true;
+        return take_uint(v, 0, OCSP_MAX_AGE_MAX, u);
     case KEY_OBJECT:
         /* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
         if (!json_is_object(v) || json_depth(v, GPU_POLICY_MAX_DEPTH + 1) > GPU_POLICY_MAX_DEPTH) {
@@ -205,7 +223,7 @@ void dga_gate_config_free(struct dga_gate_config *c)
         return;
     }
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING) {
+        if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING || keys[i].type == KEY_OCSP_MODE) {
             free(*(char **)((char *)c + keys[i].offset));
         }
     }

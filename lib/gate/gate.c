@@ -173,10 +173,49 @@ static dga_err open_backend(struct gate_state *g)
     return DGA_E_OK;
 }
 
+/*
+ * Revocation, chosen as attest chooses it: the config's "ocsp", else online
+ * when the policy requires OCSP and off when it says "not-required". Off
+ * under a policy that requires OCSP, or cache without a collateral_dir, is a
+ * config error: the gate never checks less than its policy asks for.
+ */
+static dga_err setup_ocsp(struct gate_state *g)
+{
+    const struct dga_gate_config *c = g->cfg;
+    struct dga_ocsp_source *src = &g->ocsp;
+    dga_ocsp_source_init(src);
+    bool required = dga_policy_ocsp_required(g->policy);
+    src->mode = required ? DGA_OCSP_MODE_ONLINE : DGA_OCSP_MODE_OFF;
+    if (c->ocsp != NULL && dga_ocsp_mode_parse(c->ocsp, &src->mode) != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false, "ocsp: %s", c->ocsp);
+    }
+    const char *why = src->mode == DGA_OCSP_MODE_OFF && required
+                          ? "\"off\" needs a policy with \"ocsp\": \"not-required\""
+                      : src->mode == DGA_OCSP_MODE_CACHE && c->collateral_dir == NULL
+                          ? "\"cache\" needs collateral_dir"
+                          : NULL;
+    if (why != NULL) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false, "ocsp: %s", why);
+    }
+    src->url = c->ocsp_url;
+    src->dir = c->collateral_dir;
+    if (c->has_ocsp_max_age) {
+        src->max_age = (long)c->ocsp_max_age;
+        src->unlimited_age = c->ocsp_max_age == 0;
+    }
+    if (src->mode != DGA_OCSP_MODE_OFF && dga_ocsp_memo_new(&src->memo) != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, false, "ocsp: out of memory");
+    }
+    return DGA_E_OK;
+}
+
 static dga_err setup(struct gate_state *g)
 {
     g->at = g->cfg->has_verify_at ? g->cfg->verify_at : time(NULL);
     dga_err e = load_policy(g);
+    if (e == DGA_E_OK) {
+        e = setup_ocsp(g);
+    }
     if (e == DGA_E_OK) {
         e = read_gpu_policy(g);
     }
@@ -389,17 +428,24 @@ static dga_err fail_policy(struct gate_state *g, const char *reason)
     return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "policy: %s", reason);
 }
 
+/* "<device>: <check>: <error>: <message>", naming the RIM or the certificate without OCSP. */
 static dga_err fail_device(struct gate_state *g, size_t i)
 {
     const struct dga_appraisal *d = &g->ap->dev[i];
     const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
                                   : strstr(d->failed_check, "rim") != NULL ? &d->firmware
                                                                             : NULL;
-    char who[64];
+    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
+    char who[64], what[DGA_GATE_REASON_LEN / 2] = "";
     gate_device_name(g, i, who, sizeof who);
-    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s%s", who,
-                d->failed_check, dga_err_name(d->err), dga_err_message(d->err),
-                u != NULL ? ": " : "", u != NULL ? u->id : "");
+    if (o != NULL && o->failed >= 0) {
+        snprintf(what, sizeof what, ": certificate %d \"%s\"", o->certs[o->failed].index,
+                 o->certs[o->failed].subject);
+    } else if (u != NULL) {
+        snprintf(what, sizeof what, ": %s", u->id);
+    }
+    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s", who,
+                d->failed_check, dga_err_name(d->err), dga_err_message(d->err), what);
 }
 
 static dga_err build_eat(struct gate_state *g)
@@ -420,7 +466,8 @@ static dga_err appraise(struct gate_state *g)
 {
     dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
     struct dga_appraise_options opt = {.rim_trust = &g->rim_root,
-                                       .rim_dir = g->cfg->rim_dir, .cache = g->cache};
+                                       .rim_dir = g->cfg->rim_dir, .cache = g->cache,
+                                       .ocsp = &g->ocsp};
     opt.verify.at = g->at;
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
@@ -525,6 +572,7 @@ static void state_free(struct gate_state *g)
     free(g->inv);
     dga_event_backend_free(g->backend);
     EVP_PKEY_free(g->eat_key);
+    dga_ocsp_memo_free(g->ocsp.memo);
     dga_policy_free(g->policy);
     dga_trust_free(&g->device_root);
     dga_trust_free(&g->rim_root);

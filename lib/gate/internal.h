@@ -17,6 +17,7 @@ struct gate_state {
     time_t at; /* verification time */
     struct dga_trust device_root, rim_root;
     struct dga_policy *policy;
+    struct dga_ocsp_source ocsp; /* revocation: the config's choice (setup_ocsp) */
     uint8_t policy_sha256[32];
     uint8_t gpu_policy_sha256[32];
     bool allow_devtools; /* policy document or gpu_policy says so */

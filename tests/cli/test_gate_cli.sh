@@ -257,9 +257,30 @@ gate 1 "policy rejects the driver version" && refused "policy" policy
 expect err "gate: GPU-0 (0000:18:00.0): policy: x-nvidia-gpu-driver-version is \"545.00\"" "policy reason"
 expect_bundle '"result_code":11' "policy result code"
 
-reset; config "$STD"
-gate 1 "the built-in policy: OCSP not checked yet, so it refuses" && refused "builtin" policy
-expect err "x-nvidia-cert-ocsp-status" "ocsp reason"
+# The built-in policy requires OCSP. From an empty collateral directory there is no
+# response for the test chain's certificates: refused, naming the certificate.
+mkdir -p "$tmp/collateral"
+reset; config "$STD,\"ocsp\":\"cache\",\"collateral_dir\":\"$tmp/collateral\""
+gate 1 "the built-in policy without stored OCSP responses" && refused "builtin" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-no-response: " "ocsp reason"
+expect err ": certificate 3 \"" "the certificate without a response named"
+expect_bundle '"ocsp_source":{"collateral_dir":"'"$tmp/collateral"'"' "ocsp source in the bundle"
+
+# Online against a responder that is not there: fails closed, no event, no ready state.
+reset; config "$STD,\"ocsp\":\"online\",\"ocsp_url\":\"http://127.0.0.1:1\""
+gate 1 "the built-in policy, OCSP responder down" && refused "responder down" appraise
+expect err "collateral-unreachable" "responder down named"
+
+# OCSP off is a config error under a policy that requires it; cache needs a directory.
+reset; config "$STD,\"ocsp\":\"off\""
+gate 2 "ocsp off under the built-in policy"
+expect err "ocsp: \"off\" needs a policy with \"ocsp\": \"not-required\"" "ocsp off refused"
+[ -e "$tmp/log/runtime_events.log" ] && bad "ocsp off: something was logged"
+reset; config "$STD,\"ocsp\":\"cache\""
+gate 2 "ocsp cache without collateral_dir"
+expect err "ocsp: \"cache\" needs collateral_dir" "cache without dir refused"
+reset; config "$STD,\"ocsp\":\"bundle\""
+gate 2 "ocsp bundle is not a gate mode"
 
 # ---- the measured events and the ready state ----
 reset; config "\"event_backend\":\"sim:$tmp/no-such-dir/rtmr3.bin\",\"test_device_root\":\"$fx/testpki/root.pem\",\"verify_at\":\"$AT\",\"policy\":\"$tmp/policy.json\""

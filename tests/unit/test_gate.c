@@ -72,7 +72,8 @@ static const char *const full_config =
     "\"tdx_device\":\"/dev/x\",\"tpm_tcti\":\"swtpm:port=1\",\"event_version\":2,"
     "\"cc_timeout_ms\":1,\"collect_timeout_ms\":600000,\"ready_timeout_ms\":7,"
     "\"eat_key\":\"k.pem\",\"eat_kid\":\"kid\",\"test_device_root\":\"root.pem\","
-    "\"verify_at\":\"2024-06-01T00:00:00Z\"}";
+    "\"verify_at\":\"2024-06-01T00:00:00Z\",\"ocsp\":\"cache\",\"ocsp_url\":\"http://p/ocsp\","
+    "\"collateral_dir\":\"c\",\"ocsp_max_age\":0}";
 
 static void test_config_every_key(void **state)
 {
@@ -99,6 +100,11 @@ static void test_config_every_key(void **state)
     assert_string_equal(c->test_device_root, "root.pem");
     assert_true(c->has_verify_at);
     assert_int_equal(c->verify_at, 1717200000);
+    assert_string_equal(c->ocsp, "cache");
+    assert_string_equal(c->ocsp_url, "http://p/ocsp");
+    assert_string_equal(c->collateral_dir, "c");
+    assert_true(c->has_ocsp_max_age);
+    assert_int_equal(c->ocsp_max_age, 0);
     dga_gate_config_free(c);
 }
 
@@ -127,6 +133,12 @@ static void test_config_rejections(void **state)
     expect_config_error("{\"rim_dir\":\"r\",\"verify_at\":\"2024-06-01\"}", DGA_E_GATE_CONFIG,
                         "verify_at");
     expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":[]}", DGA_E_GATE_CONFIG, "gpu_policy");
+    expect_config_error("{\"rim_dir\":\"r\",\"ocsp\":\"bundle\"}", DGA_E_GATE_CONFIG, "ocsp");
+    expect_config_error("{\"rim_dir\":\"r\",\"ocsp\":\"maybe\"}", DGA_E_GATE_CONFIG, "ocsp");
+    expect_config_error("{\"rim_dir\":\"r\",\"ocsp_max_age\":-1}", DGA_E_GATE_CONFIG,
+                        "ocsp_max_age");
+    expect_config_error("{\"rim_dir\":\"r\",\"ocsp_max_age\":315360001}", DGA_E_GATE_CONFIG,
+                        "ocsp_max_age");
     expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":{\"a\":1,\"a\":2}}", DGA_E_GATE_CONFIG,
                         "config");
     expect_config_error("{\"rim_dir\":\"r\",\"test_device_root\":true}", DGA_E_GATE_CONFIG,
