@@ -64,6 +64,8 @@ check: deps build test asan fuzz-smoke
 bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_verify $(BENCH_ITERATIONS)
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_appraise
+	bench/bench_gate.sh $(BUILD_DIR)
+	bench/bench_proxy.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

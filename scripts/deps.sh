@@ -21,6 +21,7 @@ packages=(
     libtss2-dev        # TPM PCR backend for the measured event (tpm2-tss ESYS)
     swtpm              # `make test`: a TPM 2.0 that tests/unit/test_event_tpm.c starts and extends
     systemd            # `make test`: systemd-analyze verify of the units
+    wrk                # `make bench`: load on the collateral proxy (bench/bench_proxy.sh)
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
     curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
 )
