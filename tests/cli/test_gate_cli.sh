@@ -419,6 +419,7 @@ for _ in $(seq 100); do [ -s "$tmp/responder/port" ] && break; sleep 0.05; done
 port=$(cat "$tmp/responder/port" 2>/dev/null)
 [ -n "$port" ] || bad "online: the responder did not start: $(cat "$tmp/responder/out")"
 rm -rf "$tmp/col-online"; mkdir -p "$tmp/col-online"
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 # libcurl must not send 127.0.0.1 to a proxy
 reset; scenario ""
 config "\"event_backend\":\"sim:$tmp/rtmr3.bin\",\"test_device_root\":\"$fx/testpki/root.pem\",\"ocsp\":\"online\",\"ocsp_url\":\"http://127.0.0.1:$port\",\"collateral_dir\":\"$tmp/col-online\""
 gate 1 "online: the device chain passes OCSP, the RIM chains do not" && refused "online" appraise
