@@ -428,10 +428,62 @@ static dga_err fail_policy(struct gate_state *g, const char *reason)
     return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "policy: %s", reason);
 }
 
+/*
+ * The certificate of the device identity chain whose OCSP answer is not "good" (the
+ * chain's status decides which: a revocation first, then a response that failed a
+ * check, then "unknown"), or NULL when the chain is good or was not checked.
+ */
+static const struct dga_ocsp_cert_result *device_chain_refusal(const struct dga_appraisal *d)
+{
+    const struct dga_ocsp_chain_result *o = &d->ocsp;
+    bool revoked = strcmp(o->status, "revoked") == 0;
+    if (!o->checked || (!revoked && strcmp(o->status, "invalid") != 0 &&
+                        strcmp(o->status, "unknown") != 0)) {
+        return NULL;
+    }
+    if (!revoked && o->failed >= 0) {
+        return &o->certs[o->failed];
+    }
+    for (size_t k = 0; k < o->n; k++) {
+        enum dga_ocsp_status st = o->certs[k].r.status;
+        if (st == (revoked ? DGA_OCSP_STATUS_REVOKED : DGA_OCSP_STATUS_UNKNOWN)) {
+            return &o->certs[k];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A refused device whose identity chain is not "good" is reported by that chain: it is
+ * checked before the RIMs and no policy can relax it, so a stale, revoked or unknown
+ * device certificate is what the operator must see, not a later failure of the same
+ * device (the RIM chains' missing responses, say). This chooses the reason only: whether
+ * the device is refused is the appraisal's and the policy's decision.
+ */
+static dga_err fail_device_chain(struct gate_state *g, size_t i,
+                                 const struct dga_ocsp_cert_result *c)
+{
+    char who[64];
+    gate_device_name(g, i, who, sizeof who);
+    if (c->r.err != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_APPRAISE, c->r.err, true,
+                    "%s: ocsp-device-chain: %s: %s: certificate %d \"%s\"", who,
+                    dga_err_name(c->r.err), dga_err_message(c->r.err), c->index, c->subject);
+    }
+    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_GATE_REJECTED, true,
+                "%s: ocsp-device-chain: %s%s%s%s: certificate %d \"%s\"", who,
+                dga_ocsp_status_name(c->r.status), c->r.reason[0] != '\0' ? " (" : "",
+                c->r.reason, c->r.reason[0] != '\0' ? ")" : "", c->index, c->subject);
+}
+
 /* "<device>: <check>: <error>: <message>", naming the RIM or the certificate without OCSP. */
 static dga_err fail_device(struct gate_state *g, size_t i)
 {
     const struct dga_appraisal *d = &g->ap->dev[i];
+    const struct dga_ocsp_cert_result *refused = device_chain_refusal(d);
+    if (refused != NULL) {
+        return fail_device_chain(g, i, refused);
+    }
     const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
                                   : strstr(d->failed_check, "rim") != NULL ? &d->firmware
                                                                             : NULL;

@@ -282,6 +282,164 @@ expect err "ocsp: \"cache\" needs collateral_dir" "cache without dir refused"
 reset; config "$STD,\"ocsp\":\"bundle\""
 gate 2 "ocsp bundle is not a gate mode"
 
+# ---- revocation of the device chain (issue 5) ----
+# The test PKI's CAs answer OCSP (tests/fixtures/testpki: make-testpki.sh keeps their
+# keys and an index per CA; make-ocsp-responses.sh made the stored responses, all with
+# thisUpdate THIS_UPDATE and nextUpdate 30 days later). Certificates 3, 2, 1 of the chain
+# are checked, each under the next. NVIDIA's RIM signer chains can get no response in any
+# test (no NVIDIA responder, no stored NVIDIA response): they fail as ocsp-no-response after
+# the device chain, so a run whose device chain passes names a RIM chain certificate.
+THIS_UPDATE=2026-11-28T09:44:32Z
+FRESH=2026-11-28T12:00:00Z  # 2h15m after thisUpdate: fresh under the 7-day default
+STALE=2026-12-06T12:00:00Z  # 8 days after: older than the maximum age, before nextUpdate
+EXPIRED=2027-01-05T12:00:00Z # after nextUpdate (2026-12-28)
+ocspfx=$fx/testpki/ocsp
+mkdir -p "$tmp/dev"
+awk -v d="$tmp/dev" '/BEGIN CERTIFICATE/{n++} n{print >(d "/cert" (n - 1) ".pem")}' "$fx/testpki/certchain.pem"
+# certid_key N: SHA-256 of the DER SHA-1 CertID of chain certificate N under N+1, computed
+# here with openssl (a request's first CertID, cut out by asn1parse's offsets): the name a
+# stored response must have (docs/revocation.md), independent of dga_ocsp_cert_key.
+certid_key() {
+    local l off hl len
+    openssl ocsp -issuer "$tmp/dev/cert$(($1 + 1)).pem" -cert "$tmp/dev/cert$1.pem" -no_nonce \
+        -reqout "$tmp/certid.req" >/dev/null 2>&1
+    l=$(openssl asn1parse -inform DER -in "$tmp/certid.req" | grep -m1 ':d=4 ')
+    off=$(echo "$l" | sed 's/^ *\([0-9]*\):.*/\1/')
+    hl=$(echo "$l" | sed 's/.*hl= *\([0-9]*\).*/\1/')
+    len=$(echo "$l" | sed 's/.* l= *\([0-9]*\).*/\1/')
+    tail -c +$((off + 1)) "$tmp/certid.req" | head -c $((hl + len)) | sha256sum | cut -d' ' -f1
+}
+KEY1=$(certid_key 1) KEY2=$(certid_key 2) KEY3=$(certid_key 3)
+# stored NAME R1 R2 R3: a collateral directory holding those responses for certificates 1-3
+stored() {
+    local d=$tmp/col-$1
+    rm -rf "$d"; mkdir -p "$d/ocsp"
+    cp "$ocspfx/responses/$2.der" "$d/ocsp/$KEY1.der"
+    cp "$ocspfx/responses/$3.der" "$d/ocsp/$KEY2.der"
+    cp "$ocspfx/responses/$4.der" "$d/ocsp/$KEY3.der"
+}
+# ocsp_entry NAME KEY FIELDS: the bundle's collateral.ocsp entry for GPU-0's device chain
+# certificate with that CertID key holds FIELDS (jansson sorts the keys), and its response
+ocsp_entry() {
+    bundle | grep -qF -- "{\"certid_sha256\":\"$2\",\"chain\":\"device\",\"device\":\"GPU-0\",$3" ||
+        { bad "$1: collateral.ocsp lacks {$2 ... $3}"; bundle | grep -o '"ocsp":\[{[^]]*' | head -c 600; echo; }
+}
+RIM_REFUSED='ocsp-driver-rim-chain: ocsp-no-response: no fresh OCSP response for the certificate in the chosen source: certificate 2 "NVIDIA Reference Value GH100 CA"'
+DEVICE_POLICY='GPU-0: x-nvidia-gpu-attestation-report-cert-chain.x-nvidia-cert-ocsp-status is'
+stored good cert1-good cert2-good cert3-good
+stored revoked cert1-good cert2-revoked cert3-good
+stored hold cert1-hold cert2-good cert3-good
+stored unknown cert1-good cert2-good cert3-unknown
+cachecfg() { # NAME VERIFY_AT EXTRA
+    config "\"event_backend\":\"sim:$tmp/rtmr3.bin\",\"test_device_root\":\"$fx/testpki/root.pem\",\"verify_at\":\"$2\",\"ocsp\":\"cache\",\"collateral_dir\":\"$tmp/col-$1\"${3:+,$3}"
+}
+
+# The control: fresh good responses pass the device chain (status good, from the cache);
+# the run is refused at the RIM chains, which nothing can answer.
+reset; scenario ""; cachecfg good "$FRESH"
+gate 1 "device chain fresh and good: refused at the RIM chains only" && refused "fresh" appraise
+expect err "gate: GPU-0 (0000:18:00.0): $RIM_REFUSED" "fresh: the RIM chain named, not the device chain"
+for k in "$KEY3" "$KEY2" "$KEY1"; do
+    ocsp_entry "fresh" "$k" '"error":null,'
+done
+ocsp_entry "fresh" "$KEY3" '"error":null,"index":3,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert3-good.der")"'","revocation_reason":null,"source":"cache","status":"good","subject":"DGA TEST GH100 Identity","this_update":"'$THIS_UPDATE'"}'
+bundle | grep -qF "$DEVICE_POLICY" && bad "fresh: the device chain's OCSP status in the verdict"
+
+# (a) Stale: the same responses, verified 8 days after thisUpdate (the 7-day default
+# maximum age): refused at the device chain, certificate 3 first (top down).
+reset; cachecfg good "$STALE"
+gate 1 "device chain: stored responses older than the maximum age" && refused "stale" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-too-old: the OCSP response is older than the maximum age: certificate 3 \"DGA TEST GH100 Identity\"" "stale reason"
+[ "$(grep -c . "$tmp/err")" = 2 ] || bad "stale: not exactly the reason and the bundle line"
+expect_bundle '"error":"ocsp-too-old"' "stale: error in the bundle"
+for k in "$KEY3" "$KEY2" "$KEY1"; do
+    ocsp_entry "stale" "$k" '"error":"ocsp-too-old",'
+done
+ocsp_entry "stale" "$KEY3" '"error":"ocsp-too-old","index":3,"next_update":null,"response":"'"$(base64 -w0 "$ocspfx/responses/cert3-good.der")"'","revocation_reason":null,"source":"cache","status":"none","subject":"DGA TEST GH100 Identity"'
+expect_bundle "$DEVICE_POLICY \\\"invalid\\\", policy allows [\\\"good\\\"]" "stale: the device chain in the verdict"
+expect_bundle '"ocsp_source":{"collateral_dir":"'"$tmp/col-good"'","max_age":604800,"mode":"cache"' "stale: source"
+
+# The config's ocsp_max_age applies: one hour is exceeded 2h15m after thisUpdate.
+reset; cachecfg good "$FRESH" '"ocsp_max_age":3600'
+gate 1 "device chain: ocsp_max_age 3600 exceeded" && refused "max age 3600" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-too-old: " "max age 3600 reason"
+expect_bundle '"max_age":3600' "max age 3600 in the source"
+
+# Past nextUpdate, even with an unlimited maximum age (ocsp_max_age 0).
+reset; cachecfg good "$EXPIRED" '"ocsp_max_age":0'
+gate 1 "device chain: stored responses past nextUpdate (unlimited age)" && refused "expired" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-expired: the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time: certificate 3 \"DGA TEST GH100 Identity\"" "expired reason"
+
+# (b) Revoked: the identity CA's responder says the ICA (certificate 2) is revoked.
+reset; cachecfg revoked "$FRESH"
+gate 1 "device chain: certificate 2 revoked" && refused "revoked" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: revoked (keyCompromise): certificate 2 \"DGA TEST GH100 Provisioner ICA 1\"" "revoked reason"
+ocsp_entry "revoked" "$KEY2" '"error":null,"index":2,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert2-revoked.der")"'","revocation_reason":"keyCompromise","source":"cache","status":"revoked"'
+ocsp_entry "revoked" "$KEY3" '"error":null,"index":3,'
+expect_bundle "$DEVICE_POLICY \\\"revoked\\\"" "revoked: the device chain in the verdict"
+
+# The root's responder does not know the identity CA (certificate 3): "unknown".
+reset; cachecfg unknown "$FRESH"
+gate 1 "device chain: certificate 3 unknown to its responder" && refused "unknown" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: unknown: certificate 3 \"DGA TEST GH100 Identity\"" "unknown reason"
+ocsp_entry "unknown" "$KEY3" '"error":null,"index":3,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert3-unknown.der")"'","revocation_reason":null,"source":"cache","status":"unknown"'
+expect_bundle "$DEVICE_POLICY \\\"unknown\\\"" "unknown: the device chain in the verdict"
+
+# (c) certificateHold on the BROM certificate (1), under a policy that accepts a hold
+# on both RIM chains (and their 2025 expiry): the device chain is never relaxed.
+printf '{"version":1,"chains":{"gpu-driver-rim":{"status":["valid","expired"],"ocsp_status":["good","revoked"],"revocation_reasons":["certificateHold"]},"gpu-vbios-rim":{"status":["valid","expired"],"ocsp_status":["good","revoked"],"revocation_reasons":["certificateHold"]}}}' >"$tmp/rimhold.json"
+reset; cachecfg hold "$FRESH" "\"policy\":\"$tmp/rimhold.json\""
+gate 1 "device chain: certificateHold under a RIM-chain hold relaxation" && refused "hold" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: revoked (certificateHold): certificate 1 \"GH100 A01 GSP BROM\"" "hold reason"
+ocsp_entry "hold" "$KEY1" '"error":null,"index":1,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert1-hold.der")"'","revocation_reason":"certificateHold","source":"cache","status":"revoked"'
+expect_bundle "$DEVICE_POLICY \\\"revoked\\\", policy allows [\\\"good\\\"]" "hold: the policy still refuses the device chain"
+bundle | grep -qF 'x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-status' && bad "hold: the RIM relaxation was not applied"
+# ... and a policy that tries to relax the device chain is a configuration error.
+printf '{"version":1,"chains":{"gpu-attestation-report":{"ocsp_status":["good","revoked"],"revocation_reasons":["certificateHold"]}}}' >"$tmp/devhold.json"
+reset; cachecfg hold "$FRESH" "\"policy\":\"$tmp/devhold.json\""
+gate 2 "a policy relaxing a hold on the device chain"
+[ -e "$tmp/log" ] && bad "device hold policy: something was emitted"
+
+# (d) Online: an OCSP responder on 127.0.0.1 that knows only the test CAs (one
+# `openssl ocsp -reqin` per request, chosen by the request's issuerKeyHash; 404 for
+# any other issuer, so NVIDIA's RIM chains get collateral-http). The device chain passes
+# with fresh answers (filed in the collateral directory); the run fails at a RIM chain.
+resp_args=()
+for ca in root identity ica; do
+    h=$(openssl ocsp -issuer "$ocspfx/$ca.pem" -serial 1 -no_nonce -req_text -reqout /dev/null 2>/dev/null |
+        awk '/Issuer Key Hash:/{print $4}')
+    resp_args+=("$ca=$h:$ocspfx/$ca.index.txt:$ocspfx/$ca.pem:$ocspfx/$ca-responder.pem:$ocspfx/$ca-responder.key")
+done
+mkdir -p "$tmp/responder"
+perl "$(dirname "$0")/../gate/ocsp-responder.pl" "$tmp/responder/port" "$tmp/responder" \
+    "$tmp/responder/log" "${resp_args[@]}" >"$tmp/responder/out" 2>&1 &
+responder=$!
+trap 'kill "$responder" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do [ -s "$tmp/responder/port" ] && break; sleep 0.05; done
+port=$(cat "$tmp/responder/port" 2>/dev/null)
+[ -n "$port" ] || bad "online: the responder did not start: $(cat "$tmp/responder/out")"
+rm -rf "$tmp/col-online"; mkdir -p "$tmp/col-online"
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1 # libcurl must not send 127.0.0.1 to a proxy
+reset; scenario ""
+config "\"event_backend\":\"sim:$tmp/rtmr3.bin\",\"test_device_root\":\"$fx/testpki/root.pem\",\"ocsp\":\"online\",\"ocsp_url\":\"http://127.0.0.1:$port\",\"collateral_dir\":\"$tmp/col-online\""
+gate 1 "online: the device chain passes OCSP, the RIM chains do not" && refused "online" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-driver-rim-chain: collateral-http: " "online: a RIM chain named"
+expect err ": certificate 2 \"NVIDIA Reference Value GH100 CA\"" "online: the RIM chain certificate named"
+for k in "$KEY3" "$KEY2" "$KEY1"; do
+    ocsp_entry "online" "$k" '"error":null,'
+    [ -s "$tmp/col-online/ocsp/$k.der" ] || bad "online: the answer for $k was not filed"
+done
+bundle | grep -qF '"chain":"device","device":"GPU-0","error":null,"index":2,' || bad "online: certificate 2"
+[ "$(bundle | grep -o '"chain":"device","device":"GPU-[01]","error":null,"index":[123],"next_update":"[^"]*","response":"[^"]*","revocation_reason":null,"source":"online","status":"good"' | wc -l)" = 6 ] ||
+    bad "online: not 3 good online answers for each GPU's device chain"
+# One question per certificate per run (the memo): each test CA was asked once.
+for ca in root identity ica; do
+    [ "$(grep -c "^$ca 200$" "$tmp/responder/log")" = 1 ] || bad "online: $ca asked $(grep -c "^$ca 200$" "$tmp/responder/log") times"
+done
+grep -q '^- 404$' "$tmp/responder/log" || bad "online: the RIM chains were not asked"
+kill "$responder" 2>/dev/null; wait "$responder" 2>/dev/null
+trap 'rm -rf "$tmp"' EXIT
+
 # ---- the measured events and the ready state ----
 reset; config "\"event_backend\":\"sim:$tmp/no-such-dir/rtmr3.bin\",\"test_device_root\":\"$fx/testpki/root.pem\",\"verify_at\":\"$AT\",\"policy\":\"$tmp/policy.json\""
 gate 3 "register unusable: stops at gpu-policy-hash"
