@@ -37,7 +37,8 @@ void dga_http_options_init(struct dga_http_options *o);
 struct dga_http_info {
     long status;       /* last HTTP status, 0 if none was received */
     unsigned attempts; /* how many requests were made */
-    char error[128];   /* libcurl's message for the last transport failure, or "" */
+    char error[128];   /* libcurl's message for the last transport failure, or "" (or
+                        * which library failed to load, with DGA_E_RUNTIME_LIBRARY) */
 };
 
 /*
@@ -46,7 +47,9 @@ struct dga_http_info {
  * 502, 503, 504, up to o->max_attempts. 200 gives the body (*ret malloc'd).
  * DGA_E_COLLATERAL_UNREACHABLE when no attempt got an answer,
  * DGA_E_COLLATERAL_HTTP for any other final status, DGA_E_TOO_LARGE past
- * o->max_body (not retried). info is optional.
+ * o->max_body (not retried). info is optional. libcurl is loaded on the
+ * first request: DGA_E_RUNTIME_LIBRARY, info->error naming the file, when it
+ * cannot be.
  */
 dga_err dga_http_post(const char *url, const char *content_type, const char *accept,
                       const uint8_t *body, size_t len, const struct dga_http_options *o,
