@@ -301,7 +301,7 @@ static void hard_failure_reasons(const struct attest_run *run, struct dga_verdic
             /* No OCSP response for a certificate: name it. */
             const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
             snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
-                     d->failed_check, c->index, c->subject, dga_err_message(d->err),
+                     d->failed_check, c->index, c->subject, cli_ocsp_failure_text(c, d->err),
                      dga_err_name(d->err));
             add_reason(v, text);
             continue;

@@ -192,3 +192,10 @@ json_t *cli_cert_json(X509 *x)
     BN_free(bn);
     return j;
 }
+
+const char *cli_ocsp_failure_text(const struct dga_ocsp_cert_result *c, dga_err e)
+{
+    bool library = c->diag.err == DGA_E_RUNTIME_LIBRARY && c->diag.field != NULL &&
+                   c->diag.field[0] != '\0';
+    return library ? c->diag.field : dga_err_message(e);
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dga/evidence.h"
+#include "dga/ocsp.h"
 #include "dga/rim.h"
 #include "dga/verify.h"
 
@@ -79,6 +80,13 @@ int cli_load_rim(const char *path, struct dga_rim **ret);
 
 /* Subject, issuer, serial and validity of a certificate, for JSON output. */
 json_t *cli_cert_json(X509 *x);
+
+/*
+ * Why a certificate has no OCSP response, for messages: dga_err_message(e),
+ * or, when a runtime library could not be loaded, which one and why (the
+ * certificate's diag->field, "libcurl.so.4: cannot open shared object file...").
+ */
+const char *cli_ocsp_failure_text(const struct dga_ocsp_cert_result *c, dga_err e);
 
 /* Dumps JSON to stdout with 4-space indentation and sorted keys, then a newline. */
 int cli_print_json(json_t *j);

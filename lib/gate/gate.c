@@ -397,8 +397,14 @@ static dga_err fail_device(struct gate_state *g, size_t i)
                                                                             : NULL;
     char who[64];
     gate_device_name(g, i, who, sizeof who);
+    /* A runtime library that could not be loaded (libcurl for online OCSP): say which. */
+    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
+    const struct dga_diag *od = o != NULL && o->failed >= 0 ? &o->certs[o->failed].diag : NULL;
+    const char *why = od != NULL && od->err == DGA_E_RUNTIME_LIBRARY && od->field != NULL
+                          ? od->field
+                          : dga_err_message(d->err);
     return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s%s", who,
-                d->failed_check, dga_err_name(d->err), dga_err_message(d->err),
+                d->failed_check, dga_err_name(d->err), why,
                 u != NULL ? ": " : "", u != NULL ? u->id : "");
 }
 
