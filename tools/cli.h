@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dga/evidence.h"
+#include "dga/ocsp.h"
 #include "dga/rim.h"
 #include "dga/verify.h"
 

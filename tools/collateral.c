@@ -141,8 +141,8 @@ static void report_chain(const char *what, const struct dga_ocsp_chain_result *o
     }
     if (o->failed >= 0) {
         const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
-        printf(": certificate %d \"%s\": %s [%s]", c->index, c->subject, dga_err_message(o->err),
-               dga_err_name(o->err));
+        printf(": certificate %d \"%s\": %s [%s]", c->index, c->subject,
+               dga_ocsp_failure_text(c, o->err), dga_err_name(o->err));
     }
     printf("\n");
 }

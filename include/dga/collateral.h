@@ -37,7 +37,8 @@ void dga_http_options_init(struct dga_http_options *o);
 struct dga_http_info {
     long status;       /* last HTTP status, 0 if none was received */
     unsigned attempts; /* how many requests were made */
-    char error[128];   /* libcurl's message for the last transport failure, or "" */
+    char error[128];   /* libcurl's message for the last transport failure, or "" (or
+                        * which library failed to load, with DGA_E_RUNTIME_LIBRARY) */
 };
 
 /*
@@ -46,7 +47,9 @@ struct dga_http_info {
  * 502, 503, 504, up to o->max_attempts. 200 gives the body (*ret malloc'd).
  * DGA_E_COLLATERAL_UNREACHABLE when no attempt got an answer,
  * DGA_E_COLLATERAL_HTTP for any other final status, DGA_E_TOO_LARGE past
- * o->max_body (not retried). info is optional.
+ * o->max_body (not retried). info is optional. libcurl is loaded on the
+ * first request: DGA_E_RUNTIME_LIBRARY, info->error naming the file, when it
+ * cannot be.
  */
 dga_err dga_http_post(const char *url, const char *content_type, const char *accept,
                       const uint8_t *body, size_t len, const struct dga_http_options *o,
@@ -161,6 +164,13 @@ struct dga_ocsp_source {
 };
 /* Mode off, defaults for the rest. */
 void dga_ocsp_source_init(struct dga_ocsp_source *s);
+
+/*
+ * What to tell a user about a certificate whose response could not be had:
+ * the runtime library that failed to load, by file name, when that was the
+ * cause (c->diag.field), else dga_err_message(e).
+ */
+const char *dga_ocsp_failure_text(const struct dga_ocsp_cert_result *c, dga_err e);
 
 /*
  * One certificate: a response for subject (issued by issuer) from the

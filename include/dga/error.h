@@ -184,7 +184,10 @@
     X(GATE_CONFIG, "gate-config",                                                           \
       "the gate configuration is malformed, has an unknown key, or a value out of range")  \
     X(GATE_REJECTED, "gate-rejected",                                                       \
-      "the appraisal or the policy rejected the GPUs")
+      "the appraisal or the policy rejected the GPUs")                                      \
+    /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */        \
+    X(RUNTIME_LIBRARY, "runtime-library",                                                   \
+      "a shared library this operation needs cannot be loaded")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

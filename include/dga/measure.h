@@ -111,7 +111,9 @@ struct dga_event_paths {
  *   tpm[:PCR[:BANK]]   a TPM PCR through tpm2-tss ESYS; PCR 0-23 (default 14),
  *                      BANK sha256 (default) or sha384
  * A bad spec is DGA_E_BAD_ARGUMENT with diag->field naming the part. Nothing
- * is opened here; paths is copied (may be NULL).
+ * is opened here; paths is copied (may be NULL). For tpm, tpm2-tss is loaded
+ * (on first use, once per process): DGA_E_RUNTIME_LIBRARY, diag->field
+ * naming the file, when it cannot be.
  */
 dga_err dga_event_backend_open(const char *spec, const struct dga_event_paths *paths,
                                struct dga_event_backend **ret, struct dga_diag *diag);

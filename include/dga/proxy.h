@@ -171,7 +171,9 @@ struct dga_proxy;
 /*
  * Loads the on-disk cache (dropping entries whose body digest does not
  * match, and anything beyond the bounds), binds the listen address and
- * starts serving and the background refresher.
+ * starts serving and the background refresher. libmicrohttpd and libcurl
+ * are loaded here, on first use: DGA_E_RUNTIME_LIBRARY, diag->field naming
+ * the file, when either cannot be.
  */
 dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret,
                         struct dga_diag *diag);

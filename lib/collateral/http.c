@@ -4,14 +4,14 @@
  * timeouts, a hard body cap, no redirects, http/https only, and bounded
  * retries with doubling backoff on the failures libnvat retries
  * (reference/certificates.md §7.1): no connection, timeouts, and HTTP 408,
- * 429, 500, 502, 503, 504.
+ * 429, 500, 502, 503, 504. libcurl is loaded on the first request
+ * (collateral/curl_api.h): commands that never fetch do not pay for it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
+#include "collateral/curl_api.h"
 #include "core/buf.h"
 #include "dga/collateral.h"
 
@@ -65,44 +65,45 @@ static void sleep_ms(long ms)
 }
 
 /* body NULL: GET; else POST of len bytes. */
-static bool configure(CURL *h, const char *url, struct curl_slist *headers, const uint8_t *body,
-                      size_t len, const struct dga_http_options *o, struct sink *s,
-                      char *errbuf)
+static bool configure(const struct curl_api *cu, CURL *h, const char *url,
+                      struct curl_slist *headers, const uint8_t *body, size_t len,
+                      const struct dga_http_options *o, struct sink *s, char *errbuf)
 {
-    bool ok = curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK;
+    bool ok = cu->easy_setopt(h, CURLOPT_URL, url) == CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
-    ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 #else
-    ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS) == CURLE_OK;
+    ok = ok &&
+         cu->easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK;
 #endif
     if (body != NULL) {
-        ok = ok && curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
     } else {
-        ok = ok && curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     }
-    ok = ok && curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->total_timeout_ms) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK;
-    ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, o->total_timeout_ms) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
     return ok;
 }
 
 /* One request; returns the transport code, the status in *status. */
-static CURLcode attempt(CURL *h, struct sink *s, long *status)
+static CURLcode attempt(const struct curl_api *cu, CURL *h, struct sink *s, long *status)
 {
     buf_free(&s->body);
     s->too_large = false;
     *status = 0;
-    CURLcode c = curl_easy_perform(h);
+    CURLcode c = cu->easy_perform(h);
     if (c == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+        cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     }
     return c;
 }
@@ -118,17 +119,17 @@ static dga_err options_ok(const char *url, const struct dga_http_options *o)
 }
 
 /* The outcome of the attempts: the body on 200, else the named failure. */
-static dga_err run_attempts(CURL *h, const struct dga_http_options *o, struct sink *s,
-                            struct dga_http_info *info, const char *errbuf)
+static dga_err run_attempts(const struct curl_api *cu, CURL *h, const struct dga_http_options *o,
+                            struct sink *s, struct dga_http_info *info, const char *errbuf)
 {
     long backoff = o->backoff_ms;
     for (unsigned i = 1;; i++) {
         long status = 0;
-        CURLcode c = attempt(h, s, &status);
+        CURLcode c = attempt(cu, h, s, &status);
         info->attempts = i;
         info->status = status;
         snprintf(info->error, sizeof info->error, "%s",
-                 c == CURLE_OK ? "" : errbuf[0] != '\0' ? errbuf : curl_easy_strerror(c));
+                 c == CURLE_OK ? "" : errbuf[0] != '\0' ? errbuf : cu->easy_strerror(c));
         if (s->too_large || c == CURLE_FILESIZE_EXCEEDED) {
             return DGA_E_TOO_LARGE;
         }
@@ -144,6 +145,17 @@ static dga_err run_attempts(CURL *h, const struct dga_http_options *o, struct si
     }
 }
 
+/* libcurl, loaded on first use; when it cannot be, info->error names the file. */
+static dga_err load_curl(const struct curl_api **ret, struct dga_http_info *info)
+{
+    struct dga_diag diag = {0};
+    dga_err e = curl_api_load(ret, &diag);
+    if (e != DGA_E_OK) {
+        snprintf(info->error, sizeof info->error, "%s", diag.field);
+    }
+    return e;
+}
+
 static dga_err http_request(const char *url, const char *content_type, const char *accept,
                            const uint8_t *body, size_t len, const struct dga_http_options *o,
                            uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
@@ -155,20 +167,24 @@ static dga_err http_request(const char *url, const char *content_type, const cha
     if (e != DGA_E_OK || ret == NULL || ret_len == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
+    const struct curl_api *cu = NULL;
+    if ((e = load_curl(&cu, info)) != DGA_E_OK) {
+        return e;
+    }
     char ct[128], ac[128], errbuf[CURL_ERROR_SIZE] = "";
     snprintf(ct, sizeof ct, "Content-Type: %s", content_type != NULL ? content_type : "");
     snprintf(ac, sizeof ac, "Accept: %s", accept);
-    struct curl_slist *headers = curl_slist_append(NULL, ac);
+    struct curl_slist *headers = cu->slist_append(NULL, ac);
     struct curl_slist *all = headers;
     if (headers != NULL && body != NULL) {
-        all = curl_slist_append(headers, ct);
+        all = cu->slist_append(headers, ct);
     }
     struct sink s = {.body = buf_init(o->max_body)};
-    CURL *h = all != NULL ? curl_easy_init() : NULL;
-    if (h == NULL || !configure(h, url, all, body, len, o, &s, errbuf)) {
+    CURL *h = all != NULL ? cu->easy_init() : NULL;
+    if (h == NULL || !configure(cu, h, url, all, body, len, o, &s, errbuf)) {
         e = h == NULL ? DGA_E_NOMEM : DGA_E_BAD_ARGUMENT;
     } else {
-        e = run_attempts(h, o, &s, info, errbuf);
+        e = run_attempts(cu, h, o, &s, info, errbuf);
     }
     if (e == DGA_E_OK) {
         e = buf_terminate(&s.body);
@@ -178,8 +194,8 @@ static dga_err http_request(const char *url, const char *content_type, const cha
         *ret = buf_take(&s.body);
     }
     buf_free(&s.body);
-    curl_easy_cleanup(h);
-    curl_slist_free_all(all != NULL ? all : headers);
+    cu->easy_cleanup(h);
+    cu->slist_free_all(all != NULL ? all : headers);
     return e;
 }
 

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "collateral/curl_api.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -93,6 +94,9 @@ dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
     dga_err e = dga_http_get(url, "application/json", &local, &body, &len, &info);
     if (e == DGA_E_COLLATERAL_HTTP && info.status == 404) {
         e = DGA_E_RIM_NOT_FOUND;
+    }
+    if (e == DGA_E_RUNTIME_LIBRARY) {
+        return curl_api_load(NULL, diag); /* the same failure again, diag->field naming the file */
     }
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, (size_t)info.status, "RIM service");

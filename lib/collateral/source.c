@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "collateral/curl_api.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -170,6 +171,7 @@ static dga_err from_responder(const struct cert_ctx *c, struct dga_ocsp_cert_res
         e = dga_http_post(url, "application/ocsp-request", "application/ocsp-response", body,
                           body_len, &c->src->http, &der, &len, NULL);
     }
+
     if (e == DGA_E_OK) {
         dga_ocsp_response_check(der, len, c->subject, c->issuer, req, &c->check, &ret->r,
                                 &ret->diag);
@@ -314,7 +316,11 @@ dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X5
     }
     if (e != DGA_E_OK) {
         ret->r.err = e;
-        dga_diag_set(&ret->diag, e, 0, "OCSP source");
+        if (e == DGA_E_RUNTIME_LIBRARY) {
+            curl_api_load(NULL, &ret->diag); /* the same failure: diag->field names libcurl */
+        } else {
+            dga_diag_set(&ret->diag, e, 0, "OCSP source");
+        }
     }
     if (e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT) {
         memo_add(src->memo, at, e, ret);
@@ -443,4 +449,11 @@ dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_r
     dga_err e = dga_ocsp_check_chain(src, chain, DGA_OCSP_CHAIN_RIM, root, at, ret);
     sk_X509_free(chain); /* the certificates belong to the RIM and the caller */
     return e;
+}
+
+const char *dga_ocsp_failure_text(const struct dga_ocsp_cert_result *c, dga_err e)
+{
+    bool library = c->diag.err == DGA_E_RUNTIME_LIBRARY && c->diag.field != NULL &&
+                   c->diag.field[0] != '\0';
+    return library ? c->diag.field : dga_err_message(e);
 }

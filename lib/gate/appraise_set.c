@@ -54,7 +54,7 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
         if (o != NULL && o->failed >= 0) {
             const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
             snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
-                     d->failed_check, c->index, c->subject, dga_err_message(d->err),
+                     d->failed_check, c->index, c->subject, dga_ocsp_failure_text(c, d->err),
                      dga_err_name(d->err));
             add_reason(&a->verdict, text);
             continue;

@@ -496,8 +496,12 @@ static dga_err fail_device(struct gate_state *g, size_t i)
     } else if (u != NULL) {
         snprintf(what, sizeof what, ": %s", u->id);
     }
+    /* A runtime library that could not be loaded (libcurl for online OCSP) says which. */
+    const char *why = o != NULL && o->failed >= 0
+                          ? dga_ocsp_failure_text(&o->certs[o->failed], d->err)
+                          : dga_err_message(d->err);
     return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s", who,
-                d->failed_check, dga_err_name(d->err), dga_err_message(d->err), what);
+                d->failed_check, dga_err_name(d->err), why, what);
 }
 
 static dga_err build_eat(struct gate_state *g)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "measure/internal.h"
+#include "measure/tss_api.h"
 
 #define TDX_SYSFS_ENV_MAX 240 /* dstack: an absolute directory shorter than 240 characters */
 #define TPM_PCR_MAX 23
@@ -162,6 +163,9 @@ dga_err dga_event_backend_open(const char *spec, const struct dga_event_paths *p
     dga_err e = parse_spec(spec, b, diag);
     if (e == DGA_E_OK) {
         e = set_paths(b, paths, diag);
+    }
+    if (e == DGA_E_OK && b->kind == BACKEND_TPM) {
+        e = tss_api_load(NULL, diag); /* a missing tpm2-tss fails here, before any event */
     }
     if (e != DGA_E_OK) {
         dga_event_backend_free(b);

@@ -9,15 +9,16 @@
  * locality refusal -> DGA_E_REGISTER_PERMISSION; anything else the TPM says
  * -> DGA_E_REGISTER_EXTEND. diag->offset carries the TSS2_RC. tpm2-tss logs
  * on its own according to TSS2_LOG (the CLI silences it unless set).
+ * tpm2-tss is loaded on the first operation (tss_api.h), not linked: a
+ * missing library is DGA_E_RUNTIME_LIBRARY, diag->field naming the file.
  */
 #include <string.h>
 
-#include <tss2/tss2_esys.h>
-#include <tss2/tss2_tctildr.h>
-
 #include "measure/internal.h"
+#include "measure/tss_api.h"
 
 struct tpm {
+    const struct tss_api *api;
     TSS2_TCTI_CONTEXT *tcti;
     ESYS_CONTEXT *esys;
 };
@@ -25,10 +26,10 @@ struct tpm {
 static void tpm_close(struct tpm *t)
 {
     if (t->esys != NULL) {
-        Esys_Finalize(&t->esys);
+        t->api->esys_finalize(&t->esys);
     }
     if (t->tcti != NULL) {
-        Tss2_TctiLdr_Finalize(&t->tcti);
+        t->api->tctildr_finalize(&t->tcti);
     }
 }
 
@@ -37,13 +38,17 @@ static dga_err tpm_open(const struct dga_event_backend *b, struct tpm *t, struct
 {
     TSS2_RC rc;
     memset(t, 0, sizeof *t);
+    dga_err e = tss_api_load(&t->api, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (b->tpm_tcti != NULL) {
-        rc = Tss2_TctiLdr_Initialize(b->tpm_tcti, &t->tcti);
+        rc = t->api->tctildr_initialize(b->tpm_tcti, &t->tcti);
         if (rc != TSS2_RC_SUCCESS) {
             return dga_diag_set(diag, DGA_E_REGISTER_UNAVAILABLE, rc, "tpm tcti");
         }
     }
-    rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+    rc = t->api->esys_initialize(&t->esys, t->tcti, NULL);
     if (rc != TSS2_RC_SUCCESS) {
         tpm_close(t);
         return dga_diag_set(diag, DGA_E_REGISTER_UNAVAILABLE, rc, "tpm");
@@ -80,8 +85,8 @@ dga_err tpm_extend(const struct dga_event_backend *b, const uint8_t *digest, str
     values.count = 1;
     values.digests[0].hashAlg = bank_alg(b->alg);
     memcpy(&values.digests[0].digest, digest, dga_hash_len(b->alg));
-    TSS2_RC rc = Esys_PCR_Extend(t.esys, (ESYS_TR)(ESYS_TR_PCR0 + b->pcr), ESYS_TR_PASSWORD,
-                                 ESYS_TR_NONE, ESYS_TR_NONE, &values);
+    TSS2_RC rc = t.api->esys_pcr_extend(t.esys, (ESYS_TR)(ESYS_TR_PCR0 + b->pcr), ESYS_TR_PASSWORD,
+                                        ESYS_TR_NONE, ESYS_TR_NONE, &values);
     tpm_close(&t);
     return rc == TSS2_RC_SUCCESS ? DGA_E_OK : map_rc(rc, diag);
 }
@@ -102,8 +107,8 @@ dga_err tpm_read(const struct dga_event_backend *b, uint8_t *out, struct dga_dia
     UINT32 counter = 0;
     TPML_PCR_SELECTION *sel_out = NULL;
     TPML_DIGEST *values = NULL;
-    TSS2_RC rc = Esys_PCR_Read(t.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel, &counter,
-                               &sel_out, &values);
+    TSS2_RC rc = t.api->esys_pcr_read(t.esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &sel,
+                                      &counter, &sel_out, &values);
     tpm_close(&t);
     if (rc != TSS2_RC_SUCCESS) {
         return map_rc(rc, diag);
@@ -113,7 +118,7 @@ dga_err tpm_read(const struct dga_event_backend *b, uint8_t *out, struct dga_dia
     if (ok) {
         memcpy(out, values->digests[0].buffer, n);
     }
-    Esys_Free(sel_out);
-    Esys_Free(values);
+    t.api->esys_free(sel_out);
+    t.api->esys_free(values);
     return ok ? DGA_E_OK : dga_diag_set(diag, DGA_E_REGISTER_EXTEND, 0, "tpm pcr read");
 }

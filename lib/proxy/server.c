@@ -2,6 +2,8 @@
 /*
  * The proxy's HTTP side on libmicrohttpd (a thread per connection, so an
  * upstream fetch blocks only its own client) and the background refresher.
+ * libmicrohttpd and libcurl are loaded when the proxy starts (mhd_api.h,
+ * collateral/curl_api.h), not linked: other commands do not pay for them.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-#include <microhttpd.h>
-
+#include "collateral/curl_api.h"
 #include "core/buf.h"
 #include "dga/util.h"
+#include "proxy/mhd_api.h"
 #include "proxy/resolve.h"
 
 struct dga_proxy {
@@ -37,6 +38,14 @@ struct request_ctx {
     bool too_large;
     struct buf body;
 };
+
+/* libmicrohttpd's functions: loaded by dga_proxy_start before the daemon and its threads exist. */
+static const struct mhd_api *mhd(void)
+{
+    const struct mhd_api *m = NULL;
+    (void)mhd_api_load(&m, NULL); /* pthread_once: a cheap, synchronized read after the first */
+    return m;
+}
 
 /* ---- listen address ---- */
 
@@ -94,15 +103,16 @@ static void http_date(time_t t, char out[40])
 
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
+    const struct mhd_api *m = mhd();
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+        m->create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     if (r == NULL) {
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
+    m->add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    m->add_response_header(r, "Cache-Control", "no-store");
+    enum MHD_Result ret = m->queue_response(conn, status, r);
+    m->destroy_response(r);
     return ret;
 }
 
@@ -130,50 +140,52 @@ static const char *status_text(int status)
  */
 static void add_cache_headers(struct MHD_Response *r, const struct outcome *o, bool http_cacheable)
 {
+    const struct mhd_api *m = mhd();
     char v[96], date[40]; /* 96: "public, max-age=" + 20 digits + the directives */
     time_t now = time(NULL);
-    MHD_add_response_header(r, "X-Dstack-Cache", o->cache);
+    m->add_response_header(r, "X-Dstack-Cache", o->cache);
     if (!o->cached) {
-        MHD_add_response_header(r, "Cache-Control", "no-store");
+        m->add_response_header(r, "Cache-Control", "no-store");
         return;
     }
     snprintf(v, sizeof v, "%lld", (long long)(now > o->fetched_at ? now - o->fetched_at : 0));
-    MHD_add_response_header(r, "Age", v);
+    m->add_response_header(r, "Age", v);
     snprintf(v, sizeof v, "%lld", (long long)o->expires_at);
-    MHD_add_response_header(r, "X-Dstack-Cache-Expires", v);
+    m->add_response_header(r, "X-Dstack-Cache-Expires", v);
     if (!http_cacheable || o->expires_at <= now) {
-        MHD_add_response_header(r, "Cache-Control", "no-store");
+        m->add_response_header(r, "Cache-Control", "no-store");
         return;
     }
     snprintf(v, sizeof v, "public, max-age=%lld, no-transform, must-revalidate",
              (long long)(o->expires_at - now));
-    MHD_add_response_header(r, "Cache-Control", v);
+    m->add_response_header(r, "Cache-Control", v);
     http_date(o->expires_at, date);
-    MHD_add_response_header(r, "Expires", date);
+    m->add_response_header(r, "Expires", date);
     if (o->this_update > 0) {
         http_date(o->this_update, date);
-        MHD_add_response_header(r, "Last-Modified", date);
+        m->add_response_header(r, "Last-Modified", date);
     }
 }
 
 static enum MHD_Result send_outcome(struct MHD_Connection *conn, struct outcome *o,
                                     bool http_cacheable)
 {
+    const struct mhd_api *m = mhd();
     struct body *b = o->body != NULL ? o->body : body_new(NULL, 0);
     o->body = NULL;
     if (b == NULL) {
         return MHD_NO;
     }
     struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, release_body, b);
+        m->create_response_from_buffer_with_free_callback_cls(b->len, b->data, release_body, b);
     if (r == NULL) {
         body_unref(b);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", o->content_type);
+    m->add_response_header(r, "Content-Type", o->content_type);
     add_cache_headers(r, o, http_cacheable && o->status == 200);
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)o->status, r);
-    MHD_destroy_response(r);
+    enum MHD_Result ret = m->queue_response(conn, (unsigned)o->status, r);
+    m->destroy_response(r);
     return ret;
 }
 
@@ -218,17 +230,18 @@ static enum MHD_Result answer(struct dga_proxy *p, struct MHD_Connection *conn,
 static int early_status(struct dga_proxy *p, struct MHD_Connection *conn, const char *method,
                         const char *uri)
 {
+    const struct mhd_api *m = mhd();
     enum dga_proxy_route route;
     int status = dga_proxy_route(method, uri, &route);
     if (status != 0 || route != DGA_PROXY_ROUTE_OCSP_POST) {
         return status;
     }
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *ct = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     struct dga_proxy_request probe;
     if (dga_proxy_parse(method, uri, ct, (const uint8_t *)"", 0, 0, &probe) == 415) {
         return 415;
     }
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    const char *cl = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl != NULL && strtoull(cl, NULL, 10) > p->cfg.max_request) {
         return 413;
     }
@@ -239,6 +252,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
+    const struct mhd_api *m = mhd();
     (void)url;
     (void)version;
     struct dga_proxy *p = cls;
@@ -266,7 +280,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (ctx->too_large) {
         return send_text(conn, 413, status_text(413));
     }
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *ct = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     struct dga_proxy_request req;
     int status = dga_proxy_parse(method, ctx->uri, ct, ctx->body.data, ctx->body.len,
                                  p->cfg.max_request, &req);
@@ -402,6 +416,7 @@ static void *refresher(void *arg)
 
 static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
 {
+    const struct mhd_api *m = mhd();
     struct sockaddr_storage ss;
     socklen_t sl;
     if (proxy_parse_listen(p->cfg.listen, &ss, &sl) != DGA_E_OK) {
@@ -411,16 +426,16 @@ static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    p->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
-                              MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    p->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
+                             (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                             MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (p->mhd == NULL) {
         return dga_diag_set(diag, DGA_E_PROXY_LISTEN, 0, p->cfg.listen);
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = m->get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT);
     p->port = info != NULL ? info->port : 0;
     return DGA_E_OK;
 }
@@ -429,6 +444,12 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
                         struct dga_diag *diag)
 {
     dga_err e = dga_proxy_config_check(c, diag);
+    if (e == DGA_E_OK) {
+        e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    }
+    if (e == DGA_E_OK) {
+        e = curl_api_load(NULL, diag);
+    }
     if (e != DGA_E_OK) {
         return e;
     }
@@ -441,10 +462,6 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     pthread_mutex_init(&p->core.mu, NULL);
     pthread_cond_init(&p->core.cv, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(p);
-        return DGA_E_INTERNAL;
-    }
     e = cache_new(&p->cfg, &p->core.cache);
     if (e == DGA_E_OK && (e = cache_load(p->core.cache, time(NULL))) != DGA_E_OK) {
         dga_diag_set(diag, e, 0, "cache-dir");
@@ -473,6 +490,7 @@ unsigned dga_proxy_port(const struct dga_proxy *p)
 
 void dga_proxy_stop(struct dga_proxy *p)
 {
+    const struct mhd_api *m = mhd();
     if (p == NULL) {
         return;
     }
@@ -484,12 +502,11 @@ void dga_proxy_stop(struct dga_proxy *p)
         pthread_join(p->refresher, NULL);
     }
     if (p->mhd != NULL) {
-        MHD_stop_daemon(p->mhd);
+        m->stop_daemon(p->mhd);
     }
     cache_free(p->core.cache);
     pthread_cond_destroy(&p->stop_cv);
     pthread_cond_destroy(&p->core.cv);
     pthread_mutex_destroy(&p->core.mu);
-    curl_global_cleanup();
-    free(p);
+    free(p); /* libcurl stays initialized: curl_api_load did it once for the process */
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A shared library loaded on first use (dlopen) instead of linked: libcurl,
+ * libmicrohttpd and tpm2-tss cost every command ~6 ms and ~9 MB at load time
+ * (their constructors: gnutls, p11-kit, krb5, ...), though only a few commands
+ * call them. Each user keeps a static struct dynlib and a struct of typed
+ * function pointers, and fills both once under pthread_once (the proxy is
+ * multithreaded); a missing library or function is DGA_E_RUNTIME_LIBRARY
+ * with the library's file name in diag->field, never a crash.
+ *
+ * Tests only: the environment variable test_env (e.g. DGA_TEST_LIBCURL), when
+ * set, replaces the file name, so that the failure paths can be exercised
+ * (/nonexistent, or a library lacking the functions). secure_getenv: ignored
+ * in setuid or otherwise privileged-on-exec processes.
+ */
+#ifndef DGA_CORE_DYNLIB_H
+#define DGA_CORE_DYNLIB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "dga/error.h"
+
+#define DYNLIB_FAILURE_MAX 256
+
+struct dynlib {
+    const char *file;     /* the soname, e.g. "libcurl.so.4" */
+    const char *test_env; /* the test-only override of file */
+    pthread_once_t once;
+    void *handle;     /* kept for the process's life: never dlclose'd */
+    dga_err err;      /* DGA_E_OK once loaded and every function resolved */
+    char failure[DYNLIB_FAILURE_MAX]; /* what failed, naming the file */
+};
+
+#define DYNLIB_INIT(file_, env_)                                                            \
+    {.file = (file_), .test_env = (env_), .once = PTHREAD_ONCE_INIT, .handle = NULL,        \
+     .err = DGA_E_OK, .failure = ""}
+
+/* dlopen(RTLD_NOW | RTLD_LOCAL); false (l->err, l->failure set) if it cannot be loaded. */
+bool dynlib_open(struct dynlib *l);
+
+/* dlsym; NULL (l->err, l->failure set, naming the file and the function) if it is missing. */
+void *dynlib_sym(struct dynlib *l, const char *name);
+
+/* After the once routine: l->err, with diag->field naming what failed. */
+dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag);
+
+/*
+ * Resolve one function into a struct member typed from the library's header:
+ * DYNLIB_RESOLVE(&lib, api, easy_init, curl_easy_init) sets api.easy_init; false if missing.
+ */
+#define DYNLIB_RESOLVE(l, api, member, fn)                                                  \
+    ((api).member = (__typeof__((api).member))dynlib_sym((l), #fn), (api).member != NULL)
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd, loaded on first use (core/dynlib.h): the functions the
+ * proxy's HTTP side calls, typed from microhttpd.h itself (__typeof__ of each
+ * declaration: no hand-written prototypes, no link-time reference).
+ */
+#ifndef DGA_PROXY_MHD_API_H
+#define DGA_PROXY_MHD_API_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "dga/error.h"
+
+#define DGA_LIBMHD_FILE "libmicrohttpd.so.12"
+#define DGA_LIBMHD_TEST_ENV "DGA_TEST_LIBMICROHTTPD" /* tests only: replaces the file name */
+
+/* X(member, libmicrohttpd function) */
+#define MHD_API_FUNCTIONS(X)                                                                \
+    X(start_daemon, MHD_start_daemon)                                                       \
+    X(stop_daemon, MHD_stop_daemon)                                                         \
+    X(get_daemon_info, MHD_get_daemon_info)                                                 \
+    X(lookup_connection_value, MHD_lookup_connection_value)                                 \
+    X(create_response_from_buffer, MHD_create_response_from_buffer)                         \
+    X(create_response_from_buffer_with_free_callback_cls,                                   \
+      MHD_create_response_from_buffer_with_free_callback_cls)                               \
+    X(add_response_header, MHD_add_response_header)                                         \
+    X(queue_response, MHD_queue_response)                                                   \
+    X(destroy_response, MHD_destroy_response)
+
+struct mhd_api {
+#define MHD_API_FIELD(member, fn) __typeof__(fn) *member;
+    MHD_API_FUNCTIONS(MHD_API_FIELD)
+#undef MHD_API_FIELD
+};
+
+/*
+ * Loads libmicrohttpd once per process (thread-safe). *ret: the functions,
+ * valid for the process's life. DGA_E_RUNTIME_LIBRARY (diag->field names
+ * the file and what failed) when it cannot be loaded.
+ */
+dga_err mhd_api_load(const struct mhd_api **ret, struct dga_diag *diag);
+
+#endif
