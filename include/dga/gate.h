@@ -80,7 +80,7 @@ void dga_gate_config_free(struct dga_gate_config *c);
  */
 struct dga_set_appraisal {
     size_t n;
-    struct dga_appraisal dev[DGA_MAX_DEVICES];
+    struct dga_appraisal *dev; /* n of them (about 80 KiB each: allocated, never 64 up front) */
     json_t *claims;             /* array, one claims v3 object per device */
     struct dga_verdict verdict; /* hard failures first, then the policy's reasons */
     bool nvidia_default_pass;   /* x-nvidia-overall-att-result */

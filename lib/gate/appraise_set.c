@@ -115,6 +115,9 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
 {
     struct dga_set_appraisal *a = ret;
     memset(a, 0, sizeof *a);
+    if (set->n > 0 && (a->dev = calloc(set->n, sizeof *a->dev)) == NULL) {
+        return DGA_E_NOMEM;
+    }
     a->n = set->n;
     for (size_t i = 0; i < a->n; i++) {
         dga_appraise_device(&set->dev[i], opt, &a->dev[i]);
@@ -142,6 +145,8 @@ void dga_set_appraisal_free(struct dga_set_appraisal *a)
     for (size_t i = 0; i < a->n; i++) {
         dga_appraisal_free(&a->dev[i]);
     }
+    free(a->dev);
+    a->dev = NULL;
     json_decref(a->claims);
     json_decref(a->detached_eat);
     a->claims = a->detached_eat = NULL;
