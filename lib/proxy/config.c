@@ -162,6 +162,20 @@ static dga_err parse_size(const char *text, uint64_t *ret)
     return DGA_E_OK;
 }
 
+/*
+ * The key goes upstream as "Authorization: Bearer <key>": printable ASCII
+ * without spaces, so no CR or LF can end the header line and inject another.
+ */
+static bool service_key_ok(const uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (key[i] < 0x21 || key[i] > 0x7e) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The service key is a secret: it comes from a file, never from argv. */
 static dga_err load_service_key(struct dga_proxy_config *c, const char *path)
 {
@@ -173,11 +187,9 @@ static dga_err load_service_key(struct dga_proxy_config *c, const char *path)
     while (len > 0 && isspace(data[len - 1])) {
         len--;
     }
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] < 0x21 || data[i] > 0x7e) { /* must fit in one header line */
-            free(data);
-            return DGA_E_PROXY_CONFIG;
-        }
+    if (!service_key_ok(data, len)) {
+        free(data);
+        return DGA_E_PROXY_CONFIG;
     }
     memcpy(c->service_key, data, len);
     c->service_key[len] = '\0';
@@ -337,7 +349,7 @@ dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *d
     const char *key = getenv("NV_ATTESTATION_SERVICE_KEY");
     if (key != NULL) {
         size_t n = strlen(key);
-        if (n >= sizeof c->service_key) {
+        if (n >= sizeof c->service_key || !service_key_ok((const uint8_t *)key, n)) {
             return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "NV_ATTESTATION_SERVICE_KEY");
         }
         memcpy(c->service_key, key, n + 1);
@@ -362,6 +374,11 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
     }
     if (!is_http_url(c->rim_url)) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "rim-url");
+    }
+    size_t key_len = strnlen(c->service_key, sizeof c->service_key);
+    if (key_len == sizeof c->service_key || /* not terminated */
+        !service_key_ok((const uint8_t *)c->service_key, key_len)) {
+        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "service key (printable, no spaces)");
     }
     if (c->cache_dir[0] != '/') {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "cache-dir (must be absolute)");

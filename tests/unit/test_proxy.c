@@ -168,6 +168,40 @@ static void test_config_env(void **state)
     unsetenv("NVIDIA_ATTEST_PROXY_CACHE_DIR");
 }
 
+/* The key becomes "Authorization: Bearer <key>": CR/LF (or any control or space) cannot get in. */
+static void test_service_key_header_injection(void **state)
+{
+    (void)state;
+    struct dga_proxy_config c;
+    dga_proxy_config_defaults(&c);
+    struct dga_diag d = {0};
+    setenv("NV_ATTESTATION_SERVICE_KEY", "key\r\nX-Injected: 1", 1);
+    assert_int_equal(dga_proxy_config_from_env(&c, &d), DGA_E_PROXY_CONFIG);
+    assert_string_equal(d.field, "NV_ATTESTATION_SERVICE_KEY");
+    assert_string_equal(c.service_key, "");
+    setenv("NV_ATTESTATION_SERVICE_KEY", "key\nX-Injected: 1", 1);
+    assert_int_equal(dga_proxy_config_from_env(&c, &d), DGA_E_PROXY_CONFIG);
+    unsetenv("NV_ATTESTATION_SERVICE_KEY");
+
+    char path[] = "/tmp/dga-proxy-key-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char injected[] = "key\r\nX-Injected: 1\n";
+    assert_int_equal(write(fd, injected, sizeof injected - 1), (ssize_t)(sizeof injected - 1));
+    close(fd);
+    assert_int_equal(dga_proxy_config_set(&c, "service-key-file", path), DGA_E_PROXY_CONFIG);
+    assert_string_equal(c.service_key, "");
+    unlink(path);
+
+    /* a key set by a caller, not through the config, is checked too */
+    snprintf(c.service_key, sizeof c.service_key, "key\r\nX-Injected: 1");
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+    memset(c.service_key, 'k', sizeof c.service_key); /* no terminator */
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+    snprintf(c.service_key, sizeof c.service_key, "good-key");
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -597,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_config_set),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_service_key_header_injection),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_ocsp_key_excludes_nonce),
