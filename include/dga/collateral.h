@@ -41,10 +41,46 @@ struct dga_http_info {
                         * which library failed to load, with DGA_E_RUNTIME_LIBRARY) */
 };
 
+/* One request: body NULL is a GET, else a POST of body_len bytes. */
+struct dga_http_request {
+    const char *url;     /* http:// or https:// (libcurl refuses any other scheme) */
+    const uint8_t *body; /* NULL: GET */
+    size_t body_len;
+    const char *content_type;  /* of body; optional */
+    const char *accept;        /* required */
+    const char *authorization; /* optional header value, e.g. "Bearer <key>"; never logged */
+    const char *user_agent;    /* optional; libcurl sends none otherwise */
+};
+
+#define DGA_HTTP_CONTENT_TYPE_MAX 128
+
+struct dga_http_response {
+    long status;   /* the final attempt's HTTP status */
+    uint8_t *body; /* malloc'd, NUL-terminated (not counted in len) */
+    size_t len;
+    /* the answer's Content-Type, or "" (none, too long, or with CR/LF) */
+    char content_type[DGA_HTTP_CONTENT_TYPE_MAX];
+};
+
 /*
- * POST body to url (http or https only, no redirects). Retries, with
- * backoff, on connection failures and timeouts and on HTTP 408, 429, 500,
- * 502, 503, 504, up to o->max_attempts. 200 gives the body (*ret malloc'd).
+ * The one HTTP exchange every online fetch goes through (http or https only,
+ * no redirects, o's timeouts and body cap). Retries, with backoff, on
+ * connection failures and timeouts and on HTTP 408, 429, 500, 502, 503,
+ * 504, up to o->max_attempts (1: a single attempt). DGA_E_OK with whatever
+ * status the final attempt got, and its body (*ret to free with
+ * dga_http_response_free). DGA_E_COLLATERAL_UNREACHABLE when no attempt got
+ * an answer, DGA_E_TOO_LARGE past o->max_body (not retried),
+ * DGA_E_BAD_ARGUMENT for a header value with CR or LF or too long (nothing
+ * is sent), DGA_E_RUNTIME_LIBRARY (info->error naming the file) when libcurl
+ * cannot be loaded. info is optional.
+ */
+dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
+                          struct dga_http_response *ret, struct dga_http_info *info);
+void dga_http_response_free(struct dga_http_response *r);
+
+/*
+ * POST body to url through dga_http_exchange (same retries), where only 200
+ * gives the body (*ret malloc'd).
  * DGA_E_COLLATERAL_UNREACHABLE when no attempt got an answer,
  * DGA_E_COLLATERAL_HTTP for any other final status, DGA_E_TOO_LARGE past
  * o->max_body (not retried). info is optional. libcurl is loaded on the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libcurl, loaded on first use (core/dynlib.h): the functions the collateral
- * client and the proxy's upstream call, typed from curl/curl.h itself
+ * libcurl, loaded on first use (core/dynlib.h): the functions the one HTTP
+ * client (http.c, which the proxy's upstream calls too) uses, typed from curl/curl.h itself
  * (__typeof__ of each declaration: no hand-written prototypes, no link-time
  * reference). curl_global_init runs once, with the load.
  */

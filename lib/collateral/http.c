@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The one HTTP client of the library (libcurl): POST and GET with connect and total
- * timeouts, a hard body cap, no redirects, http/https only, and bounded
- * retries with doubling backoff on the failures libnvat retries
- * (reference/certificates.md §7.1): no connection, timeouts, and HTTP 408,
- * 429, 500, 502, 503, 504. libcurl is loaded on the first request
- * (collateral/curl_api.h): commands that never fetch do not pay for it.
+ * The one HTTP client of the project (libcurl), for the collateral fetches
+ * and the proxy's upstream alike: one exchange (dga_http_exchange) with
+ * connect and total timeouts, a hard body cap, no redirects, http/https
+ * only, header values checked for CR/LF, and bounded retries with doubling
+ * backoff on the failures libnvat retries (reference/certificates.md §7.1):
+ * no connection, timeouts, and HTTP 408, 429, 500, 502, 503, 504.
+ * dga_http_post and dga_http_get are that exchange where only 200 counts.
+ * libcurl is loaded on the first request (collateral/curl_api.h): commands
+ * that never fetch do not pay for it.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +22,7 @@
 
 #define HTTP_MAX_ATTEMPTS 10
 #define HTTP_MAX_BACKOFF_MS 2000L
+#define HTTP_HEADER_MAX 640 /* one request header line: "Authorization: Bearer <512>" */
 
 void dga_http_options_init(struct dga_http_options *o)
 {
@@ -64,22 +70,64 @@ static void sleep_ms(long ms)
     }
 }
 
-/* body NULL: GET; else POST of len bytes. */
-static bool configure(const struct curl_api *cu, CURL *h, const char *url,
-                      struct curl_slist *headers, const uint8_t *body, size_t len,
-                      const struct dga_http_options *o, struct sink *s, char *errbuf)
+/* Appends "name: value" to *list; a value with CR or LF could inject headers: refused. */
+static dga_err add_header(const struct curl_api *cu, struct curl_slist **list, const char *name,
+                          const char *value)
 {
-    bool ok = cu->easy_setopt(h, CURLOPT_URL, url) == CURLE_OK;
+    char line[HTTP_HEADER_MAX];
+    if (strpbrk(value, "\r\n") != NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    int n = snprintf(line, sizeof line, "%s: %s", name, value);
+    if (n < 0 || (size_t)n >= sizeof line) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    struct curl_slist *t = cu->slist_append(*list, line);
+    if (t == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *list = t;
+    return DGA_E_OK;
+}
+
+/* The request's headers; "Expect:" stops libcurl's 100-continue round trip on larger POSTs. */
+static dga_err build_headers(const struct curl_api *cu, const struct dga_http_request *r,
+                             struct curl_slist **ret)
+{
+    dga_err e = add_header(cu, ret, "Accept", r->accept);
+    if (e == DGA_E_OK && r->body != NULL && r->content_type != NULL) {
+        e = add_header(cu, ret, "Content-Type", r->content_type);
+    }
+    if (e == DGA_E_OK && r->authorization != NULL) {
+        e = add_header(cu, ret, "Authorization", r->authorization);
+    }
+    if (e == DGA_E_OK && r->user_agent != NULL) {
+        e = add_header(cu, ret, "User-Agent", r->user_agent);
+    }
+    if (e == DGA_E_OK) {
+        struct curl_slist *t = cu->slist_append(*ret, "Expect:");
+        e = t != NULL ? DGA_E_OK : DGA_E_NOMEM;
+        *ret = t != NULL ? t : *ret;
+    }
+    return e;
+}
+
+static bool configure(const struct curl_api *cu, CURL *h, const struct dga_http_request *r,
+                      struct curl_slist *headers, const struct dga_http_options *o, struct sink *s,
+                      char *errbuf)
+{
+    bool ok = cu->easy_setopt(h, CURLOPT_URL, r->url) == CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
     ok = ok && cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 #else
-    ok = ok &&
-         cu->easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK;
+    ok = ok && cu->easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ==
+                   CURLE_OK;
 #endif
-    if (body != NULL) {
+    if (r->body != NULL) {
         ok = ok && cu->easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK;
-        ok = ok && cu->easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body) == CURLE_OK;
-        ok = ok && cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)r->body) == CURLE_OK;
+        ok = ok &&
+             cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len) == CURLE_OK;
     } else {
         ok = ok && cu->easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     }
@@ -108,17 +156,19 @@ static CURLcode attempt(const struct curl_api *cu, CURL *h, struct sink *s, long
     return c;
 }
 
-static dga_err options_ok(const char *url, const struct dga_http_options *o)
+static dga_err request_ok(const struct dga_http_request *r, const struct dga_http_options *o)
 {
-    if (url == NULL || o == NULL || o->max_attempts < 1 || o->max_attempts > HTTP_MAX_ATTEMPTS ||
-        o->connect_timeout_ms <= 0 || o->total_timeout_ms <= 0 || o->max_body == 0 ||
+    /* max_body goes to libcurl as a curl_off_t: one that would turn negative is refused */
+    if (r == NULL || r->url == NULL || r->accept == NULL || o == NULL || o->max_attempts < 1 ||
+        o->max_attempts > HTTP_MAX_ATTEMPTS || o->connect_timeout_ms <= 0 ||
+        o->total_timeout_ms <= 0 || o->max_body == 0 || (uint64_t)o->max_body > INT64_MAX ||
         o->backoff_ms < 0) {
         return DGA_E_BAD_ARGUMENT;
     }
     return DGA_E_OK;
 }
 
-/* The outcome of the attempts: the body on 200, else the named failure. */
+/* The outcome of the attempts: an answer (any status), or the named failure. */
 static dga_err run_attempts(const struct curl_api *cu, CURL *h, const struct dga_http_options *o,
                             struct sink *s, struct dga_http_info *info, const char *errbuf)
 {
@@ -129,16 +179,15 @@ static dga_err run_attempts(const struct curl_api *cu, CURL *h, const struct dga
         info->attempts = i;
         info->status = status;
         snprintf(info->error, sizeof info->error, "%s",
-                 c == CURLE_OK ? "" : errbuf[0] != '\0' ? errbuf : cu->easy_strerror(c));
+                 c == CURLE_OK       ? ""
+                 : errbuf[0] != '\0' ? errbuf
+                                     : cu->easy_strerror(c));
         if (s->too_large || c == CURLE_FILESIZE_EXCEEDED) {
             return DGA_E_TOO_LARGE;
         }
         bool retry = c == CURLE_OK ? retryable_status(status) : retryable_transport(c);
-        if (c == CURLE_OK && status == 200) {
-            return DGA_E_OK;
-        }
         if (!retry || i >= o->max_attempts) {
-            return c == CURLE_OK ? DGA_E_COLLATERAL_HTTP : DGA_E_COLLATERAL_UNREACHABLE;
+            return c == CURLE_OK ? DGA_E_OK : DGA_E_COLLATERAL_UNREACHABLE;
         }
         sleep_ms(backoff);
         backoff = backoff * 2 > HTTP_MAX_BACKOFF_MS ? HTTP_MAX_BACKOFF_MS : backoff * 2;
@@ -156,46 +205,91 @@ static dga_err load_curl(const struct curl_api **ret, struct dga_http_info *info
     return e;
 }
 
-static dga_err http_request(const char *url, const char *content_type, const char *accept,
-                           const uint8_t *body, size_t len, const struct dga_http_options *o,
-                           uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
+/* The answer's Content-Type, when it fits and is one clean header value. */
+static void copy_content_type(const struct curl_api *cu, CURL *h, struct dga_http_response *ret)
+{
+    char *ct = NULL;
+    if (cu->easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL &&
+        strlen(ct) < sizeof ret->content_type && strpbrk(ct, "\r\n") == NULL) {
+        memcpy(ret->content_type, ct, strlen(ct) + 1);
+    }
+}
+
+static dga_err perform(const struct curl_api *cu, const struct dga_http_request *r,
+                       const struct dga_http_options *o, struct dga_http_response *ret,
+                       struct dga_http_info *info)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *headers = NULL;
+    struct sink s = {.body = buf_init(o->max_body)};
+    CURL *h = NULL;
+    dga_err e = build_headers(cu, r, &headers);
+    if (e == DGA_E_OK && (h = cu->easy_init()) == NULL) {
+        e = DGA_E_NOMEM;
+    }
+    if (e == DGA_E_OK && !configure(cu, h, r, headers, o, &s, errbuf)) {
+        e = DGA_E_BAD_ARGUMENT;
+    }
+    if (e == DGA_E_OK && (e = run_attempts(cu, h, o, &s, info, errbuf)) == DGA_E_OK) {
+        e = buf_terminate(&s.body);
+    }
+    if (e == DGA_E_OK) {
+        ret->status = info->status;
+        copy_content_type(cu, h, ret);
+        ret->len = s.body.len;
+        ret->body = buf_take(&s.body);
+    }
+    buf_free(&s.body);
+    if (h != NULL) {
+        cu->easy_cleanup(h);
+    }
+    cu->slist_free_all(headers);
+    return e;
+}
+
+dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
+                          struct dga_http_response *ret, struct dga_http_info *info)
 {
     struct dga_http_info local;
     info = info != NULL ? info : &local;
     memset(info, 0, sizeof *info);
-    dga_err e = options_ok(url, o);
-    if (e != DGA_E_OK || ret == NULL || ret_len == NULL) {
+    if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
+    memset(ret, 0, sizeof *ret);
+    dga_err e = request_ok(r, o);
     const struct curl_api *cu = NULL;
-    if ((e = load_curl(&cu, info)) != DGA_E_OK) {
-        return e;
+    if (e == DGA_E_OK) {
+        e = load_curl(&cu, info);
     }
-    char ct[128], ac[128], errbuf[CURL_ERROR_SIZE] = "";
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type != NULL ? content_type : "");
-    snprintf(ac, sizeof ac, "Accept: %s", accept);
-    struct curl_slist *headers = cu->slist_append(NULL, ac);
-    struct curl_slist *all = headers;
-    if (headers != NULL && body != NULL) {
-        all = cu->slist_append(headers, ct);
+    return e == DGA_E_OK ? perform(cu, r, o, ret, info) : e;
+}
+
+void dga_http_response_free(struct dga_http_response *r)
+{
+    if (r != NULL) {
+        free(r->body);
+        memset(r, 0, sizeof *r);
     }
-    struct sink s = {.body = buf_init(o->max_body)};
-    CURL *h = all != NULL ? cu->easy_init() : NULL;
-    if (h == NULL || !configure(cu, h, url, all, body, len, o, &s, errbuf)) {
-        e = h == NULL ? DGA_E_NOMEM : DGA_E_BAD_ARGUMENT;
-    } else {
-        e = run_attempts(cu, h, o, &s, info, errbuf);
+}
+
+/* The exchange where only 200 gives a body; any other final status is DGA_E_COLLATERAL_HTTP. */
+static dga_err fetch_200(const struct dga_http_request *r, const struct dga_http_options *o,
+                         uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
+{
+    if (ret == NULL || ret_len == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    struct dga_http_response res;
+    dga_err e = dga_http_exchange(r, o, &res, info);
+    if (e == DGA_E_OK && res.status != 200) {
+        dga_http_response_free(&res);
+        return DGA_E_COLLATERAL_HTTP;
     }
     if (e == DGA_E_OK) {
-        e = buf_terminate(&s.body);
+        *ret = res.body;
+        *ret_len = res.len;
     }
-    if (e == DGA_E_OK) {
-        *ret_len = s.body.len;
-        *ret = buf_take(&s.body);
-    }
-    buf_free(&s.body);
-    cu->easy_cleanup(h);
-    cu->slist_free_all(all != NULL ? all : headers);
     return e;
 }
 
@@ -206,11 +300,14 @@ dga_err dga_http_post(const char *url, const char *content_type, const char *acc
     if (body == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    return http_request(url, content_type, accept, body, len, o, ret, ret_len, info);
+    const struct dga_http_request r = {
+        .url = url, .body = body, .body_len = len, .content_type = content_type, .accept = accept};
+    return fetch_200(&r, o, ret, ret_len, info);
 }
 
 dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_options *o,
                      uint8_t **ret, size_t *ret_len, struct dga_http_info *info)
 {
-    return http_request(url, NULL, accept, NULL, 0, o, ret, ret_len, info);
+    const struct dga_http_request r = {.url = url, .accept = accept};
+    return fetch_200(&r, o, ret, ret_len, info);
 }

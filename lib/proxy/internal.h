@@ -73,7 +73,7 @@ void store_remove(const char *dir, enum dga_proxy_kind kind, const uint8_t key[3
 dga_err store_read(const char *dir, enum dga_proxy_kind kind, const char *json_name,
                    size_t body_cap, struct entry **ret);
 
-/* ---- the upstream client (libcurl) ---- */
+/* ---- the upstream client (dga_http_exchange, lib/collateral/http.c) ---- */
 
 struct upstream_request {
     const char *url;

@@ -9,6 +9,8 @@
  *   GET /control/fail/<status>   answer every other request with <status> (0 = normal)
  *   GET /control/delay/<ms>      wait this long before answering
  *   GET /control/count           "<n>\n": requests served since start (control excluded)
+ *   GET /control/last-auth       the last request's Authorization header ("" if none), "\n"
+ *   GET /control/last-ua         the last request's User-Agent header, "\n"
  * Any other request, POST included, gets the fail status when one is set,
  * else 404: so it also stands in for an OCSP responder that returns 5xx.
  * It stops on SIGTERM or SIGINT.
@@ -34,6 +36,8 @@ static const char *ocsp_response;
 static atomic_int fail_status;
 static atomic_int delay_ms;
 static atomic_ulong served;
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_auth[1024], last_ua[256]; /* of the last counted request, under last_lock */
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const void *data,
                              size_t len, const char *type)
@@ -46,9 +50,35 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const vo
     return ret;
 }
 
+/* The last request's header value, as a control answer. */
+static enum MHD_Result last_header(struct MHD_Connection *c, const char *value)
+{
+    char text[sizeof last_auth + 1];
+    pthread_mutex_lock(&last_lock);
+    snprintf(text, sizeof text, "%s\n", value);
+    pthread_mutex_unlock(&last_lock);
+    return reply(c, 200, text, strlen(text), "text/plain");
+}
+
+static void remember_headers(struct MHD_Connection *c)
+{
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent");
+    pthread_mutex_lock(&last_lock);
+    snprintf(last_auth, sizeof last_auth, "%s", auth != NULL ? auth : "");
+    snprintf(last_ua, sizeof last_ua, "%s", ua != NULL ? ua : "");
+    pthread_mutex_unlock(&last_lock);
+}
+
 static enum MHD_Result control(struct MHD_Connection *c, const char *what)
 {
     char text[64];
+    if (strcmp(what, "last-auth") == 0) {
+        return last_header(c, last_auth);
+    }
+    if (strcmp(what, "last-ua") == 0) {
+        return last_header(c, last_ua);
+    }
     if (strncmp(what, "fail/", 5) == 0) {
         atomic_store(&fail_status, atoi(what + 5));
     } else if (strncmp(what, "delay/", 6) == 0) {
@@ -96,6 +126,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return control(c, url + 9);
     }
     atomic_fetch_add(&served, 1);
+    remember_headers(c);
     int ms = atomic_load(&delay_ms);
     if (ms > 0) {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};

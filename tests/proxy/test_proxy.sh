@@ -539,6 +539,24 @@ http k3 "http://127.0.0.1:$p15_port/v1/rim/NV_RIM_B"
 eq "environment applied, flags override it" "$code" 200
 eq "... cache in NVIDIA_ATTEST_PROXY_CACHE_DIR" "$(find "$tmp/cache15/rim" -name '*.json' | wc -l)" 1
 stop p15
+echo "== upstream request headers: service key as a bearer token, User-Agent"
+NV_ATTESTATION_SERVICE_KEY=test-service-key proxy p16 --cache-dir "$tmp/cache16" \
+    --rim-url "$rim_url"
+http k5 "http://127.0.0.1:$p16_port/v1/rim/NV_RIM_C"
+eq "RIM through a proxy with a service key" "$code" 200
+eq "upstream got Authorization: Bearer <key>" \
+    "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" "Bearer test-service-key"
+contains "upstream got the proxy's User-Agent" <(curl -sS "http://127.0.0.1:$fake_port/control/last-ua") \
+    "dstack-gpu-attest-proxy/"
+stop p16
+proxy p17 --cache-dir "$tmp/cache17" --rim-url "$rim_url"
+http k6 "http://127.0.0.1:$p17_port/v1/rim/NV_RIM_C"
+eq "no service key: no Authorization upstream" \
+    "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" ""
+stop p17
+NV_ATTESTATION_SERVICE_KEY=$'key\r\nX-Injected: 1' timeout 10 "$bin" proxy --listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache18" >"$tmp/p18.out" 2>&1
+eq "service key with CR/LF: refused at start, exit 2" "$?" 2
 "$bin" proxy --listen 127.0.0.1:99999 >"$tmp/cfg.out" 2>&1
 eq "bad listen address exit 2" "$?" 2
 

@@ -118,9 +118,24 @@ struct server {
     char args[64];   /* extra args for openssl ocsp */
     const char *canned; /* ACT_CANNED: this body with status 200 */
     char last_request_line[256];
+    char last_authorization[256]; /* the value of the last request's Authorization header */
+    char last_user_agent[128];
+    bool last_expect; /* an Expect header came */
 };
 
-static bool read_request(int c, uint8_t **body, size_t *body_len, char *line, size_t line_cap)
+/* The value of header name in head ("" when absent). */
+static void header_value(const char *head, const char *name, char *out, size_t cap)
+{
+    const char *h = strcasestr(head, name);
+    out[0] = '\0';
+    if (h != NULL) {
+        h += strlen(name);
+        h += strspn(h, " ");
+        snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
+    }
+}
+
+static bool read_request(int c, uint8_t **body, size_t *body_len, struct server *s)
 {
     char head[8192];
     size_t n = 0;
@@ -137,7 +152,11 @@ static bool read_request(int c, uint8_t **body, size_t *body_len, char *line, si
     if (end == NULL) {
         return false;
     }
-    snprintf(line, line_cap, "%.*s", (int)strcspn(head, "\r\n"), head);
+    snprintf(s->last_request_line, sizeof s->last_request_line, "%.*s", (int)strcspn(head, "\r\n"),
+             head);
+    header_value(head, "\r\nAuthorization:", s->last_authorization, sizeof s->last_authorization);
+    header_value(head, "\r\nUser-Agent:", s->last_user_agent, sizeof s->last_user_agent);
+    s->last_expect = strcasestr(head, "\r\nExpect:") != NULL;
     const char *cl = strcasestr(head, "Content-Length:");
     size_t want = cl != NULL ? strtoul(cl + 15, NULL, 10) : 0;
     size_t have = n - (size_t)(end + 4 - head);
@@ -195,7 +214,7 @@ static void serve_one(struct server *s, int c)
     size_t len = 0;
     enum act a = s->served < s->n_script ? s->script[s->served] : ACT_FORWARD;
     s->served++;
-    if (!read_request(c, &body, &len, s->last_request_line, sizeof s->last_request_line)) {
+    if (!read_request(c, &body, &len, s)) {
         return;
     }
     static uint8_t huge[DGA_OCSP_RESPONSE_MAX + 100];
@@ -442,6 +461,83 @@ static void test_no_retry_on_404(void **state)
     assert_int_equal(info.attempts, 1);
     assert_int_equal(info.status, 404);
     server_stop(&srv);
+}
+
+/* The proxy's use: one attempt, any status comes back with its body and content type. */
+static void test_exchange_passes_status_through(void **state)
+{
+    (void)state;
+    struct server srv = {.script = {ACT_STATUS_503, ACT_STATUS_404}, .n_script = 2};
+    server_start(&srv);
+    struct dga_http_options o;
+    dga_http_options_init(&o);
+    o.max_attempts = 1;
+    const struct dga_http_request post = {.url = url_of(srv.port),
+                                          .body = (const uint8_t *)"x",
+                                          .body_len = 1,
+                                          .content_type = "application/ocsp-request",
+                                          .accept = "application/ocsp-response",
+                                          .authorization = "Bearer test-key",
+                                          .user_agent = "dga-test/1"};
+    struct dga_http_response res;
+    struct dga_http_info info;
+    assert_int_equal(dga_http_exchange(&post, &o, &res, &info), DGA_E_OK);
+    assert_int_equal(res.status, 503);
+    assert_int_equal(res.len, 4);
+    assert_memory_equal(res.body, "busy", 4);
+    assert_string_equal(res.content_type, "application/ocsp-response");
+    assert_int_equal(info.attempts, 1); /* 503 is retryable, but not with max_attempts 1 */
+    assert_string_equal(srv.last_request_line, "POST / HTTP/1.1");
+    assert_string_equal(srv.last_authorization, "Bearer test-key");
+    assert_string_equal(srv.last_user_agent, "dga-test/1");
+    assert_false(srv.last_expect);
+    dga_http_response_free(&res);
+    assert_null(res.body);
+
+    const struct dga_http_request get = {.url = url_of(srv.port), .accept = "application/json"};
+    assert_int_equal(dga_http_exchange(&get, &o, &res, &info), DGA_E_OK);
+    assert_int_equal(res.status, 404);
+    assert_string_equal((const char *)res.body, "no");
+    assert_string_equal(srv.last_request_line, "GET / HTTP/1.1");
+    assert_string_equal(srv.last_authorization, ""); /* none asked for, none sent */
+    dga_http_response_free(&res);
+    server_stop(&srv);
+    assert_int_equal(srv.served, 2);
+}
+
+/* A header value with CR or LF could add headers of its own: refused before anything is sent. */
+static void test_exchange_refuses_header_injection(void **state)
+{
+    (void)state;
+    struct server srv = {.script = {ACT_STATUS_404}, .n_script = 1};
+    server_start(&srv);
+    struct dga_http_options o;
+    dga_http_options_init(&o);
+    struct dga_http_request r = {.url = url_of(srv.port), .accept = "a/b"};
+    struct dga_http_response res;
+    struct dga_http_info info;
+    static const char *const bad[] = {"Bearer k\r\nX-Injected: 1", "Bearer k\nX-Injected: 1",
+                                      "Bearer k\r"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r.authorization = bad[i];
+        assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+        assert_null(res.body);
+        assert_int_equal(info.attempts, 0);
+    }
+    r.authorization = NULL;
+    r.user_agent = "ua\r\nX-Injected: 1";
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+    r.user_agent = NULL;
+    r.accept = "a/b\nX-Injected: 1";
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+    char long_value[1024];
+    memset(long_value, 'k', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    r.accept = "a/b";
+    r.authorization = long_value; /* would be cut short: refused instead */
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+    server_stop(&srv);
+    assert_int_equal(srv.served, 0);
 }
 
 static void test_timeout(void **state)
@@ -1190,6 +1286,8 @@ int main(void)
         T(test_retries_then_success),
         T(test_retries_are_bounded),
         T(test_no_retry_on_404),
+        T(test_exchange_passes_status_through),
+        T(test_exchange_refuses_header_injection),
         T(test_timeout),
         T(test_oversized_body),
         T(test_garbage_body),
