@@ -267,18 +267,8 @@ static int appraise_all(struct attest_run *run)
 static int build_eat(struct attest_run *run)
 {
     const struct attest_args *a = &run->args;
-    if (a->eat_key == NULL && !a->unsigned_eat) {
-        run->ap.detached_eat = json_object();
-        return EXIT_VERIFIED;
-    }
     struct dga_eat_options o = {.kid = a->eat_kid, .issuer = a->eat_issuer,
-                                .iat = time(NULL), .allow_unsigned = a->unsigned_eat,
-                                .overall_result = run->ap.nvidia_default_pass};
-    memcpy(o.nonce, run->opt.verify.nonce, DGA_NONCE_LEN);
-    uint8_t policy_sha[32];
-    dga_policy_sha256(run->policy, policy_sha);
-    o.verdict = run->ap.verdict.pass ? "pass" : "fail";
-    o.policy_sha256 = policy_sha;
+                                .iat = time(NULL), .allow_unsigned = a->unsigned_eat};
     int rc = EXIT_VERIFIED;
     if (a->eat_key != NULL) {
         uint8_t *pem = NULL;
@@ -291,7 +281,8 @@ static int build_eat(struct attest_run *run)
         OPENSSL_cleanse(pem, len);
         free(pem);
     }
-    if (rc == EXIT_VERIFIED && dga_eat_build(run->ap.claims, &o, &run->ap.detached_eat) != DGA_E_OK) {
+    if (rc == EXIT_VERIFIED &&
+        dga_set_appraisal_eat(&run->ap, run->policy, run->opt.verify.nonce, &o) != DGA_E_OK) {
         cli_error("attest: cannot build the detached EAT");
         rc = EXIT_IO;
     }

@@ -20,6 +20,7 @@
 
 #include "dga/appraise.h"
 #include "dga/collateral.h"
+#include "dga/eat.h"
 #include "dga/error.h"
 #include "dga/evidence.h"
 #include "dga/policy.h"
@@ -100,6 +101,17 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
                               const struct dga_appraise_options *opt,
                               const struct dga_policy *policy, struct dga_set_appraisal *ret);
 void dga_set_appraisal_free(struct dga_set_appraisal *a);
+
+/*
+ * The detached EAT over ap->claims into ap->detached_eat: the overall
+ * token's nonce, NVIDIA's default result (x-nvidia-overall-att-result) and
+ * the applied policy's verdict and SHA-256 come from the appraisal; key,
+ * allow_unsigned, kid, issuer and iat from `o` (its other fields are
+ * ignored). With neither a key nor allow_unsigned: {} (no token asked for).
+ */
+dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
+                              const uint8_t nonce[DGA_NONCE_LEN],
+                              const struct dga_eat_options *o);
 
 /*
  * The collateral the appraisal used: {"rims": [{device, role, id, sha256,

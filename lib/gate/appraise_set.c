@@ -152,3 +152,22 @@ void dga_set_appraisal_free(struct dga_set_appraisal *a)
     a->claims = a->detached_eat = NULL;
     a->n = 0;
 }
+
+dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
+                              const uint8_t nonce[DGA_NONCE_LEN],
+                              const struct dga_eat_options *o)
+{
+    if (o->key == NULL && !o->allow_unsigned) {
+        ap->detached_eat = json_object();
+        return ap->detached_eat != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    }
+    uint8_t policy_sha256[32];
+    dga_policy_sha256(policy, policy_sha256);
+    struct dga_eat_options t = {.key = o->key, .allow_unsigned = o->allow_unsigned,
+                                .kid = o->kid, .issuer = o->issuer, .iat = o->iat,
+                                .overall_result = ap->nvidia_default_pass,
+                                .verdict = ap->verdict.pass ? "pass" : "fail",
+                                .policy_sha256 = policy_sha256};
+    memcpy(t.nonce, nonce, DGA_NONCE_LEN);
+    return dga_eat_build(ap->claims, &t, &ap->detached_eat);
+}

@@ -504,18 +504,12 @@ static dga_err fail_device(struct gate_state *g, size_t i)
                 d->failed_check, dga_err_name(d->err), why, what);
 }
 
+/* A signed token when a key is configured and there is a device to vouch for; else {}. */
 static dga_err build_eat(struct gate_state *g)
 {
-    if (g->eat_key == NULL || g->ap->n == 0) {
-        g->ap->detached_eat = json_object();
-        return g->ap->detached_eat != NULL ? DGA_E_OK : DGA_E_NOMEM;
-    }
-    struct dga_eat_options o = {.key = g->eat_key, .kid = g->cfg->eat_kid, .iat = time(NULL),
-                                .overall_result = g->ap->nvidia_default_pass,
-                                .verdict = g->ap->verdict.pass ? "pass" : "fail",
-                                .policy_sha256 = g->policy_sha256};
-    memcpy(o.nonce, g->nonce, DGA_NONCE_LEN);
-    return dga_eat_build(g->ap->claims, &o, &g->ap->detached_eat);
+    struct dga_eat_options o = {.key = g->ap->n > 0 ? g->eat_key : NULL,
+                                .kid = g->cfg->eat_kid, .iat = time(NULL)};
+    return dga_set_appraisal_eat(g->ap, g->policy, g->nonce, &o);
 }
 
 static dga_err appraise(struct gate_state *g)
