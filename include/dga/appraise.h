@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Measurement appraisal: a report's measurement blocks against the golden
- * values of its RIMs (reference/rim.md §6). RIM index i is compared with
+ * values of its RIMs (docs/formats.md §9). RIM index i is compared with
  * SPDM block i+1; any alternative may match; mismatches are recorded as
  * NVIDIA records them.
  */

@@ -20,7 +20,7 @@
 #include "dga/error.h"
 #include "dga/ocsp.h"
 
-/* NVIDIA's OCSP responder (reference/certificates.md §7.1). */
+/* NVIDIA's OCSP responder (docs/formats.md §10). */
 #define DGA_OCSP_DEFAULT_URL "https://ocsp.ndis.nvidia.com"
 
 /* ---- HTTP ---- */
@@ -102,7 +102,7 @@ dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_
 #define DGA_RIM_RESPONSE_MAX (2u << 20)
 
 /*
- * GET <base>/v1/rim/<id> (reference/rim.md §8): JSON {"id", "rim" (base64
+ * GET <base>/v1/rim/<id> (docs/formats.md §8): JSON {"id", "rim" (base64
  * XML), ...}; the id must be the one asked for. *ret is the XML document
  * (malloc'd), unverified. DGA_E_RIM_NOT_FOUND on 404, DGA_E_BAD_ARGUMENT
  * for an id outside DGA_RIM_ID_PATTERN, DGA_E_BAD_JSON for a malformed

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Collection: GPU evidence and confidential-computing (CC) state from NVML
- * (loaded with dlopen, a hand-declared subset: reference/spdm-evidence.md §8),
- * the PCI inventory from sysfs (reference/dstack-integration.md §6), and the
+ * (loaded with dlopen, a hand-declared subset: docs/formats.md §18),
+ * the PCI inventory from sysfs (docs/formats.md §18), and the
  * checks that tie them together. This layer collects and compares counts; it
  * verifies nothing cryptographically (that is lib/appraise). See docs/collect.md.
  */
@@ -150,7 +150,7 @@ dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeo
 /* ---- output ---- */
 
 /*
- * NVIDIA's serialized evidence JSON (spdm-evidence.md §1.3), one object per
+ * NVIDIA's serialized evidence JSON (docs/formats.md §1), one object per
  * GPU with arch, nonce, evidence, certificate, plus what the collection saw:
  * pci_address, uuid, board_id, vbios_version, driver_version and "cc"
  * {environment, cc_feature, devtools_mode, multi_gpu_mode, mode}. Readers of

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Detached EAT tokens (reference/claims-and-policy.md §6): an overall JWT
+ * Detached EAT tokens (docs/formats.md §12): an overall JWT
  * whose "submods" hold the SHA-256 of each per-device JWT, as libnvat and
  * NRAS produce them. Signed ES384 (JWS, raw r||s) with a P-384 key, built on
  * OpenSSL and jansson. Unsigned ("alg":"none") tokens only on explicit

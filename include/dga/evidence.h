@@ -2,7 +2,7 @@
 /*
  * GPU and NVSwitch attestation reports (SPDM 1.1 GET_MEASUREMENTS request ||
  * MEASUREMENTS response || 96-byte signature) and the containers they travel
- * in. Layout and rules: docs/../shared/reference/spdm-evidence.md. This layer
+ * in. Layout: docs/formats.md §1-5; rules: docs/evidence.md. This layer
  * parses and derives; it does no cryptography and no I/O.
  */
 #ifndef DGA_EVIDENCE_H
@@ -129,7 +129,7 @@ struct dga_report {
 };
 
 /*
- * Parses a report strictly (spdm-evidence.md §10). On failure returns the
+ * Parses a report strictly (docs/evidence.md). On failure returns the
  * named error and fills *diag (if given) with the offset and field. *ret is
  * only meaningful on success; it points into `bytes`.
  */
@@ -150,7 +150,7 @@ dga_err dga_opaque_parse(const uint8_t *bytes, size_t len, size_t base_offset,
 /* Block with 1-based index k, or NULL. */
 const struct dga_block *dga_report_block(const struct dga_report *r, unsigned k);
 
-/* Values derived from the opaque data (spdm-evidence.md §5). */
+/* Values derived from the opaque data (docs/formats.md §5). */
 enum dga_gpu_mode {
     DGA_MODE_NONE,    /* opaque version 0: no feature flag */
     DGA_MODE_MPT,     /* 0 */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dstack's runtime event protocol (reference/dstack-integration.md §1-4):
+ * dstack's runtime event protocol (docs/formats.md §14-15):
  * event digests V1/V2, the measured emission (lock, version file, extend the
  * register, then append the log line), the register backends (TDX RTMR3,
  * TPM PCR, a file-backed simulated register), event-log replay and the
@@ -33,9 +33,9 @@
 #define DGA_TDX_CMD_EXTEND_RTMR 0x80315403u /* _IOR('T', 3, 49): the driver's own encoding */
 #define DGA_TPM_DEFAULT_PCR 14u
 
-/* Event names this project emits (dstack's boot order: reference §2). */
+/* Event names this project emits (dstack's boot order: docs/formats.md §14). */
 #define DGA_EVENT_GPU_POLICY_HASH "gpu-policy-hash" /* payload: the 32-byte hash below */
-#define DGA_EVENT_GPU_ATTESTATION "gpu-attestation" /* payload: compact JSON (DESIGN.md) */
+#define DGA_EVENT_GPU_ATTESTATION "gpu-attestation" /* payload: JSON, docs/formats.md §16 */
 
 /* ---- caps on untrusted input ----------------------------------------------------------- */
 
@@ -201,7 +201,7 @@ dga_err dga_eventlog_replay_runtime(const struct dga_eventlog *log, enum dga_has
                                     uint8_t *out);
 
 /*
- * RTMR index (0-3) of a TDX quote v4 (§4: version 4, TEE type 0x81, body at
+ * RTMR index (0-3) of a TDX quote v4 (docs/formats.md §14: version 4, TEE type 0x81, body at
  * 48, RTMR0 at 376, 48 bytes each). Anything else is DGA_E_BAD_QUOTE.
  */
 dga_err dga_tdx_quote_rtmr(const uint8_t *quote, size_t len, unsigned index,

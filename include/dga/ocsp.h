@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * OCSP as NVIDIA uses it (reference/certificates.md §7), with the freshness
- * rules NVIDIA's SDK lacks (§7.6): requests with a SHA-1 CertID and a
+ * OCSP as NVIDIA uses it (RFC 6960; docs/revocation.md), with the freshness
+ * rules NVIDIA's SDK lacks: requests with a SHA-1 CertID and a
  * 16-byte nonce, one certificate per request; responses verified against
  * the chain's own trust root at an explicit verification time; per-chain
  * aggregation into the claims v3 OCSP keys. Where the response bytes come

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The verdict over a claims array (reference/claims-and-policy.md §9-13):
+ * The verdict over a claims array (docs/policy.md):
  * a built-in default (NVIDIA's default appraisal plus secboot and dbgstat)
  * or a JSON policy document (schema: docs/policy.md) that can relax exactly
  * what NVIDIA's example Rego policies relax and add dstack's knobs, device

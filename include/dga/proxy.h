@@ -57,7 +57,7 @@ struct dga_proxy_config {
     void *log_cls;
 };
 
-/* dstack's defaults (reference: dstack-integration.md §9). */
+/* dstack-nvidia-attest-proxy's defaults (docs/proxy.md). */
 void dga_proxy_config_defaults(struct dga_proxy_config *c);
 
 /*

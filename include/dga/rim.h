@@ -3,7 +3,7 @@
  * RIM documents (NVIDIA's signed SWID XML lists of golden measurements):
  * safe parsing with libxml2, NVIDIA's one XML-DSig profile verified on
  * libxml2's C14N 1.1 and OpenSSL, the signing chain to the CoRIM root, and
- * RIM stores. Rules: ../shared/reference/rim.md, certificates.md §6.
+ * RIM stores. Formats: docs/formats.md §8; rules: docs/rim.md.
  */
 #ifndef DGA_RIM_H
 #define DGA_RIM_H
@@ -85,7 +85,7 @@ dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_
                                     struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * NVIDIA's XML-DSig profile (rim.md §2, §5): exactly one Signature, the last
+ * NVIDIA's XML-DSig profile (docs/rim.md): exactly one Signature, the last
  * element child of the root; SignedInfo with C14N 1.1, ecdsa-sha384, exactly
  * one Reference URI="" with exactly [enveloped-signature, c14n11] and
  * sha384; anything else DGA_E_RIM_SIGNATURE_PROFILE. The reference digest

@@ -2,7 +2,7 @@
 /*
  * Certificates: PEM chains, the pinned NVIDIA roots, device identity chain
  * verification, the FWID extension, hwmodel/ueid, and the report signature
- * check. Rules: ../shared/reference/certificates.md §1-5, spdm-evidence.md §6.
+ * check. Formats: docs/formats.md §6-7; rules: docs/evidence.md.
  * Everything cryptographic is OpenSSL.
  */
 #ifndef DGA_X509_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Full offline appraisal of one device (reference/rim.md §6-7): the
+ * Full offline appraisal of one device (docs/architecture.md, data flow 1): the
  * report-level checks, the driver and VBIOS (or NVSwitch BIOS) RIMs from a
  * store, the measurement comparison, and the revocation (OCSP) of every
  * verified chain. Hard failures stop the device; expired RIM signers,

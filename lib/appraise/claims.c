@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Report-level claims with NVIDIA claims v3 key names
- * (reference/claims-and-policy.md §1-3). GPU keys use "x-nvidia-gpu-",
+ * (docs/formats.md §11). GPU keys use "x-nvidia-gpu-",
  * NVSwitch keys "x-nvidia-switch-". Values that could not be established
  * (a check that could not run) are false or null, never a guess.
  */
@@ -17,7 +17,7 @@ static json_t *string_or_null(bool have, const char *s)
 }
 
 /*
- * The nested certificate-chain object (claims-and-policy.md §3), with the
+ * The nested certificate-chain object (docs/formats.md §11), with the
  * chain's OCSP outcome (docs/revocation.md). NULL ocsp (report-level claims,
  * which know nothing of revocation) reads as not checked. Beside NVIDIA's
  * keys, x-dstack-cert-ocsp-source says where the responses came from

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Detached EAT tokens (reference/claims-and-policy.md §6-7):
+ * Detached EAT tokens (docs/formats.md §12):
  *   [["JWT", "<overall>"], {"GPU-0": "<submod>", ...}]
  * Each token is a compact JWS, ES384 with raw r||s signatures (RFC 7518
  * §3.4). JSON is serialized compactly with sorted keys, so a token is a

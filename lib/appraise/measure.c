@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Measurement comparison (rim.md §6, libnvat generate_set_measurement_claims):
+ * Measurement comparison (docs/formats.md §9, libnvat generate_set_measurement_claims):
  * conflict check over the union of the GPU's two RIMs, the NVDEC0 rule for
  * RIM index 35, then every active golden index, driver RIM first, each in
  * ascending index order. Runtime blocks without an active golden value are

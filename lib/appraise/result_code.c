@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * nvattest's result codes (libnvat NVAT_RC_*, as numbered in
- * reference/spdm-evidence.md, certificates.md, rim.md and
- * claims-and-policy.md), so that our JSON output can stand where nvattest's
+ * nvattest's result codes (libnvat NVAT_RC_*, as NVIDIA's attestation-sdk
+ * numbers them; docs/formats.md §13), so that our JSON output can stand
+ * where nvattest's
  * did. Where no NVIDIA code applies, the closest one is used and the message
  * is ours.
  */

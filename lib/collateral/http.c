@@ -4,7 +4,7 @@
  * and the proxy's upstream alike: one exchange (dga_http_exchange) with
  * connect and total timeouts, a hard body cap, no redirects, http/https
  * only, header values checked for CR/LF, and bounded retries with doubling
- * backoff on the failures libnvat retries (reference/certificates.md §7.1):
+ * backoff on the failures NVIDIA's libnvat retries (docs/revocation.md):
  * no connection, timeouts, and HTTP 408, 429, 500, 502, 503, 504.
  * dga_http_post and dga_http_get are that exchange where only 200 counts.
  * libcurl is loaded on the first request (collateral/curl_api.h): commands

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RIM documents from NVIDIA's RIM service or a proxy speaking its protocol
- * (reference/rim.md §8), filed in a RIM store. What is fetched is only
+ * (docs/formats.md §8), filed in a RIM store. What is fetched is only
  * bytes: the caller verifies them (dga_rim_parse, dga_rim_chain_verify,
  * dga_rim_signature_verify) before filing, and every reader verifies again.
  */
@@ -152,7 +152,7 @@ dga_err dga_collateral_rim_store(const char *dir, const char *id, const uint8_t 
         e = dga_collateral_write_atomic(path, xml, len);
         added = e == DGA_E_OK;
     } else if (e == DGA_E_OK && !same_file(path, xml, len)) {
-        /* Another issue of the same id (rim.md §9): kept beside the first. */
+        /* Another issue of the same id (NVIDIA re-issues RIMs): kept beside the first. */
         n = snprintf(sub, sizeof sub, "%s/%s.d", dir, id);
         e = n > 0 && (size_t)n < sizeof sub ? ensure_dir(sub) : DGA_E_BAD_ARGUMENT;
         n = snprintf(path, sizeof path, "%s/%s.xml", sub, sha_hex);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CC-mode decision and the collection nonce. CC state and DEVTOOLS are
- * system-wide (spdm-evidence.md §8). DEVTOOLS keeps the CC APIs working with
+ * system-wide (docs/formats.md §18). DEVTOOLS keeps the CC APIs working with
  * memory encryption off, so it is refused unless a policy allows it.
  */
 #include <errno.h>
@@ -15,7 +15,7 @@
 #define CC_MULTI_GPU_PROTECTED_PCIE 1u
 
 /*
- * The gate's rule (DESIGN.md): the CC feature must be on. libnvat also takes
+ * The gate's rule (docs/gate.md): the CC feature must be on. libnvat also takes
  * protected-PCIe mode without it, but that configuration (NVIDIA's 8-GPU
  * PPCIe) moves trust to NVLink and the NVSwitches, whose evidence comes from
  * NSCQ, not NVML, and which this project cannot attest yet: refusing it is

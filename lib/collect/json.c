@@ -2,7 +2,7 @@
 /*
  * The collection as JSON: nvattest's `collect-evidence --format json` wrapper
  * ({"evidences": [...], "result_code": 0, "result_message": "Ok"}) whose
- * devices are NVIDIA's serialized evidence objects (spdm-evidence.md §1.3),
+ * devices are NVIDIA's serialized evidence objects (docs/formats.md §1),
  * with what the collection saw added: per device the PCI address, UUID,
  * board id, VBIOS and driver versions and the (system-wide) CC settings; at
  * the top the nonce, driver version and CC settings again. Readers of NVIDIA's

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * NVML through dlopen (reference/spdm-evidence.md §8): resolve the subset,
+ * NVML through dlopen (docs/formats.md §18): resolve the subset,
  * collect every GPU's report and chain for a nonce, read CC settings, get and
  * set the ready state. Every NVML return code other than success is a named
  * error with the function and NVML's code and message; every size NVML hands

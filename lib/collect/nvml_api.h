@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The hand-declared NVML subset (reference/spdm-evidence.md §8; no NVIDIA
+ * The hand-declared NVML subset (docs/formats.md §18; no NVIDIA
  * headers exist here). Layouts match libnvat's declarations, nvtrust's ctypes
  * structs and NVIDIA's NVML reference; nvmlPciInfo_t (v3) matches pynvml's
  * ctypes struct. The fake NVML (tests/fake_nvml) includes this same file, so

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The PCI inventory from sysfs (dstack-integration.md §6): NVIDIA (0x10de)
+ * The PCI inventory from sysfs (docs/formats.md §18): NVIDIA (0x10de)
  * display controllers of class 0x0300 (VGA) or 0x0302 (3D) are GPUs, NVIDIA
  * bridges of class 0x0680 are NVSwitches; any other display controller
  * (class 0x03xx) fails; any entry that cannot be read fails. The root is a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Evidence containers (spdm-evidence.md §1.3-1.4): NVIDIA's serialized
+ * Evidence containers (docs/formats.md §1): NVIDIA's serialized
  * evidence JSON and the raw report + PEM chain pair. Everything is copied
  * out of the container; sizes are capped before decoding.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Values derived from the opaque data (spdm-evidence.md §5): versions, RIM
+ * Values derived from the opaque data (docs/formats.md §5): versions, RIM
  * ids, FWID, NVDEC0 and protected-PCIe status, feature flag, PDIs.
  * RIM ids later become file names in a RIM store, so every text field that
  * goes into one is restricted to [0-9A-Za-z._-].
@@ -128,7 +128,7 @@ static int status_of(const struct dga_report *r, unsigned id)
     return r->opaque.known[id].data[0] == STATUS_ON ? 1 : 0;
 }
 
-/* Feature flag only exists from opaque version 1 on (spdm-evidence.md §5.6). */
+/* Feature flag only exists from opaque version 1 on (docs/formats.md §4-5). */
 static dga_err gpu_mode(const struct dga_report *r, struct dga_derived *d,
                         struct dga_diag *diag)
 {

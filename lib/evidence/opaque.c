@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Opaque data: DataType (u16 LE) | DataSize (u16 LE) | Data, repeated until
- * exactly OpaqueLength bytes are consumed (spdm-evidence.md §4).
+ * exactly OpaqueLength bytes are consumed (docs/formats.md §4).
  * Known fields may appear once; fields with ids we do not know are kept and
  * reported, never silently dropped. Fields with a fixed encoding are checked
  * here; fields used to build RIM ids are checked in derive.c.

@@ -2,7 +2,7 @@
 /*
  * The attestation report: GET_MEASUREMENTS request (37 bytes) ||
  * MEASUREMENTS response || 96-byte signature, read in the order of the
- * tables in spdm-evidence.md §2-3. Strict: version and code bytes, declared
+ * tables in docs/formats.md §2-3. Strict: version and code bytes, declared
  * lengths, block indices and trailing bytes are each checked and named.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The evidence bundle (DESIGN.md, docs/gate.md): a superset of attest's JSON
+ * The evidence bundle (docs/gate.md, docs/architecture.md): a superset of attest's JSON
  * with the raw evidence, the collateral used, the nonce, the verdict, the
  * policy and the roots, plus what the gate saw (inventory, CC settings, the
  * step reached). Serialized compact with sorted keys, because the

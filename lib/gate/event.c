@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The gpu-attestation payload: dstack's v2 fields in dstack's struct order
- * (reference/dstack-integration.md §6; not JCS), then this project's own.
+ * (dstack-util setup's struct; not JCS), then this project's own (docs/formats.md §16).
  * Readers that know only dstack's fields find them where they expect them.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Runtime event digests and log lines (reference/dstack-integration.md §1.2, §1.5):
+ * Runtime event digests and log lines (docs/formats.md §14):
  *   V1: H( le32(0x08000001) || ":" || name || ":" || payload )
  *   V2: H( JCS({"name":name,"payload":lowercase hex,"type":134217729}) )
  * H is SHA-384 for RTMR3 and the bank's hash for a TPM PCR (same preimage).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Emitting a runtime event the way dstack's emit_runtime_event does
- * (reference/dstack-integration.md §1.4):
+ * (docs/measure.md, docs/formats.md §14):
  *   1. exclusive flock on the lock file, held to the end (unbounded wait);
  *   2. the digest version from the version file (missing: refuse);
  *   3. extend the register;

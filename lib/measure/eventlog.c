@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dstack event logs and their replay (reference/dstack-integration.md §1.5,
- * §1.6, §3). Three forms, told apart by content:
+ * dstack event logs and their replay (docs/formats.md §14, docs/measure.md).
+ * Three forms, told apart by content:
  *   JSON lines   runtime_events.log, {"event","payload"(base64)[,"version"]}
  *   array        GetQuote's event_log, [{"imr","event_type","digest","event",
  *                "event_payload"(hex)[,"version"][,"preimage"]}, ...]

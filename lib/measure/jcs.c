@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RFC 8785 JSON Canonicalization Scheme over jansson values, and dstack's
- * gpu-policy-hash (reference/claims-and-policy.md §12) on top of it.
+ * gpu-policy-hash (docs/formats.md §15) on top of it.
  *
  *  - objects: members sorted by the UTF-16 code units of their names (§3.2.3);
  *  - strings: '"' and '\' escaped, \b \t \n \f \r, other controls as \u00xx,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The RTMRs of a TDX quote v4 (reference/dstack-integration.md §4): a 48-byte
+ * The RTMRs of a TDX quote v4 (docs/formats.md §14): a 48-byte
  * header (version 4, attestation key type, TEE type 0x81), the TD 1.0 report
  * body with RTMR0..3 at 376, 424, 472, 520, then a 4-byte signature data
  * length and the signature data. Quotes read from configfs may carry zero

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Extending TDX RTMR3 (reference/dstack-integration.md §1.3, dstack
+ * Extending TDX RTMR3 (docs/formats.md §14, dstack
  * tdx-attest linux.rs extend_rtmr):
  *  - if the sysfs measurement directory exists, write the 48 digest bytes to
  *    <dir>/rtmr3:sha384, and that is the only path tried: a failed write does

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A policy over a claims array (reference/claims-and-policy.md §10, §13).
+ * A policy over a claims array (docs/policy.md, claims: docs/formats.md §11).
  * Every device is checked in full and every failed requirement becomes one
  * reason "<label>: <claim> is <found>, policy <allows|requires> <what>";
  * then the device counts. A missing or mistyped claim fails the requirement

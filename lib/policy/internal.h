@@ -2,7 +2,7 @@
 /*
  * Shared by the policy layer's files (parse.c, evaluate.c, verdict.c); not
  * part of the public API. A policy is a struct of bitmasks, counts and
- * allow-lists (reference/claims-and-policy.md §13); the string allow-lists
+ * allow-lists (docs/policy.md); the string allow-lists
  * point into the parsed document, which the policy keeps.
  */
 #ifndef DGA_POLICY_INTERNAL_H
@@ -16,7 +16,7 @@
 
 #include "dga/policy.h"
 
-/* The five certificate chains of claims v3 (§3), GPU ones first. */
+/* The five certificate chains of claims v3 (docs/formats.md §11), GPU ones first. */
 enum policy_chain {
     POLICY_CHAIN_GPU_AR,
     POLICY_CHAIN_GPU_DRIVER_RIM,
@@ -93,7 +93,7 @@ struct dga_policy {
     bool require_protected_pcie;
 };
 
-/* The built-in default: NVIDIA's default appraisal plus secboot and dbgstat (§10). */
+/* The built-in default: NVIDIA's default appraisal plus secboot and dbgstat (docs/policy.md). */
 void policy_set_defaults(struct dga_policy *p);
 
 /*

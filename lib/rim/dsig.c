@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * NVIDIA's one XML-DSig profile (rim.md §2, §3 steps 2-7, §5), on libxml2's
+ * NVIDIA's one XML-DSig profile (docs/formats.md §8, docs/rim.md), on libxml2's
  * C14N 1.1 and OpenSSL, without xmlsec. Three phases, in this order:
  *   1. profile: exactly one ds:Signature in the whole document, the last
  *      element child of the root, with exactly the elements, attributes and

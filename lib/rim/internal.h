@@ -67,7 +67,7 @@ size_t rim_line(const xmlNode *n);
  */
 dga_err rim_element_text_compact(const xmlNode *n, struct buf *out);
 
-/* Which node-set to canonicalize (rim.md §3 steps 4 and 5). */
+/* Which node-set to canonicalize: the reference's or SignedInfo (docs/formats.md §8). */
 enum rim_c14n_part {
     RIM_C14N_REFERENCE,   /* the whole document minus the Signature subtree */
     RIM_C14N_SIGNED_INFO, /* SignedInfo with its descendants, attributes and namespaces */

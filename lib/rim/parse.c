@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * RIM document parsing (rim.md §1, §3 step 1, §5). Phases, each its own
+ * RIM document parsing (docs/formats.md §8, docs/rim.md). Phases, each its own
  * function: bound the attributes per tag and the namespace declarations on
  * the bytes; read the XML safely as UTF-8 (no network, no DTD: the parser is
  * stopped at a DOCTYPE, nothing printed); reject DTD, entity and XInclude
@@ -29,7 +29,7 @@
 #include "rim/internal.h"
 
 /*
- * Never XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_NOBLANKS (rim.md §3).
+ * Never XML_PARSE_NOENT, XML_PARSE_DTDLOAD or XML_PARSE_NOBLANKS (docs/rim.md).
  * The document is read as UTF-8 whatever it declares (XML_PARSE_IGNORE_ENC
  * and the encoding argument): every RIM is UTF-8, and the byte-level bounds
  * of check_shape_bytes() hold only for an ASCII-compatible encoding.
@@ -327,7 +327,7 @@ static unsigned count_ns_decls(const xmlNode *n)
 }
 
 /*
- * No DTD, entity, notation or XInclude node anywhere (rim.md §5), and the
+ * No DTD, entity, notation or XInclude node anywhere (docs/rim.md), and the
  * tree within the shape limits.
  */
 static dga_err check_nodes(xmlDocPtr doc, struct dga_diag *diag)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The filesystem RIM store: <dir>/<id>.xml and re-issues in <dir>/<id>.d/.
- * The file name is the only binding between an id and a document (rim.md
- * §8), so ids are restricted to a safe alphabet before they touch a path.
+ * The file name is the only binding between an id and a document (as in
+ * libnvat's store), so ids are restricted to a safe alphabet before they touch a path.
  * A store that cannot be read is an error, never an empty store.
  */
 #define _GNU_SOURCE

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Device identity chain verification (certificates.md §1-5). The checks run
+ * Device identity chain verification (docs/formats.md §7). The checks run
  * in the order the header documents: length, pinned root, OpenSSL path
  * validation, built order, algorithms, architecture; only then are hwmodel,
  * ueid, FWID and the validity window read.
@@ -86,7 +86,7 @@ static dga_err store_new(X509 *root, X509_STORE **ret)
     return DGA_E_OK;
 }
 
-/* Time checks are off: validity is reported, never enforced (certificates.md §3). */
+/* Time checks are off: validity is reported, never enforced (docs/evidence.md). */
 static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
                          STACK_OF(X509) *untrusted, unsigned long flags)
 {

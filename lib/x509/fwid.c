@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The leaf certificate's FWID (certificates.md §4), parsed as DER rather than
+ * The leaf certificate's FWID (docs/formats.md §7), parsed as DER rather than
  * "the last 48 bytes": Hopper/LS10 extension 2.23.133.5.4.1 (TCG composite
  * device ID) and Blackwell 2.23.133.5.4.1.1 (DICE TcbInfo, [6] fwids).
  */

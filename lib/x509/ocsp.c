@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OCSP requests and response verification on OpenSSL
- * (reference/certificates.md §7). The checks libnvat makes (status,
+ * (RFC 6960; docs/revocation.md). The checks libnvat makes (status,
  * OCSP_basic_verify, CertID, nonce), with three changes: the responder's
  * chain is verified at the caller's verification time (store parameters,
  * never the wall clock), a failed signature makes the response invalid
  * rather than a soft flag, and thisUpdate/nextUpdate/age are enforced
- * (§7.6), so a host cannot replay an old "good" answer.
+ * (which libnvat omits), so a host cannot replay an old "good" answer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +61,7 @@ dga_err dga_ocsp_request_new(X509 *subject, X509 *issuer, bool with_nonce,
         return DGA_E_BAD_ARGUMENT;
     }
     _cleanup_(OCSP_REQUEST_freep) OCSP_REQUEST *req = OCSP_REQUEST_new();
-    /* SHA-1 CertID: what NVIDIA's responder and libnvat use (§7.1). */
+    /* SHA-1 CertID: what NVIDIA's responder and libnvat use (docs/revocation.md). */
     _cleanup_(OCSP_CERTID_freep) OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), subject, issuer);
     if (req == NULL || id == NULL) {
         ERR_clear_error();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The RIM signing chain (certificates.md §6): the certificates of the
+ * The RIM signing chain (docs/formats.md §8): the certificates of the
  * document's ds:KeyInfo/ds:X509Data, validated to the pinned CoRIM root.
  *
  * Order of checks: arguments and count; the presented root (if any) equals

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The pinned NVIDIA roots (certificates.md §2), compiled in. Copied from
- * tests/fixtures/roots/, which records where they come from.
+ * The pinned NVIDIA roots (docs/formats.md §7), compiled in. Copied from
+ * tests/fixtures/roots/ (tests/fixtures/PROVENANCE.md says where they come from).
  */
 #include "core/cleanup.h"
 #include "dga/x509.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The report signature (spdm-evidence.md §6): ECDSA P-384 / SHA-384 over
+ * The report signature (docs/formats.md §6): ECDSA P-384 / SHA-384 over
  * report[0 .. len-96) with the leaf's key; the signature is raw r||s.
  */
 #include <string.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dstack runtime events without a register: the V1/V2 digest vectors of
- * reference/dstack-integration.md §1.2, log lines, parsing and replaying the
+ * dstack runtime events without a register: V1/V2 digest vectors
+ * (docs/formats.md §14), log lines, parsing and replaying the
  * three log forms against dstack's recorded quote (RTMR0-3), tampering,
  * malformed logs with their named errors and line numbers, the TDX quote
  * reader, RFC 8785 canonical JSON and gpu-policy-hash.

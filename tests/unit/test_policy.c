@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The policy layer (reference/claims-and-policy.md §9-13, docs/policy.md):
+ * The policy layer (docs/policy.md):
  * the built-in default over hand-built claims v3 arrays, one test per claim
  * it reads; each NVIDIA example policy as its JSON equivalent
  * (the .json files of tests/fixtures/policies) passing exactly what the Rego passes;
@@ -56,7 +56,7 @@ static void set_str(json_t *o, const char *key, const char *value)
     assert_int_equal(json_object_set_new(o, key, json_string(value)), 0);
 }
 
-/* A fully good GPU claims object (claims v3, §1). */
+/* A fully good GPU claims object (claims v3, docs/formats.md §11). */
 static json_t *gpu(void)
 {
     json_t *g = common("gpu", "GH100 A01 GSP BROM");
@@ -82,7 +82,7 @@ static json_t *gpu(void)
     return g;
 }
 
-/* A fully good NVSwitch claims object (claims v3, §2). */
+/* A fully good NVSwitch claims object (claims v3, docs/formats.md §11). */
 static json_t *nvswitch(void)
 {
     json_t *s = common("nvswitch", "LS_10 A01 FSP BROM");
@@ -138,7 +138,7 @@ static void ocsp_not_checked(json_t *dev, const char *chain_key)
     set(dev, chain_key, "x-nvidia-cert-ocsp-response-valid", NULL);
 }
 
-/* A GPU whose measurements mismatch at (index, source) pairs, as libnvat reports it (§4). */
+/* A GPU mismatching at (index, source) pairs, as libnvat reports it (docs/formats.md §9). */
 static json_t *gpu_mismatch(const char *records)
 {
     json_t *g = gpu();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RIM layer: safe parsing, data read only at fixed paths, NVIDIA's XML-DSig
- * profile on libxml2 C14N 1.1 (the rim.md §3 vectors), the signing chain to
+ * profile on libxml2 C14N 1.1 (canonical-form vectors of a real RIM), the signing chain to
  * the CoRIM root. Every negative case asserts the exact error; hand-made
  * documents are edits of a genuine RIM's text in memory. Times are pinned,
  * never the wall clock.
@@ -318,7 +318,7 @@ static void test_parse_counts(void **state)
     assert_int_equal(dga_rim_active(ls10, 9)->alternatives, 4);
 }
 
-/* The re-issued VBIOS RIM differs from the original at index 9 only (rim.md §9). */
+/* The re-issued VBIOS RIM differs from the original at index 9 only (docs/rim.md, Stores). */
 static void test_reissued_differs_at_9(void **state)
 {
     (void)state;
@@ -906,7 +906,7 @@ static void test_driver_chain_info(void **state)
     assert_int_equal(chain_at(rim, "2060-01-01T00:00:00Z", &info, &d), DGA_E_OK);
     assert_true(info.expired);
 
-    /* LS10: its chain runs to 2028-05-19 (rim.md §3) */
+    /* LS10: its chain runs to 2028-05-19 (its L4 signer's notAfter) */
     _cleanup_(rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
     assert_int_equal(chain_at(ls10, T_2026, &info, &d), DGA_E_OK);
     assert_string_equal(info.expiration_date, "2027-11-02T23:59:59Z"); /* the L3 ends first */

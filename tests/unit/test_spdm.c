@@ -46,7 +46,7 @@ static dga_err parse_bytes(const uint8_t *b, size_t n, enum dga_arch arch, struc
     return e;
 }
 
-/* The worked decode of spdm-evidence.md §9. */
+/* NVIDIA's sample H100 580.159.03 report, decoded field by field (docs/formats.md §2-4). */
 static void test_h100_580_layout(void **state)
 {
     (void)state;

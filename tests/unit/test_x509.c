@@ -739,7 +739,7 @@ static void test_fwid_tcg(void **state)
     }
 }
 
-/* DiceTcbInfo as in certificates.md §4; with_fwids = false drops [6]. */
+/* DiceTcbInfo as in docs/formats.md §7; with_fwids = false drops [6]. */
 static size_t dice_vector(uint8_t *out, bool with_fwids, const uint8_t *second_oid)
 {
     static const uint8_t before[] = {
