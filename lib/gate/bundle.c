@@ -108,7 +108,7 @@ static json_t *devices_json(const struct gate_state *g)
                               d->err == DGA_E_OK ? "appraised" : "failed", "claims",
                               dga_claims_device(d));
         if (o != NULL && d->err != DGA_E_OK) {
-            json_object_set_new(o, "failed_check", json_string(d->failed_check));
+            json_object_set_new(o, "failed_check", json_string(dga_appraisal_check_name(d->failed_check)));
             json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
             json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
         }
