@@ -167,7 +167,7 @@ static json_t *devices_json(const struct attest_run *run)
                               dga_arch_name(d->report.arch), "result",
                               d->err == DGA_E_OK ? "appraised" : "failed");
         if (d->err != DGA_E_OK) {
-            json_object_set_new(o, "failed_check", json_string(d->failed_check));
+            json_object_set_new(o, "failed_check", json_string(dga_appraisal_check_name(d->failed_check)));
             json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
             json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
         }

@@ -6,7 +6,11 @@
  *           services or a proxy, verified, stored atomically in DIR
  *           (DIR/rims: a RIM store for attest --rim-dir; DIR/ocsp: for
  *           attest --ocsp cache --collateral-dir DIR).
- *   status: what DIR holds and until when each piece is fresh.
+ *   status: what DIR holds and until when each piece is fresh, by the
+ *           library's one freshness rule (dga_ocsp_fresh_at), the rule
+ *           attest applies: status never calls fresh what attest rejects.
+ * Options that a subcommand would ignore are refused (exit 2), never
+ * accepted silently.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,14 +38,18 @@ static void fetch_usage(FILE *out)
     fprintf(out,
             "Usage: %s collateral fetch (--evidence JSON | --report FILE --cert-chain PEM\n"
             "                            --arch ARCH) --dir DIR [--rim-url URL]\n"
-            "                            [--ocsp-url URL] [--at TIME]\n"
+            "                            [--ocsp-url URL] [--at TIME] [--ocsp-max-age SECONDS]\n"
+            "                            [--trust-root PEM] [--rim-trust-root PEM]\n"
             "\n"
             "Fetches every RIM (GET URL/v1/rim/<id>, default %s) and\n"
             "every OCSP response (POST to URL, default %s) the evidence\n"
             "needs, verifies them (RIM signature and signer chain to the CoRIM root, OCSP\n"
             "responses as attest does) and stores them atomically: RIMs in DIR/rims (use\n"
             "attest --rim-dir DIR/rims), OCSP responses in DIR/ocsp (use attest --ocsp cache\n"
-            "--collateral-dir DIR). Exit 0 when everything was fetched and verified.\n",
+            "--collateral-dir DIR). The device chain is verified to --trust-root, RIM signer\n"
+            "chains to --rim-trust-root (default: NVIDIA's pinned roots); responses are\n"
+            "held to --ocsp-max-age (default 604800; 0 = nextUpdate alone). The report is\n"
+            "text only (--json is refused). Exit 0 when everything was fetched and verified.\n",
             PROGRAM, DGA_RIM_SERVICE_DEFAULT_URL, DGA_OCSP_DEFAULT_URL);
 }
 
@@ -49,17 +57,38 @@ static void status_usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s collateral status --dir DIR [--at TIME] [--ocsp-max-age SECONDS] [--json]\n"
+            "                             [--rim-trust-root PEM]\n"
             "                             [--evidence JSON | --report FILE --cert-chain PEM\n"
             "                              --arch ARCH]\n"
             "\n"
             "Lists the OCSP responses (status, thisUpdate, nextUpdate, and when each stops\n"
             "being usable: min(nextUpdate, thisUpdate + max age)) and the RIMs (id,\n"
-            "version, SHA-256, signer chain expiry) in DIR. Listing verifies nothing:\n"
-            "attest verifies every piece when it uses it. With evidence, also what is\n"
-            "missing for it: each RIM id, and each certificate of its device chain and of\n"
-            "the stored RIMs' signer chains without a stored response. Exit 1 when a\n"
-            "response is no longer fresh at TIME (default now) or something is missing.\n",
+            "version, SHA-256, signer chain expiry under --rim-trust-root, default NVIDIA's\n"
+            "CoRIM root) in DIR. A response is fresh by attest's own rule (thisUpdate and\n"
+            "nextUpdate within 300 s of skew, nextUpdate not before thisUpdate, age at most\n"
+            "--ocsp-max-age with no skew; 0 = nextUpdate alone); its signature is not\n"
+            "checked here: attest verifies every piece when it uses it. With evidence, also\n"
+            "what is missing for it: each RIM id, and each certificate of its device chain\n"
+            "and of the stored RIMs' signer chains without a stored response. Exit 1 when a\n"
+            "response is no longer fresh at TIME (default now) or something is missing.\n"
+            "--trust-root, --rim-url and --ocsp-url are refused: status fetches nothing and\n"
+            "verifies no device chain.\n",
             PROGRAM);
+}
+
+/* An option the subcommand has no use for is an error, not a silent no-op. */
+static int refuse_unused(bool fetch, const struct collateral_args *a)
+{
+    const char *unused = fetch && a->json            ? "--json (the report is text only)"
+                         : !fetch && a->trust_root   ? "--trust-root (status verifies no device chain)"
+                         : !fetch && a->rim_url      ? "--rim-url (status fetches nothing)"
+                         : !fetch && a->ocsp_url     ? "--ocsp-url (status fetches nothing)"
+                                                     : NULL;
+    if (unused != NULL) {
+        cli_error("collateral %s: %s is not supported", fetch ? "fetch" : "status", unused);
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
 }
 
 static int parse_common(int argc, char **argv, bool fetch, struct collateral_args *a)
@@ -103,7 +132,7 @@ static int parse_common(int argc, char **argv, bool fetch, struct collateral_arg
         cli_error("collateral: %s", optind != argc ? "unexpected argument" : "--dir is required");
         return EXIT_USAGE;
     }
-    return EXIT_VERIFIED;
+    return refuse_unused(fetch, a);
 }
 
 static int parse_time(const char *s, time_t *ret)
@@ -255,6 +284,8 @@ static int fetch_setup(struct fetch_run *run)
     dga_ocsp_source_init(&run->ocsp);
     run->ocsp.mode = DGA_OCSP_MODE_ONLINE;
     run->ocsp.url = a->ocsp_url;
+    run->ocsp.max_age = a->max_age;
+    run->ocsp.unlimited_age = a->max_age == 0;
     run->ocsp.dir = a->dir;
     if (rc == EXIT_VERIFIED && dga_ocsp_memo_new(&run->ocsp.memo) != DGA_E_OK) {
         rc = EXIT_IO;
@@ -315,6 +346,14 @@ static int list_dir(const char *dir, const char *suffix, struct dirent ***ret)
     return n < 0 ? (errno == ENOENT ? 0 : -1) : k;
 }
 
+/* The freshness parameters attest uses by default, with status's --at and --ocsp-max-age. */
+static void freshness_at(time_t at, long max_age, struct dga_ocsp_check *c)
+{
+    dga_ocsp_check_init(c, at, NULL);
+    c->max_age = max_age;
+    c->unlimited_age = max_age == 0;
+}
+
 static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max_age,
                           bool *stale)
 {
@@ -336,30 +375,30 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
     }
     bool named_right = strncmp(name, key, 64) == 0 && strcmp(name + 64, ".der") == 0;
-    time_t usable = r.next_update;
-    if (max_age > 0 && r.this_update + max_age < usable) {
-        usable = r.this_update + max_age;
-    }
-    bool fresh = named_right && r.this_update <= at + DGA_OCSP_DEFAULT_SKEW &&
-                 usable >= at - DGA_OCSP_DEFAULT_SKEW;
+    struct dga_ocsp_check c;
+    freshness_at(at, max_age, &c);
+    dga_err why = dga_ocsp_fresh_at(&c, &r, NULL);
+    bool fresh = named_right && why == DGA_E_OK;
     *stale = *stale || !fresh;
     dga_time_format(r.this_update, tu);
     dga_time_format(r.next_update, nu);
-    dga_time_format(usable, until);
-    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:o,s:s,s:b}", "file", name, "certid_sha256", key,
-                     "named_by_certid", named_right, "status", dga_ocsp_status_name(r.status), "revocation_reason",
+    dga_time_format(dga_ocsp_usable_until(&c, &r), until);
+    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:o,s:s,s:b,s:o}", "file", name, "certid_sha256",
+                     key, "named_by_certid", named_right, "status",
+                     dga_ocsp_status_name(r.status), "revocation_reason",
                      r.reason[0] != '\0' ? json_string(r.reason) : json_null(), "this_update", tu,
                      "next_update", r.next_update_present ? json_string(nu) : json_null(),
-                     "usable_until", until, "fresh", fresh);
+                     "usable_until", until, "fresh", fresh, "stale_reason",
+                     why != DGA_E_OK ? json_string(dga_err_name(why)) : json_null());
 }
 
-static json_t *rim_entry(const char *dir, const char *name, time_t at)
+static json_t *rim_entry(const char *dir, const char *name, const struct dga_trust *root,
+                         time_t at)
 {
     char path[4096], sha[65];
     uint8_t *xml = NULL;
     size_t len = 0;
     struct dga_rim *rim = NULL;
-    struct dga_trust root = {0};
     struct dga_chain_info info;
     snprintf(path, sizeof path, "%s/rims/%s", dir, name);
     dga_err e = dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len);
@@ -371,13 +410,11 @@ static json_t *rim_entry(const char *dir, const char *name, time_t at)
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
     }
     dga_hex_encode(rim->sha256, sizeof rim->sha256, sha);
-    bool chain_ok = dga_trust_nvidia_rim(&root) == DGA_E_OK &&
-                    dga_rim_chain_verify(rim, &root, at, &info, NULL) == DGA_E_OK;
+    bool chain_ok = dga_rim_chain_verify(rim, root, at, &info, NULL) == DGA_E_OK;
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version",
                           rim->colloquial_version, "sha256", sha, "signer_chain_expires",
                           chain_ok ? json_string(info.expiration_date) : json_null(),
                           "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
-    dga_trust_free(&root);
     dga_rim_free(rim);
     return o;
 }
@@ -413,39 +450,37 @@ static void missing_ocsp(const char *dir, STACK_OF(X509) *chain, enum dga_ocsp_c
     }
 }
 
-/* A stored RIM's signer chain, as OCSP walks it (the pinned CoRIM root last). */
-static void missing_for_rim(const char *dir, const char *id, json_t *missing)
+/* A stored RIM's signer chain, as OCSP walks it (the CoRIM root last). */
+static void missing_for_rim(const char *dir, const char *id, const struct dga_trust *root,
+                            json_t *missing)
 {
     char path[4096];
     uint8_t *xml = NULL;
     size_t len = 0;
     struct dga_rim *rim = NULL;
-    struct dga_trust root = {0};
     snprintf(path, sizeof path, "%s/rims/%s.xml", dir, id);
     if (!file_exists(path)) {
         json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
         return;
     }
     if (dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len) == DGA_E_OK &&
-        dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK &&
-        dga_trust_nvidia_rim(&root) == DGA_E_OK) {
+        dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK) {
         STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
         int n = chain != NULL ? sk_X509_num(chain) : 0;
         if (n > 0 && X509_self_signed(sk_X509_value(chain, n - 1), 0) == 1) {
             (void)sk_X509_pop(chain);
         }
-        if (chain != NULL && sk_X509_push(chain, root.root) > 0) {
+        if (chain != NULL && sk_X509_push(chain, root->root) > 0) {
             missing_ocsp(dir, chain, DGA_OCSP_CHAIN_RIM, id, missing);
         }
         sk_X509_free(chain);
     }
-    dga_trust_free(&root);
     dga_rim_free(rim);
     free(xml);
 }
 
 static void missing_for_device(const char *dir, const struct dga_device_evidence *ev,
-                               json_t *missing)
+                               const struct dga_trust *rim_root, json_t *missing)
 {
     struct dga_report r;
     struct dga_derived d;
@@ -459,19 +494,20 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
     missing_ocsp(dir, chain, DGA_OCSP_CHAIN_DEVICE, "device", missing);
     sk_X509_pop_free(chain, X509_free);
     if (!dga_arch_is_switch(ev->arch)) {
-        missing_for_rim(dir, d.driver_rim_id, missing);
+        missing_for_rim(dir, d.driver_rim_id, rim_root, missing);
     }
-    missing_for_rim(dir, d.vbios_rim_id, missing);
+    missing_for_rim(dir, d.vbios_rim_id, rim_root, missing);
 }
 
 /* Every missing piece, once (devices of one model need the same RIMs and CAs). */
-static json_t *missing_json(const char *dir, const struct dga_evidence_set *set)
+static json_t *missing_json(const char *dir, const struct dga_evidence_set *set,
+                            const struct dga_trust *rim_root)
 {
     json_t *all = json_array(), *unique = json_array();
     size_t i, j;
     json_t *e, *u;
     for (i = 0; i < set->n; i++) {
-        missing_for_device(dir, &set->dev[i], all);
+        missing_for_device(dir, &set->dev[i], rim_root, all);
     }
     json_array_foreach(all, i, e)
     {
@@ -539,65 +575,79 @@ static void print_status_text(const json_t *out)
     }
 }
 
+/* The OCSP responses and RIMs in DIR, listed into out; -1 when DIR cannot be read. */
+static int list_store(const struct collateral_args *a, time_t at, const struct dga_trust *rim_root,
+                      json_t *out, bool *stale)
+{
+    char sub[4096];
+    struct dirent **ocsp = NULL, **rims = NULL;
+    snprintf(sub, sizeof sub, "%s/ocsp", a->dir);
+    int n_ocsp = list_dir(sub, ".der", &ocsp);
+    snprintf(sub, sizeof sub, "%s/rims", a->dir);
+    int n_rims = list_dir(sub, ".xml", &rims);
+    for (int i = 0; i < n_ocsp; i++) {
+        json_array_append_new(json_object_get(out, "ocsp"),
+                              ocsp_entry(a->dir, ocsp[i]->d_name, at, a->max_age, stale));
+        free(ocsp[i]);
+    }
+    for (int i = 0; i < n_rims; i++) {
+        json_array_append_new(json_object_get(out, "rims"),
+                              rim_entry(a->dir, rims[i]->d_name, rim_root, at));
+        free(rims[i]);
+    }
+    free(ocsp);
+    free(rims);
+    return n_ocsp < 0 || n_rims < 0 ? -1 : 0;
+}
+
+/* With evidence: what DIR still lacks for it, as out.missing. Returns an exit code. */
+static int list_missing(struct collateral_args *a, const struct dga_trust *rim_root, json_t *out,
+                        bool *stale)
+{
+    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    int rc = set != NULL ? cli_load_evidence(&a->ev, set) : EXIT_IO;
+    if (rc == EXIT_VERIFIED) {
+        json_t *m = missing_json(a->dir, set, rim_root);
+        *stale = *stale || json_array_size(m) > 0;
+        json_object_set_new(out, "missing", m);
+    }
+    if (set != NULL) {
+        dga_evidence_set_free(set);
+    }
+    free(set);
+    return rc;
+}
+
 int cmd_collateral_status(int argc, char **argv)
 {
     struct collateral_args a = {0};
+    struct dga_trust rim_root = {0};
     time_t at = 0;
     int rc = parse_common(argc, argv, false, &a);
     if (rc == EXIT_VERIFIED) {
         rc = parse_time(a.at, &at);
     }
-    if (rc != EXIT_VERIFIED) {
-        return rc;
-    }
-    char sub[4096];
-    struct dirent **ocsp = NULL, **rims = NULL;
-    snprintf(sub, sizeof sub, "%s/ocsp", a.dir);
-    int n_ocsp = list_dir(sub, ".der", &ocsp);
-    snprintf(sub, sizeof sub, "%s/rims", a.dir);
-    int n_rims = list_dir(sub, ".xml", &rims);
-    if (n_ocsp < 0 || n_rims < 0) {
-        cli_error("%s: cannot be read", a.dir);
-        free(ocsp);
-        free(rims);
-        return EXIT_IO;
+    if (rc == EXIT_VERIFIED) {
+        rc = cli_load_trust(a.rim_trust_root, dga_trust_nvidia_rim, &rim_root);
     }
     bool stale = false;
-    json_t *out = json_pack("{s:[],s:[]}", "ocsp", "rims");
-    for (int i = 0; i < n_ocsp; i++) {
-        json_array_append_new(json_object_get(out, "ocsp"),
-                              ocsp_entry(a.dir, ocsp[i]->d_name, at, a.max_age, &stale));
-        free(ocsp[i]);
+    json_t *out = rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
+    if (rc == EXIT_VERIFIED && (out == NULL || list_store(&a, at, &rim_root, out, &stale) != 0)) {
+        cli_error("%s: cannot be read", a.dir);
+        rc = EXIT_IO;
     }
-    for (int i = 0; i < n_rims; i++) {
-        json_array_append_new(json_object_get(out, "rims"), rim_entry(a.dir, rims[i]->d_name, at));
-        free(rims[i]);
+    if (rc == EXIT_VERIFIED && (a.ev.evidence != NULL || a.ev.report != NULL)) {
+        rc = list_missing(&a, &rim_root, out, &stale);
     }
-    free(ocsp);
-    free(rims);
-    bool with_evidence = a.ev.evidence != NULL || a.ev.report != NULL;
-    struct dga_evidence_set *set = with_evidence ? calloc(1, sizeof *set) : NULL;
-    if (with_evidence) {
-        rc = set != NULL ? cli_load_evidence(&a.ev, set) : EXIT_IO;
-        if (rc == EXIT_VERIFIED) {
-            json_t *m = missing_json(a.dir, set);
-            stale = stale || json_array_size(m) > 0;
-            json_object_set_new(out, "missing", m);
-        }
-        if (set != NULL) {
-            dga_evidence_set_free(set);
-        }
-        free(set);
-        if (rc != EXIT_VERIFIED) {
-            json_decref(out);
-            return rc;
-        }
+    if (rc == EXIT_VERIFIED) {
+        char at_text[21];
+        dga_time_format(at, at_text);
+        json_object_set_new(out, "at", json_string(at_text));
+        json_object_set_new(out, "fresh", json_boolean(!stale));
+        rc = a.json ? cli_print_json(out) : (print_status_text(out), EXIT_VERIFIED);
+        rc = rc == EXIT_VERIFIED && stale ? EXIT_REJECTED : rc;
     }
-    char at_text[21];
-    dga_time_format(at, at_text);
-    json_object_set_new(out, "at", json_string(at_text));
-    json_object_set_new(out, "fresh", json_boolean(!stale));
-    rc = a.json ? cli_print_json(out) : (print_status_text(out), EXIT_VERIFIED);
     json_decref(out);
-    return rc == EXIT_VERIFIED && stale ? EXIT_REJECTED : rc;
+    dga_trust_free(&rim_root);
+    return rc;
 }

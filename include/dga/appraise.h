@@ -104,6 +104,39 @@ struct dga_appraise_options {
     const struct dga_ocsp_source *ocsp;
 };
 
+/*
+ * The check that failed a device (the first hard failure). Output names it
+ * by dga_appraisal_check_name, a stable table: "report-parse", "cert-chain",
+ * "signature", "nonce", "fwid", "cert-validity" (the report-level checks,
+ * as dga_check_name), "options", "driver-rim", "vbios-rim", "bios-rim",
+ * "measurements", and for a certificate whose OCSP response could not be
+ * obtained "ocsp-device-chain", "ocsp-driver-rim-chain",
+ * "ocsp-vbios-rim-chain" or "ocsp-bios-rim-chain". Never compare names:
+ * switch on the value (dga_appraisal_failed_rim, dga_appraisal_ocsp_failure).
+ */
+enum dga_appraisal_check {
+    DGA_APPRAISAL_CHECK_NONE, /* no hard failure */
+    DGA_APPRAISAL_CHECK_OPTIONS,
+    DGA_APPRAISAL_CHECK_REPORT_PARSE,
+    DGA_APPRAISAL_CHECK_CERT_CHAIN,
+    DGA_APPRAISAL_CHECK_SIGNATURE,
+    DGA_APPRAISAL_CHECK_NONCE,
+    DGA_APPRAISAL_CHECK_FWID,
+    DGA_APPRAISAL_CHECK_CERT_VALIDITY,
+    DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN,
+    DGA_APPRAISAL_CHECK_DRIVER_RIM,
+    DGA_APPRAISAL_CHECK_VBIOS_RIM, /* GPU */
+    DGA_APPRAISAL_CHECK_BIOS_RIM,  /* NVSwitch */
+    DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN,
+    DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN,
+    DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN,
+    DGA_APPRAISAL_CHECK_MEASUREMENTS,
+    DGA_APPRAISAL_CHECK__COUNT
+};
+
+/* The check's stable name (above); "unknown" outside the enum. */
+const char *dga_appraisal_check_name(enum dga_appraisal_check c);
+
 struct dga_appraisal {
     struct dga_device_result report; /* report-level checks (label, arch, ...) */
     struct dga_rim_use driver;       /* GPUs only */
@@ -113,13 +146,8 @@ struct dga_appraisal {
     struct dga_measure_result measure;
     struct dga_ocsp_chain_result ocsp; /* revocation of the device identity chain */
     dga_err err; /* first hard failure: report, RIM, or comparison; DGA_E_OK otherwise */
-    /*
-     * "report-parse", "driver-rim", "vbios-rim", "measurements", ...; for a
-     * certificate whose OCSP response could not be obtained "ocsp-device-chain",
-     * "ocsp-driver-rim-chain", "ocsp-vbios-rim-chain" or "ocsp-bios-rim-chain"
-     * (dga_appraisal_ocsp_failure names the certificate).
-     */
-    const char *failed_check;
+    /* Which check that was; NONE when err is DGA_E_OK (dga_appraisal_ocsp_failure names the certificate). */
+    enum dga_appraisal_check failed_check;
 };
 
 /*
@@ -139,10 +167,17 @@ void dga_appraisal_free(struct dga_appraisal *a);
 
 /*
  * The chain whose OCSP response could not be obtained when the device failed
- * for that reason (failed_check "ocsp-..."), else NULL; its
+ * for that reason (failed_check DGA_APPRAISAL_CHECK_OCSP_*), else NULL; its
  * certs[failed].subject names the certificate.
  */
 const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_appraisal *a);
+
+/*
+ * The RIM the device's hard failure is about: &a->driver for the driver RIM
+ * or its signer chain's OCSP, &a->firmware for the VBIOS / BIOS RIM or its
+ * chain's OCSP, else (or when the device did not fail) NULL.
+ */
+const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a);
 
 /* The label's role name: "driver-rim", "vbios-rim" or "bios-rim". */
 const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u);

@@ -101,9 +101,8 @@ struct dga_ocsp_result {
  *   (OCSP_RESPONSE_STATUS), signature by the issuer or by a responder the
  *   issuer certified with EKU OCSPSigning, chained to c->root alone at c->at
  *   (OCSP_SIGNATURE), a SingleResponse for the SHA-1 CertID
- *   (OCSP_CERTID), thisUpdate <= at + skew (OCSP_NOT_YET_VALID),
- *   nextUpdate (or thisUpdate + 1 h) >= at - skew (OCSP_EXPIRED),
- *   at - thisUpdate <= max_age (OCSP_TOO_OLD); then, when req carries a
+ *   (OCSP_CERTID), freshness at c->at (dga_ocsp_fresh_at:
+ *   OCSP_NOT_YET_VALID, OCSP_EXPIRED, OCSP_TOO_OLD); then, when req carries a
  *   nonce, the response must echo it (OCSP_NONCE: the response stays valid,
  *   nonce_matches is false). req may be NULL (a stored response: no nonce).
  * Always fills *ret (status only when response_valid) and returns ret->err;
@@ -113,6 +112,27 @@ dga_err dga_ocsp_response_check(const uint8_t *der, size_t len, X509 *subject, X
                                 const struct dga_ocsp_request *req,
                                 const struct dga_ocsp_check *c, struct dga_ocsp_result *ret,
                                 struct dga_diag *diag);
+
+/*
+ * The freshness rule, the only one: dga_ocsp_response_check applies it, and
+ * so do `collateral status` and the proxy's cache lifetime
+ * (dga_proxy_ocsp_expiry). For a response's times r->this_update and
+ * r->next_update (thisUpdate + 1 h when absent) at c->at:
+ *   thisUpdate <= at + skew (OCSP_NOT_YET_VALID), nextUpdate >= thisUpdate
+ *   and nextUpdate >= at - skew (OCSP_EXPIRED), at - thisUpdate <= max_age
+ *   (OCSP_TOO_OLD; no skew here: max_age is the caller's own bound).
+ * Reads c->at, skew, max_age and unlimited_age only; a negative skew or age,
+ * or max_age 0 without unlimited_age, is DGA_E_BAD_ARGUMENT.
+ */
+dga_err dga_ocsp_fresh_at(const struct dga_ocsp_check *c, const struct dga_ocsp_result *r,
+                          struct dga_diag *diag);
+
+/*
+ * When a response stops being usable under c: min(nextUpdate, thisUpdate +
+ * max_age), or nextUpdate alone when the age is unlimited. The skew is a
+ * tolerance around it, not part of it.
+ */
+time_t dga_ocsp_usable_until(const struct dga_ocsp_check *c, const struct dga_ocsp_result *r);
 
 /*
  * What a stored response says, UNVERIFIED (for listings such as

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "dga/error.h"
@@ -43,7 +44,18 @@ dga_err dga_base64url_encode(const uint8_t *in, size_t n, char **ret);
  */
 dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
 
-/* RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ" to time_t and back. */
+/*
+ * Replaces (or creates) path with len bytes of data, atomically and durably:
+ * a hidden temporary file beside it ("<dir>/.<name>.XXXXXX", created with
+ * O_EXCL | O_NOFOLLOW | O_CLOEXEC), mode set exactly (no umask), every byte
+ * written, fsync, rename over path, fsync of the directory. A reader sees the
+ * old file or the new one, never a part; after a crash the new one survives
+ * once this returned DGA_E_OK. DGA_E_BAD_ARGUMENT (path, mode), DGA_E_IO
+ * (the temporary file is removed; the directory must exist).
+ */
+dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* RFC 3339 UTC timestamp "YYYY-MM-DDTHH:MM:SSZ" to time_t and back (no timegm, no local zone). */
 dga_err dga_time_parse(const char *text, time_t *ret);
 /* Writes "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL) into out. */
 void dga_time_format(time_t t, char out[21]);

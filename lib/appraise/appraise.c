@@ -30,6 +30,46 @@ struct candidate {
     enum candidate_rank rank;
 };
 
+const char *dga_appraisal_check_name(enum dga_appraisal_check c)
+{
+    static const char *const names[] = {
+        [DGA_APPRAISAL_CHECK_NONE] = "none",
+        [DGA_APPRAISAL_CHECK_OPTIONS] = "options",
+        [DGA_APPRAISAL_CHECK_REPORT_PARSE] = "report-parse",
+        [DGA_APPRAISAL_CHECK_CERT_CHAIN] = "cert-chain",
+        [DGA_APPRAISAL_CHECK_SIGNATURE] = "signature",
+        [DGA_APPRAISAL_CHECK_NONCE] = "nonce",
+        [DGA_APPRAISAL_CHECK_FWID] = "fwid",
+        [DGA_APPRAISAL_CHECK_CERT_VALIDITY] = "cert-validity",
+        [DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN] = "ocsp-device-chain",
+        [DGA_APPRAISAL_CHECK_DRIVER_RIM] = "driver-rim",
+        [DGA_APPRAISAL_CHECK_VBIOS_RIM] = "vbios-rim",
+        [DGA_APPRAISAL_CHECK_BIOS_RIM] = "bios-rim",
+        [DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN] = "ocsp-driver-rim-chain",
+        [DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN] = "ocsp-vbios-rim-chain",
+        [DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN] = "ocsp-bios-rim-chain",
+        [DGA_APPRAISAL_CHECK_MEASUREMENTS] = "measurements",
+    };
+    _Static_assert(sizeof names / sizeof names[0] == DGA_APPRAISAL_CHECK__COUNT,
+                   "a name for every check");
+    return (unsigned)c < DGA_APPRAISAL_CHECK__COUNT ? names[c] : "unknown";
+}
+
+/* A report-level check as the device's check (the same names, dga_check_name). */
+static enum dga_appraisal_check report_check(enum dga_check c)
+{
+    switch (c) {
+    case DGA_CHECK_PARSE: return DGA_APPRAISAL_CHECK_REPORT_PARSE;
+    case DGA_CHECK_CHAIN: return DGA_APPRAISAL_CHECK_CERT_CHAIN;
+    case DGA_CHECK_SIGNATURE: return DGA_APPRAISAL_CHECK_SIGNATURE;
+    case DGA_CHECK_NONCE: return DGA_APPRAISAL_CHECK_NONCE;
+    case DGA_CHECK_FWID: return DGA_APPRAISAL_CHECK_FWID;
+    case DGA_CHECK_VALIDITY: return DGA_APPRAISAL_CHECK_CERT_VALIDITY;
+    case DGA_CHECK_NONE: break;
+    }
+    return DGA_APPRAISAL_CHECK_NONE;
+}
+
 const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u)
 {
     if (u == &a->driver) {
@@ -202,7 +242,7 @@ static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, c
     free(docs);
 }
 
-static void fail_device(struct dga_appraisal *a, dga_err e, const char *check)
+static void fail_device(struct dga_appraisal *a, dga_err e, enum dga_appraisal_check check)
 {
     if (a->err == DGA_E_OK) {
         a->err = e;
@@ -231,7 +271,7 @@ static void ocsp_device(const struct dga_device_evidence *ev,
                                  opt->verify.at, &a->ocsp);
     }
     if (e != DGA_E_OK) {
-        fail_device(a, e, "ocsp-device-chain");
+        fail_device(a, e, DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN);
     }
 }
 
@@ -245,22 +285,41 @@ static void ocsp_rim(const struct dga_appraise_options *opt, struct dga_appraisa
                                    &u->ocsp);
     if (e != DGA_E_OK) {
         bool driver = u == &a->driver;
-        fail_device(a, e, driver ? "ocsp-driver-rim-chain"
-                          : dga_arch_is_switch(a->report.arch) ? "ocsp-bios-rim-chain"
-                                                               : "ocsp-vbios-rim-chain");
+        fail_device(a, e, driver ? DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN
+                          : dga_arch_is_switch(a->report.arch)
+                              ? DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN
+                              : DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN);
     }
 }
 
 const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_appraisal *a)
 {
-    const char *c = a->failed_check;
-    if (a->err == DGA_E_OK || c == NULL || strncmp(c, "ocsp-", 5) != 0) {
+    if (a->err == DGA_E_OK) {
         return NULL;
     }
-    if (strcmp(c, "ocsp-device-chain") == 0) {
-        return &a->ocsp;
+    switch (a->failed_check) {
+    case DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN: return &a->ocsp;
+    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN: return &a->driver.ocsp;
+    case DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN:
+    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN: return &a->firmware.ocsp;
+    default: return NULL;
     }
-    return strcmp(c, "ocsp-driver-rim-chain") == 0 ? &a->driver.ocsp : &a->firmware.ocsp;
+}
+
+const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a)
+{
+    if (a->err == DGA_E_OK) {
+        return NULL;
+    }
+    switch (a->failed_check) {
+    case DGA_APPRAISAL_CHECK_DRIVER_RIM:
+    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN: return &a->driver;
+    case DGA_APPRAISAL_CHECK_VBIOS_RIM:
+    case DGA_APPRAISAL_CHECK_BIOS_RIM:
+    case DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN:
+    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN: return &a->firmware;
+    default: return NULL;
+    }
 }
 
 static void appraise_rims(const struct dga_appraise_options *opt, struct dga_appraisal *a)
@@ -270,13 +329,14 @@ static void appraise_rims(const struct dga_appraise_options *opt, struct dga_app
     if (!dga_arch_is_switch(r->arch)) {
         fetch_rim(r, d, d->driver_rim_id, d->driver_version, opt, &a->driver);
         if (a->driver.err != DGA_E_OK) {
-            fail_device(a, a->driver.err, "driver-rim");
+            fail_device(a, a->driver.err, DGA_APPRAISAL_CHECK_DRIVER_RIM);
         }
         ocsp_rim(opt, a, &a->driver);
     }
     fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, &a->firmware);
     if (a->firmware.err != DGA_E_OK) {
-        fail_device(a, a->firmware.err, dga_rim_role(a, &a->firmware));
+        fail_device(a, a->firmware.err, dga_arch_is_switch(r->arch) ? DGA_APPRAISAL_CHECK_BIOS_RIM
+                                                                    : DGA_APPRAISAL_CHECK_VBIOS_RIM);
     }
     ocsp_rim(opt, a, &a->firmware);
 }
@@ -288,7 +348,7 @@ static void appraise_measurements(struct dga_appraisal *a)
                                          a->firmware.rim, &a->measure);
     a->measured = a->measure_err == DGA_E_OK;
     if (!a->measured) {
-        fail_device(a, a->measure_err, "measurements");
+        fail_device(a, a->measure_err, DGA_APPRAISAL_CHECK_MEASUREMENTS);
     }
 }
 
@@ -302,7 +362,7 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     dga_ocsp_chain_aggregate(&a->firmware.ocsp);
     struct dga_verify_options verify = opt->verify;
     if (opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) {
-        fail_device(a, DGA_E_BAD_ARGUMENT, "options");
+        fail_device(a, DGA_E_BAD_ARGUMENT, DGA_APPRAISAL_CHECK_OPTIONS);
         return a->err; /* the cache was made for another RIM root or time */
     }
     if (opt->cache != NULL && verify.chain_cache == NULL) {
@@ -313,7 +373,7 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     }
     dga_err e = dga_verify_device(ev, &verify, &a->report);
     if (e != DGA_E_OK) {
-        fail_device(a, e, dga_check_name(a->report.failed_check));
+        fail_device(a, e, report_check(a->report.failed_check));
     }
     ocsp_device(ev, opt, a);
     if (!a->report.parsed) {

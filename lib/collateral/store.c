@@ -2,9 +2,9 @@
 /*
  * The collateral directory: OCSP responses as <dir>/ocsp/<key>.der, where
  * key is the lowercase hex SHA-256 of the response's DER CertID
- * (dga_ocsp_cert_key). Files are written atomically (temporary file, fsync,
- * rename, fsync of the directory), so a crash or a concurrent reader never
- * sees half a response. What a file holds is never trusted: every read is
+ * (dga_ocsp_cert_key). Files are written atomically by core's writer
+ * (dga_file_write_atomic: temporary file, fsync, rename, fsync of the
+ * directory), so a crash or a concurrent reader never sees half a response. What a file holds is never trusted: every read is
  * verified like a response from the network.
  */
 #define _GNU_SOURCE
@@ -19,70 +19,10 @@
 #include "dga/collateral.h"
 #include "dga/util.h"
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-static bool write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* The directory part of path ("." when there is none), for the fsync after rename. */
-static void parent_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        snprintf(out, cap, ".");
-    } else if (slash == path) {
-        snprintf(out, cap, "/");
-    } else {
-        snprintf(out, cap, "%.*s", (int)(slash - path), path);
-    }
-}
-
-static bool fsync_dir(const char *dir)
-{
-    __attribute__((cleanup(close_fd))) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd >= 0 && fsync(fd) == 0;
-}
-
 dga_err dga_collateral_write_atomic(const char *path, const uint8_t *data, size_t len)
 {
-    char tmp[4096], dir[4096];
-    if (path == NULL || (data == NULL && len > 0) ||
-        snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        return DGA_E_BAD_ARGUMENT;
-    }
-    parent_of(path, dir, sizeof dir);
-    __attribute__((cleanup(close_fd))) int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        return DGA_E_COLLATERAL_STORE;
-    }
-    bool ok = fchmod(fd, 0644) == 0 && write_all(fd, data, len) && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    fd = -1;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        unlink(tmp);
-        return DGA_E_COLLATERAL_STORE;
-    }
-    return fsync_dir(dir) ? DGA_E_OK : DGA_E_COLLATERAL_STORE;
+    dga_err e = dga_file_write_atomic(path, data, len, 0644);
+    return e == DGA_E_OK || e == DGA_E_BAD_ARGUMENT ? e : DGA_E_COLLATERAL_STORE;
 }
 
 static bool key_ok(const char *key)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded whole-file reads and RFC 3339 time. */
+/* Bounded whole-file reads, atomic whole-file writes and RFC 3339 time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/utc.h"
 #include "dga/util.h"
 
 static void close_fd(int *fd)
@@ -65,6 +66,71 @@ dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_l
     return DGA_E_OK;
 }
 
+static bool write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/*
+ * The directory of path ("." when it has none) and the temporary name
+ * "<dir>/.<name>.XXXXXX" beside it: hidden, so that listings by suffix never
+ * see half a file. False when either does not fit.
+ */
+static bool temp_name(const char *path, char *dir, char *tmp, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash != NULL ? slash + 1 : path;
+    int n = slash == NULL   ? snprintf(dir, cap, ".")
+            : slash == path ? snprintf(dir, cap, "/")
+                            : snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+    if (n < 0 || (size_t)n >= cap || *name == '\0') {
+        return false;
+    }
+    n = snprintf(tmp, cap, "%.*s.%s.XXXXXX", (int)(name - path), path, name);
+    return n > 0 && (size_t)n < cap;
+}
+
+static bool fsync_dir(const char *dir)
+{
+    __attribute__((cleanup(close_fd))) int fd =
+        open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd >= 0 && fsync(fd) == 0;
+}
+
+dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char dir[4096], tmp[4096];
+    if (path == NULL || (data == NULL && len > 0) || (mode & ~(mode_t)07777) != 0 ||
+        !temp_name(path, dir, tmp, sizeof tmp)) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    /* mkostemp opens with O_CREAT | O_EXCL: never an existing file or a planted link. */
+    int fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return DGA_E_IO;
+    }
+    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, len) && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        unlink(tmp);
+        return DGA_E_IO;
+    }
+    /* The rename itself is durable only once the directory is. */
+    return fsync_dir(dir) ? DGA_E_OK : DGA_E_IO;
+}
+
 dga_err dga_time_parse(const char *text, time_t *ret)
 {
     struct tm tm;
@@ -76,12 +142,7 @@ dga_err dga_time_parse(const char *text, time_t *ret)
     if (end == NULL || *end != '\0') {
         return DGA_E_BAD_ARGUMENT;
     }
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
-        return DGA_E_BAD_ARGUMENT;
-    }
-    *ret = t;
-    return DGA_E_OK;
+    return utc_from_tm(&tm, ret);
 }
 
 void dga_time_format(time_t t, char out[21])

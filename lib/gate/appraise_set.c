@@ -54,15 +54,14 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
         if (o != NULL && o->failed >= 0) {
             const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
             snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
-                     d->failed_check, c->index, c->subject, dga_ocsp_failure_text(c, d->err),
+                     dga_appraisal_check_name(d->failed_check), c->index, c->subject, dga_ocsp_failure_text(c, d->err),
                      dga_err_name(d->err));
             add_reason(&a->verdict, text);
             continue;
         }
-        const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
-                                      : strstr(d->failed_check, "rim") != NULL ? &d->firmware
-                                                                                : NULL;
-        snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label, d->failed_check,
+        const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
+        snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label,
+                 dga_appraisal_check_name(d->failed_check),
                  dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
         add_reason(&a->verdict, text);
     }

@@ -108,7 +108,7 @@ static json_t *devices_json(const struct gate_state *g)
                               d->err == DGA_E_OK ? "appraised" : "failed", "claims",
                               dga_claims_device(d));
         if (o != NULL && d->err != DGA_E_OK) {
-            json_object_set_new(o, "failed_check", json_string(d->failed_check));
+            json_object_set_new(o, "failed_check", json_string(dga_appraisal_check_name(d->failed_check)));
             json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
             json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
         }
@@ -168,56 +168,13 @@ static json_t *bundle_json(const struct gate_state *g)
                      g->cfg->test_device_root != NULL ? "test" : "nvidia", "gate", gate_json(g));
 }
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-static dga_err write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return DGA_E_IO;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return DGA_E_OK;
-}
-
-/* Temporary file in the same directory, fsync, rename over the target, fsync the directory. */
+/* The run directory (0700, made if missing), then core's atomic writer, mode 0600. */
 static dga_err write_atomically(const char *dir, const char *path, const char *text, size_t len)
 {
-    char tmp[DGA_GATE_PATH_MAX + 64];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s.%ld.tmp", dir, DGA_GATE_BUNDLE_FILE,
-                         (long)getpid()) >= sizeof tmp) {
-        return DGA_E_IO;
-    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         return DGA_E_IO;
     }
-    unlink(tmp); /* a leftover from a killed run with the same pid */
-    _cleanup_(close_fd) int fd =
-        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return DGA_E_IO;
-    }
-    bool ok = write_all(fd, text, len) == DGA_E_OK && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    fd = -1;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return DGA_E_IO;
-    }
-    _cleanup_(close_fd) int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return dfd >= 0 && fsync(dfd) == 0 ? DGA_E_OK : DGA_E_IO;
+    return dga_file_write_atomic(path, text, len, 0600) == DGA_E_OK ? DGA_E_OK : DGA_E_IO;
 }
 
 dga_err gate_bundle_write(struct gate_state *g)

@@ -484,9 +484,7 @@ static dga_err fail_device(struct gate_state *g, size_t i)
     if (refused != NULL) {
         return fail_device_chain(g, i, refused);
     }
-    const struct dga_rim_use *u = strcmp(d->failed_check, "driver-rim") == 0 ? &d->driver
-                                  : strstr(d->failed_check, "rim") != NULL ? &d->firmware
-                                                                            : NULL;
+    const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
     const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
     char who[64], what[DGA_GATE_REASON_LEN / 2] = "";
     gate_device_name(g, i, who, sizeof who);
@@ -501,7 +499,7 @@ static dga_err fail_device(struct gate_state *g, size_t i)
                           ? dga_ocsp_failure_text(&o->certs[o->failed], d->err)
                           : dga_err_message(d->err);
     return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s", who,
-                d->failed_check, dga_err_name(d->err), why, what);
+                dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
 }
 
 /* A signed token when a key is configured and there is a device to vouch for; else {}. */

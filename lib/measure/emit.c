@@ -103,23 +103,12 @@ static dga_err read_version(const char *path, int *ret)
     return one ? DGA_E_OK : DGA_E_EVENT_VERSION_FILE;
 }
 
+/* Written once, atomically and durably (dga_file_write_atomic: the directory is flushed too). */
 static dga_err write_version(const char *path, int version)
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-        return DGA_E_NOMEM;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    bool ok = fd >= 0;
     char text = (char)('0' + version);
-    ok = ok && fchmod(fd, 0644) == 0 && write(fd, &text, 1) == 1 && fsync(fd) == 0;
-    ok = (fd < 0 || close(fd) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok && fd >= 0) {
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? DGA_E_OK : DGA_E_EVENT_VERSION_FILE;
+    return dga_file_write_atomic(path, &text, 1, 0644) == DGA_E_OK ? DGA_E_OK
+                                                                  : DGA_E_EVENT_VERSION_FILE;
 }
 
 dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_version v,

@@ -2,8 +2,9 @@
 /*
  * The simulated register: a file holding the 48 raw bytes of an RTMR.
  * Extend = SHA-384(old || digest), written to a temporary file in the same
- * directory, flushed, then renamed over the register, so a reader sees the
- * old or the new value and never a torn one. A missing file reads as 48 zero
+ * directory, flushed, then renamed over the register and the directory
+ * flushed (dga_file_write_atomic), so a reader sees the old or the new value
+ * and never a torn one, and a crash does not roll the register back. A missing file reads as 48 zero
  * bytes, the value every replay starts from.
  */
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dga/util.h"
 #include "measure/internal.h"
 
 static void close_fd(int *fd)
@@ -43,42 +45,11 @@ dga_err sim_read(const struct dga_event_backend *b, uint8_t *out, struct dga_dia
     return DGA_E_OK;
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Writes value to a temporary file beside the register and renames it into place. */
+/* The new value beside the register, renamed into place, the directory flushed (core's writer). */
 static dga_err replace_register(const char *path, const uint8_t value[DGA_EVENT_DIGEST_LEN])
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-        return DGA_E_NOMEM;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        free(tmp);
-        return DGA_E_REGISTER_EXTEND;
-    }
-    bool ok = fchmod(fd, 0600) == 0 && write_all(fd, value, DGA_EVENT_DIGEST_LEN) && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? DGA_E_OK : DGA_E_REGISTER_EXTEND;
+    dga_err e = dga_file_write_atomic(path, value, DGA_EVENT_DIGEST_LEN, 0600);
+    return e == DGA_E_OK ? DGA_E_OK : DGA_E_REGISTER_EXTEND;
 }
 
 dga_err sim_extend(const struct dga_event_backend *b, const uint8_t *digest, struct dga_diag *diag)

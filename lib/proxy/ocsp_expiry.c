@@ -3,31 +3,22 @@
  * How long the proxy may serve an OCSP response (dstack's rule): never past
  * the earliest nextUpdate (or thisUpdate + default TTL when a SingleResponse
  * has none), never longer than max TTL from now, and never at all when the
- * response is unsuccessful, not yet valid or already expired. The response
- * is parsed by OpenSSL only; the proxy does not verify signatures (clients do).
+ * response is unsuccessful, not fresh now (the library's one freshness rule,
+ * dga_ocsp_fresh_at, with no skew and no age limit: the clients apply
+ * theirs) or expiring this very second. The response is parsed by OpenSSL
+ * only; the proxy does not verify signatures (clients do). OpenSSL's error
+ * queue is left empty whatever the outcome.
  */
-#define _GNU_SOURCE /* timegm */
 #include <limits.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/ocsp.h>
 
+#include "core/utc.h"
+#include "dga/ocsp.h"
 #include "dga/proxy.h"
-
-static bool asn1_to_time(const ASN1_GENERALIZEDTIME *t, time_t *ret)
-{
-    struct tm tm;
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return false;
-    }
-    time_t v = timegm(&tm);
-    if (v == (time_t)-1) {
-        return false;
-    }
-    *ret = v;
-    return true;
-}
 
 static OCSP_BASICRESP *successful_basic(const uint8_t *der, size_t len, dga_err *ret_err)
 {
@@ -35,6 +26,7 @@ static OCSP_BASICRESP *successful_basic(const uint8_t *der, size_t len, dga_err 
     OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
     if (resp == NULL || p != der + len) {
         OCSP_RESPONSE_free(resp);
+        ERR_clear_error();
         *ret_err = DGA_E_BAD_DER;
         return NULL;
     }
@@ -43,33 +35,38 @@ static OCSP_BASICRESP *successful_basic(const uint8_t *der, size_t len, dga_err 
         basic = OCSP_response_get1_basic(resp);
     }
     OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
     *ret_err = basic != NULL ? DGA_E_OK : DGA_E_PROXY_UNCACHEABLE;
     return basic;
 }
 
-/* One SingleResponse's end of validity; false when its times are unusable at now. */
+/* One SingleResponse's end of validity; false when it is not fresh at now. */
 static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl, time_t *ret_end,
                           time_t *ret_this)
 {
-    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
+    ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL, *rev = NULL;
     int reason = 0;
-    ASN1_GENERALIZEDTIME *rev = NULL;
-    if (OCSP_single_get0_status(s, &reason, &rev, &this_upd, &next_upd) < 0) {
+    struct dga_ocsp_result r = {0};
+    if (OCSP_single_get0_status(s, &reason, &rev, &this_upd, &next_upd) < 0 ||
+        utc_from_asn1(this_upd, &r.this_update) != DGA_E_OK) {
+        ERR_clear_error();
         return false;
     }
-    time_t t_this, t_next;
-    if (!asn1_to_time(this_upd, &t_this) || t_this > now) {
+    r.next_update_present = next_upd != NULL;
+    r.next_update = r.this_update + (time_t)default_ttl;
+    if (next_upd != NULL && utc_from_asn1(next_upd, &r.next_update) != DGA_E_OK) {
         return false;
     }
-    if (next_upd != NULL) {
-        if (!asn1_to_time(next_upd, &t_next)) {
-            return false;
-        }
-    } else {
-        t_next = t_this + (time_t)default_ttl;
+    struct dga_ocsp_check c;
+    dga_ocsp_check_init(&c, now, NULL);
+    c.skew = 0;        /* never served before its thisUpdate or past its nextUpdate */
+    c.max_age = 0;     /* the age is each client's own bound (attest --ocsp-max-age) */
+    c.unlimited_age = true;
+    if (dga_ocsp_fresh_at(&c, &r, NULL) != DGA_E_OK) {
+        return false;
     }
-    *ret_end = t_next;
-    *ret_this = t_this;
+    *ret_end = dga_ocsp_usable_until(&c, &r);
+    *ret_this = r.this_update;
     return true;
 }
 
@@ -138,6 +135,7 @@ dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uin
     const unsigned char *p = req_der;
     OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, (long)req_len);
     if (req == NULL || p != req_der + req_len) {
+        ERR_clear_error();
         e = DGA_E_BAD_DER;
     } else if (!answers_all(req, basic)) {
         e = DGA_E_PROXY_UNCACHEABLE;

@@ -15,6 +15,7 @@
 #include <openssl/objects.h>
 
 #include "core/cleanup.h"
+#include "core/utc.h"
 #include "dga/util.h"
 #include "dga/x509.h"
 #include "x509/internal.h"
@@ -309,34 +310,6 @@ static dga_err check_arch(X509 *leaf, enum dga_arch arch, struct dga_diag *diag)
     return DGA_E_OK;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* An ASN1_TIME as seconds since the epoch, without timegm's -1 ambiguity or local time. */
-static dga_err asn1_time_to_time_t(const ASN1_TIME *t, time_t *ret)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return DGA_E_BAD_CERT;
-    }
-    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, (int64_t)tm.tm_mon + 1, tm.tm_mday);
-    int64_t secs = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-    if ((int64_t)(time_t)secs != secs) {
-        return DGA_E_BAD_CERT;
-    }
-    *ret = (time_t)secs;
-    return DGA_E_OK;
-}
-
 dga_err x509_read_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
                            int *ret_index)
 {
@@ -344,8 +317,8 @@ dga_err x509_read_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_in
     for (int i = 0; i < n; i++) {
         X509 *x = sk_X509_value(certs, i);
         time_t not_before, not_after;
-        if (x == NULL || asn1_time_to_time_t(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
-            asn1_time_to_time_t(X509_get0_notAfter(x), &not_after) != DGA_E_OK) {
+        if (x == NULL || utc_from_asn1(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
+            utc_from_asn1(X509_get0_notAfter(x), &not_after) != DGA_E_OK) {
             *ret_index = i;
             return DGA_E_BAD_CERT;
         }

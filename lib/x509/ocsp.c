@@ -15,6 +15,7 @@
 #include <openssl/ocsp.h>
 
 #include "core/cleanup.h"
+#include "core/utc.h"
 #include "dga/ocsp.h"
 #include "dga/util.h"
 
@@ -23,7 +24,6 @@ DEFINE_FREEP(OCSP_BASICRESP, OCSP_BASICRESP_free)
 DEFINE_FREEP(OCSP_CERTID, OCSP_CERTID_free)
 DEFINE_FREEP(OCSP_REQUEST, OCSP_REQUEST_free)
 DEFINE_FREEP(X509_VERIFY_PARAM, X509_VERIFY_PARAM_free)
-DEFINE_FREEP(ASN1_TIME, ASN1_TIME_free)
 
 struct dga_ocsp_request {
     OCSP_REQUEST *req;
@@ -211,19 +211,6 @@ void dga_ocsp_check_init(struct dga_ocsp_check *c, time_t at, X509 *root)
     c->root = root;
 }
 
-/* Seconds since the epoch of an ASN1 time (GeneralizedTime in OCSP). */
-static bool asn1_seconds(const ASN1_GENERALIZEDTIME *t, int64_t *ret)
-{
-    _cleanup_(ASN1_TIME_freep) ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
-    int days = 0, secs = 0;
-    if (t == NULL || epoch == NULL || ASN1_TIME_diff(&days, &secs, epoch, t) != 1) {
-        ERR_clear_error();
-        return false;
-    }
-    *ret = (int64_t)days * 86400 + secs;
-    return true;
-}
-
 /*
  * The signature, by the issuer or a delegated responder it certified for
  * OCSPSigning (OpenSSL's OCSP_check_issuer), the signer chained to c->root
@@ -260,10 +247,18 @@ static dga_err check_signature(OCSP_BASICRESP *bs, X509 *issuer, const struct dg
     return DGA_E_OK;
 }
 
-/* thisUpdate / nextUpdate against the time, the skew and the maximum age. */
-static dga_err check_window(const struct dga_ocsp_check *c, struct dga_ocsp_result *r,
-                            struct dga_diag *diag)
+static bool age_limited(const struct dga_ocsp_check *c)
 {
+    return !(c->unlimited_age && c->max_age == 0);
+}
+
+dga_err dga_ocsp_fresh_at(const struct dga_ocsp_check *c, const struct dga_ocsp_result *r,
+                          struct dga_diag *diag)
+{
+    if (c == NULL || r == NULL || c->skew < 0 || c->max_age < 0 ||
+        (c->max_age == 0 && !c->unlimited_age)) {
+        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "options");
+    }
     int64_t at = (int64_t)c->at, this_update = (int64_t)r->this_update;
     int64_t next_update = (int64_t)r->next_update;
     if (this_update > at + c->skew) {
@@ -276,13 +271,20 @@ static dga_err check_window(const struct dga_ocsp_check *c, struct dga_ocsp_resu
         return dga_diag_set(diag, DGA_E_OCSP_EXPIRED, 0,
                             r->next_update_present ? "nextUpdate" : "thisUpdate + 1h");
     }
-    if (c->unlimited_age && c->max_age == 0) {
-        return DGA_E_OK;
-    }
-    if (at - this_update > c->max_age) {
+    if (age_limited(c) && at - this_update > c->max_age) {
         return dga_diag_set(diag, DGA_E_OCSP_TOO_OLD, 0, "thisUpdate");
     }
     return DGA_E_OK;
+}
+
+time_t dga_ocsp_usable_until(const struct dga_ocsp_check *c, const struct dga_ocsp_result *r)
+{
+    int64_t until = (int64_t)r->next_update;
+    int64_t aged = (int64_t)r->this_update + c->max_age;
+    if (age_limited(c) && aged < until) {
+        until = aged;
+    }
+    return (time_t)until;
 }
 
 /* Status, reason, thisUpdate and nextUpdate (thisUpdate + 1 h when absent) of one SingleResponse. */
@@ -291,19 +293,19 @@ static dga_err single_times(OCSP_SINGLERESP *single, struct dga_ocsp_result *r, 
     int reason = -1;
     ASN1_GENERALIZEDTIME *rev = NULL, *this_update = NULL, *next_update = NULL;
     int status = OCSP_single_get0_status(single, &reason, &rev, &this_update, &next_update);
-    int64_t t = 0;
-    if (status < 0 || !asn1_seconds(this_update, &t) || (int64_t)(time_t)t != t) {
+    time_t t = 0;
+    if (status < 0 || utc_from_asn1(this_update, &t) != DGA_E_OK) {
         ERR_clear_error();
         return DGA_E_OCSP_MALFORMED;
     }
-    r->this_update = (time_t)t;
+    r->this_update = t;
     r->next_update_present = next_update != NULL;
     if (next_update == NULL) {
-        t += DGA_OCSP_NO_NEXT_UPDATE_TTL;
-    } else if (!asn1_seconds(next_update, &t) || (int64_t)(time_t)t != t) {
+        t += DGA_OCSP_NO_NEXT_UPDATE_TTL; /* t is at most year 9999: no overflow */
+    } else if (utc_from_asn1(next_update, &t) != DGA_E_OK) {
         return DGA_E_OCSP_MALFORMED;
     }
-    r->next_update = (time_t)t;
+    r->next_update = t;
     if (status == V_OCSP_CERTSTATUS_REVOKED && reason >= 0) {
         snprintf(r->reason, sizeof r->reason, "%s", OCSP_crl_reason_str(reason));
     }
@@ -356,7 +358,7 @@ static dga_err check_response(const uint8_t *der, size_t len, X509 *subject, X50
         e = read_single(bs, subject, issuer, r, &status, diag);
     }
     if (e == DGA_E_OK) {
-        e = check_window(c, r, diag);
+        e = dga_ocsp_fresh_at(c, r, diag);
     }
     if (e != DGA_E_OK) {
         return e;

@@ -232,6 +232,37 @@ run 1 "collateral status: stale 8 days later" -- collateral status --dir "$tmp/c
 expect out "STALE" "stale flagged"
 run 0 "collateral status with a longer max age" -- collateral status --dir "$tmp/coll" \
     --at 2026-12-06T09:30:00Z --ocsp-max-age 864000
+# status judges freshness by attest's own rule (dga_ocsp_fresh_at): the maximum age has no
+# skew (2 minutes over is ocsp-too-old, as attest says), and a nextUpdate before thisUpdate
+# is never fresh (the copy below has its nextUpdate moved to 1 minute before thisUpdate; status
+# reads times without checking the signature, so the edit is all it sees).
+run 1 "collateral status: 120 s past the maximum age" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-05T09:02:31Z --json
+expect out '"fresh": false,' "too old by 120 s is not fresh"
+expect out '"stale_reason": "ocsp-too-old"' "too old by 120 s: why"
+run 0 "collateral status: at the maximum age" -- collateral status --dir "$tmp/coll" \
+    --at 2026-12-05T09:00:31Z --json
+expect out '"stale_reason": null' "fresh at the last second"
+mkdir -p "$tmp/coll-backwards/ocsp"
+perl -0777 -pe 's/20361125090031Z/20261128085931Z/' "$fx/ocsp/leaf.der" \
+    >"$tmp/coll-backwards/ocsp/$key.der"
+run 1 "collateral status: nextUpdate before thisUpdate" -- collateral status \
+    --dir "$tmp/coll-backwards" --at 2026-11-28T09:01:00Z
+expect out "usable until 2026-11-28T08:59:31Z  STALE" "backwards window is stale"
+run 1 "collateral status: nextUpdate before thisUpdate, JSON" -- collateral status \
+    --dir "$tmp/coll-backwards" --at 2026-11-28T09:01:00Z --json
+expect out '"stale_reason": "ocsp-expired"' "backwards window: why"
+# --rim-trust-root is honoured (RIM signer chains), options status has no use for are refused.
+run 0 "collateral status under another CoRIM root" -- collateral status --dir "$tmp/coll" \
+    --at 2026-11-28T09:30:00Z --rim-trust-root "$fx/ocsp/root.pem"
+expect out "NV_GPU_DRIVER_GH100_545.00.xml: signer chain does not verify" "status uses --rim-trust-root"
+run 2 "collateral status --trust-root" -- collateral status --dir "$tmp/coll" \
+    --trust-root "$fx/ocsp/root.pem"
+expect err "collateral status: --trust-root (status verifies no device chain) is not supported" "status refuses --trust-root"
+run 2 "collateral status --ocsp-url" -- collateral status --dir "$tmp/coll" --ocsp-url http://127.0.0.1:1/
+expect err "collateral status: --ocsp-url (status fetches nothing) is not supported" "status refuses --ocsp-url"
+run 2 "collateral fetch --json" -- collateral fetch --evidence "$PPCIE" --dir "$tmp/coll" --json
+expect err "collateral fetch: --json (the report is text only) is not supported" "fetch refuses --json"
 run 1 "collateral status: what the evidence still needs" -- collateral status --dir "$tmp/coll" \
     --at 2026-11-28T09:30:00Z --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" \
     --arch hopper

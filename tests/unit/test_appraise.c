@@ -132,7 +132,7 @@ static void test_rim_not_found(void **state)
     (void)state;
     struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, AT_2024);
     assert_int_equal(appraise(r), DGA_E_RIM_NOT_FOUND);
-    assert_string_equal(r->a.failed_check, "driver-rim");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_DRIVER_RIM);
     assert_false(r->a.measured);
     const char *msg;
     assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 104);
@@ -153,7 +153,7 @@ static void test_h535_tampered_driver_rim(void **state)
                  "NV_GPU_DRIVER_GH100_535.86.09.xml");
     fixture_copy(H535 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
     assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
-    assert_string_equal(r->a.failed_check, "driver-rim");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_DRIVER_RIM);
     const char *msg;
     assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 105);
     json_t *c = dga_claims_device(&r->a);
@@ -202,7 +202,7 @@ static void test_version_mismatch(void **state)
     struct run *r = h545(AT_2024);
     fixture_copy("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store, VBIOS_535 ".xml");
     assert_int_equal(appraise(r), DGA_E_RIM_VERSION_MISMATCH);
-    assert_string_equal(r->a.failed_check, "vbios-rim");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_VBIOS_RIM);
     const char *msg;
     assert_int_equal(dga_appraisal_result_code(&r->a, &msg), 506);
     run_free(r);
@@ -234,8 +234,65 @@ static void test_ls10_tampered(void **state)
     fixture_copy(LS10 "rims_tampered/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
                  "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
     assert_int_equal(appraise(r), DGA_E_RIM_DIGEST_MISMATCH);
-    assert_string_equal(r->a.failed_check, "bios-rim");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_BIOS_RIM);
     run_free(r);
+}
+
+/* The check names are a stable output table: every value has its own. */
+static void test_check_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        "none",         "options",      "report-parse",      "cert-chain",
+        "signature",    "nonce",        "fwid",              "cert-validity",
+        "ocsp-device-chain", "driver-rim", "vbios-rim",      "bios-rim",
+        "ocsp-driver-rim-chain", "ocsp-vbios-rim-chain", "ocsp-bios-rim-chain", "measurements",
+    };
+    assert_int_equal(sizeof want / sizeof want[0], DGA_APPRAISAL_CHECK__COUNT);
+    for (int i = 0; i < DGA_APPRAISAL_CHECK__COUNT; i++) {
+        assert_string_equal(dga_appraisal_check_name((enum dga_appraisal_check)i), want[i]);
+    }
+    assert_string_equal(dga_appraisal_check_name(DGA_APPRAISAL_CHECK__COUNT), "unknown");
+}
+
+/*
+ * The RIM a failure is about comes from the check, not from its name: an OCSP
+ * failure on the driver RIM's signer chain that names no certificate (as when
+ * the chain could not even be assembled) is the driver RIM's, never the VBIOS
+ * RIM's (the old strstr(name, "rim") mapping reported the VBIOS RIM id).
+ */
+static void test_failed_rim(void **state)
+{
+    (void)state;
+    struct dga_appraisal *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    a->report.arch = DGA_ARCH_HOPPER;
+    snprintf(a->driver.id, sizeof a->driver.id, "NV_GPU_DRIVER_GH100_545.00");
+    snprintf(a->firmware.id, sizeof a->firmware.id, "NV_GPU_VBIOS_1010_0200_882_96005E0001");
+    dga_ocsp_chain_aggregate(&a->driver.ocsp); /* failed = -1: no certificate to name */
+    a->err = DGA_E_NOMEM;
+    a->failed_check = DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN;
+    assert_ptr_equal(dga_appraisal_failed_rim(a), &a->driver);
+    assert_string_equal(dga_appraisal_failed_rim(a)->id, "NV_GPU_DRIVER_GH100_545.00");
+    assert_ptr_equal(dga_appraisal_ocsp_failure(a), &a->driver.ocsp);
+    a->failed_check = DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN;
+    assert_ptr_equal(dga_appraisal_failed_rim(a), &a->firmware);
+    assert_ptr_equal(dga_appraisal_ocsp_failure(a), &a->firmware.ocsp);
+    a->failed_check = DGA_APPRAISAL_CHECK_DRIVER_RIM;
+    assert_ptr_equal(dga_appraisal_failed_rim(a), &a->driver);
+    assert_null(dga_appraisal_ocsp_failure(a));
+    a->failed_check = DGA_APPRAISAL_CHECK_BIOS_RIM;
+    assert_ptr_equal(dga_appraisal_failed_rim(a), &a->firmware);
+    /* Not about a RIM, or no failure at all. */
+    a->failed_check = DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN;
+    assert_null(dga_appraisal_failed_rim(a));
+    assert_ptr_equal(dga_appraisal_ocsp_failure(a), &a->ocsp);
+    a->failed_check = DGA_APPRAISAL_CHECK_MEASUREMENTS;
+    assert_null(dga_appraisal_failed_rim(a));
+    a->err = DGA_E_OK;
+    a->failed_check = DGA_APPRAISAL_CHECK_DRIVER_RIM;
+    assert_null(dga_appraisal_failed_rim(a));
+    free(a);
 }
 
 int main(void)
@@ -245,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_rim_not_found),       cmocka_unit_test(test_h535_tampered_driver_rim),
         cmocka_unit_test(test_reissue_choice),      cmocka_unit_test(test_version_mismatch),
         cmocka_unit_test(test_ls10_today),          cmocka_unit_test(test_ls10_tampered),
+        cmocka_unit_test(test_check_names),         cmocka_unit_test(test_failed_rim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -884,7 +884,7 @@ static void test_appraisal_no_response(void **state)
     source_init(&s, DGA_OCSP_MODE_CACHE, NULL, tmpdir);
     struct appraisal_run *r = appraise_h545(&s);
     assert_int_equal(r->a.err, DGA_E_OCSP_NO_RESPONSE);
-    assert_string_equal(r->a.failed_check, "ocsp-device-chain");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN);
     const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(&r->a);
     assert_ptr_equal(o, &r->a.ocsp);
     assert_int_equal(o->failed, 0);
@@ -926,7 +926,7 @@ static void test_appraisal_switch(void **state)
     r->opt.rim_dir = r->rims;
     r->opt.ocsp = &s;
     assert_int_equal(dga_appraise_device(&r->set.dev[0], &r->opt, &r->a), DGA_E_OCSP_NO_RESPONSE);
-    assert_string_equal(r->a.failed_check, "ocsp-device-chain");
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN);
     assert_false(r->a.driver.wanted);
     assert_int_equal(r->a.firmware.ocsp.n, 3);
     assert_int_equal(r->a.firmware.ocsp.err, DGA_E_OCSP_NO_RESPONSE);

@@ -2,12 +2,40 @@
 /* The bounded cursor, capped buffer, codecs, time and the error table. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
 
 #include "core/buf.h"
 #include "core/cursor.h"
+#include "core/utc.h"
 #include "dga/util.h"
+
+/*
+ * fsync, interposed for this test program (the library is linked in
+ * statically): records the inode of the last file and the last directory
+ * flushed, so the atomic writer's directory fsync after the rename is seen.
+ */
+static ino_t last_fsync_dir, last_fsync_file;
+static int fsyncs_after_dir; /* file fsyncs since the last directory fsync */
+
+int fsync(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        last_fsync_dir = st.st_ino;
+        fsyncs_after_dir = 0;
+    } else if (fstat(fd, &st) == 0) {
+        last_fsync_file = st.st_ino;
+        fsyncs_after_dir++;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
 
 static void test_cursor_failed_read_does_not_move(void **state)
 {
@@ -134,6 +162,114 @@ static void test_time(void **state)
     assert_int_equal(dga_time_parse("2024-06-01 00:00:00Z", &t), DGA_E_BAD_ARGUMENT);
     assert_int_equal(dga_time_parse("2024-06-01T00:00:00", &t), DGA_E_BAD_ARGUMENT);
     assert_int_equal(dga_time_parse("2024-13-01T00:00:00Z", &t), DGA_E_BAD_ARGUMENT);
+    /* The second timegm reports as its error (-1) is a time like any other. */
+    assert_int_equal(dga_time_parse("1969-12-31T23:59:59Z", &t), DGA_E_OK);
+    assert_int_equal(t, -1);
+    assert_int_equal(dga_time_parse("2000-02-29T23:59:60Z", &t), DGA_E_OK);
+    assert_int_equal(t, 951868800);
+}
+
+/* ASN.1 times (certificates, OCSP) through the same arithmetic; OpenSSL's queue left empty. */
+static void test_utc_from_asn1(void **state)
+{
+    (void)state;
+    ASN1_TIME *a = ASN1_TIME_new();
+    assert_non_null(a);
+    time_t t = 7;
+    assert_int_equal(ASN1_TIME_set_string(a, "19691231235959Z"), 1);
+    assert_int_equal(utc_from_asn1(a, &t), DGA_E_OK);
+    assert_int_equal(t, -1);
+    assert_int_equal(ASN1_TIME_set_string(a, "261128090031Z"), 1); /* UTCTime */
+    assert_int_equal(utc_from_asn1(a, &t), DGA_E_OK);
+    assert_int_equal(t, 1795856431);
+    assert_int_equal(ASN1_TIME_set_string(a, "20261128090031Z"), 1);
+    assert_int_equal(utc_from_asn1(a, &t), DGA_E_OK);
+    assert_int_equal(t, 1795856431);
+    /* Not a time: an error, nothing left on OpenSSL's queue, *ret untouched. */
+    t = 7;
+    assert_int_equal(ASN1_STRING_set(a, "2026112809003", -1), 1);
+    assert_int_equal(utc_from_asn1(a, &t), DGA_E_BAD_DER);
+    assert_int_equal(ERR_peek_error(), 0);
+    assert_int_equal(t, 7);
+    assert_int_equal(utc_from_asn1(NULL, &t), DGA_E_BAD_DER);
+    ASN1_TIME_free(a);
+    struct tm bad = {.tm_year = 100, .tm_mon = 12, .tm_mday = 1};
+    assert_int_equal(utc_from_tm(&bad, &t), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(t, 7);
+}
+
+static size_t dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void assert_file(const char *path, const char *text, mode_t mode)
+{
+    uint8_t *data = NULL;
+    size_t n = 0;
+    struct stat st;
+    assert_int_equal(dga_file_read(path, 1024, &data, &n), DGA_E_OK);
+    assert_int_equal(n, strlen(text));
+    assert_memory_equal(data, text, n);
+    free(data);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, mode);
+}
+
+static void test_file_write_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dga-core-XXXXXX", path[64], link[64], target[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/value", dir);
+    struct stat dst;
+    assert_int_equal(stat(dir, &dst), 0);
+    /* A new file: exact mode, every byte, then the directory flushed after the file. */
+    last_fsync_dir = 0;
+    assert_int_equal(dga_file_write_atomic(path, "first", 5, 0640), DGA_E_OK);
+    assert_file(path, "first", 0640);
+    assert_int_equal(last_fsync_dir, dst.st_ino);
+    assert_int_equal(fsyncs_after_dir, 0);
+    struct stat fst;
+    assert_int_equal(stat(path, &fst), 0);
+    assert_int_equal(last_fsync_file, fst.st_ino);
+    /* Replaced whole, mode included; no temporary file left behind. */
+    assert_int_equal(dga_file_write_atomic(path, "2nd", 3, 0600), DGA_E_OK);
+    assert_file(path, "2nd", 0600);
+    assert_int_equal(dga_file_write_atomic(path, NULL, 0, 0644), DGA_E_OK);
+    assert_file(path, "", 0644);
+    assert_int_equal(dir_entries(dir), 1);
+    /* A link at the target is replaced, never followed. */
+    snprintf(link, sizeof link, "%s/link", dir);
+    snprintf(target, sizeof target, "%s/target", dir);
+    assert_int_equal(dga_file_write_atomic(target, "keep", 4, 0600), DGA_E_OK);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(dga_file_write_atomic(link, "new", 3, 0600), DGA_E_OK);
+    assert_file(link, "new", 0600);
+    assert_file(target, "keep", 0600);
+    assert_int_equal(dir_entries(dir), 3);
+    /* Failures: nothing written, nothing left. */
+    char missing[96];
+    snprintf(missing, sizeof missing, "%s/no/such", dir);
+    assert_int_equal(dga_file_write_atomic(missing, "x", 1, 0600), DGA_E_IO);
+    assert_int_equal(dga_file_write_atomic(path, "x", 1, 010000), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_file_write_atomic("/tmp/", "x", 1, 0600), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_file_write_atomic(path, NULL, 1, 0600), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_file_write_atomic(NULL, "x", 1, 0600), DGA_E_BAD_ARGUMENT);
+    assert_file(path, "", 0644);
+    assert_int_equal(dir_entries(dir), 3);
+    unlink(link);
+    unlink(target);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static void test_file_read_cap(void **state)
@@ -175,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_utc_from_asn1),
+        cmocka_unit_test(test_file_write_atomic),
         cmocka_unit_test(test_file_read_cap),
         cmocka_unit_test(test_error_table),
     };

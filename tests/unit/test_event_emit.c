@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,42 @@
 
 #include "dga/measure.h"
 #include "dga/util.h"
+
+/*
+ * fsync, interposed for this test program (the library is linked in
+ * statically): the inodes flushed, in order, so a test can see a directory
+ * flushed after the file renamed into it.
+ */
+static struct {
+    ino_t ino[64];
+    size_t n;
+} flushed;
+
+int fsync(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && flushed.n < sizeof flushed.ino / sizeof flushed.ino[0]) {
+        flushed.ino[flushed.n++] = st.st_ino;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* The file at path was flushed, and then the directory dir. */
+static void assert_flushed_then_dir(const char *path, const char *dir)
+{
+    struct stat f, d;
+    assert_int_equal(stat(path, &f), 0);
+    assert_int_equal(stat(dir, &d), 0);
+    size_t i = 0;
+    while (i < flushed.n && flushed.ino[i] != f.st_ino) {
+        i++;
+    }
+    assert_true(i < flushed.n); /* the file */
+    while (i < flushed.n && flushed.ino[i] != d.st_ino) {
+        i++;
+    }
+    assert_true(i < flushed.n); /* then its directory: the rename survives a crash */
+}
 
 struct env {
     char dir[64];
@@ -192,6 +229,22 @@ static void test_sim_emit_and_replay(void **state)
     struct stat st;
     assert_int_equal(stat(t->log, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
+    dga_event_backend_free(b);
+}
+
+/* The version file and each new register value are renamed into place, then the directory flushed. */
+static void test_renames_are_durable(void **state)
+{
+    struct env *t = *state;
+    struct dga_event_backend *b = open_backend(t->spec, &t->paths);
+    char version[192];
+    snprintf(version, sizeof version, "%s/%s", t->log_dir, DGA_EVENT_VERSION_FILE);
+    flushed.n = 0;
+    assert_int_equal(dga_event_version_set(b, DGA_EVENT_V2, NULL), DGA_E_OK);
+    assert_flushed_then_dir(version, t->log_dir);
+    flushed.n = 0;
+    assert_int_equal(dga_event_emit(b, "system-ready", NULL, 0, NULL), DGA_E_OK);
+    assert_flushed_then_dir(t->reg, t->dir);
     dga_event_backend_free(b);
 }
 
@@ -559,6 +612,7 @@ int main(void)
     setenv("TSS2_LOG", "all+NONE", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sim_emit_and_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renames_are_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_emit_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_gpu_policy_hash, setup, teardown),

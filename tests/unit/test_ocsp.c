@@ -647,6 +647,50 @@ static void test_fixture_responses(void **state)
     X509_free(leaf);
 }
 
+/* The one freshness rule on bare times, its bounds exact, and its "usable until". */
+static void test_fresh_at(void **state)
+{
+    (void)state;
+    const time_t T = 1795856431; /* thisUpdate */
+    struct dga_ocsp_check c;
+    dga_ocsp_check_init(&c, T, NULL);
+    struct dga_ocsp_result r = {.this_update = T, .next_update = T + 10 * 86400,
+                                .next_update_present = true};
+    struct dga_diag diag = {0};
+    const long max = DGA_OCSP_DEFAULT_MAX_AGE, skew = DGA_OCSP_DEFAULT_SKEW;
+    assert_int_equal(dga_ocsp_usable_until(&c, &r), T + max);
+    c.at = T + max;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OK);
+    /* The maximum age has no skew: one second over is too old. */
+    c.at = T + max + 1;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OCSP_TOO_OLD);
+    assert_string_equal(diag.field, "thisUpdate");
+    c.at = T - skew;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OK);
+    c.at = T - skew - 1;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OCSP_NOT_YET_VALID);
+    /* nextUpdate has the skew; unlimited age leaves it the only end. */
+    c.max_age = 0;
+    c.unlimited_age = true;
+    assert_int_equal(dga_ocsp_usable_until(&c, &r), T + 10 * 86400);
+    c.at = T + 10 * 86400 + skew;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OK);
+    c.at = T + 10 * 86400 + skew + 1;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OCSP_EXPIRED);
+    assert_string_equal(diag.field, "nextUpdate");
+    /* nextUpdate before thisUpdate: never fresh, even inside both skews. */
+    r.next_update = T - 60;
+    c.at = T;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_OCSP_EXPIRED);
+    assert_string_equal(diag.field, "nextUpdate before thisUpdate");
+    /* Options as dga_ocsp_response_check takes them. */
+    c.unlimited_age = false;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_BAD_ARGUMENT);
+    c.max_age = max;
+    c.skew = -1;
+    assert_int_equal(dga_ocsp_fresh_at(&c, &r, &diag), DGA_E_BAD_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_expired),
         cmocka_unit_test(test_not_yet_valid),
         cmocka_unit_test(test_older_than_max_age),
+        cmocka_unit_test(test_fresh_at),
         cmocka_unit_test(test_missing_next_update),
         cmocka_unit_test(test_garbage_and_truncated),
         cmocka_unit_test(test_oversized),

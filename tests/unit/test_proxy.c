@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "dga/proxy.h"
@@ -497,8 +498,10 @@ static void test_ocsp_expiry_malformed(void **state)
     size_t len;
     uint8_t *der = fixture("resp_good_1day.der", &len);
     time_t exp, t = this_update();
+    ERR_clear_error();
     for (size_t n = 0; n < len; n += 7) {
         assert_int_equal(dga_proxy_ocsp_expiry(der, n, t, DAY, 3600, &exp, NULL), DGA_E_BAD_DER);
+        assert_int_equal(ERR_peek_error(), 0); /* a failed parse leaves no error behind */
     }
     uint8_t *longer = malloc(len + 1);
     memcpy(longer, der, len);
@@ -510,6 +513,13 @@ static void test_ocsp_expiry_malformed(void **state)
     size_t rl;
     uint8_t *req = fixture("req_leaf1.der", &rl);
     assert_int_equal(dga_proxy_ocsp_expiry(req, rl, t, DAY, 3600, &exp, NULL), DGA_E_BAD_DER);
+    assert_int_equal(ERR_peek_error(), 0);
+    /* A request that is not one: refused, the queue empty too. */
+    size_t sl;
+    uint8_t *resp = fixture("resp_good_1day.der", &sl);
+    assert_int_equal(dga_proxy_ocsp_answers(resp, sl, resp, sl), DGA_E_BAD_DER);
+    assert_int_equal(ERR_peek_error(), 0);
+    free(resp);
     free(req);
 }
 
