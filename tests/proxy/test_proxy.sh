@@ -500,6 +500,41 @@ http x "http://127.0.0.1:$p14_port/v1/rim/NV_RIM_A"
 eq "... so it is fetched again" "$(header x X-Dstack-Cache)" MISS
 stop p14
 
+echo "== a FIFO or a symbolic link in the cache: dropped at start, never waited on or followed"
+proxy p20 --cache-dir "$tmp/cache20" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+http x "http://127.0.0.1:$p20_port/v1/rim/NV_RIM_B"
+http x "http://127.0.0.1:$p20_port/v1/rim/NV_RIM_C"
+stop p20
+rimB=$(rim_file 20 NV_RIM_B)
+rimC=$(rim_file 20 NV_RIM_C)
+rm "$rimB.json"
+mkfifo "$rimB.json"
+mv "$rimC.body" "$tmp/rimC.body.real" # the same bytes, reached through a link
+ln -s "$tmp/rimC.body.real" "$rimC.body"
+"$bin" proxy --listen 127.0.0.1:0 --refresh-interval 0 --cache-dir "$tmp/cache20" \
+    --ocsp-url "$down_url" --rim-url "$down_url" >"$tmp/p21.log" 2>&1 &
+p21_pid=$!
+pids+=("$p21_pid")
+p21_port=$(wait_for "$tmp/p21.log" '\(port (\d+)\)')
+[ -n "$p21_port" ] && ok "proxy starts with a FIFO as a cache metadata file" ||
+    fail "proxy did not start with a FIFO in the cache"
+http x "http://127.0.0.1:$p21_port/v1/rim/NV_RIM_B"
+eq "entry with a FIFO for metadata: dropped (upstream down: 502)" "$code" 502
+http x "http://127.0.0.1:$p21_port/v1/rim/NV_RIM_C"
+eq "entry whose body is a symbolic link: dropped (upstream down: 502)" "$code" 502
+contains "FIFO drop logged" "$tmp/p21.log" "dropping rim/$(basename "$rimB").json: proxy-cache-corrupt"
+[ ! -e "$rimB.json" ] && [ ! -L "$rimC.body" ] && ok "FIFO and link removed" ||
+    fail "FIFO or link still in the cache"
+kill -TERM "$p21_pid" 2>/dev/null
+for i in $(seq 1 50); do kill -0 "$p21_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$p21_pid" 2>/dev/null; then
+    fail "proxy ignores SIGTERM"
+    kill -KILL "$p21_pid"
+else
+    ok "proxy stops on SIGTERM"
+fi
+wait "$p21_pid" 2>/dev/null
+
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1
 eq "--help exit 0" "$?" 0
