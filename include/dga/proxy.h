@@ -164,6 +164,15 @@ dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_
 dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uint8_t *resp_der,
                                size_t resp_len);
 
+/*
+ * Whether a RIM service answer is for rim_id: a JSON object (no duplicate
+ * keys) whose "id" is the string rim_id, as NVIDIA's service returns. The
+ * proxy caches no other answer, and drops a cached one that is not, so that
+ * a document cannot be served under another id's key.
+ * DGA_E_PROXY_UNCACHEABLE otherwise.
+ */
+dga_err dga_proxy_rim_answers(const uint8_t *body, size_t len, const char *rim_id);
+
 /* ---- the server ------------------------------------------------------------------- */
 
 struct dga_proxy;

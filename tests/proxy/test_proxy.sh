@@ -535,6 +535,38 @@ else
 fi
 wait "$p21_pid" 2>/dev/null
 
+echo "== a cached RIM is bound to its id: renamed or relabelled entries are not served"
+proxy p22 --cache-dir "$tmp/cache22" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_A"
+http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_B"
+printf '{"id":"NV_RIM_A"}\n' >"$tmp/rims/NV_RIM_W" # upstream answers W with A's document
+http w1 "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_W"
+eq "answer for another id: relayed" "$code" 200
+eq "... as a MISS" "$(header w1 X-Dstack-Cache)" MISS
+http w2 "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_W"
+eq "... and not cached (MISS again)" "$(header w2 X-Dstack-Cache)" MISS
+stop p22
+eq "two RIM entries cached" "$(find "$tmp/cache22/rim" -name '*.json' | wc -l)" 2
+rimA=$(rim_file 22 NV_RIM_A)
+rimZ=$(rim_file 22 NV_RIM_Z)
+mv "$rimA.json" "$rimZ.json" # the pair renamed to Z's key, metadata untouched
+mv "$rimA.body" "$rimZ.body"
+rimB=$(rim_file 22 NV_RIM_B)
+rimY=$(rim_file 22 NV_RIM_Y)
+perl -pe 's/"rim_id":"NV_RIM_B"/"rim_id":"NV_RIM_Y"/' "$rimB.json" >"$rimY.json" # and relabelled
+mv "$rimB.body" "$rimY.body"
+rm "$rimB.json"
+grep -q '"rim_id":"NV_RIM_Y"' "$rimY.json" && ok "metadata relabelled" || fail "relabel failed"
+proxy p23 --cache-dir "$tmp/cache22" --ocsp-url "$down_url" --rim-url "$down_url"
+http z1 "http://127.0.0.1:$p23_port/v1/rim/NV_RIM_Z"
+eq "A's pair under Z's key: not served (upstream down: 502)" "$code" 502
+http y1 "http://127.0.0.1:$p23_port/v1/rim/NV_RIM_Y"
+eq "B's document relabelled Y: not served (upstream down: 502)" "$code" 502
+contains "renamed entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimZ").json: proxy-cache-corrupt"
+contains "relabelled entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimY").json: proxy-cache-corrupt"
+stop p23
+rm -f "$tmp/rims/NV_RIM_W"
+
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1
 eq "--help exit 0" "$?" 0

@@ -566,6 +566,29 @@ static void entry_files(const char *dir, const struct entry *e, char *json, char
     sprintf(body, "%s/rim/%s.body", dir, hex);
 }
 
+/* A RIM answer is kept only under the id it names. */
+static void test_rim_answers(void **state)
+{
+    (void)state;
+    static const char ok[] = "{\"id\":\"NV_RIM_A\",\"rim\":\"eA==\"}";
+    const uint8_t *b = (const uint8_t *)ok;
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_A"), DGA_E_OK);
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_Z"), DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_"), DGA_E_PROXY_UNCACHEABLE);
+    static const char *const bad[] = {
+        "{\"id\":\"NV_RIM_Z\",\"id\":\"NV_RIM_A\"}", /* duplicate key */
+        "{\"id\":1}",
+        "[\"NV_RIM_A\"]",
+        "{\"rim\":\"eA==\"}",
+        "not json",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(dga_proxy_rim_answers((const uint8_t *)bad[i], strlen(bad[i]), "NV_RIM_A"),
+                         DGA_E_PROXY_UNCACHEABLE);
+    }
+}
+
 static void test_store_roundtrip_and_corruption(void **state)
 {
     (void)state;
@@ -642,6 +665,7 @@ int main(void)
         cmocka_unit_test(test_ocsp_expiry),
         cmocka_unit_test(test_ocsp_expiry_malformed),
         cmocka_unit_test(test_ocsp_answers),
+        cmocka_unit_test(test_rim_answers),
         cmocka_unit_test(test_store_roundtrip_and_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
