@@ -33,7 +33,8 @@ struct dga_proxy_config {
     char cache_dir[DGA_PROXY_PATH_MAX];
     char ocsp_url[DGA_PROXY_URL_MAX]; /* the OCSP request is POSTed to this URL as is */
     char rim_url[DGA_PROXY_URL_MAX];  /* base: <rim_url>/v1/rim/<id> */
-    char service_key[512];            /* NVIDIA service key: Authorization: Bearer */
+    char service_key[512];            /* NVIDIA service key: Authorization: Bearer, RIM only */
+    bool allow_insecure_service_key;  /* also send it when rim_url is http:// (false) */
     /* durations, in seconds */
     int64_t ocsp_max_ttl;        /* cap on an OCSP entry's lifetime (24h) */
     int64_t ocsp_default_ttl;    /* lifetime from thisUpdate when nextUpdate is absent (1h) */
@@ -69,6 +70,8 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c);
 dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const char *value);
 /* Whether key names an option (so a CLI can tell unknown flags from bad values). */
 bool dga_proxy_config_known(const char *key);
+/* Whether key is an on/off switch: "--key" alone means "true" ("true"/"false" as values). */
+bool dga_proxy_config_is_switch(const char *key);
 /* One line per option for usage text: "  --key VALUE   help" (static storage). */
 const char *dga_proxy_config_help(void);
 
@@ -85,7 +88,11 @@ dga_err dga_proxy_config_load_text(struct dga_proxy_config *c, const char *text,
                                    struct dga_diag *diag);
 /* Applies dstack's environment variables (NVIDIA_ATTEST_PROXY_*, NV_ATTESTATION_SERVICE_KEY). */
 dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *diag);
-/* Cross-field checks (non-empty URLs and dir, parseable listen address, sane bounds). */
+/*
+ * Cross-field checks (non-empty URLs and dir, parseable listen address, sane
+ * bounds), and a service key with an http:// rim-url only with
+ * allow_insecure_service_key.
+ */
 dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag *diag);
 
 /* Duration text ("90", "5m", "24h", "30d") to seconds; DGA_E_PROXY_CONFIG. */

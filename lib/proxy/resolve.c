@@ -85,6 +85,7 @@ static dga_err fetch(struct proxy_core *pc, const struct want *w, struct upstrea
         req.url = url;
         req.accept = "application/json";
         req.cap = c->max_rim_response;
+        req.service_key = true;
     }
     return upstream_fetch(c, &req, r);
 }

@@ -606,16 +606,31 @@ http k3 "http://127.0.0.1:$p15_port/v1/rim/NV_RIM_B"
 eq "environment applied, flags override it" "$code" 200
 eq "... cache in NVIDIA_ATTEST_PROXY_CACHE_DIR" "$(find "$tmp/cache15/rim" -name '*.json' | wc -l)" 1
 stop p15
-echo "== upstream request headers: service key as a bearer token, User-Agent"
+echo "== upstream request headers: service key to the RIM service only, User-Agent"
+NV_ATTESTATION_SERVICE_KEY=test-service-key timeout 10 "$bin" proxy --listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache16" --rim-url "$rim_url" >"$tmp/p16.out" 2>&1
+eq "service key with an http:// rim-url: refused at start, exit 2" "$?" 2
+contains "... naming the switch" "$tmp/p16.out" "--allow-insecure-service-key"
+# the fake upstream stands in for both services; its OCSP side answers 404
 NV_ATTESTATION_SERVICE_KEY=test-service-key proxy p16 --cache-dir "$tmp/cache16" \
-    --rim-url "$rim_url"
+    --rim-url "$rim_url" --ocsp-url "$rim_url" --allow-insecure-service-key
 http k5 "http://127.0.0.1:$p16_port/v1/rim/NV_RIM_C"
 eq "RIM through a proxy with a service key" "$code" 200
-eq "upstream got Authorization: Bearer <key>" \
+eq "RIM service got Authorization: Bearer <key>" \
     "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" "Bearer test-service-key"
 contains "upstream got the proxy's User-Agent" <(curl -sS "http://127.0.0.1:$fake_port/control/last-ua") \
     "dstack-gpu-attest-proxy/"
+before=$(fake_count)
+post_ocsp k7 "$p16_port" "$pki/req1.der"
+eq "OCSP request reached the upstream" "$(($(fake_count) - before))" 1
+eq "OCSP upstream got no Authorization" \
+    "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" ""
 stop p16
+NV_ATTESTATION_SERVICE_KEY=test-service-key proxy p19 --cache-dir "$tmp/cache19" \
+    --rim-url https://127.0.0.1:1 --ocsp-url "$ocsp_url"
+http x "http://127.0.0.1:$p19_port/healthz"
+eq "service key with an https:// rim-url: starts" "$code" 200
+stop p19
 proxy p17 --cache-dir "$tmp/cache17" --rim-url "$rim_url"
 http k6 "http://127.0.0.1:$p17_port/v1/rim/NV_RIM_C"
 eq "no service key: no Authorization upstream" \

@@ -52,6 +52,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.max_request, 64 * 1024);
     assert_int_equal(c.max_ocsp_response, 1 << 20);
     assert_int_equal(c.max_rim_response, 16 << 20);
+    assert_false(c.allow_insecure_service_key);
     assert_int_equal(dga_proxy_config_check(&c, NULL), DGA_E_OK);
 }
 
@@ -95,6 +96,17 @@ static void test_config_set(void **state)
     assert_int_equal(c.max_cache_bytes, (size_t)2 << 30);
     assert_int_equal(dga_proxy_config_set(&c, "max-connections", "64"), DGA_E_OK);
     assert_int_equal(c.max_connections, 64);
+    /* a switch: "true" or "false" only */
+    assert_true(dga_proxy_config_is_switch("allow-insecure-service-key"));
+    assert_false(dga_proxy_config_is_switch("listen"));
+    assert_false(dga_proxy_config_is_switch("no-such-option"));
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "true"), DGA_E_OK);
+    assert_true(c.allow_insecure_service_key);
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "yes"),
+                     DGA_E_PROXY_CONFIG);
+    assert_true(c.allow_insecure_service_key);
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "false"), DGA_E_OK);
+    assert_false(c.allow_insecure_service_key);
     /* unknown keys and bad values change nothing */
     assert_int_equal(dga_proxy_config_set(&c, "no-such-option", "1"), DGA_E_PROXY_CONFIG);
     assert_false(dga_proxy_config_known("no-such-option"));
@@ -200,6 +212,26 @@ static void test_service_key_header_injection(void **state)
     assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
     snprintf(c.service_key, sizeof c.service_key, "good-key");
     assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
+}
+
+/* The key goes to the RIM service in clear text only when explicitly allowed. */
+static void test_service_key_needs_https(void **state)
+{
+    (void)state;
+    struct dga_proxy_config c;
+    struct dga_diag d = {0};
+    dga_proxy_config_defaults(&c);
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "http://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK); /* no key: nothing to leak */
+    snprintf(c.service_key, sizeof c.service_key, "good-key");
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+    assert_non_null(strstr(d.field, "--allow-insecure-service-key"));
+    c.allow_insecure_service_key = true;
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
+    c.allow_insecure_service_key = false;
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "https://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_set(&c, "ocsp-url", "http://ocsp.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK); /* OCSP never gets the key */
 }
 
 static void test_config_check(void **state)
@@ -655,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_config_env),
         cmocka_unit_test(test_service_key_header_injection),
+        cmocka_unit_test(test_service_key_needs_https),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_ocsp_key_excludes_nonce),
