@@ -44,7 +44,10 @@ struct dga_proxy_config {
     int64_t refresh_interval; /* background refresher period, 0 = off (10m) */
     int64_t upstream_timeout; /* whole upstream request (30s) */
     int64_t connect_timeout;  /* upstream connect (10s) */
-    int64_t client_timeout;   /* idle client connection / header read (10s) */
+    int64_t client_timeout;   /* idle client connection (10s) */
+    /* a whole request (headers and body) must arrive within this, counted from the
+     * connection's start or the end of the previous response on it (30s) */
+    int64_t client_request_timeout;
     /* bounds */
     size_t max_entries_per_kind; /* entries per kind (OCSP, RIM); the oldest is evicted (10000) */
     size_t max_cache_bytes;      /* all bodies together (1 GiB) */
@@ -52,6 +55,7 @@ struct dga_proxy_config {
     size_t max_ocsp_response;    /* upstream OCSP body (1 MiB) */
     size_t max_rim_response;     /* upstream RIM body (16 MiB) */
     unsigned max_connections;    /* concurrent client connections (1024) */
+    unsigned max_connections_per_client; /* concurrent connections from one IP address (128) */
     unsigned refresh_parallel;   /* background refresh upstream requests at once (4) */
     /* where log lines go; NULL = nowhere */
     dga_proxy_log_fn log;

@@ -49,8 +49,10 @@ static const struct option_def options[] = {
     {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)",
      NULL},
     {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)", NULL},
-    {"client-timeout", NUM(OPT_DURATION, client_timeout),
-     "idle client connection / header read timeout (10s)", NULL},
+    {"client-timeout", NUM(OPT_DURATION, client_timeout), "idle client connection timeout (10s)",
+     NULL},
+    {"client-request-timeout", NUM(OPT_DURATION, client_request_timeout),
+     "whole request (headers and body) must arrive within this (30s)", NULL},
     {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
      "cached entries per kind, oldest evicted (10000)", NULL},
     {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
@@ -59,6 +61,8 @@ static const struct option_def options[] = {
     {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
     {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)",
      NULL},
+    {"max-connections-per-client", NUM(OPT_UINT, max_connections_per_client),
+     "concurrent connections from one IP address (128)", NULL},
     {"refresh-parallel", NUM(OPT_UINT, refresh_parallel),
      "background refresh upstream requests at once (4)", NULL},
     {"service-key-file", OPT_STRING, 0, 0,
@@ -85,12 +89,14 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c)
     c->upstream_timeout = 30;
     c->connect_timeout = 10;
     c->client_timeout = 10;
+    c->client_request_timeout = 30;
     c->max_entries_per_kind = 10000;
     c->max_cache_bytes = (size_t)1 << 30;
     c->max_request = DGA_PROXY_REQUEST_MAX;
     c->max_ocsp_response = (size_t)1 << 20;
     c->max_rim_response = (size_t)16 << 20;
     c->max_connections = 1024;
+    c->max_connections_per_client = 128;
     c->refresh_parallel = 4;
 }
 
@@ -427,11 +433,13 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
     }
     if (c->max_entries_per_kind == 0 || c->max_cache_bytes == 0 || c->max_request == 0 ||
         c->max_ocsp_response == 0 || c->max_rim_response == 0 || c->max_connections == 0 ||
-        c->refresh_parallel == 0 || c->refresh_parallel > 64) {
+        c->max_connections_per_client == 0 || c->refresh_parallel == 0 ||
+        c->refresh_parallel > 64) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a bound is 0 or out of range");
     }
     if (c->upstream_timeout == 0 || c->connect_timeout == 0 || c->client_timeout == 0 ||
-        c->ocsp_max_ttl == 0 || c->ocsp_default_ttl == 0 || c->rim_ttl == 0) {
+        c->client_request_timeout == 0 || c->ocsp_max_ttl == 0 || c->ocsp_default_ttl == 0 ||
+        c->rim_ttl == 0) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a timeout or ttl is 0");
     }
     return DGA_E_OK;

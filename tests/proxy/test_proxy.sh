@@ -152,7 +152,9 @@ rim_url=http://127.0.0.1:$fake_port
 down_url=http://127.0.0.1:1 # nothing listens on port 1: connection refused
 
 echo "== routes and malformed requests"
-proxy p1 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+# 200 concurrent clients below all come from 127.0.0.1: above the default per-address cap
+proxy p1 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
+    --max-connections-per-client 256
 P=http://127.0.0.1:$p1_port
 http h "$P/healthz"
 eq "healthz status" "$code" 200
@@ -566,6 +568,38 @@ contains "renamed entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimZ"
 contains "relabelled entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimY").json: proxy-cache-corrupt"
 stop p23
 rm -f "$tmp/rims/NV_RIM_W"
+
+echo "== slow clients: bounded request time, per-address cap, others still served"
+# 12 slow clients from 127.0.0.2 (more than --max-connections 8) dribble a byte every 0.5 s
+# for 10 s; client-timeout (idle) is long, so only the whole-request bound can cut them.
+# Meanwhile a normal client on 127.0.0.1 makes 10 requests that must each succeed in 4 s.
+proxy p24 --cache-dir "$tmp/cache24" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
+    --max-connections 8 --max-connections-per-client 4 --client-timeout 60s \
+    --client-request-timeout 2s
+P=http://127.0.0.1:$p24_port
+http x "$P/v1/rim/NV_RIM_A"
+perl "$here/slow_clients.pl" "$p24_port" 127.0.0.2 12 10 >"$tmp/slow.out" 2>&1 &
+slow_pid=$!
+pids+=("$slow_pid")
+sleep 1
+good=0
+t0=$(date +%s)
+for i in $(seq 1 10); do
+    code=$(curl -sS --max-time 4 -o /dev/null -w '%{http_code}' "$P/v1/rim/NV_RIM_A") || code=000
+    [ "$code" = 200 ] && good=$((good + 1))
+    sleep 0.5
+done
+t1=$(date +%s)
+wait "$slow_pid"
+eq "normal client during the attack: 10 of 10 answered" "$good" 10
+between "normal client done within 30 s" $((t1 - t0)) 0 30
+slow=$(cat "$tmp/slow.out")
+longest=$(echo "$slow" | perl -ne 'print $1 if /longest_ms=(\d+)/')
+cut=$(echo "$slow" | perl -ne 'print $1 if /cut=(\d+)/')
+between "no slow connection outlives client-request-timeout 2s by much ($slow)" "$longest" 0 6000
+between "slow connections closed by the proxy" "$cut" 12 100000
+contains "cuts logged" "$tmp/p24.log" "past client-request-timeout"
+stop p24
 
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1

@@ -52,6 +52,10 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.max_request, 64 * 1024);
     assert_int_equal(c.max_ocsp_response, 1 << 20);
     assert_int_equal(c.max_rim_response, 16 << 20);
+    assert_int_equal(c.client_timeout, 10);
+    assert_int_equal(c.client_request_timeout, 30);
+    assert_int_equal(c.max_connections, 1024);
+    assert_int_equal(c.max_connections_per_client, 128);
     assert_false(c.allow_insecure_service_key);
     assert_int_equal(dga_proxy_config_check(&c, NULL), DGA_E_OK);
 }
@@ -96,6 +100,10 @@ static void test_config_set(void **state)
     assert_int_equal(c.max_cache_bytes, (size_t)2 << 30);
     assert_int_equal(dga_proxy_config_set(&c, "max-connections", "64"), DGA_E_OK);
     assert_int_equal(c.max_connections, 64);
+    assert_int_equal(dga_proxy_config_set(&c, "max-connections-per-client", "8"), DGA_E_OK);
+    assert_int_equal(c.max_connections_per_client, 8);
+    assert_int_equal(dga_proxy_config_set(&c, "client-request-timeout", "2m"), DGA_E_OK);
+    assert_int_equal(c.client_request_timeout, 120);
     /* a switch: "true" or "false" only */
     assert_true(dga_proxy_config_is_switch("allow-insecure-service-key"));
     assert_false(dga_proxy_config_is_switch("listen"));
@@ -245,6 +253,7 @@ static void test_config_check(void **state)
         {"listen", "[::1]"},        {"listen", "1.2.3.4:-1"},   {"ocsp-url", "ftp://x"},
         {"rim-url", "file:///etc"}, {"cache-dir", "relative"},  {"max-request", "0"},
         {"upstream-timeout", "0"},  {"refresh-parallel", "65"}, {"max-request", "65537"},
+        {"client-request-timeout", "0"}, {"max-connections-per-client", "0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dga_proxy_config_defaults(&c);
