@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -362,7 +363,7 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
     size_t len = 0;
     struct dga_ocsp_result r;
     snprintf(path, sizeof path, "%s/ocsp/%s", dir, name);
-    dga_err e = dga_file_read(path, DGA_OCSP_RESPONSE_MAX, &der, &len);
+    dga_err e = dga_file_read_flags(path, DGA_OCSP_RESPONSE_MAX, DGA_FILE_NOFOLLOW, &der, &len);
     if (e == DGA_E_OK) {
         e = dga_ocsp_response_peek(der, len, &r);
     }
@@ -401,7 +402,7 @@ static json_t *rim_entry(const char *dir, const char *name, const struct dga_tru
     struct dga_rim *rim = NULL;
     struct dga_chain_info info;
     snprintf(path, sizeof path, "%s/rims/%s", dir, name);
-    dga_err e = dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len);
+    dga_err e = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len);
     if (e == DGA_E_OK) {
         e = dga_rim_parse(xml, len, &rim, NULL);
     }
@@ -421,13 +422,11 @@ static json_t *rim_entry(const char *dir, const char *name, const struct dga_tru
 
 /* ------------------------------------------------------------ what evidence still needs */
 
+/* A store entry is there (lstat: opening a FIFO planted in the store would block). */
 static bool file_exists(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f != NULL) {
-        fclose(f);
-    }
-    return f != NULL;
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The certificates of chain (root last) that OCSP checks and DIR has no response for. */
@@ -463,7 +462,7 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
         json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
         return;
     }
-    if (dga_file_read(path, DGA_RIM_MAX_BYTES, &xml, &len) == DGA_E_OK &&
+    if (dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len) == DGA_E_OK &&
         dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK) {
         STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
         int n = chain != NULL ? sk_X509_num(chain) : 0;

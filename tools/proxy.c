@@ -97,7 +97,10 @@ static int apply_flags(int argc, char **argv, struct dga_proxy_config *c)
         }
         memcpy(name, arg + 2, n);
         name[n] = '\0';
-        const char *value = option_value(argc, argv, &i, eq);
+        /* a switch alone is "true"; it never takes the next argument as its value */
+        const char *value = dga_proxy_config_is_switch(name) && eq == NULL
+                                ? "true"
+                                : option_value(argc, argv, &i, eq);
         if (strcmp(name, "config") == 0) {
             continue; /* applied first */
         }

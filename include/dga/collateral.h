@@ -49,7 +49,8 @@ struct dga_http_request {
     const char *content_type;  /* of body; optional */
     const char *accept;        /* required */
     const char *authorization; /* optional header value, e.g. "Bearer <key>"; never logged */
-    const char *user_agent;    /* optional; libcurl sends none otherwise */
+    bool authorization_over_http; /* send authorization to an http:// URL too (else refused) */
+    const char *user_agent;       /* optional; libcurl sends none otherwise */
 };
 
 #define DGA_HTTP_CONTENT_TYPE_MAX 128
@@ -70,9 +71,11 @@ struct dga_http_response {
  * status the final attempt got, and its body (*ret to free with
  * dga_http_response_free). DGA_E_COLLATERAL_UNREACHABLE when no attempt got
  * an answer, DGA_E_TOO_LARGE past o->max_body (not retried),
- * DGA_E_BAD_ARGUMENT for a header value with CR or LF or too long (nothing
- * is sent), DGA_E_RUNTIME_LIBRARY (info->error naming the file) when libcurl
- * cannot be loaded. info is optional.
+ * DGA_E_BAD_ARGUMENT for a header value with CR or LF or too long, or an
+ * authorization for a URL that is not https:// without
+ * authorization_over_http (nothing is sent), DGA_E_RUNTIME_LIBRARY
+ * (info->error naming the file) when libcurl cannot be loaded. info is
+ * optional.
  */
 dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
                           struct dga_http_response *ret, struct dga_http_info *info);

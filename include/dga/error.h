@@ -22,6 +22,8 @@
     X(BAD_HEX, "bad-hex", "invalid hexadecimal text")                                       \
     X(BAD_BASE64, "bad-base64", "invalid base64 text")                                      \
     X(IO, "io", "input/output error")                                                       \
+    X(NOT_REGULAR_FILE, "not-regular-file",                                                 \
+      "not a regular file (a FIFO, device, directory, or a refused symbolic link)")        \
     X(BAD_ARGUMENT, "bad-argument", "invalid argument")                                     \
     /* SPDM request (GET_MEASUREMENTS) */                                                   \
     X(REQUEST_VERSION, "request-version", "request SPDMVersion is not 0x11")                \

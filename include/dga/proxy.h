@@ -33,7 +33,8 @@ struct dga_proxy_config {
     char cache_dir[DGA_PROXY_PATH_MAX];
     char ocsp_url[DGA_PROXY_URL_MAX]; /* the OCSP request is POSTed to this URL as is */
     char rim_url[DGA_PROXY_URL_MAX];  /* base: <rim_url>/v1/rim/<id> */
-    char service_key[512];            /* NVIDIA service key: Authorization: Bearer */
+    char service_key[512];            /* NVIDIA service key: Authorization: Bearer, RIM only */
+    bool allow_insecure_service_key;  /* also send it when rim_url is http:// (false) */
     /* durations, in seconds */
     int64_t ocsp_max_ttl;        /* cap on an OCSP entry's lifetime (24h) */
     int64_t ocsp_default_ttl;    /* lifetime from thisUpdate when nextUpdate is absent (1h) */
@@ -43,7 +44,10 @@ struct dga_proxy_config {
     int64_t refresh_interval; /* background refresher period, 0 = off (10m) */
     int64_t upstream_timeout; /* whole upstream request (30s) */
     int64_t connect_timeout;  /* upstream connect (10s) */
-    int64_t client_timeout;   /* idle client connection / header read (10s) */
+    int64_t client_timeout;   /* idle client connection (10s) */
+    /* a whole request (headers and body) must arrive within this, counted from the
+     * connection's start or the end of the previous response on it (30s) */
+    int64_t client_request_timeout;
     /* bounds */
     size_t max_entries_per_kind; /* entries per kind (OCSP, RIM); the oldest is evicted (10000) */
     size_t max_cache_bytes;      /* all bodies together (1 GiB) */
@@ -51,6 +55,7 @@ struct dga_proxy_config {
     size_t max_ocsp_response;    /* upstream OCSP body (1 MiB) */
     size_t max_rim_response;     /* upstream RIM body (16 MiB) */
     unsigned max_connections;    /* concurrent client connections (1024) */
+    unsigned max_connections_per_client; /* concurrent connections from one IP address (128) */
     unsigned refresh_parallel;   /* background refresh upstream requests at once (4) */
     /* where log lines go; NULL = nowhere */
     dga_proxy_log_fn log;
@@ -69,6 +74,8 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c);
 dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const char *value);
 /* Whether key names an option (so a CLI can tell unknown flags from bad values). */
 bool dga_proxy_config_known(const char *key);
+/* Whether key is an on/off switch: "--key" alone means "true" ("true"/"false" as values). */
+bool dga_proxy_config_is_switch(const char *key);
 /* One line per option for usage text: "  --key VALUE   help" (static storage). */
 const char *dga_proxy_config_help(void);
 
@@ -85,7 +92,11 @@ dga_err dga_proxy_config_load_text(struct dga_proxy_config *c, const char *text,
                                    struct dga_diag *diag);
 /* Applies dstack's environment variables (NVIDIA_ATTEST_PROXY_*, NV_ATTESTATION_SERVICE_KEY). */
 dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *diag);
-/* Cross-field checks (non-empty URLs and dir, parseable listen address, sane bounds). */
+/*
+ * Cross-field checks (non-empty URLs and dir, parseable listen address, sane
+ * bounds), and a service key with an http:// rim-url only with
+ * allow_insecure_service_key.
+ */
 dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag *diag);
 
 /* Duration text ("90", "5m", "24h", "30d") to seconds; DGA_E_PROXY_CONFIG. */
@@ -163,6 +174,15 @@ dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_
  */
 dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uint8_t *resp_der,
                                size_t resp_len);
+
+/*
+ * Whether a RIM service answer is for rim_id: a JSON object (no duplicate
+ * keys) whose "id" is the string rim_id, as NVIDIA's service returns. The
+ * proxy caches no other answer, and drops a cached one that is not, so that
+ * a document cannot be served under another id's key.
+ * DGA_E_PROXY_UNCACHEABLE otherwise.
+ */
+dga_err dga_proxy_rim_answers(const uint8_t *body, size_t len, const char *rim_id);
 
 /* ---- the server ------------------------------------------------------------------- */
 

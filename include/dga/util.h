@@ -39,9 +39,26 @@ dga_err dga_base64url_decode(const char *text, size_t text_len, uint8_t **ret, s
 dga_err dga_base64url_encode(const uint8_t *in, size_t n, char **ret);
 
 /*
- * Reads a whole regular file of at most `cap` bytes; the result is
- * NUL-terminated (not counted in *ret_len). DGA_E_IO or DGA_E_TOO_LARGE.
+ * How every input file is opened (the one place): O_RDONLY | O_CLOEXEC |
+ * O_NONBLOCK, so that a FIFO or a device cannot block the open; fstat on the
+ * descriptor, which must be a regular file; then O_NONBLOCK is cleared and at
+ * most `cap` bytes are read. The result is NUL-terminated (not counted in
+ * *ret_len); *ret is untouched on failure.
+ *
+ * Symbolic links: a path the user names (a CLI argument, a config or key
+ * file) is followed, as /etc symlinks are normal; an entry the program finds
+ * inside one of its stores or caches (RIM store, OCSP store, proxy cache) is
+ * read with DGA_FILE_NOFOLLOW, so that a link planted there is refused
+ * rather than read from wherever it points.
+ *
+ * DGA_E_IO (errno says why: missing, permission...), DGA_E_NOT_REGULAR_FILE
+ * (a FIFO, socket, device or directory; or, with DGA_FILE_NOFOLLOW, a
+ * symbolic link as the last component), DGA_E_TOO_LARGE, DGA_E_NOMEM.
  */
+#define DGA_FILE_NOFOLLOW 1u
+dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_t **ret,
+                            size_t *ret_len);
+/* dga_file_read_flags without flags: a path the user named. */
 dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
 
 /*

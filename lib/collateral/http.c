@@ -3,8 +3,9 @@
  * The one HTTP client of the project (libcurl), for the collateral fetches
  * and the proxy's upstream alike: one exchange (dga_http_exchange) with
  * connect and total timeouts, a hard body cap, no redirects, http/https
- * only, header values checked for CR/LF, and bounded retries with doubling
- * backoff on the failures NVIDIA's libnvat retries (docs/revocation.md):
+ * only, header values checked for CR/LF, credentials over https only unless
+ * the caller allows http, and bounded retries with doubling
+ * backoff on the failures libnvat retries (docs/revocation.md):
  * no connection, timeouts, and HTTP 408, 429, 500, 502, 503, 504.
  * dga_http_post and dga_http_get are that exchange where only 200 counts.
  * libcurl is loaded on the first request (collateral/curl_api.h): commands
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "collateral/curl_api.h"
@@ -112,6 +114,13 @@ static dga_err build_headers(const struct curl_api *cu, const struct dga_http_re
     return e;
 }
 
+/* A credential goes over TLS only, unless the caller says otherwise. */
+static bool authorization_allowed(const struct dga_http_request *r)
+{
+    return r->authorization == NULL || r->authorization_over_http ||
+           strncasecmp(r->url, "https://", 8) == 0;
+}
+
 static bool configure(const struct curl_api *cu, CURL *h, const struct dga_http_request *r,
                       struct curl_slist *headers, const struct dga_http_options *o, struct sink *s,
                       char *errbuf)
@@ -162,7 +171,7 @@ static dga_err request_ok(const struct dga_http_request *r, const struct dga_htt
     if (r == NULL || r->url == NULL || r->accept == NULL || o == NULL || o->max_attempts < 1 ||
         o->max_attempts > HTTP_MAX_ATTEMPTS || o->connect_timeout_ms <= 0 ||
         o->total_timeout_ms <= 0 || o->max_body == 0 || (uint64_t)o->max_body > INT64_MAX ||
-        o->backoff_ms < 0) {
+        o->backoff_ms < 0 || !authorization_allowed(r)) {
         return DGA_E_BAD_ARGUMENT;
     }
     return DGA_E_OK;

@@ -120,7 +120,8 @@ static bool same_file(const char *path, const uint8_t *xml, size_t len)
 {
     uint8_t *old = NULL;
     size_t old_len = 0;
-    bool same = dga_file_read(path, DGA_RIM_MAX_BYTES, &old, &old_len) == DGA_E_OK &&
+    bool same = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &old,
+                                    &old_len) == DGA_E_OK &&
                 old_len == len && memcmp(old, xml, len) == 0;
     free(old);
     return same;

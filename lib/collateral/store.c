@@ -56,10 +56,10 @@ dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret
         return e;
     }
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {
         return errno == ENOENT ? DGA_E_OCSP_NO_RESPONSE : DGA_E_COLLATERAL_STORE;
     }
-    e = dga_file_read(path, DGA_OCSP_RESPONSE_MAX, ret, ret_len);
+    e = dga_file_read_flags(path, DGA_OCSP_RESPONSE_MAX, DGA_FILE_NOFOLLOW, ret, ret_len);
     return e == DGA_E_IO ? DGA_E_COLLATERAL_STORE : e;
 }
 

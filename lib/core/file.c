@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded whole-file reads, atomic whole-file writes and RFC 3339 time. */
+/* Bounded whole-file reads (the one way input files are opened), atomic whole-file
+ * writes and RFC 3339 time. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,18 +43,48 @@ static dga_err read_all(int fd, struct buf *b)
     }
 }
 
-dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len)
+/*
+ * Opens path for reading without blocking on a FIFO or a device, and keeps
+ * it only when it is a regular file; then makes reads blocking again.
+ */
+static dga_err open_regular(const char *path, unsigned flags, int *ret_fd)
 {
-    __attribute__((cleanup(close_fd))) int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    if ((flags & DGA_FILE_NOFOLLOW) != 0) {
+        oflags |= O_NOFOLLOW;
+    }
+    __attribute__((cleanup(close_fd))) int fd = open(path, oflags);
     if (fd < 0) {
-        return DGA_E_IO;
+        /* O_NOFOLLOW on a symbolic link fails with ELOOP: a refusal, not an I/O error */
+        return errno == ELOOP && (flags & DGA_FILE_NOFOLLOW) != 0 ? DGA_E_NOT_REGULAR_FILE
+                                                                  : DGA_E_IO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         return DGA_E_IO;
     }
+    if (!S_ISREG(st.st_mode)) {
+        return DGA_E_NOT_REGULAR_FILE;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        return DGA_E_IO;
+    }
+    *ret_fd = fd;
+    fd = -1;
+    return DGA_E_OK;
+}
+
+dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_t **ret,
+                            size_t *ret_len)
+{
+    __attribute__((cleanup(close_fd))) int fd = -1;
+    dga_err e = open_regular(path, flags, &fd);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     struct buf b = buf_init(cap);
-    dga_err e = read_all(fd, &b);
+    e = read_all(fd, &b);
     if (e == DGA_E_OK) {
         e = buf_terminate(&b);
     }
@@ -129,6 +160,11 @@ dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mo
     }
     /* The rename itself is durable only once the directory is. */
     return fsync_dir(dir) ? DGA_E_OK : DGA_E_IO;
+}
+
+dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len)
+{
+    return dga_file_read_flags(path, cap, 0, ret, ret_len);
 }
 
 dga_err dga_time_parse(const char *text, time_t *ret)

@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "dga/rim.h"
 #include "dga/util.h"
 #include "proxy/internal.h"
 
@@ -178,14 +179,31 @@ static dga_err check_ocsp_entry(const struct dga_proxy_config *cfg, struct entry
     return DGA_E_OK;
 }
 
+/*
+ * A RIM entry read from disk must be what its name says: the key is the
+ * SHA-256 of the id it records, and the document is the service's answer
+ * for that id. A pair renamed to another id's key is dropped, not served.
+ */
+static dga_err check_rim_entry(struct entry *e)
+{
+    uint8_t key[32];
+    if (!dga_rim_id_valid(e->source) ||
+        EVP_Digest(e->source, strlen(e->source), key, NULL, EVP_sha256(), NULL) != 1 ||
+        !dga_mem_equal(key, e->key, 32) ||
+        dga_proxy_rim_answers(e->body->data, e->body->len, e->source) != DGA_E_OK) {
+        return DGA_E_PROXY_CACHE_CORRUPT;
+    }
+    return DGA_E_OK;
+}
+
 static void load_one(struct cache *c, enum dga_proxy_kind kind, const char *name, time_t now)
 {
     const struct dga_proxy_config *cfg = c->cfg;
     size_t cap = kind == DGA_PROXY_KIND_OCSP ? cfg->max_ocsp_response : cfg->max_rim_response;
     struct entry *e = NULL;
     dga_err err = store_read(cfg->cache_dir, kind, name, cap, &e);
-    if (err == DGA_E_OK && kind == DGA_PROXY_KIND_OCSP) {
-        err = check_ocsp_entry(cfg, e);
+    if (err == DGA_E_OK) {
+        err = kind == DGA_PROXY_KIND_OCSP ? check_ocsp_entry(cfg, e) : check_rim_entry(e);
     }
     if (err != DGA_E_OK) {
         /* Never served: deleted, so the next request refetches it. */

@@ -15,7 +15,7 @@
 #include "dga/util.h"
 #include "proxy/internal.h"
 
-enum opt_type { OPT_STRING, OPT_DURATION, OPT_SIZE, OPT_UINT };
+enum opt_type { OPT_STRING, OPT_DURATION, OPT_SIZE, OPT_UINT, OPT_BOOL };
 
 struct option_def {
     const char *name;
@@ -49,8 +49,10 @@ static const struct option_def options[] = {
     {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)",
      NULL},
     {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)", NULL},
-    {"client-timeout", NUM(OPT_DURATION, client_timeout),
-     "idle client connection / header read timeout (10s)", NULL},
+    {"client-timeout", NUM(OPT_DURATION, client_timeout), "idle client connection timeout (10s)",
+     NULL},
+    {"client-request-timeout", NUM(OPT_DURATION, client_request_timeout),
+     "whole request (headers and body) must arrive within this (30s)", NULL},
     {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
      "cached entries per kind, oldest evicted (10000)", NULL},
     {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
@@ -59,10 +61,14 @@ static const struct option_def options[] = {
     {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
     {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)",
      NULL},
+    {"max-connections-per-client", NUM(OPT_UINT, max_connections_per_client),
+     "concurrent connections from one IP address (128)", NULL},
     {"refresh-parallel", NUM(OPT_UINT, refresh_parallel),
      "background refresh upstream requests at once (4)", NULL},
-    {"service-key-file", OPT_STRING, 0, 0, "NVIDIA service key, sent as Authorization: Bearer",
-     "FILE"},
+    {"service-key-file", OPT_STRING, 0, 0,
+     "NVIDIA service key, sent to the RIM service as Authorization: Bearer", "FILE"},
+    {"allow-insecure-service-key", NUM(OPT_BOOL, allow_insecure_service_key),
+     "send the service key even to an http:// rim-url (off)", ""},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -83,12 +89,14 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c)
     c->upstream_timeout = 30;
     c->connect_timeout = 10;
     c->client_timeout = 10;
+    c->client_request_timeout = 30;
     c->max_entries_per_kind = 10000;
     c->max_cache_bytes = (size_t)1 << 30;
     c->max_request = DGA_PROXY_REQUEST_MAX;
     c->max_ocsp_response = (size_t)1 << 20;
     c->max_rim_response = (size_t)16 << 20;
     c->max_connections = 1024;
+    c->max_connections_per_client = 128;
     c->refresh_parallel = 4;
 }
 
@@ -105,6 +113,25 @@ static const struct option_def *find_option(const char *key)
 bool dga_proxy_config_known(const char *key)
 {
     return find_option(key) != NULL;
+}
+
+bool dga_proxy_config_is_switch(const char *key)
+{
+    const struct option_def *o = find_option(key);
+    return o != NULL && o->type == OPT_BOOL;
+}
+
+static dga_err parse_bool(const char *text, bool *ret)
+{
+    if (strcmp(text, "true") == 0) {
+        *ret = true;
+        return DGA_E_OK;
+    }
+    if (strcmp(text, "false") == 0) {
+        *ret = false;
+        return DGA_E_OK;
+    }
+    return DGA_E_PROXY_CONFIG;
 }
 
 /* A decimal number, then an optional one-letter unit from `units` with its multiplier. */
@@ -209,6 +236,7 @@ dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const 
     char *field = (char *)c + o->offset;
     uint64_t v = 0;
     int64_t d = 0;
+    bool b = false;
     switch (o->type) {
     case OPT_STRING:
         if (value[0] == '\0' || strlen(value) >= o->size) {
@@ -236,6 +264,12 @@ dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const 
         unsigned u = (unsigned)v;
         memcpy(field, &u, sizeof u);
         return DGA_E_OK;
+    case OPT_BOOL:
+        if (parse_bool(value, &b) != DGA_E_OK) {
+            return DGA_E_PROXY_CONFIG;
+        }
+        memcpy(field, &b, sizeof b);
+        return DGA_E_OK;
     }
     return DGA_E_PROXY_CONFIG;
 }
@@ -246,11 +280,11 @@ const char *dga_proxy_config_help(void)
     static bool done;
     if (!done) {
         size_t at = 0;
-        static const char *const meta[] = {"VALUE", "DURATION", "SIZE", "N"};
+        static const char *const meta[] = {"VALUE", "DURATION", "SIZE", "N", ""};
         for (size_t i = 0; i < N_OPTIONS && at < sizeof text; i++) {
             char flag[64];
-            snprintf(flag, sizeof flag, "%s %s", options[i].name,
-                     options[i].meta != NULL ? options[i].meta : meta[options[i].type]);
+            const char *m = options[i].meta != NULL ? options[i].meta : meta[options[i].type];
+            snprintf(flag, sizeof flag, "%s%s%s", options[i].name, m[0] != '\0' ? " " : "", m);
             int n = snprintf(text + at, sizeof text - at, "  --%-35s %s\n", flag, options[i].help);
             if (n < 0) {
                 break;
@@ -357,9 +391,14 @@ dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *d
     return DGA_E_OK;
 }
 
+static bool is_https_url(const char *u)
+{
+    return strncmp(u, "https://", 8) == 0;
+}
+
 static bool is_http_url(const char *u)
 {
-    return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0;
+    return strncmp(u, "http://", 7) == 0 || is_https_url(u);
 }
 
 dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag *diag)
@@ -380,6 +419,12 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
         !service_key_ok((const uint8_t *)c->service_key, key_len)) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "service key (printable, no spaces)");
     }
+    /* The key goes to the RIM service only, and in clear text only when asked for. */
+    if (key_len > 0 && !is_https_url(c->rim_url) && !c->allow_insecure_service_key) {
+        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0,
+                            "service key with an http:// rim-url "
+                            "(use https, or --allow-insecure-service-key)");
+    }
     if (c->cache_dir[0] != '/') {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "cache-dir (must be absolute)");
     }
@@ -388,11 +433,13 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
     }
     if (c->max_entries_per_kind == 0 || c->max_cache_bytes == 0 || c->max_request == 0 ||
         c->max_ocsp_response == 0 || c->max_rim_response == 0 || c->max_connections == 0 ||
-        c->refresh_parallel == 0 || c->refresh_parallel > 64) {
+        c->max_connections_per_client == 0 || c->refresh_parallel == 0 ||
+        c->refresh_parallel > 64) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a bound is 0 or out of range");
     }
     if (c->upstream_timeout == 0 || c->connect_timeout == 0 || c->client_timeout == 0 ||
-        c->ocsp_max_ttl == 0 || c->ocsp_default_ttl == 0 || c->rim_ttl == 0) {
+        c->client_request_timeout == 0 || c->ocsp_max_ttl == 0 || c->ocsp_default_ttl == 0 ||
+        c->rim_ttl == 0) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a timeout or ttl is 0");
     }
     return DGA_E_OK;

@@ -81,7 +81,8 @@ struct upstream_request {
     size_t post_len;
     const char *content_type; /* of post */
     const char *accept;
-    size_t cap; /* response body limit */
+    size_t cap;       /* response body limit */
+    bool service_key; /* send the configured service key (the RIM service only) */
 };
 
 struct upstream_response {

@@ -25,6 +25,7 @@
     X(stop_daemon, MHD_stop_daemon)                                                         \
     X(get_daemon_info, MHD_get_daemon_info)                                                 \
     X(lookup_connection_value, MHD_lookup_connection_value)                                 \
+    X(get_connection_info, MHD_get_connection_info)                                         \
     X(create_response_from_buffer, MHD_create_response_from_buffer)                         \
     X(create_response_from_buffer_with_free_callback_cls,                                   \
       MHD_create_response_from_buffer_with_free_callback_cls)                               \

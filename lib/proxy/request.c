@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
@@ -301,4 +302,13 @@ void dga_proxy_request_free(struct dga_proxy_request *r)
         r->ocsp = NULL;
         r->ocsp_len = 0;
     }
+}
+
+dga_err dga_proxy_rim_answers(const uint8_t *body, size_t len, const char *rim_id)
+{
+    json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    bool same = id != NULL && rim_id != NULL && strcmp(id, rim_id) == 0;
+    json_decref(j);
+    return same ? DGA_E_OK : DGA_E_PROXY_UNCACHEABLE;
 }

@@ -85,6 +85,7 @@ static dga_err fetch(struct proxy_core *pc, const struct want *w, struct upstrea
         req.url = url;
         req.accept = "application/json";
         req.cap = c->max_rim_response;
+        req.service_key = true;
     }
     return upstream_fetch(c, &req, r);
 }
@@ -158,7 +159,9 @@ static void decide_rim(struct proxy_core *pc, const struct want *w, dga_err fe,
                        struct outcome *o, struct entry **ret_new)
 {
     const struct dga_proxy_config *c = pc->cfg;
+    /* only an answer for the id asked for is kept: else it is relayed, uncached */
     if (fe == DGA_E_OK && r->status == 200 &&
+        dga_proxy_rim_answers(r->body, r->len, w->rim_id) == DGA_E_OK &&
         (*ret_new = new_entry(w, r, now, now + (time_t)c->rim_ttl, 0)) != NULL) {
         outcome_from_entry(o, *ret_new, old != NULL ? "REFRESH" : "MISS");
         return;
@@ -287,6 +290,16 @@ static void fly(struct proxy_core *pc, const struct want *w, const struct entry 
     leave_flight(pc, f);
 }
 
+/*
+ * Whether a cached entry is bound to what is asked: a RIM entry records the
+ * id it was fetched for (its key is that id's SHA-256, checked on load).
+ */
+static bool entry_is_for(const struct entry *e, const struct want *w)
+{
+    return w->kind != DGA_PROXY_KIND_RIM ||
+           (e->source != NULL && w->rim_id != NULL && strcmp(e->source, w->rim_id) == 0);
+}
+
 void proxy_resolve(struct proxy_core *pc, const struct want *w, bool force, struct outcome *o)
 {
     time_t now = time(NULL);
@@ -295,6 +308,11 @@ void proxy_resolve(struct proxy_core *pc, const struct want *w, bool force, stru
     struct entry *e = cache_find(pc->cache, w->kind, w->key);
     if (e != NULL && now >= entry_servable_until(c, e)) {
         /* an expired OCSP answer is never served, nor a RIM past rim-max-stale */
+        cache_forget(pc->cache, w->kind, w->key, find_flight(pc, w) == NULL);
+        e = NULL;
+    }
+    if (e != NULL && !entry_is_for(e, w)) {
+        /* cannot happen through the checks on load and fetch; never served if it does */
         cache_forget(pc->cache, w->kind, w->key, find_flight(pc, w) == NULL);
         e = NULL;
     }

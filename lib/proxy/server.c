@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The proxy's HTTP side on libmicrohttpd (a thread per connection, so an
- * upstream fetch blocks only its own client) and the background refresher.
+ * upstream fetch blocks only its own client), the watcher that bounds the
+ * time a client may take to send a request, and the background refresher.
  * libmicrohttpd and libcurl are loaded when the proxy starts (mhd_api.h,
  * collateral/curl_api.h), not linked: other commands do not pay for them.
  */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "collateral/curl_api.h"
 #include "core/buf.h"
@@ -28,6 +30,33 @@ struct dga_proxy {
     bool refresher_started;
     bool stopping;          /* guarded by core.mu */
     pthread_cond_t stop_cv; /* wakes the refresher to stop */
+    /* the watcher (slow clients), all guarded by watch_mu */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv; /* wakes the watcher to stop; monotonic clock */
+    struct watch *watched;   /* every open client connection */
+    pthread_t watcher;
+    bool watcher_started;
+    bool watch_stop;
+};
+
+/*
+ * One client connection as the watcher sees it. libmicrohttpd's connection
+ * timeout (client-timeout) is an idle timeout: a client that sends one byte
+ * a second keeps its connection, and its thread, for as long as it likes.
+ * So each connection is watched from its start: while a request is being
+ * received it must be complete by `deadline` (client-request-timeout after
+ * the connection opened or the previous response on it ended), or the
+ * watcher shuts its socket down. shutdown() only wakes the connection's own
+ * thread, which then closes the connection as if the client had gone:
+ * libmicrohttpd tells us a connection is closed (on_connection) before it
+ * closes the descriptor, so the watcher never touches a reused one.
+ */
+struct watch {
+    int fd;
+    bool reading;    /* a request is being received */
+    bool cut;        /* already shut down */
+    int64_t deadline; /* CLOCK_MONOTONIC, milliseconds */
+    struct watch *prev, *next;
 };
 
 /* Per-connection request state, created from the raw request target. */
@@ -45,6 +74,148 @@ static const struct mhd_api *mhd(void)
     const struct mhd_api *m = NULL;
     (void)mhd_api_load(&m, NULL); /* pthread_once: a cheap, synchronized read after the first */
     return m;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- slow clients: the watcher ---- */
+
+#define WATCH_TICK_MS 250
+
+static int64_t request_deadline(const struct dga_proxy *p)
+{
+    return monotonic_ms() + p->cfg.client_request_timeout * 1000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct dga_proxy *p = cls;
+    struct watch *w = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (w != NULL) {
+            pthread_mutex_lock(&p->watch_mu);
+            *(w->prev != NULL ? &w->prev->next : &p->watched) = w->next;
+            if (w->next != NULL) {
+                w->next->prev = w->prev;
+            }
+            pthread_mutex_unlock(&p->watch_mu);
+            free(w);
+            *socket_context = NULL;
+        }
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        mhd()->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL || (w = calloc(1, sizeof *w)) == NULL) {
+        return; /* unwatched: only the idle timeout applies to it */
+    }
+    w->fd = info->connect_fd;
+    w->reading = true;
+    w->deadline = request_deadline(p);
+    pthread_mutex_lock(&p->watch_mu);
+    w->next = p->watched;
+    if (w->next != NULL) {
+        w->next->prev = w;
+    }
+    p->watched = w;
+    pthread_mutex_unlock(&p->watch_mu);
+    *socket_context = w;
+}
+
+/* A request is complete (reading false), or the next one may start (true). */
+static void watch_reading(struct dga_proxy *p, struct MHD_Connection *conn, bool reading)
+{
+    const union MHD_ConnectionInfo *info =
+        mhd()->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct watch *w = info != NULL ? info->socket_context : NULL;
+    if (w == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&p->watch_mu);
+    w->reading = reading;
+    if (reading) {
+        w->deadline = request_deadline(p);
+    }
+    pthread_mutex_unlock(&p->watch_mu);
+}
+
+/* Shuts down every connection whose request is overdue; how many. */
+static unsigned cut_overdue(struct dga_proxy *p)
+{
+    unsigned n = 0;
+    int64_t now = monotonic_ms();
+    for (struct watch *w = p->watched; w != NULL; w = w->next) {
+        if (w->reading && !w->cut && now >= w->deadline) {
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = true;
+            n++;
+        }
+    }
+    return n;
+}
+
+static void *watcher(void *arg)
+{
+    struct dga_proxy *p = arg;
+    pthread_mutex_lock(&p->watch_mu);
+    while (!p->watch_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += WATCH_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&p->watch_cv, &p->watch_mu, &until);
+        unsigned n = p->watch_stop ? 0 : cut_overdue(p);
+        if (n > 0) {
+            pthread_mutex_unlock(&p->watch_mu);
+            proxy_log(&p->cfg, "closed %u connection(s) past client-request-timeout", n);
+            pthread_mutex_lock(&p->watch_mu);
+        }
+    }
+    pthread_mutex_unlock(&p->watch_mu);
+    return NULL;
+}
+
+static dga_err start_watcher(struct dga_proxy *p)
+{
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) != 0) {
+        return DGA_E_INTERNAL;
+    }
+    bool ok = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&p->watch_cv, &a) == 0;
+    pthread_condattr_destroy(&a);
+    if (!ok) {
+        return DGA_E_INTERNAL;
+    }
+    p->watcher_started = pthread_create(&p->watcher, NULL, watcher, p) == 0;
+    if (!p->watcher_started) {
+        pthread_cond_destroy(&p->watch_cv);
+        return DGA_E_INTERNAL;
+    }
+    return DGA_E_OK;
+}
+
+static void stop_watcher(struct dga_proxy *p)
+{
+    if (!p->watcher_started) {
+        return;
+    }
+    pthread_mutex_lock(&p->watch_mu);
+    p->watch_stop = true;
+    pthread_cond_broadcast(&p->watch_cv);
+    pthread_mutex_unlock(&p->watch_mu);
+    pthread_join(p->watcher, NULL);
+    pthread_cond_destroy(&p->watch_cv);
+    p->watcher_started = false;
 }
 
 /* ---- listen address ---- */
@@ -258,16 +429,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct dga_proxy *p = cls;
     struct request_ctx *ctx = *con_cls;
     if (ctx != NULL && ctx->uri_too_long) {
+        watch_reading(p, conn, false);
         return send_text(conn, 400, status_text(400));
     }
     if (ctx == NULL || ctx->uri == NULL) {
+        watch_reading(p, conn, false);
         return send_text(conn, 503, status_text(503));
     }
     if (!ctx->started) {
         ctx->started = true;
         ctx->body = buf_init(p->cfg.max_request);
         int status = early_status(p, conn, method, ctx->uri);
-        return status == 0 ? MHD_YES : send_text(conn, (unsigned)status, status_text(status));
+        if (status == 0) {
+            return MHD_YES; /* the body, if any, is still to come: still watched */
+        }
+        watch_reading(p, conn, false);
+        return send_text(conn, (unsigned)status, status_text(status));
     }
     if (*upload_data_size > 0) {
         if (!ctx->too_large && buf_append(&ctx->body, upload_data, *upload_data_size) != DGA_E_OK) {
@@ -277,6 +454,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    watch_reading(p, conn, false); /* the whole request is in: answering may take long */
     if (ctx->too_large) {
         return send_text(conn, 413, status_text(413));
     }
@@ -307,9 +485,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    watch_reading(cls, conn, true); /* a kept-alive connection's next request starts now */
     struct request_ctx *ctx = *con_cls;
     if (ctx != NULL) {
         buf_free(&ctx->body);
@@ -429,7 +606,9 @@ static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
     p->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
                              (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
+                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, p,
                              MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->cfg.max_connections_per_client,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (p->mhd == NULL) {
@@ -462,9 +641,13 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     pthread_mutex_init(&p->core.mu, NULL);
     pthread_cond_init(&p->core.cv, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
+    pthread_mutex_init(&p->watch_mu, NULL);
     e = cache_new(&p->cfg, &p->core.cache);
     if (e == DGA_E_OK && (e = cache_load(p->core.cache, time(NULL))) != DGA_E_OK) {
         dga_diag_set(diag, e, 0, "cache-dir");
+    }
+    if (e == DGA_E_OK) {
+        e = start_watcher(p);
     }
     if (e == DGA_E_OK) {
         e = start_http(p, diag);
@@ -502,8 +685,10 @@ void dga_proxy_stop(struct dga_proxy *p)
         pthread_join(p->refresher, NULL);
     }
     if (p->mhd != NULL) {
-        m->stop_daemon(p->mhd);
+        m->stop_daemon(p->mhd); /* every connection closed: nothing left to watch */
     }
+    stop_watcher(p);
+    pthread_mutex_destroy(&p->watch_mu);
     cache_free(p->core.cache);
     pthread_cond_destroy(&p->stop_cv);
     pthread_cond_destroy(&p->core.cv);

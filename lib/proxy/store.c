@@ -232,7 +232,7 @@ static dga_err read_meta(const char *path, enum dga_proxy_kind kind, struct entr
 {
     uint8_t *text = NULL;
     size_t len = 0;
-    if (dga_file_read(path, META_MAX, &text, &len) != DGA_E_OK) {
+    if (dga_file_read_flags(path, META_MAX, DGA_FILE_NOFOLLOW, &text, &len) != DGA_E_OK) {
         return DGA_E_PROXY_CACHE_CORRUPT;
     }
     json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
@@ -247,7 +247,7 @@ static dga_err read_body(const char *path, size_t cap, struct entry *e)
     uint8_t *data = NULL;
     size_t len = 0;
     uint8_t digest[32];
-    if (dga_file_read(path, cap, &data, &len) != DGA_E_OK) {
+    if (dga_file_read_flags(path, cap, DGA_FILE_NOFOLLOW, &data, &len) != DGA_E_OK) {
         return DGA_E_PROXY_CACHE_CORRUPT;
     }
     dga_err err = DGA_E_PROXY_CACHE_CORRUPT;

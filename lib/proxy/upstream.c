@@ -4,7 +4,10 @@
  * lib/collateral/http.c) with the proxy's settings: a single attempt (the
  * client asking the proxy decides whether to retry), any status passed back
  * with its body, timeouts from the config (seconds), the optional NVIDIA
- * service key as a bearer token, and the proxy's User-Agent. libcurl is
+ * service key as a bearer token where the request asks for it (NVIDIA
+ * documents it for the RIM service, not for OCSP; https only unless
+ * allow-insecure-service-key, which the client enforces again), and the
+ * proxy's User-Agent. libcurl is
  * loaded once, by dga_proxy_start (collateral/curl_api.h).
  */
 #include <limits.h>
@@ -57,7 +60,8 @@ dga_err upstream_fetch(const struct dga_proxy_config *c, const struct upstream_r
         .body_len = r->post_len,
         .content_type = r->content_type,
         .accept = r->accept,
-        .authorization = c->service_key[0] != '\0' ? bearer : NULL,
+        .authorization = r->service_key && c->service_key[0] != '\0' ? bearer : NULL,
+        .authorization_over_http = c->allow_insecure_service_key,
         .user_agent = UPSTREAM_USER_AGENT,
     };
     struct dga_http_response res;

@@ -54,7 +54,9 @@ static dga_err add_candidate(struct dga_rim_candidates *c, char *path)
         return DGA_E_TOO_LARGE;
     }
     struct dga_rim_candidate *slot = &c->c[c->n];
-    dga_err e = dga_file_read(path, DGA_RIM_MAX_BYTES, &slot->bytes, &slot->len);
+    /* A store entry: a symbolic link planted in the store is refused, not followed. */
+    dga_err e =
+        dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &slot->bytes, &slot->len);
     if (e != DGA_E_OK) {
         free(path);
         return e == DGA_E_IO ? DGA_E_RIM_STORE : e;
@@ -136,7 +138,7 @@ static dga_err read_main(const char *dir, const char *rim_id, struct dga_rim_can
         return DGA_E_NOMEM;
     }
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (lstat(path, &st) != 0) {
         dga_err e = errno == ENOENT ? DGA_E_OK : DGA_E_RIM_STORE;
         free(path);
         return e;

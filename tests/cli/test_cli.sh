@@ -279,6 +279,19 @@ run 1 "attest without RIMs" -- attest --report "$H545/report.hex" --cert-chain "
     --arch hopper --nonce $N3 --rim-dir "$tmp/empty-store" --at $AT --policy "$OFFLINE" --format json
 expect out '"result_code": 104' "rim not found code"
 expect err "GPU-0: driver-rim: RIM not found: NV_GPU_DRIVER_GH100_545.00" "rim not found reason"
+# A FIFO named like a RIM in the store is refused at once (it used to hang attest until killed).
+mkdir -p "$tmp/fifo-store"
+cp "$H545/rims/NV_GPU_VBIOS_1010_0200_882_96005E0001.xml" "$tmp/fifo-store/"
+mkfifo "$tmp/fifo-store/NV_GPU_DRIVER_GH100_545.00.xml"
+bin_real=$bin
+bin="$tmp/bin-with-timeout"
+printf '#!/bin/sh\nexec timeout 20 "%s" "$@"\n' "$bin_real" >"$bin"
+chmod +x "$bin"
+run 1 "attest with a FIFO in the RIM store: refused, not waited on" -- attest \
+    --report "$H545/report.hex" --cert-chain "$H545/certchain.pem" --arch hopper --nonce $N3 \
+    --rim-dir "$tmp/fifo-store" --at $AT --policy "$OFFLINE"
+expect err "GPU-0: driver-rim: not a regular file (a FIFO, device, directory, or a refused symbolic link): NV_GPU_DRIVER_GH100_545.00" "fifo named in the reason"
+bin=$bin_real
 run 0 "attest LS10 today" -- attest --report "$LS10/report.hex" --cert-chain "$LS10/certchain.pem" \
     --arch ls10 --nonce $N1 --rim-dir "$LS10/rims" --policy "$OFFLINE"
 expect out "measurements 31 of 31 golden values compared: 0 mismatches" "ls10 31/31"

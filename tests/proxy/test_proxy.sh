@@ -152,7 +152,9 @@ rim_url=http://127.0.0.1:$fake_port
 down_url=http://127.0.0.1:1 # nothing listens on port 1: connection refused
 
 echo "== routes and malformed requests"
-proxy p1 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+# 200 concurrent clients below all come from 127.0.0.1: above the default per-address cap
+proxy p1 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
+    --max-connections-per-client 256
 P=http://127.0.0.1:$p1_port
 http h "$P/healthz"
 eq "healthz status" "$code" 200
@@ -500,6 +502,105 @@ http x "http://127.0.0.1:$p14_port/v1/rim/NV_RIM_A"
 eq "... so it is fetched again" "$(header x X-Dstack-Cache)" MISS
 stop p14
 
+echo "== a FIFO or a symbolic link in the cache: dropped at start, never waited on or followed"
+proxy p20 --cache-dir "$tmp/cache20" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+http x "http://127.0.0.1:$p20_port/v1/rim/NV_RIM_B"
+http x "http://127.0.0.1:$p20_port/v1/rim/NV_RIM_C"
+stop p20
+rimB=$(rim_file 20 NV_RIM_B)
+rimC=$(rim_file 20 NV_RIM_C)
+rm "$rimB.json"
+mkfifo "$rimB.json"
+mv "$rimC.body" "$tmp/rimC.body.real" # the same bytes, reached through a link
+ln -s "$tmp/rimC.body.real" "$rimC.body"
+"$bin" proxy --listen 127.0.0.1:0 --refresh-interval 0 --cache-dir "$tmp/cache20" \
+    --ocsp-url "$down_url" --rim-url "$down_url" >"$tmp/p21.log" 2>&1 &
+p21_pid=$!
+pids+=("$p21_pid")
+p21_port=$(wait_for "$tmp/p21.log" '\(port (\d+)\)')
+[ -n "$p21_port" ] && ok "proxy starts with a FIFO as a cache metadata file" ||
+    fail "proxy did not start with a FIFO in the cache"
+http x "http://127.0.0.1:$p21_port/v1/rim/NV_RIM_B"
+eq "entry with a FIFO for metadata: dropped (upstream down: 502)" "$code" 502
+http x "http://127.0.0.1:$p21_port/v1/rim/NV_RIM_C"
+eq "entry whose body is a symbolic link: dropped (upstream down: 502)" "$code" 502
+contains "FIFO drop logged" "$tmp/p21.log" "dropping rim/$(basename "$rimB").json: proxy-cache-corrupt"
+[ ! -e "$rimB.json" ] && [ ! -L "$rimC.body" ] && ok "FIFO and link removed" ||
+    fail "FIFO or link still in the cache"
+kill -TERM "$p21_pid" 2>/dev/null
+for i in $(seq 1 50); do kill -0 "$p21_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$p21_pid" 2>/dev/null; then
+    fail "proxy ignores SIGTERM"
+    kill -KILL "$p21_pid"
+else
+    ok "proxy stops on SIGTERM"
+fi
+wait "$p21_pid" 2>/dev/null
+
+echo "== a cached RIM is bound to its id: renamed or relabelled entries are not served"
+proxy p22 --cache-dir "$tmp/cache22" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
+http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_A"
+http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_B"
+printf '{"id":"NV_RIM_A"}\n' >"$tmp/rims/NV_RIM_W" # upstream answers W with A's document
+http w1 "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_W"
+eq "answer for another id: relayed" "$code" 200
+eq "... as a MISS" "$(header w1 X-Dstack-Cache)" MISS
+http w2 "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_W"
+eq "... and not cached (MISS again)" "$(header w2 X-Dstack-Cache)" MISS
+stop p22
+eq "two RIM entries cached" "$(find "$tmp/cache22/rim" -name '*.json' | wc -l)" 2
+rimA=$(rim_file 22 NV_RIM_A)
+rimZ=$(rim_file 22 NV_RIM_Z)
+mv "$rimA.json" "$rimZ.json" # the pair renamed to Z's key, metadata untouched
+mv "$rimA.body" "$rimZ.body"
+rimB=$(rim_file 22 NV_RIM_B)
+rimY=$(rim_file 22 NV_RIM_Y)
+perl -pe 's/"rim_id":"NV_RIM_B"/"rim_id":"NV_RIM_Y"/' "$rimB.json" >"$rimY.json" # and relabelled
+mv "$rimB.body" "$rimY.body"
+rm "$rimB.json"
+grep -q '"rim_id":"NV_RIM_Y"' "$rimY.json" && ok "metadata relabelled" || fail "relabel failed"
+proxy p23 --cache-dir "$tmp/cache22" --ocsp-url "$down_url" --rim-url "$down_url"
+http z1 "http://127.0.0.1:$p23_port/v1/rim/NV_RIM_Z"
+eq "A's pair under Z's key: not served (upstream down: 502)" "$code" 502
+http y1 "http://127.0.0.1:$p23_port/v1/rim/NV_RIM_Y"
+eq "B's document relabelled Y: not served (upstream down: 502)" "$code" 502
+contains "renamed entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimZ").json: proxy-cache-corrupt"
+contains "relabelled entry dropped" "$tmp/p23.log" "dropping rim/$(basename "$rimY").json: proxy-cache-corrupt"
+stop p23
+rm -f "$tmp/rims/NV_RIM_W"
+
+echo "== slow clients: bounded request time, per-address cap, others still served"
+# 12 slow clients from 127.0.0.2 (more than --max-connections 8) dribble a byte every 0.5 s
+# for 10 s; client-timeout (idle) is long, so only the whole-request bound can cut them.
+# Meanwhile a normal client on 127.0.0.1 makes 10 requests that must each succeed in 4 s.
+proxy p24 --cache-dir "$tmp/cache24" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
+    --max-connections 8 --max-connections-per-client 4 --client-timeout 60s \
+    --client-request-timeout 2s
+P=http://127.0.0.1:$p24_port
+http x "$P/v1/rim/NV_RIM_A"
+perl "$here/slow_clients.pl" "$p24_port" 127.0.0.2 12 10 >"$tmp/slow.out" 2>&1 &
+slow_pid=$!
+pids+=("$slow_pid")
+sleep 1
+good=0
+t0=$(date +%s)
+for i in $(seq 1 10); do
+    code=$(curl -sS --max-time 4 -o /dev/null -w '%{http_code}' "$P/v1/rim/NV_RIM_A") || code=000
+    [ "$code" = 200 ] && good=$((good + 1))
+    sleep 0.5
+done
+t1=$(date +%s)
+wait "$slow_pid"
+eq "normal client during the attack: 10 of 10 answered" "$good" 10
+between "normal client done within 30 s" $((t1 - t0)) 0 30
+slow=$(cat "$tmp/slow.out")
+longest=$(echo "$slow" | perl -ne 'print $1 if /longest_ms=(\d+)/')
+cut=$(echo "$slow" | perl -ne 'print $1 if /cut=(\d+)/')
+between "no slow connection outlives client-request-timeout 2s by much ($slow)" "$longest" 0 6000
+between "slow connections closed by the proxy" "$cut" 12 100000
+contains "cuts logged" "$tmp/p24.log" "past client-request-timeout"
+stop p24
+
 echo "== configuration"
 "$bin" proxy --help >"$tmp/help" 2>&1
 eq "--help exit 0" "$?" 0
@@ -539,16 +640,31 @@ http k3 "http://127.0.0.1:$p15_port/v1/rim/NV_RIM_B"
 eq "environment applied, flags override it" "$code" 200
 eq "... cache in NVIDIA_ATTEST_PROXY_CACHE_DIR" "$(find "$tmp/cache15/rim" -name '*.json' | wc -l)" 1
 stop p15
-echo "== upstream request headers: service key as a bearer token, User-Agent"
+echo "== upstream request headers: service key to the RIM service only, User-Agent"
+NV_ATTESTATION_SERVICE_KEY=test-service-key timeout 10 "$bin" proxy --listen 127.0.0.1:0 \
+    --cache-dir "$tmp/cache16" --rim-url "$rim_url" >"$tmp/p16.out" 2>&1
+eq "service key with an http:// rim-url: refused at start, exit 2" "$?" 2
+contains "... naming the switch" "$tmp/p16.out" "--allow-insecure-service-key"
+# the fake upstream stands in for both services; its OCSP side answers 404
 NV_ATTESTATION_SERVICE_KEY=test-service-key proxy p16 --cache-dir "$tmp/cache16" \
-    --rim-url "$rim_url"
+    --rim-url "$rim_url" --ocsp-url "$rim_url" --allow-insecure-service-key
 http k5 "http://127.0.0.1:$p16_port/v1/rim/NV_RIM_C"
 eq "RIM through a proxy with a service key" "$code" 200
-eq "upstream got Authorization: Bearer <key>" \
+eq "RIM service got Authorization: Bearer <key>" \
     "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" "Bearer test-service-key"
 contains "upstream got the proxy's User-Agent" <(curl -sS "http://127.0.0.1:$fake_port/control/last-ua") \
     "dstack-gpu-attest-proxy/"
+before=$(fake_count)
+post_ocsp k7 "$p16_port" "$pki/req1.der"
+eq "OCSP request reached the upstream" "$(($(fake_count) - before))" 1
+eq "OCSP upstream got no Authorization" \
+    "$(curl -sS "http://127.0.0.1:$fake_port/control/last-auth")" ""
 stop p16
+NV_ATTESTATION_SERVICE_KEY=test-service-key proxy p19 --cache-dir "$tmp/cache19" \
+    --rim-url https://127.0.0.1:1 --ocsp-url "$ocsp_url"
+http x "http://127.0.0.1:$p19_port/healthz"
+eq "service key with an https:// rim-url: starts" "$code" 200
+stop p19
 proxy p17 --cache-dir "$tmp/cache17" --rim-url "$rim_url"
 http k6 "http://127.0.0.1:$p17_port/v1/rim/NV_RIM_C"
 eq "no service key: no Authorization upstream" \

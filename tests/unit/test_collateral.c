@@ -478,6 +478,7 @@ static void test_exchange_passes_status_through(void **state)
                                           .content_type = "application/ocsp-request",
                                           .accept = "application/ocsp-response",
                                           .authorization = "Bearer test-key",
+                                          .authorization_over_http = true, /* a local test */
                                           .user_agent = "dga-test/1"};
     struct dga_http_response res;
     struct dga_http_info info;
@@ -513,7 +514,8 @@ static void test_exchange_refuses_header_injection(void **state)
     server_start(&srv);
     struct dga_http_options o;
     dga_http_options_init(&o);
-    struct dga_http_request r = {.url = url_of(srv.port), .accept = "a/b"};
+    struct dga_http_request r = {
+        .url = url_of(srv.port), .accept = "a/b", .authorization_over_http = true};
     struct dga_http_response res;
     struct dga_http_info info;
     static const char *const bad[] = {"Bearer k\r\nX-Injected: 1", "Bearer k\nX-Injected: 1",
@@ -538,6 +540,36 @@ static void test_exchange_refuses_header_injection(void **state)
     assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
     server_stop(&srv);
     assert_int_equal(srv.served, 0);
+}
+
+/* A credential never goes out in clear text unless the caller asks for it. */
+static void test_exchange_refuses_authorization_over_http(void **state)
+{
+    (void)state;
+    struct server srv = {.script = {ACT_STATUS_404}, .n_script = 1};
+    server_start(&srv);
+    struct dga_http_options o;
+    dga_http_options_init(&o);
+    o.max_attempts = 1;
+    struct dga_http_request r = {
+        .url = url_of(srv.port), .accept = "a/b", .authorization = "Bearer secret"};
+    struct dga_http_response res;
+    struct dga_http_info info;
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+    assert_null(res.body);
+    assert_int_equal(info.attempts, 0);
+    char upper[64];
+    snprintf(upper, sizeof upper, "HTTP%s", url_of(srv.port) + 4); /* the scheme in capitals */
+    r.url = upper;
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_BAD_ARGUMENT);
+    r.url = url_of(srv.port);
+    r.authorization_over_http = true;
+    assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_OK);
+    assert_int_equal(res.status, 404);
+    assert_string_equal(srv.last_authorization, "Bearer secret");
+    dga_http_response_free(&res);
+    server_stop(&srv);
+    assert_int_equal(srv.served, 1);
 }
 
 static void test_timeout(void **state)
@@ -1288,6 +1320,7 @@ int main(void)
         T(test_no_retry_on_404),
         T(test_exchange_passes_status_through),
         T(test_exchange_refuses_header_injection),
+        T(test_exchange_refuses_authorization_over_http),
         T(test_timeout),
         T(test_oversized_body),
         T(test_garbage_body),

@@ -53,6 +53,11 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.max_request, 64 * 1024);
     assert_int_equal(c.max_ocsp_response, 1 << 20);
     assert_int_equal(c.max_rim_response, 16 << 20);
+    assert_int_equal(c.client_timeout, 10);
+    assert_int_equal(c.client_request_timeout, 30);
+    assert_int_equal(c.max_connections, 1024);
+    assert_int_equal(c.max_connections_per_client, 128);
+    assert_false(c.allow_insecure_service_key);
     assert_int_equal(dga_proxy_config_check(&c, NULL), DGA_E_OK);
 }
 
@@ -96,6 +101,21 @@ static void test_config_set(void **state)
     assert_int_equal(c.max_cache_bytes, (size_t)2 << 30);
     assert_int_equal(dga_proxy_config_set(&c, "max-connections", "64"), DGA_E_OK);
     assert_int_equal(c.max_connections, 64);
+    assert_int_equal(dga_proxy_config_set(&c, "max-connections-per-client", "8"), DGA_E_OK);
+    assert_int_equal(c.max_connections_per_client, 8);
+    assert_int_equal(dga_proxy_config_set(&c, "client-request-timeout", "2m"), DGA_E_OK);
+    assert_int_equal(c.client_request_timeout, 120);
+    /* a switch: "true" or "false" only */
+    assert_true(dga_proxy_config_is_switch("allow-insecure-service-key"));
+    assert_false(dga_proxy_config_is_switch("listen"));
+    assert_false(dga_proxy_config_is_switch("no-such-option"));
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "true"), DGA_E_OK);
+    assert_true(c.allow_insecure_service_key);
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "yes"),
+                     DGA_E_PROXY_CONFIG);
+    assert_true(c.allow_insecure_service_key);
+    assert_int_equal(dga_proxy_config_set(&c, "allow-insecure-service-key", "false"), DGA_E_OK);
+    assert_false(c.allow_insecure_service_key);
     /* unknown keys and bad values change nothing */
     assert_int_equal(dga_proxy_config_set(&c, "no-such-option", "1"), DGA_E_PROXY_CONFIG);
     assert_false(dga_proxy_config_known("no-such-option"));
@@ -203,6 +223,26 @@ static void test_service_key_header_injection(void **state)
     assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
 }
 
+/* The key goes to the RIM service in clear text only when explicitly allowed. */
+static void test_service_key_needs_https(void **state)
+{
+    (void)state;
+    struct dga_proxy_config c;
+    struct dga_diag d = {0};
+    dga_proxy_config_defaults(&c);
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "http://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK); /* no key: nothing to leak */
+    snprintf(c.service_key, sizeof c.service_key, "good-key");
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+    assert_non_null(strstr(d.field, "--allow-insecure-service-key"));
+    c.allow_insecure_service_key = true;
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
+    c.allow_insecure_service_key = false;
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "https://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_set(&c, "ocsp-url", "http://ocsp.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK); /* OCSP never gets the key */
+}
+
 static void test_config_check(void **state)
 {
     (void)state;
@@ -214,6 +254,7 @@ static void test_config_check(void **state)
         {"listen", "[::1]"},        {"listen", "1.2.3.4:-1"},   {"ocsp-url", "ftp://x"},
         {"rim-url", "file:///etc"}, {"cache-dir", "relative"},  {"max-request", "0"},
         {"upstream-timeout", "0"},  {"refresh-parallel", "65"}, {"max-request", "65537"},
+        {"client-request-timeout", "0"}, {"max-connections-per-client", "0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dga_proxy_config_defaults(&c);
@@ -576,6 +617,29 @@ static void entry_files(const char *dir, const struct entry *e, char *json, char
     sprintf(body, "%s/rim/%s.body", dir, hex);
 }
 
+/* A RIM answer is kept only under the id it names. */
+static void test_rim_answers(void **state)
+{
+    (void)state;
+    static const char ok[] = "{\"id\":\"NV_RIM_A\",\"rim\":\"eA==\"}";
+    const uint8_t *b = (const uint8_t *)ok;
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_A"), DGA_E_OK);
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_Z"), DGA_E_PROXY_UNCACHEABLE);
+    assert_int_equal(dga_proxy_rim_answers(b, strlen(ok), "NV_RIM_"), DGA_E_PROXY_UNCACHEABLE);
+    static const char *const bad[] = {
+        "{\"id\":\"NV_RIM_Z\",\"id\":\"NV_RIM_A\"}", /* duplicate key */
+        "{\"id\":1}",
+        "[\"NV_RIM_A\"]",
+        "{\"rim\":\"eA==\"}",
+        "not json",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(dga_proxy_rim_answers((const uint8_t *)bad[i], strlen(bad[i]), "NV_RIM_A"),
+                         DGA_E_PROXY_UNCACHEABLE);
+    }
+}
+
 static void test_store_roundtrip_and_corruption(void **state)
 {
     (void)state;
@@ -642,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_config_env),
         cmocka_unit_test(test_service_key_header_injection),
+        cmocka_unit_test(test_service_key_needs_https),
         cmocka_unit_test(test_config_check),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_ocsp_key_excludes_nonce),
@@ -652,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_ocsp_expiry),
         cmocka_unit_test(test_ocsp_expiry_malformed),
         cmocka_unit_test(test_ocsp_answers),
+        cmocka_unit_test(test_rim_answers),
         cmocka_unit_test(test_store_roundtrip_and_corruption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,11 +79,43 @@ static void test_not_found_and_unreadable(void **state)
     snprintf(file, sizeof file, "%s/plain", dir);
     write_file(dir, "plain", "x");
     assert_int_equal(dga_rim_store_read(file, ID, &c, &diag), DGA_E_RIM_STORE);
-    /* A directory where the document should be is a store error, not "not found". */
+    /* A directory where the document should be is an error, not "not found". */
     char odd[4096];
     snprintf(odd, sizeof odd, "%s/%s.xml", dir, ID);
     assert_int_equal(mkdir(odd, 0700), 0);
-    assert_int_equal(dga_rim_store_read(dir, ID, &c, &diag), DGA_E_RIM_STORE);
+    assert_int_equal(dga_rim_store_read(dir, ID, &c, &diag), DGA_E_NOT_REGULAR_FILE);
+}
+
+/*
+ * A FIFO named like a RIM is refused at once, not waited on (alarm: the test
+ * dies instead of hanging if the open blocks); a symbolic link planted in the
+ * store is refused, not followed, for the main document and a re-issue alike.
+ */
+static void test_fifo_and_symlink_refused(void **state)
+{
+    const char *dir = *state;
+    char path[4200], sub[4096], target[4096];
+    struct dga_rim_candidates c;
+    struct dga_diag diag = {0};
+    snprintf(path, sizeof path, "%s/%s.xml", dir, ID);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    assert_int_equal(dga_rim_store_read(dir, ID, &c, &diag), DGA_E_NOT_REGULAR_FILE);
+    alarm(0);
+    assert_string_equal(diag.field, "RIM document");
+    assert_int_equal(unlink(path), 0);
+
+    write_file(dir, "elsewhere", "<doc/>");
+    snprintf(target, sizeof target, "%s/elsewhere", dir);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(dga_rim_store_read(dir, ID, &c, NULL), DGA_E_NOT_REGULAR_FILE);
+    assert_int_equal(unlink(path), 0);
+
+    snprintf(sub, sizeof sub, "%s/%s.d", dir, ID);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/a.xml", sub);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(dga_rim_store_read(dir, ID, &c, NULL), DGA_E_NOT_REGULAR_FILE);
 }
 
 static void test_unsafe_ids(void **state)
@@ -123,6 +155,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_main_then_reissues_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reissues_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_and_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_and_symlink_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsafe_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_candidate_limit, setup, teardown),
     };
