@@ -14,6 +14,7 @@ all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim 
     fuzz_collect fuzz_proxy_request fuzz_ocsp)
 all_targets+=(fuzz_eventlog)
 all_targets+=(fuzz_gate_config)
+all_targets+=(fuzz_evidence_set)
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures
@@ -122,6 +123,32 @@ eventlog_seeds() {
         >"$c/seed-app-compose"
 }
 
+# fuzz_evidence_set: plan length byte, plan bytes, evidence JSON (fuzz/fuzz_evidence_set.c).
+# Each fixture device alone; every device together and in a plan that repeats and
+# reorders them; the same device four times; a GPU twice with another between them; the
+# same GPU with a flipped signature byte (another report, the same leaf); the PPCIe file.
+evidence_set_seeds() { # DEVICE-JSON...
+    local c=$corpus/fuzz_evidence_set h545=$fixtures/gpu/h100_545.00 d545 dflip i=0 d
+    for d in "$@"; do
+        { byte 0; printf '[%s]\n' "$d"; } >"$c/seed-device-$i"
+        i=$((i + 1))
+    done
+    local IFS=,
+    { byte 0; printf '[%s]\n' "$*"; } >"$c/seed-all"
+    { byte 6; byte 2; byte 0; byte 2; byte 1; byte 0; byte 3; printf '[%s]\n' "$*"; } >"$c/seed-all-plan"
+    unset IFS
+    d545=$(device_json "$h545")
+    { byte 0; printf '[%s,%s,%s,%s]\n' "$d545" "$d545" "$d545" "$d545"; } >"$c/seed-545-four-times"
+    { byte 0; printf '{"evidences":[%s,%s,%s]}\n' "$d545" "$1" "$d545"; } >"$c/seed-545-mixed"
+    dflip=$(printf '{"arch":"HOPPER","nonce":"%s","evidence":"%s","certificate":"%s"}' \
+        "$(tr -d ' \n\r\t' <"$h545/report.hex" | cut -c9-72)" \
+        "$(unhex <"$h545/report.hex" | perl -e 'local $/; binmode STDIN; binmode STDOUT;
+            my $b = <STDIN>; substr($b, -1, 1) ^= "\x01"; print $b' | base64 -w0)" \
+        "$(base64 -w0 <"$h545/certchain.pem")")
+    { byte 0; printf '[%s,%s]\n' "$d545" "$dflip"; } >"$c/seed-545-same-leaf"
+    { byte 0; cat "$fixtures/gpu/h100_590.12_ppcie/evidence.json"; } >"$c/seed-ppcie"
+}
+
 # fuzz_proxy_request: mode byte (0 POST, 1 GET, 2 HEAD, 3 PUT, 4 config), then
 # "<target>\n<content type>\n<body>" or the config text.
 proxy_seeds() {
@@ -172,6 +199,7 @@ make_seeds() {
     printf '[%s]\n' "${all[*]}" >"$corpus/fuzz_evidence_json/seed-all"
     printf '{"evidences":[%s]}\n' "${all[*]}" >"$corpus/fuzz_evidence_json/seed-all-wrapped"
     unset IFS
+    evidence_set_seeds "${all[@]}"
     cp "$fixtures/gpu/h100_590.12_ppcie/evidence.json" \
         "$corpus/fuzz_evidence_json/seed-h100_590.12_ppcie"
     # fuzz_pem_chain: every PEM file (device chains, the broken chain, the roots)

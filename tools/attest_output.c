@@ -171,6 +171,14 @@ static json_t *devices_json(const struct attest_run *run)
             json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
             json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
         }
+        if (run->ap.dup[i].kind != DGA_DUPLICATE_NONE) {
+            char what[96];
+            dga_duplicate_text(&run->ap, i, what, sizeof what);
+            json_object_set_new(o, "duplicate_of",
+                                json_pack("{s:s,s:s}", "device",
+                                          run->ap.dev[run->ap.dup[i].of].report.label, "reason",
+                                          what));
+        }
         json_object_set_new(o, "claims", dga_claims_device(d));
         json_array_append_new(a, o);
     }

@@ -57,6 +57,9 @@
     X(BAD_ARCH, "bad-arch", "unknown or unsupported architecture")                          \
     X(TOO_MANY_DEVICES, "too-many-devices", "evidence lists too many devices")              \
     X(NO_DEVICES, "no-devices", "evidence lists no devices")                                \
+    X(DUPLICATE_DEVICE, "duplicate-device",                                                 \
+      "two devices of the set are one physical device (same report, leaf certificate, "     \
+      "ueid or NVML UUID)")                                                                 \
     /* certificates */                                                                      \
     X(BAD_PEM, "bad-pem", "certificate chain is not a clean list of PEM certificates")      \
     X(BAD_CERT, "bad-certificate", "a certificate cannot be decoded")                       \

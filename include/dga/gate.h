@@ -73,15 +73,39 @@ void dga_gate_config_free(struct dga_gate_config *c);
 /* ---- appraisal of a collected set (the work of `attest`, as a library call) ------------ */
 
 /*
+ * Why a device of a set is an earlier device of the same set counted again:
+ * a set of devices must be a set of distinct physical devices.
+ */
+enum dga_duplicate_kind {
+    DGA_DUPLICATE_NONE,
+    DGA_DUPLICATE_REPORT, /* the same report bytes */
+    DGA_DUPLICATE_LEAF,   /* the same leaf certificate (its DER) */
+    DGA_DUPLICATE_UEID,   /* the same ueid (leaf serial) on two devices of one architecture */
+};
+
+struct dga_duplicate {
+    enum dga_duplicate_kind kind;
+    size_t of; /* the earliest device it repeats (an index below its own) */
+};
+
+/*
  * Everything one appraisal of an evidence set produces. The gate and
  * `attest` compute the same thing: every device appraised with one
  * verification cache, labelled GPU-n / SWITCH-n in evidence order, claims v3,
- * the verdict (hard failures first, then every policy reason), nvattest's
- * result code, and the detached EAT.
+ * duplicate devices, the verdict (hard failures first, then duplicates, then
+ * every policy reason), nvattest's result code, and the detached EAT.
  */
 struct dga_set_appraisal {
     size_t n;
     struct dga_appraisal *dev; /* n of them (about 80 KiB each: allocated, never 64 up front) */
+    /*
+     * Per device: the earlier device of the set it repeats (report, else leaf
+     * certificate, else ueid), or kind NONE. A duplicate is a hard failure of
+     * the set ("GPU-1: duplicate-device: same leaf certificate as GPU-0"),
+     * result code 503, and x-nvidia-overall-att-result false.
+     */
+    struct dga_duplicate dup[DGA_MAX_DEVICES];
+    size_t n_duplicates;
     json_t *claims;             /* array, one claims v3 object per device */
     struct dga_verdict verdict; /* hard failures first, then the policy's reasons */
     bool nvidia_default_pass;   /* x-nvidia-overall-att-result */
@@ -101,6 +125,12 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
                               const struct dga_appraise_options *opt,
                               const struct dga_policy *policy, struct dga_set_appraisal *ret);
 void dga_set_appraisal_free(struct dga_set_appraisal *a);
+
+/*
+ * What device i shares with the device it repeats: "same report", "same leaf
+ * certificate" or "same ueid <decimal serial>" ("" when it repeats none).
+ */
+void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size);
 
 /*
  * The detached EAT over ap->claims into ap->detached_eat: the overall

@@ -66,6 +66,13 @@ dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
 dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, size_t len,
                              X509 **ret);
 
+/*
+ * The DER bytes of the first certificate block of a PEM chain, decoded as
+ * dga_pem_chain_parse decodes it but not parsed as a certificate (cheap: for
+ * telling whether two chains share a leaf). *ret is OPENSSL_malloc'd.
+ */
+dga_err dga_pem_leaf_der(const char *pem, size_t len, unsigned char **ret, size_t *ret_len);
+
 /* dga_pem_chain_parse, decoding through `pool` (may be NULL). */
 dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
                                    STACK_OF(X509) **ret, struct dga_diag *diag);

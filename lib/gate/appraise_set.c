@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Appraisal of a whole evidence set, shared by `attest` and the gate: every
- * device appraised, labels per type in evidence order, claims v3, the
- * verdict with hard failures first, then every reason the policy gives, and
- * nvattest's result code.
+ * device appraised, labels per type in evidence order, claims v3, devices
+ * counted twice, the verdict with hard failures first, then duplicates, then
+ * every reason the policy gives, and nvattest's result code.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "dga/gate.h"
 
 #define RC_RP_POLICY_MISMATCH 11
 #define RC_OVERALL_RESULT_FALSE 12
+#define RC_EVIDENCE_INVALID 503 /* libnvat's code for evidence it refuses; it has none for this */
 
 static void label_devices(struct dga_set_appraisal *a)
 {
@@ -35,6 +38,120 @@ static void add_reason(struct dga_verdict *v, const char *text)
 {
     if (v->n_reasons < DGA_VERDICT_MAX_REASONS) {
         snprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, "%s", text);
+    }
+}
+
+/* ---- one physical device counted as many ---- */
+
+/* Each device's leaf certificate DER; NULL where the chain has no decodable first block. */
+struct leaves {
+    unsigned char *der[DGA_MAX_DEVICES];
+    size_t len[DGA_MAX_DEVICES];
+};
+
+static void leaves_free(struct leaves *l)
+{
+    for (size_t i = 0; i < DGA_MAX_DEVICES; i++) {
+        OPENSSL_free(l->der[i]);
+    }
+}
+
+static dga_err leaves_read(const struct dga_evidence_set *set, struct leaves *ret)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct dga_device_evidence *ev = &set->dev[i];
+        dga_err e = dga_pem_leaf_der(ev->chain_pem, ev->chain_pem_len, &ret->der[i], &ret->len[i]);
+        if (e == DGA_E_NOMEM) {
+            return e;
+        }
+        /* Any other error: the device's own chain check fails it; nothing to compare. */
+    }
+    return DGA_E_OK;
+}
+
+static bool same_bytes(const unsigned char *x, size_t x_len, const unsigned char *y, size_t y_len)
+{
+    return x != NULL && y != NULL && x_len > 0 && x_len == y_len && memcmp(x, y, x_len) == 0;
+}
+
+/*
+ * Whether devices i and j are one device: the same signed report, the same
+ * leaf certificate (one device key), or the same ueid, the leaf's serial
+ * number, which names one physical device of an architecture whatever its
+ * leaf (a leaf can be re-issued; the ueid of a verified chain cannot be made up).
+ */
+static enum dga_duplicate_kind duplicate_kind(const struct dga_evidence_set *set,
+                                              const struct dga_set_appraisal *a,
+                                              const struct leaves *l, size_t i, size_t j)
+{
+    const struct dga_device_evidence *x = &set->dev[i], *y = &set->dev[j];
+    if (same_bytes(x->report, x->report_len, y->report, y->report_len)) {
+        return DGA_DUPLICATE_REPORT;
+    }
+    if (same_bytes(l->der[i], l->len[i], l->der[j], l->len[j])) {
+        return DGA_DUPLICATE_LEAF;
+    }
+    const struct dga_device_result *rx = &a->dev[i].report, *ry = &a->dev[j].report;
+    if (rx->chain_verified && ry->chain_verified && rx->arch == ry->arch &&
+        strcmp(rx->chain.ueid, ry->chain.ueid) == 0) {
+        return DGA_DUPLICATE_UEID;
+    }
+    return DGA_DUPLICATE_NONE;
+}
+
+/* Marks every device that repeats an earlier one, with the earliest it repeats. */
+static dga_err find_duplicates(const struct dga_evidence_set *set, struct dga_set_appraisal *a)
+{
+    struct leaves *l = calloc(1, sizeof *l);
+    dga_err e = l != NULL ? leaves_read(set, l) : DGA_E_NOMEM;
+    for (size_t i = 1; e == DGA_E_OK && i < a->n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            enum dga_duplicate_kind k = duplicate_kind(set, a, l, i, j);
+            if (k != DGA_DUPLICATE_NONE) {
+                a->dup[i] = (struct dga_duplicate){.kind = k, .of = j};
+                a->n_duplicates++;
+                break;
+            }
+        }
+    }
+    if (l != NULL) {
+        leaves_free(l);
+    }
+    free(l);
+    return e;
+}
+
+void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size)
+{
+    enum dga_duplicate_kind k = i < a->n ? a->dup[i].kind : DGA_DUPLICATE_NONE;
+    switch (k) {
+    case DGA_DUPLICATE_REPORT:
+        snprintf(out, size, "same report");
+        break;
+    case DGA_DUPLICATE_LEAF:
+        snprintf(out, size, "same leaf certificate");
+        break;
+    case DGA_DUPLICATE_UEID:
+        snprintf(out, size, "same ueid %s", a->dev[i].report.chain.ueid);
+        break;
+    default:
+        snprintf(out, size, "%s", "");
+        break;
+    }
+}
+
+/* "<label>: duplicate-device: same leaf certificate as <label>", after the hard failures. */
+static void duplicate_reasons(struct dga_set_appraisal *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->dup[i].kind == DGA_DUPLICATE_NONE) {
+            continue;
+        }
+        char what[96], text[DGA_VERDICT_REASON_LEN];
+        dga_duplicate_text(a, i, what, sizeof what);
+        snprintf(text, sizeof text, "%s: %s: %s as %s", a->dev[i].report.label,
+                 dga_err_name(DGA_E_DUPLICATE_DEVICE), what, a->dev[a->dup[i].of].report.label);
+        add_reason(&a->verdict, text);
     }
 }
 
@@ -77,12 +194,14 @@ static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal 
         (e = dga_policy_evaluate(policy, a->claims, policy_verdict)) == DGA_E_OK &&
         (e = dga_policy_default(&nvidia)) == DGA_E_OK &&
         (e = dga_policy_evaluate(nvidia, a->claims, nvidia_verdict)) == DGA_E_OK) {
-        a->nvidia_default_pass = nvidia_verdict->pass;
+        /* One device counted as many is no result NVIDIA's policy could pass either. */
+        a->nvidia_default_pass = nvidia_verdict->pass && a->n_duplicates == 0;
         hard_failure_reasons(a);
+        duplicate_reasons(a);
         for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
             add_reason(&a->verdict, policy_verdict->reasons[i]);
         }
-        a->verdict.pass = a->verdict.n_reasons == 0 && policy_verdict->pass;
+        a->verdict.pass = a->verdict.n_reasons == 0 && a->n_duplicates == 0 && policy_verdict->pass;
     }
     free(policy_verdict);
     free(nvidia_verdict);
@@ -90,7 +209,10 @@ static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal 
     return e;
 }
 
-/* nvattest's numbering: the first hard failure, else 11/12 when the policy says no. */
+/*
+ * nvattest's numbering: the first hard failure, else 503 for a device counted
+ * twice, else 11/12 when the policy says no.
+ */
 static void result_code(const struct dga_policy *policy, struct dga_set_appraisal *a)
 {
     a->result_code = 0;
@@ -100,6 +222,11 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
             a->result_code = dga_appraisal_result_code(&a->dev[i], &a->result_message);
             return;
         }
+    }
+    if (a->n_duplicates > 0) {
+        a->result_code = RC_EVIDENCE_INVALID;
+        a->result_message = dga_err_message(DGA_E_DUPLICATE_DEVICE);
+        return;
     }
     if (!a->verdict.pass) {
         bool rp = strcmp(dga_policy_source(policy), "file") == 0;
@@ -122,6 +249,10 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
         dga_appraise_device(&set->dev[i], opt, &a->dev[i]);
     }
     label_devices(a);
+    dga_err e = find_duplicates(set, a);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     a->claims = json_array();
     for (size_t i = 0; a->claims != NULL && i < a->n; i++) {
         json_t *c = dga_claims_device(&a->dev[i]);
@@ -132,7 +263,7 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set,
     if (a->claims == NULL) {
         return DGA_E_NOMEM;
     }
-    dga_err e = decide(policy, a);
+    e = decide(policy, a);
     if (e == DGA_E_OK) {
         result_code(policy, a);
     }
@@ -150,6 +281,8 @@ void dga_set_appraisal_free(struct dga_set_appraisal *a)
     json_decref(a->detached_eat);
     a->claims = a->detached_eat = NULL;
     a->n = 0;
+    memset(a->dup, 0, sizeof a->dup);
+    a->n_duplicates = 0;
 }
 
 dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -360,6 +361,29 @@ static dga_err scan_inventory(struct gate_state *g)
     return DGA_E_OK;
 }
 
+/*
+ * Two NVML handles with one UUID are one GPU counted twice (a hostile or broken
+ * NVML): refused before anything is appraised. NVML prints UUIDs in lowercase;
+ * any case is taken as the same UUID.
+ */
+static dga_err check_uuids(struct gate_state *g)
+{
+    for (size_t i = 1; i < g->col->n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcasecmp(g->col->gpu[i].uuid, g->col->gpu[j].uuid) != 0) {
+                continue;
+            }
+            char who[64], other[64];
+            gate_device_name(g, i, who, sizeof who);
+            gate_device_name(g, j, other, sizeof other);
+            return fail(g, DGA_GATE_STEP_COLLECT, DGA_E_DUPLICATE_DEVICE, true,
+                        "%s: collect: %s: same NVML UUID %s as %s", who,
+                        dga_err_name(DGA_E_DUPLICATE_DEVICE), g->col->gpu[i].uuid, other);
+        }
+    }
+    return DGA_E_OK;
+}
+
 static dga_err collect(struct gate_state *g)
 {
     if (dga_collect_nonce(g->nonce) != DGA_E_OK) {
@@ -374,6 +398,10 @@ static dga_err collect(struct gate_state *g)
         return fail_nvml(g, DGA_GATE_STEP_COLLECT, &n);
     }
     g->collected = true;
+    e = check_uuids(g);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     /* CC state is read again with the reports: it must still pass. */
     return check_cc(g, DGA_GATE_STEP_COLLECT, &g->col->cc);
 }
@@ -502,6 +530,17 @@ static dga_err fail_device(struct gate_state *g, size_t i)
                 dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
 }
 
+/* "<device>: duplicate-device: same leaf certificate as <device>" (the set appraisal's finding). */
+static dga_err fail_duplicate(struct gate_state *g, size_t i)
+{
+    char who[64], other[64], what[96];
+    gate_device_name(g, i, who, sizeof who);
+    gate_device_name(g, g->ap->dup[i].of, other, sizeof other);
+    dga_duplicate_text(g->ap, i, what, sizeof what);
+    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_DUPLICATE_DEVICE, true, "%s: %s: %s as %s", who,
+                dga_err_name(DGA_E_DUPLICATE_DEVICE), what, other);
+}
+
 /* A signed token when a key is configured and there is a device to vouch for; else {}. */
 static dga_err build_eat(struct gate_state *g)
 {
@@ -533,6 +572,11 @@ static dga_err appraise(struct gate_state *g)
     for (size_t i = 0; i < g->ap->n; i++) {
         if (g->ap->dev[i].err != DGA_E_OK) {
             return fail_device(g, i);
+        }
+    }
+    for (size_t i = 0; i < g->ap->n; i++) {
+        if (g->ap->dup[i].kind != DGA_DUPLICATE_NONE) {
+            return fail_duplicate(g, i);
         }
     }
     if (!g->ap->verdict.pass) {

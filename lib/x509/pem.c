@@ -193,3 +193,29 @@ dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_
     *ret = TAKE_PTR(out);
     return DGA_E_OK;
 }
+
+dga_err dga_pem_leaf_der(const char *pem, size_t len, unsigned char **ret, size_t *ret_len)
+{
+    if (pem == NULL || len > DGA_CHAIN_PEM_MAX) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    size_t pos = 0;
+    struct pem_block b;
+    bool done = false;
+    dga_err e = next_block(pem, len, &pos, &b, &done);
+    if (e == DGA_E_OK && done) {
+        e = DGA_E_BAD_PEM;
+    }
+    unsigned char *der = NULL;
+    long der_len = 0;
+    if (e == DGA_E_OK) {
+        e = block_decode(pem, &b, &der, &der_len);
+    }
+    ERR_clear_error();
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    *ret = der;
+    *ret_len = (size_t)der_len;
+    return DGA_E_OK;
+}

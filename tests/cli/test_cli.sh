@@ -300,6 +300,39 @@ run 2 "attest with a malformed policy" -- attest "${A545[@]}" --policy "$tmp/bad
 expect err "[policy-invalid]" "policy error name"
 run 2 "attest without --rim-dir" -- attest --evidence "$PPCIE" --nonce $N2
 
+# One device counted as many: the same H100's evidence four times under a policy that wants
+# exactly four GPUs (each copy alone verifies); then a copy with one signature byte flipped
+# (another report, the same leaf certificate), mixed in after another GPU.
+device_json() { # REPORT.HEX CERTCHAIN.PEM [FLIP-LAST-BYTE]
+    local report
+    report=$(perl -e 'local $/; my $h = <STDIN>; $h =~ s/\s+//g; my $b = pack("H*", $h);
+        substr($b, -1, 1) ^= "\x01" if $ARGV[0]; print $b' "${3:-}" <"$1" | base64 -w0)
+    printf '{"arch":"HOPPER","nonce":"%s","evidence":"%s","certificate":"%s"}' $N3 "$report" \
+        "$(base64 -w0 <"$2")"
+}
+d545=$(device_json "$H545/report.hex" "$H545/certchain.pem")
+printf '[%s,%s,%s,%s]\n' "$d545" "$d545" "$d545" "$d545" >"$tmp/four.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":4}}}' >"$tmp/four-gpus.json"
+run 1 "one GPU's evidence four times is not four GPUs" -- attest --evidence "$tmp/four.json" \
+    --nonce $N3 --rim-dir "$H545/rims" --at $AT --policy "$tmp/four-gpus.json"
+expect out "verdict: FAIL (4 devices)" "duplicates: verdict"
+expect err "dstack-gpu-attest: GPU-1: duplicate-device: same report as GPU-0" "duplicates: GPU-1"
+expect err "dstack-gpu-attest: GPU-3: duplicate-device: same report as GPU-0" "duplicates: GPU-3"
+run 1 "the same, JSON" -- attest --evidence "$tmp/four.json" --nonce $N3 --rim-dir "$H545/rims" \
+    --at $AT --policy "$tmp/four-gpus.json" --format json
+expect out '"result_code": 503' "duplicates: result code"
+expect out '"result_message": "two devices of the set are one physical device' "duplicates: message"
+expect out '"reason": "same report"' "duplicates: device entry"
+d535=$(device_json "$fx/gpu/h100_535.86.09/report.hex" "$fx/gpu/h100_535.86.09/certchain.pem")
+printf '[%s,%s,%s]\n' "$d535" "$d545" "$(device_json "$H545/report.hex" "$H545/certchain.pem" 1)" \
+    >"$tmp/mixed.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":3}}}' >"$tmp/three-gpus.json"
+run 1 "a copy of a GPU's leaf under another report" -- attest --evidence "$tmp/mixed.json" \
+    --nonce $N3 --rim-dir "$H545/rims" --at $AT --policy "$tmp/three-gpus.json"
+expect err "dstack-gpu-attest: GPU-2: duplicate-device: same leaf certificate as GPU-1" "duplicate leaf"
+grep -qF "duplicate-device: same leaf certificate as GPU-0" "$tmp/err" &&
+    { echo "FAIL two distinct GPUs taken as one"; failures=$((failures + 1)); }
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures CLI check(s) failed"
     exit 1

@@ -117,6 +117,8 @@ expect_bundle '"certificate_chain":"-----BEGIN CERTIFICATE-----' "bundle chain"
 expect_bundle '"id":"NV_GPU_DRIVER_GH100_545.00","issues_in_store":1,"role":"driver-rim","sha256":"' "bundle collateral"
 expect_bundle '"verified_at":"2024-06-01T00:00:00Z"' "bundle time"
 expect_bundle '"measres":"success"' "bundle claims"
+expect_bundle '"ueid":"4100"' "GPU-0 signs with its own leaf"
+expect_bundle '"ueid":"8193"' "GPU-1 signs with its own leaf"
 grep -q "^gpu-policy-hash\|RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=" "$tmp/log/runtime_events.log" || bad "gpu-policy-hash payload is SHA-256({})"
 
 gate 0 "a second run on the same boot appends (same version file)"
@@ -256,6 +258,23 @@ reset; config "$STD,\"policy\":\"$tmp/driver550.json\""
 gate 1 "policy rejects the driver version" && refused "policy" policy
 expect err "gate: GPU-0 (0000:18:00.0): policy: x-nvidia-gpu-driver-version is \"545.00\"" "policy reason"
 expect_bundle '"result_code":11' "policy result code"
+
+# ---- one device counted as many ----
+# The fake gives every GPU its own leaf; here two NVML GPUs are one: the same NVML UUID
+# (refused at collection), one leaf for both (every report verifies, the set does not), and
+# GPU 0's leaf re-issued to GPU 1 under another key (the same ueid).
+reset; scenario '"uuids":["GPU-7e570000-0000-4000-8000-000000000000","GPU-7E570000-0000-4000-8000-000000000000"]'
+config "$STD,\"policy\":\"$tmp/two.json\""
+gate 1 "two GPUs with one NVML UUID" && refused "duplicate uuid" collect
+expect err "gate: GPU-1 (0000:19:00.0): collect: duplicate-device: same NVML UUID GPU-7E570000-0000-4000-8000-000000000000 as GPU-0 (0000:18:00.0)" "uuid reason"
+reset; scenario '"shared_leaf":true'
+gate 1 "two GPUs with one leaf" && refused "shared leaf" appraise
+expect err "gate: GPU-1 (0000:19:00.0): duplicate-device: same leaf certificate as GPU-0 (0000:18:00.0)" "leaf reason"
+expect_bundle '"result_code":503,' "duplicate result code"
+expect_bundle '"reasons":["GPU-1: duplicate-device: same leaf certificate as GPU-0"]' "duplicate in the verdict"
+reset; scenario "\"leaves\":\"$fx/testpki/leaves-same-ueid\""
+gate 1 "two GPUs with one ueid" && refused "same ueid" appraise
+expect err "gate: GPU-1 (0000:19:00.0): duplicate-device: same ueid 4100 as GPU-0 (0000:18:00.0)" "ueid reason"
 
 # The built-in policy requires OCSP. From an empty collateral directory there is no
 # response for the test chain's certificates: refused, naming the certificate.

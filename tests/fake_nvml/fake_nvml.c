@@ -7,10 +7,15 @@
  * real recorded report (by default tests/fixtures/gpu/h100_545.00) with the
  * requested nonce written at offset 4 and re-signed, ECDSA P-384/SHA-384 over
  * report[0 .. len-96) as raw r||s, with the test device key whose chain ends
- * at the test root (tests/fixtures/testpki). Measurements are untouched, so
- * the real RIMs still match. Every ready-state call is appended to the
- * scenario's "ready_record" file. Errors, hangs and bad sizes can be injected.
- * Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one function (symbol tests).
+ * at the test root (tests/fixtures/testpki). Every GPU has its own leaf, as
+ * real GPUs do: GPU 0 the chain's own leaf and key, GPU i the leaf
+ * leaves/gpu<i>.pem and key leaves/gpu<i>.key under the rest of the chain
+ * (BROM .. root); "shared_leaf" makes every GPU sign with GPU 0's leaf, and
+ * "uuids" overrides NVML's UUIDs (both for duplicate-device tests).
+ * Measurements are untouched, so the real RIMs still match. Every ready-state
+ * call is appended to the scenario's "ready_record" file. Errors, hangs and
+ * bad sizes can be injected. Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one
+ * function (symbol tests).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -53,11 +58,12 @@ static struct {
     unsigned ready_state;
     char driver_version[128], vbios_version[64];
     char bus_ids[FAKE_MAX_GPUS][NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE];
+    char uuids[FAKE_MAX_GPUS][NVML_DEVICE_UUID_V2_BUFFER_SIZE];
     unsigned char *report;
     size_t report_len;
-    char *chain;
-    size_t chain_len;
-    EVP_PKEY *key;
+    char *chain[FAKE_MAX_GPUS]; /* per GPU: its leaf, then BROM .. root */
+    size_t chain_len[FAKE_MAX_GPUS];
+    EVP_PKEY *key[FAKE_MAX_GPUS]; /* per GPU: its leaf key */
     struct fake_fail fail;
     char hang_call[96];
     long hang_ms;
@@ -153,6 +159,69 @@ static const char *get_str(json_t *s, const char *key, const char *dflt)
     return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
+static EVP_PKEY *read_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return NULL;
+    }
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    return k;
+}
+
+/* GPU i's chain: leaves/gpu<i>.pem, then GPU 0's chain after its first certificate. */
+static bool load_leaf(const char *dir, unsigned i)
+{
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    const char *rest = strstr(fake.chain[0], end);
+    char path[4200];
+    size_t leaf_len = 0;
+    snprintf(path, sizeof path, "%s/gpu%u.pem", dir, i);
+    char *leaf = rest != NULL ? read_file(path, &leaf_len) : NULL;
+    if (leaf == NULL) {
+        return false;
+    }
+    rest += sizeof end - 1;
+    size_t rest_len = fake.chain_len[0] - (size_t)(rest - fake.chain[0]);
+    fake.chain[i] = malloc(leaf_len + rest_len + 1);
+    if (fake.chain[i] != NULL) {
+        memcpy(fake.chain[i], leaf, leaf_len);
+        memcpy(fake.chain[i] + leaf_len, rest, rest_len + 1);
+        fake.chain_len[i] = leaf_len + rest_len;
+    }
+    free(leaf);
+    snprintf(path, sizeof path, "%s/gpu%u.key", dir, i);
+    fake.key[i] = read_key(path);
+    return fake.chain[i] != NULL && fake.key[i] != NULL;
+}
+
+static bool load_leaves(json_t *s, const char *scenario, const char *chain_path)
+{
+    bool shared = json_is_true(json_object_get(s, "shared_leaf"));
+    char dir[4096];
+    const char *leaves = get_str(s, "leaves", NULL);
+    if (leaves != NULL) {
+        path_join(scenario, leaves, dir, sizeof dir);
+    } else {
+        path_join(chain_path, "leaves", dir, sizeof dir); /* next to the chain */
+    }
+    for (unsigned i = 1; i < fake.gpus; i++) {
+        if (shared) {
+            fake.chain[i] = strdup(fake.chain[0]);
+            fake.chain_len[i] = fake.chain_len[0];
+            fake.key[i] = fake.key[0];
+            if (fake.chain[i] == NULL || EVP_PKEY_up_ref(fake.key[i]) != 1) {
+                fake.key[i] = NULL;
+                return false;
+            }
+        } else if (!load_leaf(dir, i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool load_blobs(json_t *s, const char *scenario)
 {
     char path[4096];
@@ -166,15 +235,12 @@ static bool load_blobs(json_t *s, const char *scenario)
     }
     fake.report = (unsigned char *)text;
     fake.report_len = (size_t)n;
-    path_join(scenario, get_str(s, "chain", "certchain.pem"), path, sizeof path);
-    fake.chain = read_file(path, &fake.chain_len);
+    char chain_path[4096];
+    path_join(scenario, get_str(s, "chain", "certchain.pem"), chain_path, sizeof chain_path);
+    fake.chain[0] = read_file(chain_path, &fake.chain_len[0]);
     path_join(scenario, get_str(s, "key", "leaf.key"), path, sizeof path);
-    FILE *f = fopen(path, "r");
-    if (f != NULL) {
-        fake.key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        fclose(f);
-    }
-    return fake.chain != NULL && fake.key != NULL;
+    fake.key[0] = read_key(path);
+    return fake.chain[0] != NULL && fake.key[0] != NULL && load_leaves(s, scenario, chain_path);
 }
 
 static void load_injections(json_t *s)
@@ -223,8 +289,15 @@ static void load_identity(json_t *s)
     snprintf(fake.vbios_version, sizeof fake.vbios_version, "%s",
              get_str(s, "vbios_version", "96.00.5E.00.01"));
     json_t *ids = json_object_get(s, "pci_bus_ids");
+    json_t *uuids = json_object_get(s, "uuids");
     for (unsigned i = 0; i < fake.gpus; i++) {
         fake.devices[i].index = i;
+        const char *uuid = json_string_value(json_array_get(uuids, i));
+        if (uuid != NULL) {
+            snprintf(fake.uuids[i], sizeof fake.uuids[i], "%s", uuid);
+        } else {
+            snprintf(fake.uuids[i], sizeof fake.uuids[i], "GPU-7e570000-0000-4000-8000-%012x", i);
+        }
         const char *id = json_string_value(json_array_get(ids, i));
         if (id != NULL) {
             snprintf(fake.bus_ids[i], sizeof fake.bus_ids[i], "%s", id);
@@ -237,8 +310,10 @@ static void load_identity(json_t *s)
 static void unload(void)
 {
     free(fake.report);
-    free(fake.chain);
-    EVP_PKEY_free(fake.key);
+    for (unsigned i = 0; i < FAKE_MAX_GPUS; i++) {
+        free(fake.chain[i]);
+        EVP_PKEY_free(fake.key[i]);
+    }
     memset(&fake, 0, sizeof fake);
 }
 
@@ -472,9 +547,7 @@ nvmlReturn_t nvmlDeviceGetBoardId(nvmlDevice_t d, unsigned int *id)
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t d, char *buf, unsigned int len)
 {
     ENTER_DEVICE("nvmlDeviceGetUUID", d);
-    char uuid[NVML_DEVICE_UUID_V2_BUFFER_SIZE];
-    snprintf(uuid, sizeof uuid, "GPU-7e570000-0000-4000-8000-%012lx", (unsigned long)idx);
-    return copy_string(buf, len, uuid);
+    return copy_string(buf, len, fake.uuids[idx]);
 }
 
 nvmlReturn_t nvmlDeviceGetVbiosVersion(nvmlDevice_t d, char *buf, unsigned int len)
@@ -504,9 +577,10 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
                                                     nvmlConfComputeGpuCertificate_t *c)
 {
     ENTER_DEVICE("nvmlDeviceGetConfComputeGpuCertificate", d);
-    size_t n = fake.chain_len < sizeof c->attestationCertChain ? fake.chain_len
-                                                               : sizeof c->attestationCertChain;
-    memcpy(c->attestationCertChain, fake.chain, n);
+    size_t n = fake.chain_len[idx] < sizeof c->attestationCertChain
+                   ? fake.chain_len[idx]
+                   : sizeof c->attestationCertChain;
+    memcpy(c->attestationCertChain, fake.chain[idx], n);
     c->attestationCertChainSize = (unsigned)n;
     c->certChainSize = 0;
     if (fake.chain_size >= 0) {
@@ -516,13 +590,14 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
 }
 
 #ifndef FAKE_OMIT_REPORT_SYMBOL
-/* ECDSA P-384 / SHA-384 over msg with the test device key, as raw r||s. */
-static bool sign_raw(const unsigned char *msg, size_t len, unsigned char out[FAKE_SIG_LEN])
+/* ECDSA P-384 / SHA-384 over msg with a test device key, as raw r||s. */
+static bool sign_raw(EVP_PKEY *key, const unsigned char *msg, size_t len,
+                     unsigned char out[FAKE_SIG_LEN])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char der[160];
     size_t der_len = sizeof der;
-    bool ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, fake.key) == 1 &&
+    bool ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
               EVP_DigestSign(md, der, &der_len, msg, len) == 1;
     EVP_MD_CTX_free(md);
     const unsigned char *p = der;
@@ -546,7 +621,7 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
     }
     memcpy(rep, fake.report, len);
     memcpy(rep + 4, fake.has_nonce_override ? fake.nonce_override : r->nonce, 32);
-    if (!sign_raw(rep, len - FAKE_SIG_LEN, rep + len - FAKE_SIG_LEN)) {
+    if (!sign_raw(fake.key[idx], rep, len - FAKE_SIG_LEN, rep + len - FAKE_SIG_LEN)) {
         return NVML_ERROR_UNKNOWN;
     }
     if (fake.corrupt_signature) {

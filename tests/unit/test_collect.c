@@ -187,7 +187,10 @@ static void test_zero_gpus(void **state)
     tmp_free(&t);
 }
 
-/* Eight GPUs: distinct addresses and UUIDs, and every report verifies under the test root. */
+/*
+ * Eight GPUs: distinct addresses, UUIDs and leaves (each GPU signs with its own
+ * key: distinct ueids), and every report verifies under the test root.
+ */
 static void test_eight_gpus_verify(void **state)
 {
     (void)state;
@@ -208,20 +211,61 @@ static void test_eight_gpus_verify(void **state)
     assert_int_equal(dga_time_parse(AT_2024, &opt.at), DGA_E_OK);
     opt.trust = &root;
     assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
+    char ueid[8][64];
     for (size_t i = 0; i < c.n; i++) {
         struct dga_device_result *r = calloc(1, sizeof *r);
         assert_int_equal(dga_verify_device(&set.dev[i], &opt, r), DGA_E_OK);
         assert_true(r->custom_root);
+        snprintf(ueid[i], sizeof ueid[i], "%s", r->chain.ueid);
         for (size_t j = 0; j < i; j++) {
             assert_string_not_equal(c.gpu[i].pci_address, c.gpu[j].pci_address);
             assert_string_not_equal(c.gpu[i].uuid, c.gpu[j].uuid);
+            assert_string_not_equal(ueid[i], ueid[j]);
         }
         free(r);
     }
+    assert_string_equal(ueid[0], "4100"); /* testpki/certchain.pem's leaf, serial 0x1004 */
+    assert_string_equal(ueid[7], "8199"); /* testpki/leaves/gpu7.pem, serial 0x2007 */
     assert_string_equal(c.gpu[7].pci_address, "0000:1f:00.0");
     dga_evidence_set_free(&set);
     dga_trust_free(&root);
     dga_collection_free(&c);
+    tmp_free(&t);
+}
+
+/* The fake's duplicate-device knobs: one leaf for every GPU, a re-issued leaf, UUIDs. */
+static void test_fake_duplicate_knobs(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection c;
+    char extra[1200];
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":2", &c);
+    assert_false(c.gpu[0].chain_pem_len == c.gpu[1].chain_pem_len &&
+                 memcmp(c.gpu[0].chain_pem, c.gpu[1].chain_pem, c.gpu[0].chain_pem_len) == 0);
+    dga_collection_free(&c);
+    collect_ok(&t, "\"gpus\":2,\"shared_leaf\":true,\"uuids\":[\"GPU-a\",\"GPU-b\"]", &c);
+    assert_int_equal(c.gpu[0].chain_pem_len, c.gpu[1].chain_pem_len);
+    assert_memory_equal(c.gpu[0].chain_pem, c.gpu[1].chain_pem, c.gpu[0].chain_pem_len);
+    assert_string_equal(c.gpu[0].uuid, "GPU-a");
+    assert_string_equal(c.gpu[1].uuid, "GPU-b");
+    dga_collection_free(&c);
+    snprintf(extra, sizeof extra, "\"gpus\":2,\"leaves\":\"%s\"",
+             fixture_path("testpki/leaves-same-ueid"));
+    collect_ok(&t, extra, &c);
+    size_t len = 0;
+    char *leaf = (char *)fixture_read("testpki/leaves-same-ueid/gpu1.pem", &len);
+    assert_memory_equal(c.gpu[1].chain_pem, leaf, len);
+    free(leaf);
+    dga_collection_free(&c);
+    /* A leaf the directory lacks: NVML does not come up (nvmlInit_v2 fails). */
+    struct dga_nvml_error err;
+    snprintf(extra, sizeof extra, "\"gpus\":3,\"leaves\":\"%s\"",
+             fixture_path("testpki/leaves-same-ueid"));
+    scenario(&t, extra);
+    assert_int_equal(collect_from(fake_lib(), &c, &err), DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlInit_v2");
     tmp_free(&t);
 }
 
@@ -960,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_protected_pcie),
         cmocka_unit_test(test_zero_gpus),
         cmocka_unit_test(test_eight_gpus_verify),
+        cmocka_unit_test(test_fake_duplicate_knobs),
         cmocka_unit_test(test_appraise_with_test_root),
         cmocka_unit_test(test_appraise_with_nvidia_root_fails),
         cmocka_unit_test(test_fake_tampering_detected),

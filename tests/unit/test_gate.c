@@ -2,7 +2,9 @@
 /*
  * lib/gate: the config parser (every key, every rejection, truncation), the
  * gpu-attestation payload bytes, the set appraisal on real fixture evidence
- * (what attest computes), and dga_gate_run itself on the fake NVML
+ * (what attest computes), devices counted twice (duplicate-device: the same
+ * report, leaf certificate or ueid, and in the gate the same NVML UUID), and
+ * dga_gate_run itself on the fake NVML
  * ($DGA_FAKE_NVML), a sysfs tree and the simulated register: the result
  * struct, the files, the replay. The scenario matrix is tests/cli/test_gate_cli.sh.
  */
@@ -13,7 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "dga/gate.h"
 #include "dga/measure.h"
@@ -306,6 +310,273 @@ static void test_appraise_set(void **state)
     free(set);
 }
 
+/* ---- one device counted as many (duplicate-device) ---- */
+
+#define POLICY_GPUS(n) "{\"ocsp\":\"not-required\",\"devices\":{\"gpus\":{\"exact\":" #n "}}}"
+
+struct dup_run {
+    struct dga_evidence_set set;
+    struct dga_set_appraisal ap;
+    struct dga_verify_cache *cache;
+    struct dga_trust dev, rim;
+};
+
+static void dup_add(struct dup_run *d, const uint8_t *report, size_t len, const char *pem)
+{
+    struct dga_device_evidence *ev = &d->set.dev[d->set.n++];
+    ev->arch = DGA_ARCH_HOPPER;
+    ev->report = malloc(len);
+    ev->chain_pem = strdup(pem);
+    assert_non_null(ev->report);
+    assert_non_null(ev->chain_pem);
+    memcpy(ev->report, report, len);
+    ev->report_len = len;
+    ev->chain_pem_len = strlen(pem);
+}
+
+/* The 545.00 report (nonce N3) re-signed with a test leaf key, as the fake NVML signs. */
+static uint8_t *sign_545(const char *key_rel, size_t *ret_len)
+{
+    size_t len = 0, key_len = 0;
+    uint8_t *r = fixture_report("gpu/h100_545.00/report.hex", &len);
+    char *pem = (char *)fixture_read(key_rel, &key_len);
+    BIO *bio = BIO_new_mem_buf(pem, (int)key_len);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    assert_non_null(key);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char der[160];
+    size_t der_len = sizeof der;
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key), 1);
+    assert_int_equal(EVP_DigestSign(md, der, &der_len, r, len - DGA_SIGNATURE_LEN), 1);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    assert_non_null(sig);
+    uint8_t *out = r + len - DGA_SIGNATURE_LEN;
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 48), 48);
+    assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 48, 48), 48);
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    free(pem);
+    *ret_len = len;
+    return r;
+}
+
+/* A test-PKI chain: leaf_rel's certificate (NULL: certchain.pem's own), then BROM .. root. */
+static char *test_chain(const char *leaf_rel)
+{
+    size_t len = 0, leaf_len = 0;
+    char *chain = (char *)fixture_read("testpki/certchain.pem", &len);
+    if (leaf_rel == NULL) {
+        return chain;
+    }
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    const char *rest = strstr(chain, end);
+    assert_non_null(rest);
+    rest += sizeof end - 1;
+    char *leaf = (char *)fixture_read(leaf_rel, &leaf_len);
+    char *out = malloc(leaf_len + strlen(rest) + 1);
+    assert_non_null(out);
+    memcpy(out, leaf, leaf_len);
+    memcpy(out + leaf_len, rest, strlen(rest) + 1);
+    free(leaf);
+    free(chain);
+    return out;
+}
+
+static void dup_appraise(struct dup_run *d, const char *policy_json, bool test_root)
+{
+    struct dga_policy *p = NULL;
+    assert_int_equal(dga_policy_parse(policy_json, strlen(policy_json), &p, NULL), DGA_E_OK);
+    if (test_root) {
+        size_t len = 0;
+        char *root = (char *)fixture_read("testpki/root.pem", &len);
+        assert_int_equal(dga_trust_from_pem(root, len, &d->dev), DGA_E_OK);
+        free(root);
+    } else {
+        assert_int_equal(dga_trust_nvidia_device(&d->dev), DGA_E_OK);
+    }
+    assert_int_equal(dga_trust_nvidia_rim(&d->rim), DGA_E_OK);
+    time_t at = 1717200000; /* 2024-06-01 */
+    assert_int_equal(dga_verify_cache_new(&d->rim, at, &d->cache), DGA_E_OK);
+    struct dga_appraise_options opt = {
+        .rim_trust = &d->rim, .cache = d->cache, .rim_dir = fixture_path("gpu/h100_545.00/rims")};
+    opt.verify.at = at;
+    opt.verify.trust = &d->dev;
+    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    assert_int_equal(dga_appraise_set(&d->set, &opt, p, &d->ap), DGA_E_OK);
+    dga_policy_free(p);
+}
+
+static void dup_free(struct dup_run *d)
+{
+    dga_set_appraisal_free(&d->ap);
+    dga_verify_cache_free(d->cache);
+    dga_trust_free(&d->dev);
+    dga_trust_free(&d->rim);
+    dga_evidence_set_free(&d->set);
+    free(d);
+}
+
+static struct dup_run *dup_new(void)
+{
+    struct dup_run *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    return d;
+}
+
+static void add_fixture(struct dup_run *d, const char *dir)
+{
+    char rel[256];
+    size_t len = 0, pem_len = 0;
+    snprintf(rel, sizeof rel, "%sreport.hex", dir);
+    uint8_t *r = fixture_report(rel, &len);
+    snprintf(rel, sizeof rel, "%scertchain.pem", dir);
+    char *pem = (char *)fixture_read(rel, &pem_len);
+    dup_add(d, r, len, pem);
+    free(r);
+    free(pem);
+}
+
+/* The case: one real H100's evidence four times under a policy wanting exactly 4. */
+static void test_duplicate_same_report(void **state)
+{
+    (void)state;
+    struct dup_run *d = dup_new();
+    for (int i = 0; i < 4; i++) {
+        add_fixture(d, "gpu/h100_545.00/");
+    }
+    dup_appraise(d, POLICY_GPUS(4), false);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(d->ap.dev[i].err, DGA_E_OK); /* each copy alone is sound */
+    }
+    assert_int_equal(d->ap.dup[0].kind, DGA_DUPLICATE_NONE);
+    for (size_t i = 1; i < 4; i++) {
+        assert_int_equal(d->ap.dup[i].kind, DGA_DUPLICATE_REPORT);
+        assert_int_equal(d->ap.dup[i].of, 0);
+    }
+    assert_int_equal(d->ap.n_duplicates, 3);
+    assert_false(d->ap.verdict.pass);
+    assert_int_equal(d->ap.verdict.n_reasons, 3);
+    assert_string_equal(d->ap.verdict.reasons[0], "GPU-1: duplicate-device: same report as GPU-0");
+    assert_string_equal(d->ap.verdict.reasons[2], "GPU-3: duplicate-device: same report as GPU-0");
+    assert_int_equal(d->ap.result_code, 503);
+    assert_string_equal(d->ap.result_message, dga_err_message(DGA_E_DUPLICATE_DEVICE));
+    assert_false(d->ap.nvidia_default_pass);
+    dup_free(d);
+}
+
+/*
+ * Reordered and mixed with another GPU: the duplicate names the earliest copy,
+ * and a duplicate whose own report is broken (one signature byte flipped: a
+ * different report, the same leaf) is still one: after the hard failures.
+ */
+static void test_duplicate_mixed(void **state)
+{
+    (void)state;
+    struct dup_run *d = dup_new();
+    add_fixture(d, "gpu/h100_535.86.09/");
+    add_fixture(d, "gpu/h100_545.00/");
+    add_fixture(d, "gpu/h100_545.00/");
+    dup_appraise(d, POLICY_GPUS(3), false);
+    assert_int_equal(d->ap.dup[1].kind, DGA_DUPLICATE_NONE); /* 535 and 545: two GPUs */
+    assert_int_equal(d->ap.dup[2].kind, DGA_DUPLICATE_REPORT);
+    assert_int_equal(d->ap.dup[2].of, 1);
+    assert_int_equal(d->ap.dev[0].err, DGA_E_NONCE_MISMATCH); /* 535 carries another nonce */
+    assert_int_equal(d->ap.result_code, 504);                 /* the first hard failure wins */
+    /* Hard failures, then duplicates, then the policy's reasons. */
+    assert_true(d->ap.verdict.n_reasons > 2);
+    assert_non_null(strstr(d->ap.verdict.reasons[0], "GPU-0: "));
+    assert_string_equal(d->ap.verdict.reasons[1], "GPU-2: duplicate-device: same report as GPU-1");
+    dup_free(d);
+
+    d = dup_new();
+    add_fixture(d, "gpu/h100_545.00/");
+    add_fixture(d, "gpu/h100_545.00/");
+    d->set.dev[1].report[d->set.dev[1].report_len - 1] ^= 0x01;
+    dup_appraise(d, POLICY_GPUS(2), false);
+    assert_int_equal(d->ap.dev[1].err, DGA_E_SIGNATURE_INVALID);
+    assert_int_equal(d->ap.dup[1].kind, DGA_DUPLICATE_LEAF);
+    assert_non_null(strstr(d->ap.verdict.reasons[0], "GPU-1: "));
+    assert_string_equal(d->ap.verdict.reasons[1],
+                        "GPU-1: duplicate-device: same leaf certificate as GPU-0");
+    assert_int_equal(d->ap.result_code, 508);
+    dup_free(d);
+}
+
+/* Distinct test-PKI leaves pass; a leaf used twice, or its ueid re-issued, does not. */
+static void test_duplicate_leaf_and_ueid(void **state)
+{
+    (void)state;
+    size_t l0 = 0, l0b = 0, l1 = 0, lu = 0;
+    uint8_t *r0 = sign_545("testpki/leaf.key", &l0);
+    uint8_t *r0b = sign_545("testpki/leaf.key", &l0b); /* another signature: another report */
+    uint8_t *r1 = sign_545("testpki/leaves/gpu1.key", &l1);
+    uint8_t *ru = sign_545("testpki/leaves-same-ueid/gpu1.key", &lu);
+    char *c0 = test_chain(NULL), *c1 = test_chain("testpki/leaves/gpu1.pem");
+    char *cu = test_chain("testpki/leaves-same-ueid/gpu1.pem");
+    assert_true(l0 == l0b && memcmp(r0, r0b, l0) != 0);
+
+    struct dup_run *d = dup_new();
+    dup_add(d, r0, l0, c0);
+    dup_add(d, r1, l1, c1);
+    dup_appraise(d, POLICY_GPUS(2), true);
+    assert_int_equal(d->ap.n_duplicates, 0);
+    assert_true(d->ap.verdict.pass);
+    assert_int_equal(d->ap.result_code, 0);
+    dup_free(d);
+
+    d = dup_new();
+    dup_add(d, r0, l0, c0);
+    dup_add(d, r0b, l0b, c0);
+    dup_appraise(d, POLICY_GPUS(2), true);
+    assert_int_equal(d->ap.dev[1].err, DGA_E_OK);
+    assert_int_equal(d->ap.dup[1].kind, DGA_DUPLICATE_LEAF);
+    assert_false(d->ap.verdict.pass);
+    assert_string_equal(d->ap.verdict.reasons[0],
+                        "GPU-1: duplicate-device: same leaf certificate as GPU-0");
+    assert_int_equal(d->ap.result_code, 503);
+    dup_free(d);
+
+    /* The same leaf in other PEM text (CRLF line ends): the DER decides, not the text. */
+    char *crlf = malloc(2 * strlen(c0) + 1), *q = crlf;
+    assert_non_null(crlf);
+    for (const char *p = c0; *p != '\0'; p++) {
+        if (*p == '\n') {
+            *q++ = '\r';
+        }
+        *q++ = *p;
+    }
+    *q = '\0';
+    d = dup_new();
+    dup_add(d, r0, l0, c0);
+    dup_add(d, r0b, l0b, crlf);
+    dup_appraise(d, POLICY_GPUS(2), true);
+    assert_int_equal(d->ap.dev[1].err, DGA_E_OK);
+    assert_int_equal(d->ap.dup[1].kind, DGA_DUPLICATE_LEAF);
+    dup_free(d);
+    free(crlf);
+
+    d = dup_new();
+    dup_add(d, r0, l0, c0);
+    dup_add(d, ru, lu, cu);
+    dup_appraise(d, POLICY_GPUS(2), true);
+    assert_int_equal(d->ap.dev[1].err, DGA_E_OK);
+    assert_int_equal(d->ap.dup[1].kind, DGA_DUPLICATE_UEID);
+    assert_string_equal(d->ap.verdict.reasons[0],
+                        "GPU-1: duplicate-device: same ueid 4100 as GPU-0");
+    assert_int_equal(d->ap.result_code, 503);
+    dup_free(d);
+    free(r0);
+    free(r0b);
+    free(r1);
+    free(ru);
+    free(c0);
+    free(c1);
+    free(cu);
+}
+
 /* ---- dga_gate_run on the fake NVML ---- */
 
 struct env {
@@ -509,6 +780,49 @@ static void test_run_bundle_unwritable(void **state)
     rm_env(&e);
 }
 
+/* Two NVML GPUs with one UUID: refused at collection, before any appraisal or event. */
+static void test_run_duplicate_uuid(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, ",\"uuids\":[\"GPU-7e57\",\"GPU-7E57\"]");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = false};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_DUPLICATE_DEVICE);
+    assert_int_equal(r.step, DGA_GATE_STEP_COLLECT);
+    assert_true(r.rejected);
+    assert_false(r.event_emitted || r.ready_set);
+    assert_string_equal(r.reason, "GPU-1 (0000:19:00.0): collect: duplicate-device: same NVML "
+                                  "UUID GPU-7E57 as GPU-0 (0000:18:00.0)");
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+/* Two NVML GPUs answering with one GPU's leaf: each report verifies, the set does not. */
+static void test_run_shared_leaf(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, ",\"shared_leaf\":true");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = false};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_DUPLICATE_DEVICE);
+    assert_int_equal(r.step, DGA_GATE_STEP_APPRAISE);
+    assert_true(r.rejected);
+    assert_false(r.event_emitted || r.ready_set);
+    assert_string_equal(r.reason, "GPU-1 (0000:19:00.0): duplicate-device: same leaf certificate "
+                                  "as GPU-0 (0000:18:00.0)");
+    char *bundle = read_text(&e, "run/evidence.json", NULL);
+    assert_non_null(strstr(bundle, "\"result_code\":503,"));
+    free(bundle);
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,10 +834,15 @@ int main(void)
         cmocka_unit_test(test_event_payload),
         cmocka_unit_test(test_step_names),
         cmocka_unit_test(test_appraise_set),
+        cmocka_unit_test(test_duplicate_same_report),
+        cmocka_unit_test(test_duplicate_mixed),
+        cmocka_unit_test(test_duplicate_leaf_and_ueid),
         cmocka_unit_test(test_run_pass),
         cmocka_unit_test(test_run_cc_off),
         cmocka_unit_test(test_run_dry),
         cmocka_unit_test(test_run_bundle_unwritable),
+        cmocka_unit_test(test_run_duplicate_uuid),
+        cmocka_unit_test(test_run_shared_leaf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
