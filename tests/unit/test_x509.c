@@ -16,9 +16,9 @@
 #include "testutil.h"
 
 #include "core/cleanup.h"
+#include "core/der.h"
 #include "dga/util.h"
 #include "dga/x509.h"
-#include "x509/der.h"
 
 #define T_2024 "2024-06-01T00:00:00Z"
 #define T_2026 "2026-06-01T00:00:00Z"
