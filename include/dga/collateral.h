@@ -34,6 +34,14 @@ struct dga_http_options {
 };
 void dga_http_options_init(struct dga_http_options *o);
 
+/*
+ * Loads libcurl now (once per process, thread-safe) rather than at the first
+ * request: a server checks at start that it can fetch. DGA_E_RUNTIME_LIBRARY
+ * (diag->field names the file and what failed) when it cannot be loaded or
+ * initialized.
+ */
+dga_err dga_http_load(struct dga_diag *diag);
+
 struct dga_http_info {
     long status;       /* last HTTP status, 0 if none was received */
     unsigned attempts; /* how many requests were made */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Certificates: PEM chains, the pinned NVIDIA roots, device identity chain
- * verification, the FWID extension, hwmodel/ueid, and the report signature
- * check. Formats: docs/formats.md §6-7; rules: docs/evidence.md.
- * Everything cryptographic is OpenSSL.
+ * verification, the FWID extension, hwmodel/ueid, the report signature
+ * check, and the building blocks of any chain to a pinned root (the RIM
+ * signing chain is built on them in lib/rim). Formats: docs/formats.md §6-8;
+ * rules: docs/evidence.md. Everything cryptographic is OpenSSL.
  */
 #ifndef DGA_X509_H
 #define DGA_X509_H
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "dga/error.h"
@@ -102,9 +104,11 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
                                 struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * A per-run cache of verified device chain suffixes (certificates 2..4:
- * provisioner ICA, identity CA, root), which the GPUs of one model share.
- * Not thread-safe; free with dga_chain_cache_free (NULL is fine).
+ * A per-run cache of verified chain suffixes: for device chains certificates
+ * 2..4 (provisioner ICA, identity CA, root), which the GPUs of one model
+ * share; for RIM chains the certificates above the signer, which the driver
+ * and VBIOS RIMs of a GPU share (struct dga_chain_path says how an entry is
+ * keyed). Not thread-safe; free with dga_chain_cache_free (NULL is fine).
  */
 struct dga_chain_cache;
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
@@ -143,5 +147,94 @@ dga_err dga_fwid_parse_dice(const uint8_t *der, size_t len, uint8_t out[DGA_DIGE
  */
 dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
                                     const uint8_t sig[DGA_SIGNATURE_LEN]);
+
+/* ---- Keys and signatures (the report, RIM XML-DSig and EAT signatures) ---- */
+
+/* True when pkey is an EC key on secp384r1 (P-384). */
+bool dga_key_is_p384(const EVP_PKEY *pkey);
+
+/*
+ * As dga_report_signature_verify with the key itself: ECDSA P-384/SHA-384
+ * over msg (NULL with len 0 is the empty message), raw r||s. Counts one
+ * verification (dga/stats.h). Leaves no OpenSSL error queued.
+ */
+dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+                            const uint8_t sig[DGA_SIGNATURE_LEN]);
+
+/* ---- Building blocks of a chain to a pinned root ---- */
+
+/* True when x has a P-384 key and an ecdsa-with-SHA384 signature. */
+bool dga_cert_algorithms_ok(X509 *x);
+
+/* Full DER equality of two certificates (DGA_E_BAD_CERT when one cannot be encoded). */
+dga_err dga_cert_der_equal(X509 *a, X509 *b, bool *ret);
+
+/* First CN of x's subject as a C string: bounded, no embedded NUL (else DGA_E_BAD_CERT). */
+dga_err dga_cert_first_cn(X509 *x, char *out, size_t cap);
+
+/*
+ * Validity of every certificate of `certs` at `at`: sets info->not_after_min,
+ * expiration_date, expired (the notAfter second itself counts as expired, as
+ * OpenSSL counts it) and not_yet_valid. DGA_E_BAD_CERT with *ret_index at
+ * the certificate whose times cannot be read.
+ */
+dga_err dga_chain_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
+                           int *ret_index);
+
+/*
+ * One OpenSSL path validation of a presented chain to a pinned root, through
+ * an optional chain cache. The caller owns the chain's rules (shape, order,
+ * key usage, diagnostics): dga_device_chain_verify_cached and the RIM
+ * signing chain (dga_rim_chain_verify_cached) are both written on it.
+ *
+ *   struct dga_chain_path p = {.certs = ..., .n = ..., .root = ..., ...};
+ *   e = dga_chain_path_verify(&p);      the path
+ *   ... the caller's own checks on p.built ...
+ *   if all passed: dga_chain_path_remember(&p);
+ *   dga_chain_path_clear(&p);           always
+ *
+ * Only the pinned root is trusted; certificates 1..n-1 are untrusted
+ * candidates; time is never checked (validity is read with
+ * dga_chain_validity). The cache entry of a chain is its suffix: the tag
+ * `kind`, the DER of certs[anchor..n), then the DER of root. When the cache
+ * holds that exact suffix (verified in full to this root before), OpenSSL
+ * validates only certs[0..anchor-1] under the cached certs[anchor]
+ * (X509_V_FLAG_PARTIAL_CHAIN): p.partial is set and p.top is that anchor.
+ */
+struct dga_chain_path {
+    /* in */
+    STACK_OF(X509) *certs;         /* certs[0] the leaf, then intermediates, presented order */
+    int n;                         /* certificates used (1..): a presented root after them is not */
+    X509 *root;                    /* the pinned root, the only anchor */
+    struct dga_chain_cache *cache; /* optional (NULL: always a full path) */
+    char kind;                     /* tells chains of different kinds apart in the cache */
+    int anchor;                    /* first certificate of the cached suffix; 1..n-1, else no cache */
+    /* out */
+    STACK_OF(X509) *built; /* the path OpenSSL built: certs[0]..top (owned) */
+    X509 *top;             /* its trusted top: root, or the cached anchor when partial */
+    bool partial;          /* verified under a cached anchor */
+    int depth;             /* on DGA_E_CHAIN_INVALID: the depth OpenSSL failed at; else -1 */
+    /* private */
+    unsigned char *key;
+    size_t key_len;
+};
+
+/*
+ * The path: DGA_E_OK with p->built, DGA_E_CHAIN_INVALID (p->depth),
+ * DGA_E_BAD_ARGUMENT, DGA_E_NOMEM or DGA_E_INTERNAL.
+ */
+dga_err dga_chain_path_verify(struct dga_chain_path *p);
+
+/*
+ * Call after every check of the caller passed: remembers the suffix when
+ * the path was verified in full, in the presented order (certs[0..n), then
+ * root) and certs[anchor+1..n) and root carry no path length, name or
+ * policy constraint (they constrain what is below the anchor, which a
+ * partial path would no longer see). A full cache just stops remembering.
+ */
+void dga_chain_path_remember(struct dga_chain_path *p);
+
+/* Frees what dga_chain_path_verify allocated; the inputs are the caller's. */
+void dga_chain_path_clear(struct dga_chain_path *p);
 
 #endif

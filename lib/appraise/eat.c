@@ -34,7 +34,7 @@
 #include "core/cleanup.h"
 #include "dga/eat.h"
 #include "dga/util.h"
-#include "x509/internal.h"
+#include "dga/x509.h"
 
 #define EAT_COORD_LEN (DGA_SIGNATURE_LEN / 2)
 #define EAT_JTI_LEN 32
@@ -84,7 +84,7 @@ static dga_err take_p384(EVP_PKEY **key, EVP_PKEY **ret)
     if (*key == NULL) {
         return DGA_E_BAD_PEM;
     }
-    if (!x509_key_is_p384(*key)) {
+    if (!dga_key_is_p384(*key)) {
         ERR_clear_error();
         return DGA_E_BAD_ARGUMENT;
     }
@@ -430,7 +430,7 @@ static dga_err check_build_args(const json_t *claims, const struct dga_eat_optio
     if (opt->key == NULL && !opt->allow_unsigned) {
         return DGA_E_BAD_ARGUMENT;
     }
-    if (opt->key != NULL && (!x509_key_is_p384(opt->key) || !key_is_private(opt->key))) {
+    if (opt->key != NULL && (!dga_key_is_p384(opt->key) || !key_is_private(opt->key))) {
         ERR_clear_error();
         return DGA_E_BAD_ARGUMENT;
     }
@@ -725,7 +725,7 @@ static dga_err check_signatures(const struct eat *eat, EVP_PKEY *pubkey, struct 
             return fail(diag, DGA_E_EAT_SIGNATURE, i, PART_SIGNATURE);
         }
         dga_err e =
-            x509_verify_raw_p384(pubkey, (const uint8_t *)t->compact, t->signed_len, t->sig);
+            dga_p384_verify_raw(pubkey, (const uint8_t *)t->compact, t->signed_len, t->sig);
         if (e == DGA_E_NOMEM) {
             return fail(diag, e, i, PART_SIGNATURE);
         }
@@ -797,7 +797,7 @@ static dga_err verify_parsed(struct eat *eat, EVP_PKEY *pubkey, time_t now, long
 dga_err dga_eat_verify(const char *text, size_t len, EVP_PKEY *pubkey, time_t now, long leeway,
                        json_t **ret_overall, struct dga_diag *diag)
 {
-    if (text == NULL || pubkey == NULL || leeway < 0 || !x509_key_is_p384(pubkey)) {
+    if (text == NULL || pubkey == NULL || leeway < 0 || !dga_key_is_p384(pubkey)) {
         ERR_clear_error();
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }

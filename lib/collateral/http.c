@@ -35,6 +35,11 @@ void dga_http_options_init(struct dga_http_options *o)
     o->backoff_ms = 100;
 }
 
+dga_err dga_http_load(struct dga_diag *diag)
+{
+    return curl_api_load(NULL, diag);
+}
+
 struct sink {
     struct buf body;
     bool too_large;

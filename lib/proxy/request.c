@@ -13,10 +13,10 @@
 #include <openssl/ocsp.h>
 
 #include "core/cursor.h"
+#include "core/der.h"
 #include "dga/proxy.h"
 #include "dga/rim.h"
 #include "dga/util.h"
-#include "x509/der.h"
 
 #define OCSP_PATH "/ocsp"
 #define OCSP_GET_PREFIX "/ocsp/"

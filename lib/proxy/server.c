@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "collateral/curl_api.h"
 #include "core/buf.h"
+#include "dga/collateral.h"
 #include "dga/util.h"
 #include "proxy/mhd_api.h"
 #include "proxy/resolve.h"
@@ -627,7 +627,7 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
         e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
     }
     if (e == DGA_E_OK) {
-        e = curl_api_load(NULL, diag);
+        e = dga_http_load(diag);
     }
     if (e != DGA_E_OK) {
         return e;

@@ -23,8 +23,8 @@
 #include "core/cleanup.h"
 #include "dga/rim.h"
 #include "dga/util.h"
+#include "dga/x509.h"
 #include "rim/internal.h"
-#include "x509/internal.h"
 
 #define ALG_C14N11 "http://www.w3.org/2006/12/xml-c14n11"
 #define ALG_ECDSA_SHA384 "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
@@ -517,7 +517,7 @@ static dga_err check_signature(const struct rim_xml *x, X509 *signer,
         buf_free(&si);
         return dga_diag_set(diag, e, rim_line(x->signature), "canonical SignedInfo");
     }
-    e = x509_verify_raw_p384(X509_get0_pubkey(signer), si.data, si.len, sig);
+    e = dga_p384_verify_raw(X509_get0_pubkey(signer), si.data, si.len, sig);
     buf_free(&si);
     ERR_clear_error();
     if (e == DGA_E_SIGNATURE_INVALID) {

@@ -16,7 +16,7 @@
 
 #define ECDSA_P384_COORD_LEN (DGA_SIGNATURE_LEN / 2)
 
-bool x509_key_is_p384(const EVP_PKEY *pkey)
+bool dga_key_is_p384(const EVP_PKEY *pkey)
 {
     char group[64];
     size_t group_len = 0;
@@ -73,13 +73,13 @@ static dga_err digest_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
     return DGA_E_OK;
 }
 
-dga_err x509_verify_raw_p384(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
                              const uint8_t sig[DGA_SIGNATURE_LEN])
 {
     static const uint8_t empty[1] = {0};
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
     size_t der_len = 0;
-    if (!x509_key_is_p384(pkey)) {
+    if (!dga_key_is_p384(pkey)) {
         ERR_clear_error();
         return DGA_E_CHAIN_ALGORITHM;
     }
@@ -100,5 +100,5 @@ dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
     if (leaf == NULL || sig == NULL || (msg == NULL && len > 0)) {
         return DGA_E_BAD_ARGUMENT;
     }
-    return x509_verify_raw_p384(X509_get0_pubkey(leaf), msg, len, sig);
+    return dga_p384_verify_raw(X509_get0_pubkey(leaf), msg, len, sig);
 }

@@ -16,9 +16,10 @@
 #include "testutil.h"
 
 #include "core/cleanup.h"
+#include "core/der.h"
+#include "dga/stats.h"
 #include "dga/util.h"
 #include "dga/x509.h"
-#include "x509/der.h"
 
 #define T_2024 "2024-06-01T00:00:00Z"
 #define T_2026 "2026-06-01T00:00:00Z"
@@ -1375,6 +1376,88 @@ static void test_cert_pool(void **state)
     dga_cert_pool_free(NULL);
 }
 
+/* The 580 chain without its root copy through the generic path, under cache tag `kind`. */
+static dga_err path_of(STACK_OF(X509) *chain, X509 *root, struct dga_chain_cache *cache, char kind,
+                       bool remember, struct dga_chain_path *ret)
+{
+    *ret = (struct dga_chain_path){
+        .certs = chain, .n = 4, .root = root, .cache = cache, .kind = kind, .anchor = 2};
+    dga_err e = dga_chain_path_verify(ret);
+    if (e == DGA_E_OK && remember) {
+        dga_chain_path_remember(ret);
+    }
+    return e;
+}
+
+/*
+ * The generic chain (struct dga_chain_path): a suffix is reused only after
+ * dga_chain_path_remember, only under the same kind tag, and a reused one
+ * validates only the certificates below the anchor.
+ */
+static void test_chain_path_cache(void **state)
+{
+    (void)state;
+    STACK_OF(X509) *chain = load_chain(CHAIN_580);
+    struct dga_trust t = device_trust();
+    struct dga_chain_cache *cache = NULL;
+    struct dga_chain_path p;
+    assert_int_equal(dga_chain_cache_new(&cache), DGA_E_OK);
+
+    dga_stats_reset();
+    assert_int_equal(path_of(chain, t.root, cache, 'X', false, &p), DGA_E_OK);
+    assert_false(p.partial);
+    assert_ptr_equal(p.top, t.root);
+    assert_int_equal(sk_X509_num(p.built), 5);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 4);
+    dga_chain_path_clear(&p);
+    /* not remembered: in full again, and remembered this time */
+    assert_int_equal(path_of(chain, t.root, cache, 'X', true, &p), DGA_E_OK);
+    assert_false(p.partial);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 8);
+    dga_chain_path_clear(&p);
+    /* the same suffix and tag: leaf and BROM under the cached ICA */
+    assert_int_equal(path_of(chain, t.root, cache, 'X', true, &p), DGA_E_OK);
+    assert_true(p.partial);
+    assert_int_equal(X509_cmp(p.top, sk_X509_value(chain, 2)), 0);
+    assert_int_equal(sk_X509_num(p.built), 3);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 10);
+    dga_chain_path_clear(&p);
+    /* another tag never sees it */
+    assert_int_equal(path_of(chain, t.root, cache, 'Y', false, &p), DGA_E_OK);
+    assert_false(p.partial);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 14);
+    dga_chain_path_clear(&p);
+    /* no cache, or an anchor outside 1..n-1: always in full */
+    assert_int_equal(path_of(chain, t.root, NULL, 'X', true, &p), DGA_E_OK);
+    assert_false(p.partial);
+    dga_chain_path_clear(&p);
+    p = (struct dga_chain_path){
+        .certs = chain, .n = 4, .root = t.root, .cache = cache, .kind = 'X', .anchor = 4};
+    assert_int_equal(dga_chain_path_verify(&p), DGA_E_OK);
+    assert_false(p.partial);
+    dga_chain_path_clear(&p);
+    /* a wrong root: the depth OpenSSL failed at, nothing built */
+    X509 *impostor = impostor_root();
+    assert_int_equal(path_of(chain, impostor, cache, 'X', true, &p), DGA_E_CHAIN_INVALID);
+    assert_int_equal(p.depth, 3);
+    assert_null(p.built);
+    dga_chain_path_clear(&p);
+    X509_free(impostor);
+    /* arguments */
+    p = (struct dga_chain_path){.certs = chain, .n = 0, .root = t.root};
+    assert_int_equal(dga_chain_path_verify(&p), DGA_E_BAD_ARGUMENT);
+    p = (struct dga_chain_path){.certs = chain, .n = 6, .root = t.root};
+    assert_int_equal(dga_chain_path_verify(&p), DGA_E_BAD_ARGUMENT);
+    p = (struct dga_chain_path){.certs = chain, .n = 4, .root = NULL};
+    assert_int_equal(dga_chain_path_verify(&p), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_chain_path_verify(NULL), DGA_E_BAD_ARGUMENT);
+    dga_chain_path_clear(NULL);
+
+    dga_chain_cache_free(cache);
+    dga_trust_free(&t);
+    sk_X509_pop_free(chain, X509_free);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1416,6 +1499,7 @@ int main(void)
         cmocka_unit_test(test_report_signatures),
         cmocka_unit_test(test_report_signature_negative),
         cmocka_unit_test(test_cert_pool),
+        cmocka_unit_test(test_chain_path_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

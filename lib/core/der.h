@@ -5,8 +5,8 @@
  * Every malformation, including a length that runs past its enclosing
  * value, is DGA_E_BAD_DER. A failed read leaves the cursor where it was.
  */
-#ifndef DGA_X509_DER_H
-#define DGA_X509_DER_H
+#ifndef DGA_CORE_DER_H
+#define DGA_CORE_DER_H
 
 #include <stdint.h>
 

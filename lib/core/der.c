@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "x509/der.h"
+#include "core/der.h"
 
 #include <stddef.h>
 

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The RIM signing chain (docs/formats.md §8): the certificates of the
- * document's ds:KeyInfo/ds:X509Data, validated to the pinned CoRIM root.
+ * The RIM signing chain (docs/formats.md §8, docs/rim.md): the certificates
+ * of the document's ds:KeyInfo/ds:X509Data, validated to the pinned CoRIM
+ * root. The path and the chain cache are the certificate layer's generic
+ * chain (struct dga_chain_path, dga/x509.h); what makes it a RIM chain (an
+ * optional presented root, the signer's key usage, certificate names,
+ * diagnostics) is here.
  *
  * Order of checks: arguments and count; the presented root (if any) equals
  * trust->root byte for byte and is then dropped; the signer is an end-entity
@@ -28,9 +32,10 @@
 
 #include "core/cleanup.h"
 #include "dga/rim.h"
-#include "dga/util.h"
 #include "dga/x509.h"
-#include "x509/internal.h"
+
+/* The chain cache tells RIM chains from device chains by this tag. */
+#define CHAIN_KIND_RIM 'R'
 
 static const char *const rim_cert_names[DGA_RIM_MAX_CERTS] = {
     "certificate 0 (signer)", "certificate 1", "certificate 2", "certificate 3",
@@ -67,7 +72,7 @@ static dga_err check_root(STACK_OF(X509) *certs, X509 *root, int *ret_n, struct 
         return DGA_E_OK;
     }
     bool same = false;
-    dga_err e = x509_der_equal(last, root, &same);
+    dga_err e = dga_cert_der_equal(last, root, &same);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, n - 1);
     }
@@ -92,39 +97,26 @@ static dga_err check_signer(X509 *leaf, struct dga_diag *diag)
     return DGA_E_OK;
 }
 
-/* Certificates 1..n-1 (the presented root already excluded by n). */
-static dga_err untrusted_new(STACK_OF(X509) *certs, int n, STACK_OF(X509) **ret)
+/*
+ * The full path: the presented order is not required (the intermediates are
+ * candidates in any order). Under an intermediate that the cache verified
+ * in full (with the same certificates above it) to the same pinned root,
+ * the signer alone: one signature, and the built path must be exactly
+ * signer, anchor.
+ */
+static dga_err path_verify(struct dga_chain_path *p, struct dga_diag *diag)
 {
-    STACK_OF(X509) *untrusted = sk_X509_new_null();
-    if (untrusted == NULL) {
-        return DGA_E_NOMEM;
-    }
-    for (int i = 1; i < n; i++) {
-        if (sk_X509_push(untrusted, sk_X509_value(certs, i)) <= 0) {
-            sk_X509_free(untrusted);
-            return DGA_E_NOMEM;
-        }
-    }
-    *ret = untrusted;
-    return DGA_E_OK;
-}
-
-static dga_err path_verify(STACK_OF(X509) *certs, int n, X509 *root, STACK_OF(X509) **ret_path,
-                           struct dga_diag *diag)
-{
-    STACK_OF(X509) *untrusted = NULL;
-    int depth = -1;
-    dga_err e = untrusted_new(certs, n, &untrusted);
-    if (e == DGA_E_OK) {
-        e = x509_path_build(sk_X509_value(certs, 0), untrusted, root, ret_path, &depth);
-    }
-    sk_X509_free(untrusted);
-    if (e == DGA_E_CHAIN_INVALID && depth > 0) {
+    dga_err e = dga_chain_path_verify(p);
+    if (e == DGA_E_CHAIN_INVALID && !p->partial && p->depth > 0) {
         /* a depth in the path OpenSSL tried, not a document position */
-        return dga_diag_set(diag, e, (size_t)depth, "certificate chain");
+        return dga_diag_set(diag, e, (size_t)p->depth, "certificate chain");
     }
     if (e != DGA_E_OK) {
         return fail_at(diag, e, e == DGA_E_CHAIN_INVALID ? 0 : -1);
+    }
+    if (p->partial &&
+        (sk_X509_num(p->built) != 2 || X509_cmp(sk_X509_value(p->built, 1), p->top) != 0)) {
+        return fail_at(diag, DGA_E_CHAIN_INVALID, 0);
     }
     return DGA_E_OK;
 }
@@ -133,43 +125,14 @@ static dga_err path_verify(STACK_OF(X509) *certs, int n, X509 *root, STACK_OF(X5
 static dga_err check_algorithms(STACK_OF(X509) *certs, X509 *root, struct dga_diag *diag)
 {
     for (int i = 0; i < sk_X509_num(certs); i++) {
-        if (!x509_algorithms_ok(sk_X509_value(certs, i))) {
+        if (!dga_cert_algorithms_ok(sk_X509_value(certs, i))) {
             return fail_at(diag, DGA_E_CHAIN_ALGORITHM, i);
         }
     }
-    if (!x509_algorithms_ok(root)) {
+    if (!dga_cert_algorithms_ok(root)) {
         return dga_diag_set(diag, DGA_E_CHAIN_ALGORITHM, 0, "trust root");
     }
     return DGA_E_OK;
-}
-
-static dga_err read_info(STACK_OF(X509) *path, time_t at, struct dga_chain_info *info,
-                         struct dga_diag *diag)
-{
-    dga_err e = x509_first_cn(sk_X509_value(path, 0), info->hwmodel, sizeof info->hwmodel);
-    if (e != DGA_E_OK) {
-        return fail_at(diag, e, 0);
-    }
-    int bad = -1;
-    e = x509_read_validity(path, at, info, &bad);
-    if (e != DGA_E_OK) {
-        return dga_diag_set(diag, e, bad > 0 ? (size_t)bad : 0, "certificate chain");
-    }
-    return DGA_E_OK;
-}
-
-/* True when OpenSSL built exactly the presented certificates 0..n-1, then the root. */
-static bool path_is_presented(STACK_OF(X509) *path, STACK_OF(X509) *certs, int n, X509 *root)
-{
-    if (sk_X509_num(path) != n + 1 || X509_cmp(sk_X509_value(path, n), root) != 0) {
-        return false;
-    }
-    for (int i = 0; i < n; i++) {
-        if (X509_cmp(sk_X509_value(path, i), sk_X509_value(certs, i)) != 0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* The presented certificates 0..n-1, then the root (shallow: no references taken). */
@@ -190,50 +153,37 @@ static dga_err presented_path(STACK_OF(X509) *certs, int n, X509 *root, STACK_OF
 }
 
 /*
- * The signer alone under an intermediate that this cache verified in full
- * (with the same certificates above it) to the same pinned root: one
- * signature. The built path must be exactly signer, anchor.
+ * The signer's CN and the validity window of the path: the one OpenSSL
+ * built, or for a partial one the presented certificates and the root
+ * (the cached anchor stands for exactly those above it).
  */
-static dga_err path_verify_partial(STACK_OF(X509) *certs, int n, X509 *anchor, X509 *root,
-                                   STACK_OF(X509) **ret_path, struct dga_diag *diag)
+static dga_err read_info(const struct dga_chain_path *p, time_t at, struct dga_chain_info *info,
+                         struct dga_diag *diag)
 {
-    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *built = NULL;
-    int depth = -1;
-    dga_err e = x509_path_build_partial(sk_X509_value(certs, 0), NULL, anchor, &built, &depth);
-    if (e != DGA_E_OK) {
-        return fail_at(diag, e, e == DGA_E_CHAIN_INVALID ? 0 : -1);
-    }
-    if (sk_X509_num(built) != 2 || X509_cmp(sk_X509_value(built, 1), anchor) != 0) {
-        return fail_at(diag, DGA_E_CHAIN_INVALID, 0);
-    }
-    return presented_path(certs, n, root, ret_path);
-}
-
-/*
- * The cache key of this chain's certificates above the signer, with the
- * pinned root: NULL when there is no cache or no intermediate to anchor at.
- */
-static X509 *suffix_lookup(const struct dga_rim *rim, int n, X509 *root,
-                           struct dga_chain_cache *cache, unsigned char **ret_key,
-                           size_t *ret_len)
-{
-    if (cache == NULL || n < 2 ||
-        x509_suffix_key('R', rim->certs, 1, n, root, ret_key, ret_len) != DGA_E_OK) {
-        return NULL;
-    }
-    return x509_chain_cache_find(cache, *ret_key, *ret_len);
-}
-
-dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_trust *trust,
-                                    time_t at, struct dga_chain_cache *cache,
-                                    struct dga_chain_info *ret, struct dga_diag *diag)
-{
-    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *path = NULL;
     _cleanup_(sk_X509_freep) STACK_OF(X509) *presented = NULL;
-    _cleanup_(freep) unsigned char *key = NULL;
-    size_t key_len = 0;
-    struct dga_chain_info info;
-    memset(&info, 0, sizeof info);
+    STACK_OF(X509) *path = p->built;
+    if (p->partial) {
+        dga_err e = presented_path(p->certs, p->n, p->root, &presented);
+        if (e != DGA_E_OK) {
+            return fail_at(diag, e, -1);
+        }
+        path = presented;
+    }
+    dga_err e = dga_cert_first_cn(sk_X509_value(path, 0), info->hwmodel, sizeof info->hwmodel);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 0);
+    }
+    int bad = -1;
+    e = dga_chain_validity(path, at, info, &bad);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, bad > 0 ? (size_t)bad : 0, "certificate chain");
+    }
+    return DGA_E_OK;
+}
+
+static dga_err check_shape(const struct dga_rim *rim, const struct dga_trust *trust,
+                           const struct dga_chain_info *ret, struct dga_diag *diag)
+{
     if (rim == NULL || rim->certs == NULL || trust == NULL || trust->root == NULL || ret == NULL) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
@@ -246,33 +196,47 @@ dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_
             return fail_at(diag, DGA_E_BAD_ARGUMENT, i);
         }
     }
-    int kept = n;
-    dga_err e = check_root(rim->certs, trust->root, &kept, diag);
+    return DGA_E_OK;
+}
+
+dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_trust *trust,
+                                    time_t at, struct dga_chain_cache *cache,
+                                    struct dga_chain_info *ret, struct dga_diag *diag)
+{
+    struct dga_chain_info info;
+    memset(&info, 0, sizeof info);
+    int kept = 0;
+    dga_err e = check_shape(rim, trust, ret, diag);
+    if (e == DGA_E_OK) {
+        e = check_root(rim->certs, trust->root, &kept, diag);
+    }
     if (e == DGA_E_OK) {
         e = check_signer(sk_X509_value(rim->certs, 0), diag);
     }
-    X509 *anchor = e == DGA_E_OK ? suffix_lookup(rim, kept, trust->root, cache, &key, &key_len)
-                                 : NULL;
-    if (e == DGA_E_OK) {
-        e = anchor != NULL
-                ? path_verify_partial(rim->certs, kept, anchor, trust->root, &presented, diag)
-                : path_verify(rim->certs, kept, trust->root, &path, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    /* the cached suffix: every certificate above the signer, and the pinned root */
+    struct dga_chain_path p = {
+        .certs = rim->certs,
+        .n = kept,
+        .root = trust->root,
+        .cache = cache,
+        .kind = CHAIN_KIND_RIM,
+        .anchor = 1,
+    };
+    e = path_verify(&p, diag);
     if (e == DGA_E_OK) {
         e = check_algorithms(rim->certs, trust->root, diag);
     }
     if (e == DGA_E_OK) {
-        e = read_info(anchor != NULL ? presented : path, at, &info, diag);
-    }
-    if (e == DGA_E_OK && anchor == NULL && key != NULL &&
-        path_is_presented(path, rim->certs, kept, trust->root) &&
-        x509_suffix_reusable(path, 2, kept + 1)) {
-        /* verified in full just now, in the presented order */
-        x509_chain_cache_add(cache, sk_X509_value(path, 1), TAKE_PTR(key), key_len);
+        e = read_info(&p, at, &info, diag);
     }
     if (e == DGA_E_OK) {
+        dga_chain_path_remember(&p); /* only a full path in the presented order is */
         *ret = info;
     }
+    dga_chain_path_clear(&p);
     return e;
 }
 

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A chain over certificates to a pinned root (dga/x509.h, struct
+ * dga_chain_path): OpenSSL path validation with the pinned root as the only
+ * anchor, the per-run cache of verified suffixes, and the small readers every
+ * chain needs (DER equality, CN, validity window, algorithms). The rules of a
+ * particular chain live with its caller: the device identity chain in
+ * chain.c, the RIM signing chain in lib/rim/chain.c. This file knows no kind
+ * of chain: the cache tells kinds apart only by the caller's tag.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+
+#include "core/cleanup.h"
+#include "core/utc.h"
+#include "dga/util.h"
+#include "dga/x509.h"
+#include "x509/internal.h"
+
+#define CHAIN_CACHE_MAX 16
+
+/*
+ * A chain suffix verified in full to a pinned root, keyed by its exact bytes:
+ * a kind tag, then the DER of its certificates and of the root. The anchor is
+ * the suffix's lowest certificate; a later chain with the same suffix is
+ * verified only from its own lower certificates up to the anchor.
+ */
+struct verified_suffix {
+    unsigned char *key;
+    size_t len;
+    X509 *anchor;
+};
+
+struct dga_chain_cache {
+    size_t n;
+    struct verified_suffix s[CHAIN_CACHE_MAX];
+};
+
+dga_err dga_chain_cache_new(struct dga_chain_cache **ret)
+{
+    struct dga_chain_cache *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret = c;
+    return DGA_E_OK;
+}
+
+void dga_chain_cache_free(struct dga_chain_cache *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->s[i].key);
+        X509_free(c->s[i].anchor);
+    }
+    free(c);
+}
+
+/* The store trusts root alone. */
+static dga_err store_new(X509 *root, X509_STORE **ret)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
+    if (store == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (X509_STORE_add_cert(store, root) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    *ret = TAKE_PTR(store);
+    return DGA_E_OK;
+}
+
+/* Time checks are off: validity is reported, never enforced (docs/evidence.md). */
+static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
+                         STACK_OF(X509) *untrusted, unsigned long flags)
+{
+    if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    /*
+     * No X509_VERIFY_PARAM_set_time(param, at) here: it sets X509_V_FLAG_USE_CHECK_TIME,
+     * which OpenSSL 3 honours before X509_V_FLAG_NO_CHECK_TIME, so validity would be
+     * enforced at `at`. Time is read and reported by dga_chain_validity() instead.
+     */
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
+    if (param == NULL || X509_VERIFY_PARAM_set_flags(param, flags) != 1) {
+        return DGA_E_INTERNAL;
+    }
+    return DGA_E_OK;
+}
+
+/*
+ * Success counts (path length - 1) ECDSA verifications: OpenSSL checks each
+ * certificate's signature with its issuer's key, but not the self-signed
+ * root's own (only with X509_V_FLAG_CHECK_SS_SIGNATURE) nor a partial
+ * chain's trusted top, which has no issuer in the path.
+ */
+static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
+                          unsigned long flags, STACK_OF(X509) **ret_path, int *ret_depth)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+    _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    *ret_depth = -1;
+    if (ctx == NULL) {
+        return DGA_E_NOMEM;
+    }
+    dga_err e = store_new(root, &store);
+    if (e == DGA_E_OK) {
+        e = ctx_setup(ctx, store, leaf, untrusted, flags);
+    }
+    if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
+        *ret_depth = X509_STORE_CTX_get_error_depth(ctx);
+        e = DGA_E_CHAIN_INVALID;
+    }
+    if (e == DGA_E_OK) {
+        STACK_OF(X509) *path = X509_STORE_CTX_get1_chain(ctx);
+        if (path == NULL) {
+            e = DGA_E_NOMEM;
+        } else {
+            x509_stats_add(sk_X509_num(path) > 1 ? (unsigned long)(sk_X509_num(path) - 1) : 0);
+            *ret_path = path;
+        }
+    }
+    X509_STORE_CTX_cleanup(ctx);
+    ERR_clear_error();
+    return e;
+}
+
+/*
+ * The lookup key of a chain's suffix: the kind tag, the DER of
+ * certs[from..to), then the DER of root.
+ */
+static dga_err suffix_key(char kind, STACK_OF(X509) *certs, int from, int to, X509 *root,
+                          unsigned char **ret, size_t *ret_len)
+{
+    size_t total = 1;
+    for (int i = from; i <= to; i++) {
+        X509 *x = i < to ? sk_X509_value(certs, i) : root;
+        int len = i2d_X509(x, NULL);
+        if (len <= 0) {
+            ERR_clear_error();
+            return DGA_E_BAD_CERT;
+        }
+        total += (size_t)len;
+    }
+    unsigned char *key = malloc(total);
+    if (key == NULL) {
+        return DGA_E_NOMEM;
+    }
+    unsigned char *p = key;
+    *p++ = (unsigned char)kind;
+    for (int i = from; i <= to; i++) {
+        if (i2d_X509(i < to ? sk_X509_value(certs, i) : root, &p) <= 0) {
+            ERR_clear_error();
+            free(key);
+            return DGA_E_BAD_CERT;
+        }
+    }
+    *ret = key;
+    *ret_len = total;
+    return DGA_E_OK;
+}
+
+/* The anchor of the cached suffix with exactly this key, or NULL. */
+static X509 *cache_find(const struct dga_chain_cache *c, const unsigned char *key, size_t len)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->s[i].len == len && memcmp(c->s[i].key, key, len) == 0) {
+            return c->s[i].anchor;
+        }
+    }
+    return NULL;
+}
+
+/* certs[from..to) as a new stack (shallow: no references taken); NULL when empty. */
+static dga_err slice_new(STACK_OF(X509) *certs, int from, int to, STACK_OF(X509) **ret)
+{
+    STACK_OF(X509) *s = sk_X509_new_null();
+    if (s == NULL) {
+        return DGA_E_NOMEM;
+    }
+    for (int i = from; i < to; i++) {
+        if (sk_X509_push(s, sk_X509_value(certs, i)) <= 0) {
+            sk_X509_free(s);
+            return DGA_E_NOMEM;
+        }
+    }
+    *ret = s;
+    return DGA_E_OK;
+}
+
+/* The suffix of p is cached: look its anchor up (NULL: not cached, or no cache). */
+static X509 *suffix_lookup(struct dga_chain_path *p)
+{
+    if (p->cache == NULL || p->anchor < 1 || p->anchor >= p->n ||
+        suffix_key(p->kind, p->certs, p->anchor, p->n, p->root, &p->key, &p->key_len) !=
+            DGA_E_OK) {
+        return NULL;
+    }
+    return cache_find(p->cache, p->key, p->key_len);
+}
+
+static bool path_args_ok(const struct dga_chain_path *p)
+{
+    if (p->certs == NULL || p->root == NULL || p->n < 1 || p->n > sk_X509_num(p->certs)) {
+        return false;
+    }
+    for (int i = 0; i < p->n; i++) {
+        if (sk_X509_value(p->certs, i) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+dga_err dga_chain_path_verify(struct dga_chain_path *p)
+{
+    STACK_OF(X509) *untrusted = NULL;
+    if (p == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    p->built = NULL;
+    p->top = NULL;
+    p->partial = false;
+    p->depth = -1;
+    p->key = NULL;
+    p->key_len = 0;
+    if (!path_args_ok(p)) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    X509 *anchor = suffix_lookup(p);
+    X509 *leaf = sk_X509_value(p->certs, 0);
+    dga_err e = DGA_E_OK;
+    if (anchor != NULL) {
+        /* certs[1..anchor) below the cached anchor; none at all for anchor 1 */
+        e = p->anchor > 1 ? slice_new(p->certs, 1, p->anchor, &untrusted) : DGA_E_OK;
+        if (e == DGA_E_OK) {
+            e = path_build(leaf, untrusted, anchor,
+                           X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN, &p->built,
+                           &p->depth);
+        }
+        p->partial = true;
+        p->top = anchor;
+    } else {
+        e = slice_new(p->certs, 1, p->n, &untrusted); /* a presented root is never offered */
+        if (e == DGA_E_OK) {
+            e = path_build(leaf, untrusted, p->root, X509_V_FLAG_NO_CHECK_TIME, &p->built,
+                           &p->depth);
+        }
+        p->top = p->root;
+    }
+    sk_X509_free(untrusted);
+    return e;
+}
+
+/*
+ * A partial path under the anchor checks everything a full one does about
+ * the certificates below it, except constraints that the certificates above
+ * the anchor could put on them: only a suffix whose certificates above the
+ * anchor carry no path length, name or policy constraint is reused.
+ */
+static bool cert_unconstrained(X509 *x)
+{
+    static const int constraints[] = {NID_name_constraints, NID_policy_constraints,
+                                      NID_inhibit_any_policy};
+    if (X509_get_pathlen(x) != -1) {
+        return false;
+    }
+    for (size_t k = 0; k < sizeof constraints / sizeof constraints[0]; k++) {
+        if (X509_get_ext_by_NID(x, constraints[k], -1) >= 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool suffix_reusable(const struct dga_chain_path *p)
+{
+    for (int i = p->anchor + 1; i < p->n; i++) {
+        if (!cert_unconstrained(sk_X509_value(p->certs, i))) {
+            return false;
+        }
+    }
+    return cert_unconstrained(p->root);
+}
+
+/* True when OpenSSL built exactly certs[0..n), then the root. */
+static bool built_is_presented(const struct dga_chain_path *p)
+{
+    if (sk_X509_num(p->built) != p->n + 1 || X509_cmp(sk_X509_value(p->built, p->n), p->root) != 0) {
+        return false;
+    }
+    for (int i = 0; i < p->n; i++) {
+        if (X509_cmp(sk_X509_value(p->built, i), sk_X509_value(p->certs, i)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void dga_chain_path_remember(struct dga_chain_path *p)
+{
+    if (p == NULL || p->cache == NULL || p->key == NULL || p->partial || p->built == NULL ||
+        !built_is_presented(p) || !suffix_reusable(p)) {
+        return;
+    }
+    X509 *anchor = sk_X509_value(p->built, p->anchor);
+    struct dga_chain_cache *c = p->cache;
+    if (c->n == CHAIN_CACHE_MAX || X509_up_ref(anchor) != 1) {
+        return; /* a full cache just stops remembering */
+    }
+    c->s[c->n++] = (struct verified_suffix){.key = TAKE_PTR(p->key), .len = p->key_len,
+                                            .anchor = anchor};
+    p->key_len = 0;
+}
+
+void dga_chain_path_clear(struct dga_chain_path *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    sk_X509_pop_free(p->built, X509_free);
+    p->built = NULL;
+    p->top = NULL;
+    free(p->key);
+    p->key = NULL;
+    p->key_len = 0;
+}
+
+bool dga_cert_algorithms_ok(X509 *x)
+{
+    return x != NULL && dga_key_is_p384(X509_get0_pubkey(x)) &&
+           X509_get_signature_nid(x) == NID_ecdsa_with_SHA384;
+}
+
+dga_err dga_cert_der_equal(X509 *a, X509 *b, bool *ret)
+{
+    _cleanup_(OPENSSL_freep) unsigned char *da = NULL;
+    _cleanup_(OPENSSL_freep) unsigned char *db = NULL;
+    int la = i2d_X509(a, &da);
+    int lb = i2d_X509(b, &db);
+    if (la <= 0 || lb <= 0) {
+        ERR_clear_error();
+        return DGA_E_BAD_CERT;
+    }
+    *ret = la == lb && memcmp(da, db, (size_t)la) == 0;
+    return DGA_E_OK;
+}
+
+dga_err dga_cert_first_cn(X509 *x, char *out, size_t cap)
+{
+    const X509_NAME *name = X509_get_subject_name(x);
+    int idx = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    const X509_NAME_ENTRY *entry = idx >= 0 ? X509_NAME_get_entry(name, idx) : NULL;
+    const ASN1_STRING *cn = entry != NULL ? X509_NAME_ENTRY_get_data(entry) : NULL;
+    if (cn == NULL || ASN1_STRING_length(cn) <= 0) {
+        return DGA_E_BAD_CERT;
+    }
+    size_t len = (size_t)ASN1_STRING_length(cn);
+    const unsigned char *data = ASN1_STRING_get0_data(cn);
+    if (len >= cap || memchr(data, '\0', len) != NULL) {
+        return DGA_E_BAD_CERT;
+    }
+    memcpy(out, data, len);
+    out[len] = '\0';
+    return DGA_E_OK;
+}
+
+dga_err dga_chain_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
+                           int *ret_index)
+{
+    int n = sk_X509_num(certs);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(certs, i);
+        time_t not_before, not_after;
+        if (x == NULL || utc_from_asn1(X509_get0_notBefore(x), &not_before) != DGA_E_OK ||
+            utc_from_asn1(X509_get0_notAfter(x), &not_after) != DGA_E_OK) {
+            *ret_index = i;
+            return DGA_E_BAD_CERT;
+        }
+        if (i == 0 || not_after < info->not_after_min) {
+            info->not_after_min = not_after;
+        }
+        /*
+         * The notAfter second itself counts as expired, as OpenSSL (and so xmlsec1)
+         * counts it: one second stricter than RFC 5280's inclusive reading, so that
+         * our verdict and theirs never differ at the boundary.
+         */
+        info->expired = info->expired || not_after <= at;
+        info->not_yet_valid = info->not_yet_valid || not_before > at;
+    }
+    dga_time_format(info->not_after_min, info->expiration_date);
+    return DGA_E_OK;
+}
