@@ -318,13 +318,17 @@ static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
     if (e == DGA_E_OK) {
         return DGA_E_OK;
     }
-    char who[64];
+    char who[64], field[128] = "";
+    struct dga_cc_field f;
     gate_device_name(g, 0, who, sizeof who);
+    if (e == DGA_E_CC_UNKNOWN && dga_cc_unknown_field(cc, &f)) {
+        snprintf(field, sizeof field, ": %s is %u, allowed %s", f.name, f.value, f.allowed);
+    }
     return fail(g, step, e, true,
-                "%s: cc-mode: %s: %s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
+                "%s: cc-mode: %s: %s%s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
                 "system-wide, %zu GPU(s))",
-                who, dga_err_name(e), dga_err_message(e), cc->cc_feature, cc->devtools_mode,
-                cc->multi_gpu_mode, g->inv->n_gpus);
+                who, dga_err_name(e), dga_err_message(e), field, cc->cc_feature,
+                cc->devtools_mode, cc->multi_gpu_mode, g->inv->n_gpus);
 }
 
 static dga_err read_cc(struct gate_state *g)

@@ -175,6 +175,27 @@ gate 1 "protected PCIe without CC" && refused "ppcie" cc-mode
 expect err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: cc-off: " "ppcie reason"
 expect_bundle '"mode":"ppcie"' "ppcie recorded"
 
+# Every CC field the gate reads is allow-listed (issue 9, finding 5): any other value is
+# cc-unknown naming the field and the value, DEVTOOLS allowed or not; nothing is emitted.
+CC_UNKNOWN="cc-mode: cc-unknown: a confidential-computing setting has a value outside the gate's allow-list"
+cc_unknown() { # SCENARIO-MEMBERS POLICY FIELD-TEXT
+    reset; scenario "$1"; config "$STD,\"policy\":\"$2\""
+    gate 1 "CC $1" && refused "CC $1" cc-mode
+    expect err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): $CC_UNKNOWN: $3 (" "CC $1 reason"
+    expect_bundle '"mode":"unknown"' "CC $1 recorded"
+}
+cc_unknown '"devtools_mode":2' "$tmp/devtools.json" "devToolsMode is 2, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"devtools_mode":4294967295' "$tmp/devtools.json" "devToolsMode is 4294967295, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"devtools_mode":2' "$tmp/policy.json" "devToolsMode is 2, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"environment":1' "$tmp/policy.json" "environment is 1, allowed 2 (production hardware)"
+cc_unknown '"environment":0' "$tmp/devtools.json" "environment is 0, allowed 2 (production hardware)"
+cc_unknown '"cc_feature":2' "$tmp/policy.json" "ccFeature is 2, allowed 1 (enabled)"
+cc_unknown '"multi_gpu_mode":3' "$tmp/policy.json" "multiGpuMode is 3, allowed 0, 1 or 2"
+# The known values still pass: NVLink encryption (multiGpuMode 2) with the CC feature on.
+reset; scenario '"multi_gpu_mode":2'; config "$STD,\"policy\":\"$tmp/policy.json\""
+gate 0 "CC on with multiGpuMode 2" && passed "multiGpuMode 2" 2
+payload | grep -qF '"cc_mode":"on","devtools":false' || bad "multiGpuMode 2: cc_mode in the event"
+
 # ---- NVML ----
 reset; scenario '"fail":{"call":"nvmlDeviceGetUUID","rc":15,"device":1}'; config "$STD,\"policy\":\"$tmp/policy.json\""
 gate 3 "NVML error" && refused "NVML error" collect
