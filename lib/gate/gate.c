@@ -361,6 +361,8 @@ static dga_err scan_inventory(struct gate_state *g)
     g->inventory_read = true;
     g->res->n_gpus = g->inv->n_gpus;
     g->res->n_nvswitches = g->inv->n_switches;
+    /* NVSwitches are not attested yet: the policy's NVSwitch count applies to these. */
+    dga_policy_set_nvswitch_inventory(g->policy, g->inv->n_switches);
     return DGA_E_OK;
 }
 

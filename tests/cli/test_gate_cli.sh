@@ -252,6 +252,24 @@ gate 1 "a foreign display device" && refused "foreign VGA" inventory
 expect err "gate: 0000:00:02.0: inventory: pci-foreign-display" "foreign reason"
 [ -e "$tmp/ready.txt" ] && bad "foreign display: NVML was called"
 
+# NVSwitches are counted, not attested: the policy's NVSwitch count applies to the PCI
+# inventory (issue 9, finding 4), not to the claims, which hold none.
+cp -r "$tmp/pci" "$tmp/pcisw"
+pci_entry "$tmp/pcisw" 0000:05:00.0 0x10de 0x22a3 0x068000
+printf '{"version":1,"ocsp":"not-required","devices":{"nvswitches":{"exact":0}}}' >"$tmp/sw0.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"nvswitches":{"exact":1}}}' >"$tmp/sw1.json"
+reset; scenario ""; PCI=$tmp/pcisw config "$STD,\"policy\":\"$tmp/sw0.json\""
+gate 1 "one NVSwitch present, the policy requires exactly 0" && refused "NVSwitch, exactly 0" policy
+expect err "dstack-gpu-attest: gate: devices: policy: NVSwitch count in the PCI inventory is 1, policy requires exactly 0" "NVSwitch exactly 0 reason"
+expect_bundle '"nvswitches":["0000:05:00.0"]' "NVSwitch in the bundle's inventory"
+reset; PCI=$tmp/pcisw config "$STD,\"policy\":\"$tmp/sw1.json\""
+gate 0 "one NVSwitch present, the policy requires exactly 1" && passed "NVSwitch, exactly 1" 2
+payload | grep -qF '"nvswitches":1,' || bad "NVSwitch, exactly 1: the event's count"
+expect out "gate: PASS: 2 GPU(s), 1 NVSwitch(es)" "NVSwitch pass line"
+reset; config "$STD,\"policy\":\"$tmp/sw1.json\""
+gate 1 "no NVSwitch present, the policy requires exactly 1" && refused "no NVSwitch, exactly 1" policy
+expect err "dstack-gpu-attest: gate: devices: policy: NVSwitch count in the PCI inventory is 0, policy requires exactly 1" "NVSwitch exactly 1 reason"
+
 # ---- appraisal and policy ----
 reset; scenario '"nonce_override":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"'
 config "$STD,\"policy\":\"$tmp/policy.json\""

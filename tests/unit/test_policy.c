@@ -721,6 +721,66 @@ static void test_device_counts(void **state)
     dga_policy_free(exact);
 }
 
+/*
+ * The gate's PCI inventory: NVSwitches are not attested yet, so the policy's NVSwitch
+ * count applies to the inventory (issue 9, finding 4), and to the claims when they hold any.
+ */
+static void test_nvswitch_inventory(void **state)
+{
+    struct dga_policy *none = policy("{\"devices\": {\"nvswitches\": {\"exact\": 0}}}");
+    struct dga_policy *one = policy("{\"devices\": {\"nvswitches\": {\"exact\": 1}}}");
+    struct dga_policy *any = policy("{\"devices\": {\"gpus\": {\"min\": 0}}}");
+    (void)state;
+    expect_pass(none, devices(gpu(), NULL)); /* no inventory known: the claims decide */
+    dga_policy_set_nvswitch_inventory(none, 1);
+    expect_fail(none, devices(gpu(), NULL),
+                "devices: NVSwitch count in the PCI inventory is 1, policy requires exactly 0");
+    expect_fail(one, devices(gpu(), NULL), "devices: NVSwitch count is 0, policy requires exactly 1");
+    dga_policy_set_nvswitch_inventory(one, 1);
+    expect_pass(one, devices(gpu(), NULL));
+    /* Attested NVSwitches are counted too. */
+    expect_fail(one, devices(gpu(), nvswitch(), nvswitch(), NULL),
+                "devices: NVSwitch count is 2, policy requires exactly 1");
+    dga_policy_set_nvswitch_inventory(one, 0);
+    expect_fail(one, devices(gpu(), NULL),
+                "devices: NVSwitch count in the PCI inventory is 0, policy requires exactly 1");
+    /* No NVSwitch count in the policy: the inventory is not constrained. */
+    dga_policy_set_nvswitch_inventory(any, 8);
+    expect_pass(any, devices(gpu(), NULL));
+    dga_policy_free(any);
+    dga_policy_free(one);
+    dga_policy_free(none);
+}
+
+/* The gate's gpu_policy knobs: allow_debug and allow_insecure_boot, ORed into the policy. */
+static void test_relax_measurements(void **state)
+{
+    struct dga_policy *p = builtin();
+    uint8_t before[32], after[32];
+    json_t *g = gpu();
+    (void)state;
+    dga_policy_sha256(p, before);
+    set(g, NULL, "dbgstat", "\"enabled\"");
+    set(g, NULL, "secboot", "false");
+    dga_policy_relax_measurements(p, false, false);
+    assert_false(dga_policy_allow_debug(p));
+    assert_false(dga_policy_allow_insecure_boot(p));
+    expect_fail_n(p, devices(json_deep_copy(g), NULL), 2, L_GPU "secboot is false" REQ_TRUE);
+    assert_true(has_reason(L_GPU "dbgstat is \"enabled\", policy requires \"disabled\""));
+    dga_policy_relax_measurements(p, true, false);
+    assert_true(dga_policy_allow_debug(p));
+    expect_fail(p, devices(json_deep_copy(g), NULL), L_GPU "secboot is false" REQ_TRUE);
+    dga_policy_relax_measurements(p, false, true);
+    assert_true(dga_policy_allow_debug(p)); /* ORed: nothing is taken back */
+    assert_true(dga_policy_allow_insecure_boot(p));
+    expect_pass(p, devices(json_deep_copy(g), NULL));
+    set(g, NULL, "measres", "\"fail\"");
+    expect_fail(p, devices(g, NULL), L_GPU "measres is \"fail\", policy requires \"success\"");
+    dga_policy_sha256(p, after);
+    assert_memory_equal(before, after, 32);
+    dga_policy_free(p);
+}
+
 /* An empty array passes only when both counts are given and both admit zero. */
 static void test_empty_array(void **state)
 {
@@ -1109,6 +1169,8 @@ int main(void)
         cmocka_unit_test(test_knobs),
         cmocka_unit_test(test_device_counts),
         cmocka_unit_test(test_empty_array),
+        cmocka_unit_test(test_nvswitch_inventory),
+        cmocka_unit_test(test_relax_measurements),
         cmocka_unit_test(test_version_allow_lists),
         cmocka_unit_test(test_require_protected_pcie),
         cmocka_unit_test(test_reason_bounds),
