@@ -181,8 +181,8 @@ dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_op
 /*
  * The gpu-attestation payload: {"version":2,"provider":"nvidia","devices":N,
  * "cc_mode":MODE,"devtools":B,"evidence_sha256":HEX} in dstack's field order,
- * then "nvswitches", "policy_sha256", "gpu_policy_sha256", "trust_roots".
- * Compact, no newline. *ret is malloc'd.
+ * then "nvswitches", "policy_sha256", "gpu_policy_sha256", "trust_roots",
+ * "ocsp". Compact, no newline. *ret is malloc'd.
  */
 struct dga_gate_event_fields {
     size_t devices, nvswitches;
@@ -192,6 +192,12 @@ struct dga_gate_event_fields {
     uint8_t policy_sha256[32];
     uint8_t gpu_policy_sha256[32];
     bool test_roots;
+    /*
+     * The revocation source: "online" or "cache" (every device identity chain
+     * had a fresh "good" answer), "off" (no chain's revocation was checked:
+     * only a policy with "ocsp": "not-required" allows it).
+     */
+    const char *ocsp;
 };
 dga_err dga_gate_event_payload(const struct dga_gate_event_fields *f, char **ret, size_t *ret_len);
 

@@ -265,6 +265,7 @@ static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
         .cc_mode = event_cc_mode(g),
         .devtools = g->inv->n_gpus > 0 && g->col->cc.devtools_mode == 1,
         .test_roots = g->cfg->test_device_root != NULL,
+        .ocsp = dga_ocsp_mode_name(g->ocsp.mode),
     };
     memcpy(f.evidence_sha256, g->res->bundle_sha256, 32);
     memcpy(f.policy_sha256, g->policy_sha256, 32);

@@ -189,11 +189,18 @@ static void check_nonce(struct eval *e, const json_t *chain, const struct policy
     }
 }
 
+/*
+ * "not-required" allows not checking at all, nothing more: a device identity
+ * chain whose revocation was checked (a status other than "not-checked") is
+ * held to the "required" rules whatever the policy, so an "unknown", invalid,
+ * stale or unbounded answer fails (the parser allows only "good" for it).
+ */
 static void check_ocsp(struct eval *e, const json_t *chain, const struct policy_chain_def *def,
                        const struct policy_chain_rule *rule)
 {
     const json_t *v = json_object_get(chain, "x-nvidia-cert-ocsp-status");
-    if (!e->p->ocsp_required) {
+    bool checked_identity = def->identity && v != NULL && !is_string(v, "not-checked");
+    if (!e->p->ocsp_required && !checked_identity) {
         check_ocsp_optional(e, chain, def, rule);
         return;
     }

@@ -109,7 +109,9 @@ gate 0 "2 GPUs pass under the test root" && passed "2 GPUs" 2
 expect out "gate: PASS: 2 GPU(s)" "pass line"
 [ "$(cat "$tmp/ready.txt")" = "set 1 0" ] || bad "ready state set exactly once: $(cat "$tmp/ready.txt")"
 payload | grep -qF "{\"version\":2,\"provider\":\"nvidia\",\"devices\":2,\"cc_mode\":\"on\",\"devtools\":false,\"evidence_sha256\":" || bad "dstack field order"
-payload | grep -qF ",\"nvswitches\":0,\"policy_sha256\":\"$(sha256sum "$tmp/policy.json" | cut -d' ' -f1)\",\"gpu_policy_sha256\":\"$EMPTY_HASH\",\"trust_roots\":\"test\"}" || bad "extra fields"
+payload | grep -qF ",\"nvswitches\":0,\"policy_sha256\":\"$(sha256sum "$tmp/policy.json" | cut -d' ' -f1)\",\"gpu_policy_sha256\":\"$EMPTY_HASH\",\"trust_roots\":\"test\",\"ocsp\":\"off\"}" || bad "extra fields"
+expect_bundle '"ocsp":"off"' "no revocation check recorded in the bundle"
+bundle | grep -qF '"x-nvidia-cert-ocsp-status":"not-checked"' || bad "no revocation check in the claims"
 expect_bundle '"trust_roots":"test"' "bundle roots"
 expect_bundle '"pci_address":"0000:19:00.0"' "bundle pci"
 expect_bundle '"uuid":"GPU-7e570000-0000-4000-8000-000000000001"' "bundle uuid"
@@ -423,6 +425,21 @@ gate 1 "device chain: certificate 3 unknown to its responder" && refused "unknow
 expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: unknown: certificate 3 \"DGA TEST GH100 Identity\"" "unknown reason"
 ocsp_entry "unknown" "$KEY3" '"error":null,"index":3,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert3-unknown.der")"'","revocation_reason":null,"source":"cache","status":"unknown"'
 expect_bundle "$DEVICE_POLICY \\\"unknown\\\"" "unknown: the device chain in the verdict"
+
+# "ocsp": "not-required" allows not checking at all, nothing more (issue 9, finding 9):
+# a device chain that was checked must have a fresh "good" answer, whatever the policy.
+reset; cachecfg unknown "$FRESH" "\"policy\":\"$tmp/policy.json\""
+gate 1 "not-required, device chain checked: unknown" && refused "not-required unknown" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: unknown: certificate 3 \"DGA TEST GH100 Identity\"" "not-required unknown reason"
+expect_bundle "$DEVICE_POLICY \\\"unknown\\\", policy allows [\\\"good\\\"]" "not-required unknown: the device chain in the verdict"
+expect_bundle '"ocsp":"cache"' "not-required unknown: the source in the bundle's gate"
+reset; cachecfg good "$STALE" "\"policy\":\"$tmp/policy.json\""
+gate 1 "not-required, device chain checked: stale" && refused "not-required stale" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-too-old: " "not-required stale reason"
+expect_bundle "$DEVICE_POLICY \\\"invalid\\\", policy allows [\\\"good\\\"]" "not-required stale: the device chain in the verdict"
+expect_bundle 'x-nvidia-gpu-attestation-report-cert-chain.x-nvidia-cert-ocsp-response-valid is false, policy requires true' "not-required stale: response not valid"
+# The RIM chains stay relaxed under "not-required": no OCSP reason names them.
+bundle | grep -qF 'x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-ocsp' && bad "not-required: a RIM chain's OCSP in the verdict"
 
 # (c) certificateHold on the BROM certificate (1), under a policy that accepts a hold
 # on both RIM chains (and their 2025 expiry): the device chain is never relaxed.

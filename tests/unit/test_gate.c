@@ -209,7 +209,7 @@ static void test_event_payload(void **state)
 {
     (void)state;
     struct dga_gate_event_fields f = {.devices = 8, .nvswitches = 4, .cc_mode = "on",
-                                      .devtools = false, .test_roots = true};
+                                      .devtools = false, .test_roots = true, .ocsp = "off"};
     memset(f.evidence_sha256, 0xab, 32);
     memset(f.policy_sha256, 0x01, 32);
     memset(f.gpu_policy_sha256, 0xff, 32);
@@ -224,10 +224,13 @@ static void test_event_payload(void **state)
         "\"0101010101010101010101010101010101010101010101010101010101010101\","
         "\"gpu_policy_sha256\":"
         "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
-        "\"trust_roots\":\"test\"}";
+        "\"trust_roots\":\"test\",\"ocsp\":\"off\"}";
     assert_string_equal(p, want);
     assert_int_equal(len, strlen(want));
     free(p);
+    f.ocsp = NULL;
+    assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_BAD_ARGUMENT);
+    f.ocsp = "cache";
     f.cc_mode = NULL;
     assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_BAD_ARGUMENT);
 }

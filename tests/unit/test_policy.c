@@ -455,6 +455,55 @@ static void test_ocsp_not_required_revoked_allowed(void **state)
     dga_policy_free(p);
 }
 
+/*
+ * "not-required" allows not checking at all, nothing more: a device identity chain that
+ * was checked must have a fresh "good" answer whatever the policy (issue 9, finding 9).
+ */
+static void test_ocsp_not_required_checked_device_chain(void **state)
+{
+    struct dga_policy *off = fixture_policy("offline_no_ocsp.json");
+    json_t *g = gpu();
+    json_t *s = nvswitch();
+    (void)state;
+    ocsp_not_checked(g, GPU_DRV);
+    ocsp_not_checked(g, GPU_VBIOS);
+    ocsp_not_checked(s, SW_BIOS);
+    expect_pass(off, devices(json_deep_copy(g), json_deep_copy(s), NULL)); /* good, with nonce */
+    /* "unknown" from the responder. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    expect_fail(off, devices(json_deep_copy(g), NULL),
+                L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"unknown\", policy allows [\"good\"]");
+    /* A stale stored response: invalid, and not valid. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"invalid\"");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-response-valid", "false");
+    expect_fail_n(off, devices(json_deep_copy(g), NULL), 2,
+                  L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"invalid\", policy allows [\"good\"]");
+    assert_true(has_reason(L_GPU GPU_AR ".x-nvidia-cert-ocsp-response-valid is false" REQ_TRUE));
+    /* "good" from a store with no maximum age and no nonce: its freshness is unbounded. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"good\"");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-response-valid", "true");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-nonce-matches", "false");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-source", "\"cache\"");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-max-age", "0");
+    expect_fail(off, devices(json_deep_copy(g), NULL),
+                L_GPU GPU_AR ".x-dstack-cert-ocsp-max-age is 0, policy requires a stored OCSP "
+                             "response held to a maximum age (or a matching nonce)");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-max-age", "604800");
+    expect_pass(off, devices(json_deep_copy(g), NULL));
+    /* Not checked at all is what "not-required" allows. */
+    ocsp_not_checked(g, GPU_AR);
+    expect_pass(off, devices(json_deep_copy(g), NULL));
+    /* The same for an NVSwitch's identity chain; RIM chains stay relaxed. */
+    set(s, SW_AR, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    set(s, SW_BIOS, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    expect_fail(off, devices(json_deep_copy(s), NULL),
+                "SWITCH-0: " SW_AR ".x-nvidia-cert-ocsp-status is \"unknown\", policy allows "
+                "[\"good\"]");
+    json_decref(s);
+    json_decref(g);
+    dga_policy_free(off);
+}
+
 /* ------------------------------------------------------------ NVIDIA's examples */
 
 /* allow_gpu_driver_rim_cert_expired.rego: only the driver RIM chain may be expired. */
@@ -1158,6 +1207,7 @@ int main(void)
         cmocka_unit_test(test_default_empty_array),
         cmocka_unit_test(test_ocsp_not_checked),
         cmocka_unit_test(test_ocsp_not_required_revoked_allowed),
+        cmocka_unit_test(test_ocsp_not_required_checked_device_chain),
         cmocka_unit_test(test_example_expired),
         cmocka_unit_test(test_example_revoked),
         cmocka_unit_test(test_certificate_hold_only),
