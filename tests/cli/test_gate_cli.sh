@@ -548,6 +548,94 @@ reset; scenario '"cc_feature":0'
 gate 1 "dry run refuses CC off too" --dry-run
 [ -e "$tmp/log" ] && bad "dry run refusal: log created"
 
+# ---- the app's gpu_policy (issue 9, finding 2) ----
+# There is no Rego engine: a gpu_policy "rego" is refused (exit 2, before anything is
+# measured) unless rego_equivalents names, for the SHA-256 of its exact text, a policy
+# document that stands in for it; the bundle and the event then record both hashes.
+REGO='package policy\ndefault nv_match := false'
+REGO_SHA=$(printf "$REGO" | sha256sum | cut -d' ' -f1)
+REGO_GP="\"gpu_policy\":{\"rego\":\"$REGO\"}"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":2},"nvswitches":{"exact":0}},"hwmodels":["GH100 A01 GSP BROM"]}' >"$tmp/rego-two.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":1}}}' >"$tmp/rego-one.json"
+REGO_TWO_SHA=$(sha256sum "$tmp/rego-two.json" | cut -d' ' -f1)
+norego() { # NAME: refused at setup, nothing measured, NVML never asked
+    [ -e "$tmp/log" ] && bad "$1: something was logged"
+    [ -e "$tmp/ready.txt" ] && bad "$1: NVML was called"
+    expect_bundle '"step":"setup"' "$1"
+}
+reset; scenario ""; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP"
+gate 2 "gpu_policy.rego without an equivalent policy" && norego "rego refused"
+expect err "dstack-gpu-attest: gate: config: gpu_policy.rego needs a Rego engine; give the equivalent policy document (rego_equivalents has none for its SHA-256 $REGO_SHA)" "rego reason"
+expect_bundle "\"gpu_policy_rego\":{\"equivalent_policy\":null,\"sha256\":\"$REGO_SHA\"}" "rego refused: its hash in the bundle"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$EMPTY_HASH\":\"$tmp/rego-two.json\"}"
+gate 2 "gpu_policy.rego whose text has no equivalent (another text has)" && norego "rego other"
+expect err "config: gpu_policy.rego needs a Rego engine; give the equivalent policy document" "rego other reason"
+
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-two.json\"}"
+gate 0 "gpu_policy.rego with its equivalent policy" && passed "rego equivalent" 2
+payload | grep -qF "\"gpu_policy_sha256\":\"$(printf '{"rego":"%s"}' "$REGO" | sha256sum | cut -d' ' -f1)\",\"rego_sha256\":\"$REGO_SHA\",\"rego_policy_sha256\":\"$REGO_TWO_SHA\",\"trust_roots\":\"test\"," || bad "rego: both hashes in the event"
+expect_bundle "\"gpu_policy_rego\":{\"equivalent_policy\":{\"path\":\"$tmp/rego-two.json\",\"sha256\":\"$REGO_TWO_SHA\",\"verdict\":{\"pass\":true,\"reasons\":[]}},\"sha256\":\"$REGO_SHA\"}" "rego: both hashes in the bundle"
+# Without a rego, the event carries neither.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-two.json\"}"
+gate 0 "rego_equivalents but no gpu_policy.rego" && passed "no rego" 2
+payload | grep -qF '"rego_' && bad "no rego: rego hashes in the event"
+expect_bundle '"gpu_policy_rego":null' "no rego: null in the bundle"
+
+# The equivalent refuses: exit 1 at the policy step, nothing emitted after the policy hash.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-one.json\"}"
+gate 1 "gpu_policy.rego's equivalent refuses" && refused "rego refuses" policy
+expect err "dstack-gpu-attest: gate: devices: gpu_policy.rego: GPU count is 2, policy requires exactly 1" "rego refusal reason"
+expect_bundle '"verdict":{"pass":false,"reasons":["devices: GPU count is 2, policy requires exactly 1"]}' "rego refusal: the equivalent's verdict"
+[ -e "$tmp/ready.txt" ] && bad "rego refusal: the ready state was touched"
+
+# A malformed equivalent is a config error; so are malformed rego_equivalents entries.
+printf '{"version":1,"rego":"x"}' >"$tmp/rego-bad.json"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-bad.json\"}"
+gate 2 "gpu_policy.rego's equivalent is not a policy document" && norego "rego bad equivalent"
+expect err "gate: config: gpu_policy.rego: equivalent policy $tmp/rego-bad.json: policy-invalid: " "rego bad equivalent reason"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/no-such.json\"}"
+gate 3 "gpu_policy.rego's equivalent is missing"
+expect err "gate: config: gpu_policy.rego: equivalent policy $tmp/no-such.json: io: " "rego missing equivalent reason"
+for bad_entry in "\"$(echo "$REGO_SHA" | tr a-f A-F)\":\"$tmp/rego-two.json\"" \
+    "\"${REGO_SHA%?}\":\"$tmp/rego-two.json\"" "\"${REGO_SHA}0\":\"$tmp/rego-two.json\"" \
+    "\"${REGO_SHA%?}g\":\"$tmp/rego-two.json\"" "\"$REGO_SHA\":\"\"" "\"$REGO_SHA\":7"; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":{$bad_entry}"
+    gate 2 "malformed rego_equivalents entry {$bad_entry}"
+    expect err "gate-config: the gate configuration is malformed, has an unknown key, or a value out of range (key rego_equivalents" "rego_equivalents named"
+done
+for bad_map in '{}' '[]' '"x"'; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":$bad_map"
+    gate 2 "malformed rego_equivalents $bad_map"; expect err "(key rego_equivalents" "rego_equivalents $bad_map named"
+done
+
+# A gpu_policy key the gate does not understand is a check it would not run: refused,
+# as is a known key of the wrong type (dstack's GpuPolicy denies both).
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_devtools\":false,\"require_h200\":true}"
+gate 2 "unknown gpu_policy key" && norego "unknown gpu_policy key"
+expect err "dstack-gpu-attest: gate: config: gpu_policy.require_h200: unknown key: the gate does not run a check it does not understand" "unknown gpu_policy key reason"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"x\\ny\":1}"
+gate 2 "unknown gpu_policy key with a newline" && expect err "gate: config: gpu_policy.x?y: unknown key" "newline key printable"
+[ "$(grep -c . "$tmp/err")" = 2 ] || bad "newline key: not one reason line and the bundle line"
+for typed in '"attest_gpu":"false"' '"allow_devtools":1' '"allow_debug":null' '"allow_insecure_boot":"yes"'; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{$typed}"
+    gate 2 "gpu_policy {$typed}" && norego "gpu_policy {$typed}"
+    expect err "gate: config: gpu_policy.$(echo "$typed" | cut -d'"' -f2): must be a boolean" "gpu_policy {$typed} reason"
+done
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"rego\":true}"
+gate 2 "gpu_policy rego not a string"; expect err "gate: config: gpu_policy.rego: must be a string" "rego type reason"
+
+# allow_debug and allow_insecure_boot are honoured as docs/policy.md says: they drop the
+# dbgstat / secboot requirement of the policy (shown on claims in unit_policy
+# test_relax_measurements), and the bundle records it.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_debug\":true,\"allow_insecure_boot\":true}"
+gate 0 "gpu_policy allow_debug and allow_insecure_boot" && passed "debug knobs" 2
+expect_bundle '"debug_allowed":true,' "allow_debug recorded"
+expect_bundle '"insecure_boot_allowed":true,' "allow_insecure_boot recorded"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_debug\":false}"
+gate 0 "gpu_policy allow_debug false" && passed "debug knobs off" 2
+expect_bundle '"debug_allowed":false,' "allow_debug false recorded"
+expect_bundle '"insecure_boot_allowed":false,' "allow_insecure_boot absent recorded"
+
 # ---- the config ----
 reset; scenario ""
 config "$STD,\"policy\":\"$tmp/policy.json\",\"no_such_key\":1"

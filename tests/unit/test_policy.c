@@ -477,7 +477,8 @@ static void test_ocsp_not_required_checked_device_chain(void **state)
     set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"invalid\"");
     set(g, GPU_AR, "x-nvidia-cert-ocsp-response-valid", "false");
     expect_fail_n(off, devices(json_deep_copy(g), NULL), 2,
-                  L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"invalid\", policy allows [\"good\"]");
+                  L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"invalid\", policy allows "
+                               "[\"good\"]");
     assert_true(has_reason(L_GPU GPU_AR ".x-nvidia-cert-ocsp-response-valid is false" REQ_TRUE));
     /* "good" from a store with no maximum age and no nonce: its freshness is unbounded. */
     set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"good\"");
@@ -784,7 +785,8 @@ static void test_nvswitch_inventory(void **state)
     dga_policy_set_nvswitch_inventory(none, 1);
     expect_fail(none, devices(gpu(), NULL),
                 "devices: NVSwitch count in the PCI inventory is 1, policy requires exactly 0");
-    expect_fail(one, devices(gpu(), NULL), "devices: NVSwitch count is 0, policy requires exactly 1");
+    expect_fail(one, devices(gpu(), NULL),
+                "devices: NVSwitch count is 0, policy requires exactly 1");
     dga_policy_set_nvswitch_inventory(one, 1);
     expect_pass(one, devices(gpu(), NULL));
     /* Attested NVSwitches are counted too. */
