@@ -55,13 +55,32 @@ struct dga_cc_settings {
 };
 
 /*
- * The CC check the gate applies: the CC feature on (ccFeature 1), else
- * DGA_E_CC_OFF, also in protected-PCIe mode without it (libnvat accepts
- * that; we cannot attest the NVSwitches it relies on yet: docs/collect.md);
- * DEVTOOLS on is DGA_E_CC_DEVTOOLS unless allow_devtools.
+ * The CC check the gate applies, an allow-list of every field it reads: the
+ * CC feature off (ccFeature 0) is DGA_E_CC_OFF, also in protected-PCIe mode
+ * (libnvat accepts that; we cannot attest the NVSwitches it relies on yet:
+ * docs/collect.md); then any field outside its allow-list (ccFeature 1,
+ * environment 2 = production hardware, devToolsMode 0 or 1, multiGpuMode 0, 1
+ * or 2) is DGA_E_CC_UNKNOWN; then DEVTOOLS on (devToolsMode 1) is
+ * DGA_E_CC_DEVTOOLS unless allow_devtools.
  */
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools);
-/* "off", "on", "devtools", "ppcie" (protected PCIe without the CC feature). */
+
+/* One CC field outside its allow-list, as NVML names it. */
+struct dga_cc_field {
+    const char *name;    /* "ccFeature", "environment", "devToolsMode", "multiGpuMode" */
+    unsigned value;
+    const char *allowed; /* e.g. "2 (production hardware)" */
+};
+/*
+ * The first field (in the order above) whose value is outside its allow-list
+ * into *ret and true; false (ret untouched) when every field is known.
+ */
+bool dga_cc_unknown_field(const struct dga_cc_settings *cc, struct dga_cc_field *ret);
+
+/*
+ * "off", "on", "devtools", "ppcie" (protected PCIe without the CC feature),
+ * or "unknown" when the CC feature is not off and a field is outside its allow-list.
+ */
 const char *dga_cc_mode_name(const struct dga_cc_settings *cc);
 
 /* One GPU as NVML reports it. */

@@ -123,6 +123,8 @@
     X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")   \
     X(CC_OFF, "cc-off", "confidential computing is off (the CC feature is not enabled)")    \
     X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")            \
+    X(CC_UNKNOWN, "cc-unknown",                                                             \
+      "a confidential-computing setting has a value outside the gate's allow-list")         \
     X(PCI_UNREADABLE, "pci-unreadable", "a PCI device entry in sysfs cannot be read")      \
     X(PCI_FOREIGN_DISPLAY, "pci-foreign-display",                                           \
       "a display controller that is not an NVIDIA GPU is present")                          \

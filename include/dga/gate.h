@@ -34,6 +34,18 @@
 #define DGA_GATE_BUNDLE_FILE "evidence.json"
 #define DGA_GATE_BUNDLE_MAX_BYTES (16u << 20) /* 64 GPUs of evidence fit easily */
 
+#define DGA_GATE_REGO_EQUIVALENTS_MAX 16u
+
+/*
+ * There is no Rego engine: a gpu_policy "rego" is accepted only when the
+ * config names, for the SHA-256 of its exact text, a JSON policy document
+ * (docs/policy.md) that stands in for it.
+ */
+struct dga_gate_rego_equivalent {
+    uint8_t rego_sha256[32]; /* SHA-256 of the Rego text's bytes, as in gpu_policy */
+    char *policy;            /* path of the policy document that stands in for it */
+};
+
 struct dga_gate_config {
     char *rim_dir;          /* required: the RIM store */
     char *policy;           /* policy document (docs/policy.md); NULL: the built-in default */
@@ -55,6 +67,8 @@ struct dga_gate_config {
     unsigned ocsp_max_age;  /* seconds; 0 = only nextUpdate bounds a response */
     bool has_verify_at;     /* tests and re-appraisal only */
     time_t verify_at;
+    size_t n_rego_equivalents; /* "rego_equivalents": {"<sha256 hex>": "policy.json", ...} */
+    struct dga_gate_rego_equivalent rego_equivalents[DGA_GATE_REGO_EQUIVALENTS_MAX];
 };
 
 /*
@@ -211,8 +225,10 @@ dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_op
 /*
  * The gpu-attestation payload: {"version":2,"provider":"nvidia","devices":N,
  * "cc_mode":MODE,"devtools":B,"evidence_sha256":HEX} in dstack's field order,
- * then "nvswitches", "policy_sha256", "gpu_policy_sha256", "trust_roots".
- * Compact, no newline. *ret is malloc'd.
+ * then "nvswitches", "policy_sha256", "gpu_policy_sha256", with a gpu_policy
+ * "rego" "rego_sha256" (of its text) and "rego_policy_sha256" (of the
+ * document standing in for it), then "trust_roots", "ocsp". Compact, no
+ * newline. *ret is malloc'd.
  */
 struct dga_gate_event_fields {
     size_t devices, nvswitches;
@@ -221,7 +237,15 @@ struct dga_gate_event_fields {
     uint8_t evidence_sha256[32];
     uint8_t policy_sha256[32];
     uint8_t gpu_policy_sha256[32];
+    bool has_rego;
+    uint8_t rego_sha256[32], rego_policy_sha256[32];
     bool test_roots;
+    /*
+     * The revocation source: "online" or "cache" (every device identity chain
+     * had a fresh "good" answer), "off" (no chain's revocation was checked:
+     * only a policy with "ocsp": "not-required" allows it).
+     */
+    const char *ocsp;
 };
 dga_err dga_gate_event_payload(const struct dga_gate_event_fields *f, char **ret, size_t *ret_len);
 

@@ -44,6 +44,21 @@ bool dga_policy_allow_devtools(const struct dga_policy *p);
 /* false only when the policy says "ocsp": "not-required" (attest --ocsp off needs that). */
 bool dga_policy_ocsp_required(const struct dga_policy *p);
 
+/*
+ * What the gate adds to a policy it loaded (docs/gate.md), before evaluating it:
+ * - dstack's gpu_policy relaxations: allow_debug drops the dbgstat requirement,
+ *   allow_insecure_boot the secboot one (each ORed with the document's own);
+ * - the NVSwitches of the PCI inventory, which are not attested yet: from then
+ *   on the policy's NVSwitch count is checked against that number, and against
+ *   the NVSwitches in the claims too when the claims hold any.
+ * The document's SHA-256 is unchanged: the gate measures what it added.
+ */
+void dga_policy_relax_measurements(struct dga_policy *p, bool allow_debug,
+                                   bool allow_insecure_boot);
+void dga_policy_set_nvswitch_inventory(struct dga_policy *p, size_t n);
+bool dga_policy_allow_debug(const struct dga_policy *p);
+bool dga_policy_allow_insecure_boot(const struct dga_policy *p);
+
 struct dga_verdict {
     bool pass;
     size_t n_reasons; /* every failed requirement, not just the first */

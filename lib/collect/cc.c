@@ -10,9 +10,37 @@
 
 #include "dga/collect.h"
 
+#define CC_FEATURE_DISABLED 0u
 #define CC_FEATURE_ENABLED 1u
+#define CC_ENVIRONMENT_PROD 2u
+#define CC_DEVTOOLS_OFF 0u
 #define CC_DEVTOOLS_ON 1u
 #define CC_MULTI_GPU_PROTECTED_PCIE 1u
+#define CC_MULTI_GPU_MAX 2u /* 0 none, 1 protected PCIe, 2 NVLink encryption */
+
+/*
+ * Every field the gate reads is allow-listed: a value NVML may add later (or
+ * a simulated environment, or "unavailable") is not taken for one we know.
+ */
+bool dga_cc_unknown_field(const struct dga_cc_settings *cc, struct dga_cc_field *ret)
+{
+    struct dga_cc_field f = {NULL, 0, NULL};
+    if (cc->cc_feature != CC_FEATURE_DISABLED && cc->cc_feature != CC_FEATURE_ENABLED) {
+        f = (struct dga_cc_field){"ccFeature", cc->cc_feature, "1 (enabled)"};
+    } else if (cc->environment != CC_ENVIRONMENT_PROD) {
+        f = (struct dga_cc_field){"environment", cc->environment, "2 (production hardware)"};
+    } else if (cc->devtools_mode != CC_DEVTOOLS_OFF && cc->devtools_mode != CC_DEVTOOLS_ON) {
+        f = (struct dga_cc_field){"devToolsMode", cc->devtools_mode,
+                                  "0 (or 1 where DEVTOOLS is allowed)"};
+    } else if (cc->multi_gpu_mode > CC_MULTI_GPU_MAX) {
+        f = (struct dga_cc_field){"multiGpuMode", cc->multi_gpu_mode, "0, 1 or 2"};
+    }
+    if (f.name == NULL) {
+        return false;
+    }
+    *ret = f;
+    return true;
+}
 
 /*
  * The gate's rule (docs/gate.md): the CC feature must be on. libnvat also takes
@@ -23,8 +51,12 @@
  */
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
 {
-    if (cc->cc_feature != CC_FEATURE_ENABLED) {
+    struct dga_cc_field f;
+    if (cc->cc_feature == CC_FEATURE_DISABLED) {
         return DGA_E_CC_OFF;
+    }
+    if (dga_cc_unknown_field(cc, &f)) {
+        return DGA_E_CC_UNKNOWN;
     }
     if (cc->devtools_mode == CC_DEVTOOLS_ON && !allow_devtools) {
         return DGA_E_CC_DEVTOOLS;
@@ -34,13 +66,14 @@ dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
 
 const char *dga_cc_mode_name(const struct dga_cc_settings *cc)
 {
-    if (cc->cc_feature != CC_FEATURE_ENABLED && cc->multi_gpu_mode != CC_MULTI_GPU_PROTECTED_PCIE) {
-        return "off";
+    struct dga_cc_field f;
+    if (cc->cc_feature == CC_FEATURE_DISABLED) {
+        return cc->multi_gpu_mode == CC_MULTI_GPU_PROTECTED_PCIE ? "ppcie" : "off";
     }
-    if (cc->devtools_mode == CC_DEVTOOLS_ON) {
-        return "devtools";
+    if (dga_cc_unknown_field(cc, &f)) {
+        return "unknown";
     }
-    return cc->cc_feature == CC_FEATURE_ENABLED ? "on" : "ppcie";
+    return cc->devtools_mode == CC_DEVTOOLS_ON ? "devtools" : "on";
 }
 
 dga_err dga_collect_nonce(uint8_t out[DGA_NONCE_LEN])

@@ -134,16 +134,48 @@ static json_t *verdict_json(const struct gate_state *g)
                      reasons);
 }
 
+static json_t *verdict_of(const struct dga_verdict *v)
+{
+    json_t *reasons = json_array();
+    for (size_t i = 0; reasons != NULL && i < v->n_reasons; i++) {
+        json_array_append_new(reasons, json_string(v->reasons[i]));
+    }
+    return json_pack("{s:b,s:o}", "pass", v->pass, "reasons", reasons);
+}
+
+/*
+ * gpu_policy.rego: null without one; else the SHA-256 of its text and the policy
+ * document standing in for it (path and SHA-256 of its bytes, null when the config
+ * names none: the run was refused), with that document's verdict once evaluated.
+ */
+static json_t *rego_json(const struct gate_state *g)
+{
+    if (!g->has_rego) {
+        return json_null();
+    }
+    json_t *equivalent = g->rego_policy == NULL
+                             ? json_null()
+                             : json_pack("{s:s,s:o,s:o}", "path", g->rego_policy_path, "sha256",
+                                         sha_json(g->rego_policy_sha256), "verdict",
+                                         g->rego_verdict != NULL ? verdict_of(g->rego_verdict)
+                                                                 : json_null());
+    return json_pack("{s:o,s:o}", "sha256", sha_json(g->rego_sha256), "equivalent_policy",
+                     equivalent);
+}
+
 static json_t *gate_json(const struct gate_state *g)
 {
     const struct dga_gate_result *r = g->res;
-    return json_pack("{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b}", "dry_run", g->opt->dry_run, "step",
+    return json_pack("{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s}", "dry_run",
+                     g->opt->dry_run, "step",
                      r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
                      r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)),
                      "reason", r->reason, "inventory", inventory_json(g), "cc", cc_json(g),
                      "driver_version", g->collected ? g->col->driver_version : "",
                      "event_version", (json_int_t)g->cfg->event_version, "devtools_allowed",
-                     g->allow_devtools);
+                     g->allow_devtools, "debug_allowed", dga_policy_allow_debug(g->policy),
+                     "insecure_boot_allowed", dga_policy_allow_insecure_boot(g->policy), "ocsp",
+                     dga_ocsp_mode_name(g->ocsp.mode));
 }
 
 static json_t *bundle_json(const struct gate_state *g)
@@ -156,15 +188,16 @@ static json_t *bundle_json(const struct gate_state *g)
     json_t *claims = filled ? json_incref(g->ap->claims) : json_object();
     json_t *eat = filled && g->ap->detached_eat != NULL ? json_incref(g->ap->detached_eat)
                                                         : json_object();
-    return json_pack("{s:i,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:{s:o,s:s},s:o,s:o,s:s,s:o}",
+    return json_pack("{s:i,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:{s:o,s:s},s:o,s:o,s:o,s:s,"
+                     "s:o}",
                      "bundle_version", 1, "result_code", code, "result_message", message,
                      "claims", claims, "detached_eat", eat, "evidence", evidence_json(g),
                      "collateral", collateral_json(g), "devices", devices_json(g), "nonce",
                      hex_or_null(g->nonce, DGA_NONCE_LEN, g->has_nonce), "verified_at", at,
                      "policy", "sha256", sha_json(g->policy_sha256), "source",
                      g->policy != NULL ? dga_policy_source(g->policy) : "unloaded",
-                     "gpu_policy_sha256", sha_json(g->gpu_policy_sha256), "verdict",
-                     verdict_json(g), "trust_roots",
+                     "gpu_policy_sha256", sha_json(g->gpu_policy_sha256), "gpu_policy_rego",
+                     rego_json(g), "verdict", verdict_json(g), "trust_roots",
                      g->cfg->test_device_root != NULL ? "test" : "nvidia", "gate", gate_json(g));
 }
 

@@ -18,7 +18,7 @@
 #define GPU_POLICY_MAX_DEPTH 16
 
 enum key_type { KEY_PATH, KEY_STRING, KEY_TIMEOUT, KEY_VERSION, KEY_EVENT_VERSION, KEY_TIME,
-                KEY_OBJECT, KEY_OCSP_MODE, KEY_MAX_AGE };
+                KEY_OBJECT, KEY_OCSP_MODE, KEY_MAX_AGE, KEY_REGO_EQUIVALENTS };
 
 #define OCSP_MAX_AGE_MAX 315360000 /* ten years, as attest --ocsp-max-age */
 
@@ -56,6 +56,7 @@ static const struct key keys[] = {
     {"ocsp_url", KEY_STRING, offsetof(struct dga_gate_config, ocsp_url)},
     PATH_KEY("collateral_dir", collateral_dir),
     {"ocsp_max_age", KEY_MAX_AGE, offsetof(struct dga_gate_config, ocsp_max_age)},
+    {"rego_equivalents", KEY_REGO_EQUIVALENTS, 0},
 };
 
 static const struct key *find_key(const char *name)
@@ -114,6 +115,51 @@ static size_t json_depth(const json_t *v, size_t cap)
     return deepest + 1;
 }
 
+/* 64 lowercase hex digits (as sha256sum prints them) into out. */
+static bool parse_sha256_hex(const char *s, uint8_t out[32])
+{
+    static const char digits[] = "0123456789abcdef";
+    if (strlen(s) != 64) {
+        return false;
+    }
+    for (size_t i = 0; i < 64; i += 2) {
+        const char *hi = strchr(digits, s[i]), *lo = strchr(digits, s[i + 1]);
+        if (s[i] == '\0' || s[i + 1] == '\0' || hi == NULL || lo == NULL) {
+            return false;
+        }
+        out[i / 2] = (uint8_t)(((hi - digits) << 4) | (lo - digits));
+    }
+    return true;
+}
+
+/*
+ * {"<SHA-256 of a Rego text, lowercase hex>": "<policy document path>", ...}:
+ * at most DGA_GATE_REGO_EQUIVALENTS_MAX entries, each a well-formed digest and
+ * a non-empty path (duplicate digests are duplicate keys, refused by the parser).
+ */
+static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
+{
+    const char *name;
+    json_t *path;
+    if (!json_is_object(v) || json_object_size(v) == 0 ||
+        json_object_size(v) > DGA_GATE_REGO_EQUIVALENTS_MAX) {
+        return DGA_E_GATE_CONFIG;
+    }
+    json_object_foreach((json_t *)v, name, path) {
+        struct dga_gate_rego_equivalent *r = &c->rego_equivalents[c->n_rego_equivalents];
+        size_t len = json_string_length(path);
+        if (!parse_sha256_hex(name, r->rego_sha256) || !json_is_string(path) || len == 0 ||
+            len > DGA_GATE_PATH_MAX || strlen(json_string_value(path)) != len) {
+            return DGA_E_GATE_CONFIG;
+        }
+        if ((r->policy = strdup(json_string_value(path))) == NULL) {
+            return DGA_E_NOMEM;
+        }
+        c->n_rego_equivalents++;
+    }
+    return DGA_E_OK;
+}
+
 static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *c)
 {
     unsigned *u = (unsigned *)((char *)c + k->offset);
@@ -142,6 +188,7 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
     case KEY_MAX_AGE:
         c->has_ocsp_max_age = true;
         return take_uint(v, 0, OCSP_MAX_AGE_MAX, u);
+    case KEY_REGO_EQUIVALENTS: return take_rego_equivalents(v, c);
     case KEY_OBJECT:
         /* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
         if (!json_is_object(v) || json_depth(v, GPU_POLICY_MAX_DEPTH + 1) > GPU_POLICY_MAX_DEPTH) {
@@ -226,6 +273,9 @@ void dga_gate_config_free(struct dga_gate_config *c)
         if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING || keys[i].type == KEY_OCSP_MODE) {
             free(*(char **)((char *)c + keys[i].offset));
         }
+    }
+    for (size_t i = 0; i < c->n_rego_equivalents; i++) {
+        free(c->rego_equivalents[i].policy);
     }
     json_decref(c->gpu_policy);
     free(c);

@@ -20,7 +20,7 @@ static int set_hex(json_t *o, const char *key, const uint8_t sha[32])
 
 dga_err dga_gate_event_payload(const struct dga_gate_event_fields *f, char **ret, size_t *ret_len)
 {
-    if (f->cc_mode == NULL) {
+    if (f->cc_mode == NULL || f->ocsp == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     _cleanup_(json_decrefp) json_t *o = json_object();
@@ -34,8 +34,13 @@ dga_err dga_gate_event_payload(const struct dga_gate_event_fields *f, char **ret
     bad = bad || json_object_set_new(o, "nvswitches", json_integer((json_int_t)f->nvswitches)) != 0;
     bad = bad || set_hex(o, "policy_sha256", f->policy_sha256) != 0;
     bad = bad || set_hex(o, "gpu_policy_sha256", f->gpu_policy_sha256) != 0;
+    if (f->has_rego) {
+        bad = bad || set_hex(o, "rego_sha256", f->rego_sha256) != 0;
+        bad = bad || set_hex(o, "rego_policy_sha256", f->rego_policy_sha256) != 0;
+    }
     bad = bad || json_object_set_new(o, "trust_roots",
                                      json_string(f->test_roots ? "test" : "nvidia")) != 0;
+    bad = bad || json_object_set_new(o, "ocsp", json_string(f->ocsp)) != 0;
     char *text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text == NULL) {
         return DGA_E_NOMEM;

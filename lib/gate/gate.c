@@ -90,7 +90,105 @@ static dga_err load_policy(struct gate_state *g)
     return DGA_E_OK;
 }
 
-/* dstack's gpu_policy knobs the gate honours; everything else in it is only hashed. */
+/*
+ * dstack's GpuPolicy keys (deny_unknown_fields there too), with their JSON types. A key
+ * the gate does not understand is a check it does not run: refused, as a wrong type is.
+ */
+static const struct {
+    const char *name;
+    bool string; /* else a boolean */
+} gpu_policy_keys[] = {
+    {"attest_gpu", false},
+    {"allow_devtools", false},
+    {"allow_debug", false},
+    {"allow_insecure_boot", false},
+    {"rego", true},
+};
+
+/* A gpu_policy key for the reason line: printable ASCII, cut after 64 characters. */
+static void printable_key(const char *key, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; key[n] != '\0' && n + 1 < cap && n < 64; n++) {
+        out[n] = key[n] >= 0x20 && key[n] < 0x7f ? key[n] : '?';
+    }
+    out[n] = '\0';
+}
+
+static dga_err check_gpu_policy_keys(struct gate_state *g, const json_t *gp)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)gp, name, v) {
+        size_t i = 0;
+        while (i < sizeof gpu_policy_keys / sizeof gpu_policy_keys[0] &&
+               strcmp(gpu_policy_keys[i].name, name) != 0) {
+            i++;
+        }
+        char key[72];
+        printable_key(name, key, sizeof key);
+        if (i == sizeof gpu_policy_keys / sizeof gpu_policy_keys[0]) {
+            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+                        "config: gpu_policy.%s: unknown key: the gate does not run a check it "
+                        "does not understand", key);
+        }
+        if (gpu_policy_keys[i].string ? !json_is_string(v) : !json_is_boolean(v)) {
+            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+                        "config: gpu_policy.%s: must be a %s", key,
+                        gpu_policy_keys[i].string ? "string" : "boolean");
+        }
+    }
+    return DGA_E_OK;
+}
+
+static dga_err load_rego_equivalent(struct gate_state *g, const char *path)
+{
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    struct dga_diag diag = {0};
+    dga_err e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
+    if (e == DGA_E_OK) {
+        e = dga_policy_parse((const char *)text, len, &g->rego_policy, &diag);
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, false,
+                    "config: gpu_policy.rego: equivalent policy %s: %s: %s (%s)", path,
+                    dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "file");
+    }
+    g->rego_policy_path = path;
+    dga_policy_sha256(g->rego_policy, g->rego_policy_sha256);
+    return DGA_E_OK;
+}
+
+/*
+ * No Rego engine here: the Rego text is refused unless the config names, for
+ * its exact bytes' SHA-256, a policy document that stands in for it.
+ */
+static dga_err read_rego(struct gate_state *g, const json_t *rego)
+{
+    if (rego == NULL) {
+        return DGA_E_OK;
+    }
+    if (EVP_Digest(json_string_value(rego), json_string_length(rego), g->rego_sha256, NULL,
+                   EVP_sha256(), NULL) != 1) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, false,
+                    "gpu_policy.rego: SHA-256 failed");
+    }
+    g->has_rego = true;
+    const struct dga_gate_config *c = g->cfg;
+    for (size_t i = 0; i < c->n_rego_equivalents; i++) {
+        if (CRYPTO_memcmp(c->rego_equivalents[i].rego_sha256, g->rego_sha256, 32) == 0) {
+            return load_rego_equivalent(g, c->rego_equivalents[i].policy);
+        }
+    }
+    char hex[65];
+    dga_hex_encode(g->rego_sha256, 32, hex);
+    return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+                "config: gpu_policy.rego needs a Rego engine; give the equivalent policy "
+                "document (rego_equivalents has none for its SHA-256 %s)", hex);
+}
+
+/* dstack's gpu_policy: hashed as written, every key understood, its knobs applied. */
 static dga_err read_gpu_policy(struct gate_state *g)
 {
     const json_t *gp = g->cfg->gpu_policy;
@@ -105,15 +203,21 @@ static dga_err read_gpu_policy(struct gate_state *g)
     if (EVP_Digest(jcs, len, g->gpu_policy_sha256, NULL, EVP_sha256(), NULL) != 1) {
         return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, false, "gpu_policy: SHA-256 failed");
     }
-    const json_t *attest = json_object_get(gp, "attest_gpu");
-    const json_t *devtools = json_object_get(gp, "allow_devtools");
-    if (json_is_false(attest) || !dga_policy_attest_gpu(g->policy)) {
+    e = check_gpu_policy_keys(g, gp);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (json_is_false(json_object_get(gp, "attest_gpu")) || !dga_policy_attest_gpu(g->policy)) {
         /* dstack would then set the ready state unverified; the gate never does. */
         return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
                     "config: attest_gpu is false: the gate attests or refuses, it never skips");
     }
-    g->allow_devtools = dga_policy_allow_devtools(g->policy) || json_is_true(devtools);
-    return DGA_E_OK;
+    g->allow_devtools = dga_policy_allow_devtools(g->policy) ||
+                        json_is_true(json_object_get(gp, "allow_devtools"));
+    /* As dstack's basic policy: they drop the dbgstat / secboot requirement. */
+    dga_policy_relax_measurements(g->policy, json_is_true(json_object_get(gp, "allow_debug")),
+                                  json_is_true(json_object_get(gp, "allow_insecure_boot")));
+    return read_rego(g, json_object_get(gp, "rego"));
 }
 
 static dga_err load_roots(struct gate_state *g)
@@ -266,10 +370,14 @@ static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
         .cc_mode = event_cc_mode(g),
         .devtools = g->inv->n_gpus > 0 && g->col->cc.devtools_mode == 1,
         .test_roots = g->cfg->test_device_root != NULL,
+        .ocsp = dga_ocsp_mode_name(g->ocsp.mode),
     };
     memcpy(f.evidence_sha256, g->res->bundle_sha256, 32);
     memcpy(f.policy_sha256, g->policy_sha256, 32);
     memcpy(f.gpu_policy_sha256, g->gpu_policy_sha256, 32);
+    f.has_rego = g->has_rego;
+    memcpy(f.rego_sha256, g->rego_sha256, 32);
+    memcpy(f.rego_policy_sha256, g->rego_policy_sha256, 32);
     return dga_gate_event_payload(&f, ret, ret_len);
 }
 
@@ -319,13 +427,17 @@ static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
     if (e == DGA_E_OK) {
         return DGA_E_OK;
     }
-    char who[64];
+    char who[64], field[128] = "";
+    struct dga_cc_field f;
     gate_device_name(g, 0, who, sizeof who);
+    if (e == DGA_E_CC_UNKNOWN && dga_cc_unknown_field(cc, &f)) {
+        snprintf(field, sizeof field, ": %s is %u, allowed %s", f.name, f.value, f.allowed);
+    }
     return fail(g, step, e, true,
-                "%s: cc-mode: %s: %s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
+                "%s: cc-mode: %s: %s%s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
                 "system-wide, %zu GPU(s))",
-                who, dga_err_name(e), dga_err_message(e), cc->cc_feature, cc->devtools_mode,
-                cc->multi_gpu_mode, g->inv->n_gpus);
+                who, dga_err_name(e), dga_err_message(e), field, cc->cc_feature,
+                cc->devtools_mode, cc->multi_gpu_mode, g->inv->n_gpus);
 }
 
 static dga_err read_cc(struct gate_state *g)
@@ -358,6 +470,11 @@ static dga_err scan_inventory(struct gate_state *g)
     g->inventory_read = true;
     g->res->n_gpus = g->inv->n_gpus;
     g->res->n_nvswitches = g->inv->n_switches;
+    /* NVSwitches are not attested yet: the policy's NVSwitch count applies to these. */
+    dga_policy_set_nvswitch_inventory(g->policy, g->inv->n_switches);
+    if (g->rego_policy != NULL) {
+        dga_policy_set_nvswitch_inventory(g->rego_policy, g->inv->n_switches);
+    }
     return DGA_E_OK;
 }
 
@@ -436,8 +553,11 @@ static dga_err match_inventory(struct gate_state *g)
 
 /* ---- appraisal and verdict ---- */
 
-/* Policy reasons start with the device label; the gate's reason adds the PCI address. */
-static dga_err fail_policy(struct gate_state *g, const char *reason)
+/*
+ * Policy reasons start with the device label; the gate's reason adds the PCI address.
+ * `check` is "policy" or "gpu_policy.rego" (the document standing in for the app's Rego).
+ */
+static dga_err fail_policy(struct gate_state *g, const char *check, const char *reason)
 {
     const char *sep = strstr(reason, ": ");
     for (size_t i = 0; sep != NULL && i < g->ap->n; i++) {
@@ -445,15 +565,39 @@ static dga_err fail_policy(struct gate_state *g, const char *reason)
         if (strlen(label) == (size_t)(sep - reason) && strncmp(reason, label, strlen(label)) == 0) {
             char who[64];
             gate_device_name(g, i, who, sizeof who);
-            return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: policy: %s",
-                        who, sep + 2);
+            return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s: %s", who,
+                        check, sep + 2);
         }
     }
     if (sep != NULL) {
-        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%.*s: policy: %s",
-                    (int)(sep - reason), reason, sep + 2);
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%.*s: %s: %s",
+                    (int)(sep - reason), reason, check, sep + 2);
     }
-    return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "policy: %s", reason);
+    return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s", check, reason);
+}
+
+/* The document standing in for gpu_policy.rego, over the same claims (dstack: after its own). */
+static dga_err evaluate_rego(struct gate_state *g)
+{
+    if (g->rego_policy == NULL) {
+        return DGA_E_OK;
+    }
+    g->rego_verdict = calloc(1, sizeof *g->rego_verdict);
+    dga_err e = g->rego_verdict == NULL
+                    ? DGA_E_NOMEM
+                    : dga_policy_evaluate(g->rego_policy, g->ap->claims, g->rego_verdict);
+    if (e != DGA_E_OK) {
+        free(g->rego_verdict);
+        g->rego_verdict = NULL;
+        return fail(g, DGA_GATE_STEP_VERDICT, e, false, "gpu_policy.rego: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    if (!g->rego_verdict->pass) {
+        return fail_policy(g, "gpu_policy.rego",
+                           g->rego_verdict->n_reasons > 0 ? g->rego_verdict->reasons[0]
+                                                          : "the policy says no");
+    }
+    return DGA_E_OK;
 }
 
 /*
@@ -580,10 +724,10 @@ static dga_err appraise(struct gate_state *g)
         }
     }
     if (!g->ap->verdict.pass) {
-        return fail_policy(g, g->ap->verdict.n_reasons > 0 ? g->ap->verdict.reasons[0]
-                                                           : "the policy says no");
+        return fail_policy(g, "policy", g->ap->verdict.n_reasons > 0 ? g->ap->verdict.reasons[0]
+                                                                     : "the policy says no");
     }
-    return DGA_E_OK;
+    return evaluate_rego(g);
 }
 
 /* ---- the run ---- */
@@ -666,6 +810,8 @@ static void state_free(struct gate_state *g)
     EVP_PKEY_free(g->eat_key);
     dga_ocsp_memo_free(g->ocsp.memo);
     dga_policy_free(g->policy);
+    dga_policy_free(g->rego_policy);
+    free(g->rego_verdict);
     dga_trust_free(&g->device_root);
     dga_trust_free(&g->rim_root);
 }

@@ -21,6 +21,13 @@ struct gate_state {
     uint8_t policy_sha256[32];
     uint8_t gpu_policy_sha256[32];
     bool allow_devtools; /* policy document or gpu_policy says so */
+    /* gpu_policy.rego and the policy document that stands in for it (rego_equivalents). */
+    bool has_rego;
+    uint8_t rego_sha256[32];
+    const char *rego_policy_path; /* the config's */
+    struct dga_policy *rego_policy;
+    uint8_t rego_policy_sha256[32];
+    struct dga_verdict *rego_verdict; /* NULL until evaluated */
     struct dga_event_backend *backend;
     EVP_PKEY *eat_key;
     struct dga_inventory *inv;

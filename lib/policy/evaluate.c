@@ -189,11 +189,18 @@ static void check_nonce(struct eval *e, const json_t *chain, const struct policy
     }
 }
 
+/*
+ * "not-required" allows not checking at all, nothing more: a device identity
+ * chain whose revocation was checked (a status other than "not-checked") is
+ * held to the "required" rules whatever the policy, so an "unknown", invalid,
+ * stale or unbounded answer fails (the parser allows only "good" for it).
+ */
 static void check_ocsp(struct eval *e, const json_t *chain, const struct policy_chain_def *def,
                        const struct policy_chain_rule *rule)
 {
     const json_t *v = json_object_get(chain, "x-nvidia-cert-ocsp-status");
-    if (!e->p->ocsp_required) {
+    bool checked_identity = def->identity && v != NULL && !is_string(v, "not-checked");
+    if (!e->p->ocsp_required && !checked_identity) {
         check_ocsp_optional(e, chain, def, rule);
         return;
     }
@@ -382,34 +389,43 @@ static void check_device(struct eval *e, const json_t *claim, size_t index, stru
 
 /* ------------------------------------------------------------ counts */
 
-/* Returns false (with a reason) when n is outside c. */
+/* Returns false (with a reason) when n is outside c; `what` is "GPU count" or the like. */
 static bool check_count(struct eval *e, const char *what, size_t n, const struct policy_count *c)
 {
     if (!c->set || (n >= c->min && n <= c->max)) {
         return true;
     }
     if (c->min == c->max) {
-        policy_reason(e->v, "devices: %s count is %zu, policy requires exactly %u", what, n,
-                      c->min);
+        policy_reason(e->v, "devices: %s is %zu, policy requires exactly %u", what, n, c->min);
     } else if (c->max == UINT32_MAX) {
-        policy_reason(e->v, "devices: %s count is %zu, policy requires at least %u", what, n,
-                      c->min);
+        policy_reason(e->v, "devices: %s is %zu, policy requires at least %u", what, n, c->min);
     } else if (c->min == 0) {
-        policy_reason(e->v, "devices: %s count is %zu, policy requires at most %u", what, n,
-                      c->max);
+        policy_reason(e->v, "devices: %s is %zu, policy requires at most %u", what, n, c->max);
     } else {
-        policy_reason(e->v, "devices: %s count is %zu, policy requires between %u and %u", what, n,
+        policy_reason(e->v, "devices: %s is %zu, policy requires between %u and %u", what, n,
                       c->min, c->max);
     }
     return false;
 }
 
-/* An empty array passes only when both counts are given and both admit zero. */
+/*
+ * An empty array passes only when both counts are given and both admit zero.
+ * NVSwitches are not attested yet: with the gate's PCI inventory known, the
+ * NVSwitch count applies to the inventory, and to the claims only when they
+ * hold NVSwitches (an empty claims array must not satisfy "exactly 0" while
+ * one sits on the bus, nor fail "exactly 1" because none was attested).
+ */
 static void check_counts(struct eval *e, const struct tally *t, size_t n_claims)
 {
     const struct dga_policy *p = e->p;
-    bool ok = check_count(e, "GPU", t->gpus, &p->gpus);
-    ok = check_count(e, "NVSwitch", t->switches, &p->switches) && ok;
+    bool ok = check_count(e, "GPU count", t->gpus, &p->gpus);
+    if (p->has_switch_inventory) {
+        ok = check_count(e, "NVSwitch count in the PCI inventory", p->switch_inventory,
+                         &p->switches) && ok;
+    }
+    if (!p->has_switch_inventory || t->switches > 0) {
+        ok = check_count(e, "NVSwitch count", t->switches, &p->switches) && ok;
+    }
     if (ok && n_claims == 0 &&
         !(p->gpus.set && p->gpus.min == 0 && p->switches.set && p->switches.min == 0)) {
         policy_reason(e->v, "devices: the claims array is empty, policy requires at least one "

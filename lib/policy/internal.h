@@ -88,6 +88,9 @@ struct dga_policy {
     uint8_t mismatch[POLICY_SOURCE__COUNT][(POLICY_MAX_INDEX + 1) / 8];
 
     struct policy_count gpus, switches;
+    /* The NVSwitches the gate's PCI inventory holds (dga_policy_set_nvswitch_inventory). */
+    bool has_switch_inventory;
+    size_t switch_inventory;
     /* Allow-lists (arrays of strings inside doc); NULL: not restricted. */
     const json_t *driver_versions, *vbios_versions, *switch_bios_versions, *hwmodels;
     bool require_protected_pcie;

@@ -626,3 +626,25 @@ bool dga_policy_allow_devtools(const struct dga_policy *p)
 {
     return p != NULL && p->allow_devtools;
 }
+
+bool dga_policy_allow_debug(const struct dga_policy *p)
+{
+    return p != NULL && p->allow_debug;
+}
+
+bool dga_policy_allow_insecure_boot(const struct dga_policy *p)
+{
+    return p != NULL && p->allow_insecure_boot;
+}
+
+void dga_policy_relax_measurements(struct dga_policy *p, bool allow_debug, bool allow_insecure_boot)
+{
+    p->allow_debug = p->allow_debug || allow_debug;
+    p->allow_insecure_boot = p->allow_insecure_boot || allow_insecure_boot;
+}
+
+void dga_policy_set_nvswitch_inventory(struct dga_policy *p, size_t n)
+{
+    p->has_switch_inventory = true;
+    p->switch_inventory = n;
+}

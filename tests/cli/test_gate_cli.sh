@@ -109,7 +109,9 @@ gate 0 "2 GPUs pass under the test root" && passed "2 GPUs" 2
 expect out "gate: PASS: 2 GPU(s)" "pass line"
 [ "$(cat "$tmp/ready.txt")" = "set 1 0" ] || bad "ready state set exactly once: $(cat "$tmp/ready.txt")"
 payload | grep -qF "{\"version\":2,\"provider\":\"nvidia\",\"devices\":2,\"cc_mode\":\"on\",\"devtools\":false,\"evidence_sha256\":" || bad "dstack field order"
-payload | grep -qF ",\"nvswitches\":0,\"policy_sha256\":\"$(sha256sum "$tmp/policy.json" | cut -d' ' -f1)\",\"gpu_policy_sha256\":\"$EMPTY_HASH\",\"trust_roots\":\"test\"}" || bad "extra fields"
+payload | grep -qF ",\"nvswitches\":0,\"policy_sha256\":\"$(sha256sum "$tmp/policy.json" | cut -d' ' -f1)\",\"gpu_policy_sha256\":\"$EMPTY_HASH\",\"trust_roots\":\"test\",\"ocsp\":\"off\"}" || bad "extra fields"
+expect_bundle '"ocsp":"off"' "no revocation check recorded in the bundle"
+bundle | grep -qF '"x-nvidia-cert-ocsp-status":"not-checked"' || bad "no revocation check in the claims"
 expect_bundle '"trust_roots":"test"' "bundle roots"
 expect_bundle '"pci_address":"0000:19:00.0"' "bundle pci"
 expect_bundle '"uuid":"GPU-7e570000-0000-4000-8000-000000000001"' "bundle uuid"
@@ -177,6 +179,27 @@ gate 1 "protected PCIe without CC" && refused "ppcie" cc-mode
 expect err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: cc-off: " "ppcie reason"
 expect_bundle '"mode":"ppcie"' "ppcie recorded"
 
+# Every CC field the gate reads is allow-listed (issue 9, finding 5): any other value is
+# cc-unknown naming the field and the value, DEVTOOLS allowed or not; nothing is emitted.
+CC_UNKNOWN="cc-mode: cc-unknown: a confidential-computing setting has a value outside the gate's allow-list"
+cc_unknown() { # SCENARIO-MEMBERS POLICY FIELD-TEXT
+    reset; scenario "$1"; config "$STD,\"policy\":\"$2\""
+    gate 1 "CC $1" && refused "CC $1" cc-mode
+    expect err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): $CC_UNKNOWN: $3 (" "CC $1 reason"
+    expect_bundle '"mode":"unknown"' "CC $1 recorded"
+}
+cc_unknown '"devtools_mode":2' "$tmp/devtools.json" "devToolsMode is 2, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"devtools_mode":4294967295' "$tmp/devtools.json" "devToolsMode is 4294967295, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"devtools_mode":2' "$tmp/policy.json" "devToolsMode is 2, allowed 0 (or 1 where DEVTOOLS is allowed)"
+cc_unknown '"environment":1' "$tmp/policy.json" "environment is 1, allowed 2 (production hardware)"
+cc_unknown '"environment":0' "$tmp/devtools.json" "environment is 0, allowed 2 (production hardware)"
+cc_unknown '"cc_feature":2' "$tmp/policy.json" "ccFeature is 2, allowed 1 (enabled)"
+cc_unknown '"multi_gpu_mode":3' "$tmp/policy.json" "multiGpuMode is 3, allowed 0, 1 or 2"
+# The known values still pass: NVLink encryption (multiGpuMode 2) with the CC feature on.
+reset; scenario '"multi_gpu_mode":2'; config "$STD,\"policy\":\"$tmp/policy.json\""
+gate 0 "CC on with multiGpuMode 2" && passed "multiGpuMode 2" 2
+payload | grep -qF '"cc_mode":"on","devtools":false' || bad "multiGpuMode 2: cc_mode in the event"
+
 # ---- NVML ----
 reset; scenario '"fail":{"call":"nvmlDeviceGetUUID","rc":15,"device":1}'; config "$STD,\"policy\":\"$tmp/policy.json\""
 gate 3 "NVML error" && refused "NVML error" collect
@@ -232,6 +255,24 @@ reset; scenario ""; PCI=$tmp/pcivga config "$STD,\"policy\":\"$tmp/policy.json\"
 gate 1 "a foreign display device" && refused "foreign VGA" inventory
 expect err "gate: 0000:00:02.0: inventory: pci-foreign-display" "foreign reason"
 [ -e "$tmp/ready.txt" ] && bad "foreign display: NVML was called"
+
+# NVSwitches are counted, not attested: the policy's NVSwitch count applies to the PCI
+# inventory (issue 9, finding 4), not to the claims, which hold none.
+cp -r "$tmp/pci" "$tmp/pcisw"
+pci_entry "$tmp/pcisw" 0000:05:00.0 0x10de 0x22a3 0x068000
+printf '{"version":1,"ocsp":"not-required","devices":{"nvswitches":{"exact":0}}}' >"$tmp/sw0.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"nvswitches":{"exact":1}}}' >"$tmp/sw1.json"
+reset; scenario ""; PCI=$tmp/pcisw config "$STD,\"policy\":\"$tmp/sw0.json\""
+gate 1 "one NVSwitch present, the policy requires exactly 0" && refused "NVSwitch, exactly 0" policy
+expect err "dstack-gpu-attest: gate: devices: policy: NVSwitch count in the PCI inventory is 1, policy requires exactly 0" "NVSwitch exactly 0 reason"
+expect_bundle '"nvswitches":["0000:05:00.0"]' "NVSwitch in the bundle's inventory"
+reset; PCI=$tmp/pcisw config "$STD,\"policy\":\"$tmp/sw1.json\""
+gate 0 "one NVSwitch present, the policy requires exactly 1" && passed "NVSwitch, exactly 1" 2
+payload | grep -qF '"nvswitches":1,' || bad "NVSwitch, exactly 1: the event's count"
+expect out "gate: PASS: 2 GPU(s), 1 NVSwitch(es)" "NVSwitch pass line"
+reset; config "$STD,\"policy\":\"$tmp/sw1.json\""
+gate 1 "no NVSwitch present, the policy requires exactly 1" && refused "no NVSwitch, exactly 1" policy
+expect err "dstack-gpu-attest: gate: devices: policy: NVSwitch count in the PCI inventory is 0, policy requires exactly 1" "NVSwitch exactly 1 reason"
 
 # ---- appraisal and policy ----
 reset; scenario '"nonce_override":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"'
@@ -404,6 +445,21 @@ expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: unknown: certificate 
 ocsp_entry "unknown" "$KEY3" '"error":null,"index":3,"next_update":"2026-12-28T09:44:32Z","response":"'"$(base64 -w0 "$ocspfx/responses/cert3-unknown.der")"'","revocation_reason":null,"source":"cache","status":"unknown"'
 expect_bundle "$DEVICE_POLICY \\\"unknown\\\"" "unknown: the device chain in the verdict"
 
+# "ocsp": "not-required" allows not checking at all, nothing more (issue 9, finding 9):
+# a device chain that was checked must have a fresh "good" answer, whatever the policy.
+reset; cachecfg unknown "$FRESH" "\"policy\":\"$tmp/policy.json\""
+gate 1 "not-required, device chain checked: unknown" && refused "not-required unknown" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: unknown: certificate 3 \"DGA TEST GH100 Identity\"" "not-required unknown reason"
+expect_bundle "$DEVICE_POLICY \\\"unknown\\\", policy allows [\\\"good\\\"]" "not-required unknown: the device chain in the verdict"
+expect_bundle '"ocsp":"cache"' "not-required unknown: the source in the bundle's gate"
+reset; cachecfg good "$STALE" "\"policy\":\"$tmp/policy.json\""
+gate 1 "not-required, device chain checked: stale" && refused "not-required stale" appraise
+expect err "gate: GPU-0 (0000:18:00.0): ocsp-device-chain: ocsp-too-old: " "not-required stale reason"
+expect_bundle "$DEVICE_POLICY \\\"invalid\\\", policy allows [\\\"good\\\"]" "not-required stale: the device chain in the verdict"
+expect_bundle 'x-nvidia-gpu-attestation-report-cert-chain.x-nvidia-cert-ocsp-response-valid is false, policy requires true' "not-required stale: response not valid"
+# The RIM chains stay relaxed under "not-required": no OCSP reason names them.
+bundle | grep -qF 'x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-ocsp' && bad "not-required: a RIM chain's OCSP in the verdict"
+
 # (c) certificateHold on the BROM certificate (1), under a policy that accepts a hold
 # on both RIM chains (and their 2025 expiry): the device chain is never relaxed.
 printf '{"version":1,"chains":{"gpu-driver-rim":{"status":["valid","expired"],"ocsp_status":["good","revoked"],"revocation_reasons":["certificateHold"]},"gpu-vbios-rim":{"status":["valid","expired"],"ocsp_status":["good","revoked"],"revocation_reasons":["certificateHold"]}}}' >"$tmp/rimhold.json"
@@ -510,6 +566,94 @@ expect_bundle '"verdict":{"pass":true' "dry run verdict"
 reset; scenario '"cc_feature":0'
 gate 1 "dry run refuses CC off too" --dry-run
 [ -e "$tmp/log" ] && bad "dry run refusal: log created"
+
+# ---- the app's gpu_policy (issue 9, finding 2) ----
+# There is no Rego engine: a gpu_policy "rego" is refused (exit 2, before anything is
+# measured) unless rego_equivalents names, for the SHA-256 of its exact text, a policy
+# document that stands in for it; the bundle and the event then record both hashes.
+REGO='package policy\ndefault nv_match := false'
+REGO_SHA=$(printf "$REGO" | sha256sum | cut -d' ' -f1)
+REGO_GP="\"gpu_policy\":{\"rego\":\"$REGO\"}"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":2},"nvswitches":{"exact":0}},"hwmodels":["GH100 A01 GSP BROM"]}' >"$tmp/rego-two.json"
+printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":1}}}' >"$tmp/rego-one.json"
+REGO_TWO_SHA=$(sha256sum "$tmp/rego-two.json" | cut -d' ' -f1)
+norego() { # NAME: refused at setup, nothing measured, NVML never asked
+    [ -e "$tmp/log" ] && bad "$1: something was logged"
+    [ -e "$tmp/ready.txt" ] && bad "$1: NVML was called"
+    expect_bundle '"step":"setup"' "$1"
+}
+reset; scenario ""; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP"
+gate 2 "gpu_policy.rego without an equivalent policy" && norego "rego refused"
+expect err "dstack-gpu-attest: gate: config: gpu_policy.rego needs a Rego engine; give the equivalent policy document (rego_equivalents has none for its SHA-256 $REGO_SHA)" "rego reason"
+expect_bundle "\"gpu_policy_rego\":{\"equivalent_policy\":null,\"sha256\":\"$REGO_SHA\"}" "rego refused: its hash in the bundle"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$EMPTY_HASH\":\"$tmp/rego-two.json\"}"
+gate 2 "gpu_policy.rego whose text has no equivalent (another text has)" && norego "rego other"
+expect err "config: gpu_policy.rego needs a Rego engine; give the equivalent policy document" "rego other reason"
+
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-two.json\"}"
+gate 0 "gpu_policy.rego with its equivalent policy" && passed "rego equivalent" 2
+payload | grep -qF "\"gpu_policy_sha256\":\"$(printf '{"rego":"%s"}' "$REGO" | sha256sum | cut -d' ' -f1)\",\"rego_sha256\":\"$REGO_SHA\",\"rego_policy_sha256\":\"$REGO_TWO_SHA\",\"trust_roots\":\"test\"," || bad "rego: both hashes in the event"
+expect_bundle "\"gpu_policy_rego\":{\"equivalent_policy\":{\"path\":\"$tmp/rego-two.json\",\"sha256\":\"$REGO_TWO_SHA\",\"verdict\":{\"pass\":true,\"reasons\":[]}},\"sha256\":\"$REGO_SHA\"}" "rego: both hashes in the bundle"
+# Without a rego, the event carries neither.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-two.json\"}"
+gate 0 "rego_equivalents but no gpu_policy.rego" && passed "no rego" 2
+payload | grep -qF '"rego_' && bad "no rego: rego hashes in the event"
+expect_bundle '"gpu_policy_rego":null' "no rego: null in the bundle"
+
+# The equivalent refuses: exit 1 at the policy step, nothing emitted after the policy hash.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-one.json\"}"
+gate 1 "gpu_policy.rego's equivalent refuses" && refused "rego refuses" policy
+expect err "dstack-gpu-attest: gate: devices: gpu_policy.rego: GPU count is 2, policy requires exactly 1" "rego refusal reason"
+expect_bundle '"verdict":{"pass":false,"reasons":["devices: GPU count is 2, policy requires exactly 1"]}' "rego refusal: the equivalent's verdict"
+[ -e "$tmp/ready.txt" ] && bad "rego refusal: the ready state was touched"
+
+# A malformed equivalent is a config error; so are malformed rego_equivalents entries.
+printf '{"version":1,"rego":"x"}' >"$tmp/rego-bad.json"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-bad.json\"}"
+gate 2 "gpu_policy.rego's equivalent is not a policy document" && norego "rego bad equivalent"
+expect err "gate: config: gpu_policy.rego: equivalent policy $tmp/rego-bad.json: policy-invalid: " "rego bad equivalent reason"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/no-such.json\"}"
+gate 3 "gpu_policy.rego's equivalent is missing"
+expect err "gate: config: gpu_policy.rego: equivalent policy $tmp/no-such.json: io: " "rego missing equivalent reason"
+for bad_entry in "\"$(echo "$REGO_SHA" | tr a-f A-F)\":\"$tmp/rego-two.json\"" \
+    "\"${REGO_SHA%?}\":\"$tmp/rego-two.json\"" "\"${REGO_SHA}0\":\"$tmp/rego-two.json\"" \
+    "\"${REGO_SHA%?}g\":\"$tmp/rego-two.json\"" "\"$REGO_SHA\":\"\"" "\"$REGO_SHA\":7"; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":{$bad_entry}"
+    gate 2 "malformed rego_equivalents entry {$bad_entry}"
+    expect err "gate-config: the gate configuration is malformed, has an unknown key, or a value out of range (key rego_equivalents" "rego_equivalents named"
+done
+for bad_map in '{}' '[]' '"x"'; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"rego_equivalents\":$bad_map"
+    gate 2 "malformed rego_equivalents $bad_map"; expect err "(key rego_equivalents" "rego_equivalents $bad_map named"
+done
+
+# A gpu_policy key the gate does not understand is a check it would not run: refused,
+# as is a known key of the wrong type (dstack's GpuPolicy denies both).
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_devtools\":false,\"require_h200\":true}"
+gate 2 "unknown gpu_policy key" && norego "unknown gpu_policy key"
+expect err "dstack-gpu-attest: gate: config: gpu_policy.require_h200: unknown key: the gate does not run a check it does not understand" "unknown gpu_policy key reason"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"x\\ny\":1}"
+gate 2 "unknown gpu_policy key with a newline" && expect err "gate: config: gpu_policy.x?y: unknown key" "newline key printable"
+[ "$(grep -c . "$tmp/err")" = 2 ] || bad "newline key: not one reason line and the bundle line"
+for typed in '"attest_gpu":"false"' '"allow_devtools":1' '"allow_debug":null' '"allow_insecure_boot":"yes"'; do
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{$typed}"
+    gate 2 "gpu_policy {$typed}" && norego "gpu_policy {$typed}"
+    expect err "gate: config: gpu_policy.$(echo "$typed" | cut -d'"' -f2): must be a boolean" "gpu_policy {$typed} reason"
+done
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"rego\":true}"
+gate 2 "gpu_policy rego not a string"; expect err "gate: config: gpu_policy.rego: must be a string" "rego type reason"
+
+# allow_debug and allow_insecure_boot are honoured as docs/policy.md says: they drop the
+# dbgstat / secboot requirement of the policy (shown on claims in unit_policy
+# test_relax_measurements), and the bundle records it.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_debug\":true,\"allow_insecure_boot\":true}"
+gate 0 "gpu_policy allow_debug and allow_insecure_boot" && passed "debug knobs" 2
+expect_bundle '"debug_allowed":true,' "allow_debug recorded"
+expect_bundle '"insecure_boot_allowed":true,' "allow_insecure_boot recorded"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"gpu_policy\":{\"allow_debug\":false}"
+gate 0 "gpu_policy allow_debug false" && passed "debug knobs off" 2
+expect_bundle '"debug_allowed":false,' "allow_debug false recorded"
+expect_bundle '"insecure_boot_allowed":false,' "allow_insecure_boot absent recorded"
 
 # ---- the config ----
 reset; scenario ""

@@ -174,6 +174,57 @@ static void test_protected_pcie(void **state)
     tmp_free(&t);
 }
 
+/*
+ * Every CC field the gate reads is allow-listed (issue 9, finding 5): anything but
+ * ccFeature 1, environment 2 (production), devToolsMode 0 (1 when allowed) and a known
+ * multiGpuMode is cc-unknown, naming the first such field and its value.
+ */
+static void test_cc_allow_list(void **state)
+{
+    (void)state;
+    static const struct {
+        struct dga_cc_settings cc;
+        const char *field;
+        unsigned value;
+        const char *mode;
+    } cases[] = {
+        {{2, 1, 2, 0}, "devToolsMode", 2, "unknown"},
+        {{2, 1, 4294967295u, 0}, "devToolsMode", 4294967295u, "unknown"},
+        {{1, 1, 0, 0}, "environment", 1, "unknown"},
+        {{0, 1, 0, 0}, "environment", 0, "unknown"},
+        {{3, 1, 0, 0}, "environment", 3, "unknown"},
+        {{2, 2, 0, 0}, "ccFeature", 2, "unknown"},
+        {{2, 4294967295u, 0, 0}, "ccFeature", 4294967295u, "unknown"},
+        {{2, 1, 0, 3}, "multiGpuMode", 3, "unknown"},
+        {{1, 2, 7, 0}, "ccFeature", 2, "unknown"}, /* the first field in order is named */
+        {{0, 1, 1, 0}, "environment", 0, "unknown"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct dga_cc_field f = {"untouched", 99, NULL};
+        assert_true(dga_cc_unknown_field(&cases[i].cc, &f));
+        assert_string_equal(f.name, cases[i].field);
+        assert_int_equal(f.value, cases[i].value);
+        assert_non_null(f.allowed);
+        assert_int_equal(dga_cc_check(&cases[i].cc, false), DGA_E_CC_UNKNOWN);
+        assert_int_equal(dga_cc_check(&cases[i].cc, true), DGA_E_CC_UNKNOWN);
+        assert_string_equal(dga_cc_mode_name(&cases[i].cc), cases[i].mode);
+    }
+    /* The known values: on, DEVTOOLS (allowed or not), every multi-GPU mode, and off. */
+    struct dga_cc_settings on = {2, 1, 0, 0}, dev = {2, 1, 1, 0}, nvle = {2, 1, 0, 2};
+    struct dga_cc_settings off_sim = {1, 0, 0, 0};
+    struct dga_cc_field f = {"untouched", 99, NULL};
+    assert_false(dga_cc_unknown_field(&on, &f));
+    assert_string_equal(f.name, "untouched");
+    assert_int_equal(dga_cc_check(&on, false), DGA_E_OK);
+    assert_int_equal(dga_cc_check(&dev, false), DGA_E_CC_DEVTOOLS);
+    assert_int_equal(dga_cc_check(&dev, true), DGA_E_OK);
+    assert_int_equal(dga_cc_check(&nvle, false), DGA_E_OK);
+    assert_string_equal(dga_cc_mode_name(&nvle), "on");
+    /* The CC feature off is cc-off first, whatever else is set. */
+    assert_int_equal(dga_cc_check(&off_sim, true), DGA_E_CC_OFF);
+    assert_string_equal(dga_cc_mode_name(&off_sim), "off");
+}
+
 static void test_zero_gpus(void **state)
 {
     (void)state;
@@ -707,6 +758,8 @@ static void test_cc_settings_with_deadline(void **state)
     assert_int_equal(cc.multi_gpu_mode, 1);
     assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_OFF); /* PPCIe without the CC feature */
     cc.cc_feature = 1;
+    assert_int_equal(dga_cc_check(&cc, true), DGA_E_CC_UNKNOWN); /* a simulated environment */
+    cc.environment = 2;
     assert_int_equal(dga_cc_check(&cc, false), DGA_E_CC_DEVTOOLS);
     scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeSettings\",\"rc\":3}");
     assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 10000, &cc, &err),
@@ -1002,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_cc_off),
         cmocka_unit_test(test_devtools),
         cmocka_unit_test(test_protected_pcie),
+        cmocka_unit_test(test_cc_allow_list),
         cmocka_unit_test(test_zero_gpus),
         cmocka_unit_test(test_eight_gpus_verify),
         cmocka_unit_test(test_fake_duplicate_knobs),

@@ -77,7 +77,8 @@ static const char *const full_config =
     "\"cc_timeout_ms\":1,\"collect_timeout_ms\":600000,\"ready_timeout_ms\":7,"
     "\"eat_key\":\"k.pem\",\"eat_kid\":\"kid\",\"test_device_root\":\"root.pem\","
     "\"verify_at\":\"2024-06-01T00:00:00Z\",\"ocsp\":\"cache\",\"ocsp_url\":\"http://p/ocsp\","
-    "\"collateral_dir\":\"c\",\"ocsp_max_age\":0}";
+    "\"collateral_dir\":\"c\",\"ocsp_max_age\":0,\"rego_equivalents\":{"
+    "\"" EMPTY_POLICY_HASH "\":\"eq.json\"}}";
 
 static void test_config_every_key(void **state)
 {
@@ -109,7 +110,67 @@ static void test_config_every_key(void **state)
     assert_string_equal(c->collateral_dir, "c");
     assert_true(c->has_ocsp_max_age);
     assert_int_equal(c->ocsp_max_age, 0);
+    assert_int_equal(c->n_rego_equivalents, 1);
+    char hex[65];
+    dga_hex_encode(c->rego_equivalents[0].rego_sha256, 32, hex);
+    assert_string_equal(hex, EMPTY_POLICY_HASH);
+    assert_string_equal(c->rego_equivalents[0].policy, "eq.json");
     dga_gate_config_free(c);
+}
+
+/* rego_equivalents: {"<SHA-256 of a Rego text>": "<policy document>"} (issue 9, finding 2). */
+static void test_config_rego_equivalents(void **state)
+{
+    (void)state;
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse("{\"rim_dir\":\"r\",\"rego_equivalents\":{\"" H64 "\":\"a.json\",\""
+                           EMPTY_POLICY_HASH "\":\"b.json\"}}",
+                           &c, NULL),
+                     DGA_E_OK);
+    assert_int_equal(c->n_rego_equivalents, 2);
+    assert_int_equal(c->rego_equivalents[0].rego_sha256[0], 0x01);
+    assert_int_equal(c->rego_equivalents[0].rego_sha256[31], 0xef);
+    assert_string_equal(c->rego_equivalents[0].policy, "a.json");
+    assert_int_equal(c->rego_equivalents[1].rego_sha256[0], 0x44);
+    assert_string_equal(c->rego_equivalents[1].policy, "b.json");
+    dga_gate_config_free(c);
+    static const char *const bad[] = {
+        "[]", "{}", "\"x\"", "{\"" H64 "\":7}", "{\"" H64 "\":\"\"}", "{\"" H64 "\":null}",
+        "{\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\":\"a\"}",
+        "{\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\":\"a\"}",
+        "{\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\":\"a\"}",
+        "{\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg\":\"a\"}",
+        "{\" 123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\":\"a\"}",
+        "{\"\":\"a\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"rim_dir\":\"r\",\"rego_equivalents\":%s}", bad[i]);
+        expect_config_error(text, DGA_E_GATE_CONFIG, "rego_equivalents");
+    }
+    /* Duplicate digests are duplicate keys; at most 16 entries. */
+    expect_config_error("{\"rim_dir\":\"r\",\"rego_equivalents\":{\"" H64 "\":\"a\",\"" H64
+                        "\":\"b\"}}",
+                        DGA_E_GATE_CONFIG, "config");
+    for (unsigned n = 16; n <= 17; n++) {
+        char text[4096] = "{\"rim_dir\":\"r\",\"rego_equivalents\":{";
+        for (unsigned i = 0; i < n; i++) {
+            char entry[96];
+            snprintf(entry, sizeof entry, "%s\"%02x%.62s\":\"p%u.json\"", i > 0 ? "," : "", i,
+                     H64, i);
+            strcat(text, entry);
+        }
+        strcat(text, "}}");
+        c = NULL;
+        assert_int_equal(parse(text, &c, NULL), n == 16 ? DGA_E_OK : DGA_E_GATE_CONFIG);
+        if (n == 16) {
+            assert_int_equal(c->n_rego_equivalents, 16);
+            assert_string_equal(c->rego_equivalents[15].policy, "p15.json");
+        }
+        dga_gate_config_free(c);
+    }
+#undef H64
 }
 
 static void test_config_rejections(void **state)
@@ -213,7 +274,7 @@ static void test_event_payload(void **state)
 {
     (void)state;
     struct dga_gate_event_fields f = {.devices = 8, .nvswitches = 4, .cc_mode = "on",
-                                      .devtools = false, .test_roots = true};
+                                      .devtools = false, .test_roots = true, .ocsp = "off"};
     memset(f.evidence_sha256, 0xab, 32);
     memset(f.policy_sha256, 0x01, 32);
     memset(f.gpu_policy_sha256, 0xff, 32);
@@ -228,10 +289,29 @@ static void test_event_payload(void **state)
         "\"0101010101010101010101010101010101010101010101010101010101010101\","
         "\"gpu_policy_sha256\":"
         "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
-        "\"trust_roots\":\"test\"}";
+        "\"trust_roots\":\"test\",\"ocsp\":\"off\"}";
     assert_string_equal(p, want);
     assert_int_equal(len, strlen(want));
     free(p);
+    /* With a gpu_policy rego: its hash and its stand-in's, after gpu_policy_sha256. */
+    f.has_rego = true;
+    memset(f.rego_sha256, 0x22, 32);
+    memset(f.rego_policy_sha256, 0x33, 32);
+    f.ocsp = "cache";
+    assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_OK);
+    const char *want_rego =
+        "\"gpu_policy_sha256\":"
+        "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+        "\"rego_sha256\":\"2222222222222222222222222222222222222222222222222222222222222222\","
+        "\"rego_policy_sha256\":"
+        "\"3333333333333333333333333333333333333333333333333333333333333333\","
+        "\"trust_roots\":\"test\",\"ocsp\":\"cache\"}";
+    assert_non_null(strstr(p, want_rego));
+    assert_string_equal(p + strlen(p) - strlen(want_rego), want_rego);
+    free(p);
+    f.ocsp = NULL;
+    assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_BAD_ARGUMENT);
+    f.ocsp = "cache";
     f.cc_mode = NULL;
     assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_BAD_ARGUMENT);
 }
@@ -741,6 +821,43 @@ static void test_run_cc_off(void **state)
     rm_env(&e);
 }
 
+/*
+ * The app's gpu_policy is read in full before anything is measured (issue 9, finding 2): a
+ * Rego text without a stand-in document, an unknown key or a mistyped one is gate-config.
+ */
+static void test_run_gpu_policy_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *gpu_policy, *reason;
+    } cases[] = {
+        {"{\"rego\":\"package policy\\ndefault nv_match := false\"}",
+         "config: gpu_policy.rego needs a Rego engine; give the equivalent policy document "
+         "(rego_equivalents has none for its SHA-256 "
+         "11826101f2c4a36772e19a164d2edfd8aff422b71df4cf634972b92a54b3c696)"},
+        {"{\"allow_devtools\":true,\"nv_match\":true}",
+         "config: gpu_policy.nv_match: unknown key: the gate does not run a check it does not "
+         "understand"},
+        {"{\"allow_debug\":\"true\"}", "config: gpu_policy.allow_debug: must be a boolean"},
+        {"{\"rego\":[]}", "config: gpu_policy.rego: must be a string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct env e;
+        make_env(&e, "");
+        struct dga_gate_config *c = make_config(&e, cases[i].gpu_policy);
+        struct dga_gate_result r;
+        struct dga_gate_options opt = {.dry_run = false};
+        assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_GATE_CONFIG);
+        assert_int_equal(r.step, DGA_GATE_STEP_SETUP);
+        assert_false(r.rejected);
+        assert_string_equal(r.reason, cases[i].reason);
+        assert_false(r.policy_hash_emitted || r.event_emitted || r.ready_set);
+        assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+        dga_gate_config_free(c);
+        rm_env(&e);
+    }
+}
+
 static void test_run_dry(void **state)
 {
     (void)state;
@@ -829,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults),
         cmocka_unit_test(test_config_every_key),
         cmocka_unit_test(test_config_rejections),
+        cmocka_unit_test(test_config_rego_equivalents),
         cmocka_unit_test(test_config_caps),
         cmocka_unit_test(test_config_truncation),
         cmocka_unit_test(test_event_payload),
@@ -839,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_leaf_and_ueid),
         cmocka_unit_test(test_run_pass),
         cmocka_unit_test(test_run_cc_off),
+        cmocka_unit_test(test_run_gpu_policy_refused),
         cmocka_unit_test(test_run_dry),
         cmocka_unit_test(test_run_bundle_unwritable),
         cmocka_unit_test(test_run_duplicate_uuid),

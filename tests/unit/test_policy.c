@@ -455,6 +455,56 @@ static void test_ocsp_not_required_revoked_allowed(void **state)
     dga_policy_free(p);
 }
 
+/*
+ * "not-required" allows not checking at all, nothing more: a device identity chain that
+ * was checked must have a fresh "good" answer whatever the policy (issue 9, finding 9).
+ */
+static void test_ocsp_not_required_checked_device_chain(void **state)
+{
+    struct dga_policy *off = fixture_policy("offline_no_ocsp.json");
+    json_t *g = gpu();
+    json_t *s = nvswitch();
+    (void)state;
+    ocsp_not_checked(g, GPU_DRV);
+    ocsp_not_checked(g, GPU_VBIOS);
+    ocsp_not_checked(s, SW_BIOS);
+    expect_pass(off, devices(json_deep_copy(g), json_deep_copy(s), NULL)); /* good, with nonce */
+    /* "unknown" from the responder. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    expect_fail(off, devices(json_deep_copy(g), NULL),
+                L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"unknown\", policy allows [\"good\"]");
+    /* A stale stored response: invalid, and not valid. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"invalid\"");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-response-valid", "false");
+    expect_fail_n(off, devices(json_deep_copy(g), NULL), 2,
+                  L_GPU GPU_AR ".x-nvidia-cert-ocsp-status is \"invalid\", policy allows "
+                               "[\"good\"]");
+    assert_true(has_reason(L_GPU GPU_AR ".x-nvidia-cert-ocsp-response-valid is false" REQ_TRUE));
+    /* "good" from a store with no maximum age and no nonce: its freshness is unbounded. */
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-status", "\"good\"");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-response-valid", "true");
+    set(g, GPU_AR, "x-nvidia-cert-ocsp-nonce-matches", "false");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-source", "\"cache\"");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-max-age", "0");
+    expect_fail(off, devices(json_deep_copy(g), NULL),
+                L_GPU GPU_AR ".x-dstack-cert-ocsp-max-age is 0, policy requires a stored OCSP "
+                             "response held to a maximum age (or a matching nonce)");
+    set(g, GPU_AR, "x-dstack-cert-ocsp-max-age", "604800");
+    expect_pass(off, devices(json_deep_copy(g), NULL));
+    /* Not checked at all is what "not-required" allows. */
+    ocsp_not_checked(g, GPU_AR);
+    expect_pass(off, devices(json_deep_copy(g), NULL));
+    /* The same for an NVSwitch's identity chain; RIM chains stay relaxed. */
+    set(s, SW_AR, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    set(s, SW_BIOS, "x-nvidia-cert-ocsp-status", "\"unknown\"");
+    expect_fail(off, devices(json_deep_copy(s), NULL),
+                "SWITCH-0: " SW_AR ".x-nvidia-cert-ocsp-status is \"unknown\", policy allows "
+                "[\"good\"]");
+    json_decref(s);
+    json_decref(g);
+    dga_policy_free(off);
+}
+
 /* ------------------------------------------------------------ NVIDIA's examples */
 
 /* allow_gpu_driver_rim_cert_expired.rego: only the driver RIM chain may be expired. */
@@ -719,6 +769,67 @@ static void test_device_counts(void **state)
     dga_policy_free(min);
     dga_policy_free(range);
     dga_policy_free(exact);
+}
+
+/*
+ * The gate's PCI inventory: NVSwitches are not attested yet, so the policy's NVSwitch
+ * count applies to the inventory (issue 9, finding 4), and to the claims when they hold any.
+ */
+static void test_nvswitch_inventory(void **state)
+{
+    struct dga_policy *none = policy("{\"devices\": {\"nvswitches\": {\"exact\": 0}}}");
+    struct dga_policy *one = policy("{\"devices\": {\"nvswitches\": {\"exact\": 1}}}");
+    struct dga_policy *any = policy("{\"devices\": {\"gpus\": {\"min\": 0}}}");
+    (void)state;
+    expect_pass(none, devices(gpu(), NULL)); /* no inventory known: the claims decide */
+    dga_policy_set_nvswitch_inventory(none, 1);
+    expect_fail(none, devices(gpu(), NULL),
+                "devices: NVSwitch count in the PCI inventory is 1, policy requires exactly 0");
+    expect_fail(one, devices(gpu(), NULL),
+                "devices: NVSwitch count is 0, policy requires exactly 1");
+    dga_policy_set_nvswitch_inventory(one, 1);
+    expect_pass(one, devices(gpu(), NULL));
+    /* Attested NVSwitches are counted too. */
+    expect_fail(one, devices(gpu(), nvswitch(), nvswitch(), NULL),
+                "devices: NVSwitch count is 2, policy requires exactly 1");
+    dga_policy_set_nvswitch_inventory(one, 0);
+    expect_fail(one, devices(gpu(), NULL),
+                "devices: NVSwitch count in the PCI inventory is 0, policy requires exactly 1");
+    /* No NVSwitch count in the policy: the inventory is not constrained. */
+    dga_policy_set_nvswitch_inventory(any, 8);
+    expect_pass(any, devices(gpu(), NULL));
+    dga_policy_free(any);
+    dga_policy_free(one);
+    dga_policy_free(none);
+}
+
+/* The gate's gpu_policy knobs: allow_debug and allow_insecure_boot, ORed into the policy. */
+static void test_relax_measurements(void **state)
+{
+    struct dga_policy *p = builtin();
+    uint8_t before[32], after[32];
+    json_t *g = gpu();
+    (void)state;
+    dga_policy_sha256(p, before);
+    set(g, NULL, "dbgstat", "\"enabled\"");
+    set(g, NULL, "secboot", "false");
+    dga_policy_relax_measurements(p, false, false);
+    assert_false(dga_policy_allow_debug(p));
+    assert_false(dga_policy_allow_insecure_boot(p));
+    expect_fail_n(p, devices(json_deep_copy(g), NULL), 2, L_GPU "secboot is false" REQ_TRUE);
+    assert_true(has_reason(L_GPU "dbgstat is \"enabled\", policy requires \"disabled\""));
+    dga_policy_relax_measurements(p, true, false);
+    assert_true(dga_policy_allow_debug(p));
+    expect_fail(p, devices(json_deep_copy(g), NULL), L_GPU "secboot is false" REQ_TRUE);
+    dga_policy_relax_measurements(p, false, true);
+    assert_true(dga_policy_allow_debug(p)); /* ORed: nothing is taken back */
+    assert_true(dga_policy_allow_insecure_boot(p));
+    expect_pass(p, devices(json_deep_copy(g), NULL));
+    set(g, NULL, "measres", "\"fail\"");
+    expect_fail(p, devices(g, NULL), L_GPU "measres is \"fail\", policy requires \"success\"");
+    dga_policy_sha256(p, after);
+    assert_memory_equal(before, after, 32);
+    dga_policy_free(p);
 }
 
 /* An empty array passes only when both counts are given and both admit zero. */
@@ -1098,6 +1209,7 @@ int main(void)
         cmocka_unit_test(test_default_empty_array),
         cmocka_unit_test(test_ocsp_not_checked),
         cmocka_unit_test(test_ocsp_not_required_revoked_allowed),
+        cmocka_unit_test(test_ocsp_not_required_checked_device_chain),
         cmocka_unit_test(test_example_expired),
         cmocka_unit_test(test_example_revoked),
         cmocka_unit_test(test_certificate_hold_only),
@@ -1109,6 +1221,8 @@ int main(void)
         cmocka_unit_test(test_knobs),
         cmocka_unit_test(test_device_counts),
         cmocka_unit_test(test_empty_array),
+        cmocka_unit_test(test_nvswitch_inventory),
+        cmocka_unit_test(test_relax_measurements),
         cmocka_unit_test(test_version_allow_lists),
         cmocka_unit_test(test_require_protected_pcie),
         cmocka_unit_test(test_reason_bounds),
