@@ -19,6 +19,7 @@
 #include "dga/util.h"
 #include "dga/x509.h"
 #include "x509/der.h"
+#include "x509/testing.h"
 
 #define T_2024 "2024-06-01T00:00:00Z"
 #define T_2026 "2026-06-01T00:00:00Z"
