@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collect/testing.h"
 #include "dga/collect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

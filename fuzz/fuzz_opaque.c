@@ -10,6 +10,7 @@
 
 #include "dga/error.h"
 #include "dga/evidence.h"
+#include "evidence/testing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,6 +2,7 @@
 # Short fuzzing run of every libFuzzer target, for CI (`make fuzz-smoke`, `make check`).
 #   fuzz/run-smoke.sh [BUILD_DIR]     (default build-fuzz, configured with -DDGA_FUZZ=ON)
 # Env: FUZZ_SECONDS per target (default 30), FUZZ_TARGETS to run a subset.
+# The targets are those of fuzz/targets.txt (fuzz/README.md).
 # Seeds come from tests/fixtures and are written to BUILD_DIR/corpus/<target>/, which
 # libFuzzer then grows; crash/leak/timeout/oom inputs land in BUILD_DIR/artifacts/<target>/.
 # Fails if any target reports a crash, leak, timeout, OOM or sanitizer error.
@@ -10,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
-all_targets=(fuzz_report fuzz_opaque fuzz_evidence_json fuzz_pem_chain fuzz_rim fuzz_policy fuzz_eat
-    fuzz_collect fuzz_proxy_request fuzz_ocsp)
-all_targets+=(fuzz_eventlog)
-all_targets+=(fuzz_gate_config)
-all_targets+=(fuzz_evidence_set)
+# The target names: the first field of each line of fuzz/targets.txt that is not a comment.
+all_targets=()
+while read -r name _; do
+    case $name in '' | '#'*) continue ;; esac
+    all_targets+=("$name")
+done <fuzz/targets.txt
 # shellcheck disable=SC2206 # word splitting of FUZZ_TARGETS is intended
 targets=(${FUZZ_TARGETS:-${all_targets[*]}})
 fixtures=tests/fixtures

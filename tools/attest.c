@@ -271,15 +271,14 @@ static int build_eat(struct attest_run *run)
                                 .iat = time(NULL), .allow_unsigned = a->unsigned_eat};
     int rc = EXIT_VERIFIED;
     if (a->eat_key != NULL) {
-        uint8_t *pem = NULL;
-        size_t len = 0;
-        rc = cli_read_file(a->eat_key, DGA_CHAIN_PEM_MAX, &pem, &len);
-        if (rc == EXIT_VERIFIED && dga_eat_key_from_pem((const char *)pem, len, &o.key) != DGA_E_OK) {
+        errno = 0;
+        dga_err e = dga_eat_key_load(a->eat_key, &o.key);
+        if (e == DGA_E_BAD_PEM || e == DGA_E_BAD_ARGUMENT) {
             cli_error("%s: not a P-384 private key", a->eat_key);
             rc = EXIT_USAGE;
+        } else if (e != DGA_E_OK) {
+            rc = cli_file_error(a->eat_key, e);
         }
-        OPENSSL_cleanse(pem, len);
-        free(pem);
     }
     if (rc == EXIT_VERIFIED &&
         dga_set_appraisal_eat(&run->ap, run->policy, run->opt.verify.nonce, &o) != DGA_E_OK) {

@@ -29,6 +29,11 @@ int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len)
     if (e == DGA_E_OK) {
         return EXIT_VERIFIED;
     }
+    return cli_file_error(path, e);
+}
+
+int cli_file_error(const char *path, dga_err e)
+{
     if (e == DGA_E_IO && errno != 0) {
         cli_error("%s: %s", path, strerror(errno));
     } else {

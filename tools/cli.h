@@ -67,6 +67,12 @@ int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *re
 
 /* Reads a file whole, capped; prints the error itself. Returns an exit code. */
 int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
+/*
+ * Prints why a file could not be read (errno for DGA_E_IO when the failed call
+ * set it, else the error's message) and returns EXIT_IO: cli_read_file's
+ * message, for files a library function reads (the EAT key loaders).
+ */
+int cli_file_error(const char *path, dga_err e);
 
 /*
  * The trust anchor: the compiled-in root that nvidia_root() loads, or the PEM

@@ -5,6 +5,7 @@
  * digests, eat_nonce agreement, iat/exp with 10 s leeway) and its
  * verdict is a pass (x-dstack-verdict, else x-nvidia-overall-att-result).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@
 
 #define EAT_LEEWAY 10
 #define EAT_FILE_MAX (4 * (size_t)DGA_EAT_MAX_BYTES) /* an attest output holds claims too */
-#define EAT_KEY_MAX (64 * 1024)
 #define TIME_MAX_FORMATTED 253402300799LL /* 9999-12-31T23:59:59Z */
 
 struct eat_verify_args {
@@ -110,19 +110,13 @@ static int parse_args(int argc, char **argv, struct eat_verify_args *a)
 
 static int load_pubkey(const char *path, EVP_PKEY **ret)
 {
-    uint8_t *pem = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(path, EAT_KEY_MAX, &pem, &len);
-    if (rc != EXIT_VERIFIED) {
-        return rc;
-    }
-    dga_err e = dga_eat_pubkey_from_pem((const char *)pem, len, ret);
-    free(pem);
-    if (e != DGA_E_OK) {
+    errno = 0;
+    dga_err e = dga_eat_pubkey_load(path, ret);
+    if (e == DGA_E_BAD_PEM || e == DGA_E_BAD_ARGUMENT) {
         cli_error("%s: not a P-384 public key or certificate [%s]", path, dga_err_name(e));
-        return e == DGA_E_NOMEM ? EXIT_IO : EXIT_USAGE;
+        return EXIT_USAGE;
     }
-    return EXIT_VERIFIED;
+    return e == DGA_E_OK ? EXIT_VERIFIED : cli_file_error(path, e);
 }
 
 /*

@@ -224,9 +224,6 @@ struct dga_inventory_error {
 dga_err dga_inventory_scan(const char *root, struct dga_inventory *ret,
                            struct dga_inventory_error *err);
 
-/* Parses one sysfs hex attribute ("0x10de\n"): at most max, strictly. For fuzzing and tests. */
-dga_err dga_sysfs_hex_parse(const char *text, size_t len, uint32_t max, uint32_t *ret);
-
 /*
  * NVML agrees with the inventory: the same number of GPUs, and every NVML
  * PCI address is an inventory GPU. DGA_E_INVENTORY_MISMATCH otherwise;

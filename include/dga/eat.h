@@ -40,10 +40,25 @@ struct dga_eat_options {
     const uint8_t *policy_sha256; /* 32 bytes, with verdict */
 };
 
-/* A P-384 private key from PEM text (the caller reads it from a file, never argv). */
+#define DGA_EAT_KEY_FILE_MAX (64u << 10) /* bytes of a key's PEM text */
+
+/*
+ * A P-384 private key from PEM text (PKCS#8 or SEC1, never encrypted: no
+ * passphrase is asked for). DGA_E_BAD_PEM when there is no private key in
+ * it, DGA_E_BAD_ARGUMENT when the key is not EC P-384.
+ */
 dga_err dga_eat_key_from_pem(const char *pem, size_t len, EVP_PKEY **ret);
-/* A P-384 public key (or certificate) from PEM text. */
+/* A P-384 public key (or certificate) from PEM text; errors as above. */
 dga_err dga_eat_pubkey_from_pem(const char *pem, size_t len, EVP_PKEY **ret);
+
+/*
+ * The EAT key loaders every program uses: a key file (a path, never the key
+ * on argv) of at most DGA_EAT_KEY_FILE_MAX bytes, read with dga_file_read
+ * (DGA_E_IO with errno set, DGA_E_TOO_LARGE) and then parsed as above; the
+ * text is wiped before it is freed.
+ */
+dga_err dga_eat_key_load(const char *path, EVP_PKEY **ret);
+dga_err dga_eat_pubkey_load(const char *path, EVP_PKEY **ret);
 
 /*
  * Builds [["JWT", overall], {"GPU-0": submod, ...}] from a claims array

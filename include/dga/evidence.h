@@ -143,10 +143,6 @@ dga_err dga_report_parse(const uint8_t *bytes, size_t len, enum dga_arch arch,
  */
 dga_err dga_report_guess_arch(const uint8_t *bytes, size_t len, enum dga_arch *ret);
 
-/* Parses opaque data alone (exposed for fuzzing and tests). */
-dga_err dga_opaque_parse(const uint8_t *bytes, size_t len, size_t base_offset,
-                         enum dga_arch arch, struct dga_opaque *ret, struct dga_diag *diag);
-
 /* Block with 1-based index k, or NULL. */
 const struct dga_block *dga_report_block(const struct dga_report *r, unsigned k);
 

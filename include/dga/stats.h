@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Process-wide counters, for benchmarks and tests only: they say how much
- * work was done, never whether anything verified. Atomic, so they may be
- * read while other threads verify, but a reset races with those threads.
+ * Process-wide counters: they say how much work was done, never whether
+ * anything verified. Atomic, so they may be read while other threads verify,
+ * but a reset races with those threads.
+ *
+ * Public API, not a test hook: a program that embeds the library (bench/ is
+ * one, and links only the public API) may measure what an appraisal costs,
+ * and reading a counter changes nothing. Hooks that reach inside a layer are
+ * in lib/<layer>/testing.h instead.
  */
 #ifndef DGA_STATS_H
 #define DGA_STATS_H

@@ -136,10 +136,6 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
 dga_err dga_cert_fwid(X509 *leaf, enum dga_arch arch, bool *present,
                       uint8_t out[DGA_DIGEST_LEN]);
 
-/* The extension value parsers themselves (OCTET STRING contents), for tests and fuzzing. */
-dga_err dga_fwid_parse_tcg(const uint8_t *der, size_t len, uint8_t out[DGA_DIGEST_LEN]);
-dga_err dga_fwid_parse_dice(const uint8_t *der, size_t len, uint8_t out[DGA_DIGEST_LEN]);
-
 /*
  * ECDSA P-384/SHA-384 over msg with the leaf's key; sig is raw r||s (48+48,
  * big-endian). DGA_E_SIGNATURE_INVALID on any mismatch; DGA_E_CHAIN_ALGORITHM

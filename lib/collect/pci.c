@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "collect/internal.h"
+#include "collect/testing.h"
 #include "core/cleanup.h"
 
 #define SYSFS_ATTR_MAX 32       /* "0x030200\n" is 9 bytes */

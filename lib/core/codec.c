@@ -6,9 +6,10 @@
 
 #include <openssl/evp.h>
 
+#include "core/codec.h"
 #include "dga/util.h"
 
-static int hex_value(char ch)
+int hex_value(char ch)
 {
     if (ch >= '0' && ch <= '9') {
         return ch - '0';

@@ -10,6 +10,7 @@
 
 #include "core/cursor.h"
 #include "dga/evidence.h"
+#include "evidence/testing.h"
 
 #define TLV_ID_INVALID 255
 #define MAX_OPAQUE_DATA_VERSION 1

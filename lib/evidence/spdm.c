@@ -10,6 +10,7 @@
 
 #include "core/cursor.h"
 #include "dga/evidence.h"
+#include "evidence/testing.h"
 
 #define SPDM_VERSION_11 0x11
 #define SPDM_GET_MEASUREMENTS 0xE0

@@ -248,14 +248,7 @@ static dga_err load_eat_key(struct gate_state *g)
     if (path == NULL) {
         return DGA_E_OK;
     }
-    uint8_t *pem = NULL;
-    size_t len = 0;
-    dga_err e = dga_file_read(path, PEM_FILE_MAX, &pem, &len);
-    if (e == DGA_E_OK) {
-        e = dga_eat_key_from_pem((const char *)pem, len, &g->eat_key);
-        OPENSSL_cleanse(pem, len);
-    }
-    free(pem);
+    dga_err e = dga_eat_key_load(path, &g->eat_key);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, e, false, "eat_key: %s: %s: %s", path,
                     dga_err_name(e), dga_err_message(e));

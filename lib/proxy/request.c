@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
+#include "core/codec.h"
 #include "core/cursor.h"
 #include "core/der.h"
 #include "dga/proxy.h"
@@ -156,20 +157,6 @@ dga_err dga_proxy_ocsp_key(const uint8_t *der, size_t len, uint8_t ret_key[32])
         return DGA_E_INTERNAL;
     }
     return DGA_E_OK;
-}
-
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
 }
 
 /*

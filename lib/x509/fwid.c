@@ -12,6 +12,7 @@
 #include "core/cleanup.h"
 #include "core/der.h"
 #include "dga/x509.h"
+#include "x509/testing.h"
 
 #define OID_TCG_FWID "2.23.133.5.4.1"
 #define OID_DICE_TCB_INFO "2.23.133.5.4.1.1"

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect/testing.h"
 #include "dga/appraise.h"
 #include "dga/collect.h"
 #include "dga/util.h"

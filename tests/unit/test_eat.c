@@ -9,10 +9,12 @@
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/ec.h>
@@ -1095,6 +1097,70 @@ static void test_keys_from_pem(void **state)
     assert_null(k);
 }
 
+static void write_pem_file(const char *dir, const char *name, int (*write)(BIO *, EVP_PKEY *))
+{
+    size_t n = 0;
+    char *pem = pem_of(write, key_a, &n);
+    test_write_file(dir, name, pem, n);
+    free(pem);
+}
+
+static dga_err load_file(dga_err (*fn)(const char *, EVP_PKEY **), const char *dir,
+                         const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    EVP_PKEY *got = NULL;
+    errno = 0;
+    dga_err e = fn(path, &got);
+    assert_true((e == DGA_E_OK) == (got != NULL));
+    if (got != NULL) {
+        assert_int_equal(EVP_PKEY_eq(got, key_a), 1);
+    }
+    EVP_PKEY_free(got);
+    return e;
+}
+
+/* The file loaders every program uses: the PEM rules above, plus the file's own errors. */
+static void mkdir_in(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    assert_int_equal(mkdir(path, 0700), 0);
+}
+
+static void test_keys_from_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/dga-eat-key-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_pem_file(dir, "key.pem", write_sec1);
+    write_pem_file(dir, "pub.pem", write_pub);
+    write_pem_file(dir, "cert.pem", write_cert);
+    char *big = calloc(1, DGA_EAT_KEY_FILE_MAX + 1);
+    memset(big, 'A', DGA_EAT_KEY_FILE_MAX + 1);
+    test_write_file(dir, "big.pem", big, DGA_EAT_KEY_FILE_MAX + 1);
+    free(big);
+    mkdir_in(dir, "sub");
+
+    assert_int_equal(load_file(dga_eat_key_load, dir, "key.pem"), DGA_E_OK);
+    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "pub.pem"), DGA_E_OK);
+    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "cert.pem"), DGA_E_OK);
+    assert_int_equal(load_file(dga_eat_key_load, dir, "pub.pem"), DGA_E_BAD_PEM);
+    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "key.pem"), DGA_E_BAD_PEM);
+    assert_int_equal(load_file(dga_eat_key_load, dir, "big.pem"), DGA_E_TOO_LARGE);
+    assert_int_equal(load_file(dga_eat_key_load, dir, "missing.pem"), DGA_E_IO);
+    assert_int_equal(errno, ENOENT); /* kept for the caller's message */
+    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "sub"), DGA_E_NOT_REGULAR_FILE); /* a directory is not a key file */
+    EVP_PKEY *k = NULL;
+    assert_int_equal(dga_eat_key_load(NULL, &k), DGA_E_BAD_ARGUMENT);
+    assert_null(k);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- base64url ----------------------------------------------------------------------- */
 
 static void expect_b64url(const char *text, const char *want, size_t want_len)
@@ -1185,16 +1251,11 @@ static int make_one(const char *dir, const char *name, json_t *claims,
 /* test_eat --make KEY.pem DIR: good.json, attest.json, false.json, unsigned.json at T0. */
 static int make_tokens(const char *key_path, const char *dir)
 {
-    uint8_t *pem = NULL;
-    size_t len = 0;
     EVP_PKEY *key = NULL;
-    if (dga_file_read(key_path, 1u << 16, &pem, &len) != DGA_E_OK ||
-        dga_eat_key_from_pem((const char *)pem, len, &key) != DGA_E_OK) {
-        free(pem);
+    if (dga_eat_key_load(key_path, &key) != DGA_E_OK) {
         fprintf(stderr, "test_eat --make: cannot load %s\n", key_path);
         return 1;
     }
-    free(pem);
     json_t *claims = claims_of(2, 1);
     struct dga_eat_options o = options(key);
     int rc = make_one(dir, "good.json", claims, &o, false);
@@ -1238,6 +1299,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nonce_is),
         cmocka_unit_test(test_build_arguments),
         cmocka_unit_test(test_keys_from_pem),
+        cmocka_unit_test(test_keys_from_file),
         cmocka_unit_test(test_base64url),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

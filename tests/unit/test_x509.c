@@ -20,6 +20,7 @@
 #include "dga/stats.h"
 #include "dga/util.h"
 #include "dga/x509.h"
+#include "x509/testing.h"
 
 #define T_2024 "2024-06-01T00:00:00Z"
 #define T_2026 "2026-06-01T00:00:00Z"

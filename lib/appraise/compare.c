@@ -4,7 +4,8 @@
  * conflict check over the union of the GPU's two RIMs, the NVDEC0 rule for
  * RIM index 35, then every active golden index, driver RIM first, each in
  * ascending index order. Runtime blocks without an active golden value are
- * ignored.
+ * ignored. (lib/measure is another thing: it extends dstack's runtime events
+ * into a register; this file only compares a report with its RIMs.)
  */
 #include <stdlib.h>
 #include <string.h>

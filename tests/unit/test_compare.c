@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Measurement comparison on real reports and real RIMs, with the outcomes of
- * tests/fixtures/PROVENANCE.md and docs/formats.md §9. Signatures are not
- * this module's business (test_rim.c), so tampered RIMs can be compared too.
+ * Measurement comparison (lib/appraise/compare.c) on real reports and real
+ * RIMs, with the outcomes of tests/fixtures/PROVENANCE.md and docs/formats.md
+ * §9. Signatures are not this module's business (test_rim.c), so tampered
+ * RIMs can be compared too.
  */
 #include "testutil.h"
 

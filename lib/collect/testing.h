@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sysfs attribute parser: entry points of lib/collect that are not API. The layer's own
+ * files use them; tests/unit and fuzz/ call them directly to reach one parser
+ * on its own (through the dga_testing CMake target, which puts lib/ on their
+ * include path). Programs and other layers never include this header.
+ */
+#ifndef DGA_COLLECT_TESTING_H
+#define DGA_COLLECT_TESTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dga/error.h"
+
+/* Parses one sysfs hex attribute ("0x10de\n"): at most max, strictly (dga_inventory_scan). */
+dga_err dga_sysfs_hex_parse(const char *text, size_t len, uint32_t max, uint32_t *ret);
+
+#endif
