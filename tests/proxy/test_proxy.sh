@@ -437,8 +437,10 @@ eq "expired OCSP entry never served: 502" "$code" 502
 stop p7
 
 echo "== RIM: stale within the bound only on upstream failure"
+# The stale bound is generous here (s1..s4 must fall inside it even on a loaded
+# machine); p9 below tests the bound itself.
 proxy p8 --cache-dir "$tmp/cache8" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --rim-ttl 1s \
-    --rim-max-stale 3s
+    --rim-max-stale 30s
 P=http://127.0.0.1:$p8_port
 http s1 "$P/v1/rim/NV_RIM_D"
 eq "RIM MISS" "$(header s1 X-Dstack-Cache)" MISS
@@ -457,10 +459,10 @@ eq "expired RIM, upstream back: REFRESH" "$(header s4 X-Dstack-Cache)" REFRESH
 stop p8
 sleep 1.2
 proxy p9 --cache-dir "$tmp/cache8" --ocsp-url "$down_url" --rim-url "$down_url" --rim-ttl 1s \
-    --rim-max-stale 3s
+    --rim-max-stale 6s
 http s5 "http://127.0.0.1:$p9_port/v1/rim/NV_RIM_D"
 eq "expired RIM, upstream down: STALE" "$(header s5 X-Dstack-Cache)" STALE
-sleep 3.2
+sleep 6.2
 http s6 "http://127.0.0.1:$p9_port/v1/rim/NV_RIM_D"
 eq "past rim-max-stale, upstream down: 502" "$code" 502
 stop p9
