@@ -11,7 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "dga/gate.h"
+#include "dga/appraise_set.h"
+#include "dga/x509.h"
 
 #define RC_RP_POLICY_MISMATCH 11
 #define RC_OVERALL_RESULT_FALSE 12
