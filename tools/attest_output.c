@@ -93,10 +93,11 @@ static void print_ocsp(const char *what, const struct dga_ocsp_chain_result *o)
         return;
     }
     if (o->origin == DGA_OCSP_ORIGIN_NONE) {
-        printf("  ocsp      %s: %s (no response obtained)\n", what, o->status);
+        printf("  ocsp      %s: %s (no response obtained)\n", what,
+               dga_ocsp_chain_status_name(o->status));
     } else {
         printf("  ocsp      %s: %s%s%s (%s, %zu response%s, nonce %s, responses %s)\n", what,
-               o->status, o->reason[0] != '\0' ? " " : "", o->reason,
+               dga_ocsp_chain_status_name(o->status), o->reason[0] != '\0' ? " " : "", o->reason,
                dga_ocsp_origin_name(o->origin), o->n, o->n == 1 ? "" : "s",
                o->nonce_matches ? "matched" : "not matched",
                o->response_valid ? "valid" : "NOT VALID");

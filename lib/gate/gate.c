@@ -556,22 +556,25 @@ static dga_err match_inventory(struct gate_state *g)
 /*
  * Policy reasons start with the device label; the gate's reason adds the PCI address.
  * `check` is "policy" or "gpu_policy.rego" (the document standing in for the app's Rego).
+ * The verdict says which device reason i names and where its finding starts.
  */
-static dga_err fail_policy(struct gate_state *g, const char *check, const char *reason)
+static dga_err fail_policy(struct gate_state *g, const char *check, const struct dga_verdict *v)
 {
-    const char *sep = strstr(reason, ": ");
-    for (size_t i = 0; sep != NULL && i < g->ap->n; i++) {
-        const char *label = g->ap->dev[i].report.label;
-        if (strlen(label) == (size_t)(sep - reason) && strncmp(reason, label, strlen(label)) == 0) {
-            char who[64];
-            gate_device_name(g, i, who, sizeof who);
-            return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s: %s", who,
-                        check, sep + 2);
-        }
+    if (v->n_reasons == 0) {
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s", check,
+                    "the policy says no");
     }
-    if (sep != NULL) {
+    const char *reason = v->reasons[0];
+    const struct dga_verdict_about *about = &v->about[0];
+    if (about->device >= 0 && (size_t)about->device < g->ap->n) {
+        char who[64];
+        gate_device_name(g, (size_t)about->device, who, sizeof who);
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s: %s", who, check,
+                    reason + about->text_at);
+    }
+    if (about->text_at >= 2) {
         return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%.*s: %s: %s",
-                    (int)(sep - reason), reason, check, sep + 2);
+                    (int)(about->text_at - 2), reason, check, reason + about->text_at);
     }
     return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s", check, reason);
 }
@@ -593,9 +596,7 @@ static dga_err evaluate_rego(struct gate_state *g)
                     dga_err_name(e), dga_err_message(e));
     }
     if (!g->rego_verdict->pass) {
-        return fail_policy(g, "gpu_policy.rego",
-                           g->rego_verdict->n_reasons > 0 ? g->rego_verdict->reasons[0]
-                                                          : "the policy says no");
+        return fail_policy(g, "gpu_policy.rego", g->rego_verdict);
     }
     return DGA_E_OK;
 }
@@ -608,9 +609,9 @@ static dga_err evaluate_rego(struct gate_state *g)
 static const struct dga_ocsp_cert_result *device_chain_refusal(const struct dga_appraisal *d)
 {
     const struct dga_ocsp_chain_result *o = &d->ocsp;
-    bool revoked = strcmp(o->status, "revoked") == 0;
-    if (!o->checked || (!revoked && strcmp(o->status, "invalid") != 0 &&
-                        strcmp(o->status, "unknown") != 0)) {
+    bool revoked = o->status == DGA_OCSP_CHAIN_REVOKED;
+    if (!o->checked ||
+        (!revoked && o->status != DGA_OCSP_CHAIN_INVALID && o->status != DGA_OCSP_CHAIN_UNKNOWN)) {
         return NULL;
     }
     if (!revoked && o->failed >= 0) {
@@ -724,8 +725,7 @@ static dga_err appraise(struct gate_state *g)
         }
     }
     if (!g->ap->verdict.pass) {
-        return fail_policy(g, "policy", g->ap->verdict.n_reasons > 0 ? g->ap->verdict.reasons[0]
-                                                                     : "the policy says no");
+        return fail_policy(g, "policy", &g->ap->verdict);
     }
     return evaluate_rego(g);
 }
