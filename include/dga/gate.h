@@ -110,12 +110,30 @@ enum dga_gate_step {
 };
 const char *dga_gate_step_name(enum dga_gate_step s);
 
+/*
+ * What kind of failure ended the run, decided where the step fails, so that a
+ * program maps it to its exit status once (`gate`: 0, 1, 2, 3).
+ */
+#define DGA_GATE_OUTCOMES(X)                                                                       \
+    X(PASS, "pass")       /* the run passed */                                                     \
+    X(REFUSED, "refused") /* a finding about the GPUs or the machine */                            \
+    X(CONFIG, "config")   /* the config or a file it names is malformed (setup) */                 \
+    X(IO, "io")           /* NVML, the register, a file, memory: the run could not decide */
+
+enum dga_gate_outcome {
+#define DGA_X_OUTCOME(id, name) DGA_GATE_OUTCOME_##id,
+    DGA_GATE_OUTCOMES(DGA_X_OUTCOME)
+#undef DGA_X_OUTCOME
+};
+/* The outcome's stable name (above); "unknown" outside the enum. */
+const char *dga_gate_outcome_name(enum dga_gate_outcome o);
+
 #define DGA_GATE_REASON_LEN 512
 
 struct dga_gate_result {
     dga_err err;               /* DGA_E_OK: passed (and, unless dry run, event and ready state set) */
     enum dga_gate_step step;   /* the step that failed, or DGA_GATE_STEP_DONE */
-    bool rejected;             /* a finding about the machine (exit 1), not I/O (exit 3) */
+    enum dga_gate_outcome outcome;    /* PASS exactly when err is DGA_E_OK */
     char reason[DGA_GATE_REASON_LEN]; /* "GPU-0 (0000:41:00.0): cc-mode: cc-off: ..." */
     size_t n_gpus, n_nvswitches;      /* in the PCI inventory */
     bool bundle_written;
