@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -104,5 +105,28 @@ dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_pol
  */
 json_t *dga_set_appraisal_collateral(const struct dga_set_appraisal *ap,
                                      const struct dga_ocsp_source *src);
+
+/* What the JSON of an appraised set says besides the appraisal itself. */
+struct dga_set_json_context {
+    const struct dga_policy *policy;    /* NULL: none loaded ("source": "unloaded") */
+    const struct dga_ocsp_source *ocsp; /* the revocation source (required) */
+    const uint8_t *nonce;               /* DGA_NONCE_LEN bytes; NULL: none yet (null) */
+    time_t verified_at;
+    const char *device_root, *rim_root; /* "nvidia", or "custom" (attest) / "test" (gate) */
+};
+
+/*
+ * The one JSON core of an appraised set (docs/formats.md §13), which `attest
+ * --format json` prints and the gate's evidence bundle extends: nvattest's
+ * result_code, result_message, claims and detached_eat (claims and token only
+ * for result codes 0, 11 and 12, {} otherwise), then verdict {pass, result,
+ * reasons, revocation}, collateral (dga_set_appraisal_collateral), devices
+ * [{label, arch, result, failed_check, error, message, duplicate_of, claims}],
+ * nonce (lowercase hex), verified_at, policy {source, sha256} and trust_roots
+ * {device, rim}. ap NULL (not appraised yet): result_code -1, "not
+ * appraised", empty lists. New reference, NULL on allocation failure.
+ */
+json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,
+                               const struct dga_set_json_context *c);
 
 #endif
