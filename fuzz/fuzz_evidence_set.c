@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dga/gate.h"
+#include "dga/appraise_set.h"
 #include "dga/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

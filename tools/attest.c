@@ -254,7 +254,7 @@ static int setup(struct attest_run *run)
     return rc;
 }
 
-/* Every device, the claims, the policy's verdict and the result code (lib/gate/appraise_set.c). */
+/* Every device, the claims, the policy's verdict and the result code (lib/appraise/appraise_set.c). */
 static int appraise_all(struct attest_run *run)
 {
     if (dga_appraise_set(run->set, &run->opt, run->policy, &run->ap) != DGA_E_OK) {

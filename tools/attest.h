@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "dga/appraise.h"
-#include "dga/gate.h"
+#include "dga/appraise_set.h"
 #include "dga/policy.h"
 
 struct attest_args {

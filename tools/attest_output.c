@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attest output. JSON is a superset of nvattest's `attest --format json`
- * (result_code, result_message, claims, detached_eat; claims and token only
- * for result codes 0/11/12, {} otherwise) plus verdict, collateral, devices,
- * nonce, verified_at, policy and trust roots. Text is the operator's view.
+ * attest output. JSON is the library's core of an appraised set
+ * (dga_set_appraisal_json): a superset of nvattest's `attest --format json`
+ * (result_code, result_message, claims, detached_eat) plus verdict,
+ * collateral, devices, nonce, verified_at, policy and trust roots; the gate's
+ * bundle extends the same core. Text is the operator's view.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,10 +94,11 @@ static void print_ocsp(const char *what, const struct dga_ocsp_chain_result *o)
         return;
     }
     if (o->origin == DGA_OCSP_ORIGIN_NONE) {
-        printf("  ocsp      %s: %s (no response obtained)\n", what, o->status);
+        printf("  ocsp      %s: %s (no response obtained)\n", what,
+               dga_ocsp_chain_status_name(o->status));
     } else {
         printf("  ocsp      %s: %s%s%s (%s, %zu response%s, nonce %s, responses %s)\n", what,
-               o->status, o->reason[0] != '\0' ? " " : "", o->reason,
+               dga_ocsp_chain_status_name(o->status), o->reason[0] != '\0' ? " " : "", o->reason,
                dga_ocsp_origin_name(o->origin), o->n, o->n == 1 ? "" : "s",
                o->nonce_matches ? "matched" : "not matched",
                o->response_valid ? "valid" : "NOT VALID");
@@ -158,66 +160,18 @@ int attest_print_text(const struct attest_run *run)
     return EXIT_VERIFIED;
 }
 
-static json_t *devices_json(const struct attest_run *run)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < run->ap.n; i++) {
-        const struct dga_appraisal *d = &run->ap.dev[i];
-        json_t *o = json_pack("{s:s,s:s,s:s}", "label", d->report.label, "arch",
-                              dga_arch_name(d->report.arch), "result",
-                              d->err == DGA_E_OK ? "appraised" : "failed");
-        if (d->err != DGA_E_OK) {
-            json_object_set_new(o, "failed_check", json_string(dga_appraisal_check_name(d->failed_check)));
-            json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
-            json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
-        }
-        if (run->ap.dup[i].kind != DGA_DUPLICATE_NONE) {
-            char what[96];
-            dga_duplicate_text(&run->ap, i, what, sizeof what);
-            json_object_set_new(o, "duplicate_of",
-                                json_pack("{s:s,s:s}", "device",
-                                          run->ap.dev[run->ap.dup[i].of].report.label, "reason",
-                                          what));
-        }
-        json_object_set_new(o, "claims", dga_claims_device(d));
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
-static json_t *policy_json(const struct dga_policy *p)
-{
-    uint8_t sha[32];
-    char hex[65];
-    dga_policy_sha256(p, sha);
-    dga_hex_encode(sha, sizeof sha, hex);
-    return json_pack("{s:s,s:s}", "source", dga_policy_source(p), "sha256", hex);
-}
-
+/* The library's JSON core of an appraised set, as the gate's bundle carries it too. */
 int attest_print_json(const struct attest_run *run)
 {
-    bool filled = run->ap.result_code == 0 || run->ap.result_code == 11 || run->ap.result_code == 12;
-    char at[21];
-    dga_time_format(run->opt.verify.at, at);
-    json_t *verdict = json_pack("{s:s,s:o,s:s}", "result", run->ap.verdict.pass ? "pass" : "fail",
-                                "reasons", json_array(), "revocation",
-                                run->ocsp.mode == DGA_OCSP_MODE_OFF
-                                    ? "not checked (--ocsp off, policy does not require OCSP)"
-                                    : dga_ocsp_mode_name(run->ocsp.mode));
-    for (size_t i = 0; verdict != NULL && i < run->ap.verdict.n_reasons; i++) {
-        json_array_append_new(json_object_get(verdict, "reasons"),
-                              json_string(run->ap.verdict.reasons[i]));
-    }
-    json_t *claims = filled ? json_incref(run->ap.claims) : json_object();
-    json_t *eat = filled ? json_incref(run->ap.detached_eat) : json_object();
-    json_t *out = json_pack(
-        "{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o,s:{s:s,s:s}}", "result_code", run->ap.result_code,
-        "result_message", run->ap.result_message, "claims", claims, "detached_eat", eat,
-        "verdict", verdict,
-        "collateral", dga_set_appraisal_collateral(&run->ap, &run->ocsp), "devices", devices_json(run), "nonce",
-        run->args.nonce, "verified_at", at, "policy", policy_json(run->policy), "trust_roots",
-        "device", run->device_root.custom ? "custom" : "nvidia", "rim",
-        run->rim_root.custom ? "custom" : "nvidia");
+    struct dga_set_json_context c = {
+        .policy = run->policy,
+        .ocsp = &run->ocsp,
+        .nonce = run->opt.verify.nonce,
+        .verified_at = run->opt.verify.at,
+        .device_root = run->device_root.custom ? "custom" : "nvidia",
+        .rim_root = run->rim_root.custom ? "custom" : "nvidia",
+    };
+    json_t *out = dga_set_appraisal_json(&run->ap, &c);
     int rc = cli_print_json(out);
     json_decref(out);
     return rc;

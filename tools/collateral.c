@@ -162,10 +162,10 @@ struct fetch_run {
 static void report_chain(const char *what, const struct dga_ocsp_chain_result *o, dga_err e,
                          struct fetch_run *run)
 {
-    if (e != DGA_E_OK || o->err != DGA_E_OK || strcmp(o->status, "good") != 0) {
+    if (e != DGA_E_OK || o->err != DGA_E_OK || o->status != DGA_OCSP_CHAIN_GOOD) {
         run->failures++;
     }
-    printf("  ocsp %-18s %s", what, o->status);
+    printf("  ocsp %-18s %s", what, dga_ocsp_chain_status_name(o->status));
     if (o->reason[0] != '\0') {
         printf(" (%s)", o->reason);
     }

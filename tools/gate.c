@@ -102,18 +102,20 @@ static void print_outcome(const struct dga_gate_result *r, bool dry_run)
     }
 }
 
-/* A file the config names that is malformed is a configuration error, like the config itself. */
+/* The run's outcome, decided by the library where the step failed, as an exit status. */
 static int exit_code(const struct dga_gate_result *r)
 {
-    if (r->err == DGA_E_OK) {
+    switch (r->outcome) {
+    case DGA_GATE_OUTCOME_PASS:
         return EXIT_VERIFIED;
-    }
-    if (r->step == DGA_GATE_STEP_SETUP &&
-        (r->err == DGA_E_GATE_CONFIG || r->err == DGA_E_POLICY || r->err == DGA_E_BAD_ARGUMENT ||
-         r->err == DGA_E_JCS_NUMBER || r->err == DGA_E_JCS_DEPTH)) {
+    case DGA_GATE_OUTCOME_REFUSED:
+        return EXIT_REJECTED;
+    case DGA_GATE_OUTCOME_CONFIG:
         return EXIT_USAGE;
+    case DGA_GATE_OUTCOME_IO:
+        return EXIT_IO;
     }
-    return r->rejected ? EXIT_REJECTED : EXIT_IO;
+    return EXIT_IO;
 }
 
 int cmd_gate(int argc, char **argv)

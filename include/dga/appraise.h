@@ -182,6 +182,21 @@ const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a
 /* The label's role name: "driver-rim", "vbios-rim" or "bios-rim". */
 const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u);
 
+/*
+ * A certificate chain's x-nvidia-cert-status: INVALID when it did not verify,
+ * else VALID or EXPIRED (outside its validity at the verification time, not
+ * yet valid included, as NVIDIA's claim has no other word). Stable names for
+ * output: "invalid", "valid", "expired".
+ */
+enum dga_cert_status {
+    DGA_CERT_STATUS_INVALID,
+    DGA_CERT_STATUS_VALID,
+    DGA_CERT_STATUS_EXPIRED,
+};
+enum dga_cert_status dga_cert_status_of(bool verified, bool time_valid);
+/* The status's stable name (above); "unknown" outside the enum. */
+const char *dga_cert_status_name(enum dga_cert_status s);
+
 /* Full claims v3 for one appraised device (GPU or NVSwitch key names). New reference. */
 json_t *dga_claims_device(const struct dga_appraisal *a);
 

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "dga/appraise.h"
+#include "dga/appraise_set.h"
 #include "dga/collateral.h"
 #include "dga/eat.h"
 #include "dga/error.h"
@@ -84,90 +85,6 @@ dga_err dga_gate_config_parse(const char *text, size_t len, struct dga_gate_conf
                               struct dga_diag *diag);
 void dga_gate_config_free(struct dga_gate_config *c);
 
-/* ---- appraisal of a collected set (the work of `attest`, as a library call) ------------ */
-
-/*
- * Why a device of a set is an earlier device of the same set counted again:
- * a set of devices must be a set of distinct physical devices.
- */
-enum dga_duplicate_kind {
-    DGA_DUPLICATE_NONE,
-    DGA_DUPLICATE_REPORT, /* the same report bytes */
-    DGA_DUPLICATE_LEAF,   /* the same leaf certificate (its DER) */
-    DGA_DUPLICATE_UEID,   /* the same ueid (leaf serial) on two devices of one architecture */
-};
-
-struct dga_duplicate {
-    enum dga_duplicate_kind kind;
-    size_t of; /* the earliest device it repeats (an index below its own) */
-};
-
-/*
- * Everything one appraisal of an evidence set produces. The gate and
- * `attest` compute the same thing: every device appraised with one
- * verification cache, labelled GPU-n / SWITCH-n in evidence order, claims v3,
- * duplicate devices, the verdict (hard failures first, then duplicates, then
- * every policy reason), nvattest's result code, and the detached EAT.
- */
-struct dga_set_appraisal {
-    size_t n;
-    struct dga_appraisal *dev; /* n of them (about 80 KiB each: allocated, never 64 up front) */
-    /*
-     * Per device: the earlier device of the set it repeats (report, else leaf
-     * certificate, else ueid), or kind NONE. A duplicate is a hard failure of
-     * the set ("GPU-1: duplicate-device: same leaf certificate as GPU-0"),
-     * result code 503, and x-nvidia-overall-att-result false.
-     */
-    struct dga_duplicate dup[DGA_MAX_DEVICES];
-    size_t n_duplicates;
-    json_t *claims;             /* array, one claims v3 object per device */
-    struct dga_verdict verdict; /* hard failures first, then the policy's reasons */
-    bool nvidia_default_pass;   /* x-nvidia-overall-att-result */
-    int result_code;            /* nvattest's numbering */
-    const char *result_message;
-    json_t *detached_eat;       /* {} when no token was asked for */
-};
-
-/*
- * Appraises every device of set with opt (opt->cache must be set, for speed,
- * or NULL), then evaluates policy. policy_is_file selects result code 11
- * (relying-party policy) over 12 when the policy alone says no. Fills *ret
- * (free with dga_set_appraisal_free) even when devices fail; returns an
- * error only when the verdict could not be computed (DGA_E_NOMEM).
- */
-dga_err dga_appraise_set(const struct dga_evidence_set *set,
-                              const struct dga_appraise_options *opt,
-                              const struct dga_policy *policy, struct dga_set_appraisal *ret);
-void dga_set_appraisal_free(struct dga_set_appraisal *a);
-
-/*
- * What device i shares with the device it repeats: "same report", "same leaf
- * certificate" or "same ueid <decimal serial>" ("" when it repeats none).
- */
-void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size);
-
-/*
- * The detached EAT over ap->claims into ap->detached_eat: the overall
- * token's nonce, NVIDIA's default result (x-nvidia-overall-att-result) and
- * the applied policy's verdict and SHA-256 come from the appraisal; key,
- * allow_unsigned, kid, issuer and iat from `o` (its other fields are
- * ignored). With neither a key nor allow_unsigned: {} (no token asked for).
- */
-dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
-                              const uint8_t nonce[DGA_NONCE_LEN],
-                              const struct dga_eat_options *o);
-
-/*
- * The collateral the appraisal used: {"rims": [{device, role, id, sha256,
- * issues_in_store}], "ocsp": [{device, chain, index, subject, certid_sha256,
- * source, status, revocation_reason, error, this_update, next_update,
- * response (DER, base64)}], "ocsp_source": {mode, url, collateral_dir,
- * max_age}}. The "ocsp" list is what `attest --ocsp bundle` re-reads. New
- * reference, NULL on allocation failure.
- */
-json_t *dga_set_appraisal_collateral(const struct dga_set_appraisal *ap,
-                                     const struct dga_ocsp_source *src);
-
 /* ---- the gate run ---------------------------------------------------------------------- */
 
 /* The steps, in the order they run. */
@@ -193,12 +110,30 @@ enum dga_gate_step {
 };
 const char *dga_gate_step_name(enum dga_gate_step s);
 
+/*
+ * What kind of failure ended the run, decided where the step fails, so that a
+ * program maps it to its exit status once (`gate`: 0, 1, 2, 3).
+ */
+#define DGA_GATE_OUTCOMES(X)                                                                       \
+    X(PASS, "pass")       /* the run passed */                                                     \
+    X(REFUSED, "refused") /* a finding about the GPUs or the machine */                            \
+    X(CONFIG, "config")   /* the config or a file it names is malformed (setup) */                 \
+    X(IO, "io")           /* NVML, the register, a file, memory: the run could not decide */
+
+enum dga_gate_outcome {
+#define DGA_X_OUTCOME(id, name) DGA_GATE_OUTCOME_##id,
+    DGA_GATE_OUTCOMES(DGA_X_OUTCOME)
+#undef DGA_X_OUTCOME
+};
+/* The outcome's stable name (above); "unknown" outside the enum. */
+const char *dga_gate_outcome_name(enum dga_gate_outcome o);
+
 #define DGA_GATE_REASON_LEN 512
 
 struct dga_gate_result {
     dga_err err;               /* DGA_E_OK: passed (and, unless dry run, event and ready state set) */
     enum dga_gate_step step;   /* the step that failed, or DGA_GATE_STEP_DONE */
-    bool rejected;             /* a finding about the machine (exit 1), not I/O (exit 3) */
+    enum dga_gate_outcome outcome;    /* PASS exactly when err is DGA_E_OK */
     char reason[DGA_GATE_REASON_LEN]; /* "GPU-0 (0000:41:00.0): cc-mode: cc-off: ..." */
     size_t n_gpus, n_nvswitches;      /* in the PCI inventory */
     bool bundle_written;

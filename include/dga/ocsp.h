@@ -45,6 +45,23 @@ enum dga_ocsp_status {
 /* "good", "revoked", "unknown"; "none" for DGA_OCSP_STATUS_NONE. */
 const char *dga_ocsp_status_name(enum dga_ocsp_status s);
 
+/*
+ * A chain's revocation status over its checked certificates (the claim
+ * x-nvidia-cert-ocsp-status, dga_ocsp_chain_aggregate decides it). Switch on
+ * the value; dga_ocsp_chain_status_name gives the stable names for output:
+ * "not-checked", "good", "revoked", "unknown", "invalid".
+ */
+enum dga_ocsp_chain_status {
+    DGA_OCSP_CHAIN_NOT_CHECKED, /* no response: OCSP did not run */
+    DGA_OCSP_CHAIN_GOOD,        /* every response valid and good */
+    DGA_OCSP_CHAIN_REVOKED,     /* a certificate is revoked (whatever the others say) */
+    DGA_OCSP_CHAIN_UNKNOWN,     /* every response valid, one "unknown", none revoked */
+    DGA_OCSP_CHAIN_INVALID,     /* a response failed verification, none revoked */
+};
+
+/* The status's stable name (above); "unknown" outside the enum. */
+const char *dga_ocsp_chain_status_name(enum dga_ocsp_chain_status s);
+
 /* ---- requests ---- */
 
 struct dga_ocsp_request; /* opaque */
@@ -185,11 +202,11 @@ struct dga_ocsp_chain_result {
     dga_err err;            /* the first failure, DGA_E_OK if none */
     int failed;             /* index into certs of that failure, -1 if none */
     /*
-     * x-nvidia-cert-ocsp-status: "good" when every response is valid and
-     * good; else the first "revoked" or "unknown"; "invalid" when a response
-     * failed verification; "not-checked" when there was none.
+     * x-nvidia-cert-ocsp-status: GOOD when every response is valid and good;
+     * else REVOKED when any certificate is revoked, INVALID when a response
+     * failed verification, UNKNOWN; NOT_CHECKED when there was none.
      */
-    const char *status;
+    enum dga_ocsp_chain_status status;
     char reason[32];        /* the first revoked certificate's reason, "" if none */
     bool nonce_matches;     /* AND over the responses */
     bool response_valid;    /* AND over the responses */

@@ -59,10 +59,23 @@ void dga_policy_set_nvswitch_inventory(struct dga_policy *p, size_t n);
 bool dga_policy_allow_debug(const struct dga_policy *p);
 bool dga_policy_allow_insecure_boot(const struct dga_policy *p);
 
+/*
+ * What a reason is about, so that a caller can reword it without parsing it
+ * (the gate names the PCI address): device, the index in the claims array
+ * of the device it names ("GPU-0: ..."), -1 when it names none ("devices:
+ * ..." or "... more"); text_at, where the finding starts, past
+ * "<subject>: " (0 when the reason has no subject).
+ */
+struct dga_verdict_about {
+    long device;
+    size_t text_at;
+};
+
 struct dga_verdict {
     bool pass;
     size_t n_reasons; /* every failed requirement, not just the first */
     char reasons[DGA_VERDICT_MAX_REASONS][DGA_VERDICT_REASON_LEN];
+    struct dga_verdict_about about[DGA_VERDICT_MAX_REASONS]; /* one per reason */
 };
 
 /*

@@ -16,6 +16,24 @@ static json_t *string_or_null(bool have, const char *s)
     return have ? json_string(s) : json_null();
 }
 
+enum dga_cert_status dga_cert_status_of(bool verified, bool time_valid)
+{
+    if (!verified) {
+        return DGA_CERT_STATUS_INVALID;
+    }
+    return time_valid ? DGA_CERT_STATUS_VALID : DGA_CERT_STATUS_EXPIRED;
+}
+
+const char *dga_cert_status_name(enum dga_cert_status s)
+{
+    switch (s) {
+    case DGA_CERT_STATUS_INVALID: return "invalid";
+    case DGA_CERT_STATUS_VALID: return "valid";
+    case DGA_CERT_STATUS_EXPIRED: return "expired";
+    }
+    return "unknown";
+}
+
 /*
  * The nested certificate-chain object (docs/formats.md §11), with the
  * chain's OCSP outcome (docs/revocation.md). NULL ocsp (report-level claims,
@@ -28,9 +46,10 @@ static json_t *string_or_null(bool have, const char *s)
 static json_t *chain_object(bool verified, bool time_valid, const char *expiration_date,
                             const struct dga_ocsp_chain_result *ocsp)
 {
-    const char *status = !verified ? "invalid" : time_valid ? "valid" : "expired";
+    const char *status = dga_cert_status_name(dga_cert_status_of(verified, time_valid));
     bool checked = ocsp != NULL && ocsp->checked;
-    const char *ocsp_status = checked && ocsp->status != NULL ? ocsp->status : "not-checked";
+    const char *ocsp_status =
+        dga_ocsp_chain_status_name(checked ? ocsp->status : DGA_OCSP_CHAIN_NOT_CHECKED);
     json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:b,s:b,s:s}", "x-nvidia-cert-expiration-date",
                           string_or_null(verified, expiration_date), "x-nvidia-cert-status",
                           status, "x-nvidia-cert-ocsp-status", ocsp_status,

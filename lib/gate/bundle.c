@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The evidence bundle (docs/gate.md, docs/architecture.md): a superset of attest's JSON
- * with the raw evidence, the collateral used, the nonce, the verdict, the
- * policy and the roots, plus what the gate saw (inventory, CC settings, the
+ * The evidence bundle (docs/gate.md, docs/architecture.md): attest's JSON, the
+ * library's core of an appraised set (dga_set_appraisal_json: claims, verdict,
+ * collateral, devices, nonce, policy, roots), extended with the raw evidence, the
+ * gpu_policy, the run's verdict and what the gate saw (inventory, CC settings, the
  * step reached). Serialized compact with sorted keys, because the
  * gpu-attestation event commits to its exact bytes; written through a
  * temporary file, fsync and rename, so a reader never sees half of it.
@@ -88,50 +89,33 @@ static json_t *evidence_json(const struct gate_state *g)
     return a;
 }
 
-/* The RIM documents and OCSP responses used (lib/gate/collateral.c); empty before appraisal. */
-static json_t *collateral_json(const struct gate_state *g)
+/* The appraisal's devices with the PCI address each was collected at. */
+static void add_pci_addresses(const struct gate_state *g, json_t *devices)
 {
-    if (!g->appraised) {
-        return json_pack("{s:[],s:[]}", "rims", "ocsp");
-    }
-    return dga_set_appraisal_collateral(g->ap, &g->ocsp);
-}
-
-static json_t *devices_json(const struct gate_state *g)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; g->appraised && a != NULL && i < g->ap->n; i++) {
-        const struct dga_appraisal *d = &g->ap->dev[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "label", d->report.label, "arch",
-                              dga_arch_name(d->report.arch), "pci_address",
-                              g->col->gpu[i].pci_address, "result",
-                              d->err == DGA_E_OK ? "appraised" : "failed", "claims",
-                              dga_claims_device(d));
-        if (o != NULL && d->err != DGA_E_OK) {
-            json_object_set_new(o, "failed_check", json_string(dga_appraisal_check_name(d->failed_check)));
-            json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
-            json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
+    size_t i;
+    json_t *d;
+    json_array_foreach(devices, i, d)
+    {
+        if (g->collected && i < g->col->n) {
+            json_object_set_new(d, "pci_address", json_string(g->col->gpu[i].pci_address));
         }
-        json_array_append_new(a, o);
     }
-    return a;
 }
 
-static json_t *verdict_json(const struct gate_state *g)
+/*
+ * The run's verdict replaces the appraisal's: it passes only when the run did, and
+ * names the gate's reason when the appraisal gave none (a step before or after it failed).
+ */
+static void set_run_verdict(const struct gate_state *g, json_t *verdict)
 {
     const struct dga_gate_result *r = g->res;
     bool pass = r->err == DGA_E_OK;
-    json_t *reasons = json_array();
-    if (g->appraised) {
-        for (size_t i = 0; reasons != NULL && i < g->ap->verdict.n_reasons; i++) {
-            json_array_append_new(reasons, json_string(g->ap->verdict.reasons[i]));
-        }
-    }
+    json_t *reasons = json_object_get(verdict, "reasons");
     if (!pass && reasons != NULL && json_array_size(reasons) == 0) {
         json_array_append_new(reasons, json_string(r->reason));
     }
-    return json_pack("{s:b,s:s,s:o}", "pass", pass, "result", pass ? "pass" : "fail", "reasons",
-                     reasons);
+    json_object_set_new(verdict, "pass", json_boolean(pass));
+    json_object_set_new(verdict, "result", json_string(pass ? "pass" : "fail"));
 }
 
 static json_t *verdict_of(const struct dga_verdict *v)
@@ -178,27 +162,36 @@ static json_t *gate_json(const struct gate_state *g)
                      dga_ocsp_mode_name(g->ocsp.mode));
 }
 
+/*
+ * The JSON core of the appraised set (dga_set_appraisal_json, what `attest` prints),
+ * extended with what the gate adds: bundle_version, the raw evidence, the gpu_policy,
+ * the run's verdict, the PCI address of each device and the gate's own record.
+ */
 static json_t *bundle_json(const struct gate_state *g)
 {
-    char at[21];
-    dga_time_format(g->at, at);
-    int code = g->appraised ? g->ap->result_code : -1;
-    const char *message = g->appraised ? g->ap->result_message : "not appraised";
-    bool filled = g->appraised && (code == 0 || code == 11 || code == 12);
-    json_t *claims = filled ? json_incref(g->ap->claims) : json_object();
-    json_t *eat = filled && g->ap->detached_eat != NULL ? json_incref(g->ap->detached_eat)
-                                                        : json_object();
-    return json_pack("{s:i,s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:{s:o,s:s},s:o,s:o,s:o,s:s,"
-                     "s:o}",
-                     "bundle_version", 1, "result_code", code, "result_message", message,
-                     "claims", claims, "detached_eat", eat, "evidence", evidence_json(g),
-                     "collateral", collateral_json(g), "devices", devices_json(g), "nonce",
-                     hex_or_null(g->nonce, DGA_NONCE_LEN, g->has_nonce), "verified_at", at,
-                     "policy", "sha256", sha_json(g->policy_sha256), "source",
-                     g->policy != NULL ? dga_policy_source(g->policy) : "unloaded",
-                     "gpu_policy_sha256", sha_json(g->gpu_policy_sha256), "gpu_policy_rego",
-                     rego_json(g), "verdict", verdict_json(g), "trust_roots",
-                     g->cfg->test_device_root != NULL ? "test" : "nvidia", "gate", gate_json(g));
+    struct dga_set_json_context c = {
+        .policy = g->policy,
+        .ocsp = &g->ocsp,
+        .nonce = g->has_nonce ? g->nonce : NULL,
+        .verified_at = g->at,
+        .device_root = g->cfg->test_device_root != NULL ? "test" : "nvidia",
+        .rim_root = "nvidia",
+    };
+    json_t *b = dga_set_appraisal_json(g->appraised ? g->ap : NULL, &c);
+    if (b == NULL) {
+        return NULL;
+    }
+    add_pci_addresses(g, json_object_get(b, "devices"));
+    set_run_verdict(g, json_object_get(b, "verdict"));
+    if (json_object_set_new(b, "bundle_version", json_integer(1)) != 0 ||
+        json_object_set_new(b, "evidence", evidence_json(g)) != 0 ||
+        json_object_set_new(b, "gpu_policy_sha256", sha_json(g->gpu_policy_sha256)) != 0 ||
+        json_object_set_new(b, "gpu_policy_rego", rego_json(g)) != 0 ||
+        json_object_set_new(b, "gate", gate_json(g)) != 0) {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
 }
 
 /* The run directory (0700, made if missing), then core's atomic writer, mode 0600. */

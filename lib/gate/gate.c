@@ -32,15 +32,45 @@ const char *dga_gate_step_name(enum dga_gate_step s)
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
 }
 
+const char *dga_gate_outcome_name(enum dga_gate_outcome o)
+{
+    static const char *const names[] = {
+#define DGA_X_NAME(id, name) [DGA_GATE_OUTCOME_##id] = name,
+        DGA_GATE_OUTCOMES(DGA_X_NAME)
+#undef DGA_X_NAME
+    };
+    return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "unknown";
+}
+
+/*
+ * A setup step that failed on a file the config names: a malformed one (a policy,
+ * the gpu_policy, an argument) is a configuration error like the config itself;
+ * anything else (reading it, memory) is I/O.
+ */
+static enum dga_gate_outcome setup_outcome(dga_err e)
+{
+    switch (e) {
+    case DGA_E_GATE_CONFIG:
+    case DGA_E_POLICY:
+    case DGA_E_BAD_ARGUMENT:
+    case DGA_E_JCS_NUMBER:
+    case DGA_E_JCS_DEPTH:
+        return DGA_GATE_OUTCOME_CONFIG;
+    default:
+        return DGA_GATE_OUTCOME_IO;
+    }
+}
+
 /* Records the failure of a step; returns err so a step can `return fail(...)`. */
 __attribute__((format(printf, 5, 6))) static dga_err fail(struct gate_state *g,
                                                           enum dga_gate_step step, dga_err err,
-                                                          bool rejected, const char *fmt, ...)
+                                                          enum dga_gate_outcome outcome,
+                                                          const char *fmt, ...)
 {
     struct dga_gate_result *r = g->res;
     r->err = err;
     r->step = step;
-    r->rejected = rejected;
+    r->outcome = outcome;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->reason, sizeof r->reason, fmt, ap);
@@ -74,17 +104,18 @@ static dga_err load_policy(struct gate_state *g)
         struct dga_diag diag = {0};
         e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
         if (e != DGA_E_OK) {
-            return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s: %s: %s", path,
+            return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s", path,
                         dga_err_name(e), dga_err_message(e));
         }
         e = dga_policy_parse((const char *)text, len, &g->policy, &diag);
         if (e != DGA_E_OK) {
-            return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s: %s: %s (%s)", path,
-                        dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "document");
+            return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s (%s)",
+                        path, dga_err_name(e), dga_err_message(e),
+                        diag.field ? diag.field : "document");
         }
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false, "policy: %s", dga_err_name(e));
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s", dga_err_name(e));
     }
     dga_policy_sha256(g->policy, g->policy_sha256);
     return DGA_E_OK;
@@ -128,12 +159,13 @@ static dga_err check_gpu_policy_keys(struct gate_state *g, const json_t *gp)
         char key[72];
         printable_key(name, key, sizeof key);
         if (i == sizeof gpu_policy_keys / sizeof gpu_policy_keys[0]) {
-            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
                         "config: gpu_policy.%s: unknown key: the gate does not run a check it "
-                        "does not understand", key);
+                        "does not understand",
+                        key);
         }
         if (gpu_policy_keys[i].string ? !json_is_string(v) : !json_is_boolean(v)) {
-            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+            return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
                         "config: gpu_policy.%s: must be a %s", key,
                         gpu_policy_keys[i].string ? "string" : "boolean");
         }
@@ -151,7 +183,7 @@ static dga_err load_rego_equivalent(struct gate_state *g, const char *path)
         e = dga_policy_parse((const char *)text, len, &g->rego_policy, &diag);
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false,
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e),
                     "config: gpu_policy.rego: equivalent policy %s: %s: %s (%s)", path,
                     dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "file");
     }
@@ -171,7 +203,7 @@ static dga_err read_rego(struct gate_state *g, const json_t *rego)
     }
     if (EVP_Digest(json_string_value(rego), json_string_length(rego), g->rego_sha256, NULL,
                    EVP_sha256(), NULL) != 1) {
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, false,
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, DGA_GATE_OUTCOME_IO,
                     "gpu_policy.rego: SHA-256 failed");
     }
     g->has_rego = true;
@@ -183,9 +215,10 @@ static dga_err read_rego(struct gate_state *g, const json_t *rego)
     }
     char hex[65];
     dga_hex_encode(g->rego_sha256, 32, hex);
-    return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+    return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
                 "config: gpu_policy.rego needs a Rego engine; give the equivalent policy "
-                "document (rego_equivalents has none for its SHA-256 %s)", hex);
+                "document (rego_equivalents has none for its SHA-256 %s)",
+                hex);
 }
 
 /* dstack's gpu_policy: hashed as written, every key understood, its knobs applied. */
@@ -197,11 +230,12 @@ static dga_err read_gpu_policy(struct gate_state *g)
     struct dga_diag diag = {0};
     dga_err e = dga_jcs_encode(gp, &jcs, &len, &diag);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false, "gpu_policy: %s: %s", dga_err_name(e),
-                    dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "gpu_policy: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
     }
     if (EVP_Digest(jcs, len, g->gpu_policy_sha256, NULL, EVP_sha256(), NULL) != 1) {
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, false, "gpu_policy: SHA-256 failed");
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_INTERNAL, DGA_GATE_OUTCOME_IO,
+                    "gpu_policy: SHA-256 failed");
     }
     e = check_gpu_policy_keys(g, gp);
     if (e != DGA_E_OK) {
@@ -209,7 +243,7 @@ static dga_err read_gpu_policy(struct gate_state *g)
     }
     if (json_is_false(json_object_get(gp, "attest_gpu")) || !dga_policy_attest_gpu(g->policy)) {
         /* dstack would then set the ready state unverified; the gate never does. */
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false,
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
                     "config: attest_gpu is false: the gate attests or refuses, it never skips");
     }
     g->allow_devtools = dga_policy_allow_devtools(g->policy) ||
@@ -235,7 +269,7 @@ static dga_err load_roots(struct gate_state *g)
         }
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false, "trust roots: %s%s%s: %s",
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "trust roots: %s%s%s: %s",
                     path != NULL ? "test_device_root " : "", path != NULL ? path : "",
                     dga_err_name(e), dga_err_message(e));
     }
@@ -250,7 +284,7 @@ static dga_err load_eat_key(struct gate_state *g)
     }
     dga_err e = dga_eat_key_load(path, &g->eat_key);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false, "eat_key: %s: %s: %s", path,
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "eat_key: %s: %s: %s", path,
                     dga_err_name(e), dga_err_message(e));
     }
     return DGA_E_OK;
@@ -265,7 +299,7 @@ static dga_err open_backend(struct gate_state *g)
     struct dga_diag diag = {0};
     dga_err e = dga_event_backend_open(c->event_backend, &paths, &g->backend, &diag);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, false, "event_backend: %s: %s (%s)",
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "event_backend: %s: %s (%s)",
                     dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "spec");
     }
     return DGA_E_OK;
@@ -285,7 +319,8 @@ static dga_err setup_ocsp(struct gate_state *g)
     bool required = dga_policy_ocsp_required(g->policy);
     src->mode = required ? DGA_OCSP_MODE_ONLINE : DGA_OCSP_MODE_OFF;
     if (c->ocsp != NULL && dga_ocsp_mode_parse(c->ocsp, &src->mode) != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false, "ocsp: %s", c->ocsp);
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG, "ocsp: %s",
+                    c->ocsp);
     }
     const char *why = src->mode == DGA_OCSP_MODE_OFF && required
                           ? "\"off\" needs a policy with \"ocsp\": \"not-required\""
@@ -293,7 +328,8 @@ static dga_err setup_ocsp(struct gate_state *g)
                           ? "\"cache\" needs collateral_dir"
                           : NULL;
     if (why != NULL) {
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, false, "ocsp: %s", why);
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG, "ocsp: %s",
+                    why);
     }
     src->url = c->ocsp_url;
     src->dir = c->collateral_dir;
@@ -302,7 +338,8 @@ static dga_err setup_ocsp(struct gate_state *g)
         src->unlimited_age = c->ocsp_max_age == 0;
     }
     if (src->mode != DGA_OCSP_MODE_OFF && dga_ocsp_memo_new(&src->memo) != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, false, "ocsp: out of memory");
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, DGA_GATE_OUTCOME_IO,
+                    "ocsp: out of memory");
     }
     return DGA_E_OK;
 }
@@ -341,8 +378,8 @@ static dga_err emit_policy_hash(struct gate_state *g)
                            sizeof g->gpu_policy_sha256, &diag);
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_POLICY_HASH, e, false, "event: gpu-policy-hash: %s: %s",
-                    dga_err_name(e), dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_POLICY_HASH, e, DGA_GATE_OUTCOME_IO,
+                    "event: gpu-policy-hash: %s: %s", dga_err_name(e), dga_err_message(e));
     }
     g->res->policy_hash_emitted = true;
     return DGA_E_OK;
@@ -388,8 +425,8 @@ static dga_err emit_attestation(struct gate_state *g)
         }
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_EVENT, e, false, "event: gpu-attestation: %s: %s",
-                    dga_err_name(e), dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_EVENT, e, DGA_GATE_OUTCOME_IO,
+                    "event: gpu-attestation: %s: %s", dga_err_name(e), dga_err_message(e));
     }
     g->res->event_emitted = !g->opt->dry_run;
     return DGA_E_OK;
@@ -406,10 +443,10 @@ static dga_err fail_nvml(struct gate_state *g, enum dga_gate_step step,
     }
     const char *step_name = dga_gate_step_name(step);
     if (n->err == DGA_E_NVML_CALL || n->err == DGA_E_NVML_LOAD) {
-        return fail(g, step, n->err, false, "%s: %s: %s: %s: %s (NVML code %d)", who, step_name,
-                    dga_err_name(n->err), n->function, n->nvml_message, n->nvml_rc);
+        return fail(g, step, n->err, DGA_GATE_OUTCOME_IO, "%s: %s: %s: %s: %s (NVML code %d)", who,
+                    step_name, dga_err_name(n->err), n->function, n->nvml_message, n->nvml_rc);
     }
-    return fail(g, step, n->err, false, "%s: %s: %s: %s: %s", who, step_name,
+    return fail(g, step, n->err, DGA_GATE_OUTCOME_IO, "%s: %s: %s: %s: %s", who, step_name,
                 dga_err_name(n->err), n->function, dga_err_message(n->err));
 }
 
@@ -426,11 +463,11 @@ static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
     if (e == DGA_E_CC_UNKNOWN && dga_cc_unknown_field(cc, &f)) {
         snprintf(field, sizeof field, ": %s is %u, allowed %s", f.name, f.value, f.allowed);
     }
-    return fail(g, step, e, true,
+    return fail(g, step, e, DGA_GATE_OUTCOME_REFUSED,
                 "%s: cc-mode: %s: %s%s (ccFeature %u, devToolsMode %u, multiGpuMode %u; "
                 "system-wide, %zu GPU(s))",
-                who, dga_err_name(e), dga_err_message(e), field, cc->cc_feature,
-                cc->devtools_mode, cc->multi_gpu_mode, g->inv->n_gpus);
+                who, dga_err_name(e), dga_err_message(e), field, cc->cc_feature, cc->devtools_mode,
+                cc->multi_gpu_mode, g->inv->n_gpus);
 }
 
 static dga_err read_cc(struct gate_state *g)
@@ -451,11 +488,11 @@ static dga_err scan_inventory(struct gate_state *g)
     memset(&err, 0, sizeof err);
     dga_err e = dga_inventory_scan(g->cfg->sysfs_pci, g->inv, &err);
     if (e == DGA_E_PCI_FOREIGN_DISPLAY) {
-        return fail(g, DGA_GATE_STEP_INVENTORY, e, true, "%s: inventory: %s: %s", err.entry,
-                    dga_err_name(e), dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, DGA_GATE_OUTCOME_REFUSED,
+                    "%s: inventory: %s: %s", err.entry, dga_err_name(e), dga_err_message(e));
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_INVENTORY, e, false, "%s%s%s: inventory: %s: %s",
+        return fail(g, DGA_GATE_STEP_INVENTORY, e, DGA_GATE_OUTCOME_IO, "%s%s%s: inventory: %s: %s",
                     err.entry[0] != '\0' ? err.entry : "sysfs",
                     err.file != NULL && err.file[0] != '\0' ? "/" : "",
                     err.file != NULL ? err.file : "", dga_err_name(e), dga_err_message(e));
@@ -486,7 +523,7 @@ static dga_err check_uuids(struct gate_state *g)
             char who[64], other[64];
             gate_device_name(g, i, who, sizeof who);
             gate_device_name(g, j, other, sizeof other);
-            return fail(g, DGA_GATE_STEP_COLLECT, DGA_E_DUPLICATE_DEVICE, true,
+            return fail(g, DGA_GATE_STEP_COLLECT, DGA_E_DUPLICATE_DEVICE, DGA_GATE_OUTCOME_REFUSED,
                         "%s: collect: %s: same NVML UUID %s as %s", who,
                         dga_err_name(DGA_E_DUPLICATE_DEVICE), g->col->gpu[i].uuid, other);
         }
@@ -497,7 +534,8 @@ static dga_err check_uuids(struct gate_state *g)
 static dga_err collect(struct gate_state *g)
 {
     if (dga_collect_nonce(g->nonce) != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_NONCE, DGA_E_IO, false, "nonce: getrandom failed");
+        return fail(g, DGA_GATE_STEP_NONCE, DGA_E_IO, DGA_GATE_OUTCOME_IO,
+                    "nonce: getrandom failed");
     }
     g->has_nonce = true;
     struct dga_nvml_error n;
@@ -521,23 +559,25 @@ static dga_err match_inventory(struct gate_state *g)
     struct dga_diag diag = {0};
     dga_err e = dga_inventory_check_collection(g->inv, g->col, &diag);
     if (e != DGA_E_OK && strcmp(diag.field, "gpu-count") == 0) {
-        return fail(g, DGA_GATE_STEP_MATCH, e, true,
+        return fail(g, DGA_GATE_STEP_MATCH, e, DGA_GATE_OUTCOME_REFUSED,
                     "devices: inventory-match: %s: NVML sees %zu GPU(s), the PCI inventory %zu",
                     dga_err_name(e), g->col->n, g->inv->n_gpus);
     }
     if (e != DGA_E_OK) {
         char who[64];
         gate_device_name(g, diag.offset, who, sizeof who);
-        return fail(g, DGA_GATE_STEP_MATCH, e, true,
+        return fail(g, DGA_GATE_STEP_MATCH, e, DGA_GATE_OUTCOME_REFUSED,
                     "%s: inventory-match: %s: this NVML GPU is not in the PCI inventory (or "
-                    "appears twice)", who, dga_err_name(e));
+                    "appears twice)",
+                    who, dga_err_name(e));
     }
     e = dga_collection_to_evidence(g->col, g->set);
     if (e == DGA_E_OK) {
         e = dga_inventory_check_evidence(g->inv, g->set, false, &diag);
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_MATCH, e, e == DGA_E_INVENTORY_MISMATCH,
+        return fail(g, DGA_GATE_STEP_MATCH, e,
+                    e == DGA_E_INVENTORY_MISMATCH ? DGA_GATE_OUTCOME_REFUSED : DGA_GATE_OUTCOME_IO,
                     "devices: inventory-match: %s: the evidence does not match the inventory",
                     dga_err_name(e));
     }
@@ -549,24 +589,29 @@ static dga_err match_inventory(struct gate_state *g)
 /*
  * Policy reasons start with the device label; the gate's reason adds the PCI address.
  * `check` is "policy" or "gpu_policy.rego" (the document standing in for the app's Rego).
+ * The verdict says which device reason i names and where its finding starts.
  */
-static dga_err fail_policy(struct gate_state *g, const char *check, const char *reason)
+static dga_err fail_policy(struct gate_state *g, const char *check, const struct dga_verdict *v)
 {
-    const char *sep = strstr(reason, ": ");
-    for (size_t i = 0; sep != NULL && i < g->ap->n; i++) {
-        const char *label = g->ap->dev[i].report.label;
-        if (strlen(label) == (size_t)(sep - reason) && strncmp(reason, label, strlen(label)) == 0) {
-            char who[64];
-            gate_device_name(g, i, who, sizeof who);
-            return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s: %s", who,
-                        check, sep + 2);
-        }
+    if (v->n_reasons == 0) {
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
+                    "%s: %s", check, "the policy says no");
     }
-    if (sep != NULL) {
-        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%.*s: %s: %s",
-                    (int)(sep - reason), reason, check, sep + 2);
+    const char *reason = v->reasons[0];
+    const struct dga_verdict_about *about = &v->about[0];
+    if (about->device >= 0 && (size_t)about->device < g->ap->n) {
+        char who[64];
+        gate_device_name(g, (size_t)about->device, who, sizeof who);
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
+                    "%s: %s: %s", who, check, reason + about->text_at);
     }
-    return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, true, "%s: %s", check, reason);
+    if (about->text_at >= 2) {
+        return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
+                    "%.*s: %s: %s", (int)(about->text_at - 2), reason, check,
+                    reason + about->text_at);
+    }
+    return fail(g, DGA_GATE_STEP_VERDICT, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED, "%s: %s",
+                check, reason);
 }
 
 /* The document standing in for gpu_policy.rego, over the same claims (dstack: after its own). */
@@ -582,13 +627,11 @@ static dga_err evaluate_rego(struct gate_state *g)
     if (e != DGA_E_OK) {
         free(g->rego_verdict);
         g->rego_verdict = NULL;
-        return fail(g, DGA_GATE_STEP_VERDICT, e, false, "gpu_policy.rego: %s: %s",
+        return fail(g, DGA_GATE_STEP_VERDICT, e, DGA_GATE_OUTCOME_IO, "gpu_policy.rego: %s: %s",
                     dga_err_name(e), dga_err_message(e));
     }
     if (!g->rego_verdict->pass) {
-        return fail_policy(g, "gpu_policy.rego",
-                           g->rego_verdict->n_reasons > 0 ? g->rego_verdict->reasons[0]
-                                                          : "the policy says no");
+        return fail_policy(g, "gpu_policy.rego", g->rego_verdict);
     }
     return DGA_E_OK;
 }
@@ -601,9 +644,9 @@ static dga_err evaluate_rego(struct gate_state *g)
 static const struct dga_ocsp_cert_result *device_chain_refusal(const struct dga_appraisal *d)
 {
     const struct dga_ocsp_chain_result *o = &d->ocsp;
-    bool revoked = strcmp(o->status, "revoked") == 0;
-    if (!o->checked || (!revoked && strcmp(o->status, "invalid") != 0 &&
-                        strcmp(o->status, "unknown") != 0)) {
+    bool revoked = o->status == DGA_OCSP_CHAIN_REVOKED;
+    if (!o->checked ||
+        (!revoked && o->status != DGA_OCSP_CHAIN_INVALID && o->status != DGA_OCSP_CHAIN_UNKNOWN)) {
         return NULL;
     }
     if (!revoked && o->failed >= 0) {
@@ -631,14 +674,14 @@ static dga_err fail_device_chain(struct gate_state *g, size_t i,
     char who[64];
     gate_device_name(g, i, who, sizeof who);
     if (c->r.err != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_APPRAISE, c->r.err, true,
+        return fail(g, DGA_GATE_STEP_APPRAISE, c->r.err, DGA_GATE_OUTCOME_REFUSED,
                     "%s: ocsp-device-chain: %s: %s: certificate %d \"%s\"", who,
                     dga_err_name(c->r.err), dga_err_message(c->r.err), c->index, c->subject);
     }
-    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_GATE_REJECTED, true,
+    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
                 "%s: ocsp-device-chain: %s%s%s%s: certificate %d \"%s\"", who,
-                dga_ocsp_status_name(c->r.status), c->r.reason[0] != '\0' ? " (" : "",
-                c->r.reason, c->r.reason[0] != '\0' ? ")" : "", c->index, c->subject);
+                dga_ocsp_status_name(c->r.status), c->r.reason[0] != '\0' ? " (" : "", c->r.reason,
+                c->r.reason[0] != '\0' ? ")" : "", c->index, c->subject);
 }
 
 /* "<device>: <check>: <error>: <message>", naming the RIM or the certificate without OCSP. */
@@ -663,8 +706,8 @@ static dga_err fail_device(struct gate_state *g, size_t i)
     const char *why = o != NULL && o->failed >= 0
                           ? dga_ocsp_failure_text(&o->certs[o->failed], d->err)
                           : dga_err_message(d->err);
-    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, true, "%s: %s: %s: %s%s", who,
-                dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
+    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, DGA_GATE_OUTCOME_REFUSED, "%s: %s: %s: %s%s",
+                who, dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
 }
 
 /* "<device>: duplicate-device: same leaf certificate as <device>" (the set appraisal's finding). */
@@ -674,8 +717,8 @@ static dga_err fail_duplicate(struct gate_state *g, size_t i)
     gate_device_name(g, i, who, sizeof who);
     gate_device_name(g, g->ap->dup[i].of, other, sizeof other);
     dga_duplicate_text(g->ap, i, what, sizeof what);
-    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_DUPLICATE_DEVICE, true, "%s: %s: %s as %s", who,
-                dga_err_name(DGA_E_DUPLICATE_DEVICE), what, other);
+    return fail(g, DGA_GATE_STEP_APPRAISE, DGA_E_DUPLICATE_DEVICE, DGA_GATE_OUTCOME_REFUSED,
+                "%s: %s: %s as %s", who, dga_err_name(DGA_E_DUPLICATE_DEVICE), what, other);
 }
 
 /* A signed token when a key is configured and there is a device to vouch for; else {}. */
@@ -703,8 +746,8 @@ static dga_err appraise(struct gate_state *g)
         e = build_eat(g);
     }
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_APPRAISE, e, false, "appraise: %s: %s", dga_err_name(e),
-                    dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
     }
     for (size_t i = 0; i < g->ap->n; i++) {
         if (g->ap->dev[i].err != DGA_E_OK) {
@@ -717,8 +760,7 @@ static dga_err appraise(struct gate_state *g)
         }
     }
     if (!g->ap->verdict.pass) {
-        return fail_policy(g, "policy", g->ap->verdict.n_reasons > 0 ? g->ap->verdict.reasons[0]
-                                                                     : "the policy says no");
+        return fail_policy(g, "policy", &g->ap->verdict);
     }
     return evaluate_rego(g);
 }
@@ -771,7 +813,7 @@ static dga_err run_steps(struct gate_state *g)
     }
     e = gate_bundle_write(g);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_BUNDLE, e, false, "bundle: %s: %s: %s",
+        return fail(g, DGA_GATE_STEP_BUNDLE, e, DGA_GATE_OUTCOME_IO, "bundle: %s: %s: %s",
                     g->res->bundle_path, dga_err_name(e), dga_err_message(e));
     }
     e = emit_attestation(g);
@@ -820,7 +862,7 @@ dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_op
     g.set = calloc(1, sizeof *g.set);
     g.ap = calloc(1, sizeof *g.ap);
     if (g.inv == NULL || g.col == NULL || g.set == NULL || g.ap == NULL) {
-        fail(&g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, false, "out of memory");
+        fail(&g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, DGA_GATE_OUTCOME_IO, "out of memory");
     } else {
         run_steps(&g);
     }

@@ -22,6 +22,7 @@ struct eval {
     const char *prefix; /* "x-nvidia-gpu-" or "x-nvidia-switch-" */
     bool gpu;
     char label[32]; /* GPU-<n>, SWITCH-<n> or DEVICE-<index> */
+    long device;    /* the claims array index of the device being checked */
 };
 
 static bool is_string(const json_t *v, const char *s)
@@ -63,9 +64,10 @@ static void require_true(struct eval *e, const json_t *obj, const char *parent, 
     }
     policy_describe(v, found, sizeof found);
     if (parent != NULL) {
-        policy_reason(e->v, "%s: %s.%s is %s, policy requires true", e->label, parent, key, found);
+        policy_reason(e->v, e->device, e->label, "%s.%s is %s, policy requires true", parent, key,
+                      found);
     } else {
-        policy_reason(e->v, "%s: %s is %s, policy requires true", e->label, key, found);
+        policy_reason(e->v, e->device, e->label, "%s is %s, policy requires true", key, found);
     }
 }
 
@@ -78,7 +80,7 @@ static void require_string(struct eval *e, const json_t *claim, const char *key,
         return;
     }
     policy_describe(v, found, sizeof found);
-    policy_reason(e->v, "%s: %s is %s, policy requires \"%s\"", e->label, key, found, want);
+    policy_reason(e->v, e->device, e->label, "%s is %s, policy requires \"%s\"", key, found, want);
 }
 
 /* claim[key] must be a string in list (an allow-list of the policy; NULL: anything). */
@@ -91,7 +93,7 @@ static void require_listed(struct eval *e, const json_t *claim, const char *key,
     }
     policy_describe(v, found, sizeof found);
     policy_strings_list(list, allowed, sizeof allowed);
-    policy_reason(e->v, "%s: %s is %s, policy allows %s", e->label, key, found, allowed);
+    policy_reason(e->v, e->device, e->label, "%s is %s, policy allows %s", key, found, allowed);
 }
 
 /* A claim key made of the device's prefix and a suffix. */
@@ -115,8 +117,9 @@ static void check_revocation_reason(struct eval *e, const json_t *chain,
     }
     policy_describe(v, found, sizeof found);
     policy_strings_list(rule->reasons, allowed, sizeof allowed);
-    policy_reason(e->v, "%s: %s.x-nvidia-cert-revocation-reason is %s, policy allows %s", e->label,
-                  def->claim, found, allowed);
+    policy_reason(e->v, e->device, e->label,
+                  "%s.x-nvidia-cert-revocation-reason is %s, policy allows %s", def->claim, found,
+                  allowed);
 }
 
 static void ocsp_status_reason(struct eval *e, const json_t *v, const struct policy_chain_def *def,
@@ -125,7 +128,7 @@ static void ocsp_status_reason(struct eval *e, const json_t *v, const struct pol
     char found[FOUND_LEN], allowed[LIST_LEN];
     policy_describe(v, found, sizeof found);
     policy_names_list(policy_ocsp_names, POLICY_N_OCSP, rule->ocsp, allowed, sizeof allowed);
-    policy_reason(e->v, "%s: %s.x-nvidia-cert-ocsp-status is %s, policy allows %s", e->label,
+    policy_reason(e->v, e->device, e->label, "%s.x-nvidia-cert-ocsp-status is %s, policy allows %s",
                   def->claim, found, allowed);
 }
 
@@ -179,12 +182,12 @@ static void check_nonce(struct eval *e, const json_t *chain, const struct policy
     }
     policy_describe(age, found, sizeof found);
     if (e->p->ocsp_max_age == 0) {
-        policy_reason(e->v,
-                      "%s: %s.%s is %s, policy requires a stored OCSP response held to a "
+        policy_reason(e->v, e->device, e->label,
+                      "%s.%s is %s, policy requires a stored OCSP response held to a "
                       "maximum age (or a matching nonce)",
-                      e->label, def->claim, age_key, found);
+                      def->claim, age_key, found);
     } else {
-        policy_reason(e->v, "%s: %s.%s is %s, policy allows 1 to %u seconds", e->label,
+        policy_reason(e->v, e->device, e->label, "%s.%s is %s, policy allows 1 to %u seconds",
                       def->claim, age_key, found, e->p->ocsp_max_age);
     }
 }
@@ -222,8 +225,8 @@ static void check_chain(struct eval *e, const json_t *claim, enum policy_chain c
     const json_t *status;
     if (!json_is_object(chain)) {
         policy_describe(chain, found, sizeof found);
-        policy_reason(e->v, "%s: %s is %s, policy requires a certificate-chain object", e->label,
-                      def->claim, found);
+        policy_reason(e->v, e->device, e->label,
+                      "%s is %s, policy requires a certificate-chain object", def->claim, found);
         return;
     }
     status = json_object_get(chain, "x-nvidia-cert-status");
@@ -231,7 +234,7 @@ static void check_chain(struct eval *e, const json_t *claim, enum policy_chain c
         policy_describe(status, found, sizeof found);
         policy_names_list(policy_status_names, POLICY_N_STATUS, rule->status, allowed,
                           sizeof allowed);
-        policy_reason(e->v, "%s: %s.x-nvidia-cert-status is %s, policy allows %s", e->label,
+        policy_reason(e->v, e->device, e->label, "%s.x-nvidia-cert-status is %s, policy allows %s",
                       def->claim, found, allowed);
     }
     check_ocsp(e, chain, def, rule);
@@ -253,21 +256,21 @@ static void check_mismatch_record(struct eval *e, const json_t *rec, size_t i)
         s = POLICY_SOURCE_FIRMWARE;
     }
     if (s == POLICY_SOURCE__COUNT || x < 0 || x > POLICY_MAX_INDEX) {
-        policy_reason(e->v,
-                      "%s: x-nvidia-mismatch-measurement-records[%zu] is malformed, policy "
+        policy_reason(e->v, e->device, e->label,
+                      "x-nvidia-mismatch-measurement-records[%zu] is malformed, policy "
                       "requires an index 0-255 and a measurementSource \"Driver\" or "
                       "\"Firmware\"",
-                      e->label, i);
+                      i);
         return;
     }
     if (policy_bit(e->p->mismatch[s], (unsigned)x)) {
         return;
     }
     policy_index_list(e->p->mismatch[s], allowed, sizeof allowed);
-    policy_reason(e->v,
-                  "%s: x-nvidia-mismatch-measurement-records[%zu].index is %d "
+    policy_reason(e->v, e->device, e->label,
+                  "x-nvidia-mismatch-measurement-records[%zu].index is %d "
                   "(measurementSource \"%s\"), policy allows %s",
-                  e->label, i, (int)x, s == POLICY_SOURCE_DRIVER ? "Driver" : "Firmware", allowed);
+                  i, (int)x, s == POLICY_SOURCE_DRIVER ? "Driver" : "Firmware", allowed);
 }
 
 /* measres "fail" under allow_mismatch_indices: every record must be allowed. */
@@ -283,10 +286,10 @@ static void check_mismatches(struct eval *e, const json_t *claim)
         if (json_is_array(recs)) {
             snprintf(found, sizeof found, "empty");
         }
-        policy_reason(e->v,
-                      "%s: measres is \"fail\" and %s is %s, policy requires a non-empty list "
+        policy_reason(e->v, e->device, e->label,
+                      "measres is \"fail\" and %s is %s, policy requires a non-empty list "
                       "of allowed mismatches",
-                      e->label, key, found);
+                      key, found);
         return;
     }
     json_array_foreach(recs, i, rec)
@@ -365,6 +368,7 @@ static void check_device(struct eval *e, const json_t *claim, size_t index, stru
 {
     const json_t *type = json_object_get(claim, "x-nvidia-device-type");
     char found[FOUND_LEN];
+    e->device = (long)index;
     if (is_string(type, "gpu")) {
         snprintf(e->label, sizeof e->label, "GPU-%zu", t->gpus++);
         e->gpu = true;
@@ -378,12 +382,12 @@ static void check_device(struct eval *e, const json_t *claim, size_t index, stru
     } else {
         snprintf(e->label, sizeof e->label, "DEVICE-%zu", index);
         if (!json_is_object(claim)) {
-            policy_reason(e->v, "%s: the claims are not an object", e->label);
+            policy_reason(e->v, e->device, e->label, "the claims are not an object");
             return;
         }
         policy_describe(type, found, sizeof found);
-        policy_reason(e->v, "%s: x-nvidia-device-type is %s, policy allows [\"gpu\", \"nvswitch\"]",
-                      e->label, found);
+        policy_reason(e->v, e->device, e->label,
+                      "x-nvidia-device-type is %s, policy allows [\"gpu\", \"nvswitch\"]", found);
     }
 }
 
@@ -396,13 +400,16 @@ static bool check_count(struct eval *e, const char *what, size_t n, const struct
         return true;
     }
     if (c->min == c->max) {
-        policy_reason(e->v, "devices: %s is %zu, policy requires exactly %u", what, n, c->min);
+        policy_reason(e->v, -1, "devices", "%s is %zu, policy requires exactly %u", what, n,
+                      c->min);
     } else if (c->max == UINT32_MAX) {
-        policy_reason(e->v, "devices: %s is %zu, policy requires at least %u", what, n, c->min);
+        policy_reason(e->v, -1, "devices", "%s is %zu, policy requires at least %u", what, n,
+                      c->min);
     } else if (c->min == 0) {
-        policy_reason(e->v, "devices: %s is %zu, policy requires at most %u", what, n, c->max);
+        policy_reason(e->v, -1, "devices", "%s is %zu, policy requires at most %u", what, n,
+                      c->max);
     } else {
-        policy_reason(e->v, "devices: %s is %zu, policy requires between %u and %u", what, n,
+        policy_reason(e->v, -1, "devices", "%s is %zu, policy requires between %u and %u", what, n,
                       c->min, c->max);
     }
     return false;
@@ -428,8 +435,9 @@ static void check_counts(struct eval *e, const struct tally *t, size_t n_claims)
     }
     if (ok && n_claims == 0 &&
         !(p->gpus.set && p->gpus.min == 0 && p->switches.set && p->switches.min == 0)) {
-        policy_reason(e->v, "devices: the claims array is empty, policy requires at least one "
-                            "device");
+        policy_reason(e->v, -1, "devices",
+                      "the claims array is empty, policy requires at least one "
+                      "device");
     }
 }
 

@@ -100,11 +100,12 @@ struct dga_policy {
 void policy_set_defaults(struct dga_policy *p);
 
 /*
- * Appends one reason to the verdict (bounded; past DGA_VERDICT_MAX_REASONS - 1
- * the last slot says "... more") and marks it failed.
+ * Appends one reason, "<subject>: <finding>", to the verdict (bounded; past
+ * DGA_VERDICT_MAX_REASONS - 1 the last slot says "... more") with what it is
+ * about (device: the claims array index, -1 for the set) and marks it failed.
  */
-__attribute__((format(printf, 2, 3))) void policy_reason(struct dga_verdict *v, const char *fmt,
-                                                         ...);
+__attribute__((format(printf, 4, 5))) void policy_reason(struct dga_verdict *v, long device,
+                                                         const char *subject, const char *fmt, ...);
 
 /* Text for a claim value in a reason: "missing", "null", "\"expired\"", "false", "an object", ...
  */

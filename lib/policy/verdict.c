@@ -15,19 +15,25 @@
 /* Longest claim value quoted in a reason. */
 #define DESCRIBE_MAX 64
 
-void policy_reason(struct dga_verdict *v, const char *fmt, ...)
+void policy_reason(struct dga_verdict *v, long device, const char *subject, const char *fmt, ...)
 {
     va_list ap;
     v->pass = false;
     if (v->n_reasons >= DGA_VERDICT_MAX_REASONS) {
         return;
     }
-    if (v->n_reasons == DGA_VERDICT_MAX_REASONS - 1) {
-        snprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, "... more");
+    size_t i = v->n_reasons++;
+    char *text = v->reasons[i];
+    if (i == DGA_VERDICT_MAX_REASONS - 1) {
+        snprintf(text, DGA_VERDICT_REASON_LEN, "... more");
+        v->about[i] = (struct dga_verdict_about){.device = -1, .text_at = 0};
         return;
     }
+    int n = snprintf(text, DGA_VERDICT_REASON_LEN, "%s: ", subject);
+    size_t at = n > 0 && (size_t)n < DGA_VERDICT_REASON_LEN ? (size_t)n : 0;
+    v->about[i] = (struct dga_verdict_about){.device = device, .text_at = at};
     va_start(ap, fmt);
-    vsnprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, fmt, ap);
+    vsnprintf(text + at, DGA_VERDICT_REASON_LEN - at, fmt, ap);
     va_end(ap);
 }
 

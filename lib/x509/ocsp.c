@@ -41,6 +41,23 @@ const char *dga_ocsp_status_name(enum dga_ocsp_status s)
     return "none";
 }
 
+const char *dga_ocsp_chain_status_name(enum dga_ocsp_chain_status s)
+{
+    switch (s) {
+    case DGA_OCSP_CHAIN_NOT_CHECKED:
+        return "not-checked";
+    case DGA_OCSP_CHAIN_GOOD:
+        return "good";
+    case DGA_OCSP_CHAIN_REVOKED:
+        return "revoked";
+    case DGA_OCSP_CHAIN_UNKNOWN:
+        return "unknown";
+    case DGA_OCSP_CHAIN_INVALID:
+        return "invalid";
+    }
+    return "unknown";
+}
+
 const char *dga_ocsp_origin_name(enum dga_ocsp_origin o)
 {
     switch (o) {
@@ -456,13 +473,13 @@ void dga_ocsp_chain_aggregate(struct dga_ocsp_chain_result *c)
     }
     c->origin = c->checked ? weakest_origin(c) : DGA_OCSP_ORIGIN_NONE;
     if (!c->checked || c->n == 0) {
-        c->status = "not-checked";
+        c->status = DGA_OCSP_CHAIN_NOT_CHECKED;
     } else if (revoked) {
-        c->status = "revoked";
+        c->status = DGA_OCSP_CHAIN_REVOKED;
     } else if (invalid) {
-        c->status = "invalid";
+        c->status = DGA_OCSP_CHAIN_INVALID;
     } else {
-        c->status = unknown ? "unknown" : "good";
+        c->status = unknown ? DGA_OCSP_CHAIN_UNKNOWN : DGA_OCSP_CHAIN_GOOD;
     }
 }
 
@@ -473,7 +490,7 @@ void dga_ocsp_chain_result_free(struct dga_ocsp_chain_result *c)
     }
     memset(c, 0, sizeof *c);
     c->failed = -1;
-    c->status = "not-checked";
+    c->status = DGA_OCSP_CHAIN_NOT_CHECKED;
 }
 
 dga_err dga_ocsp_response_peek(const uint8_t *der, size_t len, struct dga_ocsp_result *ret)

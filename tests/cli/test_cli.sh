@@ -175,6 +175,10 @@ expect out '"result_code": 0' "attest result code"
 expect out '"measres": "success"' "attest measres"
 expect out '"sha256": "1b939fae0138ceda87c434820e1e118739861b070c0043677a68807049eae668"' "attest collateral"
 expect out '"source": "file"' "attest policy source"
+# The JSON core the gate's bundle extends: verdict {pass, result, reasons, revocation}, roots {device, rim}.
+expect out '"pass": true,' "attest verdict pass"
+expect out '"trust_roots": {' "attest trust roots object"
+expect out '"rim": "nvidia"' "attest rim root"
 # A signed detached EAT carries the verdict and verifies with the public key.
 openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/eat.key" 2>/dev/null
 openssl ec -in "$tmp/eat.key" -pubout -out "$tmp/eat.pub" 2>/dev/null

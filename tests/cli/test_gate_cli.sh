@@ -112,7 +112,8 @@ payload | grep -qF "{\"version\":2,\"provider\":\"nvidia\",\"devices\":2,\"cc_mo
 payload | grep -qF ",\"nvswitches\":0,\"policy_sha256\":\"$(sha256sum "$tmp/policy.json" | cut -d' ' -f1)\",\"gpu_policy_sha256\":\"$EMPTY_HASH\",\"trust_roots\":\"test\",\"ocsp\":\"off\"}" || bad "extra fields"
 expect_bundle '"ocsp":"off"' "no revocation check recorded in the bundle"
 bundle | grep -qF '"x-nvidia-cert-ocsp-status":"not-checked"' || bad "no revocation check in the claims"
-expect_bundle '"trust_roots":"test"' "bundle roots"
+expect_bundle '"trust_roots":{"device":"test","rim":"nvidia"}' "bundle roots"
+expect_bundle '"revocation":"not checked (--ocsp off, policy does not require OCSP)"}' "bundle verdict: attest's shape"
 expect_bundle '"pci_address":"0000:19:00.0"' "bundle pci"
 expect_bundle '"uuid":"GPU-7e570000-0000-4000-8000-000000000001"' "bundle uuid"
 expect_bundle '"certificate_chain":"-----BEGIN CERTIFICATE-----' "bundle chain"
@@ -288,7 +289,7 @@ expect err "gate: GPU-0 (0000:18:00.0): signature: signature-invalid: " "signatu
 reset; scenario ""; config "\"event_backend\":\"sim:$tmp/rtmr3.bin\",\"verify_at\":\"$AT\",\"policy\":\"$tmp/policy.json\""
 gate 1 "the test PKI without test_device_root" && refused "NVIDIA root" appraise
 expect err "gate: GPU-0 (0000:18:00.0): cert-chain: chain-root: " "chain-root reason"
-expect_bundle '"trust_roots":"nvidia"' "nvidia roots recorded"
+expect_bundle '"trust_roots":{"device":"nvidia","rim":"nvidia"}' "nvidia roots recorded"
 
 reset; RIMS=$tmp/emptyrims config "$STD,\"policy\":\"$tmp/policy.json\""
 gate 1 "missing RIM" && refused "RIM" appraise

@@ -255,6 +255,20 @@ static void test_check_names(void **state)
     assert_string_equal(dga_appraisal_check_name(DGA_APPRAISAL_CHECK__COUNT), "unknown");
 }
 
+/* x-nvidia-cert-status: decided once from (verified, time_valid), named by a stable table. */
+static void test_cert_status(void **state)
+{
+    (void)state;
+    assert_int_equal(dga_cert_status_of(false, true), DGA_CERT_STATUS_INVALID);
+    assert_int_equal(dga_cert_status_of(false, false), DGA_CERT_STATUS_INVALID);
+    assert_int_equal(dga_cert_status_of(true, true), DGA_CERT_STATUS_VALID);
+    assert_int_equal(dga_cert_status_of(true, false), DGA_CERT_STATUS_EXPIRED);
+    assert_string_equal(dga_cert_status_name(DGA_CERT_STATUS_INVALID), "invalid");
+    assert_string_equal(dga_cert_status_name(DGA_CERT_STATUS_VALID), "valid");
+    assert_string_equal(dga_cert_status_name(DGA_CERT_STATUS_EXPIRED), "expired");
+    assert_string_equal(dga_cert_status_name((enum dga_cert_status)7), "unknown");
+}
+
 /*
  * The RIM a failure is about comes from the check, not from its name: an OCSP
  * failure on the driver RIM's signer chain that names no certificate (as when
@@ -298,6 +312,7 @@ static void test_failed_rim(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cert_status),
         cmocka_unit_test(test_h545_in_window),      cmocka_unit_test(test_h545_today_expired_signers),
         cmocka_unit_test(test_rim_not_found),       cmocka_unit_test(test_h535_tampered_driver_rim),
         cmocka_unit_test(test_reissue_choice),      cmocka_unit_test(test_version_mismatch),

@@ -323,6 +323,11 @@ static void test_step_names(void **state)
     assert_string_equal(dga_gate_step_name(DGA_GATE_STEP_EVENT), "gpu-attestation");
     assert_string_equal(dga_gate_step_name(DGA_GATE_STEP_DONE), "done");
     assert_string_equal(dga_gate_step_name((enum dga_gate_step)99), "unknown");
+    assert_string_equal(dga_gate_outcome_name(DGA_GATE_OUTCOME_PASS), "pass");
+    assert_string_equal(dga_gate_outcome_name(DGA_GATE_OUTCOME_REFUSED), "refused");
+    assert_string_equal(dga_gate_outcome_name(DGA_GATE_OUTCOME_CONFIG), "config");
+    assert_string_equal(dga_gate_outcome_name(DGA_GATE_OUTCOME_IO), "io");
+    assert_string_equal(dga_gate_outcome_name((enum dga_gate_outcome)99), "unknown");
 }
 
 /* ---- the set appraisal on the real 545.00 vector (what `attest` computes) ---- */
@@ -755,6 +760,7 @@ static void test_run_pass(void **state)
     struct dga_gate_options opt = {.dry_run = false};
     assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_OK);
     assert_int_equal(r.step, DGA_GATE_STEP_DONE);
+    assert_int_equal(r.outcome, DGA_GATE_OUTCOME_PASS);
     assert_true(r.policy_hash_emitted && r.event_emitted && r.ready_set && r.bundle_written);
     assert_int_equal(r.n_gpus, 2);
     /* The bundle's bytes are what the event commits to. */
@@ -806,7 +812,7 @@ static void test_run_cc_off(void **state)
     struct dga_gate_options opt = {.dry_run = false};
     assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_CC_OFF);
     assert_int_equal(r.step, DGA_GATE_STEP_CC);
-    assert_true(r.rejected);
+    assert_int_equal(r.outcome, DGA_GATE_OUTCOME_REFUSED);
     assert_true(r.policy_hash_emitted);
     assert_false(r.event_emitted);
     assert_false(r.ready_set);
@@ -849,7 +855,7 @@ static void test_run_gpu_policy_refused(void **state)
         struct dga_gate_options opt = {.dry_run = false};
         assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_GATE_CONFIG);
         assert_int_equal(r.step, DGA_GATE_STEP_SETUP);
-        assert_false(r.rejected);
+        assert_int_equal(r.outcome, DGA_GATE_OUTCOME_CONFIG);
         assert_string_equal(r.reason, cases[i].reason);
         assert_false(r.policy_hash_emitted || r.event_emitted || r.ready_set);
         assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
@@ -891,7 +897,8 @@ static void test_run_bundle_unwritable(void **state)
     struct dga_gate_options opt = {.dry_run = false};
     assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_IO);
     assert_int_equal(r.step, DGA_GATE_STEP_BUNDLE);
-    assert_false(r.rejected || r.event_emitted || r.ready_set || r.bundle_written);
+    assert_int_equal(r.outcome, DGA_GATE_OUTCOME_IO);
+    assert_false(r.event_emitted || r.ready_set || r.bundle_written);
     assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
     dga_gate_config_free(c);
     rm_env(&e);
@@ -908,7 +915,7 @@ static void test_run_duplicate_uuid(void **state)
     struct dga_gate_options opt = {.dry_run = false};
     assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_DUPLICATE_DEVICE);
     assert_int_equal(r.step, DGA_GATE_STEP_COLLECT);
-    assert_true(r.rejected);
+    assert_int_equal(r.outcome, DGA_GATE_OUTCOME_REFUSED);
     assert_false(r.event_emitted || r.ready_set);
     assert_string_equal(r.reason, "GPU-1 (0000:19:00.0): collect: duplicate-device: same NVML "
                                   "UUID GPU-7E57 as GPU-0 (0000:18:00.0)");
@@ -928,7 +935,7 @@ static void test_run_shared_leaf(void **state)
     struct dga_gate_options opt = {.dry_run = false};
     assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_DUPLICATE_DEVICE);
     assert_int_equal(r.step, DGA_GATE_STEP_APPRAISE);
-    assert_true(r.rejected);
+    assert_int_equal(r.outcome, DGA_GATE_OUTCOME_REFUSED);
     assert_false(r.event_emitted || r.ready_set);
     assert_string_equal(r.reason, "GPU-1 (0000:19:00.0): duplicate-device: same leaf certificate "
                                   "as GPU-0 (0000:18:00.0)");

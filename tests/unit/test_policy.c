@@ -387,6 +387,15 @@ static void test_default_collects_every_reason(void **state)
     assert_string_equal(verdict.reasons[2], "GPU-1: " GPU_VBIOS ".x-nvidia-cert-status is "
                                             "\"expired\", policy allows [\"valid\"]");
     assert_string_equal(verdict.reasons[3], "DEVICE-4: the claims are not an object");
+    /* Each reason says which device of the array it names and where its finding starts. */
+    static const long device[4] = {1, 2, 2, 4};
+    static const size_t text_at[4] = {10, 7, 7, 10};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(verdict.about[i].device, device[i]);
+        assert_int_equal(verdict.about[i].text_at, text_at[i]);
+    }
+    assert_string_equal(verdict.reasons[1] + verdict.about[1].text_at,
+                        "dbgstat is \"enabled\", policy requires \"disabled\"");
     dga_policy_free(p);
 }
 
@@ -396,6 +405,9 @@ static void test_default_empty_array(void **state)
     (void)state;
     expect_fail(p, json_array(),
                 "devices: the claims array is empty, policy requires at least one device");
+    /* About the set, no device: the subject "devices" and the finding after it. */
+    assert_int_equal(verdict.about[0].device, -1);
+    assert_int_equal(verdict.about[0].text_at, strlen("devices: "));
     dga_policy_free(p);
 }
 

@@ -9,7 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "dga/gate.h"
+#include "dga/appraise_set.h"
 #include "dga/util.h"
 
 static json_t *rim_collateral(const struct dga_appraisal *d, const struct dga_rim_use *u)

@@ -11,7 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "dga/gate.h"
+#include "dga/appraise_set.h"
+#include "dga/x509.h"
 
 #define RC_RP_POLICY_MISMATCH 11
 #define RC_OVERALL_RESULT_FALSE 12
@@ -34,11 +35,20 @@ static void label_devices(struct dga_set_appraisal *a)
     free(labels);
 }
 
-static void add_reason(struct dga_verdict *v, const char *text)
+/* One reason with what it is about (device -1: the set; text_at 0: no subject). */
+static void add_reason(struct dga_verdict *v, const char *text, struct dga_verdict_about about)
 {
     if (v->n_reasons < DGA_VERDICT_MAX_REASONS) {
+        v->about[v->n_reasons] = about;
         snprintf(v->reasons[v->n_reasons++], DGA_VERDICT_REASON_LEN, "%s", text);
     }
+}
+
+/* What a reason starting "<label>: " says about device i. */
+static struct dga_verdict_about about_device(const struct dga_set_appraisal *a, size_t i)
+{
+    return (struct dga_verdict_about){.device = (long)i,
+                                      .text_at = strlen(a->dev[i].report.label) + 2};
 }
 
 /* ---- one physical device counted as many ---- */
@@ -151,7 +161,7 @@ static void duplicate_reasons(struct dga_set_appraisal *a)
         dga_duplicate_text(a, i, what, sizeof what);
         snprintf(text, sizeof text, "%s: %s: %s as %s", a->dev[i].report.label,
                  dga_err_name(DGA_E_DUPLICATE_DEVICE), what, a->dev[a->dup[i].of].report.label);
-        add_reason(&a->verdict, text);
+        add_reason(&a->verdict, text, about_device(a, i));
     }
 }
 
@@ -173,14 +183,14 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
             snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
                      dga_appraisal_check_name(d->failed_check), c->index, c->subject, dga_ocsp_failure_text(c, d->err),
                      dga_err_name(d->err));
-            add_reason(&a->verdict, text);
+            add_reason(&a->verdict, text, about_device(a, i));
             continue;
         }
         const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
         snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label,
                  dga_appraisal_check_name(d->failed_check),
                  dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
-        add_reason(&a->verdict, text);
+        add_reason(&a->verdict, text, about_device(a, i));
     }
 }
 
@@ -199,7 +209,7 @@ static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal 
         hard_failure_reasons(a);
         duplicate_reasons(a);
         for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
-            add_reason(&a->verdict, policy_verdict->reasons[i]);
+            add_reason(&a->verdict, policy_verdict->reasons[i], policy_verdict->about[i]);
         }
         a->verdict.pass = a->verdict.n_reasons == 0 && a->n_duplicates == 0 && policy_verdict->pass;
     }

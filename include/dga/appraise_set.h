@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Appraisal of a whole evidence set, the work `attest` and the boot gate
+ * share (lib/appraise/appraise_set.c): every device appraised, labelled,
+ * checked for duplicates, the policy's verdict, nvattest's result code, the
+ * detached EAT, and the collateral used (lib/appraise/set_collateral.c). It
+ * sits in the appraise layer, above policy: it evaluates the policy over the
+ * claims it builds (docs/layers.md).
+ */
+#ifndef DGA_APPRAISE_SET_H
+#define DGA_APPRAISE_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "dga/appraise.h"
+#include "dga/collateral.h"
+#include "dga/eat.h"
+#include "dga/error.h"
+#include "dga/evidence.h"
+#include "dga/policy.h"
+
+/*
+ * Why a device of a set is an earlier device of the same set counted again:
+ * a set of devices must be a set of distinct physical devices.
+ */
+enum dga_duplicate_kind {
+    DGA_DUPLICATE_NONE,
+    DGA_DUPLICATE_REPORT, /* the same report bytes */
+    DGA_DUPLICATE_LEAF,   /* the same leaf certificate (its DER) */
+    DGA_DUPLICATE_UEID,   /* the same ueid (leaf serial) on two devices of one architecture */
+};
+
+struct dga_duplicate {
+    enum dga_duplicate_kind kind;
+    size_t of; /* the earliest device it repeats (an index below its own) */
+};
+
+/*
+ * Everything one appraisal of an evidence set produces. The gate and
+ * `attest` compute the same thing: every device appraised with one
+ * verification cache, labelled GPU-n / SWITCH-n in evidence order, claims v3,
+ * duplicate devices, the verdict (hard failures first, then duplicates, then
+ * every policy reason), nvattest's result code, and the detached EAT.
+ */
+struct dga_set_appraisal {
+    size_t n;
+    struct dga_appraisal *dev; /* n of them (about 80 KiB each: allocated, never 64 up front) */
+    /*
+     * Per device: the earlier device of the set it repeats (report, else leaf
+     * certificate, else ueid), or kind NONE. A duplicate is a hard failure of
+     * the set ("GPU-1: duplicate-device: same leaf certificate as GPU-0"),
+     * result code 503, and x-nvidia-overall-att-result false.
+     */
+    struct dga_duplicate dup[DGA_MAX_DEVICES];
+    size_t n_duplicates;
+    json_t *claims;             /* array, one claims v3 object per device */
+    struct dga_verdict verdict; /* hard failures first, then the policy's reasons */
+    bool nvidia_default_pass;   /* x-nvidia-overall-att-result */
+    int result_code;            /* nvattest's numbering */
+    const char *result_message;
+    json_t *detached_eat;       /* {} when no token was asked for */
+};
+
+/*
+ * Appraises every device of set with opt (opt->cache must be set, for speed,
+ * or NULL), then evaluates policy. policy_is_file selects result code 11
+ * (relying-party policy) over 12 when the policy alone says no. Fills *ret
+ * (free with dga_set_appraisal_free) even when devices fail; returns an
+ * error only when the verdict could not be computed (DGA_E_NOMEM).
+ */
+dga_err dga_appraise_set(const struct dga_evidence_set *set,
+                              const struct dga_appraise_options *opt,
+                              const struct dga_policy *policy, struct dga_set_appraisal *ret);
+void dga_set_appraisal_free(struct dga_set_appraisal *a);
+
+/*
+ * What device i shares with the device it repeats: "same report", "same leaf
+ * certificate" or "same ueid <decimal serial>" ("" when it repeats none).
+ */
+void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size);
+
+/*
+ * The detached EAT over ap->claims into ap->detached_eat: the overall
+ * token's nonce, NVIDIA's default result (x-nvidia-overall-att-result) and
+ * the applied policy's verdict and SHA-256 come from the appraisal; key,
+ * allow_unsigned, kid, issuer and iat from `o` (its other fields are
+ * ignored). With neither a key nor allow_unsigned: {} (no token asked for).
+ */
+dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
+                              const uint8_t nonce[DGA_NONCE_LEN],
+                              const struct dga_eat_options *o);
+
+/*
+ * The collateral the appraisal used: {"rims": [{device, role, id, sha256,
+ * issues_in_store}], "ocsp": [{device, chain, index, subject, certid_sha256,
+ * source, status, revocation_reason, error, this_update, next_update,
+ * response (DER, base64)}], "ocsp_source": {mode, url, collateral_dir,
+ * max_age}}. The "ocsp" list is what `attest --ocsp bundle` re-reads. New
+ * reference, NULL on allocation failure.
+ */
+json_t *dga_set_appraisal_collateral(const struct dga_set_appraisal *ap,
+                                     const struct dga_ocsp_source *src);
+
+/* What the JSON of an appraised set says besides the appraisal itself. */
+struct dga_set_json_context {
+    const struct dga_policy *policy;    /* NULL: none loaded ("source": "unloaded") */
+    const struct dga_ocsp_source *ocsp; /* the revocation source (required) */
+    const uint8_t *nonce;               /* DGA_NONCE_LEN bytes; NULL: none yet (null) */
+    time_t verified_at;
+    const char *device_root, *rim_root; /* "nvidia", or "custom" (attest) / "test" (gate) */
+};
+
+/*
+ * The one JSON core of an appraised set (docs/formats.md §13), which `attest
+ * --format json` prints and the gate's evidence bundle extends: nvattest's
+ * result_code, result_message, claims and detached_eat (claims and token only
+ * for result codes 0, 11 and 12, {} otherwise), then verdict {pass, result,
+ * reasons, revocation}, collateral (dga_set_appraisal_collateral), devices
+ * [{label, arch, result, failed_check, error, message, duplicate_of, claims}],
+ * nonce (lowercase hex), verified_at, policy {source, sha256} and trust_roots
+ * {device, rim}. ap NULL (not appraised yet): result_code -1, "not
+ * appraised", empty lists. New reference, NULL on allocation failure.
+ */
+json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,
+                               const struct dga_set_json_context *c);
+
+#endif
