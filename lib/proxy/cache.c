@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +26,6 @@ struct cache {
     size_t count[DGA_PROXY_KIND__COUNT];
     size_t bytes;
 };
-
-void proxy_log(const struct dga_proxy_config *c, const char *fmt, ...)
-{
-    if (c->log == NULL) {
-        return;
-    }
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    c->log(c->log_cls, line);
-}
 
 dga_err cache_new(const struct dga_proxy_config *cfg, struct cache **ret)
 {

@@ -12,7 +12,7 @@
 
 #include "dga/proxy.h"
 
-/* "ADDR:PORT" / "[ADDR6]:PORT" to a socket address. */
+/* "ADDR:PORT" / "[ADDR6]:PORT" to a socket address (listen.c: config check and server). */
 dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len);
 
 /*
@@ -135,7 +135,7 @@ struct refresh_item {
  */
 dga_err cache_sweep(struct cache *c, time_t now, struct refresh_item **ret, size_t *ret_n);
 
-/* Logs through the configured callback (printf format). */
+/* Logs through the configured callback (printf format; log.c). */
 __attribute__((format(printf, 2, 3))) void proxy_log(const struct dga_proxy_config *c,
                                                      const char *fmt, ...);
 
