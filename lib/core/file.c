@@ -97,20 +97,24 @@ dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_
     return DGA_E_OK;
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t len)
+dga_err dga_write_all(int fd, const void *p, size_t len)
 {
+    const uint8_t *at = p;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = write(fd, at, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            return false;
+            if (n == 0) {
+                errno = EIO;
+            }
+            return DGA_E_IO;
         }
-        p += n;
+        at += n;
         len -= (size_t)n;
     }
-    return true;
+    return DGA_E_OK;
 }
 
 /*
@@ -151,7 +155,7 @@ dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mo
     if (fd < 0) {
         return DGA_E_IO;
     }
-    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, len) && fsync(fd) == 0;
+    bool ok = fchmod(fd, mode) == 0 && dga_write_all(fd, data, len) == DGA_E_OK && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {

@@ -139,18 +139,8 @@ static dga_err append_line(const char *path, const char *line)
     if (fd < 0) {
         return DGA_E_EVENT_LOG_WRITE;
     }
-    size_t n = strlen(line), done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, line + done, n - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            break;
-        }
-        done += (size_t)w;
-    }
-    return close(fd) == 0 && done == n ? DGA_E_OK : DGA_E_EVENT_LOG_WRITE;
+    dga_err e = dga_write_all(fd, line, strlen(line));
+    return close(fd) == 0 && e == DGA_E_OK ? DGA_E_OK : DGA_E_EVENT_LOG_WRITE;
 }
 
 static dga_err extend(const struct dga_event_backend *b, const uint8_t *digest,

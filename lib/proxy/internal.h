@@ -60,7 +60,10 @@ extern const char *const proxy_kind_dir[DGA_PROXY_KIND__COUNT];
 
 /* Creates <dir>, <dir>/ocsp and <dir>/rim (0700) when missing. */
 dga_err store_prepare(const char *dir);
-/* Writes body then metadata, each temp file + fsync + rename, then fsyncs the directory. */
+/*
+ * Writes body then metadata, each with dga_file_write_atomic (temporary file,
+ * fsync, rename, fsync of the directory).
+ */
 dga_err store_write(const char *dir, const struct entry *e);
 /* Removes an entry's files (missing files are fine). */
 void store_remove(const char *dir, enum dga_proxy_kind kind, const uint8_t key[32]);

@@ -96,60 +96,13 @@ static void entry_path(char *out, size_t n, const char *dir, enum dga_proxy_kind
     snprintf(out, n, "%s/%s/%s%s", dir, proxy_kind_dir[kind], hex, suffix);
 }
 
-static dga_err write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return DGA_E_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return DGA_E_OK;
-}
-
-/* Temp file in the same directory, fsync, rename over `path`. */
+/*
+ * Core's atomic writer: ".<name>.XXXXXX" beside path (cache_load removes
+ * leftovers by that prefix), owner-only, fsync, rename, fsync of the folder.
+ */
 static dga_err write_atomic(const char *path, const uint8_t *data, size_t len)
 {
-    char tmp[DGA_PROXY_PATH_MAX + 128];
-    const char *slash = strrchr(path, '/');
-    int n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        return DGA_E_IO;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        return DGA_E_IO;
-    }
-    dga_err e = write_all(fd, data, len);
-    if (e == DGA_E_OK && fsync(fd) != 0) {
-        e = DGA_E_IO;
-    }
-    if (close(fd) != 0) {
-        e = DGA_E_IO;
-    }
-    if (e == DGA_E_OK && rename(tmp, path) != 0) {
-        e = DGA_E_IO;
-    }
-    if (e != DGA_E_OK) {
-        unlink(tmp);
-    }
-    return e;
-}
-
-static void fsync_dir(const char *dir, enum dga_proxy_kind kind)
-{
-    char path[DGA_PROXY_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", dir, proxy_kind_dir[kind]);
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+    return dga_file_write_atomic(path, data, len, 0600) == DGA_E_OK ? DGA_E_OK : DGA_E_IO;
 }
 
 static json_t *meta_json(const struct entry *e)
@@ -182,9 +135,6 @@ dga_err store_write(const char *dir, const struct entry *e)
         err = write_atomic(path, (const uint8_t *)text, strlen(text));
     }
     free(text);
-    if (err == DGA_E_OK) {
-        fsync_dir(dir, e->kind);
-    }
     return err;
 }
 

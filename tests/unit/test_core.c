@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -272,6 +273,38 @@ static void test_file_write_atomic(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_write_all(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dga-write-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    /* Every byte of a buffer larger than one write usually takes; nothing for 0 bytes. */
+    size_t n = 3u << 20;
+    uint8_t *big = malloc(n);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++) {
+        big[i] = (uint8_t)(i * 7);
+    }
+    assert_int_equal(dga_write_all(fd, big, n), DGA_E_OK);
+    assert_int_equal(dga_write_all(fd, NULL, 0), DGA_E_OK);
+    assert_int_equal(close(fd), 0);
+    uint8_t *back = NULL;
+    size_t len = 0;
+    assert_int_equal(dga_file_read(path, n, &back, &len), DGA_E_OK);
+    assert_int_equal(len, n);
+    assert_memory_equal(back, big, n);
+    free(back);
+    /* A descriptor that refuses writes. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(dga_write_all(fd, "x", 1), DGA_E_IO);
+    assert_int_equal(dga_write_all(-1, "x", 1), DGA_E_IO);
+    close(fd);
+    free(big);
+    unlink(path);
+}
+
 static void test_file_read_cap(void **state)
 {
     (void)state;
@@ -351,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_utc_from_asn1),
         cmocka_unit_test(test_file_write_atomic),
+        cmocka_unit_test(test_write_all),
         cmocka_unit_test(test_file_read_cap),
         cmocka_unit_test(test_file_read_fifo_and_symlink),
         cmocka_unit_test(test_error_table),
