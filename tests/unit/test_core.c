@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "core/cursor.h"
 #include "core/utc.h"
 #include "dga/util.h"
@@ -305,6 +307,24 @@ static void test_write_all(void **state)
     unlink(path);
 }
 
+static void test_closep(void **state)
+{
+    (void)state;
+    int seen = -1;
+    {
+        _cleanup_(closep) int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        seen = fd;
+    }
+    /* Closed at the end of its scope; closing "none" (-1) does nothing and stays -1. */
+    errno = 0;
+    assert_int_equal(fcntl(seen, F_GETFD), -1);
+    assert_int_equal(errno, EBADF);
+    int none = -1;
+    closep(&none);
+    assert_int_equal(none, -1);
+}
+
 static void test_file_read_cap(void **state)
 {
     (void)state;
@@ -385,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_utc_from_asn1),
         cmocka_unit_test(test_file_write_atomic),
         cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_closep),
         cmocka_unit_test(test_file_read_cap),
         cmocka_unit_test(test_file_read_fifo_and_symlink),
         cmocka_unit_test(test_error_table),
