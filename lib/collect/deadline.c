@@ -261,7 +261,10 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);
-    return e == DGA_E_OK ? parse_child(text, len, ret, err) : e;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return parse_child(text, len, ret, err);
 }
 
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,

@@ -581,12 +581,14 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
                         struct dga_diag *diag)
 {
     dga_err e = dga_proxy_config_check(c, diag);
-    if (e == DGA_E_OK) {
-        e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = dga_http_load(diag);
+    e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = dga_http_load(diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -600,9 +602,13 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     pthread_cond_init(&p->core.cv, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
     pthread_mutex_init(&p->watch_mu, NULL);
+    /* From here every failure leaves through dga_proxy_stop: the steps are chained. */
     e = cache_new(&p->cfg, &p->core.cache);
-    if (e == DGA_E_OK && (e = cache_load(p->core.cache, time(NULL))) != DGA_E_OK) {
-        dga_diag_set(diag, e, 0, "cache-dir");
+    if (e == DGA_E_OK) {
+        e = cache_load(p->core.cache, time(NULL));
+        if (e != DGA_E_OK) {
+            dga_diag_set(diag, e, 0, "cache-dir");
+        }
     }
     if (e == DGA_E_OK) {
         e = start_watcher(p);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "core/cleanup.h"
 #include "dga/util.h"
 #include "proxy/internal.h"
 
@@ -122,7 +123,7 @@ dga_err store_write(const char *dir, const struct entry *e)
 {
     char path[DGA_PROXY_PATH_MAX + 128];
     json_t *j = meta_json(e);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    _cleanup_(freep) char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     if (text == NULL) {
         return DGA_E_NOMEM;
@@ -130,12 +131,11 @@ dga_err store_write(const char *dir, const struct entry *e)
     /* Body first: until the metadata is renamed in, a reader sees a digest mismatch. */
     entry_path(path, sizeof path, dir, e->kind, e->key, ".body");
     dga_err err = write_atomic(path, e->body->data, e->body->len);
-    if (err == DGA_E_OK) {
-        entry_path(path, sizeof path, dir, e->kind, e->key, ".json");
-        err = write_atomic(path, (const uint8_t *)text, strlen(text));
+    if (err != DGA_E_OK) {
+        return err;
     }
-    free(text);
-    return err;
+    entry_path(path, sizeof path, dir, e->kind, e->key, ".json");
+    return write_atomic(path, (const uint8_t *)text, strlen(text));
 }
 
 void store_remove(const char *dir, enum dga_proxy_kind kind, const uint8_t key[32])
