@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "dga/collect.h"
@@ -152,25 +151,24 @@ static json_t *inventory_json(const struct dga_inventory *inv)
     return json_pack("{s:o,s:o}", "gpus", gpus, "nvswitches", switches);
 }
 
-/* Writes text to path through a temporary file and rename(2), so readers never see half. */
-static int write_atomically(const char *path, const char *text)
+/*
+ * Writes text and a newline to path with core's atomic writer, so readers never
+ * see half a file and the file survives a crash once written. The newline takes
+ * the place of text's NUL while it is written.
+ */
+static int write_atomically(const char *path, char *text)
 {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        cli_error("--out: path too long");
+    size_t len = strlen(text);
+    text[len] = '\n';
+    errno = 0;
+    dga_err e = dga_file_write_atomic(path, text, len + 1, 0644);
+    text[len] = '\0';
+    if (e == DGA_E_BAD_ARGUMENT) {
+        cli_error("--out: path too long or without a file name");
         return EXIT_USAGE;
     }
-    FILE *f = fopen(tmp, "wx");
-    if (f == NULL) {
-        cli_error("%s: %s", tmp, strerror(errno));
-        return EXIT_IO;
-    }
-    bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 &&
-              fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        unlink(tmp);
+    if (e != DGA_E_OK) {
+        cli_error("%s: %s", path, errno != 0 ? strerror(errno) : dga_err_message(e));
         return EXIT_IO;
     }
     return EXIT_VERIFIED;

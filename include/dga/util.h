@@ -62,6 +62,13 @@ dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_
 dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
 
 /*
+ * Writes all len bytes of p to fd, retrying short writes and EINTR: the one
+ * write loop. DGA_E_IO (errno from write(2); a write of 0 bytes sets EIO) when
+ * fd refuses; how much was written then is unknown.
+ */
+dga_err dga_write_all(int fd, const void *p, size_t len);
+
+/*
  * Replaces (or creates) path with len bytes of data, atomically and durably:
  * a hidden temporary file beside it ("<dir>/.<name>.XXXXXX", created with
  * O_EXCL | O_NOFOLLOW | O_CLOEXEC), mode set exactly (no umask), every byte

@@ -24,6 +24,7 @@
 
 #include "collect/internal.h"
 #include "core/cleanup.h"
+#include "dga/util.h"
 
 #define CHILD_FUNCTION "collection child"
 
@@ -32,21 +33,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return; /* the parent sees a short message and fails closed */
-        }
-        p += w;
-        n -= (size_t)w;
-    }
 }
 
 static json_t *error_json(const struct dga_nvml_error *err)
@@ -118,7 +104,8 @@ static _Noreturn void child_main(int fd, const struct child_job *job)
     json_t *j = job->run(job);
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     if (text != NULL) {
-        write_all(fd, text, strlen(text));
+        /* A failed write needs no handling: the parent sees a short message and fails closed. */
+        (void)dga_write_all(fd, text, strlen(text));
     }
     _exit(text != NULL ? 0 : 1);
 }
@@ -274,7 +261,10 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);
-    return e == DGA_E_OK ? parse_child(text, len, ret, err) : e;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return parse_child(text, len, ret, err);
 }
 
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,

@@ -105,13 +105,14 @@ static dga_err get_fixed_string(json_t *obj, const char *key, char *out, size_t 
     const char *s;
     size_t len;
     dga_err e = get_string(obj, key, cap - 1, &s, &len);
-    if (e == DGA_E_OK && strlen(s) != len) {
-        e = DGA_E_BAD_JSON;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        memcpy(out, s, len + 1);
+    if (strlen(s) != len) {
+        return DGA_E_BAD_JSON;
     }
-    return e;
+    memcpy(out, s, len + 1);
+    return DGA_E_OK;
 }
 
 static dga_err get_uint(json_t *obj, const char *key, unsigned *ret)
@@ -131,16 +132,18 @@ dga_err cc_from_json(json_t *obj, struct dga_cc_settings *cc)
         return DGA_E_BAD_JSON;
     }
     dga_err e = get_uint(obj, "environment", &cc->environment);
-    if (e == DGA_E_OK) {
-        e = get_uint(obj, "cc_feature", &cc->cc_feature);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_uint(obj, "devtools_mode", &cc->devtools_mode);
+    e = get_uint(obj, "cc_feature", &cc->cc_feature);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_uint(obj, "multi_gpu_mode", &cc->multi_gpu_mode);
+    e = get_uint(obj, "devtools_mode", &cc->devtools_mode);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return get_uint(obj, "multi_gpu_mode", &cc->multi_gpu_mode);
 }
 
 static dga_err blob(json_t *obj, const char *key, size_t cap, uint8_t **ret, size_t *ret_len)
@@ -148,7 +151,10 @@ static dga_err blob(json_t *obj, const char *key, size_t cap, uint8_t **ret, siz
     const char *text;
     size_t len;
     dga_err e = get_string(obj, key, cap, &text, &len);
-    return e == DGA_E_OK ? dga_base64_decode(text, len, ret, ret_len) : e;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_base64_decode(text, len, ret, ret_len);
 }
 
 static dga_err device_arch(json_t *obj, struct dga_gpu_collected *g)
@@ -171,28 +177,33 @@ static dga_err device_identity(json_t *obj, const struct dga_collection *c,
     uint8_t nonce[DGA_NONCE_LEN];
     const char *s;
     dga_err e = get_string(obj, "nonce", 2 * DGA_NONCE_LEN, &s, NULL);
-    if (e == DGA_E_OK) {
-        e = dga_hex_decode_exact(s, nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && !dga_mem_equal(nonce, c->nonce, DGA_NONCE_LEN)) {
-        e = DGA_E_NONCE_MISMATCH;
+    e = dga_hex_decode_exact(s, nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_string(obj, "pci_address", DGA_PCI_ADDR_MAX, &s, NULL);
+    if (!dga_mem_equal(nonce, c->nonce, DGA_NONCE_LEN)) {
+        return DGA_E_NONCE_MISMATCH;
     }
-    if (e == DGA_E_OK) {
-        e = pci_address_normalize(s, strlen(s), g->pci_address);
+    e = get_string(obj, "pci_address", DGA_PCI_ADDR_MAX, &s, NULL);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_fixed_string(obj, "uuid", g->uuid, sizeof g->uuid);
+    e = pci_address_normalize(s, strlen(s), g->pci_address);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_fixed_string(obj, "vbios_version", g->vbios_version, sizeof g->vbios_version);
+    e = get_fixed_string(obj, "uuid", g->uuid, sizeof g->uuid);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_uint(obj, "board_id", &g->board_id);
+    e = get_fixed_string(obj, "vbios_version", g->vbios_version, sizeof g->vbios_version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return get_uint(obj, "board_id", &g->board_id);
 }
 
 static dga_err device_from_json(json_t *obj, const struct dga_collection *c,
@@ -202,38 +213,46 @@ static dga_err device_from_json(json_t *obj, const struct dga_collection *c,
         return DGA_E_BAD_JSON;
     }
     dga_err e = device_arch(obj, g);
-    if (e == DGA_E_OK) {
-        e = device_identity(obj, c, g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = blob(obj, "evidence", REPORT_B64_MAX, &g->report, &g->report_len);
+    e = device_identity(obj, c, g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && (g->report_len < DGA_REPORT_MIN || g->report_len > DGA_REPORT_MAX)) {
-        e = DGA_E_NVML_SIZE;
+    e = blob(obj, "evidence", REPORT_B64_MAX, &g->report, &g->report_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = blob(obj, "certificate", CHAIN_B64_MAX, (uint8_t **)&g->chain_pem, &g->chain_pem_len);
+    if (g->report_len < DGA_REPORT_MIN || g->report_len > DGA_REPORT_MAX) {
+        return DGA_E_NVML_SIZE;
     }
-    if (e == DGA_E_OK && memchr(g->chain_pem, 0, g->chain_pem_len) != NULL) {
-        e = DGA_E_BAD_PEM;
+    e = blob(obj, "certificate", CHAIN_B64_MAX, (uint8_t **)&g->chain_pem, &g->chain_pem_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (memchr(g->chain_pem, 0, g->chain_pem_len) != NULL) {
+        return DGA_E_BAD_PEM;
+    }
+    return DGA_E_OK;
 }
 
 static dga_err top_from_json(json_t *root, struct dga_collection *c)
 {
     const char *s;
     dga_err e = get_string(root, "nonce", 2 * DGA_NONCE_LEN, &s, NULL);
-    if (e == DGA_E_OK) {
-        e = dga_hex_decode_exact(s, c->nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_fixed_string(root, "driver_version", c->driver_version, sizeof c->driver_version);
+    e = dga_hex_decode_exact(s, c->nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = cc_from_json(json_object_get(root, "cc"), &c->cc);
+    e = get_fixed_string(root, "driver_version", c->driver_version, sizeof c->driver_version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return cc_from_json(json_object_get(root, "cc"), &c->cc);
 }
 
 static dga_err devices_from_json(json_t *arr, struct dga_collection *c, struct dga_diag *diag)

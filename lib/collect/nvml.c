@@ -105,9 +105,10 @@ dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_e
         return DGA_E_NVML_LOAD;
     }
     dga_err e = resolve(n, err);
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, -1, nvmlInit_v2);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = NVML_CALL(n, err, -1, nvmlInit_v2);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -125,9 +126,10 @@ dga_err dga_nvml_cc_settings(struct dga_nvml *nvml, struct dga_cc_settings *ret,
     memset(&settings, 0, sizeof settings);
     settings.version = nvmlSystemConfComputeSettings_v1;
     dga_err e = NVML_CALL(nvml, err, -1, nvmlSystemGetConfComputeState, &state);
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(nvml, err, -1, nvmlSystemGetConfComputeSettings, &settings);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = NVML_CALL(nvml, err, -1, nvmlSystemGetConfComputeSettings, &settings);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -143,13 +145,14 @@ dga_err dga_nvml_ready_get(struct dga_nvml *nvml, unsigned *ret, struct dga_nvml
 {
     unsigned state = 0;
     dga_err e = NVML_CALL(nvml, err, -1, nvmlSystemGetConfComputeGpusReadyState, &state);
-    if (e == DGA_E_OK && state > NVML_CC_ACCEPTING_CLIENT_REQUESTS_TRUE) {
-        e = nvml_error_set(err, DGA_E_NVML_SIZE, "nvmlSystemGetConfComputeGpusReadyState", -1);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        *ret = state;
+    if (state > NVML_CC_ACCEPTING_CLIENT_REQUESTS_TRUE) {
+        return nvml_error_set(err, DGA_E_NVML_SIZE, "nvmlSystemGetConfComputeGpusReadyState", -1);
     }
-    return e;
+    *ret = state;
+    return DGA_E_OK;
 }
 
 dga_err dga_nvml_ready_set(struct dga_nvml *nvml, unsigned state, struct dga_nvml_error *err)
@@ -186,27 +189,31 @@ static dga_err device_identity(struct dga_nvml *n, nvmlDevice_t h, int idx,
                                struct dga_gpu_collected *g, struct dga_nvml_error *err)
 {
     dga_err e = NVML_CALL(n, err, idx, nvmlDeviceGetArchitecture, h, &g->nvml_arch);
-    if (e == DGA_E_OK && arch_from_nvml(g->nvml_arch, &g->arch) != DGA_E_OK) {
-        e = nvml_error_set(err, DGA_E_NVML_ARCH, "nvmlDeviceGetArchitecture", idx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, idx, nvmlDeviceGetBoardId, h, &g->board_id);
+    if (arch_from_nvml(g->nvml_arch, &g->arch) != DGA_E_OK) {
+        return nvml_error_set(err, DGA_E_NVML_ARCH, "nvmlDeviceGetArchitecture", idx);
     }
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, idx, nvmlDeviceGetUUID, h, g->uuid, (unsigned)sizeof g->uuid);
+    e = NVML_CALL(n, err, idx, nvmlDeviceGetBoardId, h, &g->board_id);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_string(g->uuid, sizeof g->uuid, err, "nvmlDeviceGetUUID", idx);
+    e = NVML_CALL(n, err, idx, nvmlDeviceGetUUID, h, g->uuid, (unsigned)sizeof g->uuid);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, idx, nvmlDeviceGetVbiosVersion, h, g->vbios_version,
-                      (unsigned)sizeof g->vbios_version);
+    e = check_string(g->uuid, sizeof g->uuid, err, "nvmlDeviceGetUUID", idx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_string(g->vbios_version, sizeof g->vbios_version, err,
-                         "nvmlDeviceGetVbiosVersion", idx);
+    e = NVML_CALL(n, err, idx, nvmlDeviceGetVbiosVersion, h, g->vbios_version,
+                  (unsigned)sizeof g->vbios_version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return check_string(g->vbios_version, sizeof g->vbios_version, err,
+                        "nvmlDeviceGetVbiosVersion", idx);
 }
 
 static dga_err device_pci(struct dga_nvml *n, nvmlDevice_t h, int idx,
@@ -215,14 +222,17 @@ static dga_err device_pci(struct dga_nvml *n, nvmlDevice_t h, int idx,
     nvmlPciInfo_t pci;
     memset(&pci, 0, sizeof pci);
     dga_err e = NVML_CALL(n, err, idx, nvmlDeviceGetPciInfo_v3, h, &pci);
-    if (e == DGA_E_OK) {
-        e = check_string(pci.busId, sizeof pci.busId, err, "nvmlDeviceGetPciInfo_v3", idx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK &&
-        pci_address_normalize(pci.busId, strlen(pci.busId), g->pci_address) != DGA_E_OK) {
-        e = nvml_error_set(err, DGA_E_PCI_ADDRESS, "nvmlDeviceGetPciInfo_v3", idx);
+    e = check_string(pci.busId, sizeof pci.busId, err, "nvmlDeviceGetPciInfo_v3", idx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (pci_address_normalize(pci.busId, strlen(pci.busId), g->pci_address) != DGA_E_OK) {
+        return nvml_error_set(err, DGA_E_PCI_ADDRESS, "nvmlDeviceGetPciInfo_v3", idx);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err device_report(struct dga_nvml *n, nvmlDevice_t h, int idx,
@@ -309,6 +319,7 @@ static dga_err collect_device(struct dga_nvml *n, unsigned i, const uint8_t nonc
     int idx = (int)i;
     nvmlDevice_t h = NULL;
     g->index = i;
+    /* Every failure frees what the device got so far (gpu_free): the steps are chained. */
     dga_err e = NVML_CALL(n, err, idx, nvmlDeviceGetHandleByIndex_v2, i, &h);
     if (e == DGA_E_OK) {
         e = device_identity(n, h, idx, g, err);
@@ -340,21 +351,27 @@ static dga_err collect_system(struct dga_nvml *n, struct dga_collection *c, unsi
                               struct dga_nvml_error *err)
 {
     dga_err e = dga_nvml_cc_settings(n, &c->cc, err);
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, -1, nvmlSystemGetDriverVersion, c->driver_version,
-                      (unsigned)sizeof c->driver_version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_string(c->driver_version, sizeof c->driver_version, err,
-                         "nvmlSystemGetDriverVersion", -1);
+    e = NVML_CALL(n, err, -1, nvmlSystemGetDriverVersion, c->driver_version,
+                  (unsigned)sizeof c->driver_version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = NVML_CALL(n, err, -1, nvmlDeviceGetCount_v2, count);
+    e = check_string(c->driver_version, sizeof c->driver_version, err,
+                     "nvmlSystemGetDriverVersion", -1);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && *count > DGA_MAX_DEVICES) {
-        e = nvml_error_set(err, DGA_E_TOO_LARGE, "nvmlDeviceGetCount_v2", -1);
+    e = NVML_CALL(n, err, -1, nvmlDeviceGetCount_v2, count);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (*count > DGA_MAX_DEVICES) {
+        return nvml_error_set(err, DGA_E_TOO_LARGE, "nvmlDeviceGetCount_v2", -1);
+    }
+    return DGA_E_OK;
 }
 
 dga_err dga_nvml_collect(struct dga_nvml *nvml, const uint8_t nonce[DGA_NONCE_LEN],

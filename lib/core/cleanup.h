@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Scope-bound cleanup for heap memory and OpenSSL/jansson objects, one line
- * per type (after systemd): `_cleanup_(X509_freep) X509 *x = NULL;`.
+ * Scope-bound cleanup for heap memory, file descriptors and OpenSSL/jansson
+ * objects, one line per type (after systemd): `_cleanup_(X509_freep) X509 *x = NULL;`.
  * TAKE_PTR hands ownership out of the scope.
  */
 #ifndef DGA_CORE_CLEANUP_H
 #define DGA_CORE_CLEANUP_H
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/bio.h>
@@ -39,6 +40,15 @@ static inline void freep(void *p)
 {
     free(*(void **)p);
     *(void **)p = NULL;
+}
+
+/* A descriptor, -1 for none: `_cleanup_(closep) int fd = open(...);`. */
+static inline void closep(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
 }
 
 DEFINE_FREEP(X509, X509_free)

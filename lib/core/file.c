@@ -11,16 +11,9 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "core/utc.h"
 #include "dga/util.h"
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
 
 static dga_err read_all(int fd, struct buf *b)
 {
@@ -53,7 +46,7 @@ static dga_err open_regular(const char *path, unsigned flags, int *ret_fd)
     if ((flags & DGA_FILE_NOFOLLOW) != 0) {
         oflags |= O_NOFOLLOW;
     }
-    __attribute__((cleanup(close_fd))) int fd = open(path, oflags);
+    _cleanup_(closep) int fd = open(path, oflags);
     if (fd < 0) {
         /* O_NOFOLLOW on a symbolic link fails with ELOOP: a refusal, not an I/O error */
         return errno == ELOOP && (flags & DGA_FILE_NOFOLLOW) != 0 ? DGA_E_NOT_REGULAR_FILE
@@ -78,7 +71,7 @@ static dga_err open_regular(const char *path, unsigned flags, int *ret_fd)
 dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_t **ret,
                             size_t *ret_len)
 {
-    __attribute__((cleanup(close_fd))) int fd = -1;
+    _cleanup_(closep) int fd = -1;
     dga_err e = open_regular(path, flags, &fd);
     if (e != DGA_E_OK) {
         return e;
@@ -97,20 +90,24 @@ dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_
     return DGA_E_OK;
 }
 
-static bool write_all(int fd, const uint8_t *p, size_t len)
+dga_err dga_write_all(int fd, const void *p, size_t len)
 {
+    const uint8_t *at = p;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = write(fd, at, len);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            return false;
+            if (n == 0) {
+                errno = EIO;
+            }
+            return DGA_E_IO;
         }
-        p += n;
+        at += n;
         len -= (size_t)n;
     }
-    return true;
+    return DGA_E_OK;
 }
 
 /*
@@ -134,8 +131,7 @@ static bool temp_name(const char *path, char *dir, char *tmp, size_t cap)
 
 static bool fsync_dir(const char *dir)
 {
-    __attribute__((cleanup(close_fd))) int fd =
-        open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_(closep) int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd >= 0 && fsync(fd) == 0;
 }
 
@@ -151,7 +147,7 @@ dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mo
     if (fd < 0) {
         return DGA_E_IO;
     }
-    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, len) && fsync(fd) == 0;
+    bool ok = fchmod(fd, mode) == 0 && dga_write_all(fd, data, len) == DGA_E_OK && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     ok = ok && rename(tmp, path) == 0;
     if (!ok) {

@@ -26,14 +26,6 @@
 
 #define VERSION_FILE_MAX 16
 
-static void unlock_close(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd); /* closing the descriptor releases the flock */
-        *fd = -1;
-    }
-}
-
 /* mkdir -p of the log directory (dstack creates it if missing). */
 static bool make_dirs(const char *dir)
 {
@@ -117,7 +109,7 @@ dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_
     if (v != DGA_EVENT_V1 && v != DGA_EVENT_V2) {
         return dga_diag_set(diag, DGA_E_EVENT_VERSION, 0, "version");
     }
-    __attribute__((cleanup(unlock_close))) int lock = -1;
+    _cleanup_(closep) int lock = -1; /* closing it releases the flock */
     dga_err e = take_lock(b, &lock, diag);
     _cleanup_(freep) char *path = path_in(b->log_dir, DGA_EVENT_VERSION_FILE);
     if (e != DGA_E_OK || path == NULL) {
@@ -139,18 +131,8 @@ static dga_err append_line(const char *path, const char *line)
     if (fd < 0) {
         return DGA_E_EVENT_LOG_WRITE;
     }
-    size_t n = strlen(line), done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, line + done, n - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            break;
-        }
-        done += (size_t)w;
-    }
-    return close(fd) == 0 && done == n ? DGA_E_OK : DGA_E_EVENT_LOG_WRITE;
+    dga_err e = dga_write_all(fd, line, strlen(line));
+    return close(fd) == 0 && e == DGA_E_OK ? DGA_E_OK : DGA_E_EVENT_LOG_WRITE;
 }
 
 static dga_err extend(const struct dga_event_backend *b, const uint8_t *digest,
@@ -190,7 +172,7 @@ dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, cons
     if (e != DGA_E_OK) {
         return e;
     }
-    __attribute__((cleanup(unlock_close))) int lock = -1;
+    _cleanup_(closep) int lock = -1; /* closing it releases the flock */
     e = take_lock(b, &lock, diag);
     if (e != DGA_E_OK) {
         return e;

@@ -16,20 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cleanup.h"
 #include "dga/util.h"
 #include "measure/internal.h"
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
 dga_err sim_read(const struct dga_event_backend *b, uint8_t *out, struct dga_diag *diag)
 {
-    __attribute__((cleanup(close_fd))) int fd =
+    _cleanup_(closep) int fd =
         open(b->sim_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
     if (fd < 0 && errno == ENOENT) {
         memset(out, 0, DGA_EVENT_DIGEST_LEN);

@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/cleanup.h"
 #include "dga/rim.h"
 #include "dga/util.h"
 #include "proxy/internal.h"
@@ -27,19 +27,6 @@ struct cache {
     size_t count[DGA_PROXY_KIND__COUNT];
     size_t bytes;
 };
-
-void proxy_log(const struct dga_proxy_config *c, const char *fmt, ...)
-{
-    if (c->log == NULL) {
-        return;
-    }
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    c->log(c->log_cls, line);
-}
 
 dga_err cache_new(const struct dga_proxy_config *cfg, struct cache **ret)
 {
@@ -156,17 +143,13 @@ bool cache_insert(struct cache *c, struct entry *e)
  */
 static dga_err check_ocsp_entry(const struct dga_proxy_config *cfg, struct entry *e)
 {
-    uint8_t *der = NULL, key[32];
+    _cleanup_(freep) uint8_t *der = NULL;
+    uint8_t key[32];
     size_t len = 0;
-    if (dga_base64_decode(e->source, strlen(e->source), &der, &len) != DGA_E_OK) {
-        return DGA_E_PROXY_CACHE_CORRUPT;
-    }
-    dga_err err = dga_proxy_ocsp_key(der, len, key);
-    if (err == DGA_E_OK) {
-        err = dga_proxy_ocsp_answers(der, len, e->body->data, e->body->len);
-    }
-    free(der);
-    if (err != DGA_E_OK || !dga_mem_equal(key, e->key, 32)) {
+    if (dga_base64_decode(e->source, strlen(e->source), &der, &len) != DGA_E_OK ||
+        dga_proxy_ocsp_key(der, len, key) != DGA_E_OK ||
+        dga_proxy_ocsp_answers(der, len, e->body->data, e->body->len) != DGA_E_OK ||
+        !dga_mem_equal(key, e->key, 32)) {
         return DGA_E_PROXY_CACHE_CORRUPT;
     }
     time_t bound, this_update;

@@ -12,7 +12,7 @@
 
 #include "dga/proxy.h"
 
-/* "ADDR:PORT" / "[ADDR6]:PORT" to a socket address. */
+/* "ADDR:PORT" / "[ADDR6]:PORT" to a socket address (listen.c: config check and server). */
 dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len);
 
 /*
@@ -60,7 +60,10 @@ extern const char *const proxy_kind_dir[DGA_PROXY_KIND__COUNT];
 
 /* Creates <dir>, <dir>/ocsp and <dir>/rim (0700) when missing. */
 dga_err store_prepare(const char *dir);
-/* Writes body then metadata, each temp file + fsync + rename, then fsyncs the directory. */
+/*
+ * Writes body then metadata, each with dga_file_write_atomic (temporary file,
+ * fsync, rename, fsync of the directory).
+ */
 dga_err store_write(const char *dir, const struct entry *e);
 /* Removes an entry's files (missing files are fine). */
 void store_remove(const char *dir, enum dga_proxy_kind kind, const uint8_t key[32]);
@@ -135,7 +138,7 @@ struct refresh_item {
  */
 dga_err cache_sweep(struct cache *c, time_t now, struct refresh_item **ret, size_t *ret_n);
 
-/* Logs through the configured callback (printf format). */
+/* Logs through the configured callback (printf format; log.c). */
 __attribute__((format(printf, 2, 3))) void proxy_log(const struct dga_proxy_config *c,
                                                      const char *fmt, ...);
 

@@ -95,16 +95,17 @@ dga_err dga_proxy_ocsp_expiry(const uint8_t *der, size_t len, time_t now, int64_
         earliest_this = this_upd < earliest_this ? this_upd : earliest_this;
     }
     OCSP_BASICRESP_free(basic);
-    if (e == DGA_E_OK && expires <= now) {
-        e = DGA_E_PROXY_UNCACHEABLE; /* already expired: never stored, never served */
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        *ret_expires = expires;
-        if (ret_this_update != NULL) {
-            *ret_this_update = earliest_this;
-        }
+    if (expires <= now) {
+        return DGA_E_PROXY_UNCACHEABLE; /* already expired: never stored, never served */
     }
-    return e;
+    *ret_expires = expires;
+    if (ret_this_update != NULL) {
+        *ret_this_update = earliest_this;
+    }
+    return DGA_E_OK;
 }
 
 /* Every CertID of the request has a SingleResponse (OCSP_resp_find compares them). */

@@ -109,11 +109,8 @@ static dga_err find_request_list(const uint8_t *der, size_t len, const uint8_t *
 {
     struct cursor c = cursor_init(der, len);
     struct cursor req, tbs, skip;
-    dga_err e = der_expect(&c, DER_SEQUENCE, &req);
-    if (e == DGA_E_OK) {
-        e = der_expect(&req, DER_SEQUENCE, &tbs);
-    }
-    if (e != DGA_E_OK) {
+    if (der_expect(&c, DER_SEQUENCE, &req) != DGA_E_OK ||
+        der_expect(&req, DER_SEQUENCE, &tbs) != DGA_E_OK) {
         return DGA_E_BAD_DER;
     }
     for (uint8_t n = 0; n < 2; n++) { /* the optional [0] version and [1] requestorName */

@@ -7,9 +7,7 @@
  * collateral/curl_api.h), not linked: other commands do not pay for them.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,46 +214,6 @@ static void stop_watcher(struct dga_proxy *p)
     pthread_join(p->watcher, NULL);
     pthread_cond_destroy(&p->watch_cv);
     p->watcher_started = false;
-}
-
-/* ---- listen address ---- */
-
-dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
-{
-    char host[256];
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon[1] == '\0') {
-        return DGA_E_PROXY_CONFIG;
-    }
-    memcpy(host, text, (size_t)(colon - text));
-    host[colon - text] = '\0';
-    char *end = NULL;
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (errno != 0 || *end != '\0' || port > 65535 || colon[1] < '0' || colon[1] > '9') {
-        return DGA_E_PROXY_CONFIG;
-    }
-    memset(ret, 0, sizeof *ret);
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret;
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *ret_len = sizeof *a6;
-        return DGA_E_OK;
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ret;
-    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    *ret_len = sizeof *a4;
-    return DGA_E_OK;
 }
 
 /* ---- responses ---- */
@@ -623,12 +581,14 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
                         struct dga_diag *diag)
 {
     dga_err e = dga_proxy_config_check(c, diag);
-    if (e == DGA_E_OK) {
-        e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = dga_http_load(diag);
+    e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = dga_http_load(diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -642,9 +602,13 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     pthread_cond_init(&p->core.cv, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
     pthread_mutex_init(&p->watch_mu, NULL);
+    /* From here every failure leaves through dga_proxy_stop: the steps are chained. */
     e = cache_new(&p->cfg, &p->core.cache);
-    if (e == DGA_E_OK && (e = cache_load(p->core.cache, time(NULL))) != DGA_E_OK) {
-        dga_diag_set(diag, e, 0, "cache-dir");
+    if (e == DGA_E_OK) {
+        e = cache_load(p->core.cache, time(NULL));
+        if (e != DGA_E_OK) {
+            dga_diag_set(diag, e, 0, "cache-dir");
+        }
     }
     if (e == DGA_E_OK) {
         e = start_watcher(p);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "core/cleanup.h"
 #include "dga/util.h"
 #include "proxy/internal.h"
 
@@ -96,60 +97,13 @@ static void entry_path(char *out, size_t n, const char *dir, enum dga_proxy_kind
     snprintf(out, n, "%s/%s/%s%s", dir, proxy_kind_dir[kind], hex, suffix);
 }
 
-static dga_err write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return DGA_E_IO;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return DGA_E_OK;
-}
-
-/* Temp file in the same directory, fsync, rename over `path`. */
+/*
+ * Core's atomic writer: ".<name>.XXXXXX" beside path (cache_load removes
+ * leftovers by that prefix), owner-only, fsync, rename, fsync of the folder.
+ */
 static dga_err write_atomic(const char *path, const uint8_t *data, size_t len)
 {
-    char tmp[DGA_PROXY_PATH_MAX + 128];
-    const char *slash = strrchr(path, '/');
-    int n = snprintf(tmp, sizeof tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        return DGA_E_IO;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        return DGA_E_IO;
-    }
-    dga_err e = write_all(fd, data, len);
-    if (e == DGA_E_OK && fsync(fd) != 0) {
-        e = DGA_E_IO;
-    }
-    if (close(fd) != 0) {
-        e = DGA_E_IO;
-    }
-    if (e == DGA_E_OK && rename(tmp, path) != 0) {
-        e = DGA_E_IO;
-    }
-    if (e != DGA_E_OK) {
-        unlink(tmp);
-    }
-    return e;
-}
-
-static void fsync_dir(const char *dir, enum dga_proxy_kind kind)
-{
-    char path[DGA_PROXY_PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/%s", dir, proxy_kind_dir[kind]);
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+    return dga_file_write_atomic(path, data, len, 0600) == DGA_E_OK ? DGA_E_OK : DGA_E_IO;
 }
 
 static json_t *meta_json(const struct entry *e)
@@ -169,7 +123,7 @@ dga_err store_write(const char *dir, const struct entry *e)
 {
     char path[DGA_PROXY_PATH_MAX + 128];
     json_t *j = meta_json(e);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    _cleanup_(freep) char *text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     if (text == NULL) {
         return DGA_E_NOMEM;
@@ -177,15 +131,11 @@ dga_err store_write(const char *dir, const struct entry *e)
     /* Body first: until the metadata is renamed in, a reader sees a digest mismatch. */
     entry_path(path, sizeof path, dir, e->kind, e->key, ".body");
     dga_err err = write_atomic(path, e->body->data, e->body->len);
-    if (err == DGA_E_OK) {
-        entry_path(path, sizeof path, dir, e->kind, e->key, ".json");
-        err = write_atomic(path, (const uint8_t *)text, strlen(text));
+    if (err != DGA_E_OK) {
+        return err;
     }
-    free(text);
-    if (err == DGA_E_OK) {
-        fsync_dir(dir, e->kind);
-    }
-    return err;
+    entry_path(path, sizeof path, dir, e->kind, e->key, ".json");
+    return write_atomic(path, (const uint8_t *)text, strlen(text));
 }
 
 void store_remove(const char *dir, enum dga_proxy_kind kind, const uint8_t key[32])

@@ -42,6 +42,12 @@ grep -q '"pci_address": "0000:19:00.0"' "$tmp/ev.json" || { echo "FAIL pci addre
 grep -q '"mode": "on"' "$tmp/ev.json" || { echo "FAIL cc mode in output"; failures=$((failures + 1)); }
 grep -q '"uuid": "GPU-7e570000-0000-4000-8000-000000000001"' "$tmp/ev.json" || { echo "FAIL uuid in output"; failures=$((failures + 1)); }
 grep -q "\"nonce\": \"$N\"" "$tmp/ev.json" || { echo "FAIL nonce in output"; failures=$((failures + 1)); }
+# --out: one newline-terminated document, mode 0644, no temporary file left beside it
+[ "$(tail -c 1 "$tmp/ev.json" | od -An -c | tr -d ' ')" = '\n' ] || { echo "FAIL --out ends with a newline"; failures=$((failures + 1)); }
+[ "$(stat -c %a "$tmp/ev.json")" = 644 ] || { echo "FAIL --out mode 0644"; failures=$((failures + 1)); }
+[ -z "$(find "$tmp" -maxdepth 1 -name '.ev.json.*')" ] || { echo "FAIL --out left a temporary file"; failures=$((failures + 1)); }
+run 3 "--out in a missing folder" -- "${C[@]}" --nonce $N --out "$tmp/missing/ev.json"
+expect err "$tmp/missing/ev.json: No such file or directory" "--out error names the path"
 
 A=(attest --evidence "$tmp/ev.json" --nonce $N --rim-dir "$H545/rims" --at $AT --policy "$OFFLINE")
 run 0 "attest the collected evidence under the test root" -- "${A[@]}" --trust-root "$fx/testpki/root.pem" --format json

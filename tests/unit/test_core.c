@@ -3,6 +3,8 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,7 @@
 #include <openssl/err.h>
 
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "core/cursor.h"
 #include "core/utc.h"
 #include "dga/util.h"
@@ -272,6 +275,56 @@ static void test_file_write_atomic(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_write_all(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/dga-write-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    /* Every byte of a buffer larger than one write usually takes; nothing for 0 bytes. */
+    size_t n = 3u << 20;
+    uint8_t *big = malloc(n);
+    assert_non_null(big);
+    for (size_t i = 0; i < n; i++) {
+        big[i] = (uint8_t)(i * 7);
+    }
+    assert_int_equal(dga_write_all(fd, big, n), DGA_E_OK);
+    assert_int_equal(dga_write_all(fd, NULL, 0), DGA_E_OK);
+    assert_int_equal(close(fd), 0);
+    uint8_t *back = NULL;
+    size_t len = 0;
+    assert_int_equal(dga_file_read(path, n, &back, &len), DGA_E_OK);
+    assert_int_equal(len, n);
+    assert_memory_equal(back, big, n);
+    free(back);
+    /* A descriptor that refuses writes. */
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(dga_write_all(fd, "x", 1), DGA_E_IO);
+    assert_int_equal(dga_write_all(-1, "x", 1), DGA_E_IO);
+    close(fd);
+    free(big);
+    unlink(path);
+}
+
+static void test_closep(void **state)
+{
+    (void)state;
+    int seen = -1;
+    {
+        _cleanup_(closep) int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        seen = fd;
+    }
+    /* Closed at the end of its scope; closing "none" (-1) does nothing and stays -1. */
+    errno = 0;
+    assert_int_equal(fcntl(seen, F_GETFD), -1);
+    assert_int_equal(errno, EBADF);
+    int none = -1;
+    closep(&none);
+    assert_int_equal(none, -1);
+}
+
 static void test_file_read_cap(void **state)
 {
     (void)state;
@@ -351,6 +404,8 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_utc_from_asn1),
         cmocka_unit_test(test_file_write_atomic),
+        cmocka_unit_test(test_write_all),
+        cmocka_unit_test(test_closep),
         cmocka_unit_test(test_file_read_cap),
         cmocka_unit_test(test_file_read_fifo_and_symlink),
         cmocka_unit_test(test_error_table),

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The listen address, "ADDR:PORT" or "[ADDR6]:PORT": a config value that the
+ * config check validates and the server binds, so it sits below both.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "proxy/internal.h"
+
+dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+    char host[256];
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon[1] == '\0') {
+        return DGA_E_PROXY_CONFIG;
+    }
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    char *end = NULL;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || port > 65535 || colon[1] < '0' || colon[1] > '9') {
+        return DGA_E_PROXY_CONFIG;
+    }
+    memset(ret, 0, sizeof *ret);
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+            return DGA_E_PROXY_CONFIG;
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *ret_len = sizeof *a6;
+        return DGA_E_OK;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ret;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+        return DGA_E_PROXY_CONFIG;
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *ret_len = sizeof *a4;
+    return DGA_E_OK;
+}
