@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The `events` subcommands (tools/events.c): dstack runtime events. */
+/* The `events` subcommands (tools/events_replay.c): dstack runtime events. */
 #ifndef DGA_TOOLS_EVENTS_H
 #define DGA_TOOLS_EVENTS_H
 
