@@ -37,6 +37,9 @@ int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_collateral_fetch(int argc, char **argv);
 int cmd_collateral_status(int argc, char **argv);
+int cmd_events_replay(int argc, char **argv);
+int cmd_events_emit(int argc, char **argv);
+int cmd_events_policy_hash(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dstack-gpu-attest events policy-hash: dstack's gpu-policy-hash of an app-compose.json. */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "dga/measure.h"
+#include "dga/util.h"
+
+static void policy_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: %s events policy-hash FILE [--value]\n"
+            "\n"
+            "Prints dstack's gpu-policy-hash: the SHA-256 of the RFC 8785 canonical JSON\n"
+            "of /requirements/gpu_policy in the app-compose.json FILE, or of {} when it\n"
+            "is absent. With --value, FILE is the gpu_policy value itself. Integers must\n"
+            "lie within +-2^53 (beyond, implementations disagree: refused).\n"
+            "\n"
+            "Exit 0 printed, 1 malformed JSON, 2 usage, 3 I/O.\n",
+            PROGRAM);
+}
+
+int cmd_events_policy_hash(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"value", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool value = false;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'v':
+            value = true;
+            break;
+        case 'h':
+            policy_usage(stdout);
+            return EXIT_VERIFIED;
+        default:
+            policy_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        cli_error("events policy-hash: exactly one FILE is required");
+        return EXIT_USAGE;
+    }
+    const char *file = argv[optind];
+    uint8_t *text = NULL, hash[32];
+    size_t len = 0;
+    int rc = cli_read_file(file, DGA_APP_COMPOSE_MAX_BYTES, &text, &len);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    struct dga_diag diag = {0};
+    dga_err e = value ? dga_gpu_policy_hash_value((const char *)text, len, hash, &diag)
+                      : dga_gpu_policy_hash_compose((const char *)text, len, hash, &diag);
+    free(text);
+    if (e != DGA_E_OK) {
+        cli_error("%s: %s [%s] (byte %zu)", file, dga_err_message(e), dga_err_name(e), diag.offset);
+        return e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
+    }
+    char hex[65];
+    dga_hex_encode(hash, sizeof hash, hex);
+    printf("%s\n", hex);
+    return EXIT_VERIFIED;
+}
