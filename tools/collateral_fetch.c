@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "collateral.h"
 #include "dga/collateral.h"
@@ -99,9 +100,9 @@ static void fetch_rim(const char *id, struct fetch_run *run)
     if (id[0] == '\0' || rim_seen(run, id)) {
         return;
     }
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     struct dga_diag diag = {0};
     bool added = false;
     dga_err e = dga_collateral_rim_fetch(run->args.rim_url, id, &run->ocsp.http, &xml, &len, &diag);
@@ -122,8 +123,6 @@ static void fetch_rim(const char *id, struct fetch_run *run)
         report_chain("RIM signer chain", &o, oe, run);
         dga_ocsp_chain_result_free(&o);
     }
-    dga_rim_free(rim);
-    free(xml);
 }
 
 static void fetch_device(const struct dga_device_evidence *ev, size_t index, struct fetch_run *run)
@@ -131,7 +130,7 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
     struct dga_report r;
     struct dga_derived d;
     struct dga_chain_info info;
-    STACK_OF(X509) *chain = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     printf("device %zu (%s)\n", index, dga_arch_name(ev->arch));
     dga_err e = dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL);
     if (e == DGA_E_OK) {
@@ -146,7 +145,6 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
     if (e != DGA_E_OK) {
         run->failures++;
         printf("  evidence: FAIL: %s [%s]\n", dga_err_message(e), dga_err_name(e));
-        sk_X509_pop_free(chain, X509_free);
         return;
     }
     struct dga_ocsp_chain_result o;
@@ -154,11 +152,22 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
                                       run->device_root.root, run->at, &o);
     report_chain("device chain", &o, oe, run);
     dga_ocsp_chain_result_free(&o);
-    sk_X509_pop_free(chain, X509_free);
     if (!dga_arch_is_switch(ev->arch)) {
         fetch_rim(d.driver_rim_id, run);
     }
     fetch_rim(d.vbios_rim_id, run);
+}
+
+/* A run and what it holds: the two trust roots and the OCSP memo. */
+static void fetch_run_freep(struct fetch_run **p)
+{
+    if (*p != NULL) {
+        dga_trust_free(&(*p)->device_root);
+        dga_trust_free(&(*p)->rim_root);
+        dga_ocsp_memo_free((*p)->ocsp.memo);
+        free(*p);
+        *p = NULL;
+    }
 }
 
 static int fetch_setup(struct fetch_run *run)
@@ -186,8 +195,8 @@ static int fetch_setup(struct fetch_run *run)
 
 int cmd_collateral_fetch(int argc, char **argv)
 {
-    struct fetch_run *run = calloc(1, sizeof *run);
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(fetch_run_freep) struct fetch_run *run = calloc(1, sizeof *run);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     int rc = run != NULL && set != NULL
                  ? collateral_parse_args(argc, argv, true, fetch_usage, &run->args)
                  : EXIT_IO;
@@ -205,15 +214,5 @@ int cmd_collateral_fetch(int argc, char **argv)
                   run->failures == 1 ? "" : "s");
         rc = EXIT_REJECTED;
     }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    if (run != NULL) {
-        dga_trust_free(&run->device_root);
-        dga_trust_free(&run->rim_root);
-        dga_ocsp_memo_free(run->ocsp.memo);
-    }
-    free(set);
-    free(run);
     return rc;
 }

@@ -15,6 +15,7 @@
 
 #include <openssl/x509.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "collateral.h"
 #include "dga/collateral.h"
@@ -74,7 +75,7 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
                           bool *stale)
 {
     char path[4096], key[DGA_OCSP_KEY_LEN], tu[21], nu[21], until[21];
-    uint8_t *der = NULL;
+    _cleanup_(freep) uint8_t *der = NULL;
     size_t len = 0;
     struct dga_ocsp_result r;
     snprintf(path, sizeof path, "%s/ocsp/%s", dir, name);
@@ -85,7 +86,6 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
     if (e == DGA_E_OK) {
         e = dga_ocsp_response_key(der, len, key);
     }
-    free(der);
     if (e != DGA_E_OK) {
         *stale = true;
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
@@ -112,27 +112,24 @@ static json_t *rim_entry(const char *dir, const char *name, const struct dga_tru
                          time_t at)
 {
     char path[4096], sha[65];
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     struct dga_chain_info info;
     snprintf(path, sizeof path, "%s/rims/%s", dir, name);
     dga_err e = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len);
     if (e == DGA_E_OK) {
         e = dga_rim_parse(xml, len, &rim, NULL);
     }
-    free(xml);
     if (e != DGA_E_OK) {
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
     }
     dga_hex_encode(rim->sha256, sizeof rim->sha256, sha);
     bool chain_ok = dga_rim_chain_verify(rim, root, at, &info, NULL) == DGA_E_OK;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version",
-                          rim->colloquial_version, "sha256", sha, "signer_chain_expires",
-                          chain_ok ? json_string(info.expiration_date) : json_null(),
-                          "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
-    dga_rim_free(rim);
-    return o;
+    return json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version", rim->colloquial_version,
+                     "sha256", sha, "signer_chain_expires",
+                     chain_ok ? json_string(info.expiration_date) : json_null(),
+                     "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
 }
 
 /* ------------------------------------------------------------ what evidence still needs */
@@ -169,9 +166,9 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
                             json_t *missing)
 {
     char path[4096];
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     snprintf(path, sizeof path, "%s/rims/%s.xml", dir, id);
     if (!file_exists(path)) {
         json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
@@ -179,7 +176,7 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
     }
     if (dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len) == DGA_E_OK &&
         dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK) {
-        STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
+        _cleanup_(sk_X509_freep) STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
         int n = chain != NULL ? sk_X509_num(chain) : 0;
         if (n > 0 && X509_self_signed(sk_X509_value(chain, n - 1), 0) == 1) {
             (void)sk_X509_pop(chain);
@@ -187,10 +184,7 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
         if (chain != NULL && sk_X509_push(chain, root->root) > 0) {
             missing_ocsp(dir, chain, DGA_OCSP_CHAIN_RIM, id, missing);
         }
-        sk_X509_free(chain);
     }
-    dga_rim_free(rim);
-    free(xml);
 }
 
 static void missing_for_device(const char *dir, const struct dga_device_evidence *ev,
@@ -198,7 +192,7 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
 {
     struct dga_report r;
     struct dga_derived d;
-    STACK_OF(X509) *chain = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     if (dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL) != DGA_E_OK ||
         dga_report_derive(&r, &d, NULL) != DGA_E_OK ||
         dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL) != DGA_E_OK) {
@@ -206,7 +200,6 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
         return;
     }
     missing_ocsp(dir, chain, DGA_OCSP_CHAIN_DEVICE, "device", missing);
-    sk_X509_pop_free(chain, X509_free);
     if (!dga_arch_is_switch(ev->arch)) {
         missing_for_rim(dir, d.driver_rim_id, rim_root, missing);
     }
@@ -217,7 +210,8 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
 static json_t *missing_json(const char *dir, const struct dga_evidence_set *set,
                             const struct dga_trust *rim_root)
 {
-    json_t *all = json_array(), *unique = json_array();
+    _cleanup_(json_decrefp) json_t *all = json_array();
+    json_t *unique = json_array();
     size_t i, j;
     json_t *e, *u;
     for (i = 0; i < set->n; i++) {
@@ -234,7 +228,6 @@ static json_t *missing_json(const char *dir, const struct dga_evidence_set *set,
             json_array_append(unique, e);
         }
     }
-    json_decref(all);
     return unique;
 }
 
@@ -318,24 +311,20 @@ static int list_store(const struct collateral_args *a, time_t at, const struct d
 static int list_missing(struct collateral_args *a, const struct dga_trust *rim_root, json_t *out,
                         bool *stale)
 {
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     int rc = set != NULL ? cli_load_evidence(&a->ev, set) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         json_t *m = missing_json(a->dir, set, rim_root);
         *stale = *stale || json_array_size(m) > 0;
         json_object_set_new(out, "missing", m);
     }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    free(set);
     return rc;
 }
 
 int cmd_collateral_status(int argc, char **argv)
 {
     struct collateral_args a = {0};
-    struct dga_trust rim_root = {0};
+    _cleanup_(dga_trust_free) struct dga_trust rim_root = {0};
     time_t at = 0;
     int rc = collateral_parse_args(argc, argv, false, status_usage, &a);
     if (rc == EXIT_VERIFIED) {
@@ -345,7 +334,8 @@ int cmd_collateral_status(int argc, char **argv)
         rc = cli_load_trust(a.rim_trust_root, dga_trust_nvidia_rim, &rim_root);
     }
     bool stale = false;
-    json_t *out = rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
+    _cleanup_(json_decrefp) json_t *out =
+        rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
     if (rc == EXIT_VERIFIED && (out == NULL || list_store(&a, at, &rim_root, out, &stale) != 0)) {
         cli_error("%s: cannot be read", a.dir);
         rc = EXIT_IO;
@@ -361,7 +351,5 @@ int cmd_collateral_status(int argc, char **argv)
         rc = a.json ? cli_print_json(out) : (print_status_text(out), EXIT_VERIFIED);
         rc = rc == EXIT_VERIFIED && stale ? EXIT_REJECTED : rc;
     }
-    json_decref(out);
-    dga_trust_free(&rim_root);
     return rc;
 }

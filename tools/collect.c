@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/collect.h"
 #include "dga/util.h"
@@ -225,8 +226,8 @@ int cmd_collect(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    struct dga_inventory *inv = calloc(1, sizeof *inv);
-    struct dga_collection *c = calloc(1, sizeof *c);
+    _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
+    _cleanup_(collection_freep) struct dga_collection *c = calloc(1, sizeof *c);
     struct dga_nvml_error err;
     memset(&err, 0, sizeof err);
     if (inv == NULL || c == NULL) {
@@ -246,10 +247,5 @@ int cmd_collect(int argc, char **argv)
     if (rc == EXIT_VERIFIED) {
         rc = emit(&a, c, inv);
     }
-    if (c != NULL) {
-        dga_collection_free(c);
-    }
-    free(c);
-    free(inv);
     return rc;
 }

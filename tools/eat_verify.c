@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/eat.h"
 #include "dga/util.h"
@@ -132,13 +133,14 @@ static int load_pubkey(const char *path, EVP_PKEY **ret)
  */
 static int load_token(const char *path, char **ret, size_t *ret_len)
 {
-    uint8_t *text = NULL;
+    _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
     int rc = cli_read_file(path, EAT_FILE_MAX, &text, &len);
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    json_t *doc = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
+    _cleanup_(json_decrefp) json_t *doc =
+        json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *eat = json_is_object(doc) ? json_object_get(doc, "detached_eat") : NULL;
     if (eat != NULL) {
         char *inner = json_dumps(eat, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -146,12 +148,11 @@ static int load_token(const char *path, char **ret, size_t *ret_len)
         text = (uint8_t *)inner;
         len = inner != NULL ? strlen(inner) : 0;
     }
-    json_decref(doc);
     if (text == NULL) {
         cli_error("%s: out of memory", path);
         return EXIT_IO;
     }
-    *ret = (char *)text;
+    *ret = (char *)TAKE_PTR(text);
     *ret_len = len;
     return EXIT_VERIFIED;
 }
@@ -159,9 +160,8 @@ static int load_token(const char *path, char **ret, size_t *ret_len)
 /* The submod object of a detached EAT (document order), or NULL. */
 static json_t *load_submods(const char *text, size_t len)
 {
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    _cleanup_(json_decrefp) json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *subs = json_incref(json_array_get(doc, 1));
-    json_decref(doc);
     if (!json_is_object(subs)) {
         json_decref(subs);
         return NULL;
@@ -183,7 +183,7 @@ static void describe_failure(const char *text, size_t len, struct eat_outcome *o
         snprintf(o->where, sizeof o->where, "overall %s", part);
         return;
     }
-    json_t *subs = load_submods(text, len);
+    _cleanup_(json_decrefp) json_t *subs = load_submods(text, len);
     const char *label = NULL;
     json_t *value;
     size_t k = 0;
@@ -198,7 +198,6 @@ static void describe_failure(const char *text, size_t len, struct eat_outcome *o
     } else {
         snprintf(o->where, sizeof o->where, "submod %zu %s", o->diag.offset, part);
     }
-    json_decref(subs);
 }
 
 /* A verified submod's x-nvidia-device-type, or "-" where it has none (NRAS). */
@@ -206,22 +205,19 @@ static json_t *device_type_of(const char *compact)
 {
     const char *d1 = strchr(compact, '.');
     const char *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
-    uint8_t *bytes = NULL;
+    _cleanup_(freep) uint8_t *bytes = NULL;
     size_t n = 0;
-    json_t *payload = NULL;
+    _cleanup_(json_decrefp) json_t *payload = NULL;
     if (d2 != NULL && dga_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &bytes, &n) == DGA_E_OK) {
         payload = json_loadb((const char *)bytes, n, 0, NULL);
     }
-    free(bytes);
     const char *type = json_string_value(json_object_get(payload, "x-nvidia-device-type"));
-    json_t *out = json_string(type != NULL ? type : "-");
-    json_decref(payload);
-    return out;
+    return json_string(type != NULL ? type : "-");
 }
 
 static json_t *submod_list(const char *text, size_t len)
 {
-    json_t *subs = load_submods(text, len);
+    _cleanup_(json_decrefp) json_t *subs = load_submods(text, len);
     json_t *list = json_array();
     const char *label;
     json_t *value;
@@ -230,7 +226,6 @@ static json_t *submod_list(const char *text, size_t len)
         json_array_append_new(list, json_pack("{s:s,s:o}", "label", label, "device_type",
                                               device_type_of(json_string_value(value))));
     }
-    json_decref(subs);
     return list;
 }
 
@@ -337,7 +332,7 @@ static void check_challenge(const uint8_t *nonce, struct eat_outcome *o)
 static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP_PKEY *key,
                       time_t at)
 {
-    char *text = NULL;
+    _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     int rc = load_token(a->file, &text, &len);
     if (rc != EXIT_VERIFIED) {
@@ -346,15 +341,13 @@ static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP
     struct eat_outcome o = {0};
     verify_token(text, len, key, at, &o);
     check_challenge(nonce, &o);
-    free(text);
     bool pass = o.err == DGA_E_OK && o.result;
     if (!pass) {
         report_failure(a, &o);
     }
     if (a->json) {
-        json_t *j = outcome_json(a, &o, pass, at);
+        _cleanup_(json_decrefp) json_t *j = outcome_json(a, &o, pass, at);
         rc = cli_print_json(j);
-        json_decref(j);
     } else {
         print_text(a, &o, pass);
     }
@@ -372,7 +365,7 @@ static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP
 int cmd_eat_verify(int argc, char **argv)
 {
     struct eat_verify_args a = {0};
-    EVP_PKEY *key = NULL;
+    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
     time_t at = time(NULL);
     uint8_t nonce[DGA_NONCE_LEN];
     int rc = parse_args(argc, argv, &a);
@@ -391,6 +384,5 @@ int cmd_eat_verify(int argc, char **argv)
     if (rc == EXIT_VERIFIED) {
         rc = run_verify(&a, a.nonce != NULL ? nonce : NULL, key, at);
     }
-    EVP_PKEY_free(key);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
 #include "dga/util.h"
@@ -149,7 +150,7 @@ static void print_emit_error(const char *what, dga_err e, const struct dga_diag 
 /* Opens the backend, writes the version file if asked, emits; returns an exit code. */
 static int emit_event(const struct emit_args *a, const uint8_t *payload, size_t len)
 {
-    struct dga_event_backend *b = NULL;
+    _cleanup_(dga_event_backend_freep) struct dga_event_backend *b = NULL;
     struct dga_diag diag = {0};
     const char *spec = a->backend != NULL ? a->backend : "tdx";
     dga_err e = dga_event_backend_open(spec, &a->paths, &b, &diag);
@@ -169,7 +170,6 @@ static int emit_event(const struct emit_args *a, const uint8_t *payload, size_t 
     } else {
         printf("emitted %s (%zu bytes) to %s\n", a->name, len, spec);
     }
-    dga_event_backend_free(b);
     return e == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
 }
 
@@ -182,12 +182,11 @@ int cmd_events_emit(int argc, char **argv)
     }
     /* tpm2-tss prints its own errors unless TSS2_LOG says otherwise; ours are enough. */
     setenv("TSS2_LOG", "all+NONE", 0);
-    uint8_t *payload = NULL;
+    _cleanup_(freep) uint8_t *payload = NULL;
     size_t len = 0;
     rc = load_payload(&a, &payload, &len);
     if (rc == EXIT_VERIFIED) {
         rc = emit_event(&a, payload, len);
     }
-    free(payload);
     return rc;
 }

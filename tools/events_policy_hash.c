@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
 #include "dga/util.h"
@@ -48,7 +49,8 @@ int cmd_events_policy_hash(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *file = argv[optind];
-    uint8_t *text = NULL, hash[32];
+    _cleanup_(freep) uint8_t *text = NULL;
+    uint8_t hash[32];
     size_t len = 0;
     int rc = cli_read_file(file, DGA_APP_COMPOSE_MAX_BYTES, &text, &len);
     if (rc != EXIT_VERIFIED) {
@@ -57,7 +59,6 @@ int cmd_events_policy_hash(int argc, char **argv)
     struct dga_diag diag = {0};
     dga_err e = value ? dga_gpu_policy_hash_value((const char *)text, len, hash, &diag)
                       : dga_gpu_policy_hash_compose((const char *)text, len, hash, &diag);
-    free(text);
     if (e != DGA_E_OK) {
         cli_error("%s: %s [%s] (byte %zu)", file, dga_err_message(e), dga_err_name(e), diag.offset);
         return e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
 #include "dga/util.h"
@@ -84,20 +85,18 @@ static int replay_parse_args(int argc, char **argv, struct replay_args *a)
 static bool response_quote(const char *text, size_t len, uint8_t quoted[4][DGA_EVENT_DIGEST_LEN],
                            dga_err *ret_err)
 {
-    json_t *j = json_loadb(text, len, 0, NULL);
+    _cleanup_(json_decrefp) json_t *j = json_loadb(text, len, 0, NULL);
     const char *hex = json_string_value(json_object_get(j, "quote"));
     bool found = json_is_object(j) && json_object_get(j, "event_log") != NULL && hex != NULL;
     *ret_err = DGA_E_OK;
     if (found) {
-        uint8_t *quote = NULL;
+        _cleanup_(freep) uint8_t *quote = NULL;
         size_t qlen = 0;
         *ret_err = dga_hex_decode(hex, strlen(hex), &quote, &qlen);
         for (unsigned i = 0; i < 4 && *ret_err == DGA_E_OK; i++) {
             *ret_err = dga_tdx_quote_rtmr(quote, qlen, i, quoted[i]);
         }
-        free(quote);
     }
-    json_decref(j);
     return found;
 }
 
@@ -111,9 +110,8 @@ static const char *position_unit(const char *text, size_t len)
     if (i < len && text[i] == '[') {
         return "element";
     }
-    json_t *j = json_loadb(text, len, 0, NULL);
+    _cleanup_(json_decrefp) json_t *j = json_loadb(text, len, 0, NULL);
     bool response = json_is_object(j) && json_object_get(j, "event_log") != NULL;
-    json_decref(j);
     return response ? "element" : "line";
 }
 
@@ -209,13 +207,13 @@ int cmd_events_replay(int argc, char **argv)
         cli_error("--expect: %d hex digits required", 2 * DGA_EVENT_DIGEST_LEN);
         return EXIT_USAGE;
     }
-    uint8_t *text = NULL;
+    _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
     rc = cli_read_file(a.file, DGA_EVENTLOG_MAX_BYTES, &text, &len);
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    struct dga_eventlog *log = NULL;
+    _cleanup_(dga_eventlog_freep) struct dga_eventlog *log = NULL;
     struct dga_diag diag = {0};
     dga_err e = dga_eventlog_parse((const char *)text, len, &log, &diag);
     struct replay_outcome o = {0};
@@ -233,15 +231,12 @@ int cmd_events_replay(int argc, char **argv)
         dga_eventlog_replay(log, o.rtmr);
         rc = replay_compare(&a, log, &o);
         if (a.json) {
-            json_t *j = replay_json(log, &o);
+            _cleanup_(json_decrefp) json_t *j = replay_json(log, &o);
             int jrc = cli_print_json(j);
-            json_decref(j);
             rc = rc == EXIT_VERIFIED ? jrc : rc;
         } else {
             replay_text(log, &o);
         }
     }
-    dga_eventlog_free(log);
-    free(text);
     return rc;
 }

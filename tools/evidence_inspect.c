@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
 #include "dga/x509.h"
@@ -61,7 +62,7 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
 
 static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
 {
-    STACK_OF(X509) *chain = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     struct dga_diag diag = {0};
     dga_err e = dga_pem_chain_parse(pem, len, &chain, &diag);
     if (e != DGA_E_OK) {
@@ -73,7 +74,7 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_array_append_new(subjects, json_string(s != NULL ? s : "?"));
         OPENSSL_free(s);
     }
-    struct dga_trust trust = {0};
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
     struct dga_chain_info info;
     e = dga_trust_nvidia_device(&trust);
     if (e == DGA_E_OK) {
@@ -89,15 +90,13 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_object_set_new(o, "expiration_date", json_string(info.expiration_date));
         json_object_set_new(o, "leaf_fwid", info.leaf_has_fwid ? json_string(fwid) : json_null());
     }
-    dga_trust_free(&trust);
-    sk_X509_pop_free(chain, X509_free);
     return o;
 }
 
 /* One device: {report...} or {"error": ...} when it does not parse. */
 static json_t *device_json(const struct dga_device_evidence *dev, bool arch_guessed)
 {
-    struct dga_report *r = malloc(sizeof *r);
+    _cleanup_(freep) struct dga_report *r = malloc(sizeof *r);
     struct dga_derived d;
     struct dga_diag diag = {0};
     json_t *o = NULL;
@@ -123,7 +122,6 @@ static json_t *device_json(const struct dga_device_evidence *dev, bool arch_gues
                                 chain_json(dev->chain_pem, dev->chain_pem_len, dev->arch));
         }
     }
-    free(r);
     return o;
 }
 
@@ -138,7 +136,7 @@ static bool looks_like_json(const uint8_t *p, size_t n)
 
 static int inspect_json(const char *path, const uint8_t *text, size_t len)
 {
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     if (set == NULL) {
         return EXIT_IO;
     }
@@ -148,7 +146,7 @@ static int inspect_json(const char *path, const uint8_t *text, size_t len)
     if (e != DGA_E_OK) {
         cli_error("%s: evidence JSON: %s", path, dga_err_message(e));
     } else {
-        json_t *arr = json_array();
+        _cleanup_(json_decrefp) json_t *arr = json_array();
         bool all_parsed = true;
         for (size_t i = 0; i < set->n; i++) {
             json_t *d = device_json(&set->dev[i], false);
@@ -159,16 +157,20 @@ static int inspect_json(const char *path, const uint8_t *text, size_t len)
         if (rc == EXIT_VERIFIED && !all_parsed) {
             rc = EXIT_REJECTED;
         }
-        json_decref(arr);
     }
-    dga_evidence_set_free(set);
-    free(set);
     return rc;
+}
+
+/* A device's evidence this command read itself: the report and chain it holds. */
+static void device_evidence_clear(struct dga_device_evidence *dev)
+{
+    free(dev->report);
+    free(dev->chain_pem);
 }
 
 static int inspect_raw(const struct inspect_args *a, const uint8_t *content, size_t len)
 {
-    struct dga_device_evidence dev = {0};
+    _cleanup_(device_evidence_clear) struct dga_device_evidence dev = {0};
     bool guessed = a->arch == NULL;
     if (dga_report_bytes_from_file(content, len, &dev.report, &dev.report_len) != DGA_E_OK) {
         cli_error("%s: not a report (hex text or binary, at most %u bytes)", a->file,
@@ -182,21 +184,18 @@ static int inspect_raw(const struct inspect_args *a, const uint8_t *content, siz
     } else if (guessed && dga_report_guess_arch(dev.report, dev.report_len, &dev.arch) != DGA_E_OK) {
         dev.arch = DGA_ARCH_HOPPER; /* does not parse either way; show the error as a GPU */
     }
-    uint8_t *chain = NULL;
     if (rc == EXIT_VERIFIED && a->cert_chain != NULL) {
+        uint8_t *chain = NULL;
         rc = cli_read_file(a->cert_chain, DGA_CHAIN_PEM_MAX, &chain, &dev.chain_pem_len);
         dev.chain_pem = (char *)chain;
     }
     if (rc == EXIT_VERIFIED) {
-        json_t *o = device_json(&dev, guessed);
+        _cleanup_(json_decrefp) json_t *o = device_json(&dev, guessed);
         rc = cli_print_json(o);
         if (rc == EXIT_VERIFIED && json_object_get(o, "error") != NULL) {
             rc = EXIT_REJECTED; /* the report does not parse */
         }
-        json_decref(o);
     }
-    free(dev.report);
-    free(chain);
     return rc;
 }
 
@@ -207,7 +206,7 @@ int cmd_evidence_inspect(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    uint8_t *content = NULL;
+    _cleanup_(freep) uint8_t *content = NULL;
     size_t len = 0;
     rc = cli_read_file(a.file, DGA_EVIDENCE_JSON_MAX, &content, &len);
     if (rc != EXIT_VERIFIED) {
@@ -215,6 +214,5 @@ int cmd_evidence_inspect(int argc, char **argv)
     }
     rc = looks_like_json(content, len) ? inspect_json(a.file, content, len)
                                        : inspect_raw(&a, content, len);
-    free(content);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
 
@@ -161,12 +162,11 @@ static int print_json(const struct dga_device_result *res, size_t n, bool pass,
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(devices, device_json(&res[i]));
     }
-    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:o}", "result", pass ? "pass" : "fail",
-                            "trust_roots", opt->trust->custom ? "custom" : "nvidia",
-                            "verified_at", at, "nonce", a->nonce, "devices", devices);
-    int rc = cli_print_json(out);
-    json_decref(out);
-    return rc;
+    _cleanup_(json_decrefp) json_t *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:o}", "result", pass ? "pass" : "fail", "trust_roots",
+                  opt->trust->custom ? "custom" : "nvidia", "verified_at", at, "nonce", a->nonce,
+                  "devices", devices);
+    return cli_print_json(out);
 }
 
 static int report(const struct dga_device_result *res, size_t n, const struct verify_args *a,
@@ -199,10 +199,10 @@ static int report(const struct dga_device_result *res, size_t n, const struct ve
 int cmd_evidence_verify(int argc, char **argv)
 {
     struct verify_args a = {0};
-    struct dga_trust trust = {0};
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
     struct dga_verify_options opt = {0};
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
-    struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(freep) struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
     int rc = set != NULL && res != NULL ? parse_args(argc, argv, &a) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         rc = build_options(&a, &trust, &opt);
@@ -217,11 +217,5 @@ int cmd_evidence_verify(int argc, char **argv)
         dga_label_devices(res, set->n);
         rc = report(res, set->n, &a, &opt);
     }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    free(set);
-    free(res);
-    dga_trust_free(&trust);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -93,13 +94,11 @@ int cmd_rim_inspect(int argc, char **argv)
         cli_error("rim inspect: exactly one FILE is required");
         return EXIT_USAGE;
     }
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     int rc = cli_load_rim(argv[optind], &rim);
     if (rc == EXIT_VERIFIED) {
-        json_t *j = rim_json(argv[optind], rim);
+        _cleanup_(json_decrefp) json_t *j = rim_json(argv[optind], rim);
         rc = cli_print_json(j);
-        json_decref(j);
     }
-    dga_rim_free(rim);
     return rc;
 }

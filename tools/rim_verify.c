@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -156,8 +157,8 @@ static void report_failure(const struct rim_verify_args *a, const struct rim_out
 int cmd_rim_verify(int argc, char **argv)
 {
     struct rim_verify_args a = {0};
-    struct dga_trust trust = {0};
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     time_t at = time(NULL);
     int rc = parse_args(argc, argv, &a);
     if (rc == EXIT_VERIFIED && a.at != NULL && dga_time_parse(a.at, &at) != DGA_E_OK) {
@@ -178,15 +179,12 @@ int cmd_rim_verify(int argc, char **argv)
             report_failure(&a, &o);
         }
         if (a.json) {
-            json_t *j = outcome_json(&a, rim, &o, pass, trust.custom, at);
+            _cleanup_(json_decrefp) json_t *j = outcome_json(&a, rim, &o, pass, trust.custom, at);
             rc = cli_print_json(j);
-            json_decref(j);
         } else {
             print_text(&a, rim, &o, pass);
         }
         rc = rc != EXIT_VERIFIED ? rc : pass ? EXIT_VERIFIED : EXIT_REJECTED;
     }
-    dga_rim_free(rim);
-    dga_trust_free(&trust);
     return rc;
 }
