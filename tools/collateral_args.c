@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "dga/collateral.h"
 #include "dga/util.h"
 
@@ -24,43 +25,39 @@ static int refuse_unused(bool fetch, const struct collateral_args *a)
     return EXIT_VERIFIED;
 }
 
+/* --ocsp-max-age: whole seconds, 0 or more. */
+static int parse_max_age(const char *text, void *ret)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    *(long *)ret = v;
+    if (*text == '\0' || *end != '\0' || errno != 0 || v < 0) {
+        cli_error("--ocsp-max-age: expected seconds");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
 int collateral_parse_args(int argc, char **argv, bool fetch, void (*usage)(FILE *),
                           struct collateral_args *a)
 {
-    static const struct option opts[] = {
-        CLI_EVIDENCE_OPTIONS,
-        {"dir", required_argument, NULL, 'd'},          {"rim-url", required_argument, NULL, 'u'},
-        {"ocsp-url", required_argument, NULL, 'o'},     {"at", required_argument, NULL, 't'},
-        {"ocsp-max-age", required_argument, NULL, 'M'}, {"json", no_argument, NULL, 'j'},
-        {"trust-root", required_argument, NULL, 'R'},   {"rim-trust-root", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_EVIDENCE_VALUES(&a->ev),
+        CLI_VALUE("dir", &a->dir),
+        CLI_VALUE("rim-url", &a->rim_url),
+        CLI_VALUE("ocsp-url", &a->ocsp_url),
+        CLI_VALUE("at", &a->at),
+        CLI_PARSED("ocsp-max-age", parse_max_age, &a->max_age),
+        CLI_FLAG("json", &a->json),
+        CLI_VALUE("trust-root", &a->trust_root),
+        CLI_VALUE("rim-trust-root", &a->rim_trust_root),
+        CLI_END,
     };
-    int ch;
-    char *end = NULL;
     a->max_age = DGA_OCSP_DEFAULT_MAX_AGE;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (cli_evidence_option(ch, optarg, &a->ev)) {
-            continue;
-        }
-        switch (ch) {
-        case 'd': a->dir = optarg; break;
-        case 'u': a->rim_url = optarg; break;
-        case 'o': a->ocsp_url = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'T': a->rim_trust_root = optarg; break;
-        case 'j': a->json = true; break;
-        case 'M':
-            errno = 0;
-            a->max_age = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || errno != 0 || a->max_age < 0) {
-                cli_error("--ocsp-max-age: expected seconds");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': usage(stdout); exit(EXIT_VERIFIED);
-        default: usage(stderr); return EXIT_USAGE;
-        }
+    int rc = cli_parse_options(argc, argv, opts, usage);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
     }
     if (optind != argc || a->dir == NULL) {
         cli_error("collateral: %s", optind != argc ? "unexpected argument" : "--dir is required");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/collect.h"
@@ -50,7 +51,7 @@ static void collect_usage(FILE *out)
             PROGRAM, DEFAULT_TIMEOUT_MS);
 }
 
-static int parse_timeout(const char *text, unsigned *ret)
+static int parse_timeout(const char *text, void *ret)
 {
     char *end = NULL;
     errno = 0;
@@ -59,40 +60,24 @@ static int parse_timeout(const char *text, unsigned *ret)
         cli_error("--timeout-ms: expected 1..%lu", MAX_TIMEOUT_MS);
         return EXIT_USAGE;
     }
-    *ret = (unsigned)v;
+    *(unsigned *)ret = (unsigned)v;
     return EXIT_VERIFIED;
 }
 
 static int parse_args(int argc, char **argv, struct collect_args *a)
 {
-    static const struct option opts[] = {
-        {"nonce", required_argument, NULL, 'n'}, {"nvml", required_argument, NULL, 'l'},
-        {"sysfs", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
-        {"timeout-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("nonce", &a->nonce), CLI_VALUE("nvml", &a->nvml),
+        CLI_VALUE("sysfs", &a->sysfs), CLI_VALUE("out", &a->out),
+        CLI_PARSED("timeout-ms", parse_timeout, &a->timeout_ms), CLI_END,
     };
-    int ch;
     a->timeout_ms = DEFAULT_TIMEOUT_MS;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n': a->nonce = optarg; break;
-        case 'l': a->nvml = optarg; break;
-        case 's': a->sysfs = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 't':
-            if (parse_timeout(optarg, &a->timeout_ms) != EXIT_VERIFIED) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': collect_usage(stdout); exit(EXIT_VERIFIED);
-        default: collect_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
+    int rc = cli_parse_options(argc, argv, opts, collect_usage);
+    if (rc == EXIT_VERIFIED && optind != argc) {
         cli_error("collect: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int get_nonce(const char *hex, uint8_t nonce[DGA_NONCE_LEN])

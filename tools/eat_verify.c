@@ -5,11 +5,11 @@
  * digests, eat_nonce agreement, iat/exp with 10 s leeway) and its
  * verdict is a pass (x-dstack-verdict, else x-nvidia-overall-att-result).
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/eat.h"
@@ -66,47 +66,16 @@ static void verify_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct eat_verify_args *a)
 {
-    static const struct option opts[] = {
-        {"pubkey", required_argument, NULL, 'k'},
-        {"at", required_argument, NULL, 't'},
-        {"nonce", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("pubkey", &a->pubkey), CLI_VALUE("at", &a->at), CLI_VALUE("nonce", &a->nonce),
+        CLI_FLAG("json", &a->json),      CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'k':
-            a->pubkey = optarg;
-            break;
-        case 't':
-            a->at = optarg;
-            break;
-        case 'n':
-            a->nonce = optarg;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'h':
-            verify_usage(stdout);
-            exit(EXIT_VERIFIED);
-        default:
-            verify_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("eat verify: exactly one TOKEN file is required");
-        return EXIT_USAGE;
-    }
-    if (a->pubkey == NULL) {
+    int rc = cli_parse_one(argc, argv, opts, verify_usage, "eat verify", "TOKEN file", &a->file);
+    if (rc == EXIT_VERIFIED && a->pubkey == NULL) {
         cli_error("eat verify: --pubkey PEM is required");
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int load_pubkey(const char *path, EVP_PKEY **ret)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
@@ -54,60 +55,22 @@ static void emit_usage(FILE *out)
 
 static int emit_parse_args(int argc, char **argv, struct emit_args *a)
 {
-    static const struct option opts[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"payload-file", required_argument, NULL, 'p'},
-        {"payload-hex", required_argument, NULL, 'x'},
-        {"backend", required_argument, NULL, 'b'},
-        {"log-dir", required_argument, NULL, 'l'},
-        {"lock-file", required_argument, NULL, 'L'},
-        {"digest-version", required_argument, NULL, 'v'},
-        {"tcti", required_argument, NULL, 't'},
-        {"tdx-sysfs", required_argument, NULL, 's'},
-        {"tdx-device", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("name", &a->name),
+        CLI_VALUE("payload-file", &a->payload_file),
+        CLI_VALUE("payload-hex", &a->payload_hex),
+        CLI_VALUE("backend", &a->backend),
+        CLI_VALUE("log-dir", &a->paths.log_dir),
+        CLI_VALUE("lock-file", &a->paths.lock_path),
+        CLI_VALUE("digest-version", &a->digest_version),
+        CLI_VALUE("tcti", &a->paths.tpm_tcti),
+        CLI_VALUE("tdx-sysfs", &a->paths.tdx_sysfs_dir),
+        CLI_VALUE("tdx-device", &a->paths.tdx_device),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n':
-            a->name = optarg;
-            break;
-        case 'p':
-            a->payload_file = optarg;
-            break;
-        case 'x':
-            a->payload_hex = optarg;
-            break;
-        case 'b':
-            a->backend = optarg;
-            break;
-        case 'l':
-            a->paths.log_dir = optarg;
-            break;
-        case 'L':
-            a->paths.lock_path = optarg;
-            break;
-        case 'v':
-            a->digest_version = optarg;
-            break;
-        case 't':
-            a->paths.tpm_tcti = optarg;
-            break;
-        case 's':
-            a->paths.tdx_sysfs_dir = optarg;
-            break;
-        case 'd':
-            a->paths.tdx_device = optarg;
-            break;
-        case 'h':
-            emit_usage(stdout);
-            exit(EXIT_VERIFIED);
-        default:
-            emit_usage(stderr);
-            return EXIT_USAGE;
-        }
+    int rc = cli_parse_options(argc, argv, opts, emit_usage);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
     }
     if (optind != argc || a->name == NULL ||
         (a->payload_file == NULL) == (a->payload_hex == NULL)) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dstack-gpu-attest events policy-hash: dstack's gpu-policy-hash of an app-compose.json. */
-#include <getopt.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
@@ -24,35 +24,17 @@ static void policy_usage(FILE *out)
 
 int cmd_events_policy_hash(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"value", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     bool value = false;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'v':
-            value = true;
-            break;
-        case 'h':
-            policy_usage(stdout);
-            return EXIT_VERIFIED;
-        default:
-            policy_usage(stderr);
-            return EXIT_USAGE;
-        }
+    const char *file = NULL;
+    const struct cli_option opts[] = {CLI_FLAG("value", &value), CLI_END};
+    int rc = cli_parse_one(argc, argv, opts, policy_usage, "events policy-hash", "FILE", &file);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
     }
-    if (optind + 1 != argc) {
-        cli_error("events policy-hash: exactly one FILE is required");
-        return EXIT_USAGE;
-    }
-    const char *file = argv[optind];
     _cleanup_(freep) uint8_t *text = NULL;
     uint8_t hash[32];
     size_t len = 0;
-    int rc = cli_read_file(file, DGA_APP_COMPOSE_MAX_BYTES, &text, &len);
+    rc = cli_read_file(file, DGA_APP_COMPOSE_MAX_BYTES, &text, &len);
     if (rc != EXIT_VERIFIED) {
         return rc;
     }

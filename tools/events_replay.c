@@ -4,10 +4,10 @@
  * (and RTMR0-2 from boot events) from a dstack event log; compare with the
  * quote it came with or with --expect.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/measure.h"
@@ -50,35 +50,12 @@ static void replay_usage(FILE *out)
 
 static int replay_parse_args(int argc, char **argv, struct replay_args *a)
 {
-    static const struct option opts[] = {
-        {"expect", required_argument, NULL, 'x'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("expect", &a->expect),
+        CLI_FLAG("json", &a->json),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'x':
-            a->expect = optarg;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'h':
-            replay_usage(stdout);
-            exit(EXIT_VERIFIED);
-        default:
-            replay_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("events replay: exactly one LOG is required");
-        return EXIT_USAGE;
-    }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return cli_parse_one(argc, argv, opts, replay_usage, "events replay", "LOG", &a->file);
 }
 
 /* The quote of a GetQuote response, when the file is one. */

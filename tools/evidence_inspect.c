@@ -5,11 +5,11 @@
  * chain is summarised and checked against the NVIDIA root for information.
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
@@ -37,27 +37,12 @@ static void inspect_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)
 {
-    static const struct option opts[] = {
-        {"cert-chain", required_argument, NULL, 'c'},
-        {"arch", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("cert-chain", &a->cert_chain),
+        CLI_VALUE("arch", &a->arch),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': a->cert_chain = optarg; break;
-        case 'a': a->arch = optarg; break;
-        case 'h': inspect_usage(stdout); exit(EXIT_VERIFIED);
-        default: inspect_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("evidence inspect: exactly one FILE is required");
-        return EXIT_USAGE;
-    }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return cli_parse_one(argc, argv, opts, inspect_usage, "evidence inspect", "FILE", &a->file);
 }
 
 static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
@@ -47,31 +48,21 @@ static void verify_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
-    static const struct option opts[] = {
-        CLI_EVIDENCE_OPTIONS,
-        {"nonce", required_argument, NULL, 'n'},      {"at", required_argument, NULL, 't'},
-        {"trust-root", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_EVIDENCE_VALUES(&a->ev),
+        CLI_VALUE("nonce", &a->nonce),
+        CLI_VALUE("at", &a->at),
+        CLI_VALUE("trust-root", &a->trust_root),
+        CLI_FLAG("json", &a->json),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (cli_evidence_option(ch, optarg, &a->ev)) {
-            continue;
-        }
-        switch (ch) {
-        case 'n': a->nonce = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'j': a->json = true; break;
-        case 'h': verify_usage(stdout); exit(EXIT_VERIFIED);
-        default: verify_usage(stderr); return EXIT_USAGE;
-        }
+    int rc = cli_parse_options(argc, argv, opts, verify_usage);
+    if (rc == EXIT_VERIFIED && (optind != argc || a->nonce == NULL)) {
+        cli_error("evidence verify: %s",
+                  optind != argc ? "unexpected argument" : "--nonce is required");
+        rc = EXIT_USAGE;
     }
-    if (optind != argc || a->nonce == NULL) {
-        cli_error("evidence verify: %s", optind != argc ? "unexpected argument" : "--nonce is required");
-        return EXIT_USAGE;
-    }
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int build_options(const struct verify_args *a, struct dga_trust *trust,
