@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/x509.h>
 
+#include "cleanup.h"
 #include "dga/util.h"
 
 void cli_error(const char *fmt, ...)
@@ -44,7 +45,7 @@ int cli_file_error(const char *path, dga_err e)
 
 static int load_json(const char *path, struct dga_evidence_set *ret)
 {
-    uint8_t *text = NULL;
+    _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
     int rc = cli_read_file(path, DGA_EVIDENCE_JSON_MAX, &text, &len);
     if (rc != EXIT_VERIFIED) {
@@ -52,7 +53,6 @@ static int load_json(const char *path, struct dga_evidence_set *ret)
     }
     struct dga_diag diag = {0};
     dga_err e = dga_evidence_json_parse((const char *)text, len, ret, &diag);
-    free(text);
     if (e != DGA_E_OK) {
         cli_error("%s: evidence JSON: %s (device index / byte %zu)", path, dga_err_message(e),
                   diag.offset);
@@ -68,7 +68,8 @@ static int load_raw(const struct evidence_args *a, struct dga_evidence_set *ret)
         cli_error("--arch: unknown architecture '%s' (hopper, blackwell, ls10)", a->arch);
         return EXIT_USAGE;
     }
-    uint8_t *report = NULL, *chain = NULL;
+    _cleanup_(freep) uint8_t *report = NULL;
+    _cleanup_(freep) uint8_t *chain = NULL;
     size_t report_len = 0, chain_len = 0;
     int rc = cli_read_file(a->report, 2 * DGA_REPORT_MAX + 64, &report, &report_len);
     if (rc == EXIT_VERIFIED) {
@@ -82,8 +83,6 @@ static int load_raw(const struct evidence_args *a, struct dga_evidence_set *ret)
             rc = e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
         }
     }
-    free(report);
-    free(chain);
     return rc;
 }
 
@@ -135,20 +134,19 @@ int cli_load_trust(const char *path, dga_err (*nvidia_root)(struct dga_trust *),
         }
         return EXIT_VERIFIED;
     }
-    uint8_t *pem = NULL;
+    _cleanup_(freep) uint8_t *pem = NULL;
     size_t len = 0;
     int rc = cli_read_file(path, DGA_CHAIN_PEM_MAX, &pem, &len);
     if (rc == EXIT_VERIFIED && dga_trust_from_pem((const char *)pem, len, ret) != DGA_E_OK) {
         cli_error("%s: not a single PEM certificate", path);
         rc = EXIT_USAGE;
     }
-    free(pem);
     return rc;
 }
 
 int cli_load_rim(const char *path, struct dga_rim **ret)
 {
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
     int rc = cli_read_file(path, DGA_RIM_MAX_BYTES, &xml, &len);
     if (rc != EXIT_VERIFIED) {
@@ -156,7 +154,6 @@ int cli_load_rim(const char *path, struct dga_rim **ret)
     }
     struct dga_diag diag = {0};
     dga_err e = dga_rim_parse(xml, len, ret, &diag);
-    free(xml);
     if (e != DGA_E_OK) {
         cli_error("%s: %s [%s] (%s, line %zu)", path, dga_err_message(e), dga_err_name(e),
                   diag.field != NULL ? diag.field : "document", diag.offset);

@@ -37,6 +37,9 @@ int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_collateral_fetch(int argc, char **argv);
 int cmd_collateral_status(int argc, char **argv);
+int cmd_events_replay(int argc, char **argv);
+int cmd_events_emit(int argc, char **argv);
+int cmd_events_policy_hash(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
@@ -50,7 +53,11 @@ struct evidence_args {
     const char *arch;
 };
 
-/* The getopt_long entries of the four evidence options, shared by the commands that take them. */
+/*
+ * The four evidence options as getopt_long entries, for a command that still
+ * runs its own getopt loop (attest); the others list CLI_EVIDENCE_VALUES in
+ * their option table (tools/args.h).
+ */
 #define CLI_EVIDENCE_OPTIONS                                                                \
     {"evidence", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},   \
     {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'}

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/collect.h"
 #include "dga/util.h"
@@ -48,7 +50,7 @@ static void collect_usage(FILE *out)
             PROGRAM, DEFAULT_TIMEOUT_MS);
 }
 
-static int parse_timeout(const char *text, unsigned *ret)
+static int parse_timeout(const char *text, void *ret)
 {
     char *end = NULL;
     errno = 0;
@@ -57,40 +59,24 @@ static int parse_timeout(const char *text, unsigned *ret)
         cli_error("--timeout-ms: expected 1..%lu", MAX_TIMEOUT_MS);
         return EXIT_USAGE;
     }
-    *ret = (unsigned)v;
+    *(unsigned *)ret = (unsigned)v;
     return EXIT_VERIFIED;
 }
 
 static int parse_args(int argc, char **argv, struct collect_args *a)
 {
-    static const struct option opts[] = {
-        {"nonce", required_argument, NULL, 'n'}, {"nvml", required_argument, NULL, 'l'},
-        {"sysfs", required_argument, NULL, 's'}, {"out", required_argument, NULL, 'o'},
-        {"timeout-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("nonce", &a->nonce), CLI_VALUE("nvml", &a->nvml),
+        CLI_VALUE("sysfs", &a->sysfs), CLI_VALUE("out", &a->out),
+        CLI_PARSED("timeout-ms", parse_timeout, &a->timeout_ms), CLI_END,
     };
-    int ch;
     a->timeout_ms = DEFAULT_TIMEOUT_MS;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'n': a->nonce = optarg; break;
-        case 'l': a->nvml = optarg; break;
-        case 's': a->sysfs = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 't':
-            if (parse_timeout(optarg, &a->timeout_ms) != EXIT_VERIFIED) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': collect_usage(stdout); exit(EXIT_VERIFIED);
-        default: collect_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
+    int rc = cli_parse_options(argc, argv, opts, collect_usage);
+    if (rc == EXIT_VERIFIED && optind != argc) {
         cli_error("collect: unexpected argument '%s'", argv[optind]);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int get_nonce(const char *hex, uint8_t nonce[DGA_NONCE_LEN])
@@ -223,8 +209,8 @@ int cmd_collect(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    struct dga_inventory *inv = calloc(1, sizeof *inv);
-    struct dga_collection *c = calloc(1, sizeof *c);
+    _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
+    _cleanup_(collection_freep) struct dga_collection *c = calloc(1, sizeof *c);
     struct dga_nvml_error err;
     memset(&err, 0, sizeof err);
     if (inv == NULL || c == NULL) {
@@ -244,10 +230,5 @@ int cmd_collect(int argc, char **argv)
     if (rc == EXIT_VERIFIED) {
         rc = emit(&a, c, inv);
     }
-    if (c != NULL) {
-        dga_collection_free(c);
-    }
-    free(c);
-    free(inv);
     return rc;
 }

@@ -6,11 +6,12 @@
  * verdict is a pass (x-dstack-verdict, else x-nvidia-overall-att-result).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/eat.h"
 #include "dga/util.h"
@@ -65,47 +66,16 @@ static void verify_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct eat_verify_args *a)
 {
-    static const struct option opts[] = {
-        {"pubkey", required_argument, NULL, 'k'},
-        {"at", required_argument, NULL, 't'},
-        {"nonce", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("pubkey", &a->pubkey), CLI_VALUE("at", &a->at), CLI_VALUE("nonce", &a->nonce),
+        CLI_FLAG("json", &a->json),      CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'k':
-            a->pubkey = optarg;
-            break;
-        case 't':
-            a->at = optarg;
-            break;
-        case 'n':
-            a->nonce = optarg;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'h':
-            verify_usage(stdout);
-            exit(EXIT_VERIFIED);
-        default:
-            verify_usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("eat verify: exactly one TOKEN file is required");
-        return EXIT_USAGE;
-    }
-    if (a->pubkey == NULL) {
+    int rc = cli_parse_one(argc, argv, opts, verify_usage, "eat verify", "TOKEN file", &a->file);
+    if (rc == EXIT_VERIFIED && a->pubkey == NULL) {
         cli_error("eat verify: --pubkey PEM is required");
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
     }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int load_pubkey(const char *path, EVP_PKEY **ret)
@@ -126,13 +96,14 @@ static int load_pubkey(const char *path, EVP_PKEY **ret)
  */
 static int load_token(const char *path, char **ret, size_t *ret_len)
 {
-    uint8_t *text = NULL;
+    _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
     int rc = cli_read_file(path, EAT_FILE_MAX, &text, &len);
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    json_t *doc = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
+    _cleanup_(json_decrefp) json_t *doc =
+        json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *eat = json_is_object(doc) ? json_object_get(doc, "detached_eat") : NULL;
     if (eat != NULL) {
         char *inner = json_dumps(eat, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -140,12 +111,11 @@ static int load_token(const char *path, char **ret, size_t *ret_len)
         text = (uint8_t *)inner;
         len = inner != NULL ? strlen(inner) : 0;
     }
-    json_decref(doc);
     if (text == NULL) {
         cli_error("%s: out of memory", path);
         return EXIT_IO;
     }
-    *ret = (char *)text;
+    *ret = (char *)TAKE_PTR(text);
     *ret_len = len;
     return EXIT_VERIFIED;
 }
@@ -153,9 +123,8 @@ static int load_token(const char *path, char **ret, size_t *ret_len)
 /* The submod object of a detached EAT (document order), or NULL. */
 static json_t *load_submods(const char *text, size_t len)
 {
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    _cleanup_(json_decrefp) json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *subs = json_incref(json_array_get(doc, 1));
-    json_decref(doc);
     if (!json_is_object(subs)) {
         json_decref(subs);
         return NULL;
@@ -177,7 +146,7 @@ static void describe_failure(const char *text, size_t len, struct eat_outcome *o
         snprintf(o->where, sizeof o->where, "overall %s", part);
         return;
     }
-    json_t *subs = load_submods(text, len);
+    _cleanup_(json_decrefp) json_t *subs = load_submods(text, len);
     const char *label = NULL;
     json_t *value;
     size_t k = 0;
@@ -192,7 +161,6 @@ static void describe_failure(const char *text, size_t len, struct eat_outcome *o
     } else {
         snprintf(o->where, sizeof o->where, "submod %zu %s", o->diag.offset, part);
     }
-    json_decref(subs);
 }
 
 /* A verified submod's x-nvidia-device-type, or "-" where it has none (NRAS). */
@@ -200,22 +168,19 @@ static json_t *device_type_of(const char *compact)
 {
     const char *d1 = strchr(compact, '.');
     const char *d2 = d1 != NULL ? strchr(d1 + 1, '.') : NULL;
-    uint8_t *bytes = NULL;
+    _cleanup_(freep) uint8_t *bytes = NULL;
     size_t n = 0;
-    json_t *payload = NULL;
+    _cleanup_(json_decrefp) json_t *payload = NULL;
     if (d2 != NULL && dga_base64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &bytes, &n) == DGA_E_OK) {
         payload = json_loadb((const char *)bytes, n, 0, NULL);
     }
-    free(bytes);
     const char *type = json_string_value(json_object_get(payload, "x-nvidia-device-type"));
-    json_t *out = json_string(type != NULL ? type : "-");
-    json_decref(payload);
-    return out;
+    return json_string(type != NULL ? type : "-");
 }
 
 static json_t *submod_list(const char *text, size_t len)
 {
-    json_t *subs = load_submods(text, len);
+    _cleanup_(json_decrefp) json_t *subs = load_submods(text, len);
     json_t *list = json_array();
     const char *label;
     json_t *value;
@@ -224,7 +189,6 @@ static json_t *submod_list(const char *text, size_t len)
         json_array_append_new(list, json_pack("{s:s,s:o}", "label", label, "device_type",
                                               device_type_of(json_string_value(value))));
     }
-    json_decref(subs);
     return list;
 }
 
@@ -331,7 +295,7 @@ static void check_challenge(const uint8_t *nonce, struct eat_outcome *o)
 static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP_PKEY *key,
                       time_t at)
 {
-    char *text = NULL;
+    _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     int rc = load_token(a->file, &text, &len);
     if (rc != EXIT_VERIFIED) {
@@ -340,15 +304,13 @@ static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP
     struct eat_outcome o = {0};
     verify_token(text, len, key, at, &o);
     check_challenge(nonce, &o);
-    free(text);
     bool pass = o.err == DGA_E_OK && o.result;
     if (!pass) {
         report_failure(a, &o);
     }
     if (a->json) {
-        json_t *j = outcome_json(a, &o, pass, at);
+        _cleanup_(json_decrefp) json_t *j = outcome_json(a, &o, pass, at);
         rc = cli_print_json(j);
-        json_decref(j);
     } else {
         print_text(a, &o, pass);
     }
@@ -366,7 +328,7 @@ static int run_verify(const struct eat_verify_args *a, const uint8_t *nonce, EVP
 int cmd_eat_verify(int argc, char **argv)
 {
     struct eat_verify_args a = {0};
-    EVP_PKEY *key = NULL;
+    _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
     time_t at = time(NULL);
     uint8_t nonce[DGA_NONCE_LEN];
     int rc = parse_args(argc, argv, &a);
@@ -385,6 +347,5 @@ int cmd_eat_verify(int argc, char **argv)
     if (rc == EXIT_VERIFIED) {
         rc = run_verify(&a, a.nonce != NULL ? nonce : NULL, key, at);
     }
-    EVP_PKEY_free(key);
     return rc;
 }

@@ -5,11 +5,12 @@
  * chain is summarised and checked against the NVIDIA root for information.
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
 #include "dga/x509.h"
@@ -36,32 +37,17 @@ static void inspect_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)
 {
-    static const struct option opts[] = {
-        {"cert-chain", required_argument, NULL, 'c'},
-        {"arch", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("cert-chain", &a->cert_chain),
+        CLI_VALUE("arch", &a->arch),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'c': a->cert_chain = optarg; break;
-        case 'a': a->arch = optarg; break;
-        case 'h': inspect_usage(stdout); exit(EXIT_VERIFIED);
-        default: inspect_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("evidence inspect: exactly one FILE is required");
-        return EXIT_USAGE;
-    }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return cli_parse_one(argc, argv, opts, inspect_usage, "evidence inspect", "FILE", &a->file);
 }
 
 static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
 {
-    STACK_OF(X509) *chain = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     struct dga_diag diag = {0};
     dga_err e = dga_pem_chain_parse(pem, len, &chain, &diag);
     if (e != DGA_E_OK) {
@@ -73,7 +59,7 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_array_append_new(subjects, json_string(s != NULL ? s : "?"));
         OPENSSL_free(s);
     }
-    struct dga_trust trust = {0};
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
     struct dga_chain_info info;
     e = dga_trust_nvidia_device(&trust);
     if (e == DGA_E_OK) {
@@ -89,15 +75,13 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_object_set_new(o, "expiration_date", json_string(info.expiration_date));
         json_object_set_new(o, "leaf_fwid", info.leaf_has_fwid ? json_string(fwid) : json_null());
     }
-    dga_trust_free(&trust);
-    sk_X509_pop_free(chain, X509_free);
     return o;
 }
 
 /* One device: {report...} or {"error": ...} when it does not parse. */
 static json_t *device_json(const struct dga_device_evidence *dev, bool arch_guessed)
 {
-    struct dga_report *r = malloc(sizeof *r);
+    _cleanup_(freep) struct dga_report *r = malloc(sizeof *r);
     struct dga_derived d;
     struct dga_diag diag = {0};
     json_t *o = NULL;
@@ -123,7 +107,6 @@ static json_t *device_json(const struct dga_device_evidence *dev, bool arch_gues
                                 chain_json(dev->chain_pem, dev->chain_pem_len, dev->arch));
         }
     }
-    free(r);
     return o;
 }
 
@@ -138,7 +121,7 @@ static bool looks_like_json(const uint8_t *p, size_t n)
 
 static int inspect_json(const char *path, const uint8_t *text, size_t len)
 {
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     if (set == NULL) {
         return EXIT_IO;
     }
@@ -148,7 +131,7 @@ static int inspect_json(const char *path, const uint8_t *text, size_t len)
     if (e != DGA_E_OK) {
         cli_error("%s: evidence JSON: %s", path, dga_err_message(e));
     } else {
-        json_t *arr = json_array();
+        _cleanup_(json_decrefp) json_t *arr = json_array();
         bool all_parsed = true;
         for (size_t i = 0; i < set->n; i++) {
             json_t *d = device_json(&set->dev[i], false);
@@ -159,16 +142,20 @@ static int inspect_json(const char *path, const uint8_t *text, size_t len)
         if (rc == EXIT_VERIFIED && !all_parsed) {
             rc = EXIT_REJECTED;
         }
-        json_decref(arr);
     }
-    dga_evidence_set_free(set);
-    free(set);
     return rc;
+}
+
+/* A device's evidence this command read itself: the report and chain it holds. */
+static void device_evidence_clear(struct dga_device_evidence *dev)
+{
+    free(dev->report);
+    free(dev->chain_pem);
 }
 
 static int inspect_raw(const struct inspect_args *a, const uint8_t *content, size_t len)
 {
-    struct dga_device_evidence dev = {0};
+    _cleanup_(device_evidence_clear) struct dga_device_evidence dev = {0};
     bool guessed = a->arch == NULL;
     if (dga_report_bytes_from_file(content, len, &dev.report, &dev.report_len) != DGA_E_OK) {
         cli_error("%s: not a report (hex text or binary, at most %u bytes)", a->file,
@@ -182,21 +169,18 @@ static int inspect_raw(const struct inspect_args *a, const uint8_t *content, siz
     } else if (guessed && dga_report_guess_arch(dev.report, dev.report_len, &dev.arch) != DGA_E_OK) {
         dev.arch = DGA_ARCH_HOPPER; /* does not parse either way; show the error as a GPU */
     }
-    uint8_t *chain = NULL;
     if (rc == EXIT_VERIFIED && a->cert_chain != NULL) {
+        uint8_t *chain = NULL;
         rc = cli_read_file(a->cert_chain, DGA_CHAIN_PEM_MAX, &chain, &dev.chain_pem_len);
         dev.chain_pem = (char *)chain;
     }
     if (rc == EXIT_VERIFIED) {
-        json_t *o = device_json(&dev, guessed);
+        _cleanup_(json_decrefp) json_t *o = device_json(&dev, guessed);
         rc = cli_print_json(o);
         if (rc == EXIT_VERIFIED && json_object_get(o, "error") != NULL) {
             rc = EXIT_REJECTED; /* the report does not parse */
         }
-        json_decref(o);
     }
-    free(dev.report);
-    free(chain);
     return rc;
 }
 
@@ -207,7 +191,7 @@ int cmd_evidence_inspect(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    uint8_t *content = NULL;
+    _cleanup_(freep) uint8_t *content = NULL;
     size_t len = 0;
     rc = cli_read_file(a.file, DGA_EVIDENCE_JSON_MAX, &content, &len);
     if (rc != EXIT_VERIFIED) {
@@ -215,6 +199,5 @@ int cmd_evidence_inspect(int argc, char **argv)
     }
     rc = looks_like_json(content, len) ? inspect_json(a.file, content, len)
                                        : inspect_raw(&a, content, len);
-    free(content);
     return rc;
 }

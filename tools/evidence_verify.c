@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/util.h"
 
@@ -46,31 +48,21 @@ static void verify_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
-    static const struct option opts[] = {
-        CLI_EVIDENCE_OPTIONS,
-        {"nonce", required_argument, NULL, 'n'},      {"at", required_argument, NULL, 't'},
-        {"trust-root", required_argument, NULL, 'R'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_EVIDENCE_VALUES(&a->ev),
+        CLI_VALUE("nonce", &a->nonce),
+        CLI_VALUE("at", &a->at),
+        CLI_VALUE("trust-root", &a->trust_root),
+        CLI_FLAG("json", &a->json),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (cli_evidence_option(ch, optarg, &a->ev)) {
-            continue;
-        }
-        switch (ch) {
-        case 'n': a->nonce = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'j': a->json = true; break;
-        case 'h': verify_usage(stdout); exit(EXIT_VERIFIED);
-        default: verify_usage(stderr); return EXIT_USAGE;
-        }
+    int rc = cli_parse_options(argc, argv, opts, verify_usage);
+    if (rc == EXIT_VERIFIED && (optind != argc || a->nonce == NULL)) {
+        cli_error("evidence verify: %s",
+                  optind != argc ? "unexpected argument" : "--nonce is required");
+        rc = EXIT_USAGE;
     }
-    if (optind != argc || a->nonce == NULL) {
-        cli_error("evidence verify: %s", optind != argc ? "unexpected argument" : "--nonce is required");
-        return EXIT_USAGE;
-    }
-    return EXIT_VERIFIED;
+    return rc;
 }
 
 static int build_options(const struct verify_args *a, struct dga_trust *trust,
@@ -161,12 +153,11 @@ static int print_json(const struct dga_device_result *res, size_t n, bool pass,
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(devices, device_json(&res[i]));
     }
-    json_t *out = json_pack("{s:s,s:s,s:s,s:s,s:o}", "result", pass ? "pass" : "fail",
-                            "trust_roots", opt->trust->custom ? "custom" : "nvidia",
-                            "verified_at", at, "nonce", a->nonce, "devices", devices);
-    int rc = cli_print_json(out);
-    json_decref(out);
-    return rc;
+    _cleanup_(json_decrefp) json_t *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:o}", "result", pass ? "pass" : "fail", "trust_roots",
+                  opt->trust->custom ? "custom" : "nvidia", "verified_at", at, "nonce", a->nonce,
+                  "devices", devices);
+    return cli_print_json(out);
 }
 
 static int report(const struct dga_device_result *res, size_t n, const struct verify_args *a,
@@ -199,10 +190,10 @@ static int report(const struct dga_device_result *res, size_t n, const struct ve
 int cmd_evidence_verify(int argc, char **argv)
 {
     struct verify_args a = {0};
-    struct dga_trust trust = {0};
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
     struct dga_verify_options opt = {0};
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
-    struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(freep) struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
     int rc = set != NULL && res != NULL ? parse_args(argc, argv, &a) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         rc = build_options(&a, &trust, &opt);
@@ -217,11 +208,5 @@ int cmd_evidence_verify(int argc, char **argv)
         dga_label_devices(res, set->n);
         rc = report(res, set->n, &a, &opt);
     }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    free(set);
-    free(res);
-    dga_trust_free(&trust);
     return rc;
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "events.h"
 
 static const struct command commands[] = {
     {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},

@@ -3,10 +3,11 @@
  * dstack-gpu-attest rim inspect: a RIM document as JSON (version,
  * manufacturer, measurements, signer chain). Inspecting verifies nothing.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -79,27 +80,17 @@ static json_t *rim_json(const char *path, const struct dga_rim *rim)
 
 int cmd_rim_inspect(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (ch == 'h') {
-            inspect_usage(stdout);
-            return EXIT_VERIFIED;
-        }
-        inspect_usage(stderr);
-        return EXIT_USAGE;
+    const struct cli_option opts[] = {CLI_END};
+    const char *file = NULL;
+    int rc = cli_parse_one(argc, argv, opts, inspect_usage, "rim inspect", "FILE", &file);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
     }
-    if (optind + 1 != argc) {
-        cli_error("rim inspect: exactly one FILE is required");
-        return EXIT_USAGE;
-    }
-    struct dga_rim *rim = NULL;
-    int rc = cli_load_rim(argv[optind], &rim);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
+    rc = cli_load_rim(file, &rim);
     if (rc == EXIT_VERIFIED) {
-        json_t *j = rim_json(argv[optind], rim);
+        _cleanup_(json_decrefp) json_t *j = rim_json(file, rim);
         rc = cli_print_json(j);
-        json_decref(j);
     }
-    dga_rim_free(rim);
     return rc;
 }

@@ -5,11 +5,12 @@
  * valid at the verification time, and the XML signature verifies under
  * NVIDIA's XML-DSig profile with the chain's leaf key.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -46,27 +47,13 @@ static void verify_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct rim_verify_args *a)
 {
-    static const struct option opts[] = {
-        {"at", required_argument, NULL, 't'}, {"trust-root", required_argument, NULL, 'R'},
-        {"json", no_argument, NULL, 'j'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    const struct cli_option opts[] = {
+        CLI_VALUE("at", &a->at),
+        CLI_VALUE("trust-root", &a->trust_root),
+        CLI_FLAG("json", &a->json),
+        CLI_END,
     };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 't': a->at = optarg; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'j': a->json = true; break;
-        case 'h': verify_usage(stdout); exit(EXIT_VERIFIED);
-        default: verify_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("rim verify: exactly one FILE is required");
-        return EXIT_USAGE;
-    }
-    a->file = argv[optind];
-    return EXIT_VERIFIED;
+    return cli_parse_one(argc, argv, opts, verify_usage, "rim verify", "FILE", &a->file);
 }
 
 /*
@@ -156,8 +143,8 @@ static void report_failure(const struct rim_verify_args *a, const struct rim_out
 int cmd_rim_verify(int argc, char **argv)
 {
     struct rim_verify_args a = {0};
-    struct dga_trust trust = {0};
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     time_t at = time(NULL);
     int rc = parse_args(argc, argv, &a);
     if (rc == EXIT_VERIFIED && a.at != NULL && dga_time_parse(a.at, &at) != DGA_E_OK) {
@@ -178,15 +165,12 @@ int cmd_rim_verify(int argc, char **argv)
             report_failure(&a, &o);
         }
         if (a.json) {
-            json_t *j = outcome_json(&a, rim, &o, pass, trust.custom, at);
+            _cleanup_(json_decrefp) json_t *j = outcome_json(&a, rim, &o, pass, trust.custom, at);
             rc = cli_print_json(j);
-            json_decref(j);
         } else {
             print_text(&a, rim, &o, pass);
         }
         rc = rc != EXIT_VERIFIED ? rc : pass ? EXIT_VERIFIED : EXIT_REJECTED;
     }
-    dga_rim_free(rim);
-    dga_trust_free(&trust);
     return rc;
 }

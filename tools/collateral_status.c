@@ -1,20 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dstack-gpu-attest collateral fetch / status: provisioning a collateral
- * directory for air-gapped verification (docs/revocation.md).
- *   fetch:  every RIM and OCSP response the evidence needs, through NVIDIA's
- *           services or a proxy, verified, stored atomically in DIR
- *           (DIR/rims: a RIM store for attest --rim-dir; DIR/ocsp: for
- *           attest --ocsp cache --collateral-dir DIR).
- *   status: what DIR holds and until when each piece is fresh, by the
- *           library's one freshness rule (dga_ocsp_fresh_at), the rule
- *           attest applies: status never calls fresh what attest rejects.
- * Options that a subcommand would ignore are refused (exit 2), never
- * accepted silently.
+ * dstack-gpu-attest collateral status: what a collateral directory
+ * (docs/revocation.md) holds and until when each piece is fresh, by the
+ * library's one freshness rule (dga_ocsp_fresh_at), the rule attest
+ * applies: status never calls fresh what attest rejects. With evidence,
+ * also what the directory still lacks for it.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,37 +15,12 @@
 
 #include <openssl/x509.h>
 
+#include "cleanup.h"
 #include "cli.h"
+#include "collateral.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
-
-struct collateral_args {
-    struct evidence_args ev;
-    const char *dir, *rim_url, *ocsp_url, *at, *trust_root, *rim_trust_root;
-    long max_age;
-    bool json;
-};
-
-static void fetch_usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: %s collateral fetch (--evidence JSON | --report FILE --cert-chain PEM\n"
-            "                            --arch ARCH) --dir DIR [--rim-url URL]\n"
-            "                            [--ocsp-url URL] [--at TIME] [--ocsp-max-age SECONDS]\n"
-            "                            [--trust-root PEM] [--rim-trust-root PEM]\n"
-            "\n"
-            "Fetches every RIM (GET URL/v1/rim/<id>, default %s) and\n"
-            "every OCSP response (POST to URL, default %s) the evidence\n"
-            "needs, verifies them (RIM signature and signer chain to the CoRIM root, OCSP\n"
-            "responses as attest does) and stores them atomically: RIMs in DIR/rims (use\n"
-            "attest --rim-dir DIR/rims), OCSP responses in DIR/ocsp (use attest --ocsp cache\n"
-            "--collateral-dir DIR). The device chain is verified to --trust-root, RIM signer\n"
-            "chains to --rim-trust-root (default: NVIDIA's pinned roots); responses are\n"
-            "held to --ocsp-max-age (default 604800; 0 = nextUpdate alone). The report is\n"
-            "text only (--json is refused). Exit 0 when everything was fetched and verified.\n",
-            PROGRAM, DGA_RIM_SERVICE_DEFAULT_URL, DGA_OCSP_DEFAULT_URL);
-}
 
 static void status_usage(FILE *out)
 {
@@ -76,258 +44,6 @@ static void status_usage(FILE *out)
             "verifies no device chain.\n",
             PROGRAM);
 }
-
-/* An option the subcommand has no use for is an error, not a silent no-op. */
-static int refuse_unused(bool fetch, const struct collateral_args *a)
-{
-    const char *unused = fetch && a->json            ? "--json (the report is text only)"
-                         : !fetch && a->trust_root   ? "--trust-root (status verifies no device chain)"
-                         : !fetch && a->rim_url      ? "--rim-url (status fetches nothing)"
-                         : !fetch && a->ocsp_url     ? "--ocsp-url (status fetches nothing)"
-                                                     : NULL;
-    if (unused != NULL) {
-        cli_error("collateral %s: %s is not supported", fetch ? "fetch" : "status", unused);
-        return EXIT_USAGE;
-    }
-    return EXIT_VERIFIED;
-}
-
-static int parse_common(int argc, char **argv, bool fetch, struct collateral_args *a)
-{
-    static const struct option opts[] = {
-        CLI_EVIDENCE_OPTIONS,
-        {"dir", required_argument, NULL, 'd'},          {"rim-url", required_argument, NULL, 'u'},
-        {"ocsp-url", required_argument, NULL, 'o'},     {"at", required_argument, NULL, 't'},
-        {"ocsp-max-age", required_argument, NULL, 'M'}, {"json", no_argument, NULL, 'j'},
-        {"trust-root", required_argument, NULL, 'R'},   {"rim-trust-root", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},               {NULL, 0, NULL, 0},
-    };
-    int ch;
-    char *end = NULL;
-    a->max_age = DGA_OCSP_DEFAULT_MAX_AGE;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (cli_evidence_option(ch, optarg, &a->ev)) {
-            continue;
-        }
-        switch (ch) {
-        case 'd': a->dir = optarg; break;
-        case 'u': a->rim_url = optarg; break;
-        case 'o': a->ocsp_url = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'T': a->rim_trust_root = optarg; break;
-        case 'j': a->json = true; break;
-        case 'M':
-            errno = 0;
-            a->max_age = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || errno != 0 || a->max_age < 0) {
-                cli_error("--ocsp-max-age: expected seconds");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': (fetch ? fetch_usage : status_usage)(stdout); exit(EXIT_VERIFIED);
-        default: (fetch ? fetch_usage : status_usage)(stderr); return EXIT_USAGE;
-        }
-    }
-    if (optind != argc || a->dir == NULL) {
-        cli_error("collateral: %s", optind != argc ? "unexpected argument" : "--dir is required");
-        return EXIT_USAGE;
-    }
-    return refuse_unused(fetch, a);
-}
-
-static int parse_time(const char *s, time_t *ret)
-{
-    *ret = time(NULL);
-    if (s != NULL && dga_time_parse(s, ret) != DGA_E_OK) {
-        cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
-        return EXIT_USAGE;
-    }
-    return EXIT_VERIFIED;
-}
-
-/* ------------------------------------------------------------ fetch */
-
-struct fetch_run {
-    struct collateral_args args;
-    time_t at;
-    struct dga_trust device_root, rim_root;
-    struct dga_ocsp_source ocsp;
-    char rim_dir[4096];
-    char done[2 * DGA_MAX_DEVICES][DGA_RIM_ID_MAX]; /* RIM ids handled already */
-    size_t n_done;
-    int failures;
-};
-
-static void report_chain(const char *what, const struct dga_ocsp_chain_result *o, dga_err e,
-                         struct fetch_run *run)
-{
-    if (e != DGA_E_OK || o->err != DGA_E_OK || o->status != DGA_OCSP_CHAIN_GOOD) {
-        run->failures++;
-    }
-    printf("  ocsp %-18s %s", what, dga_ocsp_chain_status_name(o->status));
-    if (o->reason[0] != '\0') {
-        printf(" (%s)", o->reason);
-    }
-    if (o->failed >= 0) {
-        const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
-        printf(": certificate %d \"%s\": %s [%s]", c->index, c->subject,
-               dga_ocsp_failure_text(c, o->err), dga_err_name(o->err));
-    }
-    printf("\n");
-}
-
-static bool rim_seen(struct fetch_run *run, const char *id)
-{
-    for (size_t i = 0; i < run->n_done; i++) {
-        if (strcmp(run->done[i], id) == 0) {
-            return true;
-        }
-    }
-    if (run->n_done < sizeof run->done / sizeof run->done[0]) {
-        snprintf(run->done[run->n_done++], DGA_RIM_ID_MAX, "%s", id);
-    }
-    return false;
-}
-
-/* Parse, signer chain, signature: only a sound document is stored. */
-static dga_err verify_rim(const uint8_t *xml, size_t len, struct fetch_run *run,
-                          struct dga_rim **ret, struct dga_diag *diag)
-{
-    struct dga_chain_info info;
-    dga_err e = dga_rim_parse(xml, len, ret, diag);
-    if (e == DGA_E_OK) {
-        e = dga_rim_chain_verify(*ret, &run->rim_root, run->at, &info, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_rim_signature_verify(*ret, sk_X509_value((*ret)->certs, 0), diag);
-    }
-    return e;
-}
-
-static void fetch_rim(const char *id, struct fetch_run *run)
-{
-    if (id[0] == '\0' || rim_seen(run, id)) {
-        return;
-    }
-    uint8_t *xml = NULL;
-    size_t len = 0;
-    struct dga_rim *rim = NULL;
-    struct dga_diag diag = {0};
-    bool added = false;
-    dga_err e = dga_collateral_rim_fetch(run->args.rim_url, id, &run->ocsp.http, &xml, &len, &diag);
-    if (e == DGA_E_OK) {
-        e = verify_rim(xml, len, run, &rim, &diag);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_collateral_rim_store(run->rim_dir, id, xml, len, &added);
-    }
-    if (e != DGA_E_OK) {
-        run->failures++;
-        printf("  rim  %s: FAIL: %s [%s] (%s)\n", id, dga_err_message(e), dga_err_name(e),
-               diag.field != NULL ? diag.field : "store");
-    } else {
-        printf("  rim  %s: %s\n", id, added ? "stored" : "already stored");
-        struct dga_ocsp_chain_result o;
-        dga_err oe = dga_ocsp_check_rim(&run->ocsp, rim, run->rim_root.root, run->at, &o);
-        report_chain("RIM signer chain", &o, oe, run);
-        dga_ocsp_chain_result_free(&o);
-    }
-    dga_rim_free(rim);
-    free(xml);
-}
-
-static void fetch_device(const struct dga_device_evidence *ev, size_t index, struct fetch_run *run)
-{
-    struct dga_report r;
-    struct dga_derived d;
-    struct dga_chain_info info;
-    STACK_OF(X509) *chain = NULL;
-    printf("device %zu (%s)\n", index, dga_arch_name(ev->arch));
-    dga_err e = dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL);
-    if (e == DGA_E_OK) {
-        e = dga_report_derive(&r, &d, NULL);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_device_chain_verify(chain, ev->arch, &run->device_root, run->at, &info, NULL);
-    }
-    if (e != DGA_E_OK) {
-        run->failures++;
-        printf("  evidence: FAIL: %s [%s]\n", dga_err_message(e), dga_err_name(e));
-        sk_X509_pop_free(chain, X509_free);
-        return;
-    }
-    struct dga_ocsp_chain_result o;
-    dga_err oe = dga_ocsp_check_chain(&run->ocsp, chain, DGA_OCSP_CHAIN_DEVICE,
-                                      run->device_root.root, run->at, &o);
-    report_chain("device chain", &o, oe, run);
-    dga_ocsp_chain_result_free(&o);
-    sk_X509_pop_free(chain, X509_free);
-    if (!dga_arch_is_switch(ev->arch)) {
-        fetch_rim(d.driver_rim_id, run);
-    }
-    fetch_rim(d.vbios_rim_id, run);
-}
-
-static int fetch_setup(struct fetch_run *run)
-{
-    struct collateral_args *a = &run->args;
-    int rc = parse_time(a->at, &run->at);
-    if (rc == EXIT_VERIFIED) {
-        rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, &run->device_root);
-    }
-    if (rc == EXIT_VERIFIED) {
-        rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
-    }
-    dga_ocsp_source_init(&run->ocsp);
-    run->ocsp.mode = DGA_OCSP_MODE_ONLINE;
-    run->ocsp.url = a->ocsp_url;
-    run->ocsp.max_age = a->max_age;
-    run->ocsp.unlimited_age = a->max_age == 0;
-    run->ocsp.dir = a->dir;
-    if (rc == EXIT_VERIFIED && dga_ocsp_memo_new(&run->ocsp.memo) != DGA_E_OK) {
-        rc = EXIT_IO;
-    }
-    snprintf(run->rim_dir, sizeof run->rim_dir, "%s/rims", a->dir);
-    return rc;
-}
-
-int cmd_collateral_fetch(int argc, char **argv)
-{
-    struct fetch_run *run = calloc(1, sizeof *run);
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
-    int rc = run != NULL && set != NULL ? parse_common(argc, argv, true, &run->args) : EXIT_IO;
-    if (rc == EXIT_VERIFIED) {
-        rc = fetch_setup(run);
-    }
-    if (rc == EXIT_VERIFIED) {
-        rc = cli_load_evidence(&run->args.ev, set);
-    }
-    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
-        fetch_device(&set->dev[i], i, run);
-    }
-    if (rc == EXIT_VERIFIED && run->failures > 0) {
-        cli_error("collateral fetch: %d item%s not fetched or not verified", run->failures,
-                  run->failures == 1 ? "" : "s");
-        rc = EXIT_REJECTED;
-    }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    if (run != NULL) {
-        dga_trust_free(&run->device_root);
-        dga_trust_free(&run->rim_root);
-        dga_ocsp_memo_free(run->ocsp.memo);
-    }
-    free(set);
-    free(run);
-    return rc;
-}
-
-/* ------------------------------------------------------------ status */
 
 /* Names in dir ending in suffix, sorted; NULL when dir is absent. */
 static int list_dir(const char *dir, const char *suffix, struct dirent ***ret)
@@ -359,7 +75,7 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
                           bool *stale)
 {
     char path[4096], key[DGA_OCSP_KEY_LEN], tu[21], nu[21], until[21];
-    uint8_t *der = NULL;
+    _cleanup_(freep) uint8_t *der = NULL;
     size_t len = 0;
     struct dga_ocsp_result r;
     snprintf(path, sizeof path, "%s/ocsp/%s", dir, name);
@@ -370,7 +86,6 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
     if (e == DGA_E_OK) {
         e = dga_ocsp_response_key(der, len, key);
     }
-    free(der);
     if (e != DGA_E_OK) {
         *stale = true;
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
@@ -397,27 +112,24 @@ static json_t *rim_entry(const char *dir, const char *name, const struct dga_tru
                          time_t at)
 {
     char path[4096], sha[65];
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     struct dga_chain_info info;
     snprintf(path, sizeof path, "%s/rims/%s", dir, name);
     dga_err e = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len);
     if (e == DGA_E_OK) {
         e = dga_rim_parse(xml, len, &rim, NULL);
     }
-    free(xml);
     if (e != DGA_E_OK) {
         return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
     }
     dga_hex_encode(rim->sha256, sizeof rim->sha256, sha);
     bool chain_ok = dga_rim_chain_verify(rim, root, at, &info, NULL) == DGA_E_OK;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version",
-                          rim->colloquial_version, "sha256", sha, "signer_chain_expires",
-                          chain_ok ? json_string(info.expiration_date) : json_null(),
-                          "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
-    dga_rim_free(rim);
-    return o;
+    return json_pack("{s:s,s:s,s:s,s:o,s:b}", "file", name, "version", rim->colloquial_version,
+                     "sha256", sha, "signer_chain_expires",
+                     chain_ok ? json_string(info.expiration_date) : json_null(),
+                     "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
 }
 
 /* ------------------------------------------------------------ what evidence still needs */
@@ -454,9 +166,9 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
                             json_t *missing)
 {
     char path[4096];
-    uint8_t *xml = NULL;
+    _cleanup_(freep) uint8_t *xml = NULL;
     size_t len = 0;
-    struct dga_rim *rim = NULL;
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     snprintf(path, sizeof path, "%s/rims/%s.xml", dir, id);
     if (!file_exists(path)) {
         json_array_append_new(missing, json_pack("{s:s,s:s}", "kind", "rim", "id", id));
@@ -464,7 +176,7 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
     }
     if (dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &xml, &len) == DGA_E_OK &&
         dga_rim_parse(xml, len, &rim, NULL) == DGA_E_OK) {
-        STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
+        _cleanup_(sk_X509_freep) STACK_OF(X509) *chain = sk_X509_dup(rim->certs);
         int n = chain != NULL ? sk_X509_num(chain) : 0;
         if (n > 0 && X509_self_signed(sk_X509_value(chain, n - 1), 0) == 1) {
             (void)sk_X509_pop(chain);
@@ -472,10 +184,7 @@ static void missing_for_rim(const char *dir, const char *id, const struct dga_tr
         if (chain != NULL && sk_X509_push(chain, root->root) > 0) {
             missing_ocsp(dir, chain, DGA_OCSP_CHAIN_RIM, id, missing);
         }
-        sk_X509_free(chain);
     }
-    dga_rim_free(rim);
-    free(xml);
 }
 
 static void missing_for_device(const char *dir, const struct dga_device_evidence *ev,
@@ -483,7 +192,7 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
 {
     struct dga_report r;
     struct dga_derived d;
-    STACK_OF(X509) *chain = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     if (dga_report_parse(ev->report, ev->report_len, ev->arch, &r, NULL) != DGA_E_OK ||
         dga_report_derive(&r, &d, NULL) != DGA_E_OK ||
         dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL) != DGA_E_OK) {
@@ -491,7 +200,6 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
         return;
     }
     missing_ocsp(dir, chain, DGA_OCSP_CHAIN_DEVICE, "device", missing);
-    sk_X509_pop_free(chain, X509_free);
     if (!dga_arch_is_switch(ev->arch)) {
         missing_for_rim(dir, d.driver_rim_id, rim_root, missing);
     }
@@ -502,7 +210,8 @@ static void missing_for_device(const char *dir, const struct dga_device_evidence
 static json_t *missing_json(const char *dir, const struct dga_evidence_set *set,
                             const struct dga_trust *rim_root)
 {
-    json_t *all = json_array(), *unique = json_array();
+    _cleanup_(json_decrefp) json_t *all = json_array();
+    json_t *unique = json_array();
     size_t i, j;
     json_t *e, *u;
     for (i = 0; i < set->n; i++) {
@@ -519,7 +228,6 @@ static json_t *missing_json(const char *dir, const struct dga_evidence_set *set,
             json_array_append(unique, e);
         }
     }
-    json_decref(all);
     return unique;
 }
 
@@ -603,34 +311,31 @@ static int list_store(const struct collateral_args *a, time_t at, const struct d
 static int list_missing(struct collateral_args *a, const struct dga_trust *rim_root, json_t *out,
                         bool *stale)
 {
-    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     int rc = set != NULL ? cli_load_evidence(&a->ev, set) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         json_t *m = missing_json(a->dir, set, rim_root);
         *stale = *stale || json_array_size(m) > 0;
         json_object_set_new(out, "missing", m);
     }
-    if (set != NULL) {
-        dga_evidence_set_free(set);
-    }
-    free(set);
     return rc;
 }
 
 int cmd_collateral_status(int argc, char **argv)
 {
     struct collateral_args a = {0};
-    struct dga_trust rim_root = {0};
+    _cleanup_(dga_trust_free) struct dga_trust rim_root = {0};
     time_t at = 0;
-    int rc = parse_common(argc, argv, false, &a);
+    int rc = collateral_parse_args(argc, argv, false, status_usage, &a);
     if (rc == EXIT_VERIFIED) {
-        rc = parse_time(a.at, &at);
+        rc = collateral_parse_time(a.at, &at);
     }
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a.rim_trust_root, dga_trust_nvidia_rim, &rim_root);
     }
     bool stale = false;
-    json_t *out = rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
+    _cleanup_(json_decrefp) json_t *out =
+        rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
     if (rc == EXIT_VERIFIED && (out == NULL || list_store(&a, at, &rim_root, out, &stale) != 0)) {
         cli_error("%s: cannot be read", a.dir);
         rc = EXIT_IO;
@@ -646,7 +351,5 @@ int cmd_collateral_status(int argc, char **argv)
         rc = a.json ? cli_print_json(out) : (print_status_text(out), EXIT_VERIFIED);
         rc = rc == EXIT_VERIFIED && stale ? EXIT_REJECTED : rc;
     }
-    json_decref(out);
-    dga_trust_free(&rim_root);
     return rc;
 }
