@@ -79,7 +79,8 @@ static dga_err appraise_n(struct bench *b, size_t n)
     }
     for (size_t i = 0; e == DGA_E_OK && i < n; i++) {
         e = dga_appraise_device(&b->set.dev[0], &b->opt, &b->dev[i]);
-        snprintf(b->dev[i].report.label, sizeof b->dev[i].report.label, "GPU-%u", (unsigned)(i % 10));
+        snprintf(b->dev[i].report.label, sizeof b->dev[i].report.label, "GPU-%u",
+                 (unsigned)(i % 10));
         if (e == DGA_E_OK && json_array_append_new(claims, dga_claims_device(&b->dev[i])) != 0) {
             e = DGA_E_NOMEM;
         }
@@ -88,8 +89,8 @@ static dga_err appraise_n(struct bench *b, size_t n)
         e = dga_policy_evaluate(b->policy, claims, v);
     }
     if (e == DGA_E_OK) {
-        struct dga_eat_options eo = {.key = b->key, .iat = b->opt.verify.at,
-                                     .overall_result = v->pass};
+        struct dga_eat_options eo = {
+            .key = b->key, .iat = b->opt.verify.at, .overall_result = v->pass};
         memcpy(eo.nonce, b->opt.verify.nonce, DGA_NONCE_LEN);
         e = dga_eat_build(claims, &eo, &eat);
     }
@@ -233,9 +234,10 @@ static int run_process(const char *cli, const struct bench *b, double *ret_ms, d
     snprintf(chain, sizeof chain, "%s/certchain.pem", b->dir);
     snprintf(rims, sizeof rims, "%s/rims", b->dir);
     snprintf(policy, sizeof policy, "%s/../../policies/offline_no_ocsp.json", b->dir);
-    char *argv[] = {(char *)cli, "attest", "--report", report, "--cert-chain", chain,
-                    "--arch", "HOPPER", "--nonce", NONCE, "--rim-dir", rims, "--at", AT,
-                    "--policy", policy, "--format", "json", NULL};
+    char *argv[] = {(char *)cli, "attest",   "--report", report,    "--cert-chain",
+                    chain,       "--arch",   "HOPPER",   "--nonce", NONCE,
+                    "--rim-dir", rims,       "--at",     AT,        "--policy",
+                    policy,      "--format", "json",     NULL};
     double t[PROCESS_RUNS];
     fflush(NULL); /* a child must not inherit and flush our buffered output */
     for (int i = 0; i < PROCESS_RUNS; i++) {
@@ -396,8 +398,9 @@ int main(int argc, char **argv)
         base = one = -1;
     }
     unsigned long ecdsa_one = b.ecdsa;
-    double eight = one < 0 ? -1 : run_op(&b, "appraise 8 GPUs (one fresh cache)", op_eight,
-                                         iterations / 4 > 0 ? iterations / 4 : 1);
+    double eight = one < 0 ? -1
+                           : run_op(&b, "appraise 8 GPUs (one fresh cache)", op_eight,
+                                    iterations / 4 > 0 ? iterations / 4 : 1);
     unsigned long ecdsa_eight = b.ecdsa;
     int rc = eight < 0 ? 1 : 0;
     if (rc == 0) {

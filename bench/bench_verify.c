@@ -53,7 +53,7 @@ struct bench {
     STACK_OF(X509) *chain; /* parsed once, for the steps that take a parsed chain */
     struct dga_trust trust;
     time_t at;
-    struct dga_report rep; /* parsed once, for the signature step */
+    struct dga_report rep;         /* parsed once, for the signature step */
     struct dga_device_evidence ev; /* the same evidence, for the whole pipeline */
     struct dga_verify_options opt;
     /* The primitive baseline: one P-384 key and a signature over a SHA-384 digest. */
@@ -377,8 +377,8 @@ int main(int argc, char **argv)
     } else {
         print_header(dir, &b, iterations);
         /* "µ" is 2 bytes but 1 column: one more byte of width keeps the columns aligned. */
-        printf("%-34s %10s %13s %13s %12s\n", "operation", "iterations", "median µs",
-               "mean µs", "ops/s");
+        printf("%-34s %10s %13s %13s %12s\n", "operation", "iterations", "median µs", "mean µs",
+               "ops/s");
         for (size_t i = 0; i < OP_COUNT && rc == 0; i++) {
             median[i] = run_op(&b, ops[i].name, ops[i].fn, iterations);
             rc = median[i] < 0 ? 1 : 0;

@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dga_jcs_encode(c->gpu_policy, &jcs, &len, NULL) == DGA_E_OK) {
         free(jcs);
     }
-    struct dga_gate_event_fields f = {.devices = c->event_version, .cc_mode = "on",
-                                      .test_roots = c->test_device_root != NULL};
+    struct dga_gate_event_fields f = {
+        .devices = c->event_version, .cc_mode = "on", .test_roots = c->test_device_root != NULL};
     char *payload = NULL;
     if (dga_gate_event_payload(&f, &payload, &len) == DGA_E_OK) {
         free(payload);

@@ -24,49 +24,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* 2026-11-28T09:30:00Z: half an hour after the seeds' thisUpdate; never the wall clock. */
 #define FUZZ_TIME ((time_t)1795858200)
 
-static const char pem_root[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBqjCCAS+gAwIBAgICEAAwCgYIKoZIzj0EAwMwHTEbMBkGA1UEAwwSREdBIFRl\n"
-    "c3QgT0NTUCBSb290MB4XDTIwMDEwMTAwMDAwMFoXDTM1MTIzMTIzNTk1OVowHTEb\n"
-    "MBkGA1UEAwwSREdBIFRlc3QgT0NTUCBSb290MHYwEAYHKoZIzj0CAQYFK4EEACID\n"
-    "YgAElfRr2rJERQgtKjgLOwOwDD004+VZEXo4IDK5yGyV/B6q7dxIj7agbtVbDE24\n"
-    "7cd55W/QvKVr37fSTHWUlafKS2/BlNxEz6LSzCfcF8SWJOoN8REumN4D3rPF5sF5\n"
-    "HFHao0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4E\n"
-    "FgQUA5dnEeCWapnQCIa09MdIbhJp1F0wCgYIKoZIzj0EAwMDaQAwZgIxANKce78x\n"
-    "EO94VqyiZDswlfvFFDiMxQJosyjT2lXvzxpsC8vm4bebzLJB8wtpxkXIgQIxAPxA\n"
-    "LYteNp97Ni6nXf2S4Jj5Sg9ILNF4Wk5rOOZ/1dJLjPJzPc9ge6xQ054aZdT8VA==\n"
-    "-----END CERTIFICATE-----\n"
-    ;
+static const char pem_root[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBqjCCAS+gAwIBAgICEAAwCgYIKoZIzj0EAwMwHTEbMBkGA1UEAwwSREdBIFRl\n"
+                               "c3QgT0NTUCBSb290MB4XDTIwMDEwMTAwMDAwMFoXDTM1MTIzMTIzNTk1OVowHTEb\n"
+                               "MBkGA1UEAwwSREdBIFRlc3QgT0NTUCBSb290MHYwEAYHKoZIzj0CAQYFK4EEACID\n"
+                               "YgAElfRr2rJERQgtKjgLOwOwDD004+VZEXo4IDK5yGyV/B6q7dxIj7agbtVbDE24\n"
+                               "7cd55W/QvKVr37fSTHWUlafKS2/BlNxEz6LSzCfcF8SWJOoN8REumN4D3rPF5sF5\n"
+                               "HFHao0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4E\n"
+                               "FgQUA5dnEeCWapnQCIa09MdIbhJp1F0wCgYIKoZIzj0EAwMDaQAwZgIxANKce78x\n"
+                               "EO94VqyiZDswlfvFFDiMxQJosyjT2lXvzxpsC8vm4bebzLJB8wtpxkXIgQIxAPxA\n"
+                               "LYteNp97Ni6nXf2S4Jj5Sg9ILNF4Wk5rOOZ/1dJLjPJzPc9ge6xQ054aZdT8VA==\n"
+                               "-----END CERTIFICATE-----\n";
 
-static const char pem_inter[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIB0jCCAVigAwIBAgICEAEwCgYIKoZIzj0EAwMwHTEbMBkGA1UEAwwSREdBIFRl\n"
-    "c3QgT0NTUCBSb290MB4XDTIwMDEwMTAwMDAwMFoXDTM1MTIzMTIzNTk1OVowJTEj\n"
-    "MCEGA1UEAwwaREdBIFRlc3QgT0NTUCBJbnRlcm1lZGlhdGUwdjAQBgcqhkjOPQIB\n"
-    "BgUrgQQAIgNiAAQ7X6XBePjPBA/r3FyW/Y1mP/pbfZ+6bWsodDrqVEev4dIlCKLm\n"
-    "vCB+8S7jaIuvwHVhHGSbqKEba94sjydTcxM/SoedXQxiqd7kcNHhlQWah+2EJpbQ\n"
-    "T4QaBmTqbcaNYcWjYzBhMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEG\n"
-    "MB0GA1UdDgQWBBQAgisE+SerjNLRFOPB1rFmckWQ9jAfBgNVHSMEGDAWgBQDl2cR\n"
-    "4JZqmdAIhrT0x0huEmnUXTAKBggqhkjOPQQDAwNoADBlAjB+PR/xsMbEGPFMXGXR\n"
-    "AjbUTnuE9Iw94SlIFJFkMjgbTZojwyzdpjU8Ct7FD+Jin4YCMQCh3Ifz2WstR9xw\n"
-    "zQTe68zZ2qx7V1scAMIbj9M2HBvh5GKlIZAaB6nvLjbIDs1Dnzc=\n"
-    "-----END CERTIFICATE-----\n"
-    ;
+static const char pem_inter[] = "-----BEGIN CERTIFICATE-----\n"
+                                "MIIB0jCCAVigAwIBAgICEAEwCgYIKoZIzj0EAwMwHTEbMBkGA1UEAwwSREdBIFRl\n"
+                                "c3QgT0NTUCBSb290MB4XDTIwMDEwMTAwMDAwMFoXDTM1MTIzMTIzNTk1OVowJTEj\n"
+                                "MCEGA1UEAwwaREdBIFRlc3QgT0NTUCBJbnRlcm1lZGlhdGUwdjAQBgcqhkjOPQIB\n"
+                                "BgUrgQQAIgNiAAQ7X6XBePjPBA/r3FyW/Y1mP/pbfZ+6bWsodDrqVEev4dIlCKLm\n"
+                                "vCB+8S7jaIuvwHVhHGSbqKEba94sjydTcxM/SoedXQxiqd7kcNHhlQWah+2EJpbQ\n"
+                                "T4QaBmTqbcaNYcWjYzBhMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEG\n"
+                                "MB0GA1UdDgQWBBQAgisE+SerjNLRFOPB1rFmckWQ9jAfBgNVHSMEGDAWgBQDl2cR\n"
+                                "4JZqmdAIhrT0x0huEmnUXTAKBggqhkjOPQQDAwNoADBlAjB+PR/xsMbEGPFMXGXR\n"
+                                "AjbUTnuE9Iw94SlIFJFkMjgbTZojwyzdpjU8Ct7FD+Jin4YCMQCh3Ifz2WstR9xw\n"
+                                "zQTe68zZ2qx7V1scAMIbj9M2HBvh5GKlIZAaB6nvLjbIDs1Dnzc=\n"
+                                "-----END CERTIFICATE-----\n";
 
-static const char pem_leaf[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIByzCCAVCgAwIBAgICEAIwCgYIKoZIzj0EAwMwJTEjMCEGA1UEAwwaREdBIFRl\n"
-    "c3QgT0NTUCBJbnRlcm1lZGlhdGUwHhcNMjAwMTAxMDAwMDAwWhcNMzUxMjMxMjM1\n"
-    "OTU5WjAYMRYwFAYDVQQDDA1ER0EgVGVzdCBMZWFmMHYwEAYHKoZIzj0CAQYFK4EE\n"
-    "ACIDYgAEseZ66V/740mVaASOrQaqOsmz1IEUdnLBJ9iR1P7LKLaN3j+a5ww53wrq\n"
-    "eWGKklofhCOCNdhOVPP1/GT0cyucieU6Pi3isBp9HLVVDbHpnKoky4n5Aby71V5Y\n"
-    "+fKaHelro2AwXjAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAdBgNVHQ4E\n"
-    "FgQUmtNgKn0jzbGUqoiHUiyS1RKhinIwHwYDVR0jBBgwFoAUAIIrBPknq4zS0RTj\n"
-    "wdaxZnJFkPYwCgYIKoZIzj0EAwMDaQAwZgIxANqzq0OYmH/eijc6y0P2uBS1jGUF\n"
-    "5RVKKx5MZvt6fhhNzbKl35VMHXyGgeAbhv/ooAIxAOjrUp1xm+EQwT/D2G3wVhGv\n"
-    "jLOBxrnj6I31BOsi6f3Y5uf4JInmsGMUOMsmF9oLfA==\n"
-    "-----END CERTIFICATE-----\n"
-    ;
+static const char pem_leaf[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIByzCCAVCgAwIBAgICEAIwCgYIKoZIzj0EAwMwJTEjMCEGA1UEAwwaREdBIFRl\n"
+                               "c3QgT0NTUCBJbnRlcm1lZGlhdGUwHhcNMjAwMTAxMDAwMDAwWhcNMzUxMjMxMjM1\n"
+                               "OTU5WjAYMRYwFAYDVQQDDA1ER0EgVGVzdCBMZWFmMHYwEAYHKoZIzj0CAQYFK4EE\n"
+                               "ACIDYgAEseZ66V/740mVaASOrQaqOsmz1IEUdnLBJ9iR1P7LKLaN3j+a5ww53wrq\n"
+                               "eWGKklofhCOCNdhOVPP1/GT0cyucieU6Pi3isBp9HLVVDbHpnKoky4n5Aby71V5Y\n"
+                               "+fKaHelro2AwXjAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIHgDAdBgNVHQ4E\n"
+                               "FgQUmtNgKn0jzbGUqoiHUiyS1RKhinIwHwYDVR0jBBgwFoAUAIIrBPknq4zS0RTj\n"
+                               "wdaxZnJFkPYwCgYIKoZIzj0EAwMDaQAwZgIxANqzq0OYmH/eijc6y0P2uBS1jGUF\n"
+                               "5RVKKx5MZvt6fhhNzbKl35VMHXyGgeAbhv/ooAIxAOjrUp1xm+EQwT/D2G3wVhGv\n"
+                               "jLOBxrnj6I31BOsi6f3Y5uf4JInmsGMUOMsmF9oLfA==\n"
+                               "-----END CERTIFICATE-----\n";
 
 static X509 *pem_cert(const char *pem)
 {

@@ -24,8 +24,7 @@ static int take(const struct cli_option *o, const char *text)
     return o->parse(text, o->dest);
 }
 
-int cli_parse_options(int argc, char **argv, const struct cli_option *opts,
-                      void (*usage)(FILE *))
+int cli_parse_options(int argc, char **argv, const struct cli_option *opts, void (*usage)(FILE *))
 {
     struct option longopts[CLI_OPTIONS_MAX + 2];
     size_t n = 0;
@@ -34,9 +33,9 @@ int cli_parse_options(int argc, char **argv, const struct cli_option *opts,
             cli_error("internal error: more than %d options", CLI_OPTIONS_MAX);
             return EXIT_IO;
         }
-        longopts[n] = (struct option){opts[n].name,
-                                      opts[n].flag != NULL ? no_argument : required_argument,
-                                      NULL, ROW_BASE + (int)n};
+        longopts[n] =
+            (struct option){opts[n].name, opts[n].flag != NULL ? no_argument : required_argument,
+                            NULL, ROW_BASE + (int)n};
     }
     longopts[n] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[n + 1] = (struct option){NULL, 0, NULL, 0};

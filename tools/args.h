@@ -23,14 +23,26 @@ struct cli_option {
     void *dest;
 };
 
-#define CLI_FLAG(name, p) {(name), (p), NULL, NULL, NULL}
-#define CLI_VALUE(name, p) {(name), NULL, (p), NULL, NULL}
-#define CLI_PARSED(name, fn, p) {(name), NULL, NULL, (fn), (p)}
-#define CLI_END {NULL, NULL, NULL, NULL, NULL}
+#define CLI_FLAG(name, p)                                                                          \
+    {                                                                                              \
+        (name), (p), NULL, NULL, NULL                                                              \
+    }
+#define CLI_VALUE(name, p)                                                                         \
+    {                                                                                              \
+        (name), NULL, (p), NULL, NULL                                                              \
+    }
+#define CLI_PARSED(name, fn, p)                                                                    \
+    {                                                                                              \
+        (name), NULL, NULL, (fn), (p)                                                              \
+    }
+#define CLI_END                                                                                    \
+    {                                                                                              \
+        NULL, NULL, NULL, NULL, NULL                                                               \
+    }
 
 /* The four evidence options, into a struct evidence_args (cli.h). */
-#define CLI_EVIDENCE_VALUES(ev)                                                             \
-    CLI_VALUE("evidence", &(ev)->evidence), CLI_VALUE("report", &(ev)->report),             \
+#define CLI_EVIDENCE_VALUES(ev)                                                                    \
+    CLI_VALUE("evidence", &(ev)->evidence), CLI_VALUE("report", &(ev)->report),                    \
         CLI_VALUE("cert-chain", &(ev)->cert_chain), CLI_VALUE("arch", &(ev)->arch)
 
 /*
@@ -42,8 +54,7 @@ struct cli_option {
  * is then the first operand.
  */
 #define CLI_OPTIONS_MAX 32
-int cli_parse_options(int argc, char **argv, const struct cli_option *opts,
-                      void (*usage)(FILE *));
+int cli_parse_options(int argc, char **argv, const struct cli_option *opts, void (*usage)(FILE *));
 
 /*
  * cli_parse_options for a subcommand that takes exactly one operand (a file):

@@ -16,7 +16,6 @@
 #include "dga/eat.h"
 #include "dga/util.h"
 
-
 static void attest_usage(FILE *out)
 {
     fprintf(out,
@@ -69,13 +68,20 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
 {
     static const struct option opts[] = {
         CLI_EVIDENCE_OPTIONS,
-        {"nonce", required_argument, NULL, 'n'},      {"rim-dir", required_argument, NULL, 'd'},
-        {"at", required_argument, NULL, 't'},         {"policy", required_argument, NULL, 'p'},
-        {"eat-key", required_argument, NULL, 'k'},    {"eat-kid", required_argument, NULL, 'K'},
-        {"eat-issuer", required_argument, NULL, 'I'}, {"unsigned-eat", no_argument, NULL, 'u'},
-        {"trust-root", required_argument, NULL, 'R'}, {"rim-trust-root", required_argument, NULL, 'T'},
-        {"format", required_argument, NULL, 'f'},     {"help", no_argument, NULL, 'h'},
-        {"ocsp", required_argument, NULL, 'O'},       {"ocsp-url", required_argument, NULL, 'U'},
+        {"nonce", required_argument, NULL, 'n'},
+        {"rim-dir", required_argument, NULL, 'd'},
+        {"at", required_argument, NULL, 't'},
+        {"policy", required_argument, NULL, 'p'},
+        {"eat-key", required_argument, NULL, 'k'},
+        {"eat-kid", required_argument, NULL, 'K'},
+        {"eat-issuer", required_argument, NULL, 'I'},
+        {"unsigned-eat", no_argument, NULL, 'u'},
+        {"trust-root", required_argument, NULL, 'R'},
+        {"rim-trust-root", required_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {"ocsp", required_argument, NULL, 'O'},
+        {"ocsp-url", required_argument, NULL, 'U'},
         {"collateral-dir", required_argument, NULL, 'C'},
         {"ocsp-max-age", required_argument, NULL, 'M'},
         {"ocsp-bundle", required_argument, NULL, 'B'},
@@ -87,24 +93,61 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
             continue;
         }
         switch (ch) {
-        case 'n': a->nonce = optarg; break;
-        case 'd': a->rim_dir = optarg; break;
-        case 't': a->at = optarg; break;
-        case 'p': a->policy = optarg; break;
-        case 'k': a->eat_key = optarg; break;
-        case 'K': a->eat_kid = optarg; break;
-        case 'I': a->eat_issuer = optarg; break;
-        case 'u': a->unsigned_eat = true; break;
-        case 'R': a->trust_root = optarg; break;
-        case 'T': a->rim_trust_root = optarg; break;
-        case 'f': rc = parse_format(optarg, a); break;
-        case 'O': a->ocsp = optarg; break;
-        case 'U': a->ocsp_url = optarg; break;
-        case 'C': a->collateral_dir = optarg; break;
-        case 'M': a->ocsp_max_age = optarg; break;
-        case 'B': a->ocsp_bundle = optarg; break;
-        case 'h': attest_usage(stdout); exit(EXIT_VERIFIED);
-        default: attest_usage(stderr); rc = EXIT_USAGE; break;
+        case 'n':
+            a->nonce = optarg;
+            break;
+        case 'd':
+            a->rim_dir = optarg;
+            break;
+        case 't':
+            a->at = optarg;
+            break;
+        case 'p':
+            a->policy = optarg;
+            break;
+        case 'k':
+            a->eat_key = optarg;
+            break;
+        case 'K':
+            a->eat_kid = optarg;
+            break;
+        case 'I':
+            a->eat_issuer = optarg;
+            break;
+        case 'u':
+            a->unsigned_eat = true;
+            break;
+        case 'R':
+            a->trust_root = optarg;
+            break;
+        case 'T':
+            a->rim_trust_root = optarg;
+            break;
+        case 'f':
+            rc = parse_format(optarg, a);
+            break;
+        case 'O':
+            a->ocsp = optarg;
+            break;
+        case 'U':
+            a->ocsp_url = optarg;
+            break;
+        case 'C':
+            a->collateral_dir = optarg;
+            break;
+        case 'M':
+            a->ocsp_max_age = optarg;
+            break;
+        case 'B':
+            a->ocsp_bundle = optarg;
+            break;
+        case 'h':
+            attest_usage(stdout);
+            exit(EXIT_VERIFIED);
+        default:
+            attest_usage(stderr);
+            rc = EXIT_USAGE;
+            break;
         }
     }
     if (rc != EXIT_VERIFIED) {
@@ -112,10 +155,11 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
     }
     const char *missing = a->nonce == NULL ? "--nonce" : a->rim_dir == NULL ? "--rim-dir" : NULL;
     if (optind != argc || missing != NULL || (a->eat_key != NULL && a->unsigned_eat)) {
-        cli_error("attest: %s", optind != argc      ? "unexpected argument"
-                                : missing != NULL ? (a->nonce == NULL ? "--nonce is required"
-                                                                      : "--rim-dir is required")
-                                                  : "--eat-key and --unsigned-eat exclude each other");
+        cli_error("attest: %s",
+                  optind != argc ? "unexpected argument"
+                  : missing != NULL
+                      ? (a->nonce == NULL ? "--nonce is required" : "--rim-dir is required")
+                      : "--eat-key and --unsigned-eat exclude each other");
         return EXIT_USAGE;
     }
     return EXIT_VERIFIED;
@@ -237,8 +281,8 @@ static int setup(struct attest_run *run)
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
     }
-    if (rc == EXIT_VERIFIED && dga_verify_cache_new(&run->rim_root, v->at, &run->opt.cache) !=
-                                   DGA_E_OK) {
+    if (rc == EXIT_VERIFIED &&
+        dga_verify_cache_new(&run->rim_root, v->at, &run->opt.cache) != DGA_E_OK) {
         cli_error("out of memory");
         rc = EXIT_IO;
     }
@@ -254,7 +298,8 @@ static int setup(struct attest_run *run)
     return rc;
 }
 
-/* Every device, the claims, the policy's verdict and the result code (lib/appraise/appraise_set.c). */
+/* Every device, the claims, the policy's verdict and the result code (lib/appraise/appraise_set.c).
+ */
 static int appraise_all(struct attest_run *run)
 {
     if (dga_appraise_set(run->set, &run->opt, run->policy, &run->ap) != DGA_E_OK) {
@@ -267,8 +312,10 @@ static int appraise_all(struct attest_run *run)
 static int build_eat(struct attest_run *run)
 {
     const struct attest_args *a = &run->args;
-    struct dga_eat_options o = {.kid = a->eat_kid, .issuer = a->eat_issuer,
-                                .iat = time(NULL), .allow_unsigned = a->unsigned_eat};
+    struct dga_eat_options o = {.kid = a->eat_kid,
+                                .issuer = a->eat_issuer,
+                                .iat = time(NULL),
+                                .allow_unsigned = a->unsigned_eat};
     int rc = EXIT_VERIFIED;
     if (a->eat_key != NULL) {
         errno = 0;

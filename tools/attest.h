@@ -25,7 +25,7 @@ struct attest_args {
     const char *eat_issuer;
     bool unsigned_eat;
     bool json;
-    const char *ocsp;           /* --ocsp online|cache|bundle|off (NULL: see docs/revocation.md) */
+    const char *ocsp; /* --ocsp online|cache|bundle|off (NULL: see docs/revocation.md) */
     const char *ocsp_url;
     const char *collateral_dir;
     const char *ocsp_max_age;

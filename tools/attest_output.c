@@ -115,8 +115,9 @@ static void print_device(const struct dga_appraisal *d)
     const struct dga_device_result *r = &d->report;
     printf("%s (%s)", r->label, dga_arch_name(r->arch));
     if (r->parsed) {
-        printf(" %s %s%s%s", dga_arch_is_switch(r->arch) ? "BIOS" : "VBIOS", r->derived.vbios_version,
-               dga_arch_is_switch(r->arch) ? "" : ", driver ", r->derived.driver_version);
+        printf(" %s %s%s%s", dga_arch_is_switch(r->arch) ? "BIOS" : "VBIOS",
+               r->derived.vbios_version, dga_arch_is_switch(r->arch) ? "" : ", driver ",
+               r->derived.driver_version);
     }
     printf(": %s\n", d->err == DGA_E_OK ? "appraised" : "FAILED");
     print_report(d);

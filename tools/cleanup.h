@@ -25,7 +25,12 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
 /* Hands ownership out of the scope: the value, the variable left NULL. */
-#define TAKE_PTR(p) ({ __typeof__(p) _tp = (p); (p) = NULL; _tp; })
+#define TAKE_PTR(p)                                                                                \
+    ({                                                                                             \
+        __typeof__(p) _tp = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _tp;                                                                                       \
+    })
 
 /* For a pointer of any type that malloc gave. */
 static inline void freep(void *p)
@@ -35,11 +40,11 @@ static inline void freep(void *p)
 }
 
 /* fn##p for a destructor fn that accepts NULL. */
-#define CLI_FREEP(type, fn)                                                                 \
-    static inline void fn##p(type **p)                                                      \
-    {                                                                                       \
-        fn(*p);                                                                             \
-        *p = NULL;                                                                          \
+#define CLI_FREEP(type, fn)                                                                        \
+    static inline void fn##p(type **p)                                                             \
+    {                                                                                              \
+        fn(*p);                                                                                    \
+        *p = NULL;                                                                                 \
     }
 
 CLI_FREEP(EVP_PKEY, EVP_PKEY_free)

@@ -76,8 +76,7 @@ static int load_raw(const struct evidence_args *a, struct dga_evidence_set *ret)
         rc = cli_read_file(a->cert_chain, DGA_CHAIN_PEM_MAX, &chain, &chain_len);
     }
     if (rc == EXIT_VERIFIED) {
-        dga_err e = dga_evidence_raw(report, report_len, (const char *)chain, chain_len, arch,
-                                     ret);
+        dga_err e = dga_evidence_raw(report, report_len, (const char *)chain, chain_len, arch, ret);
         if (e != DGA_E_OK) {
             cli_error("%s: %s", a->report, dga_err_message(e));
             rc = e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
@@ -89,11 +88,20 @@ static int load_raw(const struct evidence_args *a, struct dga_evidence_set *ret)
 bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev)
 {
     switch (ch) {
-    case 'e': ev->evidence = value; return true;
-    case 'r': ev->report = value; return true;
-    case 'c': ev->cert_chain = value; return true;
-    case 'a': ev->arch = value; return true;
-    default: return false;
+    case 'e':
+        ev->evidence = value;
+        return true;
+    case 'r':
+        ev->report = value;
+        return true;
+    case 'c':
+        ev->cert_chain = value;
+        return true;
+    case 'a':
+        ev->arch = value;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -185,11 +193,10 @@ json_t *cli_cert_json(X509 *x)
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
-    json_t *j = json_pack("{s:o,s:o,s:s,s:o,s:o}", "subject", name_json(X509_get_subject_name(x)),
-                          "issuer", name_json(X509_get_issuer_name(x)), "serial",
-                          serial != NULL ? serial : "?", "not_before",
-                          asn1_time_json(X509_get0_notBefore(x)), "not_after",
-                          asn1_time_json(X509_get0_notAfter(x)));
+    json_t *j = json_pack(
+        "{s:o,s:o,s:s,s:o,s:o}", "subject", name_json(X509_get_subject_name(x)), "issuer",
+        name_json(X509_get_issuer_name(x)), "serial", serial != NULL ? serial : "?", "not_before",
+        asn1_time_json(X509_get0_notBefore(x)), "not_after", asn1_time_json(X509_get0_notAfter(x)));
     OPENSSL_free(serial);
     BN_free(bn);
     return j;

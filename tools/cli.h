@@ -58,9 +58,12 @@ struct evidence_args {
  * runs its own getopt loop (attest); the others list CLI_EVIDENCE_VALUES in
  * their option table (tools/args.h).
  */
-#define CLI_EVIDENCE_OPTIONS                                                                \
-    {"evidence", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},   \
-    {"cert-chain", required_argument, NULL, 'c'}, {"arch", required_argument, NULL, 'a'}
+#define CLI_EVIDENCE_OPTIONS                                                                       \
+    {"evidence", required_argument, NULL, 'e'}, {"report", required_argument, NULL, 'r'},          \
+        {"cert-chain", required_argument, NULL, 'c'},                                              \
+    {                                                                                              \
+        "arch", required_argument, NULL, 'a'                                                       \
+    }
 
 /* Takes an evidence option's value (ch from CLI_EVIDENCE_OPTIONS); false for any other ch. */
 bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev);

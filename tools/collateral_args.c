@@ -13,11 +13,12 @@
 /* An option the subcommand has no use for is an error, not a silent no-op. */
 static int refuse_unused(bool fetch, const struct collateral_args *a)
 {
-    const char *unused = fetch && a->json            ? "--json (the report is text only)"
-                         : !fetch && a->trust_root   ? "--trust-root (status verifies no device chain)"
-                         : !fetch && a->rim_url      ? "--rim-url (status fetches nothing)"
-                         : !fetch && a->ocsp_url     ? "--ocsp-url (status fetches nothing)"
-                                                     : NULL;
+    const char *unused = fetch && a->json ? "--json (the report is text only)"
+                         : !fetch && a->trust_root
+                             ? "--trust-root (status verifies no device chain)"
+                         : !fetch && a->rim_url  ? "--rim-url (status fetches nothing)"
+                         : !fetch && a->ocsp_url ? "--ocsp-url (status fetches nothing)"
+                                                 : NULL;
     if (unused != NULL) {
         cli_error("collateral %s: %s is not supported", fetch ? "fetch" : "status", unused);
         return EXIT_USAGE;

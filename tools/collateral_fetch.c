@@ -37,7 +37,6 @@ static void fetch_usage(FILE *out)
             PROGRAM, DGA_RIM_SERVICE_DEFAULT_URL, DGA_OCSP_DEFAULT_URL);
 }
 
-
 struct fetch_run {
     struct collateral_args args;
     time_t at;

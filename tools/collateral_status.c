@@ -71,8 +71,7 @@ static void freshness_at(time_t at, long max_age, struct dga_ocsp_check *c)
     c->unlimited_age = max_age == 0;
 }
 
-static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max_age,
-                          bool *stale)
+static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max_age, bool *stale)
 {
     char path[4096], key[DGA_OCSP_KEY_LEN], tu[21], nu[21], until[21];
     _cleanup_(freep) uint8_t *der = NULL;
@@ -100,16 +99,15 @@ static json_t *ocsp_entry(const char *dir, const char *name, time_t at, long max
     dga_time_format(r.next_update, nu);
     dga_time_format(dga_ocsp_usable_until(&c, &r), until);
     return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s,s:o,s:s,s:b,s:o}", "file", name, "certid_sha256",
-                     key, "named_by_certid", named_right, "status",
-                     dga_ocsp_status_name(r.status), "revocation_reason",
-                     r.reason[0] != '\0' ? json_string(r.reason) : json_null(), "this_update", tu,
-                     "next_update", r.next_update_present ? json_string(nu) : json_null(),
-                     "usable_until", until, "fresh", fresh, "stale_reason",
+                     key, "named_by_certid", named_right, "status", dga_ocsp_status_name(r.status),
+                     "revocation_reason", r.reason[0] != '\0' ? json_string(r.reason) : json_null(),
+                     "this_update", tu, "next_update",
+                     r.next_update_present ? json_string(nu) : json_null(), "usable_until", until,
+                     "fresh", fresh, "stale_reason",
                      why != DGA_E_OK ? json_string(dga_err_name(why)) : json_null());
 }
 
-static json_t *rim_entry(const char *dir, const char *name, const struct dga_trust *root,
-                         time_t at)
+static json_t *rim_entry(const char *dir, const char *name, const struct dga_trust *root, time_t at)
 {
     char path[4096], sha[65];
     _cleanup_(freep) uint8_t *xml = NULL;
@@ -151,13 +149,14 @@ static void missing_ocsp(const char *dir, STACK_OF(X509) *chain, enum dga_ocsp_c
         char key[DGA_OCSP_KEY_LEN], path[4096], cn[128] = "";
         X509 *subject = sk_X509_value(chain, subjects[k]);
         if (dga_ocsp_cert_key(subject, sk_X509_value(chain, subjects[k] + 1), key) != DGA_E_OK ||
-            dga_collateral_ocsp_path(dir, key, path, sizeof path) != DGA_E_OK || file_exists(path)) {
+            dga_collateral_ocsp_path(dir, key, path, sizeof path) != DGA_E_OK ||
+            file_exists(path)) {
             continue;
         }
         X509_NAME_get_text_by_NID(X509_get_subject_name(subject), NID_commonName, cn, sizeof cn);
-        json_array_append_new(missing, json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "ocsp", "chain",
-                                                 what, "index", subjects[k], "subject", cn,
-                                                 "certid_sha256", key));
+        json_array_append_new(missing,
+                              json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "ocsp", "chain", what,
+                                        "index", subjects[k], "subject", cn, "certid_sha256", key));
     }
 }
 
@@ -258,7 +257,9 @@ static void print_status_text(const json_t *out)
         const char *err = json_string_value(json_object_get(e, "error"));
         const char *exp = json_string_value(json_object_get(e, "signer_chain_expires"));
         printf("  %s: %s\n", json_string_value(json_object_get(e, "file")),
-               err != NULL ? err : exp != NULL ? exp : "signer chain does not verify");
+               err != NULL   ? err
+               : exp != NULL ? exp
+                             : "signer chain does not verify");
     }
     const json_t *missing = json_object_get(out, "missing");
     if (missing == NULL) {

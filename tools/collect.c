@@ -66,9 +66,12 @@ static int parse_timeout(const char *text, void *ret)
 static int parse_args(int argc, char **argv, struct collect_args *a)
 {
     const struct cli_option opts[] = {
-        CLI_VALUE("nonce", &a->nonce), CLI_VALUE("nvml", &a->nvml),
-        CLI_VALUE("sysfs", &a->sysfs), CLI_VALUE("out", &a->out),
-        CLI_PARSED("timeout-ms", parse_timeout, &a->timeout_ms), CLI_END,
+        CLI_VALUE("nonce", &a->nonce),
+        CLI_VALUE("nvml", &a->nvml),
+        CLI_VALUE("sysfs", &a->sysfs),
+        CLI_VALUE("out", &a->out),
+        CLI_PARSED("timeout-ms", parse_timeout, &a->timeout_ms),
+        CLI_END,
     };
     a->timeout_ms = DEFAULT_TIMEOUT_MS;
     int rc = cli_parse_options(argc, argv, opts, collect_usage);
@@ -104,8 +107,7 @@ static int scan_inventory(const char *root, struct dga_inventory *inv)
         return EXIT_VERIFIED;
     }
     cli_error("collect: PCI inventory: %s: %s%s%s%s", dga_err_name(e), dga_err_message(e),
-              err.entry[0] != '\0' ? " (" : "", err.entry,
-              err.entry[0] != '\0' ? ")" : "");
+              err.entry[0] != '\0' ? " (" : "", err.entry, err.entry[0] != '\0' ? ")" : "");
     /* A foreign display device is a finding about the machine; the rest is I/O. */
     return e == DGA_E_PCI_FOREIGN_DISPLAY ? EXIT_REJECTED : EXIT_IO;
 }
@@ -189,8 +191,8 @@ static int check_inventory(const struct dga_inventory *inv, const struct dga_col
         return EXIT_VERIFIED;
     }
     if (strcmp(diag.field, "gpu-count") == 0) {
-        cli_error("collect: %s: NVML sees %zu GPU(s), the PCI inventory %zu", dga_err_name(e),
-                  c->n, inv->n_gpus);
+        cli_error("collect: %s: NVML sees %zu GPU(s), the PCI inventory %zu", dga_err_name(e), c->n,
+                  inv->n_gpus);
     } else {
         cli_error("collect: %s: NVML GPU %zu at %s is not in the PCI inventory", dga_err_name(e),
                   diag.offset, c->gpu[diag.offset].pci_address);

@@ -18,7 +18,7 @@
 
 #define EAT_LEEWAY 10
 #define EAT_FILE_MAX (4 * (size_t)DGA_EAT_MAX_BYTES) /* an attest output holds claims too */
-#define TIME_MAX_FORMATTED 253402300799LL /* 9999-12-31T23:59:59Z */
+#define TIME_MAX_FORMATTED 253402300799LL            /* 9999-12-31T23:59:59Z */
 
 struct eat_verify_args {
     const char *file;
@@ -67,8 +67,11 @@ static void verify_usage(FILE *out)
 static int parse_args(int argc, char **argv, struct eat_verify_args *a)
 {
     const struct cli_option opts[] = {
-        CLI_VALUE("pubkey", &a->pubkey), CLI_VALUE("at", &a->at), CLI_VALUE("nonce", &a->nonce),
-        CLI_FLAG("json", &a->json),      CLI_END,
+        CLI_VALUE("pubkey", &a->pubkey),
+        CLI_VALUE("at", &a->at),
+        CLI_VALUE("nonce", &a->nonce),
+        CLI_FLAG("json", &a->json),
+        CLI_END,
     };
     int rc = cli_parse_one(argc, argv, opts, verify_usage, "eat verify", "TOKEN file", &a->file);
     if (rc == EXIT_VERIFIED && a->pubkey == NULL) {

@@ -166,7 +166,8 @@ static int inspect_raw(const struct inspect_args *a, const uint8_t *content, siz
     if (!guessed && dga_arch_parse(a->arch, &dev.arch) != DGA_E_OK) {
         cli_error("--arch: unknown architecture '%s'", a->arch);
         rc = EXIT_USAGE;
-    } else if (guessed && dga_report_guess_arch(dev.report, dev.report_len, &dev.arch) != DGA_E_OK) {
+    } else if (guessed &&
+               dga_report_guess_arch(dev.report, dev.report_len, &dev.arch) != DGA_E_OK) {
         dev.arch = DGA_ARCH_HOPPER; /* does not parse either way; show the error as a GPU */
     }
     if (rc == EXIT_VERIFIED && a->cert_chain != NULL) {

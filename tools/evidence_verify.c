@@ -49,12 +49,9 @@ static void verify_usage(FILE *out)
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
     const struct cli_option opts[] = {
-        CLI_EVIDENCE_VALUES(&a->ev),
-        CLI_VALUE("nonce", &a->nonce),
-        CLI_VALUE("at", &a->at),
-        CLI_VALUE("trust-root", &a->trust_root),
-        CLI_FLAG("json", &a->json),
-        CLI_END,
+        CLI_EVIDENCE_VALUES(&a->ev), CLI_VALUE("nonce", &a->nonce),
+        CLI_VALUE("at", &a->at),     CLI_VALUE("trust-root", &a->trust_root),
+        CLI_FLAG("json", &a->json),  CLI_END,
     };
     int rc = cli_parse_options(argc, argv, opts, verify_usage);
     if (rc == EXIT_VERIFIED && (optind != argc || a->nonce == NULL)) {

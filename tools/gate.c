@@ -48,10 +48,18 @@ static int parse_args(int argc, char **argv, struct gate_args *a)
     a->config = DEFAULT_CONFIG;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': a->config = optarg; break;
-        case 'n': a->dry_run = true; break;
-        case 'h': gate_usage(stdout); exit(EXIT_VERIFIED);
-        default: gate_usage(stderr); return EXIT_USAGE;
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'n':
+            a->dry_run = true;
+            break;
+        case 'h':
+            gate_usage(stdout);
+            exit(EXIT_VERIFIED);
+        default:
+            gate_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind != argc) {

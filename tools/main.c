@@ -18,8 +18,10 @@ static const struct command commands[] = {
     {"events", "emit", cmd_events_emit, "extend RTMR3/a PCR and log a dstack runtime event"},
     {"events", "policy-hash", cmd_events_policy_hash, "dstack's gpu-policy-hash of an app"},
     {"proxy", NULL, cmd_proxy, "serve NVIDIA OCSP and RIM collateral from a cache"},
-    {"collateral", "fetch", cmd_collateral_fetch, "fetch and verify the RIMs and OCSP responses evidence needs"},
-    {"collateral", "status", cmd_collateral_status, "list a collateral directory and its freshness"},
+    {"collateral", "fetch", cmd_collateral_fetch,
+     "fetch and verify the RIMs and OCSP responses evidence needs"},
+    {"collateral", "status", cmd_collateral_status,
+     "list a collateral directory and its freshness"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
 };
 
@@ -33,9 +35,10 @@ static void usage(FILE *out)
                  c->verb != NULL ? c->verb : "");
         fprintf(out, "  %-18s %s\n", name, c->summary);
     }
-    fprintf(out, "\nRun '%s <command> --help' for a command's options.\n"
-                 "Exit status: 0 verified, 1 verification failed, 2 usage, 3 I/O or internal "
-                 "error.\nSee dstack-gpu-attest(1).\n",
+    fprintf(out,
+            "\nRun '%s <command> --help' for a command's options.\n"
+            "Exit status: 0 verified, 1 verification failed, 2 usage, 3 I/O or internal "
+            "error.\nSee dstack-gpu-attest(1).\n",
             PROGRAM);
 }
 

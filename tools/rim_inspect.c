@@ -34,8 +34,8 @@ static json_t *measurement_json(const struct dga_rim_measurement *m)
         json_array_append_new(hashes, json_string(hex));
     }
     return json_pack("{s:i,s:b,s:i,s:o,s:i,s:s}", "index", m->index, "active", m->active,
-                     "alternatives", m->alternatives, "hashes", hashes, "size", m->size,
-                     "name", m->name);
+                     "alternatives", m->alternatives, "hashes", hashes, "size", m->size, "name",
+                     m->name);
 }
 
 /*
@@ -71,11 +71,11 @@ static json_t *rim_json(const char *path, const struct dga_rim *rim)
         json_array_append_new(certs, cli_cert_json(sk_X509_value(rim->certs, i)));
     }
     return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "file", path,
-                     "id_from_file_name", id_from_path(path),
-                     "colloquialVersion", rim->colloquial_version, "FirmwareManufacturerId",
-                     rim->manufacturer_id, "product", rim->product, "edition", rim->edition,
-                     "tagId", rim->tag_id, "sha256", sha, "active_measurements",
-                     (json_int_t)active, "measurements", ms, "signer_chain", certs);
+                     "id_from_file_name", id_from_path(path), "colloquialVersion",
+                     rim->colloquial_version, "FirmwareManufacturerId", rim->manufacturer_id,
+                     "product", rim->product, "edition", rim->edition, "tagId", rim->tag_id,
+                     "sha256", sha, "active_measurements", (json_int_t)active, "measurements", ms,
+                     "signer_chain", certs);
 }
 
 int cmd_rim_inspect(int argc, char **argv)

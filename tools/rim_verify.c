@@ -87,12 +87,11 @@ static json_t *outcome_json(const struct rim_verify_args *a, const struct dga_ri
     json_t *chain = json_pack("{s:s,s:o}", "x-nvidia-cert-status", cert_status(o),
                               "x-nvidia-cert-expiration-date",
                               o->chain_ok ? json_string(o->chain.expiration_date) : json_null());
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "result",
-                          pass ? "pass" : "fail", "file", a->file, "sha256", sha,
-                          "colloquialVersion", rim->colloquial_version, "verified_at", when,
-                          "trust_roots", custom ? "custom" : "nvidia", "cert_chain", chain,
-                          "signature_verified", o->signature_ok, "signer",
-                          o->chain_ok ? o->chain.hwmodel : "");
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "result", pass ? "pass" : "fail",
+                          "file", a->file, "sha256", sha, "colloquialVersion",
+                          rim->colloquial_version, "verified_at", when, "trust_roots",
+                          custom ? "custom" : "nvidia", "cert_chain", chain, "signature_verified",
+                          o->signature_ok, "signer", o->chain_ok ? o->chain.hwmodel : "");
     if (j != NULL && !o->chain_ok) {
         json_object_set_new(j, "chain_error", json_string(dga_err_name(o->chain_err)));
     }

@@ -36,8 +36,8 @@ struct dga_mismatch {
 #define DGA_MAX_MISMATCHES (2 * DGA_RIM_MAX_MEASUREMENTS)
 
 struct dga_measure_result {
-    size_t n_golden;   /* active golden measurements over both RIMs */
-    size_t n_compared; /* n_golden minus the skipped ones */
+    size_t n_golden;     /* active golden measurements over both RIMs */
+    size_t n_compared;   /* n_golden minus the skipped ones */
     bool skipped_nvdec0; /* RIM index 35 skipped because NVDEC0 is disabled (GPU) */
     size_t n_mismatches;
     struct dga_mismatch mismatches[DGA_MAX_MISMATCHES]; /* driver first, then firmware */
@@ -46,8 +46,8 @@ struct dga_measure_result {
 /*
  * Compares the report with its RIMs: for a GPU, driver and firmware = the
  * VBIOS RIM (driver NULL compares the VBIOS RIM alone, for diagnosis); for an
- * NVSwitch, driver = NULL and firmware = the BIOS RIM. An index active in both GPU RIMs is DGA_E_RIM_CONFLICT (ret->
- * n_golden etc. are then not meaningful). A GPU without NVDEC0 status is
+ * NVSwitch, driver = NULL and firmware = the BIOS RIM. An index active in both GPU RIMs is
+ * DGA_E_RIM_CONFLICT (ret-> n_golden etc. are then not meaningful). A GPU without NVDEC0 status is
  * DGA_E_MISSING_TLV. Mismatches are not an error: ret->n_mismatches says.
  */
 dga_err dga_measure_compare(const struct dga_report *r, const struct dga_derived *d,
@@ -61,17 +61,17 @@ json_t *dga_mismatch_records_json(const struct dga_measure_result *m);
 
 /* The RIM used for one role (driver, or VBIOS/BIOS), chosen among the store's issues. */
 struct dga_rim_use {
-    bool wanted;                /* this device needs a RIM in this role */
+    bool wanted; /* this device needs a RIM in this role */
     char id[DGA_RIM_ID_MAX];
-    bool fetched;               /* the store holds at least one document */
+    bool fetched; /* the store holds at least one document */
     size_t n_candidates;
-    dga_err err;                /* why the chosen document is not usable; DGA_E_OK if it is */
+    dga_err err; /* why the chosen document is not usable; DGA_E_OK if it is */
     struct dga_diag diag;
     bool version_match, chain_verified, signature_verified, time_valid;
-    struct dga_chain_info chain; /* valid when chain_verified */
-    uint8_t sha256[32];         /* of the chosen document */
-    struct dga_rim *rim;        /* the chosen document, NULL if none parsed */
-    bool rim_borrowed;          /* rim belongs to a dga_verify_cache, not to this use */
+    struct dga_chain_info chain;       /* valid when chain_verified */
+    uint8_t sha256[32];                /* of the chosen document */
+    struct dga_rim *rim;               /* the chosen document, NULL if none parsed */
+    bool rim_borrowed;                 /* rim belongs to a dga_verify_cache, not to this use */
     struct dga_ocsp_chain_result ocsp; /* revocation of the signer chain (docs/revocation.md) */
 };
 
@@ -91,7 +91,7 @@ dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
 void dga_verify_cache_free(struct dga_verify_cache *c);
 
 struct dga_appraise_options {
-    struct dga_verify_options verify; /* nonce, verification time, device root */
+    struct dga_verify_options verify;  /* nonce, verification time, device root */
     const struct dga_trust *rim_trust; /* CoRIM root */
     const char *rim_dir;               /* filesystem RIM store */
     struct dga_verify_cache *cache;    /* optional: NULL verifies everything per device */
@@ -146,7 +146,8 @@ struct dga_appraisal {
     struct dga_measure_result measure;
     struct dga_ocsp_chain_result ocsp; /* revocation of the device identity chain */
     dga_err err; /* first hard failure: report, RIM, or comparison; DGA_E_OK otherwise */
-    /* Which check that was; NONE when err is DGA_E_OK (dga_appraisal_ocsp_failure names the certificate). */
+    /* Which check that was; NONE when err is DGA_E_OK (dga_appraisal_ocsp_failure names the
+     * certificate). */
     enum dga_appraisal_check failed_check;
 };
 

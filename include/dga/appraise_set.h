@@ -63,7 +63,7 @@ struct dga_set_appraisal {
     bool nvidia_default_pass;   /* x-nvidia-overall-att-result */
     int result_code;            /* nvattest's numbering */
     const char *result_message;
-    json_t *detached_eat;       /* {} when no token was asked for */
+    json_t *detached_eat; /* {} when no token was asked for */
 };
 
 /*
@@ -73,9 +73,8 @@ struct dga_set_appraisal {
  * (free with dga_set_appraisal_free) even when devices fail; returns an
  * error only when the verdict could not be computed (DGA_E_NOMEM).
  */
-dga_err dga_appraise_set(const struct dga_evidence_set *set,
-                              const struct dga_appraise_options *opt,
-                              const struct dga_policy *policy, struct dga_set_appraisal *ret);
+dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,
+                         const struct dga_policy *policy, struct dga_set_appraisal *ret);
 void dga_set_appraisal_free(struct dga_set_appraisal *a);
 
 /*
@@ -92,8 +91,7 @@ void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, 
  * ignored). With neither a key nor allow_unsigned: {} (no token asked for).
  */
 dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
-                              const uint8_t nonce[DGA_NONCE_LEN],
-                              const struct dga_eat_options *o);
+                              const uint8_t nonce[DGA_NONCE_LEN], const struct dga_eat_options *o);
 
 /*
  * The collateral the appraisal used: {"rims": [{device, role, id, sha256,

@@ -54,9 +54,9 @@ struct dga_http_request {
     const char *url;     /* http:// or https:// (libcurl refuses any other scheme) */
     const uint8_t *body; /* NULL: GET */
     size_t body_len;
-    const char *content_type;  /* of body; optional */
-    const char *accept;        /* required */
-    const char *authorization; /* optional header value, e.g. "Bearer <key>"; never logged */
+    const char *content_type;     /* of body; optional */
+    const char *accept;           /* required */
+    const char *authorization;    /* optional header value, e.g. "Bearer <key>"; never logged */
     bool authorization_over_http; /* send authorization to an http:// URL too (else refused) */
     const char *user_agent;       /* optional; libcurl sends none otherwise */
 };
@@ -120,8 +120,8 @@ dga_err dga_http_get(const char *url, const char *accept, const struct dga_http_
  * answer (diag->field names the key), the HTTP errors of dga_http_get.
  */
 dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
-                                 const struct dga_http_options *o, uint8_t **ret,
-                                 size_t *ret_len, struct dga_diag *diag);
+                                 const struct dga_http_options *o, uint8_t **ret, size_t *ret_len,
+                                 struct dga_diag *diag);
 /* The service's JSON answer alone (what dga_collateral_rim_fetch parses): the XML for id. */
 dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *id, uint8_t **ret,
                                   size_t *ret_len, struct dga_diag *diag);
@@ -146,8 +146,7 @@ dga_err dga_collateral_write_atomic(const char *path, const uint8_t *data, size_
 /* <dir>/ocsp/<key>.der, the response filed under a certificate's key (dga_ocsp_cert_key). */
 dga_err dga_collateral_ocsp_path(const char *dir, const char *key, char *out, size_t cap);
 /* Reads the stored response: DGA_E_OCSP_NO_RESPONSE when there is none. */
-dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret,
-                                 size_t *ret_len);
+dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret, size_t *ret_len);
 /* Files a response under the key its own SingleResponse names (creating <dir>/ocsp). */
 dga_err dga_collateral_ocsp_store(const char *dir, const uint8_t *der, size_t len);
 
@@ -159,11 +158,12 @@ struct dga_ocsp_bundle {
         uint8_t *der;
         size_t len;
         char key[DGA_OCSP_KEY_LEN];
-    } *items;
+    } * items;
 };
 #define DGA_OCSP_BUNDLE_MAX 256
 
-/* Adds a copy of a response (DGA_E_TOO_LARGE past DGA_OCSP_BUNDLE_MAX; malformed DER is refused). */
+/* Adds a copy of a response (DGA_E_TOO_LARGE past DGA_OCSP_BUNDLE_MAX; malformed DER is refused).
+ */
 dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_t len);
 void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b);
 /*
@@ -179,7 +179,8 @@ dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_
 
 enum dga_ocsp_mode {
     DGA_OCSP_MODE_OFF,    /* nothing is checked: the chains say "not-checked" */
-    DGA_OCSP_MODE_ONLINE, /* ask the responder (with a nonce); dir, if set, is written and, when no responder answers, read */
+    DGA_OCSP_MODE_ONLINE, /* ask the responder (with a nonce); dir, if set, is written and, when no
+                             responder answers, read */
     DGA_OCSP_MODE_CACHE,  /* only the collateral directory */
     DGA_OCSP_MODE_BUNDLE, /* only the responses of a bundle */
 };
@@ -199,14 +200,14 @@ dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret);
 void dga_ocsp_memo_free(struct dga_ocsp_memo *m);
 
 struct dga_ocsp_source {
-    struct dga_ocsp_memo *memo;          /* optional (NULL: every certificate fetched each time) */
+    struct dga_ocsp_memo *memo; /* optional (NULL: every certificate fetched each time) */
     enum dga_ocsp_mode mode;
-    const char *url;                     /* online; NULL: DGA_OCSP_DEFAULT_URL */
-    const char *dir;                     /* cache (required), online (optional) */
+    const char *url;                      /* online; NULL: DGA_OCSP_DEFAULT_URL */
+    const char *dir;                      /* cache (required), online (optional) */
     const struct dga_ocsp_bundle *bundle; /* bundle */
     struct dga_http_options http;
-    long skew;          /* seconds; default DGA_OCSP_DEFAULT_SKEW */
-    long max_age;       /* seconds; default DGA_OCSP_DEFAULT_MAX_AGE; 0 with unlimited_age */
+    long skew;    /* seconds; default DGA_OCSP_DEFAULT_SKEW */
+    long max_age; /* seconds; default DGA_OCSP_DEFAULT_MAX_AGE; 0 with unlimited_age */
     bool unlimited_age;
 };
 /* Mode off, defaults for the rest. */
@@ -252,7 +253,7 @@ dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *
  * presented root replaced by root (the pinned CoRIM root).
  */
 struct dga_rim;
-dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim,
-                           X509 *root, time_t at, struct dga_ocsp_chain_result *ret);
+dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim, X509 *root,
+                           time_t at, struct dga_ocsp_chain_result *ret);
 
 #endif

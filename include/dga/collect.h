@@ -67,7 +67,7 @@ dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools);
 
 /* One CC field outside its allow-list, as NVML names it. */
 struct dga_cc_field {
-    const char *name;    /* "ccFeature", "environment", "devToolsMode", "multiGpuMode" */
+    const char *name; /* "ccFeature", "environment", "devToolsMode", "multiGpuMode" */
     unsigned value;
     const char *allowed; /* e.g. "2 (production hardware)" */
 };
@@ -92,7 +92,7 @@ struct dga_gpu_collected {
     char uuid[DGA_NVML_UUID_MAX];
     char vbios_version[DGA_NVML_VBIOS_MAX];
     char pci_address[DGA_PCI_ADDR_MAX]; /* normalized "dddd:bb:dd.f", lowercase */
-    uint8_t *report; /* attestationReport[0 .. attestationReportSize) */
+    uint8_t *report;                    /* attestationReport[0 .. attestationReportSize) */
     size_t report_len;
     char *chain_pem; /* attestationCertChain, NUL-terminated */
     size_t chain_pem_len;
@@ -158,13 +158,13 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
  * whether NVML applied the state is unknown: the caller must treat the gate
  * as failed.
  */
-dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
-                                         unsigned timeout_ms, struct dga_nvml_error *err);
+dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, unsigned timeout_ms,
+                                         struct dga_nvml_error *err);
 
-/* dga_nvml_cc_settings in a child process with a deadline (the gate checks CC before collecting). */
+/* dga_nvml_cc_settings in a child process with a deadline (the gate checks CC before collecting).
+ */
 dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
-                                           struct dga_cc_settings *ret,
-                                           struct dga_nvml_error *err);
+                                           struct dga_cc_settings *ret, struct dga_nvml_error *err);
 
 /* ---- output ---- */
 
@@ -203,7 +203,7 @@ struct dga_pci_device {
 
 struct dga_inventory {
     size_t n_gpus, n_switches;
-    struct dga_pci_device gpu[DGA_MAX_DEVICES];    /* sorted by address */
+    struct dga_pci_device gpu[DGA_MAX_DEVICES]; /* sorted by address */
     struct dga_pci_device nvswitch[DGA_MAX_DEVICES];
 };
 

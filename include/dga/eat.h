@@ -24,10 +24,10 @@
 #define DGA_EAT_LIFETIME 3600 /* exp = iat + 3600, as libnvat */
 
 struct dga_eat_options {
-    EVP_PKEY *key;      /* P-384 private key; NULL only with allow_unsigned */
+    EVP_PKEY *key;       /* P-384 private key; NULL only with allow_unsigned */
     bool allow_unsigned; /* build "alg":"none" tokens (marked so) when key is NULL */
-    const char *kid;    /* header "kid" when not NULL */
-    const char *issuer; /* "iss"; NULL = "dstack-gpu-attest" */
+    const char *kid;     /* header "kid" when not NULL */
+    const char *issuer;  /* "iss"; NULL = "dstack-gpu-attest" */
     time_t iat;
     uint8_t nonce[DGA_NONCE_LEN]; /* eat_nonce of the overall token */
     bool overall_result;          /* x-nvidia-overall-att-result: NVIDIA's default appraisal */

@@ -11,190 +11,185 @@
 #include <stddef.h>
 
 /* X(enum suffix, stable name, message) */
-#define DGA_ERROR_TABLE(X)                                                                  \
-    X(OK, "ok", "success")                                                                  \
-    /* core */                                                                              \
-    X(NOMEM, "out-of-memory", "out of memory")                                              \
-    X(INTERNAL, "internal", "internal error")                                                \
-    X(TRUNCATED, "truncated", "input is truncated")                                         \
-    X(TRAILING_BYTES, "trailing-bytes", "unexpected bytes after the end of the structure")  \
-    X(TOO_LARGE, "too-large", "input exceeds its size limit")                               \
-    X(BAD_HEX, "bad-hex", "invalid hexadecimal text")                                       \
-    X(BAD_BASE64, "bad-base64", "invalid base64 text")                                      \
-    X(IO, "io", "input/output error")                                                       \
-    X(NOT_REGULAR_FILE, "not-regular-file",                                                 \
-      "not a regular file (a FIFO, device, directory, or a refused symbolic link)")        \
-    X(BAD_ARGUMENT, "bad-argument", "invalid argument")                                     \
-    /* SPDM request (GET_MEASUREMENTS) */                                                   \
-    X(REQUEST_VERSION, "request-version", "request SPDMVersion is not 0x11")                \
-    X(REQUEST_CODE, "request-code", "request code is not GET_MEASUREMENTS (0xE0)")          \
-    X(REQUEST_PARAM, "request-param", "request parameters are not 0x01/0xFF/slot 0")        \
-    /* SPDM response (MEASUREMENTS) */                                                      \
-    X(RESPONSE_VERSION, "response-version", "response SPDMVersion is not 0x11")             \
-    X(RESPONSE_CODE, "response-code", "response code is not MEASUREMENTS (0x60)")           \
-    X(NO_BLOCKS, "no-measurement-blocks", "NumberOfBlocks is zero")                         \
-    X(RECORD_LENGTH, "record-length-mismatch",                                              \
-      "measurement blocks do not fill MeasurementRecordLength exactly")                     \
-    X(BLOCK_COUNT, "block-count-mismatch",                                                  \
-      "measurement record holds a different number of blocks than NumberOfBlocks")          \
-    X(BLOCK_INDEX, "block-index-out-of-range",                                              \
-      "measurement block index is 0 or greater than NumberOfBlocks")                        \
-    X(DUPLICATE_BLOCK, "duplicate-block-index", "two measurement blocks share an index")    \
-    X(BLOCK_SPEC, "block-spec", "measurement block is not a DMTF measurement (spec 0x01)")  \
-    X(BLOCK_TYPE, "block-value-type", "measurement value type is not 0x01")                 \
-    X(BLOCK_SIZE, "block-size-mismatch",                                                    \
-      "measurement sizes disagree (MeasurementSize != 3 + ValueSize, or ValueSize != 48)")  \
-    /* opaque data */                                                                       \
-    X(OPAQUE_EMPTY, "opaque-empty", "OpaqueLength is zero")                                 \
-    X(DUPLICATE_TLV, "duplicate-tlv", "an opaque-data field appears twice")                 \
-    X(TLV_SIZE, "tlv-size", "an opaque-data field has an invalid size")                     \
-    X(TLV_VALUE, "tlv-value", "an opaque-data field has an invalid value")                  \
-    X(MISSING_TLV, "missing-tlv", "a required opaque-data field is absent")                 \
-    X(UNSUPPORTED_FIRMWARE, "unsupported-firmware",                                         \
-      "unsupported firmware: opaque data version is greater than 1")                        \
-    /* containers */                                                                        \
-    X(BAD_JSON, "bad-json", "evidence JSON is malformed")                                   \
-    X(BAD_ARCH, "bad-arch", "unknown or unsupported architecture")                          \
-    X(TOO_MANY_DEVICES, "too-many-devices", "evidence lists too many devices")              \
-    X(NO_DEVICES, "no-devices", "evidence lists no devices")                                \
-    X(DUPLICATE_DEVICE, "duplicate-device",                                                 \
-      "two devices of the set are one physical device (same report, leaf certificate, "     \
-      "ueid or NVML UUID)")                                                                 \
-    /* certificates */                                                                      \
-    X(BAD_PEM, "bad-pem", "certificate chain is not a clean list of PEM certificates")      \
-    X(BAD_CERT, "bad-certificate", "a certificate cannot be decoded")                       \
-    X(CHAIN_LENGTH, "chain-length",                                                         \
-      "certificate chain has the wrong number of certificates (a device chain holds 5)")   \
-    X(CHAIN_ROOT, "chain-root",                                                             \
-      "the chain's root is not the pinned trust root")                                      \
-    X(CHAIN_INVALID, "chain-invalid", "certificate chain verification failed")              \
-    X(CHAIN_ORDER, "chain-order",                                                           \
-      "verified chain differs from the presented order leaf, BROM, ICA, identity, root")    \
-    X(CHAIN_ALGORITHM, "chain-algorithm",                                                   \
-      "a certificate key is not P-384 or its signature is not ecdsa-with-SHA384")           \
-    X(BAD_DER, "bad-der", "malformed DER")                                                  \
-    X(FWID_NOT_FOUND, "fwid-not-found",                                                     \
-      "the report carries a FWID but the leaf certificate has no FWID extension")           \
-    X(FWID_MISMATCH, "fwid-mismatch",                                                       \
-      "the report FWID differs from the leaf certificate FWID")                             \
-    /* report-level verification */                                                         \
-    X(SIGNATURE_INVALID, "signature-invalid", "report signature verification failed")       \
-    X(NONCE_MISMATCH, "nonce-mismatch", "nonce mismatch")                                   \
-    X(CHAIN_EXPIRED, "chain-expired",                                                       \
-      "a certificate of the chain is expired or not yet valid at the verification time")    \
-    X(ARCH_MISMATCH, "arch-mismatch",                                                       \
-      "the certificate chain belongs to another architecture than the one declared")        \
-    /* RIM documents */                                                                     \
-    X(RIM_XML, "rim-xml", "RIM document is not well-formed XML")                            \
-    X(RIM_DTD, "rim-dtd", "RIM document carries a DTD, entity or external reference")      \
-    X(RIM_STRUCTURE, "rim-structure",                                                       \
-      "RIM document structure is not SoftwareIdentity with one Meta, Payload and Signature") \
-    X(RIM_ATTRIBUTE, "rim-attribute", "a RIM attribute is missing or malformed")           \
-    X(RIM_DUPLICATE_INDEX, "rim-duplicate-index", "two active RIM measurements share an index") \
-    X(RIM_SIGNATURE_PROFILE, "rim-signature-profile",                                       \
-      "the RIM signature is outside NVIDIA's XML-DSig profile")                             \
-    X(RIM_DIGEST_MISMATCH, "rim-digest-mismatch",                                           \
-      "the RIM reference digest does not match the document (content changed after signing)") \
-    X(RIM_SIGNATURE_INVALID, "rim-signature-invalid", "the RIM signature value does not verify") \
-    X(RIM_NOT_FOUND, "rim-not-found", "RIM not found")                                      \
-    X(RIM_STORE, "rim-store", "the RIM store cannot be read")                               \
-    X(RIM_VERSION_MISMATCH, "rim-version-mismatch",                                         \
-      "the RIM version differs from the version in the report")                             \
-    X(RIM_CONFLICT, "rim-measurement-conflict",                                             \
-      "an index is active in both the driver and the VBIOS RIM")                            \
-    /* policy */                                                                            \
-    X(POLICY, "policy-invalid", "the policy document is malformed or has an unknown key")  \
-    /* EAT tokens */                                                                        \
-    X(EAT_MALFORMED, "eat-malformed", "the token is not a well-formed detached EAT")       \
-    X(EAT_ALGORITHM, "eat-algorithm", "the token is not signed with ES384")                \
-    X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")               \
-    X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")      \
-    X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                \
-    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")                                  \
-    /* collection: NVML, sysfs PCI inventory, CC mode (lib/collect) */                      \
-    X(NVML_LOAD, "nvml-load", "the NVML library cannot be loaded")                          \
-    X(NVML_SYMBOL, "nvml-symbol", "the NVML library lacks a required function")             \
-    X(NVML_CALL, "nvml-call", "an NVML call returned an error")                             \
-    X(NVML_SIZE, "nvml-size",                                                               \
-      "NVML returned an empty, short or overlong value for its buffer")                     \
-    X(NVML_CHAIN, "nvml-chain",                                                             \
-      "NVML returned a certificate chain that is not 5 PEM certificates")                   \
-    X(NVML_ARCH, "nvml-arch", "the GPU architecture is neither Hopper nor Blackwell")       \
-    X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")   \
-    X(CC_OFF, "cc-off", "confidential computing is off (the CC feature is not enabled)")    \
-    X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")            \
-    X(CC_UNKNOWN, "cc-unknown",                                                             \
-      "a confidential-computing setting has a value outside the gate's allow-list")         \
-    X(PCI_UNREADABLE, "pci-unreadable", "a PCI device entry in sysfs cannot be read")      \
-    X(PCI_FOREIGN_DISPLAY, "pci-foreign-display",                                           \
-      "a display controller that is not an NVIDIA GPU is present")                          \
-    X(PCI_ADDRESS, "pci-address", "a PCI address is malformed")                             \
-    X(INVENTORY_MISMATCH, "inventory-mismatch",                                             \
-      "the PCI inventory, NVML and the evidence disagree on the devices present")           \
-    /* measure: runtime events, registers, event logs, canonical JSON */                    \
-    X(EVENT_NAME, "event-name",                                                             \
-      "event name is empty, too long, or has a character the event formats cannot carry")   \
-    X(EVENTLOG_SYNTAX, "eventlog-syntax", "an event-log line or element is not valid JSON") \
-    X(EVENTLOG_FIELD, "eventlog-field",                                                     \
-      "an event-log member is missing, of the wrong type, or unknown")                      \
-    X(EVENT_TYPE, "event-type", "a runtime event is not type 0x08000001 on RTMR3")         \
-    X(EVENT_VERSION, "event-version", "event digest version is not 1 or 2")                 \
-    X(EVENT_DIGEST_MISMATCH, "event-digest-mismatch",                                       \
-      "a recorded event digest differs from the digest of its name and payload")            \
-    X(EVENT_PREIMAGE, "event-preimage",                                                     \
-      "a V2 event preimage is not the canonical JSON of its name and payload")              \
-    X(EVENT_VERSION_FILE, "event-version-file",                                             \
-      "the runtime-event version file is missing, malformed, or holds another version")    \
-    X(EVENT_LOCK, "event-lock", "the runtime-event lock file cannot be opened or locked")   \
-    X(REGISTER_UNAVAILABLE, "register-unavailable",                                         \
-      "no measurement register interface (RTMR sysfs, TDX device, TPM) is available")      \
-    X(REGISTER_PERMISSION, "register-permission",                                           \
-      "permission denied extending the measurement register")                               \
-    X(REGISTER_EXTEND, "register-extend", "extending the measurement register failed")      \
-    X(REGISTER_STATE, "register-state",                                                     \
-      "the simulated register file cannot be read or does not hold exactly 48 bytes")       \
-    X(EVENT_LOG_WRITE, "event-log-write",                                                   \
-      "the register was extended but the event-log line could not be appended")             \
-    X(RTMR_MISMATCH, "rtmr-mismatch", "the replayed register differs from the expected value") \
-    X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")   \
-    X(JCS_NUMBER, "jcs-number",                                                             \
-      "a number has no single canonical form (an integral value beyond 2^53)")              \
-    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")      \
-    /* collateral proxy */                                                                  \
-    X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")            \
-    X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                               \
-      "the OCSP response is not successful, not yet valid or already expired")              \
-    X(PROXY_UPSTREAM, "proxy-upstream", "the upstream service cannot be reached")           \
-    X(PROXY_CACHE_CORRUPT, "proxy-cache-corrupt",                                           \
-      "a cache entry is malformed or its body does not match its digest")                   \
-    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")               \
-    /* OCSP and collateral (revocation) */                                                  \
-    X(OCSP_MALFORMED, "ocsp-malformed", "the OCSP response is not well-formed DER")         \
-    X(OCSP_RESPONSE_STATUS, "ocsp-response-status",                                         \
-      "the OCSP responder did not answer successfully (responseStatus)")                    \
-    X(OCSP_SIGNATURE, "ocsp-signature",                                                     \
-      "the OCSP response is not signed by the issuer or a responder the issuer authorised") \
-    X(OCSP_CERTID, "ocsp-certid", "the OCSP response does not answer for this certificate") \
-    X(OCSP_NONCE, "ocsp-nonce", "the OCSP response does not echo the request's nonce")     \
-    X(OCSP_NOT_YET_VALID, "ocsp-not-yet-valid",                                             \
-      "the OCSP response's thisUpdate is after the verification time")                     \
-    X(OCSP_EXPIRED, "ocsp-expired",                                                         \
-      "the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time") \
-    X(OCSP_TOO_OLD, "ocsp-too-old", "the OCSP response is older than the maximum age")     \
-    X(COLLATERAL_UNREACHABLE, "collateral-unreachable",                                     \
-      "the collateral service (OCSP responder, RIM service) could not be reached")          \
-    X(COLLATERAL_HTTP, "collateral-http", "the collateral service answered with an HTTP error") \
-    X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                 \
-      "no fresh OCSP response for the certificate in the chosen source")                   \
-    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written") \
-    /* gate: the boot gate's own findings */                                                \
-    X(GATE_CONFIG, "gate-config",                                                           \
-      "the gate configuration is malformed, has an unknown key, or a value out of range")  \
-    X(GATE_REJECTED, "gate-rejected",                                                       \
-      "the appraisal or the policy rejected the GPUs")                                      \
-    /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */        \
-    X(RUNTIME_LIBRARY, "runtime-library",                                                   \
-      "a shared library this operation needs cannot be loaded")
+#define DGA_ERROR_TABLE(X)                                                                         \
+    X(OK, "ok", "success")                                                                         \
+    /* core */                                                                                     \
+    X(NOMEM, "out-of-memory", "out of memory")                                                     \
+    X(INTERNAL, "internal", "internal error")                                                      \
+    X(TRUNCATED, "truncated", "input is truncated")                                                \
+    X(TRAILING_BYTES, "trailing-bytes", "unexpected bytes after the end of the structure")         \
+    X(TOO_LARGE, "too-large", "input exceeds its size limit")                                      \
+    X(BAD_HEX, "bad-hex", "invalid hexadecimal text")                                              \
+    X(BAD_BASE64, "bad-base64", "invalid base64 text")                                             \
+    X(IO, "io", "input/output error")                                                              \
+    X(NOT_REGULAR_FILE, "not-regular-file",                                                        \
+      "not a regular file (a FIFO, device, directory, or a refused symbolic link)")                \
+    X(BAD_ARGUMENT, "bad-argument", "invalid argument")                                            \
+    /* SPDM request (GET_MEASUREMENTS) */                                                          \
+    X(REQUEST_VERSION, "request-version", "request SPDMVersion is not 0x11")                       \
+    X(REQUEST_CODE, "request-code", "request code is not GET_MEASUREMENTS (0xE0)")                 \
+    X(REQUEST_PARAM, "request-param", "request parameters are not 0x01/0xFF/slot 0")               \
+    /* SPDM response (MEASUREMENTS) */                                                             \
+    X(RESPONSE_VERSION, "response-version", "response SPDMVersion is not 0x11")                    \
+    X(RESPONSE_CODE, "response-code", "response code is not MEASUREMENTS (0x60)")                  \
+    X(NO_BLOCKS, "no-measurement-blocks", "NumberOfBlocks is zero")                                \
+    X(RECORD_LENGTH, "record-length-mismatch",                                                     \
+      "measurement blocks do not fill MeasurementRecordLength exactly")                            \
+    X(BLOCK_COUNT, "block-count-mismatch",                                                         \
+      "measurement record holds a different number of blocks than NumberOfBlocks")                 \
+    X(BLOCK_INDEX, "block-index-out-of-range",                                                     \
+      "measurement block index is 0 or greater than NumberOfBlocks")                               \
+    X(DUPLICATE_BLOCK, "duplicate-block-index", "two measurement blocks share an index")           \
+    X(BLOCK_SPEC, "block-spec", "measurement block is not a DMTF measurement (spec 0x01)")         \
+    X(BLOCK_TYPE, "block-value-type", "measurement value type is not 0x01")                        \
+    X(BLOCK_SIZE, "block-size-mismatch",                                                           \
+      "measurement sizes disagree (MeasurementSize != 3 + ValueSize, or ValueSize != 48)")         \
+    /* opaque data */                                                                              \
+    X(OPAQUE_EMPTY, "opaque-empty", "OpaqueLength is zero")                                        \
+    X(DUPLICATE_TLV, "duplicate-tlv", "an opaque-data field appears twice")                        \
+    X(TLV_SIZE, "tlv-size", "an opaque-data field has an invalid size")                            \
+    X(TLV_VALUE, "tlv-value", "an opaque-data field has an invalid value")                         \
+    X(MISSING_TLV, "missing-tlv", "a required opaque-data field is absent")                        \
+    X(UNSUPPORTED_FIRMWARE, "unsupported-firmware",                                                \
+      "unsupported firmware: opaque data version is greater than 1")                               \
+    /* containers */                                                                               \
+    X(BAD_JSON, "bad-json", "evidence JSON is malformed")                                          \
+    X(BAD_ARCH, "bad-arch", "unknown or unsupported architecture")                                 \
+    X(TOO_MANY_DEVICES, "too-many-devices", "evidence lists too many devices")                     \
+    X(NO_DEVICES, "no-devices", "evidence lists no devices")                                       \
+    X(DUPLICATE_DEVICE, "duplicate-device",                                                        \
+      "two devices of the set are one physical device (same report, leaf certificate, "            \
+      "ueid or NVML UUID)")                                                                        \
+    /* certificates */                                                                             \
+    X(BAD_PEM, "bad-pem", "certificate chain is not a clean list of PEM certificates")             \
+    X(BAD_CERT, "bad-certificate", "a certificate cannot be decoded")                              \
+    X(CHAIN_LENGTH, "chain-length",                                                                \
+      "certificate chain has the wrong number of certificates (a device chain holds 5)")           \
+    X(CHAIN_ROOT, "chain-root", "the chain's root is not the pinned trust root")                   \
+    X(CHAIN_INVALID, "chain-invalid", "certificate chain verification failed")                     \
+    X(CHAIN_ORDER, "chain-order",                                                                  \
+      "verified chain differs from the presented order leaf, BROM, ICA, identity, root")           \
+    X(CHAIN_ALGORITHM, "chain-algorithm",                                                          \
+      "a certificate key is not P-384 or its signature is not ecdsa-with-SHA384")                  \
+    X(BAD_DER, "bad-der", "malformed DER")                                                         \
+    X(FWID_NOT_FOUND, "fwid-not-found",                                                            \
+      "the report carries a FWID but the leaf certificate has no FWID extension")                  \
+    X(FWID_MISMATCH, "fwid-mismatch", "the report FWID differs from the leaf certificate FWID")    \
+    /* report-level verification */                                                                \
+    X(SIGNATURE_INVALID, "signature-invalid", "report signature verification failed")              \
+    X(NONCE_MISMATCH, "nonce-mismatch", "nonce mismatch")                                          \
+    X(CHAIN_EXPIRED, "chain-expired",                                                              \
+      "a certificate of the chain is expired or not yet valid at the verification time")           \
+    X(ARCH_MISMATCH, "arch-mismatch",                                                              \
+      "the certificate chain belongs to another architecture than the one declared")               \
+    /* RIM documents */                                                                            \
+    X(RIM_XML, "rim-xml", "RIM document is not well-formed XML")                                   \
+    X(RIM_DTD, "rim-dtd", "RIM document carries a DTD, entity or external reference")              \
+    X(RIM_STRUCTURE, "rim-structure",                                                              \
+      "RIM document structure is not SoftwareIdentity with one Meta, Payload and Signature")       \
+    X(RIM_ATTRIBUTE, "rim-attribute", "a RIM attribute is missing or malformed")                   \
+    X(RIM_DUPLICATE_INDEX, "rim-duplicate-index", "two active RIM measurements share an index")    \
+    X(RIM_SIGNATURE_PROFILE, "rim-signature-profile",                                              \
+      "the RIM signature is outside NVIDIA's XML-DSig profile")                                    \
+    X(RIM_DIGEST_MISMATCH, "rim-digest-mismatch",                                                  \
+      "the RIM reference digest does not match the document (content changed after signing)")      \
+    X(RIM_SIGNATURE_INVALID, "rim-signature-invalid", "the RIM signature value does not verify")   \
+    X(RIM_NOT_FOUND, "rim-not-found", "RIM not found")                                             \
+    X(RIM_STORE, "rim-store", "the RIM store cannot be read")                                      \
+    X(RIM_VERSION_MISMATCH, "rim-version-mismatch",                                                \
+      "the RIM version differs from the version in the report")                                    \
+    X(RIM_CONFLICT, "rim-measurement-conflict",                                                    \
+      "an index is active in both the driver and the VBIOS RIM")                                   \
+    /* policy */                                                                                   \
+    X(POLICY, "policy-invalid", "the policy document is malformed or has an unknown key")          \
+    /* EAT tokens */                                                                               \
+    X(EAT_MALFORMED, "eat-malformed", "the token is not a well-formed detached EAT")               \
+    X(EAT_ALGORITHM, "eat-algorithm", "the token is not signed with ES384")                        \
+    X(EAT_SIGNATURE, "eat-signature", "the token signature does not verify")                       \
+    X(EAT_DIGEST, "eat-submod-digest", "a submodule token does not match its digest")              \
+    X(EAT_TIME, "eat-time", "the token is expired or issued in the future")                        \
+    X(EAT_NONCE, "eat-nonce", "the token nonces disagree")                                         \
+    /* collection: NVML, sysfs PCI inventory, CC mode (lib/collect) */                             \
+    X(NVML_LOAD, "nvml-load", "the NVML library cannot be loaded")                                 \
+    X(NVML_SYMBOL, "nvml-symbol", "the NVML library lacks a required function")                    \
+    X(NVML_CALL, "nvml-call", "an NVML call returned an error")                                    \
+    X(NVML_SIZE, "nvml-size", "NVML returned an empty, short or overlong value for its buffer")    \
+    X(NVML_CHAIN, "nvml-chain",                                                                    \
+      "NVML returned a certificate chain that is not 5 PEM certificates")                          \
+    X(NVML_ARCH, "nvml-arch", "the GPU architecture is neither Hopper nor Blackwell")              \
+    X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")          \
+    X(CC_OFF, "cc-off", "confidential computing is off (the CC feature is not enabled)")           \
+    X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")                    \
+    X(CC_UNKNOWN, "cc-unknown",                                                                    \
+      "a confidential-computing setting has a value outside the gate's allow-list")                \
+    X(PCI_UNREADABLE, "pci-unreadable", "a PCI device entry in sysfs cannot be read")              \
+    X(PCI_FOREIGN_DISPLAY, "pci-foreign-display",                                                  \
+      "a display controller that is not an NVIDIA GPU is present")                                 \
+    X(PCI_ADDRESS, "pci-address", "a PCI address is malformed")                                    \
+    X(INVENTORY_MISMATCH, "inventory-mismatch",                                                    \
+      "the PCI inventory, NVML and the evidence disagree on the devices present")                  \
+    /* measure: runtime events, registers, event logs, canonical JSON */                           \
+    X(EVENT_NAME, "event-name",                                                                    \
+      "event name is empty, too long, or has a character the event formats cannot carry")          \
+    X(EVENTLOG_SYNTAX, "eventlog-syntax", "an event-log line or element is not valid JSON")        \
+    X(EVENTLOG_FIELD, "eventlog-field",                                                            \
+      "an event-log member is missing, of the wrong type, or unknown")                             \
+    X(EVENT_TYPE, "event-type", "a runtime event is not type 0x08000001 on RTMR3")                 \
+    X(EVENT_VERSION, "event-version", "event digest version is not 1 or 2")                        \
+    X(EVENT_DIGEST_MISMATCH, "event-digest-mismatch",                                              \
+      "a recorded event digest differs from the digest of its name and payload")                   \
+    X(EVENT_PREIMAGE, "event-preimage",                                                            \
+      "a V2 event preimage is not the canonical JSON of its name and payload")                     \
+    X(EVENT_VERSION_FILE, "event-version-file",                                                    \
+      "the runtime-event version file is missing, malformed, or holds another version")            \
+    X(EVENT_LOCK, "event-lock", "the runtime-event lock file cannot be opened or locked")          \
+    X(REGISTER_UNAVAILABLE, "register-unavailable",                                                \
+      "no measurement register interface (RTMR sysfs, TDX device, TPM) is available")              \
+    X(REGISTER_PERMISSION, "register-permission",                                                  \
+      "permission denied extending the measurement register")                                      \
+    X(REGISTER_EXTEND, "register-extend", "extending the measurement register failed")             \
+    X(REGISTER_STATE, "register-state",                                                            \
+      "the simulated register file cannot be read or does not hold exactly 48 bytes")              \
+    X(EVENT_LOG_WRITE, "event-log-write",                                                          \
+      "the register was extended but the event-log line could not be appended")                    \
+    X(RTMR_MISMATCH, "rtmr-mismatch", "the replayed register differs from the expected value")     \
+    X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")           \
+    X(JCS_NUMBER, "jcs-number",                                                                    \
+      "a number has no single canonical form (an integral value beyond 2^53)")                     \
+    X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")             \
+    /* collateral proxy */                                                                         \
+    X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")                   \
+    X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                                      \
+      "the OCSP response is not successful, not yet valid or already expired")                     \
+    X(PROXY_UPSTREAM, "proxy-upstream", "the upstream service cannot be reached")                  \
+    X(PROXY_CACHE_CORRUPT, "proxy-cache-corrupt",                                                  \
+      "a cache entry is malformed or its body does not match its digest")                          \
+    X(PROXY_LISTEN, "proxy-listen", "the proxy cannot listen on its address")                      \
+    /* OCSP and collateral (revocation) */                                                         \
+    X(OCSP_MALFORMED, "ocsp-malformed", "the OCSP response is not well-formed DER")                \
+    X(OCSP_RESPONSE_STATUS, "ocsp-response-status",                                                \
+      "the OCSP responder did not answer successfully (responseStatus)")                           \
+    X(OCSP_SIGNATURE, "ocsp-signature",                                                            \
+      "the OCSP response is not signed by the issuer or a responder the issuer authorised")        \
+    X(OCSP_CERTID, "ocsp-certid", "the OCSP response does not answer for this certificate")        \
+    X(OCSP_NONCE, "ocsp-nonce", "the OCSP response does not echo the request's nonce")             \
+    X(OCSP_NOT_YET_VALID, "ocsp-not-yet-valid",                                                    \
+      "the OCSP response's thisUpdate is after the verification time")                             \
+    X(OCSP_EXPIRED, "ocsp-expired",                                                                \
+      "the OCSP response's nextUpdate (or thisUpdate + 1h) is before the verification time")       \
+    X(OCSP_TOO_OLD, "ocsp-too-old", "the OCSP response is older than the maximum age")             \
+    X(COLLATERAL_UNREACHABLE, "collateral-unreachable",                                            \
+      "the collateral service (OCSP responder, RIM service) could not be reached")                 \
+    X(COLLATERAL_HTTP, "collateral-http", "the collateral service answered with an HTTP error")    \
+    X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                        \
+      "no fresh OCSP response for the certificate in the chosen source")                           \
+    X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")  \
+    /* gate: the boot gate's own findings */                                                       \
+    X(GATE_CONFIG, "gate-config",                                                                  \
+      "the gate configuration is malformed, has an unknown key, or a value out of range")          \
+    X(GATE_REJECTED, "gate-rejected", "the appraisal or the policy rejected the GPUs")             \
+    /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
+    X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

@@ -232,9 +232,8 @@ dga_err dga_evidence_json_parse(const char *text, size_t len, struct dga_evidenc
  * The raw pair: report text as hex (whitespace-trimmed) or binary bytes, and a
  * PEM chain. Binary is assumed when the input is not entirely hex text.
  */
-dga_err dga_evidence_raw(const uint8_t *report_file, size_t report_file_len,
-                         const char *chain_pem, size_t chain_pem_len, enum dga_arch arch,
-                         struct dga_evidence_set *ret);
+dga_err dga_evidence_raw(const uint8_t *report_file, size_t report_file_len, const char *chain_pem,
+                         size_t chain_pem_len, enum dga_arch arch, struct dga_evidence_set *ret);
 
 /* Report bytes from a file's content: hex text or raw binary. *ret is malloc'd. */
 dga_err dga_report_bytes_from_file(const uint8_t *content, size_t len, uint8_t **ret,

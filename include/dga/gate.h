@@ -29,8 +29,8 @@
 /* ---- configuration (a JSON file; docs/gate.md lists every key) ------------------------- */
 
 #define DGA_GATE_CONFIG_MAX_BYTES (64u << 10)
-#define DGA_GATE_PATH_MAX 4096u             /* bytes of any path or spec in the config */
-#define DGA_GATE_TIMEOUT_MAX_MS 600000u     /* 10 minutes per NVML step */
+#define DGA_GATE_PATH_MAX 4096u         /* bytes of any path or spec in the config */
+#define DGA_GATE_TIMEOUT_MAX_MS 600000u /* 10 minutes per NVML step */
 #define DGA_GATE_RUN_DIR "/run/dstack-gpu-attest"
 #define DGA_GATE_BUNDLE_FILE "evidence.json"
 #define DGA_GATE_BUNDLE_MAX_BYTES (16u << 20) /* 64 GPUs of evidence fit easily */
@@ -48,25 +48,25 @@ struct dga_gate_rego_equivalent {
 };
 
 struct dga_gate_config {
-    char *rim_dir;          /* required: the RIM store */
-    char *policy;           /* policy document (docs/policy.md); NULL: the built-in default */
-    json_t *gpu_policy;     /* dstack's gpu_policy value (hashed as gpu-policy-hash); {} if absent */
-    char *nvml;             /* NULL: libnvidia-ml.so.1 */
-    char *sysfs_pci;        /* NULL: /sys/bus/pci/devices */
-    char *run_dir;          /* DGA_GATE_RUN_DIR */
-    char *event_backend;    /* "tdx" (default), "tpm[:PCR[:BANK]]", "sim:PATH" */
+    char *rim_dir;       /* required: the RIM store */
+    char *policy;        /* policy document (docs/policy.md); NULL: the built-in default */
+    json_t *gpu_policy;  /* dstack's gpu_policy value (hashed as gpu-policy-hash); {} if absent */
+    char *nvml;          /* NULL: libnvidia-ml.so.1 */
+    char *sysfs_pci;     /* NULL: /sys/bus/pci/devices */
+    char *run_dir;       /* DGA_GATE_RUN_DIR */
+    char *event_backend; /* "tdx" (default), "tpm[:PCR[:BANK]]", "sim:PATH" */
     char *event_log_dir, *event_lock, *tdx_sysfs_dir, *tdx_device, *tpm_tcti; /* NULL: defaults */
     unsigned event_version; /* 1 (default, as dstack) or 2 */
     unsigned cc_timeout_ms, collect_timeout_ms, ready_timeout_ms;
-    char *eat_key;          /* P-384 private key PEM: sign the detached EAT; NULL: no token */
+    char *eat_key; /* P-384 private key PEM: sign the detached EAT; NULL: no token */
     char *eat_kid;
     char *test_device_root; /* the only way to accept a non-NVIDIA device root */
-    char *ocsp;             /* "online", "cache" or "off"; NULL: online if the policy requires OCSP */
-    char *ocsp_url;         /* NULL: DGA_OCSP_DEFAULT_URL (or the collateral proxy's /ocsp) */
-    char *collateral_dir;   /* stored responses (required for cache; online falls back to it) */
+    char *ocsp;           /* "online", "cache" or "off"; NULL: online if the policy requires OCSP */
+    char *ocsp_url;       /* NULL: DGA_OCSP_DEFAULT_URL (or the collateral proxy's /ocsp) */
+    char *collateral_dir; /* stored responses (required for cache; online falls back to it) */
     bool has_ocsp_max_age;
-    unsigned ocsp_max_age;  /* seconds; 0 = only nextUpdate bounds a response */
-    bool has_verify_at;     /* tests and re-appraisal only */
+    unsigned ocsp_max_age; /* seconds; 0 = only nextUpdate bounds a response */
+    bool has_verify_at;    /* tests and re-appraisal only */
     time_t verify_at;
     size_t n_rego_equivalents; /* "rego_equivalents": {"<sha256 hex>": "policy.json", ...} */
     struct dga_gate_rego_equivalent rego_equivalents[DGA_GATE_REGO_EQUIVALENTS_MAX];
@@ -88,19 +88,19 @@ void dga_gate_config_free(struct dga_gate_config *c);
 /* ---- the gate run ---------------------------------------------------------------------- */
 
 /* The steps, in the order they run. */
-#define DGA_GATE_STEPS(X)                                                                   \
-    X(SETUP, "setup")               /* config files: policy, roots, keys, event backend */  \
-    X(POLICY_HASH, "gpu-policy-hash") /* the event, emitted on every launch */               \
-    X(INVENTORY, "inventory")       /* sysfs PCI scan */                                    \
-    X(CC, "cc-mode")                /* NVML CC settings */                                  \
-    X(NONCE, "nonce")                                                                       \
-    X(COLLECT, "collect")           /* reports and chains from NVML */                      \
-    X(MATCH, "inventory-match")     /* sysfs vs NVML vs evidence */                         \
-    X(APPRAISE, "appraise")         /* reports, chains, RIMs, measurements */               \
-    X(VERDICT, "policy")            /* the policy over the claims, device counts */         \
-    X(BUNDLE, "bundle")             /* the evidence bundle written */                       \
-    X(EVENT, "gpu-attestation")     /* the measured event */                                \
-    X(READY, "ready-state")         /* NVML ready state */                                  \
+#define DGA_GATE_STEPS(X)                                                                          \
+    X(SETUP, "setup")                 /* config files: policy, roots, keys, event backend */       \
+    X(POLICY_HASH, "gpu-policy-hash") /* the event, emitted on every launch */                     \
+    X(INVENTORY, "inventory")         /* sysfs PCI scan */                                         \
+    X(CC, "cc-mode")                  /* NVML CC settings */                                       \
+    X(NONCE, "nonce")                                                                              \
+    X(COLLECT, "collect")       /* reports and chains from NVML */                                 \
+    X(MATCH, "inventory-match") /* sysfs vs NVML vs evidence */                                    \
+    X(APPRAISE, "appraise")     /* reports, chains, RIMs, measurements */                          \
+    X(VERDICT, "policy")        /* the policy over the claims, device counts */                    \
+    X(BUNDLE, "bundle")         /* the evidence bundle written */                                  \
+    X(EVENT, "gpu-attestation") /* the measured event */                                           \
+    X(READY, "ready-state")     /* NVML ready state */                                             \
     X(DONE, "done")
 
 enum dga_gate_step {
@@ -131,8 +131,8 @@ const char *dga_gate_outcome_name(enum dga_gate_outcome o);
 #define DGA_GATE_REASON_LEN 512
 
 struct dga_gate_result {
-    dga_err err;               /* DGA_E_OK: passed (and, unless dry run, event and ready state set) */
-    enum dga_gate_step step;   /* the step that failed, or DGA_GATE_STEP_DONE */
+    dga_err err;             /* DGA_E_OK: passed (and, unless dry run, event and ready state set) */
+    enum dga_gate_step step; /* the step that failed, or DGA_GATE_STEP_DONE */
     enum dga_gate_outcome outcome;    /* PASS exactly when err is DGA_E_OK */
     char reason[DGA_GATE_REASON_LEN]; /* "GPU-0 (0000:41:00.0): cc-mode: cc-off: ..." */
     size_t n_gpus, n_nvswitches;      /* in the PCI inventory */
@@ -140,7 +140,7 @@ struct dga_gate_result {
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     uint8_t bundle_sha256[32];
     bool policy_hash_emitted, event_emitted, ready_set;
-    char event_payload[1024];  /* the gpu-attestation payload, when built */
+    char event_payload[1024]; /* the gpu-attestation payload, when built */
 };
 
 struct dga_gate_options {

@@ -88,11 +88,11 @@ dga_err dga_ocsp_response_key(const uint8_t *der, size_t len, char out[DGA_OCSP_
 /* ---- responses ---- */
 
 struct dga_ocsp_check {
-    time_t at;         /* verification time: never the wall clock implicitly */
-    long skew;         /* seconds of clock skew allowed on thisUpdate / nextUpdate */
-    long max_age;      /* seconds; t - thisUpdate must not exceed it. 0 = unlimited ... */
-    bool unlimited_age; /* ... only when this is set too (an explicit choice) */
-    X509 *root;        /* the chain's trust root: the only trusted certificate */
+    time_t at;                 /* verification time: never the wall clock implicitly */
+    long skew;                 /* seconds of clock skew allowed on thisUpdate / nextUpdate */
+    long max_age;              /* seconds; t - thisUpdate must not exceed it. 0 = unlimited ... */
+    bool unlimited_age;        /* ... only when this is set too (an explicit choice) */
+    X509 *root;                /* the chain's trust root: the only trusted certificate */
     STACK_OF(X509) *untrusted; /* further certificates between issuer and root (may be NULL) */
 };
 
@@ -100,12 +100,12 @@ struct dga_ocsp_check {
 void dga_ocsp_check_init(struct dga_ocsp_check *c, time_t at, X509 *root);
 
 struct dga_ocsp_result {
-    dga_err err;          /* the first failed check; DGA_E_OK when all passed */
-    bool response_valid;  /* parse, responseStatus, signature, CertID, window and age passed */
-    bool nonce_sent;      /* a nonce was in the request */
-    bool nonce_matches;   /* the response echoes it (false when none was sent) */
+    dga_err err;         /* the first failed check; DGA_E_OK when all passed */
+    bool response_valid; /* parse, responseStatus, signature, CertID, window and age passed */
+    bool nonce_sent;     /* a nonce was in the request */
+    bool nonce_matches;  /* the response echoes it (false when none was sent) */
     enum dga_ocsp_status status; /* NONE unless response_valid */
-    char reason[32];      /* OpenSSL's name of the revocation reason ("certificateHold"), or "" */
+    char reason[32]; /* OpenSSL's name of the revocation reason ("certificateHold"), or "" */
     time_t this_update, next_update; /* next_update: thisUpdate + 1 h when absent */
     bool next_update_present;
 };
@@ -126,9 +126,8 @@ struct dga_ocsp_result {
  * diag->field says which check failed.
  */
 dga_err dga_ocsp_response_check(const uint8_t *der, size_t len, X509 *subject, X509 *issuer,
-                                const struct dga_ocsp_request *req,
-                                const struct dga_ocsp_check *c, struct dga_ocsp_result *ret,
-                                struct dga_diag *diag);
+                                const struct dga_ocsp_request *req, const struct dga_ocsp_check *c,
+                                struct dga_ocsp_result *ret, struct dga_diag *diag);
 
 /*
  * The freshness rule, the only one: dga_ocsp_response_check applies it, and
@@ -184,34 +183,34 @@ enum dga_ocsp_origin {
 const char *dga_ocsp_origin_name(enum dga_ocsp_origin o);
 
 struct dga_ocsp_cert_result {
-    int index;              /* subject's position in the chain */
-    char subject[128];      /* the subject's CN, for messages */
+    int index;         /* subject's position in the chain */
+    char subject[128]; /* the subject's CN, for messages */
     char key[DGA_OCSP_KEY_LEN];
     enum dga_ocsp_origin origin;
     struct dga_ocsp_result r;
     struct dga_diag diag;
-    uint8_t *der;           /* the response used (malloc'd), NULL if none */
+    uint8_t *der; /* the response used (malloc'd), NULL if none */
     size_t der_len;
 };
 
 /* The chain's claims, aggregated over its checked certificates. */
 struct dga_ocsp_chain_result {
-    bool checked;           /* OCSP ran (else the claims say "not-checked") */
+    bool checked; /* OCSP ran (else the claims say "not-checked") */
     size_t n;
     struct dga_ocsp_cert_result certs[DGA_OCSP_CHAIN_CHECKS];
-    dga_err err;            /* the first failure, DGA_E_OK if none */
-    int failed;             /* index into certs of that failure, -1 if none */
+    dga_err err; /* the first failure, DGA_E_OK if none */
+    int failed;  /* index into certs of that failure, -1 if none */
     /*
      * x-nvidia-cert-ocsp-status: GOOD when every response is valid and good;
      * else REVOKED when any certificate is revoked, INVALID when a response
      * failed verification, UNKNOWN; NOT_CHECKED when there was none.
      */
     enum dga_ocsp_chain_status status;
-    char reason[32];        /* the first revoked certificate's reason, "" if none */
-    bool nonce_matches;     /* AND over the responses */
-    bool response_valid;    /* AND over the responses */
+    char reason[32];             /* the first revoked certificate's reason, "" if none */
+    bool nonce_matches;          /* AND over the responses */
+    bool response_valid;         /* AND over the responses */
     enum dga_ocsp_origin origin; /* of the responses (the weakest if they differ) */
-    long max_age;           /* the maximum age the responses were held to; 0 = unlimited */
+    long max_age;                /* the maximum age the responses were held to; 0 = unlimited */
 };
 
 /* Computes status, reason, nonce_matches, response_valid, err and failed from certs[0..n). */

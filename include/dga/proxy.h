@@ -56,7 +56,7 @@ struct dga_proxy_config {
     size_t max_rim_response;     /* upstream RIM body (16 MiB) */
     unsigned max_connections;    /* concurrent client connections (1024) */
     unsigned max_connections_per_client; /* concurrent connections from one IP address (128) */
-    unsigned refresh_parallel;   /* background refresh upstream requests at once (4) */
+    unsigned refresh_parallel;           /* background refresh upstream requests at once (4) */
     /* where log lines go; NULL = nowhere */
     dga_proxy_log_fn log;
     void *log_cls;

@@ -29,22 +29,22 @@ struct dga_rim_measurement {
     bool active;           /* active="True" (only "True"/"False" are accepted) */
     unsigned alternatives; /* number of HashK attributes, 1..DGA_RIM_MAX_ALTERNATIVES */
     uint8_t hash[DGA_RIM_MAX_ALTERNATIVES][DGA_DIGEST_LEN];
-    unsigned size;         /* the size attribute (48 in every sample) */
+    unsigned size; /* the size attribute (48 in every sample) */
     char name[64];
 };
 
 struct rim_xml; /* internal: the parsed document, kept for signature verification */
 
 struct dga_rim {
-    char colloquial_version[64];  /* Meta/@colloquialVersion */
-    char manufacturer_id[32];     /* Meta/@FirmwareManufacturerId (TCG namespace) */
-    char product[64];             /* Meta/@product, informational */
-    char edition[64];             /* Meta/@edition, informational */
-    char tag_id[256];             /* SoftwareIdentity/@tagId, informational */
-    size_t n_measurements;        /* every Resource of type Measurement, document order */
+    char colloquial_version[64]; /* Meta/@colloquialVersion */
+    char manufacturer_id[32];    /* Meta/@FirmwareManufacturerId (TCG namespace) */
+    char product[64];            /* Meta/@product, informational */
+    char edition[64];            /* Meta/@edition, informational */
+    char tag_id[256];            /* SoftwareIdentity/@tagId, informational */
+    size_t n_measurements;       /* every Resource of type Measurement, document order */
     struct dga_rim_measurement *measurements;
-    uint8_t sha256[32];           /* SHA-256 of the document bytes as given */
-    STACK_OF(X509) *certs;        /* Signature/KeyInfo/X509Data/X509Certificate, document order */
+    uint8_t sha256[32];    /* SHA-256 of the document bytes as given */
+    STACK_OF(X509) *certs; /* Signature/KeyInfo/X509Data/X509Certificate, document order */
     struct rim_xml *xml;
 };
 
@@ -55,8 +55,7 @@ struct dga_rim {
  * index DGA_E_RIM_DUPLICATE_INDEX). Verifies nothing cryptographic.
  * diag->field names the element or attribute; diag->offset is its line.
  */
-dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret,
-                      struct dga_diag *diag);
+dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret, struct dga_diag *diag);
 void dga_rim_free(struct dga_rim *rim);
 /* dga_rim_parse, decoding the KeyInfo certificates through `pool` (may be NULL). */
 dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_pool *pool,
@@ -69,8 +68,8 @@ dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_poo
  * ret->not_yet_valid and the expiration date is the minimum notAfter.
  * ret->hwmodel holds the signer's CN; ueid and FWID are unused.
  */
-dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust,
-                             time_t at, struct dga_chain_info *ret, struct dga_diag *diag);
+dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust, time_t at,
+                             struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
  * As dga_rim_chain_verify, with a per-run cache (may be NULL) shared with
@@ -94,8 +93,7 @@ dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_
  * (DGA_E_RIM_SIGNATURE_INVALID). The caller passes the leaf of a chain it has
  * verified with dga_rim_chain_verify.
  */
-dga_err dga_rim_signature_verify(const struct dga_rim *rim, X509 *signer,
-                                 struct dga_diag *diag);
+dga_err dga_rim_signature_verify(const struct dga_rim *rim, X509 *signer, struct dga_diag *diag);
 
 /* The active measurement for a RIM index, or NULL. */
 const struct dga_rim_measurement *dga_rim_active(const struct dga_rim *rim, unsigned index);

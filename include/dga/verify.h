@@ -17,9 +17,9 @@
 #include "dga/x509.h"
 
 struct dga_verify_options {
-    uint8_t nonce[DGA_NONCE_LEN];  /* the caller's expected nonce */
-    time_t at;                     /* verification time */
-    const struct dga_trust *trust; /* device identity root */
+    uint8_t nonce[DGA_NONCE_LEN];        /* the caller's expected nonce */
+    time_t at;                           /* verification time */
+    const struct dga_trust *trust;       /* device identity root */
     struct dga_chain_cache *chain_cache; /* optional (NULL: every chain verified in full) */
     struct dga_cert_pool *cert_pool;     /* optional (NULL: every certificate decoded) */
 };
@@ -40,11 +40,11 @@ struct dga_device_result {
     enum dga_arch arch;
     char label[16]; /* GPU-0, SWITCH-0, ... */
     bool parsed, chain_verified, signature_verified, nonce_match, fwid_match, time_valid;
-    dga_err err;                /* first failure in check order; DGA_E_OK if all passed */
+    dga_err err; /* first failure in check order; DGA_E_OK if all passed */
     enum dga_check failed_check;
-    struct dga_diag diag;       /* where the first failure was found */
-    struct dga_report report;   /* valid when parsed; points into the evidence */
-    struct dga_derived derived; /* valid when parsed */
+    struct dga_diag diag;        /* where the first failure was found */
+    struct dga_report report;    /* valid when parsed; points into the evidence */
+    struct dga_derived derived;  /* valid when parsed */
     struct dga_chain_info chain; /* valid when chain_verified */
     bool custom_root;
 };

@@ -80,13 +80,13 @@ dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_
                                    STACK_OF(X509) **ret, struct dga_diag *diag);
 
 struct dga_chain_info {
-    time_t not_after_min;        /* minimum notAfter over every certificate */
-    char expiration_date[21];    /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */
-    bool expired;                /* some certificate's notAfter < at */
-    bool not_yet_valid;          /* some certificate's notBefore > at */
-    char hwmodel[128];           /* device chain: CN of certificate 1 (BROM); RIM chain: signer CN */
-    char ueid[64];               /* decimal serial number of certificate 0 */
-    bool leaf_has_fwid;          /* leaf carries the arch's FWID extension */
+    time_t not_after_min;     /* minimum notAfter over every certificate */
+    char expiration_date[21]; /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */
+    bool expired;             /* some certificate's notAfter < at */
+    bool not_yet_valid;       /* some certificate's notBefore > at */
+    char hwmodel[128];        /* device chain: CN of certificate 1 (BROM); RIM chain: signer CN */
+    char ueid[64];            /* decimal serial number of certificate 0 */
+    bool leaf_has_fwid;       /* leaf carries the arch's FWID extension */
     uint8_t leaf_fwid[DGA_DIGEST_LEN];
 };
 
@@ -133,8 +133,7 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
  * Blackwell 2.23.133.5.4.1.1 ([6] fwids, first entry), both parsed as DER.
  * *present is false (and DGA_E_OK returned) when the extension is absent.
  */
-dga_err dga_cert_fwid(X509 *leaf, enum dga_arch arch, bool *present,
-                      uint8_t out[DGA_DIGEST_LEN]);
+dga_err dga_cert_fwid(X509 *leaf, enum dga_arch arch, bool *present, uint8_t out[DGA_DIGEST_LEN]);
 
 /*
  * ECDSA P-384/SHA-384 over msg with the leaf's key; sig is raw r||s (48+48,
@@ -204,7 +203,7 @@ struct dga_chain_path {
     X509 *root;                    /* the pinned root, the only anchor */
     struct dga_chain_cache *cache; /* optional (NULL: always a full path) */
     char kind;                     /* tells chains of different kinds apart in the cache */
-    int anchor;                    /* first certificate of the cached suffix; 1..n-1, else no cache */
+    int anchor; /* first certificate of the cached suffix; 1..n-1, else no cache */
     /* out */
     STACK_OF(X509) *built; /* the path OpenSSL built: certs[0]..top (owned) */
     X509 *top;             /* its trusted top: root, or the cached anchor when partial */

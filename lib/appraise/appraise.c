@@ -19,10 +19,10 @@
 
 /* How good a RIM candidate is; higher wins, the store's order breaks ties. */
 enum candidate_rank {
-    RANK_UNUSABLE,  /* does not parse, chain or signature broken, wrong version */
-    RANK_EXPIRED,   /* sound but a signer certificate is not valid at the time */
-    RANK_MISMATCH,  /* sound and valid, but its measurements differ from the report */
-    RANK_BEST,      /* sound, valid, and every golden value matches */
+    RANK_UNUSABLE, /* does not parse, chain or signature broken, wrong version */
+    RANK_EXPIRED,  /* sound but a signer certificate is not valid at the time */
+    RANK_MISMATCH, /* sound and valid, but its measurements differ from the report */
+    RANK_BEST,     /* sound, valid, and every golden value matches */
 };
 
 struct candidate {
@@ -59,13 +59,20 @@ const char *dga_appraisal_check_name(enum dga_appraisal_check c)
 static enum dga_appraisal_check report_check(enum dga_check c)
 {
     switch (c) {
-    case DGA_CHECK_PARSE: return DGA_APPRAISAL_CHECK_REPORT_PARSE;
-    case DGA_CHECK_CHAIN: return DGA_APPRAISAL_CHECK_CERT_CHAIN;
-    case DGA_CHECK_SIGNATURE: return DGA_APPRAISAL_CHECK_SIGNATURE;
-    case DGA_CHECK_NONCE: return DGA_APPRAISAL_CHECK_NONCE;
-    case DGA_CHECK_FWID: return DGA_APPRAISAL_CHECK_FWID;
-    case DGA_CHECK_VALIDITY: return DGA_APPRAISAL_CHECK_CERT_VALIDITY;
-    case DGA_CHECK_NONE: break;
+    case DGA_CHECK_PARSE:
+        return DGA_APPRAISAL_CHECK_REPORT_PARSE;
+    case DGA_CHECK_CHAIN:
+        return DGA_APPRAISAL_CHECK_CERT_CHAIN;
+    case DGA_CHECK_SIGNATURE:
+        return DGA_APPRAISAL_CHECK_SIGNATURE;
+    case DGA_CHECK_NONCE:
+        return DGA_APPRAISAL_CHECK_NONCE;
+    case DGA_CHECK_FWID:
+        return DGA_APPRAISAL_CHECK_FWID;
+    case DGA_CHECK_VALIDITY:
+        return DGA_APPRAISAL_CHECK_CERT_VALIDITY;
+    case DGA_CHECK_NONE:
+        break;
     }
     return DGA_APPRAISAL_CHECK_NONE;
 }
@@ -281,14 +288,15 @@ static void ocsp_rim(const struct dga_appraise_options *opt, struct dga_appraisa
     if (!ocsp_enabled(opt) || !u->chain_verified || u->rim == NULL) {
         return;
     }
-    dga_err e = dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at,
-                                   &u->ocsp);
+    dga_err e =
+        dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at, &u->ocsp);
     if (e != DGA_E_OK) {
         bool driver = u == &a->driver;
-        fail_device(a, e, driver ? DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN
-                          : dga_arch_is_switch(a->report.arch)
-                              ? DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN
-                              : DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN);
+        fail_device(a, e,
+                    driver ? DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN
+                    : dga_arch_is_switch(a->report.arch)
+                        ? DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN
+                        : DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN);
     }
 }
 
@@ -298,11 +306,15 @@ const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_
         return NULL;
     }
     switch (a->failed_check) {
-    case DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN: return &a->ocsp;
-    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN: return &a->driver.ocsp;
+    case DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN:
+        return &a->ocsp;
+    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN:
+        return &a->driver.ocsp;
     case DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN:
-    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN: return &a->firmware.ocsp;
-    default: return NULL;
+    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN:
+        return &a->firmware.ocsp;
+    default:
+        return NULL;
     }
 }
 
@@ -313,12 +325,15 @@ const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a
     }
     switch (a->failed_check) {
     case DGA_APPRAISAL_CHECK_DRIVER_RIM:
-    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN: return &a->driver;
+    case DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN:
+        return &a->driver;
     case DGA_APPRAISAL_CHECK_VBIOS_RIM:
     case DGA_APPRAISAL_CHECK_BIOS_RIM:
     case DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN:
-    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN: return &a->firmware;
-    default: return NULL;
+    case DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN:
+        return &a->firmware;
+    default:
+        return NULL;
     }
 }
 
@@ -335,8 +350,9 @@ static void appraise_rims(const struct dga_appraise_options *opt, struct dga_app
     }
     fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, &a->firmware);
     if (a->firmware.err != DGA_E_OK) {
-        fail_device(a, a->firmware.err, dga_arch_is_switch(r->arch) ? DGA_APPRAISAL_CHECK_BIOS_RIM
-                                                                    : DGA_APPRAISAL_CHECK_VBIOS_RIM);
+        fail_device(a, a->firmware.err,
+                    dga_arch_is_switch(r->arch) ? DGA_APPRAISAL_CHECK_BIOS_RIM
+                                                : DGA_APPRAISAL_CHECK_VBIOS_RIM);
     }
     ocsp_rim(opt, a, &a->firmware);
 }

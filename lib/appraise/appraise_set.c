@@ -181,15 +181,15 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
         if (o != NULL && o->failed >= 0) {
             const struct dga_ocsp_cert_result *c = &o->certs[o->failed];
             snprintf(text, sizeof text, "%s: %s: certificate %d \"%s\": %s [%s]", d->report.label,
-                     dga_appraisal_check_name(d->failed_check), c->index, c->subject, dga_ocsp_failure_text(c, d->err),
-                     dga_err_name(d->err));
+                     dga_appraisal_check_name(d->failed_check), c->index, c->subject,
+                     dga_ocsp_failure_text(c, d->err), dga_err_name(d->err));
             add_reason(&a->verdict, text, about_device(a, i));
             continue;
         }
         const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
         snprintf(text, sizeof text, "%s: %s: %s%s%s", d->report.label,
-                 dga_appraisal_check_name(d->failed_check),
-                 dga_err_message(d->err), u != NULL ? ": " : "", u != NULL ? u->id : "");
+                 dga_appraisal_check_name(d->failed_check), dga_err_message(d->err),
+                 u != NULL ? ": " : "", u != NULL ? u->id : "");
         add_reason(&a->verdict, text, about_device(a, i));
     }
 }
@@ -245,9 +245,8 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
     }
 }
 
-dga_err dga_appraise_set(const struct dga_evidence_set *set,
-                              const struct dga_appraise_options *opt,
-                              const struct dga_policy *policy, struct dga_set_appraisal *ret)
+dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,
+                         const struct dga_policy *policy, struct dga_set_appraisal *ret)
 {
     struct dga_set_appraisal *a = ret;
     memset(a, 0, sizeof *a);
@@ -296,8 +295,7 @@ void dga_set_appraisal_free(struct dga_set_appraisal *a)
 }
 
 dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,
-                              const uint8_t nonce[DGA_NONCE_LEN],
-                              const struct dga_eat_options *o)
+                              const uint8_t nonce[DGA_NONCE_LEN], const struct dga_eat_options *o)
 {
     if (o->key == NULL && !o->allow_unsigned) {
         ap->detached_eat = json_object();
@@ -305,8 +303,11 @@ dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_pol
     }
     uint8_t policy_sha256[32];
     dga_policy_sha256(policy, policy_sha256);
-    struct dga_eat_options t = {.key = o->key, .allow_unsigned = o->allow_unsigned,
-                                .kid = o->kid, .issuer = o->issuer, .iat = o->iat,
+    struct dga_eat_options t = {.key = o->key,
+                                .allow_unsigned = o->allow_unsigned,
+                                .kid = o->kid,
+                                .issuer = o->issuer,
+                                .iat = o->iat,
                                 .overall_result = ap->nvidia_default_pass,
                                 .verdict = ap->verdict.pass ? "pass" : "fail",
                                 .policy_sha256 = policy_sha256};

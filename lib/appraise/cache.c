@@ -89,8 +89,7 @@ struct dga_cert_pool *verify_cache_certs(struct dga_verify_cache *c)
     return c->certs;
 }
 
-const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c,
-                                            const uint8_t key[32])
+const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c, const uint8_t key[32])
 {
     for (size_t i = 0; i < c->n_rims; i++) {
         if (memcmp(c->rims[i]->key, key, sizeof c->rims[i]->key) == 0) {

@@ -27,9 +27,12 @@ enum dga_cert_status dga_cert_status_of(bool verified, bool time_valid)
 const char *dga_cert_status_name(enum dga_cert_status s)
 {
     switch (s) {
-    case DGA_CERT_STATUS_INVALID: return "invalid";
-    case DGA_CERT_STATUS_VALID: return "valid";
-    case DGA_CERT_STATUS_EXPIRED: return "expired";
+    case DGA_CERT_STATUS_INVALID:
+        return "invalid";
+    case DGA_CERT_STATUS_VALID:
+        return "valid";
+    case DGA_CERT_STATUS_EXPIRED:
+        return "expired";
     }
     return "unknown";
 }
@@ -50,16 +53,15 @@ static json_t *chain_object(bool verified, bool time_valid, const char *expirati
     bool checked = ocsp != NULL && ocsp->checked;
     const char *ocsp_status =
         dga_ocsp_chain_status_name(checked ? ocsp->status : DGA_OCSP_CHAIN_NOT_CHECKED);
-    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:b,s:b,s:s}", "x-nvidia-cert-expiration-date",
-                          string_or_null(verified, expiration_date), "x-nvidia-cert-status",
-                          status, "x-nvidia-cert-ocsp-status", ocsp_status,
-                          "x-nvidia-cert-revocation-reason",
-                          string_or_null(checked && ocsp->reason[0] != '\0',
-                                         checked ? ocsp->reason : ""),
-                          "x-nvidia-cert-ocsp-nonce-matches", checked && ocsp->nonce_matches,
-                          "x-nvidia-cert-ocsp-response-valid", checked && ocsp->response_valid,
-                          "x-dstack-cert-ocsp-source",
-                          dga_ocsp_origin_name(checked ? ocsp->origin : DGA_OCSP_ORIGIN_NONE));
+    json_t *o =
+        json_pack("{s:o,s:s,s:s,s:o,s:b,s:b,s:s}", "x-nvidia-cert-expiration-date",
+                  string_or_null(verified, expiration_date), "x-nvidia-cert-status", status,
+                  "x-nvidia-cert-ocsp-status", ocsp_status, "x-nvidia-cert-revocation-reason",
+                  string_or_null(checked && ocsp->reason[0] != '\0', checked ? ocsp->reason : ""),
+                  "x-nvidia-cert-ocsp-nonce-matches", checked && ocsp->nonce_matches,
+                  "x-nvidia-cert-ocsp-response-valid", checked && ocsp->response_valid,
+                  "x-dstack-cert-ocsp-source",
+                  dga_ocsp_origin_name(checked ? ocsp->origin : DGA_OCSP_ORIGIN_NONE));
     if (o != NULL && checked) {
         json_object_set_new(o, "x-dstack-cert-ocsp-max-age", json_integer(ocsp->max_age));
         json_object_set_new(o, "x-dstack-cert-ocsp-error",
@@ -168,19 +170,20 @@ static const char *measres(const struct dga_appraisal *a)
     return a->measure.n_mismatches == 0 ? "success" : "fail";
 }
 
-/* x-nvidia-<kind>-<role>-{fetched,cert-chain,signature-verified,version-match,measurements-available} */
-static void rim_claims(json_t *o, const char *prefix, const char *role,
-                       const struct dga_rim_use *u)
+/* x-nvidia-<kind>-<role>-{fetched,cert-chain,signature-verified,version-match,measurements-available}
+ */
+static void rim_claims(json_t *o, const char *prefix, const char *role, const struct dga_rim_use *u)
 {
     char p[64];
     snprintf(p, sizeof p, "%s%s-", prefix, role);
     set_prefixed(o, p, "fetched", json_boolean(u->fetched));
-    set_prefixed(o, p, "cert-chain",
-                 chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date,
-                              &u->ocsp));
+    set_prefixed(
+        o, p, "cert-chain",
+        chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date, &u->ocsp));
     set_prefixed(o, p, "signature-verified", json_boolean(u->signature_verified));
     set_prefixed(o, p, "version-match", json_boolean(u->version_match));
-    set_prefixed(o, p, "measurements-available", json_boolean(u->rim != NULL && u->err == DGA_E_OK));
+    set_prefixed(o, p, "measurements-available",
+                 json_boolean(u->rim != NULL && u->err == DGA_E_OK));
 }
 
 /* measres and what NVIDIA derives from it (secboot, dbgstat), and the mismatch records. */
@@ -202,23 +205,24 @@ json_t *dga_claims_device(const struct dga_appraisal *a)
     }
     measurement_claims(o, a);
     const struct dga_device_result *r = &a->report;
-    set_prefixed(o, dga_arch_is_switch(r->arch) ? "x-nvidia-switch-" : "x-nvidia-gpu-",
-                 "attestation-report-cert-chain",
-                 chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, &a->ocsp));
+    set_prefixed(
+        o, dga_arch_is_switch(r->arch) ? "x-nvidia-switch-" : "x-nvidia-gpu-",
+        "attestation-report-cert-chain",
+        chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, &a->ocsp));
     if (dga_arch_is_switch(a->report.arch)) {
         rim_claims(o, "x-nvidia-switch-", "bios-rim", &a->firmware);
         return o;
     }
     bool have_driver = a->driver.rim != NULL && a->driver.err == DGA_E_OK;
-    json_object_set_new(o, "oemid",
-                        string_or_null(have_driver, have_driver ? a->driver.rim->manufacturer_id : ""));
+    json_object_set_new(
+        o, "oemid", string_or_null(have_driver, have_driver ? a->driver.rim->manufacturer_id : ""));
     rim_claims(o, "x-nvidia-gpu-", "driver-rim", &a->driver);
     rim_claims(o, "x-nvidia-gpu-", "vbios-rim", &a->firmware);
     json_object_set_new(o, "x-nvidia-gpu-vbios-index-no-conflict",
                         json_boolean(a->measure_err != DGA_E_RIM_CONFLICT && a->measured));
     /* Not an NVIDIA claim (libnvat computes the mode but does not serialize it). */
-    json_object_set_new(o, "x-dstack-gpu-mode",
-                        json_string(a->report.parsed ? dga_gpu_mode_name(a->report.derived.mode)
-                                                     : "unknown"));
+    json_object_set_new(
+        o, "x-dstack-gpu-mode",
+        json_string(a->report.parsed ? dga_gpu_mode_name(a->report.derived.mode) : "unknown"));
     return o;
 }

@@ -49,7 +49,8 @@ static bool conflict(const struct dga_rim *driver, const struct dga_rim *firmwar
 static bool any_alternative_matches(const struct dga_rim_measurement *m, const struct dga_block *b)
 {
     for (unsigned k = 0; k < m->alternatives; k++) {
-        if (b->value_size == DGA_DIGEST_LEN && dga_mem_equal(m->hash[k], b->value, DGA_DIGEST_LEN)) {
+        if (b->value_size == DGA_DIGEST_LEN &&
+            dga_mem_equal(m->hash[k], b->value, DGA_DIGEST_LEN)) {
             return true;
         }
     }
@@ -123,9 +124,9 @@ static json_t *mismatch_json(const struct dga_mismatch *m)
     char golden[2 * DGA_DIGEST_LEN + 1], runtime[2 * DGA_DIGEST_LEN + 1];
     dga_hex_encode(m->golden, DGA_DIGEST_LEN, golden);
     dga_hex_encode(m->runtime, DGA_DIGEST_LEN, runtime);
-    return json_pack("{s:i,s:i,s:s,s:i,s:s,s:s}", "index", m->index, "goldenSize",
-                     m->golden_size, "goldenValue", golden, "runtimeSize", m->runtime_size,
-                     "runtimeValue", m->runtime_size > 0 ? runtime : "NA", "measurementSource",
+    return json_pack("{s:i,s:i,s:s,s:i,s:s,s:s}", "index", m->index, "goldenSize", m->golden_size,
+                     "goldenValue", golden, "runtimeSize", m->runtime_size, "runtimeValue",
+                     m->runtime_size > 0 ? runtime : "NA", "measurementSource",
                      m->source == DGA_SOURCE_DRIVER ? "Driver" : "Firmware");
 }
 

@@ -245,8 +245,7 @@ static dga_err check_signatures(const struct eat *eat, EVP_PKEY *pubkey, struct 
         if (t->sig_len != DGA_SIGNATURE_LEN) {
             return fail(diag, DGA_E_EAT_SIGNATURE, i, PART_SIGNATURE);
         }
-        dga_err e =
-            dga_p384_verify_raw(pubkey, (const uint8_t *)t->compact, t->signed_len, t->sig);
+        dga_err e = dga_p384_verify_raw(pubkey, (const uint8_t *)t->compact, t->signed_len, t->sig);
         if (e == DGA_E_NOMEM) {
             return fail(diag, e, i, PART_SIGNATURE);
         }

@@ -15,9 +15,12 @@
 const char *dga_check_name(enum dga_check c)
 {
     static const char *const names[] = {
-        [DGA_CHECK_NONE] = "none",           [DGA_CHECK_PARSE] = "report-parse",
-        [DGA_CHECK_CHAIN] = "cert-chain",    [DGA_CHECK_SIGNATURE] = "signature",
-        [DGA_CHECK_NONCE] = "nonce",         [DGA_CHECK_FWID] = "fwid",
+        [DGA_CHECK_NONE] = "none",
+        [DGA_CHECK_PARSE] = "report-parse",
+        [DGA_CHECK_CHAIN] = "cert-chain",
+        [DGA_CHECK_SIGNATURE] = "signature",
+        [DGA_CHECK_NONCE] = "nonce",
+        [DGA_CHECK_FWID] = "fwid",
         [DGA_CHECK_VALIDITY] = "cert-validity",
     };
     return (unsigned)c < sizeof names / sizeof names[0] ? names[c] : "unknown";
@@ -51,9 +54,8 @@ static void check_parse(const struct dga_device_evidence *ev, struct dga_device_
     }
 }
 
-static X509 *check_chain(const struct dga_device_evidence *ev,
-                         const struct dga_verify_options *opt, struct dga_device_result *r,
-                         STACK_OF(X509) **chain)
+static X509 *check_chain(const struct dga_device_evidence *ev, const struct dga_verify_options *opt,
+                         struct dga_device_result *r, STACK_OF(X509) **chain)
 {
     struct dga_diag diag = {0};
     dga_err e = DGA_E_OK;
@@ -65,8 +67,8 @@ static X509 *check_chain(const struct dga_device_evidence *ev,
                                        &diag);
     }
     if (e == DGA_E_OK) {
-        e = dga_device_chain_verify_cached(*chain, ev->arch, opt->trust, opt->at,
-                                           opt->chain_cache, &r->chain, &diag);
+        e = dga_device_chain_verify_cached(*chain, ev->arch, opt->trust, opt->at, opt->chain_cache,
+                                           &r->chain, &diag);
     }
     r->chain_verified = e == DGA_E_OK;
     if (!r->chain_verified) {
@@ -87,8 +89,8 @@ static void check_signature(X509 *leaf, struct dga_device_result *r)
 }
 
 /* The report's request nonce, and the container's nonce when it states one. */
-static void check_nonce(const struct dga_device_evidence *ev,
-                        const struct dga_verify_options *opt, struct dga_device_result *r)
+static void check_nonce(const struct dga_device_evidence *ev, const struct dga_verify_options *opt,
+                        struct dga_device_result *r)
 {
     bool ok = dga_mem_equal(r->report.nonce, opt->nonce, DGA_NONCE_LEN);
     if (ev->has_nonce && !dga_mem_equal(ev->nonce, opt->nonce, DGA_NONCE_LEN)) {

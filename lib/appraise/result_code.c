@@ -91,7 +91,9 @@ int dga_appraisal_result_code(const struct dga_appraisal *a, const char **ret_me
     }
     if (e == DGA_E_RIM_VERSION_MISMATCH) {
         bool driver = a->driver.wanted && a->driver.err == e;
-        return sw ? RC_SWITCH_BIOS_RIM_VERSION : driver ? RC_DRIVER_RIM_VERSION : RC_VBIOS_RIM_VERSION;
+        return sw       ? RC_SWITCH_BIOS_RIM_VERSION
+               : driver ? RC_DRIVER_RIM_VERSION
+                        : RC_VBIOS_RIM_VERSION;
     }
     if (e == DGA_E_COLLATERAL_UNREACHABLE || e == DGA_E_COLLATERAL_HTTP) {
         return RC_OCSP_SERVER_ERROR; /* no OCSP response could be fetched */
@@ -105,7 +107,7 @@ int dga_appraisal_result_code(const struct dga_appraisal *a, const char **ret_me
     }
     if (code < 0) {
         code = e == DGA_E_NOMEM || e == DGA_E_INTERNAL || e == DGA_E_IO ? RC_INTERNAL
-                                                                          : RC_EVIDENCE_INVALID;
+                                                                        : RC_EVIDENCE_INVALID;
     }
     return code;
 }

@@ -17,7 +17,8 @@ static json_t *rim_collateral(const struct dga_appraisal *d, const struct dga_ri
     char sha[65];
     dga_hex_encode(u->sha256, sizeof u->sha256, sha);
     return json_pack("{s:s,s:s,s:s,s:o,s:I}", "device", d->report.label, "role", dga_rim_role(d, u),
-                     "id", u->id, "sha256", u->fetched && u->rim != NULL ? json_string(sha) : json_null(),
+                     "id", u->id, "sha256",
+                     u->fetched && u->rim != NULL ? json_string(sha) : json_null(),
                      "issues_in_store", (json_int_t)u->n_candidates);
 }
 

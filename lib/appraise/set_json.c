@@ -20,9 +20,9 @@ static bool filled(int code)
 static json_t *device_json(const struct dga_set_appraisal *ap, size_t i)
 {
     const struct dga_appraisal *d = &ap->dev[i];
-    json_t *o = json_pack("{s:s,s:s,s:s}", "label", d->report.label, "arch",
-                          dga_arch_name(d->report.arch), "result",
-                          d->err == DGA_E_OK ? "appraised" : "failed");
+    json_t *o =
+        json_pack("{s:s,s:s,s:s}", "label", d->report.label, "arch", dga_arch_name(d->report.arch),
+                  "result", d->err == DGA_E_OK ? "appraised" : "failed");
     if (o == NULL) {
         return NULL;
     }
@@ -35,9 +35,9 @@ static json_t *device_json(const struct dga_set_appraisal *ap, size_t i)
     if (ap->dup[i].kind != DGA_DUPLICATE_NONE) {
         char what[96];
         dga_duplicate_text(ap, i, what, sizeof what);
-        json_object_set_new(o, "duplicate_of",
-                            json_pack("{s:s,s:s}", "device", ap->dev[ap->dup[i].of].report.label,
-                                      "reason", what));
+        json_object_set_new(
+            o, "duplicate_of",
+            json_pack("{s:s,s:s}", "device", ap->dev[ap->dup[i].of].report.label, "reason", what));
     }
     json_object_set_new(o, "claims", dga_claims_device(d));
     return o;
@@ -60,8 +60,8 @@ static json_t *verdict_json(const struct dga_set_appraisal *ap, const struct dga
     for (size_t i = 0; ap != NULL && reasons != NULL && i < ap->verdict.n_reasons; i++) {
         json_array_append_new(reasons, json_string(ap->verdict.reasons[i]));
     }
-    return json_pack("{s:b,s:s,s:o,s:s}", "pass", pass, "result", pass ? "pass" : "fail",
-                     "reasons", reasons, "revocation",
+    return json_pack("{s:b,s:s,s:o,s:s}", "pass", pass, "result", pass ? "pass" : "fail", "reasons",
+                     reasons, "revocation",
                      src->mode == DGA_OCSP_MODE_OFF
                          ? "not checked (--ocsp off, policy does not require OCSP)"
                          : dga_ocsp_mode_name(src->mode));
@@ -75,8 +75,8 @@ static json_t *policy_json(const struct dga_policy *p)
         dga_policy_sha256(p, sha);
     }
     dga_hex_encode(sha, sizeof sha, hex);
-    return json_pack("{s:s,s:s}", "source", p != NULL ? dga_policy_source(p) : "unloaded",
-                     "sha256", hex);
+    return json_pack("{s:s,s:s}", "source", p != NULL ? dga_policy_source(p) : "unloaded", "sha256",
+                     hex);
 }
 
 static json_t *nonce_json(const uint8_t *nonce)
@@ -104,6 +104,6 @@ json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,
                      ap != NULL ? ap->result_message : "not appraised", "claims", claims,
                      "detached_eat", eat, "verdict", verdict_json(ap, c->ocsp), "collateral",
                      collateral, "devices", devices_json(ap), "nonce", nonce_json(c->nonce),
-                     "verified_at", at, "policy", policy_json(c->policy), "trust_roots",
-                     "device", c->device_root, "rim", c->rim_root);
+                     "verified_at", at, "policy", policy_json(c->policy), "trust_roots", "device",
+                     c->device_root, "rim", c->rim_root);
 }

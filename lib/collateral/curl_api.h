@@ -16,15 +16,15 @@
 #define DGA_LIBCURL_TEST_ENV "DGA_TEST_LIBCURL" /* tests only: replaces the file name */
 
 /* X(member, libcurl function) */
-#define CURL_API_FUNCTIONS(X)                                                               \
-    X(global_init, curl_global_init)                                                        \
-    X(easy_init, curl_easy_init)                                                            \
-    X(easy_setopt, curl_easy_setopt)                                                        \
-    X(easy_perform, curl_easy_perform)                                                      \
-    X(easy_getinfo, curl_easy_getinfo)                                                      \
-    X(easy_strerror, curl_easy_strerror)                                                    \
-    X(easy_cleanup, curl_easy_cleanup)                                                      \
-    X(slist_append, curl_slist_append)                                                      \
+#define CURL_API_FUNCTIONS(X)                                                                      \
+    X(global_init, curl_global_init)                                                               \
+    X(easy_init, curl_easy_init)                                                                   \
+    X(easy_setopt, curl_easy_setopt)                                                               \
+    X(easy_perform, curl_easy_perform)                                                             \
+    X(easy_getinfo, curl_easy_getinfo)                                                             \
+    X(easy_strerror, curl_easy_strerror)                                                           \
+    X(easy_cleanup, curl_easy_cleanup)                                                             \
+    X(slist_append, curl_slist_append)                                                             \
     X(slist_free_all, curl_slist_free_all)
 
 struct curl_api {

@@ -71,8 +71,8 @@ dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *i
 }
 
 dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
-                                 const struct dga_http_options *o, uint8_t **ret,
-                                 size_t *ret_len, struct dga_diag *diag)
+                                 const struct dga_http_options *o, uint8_t **ret, size_t *ret_len,
+                                 struct dga_diag *diag)
 {
     char url[2048];
     const char *base = base_url != NULL ? base_url : DGA_RIM_SERVICE_DEFAULT_URL;
@@ -120,8 +120,8 @@ static bool same_file(const char *path, const uint8_t *xml, size_t len)
 {
     uint8_t *old = NULL;
     size_t old_len = 0;
-    bool same = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &old,
-                                    &old_len) == DGA_E_OK &&
+    bool same = dga_file_read_flags(path, DGA_RIM_MAX_BYTES, DGA_FILE_NOFOLLOW, &old, &old_len) ==
+                    DGA_E_OK &&
                 old_len == len && memcmp(old, xml, len) == 0;
     free(old);
     return same;

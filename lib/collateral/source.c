@@ -188,10 +188,14 @@ static dga_err from_responder(const struct cert_ctx *c, struct dga_ocsp_cert_res
 static dga_err obtain(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
 {
     switch (c->src->mode) {
-    case DGA_OCSP_MODE_CACHE: return from_cache(c, ret);
-    case DGA_OCSP_MODE_BUNDLE: return from_bundle(c, ret);
-    case DGA_OCSP_MODE_ONLINE: break;
-    case DGA_OCSP_MODE_OFF: return DGA_E_BAD_ARGUMENT;
+    case DGA_OCSP_MODE_CACHE:
+        return from_cache(c, ret);
+    case DGA_OCSP_MODE_BUNDLE:
+        return from_bundle(c, ret);
+    case DGA_OCSP_MODE_ONLINE:
+        break;
+    case DGA_OCSP_MODE_OFF:
+        return DGA_E_BAD_ARGUMENT;
     }
     dga_err e = from_responder(c, ret);
     /* No responder answered: a fresh stored response will do (it is verified like any). */
@@ -437,8 +441,8 @@ static STACK_OF(X509) *rim_chain_to_root(const struct dga_rim *rim, X509 *root)
     return c;
 }
 
-dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim,
-                           X509 *root, time_t at, struct dga_ocsp_chain_result *ret)
+dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_rim *rim, X509 *root,
+                           time_t at, struct dga_ocsp_chain_result *ret)
 {
     STACK_OF(X509) *chain = rim != NULL && root != NULL ? rim_chain_to_root(rim, root) : NULL;
     if (chain == NULL) {
@@ -453,7 +457,7 @@ dga_err dga_ocsp_check_rim(const struct dga_ocsp_source *src, const struct dga_r
 
 const char *dga_ocsp_failure_text(const struct dga_ocsp_cert_result *c, dga_err e)
 {
-    bool library = c->diag.err == DGA_E_RUNTIME_LIBRARY && c->diag.field != NULL &&
-                   c->diag.field[0] != '\0';
+    bool library =
+        c->diag.err == DGA_E_RUNTIME_LIBRARY && c->diag.field != NULL && c->diag.field[0] != '\0';
     return library ? c->diag.field : dga_err_message(e);
 }

@@ -4,8 +4,8 @@
  * key is the lowercase hex SHA-256 of the response's DER CertID
  * (dga_ocsp_cert_key). Files are written atomically by core's writer
  * (dga_file_write_atomic: temporary file, fsync, rename, fsync of the
- * directory), so a crash or a concurrent reader never sees half a response. What a file holds is never trusted: every read is
- * verified like a response from the network.
+ * directory), so a crash or a concurrent reader never sees half a response. What a file holds is
+ * never trusted: every read is verified like a response from the network.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,8 +47,7 @@ dga_err dga_collateral_ocsp_path(const char *dir, const char *key, char *out, si
     return n > 0 && (size_t)n < cap ? DGA_E_OK : DGA_E_BAD_ARGUMENT;
 }
 
-dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret,
-                                 size_t *ret_len)
+dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret, size_t *ret_len)
 {
     char path[4096];
     dga_err e = dga_collateral_ocsp_path(dir, key, path, sizeof path);

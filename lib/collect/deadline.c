@@ -4,11 +4,10 @@
  * per-call timeout, and a wedged driver can block a call forever; a thread
  * cannot be cancelled safely inside it. So the whole job (dlopen, init,
  * collect or set the ready state, shutdown) runs in a forked child that
- * writes its result as JSON to a pipe; the parent waits at most the deadline, then SIGKILLs and reaps the
- * child and fails closed with DGA_E_NVML_TIMEOUT. The parent parses the
- * child's bytes with the capped, strict collection reader. Call it from a
- * single-threaded process (the gate is one): the child runs ordinary library
- * code after fork().
+ * writes its result as JSON to a pipe; the parent waits at most the deadline, then SIGKILLs and
+ * reaps the child and fails closed with DGA_E_NVML_TIMEOUT. The parent parses the child's bytes
+ * with the capped, strict collection reader. Call it from a single-threaded process (the gate is
+ * one): the child runs ordinary library code after fork().
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -163,8 +162,8 @@ static dga_err child_error(json_t *root, struct dga_nvml_error *err)
 {
     const char *name = "", *function = "", *message = "";
     int rc = 0, device = -1;
-    if (json_unpack(root, "{s:s,s:s,s:i,s:s,s:i}", "error", &name, "function", &function,
-                    "nvml_rc", &rc, "nvml_message", &message, "device", &device) != 0) {
+    if (json_unpack(root, "{s:s,s:s,s:i,s:s,s:i}", "error", &name, "function", &function, "nvml_rc",
+                    &rc, "nvml_message", &message, "device", &device) != 0) {
         return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
     }
     dga_err e = nvml_error_set(err, err_from_name(name), function, device);
@@ -267,8 +266,8 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     return parse_child(text, len, ret, err);
 }
 
-dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
-                                         unsigned timeout_ms, struct dga_nvml_error *err)
+dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, unsigned timeout_ms,
+                                         struct dga_nvml_error *err)
 {
     if (state > 1) {
         return nvml_error_set(err, DGA_E_BAD_ARGUMENT, "nvmlSystemSetConfComputeGpusReadyState",
@@ -293,8 +292,7 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state,
 }
 
 dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
-                                           struct dga_cc_settings *ret,
-                                           struct dga_nvml_error *err)
+                                           struct dga_cc_settings *ret, struct dga_nvml_error *err)
 {
     const struct child_job job = {.nvml_path = nvml_path, .run = child_cc_settings};
     _cleanup_(freep) char *text = NULL;

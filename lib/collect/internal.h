@@ -16,7 +16,8 @@ dga_err pci_address_normalize(const char *in, size_t len, char out[DGA_PCI_ADDR_
 /* Records a failure in an optional error (function may be NULL). Returns e. */
 dga_err nvml_error_set(struct dga_nvml_error *err, dga_err e, const char *function, int device);
 
-/* The CC settings as JSON ({environment, cc_feature, devtools_mode, multi_gpu_mode, mode}) and back. */
+/* The CC settings as JSON ({environment, cc_feature, devtools_mode, multi_gpu_mode, mode}) and
+ * back. */
 json_t *cc_json(const struct dga_cc_settings *cc);
 dga_err cc_from_json(json_t *obj, struct dga_cc_settings *cc);
 

@@ -54,11 +54,10 @@ static json_t *device_json(const struct dga_collection *c, const struct dga_gpu_
 {
     return json_pack("{s:s,s:s,s:o,s:o,s:s,s:s,s:I,s:s,s:s,s:o}", "arch", arch_upper(g->arch),
                      "nonce", nonce_hex, "evidence", base64_json(g->report, g->report_len),
-                     "certificate",
-                     base64_json((const uint8_t *)g->chain_pem, g->chain_pem_len),
+                     "certificate", base64_json((const uint8_t *)g->chain_pem, g->chain_pem_len),
                      "pci_address", g->pci_address, "uuid", g->uuid, "board_id",
-                     (json_int_t)g->board_id, "vbios_version", g->vbios_version,
-                     "driver_version", c->driver_version, "cc", cc_json(&c->cc));
+                     (json_int_t)g->board_id, "vbios_version", g->vbios_version, "driver_version",
+                     c->driver_version, "cc", cc_json(&c->cc));
 }
 
 json_t *dga_collection_to_json(const struct dga_collection *c)

@@ -52,18 +52,18 @@ static dga_err call_failed(const struct dga_nvml *n, struct dga_nvml_error *err,
     return DGA_E_NVML_CALL;
 }
 
-#define NVML_CALL(n, err, device, fn, ...)                                                  \
-    ({                                                                                      \
-        nvmlReturn_t _rc = (n)->fn(__VA_ARGS__);                                            \
-        _rc == NVML_SUCCESS ? DGA_E_OK : call_failed((n), (err), #fn, (device), _rc);       \
+#define NVML_CALL(n, err, device, fn, ...)                                                         \
+    ({                                                                                             \
+        nvmlReturn_t _rc = (n)->fn(__VA_ARGS__);                                                   \
+        _rc == NVML_SUCCESS ? DGA_E_OK : call_failed((n), (err), #fn, (device), _rc);              \
     })
 
 static dga_err resolve(struct dga_nvml *n, struct dga_nvml_error *err)
 {
-#define DGA_NVML_RESOLVE(name, rt, params)                                                  \
-    n->name = (rt(*) params)dlsym(n->lib, #name);                                           \
-    if (n->name == NULL) {                                                                  \
-        return nvml_error_set(err, DGA_E_NVML_SYMBOL, #name, -1);                           \
+#define DGA_NVML_RESOLVE(name, rt, params)                                                         \
+    n->name = (rt(*) params)dlsym(n->lib, #name);                                                  \
+    if (n->name == NULL) {                                                                         \
+        return nvml_error_set(err, DGA_E_NVML_SYMBOL, #name, -1);                                  \
     }
     DGA_NVML_FUNCTIONS(DGA_NVML_RESOLVE)
 #undef DGA_NVML_RESOLVE
@@ -178,9 +178,14 @@ static dga_err check_string(const char *buf, size_t cap, struct dga_nvml_error *
 static dga_err arch_from_nvml(unsigned nvml_arch, enum dga_arch *ret)
 {
     switch (nvml_arch) {
-    case NVML_DEVICE_ARCH_HOPPER: *ret = DGA_ARCH_HOPPER; return DGA_E_OK;
-    case NVML_DEVICE_ARCH_BLACKWELL: *ret = DGA_ARCH_BLACKWELL; return DGA_E_OK;
-    default: return DGA_E_NVML_ARCH;
+    case NVML_DEVICE_ARCH_HOPPER:
+        *ret = DGA_ARCH_HOPPER;
+        return DGA_E_OK;
+    case NVML_DEVICE_ARCH_BLACKWELL:
+        *ret = DGA_ARCH_BLACKWELL;
+        return DGA_E_OK;
+    default:
+        return DGA_E_NVML_ARCH;
     }
 }
 
@@ -212,12 +217,12 @@ static dga_err device_identity(struct dga_nvml *n, nvmlDevice_t h, int idx,
     if (e != DGA_E_OK) {
         return e;
     }
-    return check_string(g->vbios_version, sizeof g->vbios_version, err,
-                        "nvmlDeviceGetVbiosVersion", idx);
+    return check_string(g->vbios_version, sizeof g->vbios_version, err, "nvmlDeviceGetVbiosVersion",
+                        idx);
 }
 
-static dga_err device_pci(struct dga_nvml *n, nvmlDevice_t h, int idx,
-                          struct dga_gpu_collected *g, struct dga_nvml_error *err)
+static dga_err device_pci(struct dga_nvml *n, nvmlDevice_t h, int idx, struct dga_gpu_collected *g,
+                          struct dga_nvml_error *err)
 {
     nvmlPciInfo_t pci;
     memset(&pci, 0, sizeof pci);
@@ -268,8 +273,7 @@ static dga_err check_chain(const char *pem, size_t len, struct dga_nvml_error *e
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     if (memchr(pem, 0, len) != NULL || dga_pem_chain_parse(pem, len, &chain, NULL) != DGA_E_OK ||
         sk_X509_num(chain) != DGA_DEVICE_CHAIN_LEN) {
-        return nvml_error_set(err, DGA_E_NVML_CHAIN, "nvmlDeviceGetConfComputeGpuCertificate",
-                              idx);
+        return nvml_error_set(err, DGA_E_NVML_CHAIN, "nvmlDeviceGetConfComputeGpuCertificate", idx);
     }
     return DGA_E_OK;
 }
@@ -359,8 +363,8 @@ static dga_err collect_system(struct dga_nvml *n, struct dga_collection *c, unsi
     if (e != DGA_E_OK) {
         return e;
     }
-    e = check_string(c->driver_version, sizeof c->driver_version, err,
-                     "nvmlSystemGetDriverVersion", -1);
+    e = check_string(c->driver_version, sizeof c->driver_version, err, "nvmlSystemGetDriverVersion",
+                     -1);
     if (e != DGA_E_OK) {
         return e;
     }

@@ -89,25 +89,25 @@ static_assert(sizeof(nvmlConfComputeGpuAttestationReport_t) == 12332, "layout");
 static_assert(sizeof(nvmlPciInfo_t) == 68, "layout");
 
 /* The function subset: X(name, return type, parameters). */
-#define DGA_NVML_FUNCTIONS(X)                                                               \
-    X(nvmlInit_v2, nvmlReturn_t, (void))                                                    \
-    X(nvmlShutdown, nvmlReturn_t, (void))                                                   \
-    X(nvmlErrorString, const char *, (nvmlReturn_t))                                        \
-    X(nvmlSystemGetDriverVersion, nvmlReturn_t, (char *, unsigned int))                     \
-    X(nvmlSystemGetConfComputeState, nvmlReturn_t, (nvmlConfComputeSystemState_t *))        \
-    X(nvmlSystemGetConfComputeSettings, nvmlReturn_t, (nvmlSystemConfComputeSettings_t *))  \
-    X(nvmlSystemGetConfComputeGpusReadyState, nvmlReturn_t, (unsigned int *))               \
-    X(nvmlSystemSetConfComputeGpusReadyState, nvmlReturn_t, (unsigned int))                 \
-    X(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int *))                                \
-    X(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int, nvmlDevice_t *))          \
-    X(nvmlDeviceGetArchitecture, nvmlReturn_t, (nvmlDevice_t, unsigned int *))              \
-    X(nvmlDeviceGetBoardId, nvmlReturn_t, (nvmlDevice_t, unsigned int *))                   \
-    X(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t, char *, unsigned int))                \
-    X(nvmlDeviceGetVbiosVersion, nvmlReturn_t, (nvmlDevice_t, char *, unsigned int))        \
-    X(nvmlDeviceGetPciInfo_v3, nvmlReturn_t, (nvmlDevice_t, nvmlPciInfo_t *))               \
-    X(nvmlDeviceGetConfComputeGpuCertificate, nvmlReturn_t,                                 \
-      (nvmlDevice_t, nvmlConfComputeGpuCertificate_t *))                                    \
-    X(nvmlDeviceGetConfComputeGpuAttestationReport, nvmlReturn_t,                           \
+#define DGA_NVML_FUNCTIONS(X)                                                                      \
+    X(nvmlInit_v2, nvmlReturn_t, (void))                                                           \
+    X(nvmlShutdown, nvmlReturn_t, (void))                                                          \
+    X(nvmlErrorString, const char *, (nvmlReturn_t))                                               \
+    X(nvmlSystemGetDriverVersion, nvmlReturn_t, (char *, unsigned int))                            \
+    X(nvmlSystemGetConfComputeState, nvmlReturn_t, (nvmlConfComputeSystemState_t *))               \
+    X(nvmlSystemGetConfComputeSettings, nvmlReturn_t, (nvmlSystemConfComputeSettings_t *))         \
+    X(nvmlSystemGetConfComputeGpusReadyState, nvmlReturn_t, (unsigned int *))                      \
+    X(nvmlSystemSetConfComputeGpusReadyState, nvmlReturn_t, (unsigned int))                        \
+    X(nvmlDeviceGetCount_v2, nvmlReturn_t, (unsigned int *))                                       \
+    X(nvmlDeviceGetHandleByIndex_v2, nvmlReturn_t, (unsigned int, nvmlDevice_t *))                 \
+    X(nvmlDeviceGetArchitecture, nvmlReturn_t, (nvmlDevice_t, unsigned int *))                     \
+    X(nvmlDeviceGetBoardId, nvmlReturn_t, (nvmlDevice_t, unsigned int *))                          \
+    X(nvmlDeviceGetUUID, nvmlReturn_t, (nvmlDevice_t, char *, unsigned int))                       \
+    X(nvmlDeviceGetVbiosVersion, nvmlReturn_t, (nvmlDevice_t, char *, unsigned int))               \
+    X(nvmlDeviceGetPciInfo_v3, nvmlReturn_t, (nvmlDevice_t, nvmlPciInfo_t *))                      \
+    X(nvmlDeviceGetConfComputeGpuCertificate, nvmlReturn_t,                                        \
+      (nvmlDevice_t, nvmlConfComputeGpuCertificate_t *))                                           \
+    X(nvmlDeviceGetConfComputeGpuAttestationReport, nvmlReturn_t,                                  \
       (nvmlDevice_t, nvmlConfComputeGpuAttestationReport_t *))
 
 #endif

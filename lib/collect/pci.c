@@ -38,7 +38,8 @@ dga_err dga_sysfs_hex_parse(const char *text, size_t len, uint32_t max, uint32_t
         if (!isxdigit((unsigned char)text[i])) {
             return DGA_E_BAD_HEX;
         }
-        int d = isdigit((unsigned char)text[i]) ? text[i] - '0' : tolower((unsigned char)text[i]) - 'a' + 10;
+        int d = isdigit((unsigned char)text[i]) ? text[i] - '0'
+                                                : tolower((unsigned char)text[i]) - 'a' + 10;
         v = (v << 4) | (uint32_t)d;
     }
     if (v > max) {
@@ -121,7 +122,8 @@ static dga_err add_device(struct dga_inventory *inv, const struct dga_pci_device
     return DGA_E_OK;
 }
 
-/* Classifies one entry; an entry that is neither GPU nor NVSwitch (and not a display) is skipped. */
+/* Classifies one entry; an entry that is neither GPU nor NVSwitch (and not a display) is skipped.
+ */
 static dga_err scan_entry(int dirfd, const char *entry, struct dga_inventory *inv,
                           struct dga_inventory_error *err)
 {

@@ -20,20 +20,20 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
-#define TAKE_PTR(p)                                                                         \
-    ({                                                                                      \
-        __typeof__(p) _tp = (p);                                                            \
-        (p) = NULL;                                                                         \
-        _tp;                                                                                \
+#define TAKE_PTR(p)                                                                                \
+    ({                                                                                             \
+        __typeof__(p) _tp = (p);                                                                   \
+        (p) = NULL;                                                                                \
+        _tp;                                                                                       \
     })
 
-#define DEFINE_FREEP(type, fn)                                                              \
-    static inline void fn##p(type **p)                                                      \
-    {                                                                                       \
-        if (*p != NULL) {                                                                   \
-            fn(*p);                                                                         \
-            *p = NULL;                                                                      \
-        }                                                                                   \
+#define DEFINE_FREEP(type, fn)                                                                     \
+    static inline void fn##p(type **p)                                                             \
+    {                                                                                              \
+        if (*p != NULL) {                                                                          \
+            fn(*p);                                                                                \
+            *p = NULL;                                                                             \
+        }                                                                                          \
     }
 
 static inline void freep(void *p)

@@ -143,8 +143,7 @@ dga_err dga_base64_decode(const char *text, size_t text_len, uint8_t **ret, size
     if (out == NULL) {
         return DGA_E_NOMEM;
     }
-    int n = text_len == 0 ? 0
-                          : EVP_DecodeBlock(out, (const unsigned char *)text, (int)text_len);
+    int n = text_len == 0 ? 0 : EVP_DecodeBlock(out, (const unsigned char *)text, (int)text_len);
     if (n < 0 || (size_t)n < pad) {
         free(out);
         return DGA_E_BAD_BASE64;

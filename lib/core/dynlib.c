@@ -22,8 +22,8 @@ static void set_failure(struct dynlib *l, const char *file, const char *why)
 {
     l->err = DGA_E_RUNTIME_LIBRARY;
     bool named = why != NULL && strstr(why, file) != NULL;
-    int n = snprintf(l->failure, sizeof l->failure, "%s%s%s", named ? "" : file,
-                     named ? "" : ": ", why != NULL ? why : "not loaded");
+    int n = snprintf(l->failure, sizeof l->failure, "%s%s%s", named ? "" : file, named ? "" : ": ",
+                     why != NULL ? why : "not loaded");
     if (n < 0) {
         snprintf(l->failure, sizeof l->failure, "%s", l->file);
     }

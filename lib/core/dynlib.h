@@ -27,14 +27,16 @@ struct dynlib {
     const char *file;     /* the soname, e.g. "libcurl.so.4" */
     const char *test_env; /* the test-only override of file */
     pthread_once_t once;
-    void *handle;     /* kept for the process's life: never dlclose'd */
-    dga_err err;      /* DGA_E_OK once loaded and every function resolved */
+    void *handle;                     /* kept for the process's life: never dlclose'd */
+    dga_err err;                      /* DGA_E_OK once loaded and every function resolved */
     char failure[DYNLIB_FAILURE_MAX]; /* what failed, naming the file */
 };
 
-#define DYNLIB_INIT(file_, env_)                                                            \
-    {.file = (file_), .test_env = (env_), .once = PTHREAD_ONCE_INIT, .handle = NULL,        \
-     .err = DGA_E_OK, .failure = ""}
+#define DYNLIB_INIT(file_, env_)                                                                   \
+    {                                                                                              \
+        .file = (file_), .test_env = (env_), .once = PTHREAD_ONCE_INIT, .handle = NULL,            \
+        .err = DGA_E_OK, .failure = ""                                                             \
+    }
 
 /* dlopen(RTLD_NOW | RTLD_LOCAL); false (l->err, l->failure set) if it cannot be loaded. */
 bool dynlib_open(struct dynlib *l);
@@ -49,7 +51,7 @@ dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag);
  * Resolve one function into a struct member typed from the library's header:
  * DYNLIB_RESOLVE(&lib, api, easy_init, curl_easy_init) sets api.easy_init; false if missing.
  */
-#define DYNLIB_RESOLVE(l, api, member, fn)                                                  \
+#define DYNLIB_RESOLVE(l, api, member, fn)                                                         \
     ((api).member = (__typeof__((api).member))dynlib_sym((l), #fn), (api).member != NULL)
 
 #endif

@@ -31,8 +31,8 @@ dga_err utc_from_tm(const struct tm *tm, time_t *ret)
     if (tm == NULL || !tm_in_range(tm)) {
         return DGA_E_BAD_ARGUMENT;
     }
-    int64_t days = days_from_civil((int64_t)tm->tm_year + 1900, (int64_t)tm->tm_mon + 1,
-                                   tm->tm_mday);
+    int64_t days =
+        days_from_civil((int64_t)tm->tm_year + 1900, (int64_t)tm->tm_mon + 1, tm->tm_mday);
     int64_t secs = days * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec;
     if ((int64_t)(time_t)secs != secs) {
         return DGA_E_BAD_ARGUMENT;

@@ -65,25 +65,18 @@ static const char *const shared_tlv_names[SHARED_TLV_MAX + 1] = {
 
 /* GpuOpaqueDataType from 22 on; ids 26..31 are unnamed on GPUs. */
 static const char *const gpu_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
-    [22] = "OPAQUE_FIELD_ID_SWITCH_PDI",
-    [23] = "OPAQUE_FIELD_ID_FLOORSWEPT_PORTS",
-    [24] = "OPAQUE_FIELD_ID_POSITION_ID",
-    [25] = "OPAQUE_FIELD_ID_LOCK_SWITCH_STATUS",
-    [32] = "OPAQUE_FIELD_ID_GPU_LINK_CONN",
-    [33] = "OPAQUE_FIELD_ID_SYS_ENABLE_STATUS",
-    [34] = "OPAQUE_FIELD_ID_OPAQUE_DATA_VERSION",
-    [35] = "OPAQUE_FIELD_ID_CHIP_INFO",
+    [22] = "OPAQUE_FIELD_ID_SWITCH_PDI",          [23] = "OPAQUE_FIELD_ID_FLOORSWEPT_PORTS",
+    [24] = "OPAQUE_FIELD_ID_POSITION_ID",         [25] = "OPAQUE_FIELD_ID_LOCK_SWITCH_STATUS",
+    [32] = "OPAQUE_FIELD_ID_GPU_LINK_CONN",       [33] = "OPAQUE_FIELD_ID_SYS_ENABLE_STATUS",
+    [34] = "OPAQUE_FIELD_ID_OPAQUE_DATA_VERSION", [35] = "OPAQUE_FIELD_ID_CHIP_INFO",
     [36] = "OPAQUE_FIELD_ID_FEATURE_FLAG",
 };
 
 /* SwitchOpaqueDataType from 22 on; NVSwitch ids end at 27. */
 static const char *const switch_tlv_names[DGA_TLV_MAX_KNOWN + 1] = {
-    [22] = "OPAQUE_FIELD_ID_DEVICE_PDI",
-    [23] = "OPAQUE_FIELD_ID_DISABLED_PORTS",
-    [24] = "OPAQUE_FIELD_ID_SWITCH_POSITION_ID",
-    [25] = "OPAQUE_FIELD_ID_SWITCH_LOCK_STATUS",
-    [26] = "OPAQUE_FIELD_ID_SWITCH_GPU_PDIS",
-    [27] = "OPAQUE_FIELD_ID_SWITCH_PORTS",
+    [22] = "OPAQUE_FIELD_ID_DEVICE_PDI",         [23] = "OPAQUE_FIELD_ID_DISABLED_PORTS",
+    [24] = "OPAQUE_FIELD_ID_SWITCH_POSITION_ID", [25] = "OPAQUE_FIELD_ID_SWITCH_LOCK_STATUS",
+    [26] = "OPAQUE_FIELD_ID_SWITCH_GPU_PDIS",    [27] = "OPAQUE_FIELD_ID_SWITCH_PORTS",
 };
 
 const char *dga_tlv_name(enum dga_arch arch, unsigned id)

@@ -101,8 +101,7 @@ static json_t *device_array(json_t *root)
     return json_is_array(root) ? root : NULL;
 }
 
-static dga_err devices_from_array(json_t *arr, struct dga_evidence_set *s,
-                                  struct dga_diag *diag)
+static dga_err devices_from_array(json_t *arr, struct dga_evidence_set *s, struct dga_diag *diag)
 {
     size_t n = json_array_size(arr);
     if (n == 0) {
@@ -182,16 +181,15 @@ dga_err dga_report_bytes_from_file(const uint8_t *content, size_t len, uint8_t *
     return DGA_E_OK;
 }
 
-dga_err dga_evidence_raw(const uint8_t *report_file, size_t report_file_len,
-                         const char *chain_pem, size_t chain_pem_len, enum dga_arch arch,
-                         struct dga_evidence_set *ret)
+dga_err dga_evidence_raw(const uint8_t *report_file, size_t report_file_len, const char *chain_pem,
+                         size_t chain_pem_len, enum dga_arch arch, struct dga_evidence_set *ret)
 {
     if (chain_pem_len > DGA_CHAIN_PEM_MAX) {
         return DGA_E_TOO_LARGE;
     }
     struct dga_device_evidence dev = {.arch = arch, .has_nonce = false};
-    dga_err e = dga_report_bytes_from_file(report_file, report_file_len, &dev.report,
-                                           &dev.report_len);
+    dga_err e =
+        dga_report_bytes_from_file(report_file, report_file_len, &dev.report, &dev.report_len);
     if (e != DGA_E_OK) {
         return e;
     }

@@ -24,8 +24,8 @@ static bool id_char_ok(uint8_t ch)
            ch == '.' || ch == '_' || ch == '-';
 }
 
-static const struct dga_tlv *need(const struct dga_report *r, unsigned id,
-                                  struct dga_diag *diag, dga_err *err)
+static const struct dga_tlv *need(const struct dga_report *r, unsigned id, struct dga_diag *diag,
+                                  dga_err *err)
 {
     if (!r->opaque.present[id]) {
         *err = dga_diag_set(diag, DGA_E_MISSING_TLV, r->opaque_offset, dga_tlv_name(r->arch, id));
@@ -70,8 +70,7 @@ static void strip_dots(const char *in, char *out, bool upper)
 }
 
 /* GPU VBIOS: b[3].b[2].b[1].b[0].b[4] in uppercase hex; b[5..7] are not part of it. */
-static dga_err gpu_vbios(const struct dga_report *r, struct dga_derived *d,
-                         struct dga_diag *diag)
+static dga_err gpu_vbios(const struct dga_report *r, struct dga_derived *d, struct dga_diag *diag)
 {
     dga_err e = DGA_E_OK;
     const struct dga_tlv *t = need(r, DGA_TLV_VBIOS_VERSION, diag, &e);
@@ -88,8 +87,7 @@ static dga_err gpu_vbios(const struct dga_report *r, struct dga_derived *d,
     return DGA_E_OK;
 }
 
-static dga_err gpu_rim_ids(const struct dga_report *r, struct dga_derived *d,
-                           struct dga_diag *diag)
+static dga_err gpu_rim_ids(const struct dga_report *r, struct dga_derived *d, struct dga_diag *diag)
 {
     char project[16], sku[16], chip[16], chip_info[32], vbios[DGA_VERSION_MAX];
     dga_err e = ascii_field(r, DGA_TLV_PROJECT, project, sizeof project, diag);
@@ -129,8 +127,7 @@ static int status_of(const struct dga_report *r, unsigned id)
 }
 
 /* Feature flag only exists from opaque version 1 on (docs/formats.md §4-5). */
-static dga_err gpu_mode(const struct dga_report *r, struct dga_derived *d,
-                        struct dga_diag *diag)
+static dga_err gpu_mode(const struct dga_report *r, struct dga_derived *d, struct dga_diag *diag)
 {
     if (r->opaque.version < 1) {
         d->mode = DGA_MODE_NONE;
@@ -175,11 +172,10 @@ static void collect_pdis(const uint8_t *p, size_t n, bool reverse, struct dga_de
     d->n_pdis = w;
 }
 
-static dga_err derive_gpu(const struct dga_report *r, struct dga_derived *d,
-                          struct dga_diag *diag)
+static dga_err derive_gpu(const struct dga_report *r, struct dga_derived *d, struct dga_diag *diag)
 {
-    dga_err e = ascii_field(r, DGA_TLV_DRIVER_VERSION, d->driver_version,
-                            sizeof d->driver_version, diag);
+    dga_err e =
+        ascii_field(r, DGA_TLV_DRIVER_VERSION, d->driver_version, sizeof d->driver_version, diag);
     if (e == DGA_E_OK) {
         e = gpu_vbios(r, d, diag);
     }
@@ -202,8 +198,8 @@ static dga_err derive_gpu(const struct dga_report *r, struct dga_derived *d,
 static dga_err derive_switch(const struct dga_report *r, struct dga_derived *d,
                              struct dga_diag *diag)
 {
-    dga_err e = ascii_field(r, DGA_TLV_VBIOS_VERSION, d->vbios_version, sizeof d->vbios_version,
-                            diag);
+    dga_err e =
+        ascii_field(r, DGA_TLV_VBIOS_VERSION, d->vbios_version, sizeof d->vbios_version, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -217,8 +213,7 @@ static dga_err derive_switch(const struct dga_report *r, struct dga_derived *d,
         dga_hex_encode_upper(r->opaque.known[DGA_TLV_SWITCH_PDI].data, PDI_LEN, d->own_pdi);
     }
     if (r->opaque.present[DGA_TLV_SWITCH_GPU_PDIS]) {
-        collect_pdis(r->opaque.known[DGA_TLV_SWITCH_GPU_PDIS].data, SWITCH_GPU_PDI_COUNT, false,
-                     d);
+        collect_pdis(r->opaque.known[DGA_TLV_SWITCH_GPU_PDIS].data, SWITCH_GPU_PDI_COUNT, false, d);
     }
     return DGA_E_OK;
 }
@@ -234,8 +229,7 @@ dga_err dga_report_derive(const struct dga_report *r, struct dga_derived *ret,
         d.has_fwid = true;
         memcpy(d.fwid, r->opaque.known[DGA_TLV_FWID].data, DGA_DIGEST_LEN);
     }
-    dga_err e = dga_arch_is_switch(r->arch) ? derive_switch(r, &d, diag)
-                                            : derive_gpu(r, &d, diag);
+    dga_err e = dga_arch_is_switch(r->arch) ? derive_switch(r, &d, diag) : derive_gpu(r, &d, diag);
     if (e == DGA_E_OK) {
         *ret = d;
     }

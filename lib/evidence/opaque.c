@@ -76,8 +76,7 @@ static dga_err check_value(struct dga_opaque *o, const struct dga_tlv *t, enum d
     }
 }
 
-static dga_err keep_unknown(struct dga_opaque *o, const struct dga_tlv *t,
-                            struct dga_diag *diag)
+static dga_err keep_unknown(struct dga_opaque *o, const struct dga_tlv *t, struct dga_diag *diag)
 {
     if (t->type == TLV_ID_INVALID) {
         return dga_diag_set(diag, DGA_E_TLV_VALUE, t->offset, "OPAQUE_FIELD_ID_INVALID");
@@ -125,8 +124,8 @@ static dga_err read_tlv(struct cursor *c, struct dga_tlv *t, struct dga_diag *di
     return DGA_E_OK;
 }
 
-dga_err dga_opaque_parse(const uint8_t *bytes, size_t len, size_t base_offset,
-                         enum dga_arch arch, struct dga_opaque *ret, struct dga_diag *diag)
+dga_err dga_opaque_parse(const uint8_t *bytes, size_t len, size_t base_offset, enum dga_arch arch,
+                         struct dga_opaque *ret, struct dga_diag *diag)
 {
     struct dga_opaque o;
     memset(&o, 0, sizeof o);

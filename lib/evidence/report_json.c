@@ -37,9 +37,9 @@ static json_t *byte0x(uint8_t b)
 static json_t *request_json(const struct dga_report *r)
 {
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "SPDMVersion", byte0x(r->req_version),
-                     "RequestResponseCode", byte0x(r->req_code), "Param1",
-                     byte0x(r->req_param1), "Param2", byte0x(r->req_param2), "Nonce",
-                     hex0x(r->nonce, DGA_NONCE_LEN), "SlotIDParam", byte0x(r->req_slot));
+                     "RequestResponseCode", byte0x(r->req_code), "Param1", byte0x(r->req_param1),
+                     "Param2", byte0x(r->req_param2), "Nonce", hex0x(r->nonce, DGA_NONCE_LEN),
+                     "SlotIDParam", byte0x(r->req_slot));
 }
 
 static json_t *blocks_json(const struct dga_report *r)
@@ -134,10 +134,9 @@ static json_t *opaque_json(const struct dga_report *r)
 static json_t *response_json(const struct dga_report *r)
 {
     return json_pack("{s:o,s:o,s:o,s:o,s:i,s:i,s:o,s:i,s:o,s:o,s:o}", "SPDMVersion",
-                     byte0x(r->resp_version), "RequestResponseCode", byte0x(r->resp_code),
-                     "Param1", byte0x(r->resp_param1), "Param2", byte0x(r->resp_param2),
-                     "NumberOfBlocks", r->n_blocks, "MeasurementRecordLength",
-                     (json_int_t)r->record_len, "Nonce",
+                     byte0x(r->resp_version), "RequestResponseCode", byte0x(r->resp_code), "Param1",
+                     byte0x(r->resp_param1), "Param2", byte0x(r->resp_param2), "NumberOfBlocks",
+                     r->n_blocks, "MeasurementRecordLength", (json_int_t)r->record_len, "Nonce",
                      hex0x(r->responder_nonce, DGA_NONCE_LEN), "OpaqueLength", r->opaque_len,
                      "Signature", hex0x(r->signature, DGA_SIGNATURE_LEN), "MeasurementRecord",
                      blocks_json(r), "OpaqueData", opaque_json(r));
@@ -148,8 +147,8 @@ static json_t *unknown_json(const struct dga_report *r)
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < r->opaque.n_unknown; i++) {
         const struct dga_tlv *t = &r->opaque.unknown[i];
-        json_array_append_new(a, json_pack("{s:i,s:i,s:I,s:o}", "type", t->type, "length",
-                                           t->len, "offset", (json_int_t)t->offset, "value",
+        json_array_append_new(a, json_pack("{s:i,s:i,s:I,s:o}", "type", t->type, "length", t->len,
+                                           "offset", (json_int_t)t->offset, "value",
                                            hex0x(t->data, t->len)));
     }
     return a;
@@ -170,11 +169,11 @@ static json_t *derived_json(const struct dga_report *r, const struct dga_derived
     if (d->has_fwid) {
         dga_hex_encode(d->fwid, DGA_DIGEST_LEN, fwid);
     }
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:I,s:s}", "driver_version", d->driver_version, "vbios_version",
-        d->vbios_version, "driver_rim_id", d->driver_rim_id, "vbios_rim_id", d->vbios_rim_id,
-        "fwid", d->has_fwid ? json_string(fwid) : json_null(), "opaque_data_version",
-        (json_int_t)r->opaque.version, "mode", dga_gpu_mode_name(d->mode));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:s}", "driver_version", d->driver_version,
+                          "vbios_version", d->vbios_version, "driver_rim_id", d->driver_rim_id,
+                          "vbios_rim_id", d->vbios_rim_id, "fwid",
+                          d->has_fwid ? json_string(fwid) : json_null(), "opaque_data_version",
+                          (json_int_t)r->opaque.version, "mode", dga_gpu_mode_name(d->mode));
     if (o == NULL) {
         return NULL;
     }
@@ -192,10 +191,10 @@ static json_t *derived_json(const struct dga_report *r, const struct dga_derived
 
 json_t *dga_report_to_json(const struct dga_report *r, const struct dga_derived *d)
 {
-    json_t *o = json_pack("{s:s,s:I,s:I,s:o,s:o,s:o}", "arch", dga_arch_name(r->arch), "length",
-                          (json_int_t)r->len, "signed_length", (json_int_t)r->signed_len,
-                          "request", request_json(r), "response", response_json(r),
-                          "opaque_unknown", unknown_json(r));
+    json_t *o =
+        json_pack("{s:s,s:I,s:I,s:o,s:o,s:o}", "arch", dga_arch_name(r->arch), "length",
+                  (json_int_t)r->len, "signed_length", (json_int_t)r->signed_len, "request",
+                  request_json(r), "response", response_json(r), "opaque_unknown", unknown_json(r));
     if (o != NULL && d != NULL && json_object_set_new(o, "derived", derived_json(r, d)) != 0) {
         json_decref(o);
         return NULL;

@@ -22,17 +22,17 @@
 #define DMTF_HEADER_LEN 3
 
 /* Reads through the cursor; on failure records where and returns. */
-#define READ(call, c, diag, field)                                                          \
-    do {                                                                                    \
-        size_t at_ = cursor_pos(c);                                                         \
-        dga_err e_ = (call);                                                                \
-        if (e_ != DGA_E_OK) {                                                               \
-            return dga_diag_set((diag), e_, at_, (field));                                  \
-        }                                                                                   \
+#define READ(call, c, diag, field)                                                                 \
+    do {                                                                                           \
+        size_t at_ = cursor_pos(c);                                                                \
+        dga_err e_ = (call);                                                                       \
+        if (e_ != DGA_E_OK) {                                                                      \
+            return dga_diag_set((diag), e_, at_, (field));                                         \
+        }                                                                                          \
     } while (0)
 
-static dga_err expect_byte(uint8_t got, uint8_t want, dga_err e, size_t at,
-                           struct dga_diag *diag, const char *field)
+static dga_err expect_byte(uint8_t got, uint8_t want, dga_err e, size_t at, struct dga_diag *diag,
+                           const char *field)
 {
     if (got != want) {
         return dga_diag_set(diag, e, at, field);
@@ -61,8 +61,8 @@ static dga_err parse_request(struct cursor *c, struct dga_report *r, struct dga_
                         diag, "request.Param1");
     }
     if (e == DGA_E_OK) {
-        e = expect_byte(r->req_param2, SPDM_PARAM2_ALL_MEASUREMENTS, DGA_E_REQUEST_PARAM, 3,
-                        diag, "request.Param2");
+        e = expect_byte(r->req_param2, SPDM_PARAM2_ALL_MEASUREMENTS, DGA_E_REQUEST_PARAM, 3, diag,
+                        "request.Param2");
     }
     if (e == DGA_E_OK) {
         e = expect_byte(r->req_slot, 0, DGA_E_REQUEST_PARAM, 36, diag, "request.SlotIDParam");
@@ -71,8 +71,7 @@ static dga_err parse_request(struct cursor *c, struct dga_report *r, struct dga_
 }
 
 /* Phase 2: the response header up to and including MeasurementRecordLength. */
-static dga_err parse_response_header(struct cursor *c, struct dga_report *r,
-                                     struct dga_diag *diag)
+static dga_err parse_response_header(struct cursor *c, struct dga_report *r, struct dga_diag *diag)
 {
     size_t start = cursor_pos(c);
     READ(cursor_u8(c, &r->resp_version), c, diag, "response.SPDMVersion");
@@ -82,8 +81,8 @@ static dga_err parse_response_header(struct cursor *c, struct dga_report *r,
     READ(cursor_u8(c, &r->n_blocks), c, diag, "response.NumberOfBlocks");
     READ(cursor_u24le(c, &r->record_len), c, diag, "response.MeasurementRecordLength");
 
-    dga_err e = expect_byte(r->resp_version, SPDM_VERSION_11, DGA_E_RESPONSE_VERSION, start,
-                            diag, "response.SPDMVersion");
+    dga_err e = expect_byte(r->resp_version, SPDM_VERSION_11, DGA_E_RESPONSE_VERSION, start, diag,
+                            "response.SPDMVersion");
     if (e == DGA_E_OK) {
         e = expect_byte(r->resp_code, SPDM_MEASUREMENTS, DGA_E_RESPONSE_CODE, start + 1, diag,
                         "response.RequestResponseCode");
@@ -159,8 +158,7 @@ static dga_err parse_record(struct cursor *c, struct dga_report *r, struct dga_d
         }
     }
     if (cursor_end(&rec) != DGA_E_OK) {
-        return dga_diag_set(diag, DGA_E_RECORD_LENGTH, cursor_pos(&rec),
-                            "MeasurementRecordLength");
+        return dga_diag_set(diag, DGA_E_RECORD_LENGTH, cursor_pos(&rec), "MeasurementRecordLength");
     }
     return DGA_E_OK;
 }

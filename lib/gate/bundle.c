@@ -20,8 +20,8 @@
 #include <openssl/evp.h>
 
 #include "core/cleanup.h"
-#include "gate/internal.h"
 #include "dga/util.h"
+#include "gate/internal.h"
 
 static json_t *hex_or_null(const uint8_t *p, size_t n, bool present)
 {
@@ -51,8 +51,8 @@ static json_t *cc_json(const struct gate_state *g)
     const struct dga_cc_settings *cc = &g->cc;
     return json_pack("{s:I,s:I,s:I,s:I,s:s}", "environment", (json_int_t)cc->environment,
                      "cc_feature", (json_int_t)cc->cc_feature, "devtools_mode",
-                     (json_int_t)cc->devtools_mode, "multi_gpu_mode", (json_int_t)cc->multi_gpu_mode,
-                     "mode", dga_cc_mode_name(cc));
+                     (json_int_t)cc->devtools_mode, "multi_gpu_mode",
+                     (json_int_t)cc->multi_gpu_mode, "mode", dga_cc_mode_name(cc));
 }
 
 static json_t *inventory_json(const struct gate_state *g)
@@ -81,9 +81,9 @@ static json_t *evidence_json(const struct gate_state *g)
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:s%}", "label", label, "arch",
                               dga_arch_name(d->arch), "pci_address", d->pci_address, "uuid",
                               d->uuid, "board_id", (json_int_t)d->board_id, "vbios_version",
-                              d->vbios_version, "cc_mode", dga_cc_mode_name(&g->col->cc),
-                              "report", hex_or_null(d->report, d->report_len, true),
-                              "certificate_chain", d->chain_pem, d->chain_pem_len);
+                              d->vbios_version, "cc_mode", dga_cc_mode_name(&g->col->cc), "report",
+                              hex_or_null(d->report, d->report_len, true), "certificate_chain",
+                              d->chain_pem, d->chain_pem_len);
         json_array_append_new(a, o);
     }
     return a;
@@ -137,12 +137,12 @@ static json_t *rego_json(const struct gate_state *g)
     if (!g->has_rego) {
         return json_null();
     }
-    json_t *equivalent = g->rego_policy == NULL
-                             ? json_null()
-                             : json_pack("{s:s,s:o,s:o}", "path", g->rego_policy_path, "sha256",
-                                         sha_json(g->rego_policy_sha256), "verdict",
-                                         g->rego_verdict != NULL ? verdict_of(g->rego_verdict)
-                                                                 : json_null());
+    json_t *equivalent =
+        g->rego_policy == NULL
+            ? json_null()
+            : json_pack("{s:s,s:o,s:o}", "path", g->rego_policy_path, "sha256",
+                        sha_json(g->rego_policy_sha256), "verdict",
+                        g->rego_verdict != NULL ? verdict_of(g->rego_verdict) : json_null());
     return json_pack("{s:o,s:o}", "sha256", sha_json(g->rego_sha256), "equivalent_policy",
                      equivalent);
 }
@@ -150,16 +150,15 @@ static json_t *rego_json(const struct gate_state *g)
 static json_t *gate_json(const struct gate_state *g)
 {
     const struct dga_gate_result *r = g->res;
-    return json_pack("{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s}", "dry_run",
-                     g->opt->dry_run, "step",
-                     r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
-                     r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)),
-                     "reason", r->reason, "inventory", inventory_json(g), "cc", cc_json(g),
-                     "driver_version", g->collected ? g->col->driver_version : "",
-                     "event_version", (json_int_t)g->cfg->event_version, "devtools_allowed",
-                     g->allow_devtools, "debug_allowed", dga_policy_allow_debug(g->policy),
-                     "insecure_boot_allowed", dga_policy_allow_insecure_boot(g->policy), "ocsp",
-                     dga_ocsp_mode_name(g->ocsp.mode));
+    return json_pack(
+        "{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s}", "dry_run", g->opt->dry_run, "step",
+        r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
+        r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)), "reason", r->reason,
+        "inventory", inventory_json(g), "cc", cc_json(g), "driver_version",
+        g->collected ? g->col->driver_version : "", "event_version",
+        (json_int_t)g->cfg->event_version, "devtools_allowed", g->allow_devtools, "debug_allowed",
+        dga_policy_allow_debug(g->policy), "insecure_boot_allowed",
+        dga_policy_allow_insecure_boot(g->policy), "ocsp", dga_ocsp_mode_name(g->ocsp.mode));
 }
 
 /*

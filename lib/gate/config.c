@@ -17,8 +17,18 @@
 #define DEFAULT_READY_TIMEOUT_MS 30000u
 #define GPU_POLICY_MAX_DEPTH 16
 
-enum key_type { KEY_PATH, KEY_STRING, KEY_TIMEOUT, KEY_VERSION, KEY_EVENT_VERSION, KEY_TIME,
-                KEY_OBJECT, KEY_OCSP_MODE, KEY_MAX_AGE, KEY_REGO_EQUIVALENTS };
+enum key_type {
+    KEY_PATH,
+    KEY_STRING,
+    KEY_TIMEOUT,
+    KEY_VERSION,
+    KEY_EVENT_VERSION,
+    KEY_TIME,
+    KEY_OBJECT,
+    KEY_OCSP_MODE,
+    KEY_MAX_AGE,
+    KEY_REGO_EQUIVALENTS
+};
 
 #define OCSP_MAX_AGE_MAX 315360000 /* ten years, as attest --ocsp-max-age */
 
@@ -28,7 +38,10 @@ struct key {
     size_t offset; /* into struct dga_gate_config */
 };
 
-#define PATH_KEY(n, member) {n, KEY_PATH, offsetof(struct dga_gate_config, member)}
+#define PATH_KEY(n, member)                                                                        \
+    {                                                                                              \
+        n, KEY_PATH, offsetof(struct dga_gate_config, member)                                      \
+    }
 
 static const struct key keys[] = {
     {"version", KEY_VERSION, 0},
@@ -100,14 +113,16 @@ static size_t json_depth(const json_t *v, size_t cap)
     if (json_is_object(v)) {
         const char *name;
         json_t *m;
-        json_object_foreach((json_t *)v, name, m) {
+        json_object_foreach((json_t *)v, name, m)
+        {
             size_t d = json_depth(m, cap - 1);
             deepest = d > deepest ? d : deepest;
         }
     } else {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             size_t d = json_depth(m, cap - 1);
             deepest = d > deepest ? d : deepest;
         }
@@ -145,7 +160,8 @@ static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
         json_object_size(v) > DGA_GATE_REGO_EQUIVALENTS_MAX) {
         return DGA_E_GATE_CONFIG;
     }
-    json_object_foreach((json_t *)v, name, path) {
+    json_object_foreach((json_t *)v, name, path)
+    {
         struct dga_gate_rego_equivalent *r = &c->rego_equivalents[c->n_rego_equivalents];
         size_t len = json_string_length(path);
         if (!parse_sha256_hex(name, r->rego_sha256) || !json_is_string(path) || len == 0 ||
@@ -165,16 +181,19 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
     unsigned *u = (unsigned *)((char *)c + k->offset);
     switch (k->type) {
     case KEY_PATH:
-    case KEY_STRING: return take_string(k, v, c);
-    case KEY_TIMEOUT: return take_uint(v, 1, DGA_GATE_TIMEOUT_MAX_MS, u);
-    case KEY_EVENT_VERSION: return take_uint(v, 1, 2, u);
+    case KEY_STRING:
+        return take_string(k, v, c);
+    case KEY_TIMEOUT:
+        return take_uint(v, 1, DGA_GATE_TIMEOUT_MAX_MS, u);
+    case KEY_EVENT_VERSION:
+        return take_uint(v, 1, 2, u);
     case KEY_VERSION: {
         unsigned version = 0;
         return take_uint(v, 1, 1, &version);
     }
     case KEY_TIME:
-        c->has_verify_at = json_is_string(v) &&
-                           dga_time_parse(json_string_value(v), &c->verify_at) == DGA_E_OK;
+        c->has_verify_at =
+            json_is_string(v) && dga_time_parse(json_string_value(v), &c->verify_at) == DGA_E_OK;
         return c->has_verify_at ? DGA_E_OK : DGA_E_GATE_CONFIG;
     case KEY_OCSP_MODE: {
         /* The gate has no earlier bundle to read: online, cache or off. */
@@ -188,7 +207,8 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
     case KEY_MAX_AGE:
         c->has_ocsp_max_age = true;
         return take_uint(v, 0, OCSP_MAX_AGE_MAX, u);
-    case KEY_REGO_EQUIVALENTS: return take_rego_equivalents(v, c);
+    case KEY_REGO_EQUIVALENTS:
+        return take_rego_equivalents(v, c);
     case KEY_OBJECT:
         /* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
         if (!json_is_object(v) || json_depth(v, GPU_POLICY_MAX_DEPTH + 1) > GPU_POLICY_MAX_DEPTH) {
@@ -223,7 +243,8 @@ static dga_err parse_object(json_t *root, struct dga_gate_config *c, struct dga_
 {
     const char *name;
     json_t *v;
-    json_object_foreach(root, name, v) {
+    json_object_foreach(root, name, v)
+    {
         const struct key *k = find_key(name);
         if (k == NULL) {
             return dga_diag_set(diag, DGA_E_GATE_CONFIG, 0, "config");
@@ -270,7 +291,8 @@ void dga_gate_config_free(struct dga_gate_config *c)
         return;
     }
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING || keys[i].type == KEY_OCSP_MODE) {
+        if (keys[i].type == KEY_PATH || keys[i].type == KEY_STRING ||
+            keys[i].type == KEY_OCSP_MODE) {
             free(*(char **)((char *)c + keys[i].offset));
         }
     }

@@ -129,10 +129,8 @@ static const struct {
     const char *name;
     bool string; /* else a boolean */
 } gpu_policy_keys[] = {
-    {"attest_gpu", false},
-    {"allow_devtools", false},
-    {"allow_debug", false},
-    {"allow_insecure_boot", false},
+    {"attest_gpu", false},  {"allow_devtools", false},
+    {"allow_debug", false}, {"allow_insecure_boot", false},
     {"rego", true},
 };
 
@@ -150,7 +148,8 @@ static dga_err check_gpu_policy_keys(struct gate_state *g, const json_t *gp)
 {
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)gp, name, v) {
+    json_object_foreach((json_t *)gp, name, v)
+    {
         size_t i = 0;
         while (i < sizeof gpu_policy_keys / sizeof gpu_policy_keys[0] &&
                strcmp(gpu_policy_keys[i].name, name) != 0) {
@@ -246,8 +245,8 @@ static dga_err read_gpu_policy(struct gate_state *g)
         return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
                     "config: attest_gpu is false: the gate attests or refuses, it never skips");
     }
-    g->allow_devtools = dga_policy_allow_devtools(g->policy) ||
-                        json_is_true(json_object_get(gp, "allow_devtools"));
+    g->allow_devtools =
+        dga_policy_allow_devtools(g->policy) || json_is_true(json_object_get(gp, "allow_devtools"));
     /* As dstack's basic policy: they drop the dbgstat / secboot requirement. */
     dga_policy_relax_measurements(g->policy, json_is_true(json_object_get(gp, "allow_debug")),
                                   json_is_true(json_object_get(gp, "allow_insecure_boot")));
@@ -293,9 +292,11 @@ static dga_err load_eat_key(struct gate_state *g)
 static dga_err open_backend(struct gate_state *g)
 {
     const struct dga_gate_config *c = g->cfg;
-    struct dga_event_paths paths = {.log_dir = c->event_log_dir, .lock_path = c->event_lock,
+    struct dga_event_paths paths = {.log_dir = c->event_log_dir,
+                                    .lock_path = c->event_lock,
                                     .tdx_sysfs_dir = c->tdx_sysfs_dir,
-                                    .tdx_device = c->tdx_device, .tpm_tcti = c->tpm_tcti};
+                                    .tdx_device = c->tdx_device,
+                                    .tpm_tcti = c->tpm_tcti};
     struct dga_diag diag = {0};
     dga_err e = dga_event_backend_open(c->event_backend, &paths, &g->backend, &diag);
     if (e != DGA_E_OK) {
@@ -396,7 +397,8 @@ static const char *event_cc_mode(const struct gate_state *g)
 static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
 {
     struct dga_gate_event_fields f = {
-        .devices = g->inv->n_gpus, .nvswitches = g->inv->n_switches,
+        .devices = g->inv->n_gpus,
+        .nvswitches = g->inv->n_switches,
         .cc_mode = event_cc_mode(g),
         .devtools = g->inv->n_gpus > 0 && g->col->cc.devtools_mode == 1,
         .test_roots = g->cfg->test_device_root != NULL,
@@ -540,8 +542,8 @@ static dga_err collect(struct gate_state *g)
     g->has_nonce = true;
     struct dga_nvml_error n;
     memset(&n, 0, sizeof n);
-    dga_err e = dga_collect_with_deadline(g->cfg->nvml, g->nonce, g->cfg->collect_timeout_ms,
-                                          g->col, &n);
+    dga_err e =
+        dga_collect_with_deadline(g->cfg->nvml, g->nonce, g->cfg->collect_timeout_ms, g->col, &n);
     if (e != DGA_E_OK) {
         return fail_nvml(g, DGA_GATE_STEP_COLLECT, &n);
     }
@@ -724,17 +726,16 @@ static dga_err fail_duplicate(struct gate_state *g, size_t i)
 /* A signed token when a key is configured and there is a device to vouch for; else {}. */
 static dga_err build_eat(struct gate_state *g)
 {
-    struct dga_eat_options o = {.key = g->ap->n > 0 ? g->eat_key : NULL,
-                                .kid = g->cfg->eat_kid, .iat = time(NULL)};
+    struct dga_eat_options o = {
+        .key = g->ap->n > 0 ? g->eat_key : NULL, .kid = g->cfg->eat_kid, .iat = time(NULL)};
     return dga_set_appraisal_eat(g->ap, g->policy, g->nonce, &o);
 }
 
 static dga_err appraise(struct gate_state *g)
 {
     dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
-    struct dga_appraise_options opt = {.rim_trust = &g->rim_root,
-                                       .rim_dir = g->cfg->rim_dir, .cache = g->cache,
-                                       .ocsp = &g->ocsp};
+    struct dga_appraise_options opt = {
+        .rim_trust = &g->rim_root, .rim_dir = g->cfg->rim_dir, .cache = g->cache, .ocsp = &g->ocsp};
     opt.verify.at = g->at;
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);

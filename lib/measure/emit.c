@@ -100,7 +100,7 @@ static dga_err write_version(const char *path, int version)
 {
     char text = (char)('0' + version);
     return dga_file_write_atomic(path, &text, 1, 0644) == DGA_E_OK ? DGA_E_OK
-                                                                  : DGA_E_EVENT_VERSION_FILE;
+                                                                   : DGA_E_EVENT_VERSION_FILE;
 }
 
 dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_version v,

@@ -4,8 +4,8 @@
  * Extend = SHA-384(old || digest), written to a temporary file in the same
  * directory, flushed, then renamed over the register and the directory
  * flushed (dga_file_write_atomic), so a reader sees the old or the new value
- * and never a torn one, and a crash does not roll the register back. A missing file reads as 48 zero
- * bytes, the value every replay starts from.
+ * and never a torn one, and a crash does not roll the register back. A missing file reads as 48
+ * zero bytes, the value every replay starts from.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -20,16 +20,16 @@
 #define DGA_LIBTSS2_TCTILDR_TEST_ENV "DGA_TEST_LIBTSS2_TCTILDR"
 
 /* X(member, function): libtss2-esys */
-#define TSS_ESYS_FUNCTIONS(X)                                                               \
-    X(esys_initialize, Esys_Initialize)                                                     \
-    X(esys_finalize, Esys_Finalize)                                                         \
-    X(esys_pcr_extend, Esys_PCR_Extend)                                                     \
-    X(esys_pcr_read, Esys_PCR_Read)                                                         \
+#define TSS_ESYS_FUNCTIONS(X)                                                                      \
+    X(esys_initialize, Esys_Initialize)                                                            \
+    X(esys_finalize, Esys_Finalize)                                                                \
+    X(esys_pcr_extend, Esys_PCR_Extend)                                                            \
+    X(esys_pcr_read, Esys_PCR_Read)                                                                \
     X(esys_free, Esys_Free)
 
 /* X(member, function): libtss2-tctildr */
-#define TSS_TCTILDR_FUNCTIONS(X)                                                            \
-    X(tctildr_initialize, Tss2_TctiLdr_Initialize)                                          \
+#define TSS_TCTILDR_FUNCTIONS(X)                                                                   \
+    X(tctildr_initialize, Tss2_TctiLdr_Initialize)                                                 \
     X(tctildr_finalize, Tss2_TctiLdr_Finalize)
 
 struct tss_api {

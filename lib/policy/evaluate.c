@@ -428,7 +428,8 @@ static void check_counts(struct eval *e, const struct tally *t, size_t n_claims)
     bool ok = check_count(e, "GPU count", t->gpus, &p->gpus);
     if (p->has_switch_inventory) {
         ok = check_count(e, "NVSwitch count in the PCI inventory", p->switch_inventory,
-                         &p->switches) && ok;
+                         &p->switches) &&
+             ok;
     }
     if (!p->has_switch_inventory || t->switches > 0) {
         ok = check_count(e, "NVSwitch count", t->switches, &p->switches) && ok;

@@ -20,17 +20,17 @@
 #define DGA_LIBMHD_TEST_ENV "DGA_TEST_LIBMICROHTTPD" /* tests only: replaces the file name */
 
 /* X(member, libmicrohttpd function) */
-#define MHD_API_FUNCTIONS(X)                                                                \
-    X(start_daemon, MHD_start_daemon)                                                       \
-    X(stop_daemon, MHD_stop_daemon)                                                         \
-    X(get_daemon_info, MHD_get_daemon_info)                                                 \
-    X(lookup_connection_value, MHD_lookup_connection_value)                                 \
-    X(get_connection_info, MHD_get_connection_info)                                         \
-    X(create_response_from_buffer, MHD_create_response_from_buffer)                         \
-    X(create_response_from_buffer_with_free_callback_cls,                                   \
-      MHD_create_response_from_buffer_with_free_callback_cls)                               \
-    X(add_response_header, MHD_add_response_header)                                         \
-    X(queue_response, MHD_queue_response)                                                   \
+#define MHD_API_FUNCTIONS(X)                                                                       \
+    X(start_daemon, MHD_start_daemon)                                                              \
+    X(stop_daemon, MHD_stop_daemon)                                                                \
+    X(get_daemon_info, MHD_get_daemon_info)                                                        \
+    X(lookup_connection_value, MHD_lookup_connection_value)                                        \
+    X(get_connection_info, MHD_get_connection_info)                                                \
+    X(create_response_from_buffer, MHD_create_response_from_buffer)                                \
+    X(create_response_from_buffer_with_free_callback_cls,                                          \
+      MHD_create_response_from_buffer_with_free_callback_cls)                                      \
+    X(add_response_header, MHD_add_response_header)                                                \
+    X(queue_response, MHD_queue_response)                                                          \
     X(destroy_response, MHD_destroy_response)
 
 struct mhd_api {

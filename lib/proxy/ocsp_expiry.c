@@ -59,8 +59,8 @@ static bool single_expiry(OCSP_SINGLERESP *s, time_t now, int64_t default_ttl, t
     }
     struct dga_ocsp_check c;
     dga_ocsp_check_init(&c, now, NULL);
-    c.skew = 0;        /* never served before its thisUpdate or past its nextUpdate */
-    c.max_age = 0;     /* the age is each client's own bound (attest --ocsp-max-age) */
+    c.skew = 0;    /* never served before its thisUpdate or past its nextUpdate */
+    c.max_age = 0; /* the age is each client's own bound (attest --ocsp-max-age) */
     c.unlimited_age = true;
     if (dga_ocsp_fresh_at(&c, &r, NULL) != DGA_E_OK) {
         return false;

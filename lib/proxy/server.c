@@ -51,8 +51,8 @@ struct dga_proxy {
  */
 struct watch {
     int fd;
-    bool reading;    /* a request is being received */
-    bool cut;        /* already shut down */
+    bool reading;     /* a request is being received */
+    bool cut;         /* already shut down */
     int64_t deadline; /* CLOCK_MONOTONIC, milliseconds */
     struct watch *prev, *next;
 };
@@ -561,14 +561,14 @@ static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    p->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
-                             (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
-                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, p,
-                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, p,
-                             MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
-                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->cfg.max_connections_per_client,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
-                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    p->mhd =
+        m->start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
+                        (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
+                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, p, MHD_OPTION_NOTIFY_CONNECTION,
+                        on_connection, p, MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
+                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->cfg.max_connections_per_client,
+                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
     if (p->mhd == NULL) {
         return dga_diag_set(diag, DGA_E_PROXY_LISTEN, 0, p->cfg.listen);
     }

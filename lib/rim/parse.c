@@ -55,7 +55,6 @@
 /* Base64 text of one certificate, whitespace removed (a certificate is about 1 KB). */
 #define RIM_CERT_TEXT_CAP (64u * 1024)
 
-
 static const char *const hash_names[DGA_RIM_MAX_ALTERNATIVES] = {
     "Hash0", "Hash1", "Hash2",  "Hash3",  "Hash4",  "Hash5",  "Hash6",  "Hash7",
     "Hash8", "Hash9", "Hash10", "Hash11", "Hash12", "Hash13", "Hash14", "Hash15",

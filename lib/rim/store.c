@@ -113,8 +113,7 @@ static dga_err list_reissues(const char *dir, char **names, size_t *ret_n)
     return e;
 }
 
-static dga_err read_reissues(const char *dir, const char *rim_id,
-                             struct dga_rim_candidates *c)
+static dga_err read_reissues(const char *dir, const char *rim_id, struct dga_rim_candidates *c)
 {
     char *sub = path_join(dir, rim_id, ".d");
     char *names[DGA_RIM_STORE_MAX_CANDIDATES];

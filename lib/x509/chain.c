@@ -88,8 +88,8 @@ static dga_err path_verify(struct dga_chain_path *p, STACK_OF(X509) *chain, stru
     if (e != DGA_E_OK) {
         return fail_at(diag, e, p->depth);
     }
-    return check_order(p->built, chain, p->top, p->partial ? SUFFIX_START + 1 : DGA_DEVICE_CHAIN_LEN,
-                       diag);
+    return check_order(p->built, chain, p->top,
+                       p->partial ? SUFFIX_START + 1 : DGA_DEVICE_CHAIN_LEN, diag);
 }
 
 static dga_err check_algorithms(STACK_OF(X509) *chain, struct dga_diag *diag)

@@ -33,10 +33,14 @@ struct dga_ocsp_request {
 const char *dga_ocsp_status_name(enum dga_ocsp_status s)
 {
     switch (s) {
-    case DGA_OCSP_STATUS_GOOD: return "good";
-    case DGA_OCSP_STATUS_REVOKED: return "revoked";
-    case DGA_OCSP_STATUS_UNKNOWN: return "unknown";
-    case DGA_OCSP_STATUS_NONE: break;
+    case DGA_OCSP_STATUS_GOOD:
+        return "good";
+    case DGA_OCSP_STATUS_REVOKED:
+        return "revoked";
+    case DGA_OCSP_STATUS_UNKNOWN:
+        return "unknown";
+    case DGA_OCSP_STATUS_NONE:
+        break;
     }
     return "none";
 }
@@ -61,10 +65,14 @@ const char *dga_ocsp_chain_status_name(enum dga_ocsp_chain_status s)
 const char *dga_ocsp_origin_name(enum dga_ocsp_origin o)
 {
     switch (o) {
-    case DGA_OCSP_ORIGIN_ONLINE: return "online";
-    case DGA_OCSP_ORIGIN_CACHE: return "cache";
-    case DGA_OCSP_ORIGIN_BUNDLE: return "bundle";
-    case DGA_OCSP_ORIGIN_NONE: break;
+    case DGA_OCSP_ORIGIN_ONLINE:
+        return "online";
+    case DGA_OCSP_ORIGIN_CACHE:
+        return "cache";
+    case DGA_OCSP_ORIGIN_BUNDLE:
+        return "bundle";
+    case DGA_OCSP_ORIGIN_NONE:
+        break;
     }
     return "not-checked";
 }
@@ -218,7 +226,6 @@ dga_err dga_ocsp_response_key(const uint8_t *der, size_t len, char out[DGA_OCSP_
 
 static dga_err single_times(OCSP_SINGLERESP *single, struct dga_ocsp_result *r, int *ret_status);
 
-
 void dga_ocsp_check_init(struct dga_ocsp_check *c, time_t at, X509 *root)
 {
     memset(c, 0, sizeof *c);
@@ -249,8 +256,8 @@ static dga_err check_signature(OCSP_BASICRESP *bs, X509 *issuer, const struct dg
         return DGA_E_NOMEM;
     }
     /* The issuer is always a candidate (it signs, or it issued the delegated responder). */
-    STACK_OF(X509) *candidates = c->untrusted != NULL ? sk_X509_dup(c->untrusted)
-                                                      : sk_X509_new_null();
+    STACK_OF(X509) *candidates =
+        c->untrusted != NULL ? sk_X509_dup(c->untrusted) : sk_X509_new_null();
     if (candidates == NULL || sk_X509_push(candidates, issuer) <= 0) {
         sk_X509_free(candidates);
         return DGA_E_NOMEM;
@@ -304,7 +311,8 @@ time_t dga_ocsp_usable_until(const struct dga_ocsp_check *c, const struct dga_oc
     return (time_t)until;
 }
 
-/* Status, reason, thisUpdate and nextUpdate (thisUpdate + 1 h when absent) of one SingleResponse. */
+/* Status, reason, thisUpdate and nextUpdate (thisUpdate + 1 h when absent) of one SingleResponse.
+ */
 static dga_err single_times(OCSP_SINGLERESP *single, struct dga_ocsp_result *r, int *ret_status)
 {
     int reason = -1;
@@ -354,9 +362,12 @@ static dga_err read_single(OCSP_BASICRESP *bs, X509 *subject, X509 *issuer,
 static enum dga_ocsp_status status_of(int v_ocsp_status)
 {
     switch (v_ocsp_status) {
-    case V_OCSP_CERTSTATUS_GOOD: return DGA_OCSP_STATUS_GOOD;
-    case V_OCSP_CERTSTATUS_REVOKED: return DGA_OCSP_STATUS_REVOKED;
-    default: return DGA_OCSP_STATUS_UNKNOWN;
+    case V_OCSP_CERTSTATUS_GOOD:
+        return DGA_OCSP_STATUS_GOOD;
+    case V_OCSP_CERTSTATUS_REVOKED:
+        return DGA_OCSP_STATUS_REVOKED;
+    default:
+        return DGA_OCSP_STATUS_UNKNOWN;
     }
 }
 
@@ -387,9 +398,8 @@ static dga_err check_response(const uint8_t *der, size_t len, X509 *subject, X50
 }
 
 dga_err dga_ocsp_response_check(const uint8_t *der, size_t len, X509 *subject, X509 *issuer,
-                                const struct dga_ocsp_request *req,
-                                const struct dga_ocsp_check *c, struct dga_ocsp_result *ret,
-                                struct dga_diag *diag)
+                                const struct dga_ocsp_request *req, const struct dga_ocsp_check *c,
+                                struct dga_ocsp_result *ret, struct dga_diag *diag)
 {
     memset(ret, 0, sizeof *ret);
     if ((der == NULL && len > 0) || subject == NULL || issuer == NULL || c == NULL ||

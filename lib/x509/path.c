@@ -100,8 +100,8 @@ static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
  * root's own (only with X509_V_FLAG_CHECK_SS_SIGNATURE) nor a partial
  * chain's trusted top, which has no issuer in the path.
  */
-static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root,
-                          unsigned long flags, STACK_OF(X509) **ret_path, int *ret_depth)
+static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root, unsigned long flags,
+                          STACK_OF(X509) **ret_path, int *ret_depth)
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -198,8 +198,7 @@ static dga_err slice_new(STACK_OF(X509) *certs, int from, int to, STACK_OF(X509)
 static X509 *suffix_lookup(struct dga_chain_path *p)
 {
     if (p->cache == NULL || p->anchor < 1 || p->anchor >= p->n ||
-        suffix_key(p->kind, p->certs, p->anchor, p->n, p->root, &p->key, &p->key_len) !=
-            DGA_E_OK) {
+        suffix_key(p->kind, p->certs, p->anchor, p->n, p->root, &p->key, &p->key_len) != DGA_E_OK) {
         return NULL;
     }
     return cache_find(p->cache, p->key, p->key_len);
@@ -292,7 +291,8 @@ static bool suffix_reusable(const struct dga_chain_path *p)
 /* True when OpenSSL built exactly certs[0..n), then the root. */
 static bool built_is_presented(const struct dga_chain_path *p)
 {
-    if (sk_X509_num(p->built) != p->n + 1 || X509_cmp(sk_X509_value(p->built, p->n), p->root) != 0) {
+    if (sk_X509_num(p->built) != p->n + 1 ||
+        X509_cmp(sk_X509_value(p->built, p->n), p->root) != 0) {
         return false;
     }
     for (int i = 0; i < p->n; i++) {
@@ -314,8 +314,8 @@ void dga_chain_path_remember(struct dga_chain_path *p)
     if (c->n == CHAIN_CACHE_MAX || X509_up_ref(anchor) != 1) {
         return; /* a full cache just stops remembering */
     }
-    c->s[c->n++] = (struct verified_suffix){.key = TAKE_PTR(p->key), .len = p->key_len,
-                                            .anchor = anchor};
+    c->s[c->n++] =
+        (struct verified_suffix){.key = TAKE_PTR(p->key), .len = p->key_len, .anchor = anchor};
     p->key_len = 0;
 }
 

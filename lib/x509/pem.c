@@ -134,7 +134,7 @@ static dga_err block_cert(const char *pem, const struct pem_block *b, struct dga
 }
 
 static dga_err parse_blocks(const char *pem, size_t len, struct dga_cert_pool *pool,
-                           STACK_OF(X509) *out, struct dga_diag *diag)
+                            STACK_OF(X509) *out, struct dga_diag *diag)
 {
     size_t pos = 0;
     for (;;) {

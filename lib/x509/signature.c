@@ -74,7 +74,7 @@ static dga_err digest_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
 }
 
 dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
-                             const uint8_t sig[DGA_SIGNATURE_LEN])
+                            const uint8_t sig[DGA_SIGNATURE_LEN])
 {
     static const uint8_t empty[1] = {0};
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;

@@ -366,15 +366,15 @@ static nvmlReturn_t injected(const char *call, long device)
     return NVML_SUCCESS;
 }
 
-#define ENTER(call, device)                                                                 \
-    do {                                                                                    \
-        if (!fake.loaded) {                                                                 \
-            return NVML_ERROR_UNINITIALIZED;                                                \
-        }                                                                                   \
-        nvmlReturn_t _rc = injected(call, device);                                          \
-        if (_rc != NVML_SUCCESS) {                                                          \
-            return _rc;                                                                     \
-        }                                                                                   \
+#define ENTER(call, device)                                                                        \
+    do {                                                                                           \
+        if (!fake.loaded) {                                                                        \
+            return NVML_ERROR_UNINITIALIZED;                                                       \
+        }                                                                                          \
+        nvmlReturn_t _rc = injected(call, device);                                                 \
+        if (_rc != NVML_SUCCESS) {                                                                 \
+            return _rc;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static long device_index(nvmlDevice_t d)
@@ -387,14 +387,14 @@ static long device_index(nvmlDevice_t d)
     return -1;
 }
 
-#define ENTER_DEVICE(call, d)                                                               \
-    long idx = device_index(d);                                                             \
-    if (!fake.loaded) {                                                                     \
-        return NVML_ERROR_UNINITIALIZED;                                                    \
-    }                                                                                       \
-    if (idx < 0) {                                                                          \
-        return NVML_ERROR_INVALID_ARGUMENT;                                                 \
-    }                                                                                       \
+#define ENTER_DEVICE(call, d)                                                                      \
+    long idx = device_index(d);                                                                    \
+    if (!fake.loaded) {                                                                            \
+        return NVML_ERROR_UNINITIALIZED;                                                           \
+    }                                                                                              \
+    if (idx < 0) {                                                                                 \
+        return NVML_ERROR_INVALID_ARGUMENT;                                                        \
+    }                                                                                              \
     ENTER(call, idx)
 
 /* ---- the API ---- */
@@ -424,14 +424,22 @@ nvmlReturn_t nvmlShutdown(void)
 const char *nvmlErrorString(nvmlReturn_t rc)
 {
     switch (rc) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
-    case NVML_ERROR_INVALID_ARGUMENT: return "Invalid Argument";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_INSUFFICIENT_SIZE: return "Insufficient Size";
-    case NVML_ERROR_DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    case 15: return "GPU is lost";
-    default: return "Unknown Error";
+    case NVML_SUCCESS:
+        return "Success";
+    case NVML_ERROR_UNINITIALIZED:
+        return "Uninitialized";
+    case NVML_ERROR_INVALID_ARGUMENT:
+        return "Invalid Argument";
+    case NVML_ERROR_NOT_SUPPORTED:
+        return "Not Supported";
+    case NVML_ERROR_INSUFFICIENT_SIZE:
+        return "Insufficient Size";
+    case NVML_ERROR_DRIVER_NOT_LOADED:
+        return "Driver Not Loaded";
+    case 15:
+        return "GPU is lost";
+    default:
+        return "Unknown Error";
     }
 }
 
@@ -602,10 +610,9 @@ static bool sign_raw(EVP_PKEY *key, const unsigned char *msg, size_t len,
     EVP_MD_CTX_free(md);
     const unsigned char *p = der;
     ECDSA_SIG *sig = ok ? d2i_ECDSA_SIG(NULL, &p, (long)der_len) : NULL;
-    ok = sig != NULL &&
-         BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, FAKE_COORD_LEN) == FAKE_COORD_LEN &&
-         BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + FAKE_COORD_LEN, FAKE_COORD_LEN) ==
-             FAKE_COORD_LEN;
+    ok =
+        sig != NULL && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, FAKE_COORD_LEN) == FAKE_COORD_LEN &&
+        BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + FAKE_COORD_LEN, FAKE_COORD_LEN) == FAKE_COORD_LEN;
     ECDSA_SIG_free(sig);
     return ok;
 }

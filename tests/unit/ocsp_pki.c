@@ -79,8 +79,7 @@ void pki_free(struct pki *p)
 }
 
 uint8_t *pki_respond_as(const struct pki *p, const uint8_t *req, size_t len, const char *ca,
-                        const char *index, const char *signer, const char *args,
-                        size_t *ret_len)
+                        const char *index, const char *signer, const char *args, size_t *ret_len)
 {
     char cmd[2048], path[512], name[64];
     static unsigned seq;

@@ -36,12 +36,12 @@ uint8_t *pki_respond(const struct pki *p, const uint8_t *req, size_t len, const 
 
 /* The same with any CA, index and signer of the PKI (e.g. "root", "root-index.txt", "rootocsp"). */
 uint8_t *pki_respond_as(const struct pki *p, const uint8_t *req, size_t len, const char *ca,
-                        const char *index, const char *signer, const char *args,
-                        size_t *ret_len);
+                        const char *index, const char *signer, const char *args, size_t *ret_len);
 
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int pki_free_port(void);
-/* Starts `openssl ocsp -port port` (reached on 127.0.0.1) (signer "ocsp", args appended); waits until it listens. */
+/* Starts `openssl ocsp -port port` (reached on 127.0.0.1) (signer "ocsp", args appended); waits
+ * until it listens. */
 pid_t pki_responder_start(const struct pki *p, int port, const char *args);
 void pki_responder_stop(pid_t pid);
 

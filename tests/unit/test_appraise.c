@@ -66,7 +66,8 @@ static void run_free(struct run *r)
 static struct run *h545(const char *at)
 {
     struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, at);
-    fixture_copy(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", r->store, "NV_GPU_DRIVER_GH100_545.00.xml");
+    fixture_copy(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", r->store,
+                 "NV_GPU_DRIVER_GH100_545.00.xml");
     fixture_copy(H545 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
     return r;
 }
@@ -94,11 +95,16 @@ static void test_h545_in_window(void **state)
     assert_string_equal(chain_status(c, "x-nvidia-gpu-driver-rim-cert-chain"), "valid");
     assert_string_equal(chain_status(c, "x-nvidia-gpu-vbios-rim-cert-chain"), "valid");
     static const char *const trues[] = {
-        "x-nvidia-gpu-driver-rim-fetched", "x-nvidia-gpu-driver-rim-signature-verified",
-        "x-nvidia-gpu-driver-rim-version-match", "x-nvidia-gpu-driver-rim-measurements-available",
-        "x-nvidia-gpu-vbios-rim-fetched", "x-nvidia-gpu-vbios-rim-signature-verified",
-        "x-nvidia-gpu-vbios-rim-version-match", "x-nvidia-gpu-vbios-rim-measurements-available",
-        "x-nvidia-gpu-vbios-index-no-conflict", "x-nvidia-gpu-attestation-report-signature-verified",
+        "x-nvidia-gpu-driver-rim-fetched",
+        "x-nvidia-gpu-driver-rim-signature-verified",
+        "x-nvidia-gpu-driver-rim-version-match",
+        "x-nvidia-gpu-driver-rim-measurements-available",
+        "x-nvidia-gpu-vbios-rim-fetched",
+        "x-nvidia-gpu-vbios-rim-signature-verified",
+        "x-nvidia-gpu-vbios-rim-version-match",
+        "x-nvidia-gpu-vbios-rim-measurements-available",
+        "x-nvidia-gpu-vbios-index-no-conflict",
+        "x-nvidia-gpu-attestation-report-signature-verified",
         NULL,
     };
     for (size_t i = 0; trues[i] != NULL; i++) {
@@ -180,7 +186,8 @@ static void test_reissue_choice(void **state)
         fixture_copy(order == 0 ? reissued : genuine, r->store, VBIOS_535 ".xml");
         fixture_copy(order == 0 ? genuine : reissued, sub, "other.xml");
         appraise(r);
-        /* No driver RIM is public for 535.86.09: the device fails on it, but the VBIOS choice stands. */
+        /* No driver RIM is public for 535.86.09: the device fails on it, but the VBIOS choice
+         * stands. */
         assert_int_equal(r->a.err, DGA_E_RIM_NOT_FOUND);
         assert_int_equal(r->a.firmware.err, DGA_E_OK);
         assert_int_equal(r->a.firmware.n_candidates, 2);
@@ -200,7 +207,8 @@ static void test_version_mismatch(void **state)
 {
     (void)state;
     struct run *r = h545(AT_2024);
-    fixture_copy("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store, VBIOS_535 ".xml");
+    fixture_copy("rims/valid/NV_GPU_VBIOS_1010_0205_862_9600740020.xml", r->store,
+                 VBIOS_535 ".xml");
     assert_int_equal(appraise(r), DGA_E_RIM_VERSION_MISMATCH);
     assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_VBIOS_RIM);
     const char *msg;
@@ -243,10 +251,22 @@ static void test_check_names(void **state)
 {
     (void)state;
     static const char *const want[] = {
-        "none",         "options",      "report-parse",      "cert-chain",
-        "signature",    "nonce",        "fwid",              "cert-validity",
-        "ocsp-device-chain", "driver-rim", "vbios-rim",      "bios-rim",
-        "ocsp-driver-rim-chain", "ocsp-vbios-rim-chain", "ocsp-bios-rim-chain", "measurements",
+        "none",
+        "options",
+        "report-parse",
+        "cert-chain",
+        "signature",
+        "nonce",
+        "fwid",
+        "cert-validity",
+        "ocsp-device-chain",
+        "driver-rim",
+        "vbios-rim",
+        "bios-rim",
+        "ocsp-driver-rim-chain",
+        "ocsp-vbios-rim-chain",
+        "ocsp-bios-rim-chain",
+        "measurements",
     };
     assert_int_equal(sizeof want / sizeof want[0], DGA_APPRAISAL_CHECK__COUNT);
     for (int i = 0; i < DGA_APPRAISAL_CHECK__COUNT; i++) {
@@ -313,11 +333,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cert_status),
-        cmocka_unit_test(test_h545_in_window),      cmocka_unit_test(test_h545_today_expired_signers),
-        cmocka_unit_test(test_rim_not_found),       cmocka_unit_test(test_h535_tampered_driver_rim),
-        cmocka_unit_test(test_reissue_choice),      cmocka_unit_test(test_version_mismatch),
-        cmocka_unit_test(test_ls10_today),          cmocka_unit_test(test_ls10_tampered),
-        cmocka_unit_test(test_check_names),         cmocka_unit_test(test_failed_rim),
+        cmocka_unit_test(test_h545_in_window),
+        cmocka_unit_test(test_h545_today_expired_signers),
+        cmocka_unit_test(test_rim_not_found),
+        cmocka_unit_test(test_h535_tampered_driver_rim),
+        cmocka_unit_test(test_reissue_choice),
+        cmocka_unit_test(test_version_mismatch),
+        cmocka_unit_test(test_ls10_today),
+        cmocka_unit_test(test_ls10_tampered),
+        cmocka_unit_test(test_check_names),
+        cmocka_unit_test(test_failed_rim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

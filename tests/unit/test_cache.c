@@ -24,7 +24,8 @@
 #define VBIOS "NV_GPU_VBIOS_1010_0200_882_96005E0001.xml"
 #define N_GPUS 8
 
-/* One GPU, without OCSP or cache: report 1 + device chain 4 + RIM signatures 2 + RIM chains 2 x 3. */
+/* One GPU, without OCSP or cache: report 1 + device chain 4 + RIM signatures 2 + RIM chains 2 x 3.
+ */
 #define ECDSA_ONE_GPU 13
 /*
  * With a cache, the VBIOS RIM's L3 and L2 are the driver RIM's (byte for byte):
@@ -70,8 +71,7 @@ static struct run *run_new(void)
 
 static void with_cache(struct run *r)
 {
-    assert_int_equal(dga_verify_cache_new(&r->rim_root, r->opt.verify.at, &r->opt.cache),
-                     DGA_E_OK);
+    assert_int_equal(dga_verify_cache_new(&r->rim_root, r->opt.verify.at, &r->opt.cache), DGA_E_OK);
 }
 
 static void run_free(struct run *r)
@@ -305,21 +305,19 @@ static void test_rim_suffix_shared(void **state)
     assert_int_equal(dga_chain_cache_new(&cache), DGA_E_OK);
     assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, NULL), &root, at, NULL, &plain), DGA_E_OK);
     dga_stats_reset();
-    assert_int_equal(rim_chain(rim_with_cert(DRIVER, 0, NULL), &root, at, cache, &first),
-                     DGA_E_OK);
+    assert_int_equal(rim_chain(rim_with_cert(DRIVER, 0, NULL), &root, at, cache, &first), DGA_E_OK);
     assert_int_equal(dga_stats_ecdsa_verifications(), 3);
-    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, NULL), &root, at, cache, &second),
-                     DGA_E_OK);
+    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, NULL), &root, at, cache, &second), DGA_E_OK);
     assert_int_equal(dga_stats_ecdsa_verifications(), 4); /* the VBIOS L4 only */
-    assert_memory_equal(&plain, &second, sizeof plain);  /* same outputs as in full */
+    assert_memory_equal(&plain, &second, sizeof plain);   /* same outputs as in full */
     /* The same L3 with a broken signature is other bytes: verified in full, and fails. */
-    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 1, rim_cert_corrupted(VBIOS, 1)), &root, at,
-                               cache, &second),
-                     DGA_E_CHAIN_INVALID);
+    assert_int_equal(
+        rim_chain(rim_with_cert(VBIOS, 1, rim_cert_corrupted(VBIOS, 1)), &root, at, cache, &second),
+        DGA_E_CHAIN_INVALID);
     /* A broken signer under the cached L3 fails too (its own signature is checked). */
-    assert_int_equal(rim_chain(rim_with_cert(VBIOS, 0, rim_cert_corrupted(VBIOS, 0)), &root, at,
-                               cache, &second),
-                     DGA_E_CHAIN_INVALID);
+    assert_int_equal(
+        rim_chain(rim_with_cert(VBIOS, 0, rim_cert_corrupted(VBIOS, 0)), &root, at, cache, &second),
+        DGA_E_CHAIN_INVALID);
     /*
      * The key includes the pinned root: without its presented root copy, the
      * VBIOS chain checked against the device root has the cached L3 and L2

@@ -107,7 +107,15 @@ static dga_err fetch(const struct dga_ocsp_source *s, X509 *subject, time_t at,
 
 /* ---------------------------------------------------------------- scripted server */
 
-enum act { ACT_FORWARD, ACT_STATUS_503, ACT_STATUS_404, ACT_SILENT, ACT_HUGE, ACT_GARBAGE, ACT_CANNED };
+enum act {
+    ACT_FORWARD,
+    ACT_STATUS_503,
+    ACT_STATUS_404,
+    ACT_SILENT,
+    ACT_HUGE,
+    ACT_GARBAGE,
+    ACT_CANNED
+};
 
 struct server {
     int fd, port;
@@ -115,7 +123,7 @@ struct server {
     enum act script[16];
     size_t n_script; /* past the end: ACT_FORWARD */
     size_t served;
-    char args[64];   /* extra args for openssl ocsp */
+    char args[64];      /* extra args for openssl ocsp */
     const char *canned; /* ACT_CANNED: this body with status 200 */
     char last_request_line[256];
     char last_authorization[256]; /* the value of the last request's Authorization header */
@@ -196,8 +204,9 @@ static void forward(const struct server *s, int c, const uint8_t *req, size_t le
     const unsigned char *p = req;
     OCSP_REQUEST *r = d2i_OCSP_REQUEST(NULL, &p, (long)len);
     OCSP_CERTID *by_root = OCSP_cert_to_id(EVP_sha1(), NULL, pki.root);
-    bool root = r != NULL && by_root != NULL &&
-                OCSP_id_issuer_cmp(OCSP_onereq_get0_id(OCSP_request_onereq_get0(r, 0)), by_root) == 0;
+    bool root =
+        r != NULL && by_root != NULL &&
+        OCSP_id_issuer_cmp(OCSP_onereq_get0_id(OCSP_request_onereq_get0(r, 0)), by_root) == 0;
     size_t out_len = 0;
     uint8_t *out = root ? pki_respond_as(&pki, req, len, "root", "root-index.txt", "rootocsp",
                                          s->args, &out_len)
@@ -219,13 +228,27 @@ static void serve_one(struct server *s, int c)
     }
     static uint8_t huge[DGA_OCSP_RESPONSE_MAX + 100];
     switch (a) {
-    case ACT_FORWARD: forward(s, c, body, len); break;
-    case ACT_STATUS_503: reply(c, 503, (const uint8_t *)"busy", 4); break;
-    case ACT_STATUS_404: reply(c, 404, (const uint8_t *)"no", 2); break;
-    case ACT_SILENT: sleep(3); break; /* past the client's total timeout */
-    case ACT_HUGE: reply(c, 200, huge, sizeof huge); break;
-    case ACT_GARBAGE: reply(c, 200, (const uint8_t *)"not an OCSP response", 20); break;
-    case ACT_CANNED: reply(c, 200, (const uint8_t *)s->canned, strlen(s->canned)); break;
+    case ACT_FORWARD:
+        forward(s, c, body, len);
+        break;
+    case ACT_STATUS_503:
+        reply(c, 503, (const uint8_t *)"busy", 4);
+        break;
+    case ACT_STATUS_404:
+        reply(c, 404, (const uint8_t *)"no", 2);
+        break;
+    case ACT_SILENT:
+        sleep(3);
+        break; /* past the client's total timeout */
+    case ACT_HUGE:
+        reply(c, 200, huge, sizeof huge);
+        break;
+    case ACT_GARBAGE:
+        reply(c, 200, (const uint8_t *)"not an OCSP response", 20);
+        break;
+    case ACT_CANNED:
+        reply(c, 200, (const uint8_t *)s->canned, strlen(s->canned));
+        break;
     }
     free(body);
 }
@@ -409,7 +432,8 @@ static void test_chain_online_two_cas(void **state)
 static void test_retries_then_success(void **state)
 {
     (void)state;
-    struct server srv = {.script = {ACT_STATUS_503, ACT_STATUS_503}, .n_script = 2, .args = "-ndays 1"};
+    struct server srv = {
+        .script = {ACT_STATUS_503, ACT_STATUS_503}, .n_script = 2, .args = "-ndays 1"};
     server_start(&srv);
     struct dga_ocsp_source s;
     source_init(&s, DGA_OCSP_MODE_ONLINE, url_of(srv.port), NULL);
@@ -644,8 +668,8 @@ static void test_bad_urls(void **state)
                          DGA_E_OK);
     assert_null(body);
     o.max_attempts = 0;
-    assert_int_equal(dga_http_post("http://127.0.0.1:1/", "a/b", "a/c", (const uint8_t *)"x", 1,
-                                   &o, &body, &len, NULL),
+    assert_int_equal(dga_http_post("http://127.0.0.1:1/", "a/b", "a/c", (const uint8_t *)"x", 1, &o,
+                                   &body, &len, NULL),
                      DGA_E_BAD_ARGUMENT);
 }
 
@@ -840,10 +864,12 @@ static void test_bundle(void **state)
     static const char *const bad[] = {"{}", "{\"collateral\": {\"ocsp\": {}}}",
                                       "{\"collateral\": {\"ocsp\": [{\"response\": 1}]}}", "[", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(dga_ocsp_bundle_from_json(bad[i], strlen(bad[i]), &b, &diag), DGA_E_BAD_JSON);
+        assert_int_equal(dga_ocsp_bundle_from_json(bad[i], strlen(bad[i]), &b, &diag),
+                         DGA_E_BAD_JSON);
     }
     const char *junk = "{\"collateral\": {\"ocsp\": [{\"response\": \"AAAA\"}]}}";
-    assert_int_equal(dga_ocsp_bundle_from_json(junk, strlen(junk), &b, &diag), DGA_E_OCSP_MALFORMED);
+    assert_int_equal(dga_ocsp_bundle_from_json(junk, strlen(junk), &b, &diag),
+                     DGA_E_OCSP_MALFORMED);
     assert_int_equal(b.n, 0);
     dga_ocsp_bundle_free(&b);
     free(text);
@@ -1091,8 +1117,8 @@ static void test_policy_over_revocation_claims(void **state)
     free(v);
 
     /* certificateHold on the driver RIM chain: rejected by default ... */
-    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_REVOKED,
-               "certificateHold", 604800);
+    fake_chain(&a->driver.ocsp, DGA_OCSP_ORIGIN_ONLINE, DGA_OCSP_STATUS_REVOKED, "certificateHold",
+               604800);
     v = verdict_of(a, NULL);
     assert_false(v->pass);
     assert_true(verdict_has(v, "GPU-0: " DRV ".x-nvidia-cert-ocsp-status is \"revoked\", policy "
@@ -1175,7 +1201,8 @@ static void test_rim_fetch_and_store(void **state)
     (void)state;
     char *answer = rim_answer(DRIVER_545, H545 "rims/" DRIVER_545 ".xml");
     struct server srv = {.script = {ACT_CANNED, ACT_STATUS_404, ACT_CANNED, ACT_CANNED},
-                         .n_script = 4, .canned = answer};
+                         .n_script = 4,
+                         .canned = answer};
     server_start(&srv);
     struct dga_http_options o;
     dga_http_options_init(&o);
@@ -1215,9 +1242,9 @@ static void test_rim_fetch_and_store(void **state)
     /* 404: not found. An answer for another id: refused. A bad id: never requested. */
     assert_int_equal(dga_collateral_rim_fetch(base, DRIVER_545, &o, &xml, &len, &diag),
                      DGA_E_RIM_NOT_FOUND);
-    assert_int_equal(dga_collateral_rim_fetch(base, "NV_GPU_DRIVER_GH100_545.01", &o, &xml, &len,
-                                              &diag),
-                     DGA_E_BAD_JSON);
+    assert_int_equal(
+        dga_collateral_rim_fetch(base, "NV_GPU_DRIVER_GH100_545.01", &o, &xml, &len, &diag),
+        DGA_E_BAD_JSON);
     assert_string_equal(diag.field, "id");
     assert_int_equal(dga_collateral_rim_fetch(base, "a/b", &o, &xml, &len, &diag),
                      DGA_E_BAD_ARGUMENT);

@@ -467,8 +467,7 @@ static void test_nvml_missing(void **state)
     (void)state;
     struct dga_nvml *nvml = NULL;
     struct dga_nvml_error err;
-    assert_int_equal(dga_nvml_open("/nonexistent/libnvidia-ml.so.1", &nvml, &err),
-                     DGA_E_NVML_LOAD);
+    assert_int_equal(dga_nvml_open("/nonexistent/libnvidia-ml.so.1", &nvml, &err), DGA_E_NVML_LOAD);
     assert_null(nvml);
     assert_int_equal(err.err, DGA_E_NVML_LOAD);
     assert_string_equal(err.function, "dlopen");
@@ -531,8 +530,9 @@ static void test_error_at_each_call(void **state)
         struct dga_nvml_error err;
         bool device_call = strncmp(calls[i], "nvmlDevice", 10) == 0 &&
                            strcmp(calls[i], "nvmlDeviceGetCount_v2") != 0;
-        snprintf(extra, sizeof extra, "\"gpus\":2,\"fail\":{\"call\":\"%s\",\"rc\":%d,\"device\":1}",
-                 calls[i], NVML_GPU_IS_LOST);
+        snprintf(extra, sizeof extra,
+                 "\"gpus\":2,\"fail\":{\"call\":\"%s\",\"rc\":%d,\"device\":1}", calls[i],
+                 NVML_GPU_IS_LOST);
         scenario(&t, extra);
         dga_err e = collect_from(fake_lib(), &c, &err);
         if (e != DGA_E_NVML_CALL || strcmp(err.function, calls[i]) != 0) {
@@ -564,10 +564,10 @@ static void test_report_sizes(void **state)
     static const char *const fn = "nvmlDeviceGetConfComputeGpuAttestationReport";
     struct tmp t;
     tmp_new(&t);
-    expect_collect_error(&t, "\"report_size\":8193", DGA_E_NVML_SIZE, fn);  /* > 0x2000 */
+    expect_collect_error(&t, "\"report_size\":8193", DGA_E_NVML_SIZE, fn); /* > 0x2000 */
     expect_collect_error(&t, "\"report_size\":4294967295", DGA_E_NVML_SIZE, fn);
     expect_collect_error(&t, "\"report_size\":0", DGA_E_NVML_SIZE, fn);
-    expect_collect_error(&t, "\"report_size\":100", DGA_E_NVML_SIZE, fn);  /* < minimum */
+    expect_collect_error(&t, "\"report_size\":100", DGA_E_NVML_SIZE, fn); /* < minimum */
     tmp_free(&t);
 }
 
@@ -581,7 +581,8 @@ static void test_chain_sizes(void **state)
     expect_collect_error(&t, "\"chain_size\":0", DGA_E_NVML_SIZE, fn);
     expect_collect_error(&t, "\"chain_size\":2000", DGA_E_NVML_CHAIN, fn); /* cut short */
     char extra[512];
-    snprintf(extra, sizeof extra, "\"chain\":\"%s\"", fixture_path("roots/nvidia_device_identity_ca.pem"));
+    snprintf(extra, sizeof extra, "\"chain\":\"%s\"",
+             fixture_path("roots/nvidia_device_identity_ca.pem"));
     expect_collect_error(&t, extra, DGA_E_NVML_CHAIN, fn); /* one certificate */
     tmp_free(&t);
 }
@@ -610,7 +611,8 @@ static void test_ready_state_record(void **state)
     assert_int_equal(dga_nvml_open(fake_lib(), &nvml, &err), DGA_E_OK);
     assert_int_equal(dga_nvml_ready_get(nvml, &ready, &err), DGA_E_OK);
     assert_int_equal(ready, 0);
-    assert_int_equal(dga_nvml_ready_set(nvml, 2, &err), DGA_E_BAD_ARGUMENT); /* never reaches NVML */
+    assert_int_equal(dga_nvml_ready_set(nvml, 2, &err),
+                     DGA_E_BAD_ARGUMENT); /* never reaches NVML */
     assert_int_equal(dga_nvml_ready_set(nvml, 1, &err), DGA_E_OK);
     assert_int_equal(dga_nvml_ready_get(nvml, &ready, &err), DGA_E_OK);
     assert_int_equal(ready, 1);
@@ -679,7 +681,8 @@ static void test_deadline_timeout(void **state)
     struct dga_nvml_error err;
     struct timespec t0, t1;
     tmp_new(&t);
-    scenario(&t, "\"hang\":{\"call\":\"nvmlDeviceGetConfComputeGpuAttestationReport\",\"ms\":20000}");
+    scenario(&t,
+             "\"hang\":{\"call\":\"nvmlDeviceGetConfComputeGpuAttestationReport\",\"ms\":20000}");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(dga_collect_with_deadline(fake_lib(), test_nonce, 300, &c, &err),
                      DGA_E_NVML_TIMEOUT);
@@ -725,8 +728,7 @@ static void test_ready_set_with_deadline(void **state)
     free(rec);
     unlink(path);
     scenario(&t, "\"fail\":{\"call\":\"nvmlSystemSetConfComputeGpusReadyState\",\"rc\":3}");
-    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err),
-                     DGA_E_NVML_CALL);
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err), DGA_E_NVML_CALL);
     assert_string_equal(err.function, "nvmlSystemSetConfComputeGpusReadyState");
     assert_int_equal(err.nvml_rc, 3);
     assert_string_equal(err.nvml_message, "Not Supported");
@@ -786,8 +788,8 @@ static void test_json_round_trip_and_tamper(void **state)
     json_t *dev = json_array_get(json_object_get(j, "evidences"), 1);
     assert_string_equal(json_string_value(json_object_get(dev, "arch")), "HOPPER");
     assert_string_equal(json_string_value(json_object_get(dev, "pci_address")), "0000:19:00.0");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(dev, "cc"), "mode")), "on");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(dev, "cc"), "mode")),
+                        "on");
     char *text = json_dumps(j, JSON_COMPACT);
     assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag), DGA_E_OK);
     assert_int_equal(back.n, 2);
@@ -807,8 +809,7 @@ static void test_json_round_trip_and_tamper(void **state)
     json_object_set_new(dev, "nonce", json_string(json_string_value(json_object_get(j, "nonce"))));
     json_object_set_new(dev, "pci_address", json_string("0000:19:00"));
     text = json_dumps(j, JSON_COMPACT);
-    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag),
-                     DGA_E_PCI_ADDRESS);
+    assert_int_equal(dga_collection_from_json(text, strlen(text), &back, &diag), DGA_E_PCI_ADDRESS);
     free(text);
     /* A UUID longer than NVML's buffer. */
     json_object_set_new(dev, "pci_address", json_string("0000:19:00.0"));

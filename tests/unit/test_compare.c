@@ -89,10 +89,12 @@ static void test_h100_535(void **state)
 {
     (void)state;
     struct subject *s = subject_new("gpu/h100_535.86.09/report.hex", DGA_ARCH_HOPPER);
-    struct dga_rim *genuine = rim("gpu/h100_535.86.09/rims/NV_GPU_VBIOS_1010_0200_882_96005E0001.xml");
+    struct dga_rim *genuine =
+        rim("gpu/h100_535.86.09/rims/NV_GPU_VBIOS_1010_0200_882_96005E0001.xml");
     struct dga_rim *reissued =
         rim("gpu/h100_535.86.09/rims_reissued/NV_GPU_VBIOS_1010_0200_882_96005E0001.xml");
-    struct dga_rim *tampered = rim("gpu/h100_535.86.09/rims_tampered/NV_GPU_DRIVER_GH100_535.86.09.xml");
+    struct dga_rim *tampered =
+        rim("gpu/h100_535.86.09/rims_tampered/NV_GPU_DRIVER_GH100_535.86.09.xml");
     char list[512];
 
     assert_int_equal(dga_measure_compare(&s->r, &s->d, NULL, genuine, &s->m), DGA_E_OK);
@@ -156,7 +158,8 @@ static void test_ls10_all_match(void **state)
 {
     (void)state;
     struct subject *s = subject_new("nvswitch/ls10_96.10.55.00.01/report.hex", DGA_ARCH_LS10);
-    struct dga_rim *bios = rim("nvswitch/ls10_96.10.55.00.01/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
+    struct dga_rim *bios =
+        rim("nvswitch/ls10_96.10.55.00.01/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
     assert_int_equal(dga_measure_compare(&s->r, &s->d, NULL, bios, &s->m), DGA_E_OK);
     assert_int_equal(s->m.n_golden, 31);
     assert_int_equal(s->m.n_compared, 31);
@@ -202,7 +205,8 @@ static void test_missing_runtime_block(void **state)
 {
     (void)state;
     struct subject *s = subject_new("nvswitch/ls10_96.10.55.00.01/report.hex", DGA_ARCH_LS10);
-    struct dga_rim *bios = rim("nvswitch/ls10_96.10.55.00.01/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
+    struct dga_rim *bios =
+        rim("nvswitch/ls10_96.10.55.00.01/rims/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
     s->r.n_blocks = 30; /* hide block 31 (RIM index 30) */
     assert_int_equal(dga_measure_compare(&s->r, &s->d, NULL, bios, &s->m), DGA_E_OK);
     assert_int_equal(s->m.n_mismatches, 1);
@@ -219,9 +223,12 @@ static void test_missing_runtime_block(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_h100_545_all_match),    cmocka_unit_test(test_h100_535),
-        cmocka_unit_test(test_h100_580_old_vbios),    cmocka_unit_test(test_ls10_all_match),
-        cmocka_unit_test(test_conflict),              cmocka_unit_test(test_nvdec0_enabled_compares_35),
+        cmocka_unit_test(test_h100_545_all_match),
+        cmocka_unit_test(test_h100_535),
+        cmocka_unit_test(test_h100_580_old_vbios),
+        cmocka_unit_test(test_ls10_all_match),
+        cmocka_unit_test(test_conflict),
+        cmocka_unit_test(test_nvdec0_enabled_compares_35),
         cmocka_unit_test(test_missing_runtime_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

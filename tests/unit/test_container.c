@@ -38,9 +38,9 @@ static void test_ppcie_evidence(void **state)
     /* The report decodes and derives PPCIe mode and 18 switch PDIs. */
     struct dga_report *r = malloc(sizeof *r);
     struct dga_derived d;
-    assert_int_equal(dga_report_parse(s->dev[0].report, s->dev[0].report_len, DGA_ARCH_HOPPER, r,
-                                      NULL),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_report_parse(s->dev[0].report, s->dev[0].report_len, DGA_ARCH_HOPPER, r, NULL),
+        DGA_E_OK);
     assert_int_equal(dga_report_derive(r, &d, NULL), DGA_E_OK);
     assert_string_equal(d.driver_version, "590.12");
     assert_string_equal(d.vbios_version, "96.00.A5.00.01");
@@ -75,8 +75,8 @@ static void test_wrapper_form(void **state)
     free(inner);
 }
 
-#define DEV(arch, nonce, ev, cert)                                                          \
-    "{\"arch\":\"" arch "\",\"nonce\":\"" nonce "\",\"evidence\":\"" ev                       \
+#define DEV(arch, nonce, ev, cert)                                                                 \
+    "{\"arch\":\"" arch "\",\"nonce\":\"" nonce "\",\"evidence\":\"" ev                            \
     "\",\"certificate\":\"" cert "\"}"
 
 static void test_malformed(void **state)
@@ -89,8 +89,7 @@ static void test_malformed(void **state)
     assert_int_equal(parse_text("[{\"arch\":\"HOPPER\"}]", &diag), DGA_E_BAD_JSON);
     assert_int_equal(parse_text("[" DEV("AMPERE", NONCE_N1, "AAAA", "AAAA") "]", &diag),
                      DGA_E_BAD_ARCH);
-    assert_int_equal(parse_text("[" DEV("hopper", "00", "AAAA", "AAAA") "]", &diag),
-                     DGA_E_BAD_HEX);
+    assert_int_equal(parse_text("[" DEV("hopper", "00", "AAAA", "AAAA") "]", &diag), DGA_E_BAD_HEX);
     assert_int_equal(parse_text("[" DEV("LS10", NONCE_N1, "AA!A", "AAAA") "]", &diag),
                      DGA_E_BAD_BASE64);
     assert_int_equal(parse_text("[" DEV("BLACKWELL", NONCE_N1, "AAAA", "AA=A") "]", &diag),
@@ -99,8 +98,8 @@ static void test_malformed(void **state)
     assert_int_equal(parse_text("[" DEV("HOPPER", NONCE_N1, "AAAA", "AAAA") "]", &diag),
                      DGA_E_BAD_PEM);
     /* The second device is the bad one: the diag names index 1. */
-    assert_int_equal(parse_text("[" DEV("HOPPER", NONCE_N1, "AAAA", "QUJD") ","
-                                DEV("HOPPER", NONCE_N1, "AAAA", "QUJ") "]",
+    assert_int_equal(parse_text("[" DEV("HOPPER", NONCE_N1, "AAAA",
+                                        "QUJD") "," DEV("HOPPER", NONCE_N1, "AAAA", "QUJ") "]",
                                 &diag),
                      DGA_E_BAD_BASE64);
     assert_int_equal(diag.offset, 1);
@@ -167,9 +166,9 @@ static void test_raw_pair(void **state)
     assert_int_equal(s->dev[0].report_len, 4130);
     /* The same report as binary gives the same bytes. */
     struct dga_evidence_set *b = calloc(1, sizeof *b);
-    assert_int_equal(dga_evidence_raw(s->dev[0].report, s->dev[0].report_len, pem, pem_len,
-                                      DGA_ARCH_HOPPER, b),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_evidence_raw(s->dev[0].report, s->dev[0].report_len, pem, pem_len, DGA_ARCH_HOPPER, b),
+        DGA_E_OK);
     assert_memory_equal(b->dev[0].report, s->dev[0].report, 4130);
     dga_evidence_set_free(b);
     free(b);
@@ -185,8 +184,8 @@ static void test_raw_pair(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ppcie_evidence),  cmocka_unit_test(test_wrapper_form),
-        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_device_limits),
+        cmocka_unit_test(test_ppcie_evidence),   cmocka_unit_test(test_wrapper_form),
+        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_device_limits),
         cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_raw_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1151,7 +1151,8 @@ static void test_keys_from_file(void **state)
     assert_int_equal(load_file(dga_eat_key_load, dir, "big.pem"), DGA_E_TOO_LARGE);
     assert_int_equal(load_file(dga_eat_key_load, dir, "missing.pem"), DGA_E_IO);
     assert_int_equal(errno, ENOENT); /* kept for the caller's message */
-    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "sub"), DGA_E_NOT_REGULAR_FILE); /* a directory is not a key file */
+    assert_int_equal(load_file(dga_eat_pubkey_load, dir, "sub"),
+                     DGA_E_NOT_REGULAR_FILE); /* a directory is not a key file */
     EVP_PKEY *k = NULL;
     assert_int_equal(dga_eat_key_load(NULL, &k), DGA_E_BAD_ARGUMENT);
     assert_null(k);

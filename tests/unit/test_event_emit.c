@@ -232,7 +232,8 @@ static void test_sim_emit_and_replay(void **state)
     dga_event_backend_free(b);
 }
 
-/* The version file and each new register value are renamed into place, then the directory flushed. */
+/* The version file and each new register value are renamed into place, then the directory flushed.
+ */
 static void test_renames_are_durable(void **state)
 {
     struct env *t = *state;

@@ -51,7 +51,8 @@ static pid_t spawn_swtpm(int port)
     snprintf(ctrl, sizeof ctrl, "type=tcp,port=%d,bindaddr=127.0.0.1", port + 1);
     pid_t pid = fork();
     if (pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL) {
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            freopen("/dev/null", "w", stderr) == NULL) {
             _exit(127);
         }
         execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server", server,
@@ -128,9 +129,9 @@ static void emit_and_compare(const char *spec, enum dga_event_version v, const c
     static const uint8_t app_id[20] = {0x37, 0x63, 0xbc};
     static const char gpu[] = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1}";
     assert_int_equal(dga_event_emit(b, "app-id", app_id, sizeof app_id, NULL), DGA_E_OK);
-    assert_int_equal(dga_event_emit(b, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)gpu,
-                                    strlen(gpu), NULL),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_event_emit(b, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)gpu, strlen(gpu), NULL),
+        DGA_E_OK);
     assert_int_equal(dga_event_emit(b, "system-ready", NULL, 0, NULL), DGA_E_OK);
 
     uint8_t *text = NULL, replay[48];

@@ -124,8 +124,8 @@ static void test_config_rego_equivalents(void **state)
     (void)state;
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
     struct dga_gate_config *c = NULL;
-    assert_int_equal(parse("{\"rim_dir\":\"r\",\"rego_equivalents\":{\"" H64 "\":\"a.json\",\""
-                           EMPTY_POLICY_HASH "\":\"b.json\"}}",
+    assert_int_equal(parse("{\"rim_dir\":\"r\",\"rego_equivalents\":{\"" H64
+                           "\":\"a.json\",\"" EMPTY_POLICY_HASH "\":\"b.json\"}}",
                            &c, NULL),
                      DGA_E_OK);
     assert_int_equal(c->n_rego_equivalents, 2);
@@ -136,7 +136,12 @@ static void test_config_rego_equivalents(void **state)
     assert_string_equal(c->rego_equivalents[1].policy, "b.json");
     dga_gate_config_free(c);
     static const char *const bad[] = {
-        "[]", "{}", "\"x\"", "{\"" H64 "\":7}", "{\"" H64 "\":\"\"}", "{\"" H64 "\":null}",
+        "[]",
+        "{}",
+        "\"x\"",
+        "{\"" H64 "\":7}",
+        "{\"" H64 "\":\"\"}",
+        "{\"" H64 "\":null}",
         "{\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\":\"a\"}",
         "{\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\":\"a\"}",
         "{\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\":\"a\"}",
@@ -157,8 +162,8 @@ static void test_config_rego_equivalents(void **state)
         char text[4096] = "{\"rim_dir\":\"r\",\"rego_equivalents\":{";
         for (unsigned i = 0; i < n; i++) {
             char entry[96];
-            snprintf(entry, sizeof entry, "%s\"%02x%.62s\":\"p%u.json\"", i > 0 ? "," : "", i,
-                     H64, i);
+            snprintf(entry, sizeof entry, "%s\"%02x%.62s\":\"p%u.json\"", i > 0 ? "," : "", i, H64,
+                     i);
             strcat(text, entry);
         }
         strcat(text, "}}");
@@ -273,23 +278,26 @@ static void test_config_truncation(void **state)
 static void test_event_payload(void **state)
 {
     (void)state;
-    struct dga_gate_event_fields f = {.devices = 8, .nvswitches = 4, .cc_mode = "on",
-                                      .devtools = false, .test_roots = true, .ocsp = "off"};
+    struct dga_gate_event_fields f = {.devices = 8,
+                                      .nvswitches = 4,
+                                      .cc_mode = "on",
+                                      .devtools = false,
+                                      .test_roots = true,
+                                      .ocsp = "off"};
     memset(f.evidence_sha256, 0xab, 32);
     memset(f.policy_sha256, 0x01, 32);
     memset(f.gpu_policy_sha256, 0xff, 32);
     char *p = NULL;
     size_t len = 0;
     assert_int_equal(dga_gate_event_payload(&f, &p, &len), DGA_E_OK);
-    const char *want =
-        "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"on\","
-        "\"devtools\":false,\"evidence_sha256\":"
-        "\"abababababababababababababababababababababababababababababababab\","
-        "\"nvswitches\":4,\"policy_sha256\":"
-        "\"0101010101010101010101010101010101010101010101010101010101010101\","
-        "\"gpu_policy_sha256\":"
-        "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
-        "\"trust_roots\":\"test\",\"ocsp\":\"off\"}";
+    const char *want = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"on\","
+                       "\"devtools\":false,\"evidence_sha256\":"
+                       "\"abababababababababababababababababababababababababababababababab\","
+                       "\"nvswitches\":4,\"policy_sha256\":"
+                       "\"0101010101010101010101010101010101010101010101010101010101010101\","
+                       "\"gpu_policy_sha256\":"
+                       "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+                       "\"trust_roots\":\"test\",\"ocsp\":\"off\"}";
     assert_string_equal(p, want);
     assert_int_equal(len, strlen(want));
     free(p);
@@ -343,8 +351,8 @@ static void appraise_545(const char *policy_json, struct dga_set_appraisal *ap,
     assert_int_equal(dga_trust_nvidia_rim(rim), DGA_E_OK);
     time_t at = 1717200000; /* 2024-06-01 */
     assert_int_equal(dga_verify_cache_new(rim, at, cache), DGA_E_OK);
-    struct dga_appraise_options opt = {.rim_trust = rim, .cache = *cache,
-                                       .rim_dir = fixture_path("gpu/h100_545.00/rims")};
+    struct dga_appraise_options opt = {
+        .rim_trust = rim, .cache = *cache, .rim_dir = fixture_path("gpu/h100_545.00/rims")};
     opt.verify.at = at;
     opt.verify.trust = dev;
     assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);

@@ -404,9 +404,9 @@ static void test_garbage_and_truncated(void **state)
     struct dga_ocsp_result r;
     struct dga_diag diag = {0};
     static const uint8_t garbage[] = "this is not DER at all";
-    assert_int_equal(dga_ocsp_response_check(garbage, sizeof garbage, pki.leaf, pki.inter, q.r,
-                                             &c, &r, &diag),
-                     DGA_E_OCSP_MALFORMED);
+    assert_int_equal(
+        dga_ocsp_response_check(garbage, sizeof garbage, pki.leaf, pki.inter, q.r, &c, &r, &diag),
+        DGA_E_OCSP_MALFORMED);
     assert_false(r.response_valid);
     assert_int_equal(dga_ocsp_response_check(resp, 0, pki.leaf, pki.inter, q.r, &c, &r, NULL),
                      DGA_E_OCSP_MALFORMED);
@@ -422,9 +422,9 @@ static void test_garbage_and_truncated(void **state)
     assert_non_null(longer);
     memcpy(longer, resp, len);
     longer[len] = 0;
-    assert_int_equal(dga_ocsp_response_check(longer, len + 1, pki.leaf, pki.inter, q.r, &c, &r,
-                                             &diag),
-                     DGA_E_OCSP_MALFORMED);
+    assert_int_equal(
+        dga_ocsp_response_check(longer, len + 1, pki.leaf, pki.inter, q.r, &c, &r, &diag),
+        DGA_E_OCSP_MALFORMED);
     assert_string_equal(diag.field, "trailing bytes");
     /* A flipped byte in the signature: still DER, no longer signed. */
     memcpy(longer, resp, len);
@@ -461,12 +461,12 @@ static void test_response_status(void **state)
     struct dga_ocsp_check c = check_at(0);
     struct dga_ocsp_result r;
     struct dga_diag diag = {0};
-    assert_int_equal(dga_ocsp_response_check(try_later, sizeof try_later, pki.leaf, pki.inter,
-                                             NULL, &c, &r, &diag),
+    assert_int_equal(dga_ocsp_response_check(try_later, sizeof try_later, pki.leaf, pki.inter, NULL,
+                                             &c, &r, &diag),
                      DGA_E_OCSP_RESPONSE_STATUS);
     assert_string_equal(diag.field, "trylater");
-    assert_int_equal(dga_ocsp_response_check(unauthorized, sizeof unauthorized, pki.leaf,
-                                             pki.inter, NULL, &c, &r, &diag),
+    assert_int_equal(dga_ocsp_response_check(unauthorized, sizeof unauthorized, pki.leaf, pki.inter,
+                                             NULL, &c, &r, &diag),
                      DGA_E_OCSP_RESPONSE_STATUS);
     assert_string_equal(diag.field, "unauthorized");
 }
@@ -666,8 +666,8 @@ static void test_fresh_at(void **state)
     const time_t T = 1795856431; /* thisUpdate */
     struct dga_ocsp_check c;
     dga_ocsp_check_init(&c, T, NULL);
-    struct dga_ocsp_result r = {.this_update = T, .next_update = T + 10 * 86400,
-                                .next_update_present = true};
+    struct dga_ocsp_result r = {
+        .this_update = T, .next_update = T + 10 * 86400, .next_update_present = true};
     struct dga_diag diag = {0};
     const long max = DGA_OCSP_DEFAULT_MAX_AGE, skew = DGA_OCSP_DEFAULT_SKEW;
     assert_int_equal(dga_ocsp_usable_until(&c, &r), T + max);

@@ -250,11 +250,20 @@ static void test_config_check(void **state)
     static const struct {
         const char *key, *value;
     } bad[] = {
-        {"listen", "localhost:80"}, {"listen", "127.0.0.1"},    {"listen", "127.0.0.1:65536"},
-        {"listen", "[::1]"},        {"listen", "1.2.3.4:-1"},   {"ocsp-url", "ftp://x"},
-        {"rim-url", "file:///etc"}, {"cache-dir", "relative"},  {"max-request", "0"},
-        {"upstream-timeout", "0"},  {"refresh-parallel", "65"}, {"max-request", "65537"},
-        {"client-request-timeout", "0"}, {"max-connections-per-client", "0"},
+        {"listen", "localhost:80"},
+        {"listen", "127.0.0.1"},
+        {"listen", "127.0.0.1:65536"},
+        {"listen", "[::1]"},
+        {"listen", "1.2.3.4:-1"},
+        {"ocsp-url", "ftp://x"},
+        {"rim-url", "file:///etc"},
+        {"cache-dir", "relative"},
+        {"max-request", "0"},
+        {"upstream-timeout", "0"},
+        {"refresh-parallel", "65"},
+        {"max-request", "65537"},
+        {"client-request-timeout", "0"},
+        {"max-connections-per-client", "0"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dga_proxy_config_defaults(&c);

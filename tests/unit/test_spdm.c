@@ -97,7 +97,8 @@ static void compare_expected(const char *report, enum dga_arch arch, const char 
     assert_non_null(theirs);
     const char *key;
     json_t *value;
-    json_object_foreach(theirs, key, value) {
+    json_object_foreach(theirs, key, value)
+    {
         if (!json_equal(value, json_object_get(mine, key))) {
             fail_msg("%s: field %s differs", expected, key);
         }
@@ -116,8 +117,8 @@ static void test_h100_580_equals_nvidia_parse(void **state)
                                          "OPAQUE_FIELD_ID_FEATURE_FLAG", NULL};
     compare_expected(H100_580, DGA_ARCH_HOPPER, "gpu/h100_580.159.03/expected_parse.json",
                      "response", extras);
-    compare_expected(H100_580, DGA_ARCH_HOPPER,
-                     "gpu/h100_580.159.03/expected_request_parse.json", "request", NULL);
+    compare_expected(H100_580, DGA_ARCH_HOPPER, "gpu/h100_580.159.03/expected_request_parse.json",
+                     "request", NULL);
 }
 
 static void test_ls10_equals_nvidia_parse(void **state)
@@ -199,8 +200,7 @@ static void test_trailing_and_oversize(void **state)
     struct dga_diag diag = {0};
     assert_int_equal(parse_bytes(big, len + 1, DGA_ARCH_HOPPER, &diag), DGA_E_TRAILING_BYTES);
     assert_int_equal(diag.offset, len);
-    assert_int_equal(parse_bytes(big, DGA_REPORT_MAX + 1, DGA_ARCH_HOPPER, &diag),
-                     DGA_E_TOO_LARGE);
+    assert_int_equal(parse_bytes(big, DGA_REPORT_MAX + 1, DGA_ARCH_HOPPER, &diag), DGA_E_TOO_LARGE);
     free(big);
     free(b);
 }

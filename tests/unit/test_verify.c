@@ -110,7 +110,8 @@ static void test_ppcie_evidence_json(void **state)
     json_t *pdis = json_object_get(c, "x-nvidia-gpu-switch-pdis");
     assert_true(json_is_array(pdis));
     assert_true(json_array_size(pdis) > 0);
-    assert_true(json_is_true(json_object_get(c, "x-nvidia-gpu-attestation-report-cert-chain-fwid-match")));
+    assert_true(
+        json_is_true(json_object_get(c, "x-nvidia-gpu-attestation-report-cert-chain-fwid-match")));
     json_decref(c);
     run_free(r);
 }
@@ -127,7 +128,8 @@ static void test_wrong_nonce(void **state)
     assert_true(r->res[0].signature_verified && r->res[0].chain_verified);
     json_t *c = dga_claims_report_level(&r->res[0]);
     assert_true(json_is_false(json_object_get(c, "x-nvidia-gpu-attestation-report-nonce-match")));
-    assert_true(json_is_true(json_object_get(c, "x-nvidia-gpu-attestation-report-signature-verified")));
+    assert_true(
+        json_is_true(json_object_get(c, "x-nvidia-gpu-attestation-report-signature-verified")));
     json_decref(c);
     run_free(r);
 }
@@ -140,8 +142,7 @@ static void test_container_nonce_disagrees(void **state)
     verify_raw("gpu/h100_580.159.03", DGA_ARCH_HOPPER, NONCE_580, AT_2024, &r);
     r->set.dev[0].has_nonce = true;
     memset(r->set.dev[0].nonce, 0x11, DGA_NONCE_LEN);
-    assert_int_equal(dga_verify_device(&r->set.dev[0], &r->opt, &r->res[0]),
-                     DGA_E_NONCE_MISMATCH);
+    assert_int_equal(dga_verify_device(&r->set.dev[0], &r->opt, &r->res[0]), DGA_E_NONCE_MISMATCH);
     run_free(r);
 }
 
@@ -212,12 +213,18 @@ static void test_claims_equal_nras(void **state)
     json_t *nras = json_object_get(file, "GPU-0");
     assert_non_null(nras);
     static const char *const must_compare[] = {
-        "eat_nonce", "hwmodel", "ueid", "x-nvidia-gpu-arch-check",
-        "x-nvidia-gpu-driver-version", "x-nvidia-gpu-vbios-version",
-        "x-nvidia-gpu-attestation-report-parsed", "x-nvidia-gpu-attestation-report-nonce-match",
+        "eat_nonce",
+        "hwmodel",
+        "ueid",
+        "x-nvidia-gpu-arch-check",
+        "x-nvidia-gpu-driver-version",
+        "x-nvidia-gpu-vbios-version",
+        "x-nvidia-gpu-attestation-report-parsed",
+        "x-nvidia-gpu-attestation-report-nonce-match",
         "x-nvidia-gpu-attestation-report-signature-verified",
         "x-nvidia-gpu-attestation-report-cert-chain-fwid-match",
-        "x-nvidia-gpu-attestation-report-cert-chain", NULL,
+        "x-nvidia-gpu-attestation-report-cert-chain",
+        NULL,
     };
     for (size_t i = 0; must_compare[i] != NULL; i++) {
         assert_non_null(json_object_get(ours, must_compare[i]));
@@ -226,7 +233,8 @@ static void test_claims_equal_nras(void **state)
     const char *key;
     json_t *value;
     size_t compared = 0;
-    json_object_foreach(ours, key, value) {
+    json_object_foreach(ours, key, value)
+    {
         json_t *theirs = json_object_get(nras, key);
         if (theirs == NULL) {
             continue;
@@ -237,8 +245,9 @@ static void test_claims_equal_nras(void **state)
                                    json_object_get(theirs, "x-nvidia-cert-expiration-date")));
             assert_true(json_equal(json_object_get(value, "x-nvidia-cert-status"),
                                    json_object_get(theirs, "x-nvidia-cert-status")));
-            assert_string_equal(json_string_value(json_object_get(value, "x-nvidia-cert-ocsp-status")),
-                                "not-checked");
+            assert_string_equal(
+                json_string_value(json_object_get(value, "x-nvidia-cert-ocsp-status")),
+                "not-checked");
         } else if (!json_equal(value, theirs)) {
             fail_msg("claim %s differs from NRAS", key);
         }
@@ -253,8 +262,8 @@ static void test_switch_claims(void **state)
 {
     (void)state;
     struct run *r;
-    assert_int_equal(verify_raw("nvswitch/ls10_96.10.55.00.01", DGA_ARCH_LS10, NONCE_N1, AT_2024, &r),
-                     DGA_E_OK);
+    assert_int_equal(
+        verify_raw("nvswitch/ls10_96.10.55.00.01", DGA_ARCH_LS10, NONCE_N1, AT_2024, &r), DGA_E_OK);
     json_t *c = dga_claims_report_level(&r->res[0]);
     assert_string_equal(json_string_value(json_object_get(c, "x-nvidia-device-type")), "nvswitch");
     assert_string_equal(json_string_value(json_object_get(c, "x-nvidia-version")), "3.0");
@@ -264,7 +273,8 @@ static void test_switch_claims(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "x-nvidia-switch-pdi")),
                         "203EB31AD9ED0008");
     assert_int_equal(json_array_size(json_object_get(c, "x-nvidia-switch-gpu-pdis")), 7);
-    assert_true(json_is_true(json_object_get(c, "x-nvidia-switch-attestation-report-signature-verified")));
+    assert_true(
+        json_is_true(json_object_get(c, "x-nvidia-switch-attestation-report-signature-verified")));
     assert_null(json_object_get(c, "x-nvidia-gpu-driver-version"));
     json_decref(c);
     run_free(r);
