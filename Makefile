@@ -1,5 +1,5 @@
 # Developer and CI entry points. Every target fails if any of its steps fails.
-#   make build | demo | test | asan | fuzz | fuzz-smoke | check | bench | clean
+#   make build | demo | test | format-check | asan | fuzz | fuzz-smoke | check | bench | clean
 # Variables: FUZZ_SECONDS (per fuzz target, default 30; `check` uses 10),
 # BENCH_ITERATIONS (default 2000), SKIP_DEPS=1 (do not run scripts/deps.sh).
 
@@ -24,7 +24,7 @@ DEMO_NONCE := e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build demo test asan fuzz fuzz-smoke check bench clean
+.PHONY: all deps build demo test format-check asan fuzz fuzz-smoke check bench clean
 
 all: build
 
@@ -43,6 +43,10 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(CTEST_JOBS)
 
+# Every tracked C file as .clang-format says (scripts/check-format.sh --fix rewrites them).
+format-check: deps
+	scripts/check-format.sh
+
 asan: deps
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_C_COMPILER=$(ASAN_CC) -DDGA_SANITIZE=ON \
 	    -DDGA_WERROR=ON -DCMAKE_BUILD_TYPE=Debug
@@ -59,7 +63,7 @@ fuzz-smoke: fuzz
 
 # The full gate (.ci/run): every step in order; a command-line FUZZ_SECONDS still wins.
 check: FUZZ_SECONDS = 10
-check: deps build test asan fuzz-smoke
+check: deps format-check build test asan fuzz-smoke
 
 bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_verify $(BENCH_ITERATIONS)

@@ -10,6 +10,7 @@ packages=(
     ninja-build
     pkg-config
     clang              # `make fuzz`: libFuzzer targets
+    clang-format       # `make check`: scripts/check-format.sh (clang-format 14, .clang-format)
     libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang 14
     libssl-dev         # OpenSSL 3: X.509, ECDSA P-384, OCSP
     openssl
