@@ -35,8 +35,11 @@ bash "$here/tests/proxy/pki.sh" "$tmp/pki" >/dev/null
 openssl ocsp -index "$tmp/pki/index.txt" -rsigner "$tmp/pki/ocsp.pem" -rkey "$tmp/pki/ocsp.key" \
     -CA "$tmp/pki/inter.pem" -reqin "$tmp/pki/req1.der" -respout "$tmp/resp1.der" -ndays 1 >/dev/null 2>&1
 mkdir -p "$tmp/rims"
-cp "$here/tests/fixtures/gpu/h100_545.00/rims/NV_GPU_DRIVER_GH100_545.00.xml" \
-    "$tmp/rims/NV_GPU_DRIVER_GH100_545.00"
+# The RIM service's answer: {"id": <the id asked for>, "rim": <base64 of the XML>}; the
+# proxy caches only an answer that names the id asked for.
+printf '{"id":"NV_GPU_DRIVER_GH100_545.00","rim":"%s"}\n' \
+    "$(base64 -w0 "$here/tests/fixtures/gpu/h100_545.00/rims/NV_GPU_DRIVER_GH100_545.00.xml")" \
+    >"$tmp/rims/NV_GPU_DRIVER_GH100_545.00"
 "$fake" "$tmp/rims" "$tmp/resp1.der" >"$tmp/fake.log" 2>&1 &
 pids+=($!)
 up=$(wait_for "$tmp/fake.log" '^port (\d+)')
@@ -55,6 +58,10 @@ f:close()
 wrk.headers["Content-Type"] = "application/ocsp-request"
 LUA
 curl -sf -o /dev/null "$base/v1/rim/NV_GPU_DRIVER_GH100_545.00"
+# Every row must time cached answers: a relayed miss would time the fake upstream.
+hit=$(curl -sf -D - -o /dev/null "$base/v1/rim/NV_GPU_DRIVER_GH100_545.00" | tr -d '\r' |
+    sed -n 's/^X-Dstack-Cache: //ip')
+[ "$hit" = HIT ] || { echo "bench_proxy: a second RIM request is $hit, not HIT" >&2; exit 1; }
 curl -sf -o /dev/null -H 'Content-Type: application/ocsp-request' --data-binary "@$tmp/pki/req1.der" "$base/ocsp"
 curl -sf -o /dev/null "$base/ocsp/$b64" || b64=$(base64 -w0 <"$tmp/pki/req1.der") # standard alphabet
 
