@@ -113,6 +113,9 @@ static void print_outcome(const struct dga_gate_result *r, bool dry_run)
 /* The run's outcome, decided by the library where the step failed, as an exit status. */
 static int exit_code(const struct dga_gate_result *r)
 {
+    if (r->err != DGA_E_OK && r->outcome == DGA_GATE_OUTCOME_PASS) {
+        return EXIT_IO; /* an error no step classified: never exit 0 on doubt */
+    }
     switch (r->outcome) {
     case DGA_GATE_OUTCOME_PASS:
         return EXIT_VERIFIED;

@@ -26,20 +26,29 @@ static json_t *device_json(const struct dga_set_appraisal *ap, size_t i)
     if (o == NULL) {
         return NULL;
     }
+    /* a member that cannot be built fails the whole object: never a silent omission */
+    bool ok = true;
     if (d->err != DGA_E_OK) {
-        json_object_set_new(o, "failed_check",
-                            json_string(dga_appraisal_check_name(d->failed_check)));
-        json_object_set_new(o, "error", json_string(dga_err_name(d->err)));
-        json_object_set_new(o, "message", json_string(dga_err_message(d->err)));
+        ok = json_object_set_new(o, "failed_check",
+                                 json_string(dga_appraisal_check_name(d->failed_check))) == 0 &&
+             json_object_set_new(o, "error", json_string(dga_err_name(d->err))) == 0 &&
+             json_object_set_new(o, "message", json_string(dga_err_message(d->err))) == 0;
     }
-    if (ap->dup[i].kind != DGA_DUPLICATE_NONE) {
+    if (ok && ap->dup[i].kind != DGA_DUPLICATE_NONE) {
         char what[96];
         dga_duplicate_text(ap, i, what, sizeof what);
-        json_object_set_new(
-            o, "duplicate_of",
-            json_pack("{s:s,s:s}", "device", ap->dev[ap->dup[i].of].report.label, "reason", what));
+        ok = json_object_set_new(o, "duplicate_of",
+                                 json_pack("{s:s,s:s}", "device",
+                                           ap->dev[ap->dup[i].of].report.label, "reason", what)) ==
+             0;
     }
-    json_object_set_new(o, "claims", dga_claims_device(d));
+    /* the claims evaluated and signed for this device, not a second build of them */
+    json_t *claims = json_array_get(ap->claims, i);
+    ok = ok && claims != NULL && json_object_set(o, "claims", claims) == 0;
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -47,7 +56,10 @@ static json_t *devices_json(const struct dga_set_appraisal *ap)
 {
     json_t *a = json_array();
     for (size_t i = 0; ap != NULL && a != NULL && i < ap->n; i++) {
-        json_array_append_new(a, device_json(ap, i));
+        if (json_array_append_new(a, device_json(ap, i)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
     }
     return a;
 }
@@ -58,7 +70,10 @@ static json_t *verdict_json(const struct dga_set_appraisal *ap, const struct dga
     bool pass = ap != NULL && ap->verdict.pass;
     json_t *reasons = json_array();
     for (size_t i = 0; ap != NULL && reasons != NULL && i < ap->verdict.n_reasons; i++) {
-        json_array_append_new(reasons, json_string(ap->verdict.reasons[i]));
+        if (json_array_append_new(reasons, json_string(ap->verdict.reasons[i])) != 0) {
+            json_decref(reasons);
+            return NULL; /* a verdict without one of its reasons is not printed */
+        }
     }
     return json_pack("{s:b,s:s,s:o,s:s}", "pass", pass, "result", pass ? "pass" : "fail", "reasons",
                      reasons, "revocation",

@@ -90,39 +90,50 @@ static json_t *evidence_json(const struct gate_state *g)
 }
 
 /* The appraisal's devices with the PCI address each was collected at. */
-static void add_pci_addresses(const struct gate_state *g, json_t *devices)
+/* Each device's PCI address; false when one cannot be recorded. */
+static bool add_pci_addresses(const struct gate_state *g, json_t *devices)
 {
     size_t i;
     json_t *d;
     json_array_foreach(devices, i, d)
     {
-        if (g->collected && i < g->col->n) {
-            json_object_set_new(d, "pci_address", json_string(g->col->gpu[i].pci_address));
+        if (g->collected && i < g->col->n &&
+            json_object_set_new(d, "pci_address", json_string(g->col->gpu[i].pci_address)) != 0) {
+            return false;
         }
     }
+    return true;
 }
 
 /*
  * The run's verdict replaces the appraisal's: it passes only when the run did, and
  * names the gate's reason when the appraisal gave none (a step before or after it failed).
+ * False when the verdict is missing or cannot be rewritten: the bundle is then not written.
  */
-static void set_run_verdict(const struct gate_state *g, json_t *verdict)
+static bool set_run_verdict(const struct gate_state *g, json_t *verdict)
 {
     const struct dga_gate_result *r = g->res;
     bool pass = r->err == DGA_E_OK;
     json_t *reasons = json_object_get(verdict, "reasons");
-    if (!pass && reasons != NULL && json_array_size(reasons) == 0) {
-        json_array_append_new(reasons, json_string(r->reason));
+    if (reasons == NULL) {
+        return false;
     }
-    json_object_set_new(verdict, "pass", json_boolean(pass));
-    json_object_set_new(verdict, "result", json_string(pass ? "pass" : "fail"));
+    if (!pass && json_array_size(reasons) == 0 &&
+        json_array_append_new(reasons, json_string(r->reason)) != 0) {
+        return false;
+    }
+    return json_object_set_new(verdict, "pass", json_boolean(pass)) == 0 &&
+           json_object_set_new(verdict, "result", json_string(pass ? "pass" : "fail")) == 0;
 }
 
 static json_t *verdict_of(const struct dga_verdict *v)
 {
     json_t *reasons = json_array();
     for (size_t i = 0; reasons != NULL && i < v->n_reasons; i++) {
-        json_array_append_new(reasons, json_string(v->reasons[i]));
+        if (json_array_append_new(reasons, json_string(v->reasons[i])) != 0) {
+            json_decref(reasons);
+            return NULL; /* json_pack below then fails: never a verdict short of a reason */
+        }
     }
     return json_pack("{s:b,s:o}", "pass", v->pass, "reasons", reasons);
 }
@@ -180,9 +191,9 @@ static json_t *bundle_json(const struct gate_state *g)
     if (b == NULL) {
         return NULL;
     }
-    add_pci_addresses(g, json_object_get(b, "devices"));
-    set_run_verdict(g, json_object_get(b, "verdict"));
-    if (json_object_set_new(b, "bundle_version", json_integer(1)) != 0 ||
+    if (!add_pci_addresses(g, json_object_get(b, "devices")) ||
+        !set_run_verdict(g, json_object_get(b, "verdict")) ||
+        json_object_set_new(b, "bundle_version", json_integer(1)) != 0 ||
         json_object_set_new(b, "evidence", evidence_json(g)) != 0 ||
         json_object_set_new(b, "gpu_policy_sha256", sha_json(g->gpu_policy_sha256)) != 0 ||
         json_object_set_new(b, "gpu_policy_rego", rego_json(g)) != 0 ||

@@ -139,7 +139,7 @@ static bool parse_sha256_hex(const char *s, uint8_t out[32])
     }
     for (size_t i = 0; i < 64; i += 2) {
         const char *hi = strchr(digits, s[i]), *lo = strchr(digits, s[i + 1]);
-        if (s[i] == '\0' || s[i + 1] == '\0' || hi == NULL || lo == NULL) {
+        if (hi == NULL || lo == NULL) { /* no NUL before 64: strchr never matches the terminator */
             return false;
         }
         out[i / 2] = (uint8_t)(((hi - digits) << 4) | (lo - digits));
