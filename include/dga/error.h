@@ -157,6 +157,78 @@
     X(JCS_NUMBER, "jcs-number",                                                                    \
       "a number has no single canonical form (an integral value beyond 2^53)")                     \
     X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")             \
+    /* TDX quotes (Intel DCAP): the quote, its collateral, verification (lib/quote) */             \
+    X(QUOTE_INPUT, "quote-input",                                                                  \
+      "the quote input is neither a binary quote, hex text, nor JSON with a \"quote\" member")     \
+    X(QUOTE_SGX, "quote-sgx", "the quote is an SGX quote; only TDX quotes are verified")           \
+    X(QUOTE_VERSION, "quote-version", "the quote version is not 4 or 5")                           \
+    X(QUOTE_TEE_TYPE, "quote-tee-type", "the quote's TEE type is not TDX (0x81)")                  \
+    X(QUOTE_KEY_TYPE, "quote-key-type",                                                            \
+      "the attestation key type is not 2 (ECDSA-256 with P-256)")                                  \
+    X(QUOTE_VENDOR, "quote-vendor", "the QE vendor id is not Intel's")                             \
+    X(QUOTE_BODY, "quote-body", "the v5 body type or size is not a TD report 1.0 or 1.5")          \
+    X(QUOTE_CERT_DATA, "quote-cert-data",                                                          \
+      "the certification data is not a QE report (type 6) over a type 1-5 inner certification "    \
+      "data, or the PCK chain it needs is absent")                                                 \
+    X(QUOTE_AUTH_DATA, "quote-auth-data", "the QE authentication data is not 32 bytes")            \
+    X(QUOTE_PADDING, "quote-padding",                                                              \
+      "bytes after the signature data are not zero padding within the bound")                      \
+    X(QUOTE_COLLATERAL, "quote-collateral",                                                        \
+      "the TDX collateral is not QuoteCollateralV3 JSON (a member is missing or malformed)")       \
+    X(TCB_INFO_MALFORMED, "tcb-info-malformed", "the TCB info JSON is malformed")                  \
+    X(QE_IDENTITY_MALFORMED, "qe-identity-malformed", "the QE identity JSON is malformed")         \
+    X(TCB_INFO_NOT_YET_VALID, "tcb-info-not-yet-valid",                                            \
+      "the TCB info issueDate is after the verification time")                                     \
+    X(TCB_INFO_EXPIRED, "tcb-info-expired",                                                        \
+      "the TCB info nextUpdate is before the verification time")                                   \
+    X(QE_IDENTITY_NOT_YET_VALID, "qe-identity-not-yet-valid",                                      \
+      "the QE identity issueDate is after the verification time")                                  \
+    X(QE_IDENTITY_EXPIRED, "qe-identity-expired",                                                  \
+      "the QE identity nextUpdate is before the verification time")                                \
+    X(TCB_INFO_SIGNATURE, "tcb-info-signature", "the TCB info signature does not verify")          \
+    X(QE_IDENTITY_SIGNATURE, "qe-identity-signature", "the QE identity signature does not verify") \
+    X(TCB_INFO_TEE, "tcb-info-tee", "the TCB info is not id TDX, version 3 or later")              \
+    X(QE_IDENTITY_TEE, "qe-identity-tee", "the QE identity is not TD_QE version 2 or 3")           \
+    X(TCB_SIGNING_CHAIN, "tcb-signing-chain",                                                      \
+      "the TCB signing chain does not verify to the Intel SGX Root CA")                            \
+    X(PCK_CHAIN, "pck-chain",                                                                      \
+      "the PCK certificate chain does not verify to the Intel SGX Root CA")                        \
+    X(CRL_INVALID, "crl-invalid",                                                                  \
+      "a CRL cannot be decoded, is not signed by its issuer, or is missing for a certificate")     \
+    X(CRL_NOT_YET_VALID, "crl-not-yet-valid", "a CRL's thisUpdate is after the verification time") \
+    X(CRL_EXPIRED, "crl-expired", "a CRL's nextUpdate is before the verification time")            \
+    X(CERT_REVOKED, "cert-revoked", "a certificate of the chain is revoked by its CRL")            \
+    X(PCK_EXTENSION, "pck-extension",                                                              \
+      "the PCK certificate's SGX extension is missing, repeated or malformed")                     \
+    X(QE_REPORT_SIGNATURE, "qe-report-signature",                                                  \
+      "the QE report signature does not verify with the PCK key")                                  \
+    X(QE_REPORT_DATA, "qe-report-data",                                                            \
+      "the QE report data is not SHA-256(attestation key || QE auth data) and 32 zero bytes")      \
+    X(QE_MRSIGNER, "qe-mrsigner", "the QE MRSIGNER differs from the QE identity")                  \
+    X(QE_DEBUG, "qe-debug", "the quoting enclave runs in debug mode")                              \
+    X(QE_ISVPRODID, "qe-isvprodid", "the QE ISVPRODID differs from the QE identity")               \
+    X(QE_MISCSELECT, "qe-miscselect", "the QE MISCSELECT differs from the QE identity (masked)")   \
+    X(QE_ATTRIBUTES, "qe-attributes", "the QE ATTRIBUTES differ from the QE identity (masked)")    \
+    X(QE_ISVSVN, "qe-isvsvn", "the QE ISVSVN is below every QE identity TCB level")                \
+    X(QUOTE_SIGNATURE, "quote-signature",                                                          \
+      "the quote signature by the attestation key does not verify")                                \
+    X(FMSPC_MISMATCH, "fmspc-mismatch", "the TCB info FMSPC differs from the PCK certificate's")   \
+    X(TCB_COMPONENTS, "tcb-components", "a TCB level does not list 16 SGX (or 16 TDX) components") \
+    X(TCB_NO_LEVEL, "tcb-no-matching-level", "no TCB level matches the platform's SVNs")           \
+    X(TDX_MODULE_MISSING, "tdx-module-missing", "the TDX TCB info has no tdxModule")               \
+    X(TDX_MODULE_IDENTITY, "tdx-module-identity",                                                  \
+      "no TDX module identity matches the module's major version")                                 \
+    X(TDX_MODULE_MRSIGNER, "tdx-module-mrsigner",                                                  \
+      "the TDX module MRSIGNER differs from the TCB info")                                         \
+    X(TDX_MODULE_ATTRIBUTES, "tdx-module-attributes",                                              \
+      "the TDX module (SEAM) attributes differ from the TCB info (masked) or set unmasked bits")   \
+    X(TDX_MODULE_ISVSVN, "tdx-module-isvsvn",                                                      \
+      "the TDX module ISVSVN is below every level of its module identity")                         \
+    X(TCB_REVOKED, "tcb-revoked", "the TCB status is Revoked")                                     \
+    X(TD_DEBUG, "td-debug", "the TD is a debug TD")                                                \
+    X(TD_RESERVED_ATTRIBUTES, "td-reserved-attributes", "reserved TD attribute bits are set")      \
+    X(TD_SEPT_VE, "td-sept-ve-disabled", "SEPT_VE_DISABLE is not set in the TD attributes")        \
+    X(TD_SERVICE_TD, "td-service-td", "the TD's mr_service_td is not zero")                        \
     /* collateral proxy */                                                                         \
     X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")                   \
     X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                                      \
