@@ -147,8 +147,7 @@ static dga_err members(const json_t *root, struct dga_quote_collateral *c, struc
         e = take_signature(root, "tcb_info_signature", diag, c->tcb_info_signature);
     }
     if (e == DGA_E_OK) {
-        e = take_string(root, "qe_identity_issuer_chain", diag, &c->qe_identity_issuer_chain,
-                        NULL);
+        e = take_string(root, "qe_identity_issuer_chain", diag, &c->qe_identity_issuer_chain, NULL);
     }
     if (e == DGA_E_OK) {
         e = take_string(root, "qe_identity", diag, &c->qe_identity, &c->qe_identity_len);
@@ -176,8 +175,8 @@ dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quot
     _cleanup_(json_decrefp) json_t *root =
         json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (root == NULL || !json_is_object(root)) {
-        return dga_diag_set(diag, DGA_E_QUOTE_COLLATERAL,
-                            root == NULL ? (size_t)jerr.position : 0, "collateral");
+        return dga_diag_set(diag, DGA_E_QUOTE_COLLATERAL, root == NULL ? (size_t)jerr.position : 0,
+                            "collateral");
     }
     struct dga_quote_collateral c;
     memset(&c, 0, sizeof c);

@@ -107,8 +107,8 @@ dga_err dga_tcb_match_platform(const struct dga_tcb_info *t, const struct dga_pc
     if (memcmp(t->fmspc, pck->fmspc, sizeof t->fmspc) != 0) {
         return DGA_E_FMSPC_MISMATCH;
     }
-    bool tee_ok = tee_tcb_svn != NULL ? is_tdx_info(t)
-                                      : strcmp(t->id, "SGX") == 0 && t->version >= 2;
+    bool tee_ok =
+        tee_tcb_svn != NULL ? is_tdx_info(t) : strcmp(t->id, "SGX") == 0 && t->version >= 2;
     if (!tee_ok) {
         return DGA_E_TCB_INFO_TEE;
     }
@@ -263,7 +263,8 @@ dga_err dga_qe_identity_match(const struct dga_qe_identity *q, const struct dga_
 /* TD attribute bits (docs/quote.md, TCB status): bit n is bit n % 8 of byte n / 8. */
 #define TD_ATTR_DEBUG (UINT64_C(1) << 0)
 #define TD_ATTR_SEPT_VE_DISABLE (UINT64_C(1) << 28)
-/* Reserved: 1-27, 29, 32-62. Allowed besides DEBUG and SEPT_VE_DISABLE: PKS 30, KL 31, PERFMON 63. */
+/* Reserved: 1-27, 29, 32-62. Allowed besides DEBUG and SEPT_VE_DISABLE: PKS 30, KL 31, PERFMON 63.
+ */
 #define TD_ATTR_RESERVED (UINT64_C(0x0ffffffe) | UINT64_C(1) << 29 | UINT64_C(0x7fffffff) << 32)
 
 static uint64_t le64(const uint8_t b[8])

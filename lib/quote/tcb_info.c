@@ -156,8 +156,8 @@ static dga_err module_levels(struct tj_ctx *c, const json_t *ident,
         }
         e = tj_member(c, lv, "tcb", JSON_OBJECT, "tdxModuleIdentities[].tcbLevels[].tcb", &tcb);
         if (e == DGA_E_OK) {
-            e = tj_uint(c, tcb, "isvsvn", UINT8_MAX,
-                        "tdxModuleIdentities[].tcbLevels[].tcb.isvsvn", &isvsvn);
+            e = tj_uint(c, tcb, "isvsvn", UINT8_MAX, "tdxModuleIdentities[].tcbLevels[].tcb.isvsvn",
+                        &isvsvn);
         }
         if (e == DGA_E_OK) {
             ret->levels[i].isv_svn = (uint8_t)isvsvn;
@@ -183,8 +183,7 @@ static dga_err module_identity(struct tj_ctx *c, const json_t *ident,
         e = tj_hex(c, ident, "mrsigner", 48, "tdxModuleIdentities[].mrsigner", ret->mrsigner);
     }
     if (e == DGA_E_OK) {
-        e = tj_hex(c, ident, "attributes", 8, "tdxModuleIdentities[].attributes",
-                   ret->attributes);
+        e = tj_hex(c, ident, "attributes", 8, "tdxModuleIdentities[].attributes", ret->attributes);
     }
     if (e == DGA_E_OK) {
         e = tj_hex(c, ident, "attributesMask", 8, "tdxModuleIdentities[].attributesMask",

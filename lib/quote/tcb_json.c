@@ -128,8 +128,8 @@ static int days_in_month(int year, int mon)
 dga_err tj_parse_time(const char *s, size_t len, time_t *ret)
 {
     int y, mo, d, h, mi, se;
-    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':' || s[19] != 'Z') {
+    if (len != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[19] != 'Z') {
         return DGA_E_BAD_ARGUMENT;
     }
     if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
@@ -139,8 +139,12 @@ dga_err tj_parse_time(const char *s, size_t len, time_t *ret)
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || se > 59) {
         return DGA_E_BAD_ARGUMENT;
     }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = se};
     return utc_from_tm(&tm, ret);
 }
 
