@@ -176,25 +176,25 @@ head -c 4936 "$q4" >"$tmp/nopad.bin"
 run 0 "cut at the end of the signature data" -- quote inspect "$tmp/nopad.bin"
 expect_line out "padding_len: 0" "no padding left"
 # one byte patched: patch FILE OFFSET HEXBYTE OUT
-patch() { cp "$1" "$4"; printf "\\x$3" | dd of="$4" bs=1 seek="$2" conv=notrunc status=none; }
+patch_byte() { cp "$1" "$4"; printf "\\x$3" | dd of="$4" bs=1 seek="$2" conv=notrunc status=none; }
 # a binary input is told by its version (3, 4 or 5): version 6 is no known form as binary...
-patch "$q4" 0 06 "$tmp/v6.bin"
+patch_byte "$q4" 0 06 "$tmp/v6.bin"
 run 1 "version 6, binary" -- quote inspect "$tmp/v6.bin"
 expect err "error: quote-input:" "binary version 6 has no form"
 # ...and the parser names it once the form is hex
 printf '06%s\n' "$(cut -c3- "$tmp/q4.hex")" >"$tmp/v6.hex"
 run 1 "version 6, hex" -- quote inspect "$tmp/v6.hex"
 expect_line err "error: quote-version: the quote version is not 4 or 5 (field version at offset 0)" "version message"
-patch "$q4" 0 03 "$tmp/v3.bin"
+patch_byte "$q4" 0 03 "$tmp/v3.bin"
 run 1 "version 3 (SGX)" -- quote inspect "$tmp/v3.bin"
 expect_line err "error: quote-sgx: the quote is an SGX quote; only TDX quotes are verified (field version at offset 0)" "sgx message"
-patch "$q4" 4 00 "$tmp/tee0.bin"
+patch_byte "$q4" 4 00 "$tmp/tee0.bin"
 run 1 "tee type 0" -- quote inspect "$tmp/tee0.bin"
 expect err "(field tee_type at offset 4)" "tee type field"
-patch "$q4" 4990 01 "$tmp/pad.bin"
+patch_byte "$q4" 4990 01 "$tmp/pad.bin"
 run 1 "non-zero padding" -- quote inspect "$tmp/pad.bin"
 expect_line err "error: quote-padding: bytes after the signature data are not zero padding within the bound (field padding at offset 4990)" "padding message"
-patch "$q4" 1218 1f "$tmp/auth.bin"
+patch_byte "$q4" 1218 1f "$tmp/auth.bin"
 run 1 "auth len 31" -- quote inspect "$tmp/auth.bin" --json
 expect_line out '    "error": "quote-auth-data",' "auth error"
 expect_line out '    "offset": 1218' "auth offset"
