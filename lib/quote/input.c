@@ -111,10 +111,11 @@ dga_err dga_quote_input_decode(const uint8_t *in, size_t len, uint8_t **ret, siz
         f = DGA_QUOTE_FORM_HEX;
         e = hex_quote((const char *)in, len, &bytes, &n);
     }
+    if (e != DGA_E_OK && f != DGA_QUOTE_FORM_JSON) { /* json_quote named the member */
+        return dga_diag_set(diag, e, 0, f == DGA_QUOTE_FORM_HEX ? "hex" : "input");
+    }
     if (e != DGA_E_OK) {
-        return e == DGA_E_QUOTE_INPUT && f == DGA_QUOTE_FORM_JSON
-                   ? e
-                   : dga_diag_set(diag, e, 0, f == DGA_QUOTE_FORM_HEX ? "hex" : "input");
+        return e;
     }
     *ret = bytes;
     *ret_len = n;

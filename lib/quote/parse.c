@@ -282,14 +282,19 @@ static dga_err parse_signature_data(struct cursor *c, struct dga_quote *q, struc
 }
 
 /* Real dstack quotes carry zero bytes after the signature data: accept those, bounded. */
-static dga_err parse_padding(const struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+static dga_err parse_padding(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
 {
+    size_t at = cursor_pos(c);
     size_t n = cursor_left(c);
-    const uint8_t *p = c->p + c->off;
-    for (size_t i = 0; i < n; i++) {
+    const uint8_t *p;
+    dga_err e = read_ptr(c, n, &p, "padding", diag);
+    for (size_t i = 0; e == DGA_E_OK && i < n; i++) {
         if (i >= DGA_QUOTE_PADDING_MAX || p[i] != 0) {
-            return fail(diag, DGA_E_QUOTE_PADDING, cursor_pos(c) + i, "padding");
+            return fail(diag, DGA_E_QUOTE_PADDING, at + i, "padding");
         }
+    }
+    if (e != DGA_E_OK) {
+        return e;
     }
     q->padding_len = n;
     return DGA_E_OK;
