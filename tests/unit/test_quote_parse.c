@@ -705,7 +705,9 @@ static void der_put(struct der *d, uint8_t tag, const uint8_t *content, size_t l
         d->b[d->n++] = (uint8_t)(len >> 8);
         d->b[d->n++] = (uint8_t)len;
     }
-    memcpy(d->b + d->n, content, len);
+    if (len > 0) {
+        memcpy(d->b + d->n, content, len);
+    }
     d->n += len;
 }
 
