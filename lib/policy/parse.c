@@ -624,7 +624,7 @@ dga_err dga_policy_default(struct dga_policy **ret)
         return DGA_E_NOMEM;
     }
     policy_set_defaults(p);
-    p->builtin = true;
+    p->origin = DGA_POLICY_BUILTIN;
     if (sha256("", 0, p->sha256) != DGA_E_OK) {
         free(p);
         return DGA_E_INTERNAL;
@@ -648,6 +648,7 @@ dga_err dga_policy_parse(const char *json, size_t len, struct dga_policy **ret,
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "policy");
     }
     policy_set_defaults(p);
+    p->origin = DGA_POLICY_FILE;
     if (sha256(json, len, p->sha256) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_INTERNAL, 0, "policy");
     }
@@ -672,9 +673,14 @@ void dga_policy_free(struct dga_policy *p)
     free(p);
 }
 
+enum dga_policy_origin dga_policy_origin(const struct dga_policy *p)
+{
+    return p != NULL ? p->origin : DGA_POLICY_FILE;
+}
+
 const char *dga_policy_source(const struct dga_policy *p)
 {
-    return p != NULL && p->builtin ? "builtin" : "file";
+    return dga_policy_origin(p) == DGA_POLICY_BUILTIN ? "builtin" : "file";
 }
 
 void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32])
