@@ -227,14 +227,14 @@ static int run_pair(struct bench *b, long iterations, double *ret_base, double *
 }
 
 /* The attest process: median wall ms over PROCESS_RUNS, peak RSS of the children in MiB. */
-static int run_process(const char *cli, const struct bench *b, double *ret_ms, double *ret_mib)
+static int run_process(char *cli, const struct bench *b, double *ret_ms, double *ret_mib)
 {
     char report[4200], chain[4200], rims[4200], policy[4200];
     snprintf(report, sizeof report, "%s/report.hex", b->dir);
     snprintf(chain, sizeof chain, "%s/certchain.pem", b->dir);
     snprintf(rims, sizeof rims, "%s/rims", b->dir);
     snprintf(policy, sizeof policy, "%s/../../policies/offline_no_ocsp.json", b->dir);
-    char *argv[] = {(char *)cli, "attest",   "--report", report,    "--cert-chain",
+    char *argv[] = {cli,         "attest",   "--report", report,    "--cert-chain",
                     chain,       "--arch",   "HOPPER",   "--nonce", NONCE,
                     "--rim-dir", rims,       "--at",     AT,        "--policy",
                     policy,      "--format", "json",     NULL};

@@ -33,7 +33,11 @@ dga_err dga_policy_parse(const char *json, size_t len, struct dga_policy **ret,
                          struct dga_diag *diag);
 void dga_policy_free(struct dga_policy *p);
 
-/* "builtin" or "file". */
+/* Where a policy came from: dga_policy_default() or a document (dga_policy_parse()). */
+enum dga_policy_origin { DGA_POLICY_BUILTIN, DGA_POLICY_FILE };
+/* NULL reads as DGA_POLICY_FILE, as it always has. */
+enum dga_policy_origin dga_policy_origin(const struct dga_policy *p);
+/* The origin's name for output: "builtin" or "file". */
 const char *dga_policy_source(const struct dga_policy *p);
 /* SHA-256 of the policy document's bytes as given (of "" for the built-in one). */
 void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32]);

@@ -239,7 +239,7 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
         return;
     }
     if (!a->verdict.pass) {
-        bool rp = strcmp(dga_policy_source(policy), "file") == 0;
+        bool rp = dga_policy_origin(policy) == DGA_POLICY_FILE;
         a->result_code = rp ? RC_RP_POLICY_MISMATCH : RC_OVERALL_RESULT_FALSE;
         a->result_message = rp ? "Relying party policy mismatch" : "Overall result false";
     }

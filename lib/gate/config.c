@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "core/jsonconst.h"
 #include "dga/gate.h"
 #include "dga/util.h"
 
@@ -113,7 +114,7 @@ static size_t json_depth(const json_t *v, size_t cap)
     if (json_is_object(v)) {
         const char *name;
         json_t *m;
-        json_object_foreach((json_t *)v, name, m)
+        json_object_foreach(json_iterable(v), name, m)
         {
             size_t d = json_depth(m, cap - 1);
             deepest = d > deepest ? d : deepest;
@@ -160,7 +161,7 @@ static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
         json_object_size(v) > DGA_GATE_REGO_EQUIVALENTS_MAX) {
         return DGA_E_GATE_CONFIG;
     }
-    json_object_foreach((json_t *)v, name, path)
+    json_object_foreach(json_iterable(v), name, path)
     {
         struct dga_gate_rego_equivalent *r = &c->rego_equivalents[c->n_rego_equivalents];
         size_t len = json_string_length(path);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "core/cleanup.h"
+#include "core/jsonconst.h"
 #include "dga/eat.h"
 #include "dga/util.h"
 #include "gate/internal.h"
@@ -148,7 +149,7 @@ static dga_err check_gpu_policy_keys(struct gate_state *g, const json_t *gp)
 {
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)gp, name, v)
+    json_object_foreach(json_iterable(gp), name, v)
     {
         size_t i = 0;
         while (i < sizeof gpu_policy_keys / sizeof gpu_policy_keys[0] &&

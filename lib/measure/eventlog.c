@@ -154,7 +154,10 @@ static dga_err recompute(struct parser *p, struct dga_event *ev)
 {
     dga_err e = dga_event_digest(ev->version, DGA_HASH_SHA384, ev->name, ev->payload,
                                  ev->payload_len, ev->digest);
-    return e == DGA_E_OK ? DGA_E_OK : fail(p, e, ev->where, "event");
+    if (e != DGA_E_OK) {
+        return fail(p, e, ev->where, "event");
+    }
+    return DGA_E_OK;
 }
 
 /* ---- JSON lines (runtime_events.log)
@@ -183,6 +186,32 @@ static bool base64_canonical(const char *text, size_t len, uint8_t **ret, size_t
     return same;
 }
 
+/* A line's name and base64 payload, bounded, into ev. */
+static dga_err line_name_payload(struct parser *p, json_t *obj, struct dga_event *ev)
+{
+    const char *name, *b64;
+    size_t name_len, b64_len;
+    dga_err e = get_string(p, obj, "event", ev->where, &name, &name_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = take_name(p, ev, name, name_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = get_string(p, obj, "payload", ev->where, &b64, &b64_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (b64_len > (DGA_EVENT_PAYLOAD_MAX + 2) / 3 * 4) {
+        return fail(p, DGA_E_TOO_LARGE, ev->where, "payload");
+    }
+    if (!base64_canonical(b64, b64_len, &ev->payload, &ev->payload_len)) {
+        return fail(p, DGA_E_BAD_BASE64, ev->where, "payload");
+    }
+    return check_payload_size(p, ev);
+}
+
 static dga_err parse_line(struct parser *p, const char *line, size_t len, size_t lineno)
 {
     static const char *const allowed[] = {"event", "payload", "version", NULL};
@@ -192,36 +221,25 @@ static dga_err parse_line(struct parser *p, const char *line, size_t len, size_t
         return fail(p, DGA_E_EVENTLOG_SYNTAX, lineno, "line");
     }
     struct dga_event *ev;
-    const char *name, *b64;
-    size_t name_len, b64_len;
     dga_err e = only_known(p, obj, allowed, lineno);
-    if (e == DGA_E_OK) {
-        e = push_event(p, lineno, &ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        ev->imr = DGA_EVENT_IMR;
-        ev->event_type = DGA_EVENT_TYPE;
-        e = get_version(p, obj, lineno, &ev->version);
+    e = push_event(p, lineno, &ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_string(p, obj, "event", lineno, &name, &name_len);
+    ev->imr = DGA_EVENT_IMR;
+    ev->event_type = DGA_EVENT_TYPE;
+    e = get_version(p, obj, lineno, &ev->version);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = take_name(p, ev, name, name_len);
+    e = line_name_payload(p, obj, ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_string(p, obj, "payload", lineno, &b64, &b64_len);
-    }
-    if (e == DGA_E_OK && b64_len > (DGA_EVENT_PAYLOAD_MAX + 2) / 3 * 4) {
-        e = fail(p, DGA_E_TOO_LARGE, lineno, "payload");
-    }
-    if (e == DGA_E_OK && !base64_canonical(b64, b64_len, &ev->payload, &ev->payload_len)) {
-        e = fail(p, DGA_E_BAD_BASE64, lineno, "payload");
-    }
-    if (e == DGA_E_OK) {
-        e = check_payload_size(p, ev);
-    }
-    return e == DGA_E_OK ? recompute(p, ev) : e;
+    return recompute(p, ev);
 }
 
 static bool blank(const char *s, size_t n)
@@ -264,10 +282,13 @@ static dga_err decode_hex_member(struct parser *p, json_t *obj, const char *name
     const char *hex;
     size_t hex_len;
     dga_err e = get_string(p, obj, name, where, &hex, &hex_len);
-    if (e == DGA_E_OK && dga_hex_decode(hex, hex_len, ret, ret_len) != DGA_E_OK) {
-        e = fail(p, DGA_E_BAD_HEX, where, name);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (dga_hex_decode(hex, hex_len, ret, ret_len) != DGA_E_OK) {
+        return fail(p, DGA_E_BAD_HEX, where, name);
+    }
+    return DGA_E_OK;
 }
 
 /* A recorded runtime digest may be empty (the stripped form) or must equal ours. */
@@ -314,13 +335,18 @@ static dga_err runtime_element(struct parser *p, json_t *obj, struct dga_event *
         return fail(p, DGA_E_EVENT_TYPE, ev->where, "imr");
     }
     dga_err e = check_payload_size(p, ev);
-    if (e == DGA_E_OK) {
-        e = recompute(p, ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_recorded(p, ev, digest, digest_len);
+    e = recompute(p, ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e == DGA_E_OK ? check_preimage(p, obj, ev) : e;
+    e = check_recorded(p, ev, digest, digest_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return check_preimage(p, obj, ev);
 }
 
 /*
@@ -345,6 +371,34 @@ static dga_err boot_element(struct parser *p, json_t *obj, struct dga_event *ev,
     return DGA_E_OK;
 }
 
+/* An element's imr, event_type, version, name and hex payload, into ev. */
+static dga_err element_fields(struct parser *p, json_t *obj, struct dga_event *ev)
+{
+    const char *name;
+    size_t name_len;
+    dga_err e = get_uint(p, obj, "imr", 3, ev->where, &ev->imr);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = get_uint(p, obj, "event_type", 0xffffffff, ev->where, &ev->event_type);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = get_version(p, obj, ev->where, &ev->version);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = get_string(p, obj, "event", ev->where, &name, &name_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = take_name(p, ev, name, name_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return decode_hex_member(p, obj, "event_payload", ev->where, &ev->payload, &ev->payload_len);
+}
+
 static dga_err parse_element(struct parser *p, json_t *obj, size_t where)
 {
     static const char *const allowed[] = {"imr",           "event_type", "digest",   "event",
@@ -353,34 +407,21 @@ static dga_err parse_element(struct parser *p, json_t *obj, size_t where)
         return fail(p, DGA_E_EVENTLOG_FIELD, where, "element");
     }
     struct dga_event *ev;
-    const char *name;
-    size_t name_len, digest_len = 0;
+    size_t digest_len = 0;
     _cleanup_(freep) uint8_t *digest = NULL;
     dga_err e = only_known(p, obj, allowed, where);
-    if (e == DGA_E_OK) {
-        e = push_event(p, where, &ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_uint(p, obj, "imr", 3, where, &ev->imr);
+    e = push_event(p, where, &ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_uint(p, obj, "event_type", 0xffffffff, where, &ev->event_type);
+    e = element_fields(p, obj, ev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = get_version(p, obj, where, &ev->version);
-    }
-    if (e == DGA_E_OK) {
-        e = get_string(p, obj, "event", where, &name, &name_len);
-    }
-    if (e == DGA_E_OK) {
-        e = take_name(p, ev, name, name_len);
-    }
-    if (e == DGA_E_OK) {
-        e = decode_hex_member(p, obj, "event_payload", where, &ev->payload, &ev->payload_len);
-    }
-    if (e == DGA_E_OK) {
-        e = decode_hex_member(p, obj, "digest", where, &digest, &digest_len);
-    }
+    e = decode_hex_member(p, obj, "digest", where, &digest, &digest_len);
     if (e != DGA_E_OK) {
         return e;
     }

@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/jsonconst.h"
 #include "dga/measure.h"
 
 #define JCS_MAX_OUTPUT (8u << 20)
@@ -218,7 +219,7 @@ static dga_err sorted_members(const json_t *obj, struct member **ret, size_t *re
     }
     const char *key;
     const json_t *val;
-    json_object_foreach((json_t *)obj, key, val)
+    json_object_foreach(json_iterable(obj), key, val)
     {
         (void)val;
         m[i].key = key;

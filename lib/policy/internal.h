@@ -68,7 +68,7 @@ enum policy_source { POLICY_SOURCE_DRIVER, POLICY_SOURCE_FIRMWARE, POLICY_SOURCE
 #define POLICY_MAX_INDEX 255
 
 struct dga_policy {
-    bool builtin;
+    enum dga_policy_origin origin;
     json_t *doc; /* the parsed document (NULL for the built-in policy) */
     uint8_t sha256[32];
 

@@ -13,16 +13,9 @@
 #include <openssl/evp.h>
 
 #include "core/cleanup.h"
+#include "core/jsonconst.h"
 #include "dga/policy.h"
 #include "policy/internal.h"
-
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        dga_err _e = (expr);                                                                       \
-        if (_e != DGA_E_OK) {                                                                      \
-            return _e;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 /* Device counts above this are surely a mistake (evidence holds at most 64 devices). */
 #define POLICY_MAX_COUNT 1024
@@ -88,7 +81,7 @@ static dga_err object_keys(const json_t *v, const char *const *allowed, size_t n
     if (!json_is_object(v)) {
         return bad(d, field);
     }
-    json_object_foreach((json_t *)v, key, value)
+    json_object_foreach(json_iterable(v), key, value)
     {
         if (!name_in(key, allowed, n)) {
             return bad(d, field);
@@ -186,33 +179,64 @@ static dga_err read_uint(const json_t *v, json_int_t max, const char *field, uin
 
 /* ------------------------------------------------------------ "chains" */
 
+static dga_err read_chain_ocsp(const struct policy_chain_def *def, const json_t *v,
+                               struct policy_chain_rule *rule, struct dga_diag *d)
+{
+    dga_err e =
+        read_set(v, policy_ocsp_names, N_ELEMS(policy_ocsp_names), def->f_ocsp, &rule->ocsp, d);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    /* A revoked or unknown device identity is never acceptable. */
+    if (def->identity && rule->ocsp != POLICY_OCSP_GOOD) {
+        return bad(d, def->f_ocsp);
+    }
+    return DGA_E_OK;
+}
+
+static dga_err read_chain_reasons(const struct policy_chain_def *def, const json_t *v,
+                                  struct policy_chain_rule *rule, struct dga_diag *d)
+{
+    const json_t *list = NULL;
+    dga_err e = read_strings(v, true, def->f_reasons, &list, d);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    /* Reasons narrow an allowed "revoked"; without it they would be dead text. */
+    if ((rule->ocsp & POLICY_OCSP_REVOKED) == 0) {
+        return bad(d, def->f_reasons);
+    }
+    rule->reasons = json_array_size(list) > 0 ? list : NULL;
+    return DGA_E_OK;
+}
+
 static dga_err read_chain(struct dga_policy *p, enum policy_chain c, const json_t *v,
                           struct dga_diag *d)
 {
     const struct policy_chain_def *def = &policy_chains[c];
     struct policy_chain_rule *rule = &p->chains[c];
-    const json_t *x;
-    TRY(object_keys(v, chain_keys, N_ELEMS(chain_keys), def->f_chain, d));
-    if ((x = json_object_get(v, "status")) != NULL) {
-        TRY(read_set(x, policy_status_names, N_ELEMS(policy_status_names), def->f_status,
-                     &rule->status, d));
+    const json_t *status = json_object_get(v, "status");
+    const json_t *ocsp = json_object_get(v, "ocsp_status");
+    const json_t *reasons = json_object_get(v, "revocation_reasons");
+    dga_err e = object_keys(v, chain_keys, N_ELEMS(chain_keys), def->f_chain, d);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if ((x = json_object_get(v, "ocsp_status")) != NULL) {
-        TRY(read_set(x, policy_ocsp_names, N_ELEMS(policy_ocsp_names), def->f_ocsp, &rule->ocsp,
-                     d));
-        /* A revoked or unknown device identity is never acceptable. */
-        if (def->identity && rule->ocsp != POLICY_OCSP_GOOD) {
-            return bad(d, def->f_ocsp);
+    if (status != NULL) {
+        e = read_set(status, policy_status_names, N_ELEMS(policy_status_names), def->f_status,
+                     &rule->status, d);
+        if (e != DGA_E_OK) {
+            return e;
         }
     }
-    if ((x = json_object_get(v, "revocation_reasons")) != NULL) {
-        const json_t *list = NULL;
-        TRY(read_strings(x, true, def->f_reasons, &list, d));
-        /* Reasons narrow an allowed "revoked"; without it they would be dead text. */
-        if ((rule->ocsp & POLICY_OCSP_REVOKED) == 0) {
-            return bad(d, def->f_reasons);
+    if (ocsp != NULL) {
+        e = read_chain_ocsp(def, ocsp, rule, d);
+        if (e != DGA_E_OK) {
+            return e;
         }
-        rule->reasons = json_array_size(list) > 0 ? list : NULL;
+    }
+    if (reasons != NULL) {
+        return read_chain_reasons(def, reasons, rule, d);
     }
     return DGA_E_OK;
 }
@@ -225,7 +249,7 @@ static dga_err key_chains(struct dga_policy *p, const json_t *v, const char *fie
     if (!json_is_object(v)) {
         return bad(d, field);
     }
-    json_object_foreach((json_t *)v, key, value)
+    json_object_foreach(json_iterable(v), key, value)
     {
         size_t c;
         for (c = 0; c < POLICY_CHAIN__COUNT && strcmp(key, policy_chains[c].name) != 0; c++) {
@@ -233,7 +257,10 @@ static dga_err key_chains(struct dga_policy *p, const json_t *v, const char *fie
         if (c == POLICY_CHAIN__COUNT) {
             return bad(d, field);
         }
-        TRY(read_chain(p, (enum policy_chain)c, value, d));
+        dga_err e = read_chain(p, (enum policy_chain)c, value, d);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     return DGA_E_OK;
 }
@@ -250,29 +277,45 @@ static const struct count_fields switch_fields = {"devices.nvswitches", "devices
                                                   "devices.nvswitches.min",
                                                   "devices.nvswitches.max"};
 
+/* A bound present or absent (left as it is). */
+static dga_err read_bound(const json_t *v, const char *field, uint32_t *out, struct dga_diag *d)
+{
+    if (v == NULL) {
+        return DGA_E_OK;
+    }
+    return read_uint(v, POLICY_MAX_COUNT, field, out, d);
+}
+
 static dga_err read_count(const json_t *v, const struct count_fields *f, struct policy_count *out,
                           struct dga_diag *d)
 {
-    const json_t *exact, *min, *max;
+    const json_t *exact = json_object_get(v, "exact");
+    const json_t *min = json_object_get(v, "min");
+    const json_t *max = json_object_get(v, "max");
     struct policy_count c = {.set = true, .min = 0, .max = UINT32_MAX};
-    TRY(object_keys(v, count_keys, N_ELEMS(count_keys), f->obj, d));
-    exact = json_object_get(v, "exact");
-    min = json_object_get(v, "min");
-    max = json_object_get(v, "max");
+    dga_err e = object_keys(v, count_keys, N_ELEMS(count_keys), f->obj, d);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (exact != NULL) {
         if (min != NULL || max != NULL) {
             return bad(d, f->exact);
         }
-        TRY(read_uint(exact, POLICY_MAX_COUNT, f->exact, &c.min, d));
+        e = read_uint(exact, POLICY_MAX_COUNT, f->exact, &c.min, d);
+        if (e != DGA_E_OK) {
+            return e;
+        }
         c.max = c.min;
     } else if (min == NULL && max == NULL) {
         return bad(d, f->obj);
     }
-    if (min != NULL) {
-        TRY(read_uint(min, POLICY_MAX_COUNT, f->min, &c.min, d));
+    e = read_bound(min, f->min, &c.min, d);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (max != NULL) {
-        TRY(read_uint(max, POLICY_MAX_COUNT, f->max, &c.max, d));
+    e = read_bound(max, f->max, &c.max, d);
+    if (e != DGA_E_OK) {
+        return e;
     }
     if (c.min > c.max) {
         return bad(d, f->max);
@@ -284,30 +327,44 @@ static dga_err read_count(const json_t *v, const struct count_fields *f, struct 
 static dga_err key_devices(struct dga_policy *p, const json_t *v, const char *field,
                            struct dga_diag *d)
 {
-    const json_t *x;
-    TRY(object_keys(v, devices_keys, N_ELEMS(devices_keys), field, d));
-    if ((x = json_object_get(v, "gpus")) != NULL) {
-        TRY(read_count(x, &gpu_fields, &p->gpus, d));
+    const json_t *gpus = json_object_get(v, "gpus");
+    const json_t *switches = json_object_get(v, "nvswitches");
+    dga_err e = object_keys(v, devices_keys, N_ELEMS(devices_keys), field, d);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if ((x = json_object_get(v, "nvswitches")) != NULL) {
-        TRY(read_count(x, &switch_fields, &p->switches, d));
+    if (gpus != NULL) {
+        e = read_count(gpus, &gpu_fields, &p->gpus, d);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+    }
+    if (switches != NULL) {
+        return read_count(switches, &switch_fields, &p->switches, d);
     }
     return DGA_E_OK;
 }
 
 /* ------------------------------------------------------------ "allow_mismatch_indices" */
 
+/* An array of measurement indices (absent: nothing) into the bitmap. */
 static dga_err read_indices(const json_t *v, const char *field, uint8_t *map, struct dga_diag *d)
 {
     size_t i;
-    json_t *e;
+    json_t *item;
+    if (v == NULL) {
+        return DGA_E_OK;
+    }
     if (!json_is_array(v)) {
         return bad(d, field);
     }
-    json_array_foreach(v, i, e)
+    json_array_foreach(v, i, item)
     {
         uint32_t index;
-        TRY(read_uint(e, POLICY_MAX_INDEX, field, &index, d));
+        dga_err e = read_uint(item, POLICY_MAX_INDEX, field, &index, d);
+        if (e != DGA_E_OK) {
+            return e;
+        }
         map[index / 8] = (uint8_t)(map[index / 8] | (1u << (index % 8)));
     }
     return DGA_E_OK;
@@ -316,14 +373,19 @@ static dga_err read_indices(const json_t *v, const char *field, uint8_t *map, st
 static dga_err key_mismatch(struct dga_policy *p, const json_t *v, const char *field,
                             struct dga_diag *d)
 {
-    const json_t *x;
-    TRY(object_keys(v, mismatch_keys, N_ELEMS(mismatch_keys), field, d));
-    if ((x = json_object_get(v, "driver")) != NULL) {
-        TRY(read_indices(x, "allow_mismatch_indices.driver", p->mismatch[POLICY_SOURCE_DRIVER], d));
+    dga_err e = object_keys(v, mismatch_keys, N_ELEMS(mismatch_keys), field, d);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if ((x = json_object_get(v, "firmware")) != NULL) {
-        TRY(read_indices(x, "allow_mismatch_indices.firmware", p->mismatch[POLICY_SOURCE_FIRMWARE],
-                         d));
+    e = read_indices(json_object_get(v, "driver"), "allow_mismatch_indices.driver",
+                     p->mismatch[POLICY_SOURCE_DRIVER], d);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_indices(json_object_get(v, "firmware"), "allow_mismatch_indices.firmware",
+                     p->mismatch[POLICY_SOURCE_FIRMWARE], d);
+    if (e != DGA_E_OK) {
+        return e;
     }
     p->mismatch_allowed = true;
     return DGA_E_OK;
@@ -394,7 +456,10 @@ static dga_err key_ocsp_nonce(struct dga_policy *p, const json_t *v, const char 
 static dga_err key_ocsp_max_age(struct dga_policy *p, const json_t *v, const char *field,
                                 struct dga_diag *d)
 {
-    TRY(read_uint(v, 366L * 86400, field, &p->ocsp_max_age, d));
+    dga_err e = read_uint(v, 366L * 86400, field, &p->ocsp_max_age, d);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     return p->ocsp_max_age == 0 ? bad(d, field) : DGA_E_OK;
 }
 
@@ -455,7 +520,7 @@ static dga_err read_document(struct dga_policy *p, const json_t *doc, struct dga
     if (!json_is_object(doc)) {
         return bad(d, "policy");
     }
-    json_object_foreach((json_t *)doc, key, value)
+    json_object_foreach(json_iterable(doc), key, value)
     {
         size_t k;
         for (k = 0; k < N_ELEMS(top_keys) && strcmp(key, top_keys[k].name) != 0; k++) {
@@ -463,7 +528,10 @@ static dga_err read_document(struct dga_policy *p, const json_t *doc, struct dga
         if (k == N_ELEMS(top_keys)) {
             return bad(d, "policy");
         }
-        TRY(top_keys[k].read(p, value, top_keys[k].name, d));
+        dga_err e = top_keys[k].read(p, value, top_keys[k].name, d);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     return DGA_E_OK;
 }
@@ -556,7 +624,7 @@ dga_err dga_policy_default(struct dga_policy **ret)
         return DGA_E_NOMEM;
     }
     policy_set_defaults(p);
-    p->builtin = true;
+    p->origin = DGA_POLICY_BUILTIN;
     if (sha256("", 0, p->sha256) != DGA_E_OK) {
         free(p);
         return DGA_E_INTERNAL;
@@ -580,11 +648,18 @@ dga_err dga_policy_parse(const char *json, size_t len, struct dga_policy **ret,
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "policy");
     }
     policy_set_defaults(p);
+    p->origin = DGA_POLICY_FILE;
     if (sha256(json, len, p->sha256) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_INTERNAL, 0, "policy");
     }
-    TRY(load_json(json != NULL ? json : "", len, &p->doc, diag));
-    TRY(read_document(p, p->doc, diag));
+    dga_err e = load_json(json != NULL ? json : "", len, &p->doc, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_document(p, p->doc, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     *ret = TAKE_PTR(p);
     return DGA_E_OK;
 }
@@ -598,9 +673,14 @@ void dga_policy_free(struct dga_policy *p)
     free(p);
 }
 
+enum dga_policy_origin dga_policy_origin(const struct dga_policy *p)
+{
+    return p != NULL ? p->origin : DGA_POLICY_FILE;
+}
+
 const char *dga_policy_source(const struct dga_policy *p)
 {
-    return p != NULL && p->builtin ? "builtin" : "file";
+    return dga_policy_origin(p) == DGA_POLICY_BUILTIN ? "builtin" : "file";
 }
 
 void dga_policy_sha256(const struct dga_policy *p, uint8_t out[32])

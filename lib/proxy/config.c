@@ -237,6 +237,8 @@ dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const 
     uint64_t v = 0;
     int64_t d = 0;
     bool b = false;
+    size_t s = 0;
+    unsigned u = 0;
     switch (o->type) {
     case OPT_STRING:
         if (value[0] == '\0' || strlen(value) >= o->size) {
@@ -254,14 +256,14 @@ dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const 
         if (parse_size(value, &v) != DGA_E_OK) {
             return DGA_E_PROXY_CONFIG;
         }
-        size_t s = (size_t)v;
+        s = (size_t)v;
         memcpy(field, &s, sizeof s);
         return DGA_E_OK;
     case OPT_UINT:
         if (parse_size(value, &v) != DGA_E_OK || v > 1000000) {
             return DGA_E_PROXY_CONFIG;
         }
-        unsigned u = (unsigned)v;
+        u = (unsigned)v;
         memcpy(field, &u, sizeof u);
         return DGA_E_OK;
     case OPT_BOOL:

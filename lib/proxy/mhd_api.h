@@ -46,4 +46,18 @@ struct mhd_api {
  */
 dga_err mhd_api_load(const struct mhd_api **ret, struct dga_diag *diag);
 
+/*
+ * A response holding its own copy of len bytes. MHD_RESPMEM_MUST_COPY only
+ * reads the buffer, but MHD_create_response_from_buffer takes a void *: this
+ * is the one place that drops the const for it.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
+static inline struct MHD_Response *mhd_response_copy(const struct mhd_api *m, const void *data,
+                                                     size_t len)
+{
+    return m->create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+}
+#pragma GCC diagnostic pop
+
 #endif

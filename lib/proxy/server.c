@@ -233,8 +233,7 @@ static void http_date(time_t t, char out[40])
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
     const struct mhd_api *m = mhd();
-    struct MHD_Response *r =
-        m->create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = mhd_response_copy(m, text, strlen(text));
     if (r == NULL) {
         return MHD_NO;
     }

@@ -140,17 +140,19 @@ static dga_err expect_algorithm(struct kids *k, const char *name, const char *wa
 {
     const xmlNode *n = NULL;
     dga_err e = expect(k, name, &n, diag);
-    if (e == DGA_E_OK) {
-        e = only_attributes(n, "Algorithm", name, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attribute_is(n, "Algorithm", want, name, diag);
+    e = only_attributes(n, "Algorithm", name, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        struct kids inner = kids_of(n);
-        e = expect_end(&inner, name, diag);
+    e = attribute_is(n, "Algorithm", want, name, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    struct kids inner = kids_of(n);
+    return expect_end(&inner, name, diag);
 }
 
 /* ds:<name> holding base64 of exactly `want` bytes, into out. */
@@ -158,7 +160,7 @@ static dga_err expect_value(struct kids *k, const char *name, uint8_t *out, size
                             struct dga_diag *diag)
 {
     const xmlNode *n = NULL;
-    struct buf text = buf_init(VALUE_TEXT_CAP);
+    _cleanup_(buf_free) struct buf text = buf_init(VALUE_TEXT_CAP);
     _cleanup_(freep) uint8_t *bytes = NULL;
     size_t len = 0;
     dga_err e = expect(k, name, &n, diag);
@@ -166,19 +168,18 @@ static dga_err expect_value(struct kids *k, const char *name, uint8_t *out, size
         return e;
     }
     e = only_attributes(n, NULL, name, diag);
-    if (e == DGA_E_OK && rim_element_text_compact(n, &text) != DGA_E_OK) {
-        e = profile_fail(n, name, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK &&
-        (dga_base64_decode((const char *)text.data, text.len, &bytes, &len) != DGA_E_OK ||
-         len != want)) {
-        e = profile_fail(n, name, diag);
+    if (rim_element_text_compact(n, &text) != DGA_E_OK) {
+        return profile_fail(n, name, diag);
     }
-    buf_free(&text);
-    if (e == DGA_E_OK) {
-        memcpy(out, bytes, want);
+    if (dga_base64_decode((const char *)text.data, text.len, &bytes, &len) != DGA_E_OK ||
+        len != want) {
+        return profile_fail(n, name, diag);
     }
-    return e;
+    memcpy(out, bytes, want);
+    return DGA_E_OK;
 }
 
 /* Exactly one ds:Signature element in the whole document: the one parse found. */
@@ -219,16 +220,18 @@ static dga_err check_transforms(const xmlNode *transforms, struct dga_diag *diag
 {
     struct kids k = kids_of(transforms);
     dga_err e = only_attributes(transforms, NULL, "Transforms", diag);
-    if (e == DGA_E_OK) {
-        e = expect_algorithm(&k, "Transform", ALG_ENVELOPED, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_algorithm(&k, "Transform", ALG_C14N11, diag);
+    e = expect_algorithm(&k, "Transform", ALG_ENVELOPED, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_end(&k, "Transform", diag);
+    e = expect_algorithm(&k, "Transform", ALG_C14N11, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return expect_end(&k, "Transform", diag);
 }
 
 /* Reference URI="" (no Id, no Type): Transforms, DigestMethod sha384, DigestValue. */
@@ -238,25 +241,30 @@ static dga_err check_reference(const xmlNode *ref, uint8_t digest[DGA_DIGEST_LEN
     struct kids k = kids_of(ref);
     const xmlNode *transforms = NULL;
     dga_err e = only_attributes(ref, "URI", "Reference", diag);
-    if (e == DGA_E_OK) {
-        e = attribute_is(ref, "URI", "", "Reference", diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect(&k, "Transforms", &transforms, diag);
+    e = attribute_is(ref, "URI", "", "Reference", diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_transforms(transforms, diag);
+    e = expect(&k, "Transforms", &transforms, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_algorithm(&k, "DigestMethod", ALG_SHA384, diag);
+    e = check_transforms(transforms, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_value(&k, "DigestValue", digest, DGA_DIGEST_LEN, diag);
+    e = expect_algorithm(&k, "DigestMethod", ALG_SHA384, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_end(&k, "Reference", diag);
+    e = expect_value(&k, "DigestValue", digest, DGA_DIGEST_LEN, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return expect_end(&k, "Reference", diag);
 }
 
 /* SignedInfo: CanonicalizationMethod c14n11, SignatureMethod ecdsa-sha384, one Reference. */
@@ -266,42 +274,31 @@ static dga_err check_signed_info(const xmlNode *si, uint8_t digest[DGA_DIGEST_LE
     struct kids k = kids_of(si);
     const xmlNode *ref = NULL;
     dga_err e = only_attributes(si, NULL, "SignedInfo", diag);
-    if (e == DGA_E_OK) {
-        e = expect_algorithm(&k, "CanonicalizationMethod", ALG_C14N11, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = expect_algorithm(&k, "SignatureMethod", ALG_ECDSA_SHA384, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = expect(&k, "Reference", &ref, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = check_reference(ref, digest, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = expect_end(&k, "Reference", diag);
-    }
-    return e;
-}
-
-/* KeyInfo: exactly one X509Data holding only X509Certificate elements (at least one). */
-static dga_err check_key_info(const xmlNode *ki, struct dga_diag *diag)
-{
-    struct kids k = kids_of(ki);
-    const xmlNode *data = NULL;
-    dga_err e = only_attributes(ki, NULL, "KeyInfo", diag);
-    if (e == DGA_E_OK) {
-        e = expect(&k, "X509Data", &data, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = expect_end(&k, "X509Data", diag);
-    }
-    if (e == DGA_E_OK) {
-        e = only_attributes(data, NULL, "X509Data", diag);
-    }
     if (e != DGA_E_OK) {
         return e;
     }
+    e = expect_algorithm(&k, "CanonicalizationMethod", ALG_C14N11, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = expect_algorithm(&k, "SignatureMethod", ALG_ECDSA_SHA384, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = expect(&k, "Reference", &ref, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = check_reference(ref, digest, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return expect_end(&k, "Reference", diag);
+}
+
+/* X509Data's children: X509Certificate elements without attributes, at least one. */
+static dga_err check_certificates(const xmlNode *data, struct dga_diag *diag)
+{
     struct kids certs = kids_of(data);
     const xmlNode *c = NULL;
     size_t n = 0;
@@ -323,6 +320,30 @@ static dga_err check_key_info(const xmlNode *ki, struct dga_diag *diag)
     return DGA_E_OK;
 }
 
+/* KeyInfo: exactly one X509Data holding only X509Certificate elements (at least one). */
+static dga_err check_key_info(const xmlNode *ki, struct dga_diag *diag)
+{
+    struct kids k = kids_of(ki);
+    const xmlNode *data = NULL;
+    dga_err e = only_attributes(ki, NULL, "KeyInfo", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = expect(&k, "X509Data", &data, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = expect_end(&k, "X509Data", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = only_attributes(data, NULL, "X509Data", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return check_certificates(data, diag);
+}
+
 struct profile {
     uint8_t digest[DGA_DIGEST_LEN];
     uint8_t signature[DGA_SIGNATURE_LEN];
@@ -334,28 +355,34 @@ static dga_err check_profile(const struct rim_xml *x, struct profile *p, struct 
     const xmlNode *ki = NULL;
     struct kids k = kids_of(x->signature);
     dga_err e = check_single_signature(x, diag);
-    if (e == DGA_E_OK) {
-        e = only_attributes(x->signature, NULL, "Signature", diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect(&k, "SignedInfo", &si, diag);
+    e = only_attributes(x->signature, NULL, "Signature", diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_signed_info(si, p->digest, diag);
+    e = expect(&k, "SignedInfo", &si, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_value(&k, "SignatureValue", p->signature, DGA_SIGNATURE_LEN, diag);
+    e = check_signed_info(si, p->digest, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect(&k, "KeyInfo", &ki, diag);
+    e = expect_value(&k, "SignatureValue", p->signature, DGA_SIGNATURE_LEN, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_key_info(ki, diag);
+    e = expect(&k, "KeyInfo", &ki, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_end(&k, "Signature", diag);
+    e = check_key_info(ki, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return expect_end(&k, "Signature", diag);
 }
 
 /* ------------------------------------------------------------ canonicalization */
@@ -484,20 +511,31 @@ static dga_err sink_digest(void *ctx, const uint8_t *p, size_t n)
 
 /* ------------------------------------------------------------ verification */
 
+/* SHA-384 of the canonical document minus the Signature subtree; md is initialised. */
+static dga_err reference_digest(const struct rim_xml *x, EVP_MD_CTX *md,
+                                uint8_t ret[DGA_DIGEST_LEN])
+{
+    unsigned len = 0;
+    dga_err e = rim_c14n(x, RIM_C14N_REFERENCE, sink_digest, md);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (EVP_DigestFinal_ex(md, ret, &len) != 1 || len != DGA_DIGEST_LEN) {
+        return DGA_E_INTERNAL;
+    }
+    return DGA_E_OK;
+}
+
 static dga_err check_digest(const struct rim_xml *x, const uint8_t want[DGA_DIGEST_LEN],
                             struct dga_diag *diag)
 {
     _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint8_t got[DGA_DIGEST_LEN];
-    unsigned got_len = 0;
     if (md == NULL || EVP_DigestInit_ex(md, EVP_sha384(), NULL) != 1) {
         ERR_clear_error();
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "DigestValue");
     }
-    dga_err e = rim_c14n(x, RIM_C14N_REFERENCE, sink_digest, md);
-    if (e == DGA_E_OK && (EVP_DigestFinal_ex(md, got, &got_len) != 1 || got_len != sizeof got)) {
-        e = DGA_E_INTERNAL;
-    }
+    dga_err e = reference_digest(x, md, got);
     if (e != DGA_E_OK) {
         ERR_clear_error();
         return dga_diag_set(diag, e, rim_line(x->signature), "canonical document");
@@ -511,14 +549,12 @@ static dga_err check_digest(const struct rim_xml *x, const uint8_t want[DGA_DIGE
 static dga_err check_signature(const struct rim_xml *x, X509 *signer,
                                const uint8_t sig[DGA_SIGNATURE_LEN], struct dga_diag *diag)
 {
-    struct buf si = buf_init(SIGNED_INFO_CAP);
+    _cleanup_(buf_free) struct buf si = buf_init(SIGNED_INFO_CAP);
     dga_err e = rim_c14n(x, RIM_C14N_SIGNED_INFO, sink_buf, &si);
     if (e != DGA_E_OK) {
-        buf_free(&si);
         return dga_diag_set(diag, e, rim_line(x->signature), "canonical SignedInfo");
     }
     e = dga_p384_verify_raw(X509_get0_pubkey(signer), si.data, si.len, sig);
-    buf_free(&si);
     ERR_clear_error();
     if (e == DGA_E_SIGNATURE_INVALID) {
         return dga_diag_set(diag, DGA_E_RIM_SIGNATURE_INVALID, rim_line(x->signature),
@@ -538,11 +574,12 @@ dga_err dga_rim_signature_verify(const struct dga_rim *rim, X509 *signer, struct
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
     dga_err e = check_profile(rim->xml, &p, diag);
-    if (e == DGA_E_OK) {
-        e = check_digest(rim->xml, p.digest, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_signature(rim->xml, signer, p.signature, diag);
+    e = check_digest(rim->xml, p.digest, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return check_signature(rim->xml, signer, p.signature, diag);
 }

@@ -451,20 +451,23 @@ static dga_err read_meta(const struct parts *p, struct dga_rim *rim, struct dga_
 {
     dga_err e = attr_copy(p->meta, "colloquialVersion", NULL, true, rim->colloquial_version,
                           sizeof rim->colloquial_version, diag);
-    if (e == DGA_E_OK) {
-        e = attr_copy(p->meta, "FirmwareManufacturerId", RIM_NS_TCG, true, rim->manufacturer_id,
-                      sizeof rim->manufacturer_id, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_copy(p->meta, "product", NULL, false, rim->product, sizeof rim->product, diag);
+    e = attr_copy(p->meta, "FirmwareManufacturerId", RIM_NS_TCG, true, rim->manufacturer_id,
+                  sizeof rim->manufacturer_id, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_copy(p->meta, "edition", NULL, false, rim->edition, sizeof rim->edition, diag);
+    e = attr_copy(p->meta, "product", NULL, false, rim->product, sizeof rim->product, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_copy(p->root, "tagId", NULL, false, rim->tag_id, sizeof rim->tag_id, diag);
+    e = attr_copy(p->meta, "edition", NULL, false, rim->edition, sizeof rim->edition, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return attr_copy(p->root, "tagId", NULL, false, rim->tag_id, sizeof rim->tag_id, diag);
 }
 
 /* ASCII decimal digits only (no sign, space or prefix), value <= max. */
@@ -542,22 +545,26 @@ static dga_err read_hashes(xmlNodePtr n, struct dga_rim_measurement *m, struct d
 static dga_err read_measurement(xmlNodePtr n, struct dga_rim_measurement *m, struct dga_diag *diag)
 {
     dga_err e = attr_decimal(n, "index", 0, DGA_RIM_MAX_MEASUREMENTS - 1, &m->index, diag);
-    if (e == DGA_E_OK) {
-        e = read_active(n, &m->active, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_decimal(n, "alternatives", 1, DGA_RIM_MAX_ALTERNATIVES, &m->alternatives, diag);
+    e = read_active(n, &m->active, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_copy(n, "name", NULL, true, m->name, sizeof m->name, diag);
+    e = attr_decimal(n, "alternatives", 1, DGA_RIM_MAX_ALTERNATIVES, &m->alternatives, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = attr_decimal(n, "size", 0, UINT_MAX, &m->size, diag);
+    e = attr_copy(n, "name", NULL, true, m->name, sizeof m->name, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_hashes(n, m, diag);
+    e = attr_decimal(n, "size", 0, UINT_MAX, &m->size, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return read_hashes(n, m, diag);
 }
 
 /* A Payload child Resource with type="Measurement"; other Resources are not ours. */
@@ -569,8 +576,11 @@ static dga_err is_measurement(xmlNodePtr c, bool *ret)
         return DGA_E_OK;
     }
     dga_err e = attr_get(c, "type", NULL, &type);
-    *ret = e == DGA_E_OK && type != NULL && strcmp((const char *)type, "Measurement") == 0;
-    return e;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    *ret = type != NULL && strcmp((const char *)type, "Measurement") == 0;
+    return DGA_E_OK;
 }
 
 static dga_err count_measurements(xmlNodePtr payload, size_t *ret, struct dga_diag *diag)
@@ -630,26 +640,35 @@ static dga_err read_payload(const struct parts *p, struct dga_rim *rim, struct d
 
 /* ------------------------------------------------------------ certificates */
 
+/* A certificate that cannot be read: out of memory or too long as such, else BAD_CERT. */
+static dga_err cert_fail(xmlNodePtr n, dga_err e, struct dga_diag *diag)
+{
+    if (e != DGA_E_TOO_LARGE && e != DGA_E_NOMEM) {
+        e = DGA_E_BAD_CERT;
+    }
+    return dga_diag_set(diag, e, rim_line(n), "X509Certificate");
+}
+
 /* Whitespace-free base64 DER that d2i_X509 consumes exactly (or the pool's copy of it). */
 static dga_err decode_cert(xmlNodePtr n, struct dga_cert_pool *pool, X509 **ret,
                            struct dga_diag *diag)
 {
-    struct buf text = buf_init(RIM_CERT_TEXT_CAP);
+    _cleanup_(buf_free) struct buf text = buf_init(RIM_CERT_TEXT_CAP);
     _cleanup_(freep) uint8_t *der = NULL;
     size_t der_len = 0;
     dga_err e = rim_element_text_compact(n, &text);
-    if (e == DGA_E_OK) {
-        e = dga_base64_decode((const char *)text.data, text.len, &der, &der_len);
+    if (e != DGA_E_OK) {
+        return cert_fail(n, e, diag);
     }
-    buf_free(&text);
-    if (e == DGA_E_TOO_LARGE || e == DGA_E_NOMEM) {
-        return dga_diag_set(diag, e, rim_line(n), "X509Certificate");
+    e = dga_base64_decode((const char *)text.data, text.len, &der, &der_len);
+    if (e != DGA_E_OK) {
+        return cert_fail(n, e, diag);
     }
-    if (e != DGA_E_OK || der_len == 0 || der_len > LONG_MAX) {
-        return dga_diag_set(diag, DGA_E_BAD_CERT, rim_line(n), "X509Certificate");
+    if (der_len == 0 || der_len > LONG_MAX) {
+        return cert_fail(n, DGA_E_BAD_CERT, diag);
     }
     if (dga_cert_pool_decode(pool, der, der_len, ret) != DGA_E_OK) {
-        return dga_diag_set(diag, DGA_E_BAD_CERT, rim_line(n), "X509Certificate");
+        return cert_fail(n, DGA_E_BAD_CERT, diag);
     }
     return DGA_E_OK;
 }
@@ -731,6 +750,35 @@ static dga_err rim_new(const uint8_t *xml, size_t len, struct dga_rim **ret)
     return DGA_E_OK;
 }
 
+/* The phases after the byte checks, into a new rim (that the caller frees on failure). */
+static dga_err read_document(const uint8_t *xml, size_t len, struct dga_cert_pool *pool,
+                             struct dga_rim *rim, struct dga_diag *diag)
+{
+    struct parts p = {NULL, NULL, NULL, NULL};
+    dga_err e = xml_read(xml, len, &rim->xml->doc, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = check_nodes(rim->xml->doc, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = find_parts(rim->xml->doc, &p, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    rim->xml->signature = p.signature;
+    e = read_meta(&p, rim, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_payload(&p, rim, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return read_certs(&p, pool, rim, diag);
+}
+
 dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret, struct dga_diag *diag)
 {
     return dga_rim_parse_pooled(xml, len, NULL, ret, diag);
@@ -740,7 +788,6 @@ dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_poo
                              struct dga_rim **ret, struct dga_diag *diag)
 {
     _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
-    struct parts p = {NULL, NULL, NULL, NULL};
     if (ret == NULL || (xml == NULL && len > 0)) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
@@ -758,27 +805,12 @@ dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_poo
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "document");
     }
-    e = xml_read(xml, len, &rim->xml->doc, diag);
-    if (e == DGA_E_OK) {
-        e = check_nodes(rim->xml->doc, diag);
+    e = read_document(xml, len, pool, rim, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = find_parts(rim->xml->doc, &p, diag);
-    }
-    if (e == DGA_E_OK) {
-        rim->xml->signature = p.signature;
-        e = read_meta(&p, rim, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = read_payload(&p, rim, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = read_certs(&p, pool, rim, diag);
-    }
-    if (e == DGA_E_OK) {
-        *ret = TAKE_PTR(rim);
-    }
-    return e;
+    *ret = TAKE_PTR(rim);
+    return DGA_E_OK;
 }
 
 void dga_rim_free(struct dga_rim *rim)

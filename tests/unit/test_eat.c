@@ -629,8 +629,9 @@ static void test_digest_forms(void **state)
         "[\"DIGEST\",[\"SHA256\"]]",
         "[\"DIGEST\",[\"SHA256\",\"00\"]]",
         "\"x\"",
-        "[\"DIGEST\",[\"SHA256\","
-        "\"0000000000000000000000000000000000000000000000000000000000000000\"]]",
+        /* one entry, split for width (the parentheses tell clang the concatenation is meant) */
+        ("[\"DIGEST\",[\"SHA256\","
+         "\"0000000000000000000000000000000000000000000000000000000000000000\"]]"),
     };
     for (size_t i = 0; i < sizeof bad_entries / sizeof bad_entries[0]; i++) {
         json_t *op = token_payload(NONCE_N1);

@@ -254,6 +254,7 @@ static void test_default_identity(void **state)
     char hex[65];
     struct dga_policy *p = builtin();
     (void)state;
+    assert_int_equal(dga_policy_origin(p), DGA_POLICY_BUILTIN);
     assert_string_equal(dga_policy_source(p), "builtin");
     dga_policy_sha256(p, sha);
     dga_hex_encode(sha, 32, hex);
@@ -1133,6 +1134,7 @@ static void test_parse_arguments(void **state)
     free(big);
     /* "{}" is the default with another hash and source. */
     p = policy("{}");
+    assert_int_equal(dga_policy_origin(p), DGA_POLICY_FILE);
     assert_string_equal(dga_policy_source(p), "file");
     expect_pass(p, devices(gpu(), NULL));
     dga_policy_free(p);

@@ -542,6 +542,7 @@ static void test_duplicate_index(void **state)
     _cleanup_(freep) char *inactive =
         edit(doc, "index=\"1\" active=\"False\"", "index=\"0\" active=\"False\"");
     _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(inactive, strlen(inactive));
+    assert_non_null(rim);
     _cleanup_(freep) char *mixed =
         edit(doc, "index=\"0\" active=\"False\"", "index=\"7\" active=\"False\"");
     _cleanup_(rim_freep) struct dga_rim *rim2 = parse_ok(mixed, strlen(mixed));
@@ -717,6 +718,7 @@ static void test_shape_limits(void **state)
     snprintf(attrs64, n, "<ns0:Payload%s ", (const char *)b.data);
     _cleanup_(freep) char *ok64 = edit(doc, "<ns0:Payload ", attrs64);
     _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(ok64, strlen(ok64));
+    assert_non_null(rim);
     snprintf(attrs64, n, "<ns0:Payload%s b=\"\" ", (const char *)b.data);
     _cleanup_(freep) char *bad65 = edit(doc, "<ns0:Payload ", attrs64);
     d = parse_fails(bad65, DGA_E_TOO_LARGE);
@@ -752,6 +754,7 @@ static void test_shape_limits(void **state)
     assert_string_equal(d.field, "element depth");
     _cleanup_(freep) char *deep16 = edit(deep, "<ns0:x></ns0:x>", "");
     _cleanup_(rim_freep) struct dga_rim *rim16 = parse_ok(deep16, strlen(deep16));
+    assert_non_null(rim16);
     buf_free(&b);
 
     /* more than 4096 elements */
