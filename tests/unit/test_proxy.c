@@ -646,6 +646,10 @@ static void test_rim_answers(void **state)
         "{\"id\":1}",
         "[\"NV_RIM_A\"]",
         "{\"rim\":\"eA==\"}",
+        /* the id is right but the client would refuse the document: not cached either */
+        "{\"id\":\"NV_RIM_A\"}",
+        "{\"id\":\"NV_RIM_A\",\"rim\":\"not base64!\"}",
+        "{\"id\":\"NV_RIM_A\",\"rim\":7}",
         "not json",
         "",
     };
