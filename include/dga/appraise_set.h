@@ -84,6 +84,14 @@ void dga_set_appraisal_free(struct dga_set_appraisal *a);
 void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size);
 
 /*
+ * Records that a second relying-party policy refused a set its own policy passed
+ * (the gate's document standing in for a gpu_policy Rego): the verdict fails and
+ * the result code is 11, "Relying party policy mismatch", as when the set's own
+ * policy document refuses. Call it before dga_set_appraisal_eat.
+ */
+void dga_set_appraisal_rp_refused(struct dga_set_appraisal *ap);
+
+/*
  * The detached EAT over ap->claims into ap->detached_eat: the overall
  * token's nonce, NVIDIA's default result (x-nvidia-overall-att-result) and
  * the applied policy's verdict and SHA-256 come from the appraisal; key,

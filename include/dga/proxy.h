@@ -176,8 +176,9 @@ dga_err dga_proxy_ocsp_answers(const uint8_t *req_der, size_t req_len, const uin
                                size_t resp_len);
 
 /*
- * Whether a RIM service answer is for rim_id: a JSON object (no duplicate
- * keys) whose "id" is the string rim_id, as NVIDIA's service returns. The
+ * Whether a RIM service answer is for rim_id: what the client accepts
+ * (dga_collateral_rim_answer: a JSON object, no duplicate keys, whose "id"
+ * is the string rim_id and whose "rim" decodes), as NVIDIA's service returns. The
  * proxy caches no other answer, and drops a cached one that is not, so that
  * a document cannot be served under another id's key.
  * DGA_E_PROXY_UNCACHEABLE otherwise.

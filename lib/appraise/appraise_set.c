@@ -279,6 +279,13 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
     return e;
 }
 
+void dga_set_appraisal_rp_refused(struct dga_set_appraisal *ap)
+{
+    ap->verdict.pass = false;
+    ap->result_code = RC_RP_POLICY_MISMATCH;
+    ap->result_message = "Relying party policy mismatch";
+}
+
 void dga_set_appraisal_free(struct dga_set_appraisal *a)
 {
     for (size_t i = 0; i < a->n; i++) {

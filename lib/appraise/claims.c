@@ -3,10 +3,12 @@
  * Report-level claims with NVIDIA claims v3 key names
  * (docs/formats.md §11). GPU keys use "x-nvidia-gpu-",
  * NVSwitch keys "x-nvidia-switch-". Values that could not be established
- * (a check that could not run) are false or null, never a guess.
+ * (a check that could not run) are false or null, never a guess. A claim
+ * that cannot be built (memory) fails the whole object: never one missing.
  */
 #include <stdio.h>
 
+#include "core/json.h"
 #include "dga/appraise.h"
 #include "dga/util.h"
 #include "dga/verify.h"
@@ -62,11 +64,15 @@ static json_t *chain_object(bool verified, bool time_valid, const char *expirati
                   "x-nvidia-cert-ocsp-response-valid", checked && ocsp->response_valid,
                   "x-dstack-cert-ocsp-source",
                   dga_ocsp_origin_name(checked ? ocsp->origin : DGA_OCSP_ORIGIN_NONE));
+    dga_err e = DGA_E_OK;
     if (o != NULL && checked) {
-        json_object_set_new(o, "x-dstack-cert-ocsp-max-age", json_integer(ocsp->max_age));
-        json_object_set_new(o, "x-dstack-cert-ocsp-error",
-                            ocsp->err != DGA_E_OK ? json_string(dga_err_name(ocsp->err))
-                                                  : json_null());
+        json_put(o, "x-dstack-cert-ocsp-max-age", json_integer(ocsp->max_age), &e);
+        json_put(o, "x-dstack-cert-ocsp-error",
+                 ocsp->err != DGA_E_OK ? json_string(dga_err_name(ocsp->err)) : json_null(), &e);
+    }
+    if (e != DGA_E_OK) {
+        json_decref(o);
+        return NULL;
     }
     return o;
 }
@@ -78,71 +84,97 @@ static json_t *chain_claims(const struct dga_device_result *r)
 
 static json_t *pdi_list(const struct dga_derived *d)
 {
+    dga_err e = DGA_E_OK;
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < d->n_pdis; i++) {
-        json_array_append_new(a, json_string(d->pdis[i]));
+        json_push(a, json_string(d->pdis[i]), &e);
+    }
+    if (e != DGA_E_OK) {
+        json_decref(a);
+        return NULL;
     }
     return a;
 }
 
-/* Sets "<prefix><suffix>" = v. */
-static void set_prefixed(json_t *o, const char *prefix, const char *suffix, json_t *v)
+/* Sets "<prefix><suffix>" = v, as json_put sets a member. */
+static void set_prefixed(json_t *o, const char *prefix, const char *suffix, json_t *v, dga_err *e)
 {
     char key[96];
     snprintf(key, sizeof key, "%s%s", prefix, suffix);
-    json_object_set_new(o, key, v);
+    json_put(o, key, v, e);
 }
 
-static void report_checks(json_t *o, const char *p, const struct dga_device_result *r)
+static void report_checks(json_t *o, const char *p, const struct dga_device_result *r, dga_err *e)
 {
-    set_prefixed(o, p, "attestation-report-parsed", json_boolean(r->parsed));
-    set_prefixed(o, p, "attestation-report-nonce-match", json_boolean(r->nonce_match));
-    set_prefixed(o, p, "attestation-report-signature-verified",
-                 json_boolean(r->signature_verified));
-    set_prefixed(o, p, "attestation-report-cert-chain", chain_claims(r));
-    set_prefixed(o, p, "attestation-report-cert-chain-fwid-match", json_boolean(r->fwid_match));
+    set_prefixed(o, p, "attestation-report-parsed", json_boolean(r->parsed), e);
+    set_prefixed(o, p, "attestation-report-nonce-match", json_boolean(r->nonce_match), e);
+    set_prefixed(o, p, "attestation-report-signature-verified", json_boolean(r->signature_verified),
+                 e);
+    set_prefixed(o, p, "attestation-report-cert-chain", chain_claims(r), e);
+    set_prefixed(o, p, "attestation-report-cert-chain-fwid-match", json_boolean(r->fwid_match), e);
 }
 
-static void common_claims(json_t *o, const struct dga_device_result *r)
+static void common_claims(json_t *o, const struct dga_device_result *r, dga_err *e)
 {
     char nonce[2 * DGA_NONCE_LEN + 1];
     dga_hex_encode(r->report.nonce, DGA_NONCE_LEN, nonce);
-    json_object_set_new(o, "eat_nonce", string_or_null(r->parsed, nonce));
-    json_object_set_new(o, "hwmodel", string_or_null(r->chain_verified, r->chain.hwmodel));
-    json_object_set_new(o, "ueid", string_or_null(r->chain_verified, r->chain.ueid));
+    json_put(o, "eat_nonce", string_or_null(r->parsed, nonce), e);
+    json_put(o, "hwmodel", string_or_null(r->chain_verified, r->chain.hwmodel), e);
+    json_put(o, "ueid", string_or_null(r->chain_verified, r->chain.ueid), e);
 }
 
-static void gpu_claims(json_t *o, const struct dga_device_result *r)
+static void gpu_claims(json_t *o, const struct dga_device_result *r, dga_err *e)
 {
     const char *p = "x-nvidia-gpu-";
-    json_object_set_new(o, "x-nvidia-device-type", json_string("gpu"));
-    json_object_set_new(o, "x-nvidia-gpu-claims-version", json_string("3.0"));
-    json_object_set_new(o, "x-nvidia-gpu-arch-check", json_boolean(r->chain_verified));
-    json_object_set_new(o, "x-nvidia-gpu-driver-version",
-                        string_or_null(r->parsed, r->derived.driver_version));
-    json_object_set_new(o, "x-nvidia-gpu-vbios-version",
-                        string_or_null(r->parsed, r->derived.vbios_version));
+    json_put(o, "x-nvidia-device-type", json_string("gpu"), e);
+    json_put(o, "x-nvidia-gpu-claims-version", json_string("3.0"), e);
+    json_put(o, "x-nvidia-gpu-arch-check", json_boolean(r->chain_verified), e);
+    json_put(o, "x-nvidia-gpu-driver-version", string_or_null(r->parsed, r->derived.driver_version),
+             e);
+    json_put(o, "x-nvidia-gpu-vbios-version", string_or_null(r->parsed, r->derived.vbios_version),
+             e);
     if (r->parsed && r->derived.has_pdis) {
-        json_object_set_new(o, "x-nvidia-gpu-switch-pdis", pdi_list(&r->derived));
+        json_put(o, "x-nvidia-gpu-switch-pdis", pdi_list(&r->derived), e);
     }
-    report_checks(o, p, r);
+    report_checks(o, p, r, e);
 }
 
-static void switch_claims(json_t *o, const struct dga_device_result *r)
+static void switch_claims(json_t *o, const struct dga_device_result *r, dga_err *e)
 {
     const char *p = "x-nvidia-switch-";
-    json_object_set_new(o, "x-nvidia-device-type", json_string("nvswitch"));
-    json_object_set_new(o, "x-nvidia-version", json_string("3.0"));
-    json_object_set_new(o, "x-nvidia-switch-arch-check", json_boolean(r->chain_verified));
-    json_object_set_new(o, "x-nvidia-switch-bios-version",
-                        string_or_null(r->parsed, r->derived.vbios_version));
+    json_put(o, "x-nvidia-device-type", json_string("nvswitch"), e);
+    json_put(o, "x-nvidia-version", json_string("3.0"), e);
+    json_put(o, "x-nvidia-switch-arch-check", json_boolean(r->chain_verified), e);
+    json_put(o, "x-nvidia-switch-bios-version", string_or_null(r->parsed, r->derived.vbios_version),
+             e);
     if (r->parsed && r->derived.has_own_pdi) {
-        json_object_set_new(o, "x-nvidia-switch-pdi", json_string(r->derived.own_pdi));
+        json_put(o, "x-nvidia-switch-pdi", json_string(r->derived.own_pdi), e);
     }
     if (r->parsed && r->derived.has_pdis) {
-        json_object_set_new(o, "x-nvidia-switch-gpu-pdis", pdi_list(&r->derived));
+        json_put(o, "x-nvidia-switch-gpu-pdis", pdi_list(&r->derived), e);
     }
-    report_checks(o, p, r);
+    report_checks(o, p, r, e);
+}
+
+/* The report-level claims into o; *e says whether every one was set. */
+static void report_level(json_t *o, const struct dga_device_result *r, dga_err *e)
+{
+    common_claims(o, r, e);
+    if (dga_arch_is_switch(r->arch)) {
+        switch_claims(o, r, e);
+    } else {
+        gpu_claims(o, r, e);
+    }
+}
+
+/* o when every claim was set; else NULL, o released. */
+static json_t *complete(json_t *o, dga_err e)
+{
+    if (e != DGA_E_OK) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 json_t *dga_claims_report_level(const struct dga_device_result *r)
@@ -151,13 +183,9 @@ json_t *dga_claims_report_level(const struct dga_device_result *r)
     if (o == NULL) {
         return NULL;
     }
-    common_claims(o, r);
-    if (dga_arch_is_switch(r->arch)) {
-        switch_claims(o, r);
-    } else {
-        gpu_claims(o, r);
-    }
-    return o;
+    dga_err e = DGA_E_OK;
+    report_level(o, r, &e);
+    return complete(o, e);
 }
 
 /* ---- full claims of an appraised device ---- */
@@ -172,57 +200,67 @@ static const char *measres(const struct dga_appraisal *a)
 
 /* x-nvidia-<kind>-<role>-{fetched,cert-chain,signature-verified,version-match,measurements-available}
  */
-static void rim_claims(json_t *o, const char *prefix, const char *role, const struct dga_rim_use *u)
+static void rim_claims(json_t *o, const char *prefix, const char *role, const struct dga_rim_use *u,
+                       dga_err *e)
 {
     char p[64];
     snprintf(p, sizeof p, "%s%s-", prefix, role);
-    set_prefixed(o, p, "fetched", json_boolean(u->fetched));
-    set_prefixed(
-        o, p, "cert-chain",
-        chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date, &u->ocsp));
-    set_prefixed(o, p, "signature-verified", json_boolean(u->signature_verified));
-    set_prefixed(o, p, "version-match", json_boolean(u->version_match));
-    set_prefixed(o, p, "measurements-available",
-                 json_boolean(u->rim != NULL && u->err == DGA_E_OK));
+    set_prefixed(o, p, "fetched", json_boolean(u->fetched), e);
+    set_prefixed(o, p, "cert-chain",
+                 chain_object(u->chain_verified, u->time_valid, u->chain.expiration_date, &u->ocsp),
+                 e);
+    set_prefixed(o, p, "signature-verified", json_boolean(u->signature_verified), e);
+    set_prefixed(o, p, "version-match", json_boolean(u->version_match), e);
+    set_prefixed(o, p, "measurements-available", json_boolean(u->rim != NULL && u->err == DGA_E_OK),
+                 e);
 }
 
 /* measres and what NVIDIA derives from it (secboot, dbgstat), and the mismatch records. */
-static void measurement_claims(json_t *o, const struct dga_appraisal *a)
+static void measurement_claims(json_t *o, const struct dga_appraisal *a, dga_err *e)
 {
     bool success = a->measured && a->measure.n_mismatches == 0;
-    json_object_set_new(o, "measres", json_string(measres(a)));
-    json_object_set_new(o, "secboot", success ? json_true() : json_null());
-    json_object_set_new(o, "dbgstat", success ? json_string("disabled") : json_null());
-    json_object_set_new(o, "x-nvidia-mismatch-measurement-records",
-                        a->measured ? dga_mismatch_records_json(&a->measure) : json_null());
+    json_put(o, "measres", json_string(measres(a)), e);
+    json_put(o, "secboot", success ? json_true() : json_null(), e);
+    json_put(o, "dbgstat", success ? json_string("disabled") : json_null(), e);
+    json_put(o, "x-nvidia-mismatch-measurement-records",
+             a->measured ? dga_mismatch_records_json(&a->measure) : json_null(), e);
+}
+
+/* The GPU's RIM claims and what only a GPU has. */
+static void gpu_rim_claims(json_t *o, const struct dga_appraisal *a, dga_err *e)
+{
+    bool have_driver = a->driver.rim != NULL && a->driver.err == DGA_E_OK;
+    json_put(o, "oemid",
+             string_or_null(have_driver, have_driver ? a->driver.rim->manufacturer_id : ""), e);
+    rim_claims(o, "x-nvidia-gpu-", "driver-rim", &a->driver, e);
+    rim_claims(o, "x-nvidia-gpu-", "vbios-rim", &a->firmware, e);
+    json_put(o, "x-nvidia-gpu-vbios-index-no-conflict",
+             json_boolean(a->measure_err != DGA_E_RIM_CONFLICT && a->measured), e);
+    /* Not an NVIDIA claim (libnvat computes the mode but does not serialize it). */
+    json_put(o, "x-dstack-gpu-mode",
+             json_string(a->report.parsed ? dga_gpu_mode_name(a->report.derived.mode) : "unknown"),
+             e);
 }
 
 json_t *dga_claims_device(const struct dga_appraisal *a)
 {
-    json_t *o = dga_claims_report_level(&a->report);
+    json_t *o = json_object();
     if (o == NULL) {
         return NULL;
     }
-    measurement_claims(o, a);
+    dga_err e = DGA_E_OK;
     const struct dga_device_result *r = &a->report;
-    set_prefixed(
-        o, dga_arch_is_switch(r->arch) ? "x-nvidia-switch-" : "x-nvidia-gpu-",
-        "attestation-report-cert-chain",
-        chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, &a->ocsp));
-    if (dga_arch_is_switch(a->report.arch)) {
-        rim_claims(o, "x-nvidia-switch-", "bios-rim", &a->firmware);
-        return o;
+    bool sw = dga_arch_is_switch(r->arch);
+    report_level(o, r, &e);
+    measurement_claims(o, a, &e);
+    /* the report's chain again, now with its OCSP outcome */
+    set_prefixed(o, sw ? "x-nvidia-switch-" : "x-nvidia-gpu-", "attestation-report-cert-chain",
+                 chain_object(r->chain_verified, r->time_valid, r->chain.expiration_date, &a->ocsp),
+                 &e);
+    if (sw) {
+        rim_claims(o, "x-nvidia-switch-", "bios-rim", &a->firmware, &e);
+    } else {
+        gpu_rim_claims(o, a, &e);
     }
-    bool have_driver = a->driver.rim != NULL && a->driver.err == DGA_E_OK;
-    json_object_set_new(
-        o, "oemid", string_or_null(have_driver, have_driver ? a->driver.rim->manufacturer_id : ""));
-    rim_claims(o, "x-nvidia-gpu-", "driver-rim", &a->driver);
-    rim_claims(o, "x-nvidia-gpu-", "vbios-rim", &a->firmware);
-    json_object_set_new(o, "x-nvidia-gpu-vbios-index-no-conflict",
-                        json_boolean(a->measure_err != DGA_E_RIM_CONFLICT && a->measured));
-    /* Not an NVIDIA claim (libnvat computes the mode but does not serialize it). */
-    json_object_set_new(
-        o, "x-dstack-gpu-mode",
-        json_string(a->report.parsed ? dga_gpu_mode_name(a->report.derived.mode) : "unknown"));
-    return o;
+    return complete(o, e);
 }

@@ -5,10 +5,7 @@
  * that decided each chain's revocation status (DER as base64, so that
  * `attest --ocsp bundle` can re-appraise later), and the OCSP source.
  */
-#include <stdlib.h>
-
-#include <openssl/evp.h>
-
+#include "core/json.h"
 #include "dga/appraise_set.h"
 #include "dga/util.h"
 
@@ -22,20 +19,13 @@ static json_t *rim_collateral(const struct dga_appraisal *d, const struct dga_ri
                      "issues_in_store", (json_int_t)u->n_candidates);
 }
 
-/* Standard base64 of DER (RFC 4648 §4), as the bundle carries OCSP responses. */
-static json_t *base64_json(const uint8_t *der, size_t len)
+/* Standard base64 of DER (RFC 4648 §4), as the bundle carries OCSP responses; null without one. */
+static json_t *response_json(const uint8_t *der, size_t len)
 {
     if (der == NULL || len == 0 || len > DGA_OCSP_RESPONSE_MAX) {
         return json_null();
     }
-    char *text = malloc(4 * ((len + 2) / 3) + 1);
-    if (text == NULL) {
-        return json_null();
-    }
-    EVP_EncodeBlock((unsigned char *)text, der, (int)len);
-    json_t *j = json_string(text);
-    free(text);
-    return j;
+    return base64_json(der, len); /* NULL when it cannot be made: the entry then fails */
 }
 
 static json_t *time_json(bool have, time_t t)
@@ -47,7 +37,7 @@ static json_t *time_json(bool have, time_t t)
 
 /* The responses that decided one chain's revocation status (for re-appraisal). */
 static void ocsp_collateral(json_t *list, const char *device, const char *chain,
-                            const struct dga_ocsp_chain_result *o)
+                            const struct dga_ocsp_chain_result *o, dga_err *err)
 {
     for (size_t i = 0; o->checked && i < o->n; i++) {
         const struct dga_ocsp_cert_result *c = &o->certs[i];
@@ -59,8 +49,8 @@ static void ocsp_collateral(json_t *list, const char *device, const char *chain,
             "revocation_reason", c->r.reason[0] != '\0' ? json_string(c->r.reason) : json_null(),
             "error", c->r.err != DGA_E_OK ? json_string(dga_err_name(c->r.err)) : json_null(),
             "this_update", time_json(valid, c->r.this_update), "next_update",
-            time_json(valid, c->r.next_update), "response", base64_json(c->der, c->der_len));
-        json_array_append_new(list, e);
+            time_json(valid, c->r.next_update), "response", response_json(c->der, c->der_len));
+        json_push(list, e, err);
     }
 }
 
@@ -74,31 +64,31 @@ static json_t *ocsp_source_json(const struct dga_ocsp_source *s)
                      "max_age", (json_int_t)(s->unlimited_age ? 0 : s->max_age));
 }
 
+/* Every RIM and OCSP response of the set; NULL when one of them cannot be recorded. */
 json_t *dga_set_appraisal_collateral(const struct dga_set_appraisal *ap,
                                      const struct dga_ocsp_source *src)
 {
-    json_t *ocsp = json_array();
-    for (size_t i = 0; ocsp != NULL && i < ap->n; i++) {
+    dga_err e = DGA_E_OK;
+    json_t *ocsp = json_array(), *rims = json_array();
+    for (size_t i = 0; ocsp != NULL && rims != NULL && i < ap->n; i++) {
         const struct dga_appraisal *d = &ap->dev[i];
-        ocsp_collateral(ocsp, d->report.label, "device", &d->ocsp);
+        ocsp_collateral(ocsp, d->report.label, "device", &d->ocsp, &e);
         if (d->driver.wanted) {
-            ocsp_collateral(ocsp, d->report.label, "driver-rim", &d->driver.ocsp);
+            ocsp_collateral(ocsp, d->report.label, "driver-rim", &d->driver.ocsp, &e);
+            json_push(rims, rim_collateral(d, &d->driver), &e);
         }
         if (d->firmware.wanted) {
-            ocsp_collateral(ocsp, d->report.label, dga_rim_role(d, &d->firmware),
-                            &d->firmware.ocsp);
+            ocsp_collateral(ocsp, d->report.label, dga_rim_role(d, &d->firmware), &d->firmware.ocsp,
+                            &e);
+            json_push(rims, rim_collateral(d, &d->firmware), &e);
         }
     }
-    json_t *rims = json_array();
-    for (size_t i = 0; i < ap->n; i++) {
-        const struct dga_appraisal *d = &ap->dev[i];
-        if (d->driver.wanted) {
-            json_array_append_new(rims, rim_collateral(d, &d->driver));
-        }
-        if (d->firmware.wanted) {
-            json_array_append_new(rims, rim_collateral(d, &d->firmware));
-        }
+    if (e != DGA_E_OK) {
+        json_decref(ocsp);
+        json_decref(rims);
+        return NULL;
     }
+    /* json_pack fails on a NULL array, taking the other's reference */
     return json_pack("{s:o,s:o,s:o}", "rims", rims, "ocsp", ocsp, "ocsp_source",
                      ocsp_source_json(src));
 }

@@ -54,12 +54,15 @@ dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret
     if (e != DGA_E_OK) {
         return e;
     }
-    struct stat st;
-    if (lstat(path, &st) != 0) {
+    /*
+     * One open, O_NOFOLLOW, then fstat of that descriptor: no check by path before it,
+     * which another process could make stale. Missing at that open is no response.
+     */
+    e = dga_file_read_flags(path, DGA_OCSP_RESPONSE_MAX, DGA_FILE_NOFOLLOW, ret, ret_len);
+    if (e == DGA_E_IO) {
         return errno == ENOENT ? DGA_E_OCSP_NO_RESPONSE : DGA_E_COLLATERAL_STORE;
     }
-    e = dga_file_read_flags(path, DGA_OCSP_RESPONSE_MAX, DGA_FILE_NOFOLLOW, ret, ret_len);
-    return e == DGA_E_IO ? DGA_E_COLLATERAL_STORE : e;
+    return e;
 }
 
 static dga_err ensure_dir(const char *path)

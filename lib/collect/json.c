@@ -13,28 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "collect/internal.h"
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "dga/util.h"
 
 #define REPORT_B64_MAX (DGA_REPORT_MAX / 3 * 4 + 4)
 #define CHAIN_B64_MAX (DGA_CHAIN_PEM_MAX / 3 * 4 + 4)
-
-/* Standard base64 with padding (OpenSSL's encoder); NULL on allocation failure. */
-static json_t *base64_json(const uint8_t *in, size_t n)
-{
-    if (n > INT_MAX / 2) {
-        return NULL;
-    }
-    _cleanup_(freep) char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    return json_string(out);
-}
 
 static const char *arch_upper(enum dga_arch a)
 {

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Hex and base64. Base64 is OpenSSL's decoder behind a strict length/padding check. */
+/*
+ * Hex and base64. Base64 is OpenSSL's: its decoder behind a strict length/padding check,
+ * its encoder behind a length check.
+ */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,4 +166,24 @@ bool dga_mem_equal(const uint8_t *a, const uint8_t *b, size_t n)
         diff |= (uint8_t)(a[i] ^ b[i]);
     }
     return diff == 0;
+}
+
+dga_err base64_encode(const uint8_t *in, size_t n, char **ret)
+{
+    if ((in == NULL && n > 0) || ret == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    if (n > (size_t)INT_MAX / 4 * 3) { /* EVP_EncodeBlock takes an int */
+        return DGA_E_TOO_LARGE;
+    }
+    char *out = malloc((n + 2) / 3 * 4 + 1);
+    if (out == NULL) {
+        return DGA_E_NOMEM;
+    }
+    out[0] = '\0'; /* EVP_EncodeBlock writes nothing at all for 0 bytes */
+    if (n > 0) {
+        EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    }
+    *ret = out;
+    return DGA_E_OK;
 }

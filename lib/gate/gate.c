@@ -173,15 +173,22 @@ static dga_err check_gpu_policy_keys(struct gate_state *g, const json_t *gp)
     return DGA_E_OK;
 }
 
-static dga_err load_rego_equivalent(struct gate_state *g, const char *path)
+/* A policy document from a file the config names. */
+static dga_err read_policy_file(const char *path, struct dga_policy **ret, struct dga_diag *diag)
 {
     _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
-    struct dga_diag diag = {0};
     dga_err e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
-    if (e == DGA_E_OK) {
-        e = dga_policy_parse((const char *)text, len, &g->rego_policy, &diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    return dga_policy_parse((const char *)text, len, ret, diag);
+}
+
+static dga_err load_rego_equivalent(struct gate_state *g, const char *path)
+{
+    struct dga_diag diag = {0};
+    dga_err e = read_policy_file(path, &g->rego_policy, &diag);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e),
                     "config: gpu_policy.rego: equivalent policy %s: %s: %s (%s)", path,
@@ -254,20 +261,30 @@ static dga_err read_gpu_policy(struct gate_state *g)
     return read_rego(g, json_object_get(gp, "rego"));
 }
 
+/* NVIDIA's device root, or the test root the config names. */
+static dga_err read_device_root(const char *path, struct dga_trust *ret)
+{
+    if (path == NULL) {
+        return dga_trust_nvidia_device(ret);
+    }
+    _cleanup_(freep) uint8_t *pem = NULL;
+    size_t len = 0;
+    dga_err e = dga_file_read(path, PEM_FILE_MAX, &pem, &len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_trust_from_pem((const char *)pem, len, ret);
+}
+
 static dga_err load_roots(struct gate_state *g)
 {
     dga_err e = dga_trust_nvidia_rim(&g->rim_root);
-    const char *path = g->cfg->test_device_root;
-    if (e == DGA_E_OK && path == NULL) {
-        e = dga_trust_nvidia_device(&g->device_root);
-    } else if (e == DGA_E_OK) {
-        _cleanup_(freep) uint8_t *pem = NULL;
-        size_t len = 0;
-        e = dga_file_read(path, PEM_FILE_MAX, &pem, &len);
-        if (e == DGA_E_OK) {
-            e = dga_trust_from_pem((const char *)pem, len, &g->device_root);
-        }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "trust roots: rim: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
     }
+    const char *path = g->cfg->test_device_root;
+    e = read_device_root(path, &g->device_root);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "trust roots: %s%s%s: %s",
                     path != NULL ? "test_device_root " : "", path != NULL ? path : "",
@@ -309,9 +326,11 @@ static dga_err open_backend(struct gate_state *g)
 
 /*
  * Revocation, chosen as attest chooses it: the config's "ocsp", else online
- * when the policy requires OCSP and off when it says "not-required". Off
- * under a policy that requires OCSP, or cache without a collateral_dir, is a
- * config error: the gate never checks less than its policy asks for.
+ * when the policy, or the document standing in for gpu_policy.rego, requires
+ * OCSP, and off when both say "not-required". Off under a document that
+ * requires OCSP, or cache without a collateral_dir, is a config error found
+ * here, before anything is measured or collected: the gate never checks less
+ * than its policies ask for.
  */
 static dga_err setup_ocsp(struct gate_state *g)
 {
@@ -319,13 +338,20 @@ static dga_err setup_ocsp(struct gate_state *g)
     struct dga_ocsp_source *src = &g->ocsp;
     dga_ocsp_source_init(src);
     bool required = dga_policy_ocsp_required(g->policy);
-    src->mode = required ? DGA_OCSP_MODE_ONLINE : DGA_OCSP_MODE_OFF;
+    bool rego_required = g->rego_policy != NULL && dga_policy_ocsp_required(g->rego_policy);
+    src->mode = required || rego_required ? DGA_OCSP_MODE_ONLINE : DGA_OCSP_MODE_OFF;
     if (c->ocsp != NULL && dga_ocsp_mode_parse(c->ocsp, &src->mode) != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG, "ocsp: %s",
                     c->ocsp);
     }
-    const char *why = src->mode == DGA_OCSP_MODE_OFF && required
-                          ? "\"off\" needs a policy with \"ocsp\": \"not-required\""
+    bool off = src->mode == DGA_OCSP_MODE_OFF;
+    if (off && !required && rego_required) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "ocsp: \"off\" contradicts rego_equivalents: the document standing in for "
+                    "gpu_policy.rego (%s) requires OCSP",
+                    g->rego_policy_path);
+    }
+    const char *why = off && required ? "\"off\" needs a policy with \"ocsp\": \"not-required\""
                       : src->mode == DGA_OCSP_MODE_CACHE && c->collateral_dir == NULL
                           ? "\"cache\" needs collateral_dir"
                           : NULL;
@@ -350,35 +376,46 @@ static dga_err setup(struct gate_state *g)
 {
     g->at = g->cfg->has_verify_at ? g->cfg->verify_at : time(NULL);
     dga_err e = load_policy(g);
-    if (e == DGA_E_OK) {
-        e = setup_ocsp(g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_gpu_policy(g);
+    e = read_gpu_policy(g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = load_roots(g);
+    e = setup_ocsp(g); /* after the gpu_policy: its rego's document may require OCSP */
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = load_eat_key(g);
+    e = load_roots(g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = open_backend(g);
+    e = load_eat_key(g);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return open_backend(g);
 }
 
 /* ---- the measured events ---- */
 
-static dga_err emit_policy_hash(struct gate_state *g)
+/* The digest-version file (once per boot), then the event. */
+static dga_err policy_hash_event(struct gate_state *g)
 {
     struct dga_diag diag = {0};
     enum dga_event_version v = g->cfg->event_version == 2 ? DGA_EVENT_V2 : DGA_EVENT_V1;
     dga_err e = dga_event_version_set(g->backend, v, &diag);
-    if (e == DGA_E_OK) {
-        e = dga_event_emit(g->backend, DGA_EVENT_GPU_POLICY_HASH, g->gpu_policy_sha256,
-                           sizeof g->gpu_policy_sha256, &diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    return dga_event_emit(g->backend, DGA_EVENT_GPU_POLICY_HASH, g->gpu_policy_sha256,
+                          sizeof g->gpu_policy_sha256, &diag);
+}
+
+static dga_err emit_policy_hash(struct gate_state *g)
+{
+    dga_err e = policy_hash_event(g);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_POLICY_HASH, e, DGA_GATE_OUTCOME_IO,
                     "event: gpu-policy-hash: %s: %s", dga_err_name(e), dga_err_message(e));
@@ -414,19 +451,27 @@ static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
     return dga_gate_event_payload(&f, ret, ret_len);
 }
 
-static dga_err emit_attestation(struct gate_state *g)
+/* The payload, recorded in the result, then emitted (not on a dry run). */
+static dga_err attestation_event(struct gate_state *g)
 {
     _cleanup_(freep) char *payload = NULL;
     size_t len = 0;
-    struct dga_diag diag = {0};
     dga_err e = build_payload(g, &payload, &len);
-    if (e == DGA_E_OK) {
-        snprintf(g->res->event_payload, sizeof g->res->event_payload, "%s", payload);
-        if (!g->opt->dry_run) {
-            e = dga_event_emit(g->backend, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)payload, len,
-                               &diag);
-        }
+    if (e != DGA_E_OK) {
+        return e;
     }
+    snprintf(g->res->event_payload, sizeof g->res->event_payload, "%s", payload);
+    if (g->opt->dry_run) {
+        return DGA_E_OK;
+    }
+    struct dga_diag diag = {0};
+    return dga_event_emit(g->backend, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)payload, len,
+                          &diag);
+}
+
+static dga_err emit_attestation(struct gate_state *g)
+{
+    dga_err e = attestation_event(g);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_EVENT, e, DGA_GATE_OUTCOME_IO,
                     "event: gpu-attestation: %s: %s", dga_err_name(e), dga_err_message(e));
@@ -575,9 +620,11 @@ static dga_err match_inventory(struct gate_state *g)
                     who, dga_err_name(e));
     }
     e = dga_collection_to_evidence(g->col, g->set);
-    if (e == DGA_E_OK) {
-        e = dga_inventory_check_evidence(g->inv, g->set, false, &diag);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_MATCH, e, DGA_GATE_OUTCOME_IO,
+                    "devices: inventory-match: %s: %s", dga_err_name(e), dga_err_message(e));
     }
+    e = dga_inventory_check_evidence(g->inv, g->set, false, &diag);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_MATCH, e,
                     e == DGA_E_INVENTORY_MISMATCH ? DGA_GATE_OUTCOME_REFUSED : DGA_GATE_OUTCOME_IO,
@@ -634,6 +681,7 @@ static dga_err evaluate_rego(struct gate_state *g)
                     dga_err_name(e), dga_err_message(e));
     }
     if (!g->rego_verdict->pass) {
+        dga_set_appraisal_rp_refused(g->ap); /* result code 11, as the policy's own refusal */
         return fail_policy(g, "gpu_policy.rego", g->rego_verdict);
     }
     return DGA_E_OK;
@@ -724,33 +772,26 @@ static dga_err fail_duplicate(struct gate_state *g, size_t i)
                 "%s: %s: %s as %s", who, dga_err_name(DGA_E_DUPLICATE_DEVICE), what, other);
 }
 
-/* A signed token when a key is configured and there is a device to vouch for; else {}. */
+/*
+ * A signed token when a key is configured and there is a device to vouch for; else {}.
+ * Only for a run every check passed (the rego's document included): the gate's key
+ * never signs a set the gate refused.
+ */
 static dga_err build_eat(struct gate_state *g)
 {
     struct dga_eat_options o = {
         .key = g->ap->n > 0 ? g->eat_key : NULL, .kid = g->cfg->eat_kid, .iat = time(NULL)};
-    return dga_set_appraisal_eat(g->ap, g->policy, g->nonce, &o);
-}
-
-static dga_err appraise(struct gate_state *g)
-{
-    dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
-    struct dga_appraise_options opt = {
-        .rim_trust = &g->rim_root, .rim_dir = g->cfg->rim_dir, .cache = g->cache, .ocsp = &g->ocsp};
-    opt.verify.at = g->at;
-    opt.verify.trust = &g->device_root;
-    memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
-    if (e == DGA_E_OK) {
-        e = dga_appraise_set(g->set, &opt, g->policy, g->ap);
-        g->appraised = e == DGA_E_OK;
-    }
-    if (e == DGA_E_OK) {
-        e = build_eat(g);
-    }
+    dga_err e = dga_set_appraisal_eat(g->ap, g->policy, g->nonce, &o);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: eat: %s: %s",
                     dga_err_name(e), dga_err_message(e));
     }
+    return DGA_E_OK;
+}
+
+/* The set's devices, duplicates, the policy, then the rego's document: the first refusal. */
+static dga_err judge(struct gate_state *g)
+{
     for (size_t i = 0; i < g->ap->n; i++) {
         if (g->ap->dev[i].err != DGA_E_OK) {
             return fail_device(g, i);
@@ -767,22 +808,55 @@ static dga_err appraise(struct gate_state *g)
     return evaluate_rego(g);
 }
 
+static dga_err appraise(struct gate_state *g)
+{
+    dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    struct dga_appraise_options opt = {
+        .rim_trust = &g->rim_root, .rim_dir = g->cfg->rim_dir, .cache = g->cache, .ocsp = &g->ocsp};
+    opt.verify.at = g->at;
+    opt.verify.trust = &g->device_root;
+    memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
+    e = dga_appraise_set(g->set, &opt, g->policy, g->ap);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
+                    dga_err_name(e), dga_err_message(e));
+    }
+    g->appraised = true;
+    e = judge(g);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return build_eat(g);
+}
+
 /* ---- the run ---- */
 
 /* Inventory through verdict. With no GPU in the inventory NVML is not touched (as dstack). */
 static dga_err verify(struct gate_state *g)
 {
     dga_err e = scan_inventory(g);
-    if (e == DGA_E_OK && g->inv->n_gpus > 0) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (g->inv->n_gpus > 0) {
         e = read_cc(g);
-        if (e == DGA_E_OK) {
-            e = collect(g);
+        if (e != DGA_E_OK) {
+            return e;
         }
-        if (e == DGA_E_OK) {
-            e = match_inventory(g);
+        e = collect(g);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        e = match_inventory(g);
+        if (e != DGA_E_OK) {
+            return e;
         }
     }
-    return e == DGA_E_OK ? appraise(g) : e;
+    return appraise(g);
 }
 
 static dga_err set_ready(struct gate_state *g)
@@ -800,15 +874,25 @@ static dga_err set_ready(struct gate_state *g)
     return DGA_E_OK;
 }
 
-static dga_err run_steps(struct gate_state *g)
+/* Setup through verdict; whatever happens, run_steps writes the bundle after it. */
+static dga_err check_steps(struct gate_state *g)
 {
     dga_err e = setup(g);
-    if (e == DGA_E_OK && !g->opt->dry_run) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (!g->opt->dry_run) {
         e = emit_policy_hash(g); /* every launch, before any GPU check: it commits to the policy */
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
-    if (e == DGA_E_OK) {
-        e = verify(g);
-    }
+    return verify(g);
+}
+
+static dga_err run_steps(struct gate_state *g)
+{
+    dga_err e = check_steps(g);
     if (e != DGA_E_OK) {
         gate_bundle_write(g); /* diagnosis: best effort, res->bundle_written says */
         return e;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "core/buf.h"
+#include "core/codec.h"
 #include "dga/util.h"
 #include "measure/internal.h"
 
@@ -140,19 +141,16 @@ dga_err dga_event_log_line(enum dga_event_version v, const char *name, const uin
     if (len > DGA_EVENT_PAYLOAD_MAX || (payload == NULL && len > 0)) {
         return len > DGA_EVENT_PAYLOAD_MAX ? DGA_E_TOO_LARGE : DGA_E_BAD_ARGUMENT;
     }
-    size_t b64_len = (len + 2) / 3 * 4;
-    size_t cap = b64_len + strlen(name) + 64;
+    char *b64 = NULL; /* standard, padded, no newlines */
+    e = base64_encode(payload, len, &b64);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    size_t cap = strlen(b64) + strlen(name) + 64;
     char *line = malloc(cap);
-    char *b64 = malloc(b64_len + 1);
-    if (line == NULL || b64 == NULL) {
-        free(line);
+    if (line == NULL) {
         free(b64);
         return DGA_E_NOMEM;
-    }
-    b64[0] = '\0';
-    if (len > 0) {
-        EVP_EncodeBlock((unsigned char *)b64, payload,
-                        (int)len); /* standard, padded, no newlines */
     }
     /* The name needs no escaping: dga_event_name_check allows no '"', '\' or controls. */
     snprintf(line, cap, "{\"event\":\"%s\",\"payload\":\"%s\"%s}", name, b64,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dga/proxy.h"
 #include "dga/util.h"
@@ -393,14 +394,15 @@ dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *d
     return DGA_E_OK;
 }
 
+/* The scheme is case-insensitive (RFC 3986 §3.1), as the HTTP client compares it. */
 static bool is_https_url(const char *u)
 {
-    return strncmp(u, "https://", 8) == 0;
+    return strncasecmp(u, "https://", 8) == 0;
 }
 
 static bool is_http_url(const char *u)
 {
-    return strncmp(u, "http://", 7) == 0 || is_https_url(u);
+    return strncasecmp(u, "http://", 7) == 0 || is_https_url(u);
 }
 
 dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag *diag)

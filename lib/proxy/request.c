@@ -12,9 +12,11 @@
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 
+#include "core/cleanup.h"
 #include "core/codec.h"
 #include "core/cursor.h"
 #include "core/der.h"
+#include "dga/collateral.h"
 #include "dga/proxy.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -290,9 +292,12 @@ void dga_proxy_request_free(struct dga_proxy_request *r)
 
 dga_err dga_proxy_rim_answers(const uint8_t *body, size_t len, const char *rim_id)
 {
-    json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *id = json_string_value(json_object_get(j, "id"));
-    bool same = id != NULL && rim_id != NULL && strcmp(id, rim_id) == 0;
-    json_decref(j);
-    return same ? DGA_E_OK : DGA_E_PROXY_UNCACHEABLE;
+    /* The client's own check (id, a decodable document), so the proxy caches what it accepts. */
+    _cleanup_(freep) uint8_t *rim = NULL;
+    size_t rim_len = 0;
+    if (rim_id == NULL ||
+        dga_collateral_rim_answer(body, len, rim_id, &rim, &rim_len, NULL) != DGA_E_OK) {
+        return DGA_E_PROXY_UNCACHEABLE;
+    }
+    return DGA_E_OK;
 }

@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/codec.h"
 #include "dga/util.h"
 #include "proxy/resolve.h"
 
@@ -109,11 +110,7 @@ static struct entry *new_entry(const struct want *w, const struct upstream_respo
     snprintf(e->content_type, sizeof e->content_type, "%s", ct);
     e->body = body_new(r->body, r->len);
     if (w->kind == DGA_PROXY_KIND_OCSP) {
-        size_t n = 4 * ((w->ocsp_len + 2) / 3) + 1;
-        e->source = malloc(n);
-        if (e->source != NULL) {
-            EVP_EncodeBlock((unsigned char *)e->source, w->ocsp, (int)w->ocsp_len);
-        }
+        base64_encode(w->ocsp, w->ocsp_len, &e->source); /* NULL on failure, checked below */
     } else {
         e->source = strdup(w->rim_id);
     }

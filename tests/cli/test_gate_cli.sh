@@ -42,6 +42,8 @@ printf '{"version":1,"ocsp":"not-required","allow_devtools":true}' >"$tmp/devtoo
 printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":0},"nvswitches":{"exact":0}}}' >"$tmp/none.json"
 printf '{"version":1,"ocsp":"not-required","devices":{"gpus":{"exact":2}}}' >"$tmp/two.json"
 printf '{"version":1,"ocsp":"not-required","driver_versions":["550.90.07"]}' >"$tmp/driver550.json"
+openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/eat.pem" 2>/dev/null
+EAT="\"eat_key\":\"$tmp/eat.pem\",\"eat_kid\":\"gate-test\""
 
 export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
 scenario() { # EXTRA-JSON-MEMBERS
@@ -607,6 +609,24 @@ gate 1 "gpu_policy.rego's equivalent refuses" && refused "rego refuses" policy
 expect err "dstack-gpu-attest: gate: devices: gpu_policy.rego: GPU count is 2, policy requires exactly 1" "rego refusal reason"
 expect_bundle '"verdict":{"pass":false,"reasons":["devices: GPU count is 2, policy requires exactly 1"]}' "rego refusal: the equivalent's verdict"
 [ -e "$tmp/ready.txt" ] && bad "rego refusal: the ready state was touched"
+# The document is evaluated before the EAT is signed: a refusal is nvattest's 11 (relying
+# party policy mismatch), with the claims, and no token; so is the policy's own refusal.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-one.json\"},$EAT"
+gate 1 "gpu_policy.rego's equivalent refuses, with an EAT key" && refused "rego refuses (eat)" policy
+expect_bundle '"result_code":11,"result_message":"Relying party policy mismatch"' "rego refusal: result code 11"
+expect_bundle '"detached_eat":{}' "rego refusal: no token"
+expect_bundle '"claims":[{' "rego refusal: the claims kept"
+reset; config "$STD,\"policy\":\"$tmp/driver550.json\",$EAT"
+gate 1 "the policy refuses, with an EAT key" && refused "policy refuses (eat)" policy
+expect_bundle '"result_code":11,' "policy refusal: result code 11"
+expect_bundle '"detached_eat":{}' "policy refusal: no token"
+# A document standing in for the rego that requires OCSP contradicts "ocsp": "off": refused
+# at setup, before anything is measured or collected.
+printf '{"version":1,"devices":{"gpus":{"exact":2}}}' >"$tmp/rego-ocsp.json"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$REGO_GP,\"rego_equivalents\":{\"$REGO_SHA\":\"$tmp/rego-ocsp.json\"},\"ocsp\":\"off\""
+gate 2 "gpu_policy.rego's equivalent requires OCSP, ocsp off" && norego "rego ocsp off"
+expect err "dstack-gpu-attest: gate: ocsp: \"off\" contradicts rego_equivalents: the document standing in for gpu_policy.rego ($tmp/rego-ocsp.json) requires OCSP" "rego ocsp off reason"
+expect_bundle '"error":"gate-config"' "rego ocsp off: gate-config"
 
 # A malformed equivalent is a config error; so are malformed rego_equivalents entries.
 printf '{"version":1,"rego":"x"}' >"$tmp/rego-bad.json"
@@ -682,8 +702,7 @@ run 2 "unexpected argument" -- gate --config "$tmp/gate.json" extra
 run 0 "help" -- gate --help && expect out "--dry-run" "help text"
 
 # ---- a signed EAT in the bundle ----
-openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/eat.pem" 2>/dev/null
-reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"eat_key\":\"$tmp/eat.pem\",\"eat_kid\":\"gate-test\""
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",$EAT"
 gate 0 "with an EAT key" && passed "eat" 2
 expect_bundle '"detached_eat":[["JWT","ey' "signed EAT in the bundle"
 

@@ -145,7 +145,7 @@ responder ocsp1 -ndays 1
 start_fake
 printf '{"id":"NV_RIM_A","rim":"%s"}\n' "$(head -c 3000 /dev/urandom | base64 -w0)" >"$tmp/rims/NV_RIM_A"
 for id in NV_RIM_B NV_RIM_C NV_RIM_D NV_RIM_E; do
-    printf '{"id":"%s"}\n' "$id" >"$tmp/rims/$id"
+    printf '{"id":"%s","rim":"eA=="}\n' "$id" >"$tmp/rims/$id"
 done
 ocsp_url=http://127.0.0.1:$ocsp1_port
 rim_url=http://127.0.0.1:$fake_port
@@ -396,7 +396,7 @@ contains "drop logged" "$tmp/p3.log" "proxy-cache-corrupt"
 [ ! -e "$rimA.body" ] && ok "corrupted files deleted" || fail "corrupted RIM body still on disk"
 stop p3
 cp "$tmp/rims/NV_RIM_A" "$tmp/rimA.orig"
-echo '{"id":"NV_RIM_A","v":2}' >"$tmp/rims/NV_RIM_A"
+echo '{"id":"NV_RIM_A","rim":"eQ=="}' >"$tmp/rims/NV_RIM_A"
 proxy p4 --cache-dir "$tmp/cache1" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
 http c3 "http://127.0.0.1:$p4_port/v1/rim/NV_RIM_A"
 eq "after a drop: refetched (MISS)" "$(header c3 X-Dstack-Cache)" MISS
@@ -492,11 +492,11 @@ eq "two RIM entries kept" "$(find "$tmp/cache11/rim" -name '*.json' | wc -l)" 2
 eq "two RIM bodies kept" "$(find "$tmp/cache11/rim" -name '*.body' | wc -l)" 2
 stop p11
 proxy p14 --cache-dir "$tmp/cache14" --ocsp-url "$ocsp_url" --rim-url "$rim_url" \
-    --max-cache-bytes 40 # each of these RIMs is 18 bytes
+    --max-cache-bytes 70 # each of these RIMs is 31 bytes
 for id in NV_RIM_B NV_RIM_C NV_RIM_D NV_RIM_E; do
     http x "http://127.0.0.1:$p14_port/v1/rim/$id"
 done
-eq "bodies within max-cache-bytes" "$(cat "$tmp/cache14/rim/"*.body | wc -c)" 36
+eq "bodies within max-cache-bytes" "$(cat "$tmp/cache14/rim/"*.body | wc -c)" 62
 http x "http://127.0.0.1:$p14_port/v1/rim/NV_RIM_A"
 eq "a body over max-cache-bytes is served" "$code" 200
 eq "... but not kept" "$(header x X-Dstack-Cache)" MISS
@@ -543,7 +543,7 @@ echo "== a cached RIM is bound to its id: renamed or relabelled entries are not 
 proxy p22 --cache-dir "$tmp/cache22" --ocsp-url "$ocsp_url" --rim-url "$rim_url"
 http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_A"
 http x "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_B"
-printf '{"id":"NV_RIM_A"}\n' >"$tmp/rims/NV_RIM_W" # upstream answers W with A's document
+printf '{"id":"NV_RIM_A","rim":"eA=="}\n' >"$tmp/rims/NV_RIM_W" # upstream answers W with A's document
 http w1 "http://127.0.0.1:$p22_port/v1/rim/NV_RIM_W"
 eq "answer for another id: relayed" "$code" 200
 eq "... as a MISS" "$(header w1 X-Dstack-Cache)" MISS

@@ -329,6 +329,62 @@ static void test_failed_rim(void **state)
     free(a);
 }
 
+/* jansson's allocator, failing the nth allocation from now on (counting from 0). */
+static long alloc_countdown;
+static bool alloc_failed;
+static void *failing_malloc(size_t n)
+{
+    if (alloc_countdown-- == 0) {
+        alloc_failed = true;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+/*
+ * Every allocation of the claims in turn fails: the claims are then NULL, never an
+ * object with a claim missing; with no failure they equal the full claims.
+ */
+static void claims_never_short(const struct dga_appraisal *a)
+{
+    json_t *full = dga_claims_device(a);
+    assert_non_null(full);
+    for (long n = 0;; n++) {
+        alloc_countdown = n;
+        alloc_failed = false;
+        json_set_alloc_funcs(failing_malloc, free);
+        json_t *c = dga_claims_device(a);
+        json_set_alloc_funcs(malloc, free);
+        if (!alloc_failed) {
+            assert_true(json_equal(c, full));
+            json_decref(c);
+            assert_true(n > 20); /* the claims took that many allocations */
+            break;
+        }
+        if (c != NULL) {
+            print_error("allocation %ld failed, claims still returned\n", n);
+        }
+        assert_null(c);
+    }
+    json_decref(full);
+}
+
+static void test_claims_never_short(void **state)
+{
+    (void)state;
+    struct run *r = h545(AT_2024);
+    assert_int_equal(appraise(r), DGA_E_OK);
+    claims_never_short(&r->a);
+    run_free(r);
+    /* a switch, and a device with mismatch records */
+    r = run_new(LS10, DGA_ARCH_LS10, NONCE_N1, "2026-06-01T00:00:00Z");
+    fixture_copy(LS10 "rims_tampered/NV_SWITCH_BIOS_5612_0002_890_9610550001.xml", r->store,
+                 "NV_SWITCH_BIOS_5612_0002_890_9610550001.xml");
+    appraise(r);
+    claims_never_short(&r->a);
+    run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_ls10_tampered),
         cmocka_unit_test(test_check_names),
         cmocka_unit_test(test_failed_rim),
+        cmocka_unit_test(test_claims_never_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -733,6 +734,49 @@ static void test_directory(void **state)
     free(resp);
 }
 
+/*
+ * lstat, seen by the library (linked statically into this test): a look at a stored
+ * response by path before it is opened is a check that can go stale (the entry
+ * replaced, removed or made a link in between). Counted, then answered as lstat would.
+ */
+static int ocsp_entry_lstats;
+int lstat(const char *path, struct stat *st)
+{
+    if (strstr(path, "/ocsp/") != NULL) {
+        ocsp_entry_lstats++;
+    }
+    return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* A stored response is read through one O_NOFOLLOW open and fstat, nothing by path first. */
+static void test_directory_one_open(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *resp = leaf_response("-ndays 1", &len);
+    assert_int_equal(dga_collateral_ocsp_store(tmpdir, resp, len), DGA_E_OK);
+    char key[DGA_OCSP_KEY_LEN], path[512];
+    uint8_t *back = NULL;
+    size_t back_len = 0;
+    assert_int_equal(dga_ocsp_cert_key(pki.leaf, pki.inter, key), DGA_E_OK);
+    ocsp_entry_lstats = 0;
+    assert_int_equal(dga_collateral_ocsp_read(tmpdir, key, &back, &back_len), DGA_E_OK);
+    assert_int_equal(ocsp_entry_lstats, 0);
+    assert_int_equal(back_len, len);
+    free(back);
+    /* a symbolic link planted as the entry is refused at that open, not followed */
+    assert_int_equal(dga_collateral_ocsp_path(tmpdir, key, path, sizeof path), DGA_E_OK);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/etc/hostname", path), 0);
+    assert_int_equal(dga_collateral_ocsp_read(tmpdir, key, &back, &back_len),
+                     DGA_E_NOT_REGULAR_FILE);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(dga_collateral_ocsp_read(tmpdir, key, &back, &back_len),
+                     DGA_E_OCSP_NO_RESPONSE);
+    assert_int_equal(ocsp_entry_lstats, 0);
+    free(resp);
+}
+
 /* A corrupted stored file is never "good": the chain shows it invalid. */
 static void test_corrupted_cache_file(void **state)
 {
@@ -1353,6 +1397,7 @@ int main(void)
         T(test_garbage_body),
         T(test_bad_urls),
         T(test_directory),
+        T(test_directory_one_open),
         T(test_corrupted_cache_file),
         T(test_cache_missing),
         T(test_cache_freshness),

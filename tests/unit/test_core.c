@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +16,9 @@
 
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/codec.h"
 #include "core/cursor.h"
+#include "core/json.h"
 #include "core/utc.h"
 #include "dga/util.h"
 
@@ -393,6 +396,57 @@ static void test_error_table(void **state)
     }
 }
 
+/* The one base64 encoder (RFC 4648 §10 vectors), and as a JSON string. */
+static void test_base64_encode(void **state)
+{
+    (void)state;
+    static const char *const vec[][2] = {{"", ""},
+                                         {"f", "Zg=="},
+                                         {"fo", "Zm8="},
+                                         {"foo", "Zm9v"},
+                                         {"foob", "Zm9vYg=="},
+                                         {"fooba", "Zm9vYmE="},
+                                         {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        char *out = NULL;
+        assert_int_equal(base64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), &out),
+                         DGA_E_OK);
+        assert_string_equal(out, vec[i][1]);
+        free(out);
+        json_t *j = base64_json((const uint8_t *)vec[i][0], strlen(vec[i][0]));
+        assert_string_equal(json_string_value(j), vec[i][1]);
+        json_decref(j);
+    }
+    char *out = NULL;
+    assert_int_equal(base64_encode(NULL, 1, &out), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(base64_encode((const uint8_t *)"x", (size_t)INT_MAX, &out), DGA_E_TOO_LARGE);
+    assert_null(out);
+    assert_null(base64_json(NULL, 1));
+}
+
+/* json_put / json_push: the first failure sticks and nothing is set after it. */
+static void test_json_put(void **state)
+{
+    (void)state;
+    json_t *o = json_object(), *a = json_array();
+    dga_err e = DGA_E_OK;
+    json_put(o, "a", json_true(), &e);
+    json_push(a, json_true(), &e);
+    assert_int_equal(e, DGA_E_OK);
+    json_put(o, "b", NULL, &e); /* a value that could not be made */
+    assert_int_equal(e, DGA_E_NOMEM);
+    json_put(o, "c", json_string("x"), &e); /* taken and released, not set */
+    json_push(a, json_string("y"), &e);
+    assert_int_equal(e, DGA_E_NOMEM);
+    assert_int_equal(json_object_size(o), 1);
+    assert_int_equal(json_array_size(a), 1);
+    e = DGA_E_OK;
+    json_push(a, NULL, &e);
+    assert_int_equal(e, DGA_E_NOMEM);
+    json_decref(o);
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +455,8 @@ int main(void)
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_base64_encode),
+        cmocka_unit_test(test_json_put),
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_utc_from_asn1),
         cmocka_unit_test(test_file_write_atomic),

@@ -238,6 +238,12 @@ static void test_service_key_needs_https(void **state)
     c.allow_insecure_service_key = true;
     assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
     c.allow_insecure_service_key = false;
+    /* the scheme is case-insensitive (RFC 3986), as the HTTP client compares it */
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "HTTPS://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_set(&c, "rim-url", "HTTP://rim.example"), DGA_E_OK);
+    assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+    assert_non_null(strstr(d.field, "--allow-insecure-service-key"));
     assert_int_equal(dga_proxy_config_set(&c, "rim-url", "https://rim.example"), DGA_E_OK);
     assert_int_equal(dga_proxy_config_set(&c, "ocsp-url", "http://ocsp.example"), DGA_E_OK);
     assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_OK); /* OCSP never gets the key */
@@ -640,6 +646,10 @@ static void test_rim_answers(void **state)
         "{\"id\":1}",
         "[\"NV_RIM_A\"]",
         "{\"rim\":\"eA==\"}",
+        /* the id is right but the client would refuse the document: not cached either */
+        "{\"id\":\"NV_RIM_A\"}",
+        "{\"id\":\"NV_RIM_A\",\"rim\":\"not base64!\"}",
+        "{\"id\":\"NV_RIM_A\",\"rim\":7}",
         "not json",
         "",
     };
