@@ -53,8 +53,8 @@ static dga_err crl_decode(const uint8_t *der, size_t len, const char *field, X50
 /* The CRL that covers cert: the root CA CRL for what the root issued, else the PCK CRL. */
 static const char *crl_field_for(X509 *cert, const struct dga_trust *root)
 {
-    if (cert != NULL && X509_NAME_cmp(X509_get_issuer_name(cert),
-                                      X509_get_subject_name(root->root)) == 0) {
+    if (cert != NULL &&
+        X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(root->root)) == 0) {
         return field_root_crl;
     }
     return field_pck_crl;
@@ -102,8 +102,8 @@ static dga_err map_verify_error(int err, const struct quote_chain_spec *spec, bo
  */
 static dga_err store_verify(X509 *leaf, STACK_OF(X509) *untrusted,
                             const struct quote_chain_spec *spec, const struct dga_trust *root,
-                            const struct quote_crls *crls, time_t at,
-                            STACK_OF(X509) **ret_chain, struct dga_diag *diag)
+                            const struct quote_crls *crls, time_t at, STACK_OF(X509) **ret_chain,
+                            struct dga_diag *diag)
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -124,8 +124,8 @@ static dga_err store_verify(X509 *leaf, STACK_OF(X509) *untrusted,
     int depth = X509_STORE_CTX_get_error_depth(ctx);
     bool crl_error = false;
     dga_err e = map_verify_error(X509_STORE_CTX_get_error(ctx), spec, &crl_error);
-    const char *field = crl_error ? crl_field_for(X509_STORE_CTX_get_current_cert(ctx), root)
-                                  : spec->field;
+    const char *field =
+        crl_error ? crl_field_for(X509_STORE_CTX_get_current_cert(ctx), root) : spec->field;
     return dga_diag_set(diag, e, depth < 0 ? 0 : (size_t)depth, field);
 }
 
@@ -139,9 +139,9 @@ static bool cert_same_der(X509 *a, X509 *b)
     return la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
 }
 
-dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len,
-                        const uint8_t *pck_crl, size_t pck_crl_len, const struct dga_trust *root,
-                        time_t at, struct quote_crls *ret, struct dga_diag *diag)
+dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, const uint8_t *pck_crl,
+                        size_t pck_crl_len, const struct dga_trust *root, time_t at,
+                        struct quote_crls *ret, struct dga_diag *diag)
 {
     static const struct quote_chain_spec root_spec = {DGA_E_CRL_INVALID, field_root_crl};
     struct quote_crls crls = {0};

@@ -33,9 +33,9 @@ void quote_crls_clear(struct quote_crls *crls);
  * the root itself against the root CA CRL at `at` (signed by the root, in
  * its validity window, the root not listed).
  */
-dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len,
-                        const uint8_t *pck_crl, size_t pck_crl_len, const struct dga_trust *root,
-                        time_t at, struct quote_crls *ret, struct dga_diag *diag);
+dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, const uint8_t *pck_crl,
+                        size_t pck_crl_len, const struct dga_trust *root, time_t at,
+                        struct quote_crls *ret, struct dga_diag *diag);
 
 /* Which chain quote_chain_verify checks: its error and the input it names. */
 struct quote_chain_spec {

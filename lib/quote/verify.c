@@ -171,7 +171,8 @@ static dga_err step_qe_identity(struct vctx *v)
     return DGA_E_OK;
 }
 
-/* Step 4: the PCK chain (the collateral's when given, else the quote's type 5 PEM), its extension. */
+/* Step 4: the PCK chain (the collateral's when given, else the quote's type 5 PEM), its extension.
+ */
 static dga_err step_pck_chain(struct vctx *v)
 {
     const struct dga_quote *q = v->q;
@@ -180,15 +181,15 @@ static dga_err step_pck_chain(struct vctx *v)
     size_t len = pem != NULL ? strlen(pem) : 0;
     if (pem == NULL) {
         if (q->inner_cert_type != DGA_QUOTE_CERT_PCK_CHAIN || q->inner_cert_data == NULL) {
-            return dga_diag_set(v->diag, DGA_E_QUOTE_CERT_DATA,
-                                quote_off(q, q->inner_cert_data), "quote.cert_data");
+            return dga_diag_set(v->diag, DGA_E_QUOTE_CERT_DATA, quote_off(q, q->inner_cert_data),
+                                "quote.cert_data");
         }
         spec.field = "quote.cert_data";
         pem = (const char *)q->inner_cert_data;
         len = q->pem_len;
     }
-    dga_err e = quote_chain_verify(pem, len, &spec, v->root, &v->crls, v->opts->at, &v->pck_leaf,
-                                   v->diag);
+    dga_err e =
+        quote_chain_verify(pem, len, &spec, v->root, &v->crls, v->opts->at, &v->pck_leaf, v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -234,8 +235,7 @@ static dga_err step_qe_report_data(struct vctx *v)
         return dga_diag_set(v->diag, DGA_E_QE_REPORT_DATA, off, "quote.qe_report.report_data");
     }
     if (memcmp(q->qe_report.report_data + 32, zero, sizeof zero) != 0) {
-        return dga_diag_set(v->diag, DGA_E_QE_REPORT_DATA, off + 32,
-                            "quote.qe_report.report_data");
+        return dga_diag_set(v->diag, DGA_E_QE_REPORT_DATA, off + 32, "quote.qe_report.report_data");
     }
     return DGA_E_OK;
 }
@@ -257,8 +257,7 @@ static dga_err step_quote_signature(struct vctx *v)
     _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
     if (dga_p256_key_from_raw(q->att_key, &key) != DGA_E_OK ||
         dga_p256_verify_raw(key, q->signed_data, q->signed_len, q->signature) != DGA_E_OK) {
-        return dga_diag_set(v->diag, DGA_E_QUOTE_SIGNATURE, q->signed_len + 4,
-                            "quote.signature");
+        return dga_diag_set(v->diag, DGA_E_QUOTE_SIGNATURE, q->signed_len + 4, "quote.signature");
     }
     return DGA_E_OK;
 }
@@ -314,10 +313,10 @@ static dga_err step_td_attributes(struct vctx *v)
 typedef dga_err (*vstep)(struct vctx *v);
 
 static const vstep steps[] = {
-    step_crls,           step_header,          step_tcb_info,
-    step_qe_identity,    step_pck_chain,       step_qe_report_signature,
-    step_qe_report_data, step_qe_policy,       step_quote_signature,
-    step_platform_tcb,   step_merge,           step_td_attributes,
+    step_crls,           step_header,    step_tcb_info,
+    step_qe_identity,    step_pck_chain, step_qe_report_signature,
+    step_qe_report_data, step_qe_policy, step_quote_signature,
+    step_platform_tcb,   step_merge,     step_td_attributes,
 };
 
 dga_err dga_quote_verify(const struct dga_quote *q, const struct dga_quote_collateral *c,

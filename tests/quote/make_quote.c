@@ -251,7 +251,7 @@ static size_t put_body(const struct qopts *o, uint8_t *p)
     memcpy(p + 64, o->mr_signer_seam, 48);
     memcpy(p + 112, o->seam_attributes, 8);
     memcpy(p + 120, o->td_attributes, 8);
-    memset(p + 128, 0xe7, 1); /* xfam */
+    memset(p + 128, 0xe7, 1);  /* xfam */
     memset(p + 136, 0x22, 48); /* mr_td */
     memcpy(p + 520, o->report_data, 64);
     if (!o->td15) {
@@ -263,8 +263,8 @@ static size_t put_body(const struct qopts *o, uint8_t *p)
 }
 
 /* The QE report (384 bytes) binding the attestation key. */
-static void put_qe_report(const struct qopts *o, const uint8_t att_key[64],
-                          const uint8_t auth[32], uint8_t *p)
+static void put_qe_report(const struct qopts *o, const uint8_t att_key[64], const uint8_t auth[32],
+                          uint8_t *p)
 {
     memset(p, 0, 384);
     memset(p, 0x03, 16); /* cpu_svn */

@@ -137,8 +137,7 @@ static void raw_point(EVP_PKEY *k, uint8_t xy[64])
 {
     uint8_t pt[65];
     size_t len = 0;
-    assert_int_equal(EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", pt, sizeof pt, &len),
-                     1);
+    assert_int_equal(EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", pt, sizeof pt, &len), 1);
     assert_int_equal(len, 65);
     assert_int_equal(pt[0], 0x04);
     memcpy(xy, pt + 1, 64);
@@ -190,7 +189,6 @@ struct crl_case {
     const char *field;
 };
 
-
 static void run_crls(const struct dga_trust *root, const struct crl_case *c)
 {
     size_t rl = 0;
@@ -234,8 +232,8 @@ static void test_crls_step0(void **state)
     /* the test CRLs against the Intel root: its CRL is missing */
     struct dga_trust intel = {0};
     assert_int_equal(dga_trust_intel_sgx_root(&intel), DGA_E_OK);
-    run_crls(&intel, &(struct crl_case){"root.crl", "pck.crl", T_2025, DGA_E_CRL_INVALID,
-                                        "root_ca_crl"});
+    run_crls(&intel,
+             &(struct crl_case){"root.crl", "pck.crl", T_2025, DGA_E_CRL_INVALID, "root_ca_crl"});
     dga_trust_free(&intel);
     dga_trust_free(&root);
 }
@@ -292,8 +290,8 @@ static void run_chain(const struct dga_trust *root, const struct chain_case *c)
     const struct quote_chain_spec spec = {c->chain_err, "the-input"};
     struct dga_diag diag = {0};
     X509 *leaf = NULL;
-    dga_err e = quote_chain_verify((const char *)pem, cl, &spec, root, &crls, at(c->at), &leaf,
-                                   &diag);
+    dga_err e =
+        quote_chain_verify((const char *)pem, cl, &spec, root, &crls, at(c->at), &leaf, &diag);
     assert_string_equal(dga_err_name(e), dga_err_name(c->want));
     if (e == DGA_E_OK) {
         assert_non_null(leaf);
@@ -361,9 +359,9 @@ static void test_chain_wrong_root(void **state)
     const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "quote.cert_data"};
     struct dga_diag diag = {0};
     X509 *leaf = NULL;
-    assert_int_equal(quote_chain_verify((const char *)pem, cl, &spec, &intel, &crls, at(T_2025),
-                                        &leaf, &diag),
-                     DGA_E_PCK_CHAIN);
+    assert_int_equal(
+        quote_chain_verify((const char *)pem, cl, &spec, &intel, &crls, at(T_2025), &leaf, &diag),
+        DGA_E_PCK_CHAIN);
     assert_string_equal(diag.field, "quote.cert_data");
     assert_int_equal(diag.offset, 2);
     assert_null(leaf);
