@@ -157,8 +157,8 @@ static json_t *verdict_json(const struct dga_quote_verdict *v, const struct dga_
     return json_pack("{s:b,s:s,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:b,s:s,s:O?}", "verified", 1, "status",
                      dga_tcb_status_name(v->status.status), "advisory_ids",
                      advisories_json(&v->status), "qe_status", status_json(&v->qe),
-                     "platform_status", status_json(&v->platform), "fmspc", fmspc, "pce_id",
-                     pce_id, "ppid", ppid, "pck_ca", v->pck.processor_ca ? "processor" : "platform",
+                     "platform_status", status_json(&v->platform), "fmspc", fmspc, "pce_id", pce_id,
+                     "ppid", ppid, "pck_ca", v->pck.processor_ca ? "processor" : "platform",
                      "custom_root", v->custom_root, "at", when, "td_report", td);
 }
 
