@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"collateral", "status", cmd_collateral_status,
      "list a collateral directory and its freshness"},
     {"quote", "inspect", cmd_quote_inspect, "decode an Intel TDX quote (verifies nothing)"},
+    {"quote", "verify", cmd_quote_verify, "verify a TDX quote against its DCAP collateral"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
 };
 

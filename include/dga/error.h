@@ -229,6 +229,8 @@
     X(TD_RESERVED_ATTRIBUTES, "td-reserved-attributes", "reserved TD attribute bits are set")      \
     X(TD_SEPT_VE, "td-sept-ve-disabled", "SEPT_VE_DISABLE is not set in the TD attributes")        \
     X(TD_SERVICE_TD, "td-service-td", "the TD's mr_service_td is not zero")                        \
+    X(TCB_NOT_UP_TO_DATE, "tcb-not-up-to-date",                                                    \
+      "the TCB status is not UpToDate and UpToDate was required")                                  \
     /* collateral proxy */                                                                         \
     X(PROXY_CONFIG, "proxy-config", "proxy option unknown or its value invalid")                   \
     X(PROXY_UNCACHEABLE, "proxy-uncacheable",                                                      \

@@ -156,6 +156,23 @@ bool dga_key_is_p384(const EVP_PKEY *pkey);
 dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
                             const uint8_t sig[DGA_SIGNATURE_LEN]);
 
+#define DGA_P256_SIGNATURE_LEN 64 /* raw r||s, each 32 bytes big-endian */
+#define DGA_P256_POINT_LEN 64     /* raw public point X||Y, each 32 bytes big-endian */
+
+/*
+ * The P-256 sibling (Intel's TDX quotes and collateral): ECDSA P-256/SHA-256
+ * over msg, raw r||s. DGA_E_CHAIN_ALGORITHM if the key is not EC P-256,
+ * DGA_E_SIGNATURE_INVALID on any mismatch. Counts one verification.
+ */
+dga_err dga_p256_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+                            const uint8_t sig[DGA_P256_SIGNATURE_LEN]);
+
+/*
+ * The P-256 public key of a raw point X||Y (no 0x04 prefix).
+ * DGA_E_SIGNATURE_INVALID when the point is not on the curve.
+ */
+dga_err dga_p256_key_from_raw(const uint8_t xy[DGA_P256_POINT_LEN], EVP_PKEY **ret);
+
 /* ---- Building blocks of a chain to a pinned root ---- */
 
 /* True when x has a P-384 key and an ecdsa-with-SHA384 signature. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The report signature (docs/formats.md §6): ECDSA P-384 / SHA-384 over
- * report[0 .. len-96) with the leaf's key; the signature is raw r||s.
+ * report[0 .. len-96) with the leaf's key; the signature is raw r||s. And its
+ * P-256 / SHA-256 sibling, which Intel's TDX quotes and collateral use.
  */
 #include <string.h>
 
@@ -15,8 +16,9 @@
 #include "x509/internal.h"
 
 #define ECDSA_P384_COORD_LEN (DGA_SIGNATURE_LEN / 2)
+#define ECDSA_P256_COORD_LEN (DGA_P256_SIGNATURE_LEN / 2)
 
-bool dga_key_is_p384(const EVP_PKEY *pkey)
+static bool key_is_curve(const EVP_PKEY *pkey, int nid)
 {
     char group[64];
     size_t group_len = 0;
@@ -28,16 +30,20 @@ bool dga_key_is_p384(const EVP_PKEY *pkey)
         return false;
     }
     group[group_len] = '\0';
-    return OBJ_sn2nid(group) == NID_secp384r1;
+    return OBJ_sn2nid(group) == nid;
+}
+
+bool dga_key_is_p384(const EVP_PKEY *pkey)
+{
+    return key_is_curve(pkey, NID_secp384r1);
 }
 
 /* Raw r||s to a DER ECDSA-Sig-Value (OPENSSL_malloc'd). */
-static dga_err sig_to_der(const uint8_t sig[DGA_SIGNATURE_LEN], unsigned char **ret,
+static dga_err sig_to_der(const uint8_t *sig, size_t coord_len, unsigned char **ret,
                           size_t *ret_len)
 {
-    _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(sig, ECDSA_P384_COORD_LEN, NULL);
-    _cleanup_(BN_freep) BIGNUM *s =
-        BN_bin2bn(sig + ECDSA_P384_COORD_LEN, ECDSA_P384_COORD_LEN, NULL);
+    _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(sig, (int)coord_len, NULL);
+    _cleanup_(BN_freep) BIGNUM *s = BN_bin2bn(sig + coord_len, (int)coord_len, NULL);
     _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *es = ECDSA_SIG_new();
     unsigned char *der = NULL;
     if (r == NULL || s == NULL || es == NULL) {
@@ -57,14 +63,14 @@ static dga_err sig_to_der(const uint8_t sig[DGA_SIGNATURE_LEN], unsigned char **
     return DGA_E_OK;
 }
 
-static dga_err digest_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+static dga_err digest_verify(EVP_PKEY *pkey, const EVP_MD *digest, const uint8_t *msg, size_t len,
                              const unsigned char *der, size_t der_len)
 {
     _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md == NULL) {
         return DGA_E_NOMEM;
     }
-    if (EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, pkey) != 1) {
+    if (EVP_DigestVerifyInit(md, NULL, digest, NULL, pkey) != 1) {
         return DGA_E_SIGNATURE_INVALID;
     }
     if (EVP_DigestVerify(md, der, der_len, msg, len) != 1) {
@@ -73,25 +79,66 @@ static dga_err digest_verify(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
     return DGA_E_OK;
 }
 
-dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
-                            const uint8_t sig[DGA_SIGNATURE_LEN])
+/* ECDSA with the curve's coordinate length and digest; counts one verification. */
+static dga_err ecdsa_verify_raw(EVP_PKEY *pkey, int nid, const EVP_MD *digest, size_t coord_len,
+                                const uint8_t *msg, size_t len, const uint8_t *sig)
 {
     static const uint8_t empty[1] = {0};
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
     size_t der_len = 0;
-    if (!dga_key_is_p384(pkey)) {
+    if (!key_is_curve(pkey, nid)) {
         ERR_clear_error();
         return DGA_E_CHAIN_ALGORITHM;
     }
-    dga_err e = sig_to_der(sig, &der, &der_len);
+    dga_err e = sig_to_der(sig, coord_len, &der, &der_len);
     if (e == DGA_E_OK) {
         x509_stats_add(1);
-        e = digest_verify(pkey, msg != NULL ? msg : empty, len, der, der_len);
+        e = digest_verify(pkey, digest, msg != NULL ? msg : empty, len, der, der_len);
     }
     if (e != DGA_E_OK) {
         ERR_clear_error();
     }
     return e;
+}
+
+dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+                            const uint8_t sig[DGA_SIGNATURE_LEN])
+{
+    return ecdsa_verify_raw(pkey, NID_secp384r1, EVP_sha384(), ECDSA_P384_COORD_LEN, msg, len, sig);
+}
+
+dga_err dga_p256_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
+                            const uint8_t sig[DGA_P256_SIGNATURE_LEN])
+{
+    if (sig == NULL || (msg == NULL && len > 0)) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    return ecdsa_verify_raw(pkey, NID_X9_62_prime256v1, EVP_sha256(), ECDSA_P256_COORD_LEN, msg,
+                            len, sig);
+}
+
+/* The DER SubjectPublicKeyInfo of a P-256 key, up to the 0x04 of the point. */
+static const uint8_t p256_spki_prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                           0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                           0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+
+dga_err dga_p256_key_from_raw(const uint8_t xy[DGA_P256_POINT_LEN], EVP_PKEY **ret)
+{
+    uint8_t spki[sizeof p256_spki_prefix + DGA_P256_POINT_LEN];
+    if (xy == NULL || ret == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    memcpy(spki, p256_spki_prefix, sizeof p256_spki_prefix);
+    memcpy(spki + sizeof p256_spki_prefix, xy, DGA_P256_POINT_LEN);
+    const unsigned char *p = spki;
+    /* d2i_PUBKEY checks that the point is on the curve. */
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)sizeof spki);
+    if (pkey == NULL) {
+        ERR_clear_error();
+        return DGA_E_SIGNATURE_INVALID;
+    }
+    *ret = pkey;
+    return DGA_E_OK;
 }
 
 dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
