@@ -338,16 +338,16 @@ static int build_eat(struct attest_run *run)
 
 static void run_free(struct attest_run *run)
 {
-    dga_set_appraisal_free(&run->ap);
+    dga_set_appraisal_clear(&run->ap);
     dga_verify_cache_free(run->opt.cache); /* after the appraisals that borrow its RIMs */
     if (run->set != NULL) {
-        dga_evidence_set_free(run->set);
+        dga_evidence_set_clear(run->set);
     }
     free(run->set);
     dga_policy_free(run->policy);
-    dga_trust_free(&run->device_root);
-    dga_trust_free(&run->rim_root);
-    dga_ocsp_bundle_free(&run->bundle);
+    dga_trust_clear(&run->device_root);
+    dga_trust_clear(&run->rim_root);
+    dga_ocsp_bundle_clear(&run->bundle);
     dga_ocsp_memo_free(run->ocsp.memo);
     free(run);
 }

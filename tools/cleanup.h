@@ -8,7 +8,7 @@
  * the library's own types that the programs own. Every helper
  * accepts NULL and resets the variable. jansson brings json_decrefp; a
  * struct a caller owns whose *_free(&s) clears it (dga_trust) takes that
- * function directly: `_cleanup_(dga_trust_free) struct dga_trust t = {0};`.
+ * function directly: `_cleanup_(dga_trust_clear) struct dga_trust t = {0};`.
  */
 #ifndef DGA_TOOLS_CLEANUP_H
 #define DGA_TOOLS_CLEANUP_H
@@ -26,21 +26,21 @@ DEFINE_FREEP(struct dga_rim, dga_rim_free)
 DEFINE_FREEP(struct dga_eventlog, dga_eventlog_free)
 DEFINE_FREEP(struct dga_event_backend, dga_event_backend_free)
 
-/* A heap evidence set: what it holds (dga_evidence_set_free), then the set. */
+/* A heap evidence set: what it holds (dga_evidence_set_clear), then the set. */
 static inline void evidence_set_freep(struct dga_evidence_set **p)
 {
     if (*p != NULL) {
-        dga_evidence_set_free(*p);
+        dga_evidence_set_clear(*p);
         free(*p);
         *p = NULL;
     }
 }
 
-/* A heap collection: what it holds (dga_collection_free), then the collection. */
+/* A heap collection: what it holds (dga_collection_clear), then the collection. */
 static inline void collection_freep(struct dga_collection **p)
 {
     if (*p != NULL) {
-        dga_collection_free(*p);
+        dga_collection_clear(*p);
         free(*p);
         *p = NULL;
     }

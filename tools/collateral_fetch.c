@@ -120,7 +120,7 @@ static void fetch_rim(const char *id, struct fetch_run *run)
         struct dga_ocsp_chain_result o;
         dga_err oe = dga_ocsp_check_rim(&run->ocsp, rim, run->rim_root.root, run->at, &o);
         report_chain("RIM signer chain", &o, oe, run);
-        dga_ocsp_chain_result_free(&o);
+        dga_ocsp_chain_result_clear(&o);
     }
 }
 
@@ -150,7 +150,7 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
     dga_err oe = dga_ocsp_check_chain(&run->ocsp, chain, DGA_OCSP_CHAIN_DEVICE,
                                       run->device_root.root, run->at, &o);
     report_chain("device chain", &o, oe, run);
-    dga_ocsp_chain_result_free(&o);
+    dga_ocsp_chain_result_clear(&o);
     if (!dga_arch_is_switch(ev->arch)) {
         fetch_rim(d.driver_rim_id, run);
     }
@@ -161,8 +161,8 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
 static void fetch_run_freep(struct fetch_run **p)
 {
     if (*p != NULL) {
-        dga_trust_free(&(*p)->device_root);
-        dga_trust_free(&(*p)->rim_root);
+        dga_trust_clear(&(*p)->device_root);
+        dga_trust_clear(&(*p)->rim_root);
         dga_ocsp_memo_free((*p)->ocsp.memo);
         free(*p);
         *p = NULL;

@@ -325,7 +325,7 @@ static int list_missing(struct collateral_args *a, const struct dga_trust *rim_r
 int cmd_collateral_status(int argc, char **argv)
 {
     struct collateral_args a = {0};
-    _cleanup_(dga_trust_free) struct dga_trust rim_root = {0};
+    _cleanup_(dga_trust_clear) struct dga_trust rim_root = {0};
     time_t at = 0;
     int rc = collateral_parse_args(argc, argv, false, status_usage, &a);
     if (rc == EXIT_VERIFIED) {

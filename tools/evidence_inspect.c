@@ -59,7 +59,7 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_array_append_new(subjects, json_string(s != NULL ? s : "?"));
         OPENSSL_free(s);
     }
-    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_trust_clear) struct dga_trust trust = {0};
     struct dga_chain_info info;
     e = dga_trust_nvidia_device(&trust);
     if (e == DGA_E_OK) {

@@ -187,7 +187,7 @@ static int report(const struct dga_device_result *res, size_t n, const struct ve
 int cmd_evidence_verify(int argc, char **argv)
 {
     struct verify_args a = {0};
-    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_trust_clear) struct dga_trust trust = {0};
     struct dga_verify_options opt = {0};
     _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     _cleanup_(freep) struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);

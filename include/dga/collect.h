@@ -106,7 +106,7 @@ struct dga_collection {
     struct dga_gpu_collected gpu[DGA_MAX_DEVICES];
 };
 
-void dga_collection_free(struct dga_collection *c);
+void dga_collection_clear(struct dga_collection *c);
 
 /* An initialized NVML library. */
 struct dga_nvml;

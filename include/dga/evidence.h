@@ -217,7 +217,7 @@ struct dga_evidence_set {
     struct dga_device_evidence dev[DGA_MAX_DEVICES];
 };
 
-void dga_evidence_set_free(struct dga_evidence_set *s);
+void dga_evidence_set_clear(struct dga_evidence_set *s);
 
 /*
  * NVIDIA's serialized evidence JSON: an array of {arch, nonce, evidence

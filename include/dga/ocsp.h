@@ -216,6 +216,6 @@ struct dga_ocsp_chain_result {
 /* Computes status, reason, nonce_matches, response_valid, err and failed from certs[0..n). */
 void dga_ocsp_chain_aggregate(struct dga_ocsp_chain_result *c);
 /* Frees the stored responses; the struct is "not checked" afterwards. */
-void dga_ocsp_chain_result_free(struct dga_ocsp_chain_result *c);
+void dga_ocsp_chain_result_clear(struct dga_ocsp_chain_result *c);
 
 #endif

@@ -131,6 +131,6 @@ bool dga_rim_id_valid(const char *rim_id);
  */
 dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_candidates *ret,
                            struct dga_diag *diag);
-void dga_rim_candidates_free(struct dga_rim_candidates *c);
+void dga_rim_candidates_clear(struct dga_rim_candidates *c);
 
 #endif

@@ -35,7 +35,7 @@ dga_err dga_trust_nvidia_device(struct dga_trust *ret);
 dga_err dga_trust_nvidia_rim(struct dga_trust *ret);
 /* An explicitly chosen root from a PEM file holding exactly one certificate. */
 dga_err dga_trust_from_pem(const char *pem, size_t len, struct dga_trust *ret);
-void dga_trust_free(struct dga_trust *t);
+void dga_trust_clear(struct dga_trust *t);
 
 /*
  * Parses concatenated PEM certificates. Only whitespace may appear outside the

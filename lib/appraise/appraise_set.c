@@ -279,10 +279,10 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
     return e;
 }
 
-void dga_set_appraisal_free(struct dga_set_appraisal *a)
+void dga_set_appraisal_clear(struct dga_set_appraisal *a)
 {
     for (size_t i = 0; i < a->n; i++) {
-        dga_appraisal_free(&a->dev[i]);
+        dga_appraisal_clear(&a->dev[i]);
     }
     free(a->dev);
     a->dev = NULL;

@@ -76,7 +76,7 @@ dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_
     return DGA_E_OK;
 }
 
-void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b)
+void dga_ocsp_bundle_clear(struct dga_ocsp_bundle *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         free(b->items[i].der);

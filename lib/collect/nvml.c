@@ -343,7 +343,7 @@ static dga_err collect_device(struct dga_nvml *n, unsigned i, const uint8_t nonc
     return e;
 }
 
-void dga_collection_free(struct dga_collection *c)
+void dga_collection_clear(struct dga_collection *c)
 {
     for (size_t i = 0; i < c->n && i < DGA_MAX_DEVICES; i++) {
         gpu_free(&c->gpu[i]);
@@ -395,7 +395,7 @@ dga_err dga_nvml_collect(struct dga_nvml *nvml, const uint8_t nonce[DGA_NONCE_LE
         }
     }
     if (e != DGA_E_OK) {
-        dga_collection_free(c);
+        dga_collection_clear(c);
         return e;
     }
     *ret = *c;

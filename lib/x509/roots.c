@@ -77,7 +77,7 @@ dga_err dga_trust_from_pem(const char *pem, size_t len, struct dga_trust *ret)
     return trust_load(pem, len, true, ret);
 }
 
-void dga_trust_free(struct dga_trust *t)
+void dga_trust_clear(struct dga_trust *t)
 {
     if (t != NULL) {
         X509_free(t->root);

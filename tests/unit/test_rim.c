@@ -196,7 +196,7 @@ static dga_err chain_at(const struct dga_rim *rim, const char *when, struct dga_
 {
     struct dga_trust t = rim_trust();
     dga_err e = dga_rim_chain_verify(rim, &t, at(when), info, diag);
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
     return e;
 }
 
@@ -1023,8 +1023,8 @@ static void test_wrong_roots(void **state)
     assert_int_equal(chain_at(rim, T_2026, &info, &d), DGA_E_OK);
     assert_string_equal(info.expiration_date, "2026-12-30T16:56:50Z");
     assert_int_equal(verify_sig(rim, &d), DGA_E_OK); /* KeyInfo is not signed */
-    dga_trust_free(&wrong);
-    dga_trust_free(&device);
+    dga_trust_clear(&wrong);
+    dga_trust_clear(&device);
 }
 
 /* Certificate 0 in document order is the signer (see rim_chain.c). */
@@ -1086,7 +1086,7 @@ static void test_chain_arguments(void **state)
     assert_int_equal(dga_rim_chain_verify(rim, &t, 0, &info, &d), DGA_E_CHAIN_LENGTH);
     sk_X509_free(rim->certs);
     rim->certs = saved;
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
 }
 
 /* ------------------------------------------------------- signature profile */
