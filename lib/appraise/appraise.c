@@ -404,9 +404,13 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
 
 void dga_appraisal_clear(struct dga_appraisal *a)
 {
+    if (a == NULL) {
+        return;
+    }
     use_release(&a->driver);
     use_release(&a->firmware);
     dga_ocsp_chain_result_clear(&a->ocsp);
     dga_ocsp_chain_result_clear(&a->driver.ocsp);
     dga_ocsp_chain_result_clear(&a->firmware.ocsp);
+    memset(a, 0, sizeof *a);
 }

@@ -281,17 +281,16 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
 
 void dga_set_appraisal_clear(struct dga_set_appraisal *a)
 {
+    if (a == NULL) {
+        return;
+    }
     for (size_t i = 0; i < a->n; i++) {
         dga_appraisal_clear(&a->dev[i]);
     }
     free(a->dev);
-    a->dev = NULL;
     json_decref(a->claims);
     json_decref(a->detached_eat);
-    a->claims = a->detached_eat = NULL;
-    a->n = 0;
-    memset(a->dup, 0, sizeof a->dup);
-    a->n_duplicates = 0;
+    memset(a, 0, sizeof *a);
 }
 
 dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,

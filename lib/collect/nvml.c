@@ -345,10 +345,13 @@ static dga_err collect_device(struct dga_nvml *n, unsigned i, const uint8_t nonc
 
 void dga_collection_clear(struct dga_collection *c)
 {
+    if (c == NULL) {
+        return;
+    }
     for (size_t i = 0; i < c->n && i < DGA_MAX_DEVICES; i++) {
         gpu_free(&c->gpu[i]);
     }
-    c->n = 0;
+    memset(c, 0, sizeof *c);
 }
 
 static dga_err collect_system(struct dga_nvml *n, struct dga_collection *c, unsigned *count,

@@ -17,6 +17,9 @@
 
 void dga_evidence_set_clear(struct dga_evidence_set *s)
 {
+    if (s == NULL) {
+        return;
+    }
     for (size_t i = 0; i < s->n; i++) {
         free(s->dev[i].report);
         free(s->dev[i].chain_pem);

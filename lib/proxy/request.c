@@ -283,8 +283,7 @@ void dga_proxy_request_clear(struct dga_proxy_request *r)
 {
     if (r != NULL) {
         free(r->ocsp);
-        r->ocsp = NULL;
-        r->ocsp_len = 0;
+        memset(r, 0, sizeof *r);
     }
 }
 

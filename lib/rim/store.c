@@ -39,6 +39,9 @@ bool dga_rim_id_valid(const char *rim_id)
 
 void dga_rim_candidates_clear(struct dga_rim_candidates *c)
 {
+    if (c == NULL) {
+        return;
+    }
     for (size_t i = 0; i < c->n; i++) {
         free(c->c[i].path);
         free(c->c[i].bytes);

@@ -3,6 +3,8 @@
  * The pinned NVIDIA roots (docs/formats.md §7), compiled in. Copied from
  * tests/fixtures/roots/ (tests/fixtures/PROVENANCE.md says where they come from).
  */
+#include <string.h>
+
 #include "core/cleanup.h"
 #include "dga/x509.h"
 
@@ -81,7 +83,6 @@ void dga_trust_clear(struct dga_trust *t)
 {
     if (t != NULL) {
         X509_free(t->root);
-        t->root = NULL;
-        t->custom = false;
+        memset(t, 0, sizeof *t);
     }
 }
