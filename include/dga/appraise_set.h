@@ -75,7 +75,16 @@ struct dga_set_appraisal {
  */
 dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,
                          const struct dga_policy *policy, struct dga_set_appraisal *ret);
+/*
+ * Frees what *a holds, not a itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
 void dga_set_appraisal_clear(struct dga_set_appraisal *a);
+/* For _cleanup_ on a struct variable: dga_set_appraisal_clear(a). */
+static inline void dga_set_appraisal_clearp(struct dga_set_appraisal *a)
+{
+    dga_set_appraisal_clear(a);
+}
 
 /*
  * What device i shares with the device it repeats: "same report", "same leaf

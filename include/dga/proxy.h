@@ -143,7 +143,16 @@ int dga_proxy_route(const char *method, const char *uri, enum dga_proxy_route *r
 int dga_proxy_parse(const char *method, const char *uri, const char *content_type,
                     const uint8_t *body, size_t body_len, size_t max_body,
                     struct dga_proxy_request *ret);
+/*
+ * Frees what *r holds, not r itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
 void dga_proxy_request_clear(struct dga_proxy_request *r);
+/* For _cleanup_ on a struct variable: dga_proxy_request_clear(r). */
+static inline void dga_proxy_request_clearp(struct dga_proxy_request *r)
+{
+    dga_proxy_request_clear(r);
+}
 
 /*
  * The OCSP cache key: SHA-256 of the DER TLV of tbsRequest.requestList, so

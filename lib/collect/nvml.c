@@ -84,12 +84,6 @@ void dga_nvml_close(struct dga_nvml *nvml)
     free(nvml);
 }
 
-static inline void dga_nvml_closep(struct dga_nvml **p)
-{
-    dga_nvml_close(*p);
-    *p = NULL;
-}
-
 dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_error *err)
 {
     _cleanup_(dga_nvml_closep) struct dga_nvml *n = calloc(1, sizeof *n);

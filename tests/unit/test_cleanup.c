@@ -2,7 +2,8 @@
 /*
  * Ownership read from a name: a *_clear frees what a caller-owned struct
  * holds, accepts NULL and leaves the struct zeroed, so that clearing twice
- * is harmless (the sanitizer build sees any double free or leak).
+ * is harmless (the sanitizer build sees any double free or leak); a *_freep
+ * or *_clearp is what _cleanup_ takes.
  */
 #include "testutil.h"
 
@@ -11,10 +12,14 @@
 
 #include "dga/appraise.h"
 #include "dga/appraise_set.h"
+#include "dga/cleanup.h"
 #include "dga/collateral.h"
 #include "dga/collect.h"
 #include "dga/evidence.h"
+#include "dga/gate.h"
+#include "dga/measure.h"
 #include "dga/ocsp.h"
+#include "dga/policy.h"
 #include "dga/proxy.h"
 #include "dga/rim.h"
 #include "dga/x509.h"
@@ -227,6 +232,84 @@ static void test_chain_path_clear_keeps_inputs(void **state)
     dga_trust_clear(&t);
 }
 
+/* The clearp helpers run at scope exit: the sanitizer build sees a leak if they do not. */
+static void test_clearp_in_scope(void **state)
+{
+    (void)state;
+    {
+        _cleanup_(dga_trust_clearp) struct dga_trust t = {0};
+        assert_int_equal(dga_trust_nvidia_rim(&t), DGA_E_OK);
+        _cleanup_(dga_http_response_clearp) struct dga_http_response r = {.body = bytes(1)};
+        _cleanup_(dga_proxy_request_clearp) struct dga_proxy_request q = {.ocsp = bytes(1)};
+        _cleanup_(dga_ocsp_chain_result_clearp) struct dga_ocsp_chain_result o = {.n = 1};
+        o.certs[0].der = bytes(1);
+        _cleanup_(dga_rim_candidates_clearp) struct dga_rim_candidates c = {.n = 1};
+        c.c[0].bytes = bytes(1);
+        _cleanup_(dga_ocsp_bundle_clearp) struct dga_ocsp_bundle b = {.n = 1};
+        b.items = calloc(1, sizeof *b.items);
+        assert_non_null(b.items);
+        b.items[0].der = bytes(1);
+        _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
+        assert_non_null(s);
+        s->n = 1;
+        s->dev[0].report = bytes(1);
+        _cleanup_(dga_collection_freep) struct dga_collection *col = calloc(1, sizeof *col);
+        assert_non_null(col);
+        col->n = 1;
+        col->gpu[0].chain_pem = bytes(1);
+    }
+}
+
+/* Each freep frees the object, resets the variable, and accepts NULL. */
+static void test_freep(void **state)
+{
+    (void)state;
+    struct dga_cert_pool *pool = NULL;
+    assert_int_equal(dga_cert_pool_new(&pool), DGA_E_OK);
+    dga_cert_pool_freep(&pool);
+    assert_null(pool);
+    dga_cert_pool_freep(&pool);
+
+    struct dga_chain_cache *cc = NULL;
+    assert_int_equal(dga_chain_cache_new(&cc), DGA_E_OK);
+    dga_chain_cache_freep(&cc);
+    assert_null(cc);
+
+    struct dga_ocsp_memo *memo = NULL;
+    assert_int_equal(dga_ocsp_memo_new(&memo), DGA_E_OK);
+    dga_ocsp_memo_freep(&memo);
+    assert_null(memo);
+
+    struct dga_policy *policy = NULL;
+    assert_int_equal(dga_policy_default(&policy), DGA_E_OK);
+    dga_policy_freep(&policy);
+    assert_null(policy);
+
+    _cleanup_(dga_trust_clearp) struct dga_trust rim_root = {0};
+    assert_int_equal(dga_trust_nvidia_rim(&rim_root), DGA_E_OK);
+    struct dga_verify_cache *vc = NULL;
+    assert_int_equal(dga_verify_cache_new(&rim_root, 1700000000, &vc), DGA_E_OK);
+    dga_verify_cache_freep(&vc);
+    assert_null(vc);
+
+    struct dga_evidence_set *s = NULL;
+    dga_evidence_set_freep(&s);
+    struct dga_collection *col = NULL;
+    dga_collection_freep(&col);
+    struct dga_rim *rim = NULL;
+    dga_rim_freep(&rim);
+    struct dga_eventlog *log = NULL;
+    dga_eventlog_freep(&log);
+    struct dga_event_backend *be = NULL;
+    dga_event_backend_freep(&be);
+    struct dga_gate_config *cfg = NULL;
+    dga_gate_config_freep(&cfg);
+    struct dga_ocsp_request *req = NULL;
+    dga_ocsp_request_freep(&req);
+    struct dga_nvml *nvml = NULL;
+    dga_nvml_closep(&nvml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +325,8 @@ int main(void)
         cmocka_unit_test(test_appraisal_clear_zeroes),
         cmocka_unit_test(test_set_appraisal_clear_zeroes),
         cmocka_unit_test(test_chain_path_clear_keeps_inputs),
+        cmocka_unit_test(test_clearp_in_scope),
+        cmocka_unit_test(test_freep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
