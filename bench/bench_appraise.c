@@ -99,7 +99,7 @@ static dga_err appraise_n(struct bench *b, size_t n)
     }
     b->ecdsa = dga_stats_ecdsa_verifications() - before;
     for (size_t i = 0; i < n; i++) {
-        dga_appraisal_free(&b->dev[i]);
+        dga_appraisal_clear(&b->dev[i]);
     }
     dga_verify_cache_free(b->opt.cache);
     b->opt.cache = NULL;
@@ -324,10 +324,10 @@ static int load(struct bench *b, const char *fixtures)
 
 static void unload(struct bench *b)
 {
-    dga_evidence_set_free(&b->set);
+    dga_evidence_set_clear(&b->set);
     dga_policy_free(b->policy);
-    dga_trust_free(&b->device_root);
-    dga_trust_free(&b->rim_root);
+    dga_trust_clear(&b->device_root);
+    dga_trust_clear(&b->rim_root);
     EVP_PKEY_free(b->key);
 }
 

@@ -305,7 +305,7 @@ static void unload(struct bench *b)
     if (b->chain != NULL) {
         sk_X509_pop_free(b->chain, X509_free);
     }
-    dga_trust_free(&b->trust);
+    dga_trust_clear(&b->trust);
     EVP_PKEY_free(b->p384);
     free(b->report);
     free(b->pem);

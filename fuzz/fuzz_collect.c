@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *text = (const char *)data + 1;
     if ((data[0] & 1) == 0) {
         if (dga_collection_from_json(text, size - 1, &c, &diag) == DGA_E_OK) {
-            dga_collection_free(&c);
+            dga_collection_clear(&c);
         }
     } else {
         (void)dga_sysfs_hex_parse(text, size - 1, 0xffffff, &v);

@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dga_diag diag = {0};
 
     if (dga_evidence_json_parse((const char *)data, size, &set, &diag) == DGA_E_OK) {
-        dga_evidence_set_free(&set);
+        dga_evidence_set_clear(&set);
     }
     return 0;
 }

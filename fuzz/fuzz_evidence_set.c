@@ -59,7 +59,7 @@ static bool apply_plan(struct dga_evidence_set *set, const uint8_t *plan, size_t
         memcpy(d->chain_pem, src->chain_pem, src->chain_pem_len + 1);
         out.n++;
     }
-    dga_evidence_set_free(set);
+    dga_evidence_set_clear(set);
     *set = out;
     return ok;
 }
@@ -110,7 +110,7 @@ static void appraise(const struct dga_evidence_set *set, const struct dga_policy
     if (dga_appraise_set(set, &opt, policy, &a) == DGA_E_OK) {
         check_duplicates(set, &a);
     }
-    dga_set_appraisal_free(&a);
+    dga_set_appraisal_clear(&a);
     dga_verify_cache_free(cache);
 }
 
@@ -139,6 +139,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n == 0 || apply_plan(&set, data + 1, n)) {
         appraise(&set, policy, &dev, &rim);
     }
-    dga_evidence_set_free(&set);
+    dga_evidence_set_clear(&set);
     return 0;
 }

@@ -100,7 +100,7 @@ static void fuzz_json(const uint8_t *data, size_t size)
 {
     struct dga_ocsp_bundle b = {0};
     (void)dga_ocsp_bundle_from_json((const char *)data, size, &b, NULL);
-    dga_ocsp_bundle_free(&b);
+    dga_ocsp_bundle_clear(&b);
     uint8_t *xml = NULL;
     size_t len = 0;
     if (dga_collateral_rim_answer(data, size, "NV_GPU_DRIVER_GH100_545.00", &xml, &len, NULL) ==

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++) {
                 (void)dga_device_chain_verify(chain, arches[i], &trust, FUZZ_TIME, &info, &diag);
             }
-            dga_trust_free(&trust);
+            dga_trust_clear(&trust);
         }
     }
     /* The FWID parsers see the leaf's extensions whatever the chain length. */

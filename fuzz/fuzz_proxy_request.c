@@ -67,7 +67,7 @@ static void fuzz_request(const char *method, const uint8_t *p, size_t left)
         dga_proxy_parse(method, uri, ct[0] != '\0' ? ct : NULL, p, left, DGA_PROXY_REQUEST_MAX, &r);
     if (status == 0) {
         check_request(&r);
-        dga_proxy_request_free(&r);
+        dga_proxy_request_clear(&r);
     } else if (status < 400 || status > 599) {
         abort();
     }

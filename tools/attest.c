@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "attest.h"
+#include "dga/cleanup.h"
 #include "dga/eat.h"
 #include "dga/util.h"
 
@@ -336,25 +337,28 @@ static int build_eat(struct attest_run *run)
     return rc;
 }
 
-static void run_free(struct attest_run *run)
+/* A run and everything it holds. */
+static void run_freep(struct attest_run **p)
 {
-    dga_set_appraisal_free(&run->ap);
-    dga_verify_cache_free(run->opt.cache); /* after the appraisals that borrow its RIMs */
-    if (run->set != NULL) {
-        dga_evidence_set_free(run->set);
+    struct attest_run *run = *p;
+    if (run == NULL) {
+        return;
     }
-    free(run->set);
-    dga_policy_free(run->policy);
-    dga_trust_free(&run->device_root);
-    dga_trust_free(&run->rim_root);
-    dga_ocsp_bundle_free(&run->bundle);
-    dga_ocsp_memo_free(run->ocsp.memo);
+    dga_set_appraisal_clear(&run->ap);
+    dga_verify_cache_freep(&run->opt.cache); /* after the appraisals that borrow its RIMs */
+    dga_evidence_set_freep(&run->set);
+    dga_policy_freep(&run->policy);
+    dga_trust_clear(&run->device_root);
+    dga_trust_clear(&run->rim_root);
+    dga_ocsp_bundle_clear(&run->bundle);
+    dga_ocsp_memo_freep(&run->ocsp.memo);
     free(run);
+    *p = NULL;
 }
 
 int cmd_attest(int argc, char **argv)
 {
-    struct attest_run *run = calloc(1, sizeof *run);
+    _cleanup_(run_freep) struct attest_run *run = calloc(1, sizeof *run);
     if (run == NULL) {
         return EXIT_IO;
     }
@@ -378,6 +382,5 @@ int cmd_attest(int argc, char **argv)
         }
         rc = EXIT_REJECTED;
     }
-    run_free(run);
     return rc;
 }

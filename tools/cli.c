@@ -10,7 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/x509.h>
 
-#include "cleanup.h"
+#include "dga/cleanup.h"
 #include "dga/util.h"
 
 void cli_error(const char *fmt, ...)

@@ -11,9 +11,9 @@
 
 #include <openssl/x509.h>
 
-#include "cleanup.h"
 #include "cli.h"
 #include "collateral.h"
+#include "dga/cleanup.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 
@@ -117,10 +117,9 @@ static void fetch_rim(const char *id, struct fetch_run *run)
                diag.field != NULL ? diag.field : "store");
     } else {
         printf("  rim  %s: %s\n", id, added ? "stored" : "already stored");
-        struct dga_ocsp_chain_result o;
+        _cleanup_(dga_ocsp_chain_result_clearp) struct dga_ocsp_chain_result o = {0};
         dga_err oe = dga_ocsp_check_rim(&run->ocsp, rim, run->rim_root.root, run->at, &o);
         report_chain("RIM signer chain", &o, oe, run);
-        dga_ocsp_chain_result_free(&o);
     }
 }
 
@@ -146,11 +145,10 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
         printf("  evidence: FAIL: %s [%s]\n", dga_err_message(e), dga_err_name(e));
         return;
     }
-    struct dga_ocsp_chain_result o;
+    _cleanup_(dga_ocsp_chain_result_clearp) struct dga_ocsp_chain_result o = {0};
     dga_err oe = dga_ocsp_check_chain(&run->ocsp, chain, DGA_OCSP_CHAIN_DEVICE,
                                       run->device_root.root, run->at, &o);
     report_chain("device chain", &o, oe, run);
-    dga_ocsp_chain_result_free(&o);
     if (!dga_arch_is_switch(ev->arch)) {
         fetch_rim(d.driver_rim_id, run);
     }
@@ -161,9 +159,9 @@ static void fetch_device(const struct dga_device_evidence *ev, size_t index, str
 static void fetch_run_freep(struct fetch_run **p)
 {
     if (*p != NULL) {
-        dga_trust_free(&(*p)->device_root);
-        dga_trust_free(&(*p)->rim_root);
-        dga_ocsp_memo_free((*p)->ocsp.memo);
+        dga_trust_clear(&(*p)->device_root);
+        dga_trust_clear(&(*p)->rim_root);
+        dga_ocsp_memo_freep(&(*p)->ocsp.memo);
         free(*p);
         *p = NULL;
     }
@@ -195,7 +193,7 @@ static int fetch_setup(struct fetch_run *run)
 int cmd_collateral_fetch(int argc, char **argv)
 {
     _cleanup_(fetch_run_freep) struct fetch_run *run = calloc(1, sizeof *run);
-    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     int rc = run != NULL && set != NULL
                  ? collateral_parse_args(argc, argv, true, fetch_usage, &run->args)
                  : EXIT_IO;

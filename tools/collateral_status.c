@@ -15,9 +15,9 @@
 
 #include <openssl/x509.h>
 
-#include "cleanup.h"
 #include "cli.h"
 #include "collateral.h"
+#include "dga/cleanup.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -312,7 +312,7 @@ static int list_store(const struct collateral_args *a, time_t at, const struct d
 static int list_missing(struct collateral_args *a, const struct dga_trust *rim_root, json_t *out,
                         bool *stale)
 {
-    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     int rc = set != NULL ? cli_load_evidence(&a->ev, set) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {
         json_t *m = missing_json(a->dir, set, rim_root);
@@ -325,7 +325,7 @@ static int list_missing(struct collateral_args *a, const struct dga_trust *rim_r
 int cmd_collateral_status(int argc, char **argv)
 {
     struct collateral_args a = {0};
-    _cleanup_(dga_trust_free) struct dga_trust rim_root = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust rim_root = {0};
     time_t at = 0;
     int rc = collateral_parse_args(argc, argv, false, status_usage, &a);
     if (rc == EXIT_VERIFIED) {

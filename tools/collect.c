@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/collect.h"
 #include "dga/util.h"
 
@@ -212,7 +212,7 @@ int cmd_collect(int argc, char **argv)
         return rc;
     }
     _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
-    _cleanup_(collection_freep) struct dga_collection *c = calloc(1, sizeof *c);
+    _cleanup_(dga_collection_freep) struct dga_collection *c = calloc(1, sizeof *c);
     struct dga_nvml_error err;
     memset(&err, 0, sizeof err);
     if (inv == NULL || c == NULL) {

@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/eat.h"
 #include "dga/util.h"
 

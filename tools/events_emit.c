@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/measure.h"
 #include "dga/util.h"
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/measure.h"
 #include "dga/util.h"
 

@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/util.h"
 #include "dga/x509.h"
 
@@ -59,7 +59,7 @@ static json_t *chain_json(const char *pem, size_t len, enum dga_arch arch)
         json_array_append_new(subjects, json_string(s != NULL ? s : "?"));
         OPENSSL_free(s);
     }
-    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust trust = {0};
     struct dga_chain_info info;
     e = dga_trust_nvidia_device(&trust);
     if (e == DGA_E_OK) {
@@ -121,7 +121,7 @@ static bool looks_like_json(const uint8_t *p, size_t n)
 
 static int inspect_json(const char *path, const uint8_t *text, size_t len)
 {
-    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     if (set == NULL) {
         return EXIT_IO;
     }

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/util.h"
 
 struct verify_args {
@@ -187,9 +187,9 @@ static int report(const struct dga_device_result *res, size_t n, const struct ve
 int cmd_evidence_verify(int argc, char **argv)
 {
     struct verify_args a = {0};
-    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust trust = {0};
     struct dga_verify_options opt = {0};
-    _cleanup_(evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *set = calloc(1, sizeof *set);
     _cleanup_(freep) struct dga_device_result *res = calloc(DGA_MAX_DEVICES, sizeof *res);
     int rc = set != NULL && res != NULL ? parse_args(argc, argv, &a) : EXIT_IO;
     if (rc == EXIT_VERIFIED) {

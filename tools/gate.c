@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/gate.h"
 #include "dga/util.h"
 
@@ -132,7 +133,7 @@ static int exit_code(const struct dga_gate_result *r)
 int cmd_gate(int argc, char **argv)
 {
     struct gate_args a = {0};
-    struct dga_gate_config *cfg = NULL;
+    _cleanup_(dga_gate_config_freep) struct dga_gate_config *cfg = NULL;
     int rc = parse_args(argc, argv, &a);
     if (rc == EXIT_VERIFIED) {
         rc = load_config(a.config, &cfg);
@@ -140,16 +141,12 @@ int cmd_gate(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    struct dga_gate_result *r = calloc(1, sizeof *r);
+    _cleanup_(freep) struct dga_gate_result *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        dga_gate_config_free(cfg);
         return EXIT_IO;
     }
     struct dga_gate_options opt = {.dry_run = a.dry_run};
     dga_gate_run(cfg, &opt, r);
     print_outcome(r, a.dry_run);
-    rc = exit_code(r);
-    free(r);
-    dga_gate_config_free(cfg);
-    return rc;
+    return exit_code(r);
 }

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/quote.h"
 #include "dga/util.h"
 #include "quote_json.h"

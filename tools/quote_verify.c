@@ -14,8 +14,8 @@
 #include <openssl/x509.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/quote.h"
 #include "dga/util.h"
 #include "dga/x509.h"
@@ -190,16 +190,6 @@ static void print_text(const struct dga_quote_verdict *v, time_t at)
     printf("at: %s\n", when);
 }
 
-static void collateral_clearp(struct dga_quote_collateral *c)
-{
-    dga_quote_collateral_clear(c);
-}
-
-static void trust_clearp(struct dga_trust *t)
-{
-    dga_trust_free(t);
-}
-
 /* The verdict's output, or the not-up-to-date failure when the caller asked for UpToDate. */
 static int report(const struct qverify_args *a, const struct dga_quote_verdict *v,
                   const struct dga_quote *q, enum dga_quote_form form, time_t at)
@@ -235,7 +225,7 @@ int cmd_quote_verify(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct dga_quote_verify_opts vo = {.allow_debug = a.allow_debug};
-    _cleanup_(trust_clearp) struct dga_trust root = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust root = {0};
     if ((rc = parse_at(a.at, &vo.at)) != EXIT_VERIFIED) {
         return rc;
     }
@@ -257,7 +247,7 @@ int cmd_quote_verify(int argc, char **argv)
         return rc;
     }
     _cleanup_(freep) uint8_t *bytes = NULL;
-    _cleanup_(collateral_clearp) struct dga_quote_collateral coll = {0};
+    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral coll = {0};
     size_t len = 0;
     enum dga_quote_form form = DGA_QUOTE_FORM_BINARY;
     struct dga_quote q;

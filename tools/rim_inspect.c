@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/rim.h"
 #include "dga/util.h"
 

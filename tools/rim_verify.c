@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "args.h"
-#include "cleanup.h"
 #include "cli.h"
+#include "dga/cleanup.h"
 #include "dga/rim.h"
 #include "dga/util.h"
 
@@ -142,7 +142,7 @@ static void report_failure(const struct rim_verify_args *a, const struct rim_out
 int cmd_rim_verify(int argc, char **argv)
 {
     struct rim_verify_args a = {0};
-    _cleanup_(dga_trust_free) struct dga_trust trust = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust trust = {0};
     _cleanup_(dga_rim_freep) struct dga_rim *rim = NULL;
     time_t at = time(NULL);
     int rc = parse_args(argc, argv, &a);

@@ -83,12 +83,19 @@ struct dga_rim_use {
  * chain signatures each after the first. Bound to one RIM root and one
  * verification time: an appraisal with others is DGA_E_BAD_ARGUMENT. Not
  * thread-safe. Appraisals made with it borrow its RIMs: free them
- * (dga_appraisal_free) before the cache.
+ * (dga_appraisal_clear) before the cache.
  */
 struct dga_verify_cache;
 dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
                              struct dga_verify_cache **ret);
+/* Frees c and everything it holds; NULL is fine. */
 void dga_verify_cache_free(struct dga_verify_cache *c);
+/* For _cleanup_: dga_verify_cache_free(*p), then *p = NULL. */
+static inline void dga_verify_cache_freep(struct dga_verify_cache **p)
+{
+    dga_verify_cache_free(*p);
+    *p = NULL;
+}
 
 struct dga_appraise_options {
     struct dga_verify_options verify;  /* nonce, verification time, device root */
@@ -160,11 +167,20 @@ struct dga_appraisal {
  * chain. Expired RIM signers, measurement mismatches and OCSP answers
  * (revoked, unknown, invalid) are not hard failures: they are claims for the
  * policy. A certificate for which no OCSP response can be obtained is. Always fills *ret (free
- * with dga_appraisal_free) and returns ret->err.
+ * with dga_appraisal_clear) and returns ret->err.
  */
 dga_err dga_appraise_device(const struct dga_device_evidence *ev,
                             const struct dga_appraise_options *opt, struct dga_appraisal *ret);
-void dga_appraisal_free(struct dga_appraisal *a);
+/*
+ * Frees what *a holds, not a itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_appraisal_clear(struct dga_appraisal *a);
+/* For _cleanup_ on a struct variable: dga_appraisal_clear(a). */
+static inline void dga_appraisal_clearp(struct dga_appraisal *a)
+{
+    dga_appraisal_clear(a);
+}
 
 /*
  * The chain whose OCSP response could not be obtained when the device failed

@@ -70,12 +70,21 @@ struct dga_set_appraisal {
  * Appraises every device of set with opt (opt->cache must be set, for speed,
  * or NULL), then evaluates policy. policy_is_file selects result code 11
  * (relying-party policy) over 12 when the policy alone says no. Fills *ret
- * (free with dga_set_appraisal_free) even when devices fail; returns an
+ * (free with dga_set_appraisal_clear) even when devices fail; returns an
  * error only when the verdict could not be computed (DGA_E_NOMEM).
  */
 dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,
                          const struct dga_policy *policy, struct dga_set_appraisal *ret);
-void dga_set_appraisal_free(struct dga_set_appraisal *a);
+/*
+ * Frees what *a holds, not a itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_set_appraisal_clear(struct dga_set_appraisal *a);
+/* For _cleanup_ on a struct variable: dga_set_appraisal_clear(a). */
+static inline void dga_set_appraisal_clearp(struct dga_set_appraisal *a)
+{
+    dga_set_appraisal_clear(a);
+}
 
 /*
  * What device i shares with the device it repeats: "same report", "same leaf

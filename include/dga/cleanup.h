@@ -4,7 +4,9 @@
  * objects, one line per type (after systemd): `_cleanup_(X509_freep) X509 *x = NULL;`.
  * TAKE_PTR hands ownership out of the scope. Every helper accepts NULL and
  * resets the variable. Public, so that the library and the programs built on
- * it release resources one way.
+ * it release resources one way. The helpers for the library's own types
+ * (dga_rim_freep, dga_trust_clearp, ...) are declared next to their
+ * destructors, in each type's header.
  */
 #ifndef DGA_CLEANUP_H
 #define DGA_CLEANUP_H

@@ -77,7 +77,7 @@ struct dga_http_response {
  * connection failures and timeouts and on HTTP 408, 429, 500, 502, 503,
  * 504, up to o->max_attempts (1: a single attempt). DGA_E_OK with whatever
  * status the final attempt got, and its body (*ret to free with
- * dga_http_response_free). DGA_E_COLLATERAL_UNREACHABLE when no attempt got
+ * dga_http_response_clear). DGA_E_COLLATERAL_UNREACHABLE when no attempt got
  * an answer, DGA_E_TOO_LARGE past o->max_body (not retried),
  * DGA_E_BAD_ARGUMENT for a header value with CR or LF or too long, or an
  * authorization for a URL that is not https:// without
@@ -87,7 +87,16 @@ struct dga_http_response {
  */
 dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
                           struct dga_http_response *ret, struct dga_http_info *info);
-void dga_http_response_free(struct dga_http_response *r);
+/*
+ * Frees what *r holds, not r itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_http_response_clear(struct dga_http_response *r);
+/* For _cleanup_ on a struct variable: dga_http_response_clear(r). */
+static inline void dga_http_response_clearp(struct dga_http_response *r)
+{
+    dga_http_response_clear(r);
+}
 
 /*
  * POST body to url through dga_http_exchange (same retries), where only 200
@@ -165,7 +174,16 @@ struct dga_ocsp_bundle {
 /* Adds a copy of a response (DGA_E_TOO_LARGE past DGA_OCSP_BUNDLE_MAX; malformed DER is refused).
  */
 dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_t len);
-void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b);
+/*
+ * Frees what *b holds, not b itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_ocsp_bundle_clear(struct dga_ocsp_bundle *b);
+/* For _cleanup_ on a struct variable: dga_ocsp_bundle_clear(b). */
+static inline void dga_ocsp_bundle_clearp(struct dga_ocsp_bundle *b)
+{
+    dga_ocsp_bundle_clear(b);
+}
 /*
  * The responses of an evidence bundle (attest's JSON output): every
  * collateral.ocsp[].response (base64 DER) added to b. DGA_E_BAD_JSON when
@@ -197,7 +215,14 @@ dga_err dga_ocsp_mode_parse(const char *s, enum dga_ocsp_mode *ret);
 #define DGA_OCSP_MEMO_MAX 256
 struct dga_ocsp_memo;
 dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret);
+/* Frees m and everything it holds; NULL is fine. */
 void dga_ocsp_memo_free(struct dga_ocsp_memo *m);
+/* For _cleanup_: dga_ocsp_memo_free(*p), then *p = NULL. */
+static inline void dga_ocsp_memo_freep(struct dga_ocsp_memo **p)
+{
+    dga_ocsp_memo_free(*p);
+    *p = NULL;
+}
 
 struct dga_ocsp_source {
     struct dga_ocsp_memo *memo; /* optional (NULL: every certificate fetched each time) */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -106,7 +107,23 @@ struct dga_collection {
     struct dga_gpu_collected gpu[DGA_MAX_DEVICES];
 };
 
-void dga_collection_free(struct dga_collection *c);
+/*
+ * Frees what *c holds, not c itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_collection_clear(struct dga_collection *c);
+/* For _cleanup_ on a struct variable: dga_collection_clear(c). */
+static inline void dga_collection_clearp(struct dga_collection *c)
+{
+    dga_collection_clear(c);
+}
+/* For _cleanup_ on one allocated on the heap: dga_collection_clear(*p), free(*p), *p = NULL. */
+static inline void dga_collection_freep(struct dga_collection **p)
+{
+    dga_collection_clear(*p);
+    free(*p);
+    *p = NULL;
+}
 
 /* An initialized NVML library. */
 struct dga_nvml;
@@ -117,8 +134,14 @@ struct dga_nvml;
  * err (optional) says what failed.
  */
 dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_error *err);
-/* nvmlShutdown and dlclose; NULL is fine. */
+/* nvmlShutdown and dlclose, and frees nvml; NULL is fine. */
 void dga_nvml_close(struct dga_nvml *nvml);
+/* For _cleanup_: dga_nvml_close(*p), then *p = NULL. */
+static inline void dga_nvml_closep(struct dga_nvml **p)
+{
+    dga_nvml_close(*p);
+    *p = NULL;
+}
 
 dga_err dga_nvml_cc_settings(struct dga_nvml *nvml, struct dga_cc_settings *ret,
                              struct dga_nvml_error *err);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -217,7 +218,23 @@ struct dga_evidence_set {
     struct dga_device_evidence dev[DGA_MAX_DEVICES];
 };
 
-void dga_evidence_set_free(struct dga_evidence_set *s);
+/*
+ * Frees what *s holds, not s itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_evidence_set_clear(struct dga_evidence_set *s);
+/* For _cleanup_ on a struct variable: dga_evidence_set_clear(s). */
+static inline void dga_evidence_set_clearp(struct dga_evidence_set *s)
+{
+    dga_evidence_set_clear(s);
+}
+/* For _cleanup_ on one allocated on the heap: dga_evidence_set_clear(*p), free(*p), *p = NULL. */
+static inline void dga_evidence_set_freep(struct dga_evidence_set **p)
+{
+    dga_evidence_set_clear(*p);
+    free(*p);
+    *p = NULL;
+}
 
 /*
  * NVIDIA's serialized evidence JSON: an array of {arch, nonce, evidence

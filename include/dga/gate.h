@@ -83,7 +83,14 @@ struct dga_gate_config {
  */
 dga_err dga_gate_config_parse(const char *text, size_t len, struct dga_gate_config **ret,
                               struct dga_diag *diag);
+/* Frees c and everything it holds; NULL is fine. */
 void dga_gate_config_free(struct dga_gate_config *c);
+/* For _cleanup_: dga_gate_config_free(*p), then *p = NULL. */
+static inline void dga_gate_config_freep(struct dga_gate_config **p)
+{
+    dga_gate_config_free(*p);
+    *p = NULL;
+}
 
 /* ---- the gate run ---------------------------------------------------------------------- */
 

@@ -117,7 +117,14 @@ struct dga_event_paths {
  */
 dga_err dga_event_backend_open(const char *spec, const struct dga_event_paths *paths,
                                struct dga_event_backend **ret, struct dga_diag *diag);
+/* Frees b and everything it holds; NULL is fine. */
 void dga_event_backend_free(struct dga_event_backend *b);
+/* For _cleanup_: dga_event_backend_free(*p), then *p = NULL. */
+static inline void dga_event_backend_freep(struct dga_event_backend **p)
+{
+    dga_event_backend_free(*p);
+    *p = NULL;
+}
 
 /* The hash the backend extends with (SHA-384 for sim/tdx, the bank for tpm). */
 enum dga_hash_alg dga_event_backend_alg(const struct dga_event_backend *b);
@@ -188,7 +195,14 @@ struct dga_eventlog {
  */
 dga_err dga_eventlog_parse(const char *text, size_t len, struct dga_eventlog **ret,
                            struct dga_diag *diag);
+/* Frees log and everything it holds; NULL is fine. */
 void dga_eventlog_free(struct dga_eventlog *log);
+/* For _cleanup_: dga_eventlog_free(*p), then *p = NULL. */
+static inline void dga_eventlog_freep(struct dga_eventlog **p)
+{
+    dga_eventlog_free(*p);
+    *p = NULL;
+}
 
 /*
  * Replays every event from 48 zero bytes per register: rtmr[i] =

@@ -75,7 +75,14 @@ dga_err dga_ocsp_request_new(X509 *subject, X509 *issuer, bool with_nonce,
                              struct dga_ocsp_request **ret);
 /* The request's DER; *ret is malloc'd (caller frees), untouched on failure. */
 dga_err dga_ocsp_request_der(const struct dga_ocsp_request *r, uint8_t **ret, size_t *ret_len);
+/* Frees r and everything it holds; NULL is fine. */
 void dga_ocsp_request_free(struct dga_ocsp_request *r);
+/* For _cleanup_: dga_ocsp_request_free(*p), then *p = NULL. */
+static inline void dga_ocsp_request_freep(struct dga_ocsp_request **p)
+{
+    dga_ocsp_request_free(*p);
+    *p = NULL;
+}
 
 /*
  * The collateral key of a certificate: lowercase hex SHA-256 of the DER of
@@ -215,7 +222,16 @@ struct dga_ocsp_chain_result {
 
 /* Computes status, reason, nonce_matches, response_valid, err and failed from certs[0..n). */
 void dga_ocsp_chain_aggregate(struct dga_ocsp_chain_result *c);
-/* Frees the stored responses; the struct is "not checked" afterwards. */
-void dga_ocsp_chain_result_free(struct dga_ocsp_chain_result *c);
+/*
+ * Frees the stored responses, not c itself (the caller's), and leaves an
+ * empty "not checked" result: zero but failed = -1 (no failure). Clearing
+ * twice is harmless; NULL is fine.
+ */
+void dga_ocsp_chain_result_clear(struct dga_ocsp_chain_result *c);
+/* For _cleanup_ on a struct variable: dga_ocsp_chain_result_clear(c). */
+static inline void dga_ocsp_chain_result_clearp(struct dga_ocsp_chain_result *c)
+{
+    dga_ocsp_chain_result_clear(c);
+}
 
 #endif

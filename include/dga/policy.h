@@ -31,7 +31,14 @@ dga_err dga_policy_default(struct dga_policy **ret);
  */
 dga_err dga_policy_parse(const char *json, size_t len, struct dga_policy **ret,
                          struct dga_diag *diag);
+/* Frees p and everything it holds; NULL is fine. */
 void dga_policy_free(struct dga_policy *p);
+/* For _cleanup_: dga_policy_free(*p), then *p = NULL. */
+static inline void dga_policy_freep(struct dga_policy **p)
+{
+    dga_policy_free(*p);
+    *p = NULL;
+}
 
 /* Where a policy came from: dga_policy_default() or a document (dga_policy_parse()). */
 enum dga_policy_origin { DGA_POLICY_BUILTIN, DGA_POLICY_FILE };

@@ -135,7 +135,7 @@ int dga_proxy_route(const char *method, const char *uri, enum dga_proxy_route *r
 
 /*
  * Parses a whole request: route, content type, body. Returns 0 and fills
- * *ret (free with dga_proxy_request_free) or the HTTP status to answer:
+ * *ret (free with dga_proxy_request_clear) or the HTTP status to answer:
  * 404/405 as above, 415 a POST /ocsp without Content-Type
  * application/ocsp-request, 413 a body over max_body, 400 a malformed OCSP
  * request, base64 or RIM id. Pure: no I/O, no allocation survives a failure.
@@ -143,7 +143,16 @@ int dga_proxy_route(const char *method, const char *uri, enum dga_proxy_route *r
 int dga_proxy_parse(const char *method, const char *uri, const char *content_type,
                     const uint8_t *body, size_t body_len, size_t max_body,
                     struct dga_proxy_request *ret);
-void dga_proxy_request_free(struct dga_proxy_request *r);
+/*
+ * Frees what *r holds, not r itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_proxy_request_clear(struct dga_proxy_request *r);
+/* For _cleanup_ on a struct variable: dga_proxy_request_clear(r). */
+static inline void dga_proxy_request_clearp(struct dga_proxy_request *r)
+{
+    dga_proxy_request_clear(r);
+}
 
 /*
  * The OCSP cache key: SHA-256 of the DER TLV of tbsRequest.requestList, so

@@ -270,6 +270,11 @@ dga_err dga_tcb_info_parse(const char *json, size_t len, struct dga_tcb_info *re
                            struct dga_diag *diag);
 /* Frees what the struct owns and zeroes it; NULL is fine. */
 void dga_tcb_info_clear(struct dga_tcb_info *t);
+/* For _cleanup_ on a struct variable: dga_tcb_info_clear(t). */
+static inline void dga_tcb_info_clearp(struct dga_tcb_info *t)
+{
+    dga_tcb_info_clear(t);
+}
 
 /*
  * Stable sort of the levels, best first: descending by the SGX component
@@ -305,6 +310,11 @@ struct dga_qe_identity {
 dga_err dga_qe_identity_parse(const char *json, size_t len, struct dga_qe_identity *ret,
                               struct dga_diag *diag);
 void dga_qe_identity_clear(struct dga_qe_identity *q);
+/* For _cleanup_ on a struct variable: dga_qe_identity_clear(q). */
+static inline void dga_qe_identity_clearp(struct dga_qe_identity *q)
+{
+    dga_qe_identity_clear(q);
+}
 
 /* ---- Collateral (dcap-qvl QuoteCollateralV3 JSON) ---- */
 
@@ -341,6 +351,11 @@ dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quot
                                    struct dga_diag *diag);
 /* Frees what the struct owns and zeroes it; NULL is fine. */
 void dga_quote_collateral_clear(struct dga_quote_collateral *c);
+/* For _cleanup_ on a struct variable: dga_quote_collateral_clear(c). */
+static inline void dga_quote_collateral_clearp(struct dga_quote_collateral *c)
+{
+    dga_quote_collateral_clear(c);
+}
 
 /* ---- Policy pieces (pure functions, one per rule; verification calls them in order) ---- */
 

@@ -56,7 +56,14 @@ struct dga_rim {
  * diag->field names the element or attribute; diag->offset is its line.
  */
 dga_err dga_rim_parse(const uint8_t *xml, size_t len, struct dga_rim **ret, struct dga_diag *diag);
+/* Frees rim and everything it holds; NULL is fine. */
 void dga_rim_free(struct dga_rim *rim);
+/* For _cleanup_: dga_rim_free(*p), then *p = NULL. */
+static inline void dga_rim_freep(struct dga_rim **p)
+{
+    dga_rim_free(*p);
+    *p = NULL;
+}
 /* dga_rim_parse, decoding the KeyInfo certificates through `pool` (may be NULL). */
 dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_pool *pool,
                              struct dga_rim **ret, struct dga_diag *diag);
@@ -131,6 +138,15 @@ bool dga_rim_id_valid(const char *rim_id);
  */
 dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_candidates *ret,
                            struct dga_diag *diag);
-void dga_rim_candidates_free(struct dga_rim_candidates *c);
+/*
+ * Frees what *c holds, not c itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_rim_candidates_clear(struct dga_rim_candidates *c);
+/* For _cleanup_ on a struct variable: dga_rim_candidates_clear(c). */
+static inline void dga_rim_candidates_clearp(struct dga_rim_candidates *c)
+{
+    dga_rim_candidates_clear(c);
+}
 
 #endif

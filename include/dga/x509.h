@@ -35,7 +35,16 @@ dga_err dga_trust_nvidia_device(struct dga_trust *ret);
 dga_err dga_trust_nvidia_rim(struct dga_trust *ret);
 /* An explicitly chosen root from a PEM file holding exactly one certificate. */
 dga_err dga_trust_from_pem(const char *pem, size_t len, struct dga_trust *ret);
-void dga_trust_free(struct dga_trust *t);
+/*
+ * Frees what *t holds, not t itself (the caller's), and leaves it zeroed:
+ * clearing twice is harmless. NULL is fine.
+ */
+void dga_trust_clear(struct dga_trust *t);
+/* For _cleanup_ on a struct variable: dga_trust_clear(t). */
+static inline void dga_trust_clearp(struct dga_trust *t)
+{
+    dga_trust_clear(t);
+}
 
 /*
  * Parses concatenated PEM certificates. Only whitespace may appear outside the
@@ -57,7 +66,14 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
  */
 struct dga_cert_pool;
 dga_err dga_cert_pool_new(struct dga_cert_pool **ret);
+/* Frees p and everything it holds; NULL is fine. */
 void dga_cert_pool_free(struct dga_cert_pool *p);
+/* For _cleanup_: dga_cert_pool_free(*p), then *p = NULL. */
+static inline void dga_cert_pool_freep(struct dga_cert_pool **p)
+{
+    dga_cert_pool_free(*p);
+    *p = NULL;
+}
 /* Remembers x (a new reference) unless a certificate with the same DER is there. */
 dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
 /*
@@ -112,7 +128,14 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
  */
 struct dga_chain_cache;
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
+/* Frees c and everything it holds; NULL is fine. */
 void dga_chain_cache_free(struct dga_chain_cache *c);
+/* For _cleanup_: dga_chain_cache_free(*p), then *p = NULL. */
+static inline void dga_chain_cache_freep(struct dga_chain_cache **p)
+{
+    dga_chain_cache_free(*p);
+    *p = NULL;
+}
 
 /*
  * dga_device_chain_verify with an optional cache (NULL: the same as it).
@@ -246,7 +269,15 @@ dga_err dga_chain_path_verify(struct dga_chain_path *p);
  */
 void dga_chain_path_remember(struct dga_chain_path *p);
 
-/* Frees what dga_chain_path_verify allocated; the inputs are the caller's. */
+/*
+ * Frees what dga_chain_path_verify allocated and resets the outputs; the
+ * inputs are the caller's and stay. Clearing twice is harmless; NULL is fine.
+ */
 void dga_chain_path_clear(struct dga_chain_path *p);
+/* For _cleanup_ on a struct variable: dga_chain_path_clear(p). */
+static inline void dga_chain_path_clearp(struct dga_chain_path *p)
+{
+    dga_chain_path_clear(p);
+}
 
 #endif

@@ -244,7 +244,7 @@ static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, c
         use_fail(u, e, &diag, "RIM store");
     } else {
         choose_rim(r, d, docs, want_version, opt, u);
-        dga_rim_candidates_free(docs);
+        dga_rim_candidates_clear(docs);
     }
     free(docs);
 }
@@ -402,11 +402,15 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     return a->err;
 }
 
-void dga_appraisal_free(struct dga_appraisal *a)
+void dga_appraisal_clear(struct dga_appraisal *a)
 {
+    if (a == NULL) {
+        return;
+    }
     use_release(&a->driver);
     use_release(&a->firmware);
-    dga_ocsp_chain_result_free(&a->ocsp);
-    dga_ocsp_chain_result_free(&a->driver.ocsp);
-    dga_ocsp_chain_result_free(&a->firmware.ocsp);
+    dga_ocsp_chain_result_clear(&a->ocsp);
+    dga_ocsp_chain_result_clear(&a->driver.ocsp);
+    dga_ocsp_chain_result_clear(&a->firmware.ocsp);
+    memset(a, 0, sizeof *a);
 }

@@ -286,19 +286,18 @@ void dga_set_appraisal_rp_refused(struct dga_set_appraisal *ap)
     ap->result_message = "Relying party policy mismatch";
 }
 
-void dga_set_appraisal_free(struct dga_set_appraisal *a)
+void dga_set_appraisal_clear(struct dga_set_appraisal *a)
 {
+    if (a == NULL) {
+        return;
+    }
     for (size_t i = 0; i < a->n; i++) {
-        dga_appraisal_free(&a->dev[i]);
+        dga_appraisal_clear(&a->dev[i]);
     }
     free(a->dev);
-    a->dev = NULL;
     json_decref(a->claims);
     json_decref(a->detached_eat);
-    a->claims = a->detached_eat = NULL;
-    a->n = 0;
-    memset(a->dup, 0, sizeof a->dup);
-    a->n_duplicates = 0;
+    memset(a, 0, sizeof *a);
 }
 
 dga_err dga_set_appraisal_eat(struct dga_set_appraisal *ap, const struct dga_policy *policy,

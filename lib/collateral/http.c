@@ -279,7 +279,7 @@ dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_htt
     return e == DGA_E_OK ? perform(cu, r, o, ret, info) : e;
 }
 
-void dga_http_response_free(struct dga_http_response *r)
+void dga_http_response_clear(struct dga_http_response *r)
 {
     if (r != NULL) {
         free(r->body);
@@ -297,7 +297,7 @@ static dga_err fetch_200(const struct dga_http_request *r, const struct dga_http
     struct dga_http_response res;
     dga_err e = dga_http_exchange(r, o, &res, info);
     if (e == DGA_E_OK && res.status != 200) {
-        dga_http_response_free(&res);
+        dga_http_response_clear(&res);
         return DGA_E_COLLATERAL_HTTP;
     }
     if (e == DGA_E_OK) {

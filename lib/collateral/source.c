@@ -76,14 +76,16 @@ dga_err dga_ocsp_bundle_add(struct dga_ocsp_bundle *b, const uint8_t *der, size_
     return DGA_E_OK;
 }
 
-void dga_ocsp_bundle_free(struct dga_ocsp_bundle *b)
+void dga_ocsp_bundle_clear(struct dga_ocsp_bundle *b)
 {
+    if (b == NULL) {
+        return;
+    }
     for (size_t i = 0; i < b->n; i++) {
         free(b->items[i].der);
     }
     free(b->items);
-    b->items = NULL;
-    b->n = 0;
+    memset(b, 0, sizeof *b);
 }
 
 /* ------------------------------------------------------------ one certificate */

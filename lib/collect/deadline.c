@@ -67,7 +67,7 @@ static json_t *child_collect(const struct child_job *job)
         return error_json(&err);
     }
     json_t *j = dga_collection_to_json(c);
-    dga_collection_free(c);
+    dga_collection_clear(c);
     return j;
 }
 

@@ -279,7 +279,7 @@ dga_err dga_collection_from_json(const char *text, size_t len, struct dga_collec
     }
     e = devices_from_json(json_object_get(root, "evidences"), c, diag);
     if (e != DGA_E_OK) {
-        dga_collection_free(c);
+        dga_collection_clear(c);
         return e;
     }
     *ret = *c;
@@ -314,7 +314,7 @@ dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_ev
     for (size_t i = 0; i < c->n; i++) {
         s->n = i + 1;
         if (copy_device(&c->gpu[i], c->nonce, &s->dev[i]) != DGA_E_OK) {
-            dga_evidence_set_free(s);
+            dga_evidence_set_clear(s);
             return DGA_E_NOMEM;
         }
     }

@@ -84,12 +84,6 @@ void dga_nvml_close(struct dga_nvml *nvml)
     free(nvml);
 }
 
-static inline void dga_nvml_closep(struct dga_nvml **p)
-{
-    dga_nvml_close(*p);
-    *p = NULL;
-}
-
 dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_error *err)
 {
     _cleanup_(dga_nvml_closep) struct dga_nvml *n = calloc(1, sizeof *n);
@@ -343,12 +337,15 @@ static dga_err collect_device(struct dga_nvml *n, unsigned i, const uint8_t nonc
     return e;
 }
 
-void dga_collection_free(struct dga_collection *c)
+void dga_collection_clear(struct dga_collection *c)
 {
+    if (c == NULL) {
+        return;
+    }
     for (size_t i = 0; i < c->n && i < DGA_MAX_DEVICES; i++) {
         gpu_free(&c->gpu[i]);
     }
-    c->n = 0;
+    memset(c, 0, sizeof *c);
 }
 
 static dga_err collect_system(struct dga_nvml *n, struct dga_collection *c, unsigned *count,
@@ -395,7 +392,7 @@ dga_err dga_nvml_collect(struct dga_nvml *nvml, const uint8_t nonce[DGA_NONCE_LE
         }
     }
     if (e != DGA_E_OK) {
-        dga_collection_free(c);
+        dga_collection_clear(c);
         return e;
     }
     *ret = *c;

@@ -15,8 +15,11 @@
 #define CHAIN_B64_MAX (DGA_CHAIN_PEM_MAX / 3 * 4 + 4)
 #define REPORT_B64_MAX (DGA_REPORT_MAX / 3 * 4 + 4)
 
-void dga_evidence_set_free(struct dga_evidence_set *s)
+void dga_evidence_set_clear(struct dga_evidence_set *s)
 {
+    if (s == NULL) {
+        return;
+    }
     for (size_t i = 0; i < s->n; i++) {
         free(s->dev[i].report);
         free(s->dev[i].chain_pem);
@@ -143,7 +146,7 @@ dga_err dga_evidence_json_parse(const char *text, size_t len, struct dga_evidenc
     if (e == DGA_E_OK) {
         *ret = *s;
     } else {
-        dga_evidence_set_free(s);
+        dga_evidence_set_clear(s);
     }
     free(s);
     return e;

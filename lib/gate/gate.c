@@ -914,16 +914,16 @@ static dga_err run_steps(struct gate_state *g)
 static void state_free(struct gate_state *g)
 {
     if (g->ap != NULL) {
-        dga_set_appraisal_free(g->ap);
+        dga_set_appraisal_clear(g->ap);
     }
     free(g->ap);
     dga_verify_cache_free(g->cache); /* after the appraisals that borrow its RIMs */
     if (g->set != NULL) {
-        dga_evidence_set_free(g->set);
+        dga_evidence_set_clear(g->set);
     }
     free(g->set);
     if (g->col != NULL) {
-        dga_collection_free(g->col);
+        dga_collection_clear(g->col);
     }
     free(g->col);
     free(g->inv);
@@ -933,8 +933,8 @@ static void state_free(struct gate_state *g)
     dga_policy_free(g->policy);
     dga_policy_free(g->rego_policy);
     free(g->rego_verdict);
-    dga_trust_free(&g->device_root);
-    dga_trust_free(&g->rim_root);
+    dga_trust_clear(&g->device_root);
+    dga_trust_clear(&g->rim_root);
 }
 
 dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_options *opt,

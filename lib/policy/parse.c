@@ -611,8 +611,6 @@ static dga_err sha256(const void *data, size_t len, uint8_t out[32])
     return DGA_E_OK;
 }
 
-DEFINE_FREEP(struct dga_policy, dga_policy_free)
-
 dga_err dga_policy_default(struct dga_policy **ret)
 {
     struct dga_policy *p;

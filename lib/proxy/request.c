@@ -274,19 +274,18 @@ int dga_proxy_parse(const char *method, const char *uri, const char *content_typ
         status = parse_body(uri, content_type, body, body_len, max_body, &r);
     }
     if (status != 0) {
-        dga_proxy_request_free(&r);
+        dga_proxy_request_clear(&r);
         return status;
     }
     *ret = r;
     return 0;
 }
 
-void dga_proxy_request_free(struct dga_proxy_request *r)
+void dga_proxy_request_clear(struct dga_proxy_request *r)
 {
     if (r != NULL) {
         free(r->ocsp);
-        r->ocsp = NULL;
-        r->ocsp_len = 0;
+        memset(r, 0, sizeof *r);
     }
 }
 

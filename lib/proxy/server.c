@@ -423,7 +423,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_text(conn, (unsigned)status, status_text(status));
     }
     enum MHD_Result ret = answer(p, conn, &req);
-    dga_proxy_request_free(&req);
+    dga_proxy_request_clear(&req);
     return ret;
 }
 

@@ -15,11 +15,6 @@
 #include "dga/x509.h"
 #include "quote/testing.h"
 
-static void trust_clearp(struct dga_trust *t)
-{
-    dga_trust_free(t);
-}
-
 struct vctx {
     const struct dga_quote *q;
     const struct dga_quote_collateral *c;
@@ -323,7 +318,7 @@ dga_err dga_quote_verify(const struct dga_quote *q, const struct dga_quote_colla
                          const struct dga_quote_verify_opts *opts, struct dga_quote_verdict *ret,
                          struct dga_diag *diag)
 {
-    _cleanup_(trust_clearp) struct dga_trust intel = {0};
+    _cleanup_(dga_trust_clearp) struct dga_trust intel = {0};
     if (q == NULL || c == NULL || opts == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }

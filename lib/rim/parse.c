@@ -726,12 +726,6 @@ static dga_err read_certs(const struct parts *p, struct dga_cert_pool *pool, str
 
 /* ------------------------------------------------------------ public API */
 
-static void dga_rim_freep(struct dga_rim **p)
-{
-    dga_rim_free(*p);
-    *p = NULL;
-}
-
 static dga_err rim_new(const uint8_t *xml, size_t len, struct dga_rim **ret)
 {
     static const uint8_t empty[1] = {0};

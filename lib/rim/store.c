@@ -37,8 +37,11 @@ bool dga_rim_id_valid(const char *rim_id)
     return true;
 }
 
-void dga_rim_candidates_free(struct dga_rim_candidates *c)
+void dga_rim_candidates_clear(struct dga_rim_candidates *c)
 {
+    if (c == NULL) {
+        return;
+    }
     for (size_t i = 0; i < c->n; i++) {
         free(c->c[i].path);
         free(c->c[i].bytes);
@@ -169,7 +172,7 @@ dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_c
     if (e == DGA_E_OK) {
         *ret = *c;
     } else {
-        dga_rim_candidates_free(c);
+        dga_rim_candidates_clear(c);
         dga_diag_set(diag, e, 0, "RIM document");
     }
     free(c);

@@ -493,8 +493,11 @@ void dga_ocsp_chain_aggregate(struct dga_ocsp_chain_result *c)
     }
 }
 
-void dga_ocsp_chain_result_free(struct dga_ocsp_chain_result *c)
+void dga_ocsp_chain_result_clear(struct dga_ocsp_chain_result *c)
 {
+    if (c == NULL) {
+        return;
+    }
     for (size_t i = 0; i < c->n && i < DGA_OCSP_CHAIN_CHECKS; i++) {
         free(c->certs[i].der);
     }

@@ -3,6 +3,8 @@
  * The pinned NVIDIA roots (docs/formats.md §7), compiled in. Copied from
  * tests/fixtures/roots/ (tests/fixtures/PROVENANCE.md says where they come from).
  */
+#include <string.h>
+
 #include "core/cleanup.h"
 #include "dga/x509.h"
 
@@ -77,11 +79,10 @@ dga_err dga_trust_from_pem(const char *pem, size_t len, struct dga_trust *ret)
     return trust_load(pem, len, true, ret);
 }
 
-void dga_trust_free(struct dga_trust *t)
+void dga_trust_clear(struct dga_trust *t)
 {
     if (t != NULL) {
         X509_free(t->root);
-        t->root = NULL;
-        t->custom = false;
+        memset(t, 0, sizeof *t);
     }
 }

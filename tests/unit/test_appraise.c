@@ -56,10 +56,10 @@ static void run_free(struct run *r)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->store);
     assert_int_equal(system(cmd), 0);
-    dga_appraisal_free(&r->a);
-    dga_evidence_set_free(&r->set);
-    dga_trust_free(&r->device_root);
-    dga_trust_free(&r->rim_root);
+    dga_appraisal_clear(&r->a);
+    dga_evidence_set_clear(&r->set);
+    dga_trust_clear(&r->device_root);
+    dga_trust_clear(&r->rim_root);
     free(r);
 }
 

@@ -79,18 +79,18 @@ static void run_free(struct run *r)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->store);
     assert_int_equal(system(cmd), 0);
-    dga_appraisal_free(&r->a);
+    dga_appraisal_clear(&r->a);
     dga_verify_cache_free(r->opt.cache);
-    dga_evidence_set_free(&r->set);
-    dga_trust_free(&r->device_root);
-    dga_trust_free(&r->rim_root);
+    dga_evidence_set_clear(&r->set);
+    dga_trust_clear(&r->device_root);
+    dga_trust_clear(&r->rim_root);
     free(r);
 }
 
 /* Appraises device 0 (freeing the previous appraisal) and returns its claims. */
 static json_t *appraise(struct run *r, dga_err want)
 {
-    dga_appraisal_free(&r->a);
+    dga_appraisal_clear(&r->a);
     assert_int_equal(dga_appraise_device(&r->set.dev[0], &r->opt, &r->a), want);
     dga_label_devices(&r->a.report, 1);
     return dga_claims_device(&r->a);
@@ -167,9 +167,9 @@ static void test_other_gpu_same_suffix(void **state)
     assert_true(a->report.signature_verified);
     assert_int_equal(a->report.err, DGA_E_OK);
     assert_int_equal(dga_stats_ecdsa_verifications(), ECDSA_CACHED_GPU);
-    dga_appraisal_free(a);
+    dga_appraisal_clear(a);
     free(a);
-    dga_evidence_set_free(&set);
+    dga_evidence_set_clear(&set);
     run_free(r);
 }
 
@@ -213,7 +213,7 @@ static void test_changed_ica_verified_in_full(void **state)
     with_cache(r);
     json_decref(appraise(r, DGA_E_OK));
     char *pem = chain_with_bad_ica();
-    dga_evidence_set_free(&r->set);
+    dga_evidence_set_clear(&r->set);
     memset(&r->set, 0, sizeof r->set);
     fixture_evidence(H545, DGA_ARCH_HOPPER, pem, &r->set);
     free(pem);
@@ -328,9 +328,9 @@ static void test_rim_suffix_shared(void **state)
     struct dga_rim *rootless = rim_with_cert(VBIOS, 0, NULL);
     X509_free(sk_X509_pop(rootless->certs));
     assert_int_equal(rim_chain(rootless, &device, at, cache, &second), DGA_E_CHAIN_INVALID);
-    dga_trust_free(&device);
+    dga_trust_clear(&device);
     dga_chain_cache_free(cache);
-    dga_trust_free(&root);
+    dga_trust_clear(&root);
 }
 
 static void test_other_time_refused(void **state)

@@ -369,7 +369,7 @@ static void test_responder_down_names_certificate(void **state)
     assert_string_equal(r.certs[0].subject, "DGA Test OCSP Intermediate");
     assert_string_equal(dga_ocsp_chain_status_name(r.status), "invalid");
     assert_false(r.response_valid);
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
     sk_X509_free(chain);
 }
 
@@ -393,7 +393,7 @@ static void test_chain_online_two_cas(void **state)
     assert_true(r.response_valid);
     assert_int_equal(r.origin, DGA_OCSP_ORIGIN_ONLINE);
     assert_int_equal(r.max_age, DGA_OCSP_DEFAULT_MAX_AGE);
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
     sk_X509_free(chain);
 
     /* A held leaf: the chain is revoked with reason certificateHold. */
@@ -403,7 +403,7 @@ static void test_chain_online_two_cas(void **state)
     assert_string_equal(dga_ocsp_chain_status_name(r.status), "revoked");
     assert_string_equal(r.reason, "certificateHold");
     assert_true(r.response_valid);
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
 
     /* Off: nothing asked, "not-checked". */
     s.mode = DGA_OCSP_MODE_OFF;
@@ -413,7 +413,7 @@ static void test_chain_online_two_cas(void **state)
     assert_string_equal(dga_ocsp_chain_status_name(r.status), "not-checked");
     assert_false(r.response_valid);
     assert_int_equal(srv.served, before);
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
     sk_X509_free(chain);
 
     /* The directory now answers the whole chain offline. */
@@ -425,7 +425,7 @@ static void test_chain_online_two_cas(void **state)
     assert_false(r.nonce_matches);
     assert_true(r.response_valid);
     assert_int_equal(r.origin, DGA_OCSP_ORIGIN_CACHE);
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
     sk_X509_free(chain);
     server_stop(&srv);
 }
@@ -517,7 +517,7 @@ static void test_exchange_passes_status_through(void **state)
     assert_string_equal(srv.last_authorization, "Bearer test-key");
     assert_string_equal(srv.last_user_agent, "dga-test/1");
     assert_false(srv.last_expect);
-    dga_http_response_free(&res);
+    dga_http_response_clear(&res);
     assert_null(res.body);
 
     const struct dga_http_request get = {.url = url_of(srv.port), .accept = "application/json"};
@@ -526,7 +526,7 @@ static void test_exchange_passes_status_through(void **state)
     assert_string_equal((const char *)res.body, "no");
     assert_string_equal(srv.last_request_line, "GET / HTTP/1.1");
     assert_string_equal(srv.last_authorization, ""); /* none asked for, none sent */
-    dga_http_response_free(&res);
+    dga_http_response_clear(&res);
     server_stop(&srv);
     assert_int_equal(srv.served, 2);
 }
@@ -592,7 +592,7 @@ static void test_exchange_refuses_authorization_over_http(void **state)
     assert_int_equal(dga_http_exchange(&r, &o, &res, &info), DGA_E_OK);
     assert_int_equal(res.status, 404);
     assert_string_equal(srv.last_authorization, "Bearer secret");
-    dga_http_response_free(&res);
+    dga_http_response_clear(&res);
     server_stop(&srv);
     assert_int_equal(srv.served, 1);
 }
@@ -820,7 +820,7 @@ static void test_cache_missing(void **state)
     assert_int_equal(r.certs[1].r.err, DGA_E_OCSP_NO_RESPONSE);
     assert_string_equal(r.certs[1].subject, "DGA Test Leaf");
     assert_string_equal(dga_ocsp_chain_status_name(r.status), "invalid");
-    dga_ocsp_chain_result_free(&r);
+    dga_ocsp_chain_result_clear(&r);
     sk_X509_free(chain);
 }
 
@@ -890,7 +890,7 @@ static void test_bundle(void **state)
     assert_int_equal(fetch(&s, pki.leaf, at + 2 * 86400, &x), DGA_E_OK);
     assert_int_equal(x.r.err, DGA_E_OCSP_EXPIRED);
     free(x.der);
-    dga_ocsp_bundle_free(&b);
+    dga_ocsp_bundle_clear(&b);
 
     /* The same response read back from a bundle's JSON (collateral.ocsp[].response). */
     char *b64 = malloc(4 * ((len + 2) / 3) + 1);
@@ -904,7 +904,7 @@ static void test_bundle(void **state)
     assert_int_equal(fetch(&s, pki.leaf, at, &x), DGA_E_OK);
     assert_int_equal(x.r.err, DGA_E_OK);
     free(x.der);
-    dga_ocsp_bundle_free(&b);
+    dga_ocsp_bundle_clear(&b);
     static const char *const bad[] = {"{}", "{\"collateral\": {\"ocsp\": {}}}",
                                       "{\"collateral\": {\"ocsp\": [{\"response\": 1}]}}", "[", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -915,7 +915,7 @@ static void test_bundle(void **state)
     assert_int_equal(dga_ocsp_bundle_from_json(junk, strlen(junk), &b, &diag),
                      DGA_E_OCSP_MALFORMED);
     assert_int_equal(b.n, 0);
-    dga_ocsp_bundle_free(&b);
+    dga_ocsp_bundle_clear(&b);
     free(text);
     json_decref(doc);
     free(b64);
@@ -971,10 +971,10 @@ static struct appraisal_run *appraise_h545(const struct dga_ocsp_source *src)
 
 static void appraisal_free(struct appraisal_run *r)
 {
-    dga_appraisal_free(&r->a);
-    dga_evidence_set_free(&r->set);
-    dga_trust_free(&r->device_root);
-    dga_trust_free(&r->rim_root);
+    dga_appraisal_clear(&r->a);
+    dga_evidence_set_clear(&r->set);
+    dga_trust_clear(&r->device_root);
+    dga_trust_clear(&r->rim_root);
     free(r);
 }
 
@@ -1067,7 +1067,7 @@ static void test_appraisal_off(void **state)
 static void fake_chain(struct dga_ocsp_chain_result *o, enum dga_ocsp_origin origin,
                        enum dga_ocsp_status status, const char *reason, long max_age)
 {
-    dga_ocsp_chain_result_free(o);
+    dga_ocsp_chain_result_clear(o);
     o->checked = true;
     o->n = 3;
     o->max_age = max_age;
@@ -1276,7 +1276,7 @@ static void test_rim_fetch_and_store(void **state)
     struct dga_rim_candidates *c = calloc(1, sizeof *c);
     assert_int_equal(dga_rim_store_read(store, DRIVER_545, c, NULL), DGA_E_OK);
     assert_int_equal(c->n, 2);
-    dga_rim_candidates_free(c);
+    dga_rim_candidates_clear(c);
     free(c);
     assert_int_equal(dga_collateral_rim_store(store, "../escape", xml, len, NULL),
                      DGA_E_BAD_ARGUMENT);
@@ -1365,13 +1365,13 @@ static void test_memo(void **state)
     assert_int_equal(r3.certs[1].der_len, r1.certs[1].der_len);
     assert_memory_equal(r3.certs[1].der, r1.certs[1].der, r1.certs[1].der_len);
     /* Another verification time is another question. */
-    dga_ocsp_chain_result_free(&r3);
+    dga_ocsp_chain_result_clear(&r3);
     assert_int_equal(dga_ocsp_check_chain(&s, a, DGA_OCSP_CHAIN_RIM, pki.root, now + 1, &r3),
                      DGA_E_OK);
     assert_int_equal(srv.served, 5);
-    dga_ocsp_chain_result_free(&r1);
-    dga_ocsp_chain_result_free(&r2);
-    dga_ocsp_chain_result_free(&r3);
+    dga_ocsp_chain_result_clear(&r1);
+    dga_ocsp_chain_result_clear(&r2);
+    dga_ocsp_chain_result_clear(&r3);
     sk_X509_free(a);
     sk_X509_free(b);
     dga_ocsp_memo_free(s.memo);

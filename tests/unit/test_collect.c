@@ -128,7 +128,7 @@ static void test_cc_on_one_gpu(void **state)
     assert_int_equal(g->chain_pem_len, chain_len);
     assert_memory_equal(g->chain_pem, chain, chain_len);
     free(chain);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -142,7 +142,7 @@ static void test_cc_off(void **state)
     assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_OFF);
     assert_int_equal(dga_cc_check(&c.cc, true), DGA_E_CC_OFF);
     assert_string_equal(dga_cc_mode_name(&c.cc), "off");
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -156,7 +156,7 @@ static void test_devtools(void **state)
     assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_DEVTOOLS);
     assert_int_equal(dga_cc_check(&c.cc, true), DGA_E_OK);
     assert_string_equal(dga_cc_mode_name(&c.cc), "devtools");
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -171,7 +171,7 @@ static void test_protected_pcie(void **state)
     assert_string_equal(dga_cc_mode_name(&c.cc), "ppcie");
     /* libnvat accepts PPCIe without the CC feature; we refuse it until NVSwitches are attested. */
     assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_OFF);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -235,7 +235,7 @@ static void test_zero_gpus(void **state)
     collect_ok(&t, "\"gpus\":0", &c);
     assert_int_equal(c.n, 0);
     assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_OK);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -279,9 +279,9 @@ static void test_eight_gpus_verify(void **state)
     assert_string_equal(ueid[0], "4100"); /* testpki/certchain.pem's leaf, serial 0x1004 */
     assert_string_equal(ueid[7], "8199"); /* testpki/leaves/gpu7.pem, serial 0x2007 */
     assert_string_equal(c.gpu[7].pci_address, "0000:1f:00.0");
-    dga_evidence_set_free(&set);
-    dga_trust_free(&root);
-    dga_collection_free(&c);
+    dga_evidence_set_clear(&set);
+    dga_trust_clear(&root);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -296,13 +296,13 @@ static void test_fake_duplicate_knobs(void **state)
     collect_ok(&t, "\"gpus\":2", &c);
     assert_false(c.gpu[0].chain_pem_len == c.gpu[1].chain_pem_len &&
                  memcmp(c.gpu[0].chain_pem, c.gpu[1].chain_pem, c.gpu[0].chain_pem_len) == 0);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     collect_ok(&t, "\"gpus\":2,\"shared_leaf\":true,\"uuids\":[\"GPU-a\",\"GPU-b\"]", &c);
     assert_int_equal(c.gpu[0].chain_pem_len, c.gpu[1].chain_pem_len);
     assert_memory_equal(c.gpu[0].chain_pem, c.gpu[1].chain_pem, c.gpu[0].chain_pem_len);
     assert_string_equal(c.gpu[0].uuid, "GPU-a");
     assert_string_equal(c.gpu[1].uuid, "GPU-b");
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     snprintf(extra, sizeof extra, "\"gpus\":2,\"leaves\":\"%s\"",
              fixture_path("testpki/leaves-same-ueid"));
     collect_ok(&t, extra, &c);
@@ -310,7 +310,7 @@ static void test_fake_duplicate_knobs(void **state)
     char *leaf = (char *)fixture_read("testpki/leaves-same-ueid/gpu1.pem", &len);
     assert_memory_equal(c.gpu[1].chain_pem, leaf, len);
     free(leaf);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     /* A leaf the directory lacks: NVML does not come up (nvmlInit_v2 fails). */
     struct dga_nvml_error err;
     snprintf(extra, sizeof extra, "\"gpus\":3,\"leaves\":\"%s\"",
@@ -354,11 +354,11 @@ static dga_err appraise_collected(const struct dga_trust *device_root, struct dg
     opt.rim_trust = &rim_root;
     opt.rim_dir = t->dir;
     dga_err e = dga_appraise_device(&set.dev[0], &opt, a);
-    dga_trust_free(&rim_root);
-    dga_evidence_set_free(&set);
+    dga_trust_clear(&rim_root);
+    dga_evidence_set_clear(&set);
     free(text);
     json_decref(j);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     return e;
 }
 
@@ -384,9 +384,9 @@ static void test_appraise_with_test_root(void **state)
     assert_true(a->measured);
     assert_int_equal(a->measure.n_golden, 33);
     assert_int_equal(a->measure.n_mismatches, 0);
-    dga_appraisal_free(a);
+    dga_appraisal_clear(a);
     free(a);
-    dga_trust_free(&root);
+    dga_trust_clear(&root);
     tmp_free(&t);
 }
 
@@ -402,9 +402,9 @@ static void test_appraise_with_nvidia_root_fails(void **state)
     assert_int_equal(appraise_collected(&root, a, &t), DGA_E_CHAIN_ROOT);
     assert_int_equal(a->report.failed_check, DGA_CHECK_CHAIN);
     assert_false(a->report.chain_verified);
-    dga_appraisal_free(a);
+    dga_appraisal_clear(a);
     free(a);
-    dga_trust_free(&root);
+    dga_trust_clear(&root);
     tmp_free(&t);
 }
 
@@ -428,9 +428,9 @@ static dga_err verify_first(struct tmp *t, const char *extra)
     struct dga_device_result *r = calloc(1, sizeof *r);
     dga_err e = dga_verify_device(&set.dev[0], &opt, r);
     free(r);
-    dga_evidence_set_free(&set);
-    dga_trust_free(&root);
-    dga_collection_free(&c);
+    dga_evidence_set_clear(&set);
+    dga_trust_clear(&root);
+    dga_collection_clear(&c);
     return e;
 }
 
@@ -454,7 +454,7 @@ static void test_blackwell_and_unknown_arch(void **state)
     tmp_new(&t);
     collect_ok(&t, "\"arch\":10", &c);
     assert_int_equal(c.gpu[0].arch, DGA_ARCH_BLACKWELL);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     scenario(&t, "\"arch\":7"); /* Ampere */
     assert_int_equal(collect_from(fake_lib(), &c, &err), DGA_E_NVML_ARCH);
     assert_string_equal(err.function, "nvmlDeviceGetArchitecture");
@@ -636,7 +636,7 @@ static void test_ready_state_record(void **state)
     snprintf(path, sizeof path, "%s/ready.log", t.dir);
     unlink(path);
     collect_ok(&t, "\"gpus\":2", &c);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     rec = read_record(&t);
     assert_string_equal(rec, "");
     free(rec);
@@ -668,8 +668,8 @@ static void test_deadline_ok(void **state)
                             direct.gpu[i].report_len - DGA_SIGNATURE_LEN);
         assert_string_equal(child.gpu[i].chain_pem, direct.gpu[i].chain_pem);
     }
-    dga_collection_free(&child);
-    dga_collection_free(&direct);
+    dga_collection_clear(&child);
+    dga_collection_clear(&direct);
     tmp_free(&t);
 }
 
@@ -795,7 +795,7 @@ static void test_json_round_trip_and_tamper(void **state)
     assert_int_equal(back.n, 2);
     assert_memory_equal(back.gpu[1].report, c.gpu[1].report, c.gpu[1].report_len);
     assert_string_equal(back.gpu[1].uuid, c.gpu[1].uuid);
-    dga_collection_free(&back);
+    dga_collection_clear(&back);
     free(text);
 
     /* A device whose nonce is not the collection's. */
@@ -826,7 +826,7 @@ static void test_json_round_trip_and_tamper(void **state)
                      DGA_E_BAD_JSON);
     free(text);
     json_decref(j);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 
@@ -982,8 +982,8 @@ static void test_inventory_vs_nvml_and_evidence(void **state)
     assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_OK);
     assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
     assert_int_equal(dga_inventory_check_evidence(&inv, &set, true, &diag), DGA_E_OK);
-    dga_evidence_set_free(&set);
-    dga_collection_free(&c);
+    dga_evidence_set_clear(&set);
+    dga_collection_clear(&c);
 
     /* NVML sees one GPU fewer than sysfs (a GPU hidden from the guest driver). */
     collect_ok(&t, "\"gpus\":1", &c);
@@ -992,20 +992,20 @@ static void test_inventory_vs_nvml_and_evidence(void **state)
     assert_int_equal(dga_collection_to_evidence(&c, &set), DGA_E_OK);
     assert_int_equal(dga_inventory_check_evidence(&inv, &set, false, &diag),
                      DGA_E_INVENTORY_MISMATCH);
-    dga_evidence_set_free(&set);
-    dga_collection_free(&c);
+    dga_evidence_set_clear(&set);
+    dga_collection_clear(&c);
 
     /* Same count, but NVML's second GPU is not one sysfs lists. */
     collect_ok(&t, "\"gpus\":2,\"pci_bus_ids\":[\"00000000:18:00.0\",\"00000000:42:00.0\"]", &c);
     assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_INVENTORY_MISMATCH);
     assert_string_equal(diag.field, "gpu-pci-address");
     assert_int_equal(diag.offset, 1);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
 
     /* NVML reporting one address twice. */
     collect_ok(&t, "\"gpus\":2,\"pci_bus_ids\":[\"00000000:18:00.0\",\"00000000:18:00.0\"]", &c);
     assert_int_equal(dga_inventory_check_collection(&inv, &c, &diag), DGA_E_INVENTORY_MISMATCH);
-    dga_collection_free(&c);
+    dga_collection_clear(&c);
 
     /* A malformed bus id from NVML. */
     expect_collect_error(&t, "\"pci_bus_ids\":[\"00000000:18:00\"]", DGA_E_PCI_ADDRESS,
@@ -1020,8 +1020,8 @@ static void test_inventory_vs_nvml_and_evidence(void **state)
                      DGA_E_INVENTORY_MISMATCH);
     assert_string_equal(diag.field, "nvswitch-count");
     assert_int_equal(dga_inventory_check_evidence(&inv, &set, false, &diag), DGA_E_OK);
-    dga_evidence_set_free(&set);
-    dga_collection_free(&c);
+    dga_evidence_set_clear(&set);
+    dga_collection_clear(&c);
     tmp_free(&t);
 }
 

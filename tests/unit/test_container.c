@@ -15,7 +15,7 @@ static dga_err parse_text(const char *text, struct dga_diag *diag)
 {
     struct dga_evidence_set *s = calloc(1, sizeof *s);
     dga_err e = dga_evidence_json_parse(text, strlen(text), s, diag);
-    dga_evidence_set_free(s);
+    dga_evidence_set_clear(s);
     free(s);
     return e;
 }
@@ -52,7 +52,7 @@ static void test_ppcie_evidence(void **state)
         assert_true(strcmp(d.pdis[i - 1], d.pdis[i]) < 0);
     }
     free(r);
-    dga_evidence_set_free(s);
+    dga_evidence_set_clear(s);
     free(s);
     free(text);
 }
@@ -69,7 +69,7 @@ static void test_wrapper_form(void **state)
     struct dga_evidence_set *s = calloc(1, sizeof *s);
     assert_int_equal(dga_evidence_json_parse(text, strlen(text), s, NULL), DGA_E_OK);
     assert_int_equal(s->n, 1);
-    dga_evidence_set_free(s);
+    dga_evidence_set_clear(s);
     free(s);
     free(text);
     free(inner);
@@ -170,12 +170,12 @@ static void test_raw_pair(void **state)
         dga_evidence_raw(s->dev[0].report, s->dev[0].report_len, pem, pem_len, DGA_ARCH_HOPPER, b),
         DGA_E_OK);
     assert_memory_equal(b->dev[0].report, s->dev[0].report, 4130);
-    dga_evidence_set_free(b);
+    dga_evidence_set_clear(b);
     free(b);
     /* Odd hex length is bad hex. */
     assert_int_equal(dga_evidence_raw(hex, hex_len - 1, pem, pem_len, DGA_ARCH_HOPPER, s),
                      DGA_E_BAD_HEX);
-    dga_evidence_set_free(s);
+    dga_evidence_set_clear(s);
     free(s);
     free(hex);
     free(pem);

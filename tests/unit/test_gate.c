@@ -364,11 +364,11 @@ static void appraise_545_free(struct dga_set_appraisal *ap, struct dga_verify_ca
                               struct dga_trust *dev, struct dga_trust *rim,
                               struct dga_evidence_set *set)
 {
-    dga_set_appraisal_free(ap);
+    dga_set_appraisal_clear(ap);
     dga_verify_cache_free(cache);
-    dga_trust_free(dev);
-    dga_trust_free(rim);
-    dga_evidence_set_free(set);
+    dga_trust_clear(dev);
+    dga_trust_clear(rim);
+    dga_evidence_set_clear(set);
 }
 
 static void test_appraise_set(void **state)
@@ -504,11 +504,11 @@ static void dup_appraise(struct dup_run *d, const char *policy_json, bool test_r
 
 static void dup_free(struct dup_run *d)
 {
-    dga_set_appraisal_free(&d->ap);
+    dga_set_appraisal_clear(&d->ap);
     dga_verify_cache_free(d->cache);
-    dga_trust_free(&d->dev);
-    dga_trust_free(&d->rim);
-    dga_evidence_set_free(&d->set);
+    dga_trust_clear(&d->dev);
+    dga_trust_clear(&d->rim);
+    dga_evidence_set_clear(&d->set);
     free(d);
 }
 

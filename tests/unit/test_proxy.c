@@ -408,10 +408,10 @@ static void test_parse_ocsp_post(void **state)
     uint8_t key[32];
     key_of("req_leaf1.der", key);
     assert_memory_equal(r.key, key, 32);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     assert_int_equal(
         dga_proxy_parse("POST", "/ocsp", "Application/OCSP-Request; x=y", der, len, 65536, &r), 0);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", "text/plain", der, len, 65536, &r), 415);
     assert_int_equal(dga_proxy_parse("POST", "/ocsp", NULL, der, len, 65536, &r), 415);
     assert_int_equal(
@@ -455,10 +455,10 @@ static void test_parse_ocsp_get(void **state)
     assert_int_equal(r.route, DGA_PROXY_ROUTE_OCSP_GET);
     assert_memory_equal(r.key, key, 32);
     assert_int_equal(r.ocsp_len, len);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     snprintf(uri, sizeof uri, "/ocsp/%s", b64);
     assert_int_equal(dga_proxy_parse("GET", uri, NULL, NULL, 0, 65536, &r), 0);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     for (char *p = b64; *p != '\0'; p++) {
         *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
     }
@@ -466,7 +466,7 @@ static void test_parse_ocsp_get(void **state)
     snprintf(uri, sizeof uri, "/ocsp/%s", b64);
     assert_int_equal(dga_proxy_parse("GET", uri, NULL, NULL, 0, 65536, &r), 0);
     assert_memory_equal(r.key, key, 32);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     assert_int_equal(dga_proxy_parse("GET", "/ocsp/", NULL, NULL, 0, 65536, &r), 400);
     assert_int_equal(dga_proxy_parse("GET", "/ocsp/%zz", NULL, NULL, 0, 65536, &r), 400);
     assert_int_equal(dga_proxy_parse("GET", "/ocsp/%4", NULL, NULL, 0, 65536, &r), 400);
@@ -487,7 +487,7 @@ static void test_parse_rim(void **state)
     uint8_t key[32];
     assert_int_equal(EVP_Digest(id, strlen(id), key, NULL, EVP_sha256(), NULL), 1);
     assert_memory_equal(r.key, key, 32);
-    dga_proxy_request_free(&r);
+    dga_proxy_request_clear(&r);
     static const char *bad[] = {"/v1/rim/",      "/v1/rim/a/b", "/v1/rim/..",  "/v1/rim/.x",
                                 "/v1/rim/a%2Fb", "/v1/rim/a b", "/v1/rim/a\\b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -105,7 +105,7 @@ static void test_intel_root_pinned(void **state)
     char cn[64];
     X509_NAME_get_text_by_NID(X509_get_subject_name(t.root), NID_commonName, cn, sizeof cn);
     assert_string_equal(cn, "Intel SGX Root CA");
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
     assert_int_equal(dga_trust_intel_sgx_root(NULL), DGA_E_BAD_ARGUMENT);
 }
 
@@ -234,8 +234,8 @@ static void test_crls_step0(void **state)
     assert_int_equal(dga_trust_intel_sgx_root(&intel), DGA_E_OK);
     run_crls(&intel,
              &(struct crl_case){"root.crl", "pck.crl", T_2025, DGA_E_CRL_INVALID, "root_ca_crl"});
-    dga_trust_free(&intel);
-    dga_trust_free(&root);
+    dga_trust_clear(&intel);
+    dga_trust_clear(&root);
 }
 
 static void test_crl_strict_der(void **state)
@@ -262,7 +262,7 @@ static void test_crl_strict_der(void **state)
     assert_int_equal(quote_crls_load(r, 0, p, pl, &root, at(T_2025), &crls, &diag),
                      DGA_E_CRL_INVALID);
     assert_string_equal(diag.field, "root_ca_crl");
-    dga_trust_free(&root);
+    dga_trust_clear(&root);
 }
 
 /* ---------------------------------------------------------------- chains with CRLs */
@@ -337,7 +337,7 @@ static void test_chains(void **state)
         print_message("chain case %zu: %s\n", i, cases[i].chain);
         run_chain(&root, &cases[i]);
     }
-    dga_trust_free(&root);
+    dga_trust_clear(&root);
 }
 
 /* The test chains do not reach the Intel root, at the depth where the path ends. */
@@ -366,8 +366,8 @@ static void test_chain_wrong_root(void **state)
     assert_int_equal(diag.offset, 2);
     assert_null(leaf);
     quote_crls_clear(&crls);
-    dga_trust_free(&intel);
-    dga_trust_free(&root);
+    dga_trust_clear(&intel);
+    dga_trust_clear(&root);
 }
 
 int main(void)

@@ -80,12 +80,6 @@ static time_t at(const char *text)
     return t;
 }
 
-static void rim_freep(struct dga_rim **p)
-{
-    dga_rim_free(*p);
-    *p = NULL;
-}
-
 static struct dga_rim *parse_ok(const char *text, size_t len)
 {
     struct dga_rim *rim = NULL;
@@ -196,7 +190,7 @@ static dga_err chain_at(const struct dga_rim *rim, const char *when, struct dga_
 {
     struct dga_trust t = rim_trust();
     dga_err e = dga_rim_chain_verify(rim, &t, at(when), info, diag);
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
     return e;
 }
 
@@ -212,7 +206,7 @@ static void sha384_hex(const uint8_t *p, size_t n, char out[97])
 /* A fully valid document: parses, signature verifies, chain valid at `when`. */
 static void assert_valid(const char *rel, const char *when, size_t active)
 {
-    _cleanup_(rim_freep) struct dga_rim *rim = load(rel);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(rel);
     struct dga_diag diag = {0};
     struct dga_chain_info info;
     assert_int_equal(active_count(rim), active);
@@ -229,7 +223,7 @@ static struct dga_diag driver_edit_sig_fails(const char *find, const char *repl,
 {
     _cleanup_(freep) char *doc = load_text(RIM_DRIVER);
     _cleanup_(freep) char *bad = edit(doc, find, repl);
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(bad, strlen(bad));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(bad, strlen(bad));
     struct dga_diag diag = {0};
     dga_err got = verify_sig(rim, &diag);
     if (got != e) {
@@ -253,7 +247,7 @@ static void test_parse_driver(void **state)
     (void)state;
     size_t len;
     _cleanup_(freep) uint8_t *xml = fixture_read(RIM_DRIVER, &len);
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok((const char *)xml, len);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok((const char *)xml, len);
     assert_string_equal(rim->colloquial_version, "550.144.03");
     assert_string_equal(rim->manufacturer_id, "5703");
     assert_string_equal(rim->product, "GH100");
@@ -304,12 +298,12 @@ static void test_parse_counts(void **state)
         {RIM_LS10, "96.10.55.00.01", 31},      {RIM_DEBUG, "97.00.83.00.09", 20},
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
-        _cleanup_(rim_freep) struct dga_rim *rim = load(cases[i].rel);
+        _cleanup_(dga_rim_freep) struct dga_rim *rim = load(cases[i].rel);
         assert_string_equal(rim->colloquial_version, cases[i].version);
         assert_string_equal(rim->manufacturer_id, "5703");
         assert_int_equal(active_count(rim), cases[i].active);
     }
-    _cleanup_(rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
+    _cleanup_(dga_rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
     assert_string_equal(ls10->product, "LS10");
     assert_string_equal(ls10->edition, "SWITCH");
     for (unsigned i = 0; i < 31; i++) {
@@ -322,8 +316,8 @@ static void test_parse_counts(void **state)
 static void test_reissued_differs_at_9(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *a = load(RIM_535_VBIOS);
-    _cleanup_(rim_freep) struct dga_rim *b = load(RIM_535_REISSUED);
+    _cleanup_(dga_rim_freep) struct dga_rim *a = load(RIM_535_VBIOS);
+    _cleanup_(dga_rim_freep) struct dga_rim *b = load(RIM_535_REISSUED);
     assert_int_equal(a->n_measurements, b->n_measurements);
     assert_string_equal(a->tag_id, b->tag_id);
     size_t differing = 0;
@@ -442,7 +436,7 @@ static void test_structure(void **state)
     _cleanup_(freep) char *doc = load_text(RIM_DRIVER);
     _cleanup_(freep) char *renamed = edit_all(doc, "ns0:", "swid:");
     _cleanup_(freep) char *renamed2 = edit(renamed, "xmlns:ns0=", "xmlns:swid=");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(renamed2, strlen(renamed2));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(renamed2, strlen(renamed2));
     assert_int_equal(active_count(rim), 21);
     /* no certificate */
     _cleanup_(freep) char *no_certs = edit_all(doc, "ds:X509Certificate>", "ds:Other>");
@@ -524,8 +518,8 @@ static void test_hash_attributes(void **state)
 
     /* upper case accepted; the SHA384 prefix (same URI, declared on Payload) works too */
     _cleanup_(freep) char *upper = edit(doc, "ns2:Hash0=\"909cabeb", "SHA384:Hash0=\"909CABEB");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(upper, strlen(upper));
-    _cleanup_(rim_freep) struct dga_rim *orig = parse_ok(doc, strlen(doc));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(upper, strlen(upper));
+    _cleanup_(dga_rim_freep) struct dga_rim *orig = parse_ok(doc, strlen(doc));
     assert_memory_equal(dga_rim_active(rim, 35)->hash, dga_rim_active(orig, 35)->hash,
                         sizeof orig->measurements[0].hash);
 }
@@ -541,11 +535,11 @@ static void test_duplicate_index(void **state)
     _cleanup_(freep) char *doc = load_text(RIM_DRIVER);
     _cleanup_(freep) char *inactive =
         edit(doc, "index=\"1\" active=\"False\"", "index=\"0\" active=\"False\"");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(inactive, strlen(inactive));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(inactive, strlen(inactive));
     assert_non_null(rim);
     _cleanup_(freep) char *mixed =
         edit(doc, "index=\"0\" active=\"False\"", "index=\"7\" active=\"False\"");
-    _cleanup_(rim_freep) struct dga_rim *rim2 = parse_ok(mixed, strlen(mixed));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim2 = parse_ok(mixed, strlen(mixed));
     assert_true(dga_rim_active(rim2, 7)->active);
 }
 
@@ -575,7 +569,7 @@ static void test_too_many(void **state)
         "<ns0:Resource type=\"Measurement\" index=\"0\" active=\"False\" alternatives=\"1\" "
         "ns2:Hash0",
         "<ns0:Resource type=\"File\" index=\"0\" active=\"False\" alternatives=\"1\" ns2:Hash0");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(fewer, strlen(fewer));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(fewer, strlen(fewer));
     assert_int_equal(rim->n_measurements, 256);
     buf_free(&extra);
 
@@ -664,7 +658,7 @@ static void test_wrapping_not_extracted(void **state)
                                     "xmlns:t=\"https://trustedcomputinggroup.org/resource/"
                                     "tcg-reference-integrity-manifest-rim-information-model/\" "
                                     "t:FirmwareManufacturerId=\"1\"/></ds:KeyInfo>");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(c, strlen(c));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(c, strlen(c));
     assert_int_equal(rim->n_measurements, 64);
     assert_int_equal(active_count(rim), 21);
     assert_null(dga_rim_active(rim, 5));
@@ -679,7 +673,7 @@ static void test_wrapping_not_extracted(void **state)
         "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:KeyInfo><ds:X509Data>"
         "<ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>"
         "</ns0:Payload>");
-    _cleanup_(rim_freep) struct dga_rim *rim2 = parse_ok(second, strlen(second));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim2 = parse_ok(second, strlen(second));
     assert_int_equal(rim2->n_measurements, 64);
     assert_int_equal(sk_X509_num(rim2->certs), 4);
     d = (struct dga_diag){0};
@@ -691,7 +685,7 @@ static void test_wrapping_not_extracted(void **state)
     assert_non_null(nested_doc);
     snprintf(nested_doc, n + 64, "<ns0:Payload>%s</ns0:Payload></ns0:Payload>", injected);
     _cleanup_(freep) char *nested = edit(doc, "</ns0:Payload>", nested_doc);
-    _cleanup_(rim_freep) struct dga_rim *rim3 = parse_ok(nested, strlen(nested));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim3 = parse_ok(nested, strlen(nested));
     assert_null(dga_rim_active(rim3, 5));
     d = (struct dga_diag){0};
     assert_int_equal(verify_sig(rim3, &d), DGA_E_RIM_DIGEST_MISMATCH);
@@ -717,7 +711,7 @@ static void test_shape_limits(void **state)
     assert_non_null(attrs64);
     snprintf(attrs64, n, "<ns0:Payload%s ", (const char *)b.data);
     _cleanup_(freep) char *ok64 = edit(doc, "<ns0:Payload ", attrs64);
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(ok64, strlen(ok64));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(ok64, strlen(ok64));
     assert_non_null(rim);
     snprintf(attrs64, n, "<ns0:Payload%s b=\"\" ", (const char *)b.data);
     _cleanup_(freep) char *bad65 = edit(doc, "<ns0:Payload ", attrs64);
@@ -753,7 +747,7 @@ static void test_shape_limits(void **state)
     d = parse_fails(deep, DGA_E_TOO_LARGE);
     assert_string_equal(d.field, "element depth");
     _cleanup_(freep) char *deep16 = edit(deep, "<ns0:x></ns0:x>", "");
-    _cleanup_(rim_freep) struct dga_rim *rim16 = parse_ok(deep16, strlen(deep16));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim16 = parse_ok(deep16, strlen(deep16));
     assert_non_null(rim16);
     buf_free(&b);
 
@@ -798,7 +792,7 @@ static void test_encodings(void **state)
     _cleanup_(freep) char *latin1 = malloc(n);
     assert_non_null(latin1);
     snprintf(latin1, n, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>%s", doc);
-    _cleanup_(rim_freep) struct dga_rim *ok = parse_ok(latin1, strlen(latin1));
+    _cleanup_(dga_rim_freep) struct dga_rim *ok = parse_ok(latin1, strlen(latin1));
     assert_int_equal(verify_sig(ok, &d), DGA_E_OK); /* the declaration is outside C14N */
     _cleanup_(freep) char *byte = edit(latin1, "NVIDIA Corporation", "NVIDIA Corporati\xf3n");
     parse_fails(byte, DGA_E_RIM_XML);
@@ -806,7 +800,7 @@ static void test_encodings(void **state)
     _cleanup_(freep) char *bom = malloc(len + 4);
     assert_non_null(bom);
     snprintf(bom, len + 4, "\xef\xbb\xbf%s", doc);
-    _cleanup_(rim_freep) struct dga_rim *ok2 = parse_ok(bom, strlen(bom));
+    _cleanup_(dga_rim_freep) struct dga_rim *ok2 = parse_ok(bom, strlen(bom));
     assert_int_equal(verify_sig(ok2, &d), DGA_E_OK);
 }
 
@@ -832,7 +826,7 @@ static void test_truncations(void **state)
 static void test_c14n_vectors(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
     struct buf doc = buf_init(1u << 24);
     struct buf si = buf_init(1u << 20);
     char hex[97];
@@ -887,7 +881,7 @@ static void test_valid_rims(void **state)
 static void test_driver_chain_info(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
     struct dga_chain_info info;
     struct dga_diag d = {0};
     assert_int_equal(chain_at(rim, T_2026, &info, &d), DGA_E_OK);
@@ -910,7 +904,7 @@ static void test_driver_chain_info(void **state)
     assert_true(info.expired);
 
     /* LS10: its chain runs to 2028-05-19 (its L4 signer's notAfter) */
-    _cleanup_(rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
+    _cleanup_(dga_rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
     assert_int_equal(chain_at(ls10, T_2026, &info, &d), DGA_E_OK);
     assert_string_equal(info.expiration_date, "2027-11-02T23:59:59Z"); /* the L3 ends first */
     assert_string_equal(info.hwmodel, "NVIDIA Reference Value L4 LS10");
@@ -919,14 +913,14 @@ static void test_driver_chain_info(void **state)
 static void test_bad_signature(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_BAD_SIG);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_BAD_SIG);
     struct dga_diag d = {0};
     struct dga_chain_info info;
     assert_int_equal(verify_sig(rim, &d), DGA_E_RIM_SIGNATURE_INVALID);
     assert_string_equal(d.field, "SignatureValue");
     assert_int_equal(chain_at(rim, T_2026, &info, &d), DGA_E_OK);
     /* the digest is intact: the canonical document matches the genuine one */
-    _cleanup_(rim_freep) struct dga_rim *good = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *good = load(RIM_DRIVER);
     struct buf a = buf_init(1u << 24), b = buf_init(1u << 24);
     assert_int_equal(rim_c14n_buf(rim, RIM_C14N_REFERENCE, &a), DGA_E_OK);
     assert_int_equal(rim_c14n_buf(good, RIM_C14N_REFERENCE, &b), DGA_E_OK);
@@ -935,7 +929,7 @@ static void test_bad_signature(void **state)
     buf_free(&a);
     buf_free(&b);
     /* another document's signer key does not verify this one */
-    _cleanup_(rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
+    _cleanup_(dga_rim_freep) struct dga_rim *ls10 = load(RIM_LS10);
     assert_int_equal(dga_rim_signature_verify(good, signer_of(ls10), &d),
                      DGA_E_RIM_SIGNATURE_INVALID);
     /* nor does the root's */
@@ -949,7 +943,7 @@ static void test_tampered(void **state)
     static const char *const tampered[] = {RIM_535_TAMPERED, RIM_LS10_TAMPERED,
                                            RIM_TAMPERED_EXPIRED};
     for (size_t i = 0; i < N_ELEMS(tampered); i++) {
-        _cleanup_(rim_freep) struct dga_rim *rim = load(tampered[i]);
+        _cleanup_(dga_rim_freep) struct dga_rim *rim = load(tampered[i]);
         struct dga_diag d = {0};
         assert_int_equal(verify_sig(rim, &d), DGA_E_RIM_DIGEST_MISMATCH);
         assert_string_equal(d.field, "DigestValue");
@@ -967,7 +961,7 @@ static void test_tampered(void **state)
 static void test_debug_root_chain(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DEBUG);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DEBUG);
     struct dga_diag d = {0};
     struct dga_chain_info info;
     assert_int_equal(sk_X509_num(rim->certs), 2);
@@ -997,7 +991,7 @@ static void test_wrong_roots(void **state)
     struct dga_trust wrong = trust_file(WRONG_ROOT);
     struct dga_trust device = trust_file(DEVICE_ROOT);
     for (size_t i = 0; i < N_ELEMS(all_rims); i++) {
-        _cleanup_(rim_freep) struct dga_rim *rim = load(all_rims[i]);
+        _cleanup_(dga_rim_freep) struct dga_rim *rim = load(all_rims[i]);
         struct dga_chain_info info;
         struct dga_diag d = {0};
         assert_int_equal(dga_rim_chain_verify(rim, &wrong, at(T_2024), &info, &d),
@@ -1015,7 +1009,7 @@ static void test_wrong_roots(void **state)
     assert_non_null(cut);
     memcpy(cut, doc, (size_t)(last - doc));
     strcpy(cut + (last - doc), end);
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(cut, strlen(cut));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(cut, strlen(cut));
     free(cut);
     assert_int_equal(sk_X509_num(rim->certs), 3);
     struct dga_chain_info info;
@@ -1026,15 +1020,15 @@ static void test_wrong_roots(void **state)
     assert_int_equal(chain_at(rim, T_2026, &info, &d), DGA_E_OK);
     assert_string_equal(info.expiration_date, "2026-12-30T16:56:50Z");
     assert_int_equal(verify_sig(rim, &d), DGA_E_OK); /* KeyInfo is not signed */
-    dga_trust_free(&wrong);
-    dga_trust_free(&device);
+    dga_trust_clear(&wrong);
+    dga_trust_clear(&device);
 }
 
 /* Certificate 0 in document order is the signer (see rim_chain.c). */
 static void test_chain_order(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
     struct dga_chain_info info;
     struct dga_diag d = {0};
     /* L3 listed first: a CA is not a signer */
@@ -1070,7 +1064,7 @@ static void test_chain_order(void **state)
 static void test_chain_arguments(void **state)
 {
     (void)state;
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
     struct dga_trust t = rim_trust();
     struct dga_trust empty = {0};
     struct dga_chain_info info;
@@ -1089,7 +1083,7 @@ static void test_chain_arguments(void **state)
     assert_int_equal(dga_rim_chain_verify(rim, &t, 0, &info, &d), DGA_E_CHAIN_LENGTH);
     sk_X509_free(rim->certs);
     rim->certs = saved;
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
 }
 
 /* ------------------------------------------------------- signature profile */
@@ -1176,7 +1170,7 @@ static void test_profile(void **state)
     _cleanup_(freep) char *doc = load_text(RIM_DRIVER);
     _cleanup_(freep) char *renamed = edit_all(doc, "ds:", "dsig:");
     _cleanup_(freep) char *renamed2 = edit(renamed, "xmlns:ds=", "xmlns:dsig=");
-    _cleanup_(rim_freep) struct dga_rim *rim = parse_ok(renamed2, strlen(renamed2));
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = parse_ok(renamed2, strlen(renamed2));
     struct dga_diag d = {0};
     /* ... but it is part of the canonical SignedInfo, so only the signature fails */
     assert_int_equal(verify_sig(rim, &d), DGA_E_RIM_SIGNATURE_INVALID);
@@ -1223,7 +1217,7 @@ static void test_never_prints(void **state)
     parse_fails("<a xmlns:p=\"rel\"><p:b/></a>", DGA_E_RIM_STRUCTURE);
     driver_edit_sig_fails("<ns0:Entity ", "<ns0:Entity xmlns:rel=\"relative/uri\" ",
                           DGA_E_RIM_SIGNATURE_PROFILE);
-    _cleanup_(rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
+    _cleanup_(dga_rim_freep) struct dga_rim *rim = load(RIM_DRIVER);
     struct dga_diag d = {0};
     assert_int_equal(verify_sig(rim, &d), DGA_E_OK);
 

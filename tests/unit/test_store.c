@@ -52,7 +52,7 @@ static void test_main_then_reissues_in_order(void **state)
     assert_string_equal((char *)c.c[1].bytes, "first");
     assert_string_equal((char *)c.c[2].bytes, "second");
     assert_non_null(strstr(c.c[2].path, ID ".d/b-2024.xml"));
-    dga_rim_candidates_free(&c);
+    dga_rim_candidates_clear(&c);
 }
 
 static void test_reissues_only(void **state)
@@ -65,7 +65,7 @@ static void test_reissues_only(void **state)
     struct dga_rim_candidates c;
     assert_int_equal(dga_rim_store_read(dir, ID, &c, NULL), DGA_E_OK);
     assert_int_equal(c.n, 1);
-    dga_rim_candidates_free(&c);
+    dga_rim_candidates_clear(&c);
 }
 
 static void test_not_found_and_unreadable(void **state)

@@ -47,7 +47,7 @@ static int teardown(void **state)
     free(f->report);
     free(f->pem);
     free(f->res);
-    dga_trust_free(&f->trust);
+    dga_trust_clear(&f->trust);
     free(f);
     return 0;
 }

@@ -36,8 +36,8 @@ static struct run *run_new(const char *nonce_hex, const char *at)
 
 static void run_free(struct run *r)
 {
-    dga_evidence_set_free(&r->set);
-    dga_trust_free(&r->trust);
+    dga_evidence_set_clear(&r->set);
+    dga_trust_clear(&r->trust);
     free(r);
 }
 
@@ -184,7 +184,7 @@ static void test_custom_root(void **state)
 {
     (void)state;
     struct run *r = run_new(NONCE_580, AT_2024);
-    dga_trust_free(&r->trust);
+    dga_trust_clear(&r->trust);
     size_t len;
     char *pem = (char *)fixture_read("roots/nvidia_corim_signing_root_ca.pem", &len);
     assert_int_equal(dga_trust_from_pem(pem, len, &r->trust), DGA_E_OK);

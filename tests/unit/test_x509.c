@@ -251,7 +251,7 @@ static void gen_chain_free(struct gen_chain *g)
 {
     sk_X509_pop_free(g->chain, X509_free);
     g->chain = NULL;
-    dga_trust_free(&g->trust);
+    dga_trust_clear(&g->trust);
 }
 
 /* A self-signed P-384 root that claims to be the NVIDIA Device Identity CA. */
@@ -309,10 +309,10 @@ static void test_root_fingerprints(void **state)
     assert_false(rim.custom);
     assert_fingerprint(dev.root, FP_DEVICE);
     assert_fingerprint(rim.root, FP_CORIM);
-    dga_trust_free(&dev);
-    dga_trust_free(&rim);
+    dga_trust_clear(&dev);
+    dga_trust_clear(&rim);
     assert_null(dev.root);
-    dga_trust_free(NULL);
+    dga_trust_clear(NULL);
 }
 
 static void test_trust_from_pem(void **state)
@@ -325,8 +325,8 @@ static void test_trust_from_pem(void **state)
     assert_int_equal(dga_trust_from_pem((const char *)pem, len, &custom), DGA_E_OK);
     assert_true(custom.custom);
     assert_int_equal(X509_cmp(custom.root, dev.root), 0);
-    dga_trust_free(&custom);
-    dga_trust_free(&dev);
+    dga_trust_clear(&custom);
+    dga_trust_clear(&dev);
 }
 
 static void test_trust_from_pem_rejects(void **state)
@@ -510,7 +510,7 @@ static void test_pem_non_canonical_der(void **state)
     _cleanup_(freep) char *good = pem_of_der(der, (size_t)len, &pem_len);
     assert_int_equal(parse_text(good, pem_len, &diag, &n), DGA_E_OK);
     assert_int_equal(n, 1);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static char *repeat_chain(const uint8_t *pem, size_t len, int times, size_t *ret_len)
@@ -595,7 +595,7 @@ static void test_pem_truncations(void **state)
     assert_int_equal(dga_pem_chain_parse((const char *)pem, full, &chain, NULL), DGA_E_OK);
     assert_int_equal(sk_X509_num(chain), 5);
     sk_X509_pop_free(chain, X509_free);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 /* ---------------------------------------------------------------- DER reader */
@@ -878,7 +878,7 @@ static void verify_ok(STACK_OF(X509) *chain, enum dga_arch arch, const char *whe
     struct dga_trust dev = device_trust();
     struct dga_diag diag = {0};
     assert_int_equal(dga_device_chain_verify(chain, arch, &dev, at(when), info, &diag), DGA_E_OK);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static void test_fixture_chains_verify(void **state)
@@ -990,7 +990,7 @@ static void test_chain_missing_brom(void **state)
     assert_int_equal(diag.offset, 4);
     assert_int_equal(info.hwmodel[0], (char)0xEE); /* untouched on failure */
     sk_X509_pop_free(chain, X509_free);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static void test_chain_foreign_root(void **state)
@@ -1043,9 +1043,9 @@ static void test_chain_foreign_root(void **state)
     assert_int_equal(diag.offset, 3);
 
     sk_X509_pop_free(chain, X509_free);
-    dga_trust_free(&dev);
-    dga_trust_free(&rim);
-    dga_trust_free(&custom);
+    dga_trust_clear(&dev);
+    dga_trust_clear(&rim);
+    dga_trust_clear(&custom);
 }
 
 static void test_chain_reordered(void **state)
@@ -1087,7 +1087,7 @@ static void test_chain_reordered(void **state)
         DGA_E_CHAIN_ROOT);
     sk_X509_pop_free(swapped, X509_free);
     sk_X509_pop_free(chain, X509_free);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static void test_chain_missing_intermediate(void **state)
@@ -1107,7 +1107,7 @@ static void test_chain_missing_intermediate(void **state)
     assert_string_equal(diag.field, "certificate 0 (leaf)");
     sk_X509_pop_free(chain, X509_free);
     sk_X509_pop_free(other, X509_free);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static void test_chain_arch_mismatch(void **state)
@@ -1130,7 +1130,7 @@ static void test_chain_arch_mismatch(void **state)
         DGA_E_ARCH_MISMATCH);
     sk_X509_pop_free(hopper, X509_free);
     sk_X509_pop_free(ls10, X509_free);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
 }
 
 static void test_chain_bad_arguments(void **state)
@@ -1165,7 +1165,7 @@ static void test_generated_chain(void **state)
     assert_int_equal(
         dga_device_chain_verify(g.chain, DGA_ARCH_HOPPER, &dev, at(T_2024), &info, NULL),
         DGA_E_CHAIN_ROOT);
-    dga_trust_free(&dev);
+    dga_trust_clear(&dev);
     gen_chain_free(&g);
 }
 
@@ -1455,7 +1455,7 @@ static void test_chain_path_cache(void **state)
     dga_chain_path_clear(NULL);
 
     dga_chain_cache_free(cache);
-    dga_trust_free(&t);
+    dga_trust_clear(&t);
     sk_X509_pop_free(chain, X509_free);
 }
 
