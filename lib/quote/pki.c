@@ -139,6 +139,29 @@ static bool cert_same_der(X509 *a, X509 *b)
     return la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
 }
 
+/*
+ * The certificates presented after the leaf must be the built path above
+ * it, in order, the root's copy optional: a stray certificate, or a copy of
+ * the root that is not byte for byte the pinned one (the quote's own root
+ * is never trusted, and a corrupted copy is refused rather than ignored, as
+ * dcap-qvl and Intel's library refuse it). Returns the presented index
+ * (leaf = 0) of the first certificate that does not fit, or -1.
+ */
+static int presented_mismatch(STACK_OF(X509) *rest, STACK_OF(X509) *built)
+{
+    int n_rest = sk_X509_num(rest);
+    int n_built = sk_X509_num(built);
+    if (n_rest > n_built - 1) {
+        return n_built;
+    }
+    for (int i = 0; i < n_rest; i++) {
+        if (!cert_same_der(sk_X509_value(rest, i), sk_X509_value(built, i + 1))) {
+            return i + 1;
+        }
+    }
+    return -1;
+}
+
 dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, const uint8_t *pck_crl,
                         size_t pck_crl_len, const struct dga_trust *root, time_t at,
                         struct quote_crls *ret, struct dga_diag *diag)
@@ -196,6 +219,10 @@ dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain
     int n = sk_X509_num(chain);
     if (n < 2 || !cert_same_der(sk_X509_value(chain, n - 1), root->root)) {
         return dga_diag_set(diag, spec->chain_err, n > 0 ? (size_t)(n - 1) : 0, spec->field);
+    }
+    int bad = presented_mismatch(certs, chain);
+    if (bad >= 0) {
+        return dga_diag_set(diag, spec->chain_err, (size_t)bad, spec->field);
     }
     *ret_leaf = TAKE_PTR(leaf);
     return DGA_E_OK;

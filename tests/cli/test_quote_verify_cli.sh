@@ -86,6 +86,9 @@ done <<'FLIPS'
 770 1 qe-report-signature quote.qe_report_signature
 1154 1 qe-report-signature quote.qe_report_signature
 1400 1 pck-chain quote.cert_data
+4090 16 pck-chain quote.cert_data
+4474 1 pck-chain quote.cert_data
+4906 4 pck-chain quote.cert_data
 4990 1 quote-padding padding
 FLIPS
 # the padding is not signed: zero bytes stay UpToDate, one more zero byte is fine too
