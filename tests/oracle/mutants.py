@@ -418,7 +418,11 @@ def gen_pck_chain_member(g, vec, qname, q, coll, now, base_ok):
                                                          expect=expect, label=label)
     add("coll.pck_chain.same", dict(coll, pck_certificate_chain=pem),
         expect=UP if base_ok else None)
-    add("coll.pck_chain.wrong", dict(coll, pck_certificate_chain=coll["tcb_info_issuer_chain"]))
+    # the TCB signing chain: no SGX extension in its leaf, whose key did not
+    # sign the QE report; each verifier reports the check it runs first
+    g.add("coll.pck_chain.wrong", qname,
+          g.put_coll(dict(coll, pck_certificate_chain=coll["tcb_info_issuer_chain"])), now,
+          faults=["cert", "qe-report-signature"])
     leaf = pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
     add("coll.pck_chain.leaf_only", dict(coll, pck_certificate_chain=leaf))
 
