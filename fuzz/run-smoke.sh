@@ -111,6 +111,20 @@ collect_seeds() {
 
 # fuzz_eventlog: dstack's recorded GetQuote response, its event_log array alone,
 # runtime_events.log, a V2 array element with its preimage, and app-compose documents.
+# fuzz_quote_collateral: the TDX collateral files, and their signed TCB info and QE identity text
+quote_collateral_seeds() {
+    local c=$corpus/fuzz_quote_collateral f name
+    for f in "$fixtures"/tdx/*_collateral.json; do
+        [ -e "$f" ] || die "no tdx/*_collateral.json under $fixtures"
+        name=$(basename "$f" .json)
+        cp "$f" "$c/seed-$name"
+        perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{tcb_info}' <"$f" >"$c/seed-$name-tcb-info" ||
+            die "no tcb_info in $f"
+        perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{qe_identity}' <"$f" >"$c/seed-$name-qe-identity" ||
+            die "no qe_identity in $f"
+    done
+}
+
 eventlog_seeds() {
     local c=$corpus/fuzz_eventlog q=$fixtures/dstack/quote-report.json
     cp "$q" "$c/seed-quote-report"
@@ -240,6 +254,7 @@ make_seeds() {
     # fuzz_gate_config: the test configs and the shipped example
     cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
+    quote_collateral_seeds
 }
 
 run_target() {

@@ -26,13 +26,13 @@
 
 /* ---- Limits ---- */
 
-#define DGA_QUOTE_MAX_LEN (1u << 20)       /* a whole quote, any input form */
-#define DGA_QUOTE_PADDING_MAX 4096u        /* zero bytes accepted after the signature data */
+#define DGA_QUOTE_MAX_LEN (1u << 20)        /* a whole quote, any input form */
+#define DGA_QUOTE_PADDING_MAX 4096u         /* zero bytes accepted after the signature data */
 #define DGA_QUOTE_COLLATERAL_MAX (1u << 20) /* a QuoteCollateralV3 JSON document */
-#define DGA_TCB_ADVISORY_MAX 64            /* advisory ids in one status */
-#define DGA_TCB_ADVISORY_LEN 32            /* bytes of one id, NUL included */
-#define DGA_TCB_LEVELS_MAX 64              /* levels in a TCB info or identity */
-#define DGA_TCB_COMPONENTS_MAX 32          /* components read per level (16 are required) */
+#define DGA_TCB_ADVISORY_MAX 64             /* advisory ids in one status */
+#define DGA_TCB_ADVISORY_LEN 32             /* bytes of one id, NUL included */
+#define DGA_TCB_LEVELS_MAX 64               /* levels in a TCB info or identity */
+#define DGA_TCB_COMPONENTS_MAX 32           /* components read per level (16 are required) */
 #define DGA_TDX_MODULE_IDENTITIES_MAX 16
 
 /* ---- Constants of the format ---- */
@@ -46,11 +46,11 @@
 #define DGA_QUOTE_KEY_ECDSA_P256 2
 #define DGA_QUOTE_BODY_TD10 2 /* v5 body_type */
 #define DGA_QUOTE_BODY_TD15 3
-#define DGA_QUOTE_CERT_PCK_CHAIN 5     /* inner certification data: PEM chain */
-#define DGA_QUOTE_CERT_QE_REPORT 6     /* outer certification data */
-#define DGA_QUOTE_QE_AUTH_LEN 32       /* the only QE auth data length accepted */
-#define DGA_QUOTE_SIG_LEN 64           /* raw ECDSA P-256 r||s, big-endian */
-#define DGA_QUOTE_KEY_LEN 64           /* raw P-256 point X||Y */
+#define DGA_QUOTE_CERT_PCK_CHAIN 5 /* inner certification data: PEM chain */
+#define DGA_QUOTE_CERT_QE_REPORT 6 /* outer certification data */
+#define DGA_QUOTE_QE_AUTH_LEN 32   /* the only QE auth data length accepted */
+#define DGA_QUOTE_SIG_LEN 64       /* raw ECDSA P-256 r||s, big-endian */
+#define DGA_QUOTE_KEY_LEN 64       /* raw P-256 point X||Y */
 #define DGA_SGX_REPORT_LEN 384
 
 /* The Intel QE vendor id 939A7233-F79C-4CA9-940A-0DB3957F0607 as bytes. */
@@ -77,7 +77,7 @@ struct dga_td_report {
     uint8_t mr_owner_config[48];
     uint8_t rt_mr[4][48];
     uint8_t report_data[64];
-    uint8_t tee_tcb_svn2[16]; /* TD15 only */
+    uint8_t tee_tcb_svn2[16];  /* TD15 only */
     uint8_t mr_service_td[48]; /* TD15 only */
 };
 
@@ -149,8 +149,8 @@ dga_err dga_quote_parse(const uint8_t *quote, size_t len, struct dga_quote *ret,
 
 enum dga_quote_form {
     DGA_QUOTE_FORM_BINARY,
-    DGA_QUOTE_FORM_HEX,      /* hex text, optionally 0x-prefixed, surrounding whitespace ok */
-    DGA_QUOTE_FORM_JSON,     /* a JSON object whose "quote" member is such hex text */
+    DGA_QUOTE_FORM_HEX,  /* hex text, optionally 0x-prefixed, surrounding whitespace ok */
+    DGA_QUOTE_FORM_JSON, /* a JSON object whose "quote" member is such hex text */
 };
 
 /*
