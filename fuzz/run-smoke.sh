@@ -183,6 +183,17 @@ proxy_seeds() {
     { byte 4; cat docs/proxy.conf.example; } >"$c/seed-config"
 }
 
+# fuzz_quote: every real TDX quote in the form it ships in (binary, hex, GetQuote JSON)
+quote_seeds() {
+    local f
+    for f in "$fixtures"/tdx/tdx_quote "$fixtures"/tdx/tdx_quote_outdated \
+        "$fixtures"/tdx/dstack_ra_tls_tdx_quote "$fixtures"/tdx/*.hex \
+        "$fixtures"/dstack/quote-report.json; do
+        [ -e "$f" ] || die "no $f"
+        cp "$f" "$corpus/fuzz_quote/seed-$(basename "$f")"
+    done
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -251,6 +262,7 @@ make_seeds() {
     } >"$corpus/fuzz_ocsp/seed-bundle"
     printf '{"id": "NV_GPU_DRIVER_GH100_545.00", "rim": "PFN3aWRUYWcvPg==", "sha256": ""}\n' \
         >"$corpus/fuzz_ocsp/seed-rim-answer"
+    quote_seeds
     # fuzz_gate_config: the test configs and the shipped example
     cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done

@@ -22,6 +22,7 @@ static const struct command commands[] = {
      "fetch and verify the RIMs and OCSP responses evidence needs"},
     {"collateral", "status", cmd_collateral_status,
      "list a collateral directory and its freshness"},
+    {"quote", "inspect", cmd_quote_inspect, "decode an Intel TDX quote (verifies nothing)"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
 };
 

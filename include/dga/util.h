@@ -60,6 +60,11 @@ dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_
                             size_t *ret_len);
 /* dga_file_read_flags without flags: a path the user named. */
 dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
+/*
+ * The same bounded read from a descriptor already open (standard input: a
+ * pipe is fine here, the caller chose it), until end of file.
+ */
+dga_err dga_fd_read(int fd, size_t cap, uint8_t **ret, size_t *ret_len);
 
 /*
  * Writes all len bytes of p to fd, retrying short writes and EINTR: the one

@@ -76,18 +76,7 @@ dga_err dga_file_read_flags(const char *path, size_t cap, unsigned flags, uint8_
     if (e != DGA_E_OK) {
         return e;
     }
-    struct buf b = buf_init(cap);
-    e = read_all(fd, &b);
-    if (e == DGA_E_OK) {
-        e = buf_terminate(&b);
-    }
-    if (e != DGA_E_OK) {
-        buf_free(&b);
-        return e;
-    }
-    *ret_len = b.len;
-    *ret = buf_take(&b);
-    return DGA_E_OK;
+    return dga_fd_read(fd, cap, ret, ret_len);
 }
 
 dga_err dga_write_all(int fd, const void *p, size_t len)
@@ -161,6 +150,22 @@ dga_err dga_file_write_atomic(const char *path, const void *data, size_t len, mo
 dga_err dga_file_read(const char *path, size_t cap, uint8_t **ret, size_t *ret_len)
 {
     return dga_file_read_flags(path, cap, 0, ret, ret_len);
+}
+
+dga_err dga_fd_read(int fd, size_t cap, uint8_t **ret, size_t *ret_len)
+{
+    struct buf b = buf_init(cap);
+    dga_err e = read_all(fd, &b);
+    if (e == DGA_E_OK) {
+        e = buf_terminate(&b);
+    }
+    if (e != DGA_E_OK) {
+        buf_free(&b);
+        return e;
+    }
+    *ret_len = b.len;
+    *ret = buf_take(&b);
+    return DGA_E_OK;
 }
 
 dga_err dga_time_parse(const char *text, time_t *ret)
