@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that the build, the tests, the fuzzers and the
-# benchmarks need. Idempotent: when every package is already installed it does
-# nothing (no apt-get update, no network), so `make` can call it every time.
+# benchmarks need, then the pinned npm oracle of the TDX quote differential
+# test (tests/oracle). Idempotent: when every package and the oracle are
+# already installed it does nothing (no apt-get update, no network), so `make`
+# can call it every time.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 packages=(
     build-essential    # gcc (+ libasan/libubsan for `make asan`), make
@@ -26,6 +29,34 @@ packages=(
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
     curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
 )
+# `make test`: node and npm run the TDX quote oracle (tests/oracle). A node
+# that is already there (e.g. from nodesource, with its own npm) is used as
+# is; Debian 12's nodejs (18.x) with its npm (9.x) works too.
+if ! command -v node >/dev/null 2>&1; then
+    packages+=(nodejs)
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
+fi
+
+# The oracle: `npm ci` of tests/oracle/package-lock.json, which pins
+# @phala/dcap-qvl 0.3.9 and every dependency to an exact version and
+# integrity hash (asn1.js 5.4.1, elliptic 6.6.1, bn.js 5.2.5,
+# @peculiar/asn1-schema and asn1-x509 2.11.1, ...). Skipped when the installed
+# tree was made from this very lock file (a stamp holds its SHA-256).
+install_oracle() {
+    local dir=$here/../tests/oracle stamp want
+    stamp=$dir/node_modules/.dga-lock.sha256
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+        [ -f "$dir/node_modules/@phala/dcap-qvl/package.json" ]; then
+        return 0
+    fi
+    echo "deps.sh: installing the TDX quote oracle (npm ci in tests/oracle)" >&2
+    # --ignore-scripts: nothing of the package tree runs at install time.
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+    echo "$want" >"$stamp"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,6 +67,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+    install_oracle
     exit 0
 fi
 
@@ -60,3 +92,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     "${missing[@]}"
+install_oracle
