@@ -28,6 +28,8 @@ packages=(
     wrk                # `make bench`: load on the collateral proxy (bench/bench_proxy.sh)
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
     curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
+    python3            # `make test`: the TDX quote differential test's mutants and comparison (stdlib only)
+    perl               # `make test`: RIM mutations, the test OCSP responder
 )
 # `make test`: node and npm run the TDX quote oracle (tests/oracle). A node
 # that is already there (e.g. from nodesource, with its own npm) is used as
