@@ -67,8 +67,8 @@ struct bench {
     size_t collateral_len;
     struct dga_quote_collateral collateral; /* parsed once */
     struct dga_quote_verify_opts opts;
-    struct dga_quote quote; /* parsed once, for the baseline's key and message */
-    EVP_PKEY *att_key;      /* the quote's attestation key, decoded once */
+    struct dga_quote quote;     /* parsed once, for the baseline's key and message */
+    EVP_PKEY *att_key;          /* the quote's attestation key, decoded once */
     unsigned long raw_verifies; /* the library's counter over the last quote verification */
 };
 
@@ -420,10 +420,10 @@ int main(int argc, char **argv)
         print_header(fixtures, &b, iterations);
         rc = run_pair(&b, iterations, &r) == 0 ? 0 : 1;
         unsigned long raw = b.raw_verifies;
-        if (rc == 0 && (run_op(&b, "quote parse alone", op_quote_parse, iterations * 10).wall < 0 ||
-                        run_op(&b, "collateral parse alone (+ free)", op_collateral_parse,
-                               iterations)
-                                .wall < 0)) {
+        if (rc == 0 &&
+            (run_op(&b, "quote parse alone", op_quote_parse, iterations * 10).wall < 0 ||
+             run_op(&b, "collateral parse alone (+ free)", op_collateral_parse, iterations).wall <
+                 0)) {
             rc = 1;
         }
         if (rc == 0) {
