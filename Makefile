@@ -70,6 +70,9 @@ bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_appraise
 	bench/bench_gate.sh $(BUILD_DIR)
 	bench/bench_proxy.sh $(BUILD_DIR)
+	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_quote
+	bench/bench_quote_count.sh $(BUILD_DIR)
+	bench/bench_quote.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -26,6 +26,7 @@ packages=(
     swtpm              # `make test`: a TPM 2.0 that tests/unit/test_event_tpm.c starts and extends
     systemd            # `make test`: systemd-analyze verify of the units
     wrk                # `make bench`: load on the collateral proxy (bench/bench_proxy.sh)
+    valgrind           # `make bench`: callgrind counts a quote's ECDSA verifications (bench/bench_quote_count.sh)
     xmlsec1            # `make test`: reference verifier for the RIM signature differential test
     curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
     python3            # `make test`: the TDX quote differential test's mutants and comparison (stdlib only)
