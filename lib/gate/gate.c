@@ -372,30 +372,25 @@ static dga_err setup_ocsp(struct gate_state *g)
     return DGA_E_OK;
 }
 
+typedef dga_err (*gate_step)(struct gate_state *g);
+
+/* Runs n steps in order and returns the first failure. */
+static dga_err run_in_order(struct gate_state *g, const gate_step *steps, size_t n)
+{
+    dga_err e = DGA_E_OK;
+    for (size_t i = 0; i < n && e == DGA_E_OK; i++) {
+        e = steps[i](g);
+    }
+    return e;
+}
+
 static dga_err setup(struct gate_state *g)
 {
+    /* setup_ocsp after read_gpu_policy: its rego's document may require OCSP. */
+    static const gate_step steps[] = {load_policy, read_gpu_policy, setup_ocsp,
+                                      load_roots,  load_eat_key,    open_backend};
     g->at = g->cfg->has_verify_at ? g->cfg->verify_at : time(NULL);
-    dga_err e = load_policy(g);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    e = read_gpu_policy(g);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    e = setup_ocsp(g); /* after the gpu_policy: its rego's document may require OCSP */
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    e = load_roots(g);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    e = load_eat_key(g);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    return open_backend(g);
+    return run_in_order(g, steps, sizeof steps / sizeof steps[0]);
 }
 
 /* ---- the measured events ---- */
@@ -838,23 +833,13 @@ static dga_err appraise(struct gate_state *g)
 /* Inventory through verdict. With no GPU in the inventory NVML is not touched (as dstack). */
 static dga_err verify(struct gate_state *g)
 {
+    static const gate_step gpu_steps[] = {read_cc, collect, match_inventory};
     dga_err e = scan_inventory(g);
+    if (e == DGA_E_OK && g->inv->n_gpus > 0) {
+        e = run_in_order(g, gpu_steps, sizeof gpu_steps / sizeof gpu_steps[0]);
+    }
     if (e != DGA_E_OK) {
         return e;
-    }
-    if (g->inv->n_gpus > 0) {
-        e = read_cc(g);
-        if (e != DGA_E_OK) {
-            return e;
-        }
-        e = collect(g);
-        if (e != DGA_E_OK) {
-            return e;
-        }
-        e = match_inventory(g);
-        if (e != DGA_E_OK) {
-            return e;
-        }
     }
     return appraise(g);
 }

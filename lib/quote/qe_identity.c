@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
 #include "dga/quote.h"
 #include "quote/tcb_json.h"
 
@@ -16,22 +15,13 @@ static const struct tj_level_fields qe_fields = {"tcbLevels[].tcbDate", "tcbLeve
 
 static dga_err header(const struct tj_ctx *c, const json_t *root, struct dga_qe_identity *q)
 {
-    uint64_t version = 0, number = 0, prod = 0;
-    dga_err e = tj_string(c, root, "id", sizeof q->id, "id", q->id);
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "version", UINT8_MAX, "version", &version);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "issueDate", "issueDate", &q->issue_date);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "nextUpdate", "nextUpdate", &q->next_update);
-    }
+    uint64_t number = 0, prod = 0;
+    dga_err e =
+        tj_header(c, root, q->id, sizeof q->id, &q->version, &q->issue_date, &q->next_update);
     if (e == DGA_E_OK) {
         e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber",
                     &number);
     }
-    q->version = (unsigned)version;
     q->tcb_evaluation_data_number = (uint32_t)number;
     if (e == DGA_E_OK) {
         e = tj_hex(c, root, "miscselect", 4, "miscselect", q->miscselect);
@@ -75,9 +65,10 @@ static dga_err level(struct tj_ctx *c, const json_t *lv, struct dga_qe_level *re
 
 static dga_err levels(struct tj_ctx *c, const json_t *root, struct dga_qe_identity *q)
 {
-    json_t *a = json_object_get(root, "tcbLevels");
-    if (!json_is_array(a) || json_array_size(a) > DGA_TCB_LEVELS_MAX) {
-        return tj_fail(c, "tcbLevels");
+    json_t *a = NULL;
+    dga_err e = tj_array(c, root, "tcbLevels", false, DGA_TCB_LEVELS_MAX, "tcbLevels", &a);
+    if (e != DGA_E_OK) {
+        return e;
     }
     q->levels = calloc(json_array_size(a) + 1, sizeof *q->levels);
     if (q->levels == NULL) {
@@ -85,7 +76,7 @@ static dga_err levels(struct tj_ctx *c, const json_t *root, struct dga_qe_identi
     }
     for (size_t i = 0; i < json_array_size(a); i++) {
         c->index = i;
-        dga_err e = level(c, json_array_get(a, i), &q->levels[i]);
+        e = level(c, json_array_get(a, i), &q->levels[i]);
         if (e != DGA_E_OK) {
             return e;
         }
@@ -95,24 +86,24 @@ static dga_err levels(struct tj_ctx *c, const json_t *root, struct dga_qe_identi
     return DGA_E_OK;
 }
 
+static dga_err read_document(struct tj_ctx *c, const json_t *root, void *out)
+{
+    dga_err e = header(c, root, out);
+    if (e == DGA_E_OK) {
+        e = levels(c, root, out);
+    }
+    return e;
+}
+
 dga_err dga_qe_identity_parse(const char *json, size_t len, struct dga_qe_identity *ret,
                               struct dga_diag *diag)
 {
     if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    struct tj_ctx c = {.err = DGA_E_QE_IDENTITY_MALFORMED, .diag = diag, .index = 0};
-    _cleanup_(json_decrefp) json_t *root = NULL;
-    dga_err e = tj_load(&c, json, len, &root);
-    if (e != DGA_E_OK) {
-        return e;
-    }
     struct dga_qe_identity q;
     memset(&q, 0, sizeof q);
-    e = header(&c, root, &q);
-    if (e == DGA_E_OK) {
-        e = levels(&c, root, &q);
-    }
+    dga_err e = tj_parse(json, len, DGA_E_QE_IDENTITY_MALFORMED, diag, read_document, &q);
     if (e != DGA_E_OK) {
         dga_qe_identity_clear(&q);
         return e;

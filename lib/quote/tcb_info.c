@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cleanup.h"
 #include "dga/quote.h"
 #include "quote/tcb_json.h"
 
@@ -17,28 +16,12 @@ static const struct tj_level_fields module_fields = {
     "tdxModuleIdentities[].tcbLevels[].tcbDate", "tdxModuleIdentities[].tcbLevels[].tcbStatus",
     "tdxModuleIdentities[].tcbLevels[].advisoryIDs"};
 
-/* An array member of at most max entries; absent is an empty array when optional. */
-static dga_err bounded_array(const struct tj_ctx *c, const json_t *obj, const char *key,
-                             bool optional, size_t max, const char *field, json_t **ret)
-{
-    json_t *a = json_object_get(obj, key);
-    if (a == NULL && optional) {
-        *ret = NULL;
-        return DGA_E_OK;
-    }
-    if (!json_is_array(a) || json_array_size(a) > max) {
-        return tj_fail(c, field);
-    }
-    *ret = a;
-    return DGA_E_OK;
-}
-
 /* sgxtcbcomponents / tdxtcbcomponents: objects whose "svn" is a u8 (other keys ignored). */
 static dga_err components(struct tj_ctx *c, const json_t *tcb, const char *key, bool optional,
                           const char *field, const char *svn_field, uint8_t *out, size_t *n)
 {
     json_t *a = NULL;
-    dga_err e = bounded_array(c, tcb, key, optional, DGA_TCB_COMPONENTS_MAX, field, &a);
+    dga_err e = tj_array(c, tcb, key, optional, DGA_TCB_COMPONENTS_MAX, field, &a);
     if (e != DGA_E_OK || a == NULL) {
         *n = 0;
         return e;
@@ -91,7 +74,7 @@ static dga_err platform_level(struct tj_ctx *c, const json_t *lv, struct dga_tcb
 static dga_err platform_levels(struct tj_ctx *c, const json_t *root, struct dga_tcb_info *t)
 {
     json_t *a = NULL;
-    dga_err e = bounded_array(c, root, "tcbLevels", false, DGA_TCB_LEVELS_MAX, "tcbLevels", &a);
+    dga_err e = tj_array(c, root, "tcbLevels", false, DGA_TCB_LEVELS_MAX, "tcbLevels", &a);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -136,8 +119,8 @@ static dga_err module_levels(struct tj_ctx *c, const json_t *ident,
                              struct dga_tdx_module_identity *ret)
 {
     json_t *a = NULL;
-    dga_err e = bounded_array(c, ident, "tcbLevels", false, DGA_TCB_LEVELS_MAX,
-                              "tdxModuleIdentities[].tcbLevels", &a);
+    dga_err e = tj_array(c, ident, "tcbLevels", false, DGA_TCB_LEVELS_MAX,
+                         "tdxModuleIdentities[].tcbLevels", &a);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -198,8 +181,8 @@ static dga_err module_identity(struct tj_ctx *c, const json_t *ident,
 static dga_err module_identities(struct tj_ctx *c, const json_t *root, struct dga_tcb_info *t)
 {
     json_t *a = NULL;
-    dga_err e = bounded_array(c, root, "tdxModuleIdentities", true, DGA_TDX_MODULE_IDENTITIES_MAX,
-                              "tdxModuleIdentities", &a);
+    dga_err e = tj_array(c, root, "tdxModuleIdentities", true, DGA_TDX_MODULE_IDENTITIES_MAX,
+                         "tdxModuleIdentities", &a);
     if (e != DGA_E_OK || a == NULL) {
         return e;
     }
@@ -222,17 +205,9 @@ static dga_err module_identities(struct tj_ctx *c, const json_t *root, struct dg
 
 static dga_err header(const struct tj_ctx *c, const json_t *root, struct dga_tcb_info *t)
 {
-    uint64_t version = 0, tcb_type = 0, number = 0;
-    dga_err e = tj_string(c, root, "id", sizeof t->id, "id", t->id);
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "version", UINT8_MAX, "version", &version);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "issueDate", "issueDate", &t->issue_date);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "nextUpdate", "nextUpdate", &t->next_update);
-    }
+    uint64_t tcb_type = 0, number = 0;
+    dga_err e =
+        tj_header(c, root, t->id, sizeof t->id, &t->version, &t->issue_date, &t->next_update);
     if (e == DGA_E_OK) {
         e = tj_hex(c, root, "fmspc", sizeof t->fmspc, "fmspc", t->fmspc);
     }
@@ -246,9 +221,23 @@ static dga_err header(const struct tj_ctx *c, const json_t *root, struct dga_tcb
         e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber",
                     &number);
     }
-    t->version = (unsigned)version;
     t->tcb_type = (uint32_t)tcb_type;
     t->tcb_evaluation_data_number = (uint32_t)number;
+    return e;
+}
+
+static dga_err read_document(struct tj_ctx *c, const json_t *root, void *out)
+{
+    dga_err e = header(c, root, out);
+    if (e == DGA_E_OK) {
+        e = tdx_module(c, root, out);
+    }
+    if (e == DGA_E_OK) {
+        e = module_identities(c, root, out);
+    }
+    if (e == DGA_E_OK) {
+        e = platform_levels(c, root, out);
+    }
     return e;
 }
 
@@ -258,24 +247,9 @@ dga_err dga_tcb_info_parse(const char *json, size_t len, struct dga_tcb_info *re
     if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    struct tj_ctx c = {.err = DGA_E_TCB_INFO_MALFORMED, .diag = diag, .index = 0};
-    _cleanup_(json_decrefp) json_t *root = NULL;
-    dga_err e = tj_load(&c, json, len, &root);
-    if (e != DGA_E_OK) {
-        return e;
-    }
     struct dga_tcb_info t;
     memset(&t, 0, sizeof t);
-    e = header(&c, root, &t);
-    if (e == DGA_E_OK) {
-        e = tdx_module(&c, root, &t);
-    }
-    if (e == DGA_E_OK) {
-        e = module_identities(&c, root, &t);
-    }
-    if (e == DGA_E_OK) {
-        e = platform_levels(&c, root, &t);
-    }
+    dga_err e = tj_parse(json, len, DGA_E_TCB_INFO_MALFORMED, diag, read_document, &t);
     if (e != DGA_E_OK) {
         dga_tcb_info_clear(&t);
         return e;

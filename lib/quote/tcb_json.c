@@ -29,11 +29,45 @@ dga_err tj_load(const struct tj_ctx *c, const char *json, size_t len, json_t **r
     return DGA_E_OK;
 }
 
+dga_err tj_parse(const char *json, size_t len, dga_err err, struct dga_diag *diag, tj_read_fn read,
+                 void *out)
+{
+    struct tj_ctx c = {.err = err, .diag = diag, .index = 0};
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = tj_load(&c, json, len, &root);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return read(&c, root, out);
+}
+
+dga_err tj_array(const struct tj_ctx *c, const json_t *obj, const char *key, bool optional,
+                 size_t max, const char *field, json_t **ret)
+{
+    json_t *a = json_object_get(obj, key);
+    if (a == NULL && optional) {
+        *ret = NULL;
+        return DGA_E_OK;
+    }
+    if (!json_is_array(a) || json_array_size(a) > max) {
+        return tj_fail(c, field);
+    }
+    *ret = a;
+    return DGA_E_OK;
+}
+
+/* obj's member key if it has the given type, else NULL. */
+static json_t *typed(const json_t *obj, const char *key, json_type type)
+{
+    json_t *v = json_object_get(obj, key);
+    return v != NULL && json_typeof(v) == type ? v : NULL;
+}
+
 dga_err tj_member(const struct tj_ctx *c, const json_t *obj, const char *key, json_type type,
                   const char *field, json_t **ret)
 {
-    json_t *v = json_object_get(obj, key);
-    if (v == NULL || json_typeof(v) != type) {
+    json_t *v = typed(obj, key, type);
+    if (v == NULL) {
         return tj_fail(c, field);
     }
     *ret = v;
@@ -43,12 +77,8 @@ dga_err tj_member(const struct tj_ctx *c, const json_t *obj, const char *key, js
 dga_err tj_uint(const struct tj_ctx *c, const json_t *obj, const char *key, uint64_t max,
                 const char *field, uint64_t *ret)
 {
-    json_t *v = NULL;
-    dga_err e = tj_member(c, obj, key, JSON_INTEGER, field, &v);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    json_int_t n = json_integer_value(v);
+    const json_t *v = typed(obj, key, JSON_INTEGER);
+    json_int_t n = v != NULL ? json_integer_value(v) : -1;
     if (n < 0 || (uint64_t)n > max) {
         return tj_fail(c, field);
     }
@@ -59,15 +89,11 @@ dga_err tj_uint(const struct tj_ctx *c, const json_t *obj, const char *key, uint
 dga_err tj_hex(const struct tj_ctx *c, const json_t *obj, const char *key, size_t n,
                const char *field, uint8_t *out)
 {
-    json_t *v = NULL;
-    dga_err e = tj_member(c, obj, key, JSON_STRING, field, &v);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    const char *s = json_string_value(v);
-    if (json_string_length(v) != 2 * n) {
+    const json_t *v = typed(obj, key, JSON_STRING);
+    if (v == NULL || json_string_length(v) != 2 * n) {
         return tj_fail(c, field);
     }
+    const char *s = json_string_value(v);
     uint8_t tmp[64];
     if (n > sizeof tmp) {
         return DGA_E_BAD_ARGUMENT;
@@ -87,16 +113,12 @@ dga_err tj_hex(const struct tj_ctx *c, const json_t *obj, const char *key, size_
 dga_err tj_string(const struct tj_ctx *c, const json_t *obj, const char *key, size_t cap,
                   const char *field, char *out)
 {
-    json_t *v = NULL;
-    dga_err e = tj_member(c, obj, key, JSON_STRING, field, &v);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    size_t len = json_string_length(v);
-    if (len >= cap || memchr(json_string_value(v), '\0', len) != NULL) {
+    const json_t *v = typed(obj, key, JSON_STRING);
+    if (v == NULL || json_string_length(v) >= cap ||
+        memchr(json_string_value(v), '\0', json_string_length(v)) != NULL) {
         return tj_fail(c, field);
     }
-    memcpy(out, json_string_value(v), len + 1);
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
     return DGA_E_OK;
 }
 
@@ -151,17 +173,31 @@ dga_err tj_parse_time(const char *s, size_t len, time_t *ret)
 dga_err tj_time(const struct tj_ctx *c, const json_t *obj, const char *key, const char *field,
                 time_t *ret)
 {
-    json_t *v = NULL;
-    dga_err e = tj_member(c, obj, key, JSON_STRING, field, &v);
-    if (e != DGA_E_OK) {
-        return e;
-    }
+    const json_t *v = typed(obj, key, JSON_STRING);
     time_t t;
-    if (tj_parse_time(json_string_value(v), json_string_length(v), &t) != DGA_E_OK) {
+    if (v == NULL || tj_parse_time(json_string_value(v), json_string_length(v), &t) != DGA_E_OK) {
         return tj_fail(c, field);
     }
     *ret = t;
     return DGA_E_OK;
+}
+
+dga_err tj_header(const struct tj_ctx *c, const json_t *root, char *id, size_t id_cap,
+                  unsigned *version, time_t *issue_date, time_t *next_update)
+{
+    uint64_t v = 0;
+    dga_err e = tj_string(c, root, "id", id_cap, "id", id);
+    if (e == DGA_E_OK) {
+        e = tj_uint(c, root, "version", UINT8_MAX, "version", &v);
+    }
+    *version = (unsigned)v;
+    if (e == DGA_E_OK) {
+        e = tj_time(c, root, "issueDate", "issueDate", issue_date);
+    }
+    if (e == DGA_E_OK) {
+        e = tj_time(c, root, "nextUpdate", "nextUpdate", next_update);
+    }
+    return e;
 }
 
 static bool has_id(const struct dga_tcb_result *r, const char *id)

@@ -10,6 +10,7 @@
 #ifndef DGA_QUOTE_TCB_JSON_H
 #define DGA_QUOTE_TCB_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -30,6 +31,21 @@ dga_err tj_fail(const struct tj_ctx *c, const char *field);
 /* The document's root object (jansson, duplicates refused), or the error. */
 dga_err tj_load(const struct tj_ctx *c, const char *json, size_t len, json_t **ret);
 
+/*
+ * A whole document: its root object (tj_load), handed to read with a context
+ * whose errors are err. What read fills in out is the caller's to clear on failure.
+ */
+typedef dga_err (*tj_read_fn)(struct tj_ctx *c, const json_t *root, void *out);
+dga_err tj_parse(const char *json, size_t len, dga_err err, struct dga_diag *diag, tj_read_fn read,
+                 void *out);
+
+/* The members both documents start with, in order: id, version (u8), issueDate, nextUpdate. */
+dga_err tj_header(const struct tj_ctx *c, const json_t *root, char *id, size_t id_cap,
+                  unsigned *version, time_t *issue_date, time_t *next_update);
+
+/* An array member of at most max entries; absent is *ret = NULL (no error) when optional. */
+dga_err tj_array(const struct tj_ctx *c, const json_t *obj, const char *key, bool optional,
+                 size_t max, const char *field, json_t **ret);
 /* A required member that must exist with the given jansson type. */
 dga_err tj_member(const struct tj_ctx *c, const json_t *obj, const char *key, json_type type,
                   const char *field, json_t **ret);

@@ -5,48 +5,8 @@
 # Usage: test_quote_cli.sh PATH/TO/dstack-gpu-attest. DGA_FIXTURES names the
 # fixtures. Needs only coreutils, sed and perl.
 set -u
-bin=$1
-fx=${DGA_FIXTURES:-tests/fixtures}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
 . "$(dirname "$0")/lib.sh"
-
-# expect_line FILE LINE NAME: LINE is a whole line of out or err
-expect_line() {
-    if ! grep -qxF -- "$2" "$tmp/$1"; then
-        echo "FAIL $3: line '$2' not in $1"; head -5 "$tmp/$1" | sed 's/^/  /'
-        failures=$((failures + 1))
-    fi
-}
-# expect_count FILE N NAME: FILE has exactly N lines
-expect_count() {
-    local n
-    n=$(wc -l <"$tmp/$1")
-    if [ "$n" -ne "$2" ]; then
-        echo "FAIL $3: $1 has $n lines, want $2"; failures=$((failures + 1))
-    fi
-}
-# expect_empty FILE NAME
-expect_empty() {
-    if [ -s "$tmp/$1" ]; then
-        echo "FAIL $2: $1 is not empty"; head -3 "$tmp/$1" | sed 's/^/  /'
-        failures=$((failures + 1))
-    fi
-}
-# run_stdin WANT_RC NAME INPUT -- ARGS...: run with INPUT on standard input
-run_stdin() {
-    local want=$1 name=$2 input=$3
-    shift 4
-    "$bin" "$@" <"$input" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, want $want"; failures=$((failures + 1))
-        return 1
-    fi
-    echo "ok   $name"
-}
+cli_init "$1"
 
 ZERO48=$(printf '0%.0s' $(seq 96))
 PLATFORM_CA="C=US,ST=CA,L=Santa Clara,O=Intel Corporation,CN=Intel SGX PCK Platform CA"
@@ -126,10 +86,10 @@ for f in q4.hex q4-0x.hex q4-upper.hex q4.json; do
         echo "FAIL form $f: fields differ from the binary form"; failures=$((failures + 1))
     fi
 done
-run_stdin 0 "stdin binary" "$q4" -- quote inspect -
+run 0 "stdin binary" -- quote inspect - <"$q4"
 expect_line out "input_form: binary" "stdin binary form"
 expect_line out "padding_len: 70" "stdin binary padding"
-run_stdin 0 "stdin json" "$fx/dstack/quote-report.json" -- quote inspect - --json
+run 0 "stdin json" -- quote inspect - --json <"$fx/dstack/quote-report.json"
 expect_line out '    "input_form": "json",' "stdin json form"
 
 # ---- the other real vectors ---------------------------------------------------------------------
@@ -170,7 +130,7 @@ expect_line out '    "error": "truncated",' "json error name"
 expect_line out '    "field": "mr_seam",' "json error field"
 expect_line out '    "offset": 64' "json error offset"
 expect_line out '    "message": "input is truncated",' "json error message"
-head -c 4935 "$q4" | run_stdin 1 "cut one byte before the padding" /dev/stdin -- quote inspect -
+run 1 "cut one byte before the padding" -- quote inspect - < <(head -c 4935 "$q4")
 expect_line err "error: truncated: input is truncated (field inner_cert_data at offset 1258)" "cut message"
 head -c 4936 "$q4" >"$tmp/nopad.bin"
 run 0 "cut at the end of the signature data" -- quote inspect "$tmp/nopad.bin"
@@ -215,8 +175,4 @@ expect err "error: quote-input:" "odd hex named"
 head -c $((1024 * 1024 + 1)) /dev/zero >"$tmp/big"
 run 3 "over the size cap" -- quote inspect "$tmp/big"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all quote CLI tests passed"
+cli_done "quote CLI tests"

@@ -26,62 +26,18 @@
 set -eu
 mode=$1
 dir=$2
+# shellcheck source=ca.sh
+. "$(cd "$(dirname "$0")" && pwd)/ca.sh"
 mkdir -p "$dir"
 cd "$dir"
 
-case $mode in
-ocsp) curve=P-384 md=sha384 ;;
-tdx) curve=P-256 md=sha256 ;;
-*) echo "make_pki.sh: unknown mode $mode" >&2; exit 2 ;;
-esac
-
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$curve -out "$1.key" 2>/dev/null; }
-
-# A minimal `openssl ca` setup, one database per issuing CA (NAME.db): it can backdate
-# certificates (-startdate), revoke them and write CRLs with chosen times.
-mkdir -p newcerts
-printf '1000\n' >serial
-cat >ca.cnf <<CNF
-[ca]
-default_ca = dga
-[dga]
-dir = .
-database = ./ca-db.txt
-new_certs_dir = ./newcerts
-serial = ./serial
-crlnumber = ./crlnumber
-default_md = $md
-default_crl_days = 30
-policy = any
-unique_subject = no
-email_in_dn = no
-[any]
-commonName = supplied
-organizationName = optional
-[req]
-distinguished_name = dn
-[dn]
-CNF
-printf '01\n' >crlnumber
 start=20200101000000Z
 end=20351231235959Z
-
-# issue NAME SUBJECT ISSUER EXT (ISSUER "self": self-signed); extensions from ext.cnf
-issue() {
-    key "$1"
-    openssl req -config ca.cnf -new -key "$1.key" -subj "$2" -out "$1.csr" 2>/dev/null
-    if [ "$3" = self ]; then
-        set -- "$1" "$2" "$1" "$4" -selfsign
-    else
-        set -- "$1" "$2" "$3" "$4" -cert "$3.pem"
-    fi
-    n=$1 ca=$3 ext=$4
-    shift 4
-    openssl ca -batch -config ca.cnf -name dga "$@" -keyfile "$ca.key" -in "$n.csr" -out "$n.pem" \
-        -startdate $start -enddate $end -extfile ext.cnf -extensions "$ext" -notext \
-        -md $md 2>/dev/null
-    rm -f "$n.csr"
-}
+case $mode in
+ocsp) pki_ca P-384 sha384 $start $end ;;
+tdx) pki_ca P-256 sha256 $start $end ;;
+*) echo "make_pki.sh: unknown mode $mode" >&2; exit 2 ;;
+esac
 
 ocsp_mode() {
     cat >ext.cnf <<'CNF'
@@ -102,7 +58,6 @@ extendedKeyUsage = OCSPSigning
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 CNF
-    : >ca-db.txt
     issue root "/CN=DGA Test OCSP Root" self ca
     issue inter "/CN=DGA Test OCSP Intermediate" root ca
     issue leaf "/CN=DGA Test Leaf" inter leaf
@@ -114,12 +69,7 @@ CNF
     issue other "/CN=DGA Test Root-issued Responder" root ocsp
     issue rootocsp "/CN=DGA Test Root OCSP Responder" root ocsp
 
-    # index.txt lines: status, expiry, revocation, serial (hex), file, subject
-    entry() { # NAME STATUS REVOCATION
-        s=$(openssl x509 -in "$1.pem" -noout -serial | cut -d= -f2)
-        subj=$(openssl x509 -in "$1.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
-        printf '%s\t%s\t%s\t%s\tunknown\t%s\n' "$2" 351231235959Z "$3" "$s" "$subj"
-    }
+    entry() { index_entry "$1" "$2" 351231235959Z "$3"; } # NAME STATUS REVOCATION
     {
         entry leaf V ""
         entry revoked R "240101000000Z,keyCompromise"
@@ -227,7 +177,6 @@ CNF
         03030202040100050000000000000000 >>ext.cnf
     printf '[crl_ext]\nauthorityKeyIdentifier = keyid\n' >>ext.cnf
 
-    : >ca-db.txt
     o="/O=DGA TEST Corporation"
     issue root "/CN=DGA TEST SGX Root CA$o" self root
     issue tcb "/CN=DGA TEST SGX TCB Signing$o" root tcb

@@ -10,11 +10,13 @@
 set -euo pipefail
 
 dir=$1
+# shellcheck source=../pki/ca.sh
+. "$(cd "$(dirname "$0")" && pwd)/../pki/ca.sh"
 mkdir -p "$dir"
 cd "$dir"
 
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
-
+# Valid from now for 30 days, made with the test-PKI generator's CA functions (tests/pki/ca.sh).
+pki_ca P-256 sha256 "$(date -u +%Y%m%d%H%M%SZ)" "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)"
 cat >ext.cnf <<'EOF'
 [ca]
 basicConstraints = critical, CA:TRUE
@@ -30,26 +32,21 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 EOF
 
-# issue NAME ISSUER SECTION SERIAL
-issue() {
-    key "$1"
-    openssl req -new -key "$1.key" -subj "/CN=proxy test $1" -out "$1.csr"
-    openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -set_serial "$4" -days 30 \
-        -extfile ext.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
-}
-
-key root
-openssl req -x509 -new -key root.key -subj "/CN=proxy test root" -days 30 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out root.pem
-issue inter root ca 0x100
-issue ocsp inter ocsp 0x200
-issue leaf1 inter leaf 0x1001
-issue leaf2 inter leaf 0x1002
-issue leaf3 inter leaf 0x1003
-issue leaf4 inter leaf 0x1004
-issue leaf5 inter leaf 0x1005
-issue leaf6 inter leaf 0x1006
+issue root "/CN=proxy test root" self ca
+# NAME ISSUER SECTION SERIAL(hex)
+while read -r name issuer ext serial; do
+    printf '%s\n' "$serial" >serial
+    issue "$name" "/CN=proxy test $name" "$issuer" "$ext"
+done <<'EOF'
+inter root ca 0100
+ocsp inter ocsp 0200
+leaf1 inter leaf 1001
+leaf2 inter leaf 1002
+leaf3 inter leaf 1003
+leaf4 inter leaf 1004
+leaf5 inter leaf 1005
+leaf6 inter leaf 1006
+EOF
 cat inter.pem root.pem >chain.pem
 
 # index.txt: status, expiry, revocation (date,reason), serial, file, subject (tab-separated)
