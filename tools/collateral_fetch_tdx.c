@@ -88,7 +88,8 @@ static int fail(dga_err e, const struct dga_diag *d, const struct dga_http_info 
             d->field != NULL ? d->field : "input");
     if (e == DGA_E_COLLATERAL_HTTP) {
         fprintf(stderr, ": HTTP %ld", info->status);
-    } else if (info->error[0] != '\0') {
+    } else if ((e == DGA_E_COLLATERAL_UNREACHABLE || e == DGA_E_RUNTIME_LIBRARY) &&
+               info->error[0] != '\0') {
         fprintf(stderr, ": %s", info->error);
     }
     fprintf(stderr, ")\n");
