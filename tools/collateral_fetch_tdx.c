@@ -60,9 +60,12 @@ static int parse_timeout(const char *text, void *ret)
 static int parse_args(int argc, char **argv, struct fetch_tdx_args *a)
 {
     const struct cli_option opts[] = {
-        CLI_VALUE("quote", &a->quote),   CLI_VALUE("pccs-url", &a->pccs_url),
-        CLI_VALUE("dir", &a->dir),       CLI_VALUE("at", &a->at),
-        CLI_PARSED("timeout", parse_timeout, &a->timeout), CLI_END,
+        CLI_VALUE("quote", &a->quote),
+        CLI_VALUE("pccs-url", &a->pccs_url),
+        CLI_VALUE("dir", &a->dir),
+        CLI_VALUE("at", &a->at),
+        CLI_PARSED("timeout", parse_timeout, &a->timeout),
+        CLI_END,
     };
     a->timeout = 30;
     int rc = cli_parse_options(argc, argv, opts, fetch_tdx_usage);

@@ -225,8 +225,8 @@ static int load_from_dir(const struct qverify_args *a, const struct dga_quote *q
     char *text = NULL;
     struct dga_diag d = {0};
     dga_err e = dga_tdx_collateral_key(q, &k, &d);
-    if (e == DGA_E_OK && (e = dga_tdx_collateral_path(a->collateral_dir, &k, path, cap)) !=
-                             DGA_E_OK) {
+    if (e == DGA_E_OK &&
+        (e = dga_tdx_collateral_path(a->collateral_dir, &k, path, cap)) != DGA_E_OK) {
         cli_error("--collateral-dir: path too long");
         return EXIT_USAGE;
     }
@@ -284,9 +284,8 @@ int cmd_quote_verify(int argc, char **argv)
     size_t in_len = 0;
     size_t cjson_len = 0;
     if ((rc = read_input(a.file, DGA_QUOTE_MAX_LEN, &in, &in_len)) != EXIT_VERIFIED ||
-        (a.collateral != NULL &&
-         (rc = cli_read_file(a.collateral, DGA_QUOTE_COLLATERAL_MAX, &cjson, &cjson_len)) !=
-             EXIT_VERIFIED)) {
+        (a.collateral != NULL && (rc = cli_read_file(a.collateral, DGA_QUOTE_COLLATERAL_MAX, &cjson,
+                                                     &cjson_len)) != EXIT_VERIFIED)) {
         return rc;
     }
     _cleanup_(freep) uint8_t *bytes = NULL;

@@ -202,9 +202,10 @@ dga_err dga_tdx_collateral_path(const char *dir, const struct dga_tdx_collateral
  * DGA_E_NOT_REGULAR_FILE for a link or anything but a file, DGA_E_TOO_LARGE,
  * DGA_E_COLLATERAL_STORE when it cannot be read. Unverified.
  */
-dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral_key *k,
-                                char **ret, size_t *ret_len);
-/* Writes the entry atomically, creating <dir> and <dir>/tdx (not a link); DGA_E_COLLATERAL_STORE. */
+dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral_key *k, char **ret,
+                                size_t *ret_len);
+/* Writes the entry atomically, creating <dir> and <dir>/tdx (not a link); DGA_E_COLLATERAL_STORE.
+ */
 dga_err dga_tdx_collateral_store(const char *dir, const struct dga_tdx_collateral_key *k,
                                  const char *json, size_t len);
 

@@ -43,9 +43,9 @@ dga_err dga_http_load(struct dga_diag *diag)
 struct sink {
     struct buf body;
     bool too_large;
-    const char *const *capture;            /* the request's header names, or NULL */
-    char *captured[DGA_HTTP_CAPTURE_MAX];  /* their values in the current answer */
-    const char *bad_header;                /* one of them came twice or too long */
+    const char *const *capture;           /* the request's header names, or NULL */
+    char *captured[DGA_HTTP_CAPTURE_MAX]; /* their values in the current answer */
+    const char *bad_header;               /* one of them came twice or too long */
 };
 
 static void sink_forget_headers(struct sink *s)
@@ -244,8 +244,7 @@ static dga_err request_ok(const struct dga_http_request *r, const struct dga_htt
     if (r == NULL || r->url == NULL || r->accept == NULL || o == NULL || o->max_attempts < 1 ||
         o->max_attempts > HTTP_MAX_ATTEMPTS || o->connect_timeout_ms <= 0 ||
         o->total_timeout_ms <= 0 || o->max_body == 0 || (uint64_t)o->max_body > INT64_MAX ||
-        o->backoff_ms < 0 || !authorization_allowed(r) ||
-        capture_count(r) > DGA_HTTP_CAPTURE_MAX) {
+        o->backoff_ms < 0 || !authorization_allowed(r) || capture_count(r) > DGA_HTTP_CAPTURE_MAX) {
         return DGA_E_BAD_ARGUMENT;
     }
     return DGA_E_OK;

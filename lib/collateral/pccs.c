@@ -324,8 +324,7 @@ static dga_err signed_body(const uint8_t *body, size_t len, const char *name, ch
 /* One GET; only 200 counts. diag->field is the item on failure. */
 static dga_err get(const char *base, const char *path, const char *accept,
                    const char *const *capture, const struct dga_http_options *o, const char *field,
-                   struct dga_http_response *ret, struct dga_http_info *info,
-                   struct dga_diag *diag)
+                   struct dga_http_response *ret, struct dga_http_info *info, struct dga_diag *diag)
 {
     char url[PCCS_URL_MAX + 128];
     dga_err e = item_url(base, path, url, sizeof url);
@@ -360,8 +359,7 @@ static dga_err fetch_pck_crl(const char *base, const struct dga_tdx_collateral_k
     if (e == DGA_E_OK && (e = crl_body(r.body, r.len, &p->pck_crl, &p->pck_crl_len)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "pck_crl");
     }
-    return e == DGA_E_OK ? issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag)
-                         : e;
+    return e == DGA_E_OK ? issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag) : e;
 }
 
 static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_key *k,
@@ -372,8 +370,8 @@ static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_
     snprintf(path, sizeof path, "/tdx/certification/v4/tcb?fmspc=%s", k->fmspc);
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, path, ACCEPT_JSON, tcb_headers, o, "tcb_info", &r, info, diag);
-    if (e == DGA_E_OK && (e = signed_body(r.body, r.len, "tcbInfo", &p->tcb_info,
-                                          &p->tcb_info_len, p->tcb_sig)) != DGA_E_OK) {
+    if (e == DGA_E_OK && (e = signed_body(r.body, r.len, "tcbInfo", &p->tcb_info, &p->tcb_info_len,
+                                          p->tcb_sig)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "tcb_info");
     }
     return e == DGA_E_OK ? issuer_chain(&r, 2, "tcb_info_issuer_chain", &p->tcb_chain, diag) : e;
@@ -390,8 +388,7 @@ static dga_err fetch_qe_identity(const char *base, const struct dga_http_options
                                           &p->qe_identity_len, p->qe_sig)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "qe_identity");
     }
-    return e == DGA_E_OK ? issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag)
-                         : e;
+    return e == DGA_E_OK ? issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag) : e;
 }
 
 static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o,
@@ -399,10 +396,10 @@ static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o
                               struct dga_diag *diag)
 {
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
-    dga_err e = get(base, "/sgx/certification/v4/rootcacrl", ACCEPT_CRL, NULL, o, "root_ca_crl",
-                    &r, info, diag);
-    if (e == DGA_E_OK && (e = crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len)) !=
-                             DGA_E_OK) {
+    dga_err e = get(base, "/sgx/certification/v4/rootcacrl", ACCEPT_CRL, NULL, o, "root_ca_crl", &r,
+                    info, diag);
+    if (e == DGA_E_OK &&
+        (e = crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "root_ca_crl");
     }
     return e;

@@ -76,8 +76,8 @@ dga_err dga_tdx_collateral_path(const char *dir, const struct dga_tdx_collateral
     return n > 0 && (size_t)n < cap ? DGA_E_OK : DGA_E_BAD_ARGUMENT;
 }
 
-dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral_key *k,
-                                char **ret, size_t *ret_len)
+dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral_key *k, char **ret,
+                                size_t *ret_len)
 {
     char path[4096];
     dga_err e = dga_tdx_collateral_path(dir, k, path, sizeof path);
