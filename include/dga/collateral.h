@@ -5,7 +5,9 @@
  * cap and bounded retries), a collateral directory of responses keyed by
  * CertID (written atomically), or responses embedded in an evidence bundle
  * for re-appraisal. Every response is verified by dga/ocsp.h whatever its
- * source; no source and no fresh stored response is a named failure.
+ * source; no source and no fresh stored response is a named failure. Also
+ * Intel TDX DCAP collateral: fetched from a PCCS, and its directory keyed by
+ * a quote's platform (docs/quote.md).
  */
 #ifndef DGA_COLLATERAL_H
 #define DGA_COLLATERAL_H
