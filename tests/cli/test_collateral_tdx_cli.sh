@@ -159,10 +159,10 @@ refused "bad header encoding" \
 : >"$P/qe.headers"
 refused "missing header" \
     "error: collateral-header: a collateral response header (an issuer chain) is missing, repeated or malformed (qe_identity_issuer_chain)"
-sed 's/^TCB-Info-Issuer-Chain/SGX-TCB-Info-Issuer-Chain/' "$P/tcb.headers" >>"$P/tcb.headers"
+line=$(sed 's/^TCB-Info-Issuer-Chain/SGX-TCB-Info-Issuer-Chain/' "$P/tcb.headers") && echo "$line" >>"$P/tcb.headers"
 refused "both TCB chain headers" \
     "error: collateral-header: a collateral response header (an issuer chain) is missing, repeated or malformed (tcb_info_issuer_chain)"
-grep '^TCB-Info-Issuer-Chain' "$P/tcb.headers" >>"$P/tcb.headers"
+line=$(grep '^TCB-Info-Issuer-Chain' "$P/tcb.headers") && echo "$line" >>"$P/tcb.headers"
 refused "same header twice" \
     "error: collateral-header: a collateral response header (an issuer chain) is missing, repeated or malformed (tcb_info)"
 printf 'SGX-PCK-CRL-Issuer-Chain: %s\n' "$(printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' | jq -sRr @uri)" >"$P/pckcrl.headers"
