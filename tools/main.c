@@ -22,6 +22,8 @@ static const struct command commands[] = {
      "fetch and verify the RIMs and OCSP responses evidence needs"},
     {"collateral", "status", cmd_collateral_status,
      "list a collateral directory and its freshness"},
+    {"collateral", "fetch-tdx", cmd_collateral_fetch_tdx,
+     "fetch, verify and store a TDX quote's DCAP collateral from a PCCS"},
     {"quote", "inspect", cmd_quote_inspect, "decode an Intel TDX quote (verifies nothing)"},
     {"quote", "verify", cmd_quote_verify, "verify a TDX quote against its DCAP collateral"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dstack-gpu-attest quote verify QUOTE --collateral FILE: a TDX quote
- * verified against its DCAP collateral (QuoteCollateralV3 JSON) at a given
- * time, to the compiled-in Intel SGX Root CA (docs/quote.md, Verification).
+ * dstack-gpu-attest quote verify QUOTE (--collateral FILE | --collateral-dir DIR):
+ * a TDX quote verified against its DCAP collateral (QuoteCollateralV3 JSON,
+ * given, or the entry of a TDX collateral directory for the quote's FMSPC
+ * and PCK CA) at a given time, to the compiled-in Intel SGX Root CA
+ * (docs/quote.md, Verification).
  * The only place the clock is read is the default of --at.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include "args.h"
 #include "cli.h"
 #include "dga/cleanup.h"
+#include "dga/collateral.h"
 #include "dga/quote.h"
 #include "dga/util.h"
 #include "dga/x509.h"
@@ -24,6 +27,7 @@
 struct qverify_args {
     const char *file;
     const char *collateral;
+    const char *collateral_dir;
     const char *at;
     const char *trusted_root;
     bool json;
@@ -34,15 +38,19 @@ struct qverify_args {
 static void qverify_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: %s quote verify QUOTE --collateral FILE [--at TIME] [--json]\n"
-            "          [--allow-debug] [--require-up-to-date] [--trusted-root FILE]\n"
+            "Usage: %s quote verify QUOTE (--collateral FILE | --collateral-dir DIR)\n"
+            "          [--at TIME] [--json] [--allow-debug] [--require-up-to-date]\n"
+            "          [--trusted-root FILE]\n"
             "\n"
             "Verifies an Intel TDX quote (v4 or v5; binary, hex text or dstack's GetQuote\n"
             "JSON; '-' for standard input) against its DCAP collateral (dcap-qvl's\n"
             "QuoteCollateralV3 JSON) to the compiled-in Intel SGX Root CA: CRLs, TCB info,\n"
             "QE identity, PCK chain, QE report, quote signature, TCB level, TD attributes.\n"
             "\n"
-            "  --collateral FILE     the collateral JSON (required)\n"
+            "  --collateral FILE     the collateral JSON\n"
+            "  --collateral-dir DIR  a TDX collateral directory (collateral fetch-tdx): the\n"
+            "                        entry DIR/tdx/<FMSPC>-<platform|processor>.json of the\n"
+            "                        quote's PCK certificate (exactly one of the two)\n"
             "  --at TIME             verification time: YYYY-MM-DDTHH:MM:SSZ or @UNIX_SECONDS\n"
             "                        (default: now)\n"
             "  --json                machine-readable output\n"
@@ -205,10 +213,43 @@ static int report(const struct qverify_args *a, const struct dga_quote_verdict *
     return EXIT_VERIFIED;
 }
 
+/*
+ * The collateral directory's entry for the quote's platform. A missing or
+ * refused entry is a failed check (exit 1) whose field is the path that was
+ * expected.
+ */
+static int load_from_dir(const struct qverify_args *a, const struct dga_quote *q, char *path,
+                         size_t cap, uint8_t **ret, size_t *ret_len)
+{
+    struct dga_tdx_collateral_key k;
+    char *text = NULL;
+    struct dga_diag d = {0};
+    dga_err e = dga_tdx_collateral_key(q, &k, &d);
+    if (e == DGA_E_OK &&
+        (e = dga_tdx_collateral_path(a->collateral_dir, &k, path, cap)) != DGA_E_OK) {
+        cli_error("--collateral-dir: path too long");
+        return EXIT_USAGE;
+    }
+    if (e == DGA_E_OK) {
+        e = dga_tdx_collateral_read(a->collateral_dir, &k, &text, ret_len);
+        d = (struct dga_diag){.field = path};
+    }
+    if (e == DGA_E_OK) {
+        *ret = (uint8_t *)text;
+        return EXIT_VERIFIED;
+    }
+    if (e == DGA_E_NOMEM || e == DGA_E_COLLATERAL_STORE) {
+        cli_error("%s: %s [%s]", path, dga_err_message(e), dga_err_name(e));
+        return EXIT_IO;
+    }
+    return print_error(a, e, &d);
+}
+
 int cmd_quote_verify(int argc, char **argv)
 {
     struct qverify_args a = {0};
     const struct cli_option opts[] = {CLI_VALUE("collateral", &a.collateral),
+                                      CLI_VALUE("collateral-dir", &a.collateral_dir),
                                       CLI_VALUE("at", &a.at),
                                       CLI_VALUE("trusted-root", &a.trusted_root),
                                       CLI_FLAG("json", &a.json),
@@ -219,8 +260,9 @@ int cmd_quote_verify(int argc, char **argv)
     if (rc != EXIT_VERIFIED) {
         return rc;
     }
-    if (a.collateral == NULL) {
-        cli_error("quote verify: --collateral FILE is required");
+    if ((a.collateral == NULL) == (a.collateral_dir == NULL)) {
+        cli_error("quote verify: exactly one of --collateral FILE and --collateral-dir DIR "
+                  "is required");
         qverify_usage(stderr);
         return EXIT_USAGE;
     }
@@ -242,8 +284,8 @@ int cmd_quote_verify(int argc, char **argv)
     size_t in_len = 0;
     size_t cjson_len = 0;
     if ((rc = read_input(a.file, DGA_QUOTE_MAX_LEN, &in, &in_len)) != EXIT_VERIFIED ||
-        (rc = cli_read_file(a.collateral, DGA_QUOTE_COLLATERAL_MAX, &cjson, &cjson_len)) !=
-            EXIT_VERIFIED) {
+        (a.collateral != NULL && (rc = cli_read_file(a.collateral, DGA_QUOTE_COLLATERAL_MAX, &cjson,
+                                                     &cjson_len)) != EXIT_VERIFIED)) {
         return rc;
     }
     _cleanup_(freep) uint8_t *bytes = NULL;
@@ -256,6 +298,11 @@ int cmd_quote_verify(int argc, char **argv)
     dga_err e = dga_quote_input_decode(in, in_len, &bytes, &len, &form, &d);
     if (e == DGA_E_OK) {
         e = dga_quote_parse(bytes, len, &q, &d);
+    }
+    char path[4096] = "";
+    if (e == DGA_E_OK && a.collateral_dir != NULL &&
+        (rc = load_from_dir(&a, &q, path, sizeof path, &cjson, &cjson_len)) != EXIT_VERIFIED) {
+        return rc;
     }
     if (e == DGA_E_OK) {
         e = dga_quote_collateral_parse((const char *)cjson, cjson_len, &coll, &d);

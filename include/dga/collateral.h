@@ -5,7 +5,9 @@
  * cap and bounded retries), a collateral directory of responses keyed by
  * CertID (written atomically), or responses embedded in an evidence bundle
  * for re-appraisal. Every response is verified by dga/ocsp.h whatever its
- * source; no source and no fresh stored response is a named failure.
+ * source; no source and no fresh stored response is a named failure. Also
+ * Intel TDX DCAP collateral: fetched from a PCCS, and its directory keyed by
+ * a quote's platform (docs/quote.md).
  */
 #ifndef DGA_COLLATERAL_H
 #define DGA_COLLATERAL_H
@@ -19,6 +21,7 @@
 
 #include "dga/error.h"
 #include "dga/ocsp.h"
+#include "dga/quote.h"
 
 /* NVIDIA's OCSP responder (docs/formats.md §10). */
 #define DGA_OCSP_DEFAULT_URL "https://ocsp.ndis.nvidia.com"
@@ -59,7 +62,15 @@ struct dga_http_request {
     const char *authorization;    /* optional header value, e.g. "Bearer <key>"; never logged */
     bool authorization_over_http; /* send authorization to an http:// URL too (else refused) */
     const char *user_agent;       /* optional; libcurl sends none otherwise */
+    /*
+     * Optional: names of response headers to keep (case-insensitive), NULL-terminated, at
+     * most DGA_HTTP_CAPTURE_MAX. Each value comes back in dga_http_response.captured.
+     */
+    const char *const *capture;
 };
+
+#define DGA_HTTP_CAPTURE_MAX 4
+#define DGA_HTTP_HEADER_VALUE_MAX (64u << 10) /* one captured header value */
 
 #define DGA_HTTP_CONTENT_TYPE_MAX 128
 
@@ -69,6 +80,8 @@ struct dga_http_response {
     size_t len;
     /* the answer's Content-Type, or "" (none, too long, or with CR/LF) */
     char content_type[DGA_HTTP_CONTENT_TYPE_MAX];
+    /* the value of request.capture[i] (malloc'd, without surrounding blanks), NULL if absent */
+    char *captured[DGA_HTTP_CAPTURE_MAX];
 };
 
 /*
@@ -82,8 +95,10 @@ struct dga_http_response {
  * DGA_E_BAD_ARGUMENT for a header value with CR or LF or too long, or an
  * authorization for a URL that is not https:// without
  * authorization_over_http (nothing is sent), DGA_E_RUNTIME_LIBRARY
- * (info->error naming the file) when libcurl cannot be loaded. info is
- * optional.
+ * (info->error naming the file) when libcurl cannot be loaded,
+ * DGA_E_COLLATERAL_HEADER (not retried; info->error names it) when a header
+ * of r->capture comes twice in the final answer or is longer than
+ * DGA_HTTP_HEADER_VALUE_MAX. info is optional.
  */
 dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
                           struct dga_http_response *ret, struct dga_http_info *info);
@@ -158,6 +173,66 @@ dga_err dga_collateral_ocsp_path(const char *dir, const char *key, char *out, si
 dga_err dga_collateral_ocsp_read(const char *dir, const char *key, uint8_t **ret, size_t *ret_len);
 /* Files a response under the key its own SingleResponse names (creating <dir>/ocsp). */
 dga_err dga_collateral_ocsp_store(const char *dir, const uint8_t *der, size_t len);
+
+/* ---- TDX collateral (Intel DCAP): a directory of QuoteCollateralV3 documents ---- */
+
+/*
+ * What selects a platform's collateral: the FMSPC and the PCK CA that issued
+ * the PCK leaf (they choose Intel's TCB info and PCK CRL; the QE identity and
+ * root CA CRL are common to all). Entry: <dir>/tdx/<FMSPC>-<ca>.json.
+ */
+struct dga_tdx_collateral_key {
+    char fmspc[13];    /* 12 upper-case hex digits */
+    bool processor_ca; /* issued by the PCK Processor CA, else the Platform CA */
+};
+/* "processor" or "platform", as in the entry's name and PCS's ?ca= parameter. */
+const char *dga_tdx_collateral_ca_name(bool processor_ca);
+/*
+ * The key of a parsed quote, from the SGX extension of the PCK leaf of its
+ * type-5 chain (dga_pck_ext_parse). DGA_E_QUOTE_CERT_DATA when the quote
+ * carries no chain; the errors of dga_pem_chain_parse and dga_pck_ext_parse.
+ */
+dga_err dga_tdx_collateral_key(const struct dga_quote *q, struct dga_tdx_collateral_key *ret,
+                               struct dga_diag *diag);
+/* <dir>/tdx/<FMSPC>-<ca>.json into out; DGA_E_BAD_ARGUMENT for a bad key or too long a path. */
+dga_err dga_tdx_collateral_path(const char *dir, const struct dga_tdx_collateral_key *k, char *out,
+                                size_t cap);
+/*
+ * The stored document (*ret malloc'd, NUL-terminated; at most
+ * DGA_QUOTE_COLLATERAL_MAX), opened without following a link:
+ * DGA_E_QUOTE_COLLATERAL_MISSING when there is no entry,
+ * DGA_E_NOT_REGULAR_FILE for a link or anything but a file, DGA_E_TOO_LARGE,
+ * DGA_E_COLLATERAL_STORE when it cannot be read. Unverified.
+ */
+dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral_key *k, char **ret,
+                                size_t *ret_len);
+/* Writes the entry atomically, creating <dir> and <dir>/tdx (not a link); DGA_E_COLLATERAL_STORE.
+ */
+dga_err dga_tdx_collateral_store(const char *dir, const struct dga_tdx_collateral_key *k,
+                                 const char *json, size_t len);
+
+/*
+ * Fetches the collateral for key k from a PCCS (Intel's API v4 paths under
+ * base_url, e.g. https://pccs.phala.network; a trailing /sgx/certification/v4
+ * or /tdx/certification/v4 is dropped), through dga_http_exchange with o:
+ * the PCK CRL (?ca= from the key), the TDX TCB info for the FMSPC, the TDX
+ * QE identity, the root CA CRL (hex text, as a PCCS serves it, or DER), and
+ * the issuer chains from the response headers (URL-encoded PEM). Builds
+ * QuoteCollateralV3 JSON (*ret malloc'd, NUL-terminated) holding the exact
+ * text of the signed tcbInfo and enclaveIdentity values as served, never
+ * re-serialized. Nothing is verified here: verify before using or storing.
+ * diag->field names the item or header that failed ("pck_crl",
+ * "tcb_info", "qe_identity", "root_ca_crl", "pck_crl_issuer_chain", ...).
+ * Errors: those of dga_http_exchange, DGA_E_COLLATERAL_HTTP (a status other
+ * than 200; info->status), DGA_E_COLLATERAL_HEADER (an issuer chain header
+ * missing, repeated, not URL-encoded PEM), DGA_E_COLLATERAL_BODY (a body that
+ * is not a CRL or {"<name>": {...}, "signature": "<128 hex>"}),
+ * DGA_E_TOO_LARGE (a body past o->max_body, or a document past
+ * DGA_QUOTE_COLLATERAL_MAX). info (optional) is the last exchange's.
+ */
+dga_err dga_tdx_collateral_fetch(const char *base_url, const struct dga_tdx_collateral_key *k,
+                                 const struct dga_http_options *o, char **ret, size_t *ret_len,
+                                 struct dga_http_info *info, struct dga_diag *diag);
 
 /* ---- responses embedded in a bundle ---- */
 

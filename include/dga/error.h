@@ -258,6 +258,12 @@
     X(OCSP_NO_RESPONSE, "ocsp-no-response",                                                        \
       "no fresh OCSP response for the certificate in the chosen source")                           \
     X(COLLATERAL_STORE, "collateral-store", "the collateral directory cannot be read or written")  \
+    X(COLLATERAL_HEADER, "collateral-header",                                                      \
+      "a collateral response header (an issuer chain) is missing, repeated or malformed")          \
+    X(COLLATERAL_BODY, "collateral-body",                                                          \
+      "a collateral response body is not the CRL or signed JSON object expected")                  \
+    X(QUOTE_COLLATERAL_MISSING, "quote-collateral-missing",                                        \
+      "no TDX collateral is stored for the quote's platform (FMSPC and PCK CA)")                   \
     /* gate: the boot gate's own findings */                                                       \
     X(GATE_CONFIG, "gate-config",                                                                  \
       "the gate configuration is malformed, has an unknown key, or a value out of range")          \

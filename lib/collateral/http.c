@@ -43,7 +43,19 @@ dga_err dga_http_load(struct dga_diag *diag)
 struct sink {
     struct buf body;
     bool too_large;
+    const char *const *capture;           /* the request's header names, or NULL */
+    char *captured[DGA_HTTP_CAPTURE_MAX]; /* their values in the current answer */
+    const char *bad_header;               /* one of them came twice or too long */
 };
+
+static void sink_forget_headers(struct sink *s)
+{
+    for (size_t i = 0; i < DGA_HTTP_CAPTURE_MAX; i++) {
+        free(s->captured[i]);
+        s->captured[i] = NULL;
+    }
+    s->bad_header = NULL;
+}
 
 static size_t on_data(char *p, size_t size, size_t n, void *userdata)
 {
@@ -52,6 +64,48 @@ static size_t on_data(char *p, size_t size, size_t n, void *userdata)
     if (buf_append(&s->body, p, len) != DGA_E_OK) {
         s->too_large = true;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    return len;
+}
+
+/* Keeps value (len bytes, blanks and CR LF around it dropped) as header i of the answer. */
+static void capture_value(struct sink *s, size_t i, const char *v, size_t len)
+{
+    while (len > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        len--;
+    }
+    while (len > 0 && strchr(" \t\r\n", v[len - 1]) != NULL) {
+        len--;
+    }
+    if (s->captured[i] != NULL || len > DGA_HTTP_HEADER_VALUE_MAX) {
+        s->bad_header = s->capture[i]; /* twice is ambiguous: neither is taken */
+        return;
+    }
+    s->captured[i] = strndup(v, len);
+    if (s->captured[i] == NULL) {
+        s->bad_header = s->capture[i];
+    }
+}
+
+/*
+ * libcurl hands every header line of every answer of a transfer here: a status
+ * line starts a new answer (an interim 1xx one, or the next attempt), whose
+ * headers replace what was kept.
+ */
+static size_t on_header(char *p, size_t size, size_t n, void *userdata)
+{
+    struct sink *s = userdata;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        sink_forget_headers(s);
+        return len;
+    }
+    for (size_t i = 0; s->capture[i] != NULL; i++) {
+        size_t name = strlen(s->capture[i]);
+        if (len > name && p[name] == ':' && strncasecmp(p, s->capture[i], name) == 0) {
+            capture_value(s, i, p + name + 1, len - name - 1);
+        }
     }
     return len;
 }
@@ -154,6 +208,10 @@ static bool configure(const struct curl_api *cu, CURL *h, const struct dga_http_
     ok = ok && cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
     ok = ok && cu->easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK;
     ok = ok && cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+    if (r->capture != NULL) {
+        ok = ok && cu->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+        ok = ok && cu->easy_setopt(h, CURLOPT_HEADERDATA, s) == CURLE_OK;
+    }
     return ok;
 }
 
@@ -162,6 +220,7 @@ static CURLcode attempt(const struct curl_api *cu, CURL *h, struct sink *s, long
 {
     buf_free(&s->body);
     s->too_large = false;
+    sink_forget_headers(s);
     *status = 0;
     CURLcode c = cu->easy_perform(h);
     if (c == CURLE_OK) {
@@ -170,13 +229,22 @@ static CURLcode attempt(const struct curl_api *cu, CURL *h, struct sink *s, long
     return c;
 }
 
+static size_t capture_count(const struct dga_http_request *r)
+{
+    size_t n = 0;
+    while (r->capture != NULL && n <= DGA_HTTP_CAPTURE_MAX && r->capture[n] != NULL) {
+        n++;
+    }
+    return n;
+}
+
 static dga_err request_ok(const struct dga_http_request *r, const struct dga_http_options *o)
 {
     /* max_body goes to libcurl as a curl_off_t: one that would turn negative is refused */
     if (r == NULL || r->url == NULL || r->accept == NULL || o == NULL || o->max_attempts < 1 ||
         o->max_attempts > HTTP_MAX_ATTEMPTS || o->connect_timeout_ms <= 0 ||
         o->total_timeout_ms <= 0 || o->max_body == 0 || (uint64_t)o->max_body > INT64_MAX ||
-        o->backoff_ms < 0 || !authorization_allowed(r)) {
+        o->backoff_ms < 0 || !authorization_allowed(r) || capture_count(r) > DGA_HTTP_CAPTURE_MAX) {
         return DGA_E_BAD_ARGUMENT;
     }
     return DGA_E_OK;
@@ -198,6 +266,11 @@ static dga_err run_attempts(const struct curl_api *cu, CURL *h, const struct dga
                                      : cu->easy_strerror(c));
         if (s->too_large || c == CURLE_FILESIZE_EXCEEDED) {
             return DGA_E_TOO_LARGE;
+        }
+        if (c == CURLE_OK && s->bad_header != NULL) {
+            snprintf(info->error, sizeof info->error, "header %s repeated or too long",
+                     s->bad_header);
+            return DGA_E_COLLATERAL_HEADER;
         }
         bool retry = c == CURLE_OK ? retryable_status(status) : retryable_transport(c);
         if (!retry || i >= o->max_attempts) {
@@ -235,7 +308,7 @@ static dga_err perform(const struct curl_api *cu, const struct dga_http_request 
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
-    struct sink s = {.body = buf_init(o->max_body)};
+    struct sink s = {.body = buf_init(o->max_body), .capture = r->capture};
     CURL *h = NULL;
     dga_err e = build_headers(cu, r, &headers);
     if (e == DGA_E_OK && (h = cu->easy_init()) == NULL) {
@@ -252,7 +325,10 @@ static dga_err perform(const struct curl_api *cu, const struct dga_http_request 
         copy_content_type(cu, h, ret);
         ret->len = s.body.len;
         ret->body = buf_take(&s.body);
+        memcpy(ret->captured, s.captured, sizeof ret->captured);
+        memset(s.captured, 0, sizeof s.captured);
     }
+    sink_forget_headers(&s);
     buf_free(&s.body);
     if (h != NULL) {
         cu->easy_cleanup(h);
@@ -283,6 +359,9 @@ void dga_http_response_clear(struct dga_http_response *r)
 {
     if (r != NULL) {
         free(r->body);
+        for (size_t i = 0; i < DGA_HTTP_CAPTURE_MAX; i++) {
+            free(r->captured[i]);
+        }
         memset(r, 0, sizeof *r);
     }
 }

@@ -922,6 +922,62 @@ static void test_bundle(void **state)
     free(fresh);
 }
 
+/* The TDX collateral directory: the key from tdx_quote's PCK leaf, entries by that key. */
+static void test_tdx_directory(void **state)
+{
+    (void)state;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    struct dga_quote q;
+    struct dga_tdx_collateral_key k;
+    assert_int_equal(
+        dga_file_read(fixture_path("tdx/tdx_quote"), DGA_QUOTE_MAX_LEN, &raw, &raw_len), DGA_E_OK);
+    assert_int_equal(dga_quote_parse(raw, raw_len, &q, NULL), DGA_E_OK);
+    assert_int_equal(dga_tdx_collateral_key(&q, &k, NULL), DGA_E_OK);
+    assert_string_equal(k.fmspc, "B0C06F000000");
+    assert_false(k.processor_ca);
+    char path[512], want[512], sub[512];
+    snprintf(want, sizeof want, "%s/tdx/B0C06F000000-platform.json", tmpdir);
+    snprintf(sub, sizeof sub, "%s/tdx", tmpdir);
+    assert_int_equal(dga_tdx_collateral_path(tmpdir, &k, path, sizeof path), DGA_E_OK);
+    assert_string_equal(path, want);
+
+    char *back = NULL;
+    size_t back_len = 0;
+    assert_int_equal(dga_tdx_collateral_read(tmpdir, &k, &back, &back_len),
+                     DGA_E_QUOTE_COLLATERAL_MISSING);
+    assert_int_equal(dga_tdx_collateral_store(tmpdir, &k, "{\"a\":1}", 7), DGA_E_OK);
+    assert_int_equal(dga_tdx_collateral_store(tmpdir, &k, "{\"b\":22}", 8), DGA_E_OK);
+    assert_int_equal(count_entries(sub), 1); /* replaced, no temporary file left */
+    assert_int_equal(dga_tdx_collateral_read(tmpdir, &k, &back, &back_len), DGA_E_OK);
+    assert_int_equal(back_len, 8);
+    assert_string_equal(back, "{\"b\":22}");
+    free(back);
+
+    /* a link planted as the entry is refused; so is a tdx/ that is a link, for writing */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/etc/hostname", path), 0);
+    assert_int_equal(dga_tdx_collateral_read(tmpdir, &k, &back, &back_len), DGA_E_NOT_REGULAR_FILE);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(sub), 0);
+    assert_int_equal(symlink("/tmp", sub), 0);
+    assert_int_equal(dga_tdx_collateral_store(tmpdir, &k, "{}", 2), DGA_E_COLLATERAL_STORE);
+    assert_int_equal(unlink(sub), 0);
+
+    /* keys outside the directory's names, and a quote without a PCK chain */
+    struct dga_tdx_collateral_key bad = k;
+    memcpy(bad.fmspc, "b0c06f000000", 13);
+    assert_int_equal(dga_tdx_collateral_path(tmpdir, &bad, path, sizeof path), DGA_E_BAD_ARGUMENT);
+    memcpy(bad.fmspc, "../../etc/pa", 13);
+    assert_int_equal(dga_tdx_collateral_read(tmpdir, &bad, &back, &back_len), DGA_E_BAD_ARGUMENT);
+    q.inner_cert_type = 4;
+    assert_int_equal(dga_tdx_collateral_key(&q, &k, NULL), DGA_E_QUOTE_CERT_DATA);
+    k.processor_ca = true;
+    assert_int_equal(dga_tdx_collateral_path(tmpdir, &k, path, sizeof path), DGA_E_OK);
+    assert_non_null(strstr(path, "/tdx/B0C06F000000-processor.json"));
+    free(raw);
+}
+
 static void test_mode_names(void **state)
 {
     (void)state;
@@ -1403,6 +1459,7 @@ int main(void)
         T(test_cache_freshness),
         T(test_bundle),
         T(test_mode_names),
+        T(test_tdx_directory),
         T(test_appraisal_no_response),
         T(test_appraisal_off),
         T(test_appraisal_switch),
