@@ -153,7 +153,6 @@
     X(EVENT_LOG_WRITE, "event-log-write",                                                          \
       "the register was extended but the event-log line could not be appended")                    \
     X(RTMR_MISMATCH, "rtmr-mismatch", "the replayed register differs from the expected value")     \
-    X(BAD_QUOTE, "bad-quote", "the TDX quote is truncated or not a version 4 TDX quote")           \
     X(JCS_NUMBER, "jcs-number",                                                                    \
       "a number has no single canonical form (an integral value beyond 2^53)")                     \
     X(JCS_DEPTH, "jcs-depth", "JSON nesting exceeds the canonicalization depth limit")             \

@@ -215,8 +215,10 @@ dga_err dga_eventlog_replay_runtime(const struct dga_eventlog *log, enum dga_has
                                     uint8_t *out);
 
 /*
- * RTMR index (0-3) of a TDX quote v4 (docs/formats.md §14: version 4, TEE type 0x81, body at
- * 48, RTMR0 at 376, 48 bytes each). Anything else is DGA_E_BAD_QUOTE.
+ * RTMR index (0-3) of a TDX quote, v4 or v5 (TD report 1.0 or 1.5 body), as
+ * dga_quote_parse reads it (docs/formats.md §19); its errors are returned as they are
+ * (DGA_E_TRUNCATED, DGA_E_QUOTE_VERSION, DGA_E_QUOTE_PADDING, ...). The signature is not
+ * checked: dga_quote_verify does that.
  */
 dga_err dga_tdx_quote_rtmr(const uint8_t *quote, size_t len, unsigned index,
                            uint8_t out[DGA_EVENT_DIGEST_LEN]);

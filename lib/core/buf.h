@@ -31,5 +31,10 @@ dga_err buf_terminate(struct buf *b);
 /* Hands out the data; the buffer is empty afterwards. */
 uint8_t *buf_take(struct buf *b);
 void buf_free(struct buf *b);
+/* _cleanup_(buf_freep) struct buf b = buf_init(cap); */
+static inline void buf_freep(struct buf *b)
+{
+    buf_free(b);
+}
 
 #endif

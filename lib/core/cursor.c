@@ -23,51 +23,57 @@ dga_err cursor_copy(struct cursor *c, void *dst, size_t n)
 {
     const uint8_t *src;
     dga_err e = cursor_bytes(c, n, &src);
-    if (e == DGA_E_OK && n > 0) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (n > 0) { /* src may be NULL for an empty cursor: memcpy must not see it */
         memcpy(dst, src, n);
     }
-    return e;
+    return DGA_E_OK;
 }
 
 dga_err cursor_u8(struct cursor *c, uint8_t *ret)
 {
     const uint8_t *b;
     dga_err e = cursor_bytes(c, 1, &b);
-    if (e == DGA_E_OK) {
-        *ret = b[0];
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = b[0];
+    return DGA_E_OK;
 }
 
 dga_err cursor_u16le(struct cursor *c, uint16_t *ret)
 {
     const uint8_t *b;
     dga_err e = cursor_bytes(c, 2, &b);
-    if (e == DGA_E_OK) {
-        *ret = (uint16_t)(b[0] | (b[1] << 8));
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = (uint16_t)(b[0] | (b[1] << 8));
+    return DGA_E_OK;
 }
 
 dga_err cursor_u24le(struct cursor *c, uint32_t *ret)
 {
     const uint8_t *b;
     dga_err e = cursor_bytes(c, 3, &b);
-    if (e == DGA_E_OK) {
-        *ret = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16);
+    return DGA_E_OK;
 }
 
 dga_err cursor_u32le(struct cursor *c, uint32_t *ret)
 {
     const uint8_t *b;
     dga_err e = cursor_bytes(c, 4, &b);
-    if (e == DGA_E_OK) {
-        *ret = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
-               ((uint32_t)b[3] << 24);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    return DGA_E_OK;
 }
 
 dga_err cursor_sub(struct cursor *c, size_t n, struct cursor *ret)
@@ -75,13 +81,14 @@ dga_err cursor_sub(struct cursor *c, size_t n, struct cursor *ret)
     const uint8_t *b;
     size_t start = cursor_pos(c);
     dga_err e = cursor_bytes(c, n, &b);
-    if (e == DGA_E_OK) {
-        ret->p = b;
-        ret->len = n;
-        ret->off = 0;
-        ret->base = start;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    ret->p = b;
+    ret->len = n;
+    ret->off = 0;
+    ret->base = start;
+    return DGA_E_OK;
 }
 
 dga_err cursor_end(const struct cursor *c)

@@ -47,32 +47,44 @@ static dga_err device_nonce(json_t *obj, struct dga_device_evidence *dev)
 {
     const char *text;
     size_t len;
+    dev->has_nonce = false;
     dga_err e = member_string(obj, "nonce", 2 * DGA_NONCE_LEN, &text, &len);
-    if (e == DGA_E_OK) {
-        e = dga_hex_decode_fixed(text, dev->nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    dev->has_nonce = e == DGA_E_OK;
-    return e;
+    e = dga_hex_decode_fixed(text, dev->nonce, DGA_NONCE_LEN);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    dev->has_nonce = true;
+    return DGA_E_OK;
 }
 
 static dga_err device_blobs(json_t *obj, struct dga_device_evidence *dev)
 {
     const char *text;
     size_t len;
+    /* What is decoded stays in dev on failure: the caller's set frees it. */
     dga_err e = member_string(obj, "evidence", REPORT_B64_MAX, &text, &len);
-    if (e == DGA_E_OK) {
-        e = dga_base64_decode(text, len, &dev->report, &dev->report_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = member_string(obj, "certificate", CHAIN_B64_MAX, &text, &len);
+    e = dga_base64_decode(text, len, &dev->report, &dev->report_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = dga_base64_decode(text, len, (uint8_t **)&dev->chain_pem, &dev->chain_pem_len);
+    e = member_string(obj, "certificate", CHAIN_B64_MAX, &text, &len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && memchr(dev->chain_pem, 0, dev->chain_pem_len) != NULL) {
-        e = DGA_E_BAD_PEM; /* PEM text with an embedded NUL */
+    e = dga_base64_decode(text, len, (uint8_t **)&dev->chain_pem, &dev->chain_pem_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (memchr(dev->chain_pem, 0, dev->chain_pem_len) != NULL) {
+        return DGA_E_BAD_PEM; /* PEM text with an embedded NUL */
+    }
+    return DGA_E_OK;
 }
 
 static dga_err device_from_json(json_t *obj, struct dga_device_evidence *dev)
@@ -83,16 +95,18 @@ static dga_err device_from_json(json_t *obj, struct dga_device_evidence *dev)
     const char *arch;
     size_t arch_len;
     dga_err e = member_string(obj, "arch", 16, &arch, &arch_len);
-    if (e == DGA_E_OK) {
-        e = dga_arch_parse(arch, &dev->arch);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = device_nonce(obj, dev);
+    e = dga_arch_parse(arch, &dev->arch);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = device_blobs(obj, dev);
+    e = device_nonce(obj, dev);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return device_blobs(obj, dev);
 }
 
 /* The collect-evidence wrapper {"evidences": [...]} or the bare array. */
@@ -138,18 +152,17 @@ dga_err dga_evidence_json_parse(const char *text, size_t len, struct dga_evidenc
     if (arr == NULL) {
         return dga_diag_set(diag, DGA_E_BAD_JSON, 0, "evidence");
     }
-    struct dga_evidence_set *s = calloc(1, sizeof *s);
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
     if (s == NULL) {
         return DGA_E_NOMEM;
     }
     dga_err e = devices_from_array(arr, s, diag);
-    if (e == DGA_E_OK) {
-        *ret = *s;
-    } else {
-        dga_evidence_set_clear(s);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    free(s);
-    return e;
+    *ret = *s;
+    memset(s, 0, sizeof *s); /* what it held is *ret's now */
+    return DGA_E_OK;
 }
 
 static bool all_hex_text(const uint8_t *p, size_t n)

@@ -91,12 +91,14 @@ static dga_err gpu_rim_ids(const struct dga_report *r, struct dga_derived *d, st
 {
     char project[16], sku[16], chip[16], chip_info[32], vbios[DGA_VERSION_MAX];
     dga_err e = ascii_field(r, DGA_TLV_PROJECT, project, sizeof project, diag);
-    if (e == DGA_E_OK) {
-        e = ascii_field(r, DGA_TLV_PROJECT_SKU, sku, sizeof sku, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = ascii_field(r, DGA_TLV_CHIP_SKU, chip, sizeof chip, diag);
+    e = ascii_field(r, DGA_TLV_PROJECT_SKU, sku, sizeof sku, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = ascii_field(r, DGA_TLV_CHIP_SKU, chip, sizeof chip, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -112,10 +114,13 @@ static dga_err gpu_rim_ids(const struct dga_report *r, struct dga_derived *d, st
     strcpy(chip_info, "GB100");
     if (r->opaque.present[DGA_TLV_CHIP_INFO]) {
         e = ascii_field(r, DGA_TLV_CHIP_INFO, chip_info, sizeof chip_info, diag);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     snprintf(d->driver_rim_id, sizeof d->driver_rim_id, "NV_GPU_CC_DRIVER_%s_%s", chip_info,
              d->driver_version);
-    return e;
+    return DGA_E_OK;
 }
 
 static int status_of(const struct dga_report *r, unsigned id)
@@ -176,23 +181,29 @@ static dga_err derive_gpu(const struct dga_report *r, struct dga_derived *d, str
 {
     dga_err e =
         ascii_field(r, DGA_TLV_DRIVER_VERSION, d->driver_version, sizeof d->driver_version, diag);
-    if (e == DGA_E_OK) {
-        e = gpu_vbios(r, d, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = gpu_rim_ids(r, d, diag);
+    e = gpu_vbios(r, d, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        need(r, DGA_TLV_NVDEC0_STATUS, diag, &e);
+    e = gpu_rim_ids(r, d, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = gpu_mode(r, d, diag);
+    if (need(r, DGA_TLV_NVDEC0_STATUS, diag, &e) == NULL) {
+        return e;
     }
-    if (e == DGA_E_OK && r->opaque.present[DGA_TLV_SWITCH_PDI]) {
+    e = gpu_mode(r, d, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (r->opaque.present[DGA_TLV_SWITCH_PDI]) {
         const struct dga_tlv *t = &r->opaque.known[DGA_TLV_SWITCH_PDI];
         collect_pdis(t->data, t->len / PDI_LEN, true, d);
     }
-    return e;
+    return DGA_E_OK;
 }
 
 static dga_err derive_switch(const struct dga_report *r, struct dga_derived *d,
@@ -230,8 +241,9 @@ dga_err dga_report_derive(const struct dga_report *r, struct dga_derived *ret,
         memcpy(d.fwid, r->opaque.known[DGA_TLV_FWID].data, DGA_DIGEST_LEN);
     }
     dga_err e = dga_arch_is_switch(r->arch) ? derive_switch(r, &d, diag) : derive_gpu(r, &d, diag);
-    if (e == DGA_E_OK) {
-        *ret = d;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = d;
+    return DGA_E_OK;
 }

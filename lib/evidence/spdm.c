@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cleanup.h"
 #include "core/cursor.h"
 #include "dga/evidence.h"
 #include "evidence/testing.h"
@@ -52,22 +53,25 @@ static dga_err parse_request(struct cursor *c, struct dga_report *r, struct dga_
 
     dga_err e = expect_byte(r->req_version, SPDM_VERSION_11, DGA_E_REQUEST_VERSION, 0, diag,
                             "request.SPDMVersion");
-    if (e == DGA_E_OK) {
-        e = expect_byte(r->req_code, SPDM_GET_MEASUREMENTS, DGA_E_REQUEST_CODE, 1, diag,
-                        "request.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_byte(r->req_param1, SPDM_PARAM1_SIGNATURE_REQUESTED, DGA_E_REQUEST_PARAM, 2,
-                        diag, "request.Param1");
+    e = expect_byte(r->req_code, SPDM_GET_MEASUREMENTS, DGA_E_REQUEST_CODE, 1, diag,
+                    "request.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_byte(r->req_param2, SPDM_PARAM2_ALL_MEASUREMENTS, DGA_E_REQUEST_PARAM, 3, diag,
-                        "request.Param2");
+    e = expect_byte(r->req_param1, SPDM_PARAM1_SIGNATURE_REQUESTED, DGA_E_REQUEST_PARAM, 2, diag,
+                    "request.Param1");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = expect_byte(r->req_slot, 0, DGA_E_REQUEST_PARAM, 36, diag, "request.SlotIDParam");
+    e = expect_byte(r->req_param2, SPDM_PARAM2_ALL_MEASUREMENTS, DGA_E_REQUEST_PARAM, 3, diag,
+                    "request.Param2");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return expect_byte(r->req_slot, 0, DGA_E_REQUEST_PARAM, 36, diag, "request.SlotIDParam");
 }
 
 /* Phase 2: the response header up to and including MeasurementRecordLength. */
@@ -83,14 +87,18 @@ static dga_err parse_response_header(struct cursor *c, struct dga_report *r, str
 
     dga_err e = expect_byte(r->resp_version, SPDM_VERSION_11, DGA_E_RESPONSE_VERSION, start, diag,
                             "response.SPDMVersion");
-    if (e == DGA_E_OK) {
-        e = expect_byte(r->resp_code, SPDM_MEASUREMENTS, DGA_E_RESPONSE_CODE, start + 1, diag,
-                        "response.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && r->n_blocks == 0) {
-        e = dga_diag_set(diag, DGA_E_NO_BLOCKS, start + 4, "response.NumberOfBlocks");
+    e = expect_byte(r->resp_code, SPDM_MEASUREMENTS, DGA_E_RESPONSE_CODE, start + 1, diag,
+                    "response.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (r->n_blocks == 0) {
+        return dga_diag_set(diag, DGA_E_NO_BLOCKS, start + 4, "response.NumberOfBlocks");
+    }
+    return DGA_E_OK;
 }
 
 /* One DMTF measurement block (DSP0274 SPDM 1.1 table 45). */
@@ -201,16 +209,18 @@ dga_err dga_report_parse(const uint8_t *bytes, size_t len, enum dga_arch arch,
 
     struct cursor c = cursor_init(bytes, len);
     dga_err e = parse_request(&c, r, diag);
-    if (e == DGA_E_OK) {
-        e = parse_response_header(&c, r, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = parse_record(&c, r, diag);
+    e = parse_response_header(&c, r, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = parse_tail(&c, r, diag);
+    e = parse_record(&c, r, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return parse_tail(&c, r, diag);
 }
 
 const struct dga_block *dga_report_block(const struct dga_report *r, unsigned k)
@@ -225,16 +235,16 @@ const struct dga_block *dga_report_block(const struct dga_report *r, unsigned k)
 
 dga_err dga_report_guess_arch(const uint8_t *bytes, size_t len, enum dga_arch *ret)
 {
-    struct dga_report *r = malloc(sizeof *r);
+    _cleanup_(freep) struct dga_report *r = malloc(sizeof *r);
     if (r == NULL) {
         return DGA_E_NOMEM;
     }
     dga_err e = dga_report_parse(bytes, len, DGA_ARCH_HOPPER, r, NULL);
-    if (e == DGA_E_OK) {
-        bool gpu_vbios = r->opaque.present[DGA_TLV_VBIOS_VERSION] &&
-                         r->opaque.known[DGA_TLV_VBIOS_VERSION].len == 8;
-        *ret = gpu_vbios ? DGA_ARCH_HOPPER : DGA_ARCH_LS10;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    free(r);
-    return e;
+    bool gpu_vbios =
+        r->opaque.present[DGA_TLV_VBIOS_VERSION] && r->opaque.known[DGA_TLV_VBIOS_VERSION].len == 8;
+    *ret = gpu_vbios ? DGA_ARCH_HOPPER : DGA_ARCH_LS10;
+    return DGA_E_OK;
 }

@@ -20,8 +20,10 @@
 #include <openssl/evp.h>
 
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "dga/util.h"
 #include "gate/internal.h"
+#include "gate/testing.h"
 
 static json_t *hex_or_null(const uint8_t *p, size_t n, bool present)
 {
@@ -55,38 +57,62 @@ static json_t *cc_json(const struct gate_state *g)
                      (json_int_t)cc->multi_gpu_mode, "mode", dga_cc_mode_name(cc));
 }
 
+/* Builders below return the whole value or NULL (json_put, json_push: core/json.h). */
+
+static json_t *addresses_json(const struct dga_pci_device *dev, size_t n)
+{
+    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_push(a, json_string(dev[i].address), &e);
+    }
+    if (e != DGA_E_OK) {
+        return NULL;
+    }
+    return TAKE_PTR(a);
+}
+
 static json_t *inventory_json(const struct gate_state *g)
 {
     if (!g->inventory_read) {
         return json_null();
     }
-    json_t *gpus = json_array(), *switches = json_array();
-    for (size_t i = 0; i < g->inv->n_gpus; i++) {
-        json_array_append_new(gpus, json_string(g->inv->gpu[i].address));
+    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *o = json_object();
+    json_put(o, "gpus", addresses_json(g->inv->gpu, g->inv->n_gpus), &e);
+    json_put(o, "nvswitches", addresses_json(g->inv->nvswitch, g->inv->n_switches), &e);
+    if (e != DGA_E_OK) {
+        return NULL;
     }
-    for (size_t i = 0; i < g->inv->n_switches; i++) {
-        json_array_append_new(switches, json_string(g->inv->nvswitch[i].address));
-    }
-    return json_pack("{s:o,s:o}", "gpus", gpus, "nvswitches", switches);
+    return TAKE_PTR(o);
+}
+
+/* What NVML returned for device i, raw; json_pack makes all of it or nothing. */
+static json_t *device_evidence_json(const struct gate_state *g, size_t i)
+{
+    const struct dga_gpu_collected *d = &g->col->gpu[i];
+    char label[32];
+    snprintf(label, sizeof label, "GPU-%zu", i);
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:s%}", "label", label, "arch",
+                     dga_arch_name(d->arch), "pci_address", d->pci_address, "uuid", d->uuid,
+                     "board_id", (json_int_t)d->board_id, "vbios_version", d->vbios_version,
+                     "cc_mode", dga_cc_mode_name(&g->col->cc), "report",
+                     hex_or_null(d->report, d->report_len, true), "certificate_chain", d->chain_pem,
+                     d->chain_pem_len);
 }
 
 /* Per device: what NVML returned, raw. Labels are GPU-<NVML index>, as the appraisal's. */
 static json_t *evidence_json(const struct gate_state *g)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; g->collected && a != NULL && i < g->col->n; i++) {
-        const struct dga_gpu_collected *d = &g->col->gpu[i];
-        char label[32];
-        snprintf(label, sizeof label, "GPU-%zu", i);
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:s%}", "label", label, "arch",
-                              dga_arch_name(d->arch), "pci_address", d->pci_address, "uuid",
-                              d->uuid, "board_id", (json_int_t)d->board_id, "vbios_version",
-                              d->vbios_version, "cc_mode", dga_cc_mode_name(&g->col->cc), "report",
-                              hex_or_null(d->report, d->report_len, true), "certificate_chain",
-                              d->chain_pem, d->chain_pem_len);
-        json_array_append_new(a, o);
+    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *a = json_array();
+    for (size_t i = 0; g->collected && i < g->col->n; i++) {
+        json_push(a, device_evidence_json(g, i), &e);
     }
-    return a;
+    if (e != DGA_E_OK || a == NULL) {
+        return NULL;
+    }
+    return TAKE_PTR(a);
 }
 
 /* The appraisal's devices with the PCI address each was collected at. */
@@ -177,7 +203,7 @@ static json_t *gate_json(const struct gate_state *g)
  * extended with what the gate adds: bundle_version, the raw evidence, the gpu_policy,
  * the run's verdict, the PCI address of each device and the gate's own record.
  */
-static json_t *bundle_json(const struct gate_state *g)
+json_t *gate_bundle_json(const struct gate_state *g)
 {
     struct dga_set_json_context c = {
         .policy = g->policy,
@@ -216,7 +242,7 @@ static dga_err write_atomically(const char *dir, const char *path, const char *t
 dga_err gate_bundle_write(struct gate_state *g)
 {
     struct dga_gate_result *r = g->res;
-    _cleanup_(json_decrefp) json_t *bundle = bundle_json(g);
+    _cleanup_(json_decrefp) json_t *bundle = gate_bundle_json(g);
     _cleanup_(freep) char *text =
         bundle != NULL ? json_dumps(bundle, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (text == NULL) {

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "core/codec.h"
 #include "dga/util.h"
 #include "measure/internal.h"
@@ -48,43 +49,46 @@ static dga_err preimage_v1(const char *name, const uint8_t *payload, size_t len,
         return DGA_E_EVENT_NAME; /* "a:b" + ":" + "c" would equal "a" + ":" + "b:c" */
     }
     dga_err e = buf_append(out, type_le, sizeof type_le);
-    if (e == DGA_E_OK) {
-        e = buf_append(out, ":", 1);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = buf_append_str(out, name);
+    e = buf_append(out, ":", 1);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = buf_append(out, ":", 1);
+    e = buf_append_str(out, name);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && len > 0) {
-        e = buf_append(out, payload, len);
+    e = buf_append(out, ":", 1);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    if (len == 0) {
+        return DGA_E_OK; /* payload may be NULL */
+    }
+    return buf_append(out, payload, len);
 }
 
 static dga_err preimage_v2(const char *name, const uint8_t *payload, size_t len, struct buf *out)
 {
-    char *hex = malloc(2 * len + 1);
+    _cleanup_(freep) char *hex = malloc(2 * len + 1);
     if (hex == NULL) {
         return DGA_E_NOMEM;
     }
     dga_hex_encode(payload, len, hex);
-    json_t *obj = json_pack("{s:s,s:s,s:I}", "name", name, "payload", hex, "type",
-                            (json_int_t)DGA_EVENT_TYPE);
-    free(hex);
+    _cleanup_(json_decrefp) json_t *obj = json_pack("{s:s,s:s,s:I}", "name", name, "payload", hex,
+                                                    "type", (json_int_t)DGA_EVENT_TYPE);
     if (obj == NULL) {
         return DGA_E_EVENT_NAME; /* json_pack refuses a name that is not UTF-8 */
     }
-    char *canon = NULL;
+    _cleanup_(freep) char *canon = NULL;
     size_t n = 0;
     dga_err e = dga_jcs_encode(obj, &canon, &n, NULL);
-    json_decref(obj);
-    if (e == DGA_E_OK) {
-        e = buf_append(out, canon, n);
-        free(canon);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return buf_append(out, canon, n);
 }
 
 dga_err dga_event_preimage(enum dga_event_version v, const char *name, const uint8_t *payload,
@@ -99,14 +103,15 @@ dga_err dga_event_preimage(enum dga_event_version v, const char *name, const uin
     if (len > DGA_EVENT_PAYLOAD_MAX) {
         return DGA_E_TOO_LARGE;
     }
-    struct buf out = buf_init(2 * DGA_EVENT_PAYLOAD_MAX + 8 * DGA_EVENT_NAME_MAX + 256);
+    _cleanup_(buf_freep) struct buf out =
+        buf_init(2 * DGA_EVENT_PAYLOAD_MAX + 8 * DGA_EVENT_NAME_MAX + 256);
     dga_err e = v == DGA_EVENT_V1 ? preimage_v1(name, payload, len, &out)
                                   : preimage_v2(name, payload, len, &out);
-    if (e == DGA_E_OK) {
-        e = buf_terminate(&out);
-    }
     if (e != DGA_E_OK) {
-        buf_free(&out);
+        return e;
+    }
+    e = buf_terminate(&out);
+    if (e != DGA_E_OK) {
         return e;
     }
     *ret_len = out.len;

@@ -103,6 +103,23 @@ static dga_err write_version(const char *path, int version)
                                                                    : DGA_E_EVENT_VERSION_FILE;
 }
 
+/* Writes the version when there is none yet; the same value again is a no-op. */
+static dga_err settle_version(const char *path, int version)
+{
+    int current;
+    dga_err e = read_version(path, &current);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (current == 0) {
+        return write_version(path, version);
+    }
+    if (current != version) {
+        return DGA_E_EVENT_VERSION_FILE; /* set once per boot; another value needs a restart */
+    }
+    return DGA_E_OK;
+}
+
 dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_version v,
                               struct dga_diag *diag)
 {
@@ -111,18 +128,18 @@ dga_err dga_event_version_set(const struct dga_event_backend *b, enum dga_event_
     }
     _cleanup_(closep) int lock = -1; /* closing it releases the flock */
     dga_err e = take_lock(b, &lock, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     _cleanup_(freep) char *path = path_in(b->log_dir, DGA_EVENT_VERSION_FILE);
-    if (e != DGA_E_OK || path == NULL) {
-        return e != DGA_E_OK ? e : DGA_E_NOMEM;
+    if (path == NULL) {
+        return DGA_E_NOMEM;
     }
-    int current;
-    e = read_version(path, &current);
-    if (e == DGA_E_OK && current == 0) {
-        e = write_version(path, (int)v);
-    } else if (e == DGA_E_OK && current != (int)v) {
-        e = DGA_E_EVENT_VERSION_FILE; /* set once per boot; another value needs a restart */
+    e = settle_version(path, (int)v);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, DGA_EVENT_VERSION_FILE);
     }
-    return e == DGA_E_OK ? DGA_E_OK : dga_diag_set(diag, e, 0, DGA_EVENT_VERSION_FILE);
+    return DGA_E_OK;
 }
 
 static dga_err append_line(const char *path, const char *line)
@@ -165,6 +182,23 @@ static dga_err check_event(const char *name, const uint8_t *payload, size_t len,
     return DGA_E_OK;
 }
 
+/* The event's log line with its newline. */
+static dga_err log_line_nl(enum dga_event_version v, const char *name, const uint8_t *payload,
+                           size_t len, char **ret)
+{
+    _cleanup_(freep) char *line = NULL;
+    dga_err e = dga_event_log_line(v, name, payload, len, &line);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    char *line_nl = NULL;
+    if (asprintf(&line_nl, "%s\n", line) < 0) {
+        return DGA_E_NOMEM;
+    }
+    *ret = line_nl;
+    return DGA_E_OK;
+}
+
 dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, const uint8_t *payload,
                        size_t len, struct dga_diag *diag)
 {
@@ -189,16 +223,12 @@ dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, cons
     }
     enum dga_event_version v = version == 2 ? DGA_EVENT_V2 : DGA_EVENT_V1;
     uint8_t digest[DGA_EVENT_DIGEST_LEN];
-    _cleanup_(freep) char *line = NULL;
-    _cleanup_(freep) char *line_nl = NULL;
     e = dga_event_digest(v, b->alg, name, payload, len, digest);
-    if (e == DGA_E_OK) {
-        e = dga_event_log_line(v, name, payload, len, &line);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "event");
     }
-    if (e == DGA_E_OK && asprintf(&line_nl, "%s\n", line) < 0) {
-        line_nl = NULL;
-        e = DGA_E_NOMEM;
-    }
+    _cleanup_(freep) char *line_nl = NULL;
+    e = log_line_nl(v, name, payload, len, &line_nl);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "event");
     }
@@ -207,5 +237,8 @@ dga_err dga_event_emit(const struct dga_event_backend *b, const char *name, cons
         return e;
     }
     e = append_line(log_path, line_nl);
-    return e == DGA_E_OK ? DGA_E_OK : dga_diag_set(diag, e, (size_t)errno, DGA_EVENT_LOG_FILE);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, (size_t)errno, DGA_EVENT_LOG_FILE);
+    }
+    return DGA_E_OK;
 }

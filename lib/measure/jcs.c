@@ -67,7 +67,10 @@ static dga_err encode_string(const char *s, size_t n, struct buf *out)
             }
         }
     }
-    return e == DGA_E_OK ? buf_append(out, "\"", 1) : e;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return buf_append(out, "\"", 1);
 }
 
 /* ---- numbers -------------------------------------------------------------------------------- */
@@ -110,7 +113,10 @@ static dga_err encode_double(double d, struct buf *out)
     }
     if (d < 0) {
         dga_err e = buf_append(out, "-", 1);
-        return e == DGA_E_OK ? encode_double(-d, out) : e;
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        return encode_double(-d, out);
     }
     shortest_digits(d, digits, &n);
     int k = (int)strlen(digits);
@@ -159,6 +165,12 @@ struct member {
     size_t n_units;
 };
 
+/* An object's members in JCS order. */
+struct members {
+    struct member *m;
+    size_t n;
+};
+
 /* jansson keys are valid UTF-8; a supplementary code point becomes a surrogate pair. */
 static uint16_t *utf16_of(const char *s, size_t *ret_n)
 {
@@ -202,19 +214,26 @@ static int member_cmp(const void *pa, const void *pb)
     return a->n_units < b->n_units ? -1 : a->n_units > b->n_units ? 1 : 0;
 }
 
-static void members_free(struct member *m, size_t n)
+static void members_clear(struct members *ms)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(m[i].units);
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->m[i].units);
     }
-    free(m);
+    free(ms->m);
+    *ms = (struct members){0};
 }
 
-static dga_err sorted_members(const json_t *obj, struct member **ret, size_t *ret_n)
+static void members_clearp(struct members *ms)
 {
-    size_t n = json_object_size(obj), i = 0;
-    struct member *m = calloc(n + 1, sizeof *m);
-    if (m == NULL) {
+    members_clear(ms);
+}
+
+/* On failure ret holds the members made so far, for the caller's _cleanup_. */
+static dga_err sorted_members(const json_t *obj, struct members *ret)
+{
+    size_t n = json_object_size(obj);
+    ret->m = calloc(n + 1, sizeof *ret->m);
+    if (ret->m == NULL) {
         return DGA_E_NOMEM;
     }
     const char *key;
@@ -222,59 +241,80 @@ static dga_err sorted_members(const json_t *obj, struct member **ret, size_t *re
     json_object_foreach(json_iterable(obj), key, val)
     {
         (void)val;
-        m[i].key = key;
-        m[i].units = utf16_of(key, &m[i].n_units);
-        if (m[i++].units == NULL) {
-            members_free(m, i);
+        struct member *m = &ret->m[ret->n++];
+        m->key = key;
+        m->units = utf16_of(key, &m->n_units);
+        if (m->units == NULL) {
             return DGA_E_NOMEM;
         }
     }
-    qsort(m, n, sizeof *m, member_cmp);
-    *ret = m;
-    *ret_n = n;
+    qsort(ret->m, ret->n, sizeof *ret->m, member_cmp);
     return DGA_E_OK;
+}
+
+/* `,"name":value`, without the comma for the first member. */
+static dga_err encode_member(const json_t *obj, const struct member *m, bool first, struct buf *out,
+                             unsigned depth, struct dga_diag *diag)
+{
+    dga_err e;
+    if (!first) {
+        e = buf_append(out, ",", 1);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+    }
+    e = encode_string(m->key, strlen(m->key), out);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = buf_append(out, ":", 1);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return encode(json_object_get(obj, m->key), out, depth + 1, diag);
 }
 
 static dga_err encode_object(const json_t *obj, struct buf *out, unsigned depth,
                              struct dga_diag *diag)
 {
-    struct member *m = NULL;
-    size_t n = 0;
-    dga_err e = sorted_members(obj, &m, &n);
-    if (e == DGA_E_OK) {
-        e = buf_append(out, "{", 1);
+    _cleanup_(members_clearp) struct members ms = {0};
+    dga_err e = sorted_members(obj, &ms);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    for (size_t i = 0; i < n && e == DGA_E_OK; i++) {
-        if (i > 0) {
-            e = buf_append(out, ",", 1);
-        }
-        if (e == DGA_E_OK) {
-            e = encode_string(m[i].key, strlen(m[i].key), out);
-        }
-        if (e == DGA_E_OK) {
-            e = buf_append(out, ":", 1);
-        }
-        if (e == DGA_E_OK) {
-            e = encode(json_object_get(obj, m[i].key), out, depth + 1, diag);
+    e = buf_append(out, "{", 1);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    for (size_t i = 0; i < ms.n; i++) {
+        e = encode_member(obj, &ms.m[i], i == 0, out, depth, diag);
+        if (e != DGA_E_OK) {
+            return e;
         }
     }
-    members_free(m, n);
-    return e == DGA_E_OK ? buf_append(out, "}", 1) : e;
+    return buf_append(out, "}", 1);
 }
 
 static dga_err encode_array(const json_t *arr, struct buf *out, unsigned depth,
                             struct dga_diag *diag)
 {
     dga_err e = buf_append(out, "[", 1);
-    for (size_t i = 0; i < json_array_size(arr) && e == DGA_E_OK; i++) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    for (size_t i = 0; i < json_array_size(arr); i++) {
         if (i > 0) {
             e = buf_append(out, ",", 1);
+            if (e != DGA_E_OK) {
+                return e;
+            }
         }
-        if (e == DGA_E_OK) {
-            e = encode(json_array_get(arr, i), out, depth + 1, diag);
+        e = encode(json_array_get(arr, i), out, depth + 1, diag);
+        if (e != DGA_E_OK) {
+            return e;
         }
     }
-    return e == DGA_E_OK ? buf_append(out, "]", 1) : e;
+    return buf_append(out, "]", 1);
 }
 
 static dga_err encode(const json_t *v, struct buf *out, unsigned depth, struct dga_diag *diag)
@@ -302,18 +342,24 @@ static dga_err encode(const json_t *v, struct buf *out, unsigned depth, struct d
     return DGA_E_INTERNAL;
 }
 
+/* The canonical text, NUL-terminated for the callers that print it. */
+static dga_err encode_terminated(const json_t *value, struct buf *out, struct dga_diag *diag)
+{
+    dga_err e = encode(value, out, 0, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return buf_terminate(out);
+}
+
 dga_err dga_jcs_encode(const json_t *value, char **ret, size_t *ret_len, struct dga_diag *diag)
 {
     if (value == NULL) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "value");
     }
-    struct buf out = buf_init(JCS_MAX_OUTPUT);
-    dga_err e = encode(value, &out, 0, diag);
-    if (e == DGA_E_OK) {
-        e = buf_terminate(&out);
-    }
+    _cleanup_(buf_freep) struct buf out = buf_init(JCS_MAX_OUTPUT);
+    dga_err e = encode_terminated(value, &out, diag);
     if (e != DGA_E_OK) {
-        buf_free(&out);
         return e == DGA_E_TOO_LARGE ? dga_diag_set(diag, e, JCS_MAX_OUTPUT, "canonical JSON") : e;
     }
     *ret_len = out.len;
@@ -359,30 +405,31 @@ static dga_err hash_value(const json_t *v, uint8_t out[32], struct dga_diag *dia
 dga_err dga_gpu_policy_hash_value(const char *policy_json, size_t len, uint8_t out[32],
                                   struct dga_diag *diag)
 {
-    json_t *v = NULL;
+    _cleanup_(json_decrefp) json_t *v = NULL;
     dga_err e = load_json(policy_json, len, &v, diag);
-    if (e == DGA_E_OK) {
-        e = hash_value(v, out, diag);
-        json_decref(v);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return hash_value(v, out, diag);
 }
 
 /* JSON pointer /requirements/gpu_policy: absent when any step is missing or not an object. */
 dga_err dga_gpu_policy_hash_compose(const char *app_compose, size_t len, uint8_t out[32],
                                     struct dga_diag *diag)
 {
-    json_t *doc = NULL;
+    _cleanup_(json_decrefp) json_t *doc = NULL;
     dga_err e = load_json(app_compose, len, &doc, diag);
     if (e != DGA_E_OK) {
         return e;
     }
     json_t *req = json_is_object(doc) ? json_object_get(doc, "requirements") : NULL;
     json_t *policy = json_is_object(req) ? json_object_get(req, "gpu_policy") : NULL;
-    json_t *empty = policy == NULL ? json_object() : NULL;
-    e = policy == NULL && empty == NULL ? DGA_E_NOMEM
-                                        : hash_value(policy != NULL ? policy : empty, out, diag);
-    json_decref(empty);
-    json_decref(doc);
-    return e;
+    if (policy != NULL) {
+        return hash_value(policy, out, diag);
+    }
+    _cleanup_(json_decrefp) json_t *empty = json_object();
+    if (empty == NULL) {
+        return DGA_E_NOMEM;
+    }
+    return hash_value(empty, out, diag);
 }

@@ -207,17 +207,19 @@ dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_
     memset(&info, 0, sizeof info);
     int kept = 0;
     dga_err e = check_shape(rim, trust, ret, diag);
-    if (e == DGA_E_OK) {
-        e = check_root(rim->certs, trust->root, &kept, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_signer(sk_X509_value(rim->certs, 0), diag);
+    e = check_root(rim->certs, trust->root, &kept, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = check_signer(sk_X509_value(rim->certs, 0), diag);
     if (e != DGA_E_OK) {
         return e;
     }
     /* the cached suffix: every certificate above the signer, and the pinned root */
-    struct dga_chain_path p = {
+    _cleanup_(dga_chain_path_clearp) struct dga_chain_path p = {
         .certs = rim->certs,
         .n = kept,
         .root = trust->root,
@@ -226,18 +228,20 @@ dga_err dga_rim_chain_verify_cached(const struct dga_rim *rim, const struct dga_
         .anchor = 1,
     };
     e = path_verify(&p, diag);
-    if (e == DGA_E_OK) {
-        e = check_algorithms(rim->certs, trust->root, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_info(&p, at, &info, diag);
+    e = check_algorithms(rim->certs, trust->root, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        dga_chain_path_remember(&p); /* only a full path in the presented order is */
-        *ret = info;
+    e = read_info(&p, at, &info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    dga_chain_path_clear(&p);
-    return e;
+    dga_chain_path_remember(&p); /* only a full path in the presented order is */
+    *ret = info;
+    return DGA_E_OK;
 }
 
 dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *trust, time_t at,

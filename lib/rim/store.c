@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "dga/rim.h"
 #include "dga/util.h"
 
@@ -116,21 +117,42 @@ static dga_err list_reissues(const char *dir, char **names, size_t *ret_n)
     return e;
 }
 
+/* The file names list_reissues found. */
+struct names {
+    char *v[DGA_RIM_STORE_MAX_CANDIDATES];
+    size_t n;
+};
+
+static void names_clearp(struct names *ns)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        free(ns->v[i]);
+    }
+    ns->n = 0;
+}
+
 static dga_err read_reissues(const char *dir, const char *rim_id, struct dga_rim_candidates *c)
 {
-    char *sub = path_join(dir, rim_id, ".d");
-    char *names[DGA_RIM_STORE_MAX_CANDIDATES];
-    size_t n = 0;
-    dga_err e = sub != NULL ? list_reissues(sub, names, &n) : DGA_E_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (e == DGA_E_OK) {
-            char *path = path_join(sub, names[i], "");
-            e = path != NULL ? add_candidate(c, path) : DGA_E_NOMEM;
-        }
-        free(names[i]);
+    _cleanup_(freep) char *sub = path_join(dir, rim_id, ".d");
+    if (sub == NULL) {
+        return DGA_E_NOMEM;
     }
-    free(sub);
-    return e;
+    _cleanup_(names_clearp) struct names ns = {.n = 0};
+    dga_err e = list_reissues(sub, ns.v, &ns.n);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    for (size_t i = 0; i < ns.n; i++) {
+        char *path = path_join(sub, ns.v[i], "");
+        if (path == NULL) {
+            return DGA_E_NOMEM;
+        }
+        e = add_candidate(c, path); /* takes path, also on failure */
+        if (e != DGA_E_OK) {
+            return e;
+        }
+    }
+    return DGA_E_OK;
 }
 
 static dga_err read_main(const char *dir, const char *rim_id, struct dga_rim_candidates *c)
@@ -148,6 +170,31 @@ static dga_err read_main(const char *dir, const char *rim_id, struct dga_rim_can
     return add_candidate(c, path);
 }
 
+/* The main document, then the reissues; at least one of them. */
+static dga_err read_candidates(const char *dir, const char *rim_id, struct dga_rim_candidates *c)
+{
+    dga_err e = read_main(dir, rim_id, c);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_reissues(dir, rim_id, c);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (c->n == 0) {
+        return DGA_E_RIM_NOT_FOUND;
+    }
+    return DGA_E_OK;
+}
+
+/* A set on the heap (it is large): cleared, then freed. */
+static void candidates_freep(struct dga_rim_candidates **p)
+{
+    dga_rim_candidates_clear(*p);
+    free(*p);
+    *p = NULL;
+}
+
 dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_candidates *ret,
                            struct dga_diag *diag)
 {
@@ -158,23 +205,15 @@ dga_err dga_rim_store_read(const char *dir, const char *rim_id, struct dga_rim_c
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         return dga_diag_set(diag, DGA_E_RIM_STORE, 0, "RIM store directory");
     }
-    struct dga_rim_candidates *c = calloc(1, sizeof *c);
+    _cleanup_(candidates_freep) struct dga_rim_candidates *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return DGA_E_NOMEM;
     }
-    dga_err e = read_main(dir, rim_id, c);
-    if (e == DGA_E_OK) {
-        e = read_reissues(dir, rim_id, c);
+    dga_err e = read_candidates(dir, rim_id, c);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "RIM document");
     }
-    if (e == DGA_E_OK && c->n == 0) {
-        e = DGA_E_RIM_NOT_FOUND;
-    }
-    if (e == DGA_E_OK) {
-        *ret = *c;
-    } else {
-        dga_rim_candidates_clear(c);
-        dga_diag_set(diag, e, 0, "RIM document");
-    }
-    free(c);
-    return e;
+    *ret = *c;
+    memset(c, 0, sizeof *c); /* what it held is *ret's now */
+    return DGA_E_OK;
 }

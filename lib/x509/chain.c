@@ -157,9 +157,10 @@ static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
         return fail_at(diag, e, 1);
     }
     e = read_ueid(leaf, info->ueid, sizeof info->ueid);
-    if (e == DGA_E_OK) {
-        e = dga_cert_fwid(leaf, arch, &info->leaf_has_fwid, info->leaf_fwid);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 0);
     }
+    e = dga_cert_fwid(leaf, arch, &info->leaf_has_fwid, info->leaf_fwid);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, 0);
     }
@@ -197,13 +198,14 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
     struct dga_chain_info info;
     memset(&info, 0, sizeof info);
     dga_err e = check_shape(chain, trust, ret, diag);
-    if (e == DGA_E_OK) {
-        e = check_root(chain, trust->root, diag);
-    }
     if (e != DGA_E_OK) {
         return e;
     }
-    struct dga_chain_path p = {
+    e = check_root(chain, trust->root, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(dga_chain_path_clearp) struct dga_chain_path p = {
         .certs = chain,
         .n = DGA_DEVICE_CHAIN_LEN - 1, /* the root copy equals trust->root: not a candidate */
         .root = trust->root,
@@ -212,21 +214,24 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
         .anchor = SUFFIX_START,
     };
     e = path_verify(&p, chain, diag);
-    if (e == DGA_E_OK) {
-        e = check_algorithms(chain, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = check_arch(sk_X509_value(chain, 0), arch, diag);
+    e = check_algorithms(chain, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_info(chain, arch, at, &info, diag);
+    e = check_arch(sk_X509_value(chain, 0), arch, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        dga_chain_path_remember(&p); /* verified in full just now, unless partial */
-        *ret = info;
+    e = read_info(chain, arch, at, &info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    dga_chain_path_clear(&p);
-    return e;
+    dga_chain_path_remember(&p); /* verified in full just now, unless partial */
+    *ret = info;
+    return DGA_E_OK;
 }
 
 dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,

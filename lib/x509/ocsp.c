@@ -379,15 +379,18 @@ static dga_err check_response(const uint8_t *der, size_t len, X509 *subject, X50
     _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
     int status = -1;
     dga_err e = parse_basic(der, len, &bs, diag);
-    if (e == DGA_E_OK) {
-        e = check_signature(bs, issuer, c, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_single(bs, subject, issuer, r, &status, diag);
+    e = check_signature(bs, issuer, c, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = dga_ocsp_fresh_at(c, r, diag);
+    e = read_single(bs, subject, issuer, r, &status, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = dga_ocsp_fresh_at(c, r, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -506,24 +509,33 @@ void dga_ocsp_chain_result_clear(struct dga_ocsp_chain_result *c)
     c->status = DGA_OCSP_CHAIN_NOT_CHECKED;
 }
 
+static dga_err peek(const uint8_t *der, size_t len, struct dga_ocsp_result *r)
+{
+    _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
+    dga_err e = parse_basic(der, len, &bs, NULL);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    OCSP_SINGLERESP *single = OCSP_resp_get0(bs, 0);
+    if (single == NULL) {
+        return DGA_E_OCSP_CERTID;
+    }
+    int status = -1;
+    e = single_times(single, r, &status);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    r->status = status_of(status);
+    return DGA_E_OK;
+}
+
 dga_err dga_ocsp_response_peek(const uint8_t *der, size_t len, struct dga_ocsp_result *ret)
 {
     memset(ret, 0, sizeof *ret);
-    _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
-    int status = -1;
-    dga_err e = parse_basic(der, len, &bs, NULL);
-    OCSP_SINGLERESP *single = e == DGA_E_OK ? OCSP_resp_get0(bs, 0) : NULL;
-    if (e == DGA_E_OK && single == NULL) {
-        e = DGA_E_OCSP_CERTID;
+    dga_err e = peek(der, len, ret);
+    if (e != DGA_E_OK) {
+        ret->reason[0] = '\0'; /* a reason half read is none */
     }
-    if (e == DGA_E_OK) {
-        e = single_times(single, ret, &status);
-    }
-    if (e == DGA_E_OK) {
-        ret->status = status_of(status);
-    } else {
-        ret->reason[0] = '\0';
-    }
-    ret->err = e;
+    ret->err = e; /* the result says how it was made, success or not */
     return e;
 }

@@ -100,34 +100,42 @@ static dga_err ctx_setup(X509_STORE_CTX *ctx, X509_STORE *store, X509 *leaf,
  * root's own (only with X509_V_FLAG_CHECK_SS_SIGNATURE) nor a partial
  * chain's trusted top, which has no issuer in the path.
  */
-static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root, unsigned long flags,
-                          STACK_OF(X509) **ret_path, int *ret_depth)
+static dga_err verify_cert(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root, unsigned long flags,
+                           STACK_OF(X509) **ret_path, int *ret_depth)
 {
     _cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
+    /* declared after the store, so freed before it */
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    *ret_depth = -1;
     if (ctx == NULL) {
         return DGA_E_NOMEM;
     }
     dga_err e = store_new(root, &store);
-    if (e == DGA_E_OK) {
-        e = ctx_setup(ctx, store, leaf, untrusted, flags);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && X509_verify_cert(ctx) != 1) {
+    e = ctx_setup(ctx, store, leaf, untrusted, flags);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (X509_verify_cert(ctx) != 1) {
         *ret_depth = X509_STORE_CTX_get_error_depth(ctx);
-        e = DGA_E_CHAIN_INVALID;
+        return DGA_E_CHAIN_INVALID;
     }
-    if (e == DGA_E_OK) {
-        STACK_OF(X509) *path = X509_STORE_CTX_get1_chain(ctx);
-        if (path == NULL) {
-            e = DGA_E_NOMEM;
-        } else {
-            x509_stats_add(sk_X509_num(path) > 1 ? (unsigned long)(sk_X509_num(path) - 1) : 0);
-            *ret_path = path;
-        }
+    STACK_OF(X509) *path = X509_STORE_CTX_get1_chain(ctx);
+    if (path == NULL) {
+        return DGA_E_NOMEM;
     }
-    X509_STORE_CTX_cleanup(ctx);
-    ERR_clear_error();
+    x509_stats_add(sk_X509_num(path) > 1 ? (unsigned long)(sk_X509_num(path) - 1) : 0);
+    *ret_path = path;
+    return DGA_E_OK;
+}
+
+static dga_err path_build(X509 *leaf, STACK_OF(X509) *untrusted, X509 *root, unsigned long flags,
+                          STACK_OF(X509) **ret_path, int *ret_depth)
+{
+    *ret_depth = -1;
+    dga_err e = verify_cert(leaf, untrusted, root, flags, ret_path, ret_depth);
+    ERR_clear_error(); /* what OpenSSL queued on the way, failure or not, is not the caller's */
     return e;
 }
 
@@ -217,9 +225,37 @@ static bool path_args_ok(const struct dga_chain_path *p)
     return true;
 }
 
+/* Below the cached anchor: certs[1..anchor) are the candidates, none at all for anchor 1. */
+static dga_err verify_partial(struct dga_chain_path *p, X509 *anchor)
+{
+    _cleanup_(sk_X509_freep) STACK_OF(X509) *untrusted = NULL;
+    p->partial = true;
+    p->top = anchor;
+    if (p->anchor > 1) {
+        dga_err e = slice_new(p->certs, 1, p->anchor, &untrusted);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+    }
+    return path_build(sk_X509_value(p->certs, 0), untrusted, anchor,
+                      X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN, &p->built, &p->depth);
+}
+
+/* Up to the pinned root: certs[1..n) are the candidates, a presented root never is. */
+static dga_err verify_full(struct dga_chain_path *p)
+{
+    _cleanup_(sk_X509_freep) STACK_OF(X509) *untrusted = NULL;
+    p->top = p->root;
+    dga_err e = slice_new(p->certs, 1, p->n, &untrusted);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return path_build(sk_X509_value(p->certs, 0), untrusted, p->root, X509_V_FLAG_NO_CHECK_TIME,
+                      &p->built, &p->depth);
+}
+
 dga_err dga_chain_path_verify(struct dga_chain_path *p)
 {
-    STACK_OF(X509) *untrusted = NULL;
     if (p == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
@@ -233,28 +269,7 @@ dga_err dga_chain_path_verify(struct dga_chain_path *p)
         return DGA_E_BAD_ARGUMENT;
     }
     X509 *anchor = suffix_lookup(p);
-    X509 *leaf = sk_X509_value(p->certs, 0);
-    dga_err e = DGA_E_OK;
-    if (anchor != NULL) {
-        /* certs[1..anchor) below the cached anchor; none at all for anchor 1 */
-        e = p->anchor > 1 ? slice_new(p->certs, 1, p->anchor, &untrusted) : DGA_E_OK;
-        if (e == DGA_E_OK) {
-            e = path_build(leaf, untrusted, anchor,
-                           X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_PARTIAL_CHAIN, &p->built,
-                           &p->depth);
-        }
-        p->partial = true;
-        p->top = anchor;
-    } else {
-        e = slice_new(p->certs, 1, p->n, &untrusted); /* a presented root is never offered */
-        if (e == DGA_E_OK) {
-            e = path_build(leaf, untrusted, p->root, X509_V_FLAG_NO_CHECK_TIME, &p->built,
-                           &p->depth);
-        }
-        p->top = p->root;
-    }
-    sk_X509_free(untrusted);
-    return e;
+    return anchor != NULL ? verify_partial(p, anchor) : verify_full(p);
 }
 
 /*

@@ -70,6 +70,11 @@ perl -pe 's/("quote":"[0-9a-f]{1040})0f787c38/${1}0f787c39/' "$q" >"$tmp/quote.j
 cmp -s "$q" "$tmp/quote.json" && { echo "FAIL quote edit did not apply"; failures=$((failures + 1)); }
 run 1 "quote RTMR3 altered" -- events replay "$tmp/quote.json"
 expect out "quote: MISMATCH" "quote mismatch shown"
+# the quote's last padding byte made non-zero: the quote parser's named error
+perl -pe 's/("quote":"[0-9a-f]*)00"/${1}01"/' "$q" >"$tmp/padding.json"
+cmp -s "$q" "$tmp/padding.json" && { echo "FAIL padding edit did not apply"; failures=$((failures + 1)); }
+run 1 "quote padding not zero" -- events replay "$tmp/padding.json"
+expect err "quote: " "quote error shown" && expect err "[quote-padding]" "quote error named"
 
 # ---- malformed logs ----------------------------------------------------------------------------------
 printf '{"event":"a","payload":""}\n{"event":"b"}\n' >"$tmp/missing.log"

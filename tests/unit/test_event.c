@@ -588,16 +588,44 @@ static void test_quote_rtmr(void **state)
     assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_OK);
     assert_hex(r, 48, RTMR3_HEX);
     assert_int_equal(dga_tdx_quote_rtmr(q, n, 4, r), DGA_E_BAD_ARGUMENT);
-    assert_int_equal(dga_tdx_quote_rtmr(q, 631, 3, r), DGA_E_BAD_QUOTE); /* body cut */
-    assert_int_equal(dga_tdx_quote_rtmr(q, 700, 3, r), DGA_E_BAD_QUOTE); /* signature cut */
+    /* The quote layer's parser names each failure (before: one bad-quote for all). */
+    assert_int_equal(dga_tdx_quote_rtmr(q, 631, 3, r), DGA_E_TRUNCATED); /* body cut */
+    assert_int_equal(dga_tdx_quote_rtmr(q, 700, 3, r), DGA_E_TRUNCATED); /* signature cut */
+    assert_int_equal(dga_tdx_quote_rtmr(q, 0, 3, r), DGA_E_TRUNCATED);
     q[n - 1] = 1; /* the padding after the signature data must be zero */
-    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_BAD_QUOTE);
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_PADDING);
     q[n - 1] = 0;
-    q[0] = 5; /* v5 (TD 1.5 body) has another layout */
-    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_BAD_QUOTE);
+    q[0] = 5; /* a v4 body read as v5: its first bytes are no body descriptor */
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_BODY);
+    q[0] = 6;
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_VERSION);
     q[0] = 4;
+    q[2] = 3; /* attestation key type: only ECDSA P-256 (2) */
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_KEY_TYPE);
+    q[2] = 2;
     q[4] = 0; /* TEE type SGX */
-    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_BAD_QUOTE);
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_SGX);
+    q[4] = 0x82;
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_QUOTE_TEE_TYPE);
+    q[4] = 0x81;
+    assert_int_equal(dga_tdx_quote_rtmr(q, n, 3, r), DGA_E_OK);
+    assert_hex(r, 48, RTMR3_HEX);
+    free(q);
+    /*
+     * v5 with a TD report 1.5 body: header 48, body descriptor 6, RTMR0 at 54 + 328. The
+     * sample's RTMRs are zero: each is given its own bytes (the signature is not read here).
+     */
+    q = fixture_read("tdx/tdx_quote_outdated", &n);
+    assert_int_equal(q[0], 5);
+    for (unsigned i = 0; i < 4; i++) {
+        memset(q + 54 + 328 + 48 * i, 0xa0 + (int)i, 48);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        uint8_t want[48];
+        memset(want, 0xa0 + (int)i, sizeof want);
+        assert_int_equal(dga_tdx_quote_rtmr(q, n, i, r), DGA_E_OK);
+        assert_memory_equal(r, want, 48);
+    }
     free(q);
 }
 

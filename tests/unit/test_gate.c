@@ -23,6 +23,7 @@
 #include "dga/measure.h"
 #include "dga/util.h"
 #include "dga/x509.h"
+#include "gate/testing.h"
 #include "testutil.h"
 
 #define EMPTY_POLICY_HASH "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
@@ -955,6 +956,131 @@ static void test_run_shared_leaf(void **state)
     rm_env(&e);
 }
 
+/* ---- the bundle never loses a member ---- */
+
+/* jansson's allocator, failing the nth allocation from now on (counting from 0). */
+static long alloc_countdown;
+static bool alloc_failed;
+static void *failing_malloc(size_t n)
+{
+    if (alloc_countdown-- == 0) {
+        alloc_failed = true;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+/* A run that reached every part of the bundle: inventory, CC, evidence, the rego stand-in. */
+struct bundle_run {
+    struct dga_gate_config *cfg;
+    struct dga_policy *policy;
+    struct dga_gate_options opt;
+    struct dga_gate_result res;
+    struct dga_inventory inv;
+    struct dga_collection col;
+    struct dga_verdict verdict;
+    uint8_t report[2][16];
+    char chain[2][64];
+    struct gate_state g;
+};
+
+static void bundle_run_init(struct bundle_run *b)
+{
+    memset(b, 0, sizeof *b);
+    assert_int_equal(parse("{\"rim_dir\":\"/rims\"}", &b->cfg, NULL), DGA_E_OK);
+    static const char pol[] = "{\"ocsp\":\"not-required\"}";
+    assert_int_equal(dga_policy_parse(pol, strlen(pol), &b->policy, NULL), DGA_E_OK);
+    b->res.err = DGA_E_CC_OFF;
+    b->res.step = DGA_GATE_STEP_CC;
+    snprintf(b->res.reason, sizeof b->res.reason, "GPU-0 (0000:18:00.0): cc-mode: cc-off");
+    b->inv.n_gpus = 2;
+    b->inv.n_switches = 1;
+    snprintf(b->inv.gpu[0].address, sizeof b->inv.gpu[0].address, "0000:18:00.0");
+    snprintf(b->inv.gpu[1].address, sizeof b->inv.gpu[1].address, "0000:19:00.0");
+    snprintf(b->inv.nvswitch[0].address, sizeof b->inv.nvswitch[0].address, "0000:a0:00.0");
+    b->col.n = 2;
+    snprintf(b->col.driver_version, sizeof b->col.driver_version, "545.00");
+    for (size_t i = 0; i < 2; i++) {
+        struct dga_gpu_collected *d = &b->col.gpu[i];
+        d->arch = DGA_ARCH_HOPPER;
+        d->board_id = 0x1000u + (unsigned)i;
+        snprintf(d->uuid, sizeof d->uuid, "GPU-%zu-uuid", i);
+        snprintf(d->vbios_version, sizeof d->vbios_version, "96.00.5E.00.0%zu", i);
+        snprintf(d->pci_address, sizeof d->pci_address, "%s", b->inv.gpu[i].address);
+        memset(b->report[i], 0x11 * (int)(i + 1), sizeof b->report[i]);
+        d->report = b->report[i];
+        d->report_len = sizeof b->report[i];
+        snprintf(b->chain[i], sizeof b->chain[i], "-----BEGIN CERTIFICATE-----\nchain %zu\n", i);
+        d->chain_pem = b->chain[i];
+        d->chain_pem_len = strlen(b->chain[i]);
+    }
+    b->verdict.n_reasons = 1;
+    snprintf(b->verdict.reasons[0], sizeof b->verdict.reasons[0], "gpu count: 2 < 3");
+    b->opt.dry_run = true;
+    b->g = (struct gate_state){
+        .cfg = b->cfg,
+        .opt = &b->opt,
+        .res = &b->res,
+        .at = 1717200000,
+        .policy = b->policy,
+        .has_rego = true,
+        .rego_policy_path = "/etc/dstack/rego-equivalent.json",
+        .rego_policy = b->policy,
+        .rego_verdict = &b->verdict,
+        .inv = &b->inv,
+        .inventory_read = true,
+        .cc = {.environment = 2, .cc_feature = 0},
+        .cc_read = true,
+        .has_nonce = true,
+        .col = &b->col,
+        .collected = true,
+    };
+}
+
+/*
+ * Every allocation of the bundle in turn fails: the bundle is then NULL (the gate
+ * writes none and fails at the bundle step), never an object with a member, a
+ * device's evidence or an inventory address missing; with no failure it equals
+ * the full bundle.
+ */
+static void test_bundle_never_short(void **state)
+{
+    (void)state;
+    struct bundle_run *b = malloc(sizeof *b);
+    assert_non_null(b);
+    bundle_run_init(b);
+    json_t *full = gate_bundle_json(&b->g);
+    assert_non_null(full);
+    json_t *evidence = json_object_get(full, "evidence");
+    assert_int_equal(json_array_size(evidence), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(evidence, 1), "uuid")),
+                        "GPU-1-uuid");
+    json_t *inventory = json_object_get(json_object_get(full, "gate"), "inventory");
+    assert_int_equal(json_array_size(json_object_get(inventory, "gpus")), 2);
+    assert_int_equal(json_array_size(json_object_get(inventory, "nvswitches")), 1);
+    for (long n = 0;; n++) {
+        alloc_countdown = n;
+        alloc_failed = false;
+        json_set_alloc_funcs(failing_malloc, free);
+        json_t *bundle = gate_bundle_json(&b->g);
+        json_set_alloc_funcs(malloc, free);
+        if (!alloc_failed) {
+            assert_true(json_equal(bundle, full));
+            json_decref(bundle);
+            assert_true(n > 50); /* the bundle took that many allocations */
+            break;
+        }
+        if (bundle != NULL) {
+            print_error("allocation %ld failed, bundle still returned\n", n);
+        }
+        assert_null(bundle);
+    }
+    json_decref(full);
+    dga_policy_free(b->policy);
+    dga_gate_config_free(b->cfg);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -977,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_run_bundle_unwritable),
         cmocka_unit_test(test_run_duplicate_uuid),
         cmocka_unit_test(test_run_shared_leaf),
+        cmocka_unit_test(test_bundle_never_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
