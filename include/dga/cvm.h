@@ -138,13 +138,13 @@ struct dga_cvm_gpu_expect {
 struct dga_cvm_expect {
     uint8_t sha256[32]; /* of the document's exact bytes */
     bool has_report_data;
-    uint8_t report_data[64]; /* the caller's challenge, zero-padded */
-    struct dga_cvm_list mrtd, rtmr0, rtmr1, rtmr2;                   /* 48 bytes each */
-    struct dga_cvm_list mr_system, mr_aggregated, os_image_hash;     /* 32 */
-    struct dga_cvm_list app_id;                                      /* 20 */
-    struct dga_cvm_list compose_hash;                                /* 32 */
-    struct dga_cvm_list key_provider;                                /* names */
-    unsigned tcb_statuses; /* bit (1 << enum dga_tcb_status); default UpToDate only */
+    uint8_t report_data[64];                       /* the caller's challenge, zero-padded */
+    struct dga_cvm_list mrtd, rtmr0, rtmr1, rtmr2; /* 48 bytes each */
+    struct dga_cvm_list mr_system, mr_aggregated, os_image_hash; /* 32 */
+    struct dga_cvm_list app_id;                                  /* 20 */
+    struct dga_cvm_list compose_hash;                            /* 32 */
+    struct dga_cvm_list key_provider;                            /* names */
+    unsigned tcb_statuses;            /* bit (1 << enum dga_tcb_status); default UpToDate only */
     struct dga_cvm_list advisory_ids; /* names: every advisory of the quote must be listed */
     bool allow_debug;                 /* default false */
     struct dga_cvm_gpu_expect gpu;
@@ -186,9 +186,9 @@ static inline void dga_cvm_expect_clearp(struct dga_cvm_expect *x)
     X(MR_AGGREGATED, "mr-aggregated")                                                              \
     X(OS_IMAGE, "os-image-hash")                                                                   \
     X(KEY_PROVIDER, "key-provider")                                                                \
-    X(GPU_EVENT, "gpu-attestation")     /* the event and its payload */                            \
-    X(GPU_POLICY, "gpu-policy-hash")    /* present, allowed, the payload's */                      \
-    X(GPU_BUNDLE, "gpu-bundle")         /* SHA-256, nonce, devices, verdict */                     \
+    X(GPU_EVENT, "gpu-attestation")      /* the event and its payload */                           \
+    X(GPU_POLICY, "gpu-policy-hash")     /* present, allowed, the payload's */                     \
+    X(GPU_BUNDLE, "gpu-bundle")          /* SHA-256, nonce, devices, verdict */                    \
     X(GPU_REAPPRAISE, "gpu-reappraisal") /* the raw evidence re-appraised (callback) */
 
 enum dga_cvm_check_id {
@@ -211,7 +211,7 @@ const char *dga_cvm_status_name(enum dga_cvm_status s); /* not-run, skipped, pas
 
 struct dga_cvm_check {
     enum dga_cvm_status status;
-    dga_err err;                    /* the named failure when FAIL */
+    dga_err err;                     /* the named failure when FAIL */
     char detail[DGA_CVM_DETAIL_LEN]; /* one line: what differed, which event */
 };
 
@@ -231,12 +231,13 @@ struct dga_cvm_gpu_payload {
 };
 
 struct dga_cvm_result {
-    bool valid;           /* every check passed or was skipped, and quote and event log passed */
-    bool quote_verified;  /* QUOTE, TCB, TD_DEBUG, REPORT_DATA */
+    bool valid;              /* every check passed or was skipped, and quote and event log passed */
+    bool quote_verified;     /* QUOTE, TCB, TD_DEBUG, REPORT_DATA */
     bool event_log_verified; /* the replays, runtime events, boot sequence */
     bool gpu_verified;       /* required and every GPU check passed (re-appraisal included) */
     dga_err err;             /* the first failed check's error; DGA_E_OK when valid */
-    char reason[DGA_CVM_DETAIL_LEN + 64]; /* dstack's prefixes: "Event log verification failed: ..." */
+    char reason[DGA_CVM_DETAIL_LEN +
+                64]; /* dstack's prefixes: "Event log verification failed: ..." */
     struct dga_cvm_check checks[DGA_CVM_CHECK__COUNT];
 
     /* derived as dstack derives them (valid when event_log_verified, else as far as read) */
@@ -258,7 +259,7 @@ struct dga_cvm_result {
     uint8_t init_script_hashes[DGA_CVM_INIT_SCRIPTS_MAX][32];
     bool has_gpu_policy_hash;
     uint8_t gpu_policy_hash[32];
-    bool has_gpu_event; /* one gpu-attestation before system-ready, payload parsed */
+    bool has_gpu_event;      /* one gpu-attestation before system-ready, payload parsed */
     char *gpu_event_payload; /* the payload as measured (NUL-terminated copy) */
     struct dga_cvm_gpu_payload gpu;
     bool has_bundle;
@@ -291,7 +292,7 @@ typedef dga_err (*dga_cvm_reappraise_fn)(void *ctx, const uint8_t *bundle, size_
                                          char *detail);
 
 struct dga_cvm_options {
-    time_t at;                     /* the verification time (max_bundle_age, reappraise "now") */
+    time_t at;                        /* the verification time (max_bundle_age, reappraise "now") */
     dga_cvm_reappraise_fn reappraise; /* NULL: the check is not run, so a GPU is not verified */
     void *reappraise_ctx;
 };

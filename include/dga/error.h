@@ -264,12 +264,12 @@
     X(GATE_REJECTED, "gate-rejected", "the appraisal or the policy rejected the GPUs")             \
     /* relying-party verifier: a dstack CVM, its event log and its GPU bundle (lib/cvm) */         \
     X(CVM_INPUT, "cvm-input",                                                                      \
-      "the attestation input is not a GetQuote response or verifier request")                     \
+      "the attestation input is not a GetQuote response or verifier request")                      \
     X(CVM_EXPECT, "cvm-expectations",                                                              \
-      "the expectations document is malformed, has an unknown key, or contradicts itself")        \
+      "the expectations document is malformed, has an unknown key, or contradicts itself")         \
     X(CVM_BUNDLE_INPUT, "cvm-bundle-input",                                                        \
-      "the GPU bundle input is not the bundle nor a GpuInfo response holding it")                 \
-    X(CVM_QUOTE_UNVERIFIED, "quote-not-verified", "the quote was not verified")                   \
+      "the GPU bundle input is not the bundle nor a GpuInfo response holding it")                  \
+    X(CVM_QUOTE_UNVERIFIED, "quote-not-verified", "the quote was not verified")                    \
     X(CVM_TCB_STATUS, "tcb-status-not-allowed", "the quote's TCB status is not an allowed one")    \
     X(CVM_ADVISORY, "advisory-not-allowed", "the quote names an advisory that is not allowed")     \
     X(CVM_REPORT_DATA, "report-data-mismatch",                                                     \
@@ -282,8 +282,7 @@
       "an event before system-ready appears more often than allowed")                              \
     X(CVM_EVENT_ORDER, "event-order", "an event before system-ready is out of dstack's order")     \
     X(CVM_EVENT_MISSING, "event-missing", "a required event before system-ready is absent")        \
-    X(CVM_EVENT_PAYLOAD, "event-payload",                                                          \
-      "a boot event's payload has the wrong length or form")                                       \
+    X(CVM_EVENT_PAYLOAD, "event-payload", "a boot event's payload has the wrong length or form")   \
     X(CVM_NOT_ALLOWED, "value-not-allowed",                                                        \
       "a measured or derived value is not in the expectations' allow-list")                        \
     X(CVM_OS_IMAGE_UNBOUND, "os-image-unbound",                                                    \
@@ -297,13 +296,14 @@
       "the GPUs were attested to a root the expectations do not trust")                            \
     X(CVM_BUNDLE_ABSENT, "gpu-bundle-absent", "no GPU evidence bundle was given")                  \
     X(CVM_BUNDLE_DIGEST, "gpu-bundle-digest",                                                      \
-      "the bundle's SHA-256 is not the evidence_sha256 the event committed to")                   \
+      "the bundle's SHA-256 is not the evidence_sha256 the event committed to")                    \
     X(CVM_BUNDLE_MISMATCH, "gpu-bundle-mismatch",                                                  \
-      "the bundle's nonce, devices or verdict disagree with the event or each other")             \
+      "the bundle's nonce, devices or verdict disagree with the event or each other")              \
     X(CVM_BUNDLE_AGE, "gpu-bundle-age", "the bundle is older than max_bundle_age")                 \
     X(CVM_NOT_RUN, "check-not-run",                                                                \
-      "a check the verdict needs could not run (no quote verdict, no re-appraisal)")              \
-    X(CVM_REAPPRAISAL, "gpu-reappraisal", "the bundle's raw evidence does not re-appraise to a pass") \
+      "a check the verdict needs could not run (no quote verdict, no re-appraisal)")               \
+    X(CVM_REAPPRAISAL, "gpu-reappraisal",                                                          \
+      "the bundle's raw evidence does not re-appraise to a pass")                                  \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
     X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
 

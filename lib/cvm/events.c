@@ -41,7 +41,8 @@ struct rule {
     size_t len;
 };
 
-/* dstack-util setup's order (docs/formats.md §14); the gate's two GPU events take rank 1, 2 early. */
+/* dstack-util setup's order (docs/formats.md §14); the gate's two GPU events take rank 1, 2 early.
+ */
 static const struct rule rules[] = {
     {"system-preparing", 10, 1, 1, P_EXACT, 0},
     {"app-id", 20, 1, 1, P_EXACT, 20},
@@ -178,8 +179,8 @@ static bool step(struct walk *w, const struct dga_event *e, struct dga_cvm_resul
     const enum dga_cvm_check_id c = DGA_CVM_CHECK_BOOT_SEQUENCE;
     const struct rule *ru = find_rule(e->name);
     if (ru == NULL) {
-        cvm_fail(r, c, DGA_E_CVM_EVENT_UNKNOWN, "event %zu (%.64s) before system-ready",
-                 e->where, e->name);
+        cvm_fail(r, c, DGA_E_CVM_EVENT_UNKNOWN, "event %zu (%.64s) before system-ready", e->where,
+                 e->name);
         return false;
     }
     unsigned *count = &w->count[ru - rules];
@@ -286,8 +287,8 @@ dga_err cvm_derive(const struct dga_td_report *td, struct dga_cvm_result *r)
     if (e == DGA_E_OK) {
         e = sha256_parts(sys, sys_len, 5, r->mr_system);
     }
-    const uint8_t *agg[] = {td->mr_td,        td->rt_mr[0], td->rt_mr[1],       td->rt_mr[2],
-                            td->rt_mr[3],     td->mr_config_id, td->mr_owner, td->mr_owner_config};
+    const uint8_t *agg[] = {td->mr_td,    td->rt_mr[0],     td->rt_mr[1], td->rt_mr[2],
+                            td->rt_mr[3], td->mr_config_id, td->mr_owner, td->mr_owner_config};
     const size_t agg_len[] = {48, 48, 48, 48, 48, 48, 48, 48};
     bool extra = !all_zero(td->mr_config_id, 48) || !all_zero(td->mr_owner, 48) ||
                  !all_zero(td->mr_owner_config, 48);

@@ -34,7 +34,10 @@ struct key {
     size_t len;
 };
 
-#define LIST(n, member, l) {n, K_HEXLIST, offsetof(struct dga_cvm_expect, member), l}
+#define LIST(n, member, l)                                                                         \
+    {                                                                                              \
+        n, K_HEXLIST, offsetof(struct dga_cvm_expect, member), l                                   \
+    }
 
 static const struct key top_keys[] = {
     {"report_data", K_CHALLENGE, 0, 0},
@@ -55,9 +58,9 @@ static const struct key top_keys[] = {
 };
 
 static const char *const gpu_keys[] = {
-    "required",    "gpus",          "nvswitches",     "gpu_policy_hashes", "allow_devtools",
-    "trust_roots", "max_bundle_age", "reappraise_at", "rim_dir",           "collateral_dir",
-    "policy",
+    "required",       "gpus",           "nvswitches",     "gpu_policy_hashes",
+    "allow_devtools", "trust_roots",    "max_bundle_age", "reappraise_at",
+    "rim_dir",        "collateral_dir", "policy",
 };
 
 static dga_err bad(struct dga_diag *diag, const char *field)
@@ -80,10 +83,10 @@ void dga_cvm_expect_clear(struct dga_cvm_expect *x)
     if (x == NULL) {
         return;
     }
-    struct dga_cvm_list *lists[] = {&x->mrtd,           &x->rtmr0,         &x->rtmr1,
-                                    &x->rtmr2,          &x->mr_system,     &x->mr_aggregated,
-                                    &x->os_image_hash,  &x->app_id,        &x->compose_hash,
-                                    &x->key_provider,   &x->advisory_ids,  &x->gpu.gpu_policy_hashes};
+    struct dga_cvm_list *lists[] = {&x->mrtd,          &x->rtmr0,        &x->rtmr1,
+                                    &x->rtmr2,         &x->mr_system,    &x->mr_aggregated,
+                                    &x->os_image_hash, &x->app_id,       &x->compose_hash,
+                                    &x->key_provider,  &x->advisory_ids, &x->gpu.gpu_policy_hashes};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         list_clear(lists[i]);
     }
@@ -218,7 +221,7 @@ static dga_err trust_roots(const json_t *a, struct dga_cvm_gpu_expect *g)
     g->trust_nvidia = g->trust_test = false;
     for (size_t i = 0; i < n; i++) {
         const char *s = json_string_value(json_array_get(a, i));
-        bool *slot = s == NULL                 ? NULL
+        bool *slot = s == NULL                  ? NULL
                      : strcmp(s, "nvidia") == 0 ? &g->trust_nvidia
                      : strcmp(s, "test") == 0   ? &g->trust_test
                                                 : NULL;
@@ -284,9 +287,9 @@ static dga_err gpu_key(const char *k, const json_t *v, struct dga_cvm_gpu_expect
 static const char *gpu_field(const char *k, const char *sub)
 {
     static const char *const plain[] = {
-        "gpu.required",    "gpu.gpus",          "gpu.nvswitches",    "gpu.gpu_policy_hashes",
-        "gpu.allow_devtools", "gpu.trust_roots", "gpu.max_bundle_age", "gpu.reappraise_at",
-        "gpu.rim_dir",     "gpu.collateral_dir", "gpu.policy",
+        "gpu.required",       "gpu.gpus",           "gpu.nvswitches",     "gpu.gpu_policy_hashes",
+        "gpu.allow_devtools", "gpu.trust_roots",    "gpu.max_bundle_age", "gpu.reappraise_at",
+        "gpu.rim_dir",        "gpu.collateral_dir", "gpu.policy",
     };
     if (sub != NULL && strcmp(k, "gpus") == 0) {
         return strcmp(sub, "exact") == 0 ? "gpu.gpus.exact" : "gpu.gpus.min";

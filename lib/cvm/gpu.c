@@ -72,9 +72,10 @@ static bool take_word(json_t *o, const char *k, const char *const *allowed, char
 static const char *unknown_member(json_t *o)
 {
     static const char *const known[] = {
-        "version",       "provider",          "devices",     "cc_mode",
-        "devtools",      "evidence_sha256",   "nvswitches",  "policy_sha256",
-        "gpu_policy_sha256", "rego_sha256",   "rego_policy_sha256", "trust_roots",
+        "version",     "provider",           "devices",
+        "cc_mode",     "devtools",           "evidence_sha256",
+        "nvswitches",  "policy_sha256",      "gpu_policy_sha256",
+        "rego_sha256", "rego_policy_sha256", "trust_roots",
         "ocsp",
     };
     const char *k;
@@ -204,8 +205,7 @@ static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cv
     } else if (p->trust_roots[0] == '\0') {
         cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "the event names no trust roots");
     } else if (!(strcmp(p->trust_roots, "nvidia") == 0 ? g->trust_nvidia : g->trust_test)) {
-        cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "trust roots \"%s\" not allowed",
-                 p->trust_roots);
+        cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "trust roots \"%s\" not allowed", p->trust_roots);
     } else {
         cvm_pass(r, c);
     }
@@ -279,7 +279,8 @@ static const char *bundle_disagrees(const json_t *b, const struct dga_cvm_gpu_pa
     if (p->devices > 0 && !claims_nonce(json_object_get(b, "claims"), nonce, p->devices)) {
         return "a claim's eat_nonce is not the bundle's nonce";
     }
-    const char *root = json_string_value(json_object_get(json_object_get(b, "trust_roots"), "device"));
+    const char *root =
+        json_string_value(json_object_get(json_object_get(b, "trust_roots"), "device"));
     if (root == NULL || strcmp(root, p->trust_roots) != 0) {
         return "the bundle's device trust root is not the event's";
     }
@@ -289,8 +290,8 @@ static const char *bundle_disagrees(const json_t *b, const struct dga_cvm_gpu_pa
          !dga_mem_equal(sha, p->gpu_policy_sha256, 32))) {
         return "the bundle's gpu_policy_sha256 is not the event's";
     }
-    const json_t *inv = json_object_get(json_object_get(json_object_get(b, "gate"), "inventory"),
-                                        "nvswitches");
+    const json_t *inv =
+        json_object_get(json_object_get(json_object_get(b, "gate"), "inventory"), "nvswitches");
     if (p->has_nvswitches && (!json_is_array(inv) || json_array_size(inv) != p->nvswitches)) {
         return "the bundle's NVSwitch inventory is not the event's count";
     }
@@ -327,7 +328,8 @@ static void check_bundle(const uint8_t *bundle, size_t len, const struct dga_cvm
         return;
     }
     json_t *b = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, NULL);
-    const char *why = json_is_object(b) ? bundle_disagrees(b, p) : "the bundle is not a JSON object";
+    const char *why =
+        json_is_object(b) ? bundle_disagrees(b, p) : "the bundle is not a JSON object";
     if (why == NULL && bundle_time(b, verified_at) != DGA_E_OK) {
         why = "the bundle's verified_at is malformed";
     }
@@ -383,8 +385,8 @@ dga_err cvm_check_gpu(const struct cvm_events *ev, const uint8_t *bundle, size_t
 {
     const struct dga_event *e = ev->gpu_event;
     dga_err err = e != NULL ? keep_payload(e, r) : DGA_E_OK;
-    bool parsed = e != NULL && dga_cvm_gpu_payload_parse(e->payload, e->payload_len, &r->gpu,
-                                                         NULL) == DGA_E_OK;
+    bool parsed = e != NULL &&
+                  dga_cvm_gpu_payload_parse(e->payload, e->payload_len, &r->gpu, NULL) == DGA_E_OK;
     r->has_gpu_event = parsed;
     if (err != DGA_E_OK || !x->gpu.required) {
         for (int c = (int)DGA_CVM_CHECK_GPU_EVENT; c <= (int)DGA_CVM_CHECK_GPU_REAPPRAISE; c++) {

@@ -50,8 +50,8 @@ static dga_err string_member(json_t *o, const char *name, const char **ret, size
 
 static dga_err only_known(json_t *o, struct dga_diag *diag)
 {
-    static const char *const known[] = {"quote", "event_log", "vm_config", "report_data", "debug",
-                                        "attestation"};
+    static const char *const known[] = {"quote",       "event_log", "vm_config",
+                                        "report_data", "debug",     "attestation"};
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v)
@@ -193,8 +193,7 @@ dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *
     json_error_t jerr;
     _cleanup_(json_decrefp) json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(o)) {
-        return dga_diag_set(diag, DGA_E_CVM_INPUT, o == NULL ? (size_t)jerr.position : 0,
-                            "input");
+        return dga_diag_set(diag, DGA_E_CVM_INPUT, o == NULL ? (size_t)jerr.position : 0, "input");
     }
     _cleanup_(dga_cvm_input_clearp) struct dga_cvm_input in = {0};
     dga_err e = parse_members(o, &in, diag);

@@ -7,7 +7,8 @@
 
 #include "dga/cvm.h"
 
-/* The runtime events up to and including the first system-ready, as the sequence check read them. */
+/* The runtime events up to and including the first system-ready, as the sequence check read them.
+ */
 struct cvm_events {
     const struct dga_event *gpu_event;   /* the one pre-boundary gpu-attestation, or NULL */
     const struct dga_event *policy_hash; /* the one pre-boundary gpu-policy-hash, or NULL */

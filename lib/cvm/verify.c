@@ -236,7 +236,8 @@ static void check_derived(const struct dga_td_report *td, const struct dga_cvm_i
     }
 }
 
-/* ---- the verdict ------------------------------------------------------------------------------ */
+/* ---- the verdict ------------------------------------------------------------------------------
+ */
 
 static bool group_ok(const struct dga_cvm_result *r, enum dga_cvm_check_id from,
                      enum dga_cvm_check_id to)
@@ -269,8 +270,8 @@ static void verdict(const struct dga_cvm_expect *x, struct dga_cvm_result *r)
 {
     r->quote_verified = group_ok(r, DGA_CVM_CHECK_QUOTE, DGA_CVM_CHECK_REPORT_DATA);
     r->event_log_verified = group_ok(r, DGA_CVM_CHECK_BOOT_REPLAY, DGA_CVM_CHECK_BOOT_SEQUENCE);
-    r->gpu_verified = x->gpu.required &&
-                      group_ok(r, DGA_CVM_CHECK_GPU_EVENT, DGA_CVM_CHECK_GPU_REAPPRAISE);
+    r->gpu_verified =
+        x->gpu.required && group_ok(r, DGA_CVM_CHECK_GPU_EVENT, DGA_CVM_CHECK_GPU_REAPPRAISE);
     r->valid = group_ok(r, DGA_CVM_CHECK_QUOTE, DGA_CVM_CHECK__COUNT - 1);
     r->err = DGA_E_OK;
     /* The first failure; without one, the first check that could not run. */
@@ -286,9 +287,8 @@ static void verdict(const struct dga_cvm_expect *x, struct dga_cvm_result *r)
     }
     const struct dga_cvm_check *k = &r->checks[first];
     r->err = k->status == DGA_CVM_FAIL ? k->err : DGA_E_CVM_NOT_RUN;
-    snprintf(r->reason, sizeof r->reason, "%s: %s: %s: %s",
-             prefix_of((enum dga_cvm_check_id)first), check_names[first], dga_err_name(r->err),
-             k->detail);
+    snprintf(r->reason, sizeof r->reason, "%s: %s: %s: %s", prefix_of((enum dga_cvm_check_id)first),
+             check_names[first], dga_err_name(r->err), k->detail);
 }
 
 dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,

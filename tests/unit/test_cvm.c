@@ -87,7 +87,8 @@ static void test_fixture_event_log(void **state)
     assert_int_equal(r.checks[DGA_CVM_CHECK_GPU_EVENT].status, DGA_CVM_SKIPPED);
     /* tests/fixtures/PROVENANCE.md: the replay equals the quote's RTMR3 at offset 520. */
     hex_is(r.replayed[3], 48,
-           "0f787c3877f3e95095d5a4d13dd0fe0233803b30120d8469866719dc28f519ce021fe1e53459121e7a5a4443147185a8");
+           "0f787c3877f3e95095d5a4d13dd0fe0233803b30120d8469866719dc28f519ce021fe1e53459121e7a5a444"
+           "3147185a8");
     /*
      * dstack's verifier takes app_id, compose_hash and instance_id as the payloads of
      * the first app-id, compose-hash and instance-id events (find_event); these are the
@@ -109,8 +110,7 @@ static void test_fixture_event_log(void **state)
      * 184, 376.. by a one-off Python script (hashlib), independently of this library.
      */
     hex_is(r.mr_system, 32, "e1ae776a1492d4f87937b7e563d265c16300be4aba5d748207587023bb7dbb75");
-    hex_is(r.mr_aggregated, 32,
-           "233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38");
+    hex_is(r.mr_aggregated, 32, "233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38");
     assert_false(r.has_gpu_event);
     dga_cvm_result_clear(&r);
     fx_free(&f);
@@ -123,15 +123,18 @@ static void test_fixture_expectations(void **state)
     fx_load(&f);
     struct dga_cvm_result r;
     memset(&r, 0, sizeof r);
-    fx_verify(&f,
-              "{\"report_data\":\"1234\","
-              "\"app_id\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2d\"],"
-              "\"compose_hash\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2df552dfc1998cba2d60da27e7\"],"
-              "\"mr_system\":[\"e1ae776a1492d4f87937b7e563d265c16300be4aba5d748207587023bb7dbb75\"],"
-              "\"mr_aggregated\":[\"233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38\"],"
-              "\"mrtd\":[\"b24d3b24e9e3c16012376b52362ca09856c4adecb709d5fac33addf1c47e193da075b125b6c364115771390a5461e217\"],"
-              "\"key_provider\":[\"local-sgx\"]}",
-              &r);
+    fx_verify(
+        &f,
+        "{\"report_data\":\"1234\","
+        "\"app_id\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2d\"],"
+        "\"compose_hash\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2df552dfc1998cba2d60da27e7\"],"
+        "\"mr_system\":[\"e1ae776a1492d4f87937b7e563d265c16300be4aba5d748207587023bb7dbb75\"],"
+        "\"mr_aggregated\":[\"233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38\"],"
+        "\"mrtd\":["
+        "\"b24d3b24e9e3c16012376b52362ca09856c4adecb709d5fac33addf1c47e193da075b125b6c364115771390a"
+        "5461e217\"],"
+        "\"key_provider\":[\"local-sgx\"]}",
+        &r);
     assert_true(r.valid);
     assert_int_equal(r.checks[DGA_CVM_CHECK_REPORT_DATA].status, DGA_CVM_PASS);
     assert_int_equal(r.checks[DGA_CVM_CHECK_APP].status, DGA_CVM_PASS);
@@ -191,7 +194,6 @@ static void test_fixture_gpu_required(void **state)
 }
 
 /* ---- synthetic logs ------------------------------------------------------------------------- */
-
 
 struct tev {
     const char *name;
@@ -336,7 +338,9 @@ static void build_input(const struct tlog *l, const char *report_data, struct dg
     char *log = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     json_t *o = json_pack("{s:s,s:s,s:s}", "quote", "00", "event_log", log, "vm_config",
-                          "{\"os_image_hash\":\"" "5555555555555555555555555555555555555555555555555555555555555555" "\"}");
+                          "{\"os_image_hash\":\""
+                          "5555555555555555555555555555555555555555555555555555555555555555"
+                          "\"}");
     free(log);
     if (report_data != NULL) {
         json_object_set_new(o, "report_data", json_string(report_data));
@@ -403,9 +407,9 @@ static void run_verify(struct run *t, const char *expect)
     build_input(&t->log, t->report_data, &in);
     registers_of(&in, &td);
     if (t->report_data != NULL) {
-        assert_int_equal(dga_hex_decode_fixed(t->report_data, td.report_data,
-                                              strlen(t->report_data) / 2),
-                         DGA_E_OK);
+        assert_int_equal(
+            dga_hex_decode_fixed(t->report_data, td.report_data, strlen(t->report_data) / 2),
+            DGA_E_OK);
     }
     struct dga_cvm_expect x;
     expect_parse(expect, &x);
@@ -527,11 +531,10 @@ static void test_edited_log(void **state)
     struct dga_cvm_expect x;
     expect_parse(REQ2, &x);
     struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
-    struct dga_cvm_options opt = {.at = 1767229200, .reappraise = reappraise_ok,
-                                  .reappraise_ctx = &t.reappraised_at};
-    assert_int_equal(dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt,
-                                    &t.r),
-                     DGA_E_OK);
+    struct dga_cvm_options opt = {
+        .at = 1767229200, .reappraise = reappraise_ok, .reappraise_ctx = &t.reappraised_at};
+    assert_int_equal(
+        dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt, &t.r), DGA_E_OK);
     assert_fails(&t, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_CVM_RTMR_MISMATCH, NULL);
     assert_non_null(strstr(t.r.reason, "Event log verification failed: rtmr3-replay: "
                                        "rtmr-mismatch: RTMR3 mismatch, quoted: "));
@@ -689,7 +692,8 @@ static void test_devices(void **state)
     assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVICES,
                  "devices 1, expected exactly 2");
     dga_cvm_result_clear(&t.r);
-    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"min\":1},\"nvswitches\":{\"exact\":4}}}");
+    run_verify(&t,
+               "{\"gpu\":{\"required\":true,\"gpus\":{\"min\":1},\"nvswitches\":{\"exact\":4}}}");
     assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVICES,
                  "nvswitches counted, expected exactly 4");
     run_free(&t);
@@ -746,28 +750,41 @@ static void test_payload_strict(void **state)
     struct dga_cvm_gpu_payload p;
     struct dga_diag d = {0};
     static const char *const bad[][2] = {
-        {"{\"version\":1,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"
-         "\"evidence_sha256\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}",
+        {"{\"version\":1,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
          "version"},
         {"{\"version\":2,\"provider\":\"amd\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"
-         "\"evidence_sha256\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}",
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
          "provider"},
-        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"off\",\"devtools\":false,"
-         "\"evidence_sha256\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}",
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"off\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
          "cc_mode"},
-        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"
-         "\"evidence_sha256\":\"" "000000000000000000000000000000000000000000000000000000000000000A" "\"}",
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "000000000000000000000000000000000000000000000000000000000000000A"
+         "\"}",
          "evidence_sha256"},
-        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"
-         "\"evidence_sha256\":\"" "0000000000000000000000000000000000000000000000000000000000000000"
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
          "\",\"policy\":\"x\"}",
          "unknown member"},
         {"{\"version\":2,\"version\":2}", "payload"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(dga_cvm_gpu_payload_parse((const uint8_t *)bad[i][0], strlen(bad[i][0]),
-                                                   &p, &d),
-                         DGA_E_CVM_GPU_PAYLOAD);
+        assert_int_equal(
+            dga_cvm_gpu_payload_parse((const uint8_t *)bad[i][0], strlen(bad[i][0]), &p, &d),
+            DGA_E_CVM_GPU_PAYLOAD);
         assert_string_equal(d.field, bad[i][1]);
     }
     /* dstack's own v2 payload parses; it names no trust roots. */
@@ -796,11 +813,12 @@ static void test_expect_parse(void **state)
     /* SHA-256("{}") */
     hex_is(x.sha256, 32, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
     dga_cvm_expect_clear(&x);
-    expect_parse("{\"tcb_statuses\":[\"UpToDate\",\"SWHardeningNeeded\"],\"advisory_ids\":"
-                 "[\"INTEL-SA-00837\"],\"allow_debug\":true,\"gpu\":{\"required\":true,\"gpus\":"
-                 "{\"min\":2},\"nvswitches\":{\"exact\":0},\"max_bundle_age\":60,\"rim_dir\":\"r\","
-                 "\"collateral_dir\":\"c\",\"policy\":\"p.json\",\"trust_roots\":[\"test\",\"nvidia\"]}}",
-                 &x);
+    expect_parse(
+        "{\"tcb_statuses\":[\"UpToDate\",\"SWHardeningNeeded\"],\"advisory_ids\":"
+        "[\"INTEL-SA-00837\"],\"allow_debug\":true,\"gpu\":{\"required\":true,\"gpus\":"
+        "{\"min\":2},\"nvswitches\":{\"exact\":0},\"max_bundle_age\":60,\"rim_dir\":\"r\","
+        "\"collateral_dir\":\"c\",\"policy\":\"p.json\",\"trust_roots\":[\"test\",\"nvidia\"]}}",
+        &x);
     assert_int_equal(x.tcb_statuses,
                      (1u << DGA_TCB_UP_TO_DATE) | (1u << DGA_TCB_SW_HARDENING_NEEDED));
     assert_string_equal(x.advisory_ids.names[0], "INTEL-SA-00837");
@@ -819,7 +837,8 @@ static void test_expect_parse(void **state)
         {"{\"mrtd\":\"00\"}", "mrtd"},
         {"{\"tcb_statuses\":[\"uptodate\"]}", "tcb_statuses"},
         {"{\"allow_debug\":1}", "allow_debug"},
-        {"{\"report_data\":\"" "00000000000000000000000000000000000000000000000000000000000000000"
+        {"{\"report_data\":\""
+         "00000000000000000000000000000000000000000000000000000000000000000"
          "000000000000000000000000000000000000000000000000000000000000000000\"}",
          "report_data"},
         {"{\"gpu\":{\"gpus\":{\"exact\":1,\"min\":1}}}", "gpu.gpus"},
@@ -828,7 +847,8 @@ static void test_expect_parse(void **state)
         {"{\"gpu\":{\"trust_roots\":[\"nvidia\",\"nvidia\"]}}", "gpu.trust_roots"},
         {"{\"gpu\":{\"reappraise_at\":\"later\"}}", "gpu.reappraise_at"},
         {"{\"gpu\":{\"ocsp\":\"off\"}}", "gpu: unknown key"},
-        {"{\"os_image_hash\":[\"5555555555555555555555555555555555555555555555555555555555555555\"]}",
+        {"{\"os_image_hash\":[\"5555555555555555555555555555555555555555555555555555555555555555\"]"
+         "}",
          "os_image_hash"},
         {"{\"allow_debug\":true,\"allow_debug\":false}", "expectations"},
         {"[]", "expectations"},
@@ -854,8 +874,10 @@ static void test_input_parse(void **state)
          "event_log"},
         {"{\"quote\":\"00\",\"event_log\":[]}", "event_log"},
         {"{\"quote\":\"00\",\"event_log\":\"[]\",\"vm_config\":\"[]\"}", "vm_config"},
-        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"report_data\":\"" "00000000000000000000000000000000"
-         "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"report_data\":\""
+         "00000000000000000000000000000000"
+         "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+         "0"
          "0000000000\"}",
          "report_data"},
     };
@@ -883,16 +905,16 @@ static void test_bundle_read(void **state)
     size_t n = 0;
     /* GpuInfo: the string's exact UTF-8 bytes, escapes decoded, newline kept. */
     const char *gi = "{\"attestation\":\"{\\\"a\\\":\\\"\\u00e9\\\"}\\n\"}";
-    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_AUTO, &b,
-                                         &n, NULL),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_AUTO, &b, &n, NULL),
+        DGA_E_OK);
     assert_int_equal(n, 11);
     assert_memory_equal(b, "{\"a\":\"\xc3\xa9\"}\n", 11);
     free(b);
     /* The raw form is taken as it is, byte for byte. */
-    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_RAW, &b,
-                                         &n, NULL),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_RAW, &b, &n, NULL),
+        DGA_E_OK);
     assert_int_equal(n, strlen(gi));
     free(b);
     const char *bundle = "{\"bundle_version\":1}\n";
@@ -905,8 +927,8 @@ static void test_bundle_read(void **state)
                                          DGA_CVM_BUNDLE_GPUINFO, &b, &n, NULL),
                      DGA_E_CVM_BUNDLE_INPUT);
     const char *empty = "{\"attestation\":\"\"}";
-    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)empty, strlen(empty),
-                                         DGA_CVM_BUNDLE_AUTO, &b, &n, NULL),
+    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)empty, strlen(empty), DGA_CVM_BUNDLE_AUTO,
+                                         &b, &n, NULL),
                      DGA_E_CVM_BUNDLE_ABSENT);
 }
 
