@@ -276,7 +276,6 @@
       "the quote's report data is not the expected challenge (zero-padded)")                       \
     X(CVM_BOOT_EVENTS, "boot-events-missing",                                                      \
       "the event log has no boot events, so RTMR0-2 cannot be replayed")                           \
-    X(CVM_RTMR_MISMATCH, "rtmr-mismatch", "the event log does not replay to the quoted register")  \
     X(CVM_EVENT_UNKNOWN, "event-unknown", "an event before system-ready is not one of dstack's")   \
     X(CVM_EVENT_DUPLICATE, "event-duplicate",                                                      \
       "an event before system-ready appears more often than allowed")                              \

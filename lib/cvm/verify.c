@@ -139,7 +139,7 @@ static void check_replay(const struct dga_td_report *td, const struct dga_eventl
         cvm_pass(r, DGA_CVM_CHECK_BOOT_REPLAY);
         for (unsigned i = 0; i < 3; i++) {
             if (!dga_mem_equal(r->replayed[i], td->rt_mr[i], DGA_EVENT_DIGEST_LEN)) {
-                cvm_fail(r, DGA_CVM_CHECK_BOOT_REPLAY, DGA_E_CVM_RTMR_MISMATCH,
+                cvm_fail(r, DGA_CVM_CHECK_BOOT_REPLAY, DGA_E_RTMR_MISMATCH,
                          "RTMR%u does not replay", i);
                 break;
             }
@@ -149,7 +149,7 @@ static void check_replay(const struct dga_td_report *td, const struct dga_eventl
         char q[97], l[97];
         dga_hex_encode(td->rt_mr[3], 48, q);
         dga_hex_encode(r->replayed[3], 48, l);
-        cvm_fail(r, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_CVM_RTMR_MISMATCH,
+        cvm_fail(r, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_RTMR_MISMATCH,
                  "RTMR3 mismatch, quoted: %s, replayed: %s", q, l);
     } else {
         cvm_pass(r, DGA_CVM_CHECK_RUNTIME_REPLAY);

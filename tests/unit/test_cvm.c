@@ -535,7 +535,7 @@ static void test_edited_log(void **state)
         .at = 1767229200, .reappraise = reappraise_ok, .reappraise_ctx = &t.reappraised_at};
     assert_int_equal(
         dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt, &t.r), DGA_E_OK);
-    assert_fails(&t, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_CVM_RTMR_MISMATCH, NULL);
+    assert_fails(&t, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_RTMR_MISMATCH, NULL);
     assert_non_null(strstr(t.r.reason, "Event log verification failed: rtmr3-replay: "
                                        "rtmr-mismatch: RTMR3 mismatch, quoted: "));
     assert_int_equal(t.r.checks[DGA_CVM_CHECK_BOOT_REPLAY].status, DGA_CVM_PASS);
