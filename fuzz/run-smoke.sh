@@ -194,6 +194,19 @@ quote_seeds() {
     done
 }
 
+# fuzz_cvm_input: dstack's GetQuote fixture, and it as a verifier request with "debug".
+# fuzz_expectations: documents that use every key.
+cvm_seeds() {
+    local c=$corpus/fuzz_cvm_input e=$corpus/fuzz_expectations q=$fixtures/dstack/quote-report.json
+    cp "$q" "$c/seed-quote-report"
+    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); $j->{debug} = JSON::PP::true;
+        print JSON::PP->new->canonical->encode($j)' <"$q" >"$c/seed-request" || die "bad $q"
+    printf '%s\n' '{"attestation":"{\"bundle_version\":1}\n"}' >"$c/seed-gpuinfo"
+    printf '%s\n' '{}' >"$e/seed-empty"
+    printf '%s\n' '{"report_data":"1234","mrtd":["'"$(printf '%096d' 0)"'"],"rtmr0":["'"$(printf '%096d' 0)"'"],"rtmr1":["'"$(printf '%096d' 0)"'"],"rtmr2":["'"$(printf '%096d' 0)"'"],"mr_system":["'"$(printf '%064d' 0)"'"],"mr_aggregated":["'"$(printf '%064d' 0)"'"],"os_image_hash":["'"$(printf '%064d' 0)"'"],"app_id":["'"$(printf '%040d' 0)"'"],"compose_hash":["'"$(printf '%064d' 0)"'"],"key_provider":["kms","local-sgx"],"tcb_statuses":["UpToDate","OutOfDate"],"advisory_ids":["INTEL-SA-00837"],"allow_debug":false,"gpu":{"required":true,"gpus":{"exact":8},"nvswitches":{"min":0},"gpu_policy_hashes":["'"$(printf '%064d' 0)"'"],"allow_devtools":false,"trust_roots":["nvidia"],"max_bundle_age":3600,"reappraise_at":"now","rim_dir":"rims","collateral_dir":"coll","policy":"policy.json"}}' \
+        >"$e/seed-every-key"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -267,6 +280,7 @@ make_seeds() {
     cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
     quote_collateral_seeds
+    cvm_seeds
 }
 
 run_target() {

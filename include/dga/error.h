@@ -267,6 +267,47 @@
     X(GATE_CONFIG, "gate-config",                                                                  \
       "the gate configuration is malformed, has an unknown key, or a value out of range")          \
     X(GATE_REJECTED, "gate-rejected", "the appraisal or the policy rejected the GPUs")             \
+    /* relying-party verifier: a dstack CVM, its event log and its GPU bundle (lib/cvm) */         \
+    X(CVM_INPUT, "cvm-input",                                                                      \
+      "the attestation input is not a GetQuote response or verifier request")                      \
+    X(CVM_EXPECT, "cvm-expectations",                                                              \
+      "the expectations document is malformed, has an unknown key, or contradicts itself")         \
+    X(CVM_BUNDLE_INPUT, "cvm-bundle-input",                                                        \
+      "the GPU bundle input is not the bundle nor a GpuInfo response holding it")                  \
+    X(CVM_QUOTE_UNVERIFIED, "quote-not-verified", "the quote was not verified")                    \
+    X(CVM_TCB_STATUS, "tcb-status-not-allowed", "the quote's TCB status is not an allowed one")    \
+    X(CVM_ADVISORY, "advisory-not-allowed", "the quote names an advisory that is not allowed")     \
+    X(CVM_REPORT_DATA, "report-data-mismatch",                                                     \
+      "the quote's report data is not the expected challenge (zero-padded)")                       \
+    X(CVM_BOOT_EVENTS, "boot-events-missing",                                                      \
+      "the event log has no boot events, so RTMR0-2 cannot be replayed")                           \
+    X(CVM_EVENT_UNKNOWN, "event-unknown", "an event before system-ready is not one of dstack's")   \
+    X(CVM_EVENT_DUPLICATE, "event-duplicate",                                                      \
+      "an event before system-ready appears more often than allowed")                              \
+    X(CVM_EVENT_ORDER, "event-order", "an event before system-ready is out of dstack's order")     \
+    X(CVM_EVENT_MISSING, "event-missing", "a required event before system-ready is absent")        \
+    X(CVM_EVENT_PAYLOAD, "event-payload", "a boot event's payload has the wrong length or form")   \
+    X(CVM_NOT_ALLOWED, "value-not-allowed",                                                        \
+      "a measured or derived value is not in the expectations' allow-list")                        \
+    X(CVM_OS_IMAGE_UNBOUND, "os-image-unbound",                                                    \
+      "no os image hash to compare: no os-image-hash event and none in vm_config")                 \
+    X(CVM_GPU_EVENT_ABSENT, "gpu-event-absent", "no gpu-attestation event before system-ready")    \
+    X(CVM_GPU_PAYLOAD, "gpu-payload", "the gpu-attestation payload is malformed or inconsistent")  \
+    X(CVM_GPU_DEVICES, "gpu-devices", "the measured GPU or NVSwitch count is not the expected")    \
+    X(CVM_GPU_CC_MODE, "gpu-cc-mode", "the measured cc_mode is not on")                            \
+    X(CVM_GPU_DEVTOOLS, "gpu-devtools", "the GPUs ran in DEVTOOLS mode, which is not allowed")     \
+    X(CVM_GPU_TRUST_ROOTS, "gpu-trust-roots",                                                      \
+      "the GPUs were attested to a root the expectations do not trust")                            \
+    X(CVM_BUNDLE_ABSENT, "gpu-bundle-absent", "no GPU evidence bundle was given")                  \
+    X(CVM_BUNDLE_DIGEST, "gpu-bundle-digest",                                                      \
+      "the bundle's SHA-256 is not the evidence_sha256 the event committed to")                    \
+    X(CVM_BUNDLE_MISMATCH, "gpu-bundle-mismatch",                                                  \
+      "the bundle's nonce, devices or verdict disagree with the event or each other")              \
+    X(CVM_BUNDLE_AGE, "gpu-bundle-age", "the bundle is older than max_bundle_age")                 \
+    X(CVM_NOT_RUN, "check-not-run",                                                                \
+      "a check the verdict needs could not run (no quote verdict, no re-appraisal)")               \
+    X(CVM_REAPPRAISAL, "gpu-reappraisal",                                                          \
+      "the bundle's raw evidence does not re-appraise to a pass")                                  \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
     X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
 

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The relying-party verifier of a dstack CVM (docs/verify.md): what the CVM
+ * hands out (dstack's GetQuote response or dstack-verifier's request: quote,
+ * event log, vm_config, report_data; and the GPU evidence bundle the gate
+ * wrote), the relying party's expectations document, and one verdict built
+ * from named checks: the event log replays to the quoted registers, the boot
+ * events come in dstack's order, the derived values (app id, compose hash,
+ * mr_system, ...) match the expectations, exactly one measured
+ * gpu-attestation event before system-ready, and the bundle is the one that
+ * event committed to. The quote's signature and TCB come from the quote layer
+ * (dga/quote.h) and are handed in; the re-appraisal of the bundle's raw
+ * evidence is a callback (struct dga_cvm_options). GPU facts are never read
+ * from report_data.
+ */
+#ifndef DGA_CVM_H
+#define DGA_CVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "dga/error.h"
+#include "dga/measure.h"
+#include "dga/quote.h"
+
+/* ---- caps on untrusted input ----------------------------------------------------------- */
+
+#define DGA_CVM_INPUT_MAX (8u << 20)      /* a GetQuote response or verifier request */
+#define DGA_CVM_VM_CONFIG_MAX (64u << 10) /* the vm_config string */
+#define DGA_CVM_EXPECT_MAX (256u << 10)   /* an expectations document */
+#define DGA_CVM_BUNDLE_MAX (16u << 20)    /* as the gate's DGA_GATE_BUNDLE_MAX_BYTES */
+#define DGA_CVM_LIST_MAX 256u             /* entries of one allow-list */
+#define DGA_CVM_STRING_MAX 4096u          /* a string of the expectations (paths, names) */
+#define DGA_CVM_GPU_PAYLOAD_MAX 4096u     /* the gpu-attestation event payload */
+#define DGA_CVM_INIT_SCRIPTS_MAX 5u       /* init-script-hash events before system-ready */
+
+/* ---- the attestation input ------------------------------------------------------------- */
+
+/*
+ * What a CVM hands out: dstack's GetQuote response JSON or dstack-verifier's
+ * VerificationRequest (members quote, event_log, vm_config, report_data; a
+ * request's "debug" is read and ignored; "attestation", dstack's msgpack
+ * container, is refused as not supported yet; any other member is refused).
+ */
+struct dga_cvm_input {
+    uint8_t *quote; /* the quote's bytes (hex-decoded); parse with dga_quote_parse */
+    size_t quote_len;
+    struct dga_eventlog *log; /* event_log, the JSON array held in a string */
+    char *vm_config;          /* the vm_config string as given (a JSON object), or NULL */
+    size_t vm_config_len;
+    bool has_os_image_hash; /* vm_config's os_image_hash (unmeasured, host-supplied) */
+    uint8_t os_image_hash[32];
+    bool has_report_data; /* report_data as the response states it, zero-padded to 64 */
+    uint8_t report_data[64];
+};
+
+/*
+ * Parses the input (at most DGA_CVM_INPUT_MAX bytes): one JSON object without
+ * duplicate keys; quote required (hex, at most DGA_QUOTE_MAX_LEN bytes);
+ * event_log required (a string holding the GetQuote array form, parsed by
+ * dga_eventlog_parse: its errors pass up with diag->offset the element);
+ * vm_config optional (a string holding a JSON object of at most
+ * DGA_CVM_VM_CONFIG_MAX bytes; its os_image_hash, when present, 32 bytes of
+ * hex); report_data optional (hex, at most 64 bytes). Anything else is
+ * DGA_E_CVM_INPUT with diag->field naming the member. ret is untouched on
+ * failure.
+ */
+dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *ret,
+                            struct dga_diag *diag);
+/* Frees what in holds and zeroes it; NULL is fine. */
+void dga_cvm_input_clear(struct dga_cvm_input *in);
+/* For _cleanup_ on a struct variable: dga_cvm_input_clear(in). */
+static inline void dga_cvm_input_clearp(struct dga_cvm_input *in)
+{
+    dga_cvm_input_clear(in);
+}
+
+enum dga_cvm_bundle_form {
+    DGA_CVM_BUNDLE_AUTO,    /* GPUINFO when the text is exactly {"attestation": string}, else RAW */
+    DGA_CVM_BUNDLE_RAW,     /* the file as the gate wrote it */
+    DGA_CVM_BUNDLE_GPUINFO, /* dstack's GpuInfo response: {"attestation": "<the bundle>"} */
+};
+
+/*
+ * The bundle's exact bytes, never re-serialized: the input itself (RAW), or
+ * the exact UTF-8 bytes of GpuInfo's "attestation" string (a JSON object with
+ * that one member and no duplicate). An empty bundle (GpuInfo's "" when the
+ * guest has none) is DGA_E_CVM_BUNDLE_ABSENT; a GpuInfo document of another
+ * shape DGA_E_CVM_BUNDLE_INPUT; more than DGA_CVM_BUNDLE_MAX bytes
+ * DGA_E_TOO_LARGE. *ret is malloc'd, untouched on failure.
+ */
+dga_err dga_cvm_bundle_read(const uint8_t *in, size_t len, enum dga_cvm_bundle_form form,
+                            uint8_t **ret, size_t *ret_len, struct dga_diag *diag);
+
+/* ---- the expectations document --------------------------------------------------------- */
+
+/* An allow-list of byte strings of one length; absent = not checked. */
+struct dga_cvm_list {
+    bool present;
+    size_t n;
+    size_t len;   /* bytes of each entry */
+    uint8_t *v;   /* n * len bytes */
+    char **names; /* string lists (key_provider, advisory_ids): n strings; else NULL */
+};
+
+enum dga_cvm_count_kind {
+    DGA_CVM_COUNT_ANY,   /* not given */
+    DGA_CVM_COUNT_EXACT, /* {"exact": N} */
+    DGA_CVM_COUNT_MIN,   /* {"min": N} */
+};
+
+struct dga_cvm_count {
+    enum dga_cvm_count_kind kind;
+    unsigned n;
+};
+
+enum dga_cvm_reappraise_at {
+    DGA_CVM_REAPPRAISE_BUNDLE, /* the bundle's own verified_at (default) */
+    DGA_CVM_REAPPRAISE_NOW,    /* the verification time */
+};
+
+struct dga_cvm_gpu_expect {
+    bool required;                         /* default false */
+    struct dga_cvm_count gpus, nvswitches; /* required and gpus not given: at least 1 */
+    struct dga_cvm_list gpu_policy_hashes; /* 32 bytes each */
+    bool allow_devtools;                   /* default false */
+    bool trust_nvidia, trust_test;         /* trust_roots, default ["nvidia"] */
+    bool has_max_bundle_age;
+    uint64_t max_bundle_age; /* seconds between the bundle's verified_at and now */
+    enum dga_cvm_reappraise_at reappraise_at;
+    char *rim_dir, *collateral_dir, *policy; /* for the re-appraisal; NULL when absent */
+};
+
+struct dga_cvm_expect {
+    uint8_t sha256[32]; /* of the document's exact bytes */
+    bool has_report_data;
+    uint8_t report_data[64];                       /* the caller's challenge, zero-padded */
+    struct dga_cvm_list mrtd, rtmr0, rtmr1, rtmr2; /* 48 bytes each */
+    struct dga_cvm_list mr_system, mr_aggregated, os_image_hash; /* 32 */
+    struct dga_cvm_list app_id;                                  /* 20 */
+    struct dga_cvm_list compose_hash;                            /* 32 */
+    struct dga_cvm_list key_provider;                            /* names */
+    unsigned tcb_statuses;            /* bit (1 << enum dga_tcb_status); default UpToDate only */
+    struct dga_cvm_list advisory_ids; /* names: every advisory of the quote must be listed */
+    bool allow_debug;                 /* default false */
+    struct dga_cvm_gpu_expect gpu;
+};
+
+/*
+ * Parses an expectations document (docs/verify.md has the schema): one JSON
+ * object, at most DGA_CVM_EXPECT_MAX bytes, snake_case keys; duplicate or
+ * unknown keys, wrong types, hex that is not lowercase or not the value's
+ * length, empty or over-long lists, and contradictions (os_image_hash without
+ * mrtd and rtmr0-2, whose values alone bind the image) are DGA_E_CVM_EXPECT
+ * with diag->field naming the key ("gpu.gpus.exact"). Text that is not JSON
+ * is DGA_E_CVM_EXPECT with field "expectations" and diag->offset the byte
+ * position. ret is untouched on failure.
+ */
+dga_err dga_cvm_expect_parse(const char *text, size_t len, struct dga_cvm_expect *ret,
+                             struct dga_diag *diag);
+void dga_cvm_expect_clear(struct dga_cvm_expect *x);
+static inline void dga_cvm_expect_clearp(struct dga_cvm_expect *x)
+{
+    dga_cvm_expect_clear(x);
+}
+
+/* ---- the verification ------------------------------------------------------------------ */
+
+/* Every check, in the order they run; each result names its check. */
+#define DGA_CVM_CHECKS(X)                                                                          \
+    X(QUOTE, "quote")                   /* the quote layer's verdict, handed in */                 \
+    X(TCB, "tcb-status")                /* status and advisories against the allow-lists */        \
+    X(TD_DEBUG, "td-debug")             /* TD attribute DEBUG unless allow_debug */                \
+    X(REPORT_DATA, "report-data")       /* the challenge; the input's report_data */               \
+    X(BOOT_REPLAY, "rtmr0-2-replay")    /* boot events replay to RTMR0-2 */                        \
+    X(RUNTIME_REPLAY, "rtmr3-replay")   /* runtime events replay to RTMR3 */                       \
+    X(RUNTIME_EVENTS, "runtime-events") /* imr 3 and type 0x08000001 only */                       \
+    X(BOOT_SEQUENCE, "boot-sequence")   /* dstack's order up to system-ready */                    \
+    X(REGISTERS, "registers")           /* mrtd, rtmr0-2 allow-lists */                            \
+    X(APP, "app")                       /* app_id, compose_hash allow-lists */                     \
+    X(MR_SYSTEM, "mr-system")                                                                      \
+    X(MR_AGGREGATED, "mr-aggregated")                                                              \
+    X(OS_IMAGE, "os-image-hash")                                                                   \
+    X(KEY_PROVIDER, "key-provider")                                                                \
+    X(GPU_EVENT, "gpu-attestation")      /* the event and its payload */                           \
+    X(GPU_POLICY, "gpu-policy-hash")     /* present, allowed, the payload's */                     \
+    X(GPU_BUNDLE, "gpu-bundle")          /* SHA-256, nonce, devices, verdict */                    \
+    X(GPU_REAPPRAISE, "gpu-reappraisal") /* the raw evidence re-appraised (callback) */
+
+enum dga_cvm_check_id {
+#define DGA_X_CHECK(id, name) DGA_CVM_CHECK_##id,
+    DGA_CVM_CHECKS(DGA_X_CHECK)
+#undef DGA_X_CHECK
+        DGA_CVM_CHECK__COUNT
+};
+const char *dga_cvm_check_name(enum dga_cvm_check_id c);
+
+enum dga_cvm_status {
+    DGA_CVM_NOT_RUN, /* could not run (an earlier failure, or no callback/verdict given) */
+    DGA_CVM_SKIPPED, /* nothing to check: the expectation is absent */
+    DGA_CVM_PASS,
+    DGA_CVM_FAIL,
+};
+const char *dga_cvm_status_name(enum dga_cvm_status s); /* not-run, skipped, pass, fail */
+
+#define DGA_CVM_DETAIL_LEN 256
+
+struct dga_cvm_check {
+    enum dga_cvm_status status;
+    dga_err err;                     /* the named failure when FAIL */
+    char detail[DGA_CVM_DETAIL_LEN]; /* one line: what differed, which event */
+};
+
+/* The gpu-attestation payload, parsed strictly (docs/formats.md §16). */
+struct dga_cvm_gpu_payload {
+    unsigned version;
+    unsigned devices;
+    bool has_nvswitches;
+    unsigned nvswitches;
+    char cc_mode[8]; /* "on" or "none" */
+    bool devtools;
+    uint8_t evidence_sha256[32];
+    bool has_policy_sha256, has_gpu_policy_sha256, has_rego;
+    uint8_t policy_sha256[32], gpu_policy_sha256[32], rego_sha256[32], rego_policy_sha256[32];
+    char trust_roots[8]; /* "nvidia", "test", or "" when the payload names none (dstack's) */
+    char ocsp[8];        /* "online", "cache", "off", or "" */
+};
+
+struct dga_cvm_result {
+    bool valid;              /* every check passed or was skipped, and quote and event log passed */
+    bool quote_verified;     /* QUOTE, TCB, TD_DEBUG, REPORT_DATA */
+    bool event_log_verified; /* the replays, runtime events, boot sequence */
+    bool gpu_verified;       /* required and every GPU check passed (re-appraisal included) */
+    dga_err err;             /* the first failed check's error; DGA_E_OK when valid */
+    char reason[DGA_CVM_DETAIL_LEN +
+                64]; /* dstack's prefixes: "Event log verification failed: ..." */
+    struct dga_cvm_check checks[DGA_CVM_CHECK__COUNT];
+
+    /* derived as dstack derives them (valid when event_log_verified, else as far as read) */
+    bool has_app_info; /* the events up to system-ready were read */
+    uint8_t app_id[20];
+    uint8_t compose_hash[32];
+    size_t instance_id_len; /* 0 (no_instance_id) or 20 */
+    uint8_t instance_id[20];
+    uint8_t device_id[32]; /* SHA-256("") on TDX */
+    uint8_t mr_system[32], mr_aggregated[32];
+    bool has_os_image_hash;
+    uint8_t os_image_hash[32];
+    bool os_image_hash_measured; /* from the os-image-hash event; else from vm_config */
+    uint8_t *key_provider_info;  /* the key-provider payload's raw bytes */
+    size_t key_provider_info_len;
+    char key_provider_name[65];
+    char *key_provider_id; /* hex as the payload states it */
+    size_t n_init_scripts;
+    uint8_t init_script_hashes[DGA_CVM_INIT_SCRIPTS_MAX][32];
+    bool has_gpu_policy_hash;
+    uint8_t gpu_policy_hash[32];
+    bool has_gpu_event;      /* one gpu-attestation before system-ready, payload parsed */
+    char *gpu_event_payload; /* the payload as measured (NUL-terminated copy) */
+    struct dga_cvm_gpu_payload gpu;
+    bool has_bundle;
+    uint8_t bundle_sha256[32];
+    uint8_t replayed[4][DGA_EVENT_DIGEST_LEN]; /* RTMR0-3 as the log replays them */
+};
+void dga_cvm_result_clear(struct dga_cvm_result *r);
+static inline void dga_cvm_result_clearp(struct dga_cvm_result *r)
+{
+    dga_cvm_result_clear(r);
+}
+
+/* What the quote layer established about the quote (dga_quote_parse, then verification). */
+struct dga_cvm_quote_facts {
+    const struct dga_td_report *td; /* required: the registers and report data */
+    bool verified;                  /* the quote verified to Intel's root with its collateral */
+    struct dga_tcb_result tcb;      /* its TCB status and advisories (when verified) */
+};
+
+/*
+ * The seam for the re-appraisal of the bundle's raw evidence (reports, chains,
+ * RIMs, OCSP) under the caller's policy. Called only after every binding
+ * check of the bundle passed; bundle is the bundle's exact bytes and doc its
+ * parsed JSON. Returns DGA_E_OK when every device re-appraises to a pass,
+ * else the named failure, with detail (DGA_CVM_DETAIL_LEN) naming the device.
+ */
+typedef dga_err (*dga_cvm_reappraise_fn)(void *ctx, const uint8_t *bundle, size_t len,
+                                         const json_t *doc, const struct dga_cvm_expect *x,
+                                         const struct dga_cvm_gpu_payload *payload, time_t at,
+                                         char *detail);
+
+struct dga_cvm_options {
+    time_t at;                        /* the verification time (max_bundle_age, reappraise "now") */
+    dga_cvm_reappraise_fn reappraise; /* NULL: the check is not run, so a GPU is not verified */
+    void *reappraise_ctx;
+};
+
+/*
+ * Runs every check over the quote's facts, the input's event log (and
+ * report_data, vm_config), the bundle's exact bytes (NULL when none was
+ * given) and the expectations, and fills *ret (cleared first). Returns
+ * DGA_E_OK when the verdict was reached (ret->valid says what it is) and
+ * DGA_E_NOMEM / DGA_E_BAD_ARGUMENT when it could not be.
+ */
+dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,
+                       const uint8_t *bundle, size_t bundle_len, const struct dga_cvm_expect *x,
+                       const struct dga_cvm_options *opt, struct dga_cvm_result *ret);
+
+/*
+ * The gpu-attestation payload parsed strictly: a JSON object without
+ * duplicates; version 2, provider "nvidia", devices, cc_mode, devtools,
+ * evidence_sha256 required; this project's members (nvswitches,
+ * policy_sha256, gpu_policy_sha256, rego_sha256 with rego_policy_sha256,
+ * trust_roots, ocsp) optional; any other member, type or value is
+ * DGA_E_CVM_GPU_PAYLOAD with diag->field naming it.
+ */
+dga_err dga_cvm_gpu_payload_parse(const uint8_t *p, size_t len, struct dga_cvm_gpu_payload *ret,
+                                  struct dga_diag *diag);
+
+#endif

@@ -1,0 +1,959 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The relying-party verifier's core (lib/cvm, docs/verify.md): dstack's real
+ * GetQuote fixture, and synthetic event logs built here with lib/measure's
+ * digests and the gate's own payload builder, each breaking one rule.
+ * The quote's signature is verified elsewhere (unit_quote_verify); here the
+ * quote layer's verdict is handed in as "verified, UpToDate".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "dga/cvm.h"
+#include "dga/gate.h"
+#include "dga/util.h"
+#include "testutil.h"
+
+#define FIXTURE "dstack/quote-report.json"
+
+/* ---- dstack's fixture ----------------------------------------------------------------------- */
+
+struct fx {
+    uint8_t *text;
+    size_t len;
+    struct dga_cvm_input in;
+    struct dga_quote quote;
+};
+
+static void fx_load(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    f->text = fixture_read(FIXTURE, &f->len);
+    assert_non_null(f->text);
+    assert_int_equal(dga_cvm_input_parse((const char *)f->text, f->len, &f->in, NULL), DGA_E_OK);
+    assert_int_equal(dga_quote_parse(f->in.quote, f->in.quote_len, &f->quote, NULL), DGA_E_OK);
+}
+
+static void fx_free(struct fx *f)
+{
+    dga_cvm_input_clear(&f->in);
+    free(f->text);
+}
+
+static void expect_parse(const char *json, struct dga_cvm_expect *x)
+{
+    struct dga_diag d = {0};
+    dga_err e = dga_cvm_expect_parse(json, strlen(json), x, &d);
+    if (e != DGA_E_OK) {
+        fail_msg("expectations: %s at %s", dga_err_name(e), d.field);
+    }
+}
+
+static void hex_is(const uint8_t *v, size_t n, const char *want)
+{
+    char hex[129];
+    dga_hex_encode(v, n, hex);
+    assert_string_equal(hex, want);
+}
+
+static void fx_verify(struct fx *f, const char *expect, struct dga_cvm_result *r)
+{
+    struct dga_cvm_expect x;
+    expect_parse(expect, &x);
+    struct dga_cvm_quote_facts q = {.td = &f->quote.td, .verified = true};
+    struct dga_cvm_options opt = {.at = 1767225600};
+    assert_int_equal(dga_cvm_verify(&q, &f->in, NULL, 0, &x, &opt, r), DGA_E_OK);
+    dga_cvm_expect_clear(&x);
+}
+
+static void test_fixture_event_log(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_load(&f);
+    struct dga_cvm_result r;
+    memset(&r, 0, sizeof r);
+    fx_verify(&f, "{}", &r);
+    assert_true(r.event_log_verified);
+    assert_true(r.valid);
+    assert_int_equal(r.err, DGA_E_OK);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_BOOT_REPLAY].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_RUNTIME_REPLAY].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_BOOT_SEQUENCE].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_GPU_EVENT].status, DGA_CVM_SKIPPED);
+    /* tests/fixtures/PROVENANCE.md: the replay equals the quote's RTMR3 at offset 520. */
+    hex_is(r.replayed[3], 48,
+           "0f787c3877f3e95095d5a4d13dd0fe0233803b30120d8469866719dc28f519ce021fe1e53459121e7a5a444"
+           "3147185a8");
+    /*
+     * dstack's verifier takes app_id, compose_hash and instance_id as the payloads of
+     * the first app-id, compose-hash and instance-id events (find_event); these are the
+     * fixture's event_payload hex of those three events, read from the JSON.
+     */
+    hex_is(r.app_id, 20, "3763bc34552cf3a27ff71ad5f7a90471562a1a2d");
+    hex_is(r.compose_hash, 32, "3763bc34552cf3a27ff71ad5f7a90471562a1a2df552dfc1998cba2d60da27e7");
+    assert_int_equal(r.instance_id_len, 20);
+    hex_is(r.instance_id, 20, "c3714eb66990eace777b4e664c16e09375dec4c9");
+    assert_string_equal(r.key_provider_name, "local-sgx");
+    assert_string_equal(r.key_provider_id,
+                        "1b7a49378403249b6986a907844cab0921eca32dd47e657f3c10311ccaeccf8b");
+    /* device_id = SHA-256("") on TDX. */
+    hex_is(r.device_id, 32, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /*
+     * mr_system = SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2 || SHA-256(key-provider payload))
+     * and mr_aggregated = SHA-256(MRTD || RTMR0..3) (MRCONFIGID, MROWNER, MROWNERCONFIG
+     * are zero in this quote, so not appended): computed from the quote's bytes at offsets
+     * 184, 376.. by a one-off Python script (hashlib), independently of this library.
+     */
+    hex_is(r.mr_system, 32, "e1ae776a1492d4f87937b7e563d265c16300be4aba5d748207587023bb7dbb75");
+    hex_is(r.mr_aggregated, 32, "233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38");
+    assert_false(r.has_gpu_event);
+    dga_cvm_result_clear(&r);
+    fx_free(&f);
+}
+
+static void test_fixture_expectations(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_load(&f);
+    struct dga_cvm_result r;
+    memset(&r, 0, sizeof r);
+    fx_verify(
+        &f,
+        "{\"report_data\":\"1234\","
+        "\"app_id\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2d\"],"
+        "\"compose_hash\":[\"3763bc34552cf3a27ff71ad5f7a90471562a1a2df552dfc1998cba2d60da27e7\"],"
+        "\"mr_system\":[\"e1ae776a1492d4f87937b7e563d265c16300be4aba5d748207587023bb7dbb75\"],"
+        "\"mr_aggregated\":[\"233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38\"],"
+        "\"mrtd\":["
+        "\"b24d3b24e9e3c16012376b52362ca09856c4adecb709d5fac33addf1c47e193da075b125b6c364115771390a"
+        "5461e217\"],"
+        "\"key_provider\":[\"local-sgx\"]}",
+        &r);
+    assert_true(r.valid);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_REPORT_DATA].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_APP].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_MR_SYSTEM].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_MR_AGGREGATED].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_REGISTERS].status, DGA_CVM_PASS);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_KEY_PROVIDER].status, DGA_CVM_PASS);
+    dga_cvm_result_clear(&r);
+
+    /* A wrong challenge, another app, another key provider: each named. */
+    fx_verify(&f, "{\"report_data\":\"5678\"}", &r);
+    assert_false(r.valid);
+    assert_int_equal(r.err, DGA_E_CVM_REPORT_DATA);
+    assert_string_equal(r.reason, "Quote verification failed: report-data: report-data-mismatch: "
+                                  "the quote's report_data is not the expected challenge");
+    dga_cvm_result_clear(&r);
+    fx_verify(&f, "{\"app_id\":[\"0000000000000000000000000000000000000000\"]}", &r);
+    assert_int_equal(r.err, DGA_E_CVM_NOT_ALLOWED);
+    assert_string_equal(r.checks[DGA_CVM_CHECK_APP].detail,
+                        "app_id 3763bc34552cf3a27ff71ad5f7a90471562a1a2d not allowed");
+    dga_cvm_result_clear(&r);
+    fx_verify(&f, "{\"key_provider\":[\"kms\"]}", &r);
+    assert_int_equal(r.err, DGA_E_CVM_NOT_ALLOWED);
+    assert_int_equal(r.checks[DGA_CVM_CHECK_KEY_PROVIDER].status, DGA_CVM_FAIL);
+    dga_cvm_result_clear(&r);
+    /* The quote layer's verdict is needed for a valid verdict. */
+    struct dga_cvm_expect x;
+    expect_parse("{}", &x);
+    struct dga_cvm_quote_facts q = {.td = &f.quote.td, .verified = false};
+    struct dga_cvm_options opt = {.at = 0};
+    assert_int_equal(dga_cvm_verify(&q, &f.in, NULL, 0, &x, &opt, &r), DGA_E_OK);
+    assert_false(r.valid);
+    assert_true(r.event_log_verified);
+    assert_int_equal(r.err, DGA_E_CVM_QUOTE_UNVERIFIED);
+    dga_cvm_result_clear(&r);
+    dga_cvm_expect_clear(&x);
+    fx_free(&f);
+}
+
+static void test_fixture_gpu_required(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_load(&f);
+    struct dga_cvm_result r;
+    memset(&r, 0, sizeof r);
+    fx_verify(&f, "{\"gpu\":{\"required\":true}}", &r);
+    assert_false(r.valid);
+    assert_true(r.event_log_verified);
+    assert_false(r.gpu_verified);
+    assert_int_equal(r.err, DGA_E_CVM_GPU_EVENT_ABSENT);
+    assert_string_equal(r.reason, "GPU verification failed: gpu-attestation: gpu-event-absent: "
+                                  "no gpu-attestation event before system-ready (0 after it, "
+                                  "ignored)");
+    dga_cvm_result_clear(&r);
+    fx_free(&f);
+}
+
+/* ---- synthetic logs ------------------------------------------------------------------------- */
+
+struct tev {
+    const char *name;
+    uint8_t payload[1024];
+    size_t len;
+};
+
+struct tlog {
+    struct tev ev[40];
+    size_t n;
+};
+
+static void add(struct tlog *l, const char *name, const void *payload, size_t len)
+{
+    assert_true(l->n < 40 && len <= 1024);
+    l->ev[l->n].name = name;
+    memcpy(l->ev[l->n].payload, payload, len);
+    l->ev[l->n].len = len;
+    l->n++;
+}
+
+static void add_fill(struct tlog *l, const char *name, uint8_t byte, size_t len)
+{
+    uint8_t b[64];
+    memset(b, byte, sizeof b);
+    add(l, name, b, len);
+}
+
+static void remove_at(struct tlog *l, size_t i)
+{
+    memmove(&l->ev[i], &l->ev[i + 1], (l->n - i - 1) * sizeof l->ev[0]);
+    l->n--;
+}
+
+static void insert_at(struct tlog *l, size_t i, const char *name, const void *p, size_t len)
+{
+    add(l, name, p, len);
+    struct tev t = l->ev[l->n - 1];
+    memmove(&l->ev[i + 1], &l->ev[i], (l->n - 1 - i) * sizeof l->ev[0]);
+    l->ev[i] = t;
+}
+
+static const uint8_t policy_hash[32] = {0x81, 0xf5, 0xd3, 0xad, 1, 2, 3};
+static const char nonce_hex[] = "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e";
+
+/* The gate's bundle shape (docs/gate.md), the keys the binding reads; compact, sorted, newline. */
+static char *make_bundle(unsigned devices, const char *root, const char *nonce_of_claims,
+                         size_t *ret_len)
+{
+    char ph[65];
+    dga_hex_encode(policy_hash, 32, ph);
+    json_t *claims = json_array(), *list = json_array(), *ev = json_array();
+    for (unsigned i = 0; i < devices; i++) {
+        json_array_append_new(claims, json_pack("{s:s}", "eat_nonce", nonce_of_claims));
+        json_array_append_new(list, json_pack("{s:s}", "result", "pass"));
+        json_array_append_new(ev, json_pack("{s:s}", "report", "00"));
+    }
+    json_t *b = json_pack("{s:i,s:o,s:o,s:o,s:{s:{s:[],s:[]}},s:s,s:s,s:{s:s,s:s},s:{s:b,s:[]},"
+                          "s:s}",
+                          "bundle_version", 1, "claims", claims, "devices", list, "evidence", ev,
+                          "gate", "inventory", "gpus", "nvswitches", "gpu_policy_sha256", ph,
+                          "nonce", nonce_hex, "trust_roots", "device", root, "rim", "nvidia",
+                          "verdict", "pass", 1, "reasons", "verified_at", "2026-01-01T00:00:00Z");
+    assert_non_null(b);
+    char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    size_t n = strlen(text);
+    char *out = malloc(n + 2);
+    memcpy(out, text, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    free(text);
+    *ret_len = n + 1;
+    return out;
+}
+
+static void make_payload(const char *bundle, size_t len, unsigned devices, bool devtools,
+                         bool test_roots, char **ret, size_t *ret_len)
+{
+    struct dga_gate_event_fields f = {
+        .devices = devices,
+        .cc_mode = devices > 0 ? "on" : "none",
+        .devtools = devtools,
+        .test_roots = test_roots,
+        .ocsp = "cache",
+    };
+    assert_int_equal(EVP_Digest(bundle, len, f.evidence_sha256, NULL, EVP_sha256(), NULL), 1);
+    memcpy(f.gpu_policy_sha256, policy_hash, 32);
+    assert_int_equal(dga_gate_event_payload(&f, ret, ret_len), DGA_E_OK);
+}
+
+/* dstack's order, the gate's two events first (its unit runs before dstack-prepare). */
+static void std_log(struct tlog *l, const char *payload, size_t payload_len)
+{
+    static const char kp[] = "{\"name\":\"kms\",\"id\":\"abcd\"}";
+    memset(l, 0, sizeof *l);
+    if (payload != NULL) {
+        add(l, DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+        add(l, DGA_EVENT_GPU_ATTESTATION, payload, payload_len);
+    }
+    add(l, "system-preparing", "", 0);
+    add_fill(l, "app-id", 0x11, 20);
+    add_fill(l, "compose-hash", 0x22, 32);
+    add_fill(l, "instance-id", 0x44, 20);
+    add(l, "boot-mr-done", "", 0);
+    add(l, "key-provider", kp, strlen(kp));
+    add(l, "system-ready", "", 0);
+    add(l, "app-event", "x", 1);
+}
+
+static size_t find(const struct tlog *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->ev[i].name, name) == 0) {
+            return i;
+        }
+    }
+    fail_msg("no %s", name);
+    return 0;
+}
+
+/* The GetQuote response for the log, three boot events first; parsed into in. */
+static void build_input(const struct tlog *l, const char *report_data, struct dga_cvm_input *in)
+{
+    json_t *arr = json_array();
+    char digest[97];
+    for (int i = 0; i < 3; i++) {
+        uint8_t d[48];
+        memset(d, 0x60 + i, sizeof d);
+        dga_hex_encode(d, 48, digest);
+        json_array_append_new(arr, json_pack("{s:i,s:I,s:s,s:s,s:s}", "imr", i, "event_type",
+                                             (json_int_t)0x80000001, "digest", digest, "event", "",
+                                             "event_payload", ""));
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        char hex[2049];
+        dga_hex_encode(l->ev[i].payload, l->ev[i].len, hex);
+        json_array_append_new(arr, json_pack("{s:i,s:I,s:s,s:s,s:s}", "imr", 3, "event_type",
+                                             (json_int_t)DGA_EVENT_TYPE, "digest", "", "event",
+                                             l->ev[i].name, "event_payload", hex));
+    }
+    char *log = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "quote", "00", "event_log", log, "vm_config",
+                          "{\"os_image_hash\":\""
+                          "5555555555555555555555555555555555555555555555555555555555555555"
+                          "\"}");
+    free(log);
+    if (report_data != NULL) {
+        json_object_set_new(o, "report_data", json_string(report_data));
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    struct dga_diag d = {0};
+    dga_err e = dga_cvm_input_parse(text, strlen(text), in, &d);
+    free(text);
+    if (e != DGA_E_OK) {
+        fail_msg("input: %s at %s %zu", dga_err_name(e), d.field, d.offset);
+    }
+}
+
+/* A TD report whose registers are what the log replays to (a quote of this boot). */
+static void registers_of(const struct dga_cvm_input *in, struct dga_td_report *td)
+{
+    uint8_t rtmr[4][DGA_EVENT_DIGEST_LEN];
+    dga_eventlog_replay(in->log, rtmr);
+    memset(td, 0, sizeof *td);
+    memcpy(td->rt_mr, rtmr, sizeof rtmr);
+    memset(td->mr_td, 0x77, 48);
+}
+
+static dga_err reappraise_ok(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
+                             const struct dga_cvm_expect *x,
+                             const struct dga_cvm_gpu_payload *payload, time_t at, char *detail)
+{
+    (void)bundle;
+    (void)len;
+    (void)doc;
+    (void)x;
+    (void)detail;
+    (void)payload;
+    *(time_t *)ctx = at;
+    return DGA_E_OK;
+}
+
+struct run {
+    struct tlog log;
+    char *bundle;
+    size_t bundle_len;
+    char *payload;
+    size_t payload_len;
+    const char *report_data; /* for the input and the quote */
+    bool no_callback;
+    time_t reappraised_at;
+    struct dga_cvm_result r;
+};
+
+static void run_setup(struct run *t, unsigned devices, bool devtools, const char *root)
+{
+    memset(t, 0, sizeof *t);
+    t->bundle = make_bundle(devices, root, nonce_hex, &t->bundle_len);
+    make_payload(t->bundle, t->bundle_len, devices, devtools, strcmp(root, "test") == 0,
+                 &t->payload, &t->payload_len);
+    std_log(&t->log, t->payload, t->payload_len);
+}
+
+static void run_verify(struct run *t, const char *expect)
+{
+    struct dga_cvm_input in;
+    struct dga_td_report td;
+    build_input(&t->log, t->report_data, &in);
+    registers_of(&in, &td);
+    if (t->report_data != NULL) {
+        assert_int_equal(
+            dga_hex_decode_fixed(t->report_data, td.report_data, strlen(t->report_data) / 2),
+            DGA_E_OK);
+    }
+    struct dga_cvm_expect x;
+    expect_parse(expect, &x);
+    struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
+    struct dga_cvm_options opt = {.at = 1767229200, /* 2026-01-01T01:00:00Z */
+                                  .reappraise = t->no_callback ? NULL : reappraise_ok,
+                                  .reappraise_ctx = &t->reappraised_at};
+    assert_int_equal(dga_cvm_verify(&q, &in, (const uint8_t *)t->bundle,
+                                    t->bundle != NULL ? t->bundle_len : 0, &x, &opt, &t->r),
+                     DGA_E_OK);
+    dga_cvm_expect_clear(&x);
+    dga_cvm_input_clear(&in);
+}
+
+static void run_free(struct run *t)
+{
+    dga_cvm_result_clear(&t->r);
+    free(t->bundle);
+    free(t->payload);
+}
+
+#define REQ2 "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":2}}}"
+
+static void assert_fails(struct run *t, enum dga_cvm_check_id c, dga_err e, const char *detail)
+{
+    assert_false(t->r.valid);
+    assert_int_equal(t->r.checks[c].status, DGA_CVM_FAIL);
+    assert_string_equal(dga_err_name(t->r.checks[c].err), dga_err_name(e));
+    assert_int_equal(t->r.err, e);
+    if (detail != NULL) {
+        assert_string_equal(t->r.checks[c].detail, detail);
+    }
+}
+
+static void test_gpu_pass(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    run_verify(&t, REQ2);
+    for (int c = 0; c < (int)DGA_CVM_CHECK__COUNT; c++) {
+        if (t.r.checks[c].status == DGA_CVM_FAIL) {
+            fail_msg("%s: %s", dga_cvm_check_name((enum dga_cvm_check_id)c), t.r.checks[c].detail);
+        }
+    }
+    assert_true(t.r.valid);
+    assert_true(t.r.gpu_verified);
+    assert_true(t.r.has_gpu_event);
+    assert_int_equal(t.r.gpu.devices, 2);
+    assert_string_equal(t.r.gpu_event_payload, t.payload);
+    /* reappraise_at "bundle" (default): the bundle's own verified_at. */
+    assert_int_equal(t.reappraised_at, 1767225600);
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"reappraise_at\":\"now\",\"gpu_policy_hashes\":"
+                   "[\"81f5d3ad01020300000000000000000000000000000000000000000000000000\"]}}");
+    assert_true(t.r.valid);
+    assert_int_equal(t.reappraised_at, 1767229200);
+    dga_cvm_result_clear(&t.r);
+    /* dstack's own position for the two events (after compose-hash) is accepted too. */
+    remove_at(&t.log, 0);
+    remove_at(&t.log, 0);
+    size_t at = find(&t.log, "instance-id");
+    insert_at(&t.log, at, DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+    insert_at(&t.log, at + 1, DGA_EVENT_GPU_ATTESTATION, t.payload, t.payload_len);
+    run_verify(&t, REQ2);
+    assert_true(t.r.valid);
+    dga_cvm_result_clear(&t.r);
+    /* Without a re-appraisal the GPUs are bound but not verified. */
+    t.no_callback = true;
+    run_verify(&t, REQ2);
+    assert_false(t.r.valid);
+    assert_false(t.r.gpu_verified);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_BUNDLE].status, DGA_CVM_PASS);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_NOT_RUN);
+    assert_int_equal(t.r.err, DGA_E_CVM_NOT_RUN);
+    run_free(&t);
+}
+
+static void test_two_gpu_events(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    insert_at(&t.log, find(&t.log, "instance-id"), DGA_EVENT_GPU_ATTESTATION, t.payload,
+              t.payload_len);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_DUPLICATE,
+                 "event 9: gpu-attestation more than 1 time(s)");
+    assert_false(t.r.event_log_verified);
+    run_free(&t);
+}
+
+static void test_gpu_event_after_ready(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    remove_at(&t.log, 1);
+    add(&t.log, DGA_EVENT_GPU_ATTESTATION, t.payload, t.payload_len);
+    run_verify(&t, REQ2);
+    assert_true(t.r.event_log_verified);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_EVENT_ABSENT,
+                 "no gpu-attestation event before system-ready (1 after it, ignored)");
+    run_free(&t);
+}
+
+static void test_edited_log(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    struct dga_cvm_input in;
+    struct dga_td_report td;
+    build_input(&t.log, NULL, &in);
+    registers_of(&in, &td); /* the quote of the boot as it happened */
+    dga_cvm_input_clear(&in);
+    t.log.ev[find(&t.log, "app-event")].payload[0] = 'y'; /* the log as edited afterwards */
+    build_input(&t.log, NULL, &in);
+    struct dga_cvm_expect x;
+    expect_parse(REQ2, &x);
+    struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
+    struct dga_cvm_options opt = {
+        .at = 1767229200, .reappraise = reappraise_ok, .reappraise_ctx = &t.reappraised_at};
+    assert_int_equal(
+        dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt, &t.r), DGA_E_OK);
+    assert_fails(&t, DGA_CVM_CHECK_RUNTIME_REPLAY, DGA_E_RTMR_MISMATCH, NULL);
+    assert_non_null(strstr(t.r.reason, "Event log verification failed: rtmr3-replay: "
+                                       "rtmr-mismatch: RTMR3 mismatch, quoted: "));
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_BOOT_REPLAY].status, DGA_CVM_PASS);
+    dga_cvm_expect_clear(&x);
+    dga_cvm_input_clear(&in);
+    run_free(&t);
+}
+
+static void test_policy_hash_not_allowed(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpu_policy_hashes\":"
+                   "[\"44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\"]}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_POLICY, DGA_E_CVM_NOT_ALLOWED,
+                 "gpu-policy-hash 81f5d3ad01020300000000000000000000000000000000000000000000000000 "
+                 "not allowed");
+    dga_cvm_result_clear(&t.r);
+    /* Required GPUs need the gpu-policy-hash event. */
+    remove_at(&t.log, 0);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_POLICY, DGA_E_CVM_EVENT_MISSING,
+                 "no gpu-policy-hash event before system-ready");
+    run_free(&t);
+}
+
+/* Sequence failures on the GPU-less log: the broken rule and its detail. */
+static void sequence_case(void (*edit)(struct tlog *), dga_err want, const char *detail)
+{
+    struct run t;
+    memset(&t, 0, sizeof t);
+    std_log(&t.log, NULL, 0);
+    edit(&t.log);
+    run_verify(&t, "{}");
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, want, detail);
+    assert_false(t.r.event_log_verified);
+    assert_false(t.r.has_app_info);
+    run_free(&t);
+}
+
+static void dup_app_id(struct tlog *l)
+{
+    insert_at(l, find(l, "compose-hash"), "app-id", l->ev[find(l, "app-id")].payload, 20);
+}
+
+static void swap_instance(struct tlog *l)
+{
+    struct tev tmp = l->ev[find(l, "compose-hash")];
+    size_t a = find(l, "compose-hash"), b = find(l, "instance-id");
+    l->ev[a] = l->ev[b];
+    l->ev[b] = tmp;
+}
+
+static void unknown_name(struct tlog *l)
+{
+    insert_at(l, find(l, "boot-mr-done"), "LIUM_MINER_HOTKEY", "k", 1);
+}
+
+static void no_key_provider(struct tlog *l)
+{
+    remove_at(l, find(l, "key-provider"));
+}
+
+static void six_init_scripts(struct tlog *l)
+{
+    for (int i = 0; i < 6; i++) {
+        uint8_t h[32] = {(uint8_t)i};
+        insert_at(l, find(l, "instance-id"), "init-script-hash", h, 32);
+    }
+}
+
+static void two_policy_hashes(struct tlog *l)
+{
+    insert_at(l, 0, DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+    insert_at(l, find(l, "instance-id"), DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+}
+
+static void short_app_id(struct tlog *l)
+{
+    l->ev[find(l, "app-id")].len = 19;
+}
+
+static void no_ready(struct tlog *l)
+{
+    remove_at(l, find(l, "system-ready"));
+}
+
+static void test_sequence(void **state)
+{
+    (void)state;
+    /* Element numbers count the three boot events first. */
+    sequence_case(dup_app_id, DGA_E_CVM_EVENT_DUPLICATE, "event 6: app-id more than 1 time(s)");
+    sequence_case(swap_instance, DGA_E_CVM_EVENT_ORDER,
+                  "event 7: compose-hash out of dstack's order");
+    sequence_case(unknown_name, DGA_E_CVM_EVENT_UNKNOWN,
+                  "event 8 (LIUM_MINER_HOTKEY) before system-ready");
+    sequence_case(no_key_provider, DGA_E_CVM_EVENT_MISSING,
+                  "no key-provider event before system-ready");
+    sequence_case(six_init_scripts, DGA_E_CVM_EVENT_DUPLICATE,
+                  "event 12: init-script-hash more than 5 time(s)");
+    sequence_case(two_policy_hashes, DGA_E_CVM_EVENT_DUPLICATE,
+                  "event 8: gpu-policy-hash more than 1 time(s)");
+    sequence_case(short_app_id, DGA_E_CVM_EVENT_PAYLOAD, "event 5: app-id payload of 19 bytes");
+    sequence_case(no_ready, DGA_E_CVM_EVENT_UNKNOWN, "event 10 (app-event) before system-ready");
+}
+
+static void test_bundle_byte_changed(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    t.bundle[t.bundle_len - 2] ^= 0x01; /* '}' before the newline */
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_DIGEST, NULL);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_NOT_RUN);
+    dga_cvm_result_clear(&t.r);
+    free(t.bundle);
+    t.bundle = NULL;
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_ABSENT,
+                 "no GPU evidence bundle given");
+    run_free(&t);
+}
+
+static void test_bundle_inconsistent(void **state)
+{
+    (void)state;
+    struct run t;
+    memset(&t, 0, sizeof t);
+    /* The event commits to a bundle whose claims carry another nonce. */
+    t.bundle = make_bundle(2, "nvidia", NONCE_N1, &t.bundle_len);
+    make_payload(t.bundle, t.bundle_len, 2, false, false, &t.payload, &t.payload_len);
+    std_log(&t.log, t.payload, t.payload_len);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_MISMATCH,
+                 "a claim's eat_nonce is not the bundle's nonce");
+    dga_cvm_result_clear(&t.r);
+    /* Too old for max_bundle_age (verified an hour before the verification time). */
+    run_free(&t);
+    run_setup(&t, 2, false, "nvidia");
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"max_bundle_age\":600}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_AGE,
+                 "verified 3600 s before the verification time");
+    run_free(&t);
+}
+
+static void test_devices(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 1, false, "nvidia");
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVICES,
+                 "devices 1, expected exactly 2");
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t,
+               "{\"gpu\":{\"required\":true,\"gpus\":{\"min\":1},\"nvswitches\":{\"exact\":4}}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVICES,
+                 "nvswitches counted, expected exactly 4");
+    run_free(&t);
+}
+
+static void test_devtools(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, true, "nvidia");
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVTOOLS, "devtools true, not allowed");
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"allow_devtools\":true}}");
+    assert_true(t.r.valid);
+    run_free(&t);
+}
+
+static void test_trust_roots(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "test");
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_TRUST_ROOTS,
+                 "trust roots \"test\" not allowed");
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"trust_roots\":[\"test\"]}}");
+    assert_true(t.r.valid);
+    run_free(&t);
+}
+
+/* The application chooses report_data: GPU claims there count for nothing. */
+static void test_report_data_gpu_claims(void **state)
+{
+    (void)state;
+    struct run t;
+    memset(&t, 0, sizeof t);
+    std_log(&t.log, NULL, 0);
+    /* "gpu-attestation:devices=2,cc=on" as hex */
+    t.report_data = "6770752d6174746573746174696f6e3a646576696365733d322c63633d6f6e";
+    run_verify(&t, REQ2);
+    assert_true(t.r.event_log_verified);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_REPORT_DATA].status, DGA_CVM_SKIPPED);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_EVENT_ABSENT,
+                 "no gpu-attestation event before system-ready (0 after it, ignored)");
+    assert_false(t.r.has_gpu_event);
+    run_free(&t);
+}
+
+static void test_payload_strict(void **state)
+{
+    (void)state;
+    struct dga_cvm_gpu_payload p;
+    struct dga_diag d = {0};
+    static const char *const bad[][2] = {
+        {"{\"version\":1,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
+         "version"},
+        {"{\"version\":2,\"provider\":\"amd\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
+         "provider"},
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"off\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
+         "cc_mode"},
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "000000000000000000000000000000000000000000000000000000000000000A"
+         "\"}",
+         "evidence_sha256"},
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":"
+         "false,"
+         "\"evidence_sha256\":\""
+         "0000000000000000000000000000000000000000000000000000000000000000"
+         "\",\"policy\":\"x\"}",
+         "unknown member"},
+        {"{\"version\":2,\"version\":2}", "payload"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            dga_cvm_gpu_payload_parse((const uint8_t *)bad[i][0], strlen(bad[i][0]), &p, &d),
+            DGA_E_CVM_GPU_PAYLOAD);
+        assert_string_equal(d.field, bad[i][1]);
+    }
+    /* dstack's own v2 payload parses; it names no trust roots. */
+    const char *dstack = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\","
+                         "\"devtools\":false,\"evidence_sha256\":\""
+                         "00000000000000000000000000000000000000000000000000000000000000ff\"}";
+    assert_int_equal(dga_cvm_gpu_payload_parse((const uint8_t *)dstack, strlen(dstack), &p, NULL),
+                     DGA_E_OK);
+    assert_string_equal(p.trust_roots, "");
+    assert_int_equal(p.evidence_sha256[31], 0xff);
+}
+
+/* ---- the expectations and input parsers ------------------------------------------------------ */
+
+static void test_expect_parse(void **state)
+{
+    (void)state;
+    struct dga_cvm_expect x;
+    const char *doc = "{}";
+    expect_parse(doc, &x);
+    assert_int_equal(x.tcb_statuses, 1u << DGA_TCB_UP_TO_DATE);
+    assert_false(x.allow_debug || x.gpu.required || x.gpu.allow_devtools || x.gpu.trust_test);
+    assert_true(x.gpu.trust_nvidia);
+    assert_false(x.app_id.present);
+    assert_int_equal(x.gpu.reappraise_at, DGA_CVM_REAPPRAISE_BUNDLE);
+    /* SHA-256("{}") */
+    hex_is(x.sha256, 32, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    dga_cvm_expect_clear(&x);
+    expect_parse(
+        "{\"tcb_statuses\":[\"UpToDate\",\"SWHardeningNeeded\"],\"advisory_ids\":"
+        "[\"INTEL-SA-00837\"],\"allow_debug\":true,\"gpu\":{\"required\":true,\"gpus\":"
+        "{\"min\":2},\"nvswitches\":{\"exact\":0},\"max_bundle_age\":60,\"rim_dir\":\"r\","
+        "\"collateral_dir\":\"c\",\"policy\":\"p.json\",\"trust_roots\":[\"test\",\"nvidia\"]}}",
+        &x);
+    assert_int_equal(x.tcb_statuses,
+                     (1u << DGA_TCB_UP_TO_DATE) | (1u << DGA_TCB_SW_HARDENING_NEEDED));
+    assert_string_equal(x.advisory_ids.names[0], "INTEL-SA-00837");
+    assert_int_equal(x.gpu.gpus.kind, DGA_CVM_COUNT_MIN);
+    assert_int_equal(x.gpu.gpus.n, 2);
+    assert_int_equal(x.gpu.nvswitches.kind, DGA_CVM_COUNT_EXACT);
+    assert_string_equal(x.gpu.policy, "p.json");
+    assert_true(x.gpu.trust_test && x.gpu.trust_nvidia);
+    dga_cvm_expect_clear(&x);
+
+    static const char *const bad[][2] = {
+        {"{\"appid\":[]}", "unknown key"},
+        {"{\"app_id\":[]}", "app_id"},
+        {"{\"app_id\":[\"3763BC34552CF3A27FF71AD5F7A90471562A1A2D\"]}", "app_id"},
+        {"{\"app_id\":[\"3763bc34\"]}", "app_id"},
+        {"{\"mrtd\":\"00\"}", "mrtd"},
+        {"{\"tcb_statuses\":[\"uptodate\"]}", "tcb_statuses"},
+        {"{\"allow_debug\":1}", "allow_debug"},
+        {"{\"report_data\":\""
+         "00000000000000000000000000000000000000000000000000000000000000000"
+         "000000000000000000000000000000000000000000000000000000000000000000\"}",
+         "report_data"},
+        {"{\"gpu\":{\"gpus\":{\"exact\":1,\"min\":1}}}", "gpu.gpus"},
+        {"{\"gpu\":{\"gpus\":{\"exact\":-1}}}", "gpu.gpus.exact"},
+        {"{\"gpu\":{\"required\":\"yes\"}}", "gpu.required"},
+        {"{\"gpu\":{\"trust_roots\":[\"nvidia\",\"nvidia\"]}}", "gpu.trust_roots"},
+        {"{\"gpu\":{\"reappraise_at\":\"later\"}}", "gpu.reappraise_at"},
+        {"{\"gpu\":{\"ocsp\":\"off\"}}", "gpu: unknown key"},
+        {"{\"os_image_hash\":[\"5555555555555555555555555555555555555555555555555555555555555555\"]"
+         "}",
+         "os_image_hash"},
+        {"{\"allow_debug\":true,\"allow_debug\":false}", "expectations"},
+        {"[]", "expectations"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct dga_diag d = {0};
+        assert_int_equal(dga_cvm_expect_parse(bad[i][0], strlen(bad[i][0]), &x, &d),
+                         DGA_E_CVM_EXPECT);
+        assert_string_equal(d.field, bad[i][1]);
+    }
+}
+
+static void test_input_parse(void **state)
+{
+    (void)state;
+    struct dga_cvm_input in;
+    static const char *const bad[][2] = {
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"extra\":1}", "unknown member"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"attestation\":\"00\"}", "attestation"},
+        {"{\"event_log\":\"[]\"}", "quote"},
+        {"{\"quote\":\"0g\",\"event_log\":\"[]\"}", "quote"},
+        {"{\"quote\":\"00\",\"event_log\":\"{\\\"event\\\":\\\"a\\\",\\\"payload\\\":\\\"\\\"}\"}",
+         "event_log"},
+        {"{\"quote\":\"00\",\"event_log\":[]}", "event_log"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"vm_config\":\"[]\"}", "vm_config"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"report_data\":\""
+         "00000000000000000000000000000000"
+         "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+         "0"
+         "0000000000\"}",
+         "report_data"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct dga_diag d = {0};
+        assert_int_equal(dga_cvm_input_parse(bad[i][0], strlen(bad[i][0]), &in, &d),
+                         DGA_E_CVM_INPUT);
+        assert_string_equal(d.field, bad[i][1]);
+    }
+    const char *ok = "{\"quote\":\"0102\",\"event_log\":\"[]\",\"report_data\":\"1234\",\"debug\":"
+                     "false}";
+    assert_int_equal(dga_cvm_input_parse(ok, strlen(ok), &in, NULL), DGA_E_OK);
+    assert_int_equal(in.quote_len, 2);
+    assert_true(in.has_report_data);
+    assert_int_equal(in.report_data[1], 0x34);
+    assert_int_equal(in.report_data[2], 0);
+    assert_int_equal(in.log->n, 0);
+    dga_cvm_input_clear(&in);
+}
+
+static void test_bundle_read(void **state)
+{
+    (void)state;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    /* GpuInfo: the string's exact UTF-8 bytes, escapes decoded, newline kept. */
+    const char *gi = "{\"attestation\":\"{\\\"a\\\":\\\"\\u00e9\\\"}\\n\"}";
+    assert_int_equal(
+        dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_AUTO, &b, &n, NULL),
+        DGA_E_OK);
+    assert_int_equal(n, 11);
+    assert_memory_equal(b, "{\"a\":\"\xc3\xa9\"}\n", 11);
+    free(b);
+    /* The raw form is taken as it is, byte for byte. */
+    assert_int_equal(
+        dga_cvm_bundle_read((const uint8_t *)gi, strlen(gi), DGA_CVM_BUNDLE_RAW, &b, &n, NULL),
+        DGA_E_OK);
+    assert_int_equal(n, strlen(gi));
+    free(b);
+    const char *bundle = "{\"bundle_version\":1}\n";
+    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)bundle, strlen(bundle),
+                                         DGA_CVM_BUNDLE_AUTO, &b, &n, NULL),
+                     DGA_E_OK);
+    assert_memory_equal(b, bundle, strlen(bundle));
+    free(b);
+    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)bundle, strlen(bundle),
+                                         DGA_CVM_BUNDLE_GPUINFO, &b, &n, NULL),
+                     DGA_E_CVM_BUNDLE_INPUT);
+    const char *empty = "{\"attestation\":\"\"}";
+    assert_int_equal(dga_cvm_bundle_read((const uint8_t *)empty, strlen(empty), DGA_CVM_BUNDLE_AUTO,
+                                         &b, &n, NULL),
+                     DGA_E_CVM_BUNDLE_ABSENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_event_log),
+        cmocka_unit_test(test_fixture_expectations),
+        cmocka_unit_test(test_fixture_gpu_required),
+        cmocka_unit_test(test_gpu_pass),
+        cmocka_unit_test(test_two_gpu_events),
+        cmocka_unit_test(test_gpu_event_after_ready),
+        cmocka_unit_test(test_edited_log),
+        cmocka_unit_test(test_policy_hash_not_allowed),
+        cmocka_unit_test(test_sequence),
+        cmocka_unit_test(test_bundle_byte_changed),
+        cmocka_unit_test(test_bundle_inconsistent),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_devtools),
+        cmocka_unit_test(test_trust_roots),
+        cmocka_unit_test(test_report_data_gpu_claims),
+        cmocka_unit_test(test_payload_strict),
+        cmocka_unit_test(test_expect_parse),
+        cmocka_unit_test(test_input_parse),
+        cmocka_unit_test(test_bundle_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
