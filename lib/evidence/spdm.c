@@ -22,15 +22,19 @@
 #define DMTF_VALUE_TYPE_MUTABLE_FW 0x01
 #define DMTF_HEADER_LEN 3
 
-/* Reads through the cursor; on failure records where and returns. */
-#define READ(call, c, diag, field)                                                                 \
-    do {                                                                                           \
-        size_t at_ = cursor_pos(c);                                                                \
-        dga_err e_ = (call);                                                                       \
-        if (e_ != DGA_E_OK) {                                                                      \
-            return dga_diag_set((diag), e_, at_, (field));                                         \
-        }                                                                                          \
-    } while (0)
+/*
+ * A read's result, recorded in diag against the field it was reading when it
+ * failed: a failed cursor read leaves the cursor where it was, so its
+ * position is the field's offset.
+ */
+static dga_err read_field(dga_err e, const struct cursor *c, struct dga_diag *diag,
+                          const char *field)
+{
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, cursor_pos(c), field);
+    }
+    return DGA_E_OK;
+}
 
 static dga_err expect_byte(uint8_t got, uint8_t want, dga_err e, size_t at, struct dga_diag *diag,
                            const char *field)
@@ -44,15 +48,33 @@ static dga_err expect_byte(uint8_t got, uint8_t want, dga_err e, size_t at, stru
 /* Phase 1: the 37-byte GET_MEASUREMENTS request. */
 static dga_err parse_request(struct cursor *c, struct dga_report *r, struct dga_diag *diag)
 {
-    READ(cursor_u8(c, &r->req_version), c, diag, "request.SPDMVersion");
-    READ(cursor_u8(c, &r->req_code), c, diag, "request.RequestResponseCode");
-    READ(cursor_u8(c, &r->req_param1), c, diag, "request.Param1");
-    READ(cursor_u8(c, &r->req_param2), c, diag, "request.Param2");
-    READ(cursor_copy(c, r->nonce, DGA_NONCE_LEN), c, diag, "request.Nonce");
-    READ(cursor_u8(c, &r->req_slot), c, diag, "request.SlotIDParam");
+    dga_err e = read_field(cursor_u8(c, &r->req_version), c, diag, "request.SPDMVersion");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->req_code), c, diag, "request.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->req_param1), c, diag, "request.Param1");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->req_param2), c, diag, "request.Param2");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_copy(c, r->nonce, DGA_NONCE_LEN), c, diag, "request.Nonce");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->req_slot), c, diag, "request.SlotIDParam");
+    if (e != DGA_E_OK) {
+        return e;
+    }
 
-    dga_err e = expect_byte(r->req_version, SPDM_VERSION_11, DGA_E_REQUEST_VERSION, 0, diag,
-                            "request.SPDMVersion");
+    e = expect_byte(r->req_version, SPDM_VERSION_11, DGA_E_REQUEST_VERSION, 0, diag,
+                    "request.SPDMVersion");
     if (e != DGA_E_OK) {
         return e;
     }
@@ -78,15 +100,33 @@ static dga_err parse_request(struct cursor *c, struct dga_report *r, struct dga_
 static dga_err parse_response_header(struct cursor *c, struct dga_report *r, struct dga_diag *diag)
 {
     size_t start = cursor_pos(c);
-    READ(cursor_u8(c, &r->resp_version), c, diag, "response.SPDMVersion");
-    READ(cursor_u8(c, &r->resp_code), c, diag, "response.RequestResponseCode");
-    READ(cursor_u8(c, &r->resp_param1), c, diag, "response.Param1");
-    READ(cursor_u8(c, &r->resp_param2), c, diag, "response.Param2");
-    READ(cursor_u8(c, &r->n_blocks), c, diag, "response.NumberOfBlocks");
-    READ(cursor_u24le(c, &r->record_len), c, diag, "response.MeasurementRecordLength");
+    dga_err e = read_field(cursor_u8(c, &r->resp_version), c, diag, "response.SPDMVersion");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->resp_code), c, diag, "response.RequestResponseCode");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->resp_param1), c, diag, "response.Param1");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->resp_param2), c, diag, "response.Param2");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(c, &r->n_blocks), c, diag, "response.NumberOfBlocks");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u24le(c, &r->record_len), c, diag, "response.MeasurementRecordLength");
+    if (e != DGA_E_OK) {
+        return e;
+    }
 
-    dga_err e = expect_byte(r->resp_version, SPDM_VERSION_11, DGA_E_RESPONSE_VERSION, start, diag,
-                            "response.SPDMVersion");
+    e = expect_byte(r->resp_version, SPDM_VERSION_11, DGA_E_RESPONSE_VERSION, start, diag,
+                    "response.SPDMVersion");
     if (e != DGA_E_OK) {
         return e;
     }
@@ -105,25 +145,47 @@ static dga_err parse_response_header(struct cursor *c, struct dga_report *r, str
 static dga_err parse_block(struct cursor *rec, struct dga_block *b, struct dga_diag *diag)
 {
     size_t start = cursor_pos(rec);
-    READ(cursor_u8(rec, &b->index), rec, diag, "MeasurementBlock.Index");
-    READ(cursor_u8(rec, &b->spec), rec, diag, "MeasurementBlock.MeasurementSpecification");
-    READ(cursor_u16le(rec, &b->size), rec, diag, "MeasurementBlock.MeasurementSize");
+    dga_err e = read_field(cursor_u8(rec, &b->index), rec, diag, "MeasurementBlock.Index");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u8(rec, &b->spec), rec, diag,
+                   "MeasurementBlock.MeasurementSpecification");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u16le(rec, &b->size), rec, diag, "MeasurementBlock.MeasurementSize");
+    if (e != DGA_E_OK) {
+        return e;
+    }
 
     struct cursor m;
-    READ(cursor_sub(rec, b->size, &m), rec, diag, "MeasurementBlock.Measurement");
+    e = read_field(cursor_sub(rec, b->size, &m), rec, diag, "MeasurementBlock.Measurement");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (b->spec != DMTF_MEASUREMENT_SPEC) {
         return dga_diag_set(diag, DGA_E_BLOCK_SPEC, start + 1,
                             "MeasurementBlock.MeasurementSpecification");
     }
-    READ(cursor_u8(&m, &b->value_type), &m, diag, "DMTFSpecMeasurementValueType");
-    READ(cursor_u16le(&m, &b->value_size), &m, diag, "DMTFSpecMeasurementValueSize");
+    e = read_field(cursor_u8(&m, &b->value_type), &m, diag, "DMTFSpecMeasurementValueType");
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_field(cursor_u16le(&m, &b->value_size), &m, diag, "DMTFSpecMeasurementValueSize");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (b->value_type != DMTF_VALUE_TYPE_MUTABLE_FW) {
         return dga_diag_set(diag, DGA_E_BLOCK_TYPE, start + 4, "DMTFSpecMeasurementValueType");
     }
     if (b->value_size != DGA_DIGEST_LEN || b->size != DMTF_HEADER_LEN + b->value_size) {
         return dga_diag_set(diag, DGA_E_BLOCK_SIZE, start + 5, "DMTFSpecMeasurementValueSize");
     }
-    READ(cursor_copy(&m, b->value, DGA_DIGEST_LEN), &m, diag, "DMTFSpecMeasurementValue");
+    e = read_field(cursor_copy(&m, b->value, DGA_DIGEST_LEN), &m, diag, "DMTFSpecMeasurementValue");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     return DGA_E_OK;
 }
 
@@ -146,13 +208,16 @@ static dga_err check_block_index(const struct dga_report *r, unsigned i, size_t 
 static dga_err parse_record(struct cursor *c, struct dga_report *r, struct dga_diag *diag)
 {
     struct cursor rec;
-    READ(cursor_sub(c, r->record_len, &rec), c, diag, "MeasurementRecord");
+    dga_err e = read_field(cursor_sub(c, r->record_len, &rec), c, diag, "MeasurementRecord");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     for (unsigned i = 0; i < r->n_blocks; i++) {
         size_t at = cursor_pos(&rec);
         if (cursor_left(&rec) == 0) {
             return dga_diag_set(diag, DGA_E_BLOCK_COUNT, at, "MeasurementRecord");
         }
-        dga_err e = parse_block(&rec, &r->blocks[i], diag);
+        e = parse_block(&rec, &r->blocks[i], diag);
         if (e == DGA_E_TRUNCATED) {
             /* The input holds the whole record; the blocks overrun its declared length. */
             return dga_diag_set(diag, DGA_E_RECORD_LENGTH, at, "MeasurementRecordLength");
@@ -174,21 +239,34 @@ static dga_err parse_record(struct cursor *c, struct dga_report *r, struct dga_d
 /* Phase 4: responder nonce, opaque data and the signature, then nothing. */
 static dga_err parse_tail(struct cursor *c, struct dga_report *r, struct dga_diag *diag)
 {
-    READ(cursor_copy(c, r->responder_nonce, DGA_NONCE_LEN), c, diag, "response.Nonce");
+    dga_err e =
+        read_field(cursor_copy(c, r->responder_nonce, DGA_NONCE_LEN), c, diag, "response.Nonce");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     size_t len_at = cursor_pos(c);
-    READ(cursor_u16le(c, &r->opaque_len), c, diag, "response.OpaqueLength");
+    e = read_field(cursor_u16le(c, &r->opaque_len), c, diag, "response.OpaqueLength");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     struct cursor opaque;
     r->opaque_offset = cursor_pos(c);
-    READ(cursor_sub(c, r->opaque_len, &opaque), c, diag, "response.OpaqueData");
+    e = read_field(cursor_sub(c, r->opaque_len, &opaque), c, diag, "response.OpaqueData");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (r->opaque_len == 0) {
         return dga_diag_set(diag, DGA_E_OPAQUE_EMPTY, len_at, "response.OpaqueLength");
     }
-    dga_err e = dga_opaque_parse(opaque.p, opaque.len, opaque.base, r->arch, &r->opaque, diag);
+    e = dga_opaque_parse(opaque.p, opaque.len, opaque.base, r->arch, &r->opaque, diag);
     if (e != DGA_E_OK) {
         return e;
     }
     r->signed_len = cursor_pos(c);
-    READ(cursor_copy(c, r->signature, DGA_SIGNATURE_LEN), c, diag, "Signature");
+    e = read_field(cursor_copy(c, r->signature, DGA_SIGNATURE_LEN), c, diag, "Signature");
+    if (e != DGA_E_OK) {
+        return e;
+    }
     if (cursor_end(c) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_TRAILING_BYTES, cursor_pos(c), "Signature");
     }
