@@ -82,10 +82,15 @@ static void capture_value(struct sink *s, size_t i, const char *v, size_t len)
         s->bad_header = s->capture[i]; /* twice is ambiguous: neither is taken */
         return;
     }
-    s->captured[i] = strndup(v, len);
-    if (s->captured[i] == NULL) {
+    /* curl's header bytes are not NUL-terminated: copy exactly len of them. */
+    char *value = malloc(len + 1);
+    if (value == NULL) {
         s->bad_header = s->capture[i];
+        return;
     }
+    memcpy(value, v, len);
+    value[len] = '\0';
+    s->captured[i] = value;
 }
 
 /*

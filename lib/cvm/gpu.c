@@ -375,8 +375,15 @@ static void reappraise(const uint8_t *bundle, size_t len, const json_t *doc, tim
 
 static dga_err keep_payload(const struct dga_event *e, struct dga_cvm_result *r)
 {
-    r->gpu_event_payload = strndup((const char *)e->payload, e->payload_len);
-    return r->gpu_event_payload != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    /* The payload bytes are not NUL-terminated (and strndup would read for one): copy them. */
+    char *text = malloc(e->payload_len + 1);
+    if (text == NULL) {
+        return DGA_E_NOMEM;
+    }
+    memcpy(text, e->payload, e->payload_len);
+    text[e->payload_len] = '\0';
+    r->gpu_event_payload = text;
+    return DGA_E_OK;
 }
 
 dga_err cvm_check_gpu(const struct cvm_events *ev, const uint8_t *bundle, size_t bundle_len,
