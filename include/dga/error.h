@@ -212,6 +212,8 @@
     X(QUOTE_SIGNATURE, "quote-signature",                                                          \
       "the quote signature by the attestation key does not verify")                                \
     X(FMSPC_MISMATCH, "fmspc-mismatch", "the TCB info FMSPC differs from the PCK certificate's")   \
+    X(PCE_ID_MISMATCH, "pce-id-mismatch",                                                          \
+      "the TCB info pceId differs from the PCK certificate's PCE-ID")                              \
     X(TCB_COMPONENTS, "tcb-components", "a TCB level does not list 16 SGX (or 16 TDX) components") \
     X(TCB_NO_LEVEL, "tcb-no-matching-level", "no TCB level matches the platform's SVNs")           \
     X(TDX_MODULE_MISSING, "tdx-module-missing", "the TDX TCB info has no tdxModule")               \

@@ -364,9 +364,9 @@ static inline void dga_quote_collateral_clearp(struct dga_quote_collateral *c)
  * TEE_TCB_SVN; NULL for SGX): the first level of the sorted list with
  * PCESVN and every CPUSVN (and all 16 TDX) components at or above the
  * level's. A level without 16 SGX (or, for TDX, 16 TDX) components is
- * DGA_E_TCB_COMPONENTS; none matching DGA_E_TCB_NO_LEVEL. The FMSPC and the
- * TCB info id/version are checked here too (DGA_E_FMSPC_MISMATCH,
- * DGA_E_TCB_INFO_TEE).
+ * DGA_E_TCB_COMPONENTS; none matching DGA_E_TCB_NO_LEVEL. The FMSPC, the
+ * PCE-ID (Intel's QVL rule) and the TCB info id/version are checked here
+ * too (DGA_E_FMSPC_MISMATCH, DGA_E_PCE_ID_MISMATCH, DGA_E_TCB_INFO_TEE).
  */
 dga_err dga_tcb_match_platform(const struct dga_tcb_info *t, const struct dga_pck_ext *pck,
                                const uint8_t *tee_tcb_svn, struct dga_tcb_result *ret);

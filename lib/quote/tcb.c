@@ -107,6 +107,10 @@ dga_err dga_tcb_match_platform(const struct dga_tcb_info *t, const struct dga_pc
     if (memcmp(t->fmspc, pck->fmspc, sizeof t->fmspc) != 0) {
         return DGA_E_FMSPC_MISMATCH;
     }
+    /* Intel's QVL compares the PCE too (dcap-qvl does not): the stricter rule. */
+    if (memcmp(t->pce_id, pck->pce_id, sizeof t->pce_id) != 0) {
+        return DGA_E_PCE_ID_MISMATCH;
+    }
     bool tee_ok =
         tee_tcb_svn != NULL ? is_tdx_info(t) : strcmp(t->id, "SGX") == 0 && t->version >= 2;
     if (!tee_ok) {

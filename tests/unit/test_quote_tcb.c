@@ -455,6 +455,10 @@ static void test_platform_real(void **state)
     load_tcb_info("tdx/near_quote_collateral.json", &near);
     assert_int_equal(dga_tcb_match_platform(&near, &p, tee_sample, &r), DGA_E_FMSPC_MISMATCH);
     dga_tcb_info_clear(&near);
+    /* Intel's QVL rule: the TCB info's pceId must be the PCK's PCE-ID (0000 in every vector). */
+    p.pce_id[1] = 1;
+    assert_int_equal(dga_tcb_match_platform(&t, &p, tee_sample, &r), DGA_E_PCE_ID_MISMATCH);
+    p.pce_id[1] = 0;
     /* A TDX TCB info for an SGX quote; a TDX TCB info before version 3. */
     assert_int_equal(dga_tcb_match_platform(&t, &p, NULL, &r), DGA_E_TCB_INFO_TEE);
     t.version = 2;
