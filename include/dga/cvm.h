@@ -230,6 +230,30 @@ struct dga_cvm_gpu_payload {
     char ocsp[8];        /* "online", "cache", "off", or "" */
 };
 
+/*
+ * One device as the re-appraisal saw it (our appraisal of the bundle's raw
+ * evidence, not the guest's word): what details.gpu.devices prints.
+ */
+struct dga_cvm_gpu_device {
+    char label[16]; /* GPU-0, SWITCH-0, ... as the bundle's evidence orders them */
+    char arch[16];  /* hopper, blackwell, ls10 */
+    char ueid[80];  /* decimal, from the device certificate; "" when not read */
+    char driver_version[32], vbios_version[32]; /* from the report; "" when not read */
+    bool pass;                                  /* appraised and passed the caller's policy */
+    char measres[16];      /* "success", "fail" or "" when the comparison did not run */
+    char failed_check[32]; /* dga_appraisal_check_name of the hard failure, or "policy", "" */
+    dga_err err;           /* DGA_E_OK when pass */
+};
+
+/* What the re-appraisal did: filled by the callback, freed by dga_cvm_result_clear. */
+struct dga_cvm_reappraisal {
+    bool ran;                  /* the callback was called */
+    time_t at;                 /* the verification time it used */
+    uint8_t policy_sha256[32]; /* of the policy it evaluated (the built-in default's too) */
+    size_t n_devices;
+    struct dga_cvm_gpu_device *devices; /* malloc'd, n_devices */
+};
+
 struct dga_cvm_result {
     bool valid;              /* every check passed or was skipped, and quote and event log passed */
     bool quote_verified;     /* QUOTE, TCB, TD_DEBUG, REPORT_DATA */
@@ -265,6 +289,7 @@ struct dga_cvm_result {
     bool has_bundle;
     uint8_t bundle_sha256[32];
     uint8_t replayed[4][DGA_EVENT_DIGEST_LEN]; /* RTMR0-3 as the log replays them */
+    struct dga_cvm_reappraisal reappraisal;    /* ran: what the callback reported */
 };
 void dga_cvm_result_clear(struct dga_cvm_result *r);
 static inline void dga_cvm_result_clearp(struct dga_cvm_result *r)
@@ -289,7 +314,7 @@ struct dga_cvm_quote_facts {
 typedef dga_err (*dga_cvm_reappraise_fn)(void *ctx, const uint8_t *bundle, size_t len,
                                          const json_t *doc, const struct dga_cvm_expect *x,
                                          const struct dga_cvm_gpu_payload *payload, time_t at,
-                                         char *detail);
+                                         struct dga_cvm_reappraisal *out, char *detail);
 
 struct dga_cvm_options {
     time_t at;                        /* the verification time (max_bundle_age, reappraise "now") */
@@ -307,6 +332,38 @@ struct dga_cvm_options {
 dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,
                        const uint8_t *bundle, size_t bundle_len, const struct dga_cvm_expect *x,
                        const struct dga_cvm_options *opt, struct dga_cvm_result *ret);
+
+/* ---- the re-appraisal of a bundle's raw evidence (lib/cvm/reappraise.c) ---------------- */
+
+/*
+ * What a re-appraisal is bound to, loaded once from the expectations' gpu
+ * section: the device root (NVIDIA's compiled-in one; with trust_roots
+ * "test", the PEM at gpu.test_device_root), the RIM root, the RIM store
+ * (gpu.rim_dir), the OCSP source (the bundle's own responses, or
+ * gpu.collateral_dir), the policy (gpu.policy, else the built-in default).
+ * A file that cannot be read or parsed is its error with diag naming the
+ * key and path.
+ */
+struct dga_cvm_reappraiser;
+dga_err dga_cvm_reappraiser_new(const struct dga_cvm_expect *x, struct dga_cvm_reappraiser **ret,
+                                struct dga_diag *diag);
+void dga_cvm_reappraiser_free(struct dga_cvm_reappraiser *r);
+static inline void dga_cvm_reappraiser_freep(struct dga_cvm_reappraiser **p)
+{
+    dga_cvm_reappraiser_free(*p);
+    *p = NULL;
+}
+
+/*
+ * A dga_cvm_reappraise_fn (ctx: a struct dga_cvm_reappraiser): the bundle's
+ * evidence re-appraised by this library at `at`, each device's report,
+ * chain, RIMs (only the documents whose SHA-256 the bundle names), OCSP and
+ * the policy; fills *out; a failure names the first failing device in detail.
+ */
+dga_err dga_cvm_reappraise(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
+                           const struct dga_cvm_expect *x,
+                           const struct dga_cvm_gpu_payload *payload, time_t at,
+                           struct dga_cvm_reappraisal *out, char *detail);
 
 /*
  * The gpu-attestation payload parsed strictly: a JSON object without

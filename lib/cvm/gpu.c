@@ -365,7 +365,10 @@ static void reappraise(const uint8_t *bundle, size_t len, const json_t *doc, tim
     }
     char detail[DGA_CVM_DETAIL_LEN] = "";
     time_t at = x->gpu.reappraise_at == DGA_CVM_REAPPRAISE_NOW ? opt->at : verified_at;
-    dga_err e = opt->reappraise(opt->reappraise_ctx, bundle, len, doc, x, &r->gpu, at, detail);
+    r->reappraisal.ran = true;
+    r->reappraisal.at = at;
+    dga_err e = opt->reappraise(opt->reappraise_ctx, bundle, len, doc, x, &r->gpu, at,
+                                &r->reappraisal, detail);
     if (e != DGA_E_OK) {
         cvm_fail(r, c, e, "%s", detail);
         return;

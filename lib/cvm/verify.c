@@ -38,6 +38,7 @@ void dga_cvm_result_clear(struct dga_cvm_result *r)
     free(r->key_provider_info);
     free(r->key_provider_id);
     free(r->gpu_event_payload);
+    free(r->reappraisal.devices);
     memset(r, 0, sizeof *r);
 }
 

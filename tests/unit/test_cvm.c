@@ -367,8 +367,10 @@ static void registers_of(const struct dga_cvm_input *in, struct dga_td_report *t
 
 static dga_err reappraise_ok(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
                              const struct dga_cvm_expect *x,
-                             const struct dga_cvm_gpu_payload *payload, time_t at, char *detail)
+                             const struct dga_cvm_gpu_payload *payload, time_t at,
+                             struct dga_cvm_reappraisal *out, char *detail)
 {
+    (void)out;
     (void)bundle;
     (void)len;
     (void)doc;
