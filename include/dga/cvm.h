@@ -133,6 +133,7 @@ struct dga_cvm_gpu_expect {
     uint64_t max_bundle_age; /* seconds between the bundle's verified_at and now */
     enum dga_cvm_reappraise_at reappraise_at;
     char *rim_dir, *collateral_dir, *policy; /* for the re-appraisal; NULL when absent */
+    char *test_device_root; /* the test device root's PEM (only with trust_roots "test") */
 };
 
 struct dga_cvm_expect {
