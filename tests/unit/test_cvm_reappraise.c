@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "dga/appraise_set.h"
 #include "dga/cvm.h"
 #include "dga/gate.h"
 #include "dga/util.h"
@@ -236,7 +237,10 @@ static void test_h100_bit_flipped(void **state)
     json_t *ev = json_array_get(json_object_get(b, "evidence"), 0);
     char *hex = strdup(json_string_value(json_object_get(ev, "report")));
     size_t n = strlen(hex);
-    hex[n - 1] = hex[n - 1] == '0' ? '1' : '0'; /* the lowest bit of the last byte (0 <-> 1) */
+    static const char digits[] = "0123456789abcdef";
+    const char *at = strchr(digits, hex[n - 1]);
+    assert_non_null(at);
+    hex[n - 1] = digits[(at - digits) ^ 1]; /* the lowest bit of the signature's last byte */
     json_object_set_new(ev, "report", json_string(hex));
     free(hex);
     struct dga_cvm_gpu_payload p = payload(1, "nvidia");
@@ -867,6 +871,55 @@ static void test_reappraiser_refusals(void **state)
     assert_int_equal(dga_cvm_reappraiser_new(NULL, &r, NULL), DGA_E_BAD_ARGUMENT);
 }
 
+/* The pins' own contract (dga/appraise.h): a device with no pin left is refused at "options". */
+static void test_appraise_pins_options(void **state)
+{
+    (void)state;
+    struct dga_evidence_set *set = calloc(1, sizeof *set);
+    assert_non_null(set);
+    struct dga_evidence_set *second = calloc(1, sizeof *second);
+    assert_non_null(second);
+    fixture_evidence("gpu/h100_545.00/", DGA_ARCH_HOPPER, NULL, set);
+    fixture_evidence("gpu/h100_545.00/", DGA_ARCH_HOPPER, NULL, second);
+    set->dev[1] = second->dev[0]; /* moved: the set of two owns both */
+    set->n = 2;
+    free(second);
+    struct dga_trust dev = {0}, rim = {0};
+    assert_int_equal(dga_trust_nvidia_device(&dev), DGA_E_OK);
+    assert_int_equal(dga_trust_nvidia_rim(&rim), DGA_E_OK);
+    struct dga_rim_pins pins = {0};
+    pins.driver.set = pins.firmware.set = true;
+    snprintf(pins.driver.id, sizeof pins.driver.id, DRIVER_545);
+    snprintf(pins.firmware.id, sizeof pins.firmware.id, VBIOS_545);
+    assert_int_equal(dga_hex_decode_exact(DRIVER_545_SHA, pins.driver.sha256, 32), DGA_E_OK);
+    assert_int_equal(dga_hex_decode_exact(VBIOS_545_SHA, pins.firmware.sha256, 32), DGA_E_OK);
+    struct dga_appraise_options opt = {
+        .rim_trust = &rim, .rim_dir = fixture_path(RIMS_545), .rim_pins = &pins, .n_rim_pins = 0};
+    assert_int_equal(dga_time_parse(AT_545, &opt.verify.at), DGA_E_OK);
+    opt.verify.trust = &dev;
+    assert_int_equal(dga_hex_decode_exact(NONCE_N3, opt.verify.nonce, 32), DGA_E_OK);
+    struct dga_appraisal a;
+    assert_int_equal(dga_appraise_device(&set->dev[0], &opt, &a), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(a.failed_check, DGA_APPRAISAL_CHECK_OPTIONS);
+    dga_appraisal_clear(&a);
+    opt.n_rim_pins = 1;
+    assert_int_equal(dga_appraise_device(&set->dev[0], &opt, &a), DGA_E_OK);
+    dga_appraisal_clear(&a);
+    /* A set of two with one pin: the second device has none. */
+    struct dga_policy *policy = NULL;
+    assert_int_equal(dga_policy_default(&policy), DGA_E_OK);
+    struct dga_set_appraisal ap;
+    assert_int_equal(dga_appraise_set(set, &opt, policy, &ap), DGA_E_OK);
+    assert_int_equal(ap.dev[0].err, DGA_E_OK);
+    assert_int_equal(ap.dev[1].err, DGA_E_BAD_ARGUMENT);
+    assert_int_equal(ap.dev[1].failed_check, DGA_APPRAISAL_CHECK_OPTIONS);
+    dga_set_appraisal_clear(&ap);
+    dga_policy_free(policy);
+    dga_trust_clear(&dev);
+    dga_trust_clear(&rim);
+    dga_evidence_set_freep(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -886,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_gate_bundle),
         cmocka_unit_test(test_expect_test_device_root),
         cmocka_unit_test(test_reappraiser_refusals),
+        cmocka_unit_test(test_appraise_pins_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
