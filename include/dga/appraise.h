@@ -97,6 +97,22 @@ static inline void dga_verify_cache_freep(struct dga_verify_cache **p)
     *p = NULL;
 }
 
+/*
+ * The one RIM document a role may use: its id and the SHA-256 of its bytes
+ * (the re-appraisal of an evidence bundle uses the documents the bundle names,
+ * never another issue of the same id that a store happens to hold).
+ */
+struct dga_rim_pin {
+    bool set;
+    char id[DGA_RIM_ID_MAX];
+    uint8_t sha256[32];
+};
+
+struct dga_rim_pins {
+    struct dga_rim_pin driver;   /* GPUs */
+    struct dga_rim_pin firmware; /* VBIOS (GPU) or BIOS (NVSwitch) */
+};
+
 struct dga_appraise_options {
     struct dga_verify_options verify;  /* nonce, verification time, device root */
     const struct dga_trust *rim_trust; /* CoRIM root */
@@ -109,6 +125,17 @@ struct dga_appraise_options {
      * are checked at verify.at against their own roots.
      */
     const struct dga_ocsp_source *ocsp;
+    /*
+     * Optional RIM pins: NULL lets every issue of an id in the store compete
+     * (above). Otherwise only the store's issue whose bytes have the pinned
+     * SHA-256 is a candidate, and a role that is not pinned, pinned to another
+     * id, or whose pinned document the store lacks is DGA_E_RIM_PINNED_ABSENT.
+     * dga_appraise_device reads rim_pins[0]; dga_appraise_set reads
+     * rim_pins[i] for device i. n_rim_pins is the array's length: fewer than
+     * the devices is DGA_E_BAD_ARGUMENT (failed check "options").
+     */
+    const struct dga_rim_pins *rim_pins;
+    size_t n_rim_pins;
 };
 
 /*

@@ -133,6 +133,7 @@ struct dga_cvm_gpu_expect {
     uint64_t max_bundle_age; /* seconds between the bundle's verified_at and now */
     enum dga_cvm_reappraise_at reappraise_at;
     char *rim_dir, *collateral_dir, *policy; /* for the re-appraisal; NULL when absent */
+    char *test_device_root; /* the test device root's PEM (only with trust_roots "test") */
 };
 
 struct dga_cvm_expect {
@@ -339,10 +340,16 @@ dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm
  * What a re-appraisal is bound to, loaded once from the expectations' gpu
  * section: the device root (NVIDIA's compiled-in one; with trust_roots
  * "test", the PEM at gpu.test_device_root), the RIM root, the RIM store
- * (gpu.rim_dir), the OCSP source (the bundle's own responses, or
+ * (gpu.rim_dir, required), the OCSP source (the bundle's own responses, or
  * gpu.collateral_dir), the policy (gpu.policy, else the built-in default).
- * A file that cannot be read or parsed is its error with diag naming the
- * key and path.
+ * A file that cannot be read or parsed is its error with diag->field naming
+ * the key ("gpu.policy"; the path is that key's value in x): DGA_E_IO and
+ * the other errors of dga_file_read, DGA_E_BAD_PEM, DGA_E_POLICY,
+ * DGA_E_RIM_STORE or DGA_E_COLLATERAL_STORE for a path that is not a
+ * directory; no gpu.rim_dir, or trust_roots "test" without
+ * gpu.test_device_root, is DGA_E_CVM_EXPECT. *ret is untouched on failure.
+ * The reappraiser is only read by dga_cvm_reappraise: concurrent calls may
+ * share it.
  */
 struct dga_cvm_reappraiser;
 dga_err dga_cvm_reappraiser_new(const struct dga_cvm_expect *x, struct dga_cvm_reappraiser **ret,
@@ -356,9 +363,19 @@ static inline void dga_cvm_reappraiser_freep(struct dga_cvm_reappraiser **p)
 
 /*
  * A dga_cvm_reappraise_fn (ctx: a struct dga_cvm_reappraiser): the bundle's
- * evidence re-appraised by this library at `at`, each device's report,
- * chain, RIMs (only the documents whose SHA-256 the bundle names), OCSP and
- * the policy; fills *out; a failure names the first failing device in detail.
+ * evidence re-appraised by this library at `at` (dga_appraise_set), each
+ * device's report, chain to the root the payload's trust_roots names, RIMs
+ * (only the documents whose SHA-256 the bundle's collateral.rims names),
+ * OCSP when the policy requires it, and the policy with the bundle's
+ * NVSwitch inventory. Fills *out (out->devices replaced: one entry per
+ * device). Returns DGA_E_OK when every device passed; else the first failure
+ * in the verdict's order, with detail naming the device and check: a
+ * device's own error ("GPU-0: signature: signature-invalid: ..."),
+ * DGA_E_DUPLICATE_DEVICE, DGA_E_CVM_REAPPRAISAL for the policy ("GPU-0:
+ * policy: ..."); DGA_E_CVM_GPU_TRUST_ROOTS for a root not admitted;
+ * DGA_E_CVM_BUNDLE_EVIDENCE for lists that are malformed or disagree with
+ * the payload (evidence count, arch, report, chain, nonce, collateral);
+ * DGA_E_BAD_ARGUMENT, DGA_E_NOMEM.
  */
 dga_err dga_cvm_reappraise(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
                            const struct dga_cvm_expect *x,

@@ -96,6 +96,8 @@
     X(RIM_SIGNATURE_INVALID, "rim-signature-invalid", "the RIM signature value does not verify")   \
     X(RIM_NOT_FOUND, "rim-not-found", "RIM not found")                                             \
     X(RIM_STORE, "rim-store", "the RIM store cannot be read")                                      \
+    X(RIM_PINNED_ABSENT, "rim-pinned-absent",                                                      \
+      "the RIM store has no document with the id and SHA-256 pinned for this device")              \
     X(RIM_VERSION_MISMATCH, "rim-version-mismatch",                                                \
       "the RIM version differs from the version in the report")                                    \
     X(RIM_CONFLICT, "rim-measurement-conflict",                                                    \
@@ -310,6 +312,8 @@
       "a check the verdict needs could not run (no quote verdict, no re-appraisal)")               \
     X(CVM_REAPPRAISAL, "gpu-reappraisal",                                                          \
       "the bundle's raw evidence does not re-appraise to a pass")                                  \
+    X(CVM_BUNDLE_EVIDENCE, "gpu-bundle-evidence",                                                  \
+      "the bundle's evidence, nonce or collateral lists are malformed or disagree with the event") \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
     X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
 

@@ -229,9 +229,52 @@ static void choose_rim(const struct dga_report *r, const struct dga_derived *d,
     out->n_candidates = docs->n;
 }
 
+/*
+ * Keeps only the documents whose bytes have the pinned SHA-256 (in store
+ * order), freeing the others; returns how many are left.
+ */
+static size_t keep_pinned(struct dga_rim_candidates *docs, const uint8_t sha256[32])
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < docs->n; i++) {
+        uint8_t key[32];
+        struct dga_rim_candidate *c = &docs->c[i];
+        if (doc_key(c, key) && dga_mem_equal(key, sha256, 32)) {
+            docs->c[kept++] = *c;
+            continue;
+        }
+        free(c->path);
+        free(c->bytes);
+    }
+    memset(&docs->c[kept], 0, (docs->n - kept) * sizeof docs->c[0]);
+    docs->n = kept;
+    return kept;
+}
+
+/*
+ * The store's issues of id, or with pins only the pinned one: a role not
+ * pinned, pinned to another id, or whose pinned document the store lacks is
+ * DGA_E_RIM_PINNED_ABSENT, never a fall-back to another issue.
+ */
+static dga_err read_candidates(const struct dga_appraise_options *opt, const char *id,
+                               const struct dga_rim_pin *pin, struct dga_rim_candidates *docs,
+                               struct dga_diag *diag)
+{
+    bool pinned = opt->rim_pins != NULL;
+    if (pinned && (pin == NULL || !pin->set || strcmp(pin->id, id) != 0)) {
+        return dga_diag_set(diag, DGA_E_RIM_PINNED_ABSENT, 0, "RIM pin");
+    }
+    dga_err e = dga_rim_store_read(opt->rim_dir, id, docs, diag);
+    if (pinned &&
+        (e == DGA_E_RIM_NOT_FOUND || (e == DGA_E_OK && keep_pinned(docs, pin->sha256) == 0))) {
+        return dga_diag_set(diag, DGA_E_RIM_PINNED_ABSENT, 0, "RIM pin");
+    }
+    return e;
+}
+
 static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, const char *id,
                       const char *want_version, const struct dga_appraise_options *opt,
-                      struct dga_rim_use *u)
+                      const struct dga_rim_pin *pin, struct dga_rim_use *u)
 {
     memset(u, 0, sizeof *u);
     dga_ocsp_chain_aggregate(&u->ocsp); /* "not-checked" until it runs */
@@ -239,8 +282,9 @@ static void fetch_rim(const struct dga_report *r, const struct dga_derived *d, c
     snprintf(u->id, sizeof u->id, "%s", id);
     struct dga_rim_candidates *docs = calloc(1, sizeof *docs);
     struct dga_diag diag = {0};
-    dga_err e = docs != NULL ? dga_rim_store_read(opt->rim_dir, id, docs, &diag) : DGA_E_NOMEM;
+    dga_err e = docs != NULL ? read_candidates(opt, id, pin, docs, &diag) : DGA_E_NOMEM;
     if (e != DGA_E_OK) {
+        dga_rim_candidates_clear(docs);
         use_fail(u, e, &diag, "RIM store");
     } else {
         choose_rim(r, d, docs, want_version, opt, u);
@@ -341,14 +385,17 @@ static void appraise_rims(const struct dga_appraise_options *opt, struct dga_app
 {
     const struct dga_report *r = &a->report.report;
     const struct dga_derived *d = &a->report.derived;
+    const struct dga_rim_pins *pins = opt->rim_pins;
     if (!dga_arch_is_switch(r->arch)) {
-        fetch_rim(r, d, d->driver_rim_id, d->driver_version, opt, &a->driver);
+        fetch_rim(r, d, d->driver_rim_id, d->driver_version, opt,
+                  pins != NULL ? &pins->driver : NULL, &a->driver);
         if (a->driver.err != DGA_E_OK) {
             fail_device(a, a->driver.err, DGA_APPRAISAL_CHECK_DRIVER_RIM);
         }
         ocsp_rim(opt, a, &a->driver);
     }
-    fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, &a->firmware);
+    fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, pins != NULL ? &pins->firmware : NULL,
+              &a->firmware);
     if (a->firmware.err != DGA_E_OK) {
         fail_device(a, a->firmware.err,
                     dga_arch_is_switch(r->arch) ? DGA_APPRAISAL_CHECK_BIOS_RIM
@@ -377,9 +424,10 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     dga_ocsp_chain_aggregate(&a->driver.ocsp);
     dga_ocsp_chain_aggregate(&a->firmware.ocsp);
     struct dga_verify_options verify = opt->verify;
-    if (opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) {
+    if ((opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) ||
+        (opt->rim_pins != NULL && opt->n_rim_pins < 1)) {
         fail_device(a, DGA_E_BAD_ARGUMENT, DGA_APPRAISAL_CHECK_OPTIONS);
-        return a->err; /* the cache was made for another RIM root or time */
+        return a->err; /* the cache was made for another RIM root or time; no pin for it */
     }
     if (opt->cache != NULL && verify.chain_cache == NULL) {
         verify.chain_cache = verify_cache_chains(opt->cache);

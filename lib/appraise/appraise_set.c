@@ -255,7 +255,12 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
     }
     a->n = set->n;
     for (size_t i = 0; i < a->n; i++) {
-        dga_appraise_device(&set->dev[i], opt, &a->dev[i]);
+        /* Device i's own RIM pins; none left for it fails it at "options". */
+        struct dga_appraise_options o = *opt;
+        bool pinned = opt->rim_pins != NULL && i < opt->n_rim_pins;
+        o.rim_pins = pinned ? &opt->rim_pins[i] : opt->rim_pins;
+        o.n_rim_pins = pinned ? 1 : 0;
+        dga_appraise_device(&set->dev[i], &o, &a->dev[i]);
     }
     label_devices(a);
     dga_err e = find_duplicates(set, a);

@@ -34,6 +34,7 @@ static int rim_code(dga_err e)
 {
     switch (e) {
     case DGA_E_RIM_NOT_FOUND:
+    case DGA_E_RIM_PINNED_ABSENT:
     case DGA_E_RIM_STORE:
         return RC_RIM_NOT_FOUND;
     case DGA_E_RIM_SIGNATURE_PROFILE:

@@ -60,7 +60,7 @@ static const struct key top_keys[] = {
 static const char *const gpu_keys[] = {
     "required",       "gpus",           "nvswitches",     "gpu_policy_hashes",
     "allow_devtools", "trust_roots",    "max_bundle_age", "reappraise_at",
-    "rim_dir",        "collateral_dir", "policy",
+    "rim_dir",        "collateral_dir", "policy",         "test_device_root",
 };
 
 static dga_err bad(struct dga_diag *diag, const char *field)
@@ -93,6 +93,7 @@ void dga_cvm_expect_clear(struct dga_cvm_expect *x)
     free(x->gpu.rim_dir);
     free(x->gpu.collateral_dir);
     free(x->gpu.policy);
+    free(x->gpu.test_device_root);
     memset(x, 0, sizeof *x);
 }
 
@@ -277,9 +278,10 @@ static dga_err gpu_key(const char *k, const json_t *v, struct dga_cvm_gpu_expect
         g->reappraise_at = s[0] == 'n' ? DGA_CVM_REAPPRAISE_NOW : DGA_CVM_REAPPRAISE_BUNDLE;
         return DGA_E_OK;
     }
-    char **slot = strcmp(k, "rim_dir") == 0          ? &g->rim_dir
-                  : strcmp(k, "collateral_dir") == 0 ? &g->collateral_dir
-                                                     : &g->policy;
+    char **slot = strcmp(k, "rim_dir") == 0            ? &g->rim_dir
+                  : strcmp(k, "collateral_dir") == 0   ? &g->collateral_dir
+                  : strcmp(k, "test_device_root") == 0 ? &g->test_device_root
+                                                       : &g->policy;
     return path(v, slot);
 }
 
@@ -289,7 +291,7 @@ static const char *gpu_field(const char *k, const char *sub)
     static const char *const plain[] = {
         "gpu.required",       "gpu.gpus",           "gpu.nvswitches",     "gpu.gpu_policy_hashes",
         "gpu.allow_devtools", "gpu.trust_roots",    "gpu.max_bundle_age", "gpu.reappraise_at",
-        "gpu.rim_dir",        "gpu.collateral_dir", "gpu.policy",
+        "gpu.rim_dir",        "gpu.collateral_dir", "gpu.policy",         "gpu.test_device_root",
     };
     if (sub != NULL && strcmp(k, "gpus") == 0) {
         return strcmp(sub, "exact") == 0 ? "gpu.gpus.exact" : "gpu.gpus.min";
@@ -326,6 +328,10 @@ static dga_err gpu_object(const json_t *o, struct dga_cvm_gpu_expect *g, struct 
         if (e != DGA_E_OK) {
             return e == DGA_E_NOMEM ? e : bad(diag, gpu_field(k, sub));
         }
+    }
+    /* A test root the trust roots do not admit would be a root nothing may chain to. */
+    if (g->test_device_root != NULL && !g->trust_test) {
+        return bad(diag, "gpu.test_device_root");
     }
     return DGA_E_OK;
 }
