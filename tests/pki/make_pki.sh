@@ -75,6 +75,10 @@ ocsp_mode() {
 tdx_mode() {
     s() { printf '1.2.840.113741.1.13.1.%s' "$1"; }
     sgx='1.2.840.113741.1.13.1 = ASN1:SEQUENCE:sgx'
+    # the 16 components and PCESVN (.1 .. .17, INTEGERs), then CPUSVN (.18, the
+    # components as bytes)
+    cpusvn="3 3 2 2 4 1 0 5 0 0 0 0 0 0 0 0"
+    : >sgx_c.cnf # their sections, which follow the list
     {
         ca_ext root 1
         ca_ext pckca 0
@@ -85,8 +89,7 @@ tdx_mode() {
         echo "$sgx"
         ext_section pckasca CA:true "digitalSignature, keyCertSign"
         echo "$sgx"
-    } >ext.cnf
-    cat >>ext.cnf <<CNF
+        cat <<CNF
 [sgx]
 ppid = SEQUENCE:sgx_ppid
 tcb = SEQUENCE:sgx_tcb
@@ -113,37 +116,26 @@ v = SEQUENCE:sgx_config_v
 a = SEQUENCE:sgx_cfg1
 b = SEQUENCE:sgx_cfg2
 c = SEQUENCE:sgx_cfg3
-[sgx_cfg1]
-oid = OID:$(s 7.1)
-v = BOOLEAN:TRUE
-[sgx_cfg2]
-oid = OID:$(s 7.2)
-v = BOOLEAN:TRUE
-[sgx_cfg3]
-oid = OID:$(s 7.3)
-v = BOOLEAN:TRUE
-[sgx_tcb]
-oid = OID:$(s 2)
-v = SEQUENCE:sgx_tcb_v
-[sgx_tcb_v]
 CNF
-    # the 16 components and PCESVN (.1 .. .17, INTEGERs), then CPUSVN (.18, the
-    # components as bytes); the sections follow the list
-    cpusvn="3 3 2 2 4 1 0 5 0 0 0 0 0 0 0 0"
-    : >sgx_c.cnf
-    i=1
-    for svn in $cpusvn 11; do
-        printf 'c%d = SEQUENCE:sgx_c%d\n' $i $i >>ext.cnf
-        printf '[sgx_c%d]\noid = OID:%s\nv = INTEGER:%d\n' $i "$(s 2.$i)" "$svn" >>sgx_c.cnf
-        i=$((i + 1))
-    done
-    printf 'c18 = SEQUENCE:sgx_c18\n' >>ext.cnf
-    # shellcheck disable=SC2086 # one byte a component
-    printf '[sgx_c18]\noid = OID:%s\nv = FORMAT:HEX,OCTETSTRING:%s\n' "$(s 2.18)" \
-        "$(printf '%02x' $cpusvn)" >>sgx_c.cnf
-    cat sgx_c.cnf >>ext.cnf
+        # dynamicPlatform, cachedKeys, SMTEnabled
+        for n in 1 2 3; do
+            printf '[sgx_cfg%d]\noid = OID:%s\nv = BOOLEAN:TRUE\n' $n "$(s 7.$n)"
+        done
+        printf '[sgx_tcb]\noid = OID:%s\nv = SEQUENCE:sgx_tcb_v\n[sgx_tcb_v]\n' "$(s 2)"
+        i=1
+        for svn in $cpusvn 11; do
+            printf 'c%d = SEQUENCE:sgx_c%d\n' $i $i
+            printf '[sgx_c%d]\noid = OID:%s\nv = INTEGER:%d\n' $i "$(s 2.$i)" "$svn" >>sgx_c.cnf
+            i=$((i + 1))
+        done
+        printf 'c18 = SEQUENCE:sgx_c18\n'
+        # shellcheck disable=SC2086 # one byte a component
+        printf '[sgx_c18]\noid = OID:%s\nv = FORMAT:HEX,OCTETSTRING:%s\n' "$(s 2.18)" \
+            "$(printf '%02x' $cpusvn)" >>sgx_c.cnf
+        cat sgx_c.cnf
+        printf '[crl_ext]\nauthorityKeyIdentifier = keyid\n'
+    } >ext.cnf
     rm -f sgx_c.cnf
-    printf '[crl_ext]\nauthorityKeyIdentifier = keyid\n' >>ext.cnf
 
     o="/O=DGA TEST Corporation"
     issue root "/CN=DGA TEST SGX Root CA$o" self root
