@@ -83,13 +83,11 @@ static void capture_value(struct sink *s, size_t i, const char *v, size_t len)
         return;
     }
     /* curl's header bytes are not NUL-terminated: copy exactly len of them. */
-    char *value = malloc(len + 1);
+    char *value = bytes_dup_text(v, len);
     if (value == NULL) {
         s->bad_header = s->capture[i];
         return;
     }
-    memcpy(value, v, len);
-    value[len] = '\0';
     s->captured[i] = value;
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "core/buf.h"
 #include "core/codec.h"
 #include "core/json.h"
 #include "dga/cleanup.h"
@@ -285,12 +286,10 @@ static dga_err cut_member(const char *body, size_t len, const char *name, json_t
     if (cut == NULL || !json_equal(cut, parsed)) {
         return DGA_E_COLLATERAL_BODY;
     }
-    char *text = malloc(end - start + 1);
+    char *text = bytes_dup_text(body + start, end - start);
     if (text == NULL) {
         return DGA_E_NOMEM;
     }
-    memcpy(text, body + start, end - start);
-    text[end - start] = '\0';
     *ret = text;
     *ret_len = end - start;
     return DGA_E_OK;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collect/internal.h"
+#include "core/buf.h"
 #include "core/cleanup.h"
 #include "core/json.h"
 #include "dga/util.h"
@@ -293,14 +294,12 @@ static dga_err copy_device(const struct dga_gpu_collected *g, const uint8_t *non
     d->has_nonce = true;
     memcpy(d->nonce, nonce, DGA_NONCE_LEN);
     d->report = malloc(g->report_len);
-    d->chain_pem = malloc(g->chain_pem_len + 1);
+    d->chain_pem = bytes_dup_text(g->chain_pem, g->chain_pem_len);
     if (d->report == NULL || d->chain_pem == NULL) {
         return DGA_E_NOMEM;
     }
     memcpy(d->report, g->report, g->report_len);
     d->report_len = g->report_len;
-    memcpy(d->chain_pem, g->chain_pem, g->chain_pem_len);
-    d->chain_pem[g->chain_pem_len] = '\0';
     d->chain_pem_len = g->chain_pem_len;
     return DGA_E_OK;
 }

@@ -13,6 +13,7 @@
 
 #include "collect/internal.h"
 #include "collect/nvml_api.h"
+#include "core/buf.h"
 #include "core/cleanup.h"
 #include "dga/x509.h"
 
@@ -294,12 +295,10 @@ static dga_err device_chain(struct dga_nvml *n, nvmlDevice_t h, int idx,
     if (e != DGA_E_OK) {
         return e;
     }
-    g->chain_pem = malloc(len + 1);
+    g->chain_pem = bytes_dup_text(c->attestationCertChain, len);
     if (g->chain_pem == NULL) {
         return nvml_error_set(err, DGA_E_NOMEM, NULL, idx);
     }
-    memcpy(g->chain_pem, c->attestationCertChain, len);
-    g->chain_pem[len] = '\0';
     g->chain_pem_len = len;
     return DGA_E_OK;
 }

@@ -70,3 +70,19 @@ void buf_free(struct buf *b)
     b->len = 0;
     b->alloc = 0;
 }
+
+char *bytes_dup_text(const void *p, size_t len)
+{
+    if (len == SIZE_MAX) {
+        return NULL; /* no room for the NUL */
+    }
+    char *text = malloc(len + 1);
+    if (text == NULL) {
+        return NULL;
+    }
+    if (len > 0) {
+        memcpy(text, p, len);
+    }
+    text[len] = '\0';
+    return text;
+}

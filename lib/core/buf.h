@@ -2,6 +2,7 @@
 /*
  * A growing byte buffer with a hard cap chosen at each use (after curl's dynbuf):
  * appends past the cap fail with DGA_E_TOO_LARGE and leave the buffer unchanged.
+ * And the one copy of length-bounded bytes into a fresh string.
  */
 #ifndef DGA_CORE_BUF_H
 #define DGA_CORE_BUF_H
@@ -36,5 +37,13 @@ static inline void buf_freep(struct buf *b)
 {
     buf_free(b);
 }
+
+/*
+ * A malloc'd copy of the len bytes at p with a NUL after them (p may be NULL when
+ * len is 0). It reads exactly len bytes: p need not be NUL-terminated, which is
+ * why strndup (that looks for a NUL) is not used. The copy holds any NUL bytes of
+ * p as they are. NULL when out of memory.
+ */
+char *bytes_dup_text(const void *p, size_t len);
 
 #endif

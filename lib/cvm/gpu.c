@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "core/buf.h"
 #include "core/cleanup.h"
 #include "cvm/internal.h"
 #include "dga/util.h"
@@ -378,13 +379,11 @@ static void reappraise(const uint8_t *bundle, size_t len, const json_t *doc, tim
 
 static dga_err keep_payload(const struct dga_event *e, struct dga_cvm_result *r)
 {
-    /* The payload bytes are not NUL-terminated (and strndup would read for one): copy them. */
-    char *text = malloc(e->payload_len + 1);
+    /* The payload bytes are not NUL-terminated. */
+    char *text = bytes_dup_text(e->payload, e->payload_len);
     if (text == NULL) {
         return DGA_E_NOMEM;
     }
-    memcpy(text, e->payload, e->payload_len);
-    text[e->payload_len] = '\0';
     r->gpu_event_payload = text;
     return DGA_E_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/cleanup.h"
 #include "dga/evidence.h"
 #include "dga/util.h"
@@ -209,13 +210,11 @@ dga_err dga_evidence_raw(const uint8_t *report_file, size_t report_file_len, con
     if (e != DGA_E_OK) {
         return e;
     }
-    dev.chain_pem = malloc(chain_pem_len + 1);
+    dev.chain_pem = bytes_dup_text(chain_pem, chain_pem_len);
     if (dev.chain_pem == NULL) {
         free(dev.report);
         return DGA_E_NOMEM;
     }
-    memcpy(dev.chain_pem, chain_pem, chain_pem_len);
-    dev.chain_pem[chain_pem_len] = '\0';
     dev.chain_pem_len = chain_pem_len;
     memset(ret, 0, sizeof *ret);
     ret->n = 1;

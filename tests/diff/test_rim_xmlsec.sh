@@ -24,37 +24,19 @@
 # default nproc), DIFF_TIMEOUT (seconds per call, default 20), DIFF_KEEP (a
 # directory to copy the disagreeing mutants into, with the manifest lines).
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/difftest.sh
+. "$(dirname "$0")/../lib/difftest.sh"
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BIN" >&2
-    exit 2
-fi
-bin=$1
-here=$(cd "$(dirname "$0")" && pwd)
-fixtures=${DGA_FIXTURES:-$here/../fixtures}
+diff_init rim_xmlsec_diff DIFF_JOBS "$@"
 root_pem=$fixtures/roots/nvidia_corim_signing_root_ca.pem
-jobs=${DIFF_JOBS:-$(nproc 2>/dev/null || echo 2)}
 per_call=${DIFF_TIMEOUT:-20}
 min_mutants=300
 
-if ! command -v xmlsec1 >/dev/null 2>&1; then
-    echo "rim_xmlsec_diff: xmlsec1 not found; install it with scripts/deps.sh" \
-        "(Debian package xmlsec1: apt-get install xmlsec1)" >&2
-    exit 1
-fi
-if [ ! -x "$bin" ]; then
-    echo "rim_xmlsec_diff: $bin is not an executable" >&2
-    exit 1
-fi
+diff_need xmlsec1 "install it with scripts/deps.sh (Debian package xmlsec1: apt-get install xmlsec1)"
 if [ ! -f "$root_pem" ]; then
-    echo "rim_xmlsec_diff: $root_pem missing (set DGA_FIXTURES)" >&2
-    exit 1
+    diff_fail "$root_pem missing (set DGA_FIXTURES)"
 fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rim_xmlsec_diff.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-
-start=$(date +%s)
+diff_start
 if ! perl "$here/mutate_rims.pl" "$fixtures" "$tmp/m" 2>"$tmp/gen.log"; then
     cat "$tmp/gen.log" >&2
     echo "rim_xmlsec_diff: mutant generation failed" >&2
@@ -182,7 +164,7 @@ fi
 grep -v 'does not apply' "$tmp/gen.log"
 echo "rim_xmlsec_diff: $total mutants ($done_n checked), agree-accept $agree_accept," \
     "agree-reject $agree_reject, disagreements $disagree (+ $by_design by design)," \
-    "$(( $(date +%s) - start ))s"
+    "$(diff_elapsed)"
 if [ "$total" -lt "$min_mutants" ] || [ "$done_n" -ne "$total" ]; then
     echo "rim_xmlsec_diff: expected at least $min_mutants mutants, all checked" >&2
     status=1

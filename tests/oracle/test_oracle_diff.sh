@@ -26,39 +26,19 @@
 # default nproc), ORACLE_KEEP (a directory to keep the cases and results in),
 # ORACLE_SAMPLE=N (check only every Nth case; the sanitizer build sets 8).
 set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/difftest.sh
+. "$(dirname "$0")/../lib/difftest.sh"
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BIN" >&2
-    exit 2
-fi
-bin=$1
-here=$(cd "$(dirname "$0")" && pwd)
-fixtures=${DGA_FIXTURES:-$here/../fixtures}
-jobs=${ORACLE_JOBS:-$(nproc 2>/dev/null || echo 2)}
-
-if [ "${DGA_SKIP_ORACLE:-}" = 1 ]; then
-    echo "quote_oracle_diff: SKIPPED (DGA_SKIP_ORACLE=1)"
-    exit 77
-fi
+diff_init quote_oracle_diff ORACLE_JOBS "$@"
+diff_skip_if DGA_SKIP_ORACLE
 if ! command -v node >/dev/null 2>&1 ||
     [ ! -f "$here/node_modules/@phala/dcap-qvl/package.json" ]; then
-    echo "quote_oracle_diff: the oracle is not installed (node and" \
+    diff_fail "the oracle is not installed (node and" \
         "tests/oracle/node_modules/@phala/dcap-qvl); run scripts/deps.sh," \
-        "or set DGA_SKIP_ORACLE=1 to skip this test" >&2
-    exit 1
+        "or set DGA_SKIP_ORACLE=1 to skip this test"
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "quote_oracle_diff: python3 not found (Debian package python3)" >&2
-    exit 1
-fi
-if [ ! -x "$bin" ]; then
-    echo "quote_oracle_diff: $bin is not an executable" >&2
-    exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/quote_oracle_diff.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-start=$(date +%s)
+diff_need python3 "Debian package python3"
+diff_start
 
 if ! python3 "$here/mutants.py" "$fixtures" "$tmp"; then
     echo "quote_oracle_diff: mutant generation failed" >&2
@@ -92,5 +72,5 @@ status=$?
 if [ -n "${ORACLE_KEEP:-}" ]; then
     mkdir -p "$ORACLE_KEEP" && cp -r "$tmp"/. "$ORACLE_KEEP"/
 fi
-echo "quote_oracle_diff: $(($(date +%s) - start))s"
+echo "quote_oracle_diff: $(diff_elapsed)"
 exit $status

@@ -62,6 +62,23 @@ issue() {
     rm -f "$pki_n.csr"
 }
 
+# ext_section NAME BASIC USAGE [EKU]: the extension section NAME of ext.cnf on stdout:
+# critical basicConstraints BASIC and keyUsage USAGE, extendedKeyUsage EKU when given,
+# and the key identifiers (the subject's a hash of its key, the authority's the issuer's).
+ext_section() {
+    printf '[%s]\nbasicConstraints = critical, %s\nkeyUsage = critical, %s\n' "$1" "$2" "$3"
+    if [ -n "${4-}" ]; then
+        printf 'extendedKeyUsage = %s\n' "$4"
+    fi
+    printf 'subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n'
+}
+
+# ca_ext NAME [PATHLEN]: a CA's section (it signs certificates and CRLs).
+ca_ext() { ext_section "$1" "CA:true${2:+, pathlen:$2}" "keyCertSign, cRLSign"; }
+
+# leaf_ext NAME USAGE [EKU]: an end entity's section.
+leaf_ext() { ext_section "$1" CA:false "$2" "${3-}"; }
+
 # index_entry NAME STATUS EXPIRY REVOCATION: NAME.pem's `openssl ocsp` index line (status,
 # expiry, revocation, serial (hex), file, subject; tab-separated).
 index_entry() {

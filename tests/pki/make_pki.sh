@@ -40,24 +40,11 @@ tdx) pki_ca P-256 sha256 $start $end ;;
 esac
 
 ocsp_mode() {
-    cat >ext.cnf <<'CNF'
-[ca]
-basicConstraints = critical, CA:true
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[leaf]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[ocsp]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature
-extendedKeyUsage = OCSPSigning
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-CNF
+    {
+        ca_ext ca
+        leaf_ext leaf digitalSignature
+        leaf_ext ocsp digitalSignature OCSPSigning
+    } >ext.cnf
     issue root "/CN=DGA Test OCSP Root" self ca
     issue inter "/CN=DGA Test OCSP Intermediate" root ca
     issue leaf "/CN=DGA Test Leaf" inter leaf
@@ -87,39 +74,22 @@ CNF
 
 tdx_mode() {
     s() { printf '1.2.840.113741.1.13.1.%s' "$1"; }
-    cat >ext.cnf <<CNF
-[root]
-basicConstraints = critical, CA:true, pathlen:1
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[pckca]
-basicConstraints = critical, CA:true, pathlen:0
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[tcb]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[tcbca]
-basicConstraints = critical, CA:true
-keyUsage = critical, digitalSignature, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[pck]
-basicConstraints = critical, CA:false
-keyUsage = critical, digitalSignature, nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-1.2.840.113741.1.13.1 = ASN1:SEQUENCE:sgx
-[pckasca]
-basicConstraints = critical, CA:true
-keyUsage = critical, digitalSignature, keyCertSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-1.2.840.113741.1.13.1 = ASN1:SEQUENCE:sgx
+    sgx='1.2.840.113741.1.13.1 = ASN1:SEQUENCE:sgx'
+    # the 16 components and PCESVN (.1 .. .17, INTEGERs), then CPUSVN (.18, the
+    # components as bytes)
+    cpusvn="3 3 2 2 4 1 0 5 0 0 0 0 0 0 0 0"
+    : >sgx_c.cnf # their sections, which follow the list
+    {
+        ca_ext root 1
+        ca_ext pckca 0
+        leaf_ext tcb "digitalSignature, nonRepudiation"
+        # a TCB signer made a CA, and a PCK leaf made a CA: both wrong on purpose
+        ext_section tcbca CA:true "digitalSignature, keyCertSign, cRLSign"
+        leaf_ext pck "digitalSignature, nonRepudiation"
+        echo "$sgx"
+        ext_section pckasca CA:true "digitalSignature, keyCertSign"
+        echo "$sgx"
+        cat <<CNF
 [sgx]
 ppid = SEQUENCE:sgx_ppid
 tcb = SEQUENCE:sgx_tcb
@@ -146,36 +116,26 @@ v = SEQUENCE:sgx_config_v
 a = SEQUENCE:sgx_cfg1
 b = SEQUENCE:sgx_cfg2
 c = SEQUENCE:sgx_cfg3
-[sgx_cfg1]
-oid = OID:$(s 7.1)
-v = BOOLEAN:TRUE
-[sgx_cfg2]
-oid = OID:$(s 7.2)
-v = BOOLEAN:TRUE
-[sgx_cfg3]
-oid = OID:$(s 7.3)
-v = BOOLEAN:TRUE
-[sgx_tcb]
-oid = OID:$(s 2)
-v = SEQUENCE:sgx_tcb_v
-[sgx_tcb_v]
 CNF
-    # the 16 components, PCESVN (.17) and CPUSVN (.18)
-    i=1
-    for svn in 3 3 2 2 4 1 0 5 0 0 0 0 0 0 0 0; do
-        printf 'c%d = SEQUENCE:sgx_c%d\n' $i $i >>ext.cnf
-        i=$((i + 1))
-    done
-    printf 'c17 = SEQUENCE:sgx_c17\nc18 = SEQUENCE:sgx_c18\n' >>ext.cnf
-    i=1
-    for svn in 3 3 2 2 4 1 0 5 0 0 0 0 0 0 0 0; do
-        printf '[sgx_c%d]\noid = OID:%s\nv = INTEGER:%d\n' $i "$(s 2.$i)" $svn >>ext.cnf
-        i=$((i + 1))
-    done
-    printf '[sgx_c17]\noid = OID:%s\nv = INTEGER:11\n' "$(s 2.17)" >>ext.cnf
-    printf '[sgx_c18]\noid = OID:%s\nv = FORMAT:HEX,OCTETSTRING:%s\n' "$(s 2.18)" \
-        03030202040100050000000000000000 >>ext.cnf
-    printf '[crl_ext]\nauthorityKeyIdentifier = keyid\n' >>ext.cnf
+        # dynamicPlatform, cachedKeys, SMTEnabled
+        for n in 1 2 3; do
+            printf '[sgx_cfg%d]\noid = OID:%s\nv = BOOLEAN:TRUE\n' $n "$(s 7.$n)"
+        done
+        printf '[sgx_tcb]\noid = OID:%s\nv = SEQUENCE:sgx_tcb_v\n[sgx_tcb_v]\n' "$(s 2)"
+        i=1
+        for svn in $cpusvn 11; do
+            printf 'c%d = SEQUENCE:sgx_c%d\n' $i $i
+            printf '[sgx_c%d]\noid = OID:%s\nv = INTEGER:%d\n' $i "$(s 2.$i)" "$svn" >>sgx_c.cnf
+            i=$((i + 1))
+        done
+        printf 'c18 = SEQUENCE:sgx_c18\n'
+        # shellcheck disable=SC2086 # one byte a component
+        printf '[sgx_c18]\noid = OID:%s\nv = FORMAT:HEX,OCTETSTRING:%s\n' "$(s 2.18)" \
+            "$(printf '%02x' $cpusvn)" >>sgx_c.cnf
+        cat sgx_c.cnf
+        printf '[crl_ext]\nauthorityKeyIdentifier = keyid\n'
+    } >ext.cnf
+    rm -f sgx_c.cnf
 
     o="/O=DGA TEST Corporation"
     issue root "/CN=DGA TEST SGX Root CA$o" self root

@@ -103,6 +103,34 @@ static void test_buf_cap(void **state)
     buf_free(&b);
 }
 
+/* Exactly len bytes, embedded NULs kept, one NUL after; the source is not read past len. */
+static void test_bytes_dup_text(void **state)
+{
+    (void)state;
+    static const char src[] = {'a', '\0', 'b', 'c', 'X'};
+    char *t = bytes_dup_text(src, 4);
+    assert_non_null(t);
+    assert_memory_equal(t, "a\0bc\0", 5);
+    free(t);
+    /* A source with no NUL at all, in its own allocation (ASan sees a read past it). */
+    char *heap = malloc(3);
+    assert_non_null(heap);
+    memcpy(heap, "xyz", 3);
+    t = bytes_dup_text(heap, 3);
+    assert_string_equal(t, "xyz");
+    free(t);
+    free(heap);
+    /* Empty, from a pointer or from NULL. */
+    t = bytes_dup_text(src, 0);
+    assert_string_equal(t, "");
+    free(t);
+    t = bytes_dup_text(NULL, 0);
+    assert_string_equal(t, "");
+    free(t);
+    /* No length leaves room for the NUL. */
+    assert_null(bytes_dup_text(src, SIZE_MAX));
+}
+
 static void test_hex(void **state)
 {
     (void)state;
@@ -453,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_cursor_failed_read_does_not_move),
         cmocka_unit_test(test_cursor_sub_and_end),
         cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_bytes_dup_text),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_base64_encode),

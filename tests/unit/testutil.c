@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "testutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +73,37 @@ void fixture_evidence(const char *dir, enum dga_arch arch, const char *pem_overr
     assert_int_equal(dga_evidence_raw(hex, hex_len, use, use_len, arch, set), DGA_E_OK);
     free(hex);
     free(pem);
+}
+
+/* jansson's allocator, failing the nth allocation from now on (counting from 0). */
+static long alloc_countdown;
+static bool alloc_failed;
+static void *failing_malloc(size_t n)
+{
+    if (alloc_countdown-- == 0) {
+        alloc_failed = true;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+long test_json_alloc_failures(test_json_build_fn build, const void *ctx, const json_t *full,
+                              const char *what)
+{
+    for (long n = 0;; n++) {
+        alloc_countdown = n;
+        alloc_failed = false;
+        json_set_alloc_funcs(failing_malloc, free);
+        json_t *v = build(ctx);
+        json_set_alloc_funcs(malloc, free);
+        if (!alloc_failed) {
+            assert_true(json_equal(v, full));
+            json_decref(v);
+            return n;
+        }
+        if (v != NULL) {
+            print_error("allocation %ld failed, %s still returned\n", n, what);
+        }
+        assert_null(v);
+    }
 }

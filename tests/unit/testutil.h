@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared helpers for the unit tests: fixture paths and loaders. */
+/* Shared helpers for the unit tests: fixture paths and loaders, failing allocations. */
 #ifndef DGA_TESTUTIL_H
 #define DGA_TESTUTIL_H
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "dga/evidence.h"
 
@@ -36,5 +37,17 @@ void fixture_copy(const char *rel, const char *dir, const char *name);
  */
 void fixture_evidence(const char *dir, enum dga_arch arch, const char *pem_override,
                       struct dga_evidence_set *set);
+
+/* Builds a JSON value from ctx (new reference, NULL on failure). */
+typedef json_t *(*test_json_build_fn)(const void *ctx);
+/*
+ * Calls build once for each allocation it makes, with jansson's allocator failing
+ * that allocation only: every such call must return NULL, never a value with a part
+ * missing (the test fails naming `what` and the allocation). The first call in which
+ * no allocation failed must return a value equal to full. Returns how many
+ * allocations that call made.
+ */
+long test_json_alloc_failures(test_json_build_fn build, const void *ctx, const json_t *full,
+                              const char *what);
 
 #endif
