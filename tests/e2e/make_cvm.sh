@@ -169,9 +169,22 @@ cmd_gate() {
 
 # ---- the CVM -----------------------------------------------------------------------------
 
-# emit_seq LIST GATE DIR GPA: the runtime events into DIR/rtmr3.bin and DIR/log.
+# emit_seq LIST GATE DIR GPA: the runtime events into DIR/rtmr3.bin and DIR/log. The same
+# sequence of the same gate run and payload is emitted once per WORK and copied after that
+# (several cases differ from the passing CVM only in the expectations or the bundle).
 emit_seq() {
+    local list=$1 gate=$2 d=$3 gpa=$4 key
+    key=$(printf '%s|%s|%s' "$list" "$gate" "$(sha256_file "$gpa")" | openssl dgst -sha256 -r | cut -d' ' -f1)
+    if [ ! -d "$work/seq/$key" ]; then
+        emit_seq_fresh "$list" "$gate" "$work/seq/$key.tmp" "$gpa"
+        mv "$work/seq/$key.tmp" "$work/seq/$key"
+    fi
+    cp -r "$work/seq/$key" "$d"
+}
+
+emit_seq_fresh() {
     local list=$1 gate=$2 d=$3 gpa=$4 first=1 ev hex version=(--digest-version 1)
+    rm -rf "$d"
     mkdir -p "$d/log"
     local IFS=,
     for ev in $list; do
@@ -224,6 +237,7 @@ cmd_cvm() {
     shift 3
     local events=$DEFAULT_EVENTS log_events="" gpa=$gate/gpa.json bundle=$gate/run/evidence.json
     local rd="" in_rd=""
+    work=$w
     while [ $# -gt 0 ]; do
         case $1 in
         --events) events=$2 ;;
