@@ -207,6 +207,16 @@ cvm_seeds() {
         >"$e/seed-every-key"
 }
 
+# fuzz_cvm_bundle: a gate bundle of the fake NVML (1 GPU), as written and as dstack's GpuInfo
+# response, and an empty GpuInfo attestation.
+cvm_bundle_seeds() {
+    local c=$corpus/fuzz_cvm_bundle b=$fixtures/gate/bundle_1gpu.json
+    cp "$b" "$c/seed-bundle-1gpu"
+    perl -MJSON::PP -e 'local $/; print JSON::PP->new->encode({attestation => <STDIN>})' <"$b" \
+        >"$c/seed-gpuinfo-1gpu" || die "bad $b"
+    printf '%s\n' '{"attestation":""}' >"$c/seed-gpuinfo-empty"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -281,6 +291,7 @@ make_seeds() {
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
     quote_collateral_seeds
     cvm_seeds
+    cvm_bundle_seeds
 }
 
 run_target() {

@@ -10,6 +10,8 @@
  *       --version 4|5 --body td10|td15 --key-type N --tee-type N --vendor HEX16B
  *       --tee-tcb-svn HEX16B --mr-signer-seam HEX48B --seam-attributes HEX8B
  *       --td-attributes HEX8B --mr-service-td HEX48B --report-data HEX64B
+ *       --mrtd HEX48B --rtmr0 HEX48B --rtmr1 HEX48B --rtmr2 HEX48B --rtmr3 HEX48B
+ *       (the TD's measurements: tests/e2e builds a CVM whose RTMR3 is the gate's register)
  *       --qe-mrsigner HEX32B --qe-isvprodid N --qe-isvsvn N --qe-attributes HEX16B
  *       --qe-miscselect N --qe-report-data-tail (a non-zero byte in report_data[32..])
  *       --inner-type N (no chain unless 5)
@@ -154,6 +156,7 @@ struct qopts {
     bool td15, qe_report_data_tail;
     uint8_t vendor[16], tee_tcb_svn[16], mr_signer_seam[48], seam_attributes[8];
     uint8_t td_attributes[8], mr_service_td[48], report_data[64];
+    uint8_t mr_td[48], rt_mr[4][48];
     uint8_t qe_mrsigner[32], qe_attributes[16];
     const char *pck_key, *pck_chain;
 };
@@ -176,6 +179,7 @@ static void qopts_default(struct qopts *o)
     o->tee_tcb_svn[2] = 3;
     o->td_attributes[3] = 0x10; /* SEPT_VE_DISABLE */
     memset(o->qe_mrsigner, 0xdc, sizeof o->qe_mrsigner);
+    memset(o->mr_td, 0x22, sizeof o->mr_td);
     o->qe_attributes[0] = 0x15;
     for (int i = 0; i < 64; i++) {
         o->report_data[i] = (uint8_t)i;
@@ -222,6 +226,10 @@ static void qopts_parse(struct qopts *o, int argc, char **argv)
             hex_to(v, o->mr_service_td, 48, k);
         } else if (strcmp(k, "--report-data") == 0) {
             hex_to(v, o->report_data, 64, k);
+        } else if (strcmp(k, "--mrtd") == 0) {
+            hex_to(v, o->mr_td, 48, k);
+        } else if (strncmp(k, "--rtmr", 6) == 0 && k[6] >= '0' && k[6] <= '3' && k[7] == '\0') {
+            hex_to(v, o->rt_mr[k[6] - '0'], 48, k);
         } else if (strcmp(k, "--qe-mrsigner") == 0) {
             hex_to(v, o->qe_mrsigner, 32, k);
         } else if (strcmp(k, "--qe-isvprodid") == 0) {
@@ -251,8 +259,9 @@ static size_t put_body(const struct qopts *o, uint8_t *p)
     memcpy(p + 64, o->mr_signer_seam, 48);
     memcpy(p + 112, o->seam_attributes, 8);
     memcpy(p + 120, o->td_attributes, 8);
-    memset(p + 128, 0xe7, 1);  /* xfam */
-    memset(p + 136, 0x22, 48); /* mr_td */
+    memset(p + 128, 0xe7, 1); /* xfam */
+    memcpy(p + 136, o->mr_td, 48);
+    memcpy(p + 328, o->rt_mr, sizeof o->rt_mr); /* after mr_config_id, mr_owner, mr_owner_config */
     memcpy(p + 520, o->report_data, 64);
     if (!o->td15) {
         return 584;
