@@ -44,7 +44,8 @@
  * What a CVM hands out: dstack's GetQuote response JSON or dstack-verifier's
  * VerificationRequest (members quote, event_log, vm_config, report_data; a
  * request's "debug" is read and ignored; "attestation", dstack's msgpack
- * container, is refused as not supported yet; any other member is refused).
+ * container, is refused as not supported yet; any other member is refused),
+ * plus this project's gpu_bundle (the bundle the guest served, as a string).
  */
 struct dga_cvm_input {
     uint8_t *quote; /* the quote's bytes (hex-decoded); parse with dga_quote_parse */
@@ -56,6 +57,8 @@ struct dga_cvm_input {
     uint8_t os_image_hash[32];
     bool has_report_data; /* report_data as the response states it, zero-padded to 64 */
     uint8_t report_data[64];
+    uint8_t *gpu_bundle; /* a request's gpu_bundle: the string's exact UTF-8 bytes, or NULL */
+    size_t gpu_bundle_len;
 };
 
 /*
@@ -65,9 +68,12 @@ struct dga_cvm_input {
  * dga_eventlog_parse: its errors pass up with diag->offset the element);
  * vm_config optional (a string holding a JSON object of at most
  * DGA_CVM_VM_CONFIG_MAX bytes; its os_image_hash, when present, 32 bytes of
- * hex); report_data optional (hex, at most 64 bytes). Anything else is
- * DGA_E_CVM_INPUT with diag->field naming the member. ret is untouched on
- * failure.
+ * hex); report_data optional (hex, at most 64 bytes); gpu_bundle optional
+ * (a string, kept as its exact UTF-8 bytes, never re-serialized; "" is no
+ * bundle, as in GpuInfo; more than DGA_CVM_BUNDLE_MAX bytes DGA_E_TOO_LARGE).
+ * A string member holding U+0000 is refused with that member's name (C
+ * string use would cut it). Anything else is DGA_E_CVM_INPUT with
+ * diag->field naming the member. ret is untouched on failure.
  */
 dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *ret,
                             struct dga_diag *diag);
@@ -302,6 +308,7 @@ struct dga_cvm_quote_facts {
     const struct dga_td_report *td; /* required: the registers and report data */
     bool verified;                  /* the quote verified to Intel's root with its collateral */
     struct dga_tcb_result tcb;      /* its TCB status and advisories (when verified) */
+    const char *why; /* not verified: the quote layer's error, for the check's detail; or NULL */
 };
 
 /*

@@ -882,6 +882,16 @@ static void test_input_parse(void **state)
          "0"
          "0000000000\"}",
          "report_data"},
+        /* U+0000 in a string member: refused naming the member, never cut at the NUL */
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"vm_config\":\"{}\\u0000x\"}", "vm_config"},
+        {"{\"quote\":\"00\\u0000\",\"event_log\":\"[]\"}", "quote"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\\u0000\"}", "event_log"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"report_data\":\"12\\u0000\"}", "report_data"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":\"{}\\u0000\"}", "gpu_bundle"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":{}}", "gpu_bundle"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":null}", "gpu_bundle"},
+        /* a NUL inside a key is still the reader's refusal */
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"a\\u0000\":1}", "input"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct dga_diag d = {0};
@@ -897,6 +907,23 @@ static void test_input_parse(void **state)
     assert_int_equal(in.report_data[1], 0x34);
     assert_int_equal(in.report_data[2], 0);
     assert_int_equal(in.log->n, 0);
+    assert_null(in.gpu_bundle);
+    dga_cvm_input_clear(&in);
+
+    /* gpu_bundle: the string's exact UTF-8 bytes, escapes decoded, newline kept. */
+    const char *req = "{\"quote\":\"01\",\"event_log\":\"[]\",\"vm_config\":\"{}\","
+                      "\"gpu_bundle\":\"{\\\"a\\\":\\\"\\u00e9\\\"}\\n\"}";
+    assert_int_equal(dga_cvm_input_parse(req, strlen(req), &in, NULL), DGA_E_OK);
+    assert_int_equal(in.gpu_bundle_len, 11);
+    assert_memory_equal(in.gpu_bundle, "{\"a\":\"\xc3\xa9\"}\n", 11);
+    assert_int_equal(in.vm_config_len, 2);
+    assert_string_equal(in.vm_config, "{}");
+    dga_cvm_input_clear(&in);
+    /* "" is no bundle, as GpuInfo's empty attestation */
+    const char *none = "{\"quote\":\"01\",\"event_log\":\"[]\",\"gpu_bundle\":\"\"}";
+    assert_int_equal(dga_cvm_input_parse(none, strlen(none), &in, NULL), DGA_E_OK);
+    assert_null(in.gpu_bundle);
+    assert_int_equal(in.gpu_bundle_len, 0);
     dga_cvm_input_clear(&in);
 }
 
