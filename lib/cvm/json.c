@@ -146,8 +146,8 @@ static json_t *checks_json(const struct dga_cvm_result *res, bool *ok)
         json_t *o = json_object();
         put(o, "name", json_string(dga_cvm_check_name((enum dga_cvm_check_id)c)), ok);
         put(o, "status", json_string(dga_cvm_status_name(k->status)), ok);
-        put(o, "error",
-            k->status == DGA_CVM_FAIL ? json_string(dga_err_name(k->err)) : json_null(), ok);
+        put(o, "error", k->status == DGA_CVM_FAIL ? json_string(dga_err_name(k->err)) : json_null(),
+            ok);
         put(o, "detail", json_string(k->detail), ok);
         if (a == NULL || o == NULL || json_array_append_new(a, o) != 0) {
             *ok = false;
@@ -191,10 +191,10 @@ static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
 static json_t *device_json(const struct dga_cvm_gpu_device *d)
 {
     return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "label", d->label, "arch", d->arch,
-                     "ueid", str_or_null(d->ueid), "driver_version",
-                     str_or_null(d->driver_version), "vbios_version",
-                     str_or_null(d->vbios_version), "measres", str_or_null(d->measres), "pass",
-                     d->pass, "failed_check", str_or_null(d->failed_check), "error",
+                     "ueid", str_or_null(d->ueid), "driver_version", str_or_null(d->driver_version),
+                     "vbios_version", str_or_null(d->vbios_version), "measres",
+                     str_or_null(d->measres), "pass", d->pass, "failed_check",
+                     str_or_null(d->failed_check), "error",
                      d->pass ? json_null() : json_string(dga_err_name(d->err)));
 }
 
@@ -255,8 +255,7 @@ static json_t *details_json(const struct dga_cvm_run *r, bool *ok)
     put(o, "os_image_version", json_null(), ok);
     put(o, "tee_variant", r->quote.parsed ? json_string("dstack-tdx") : json_null(), ok);
     put(o, "report_data", hex_if(r->quote.verified, r->quote.td.report_data, 64), ok);
-    put(o, "tcb_status", t != NULL ? json_string(dga_tcb_status_name(t->status)) : json_null(),
-        ok);
+    put(o, "tcb_status", t != NULL ? json_string(dga_tcb_status_name(t->status)) : json_null(), ok);
     put(o, "advisory_ids", ids_json(t), ok);
     put(o, "key_provider", res->has_app_info ? key_provider_json(res) : json_null(), ok);
     put(o, "app_info", res->has_app_info ? app_info_json(res, ok) : json_null(), ok);

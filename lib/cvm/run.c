@@ -94,9 +94,8 @@ static dga_err verify_quote(const struct dga_cvm_run_params *p, const struct dga
 /* "<error>: <message> (<field>)": the quote check's detail when the quote failed. */
 static void quote_why(const struct dga_cvm_quote_outcome *q, char *out)
 {
-    snprintf(out, DGA_CVM_DETAIL_LEN, "%s: %s%s%s%s", dga_err_name(q->err),
-             dga_err_message(q->err), q->field[0] != '\0' ? " (" : "", q->field,
-             q->field[0] != '\0' ? ")" : "");
+    snprintf(out, DGA_CVM_DETAIL_LEN, "%s: %s%s%s%s", dga_err_name(q->err), dga_err_message(q->err),
+             q->field[0] != '\0' ? " (" : "", q->field, q->field[0] != '\0' ? ")" : "");
 }
 
 /* A quote that does not parse has no registers: only the quote check can say anything. */
@@ -133,8 +132,7 @@ dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
                     struct dga_diag *diag)
 {
     if (p == NULL || p->in == NULL || p->in->quote == NULL || p->x == NULL || p->opt == NULL ||
-        ret == NULL ||
-        (p->bundle == NULL && p->bundle_len > 0)) {
+        ret == NULL || (p->bundle == NULL && p->bundle_len > 0)) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "run");
     }
     dga_cvm_run_clear(ret);
