@@ -41,10 +41,34 @@ static json_t *hex_if(bool has, const uint8_t *p, size_t n)
     return has ? hex(p, n) : json_null();
 }
 
+/*
+ * A string that may hold the CVM's bytes (an event name in a detail, cut at a
+ * byte count, can end inside a UTF-8 sequence): as it is when it is UTF-8,
+ * else with every byte past ASCII replaced by '?', so that the verdict is
+ * still written. NULL only when out of memory.
+ */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL) {
+        return j;
+    }
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        return NULL;
+    }
+    for (char *c = copy; *c != '\0'; c++) {
+        *c = (unsigned char)*c >= 0x80 ? '?' : *c;
+    }
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 /* "" (a value that was not read) is null. */
 static json_t *str_or_null(const char *s)
 {
-    return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+    return s != NULL && s[0] != '\0' ? text(s) : json_null();
 }
 
 static json_t *time_json(time_t t)
@@ -105,7 +129,7 @@ static json_t *app_info_json(const struct dga_cvm_result *res, bool *ok)
 static json_t *key_provider_json(const struct dga_cvm_result *res)
 {
     const char *id = res->key_provider_id != NULL ? res->key_provider_id : "";
-    return json_pack("{s:s,s:s}", "name", res->key_provider_name, "id", id);
+    return json_pack("{s:o,s:o}", "name", text(res->key_provider_name), "id", text(id));
 }
 
 /* dstack's PolicyBootInfo (camelCase, what its KMS posts to the webhook) and the GPU fields. */
@@ -129,7 +153,11 @@ static json_t *boot_info_json(const struct dga_cvm_run *r, bool *ok)
     if (res->has_gpu_policy_hash) {
         put(o, "gpuPolicyHash", hex(res->gpu_policy_hash, 32), ok);
     }
-    if (res->gpu_event_payload != NULL) {
+    /*
+     * Only a payload that parsed (so JSON text: UTF-8, no NUL, the copy exact);
+     * one that does not is named by the gpu-attestation check, not forwarded.
+     */
+    if (res->has_gpu_event) {
         put(o, "gpuAttestation", json_string(res->gpu_event_payload), ok);
     }
     return o;
@@ -148,7 +176,7 @@ static json_t *checks_json(const struct dga_cvm_result *res, bool *ok)
         put(o, "status", json_string(dga_cvm_status_name(k->status)), ok);
         put(o, "error", k->status == DGA_CVM_FAIL ? json_string(dga_err_name(k->err)) : json_null(),
             ok);
-        put(o, "detail", json_string(k->detail), ok);
+        put(o, "detail", text(k->detail), ok);
         if (a == NULL || o == NULL || json_array_append_new(a, o) != 0) {
             *ok = false;
         }
@@ -173,7 +201,7 @@ static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
     if (!q->verified) {
         put(o, "error", json_string(dga_err_name(q->err)), ok);
         put(o, "message", json_string(dga_err_message(q->err)), ok);
-        put(o, "field", json_string(q->field), ok);
+        put(o, "field", text(q->field), ok);
         return o;
     }
     const struct dga_quote_verdict *v = &q->verdict;
@@ -190,10 +218,10 @@ static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
 
 static json_t *device_json(const struct dga_cvm_gpu_device *d)
 {
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "label", d->label, "arch", d->arch,
-                     "ueid", str_or_null(d->ueid), "driver_version", str_or_null(d->driver_version),
-                     "vbios_version", str_or_null(d->vbios_version), "measres",
-                     str_or_null(d->measres), "pass", d->pass, "failed_check",
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "label", text(d->label), "arch",
+                     text(d->arch), "ueid", str_or_null(d->ueid), "driver_version",
+                     str_or_null(d->driver_version), "vbios_version", str_or_null(d->vbios_version),
+                     "measres", str_or_null(d->measres), "pass", d->pass, "failed_check",
                      str_or_null(d->failed_check), "error",
                      d->pass ? json_null() : json_string(dga_err_name(d->err)));
 }
@@ -219,10 +247,10 @@ static json_t *gpu_json(const struct dga_cvm_run *r, bool *ok)
     put(o, "verified", json_boolean(res->gpu_verified), ok);
     put(o, "devices", devices_json(a, ok), ok);
     /* Parsed strictly already (dga_cvm_gpu_payload_parse): the measured members, as measured. */
-    put(o, "payload",
-        res->has_gpu_event ? json_loads(res->gpu_event_payload, JSON_REJECT_DUPLICATES, NULL)
-                           : json_null(),
-        ok);
+    json_t *payload = res->has_gpu_event
+                          ? json_loads(res->gpu_event_payload, JSON_REJECT_DUPLICATES, NULL)
+                          : json_null();
+    put(o, "payload", payload != NULL ? payload : json_null(), ok);
     put(o, "evidence_sha256", hex_if(res->has_gpu_event, res->gpu.evidence_sha256, 32), ok);
     put(o, "bundle_sha256", hex_if(r->has_bundle, r->bundle_sha256, 32), ok);
     put(o, "reappraised_at", a->ran ? time_json(a->at) : json_null(), ok);
@@ -276,7 +304,7 @@ json_t *dga_cvm_run_json(const struct dga_cvm_run *r)
     bool ok = true;
     json_t *o = json_object();
     put(o, "is_valid", json_boolean(r->result.valid), &ok);
-    put(o, "reason", r->result.valid ? json_null() : json_string(r->result.reason), &ok);
+    put(o, "reason", r->result.valid ? json_null() : text(r->result.reason), &ok);
     put(o, "details", details_json(r, &ok), &ok);
     put(o, "expectations_sha256", hex(r->expectations_sha256, 32), &ok);
     put(o, "verified_at", time_json(r->at), &ok);

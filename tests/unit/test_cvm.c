@@ -1216,6 +1216,137 @@ static void test_run_collateral_errors(void **state)
     run_fx_free(&r);
 }
 
+/* A re-appraisal that reports two devices, the second failing: what details.gpu.devices prints. */
+static dga_err reappraise_devices(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
+                                  const struct dga_cvm_expect *x,
+                                  const struct dga_cvm_gpu_payload *payload, time_t at,
+                                  struct dga_cvm_reappraisal *out, char *detail)
+{
+    (void)ctx;
+    (void)bundle;
+    (void)len;
+    (void)doc;
+    (void)x;
+    (void)payload;
+    (void)at;
+    out->devices = calloc(2, sizeof out->devices[0]);
+    assert_non_null(out->devices);
+    out->n_devices = 2;
+    memset(out->policy_sha256, 0xab, 32);
+    struct dga_cvm_gpu_device *d = out->devices;
+    snprintf(d[0].label, sizeof d[0].label, "GPU-0");
+    snprintf(d[0].arch, sizeof d[0].arch, "hopper");
+    snprintf(d[0].ueid, sizeof d[0].ueid, "123");
+    snprintf(d[0].driver_version, sizeof d[0].driver_version, "550.54.15");
+    snprintf(d[0].measres, sizeof d[0].measres, "success");
+    d[0].pass = true;
+    snprintf(d[1].label, sizeof d[1].label, "GPU-1");
+    snprintf(d[1].arch, sizeof d[1].arch, "hopper");
+    snprintf(d[1].failed_check, sizeof d[1].failed_check, "signature");
+    d[1].err = DGA_E_SIGNATURE_INVALID;
+    snprintf(detail, DGA_CVM_DETAIL_LEN, "GPU-1: signature");
+    return DGA_E_SIGNATURE_INVALID;
+}
+
+/* The synthetic GPU CVM's result as the pipeline would hold it, and its JSON. */
+static json_t *gpu_run_json(struct run *t, struct dga_cvm_run *run)
+{
+    memset(run, 0, sizeof *run);
+    run->result = t->r;
+    memset(&t->r, 0, sizeof t->r); /* the run owns it now */
+    run->gpu_required = true;
+    run->has_bundle = true;
+    assert_int_equal(
+        EVP_Digest(t->bundle, t->bundle_len, run->bundle_sha256, NULL, EVP_sha256(), NULL), 1);
+    json_t *j = dga_cvm_run_json(run);
+    assert_non_null(j);
+    return j;
+}
+
+static dga_err call_reappraise_devices(void *ctx, const uint8_t *bundle, size_t len,
+                                       const json_t *doc, const struct dga_cvm_expect *x,
+                                       const struct dga_cvm_gpu_payload *payload, time_t at,
+                                       struct dga_cvm_reappraisal *out, char *detail)
+{
+    return reappraise_devices(ctx, bundle, len, doc, x, payload, at, out, detail);
+}
+
+static void test_run_json_gpu(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    struct dga_cvm_input in;
+    struct dga_td_report td;
+    build_input(&t.log, NULL, &in);
+    registers_of(&in, &td);
+    struct dga_cvm_expect x;
+    expect_parse(REQ2, &x);
+    struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
+    struct dga_cvm_options opt = {.at = 1767229200, .reappraise = call_reappraise_devices};
+    assert_int_equal(
+        dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt, &t.r), DGA_E_OK);
+    dga_cvm_expect_clear(&x);
+    dga_cvm_input_clear(&in);
+    struct dga_cvm_run run;
+    json_t *j = gpu_run_json(&t, &run);
+    assert_string_equal(str_at(j, "reason", NULL), "GPU verification failed: gpu-reappraisal: "
+                                                   "signature-invalid: GPU-1: signature");
+    json_t *g = json_object_get(json_object_get(j, "details"), "gpu");
+    assert_true(json_is_false(json_object_get(g, "verified")));
+    /* the payload's evidence_sha256 is the bundle's: the binding passed */
+    assert_string_equal(str_at(g, "evidence_sha256", NULL), str_at(g, "bundle_sha256", NULL));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(g, "payload"), "devices")),
+                     2);
+    assert_string_equal(str_at(g, "reappraised_at", NULL), "2026-01-01T00:00:00Z");
+    assert_string_equal(str_at(g, "gpu_policy_hash", NULL),
+                        "81f5d3ad01020300000000000000000000000000000000000000000000000000");
+    assert_string_equal(str_at(g, "policy_sha256", NULL),
+                        "abababababababababababababababababababababababababababababababab");
+    json_t *devs = json_object_get(g, "devices");
+    assert_int_equal(json_array_size(devs), 2);
+    keys_are(json_array_get(devs, 0), "arch,driver_version,error,failed_check,label,measres,pass,"
+                                      "ueid,vbios_version");
+    assert_string_equal(str_at(json_array_get(devs, 0), "driver_version", NULL), "550.54.15");
+    assert_true(json_is_null(json_object_get(json_array_get(devs, 0), "vbios_version")));
+    assert_true(json_is_null(json_object_get(json_array_get(devs, 0), "error")));
+    assert_string_equal(str_at(json_array_get(devs, 1), "error", NULL), "signature-invalid");
+    assert_string_equal(str_at(json_array_get(devs, 1), "failed_check", NULL), "signature");
+    /* what a GPU-aware KMS would forward: the two events, the payload exactly as measured */
+    json_t *b = json_object_get(json_object_get(j, "details"), "boot_info");
+    assert_string_equal(str_at(b, "gpuPolicyHash", NULL),
+                        "81f5d3ad01020300000000000000000000000000000000000000000000000000");
+    assert_string_equal(str_at(b, "gpuAttestation", NULL), t.payload);
+    json_decref(j);
+    dga_cvm_run_clear(&run);
+    run_free(&t);
+}
+
+/* A detail cut inside a UTF-8 sequence (an event name, "%.64s") still yields the verdict. */
+static void test_run_json_cut_utf8(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 1, false, "nvidia");
+    char name[80];
+    memset(name, 'a', 63);
+    strcpy(name + 63, "\xc3\xa9"); /* é: byte 64 of the name is its first byte */
+    insert_at(&t.log, find(&t.log, "boot-mr-done"), name, "", 0);
+    run_verify(&t, "{}");
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_BOOT_SEQUENCE].err, DGA_E_CVM_EVENT_UNKNOWN);
+    struct dga_cvm_run run;
+    json_t *j = gpu_run_json(&t, &run);
+    json_t *checks = json_object_get(json_object_get(j, "details"), "checks");
+    const char *detail =
+        str_at(json_array_get(checks, DGA_CVM_CHECK_BOOT_SEQUENCE), "detail", NULL);
+    char want[128];
+    snprintf(want, sizeof want, "event 10 (%.63s?) before system-ready", name);
+    assert_string_equal(detail, want);
+    json_decref(j);
+    dga_cvm_run_clear(&run);
+    run_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1242,6 +1373,8 @@ int main(void)
         cmocka_unit_test(test_run_json_gpu_required),
         cmocka_unit_test(test_run_quote_fails),
         cmocka_unit_test(test_run_collateral_errors),
+        cmocka_unit_test(test_run_json_gpu),
+        cmocka_unit_test(test_run_json_cut_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
