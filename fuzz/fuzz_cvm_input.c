@@ -5,9 +5,10 @@
  * its event log as delivered to verifiers) and, when it parses, the whole
  * verification over a TD report whose registers are the log's own replay (so
  * the boot-order and GPU checks are reached, not stopped at the replay),
- * with the same bytes as the bundle; then the bundle reader and the
- * gpu-attestation payload parser on the raw bytes. Seeds (fuzz/run-smoke.sh):
- * dstack's GetQuote fixture and a verifier request built from it.
+ * with the request's gpu_bundle, else the same bytes, as the bundle, and the
+ * verdict written as JSON and text (never refused: a NULL is a bug); then
+ * the bundle reader and the gpu-attestation payload parser on the raw bytes. Seeds
+ * (fuzz/run-smoke.sh): dstack's GetQuote fixture and a verifier request built from it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char expect_json[] = "{\"gpu\":{\"required\":true,\"gpus\":{\"min\":1},"
                                   "\"nvswitches\":{\"exact\":0},\"max_bundle_age\":86400}}";
+
+/* Whatever the CVM's bytes, the verdict is written (no allocation fails here). */
+static void output(const struct dga_cvm_run *run)
+{
+    json_t *j = dga_cvm_run_json(run);
+    char *text = dga_cvm_run_text(run);
+    if (j == NULL || text == NULL) {
+        abort();
+    }
+    json_decref(j);
+    free(text);
+}
 
 static void verify(const struct dga_cvm_input *in, const uint8_t *data, size_t size)
 {
@@ -34,12 +47,17 @@ static void verify(const struct dga_cvm_input *in, const uint8_t *data, size_t s
     memcpy(td.rt_mr, rtmr, sizeof rtmr);
     struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
     struct dga_cvm_options opt = {.at = 1767225600};
-    struct dga_cvm_result r;
-    memset(&r, 0, sizeof r);
-    if (dga_cvm_verify(&q, in, data, size, &x, &opt, &r) == DGA_E_OK && r.valid) {
-        abort(); /* no re-appraisal callback: never valid with GPUs required */
+    struct dga_cvm_run run;
+    memset(&run, 0, sizeof run);
+    const uint8_t *bundle = in->gpu_bundle != NULL ? in->gpu_bundle : data;
+    size_t len = in->gpu_bundle != NULL ? in->gpu_bundle_len : size;
+    if (dga_cvm_verify(&q, in, bundle, len, &x, &opt, &run.result) == DGA_E_OK) {
+        if (run.result.valid) {
+            abort(); /* no re-appraisal callback: never valid with GPUs required */
+        }
+        output(&run);
     }
-    dga_cvm_result_clear(&r);
+    dga_cvm_run_clear(&run);
     dga_cvm_expect_clear(&x);
 }
 

@@ -194,12 +194,14 @@ quote_seeds() {
     done
 }
 
-# fuzz_cvm_input: dstack's GetQuote fixture, and it as a verifier request with "debug".
+# fuzz_cvm_input: dstack's GetQuote fixture, and it as a verifier request with "debug" and
+# a gpu_bundle.
 # fuzz_expectations: documents that use every key.
 cvm_seeds() {
     local c=$corpus/fuzz_cvm_input e=$corpus/fuzz_expectations q=$fixtures/dstack/quote-report.json
     cp "$q" "$c/seed-quote-report"
     perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); $j->{debug} = JSON::PP::true;
+        $j->{gpu_bundle} = "{\"bundle_version\":1}\n";
         print JSON::PP->new->canonical->encode($j)' <"$q" >"$c/seed-request" || die "bad $q"
     printf '%s\n' '{"attestation":"{\"bundle_version\":1}\n"}' >"$c/seed-gpuinfo"
     printf '%s\n' '{}' >"$e/seed-empty"

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"quote", "inspect", cmd_quote_inspect, "decode an Intel TDX quote (verifies nothing)"},
     {"quote", "verify", cmd_quote_verify, "verify a TDX quote against its DCAP collateral"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
+    {"verify", NULL, cmd_verify, "verify a dstack CVM and its GPUs as a relying party"},
 };
 
 static void usage(FILE *out)

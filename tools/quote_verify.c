@@ -63,8 +63,7 @@ static void qverify_usage(FILE *out)
             PROGRAM);
 }
 
-/* --at: RFC 3339 (UTC, seconds) or @<unix seconds>; absent: now. */
-static int parse_at(const char *text, time_t *ret)
+int quote_parse_at(const char *text, time_t *ret)
 {
     if (text == NULL) {
         *ret = time(NULL);
@@ -95,8 +94,7 @@ static int read_input(const char *file, size_t cap, uint8_t **ret, size_t *ret_l
     return e == DGA_E_OK ? EXIT_VERIFIED : cli_file_error("standard input", e);
 }
 
-/* A root certificate from a PEM (one certificate) or DER file. */
-static int load_root(const char *path, struct dga_trust *ret)
+int quote_load_root(const char *path, struct dga_trust *ret)
 {
     _cleanup_(freep) uint8_t *data = NULL;
     size_t len = 0;
@@ -268,11 +266,11 @@ int cmd_quote_verify(int argc, char **argv)
     }
     struct dga_quote_verify_opts vo = {.allow_debug = a.allow_debug};
     _cleanup_(dga_trust_clearp) struct dga_trust root = {0};
-    if ((rc = parse_at(a.at, &vo.at)) != EXIT_VERIFIED) {
+    if ((rc = quote_parse_at(a.at, &vo.at)) != EXIT_VERIFIED) {
         return rc;
     }
     if (a.trusted_root != NULL) {
-        if ((rc = load_root(a.trusted_root, &root)) != EXIT_VERIFIED) {
+        if ((rc = quote_load_root(a.trusted_root, &root)) != EXIT_VERIFIED) {
             return rc;
         }
         fprintf(stderr, "warning: verifying to a custom root (%s), not the Intel SGX Root CA\n",

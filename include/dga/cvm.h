@@ -44,7 +44,8 @@
  * What a CVM hands out: dstack's GetQuote response JSON or dstack-verifier's
  * VerificationRequest (members quote, event_log, vm_config, report_data; a
  * request's "debug" is read and ignored; "attestation", dstack's msgpack
- * container, is refused as not supported yet; any other member is refused).
+ * container, is refused as not supported yet; any other member is refused),
+ * plus this project's gpu_bundle (the bundle the guest served, as a string).
  */
 struct dga_cvm_input {
     uint8_t *quote; /* the quote's bytes (hex-decoded); parse with dga_quote_parse */
@@ -56,6 +57,8 @@ struct dga_cvm_input {
     uint8_t os_image_hash[32];
     bool has_report_data; /* report_data as the response states it, zero-padded to 64 */
     uint8_t report_data[64];
+    uint8_t *gpu_bundle; /* a request's gpu_bundle: the string's exact UTF-8 bytes, or NULL */
+    size_t gpu_bundle_len;
 };
 
 /*
@@ -65,9 +68,12 @@ struct dga_cvm_input {
  * dga_eventlog_parse: its errors pass up with diag->offset the element);
  * vm_config optional (a string holding a JSON object of at most
  * DGA_CVM_VM_CONFIG_MAX bytes; its os_image_hash, when present, 32 bytes of
- * hex); report_data optional (hex, at most 64 bytes). Anything else is
- * DGA_E_CVM_INPUT with diag->field naming the member. ret is untouched on
- * failure.
+ * hex); report_data optional (hex, at most 64 bytes); gpu_bundle optional
+ * (a string, kept as its exact UTF-8 bytes, never re-serialized; "" is no
+ * bundle, as in GpuInfo; more than DGA_CVM_BUNDLE_MAX bytes DGA_E_TOO_LARGE).
+ * A string member holding U+0000 is refused with that member's name (C
+ * string use would cut it). Anything else is DGA_E_CVM_INPUT with
+ * diag->field naming the member. ret is untouched on failure.
  */
 dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *ret,
                             struct dga_diag *diag);
@@ -303,6 +309,7 @@ struct dga_cvm_quote_facts {
     const struct dga_td_report *td; /* required: the registers and report data */
     bool verified;                  /* the quote verified to Intel's root with its collateral */
     struct dga_tcb_result tcb;      /* its TCB status and advisories (when verified) */
+    const char *why; /* not verified: the quote layer's error, for the check's detail; or NULL */
 };
 
 /*
@@ -333,6 +340,97 @@ struct dga_cvm_options {
 dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,
                        const uint8_t *bundle, size_t bundle_len, const struct dga_cvm_expect *x,
                        const struct dga_cvm_options *opt, struct dga_cvm_result *ret);
+
+/* ---- the whole verification: the quote layer, then dga_cvm_verify (lib/cvm/run.c) ------ */
+
+struct dga_http_options;
+
+/* Where the quote's DCAP collateral comes from. */
+enum dga_cvm_collateral_kind {
+    DGA_CVM_COLLATERAL_JSON, /* a QuoteCollateralV3 document's text */
+    DGA_CVM_COLLATERAL_DIR, /* a TDX collateral directory: the entry of the quote's FMSPC, PCK CA */
+    DGA_CVM_COLLATERAL_PCCS, /* fetched from a PCCS by dga_tdx_collateral_fetch */
+};
+
+struct dga_cvm_collateral {
+    enum dga_cvm_collateral_kind kind;
+    const char *json; /* JSON: the document, json_len bytes */
+    size_t json_len;
+    const char *dir;                     /* DIR */
+    const char *pccs_url;                /* PCCS */
+    const struct dga_http_options *http; /* PCCS; NULL: dga_http_options_init's defaults */
+};
+
+struct dga_cvm_run_params {
+    const struct dga_cvm_input *in;
+    const uint8_t *bundle; /* the bundle's exact bytes, or NULL */
+    size_t bundle_len;
+    const struct dga_cvm_expect *x;
+    struct dga_cvm_collateral collateral;
+    const struct dga_trust *root; /* NULL: the Intel SGX Root CA; another root in tests only */
+    /* opt->at: the verification time of the quote, its collateral and the bundle's age */
+    const struct dga_cvm_options *opt;
+};
+
+/* What the quote layer said: kept whether or not the quote verified. */
+struct dga_cvm_quote_outcome {
+    bool parsed;             /* dga_quote_parse accepted it (td is its report) */
+    bool verified;           /* dga_quote_verify accepted it with the collateral at the time */
+    dga_err err;             /* DGA_E_OK when verified, else the quote layer's named error */
+    char field[128];         /* diag->field of the failure, or "" */
+    struct dga_td_report td; /* when parsed */
+    struct dga_quote_verdict verdict; /* when verified */
+};
+
+struct dga_cvm_run {
+    time_t at;
+    uint8_t expectations_sha256[32];
+    bool has_bundle; /* a bundle was given: its SHA-256, whether or not GPUs are required */
+    uint8_t bundle_sha256[32];
+    bool custom_root;           /* the quote was checked against a root other than Intel's */
+    bool gpu_required;          /* the expectations' gpu.required */
+    char collateral_path[4096]; /* DIR: the entry read (or missing), else "" */
+    struct dga_cvm_quote_outcome quote;
+    struct dga_cvm_result result; /* every check, even when the quote did not verify */
+};
+void dga_cvm_run_clear(struct dga_cvm_run *r);
+static inline void dga_cvm_run_clearp(struct dga_cvm_run *r)
+{
+    dga_cvm_run_clear(r);
+}
+
+/*
+ * The pipeline the verify command and the verifier server share: parse the
+ * input's quote, source its collateral, verify it with the quote layer at
+ * p->opt->at (DEBUG left to the td-debug check), then dga_cvm_verify over the
+ * facts. A quote that does not parse or verify still yields a verdict
+ * (ret->result: the quote check failed naming the quote layer's error; the
+ * event-log checks still run when the quote parsed). Returns DGA_E_OK with
+ * the verdict in ret->result.valid; else no verdict: DGA_E_BAD_ARGUMENT,
+ * DGA_E_NOMEM, or a collateral source that does not deliver (a document that
+ * does not parse, a directory without the entry, a PCCS fetch that fails:
+ * those functions' errors, diag->field naming the member, path or item).
+ * ret is cleared first.
+ */
+dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
+                    struct dga_diag *diag);
+
+/*
+ * The verdict as JSON (docs/verify.md, Output): a superset of
+ * dstack-verifier's VerificationResponse (is_valid, reason, details with
+ * dstack's keys) plus details.checks, details.quote, details.gpu,
+ * details.boot_info (dstack's PolicyBootInfo with gpuPolicyHash and
+ * gpuAttestation), expectations_sha256 and verified_at. NULL when out of
+ * memory.
+ */
+json_t *dga_cvm_run_json(const struct dga_cvm_run *r);
+
+/*
+ * The operator's view: one line per check "<status> <check>: <detail>",
+ * then "valid" or "invalid: <reason>". malloc'd, NUL-terminated; NULL when
+ * out of memory.
+ */
+char *dga_cvm_run_text(const struct dga_cvm_run *r);
 
 /* ---- the re-appraisal of a bundle's raw evidence (lib/cvm/reappraise.c) ---------------- */
 

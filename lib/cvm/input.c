@@ -22,6 +22,7 @@ void dga_cvm_input_clear(struct dga_cvm_input *in)
     free(in->quote);
     dga_eventlog_free(in->log);
     free(in->vm_config);
+    free(in->gpu_bundle);
     memset(in, 0, sizeof *in);
 }
 
@@ -50,8 +51,8 @@ static dga_err string_member(json_t *o, const char *name, const char **ret, size
 
 static dga_err only_known(json_t *o, struct dga_diag *diag)
 {
-    static const char *const known[] = {"quote",       "event_log", "vm_config",
-                                        "report_data", "debug",     "attestation"};
+    static const char *const known[] = {"quote", "event_log",   "vm_config", "report_data",
+                                        "debug", "attestation", "gpu_bundle"};
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v)
@@ -134,9 +135,36 @@ static dga_err take_vm_config(json_t *o, struct dga_cvm_input *in, struct dga_di
         }
         in->has_os_image_hash = true;
     }
-    in->vm_config = strndup(text, len);
+    in->vm_config = malloc(len + 1);
+    if (in->vm_config == NULL) {
+        return DGA_E_NOMEM;
+    }
+    memcpy(in->vm_config, text, len);
+    in->vm_config[len] = '\0';
     in->vm_config_len = len;
-    return in->vm_config != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    return DGA_E_OK;
+}
+
+/* The bundle the guest served, as the request's string: its exact bytes; "" is none (GpuInfo's). */
+static dga_err take_gpu_bundle(json_t *o, struct dga_cvm_input *in, struct dga_diag *diag)
+{
+    const char *text;
+    size_t len;
+    dga_err e = string_member(o, "gpu_bundle", &text, &len, diag);
+    if (e != DGA_E_OK || text == NULL || len == 0) {
+        return e;
+    }
+    /* Unreachable while DGA_CVM_INPUT_MAX is the smaller cap; kept so the bound holds alone. */
+    if (len > DGA_CVM_BUNDLE_MAX) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, len, "gpu_bundle");
+    }
+    in->gpu_bundle = malloc(len);
+    if (in->gpu_bundle == NULL) {
+        return DGA_E_NOMEM;
+    }
+    memcpy(in->gpu_bundle, text, len);
+    in->gpu_bundle_len = len;
+    return DGA_E_OK;
 }
 
 static dga_err take_report_data(json_t *o, struct dga_cvm_input *in, struct dga_diag *diag)
@@ -178,7 +206,11 @@ static dga_err parse_members(json_t *o, struct dga_cvm_input *in, struct dga_dia
     if (e != DGA_E_OK) {
         return e;
     }
-    return take_report_data(o, in, diag);
+    e = take_report_data(o, in, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return take_gpu_bundle(o, in, diag);
 }
 
 dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *ret,
@@ -191,7 +223,12 @@ dga_err dga_cvm_input_parse(const char *text, size_t len, struct dga_cvm_input *
         return dga_diag_set(diag, DGA_E_TOO_LARGE, len, "input");
     }
     json_error_t jerr;
-    _cleanup_(json_decrefp) json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    /*
+     * U+0000 is let through the JSON reader so that string_member refuses it
+     * naming the member (vm_config, gpu_bundle, ...), not the whole input.
+     */
+    _cleanup_(json_decrefp) json_t *o =
+        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!json_is_object(o)) {
         return dga_diag_set(diag, DGA_E_CVM_INPUT, o == NULL ? (size_t)jerr.position : 0, "input");
     }

@@ -91,8 +91,9 @@ static void check_quote(const struct dga_cvm_quote_facts *q, const struct dga_cv
     if (q->verified) {
         cvm_pass(r, DGA_CVM_CHECK_QUOTE);
     } else {
-        cvm_fail(r, DGA_CVM_CHECK_QUOTE, DGA_E_CVM_QUOTE_UNVERIFIED,
-                 "the quote's signature and collateral were not verified");
+        cvm_fail(r, DGA_CVM_CHECK_QUOTE, DGA_E_CVM_QUOTE_UNVERIFIED, "%s",
+                 q->why != NULL ? q->why
+                                : "the quote's signature and collateral were not verified");
     }
     if (!q->verified) {
         snprintf(r->checks[DGA_CVM_CHECK_TCB].detail, DGA_CVM_DETAIL_LEN, "quote not verified");

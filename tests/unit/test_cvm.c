@@ -882,6 +882,16 @@ static void test_input_parse(void **state)
          "0"
          "0000000000\"}",
          "report_data"},
+        /* U+0000 in a string member: refused naming the member, never cut at the NUL */
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"vm_config\":\"{}\\u0000x\"}", "vm_config"},
+        {"{\"quote\":\"00\\u0000\",\"event_log\":\"[]\"}", "quote"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\\u0000\"}", "event_log"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"report_data\":\"12\\u0000\"}", "report_data"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":\"{}\\u0000\"}", "gpu_bundle"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":{}}", "gpu_bundle"},
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"gpu_bundle\":null}", "gpu_bundle"},
+        /* a NUL inside a key is still the reader's refusal */
+        {"{\"quote\":\"00\",\"event_log\":\"[]\",\"a\\u0000\":1}", "input"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct dga_diag d = {0};
@@ -897,6 +907,23 @@ static void test_input_parse(void **state)
     assert_int_equal(in.report_data[1], 0x34);
     assert_int_equal(in.report_data[2], 0);
     assert_int_equal(in.log->n, 0);
+    assert_null(in.gpu_bundle);
+    dga_cvm_input_clear(&in);
+
+    /* gpu_bundle: the string's exact UTF-8 bytes, escapes decoded, newline kept. */
+    const char *req = "{\"quote\":\"01\",\"event_log\":\"[]\",\"vm_config\":\"{}\","
+                      "\"gpu_bundle\":\"{\\\"a\\\":\\\"\\u00e9\\\"}\\n\"}";
+    assert_int_equal(dga_cvm_input_parse(req, strlen(req), &in, NULL), DGA_E_OK);
+    assert_int_equal(in.gpu_bundle_len, 11);
+    assert_memory_equal(in.gpu_bundle, "{\"a\":\"\xc3\xa9\"}\n", 11);
+    assert_int_equal(in.vm_config_len, 2);
+    assert_string_equal(in.vm_config, "{}");
+    dga_cvm_input_clear(&in);
+    /* "" is no bundle, as GpuInfo's empty attestation */
+    const char *none = "{\"quote\":\"01\",\"event_log\":\"[]\",\"gpu_bundle\":\"\"}";
+    assert_int_equal(dga_cvm_input_parse(none, strlen(none), &in, NULL), DGA_E_OK);
+    assert_null(in.gpu_bundle);
+    assert_int_equal(in.gpu_bundle_len, 0);
     dga_cvm_input_clear(&in);
 }
 
@@ -934,6 +961,392 @@ static void test_bundle_read(void **state)
                      DGA_E_CVM_BUNDLE_ABSENT);
 }
 
+/* ---- the pipeline and its output (run.c, json.c) on dstack's fixture ------------------------- */
+
+#define MAR1_2026 1772323200 /* the fixture's collateral is current then (unit_quote_verify) */
+#define COLLATERAL                                                                                 \
+    "tdx/tdx_quote_outdated_collateral.json" /* FMSPC 90C06F000000, the fixture's                  \
+                                              */
+
+struct run_fx {
+    struct fx f;
+    uint8_t *coll;
+    size_t coll_len;
+    struct dga_cvm_expect x;
+    struct dga_cvm_options opt;
+    struct dga_cvm_run_params p;
+    struct dga_cvm_run run;
+};
+
+static void run_fx_load(struct run_fx *r, const char *expect, time_t at)
+{
+    memset(r, 0, sizeof *r);
+    fx_load(&r->f);
+    r->coll = fixture_read(COLLATERAL, &r->coll_len);
+    assert_non_null(r->coll);
+    expect_parse(expect, &r->x);
+    r->opt = (struct dga_cvm_options){.at = at};
+    r->p = (struct dga_cvm_run_params){
+        .in = &r->f.in,
+        .x = &r->x,
+        .collateral = {.kind = DGA_CVM_COLLATERAL_JSON,
+                       .json = (const char *)r->coll,
+                       .json_len = r->coll_len},
+        .opt = &r->opt,
+    };
+}
+
+static void run_fx_free(struct run_fx *r)
+{
+    dga_cvm_run_clear(&r->run);
+    dga_cvm_expect_clear(&r->x);
+    free(r->coll);
+    fx_free(&r->f);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The object's keys, sorted, comma-separated. */
+static void keys_are(json_t *o, const char *want)
+{
+    assert_true(json_is_object(o));
+    const char *names[64];
+    size_t n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        assert_true(n < 64);
+        names[n++] = key;
+    }
+    qsort(names, n, sizeof names[0], by_name);
+    char got[1024] = "";
+    for (size_t i = 0; i < n; i++) {
+        strcat(got, i > 0 ? "," : "");
+        strcat(got, names[i]);
+    }
+    assert_string_equal(got, want);
+}
+
+static const char *str_at(const json_t *o, const char *path1, const char *path2)
+{
+    const json_t *v = json_object_get(o, path1);
+    v = path2 != NULL ? json_object_get(v, path2) : v;
+    assert_true(json_is_string(v));
+    return json_string_value(v);
+}
+
+static void test_run_json_fixture(void **state)
+{
+    (void)state;
+    struct run_fx r;
+    run_fx_load(&r, "{}", MAR1_2026);
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    assert_true(r.run.result.valid);
+    json_t *j = dga_cvm_run_json(&r.run);
+    assert_non_null(j);
+    keys_are(j, "details,expectations_sha256,is_valid,reason,verified_at");
+    assert_true(json_is_true(json_object_get(j, "is_valid")));
+    assert_true(json_is_null(json_object_get(j, "reason")));
+    assert_string_equal(str_at(j, "verified_at", NULL), "2026-03-01T00:00:00Z");
+    /* SHA-256("{}") */
+    assert_string_equal(str_at(j, "expectations_sha256", NULL),
+                        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    json_t *d = json_object_get(j, "details");
+    /* dstack-verifier's VerificationDetails (its optional acpi_tables, rtmr_debug omitted), ours */
+    keys_are(d, "acpi_tables_verified,advisory_ids,app_info,boot_info,checks,event_log_verified,"
+                "gpu,key_provider,os_image_hash_verified,os_image_is_dev,os_image_version,quote,"
+                "quote_verified,report_data,tcb_status,tee_variant");
+    assert_true(json_is_true(json_object_get(d, "quote_verified")));
+    assert_true(json_is_true(json_object_get(d, "event_log_verified")));
+    assert_true(json_is_false(json_object_get(d, "os_image_hash_verified")));
+    assert_string_equal(str_at(d, "tcb_status", NULL), "UpToDate");
+    assert_string_equal(str_at(d, "tee_variant", NULL), "dstack-tdx");
+    assert_string_equal(str_at(d, "report_data", NULL),
+                        "1234000000000000000000000000000000000000000000000000000000000000"
+                        "0000000000000000000000000000000000000000000000000000000000000000");
+    keys_are(json_object_get(d, "app_info"),
+             "app_id,compose_hash,device_id,init_script_hashes,instance_id,key_provider_info,"
+             "mr_aggregated,mr_system,os_image_hash");
+    /* the fixture's event payloads and the values test_fixture_event_log derives */
+    assert_string_equal(str_at(d, "app_info", "app_id"),
+                        "3763bc34552cf3a27ff71ad5f7a90471562a1a2d");
+    assert_string_equal(str_at(d, "app_info", "instance_id"),
+                        "c3714eb66990eace777b4e664c16e09375dec4c9");
+    assert_string_equal(str_at(d, "app_info", "mr_aggregated"),
+                        "233c659f83048505bb1ef7f105245aa80f5d04e3d096c329da272d7ee13fbf38");
+    /* vm_config's os_image_hash, as dstack's verifier reports it */
+    assert_string_equal(str_at(d, "app_info", "os_image_hash"),
+                        "14ad42d0270b444eaeb53918a5a94d9b17eec7a817cd336173b17c5327541c67");
+    keys_are(json_object_get(d, "key_provider"), "id,name");
+    assert_string_equal(str_at(d, "key_provider", "name"), "local-sgx");
+    /* dstack's PolicyBootInfo; no GPU events in the fixture, so no GPU fields */
+    keys_are(json_object_get(d, "boot_info"),
+             "advisoryIds,appId,composeHash,deviceId,instanceId,keyProviderInfo,mrAggregated,"
+             "mrSystem,osImageHash,tcbStatus,teeVariant");
+    assert_string_equal(str_at(d, "boot_info", "keyProviderInfo"),
+                        str_at(d, "app_info", "key_provider_info"));
+    json_t *checks = json_object_get(d, "checks");
+    assert_int_equal(json_array_size(checks), DGA_CVM_CHECK__COUNT);
+    keys_are(json_array_get(checks, 0), "detail,error,name,status");
+    assert_string_equal(str_at(json_array_get(checks, 0), "name", NULL), "quote");
+    assert_string_equal(str_at(json_array_get(checks, 17), "name", NULL), "gpu-reappraisal");
+    assert_string_equal(str_at(json_array_get(checks, 17), "status", NULL), "skipped");
+    keys_are(json_object_get(d, "quote"), "advisory_ids,custom_root,fmspc,parsed,pck_ca,"
+                                          "platform_status,qe_status,status,verified");
+    assert_string_equal(str_at(d, "quote", "fmspc"), "90C06F000000");
+    keys_are(json_object_get(d, "gpu"), "bundle_sha256,devices,evidence_sha256,gpu_policy_hash,"
+                                        "payload,policy_sha256,reappraised_at,required,verified");
+    json_decref(j);
+    char *text = dga_cvm_run_text(&r.run);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "pass quote\npass tcb-status\npass td-debug\n"
+                                 "skipped report-data\npass rtmr0-2-replay\n"));
+    assert_non_null(strstr(text, "skipped gpu-reappraisal\nvalid\n"));
+    free(text);
+    run_fx_free(&r);
+}
+
+/* GPUs required, a bundle given: the bundle's SHA-256 is reported, the event's absence named. */
+static void test_run_json_gpu_required(void **state)
+{
+    (void)state;
+    struct run_fx r;
+    run_fx_load(&r, "{\"gpu\":{\"required\":true}}", MAR1_2026);
+    r.p.bundle = (const uint8_t *)"{}";
+    r.p.bundle_len = 2;
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    assert_false(r.run.result.valid);
+    json_t *j = dga_cvm_run_json(&r.run);
+    assert_non_null(j);
+    assert_string_equal(str_at(j, "reason", NULL),
+                        "GPU verification failed: gpu-attestation: gpu-event-absent: "
+                        "no gpu-attestation event before system-ready (0 after it, ignored)");
+    json_t *g = json_object_get(json_object_get(j, "details"), "gpu");
+    assert_true(json_is_true(json_object_get(g, "required")));
+    assert_true(json_is_false(json_object_get(g, "verified")));
+    /* SHA-256("{}") */
+    assert_string_equal(str_at(g, "bundle_sha256", NULL),
+                        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    assert_true(json_is_null(json_object_get(g, "payload")));
+    json_decref(j);
+    char *text = dga_cvm_run_text(&r.run);
+    assert_non_null(strstr(text, "\nfail gpu-attestation: gpu-event-absent: no gpu-attestation "
+                                 "event before system-ready (0 after it, ignored)\n"));
+    assert_non_null(strstr(text, "\nnot-run gpu-reappraisal\ninvalid: GPU verification failed: "));
+    free(text);
+    run_fx_free(&r);
+}
+
+/* A quote that fails verification is a verdict: its error in the quote check, the log still read.
+ */
+static void test_run_quote_fails(void **state)
+{
+    (void)state;
+    struct run_fx r;
+    run_fx_load(&r, "{}", 1774051200 /* 2026-03-21: the TCB info has expired */);
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    assert_false(r.run.result.valid);
+    assert_true(r.run.quote.parsed);
+    assert_false(r.run.quote.verified);
+    assert_int_equal(r.run.quote.err, DGA_E_TCB_INFO_EXPIRED);
+    assert_string_equal(r.run.quote.field, "tcb_info");
+    assert_true(r.run.result.event_log_verified);
+    assert_int_equal(r.run.result.err, DGA_E_CVM_QUOTE_UNVERIFIED);
+    assert_string_equal(r.run.result.reason,
+                        "Quote verification failed: quote: quote-not-verified: tcb-info-expired: "
+                        "the TCB info nextUpdate is before the verification time (tcb_info)");
+    json_t *j = dga_cvm_run_json(&r.run);
+    json_t *d = json_object_get(j, "details");
+    assert_true(json_is_null(json_object_get(d, "tcb_status")));
+    assert_true(json_is_null(json_object_get(d, "report_data")));
+    keys_are(json_object_get(d, "quote"), "custom_root,error,field,message,parsed,verified");
+    assert_string_equal(str_at(d, "quote", "error"), "tcb-info-expired");
+    json_decref(j);
+    dga_cvm_run_clear(&r.run);
+
+    /* A quote that does not parse: only the quote check can say anything. */
+    static const char bad[] = "{\"quote\":\"0400\",\"event_log\":\"[]\"}";
+    struct dga_cvm_input in;
+    assert_int_equal(dga_cvm_input_parse(bad, strlen(bad), &in, NULL), DGA_E_OK);
+    r.p.in = &in;
+    r.opt.at = MAR1_2026;
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    assert_false(r.run.quote.parsed);
+    assert_int_equal(r.run.quote.err, DGA_E_TRUNCATED);
+    assert_int_equal(r.run.result.checks[DGA_CVM_CHECK_QUOTE].status, DGA_CVM_FAIL);
+    assert_int_equal(r.run.result.checks[DGA_CVM_CHECK_RUNTIME_REPLAY].status, DGA_CVM_NOT_RUN);
+    assert_string_equal(r.run.result.reason, "Quote verification failed: quote: "
+                                             "quote-not-verified: truncated: input is truncated "
+                                             "(att_key_type)");
+    j = dga_cvm_run_json(&r.run);
+    d = json_object_get(j, "details");
+    assert_true(json_is_false(json_object_get(d, "event_log_verified")));
+    assert_true(json_is_null(json_object_get(d, "app_info")));
+    assert_null(json_object_get(d, "boot_info"));
+    assert_true(json_is_null(json_object_get(d, "tee_variant")));
+    json_decref(j);
+    dga_cvm_input_clear(&in);
+    r.p.in = &r.f.in;
+    run_fx_free(&r);
+}
+
+/* A collateral source that does not deliver is no verdict: the caller's error. */
+static void test_run_collateral_errors(void **state)
+{
+    (void)state;
+    struct run_fx r;
+    run_fx_load(&r, "{}", MAR1_2026);
+    struct dga_diag d = {0};
+    r.p.collateral.json = "{}";
+    r.p.collateral.json_len = 2;
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, &d), DGA_E_QUOTE_COLLATERAL);
+    assert_false(r.run.result.valid);
+    r.p.collateral =
+        (struct dga_cvm_collateral){.kind = DGA_CVM_COLLATERAL_DIR, .dir = "/nonexistent-dga-dir"};
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, &d), DGA_E_QUOTE_COLLATERAL_MISSING);
+    assert_string_equal(d.field, "collateral_dir");
+    assert_string_equal(r.run.collateral_path,
+                        "/nonexistent-dga-dir/tdx/90C06F000000-platform.json");
+    r.p.opt = NULL;
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, &d), DGA_E_BAD_ARGUMENT);
+    run_fx_free(&r);
+}
+
+/* A re-appraisal that reports two devices, the second failing: what details.gpu.devices prints. */
+static dga_err reappraise_devices(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
+                                  const struct dga_cvm_expect *x,
+                                  const struct dga_cvm_gpu_payload *payload, time_t at,
+                                  struct dga_cvm_reappraisal *out, char *detail)
+{
+    (void)ctx;
+    (void)bundle;
+    (void)len;
+    (void)doc;
+    (void)x;
+    (void)payload;
+    (void)at;
+    out->devices = calloc(2, sizeof out->devices[0]);
+    assert_non_null(out->devices);
+    out->n_devices = 2;
+    memset(out->policy_sha256, 0xab, 32);
+    struct dga_cvm_gpu_device *d = out->devices;
+    snprintf(d[0].label, sizeof d[0].label, "GPU-0");
+    snprintf(d[0].arch, sizeof d[0].arch, "hopper");
+    snprintf(d[0].ueid, sizeof d[0].ueid, "123");
+    snprintf(d[0].driver_version, sizeof d[0].driver_version, "550.54.15");
+    snprintf(d[0].measres, sizeof d[0].measres, "success");
+    d[0].pass = true;
+    snprintf(d[1].label, sizeof d[1].label, "GPU-1");
+    snprintf(d[1].arch, sizeof d[1].arch, "hopper");
+    snprintf(d[1].failed_check, sizeof d[1].failed_check, "signature");
+    d[1].err = DGA_E_SIGNATURE_INVALID;
+    snprintf(detail, DGA_CVM_DETAIL_LEN, "GPU-1: signature");
+    return DGA_E_SIGNATURE_INVALID;
+}
+
+/* The synthetic GPU CVM's result as the pipeline would hold it, and its JSON. */
+static json_t *gpu_run_json(struct run *t, struct dga_cvm_run *run)
+{
+    memset(run, 0, sizeof *run);
+    run->result = t->r;
+    memset(&t->r, 0, sizeof t->r); /* the run owns it now */
+    run->gpu_required = true;
+    run->has_bundle = true;
+    assert_int_equal(
+        EVP_Digest(t->bundle, t->bundle_len, run->bundle_sha256, NULL, EVP_sha256(), NULL), 1);
+    json_t *j = dga_cvm_run_json(run);
+    assert_non_null(j);
+    return j;
+}
+
+static dga_err call_reappraise_devices(void *ctx, const uint8_t *bundle, size_t len,
+                                       const json_t *doc, const struct dga_cvm_expect *x,
+                                       const struct dga_cvm_gpu_payload *payload, time_t at,
+                                       struct dga_cvm_reappraisal *out, char *detail)
+{
+    return reappraise_devices(ctx, bundle, len, doc, x, payload, at, out, detail);
+}
+
+static void test_run_json_gpu(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    struct dga_cvm_input in;
+    struct dga_td_report td;
+    build_input(&t.log, NULL, &in);
+    registers_of(&in, &td);
+    struct dga_cvm_expect x;
+    expect_parse(REQ2, &x);
+    struct dga_cvm_quote_facts q = {.td = &td, .verified = true};
+    struct dga_cvm_options opt = {.at = 1767229200, .reappraise = call_reappraise_devices};
+    assert_int_equal(
+        dga_cvm_verify(&q, &in, (const uint8_t *)t.bundle, t.bundle_len, &x, &opt, &t.r), DGA_E_OK);
+    dga_cvm_expect_clear(&x);
+    dga_cvm_input_clear(&in);
+    struct dga_cvm_run run;
+    json_t *j = gpu_run_json(&t, &run);
+    assert_string_equal(str_at(j, "reason", NULL), "GPU verification failed: gpu-reappraisal: "
+                                                   "signature-invalid: GPU-1: signature");
+    json_t *g = json_object_get(json_object_get(j, "details"), "gpu");
+    assert_true(json_is_false(json_object_get(g, "verified")));
+    /* the payload's evidence_sha256 is the bundle's: the binding passed */
+    assert_string_equal(str_at(g, "evidence_sha256", NULL), str_at(g, "bundle_sha256", NULL));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(g, "payload"), "devices")),
+                     2);
+    assert_string_equal(str_at(g, "reappraised_at", NULL), "2026-01-01T00:00:00Z");
+    assert_string_equal(str_at(g, "gpu_policy_hash", NULL),
+                        "81f5d3ad01020300000000000000000000000000000000000000000000000000");
+    assert_string_equal(str_at(g, "policy_sha256", NULL),
+                        "abababababababababababababababababababababababababababababababab");
+    json_t *devs = json_object_get(g, "devices");
+    assert_int_equal(json_array_size(devs), 2);
+    keys_are(json_array_get(devs, 0), "arch,driver_version,error,failed_check,label,measres,pass,"
+                                      "ueid,vbios_version");
+    assert_string_equal(str_at(json_array_get(devs, 0), "driver_version", NULL), "550.54.15");
+    assert_true(json_is_null(json_object_get(json_array_get(devs, 0), "vbios_version")));
+    assert_true(json_is_null(json_object_get(json_array_get(devs, 0), "error")));
+    assert_string_equal(str_at(json_array_get(devs, 1), "error", NULL), "signature-invalid");
+    assert_string_equal(str_at(json_array_get(devs, 1), "failed_check", NULL), "signature");
+    /* what a GPU-aware KMS would forward: the two events, the payload exactly as measured */
+    json_t *b = json_object_get(json_object_get(j, "details"), "boot_info");
+    assert_string_equal(str_at(b, "gpuPolicyHash", NULL),
+                        "81f5d3ad01020300000000000000000000000000000000000000000000000000");
+    assert_string_equal(str_at(b, "gpuAttestation", NULL), t.payload);
+    json_decref(j);
+    dga_cvm_run_clear(&run);
+    run_free(&t);
+}
+
+/* A detail cut inside a UTF-8 sequence (an event name, "%.64s") still yields the verdict. */
+static void test_run_json_cut_utf8(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 1, false, "nvidia");
+    char name[80];
+    memset(name, 'a', 63);
+    strcpy(name + 63, "\xc3\xa9"); /* é: byte 64 of the name is its first byte */
+    insert_at(&t.log, find(&t.log, "boot-mr-done"), name, "", 0);
+    run_verify(&t, "{}");
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_BOOT_SEQUENCE].err, DGA_E_CVM_EVENT_UNKNOWN);
+    struct dga_cvm_run run;
+    json_t *j = gpu_run_json(&t, &run);
+    json_t *checks = json_object_get(json_object_get(j, "details"), "checks");
+    const char *detail =
+        str_at(json_array_get(checks, DGA_CVM_CHECK_BOOT_SEQUENCE), "detail", NULL);
+    char want[128];
+    snprintf(want, sizeof want, "event 10 (%.63s?) before system-ready", name);
+    assert_string_equal(detail, want);
+    json_decref(j);
+    dga_cvm_run_clear(&run);
+    run_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -956,6 +1369,12 @@ int main(void)
         cmocka_unit_test(test_expect_parse),
         cmocka_unit_test(test_input_parse),
         cmocka_unit_test(test_bundle_read),
+        cmocka_unit_test(test_run_json_fixture),
+        cmocka_unit_test(test_run_json_gpu_required),
+        cmocka_unit_test(test_run_quote_fails),
+        cmocka_unit_test(test_run_collateral_errors),
+        cmocka_unit_test(test_run_json_gpu),
+        cmocka_unit_test(test_run_json_cut_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
