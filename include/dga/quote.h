@@ -216,6 +216,17 @@ struct dga_tcb_result {
  */
 dga_err dga_tcb_result_merge(struct dga_tcb_result *left, const struct dga_tcb_result *right);
 
+/*
+ * Intel's convergence of the platform status with the QE's or the TDX
+ * module's: as dga_tcb_result_merge, except that an OutOfDate other on a
+ * ConfigurationNeeded or ConfigurationAndSWHardeningNeeded platform gives
+ * OutOfDateConfigurationNeeded (where the worse status alone would say
+ * OutOfDate and drop the configuration advice). Verification converges the
+ * module status into the platform's, then the QE's into that.
+ */
+dga_err dga_tcb_result_converge(struct dga_tcb_result *platform,
+                                const struct dga_tcb_result *other);
+
 /* ---- TCB info (Intel's signed tcbInfo JSON object) ---- */
 
 struct dga_tcb_level {

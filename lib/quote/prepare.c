@@ -136,12 +136,11 @@ static void prepare_signed(struct dga_quote_prepared *p, const char *chain, cons
                            struct prep_signed *ret)
 {
     const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, field};
-    ret->chain.err = quote_chain_decode(chain, str_len(chain), &spec, p->pool, &ret->decoded,
-                                        &ret->chain.diag);
+    ret->chain.err =
+        quote_chain_decode(chain, str_len(chain), &spec, p->pool, &ret->decoded, &ret->chain.diag);
     if (ret->chain.err == DGA_E_OK) {
         ret->signature_ok = dga_p256_verify_raw(X509_get0_pubkey(ret->decoded.leaf),
-                                                (const uint8_t *)text, text_len,
-                                                sig) == DGA_E_OK;
+                                                (const uint8_t *)text, text_len, sig) == DGA_E_OK;
     }
     ERR_clear_error();
 }
@@ -168,9 +167,9 @@ static void prepare_pieces(struct dga_quote_prepared *p, const struct dga_quote_
                     same_string(c->tcb_info_issuer_chain, c->qe_identity_issuer_chain);
     if (c->pck_certificate_chain != NULL) {
         const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain"};
-        p->pck_step.err = quote_chain_decode(c->pck_certificate_chain,
-                                             strlen(c->pck_certificate_chain), &spec, p->pool,
-                                             &p->pck, &p->pck_step.diag);
+        p->pck_step.err =
+            quote_chain_decode(c->pck_certificate_chain, strlen(c->pck_certificate_chain), &spec,
+                               p->pool, &p->pck, &p->pck_step.diag);
     }
     ERR_clear_error();
 }

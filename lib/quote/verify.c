@@ -278,16 +278,16 @@ static dga_err step_platform_tcb(struct vctx *v)
         return dga_diag_set(v->diag, e, body_off(v->q), "tcb_info");
     }
     if (applied) {
-        e = dga_tcb_result_merge(&v->platform, &module);
+        e = dga_tcb_result_converge(&v->platform, &module);
     }
     return e;
 }
 
-/* Step 11: the final status (platform, then QE); Revoked is a failure, never a status. */
+/* Step 11: the final status (platform converged with QE); Revoked is a failure, never a status. */
 static dga_err step_merge(struct vctx *v)
 {
     v->final = v->platform;
-    dga_err e = dga_tcb_result_merge(&v->final, &v->qe);
+    dga_err e = dga_tcb_result_converge(&v->final, &v->qe);
     if (e != DGA_E_OK) {
         return e;
     }
