@@ -125,6 +125,23 @@ quote_collateral_seeds() {
     done
 }
 
+# fuzz_pccs_response: byte 0 + each PCCS body, byte 1 + each issuer chain header value, as
+# tests/quote/fake_pccs.py serves the TDX collateral of tdx_quote
+pccs_response_seeds() {
+    local c=$corpus/fuzz_pccs_response p=$corpus/.pccs f
+    rm -rf "$p"
+    python3 tests/quote/fake_pccs.py split "$fixtures/tdx/tdx_quote_collateral.json" platform "$p" ||
+        die "fake_pccs.py split failed"
+    for f in "$p"/*.body; do
+        { byte 0; cat "$f"; } >"$c/seed-$(basename "$f" .body)"
+    done
+    for f in "$p"/*.headers; do
+        [ -s "$f" ] || continue
+        { byte 1; sed -n 's/^[^:]*: //p' "$f" | head -n 1; } >"$c/seed-$(basename "$f" .headers)-header"
+    done
+    rm -rf "$p"
+}
+
 eventlog_seeds() {
     local c=$corpus/fuzz_eventlog q=$fixtures/dstack/quote-report.json
     cp "$q" "$c/seed-quote-report"
@@ -292,6 +309,7 @@ make_seeds() {
     cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
     quote_collateral_seeds
+    pccs_response_seeds
     cvm_seeds
     cvm_bundle_seeds
 }

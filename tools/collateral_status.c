@@ -19,6 +19,7 @@
 #include "collateral.h"
 #include "dga/cleanup.h"
 #include "dga/collateral.h"
+#include "dga/quote.h"
 #include "dga/rim.h"
 #include "dga/util.h"
 
@@ -36,10 +37,14 @@ static void status_usage(FILE *out)
             "CoRIM root) in DIR. A response is fresh by attest's own rule (thisUpdate and\n"
             "nextUpdate within 300 s of skew, nextUpdate not before thisUpdate, age at most\n"
             "--ocsp-max-age with no skew; 0 = nextUpdate alone); its signature is not\n"
-            "checked here: attest verifies every piece when it uses it. With evidence, also\n"
+            "checked here: attest verifies every piece when it uses it. Also the TDX\n"
+            "collateral (DIR/tdx/<FMSPC>-<ca>.json): the windows of its TCB info, QE\n"
+            "identity and both CRLs, and when the entry is usable (all four current), its\n"
+            "signatures not checked either (quote verify checks them). With evidence, also\n"
             "what is missing for it: each RIM id, and each certificate of its device chain\n"
             "and of the stored RIMs' signer chains without a stored response. Exit 1 when a\n"
-            "response is no longer fresh at TIME (default now) or something is missing.\n"
+            "response or TDX entry is not usable at TIME (default now), an entry is\n"
+            "unreadable or misnamed, or something is missing.\n"
             "--trust-root, --rim-url and --ocsp-url are refused: status fetches nothing and\n"
             "verifies no device chain.\n",
             PROGRAM);
@@ -128,6 +133,118 @@ static json_t *rim_entry(const char *dir, const char *name, const struct dga_tru
                      "sha256", sha, "signer_chain_expires",
                      chain_ok ? json_string(info.expiration_date) : json_null(),
                      "signer_chain_valid_now", chain_ok && !info.expired && !info.not_yet_valid);
+}
+
+/* ------------------------------------------------------------ TDX collateral */
+
+/* An ASN1 time as "YYYY-MM-DDTHH:MM:SSZ" and, through the library's one parser, seconds. */
+static bool asn1_time(const ASN1_TIME *t, char out[21], time_t *ret)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    return t != NULL && ASN1_TIME_to_tm(t, &tm) == 1 &&
+           strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20 &&
+           dga_time_parse(out, ret) == DGA_E_OK;
+}
+
+/* One document's validity window, and the entry's (the intersection of all four) so far. */
+struct tdx_window {
+    time_t from, until;
+};
+
+/* last: the last second the document is usable (a CRL is expired at its nextUpdate itself). */
+static json_t *window_json(time_t from, time_t until, time_t last, struct tdx_window *all)
+{
+    char f[21], u[21];
+    dga_time_format(from, f);
+    dga_time_format(until, u);
+    all->from = from > all->from ? from : all->from;
+    all->until = last < all->until ? last : all->until;
+    return json_pack("{s:s,s:s}", "from", f, "until", u);
+}
+
+/* A CRL's thisUpdate .. nextUpdate (a CRL without nextUpdate has no window: refused). */
+static json_t *crl_window(const uint8_t *der, size_t len, struct tdx_window *all, bool *processor)
+{
+    char f[21], u[21], cn[128] = "";
+    time_t from = 0, until = 0;
+    const unsigned char *p = der;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
+    bool ok = crl != NULL && asn1_time(X509_CRL_get0_lastUpdate(crl), f, &from) &&
+              asn1_time(X509_CRL_get0_nextUpdate(crl), u, &until);
+    if (ok && processor != NULL) {
+        X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof cn);
+        *processor = strstr(cn, "Processor") != NULL;
+    }
+    X509_CRL_free(crl);
+    /* OpenSSL (quote verify): thisUpdate <= at < nextUpdate */
+    return ok ? window_json(from, until, until - 1, all) : NULL;
+}
+
+/* The four windows of a collateral document, as out's members; false if one cannot be read. */
+static bool tdx_windows(const struct dga_quote_collateral *c, json_t *out, struct tdx_window *all,
+                        char fmspc[13], bool *processor)
+{
+    _cleanup_(dga_tcb_info_clearp) struct dga_tcb_info tcb = {0};
+    _cleanup_(dga_qe_identity_clearp) struct dga_qe_identity qe = {0};
+    if (dga_tcb_info_parse(c->tcb_info, c->tcb_info_len, &tcb, NULL) != DGA_E_OK ||
+        dga_qe_identity_parse(c->qe_identity, c->qe_identity_len, &qe, NULL) != DGA_E_OK) {
+        return false;
+    }
+    dga_hex_encode_upper(tcb.fmspc, sizeof tcb.fmspc, fmspc);
+    /* quote verify: issueDate <= at <= nextUpdate, both bounds inclusive */
+    json_object_set_new(out, "tcb_info",
+                        window_json(tcb.issue_date, tcb.next_update, tcb.next_update, all));
+    json_object_set_new(out, "qe_identity",
+                        window_json(qe.issue_date, qe.next_update, qe.next_update, all));
+    json_t *root = crl_window(c->root_ca_crl, c->root_ca_crl_len, all, NULL);
+    json_t *pck = crl_window(c->pck_crl, c->pck_crl_len, all, processor);
+    json_object_set_new(out, "root_ca_crl", root != NULL ? root : json_null());
+    json_object_set_new(out, "pck_crl", pck != NULL ? pck : json_null());
+    return root != NULL && pck != NULL;
+}
+
+/*
+ * One entry of <dir>/tdx: its documents' windows and the entry's (all four current), read
+ * without checking any signature (quote verify checks every piece when it uses it). It is
+ * named right when its name is the FMSPC of its TCB info and the CA of its PCK CRL, the
+ * key quote verify --collateral-dir looks it up by.
+ */
+static json_t *tdx_entry(const char *dir, const char *name, time_t at, bool *stale)
+{
+    char path[4096], fmspc[13] = "", want[32], f[21], u[21];
+    _cleanup_(freep) uint8_t *json = NULL;
+    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral c = {0};
+    size_t len = 0;
+    bool processor = false;
+    snprintf(path, sizeof path, "%s/tdx/%s", dir, name);
+    dga_err e = dga_file_read_flags(path, DGA_QUOTE_COLLATERAL_MAX, DGA_FILE_NOFOLLOW, &json, &len);
+    if (e == DGA_E_OK) {
+        e = dga_quote_collateral_parse((const char *)json, len, &c, NULL);
+    }
+    struct tdx_window all = {0, (time_t)INT64_MAX};
+    json_t *out = json_pack("{s:s}", "file", name);
+    if (e == DGA_E_OK && !tdx_windows(&c, out, &all, fmspc, &processor)) {
+        e = DGA_E_QUOTE_COLLATERAL;
+    }
+    if (e != DGA_E_OK) {
+        *stale = true;
+        json_decref(out);
+        return json_pack("{s:s,s:s}", "file", name, "error", dga_err_name(e));
+    }
+    snprintf(want, sizeof want, "%s-%s.json", fmspc, dga_tdx_collateral_ca_name(processor));
+    bool named_right = strcmp(name, want) == 0;
+    bool fresh = named_right && all.from <= at && at <= all.until;
+    *stale = *stale || !fresh;
+    dga_time_format(all.from, f);
+    dga_time_format(all.until, u);
+    json_object_set_new(out, "fmspc", json_string(fmspc));
+    json_object_set_new(out, "pck_ca", json_string(dga_tdx_collateral_ca_name(processor)));
+    json_object_set_new(out, "named_by_key", json_boolean(named_right));
+    json_object_set_new(out, "usable_from", json_string(f));
+    json_object_set_new(out, "usable_until", json_string(u));
+    json_object_set_new(out, "fresh", json_boolean(fresh));
+    return out;
 }
 
 /* ------------------------------------------------------------ what evidence still needs */
@@ -261,6 +378,21 @@ static void print_status_text(const json_t *out)
                : exp != NULL ? exp
                              : "signer chain does not verify");
     }
+    printf("TDX collateral (%zu):\n", json_array_size(json_object_get(out, "tdx")));
+    json_array_foreach(json_object_get(out, "tdx"), i, e)
+    {
+        const char *err = json_string_value(json_object_get(e, "error"));
+        if (err != NULL) {
+            printf("  %s: UNREADABLE [%s]\n", json_string_value(json_object_get(e, "file")), err);
+            continue;
+        }
+        printf("  %s: usable from %s until %s%s\n", json_string_value(json_object_get(e, "file")),
+               json_string_value(json_object_get(e, "usable_from")),
+               json_string_value(json_object_get(e, "usable_until")),
+               json_is_true(json_object_get(e, "fresh"))          ? ""
+               : json_is_true(json_object_get(e, "named_by_key")) ? "  STALE"
+                                                                  : "  MISNAMED");
+    }
     const json_t *missing = json_object_get(out, "missing");
     if (missing == NULL) {
         return;
@@ -283,12 +415,21 @@ static void print_status_text(const json_t *out)
     }
 }
 
-/* The OCSP responses and RIMs in DIR, listed into out; -1 when DIR cannot be read. */
+/* The OCSP responses, RIMs and TDX collateral in DIR, listed into out; -1 when DIR cannot be read.
+ */
 static int list_store(const struct collateral_args *a, time_t at, const struct dga_trust *rim_root,
                       json_t *out, bool *stale)
 {
     char sub[4096];
-    struct dirent **ocsp = NULL, **rims = NULL;
+    struct dirent **ocsp = NULL, **rims = NULL, **tdx = NULL;
+    snprintf(sub, sizeof sub, "%s/tdx", a->dir);
+    int n_tdx = list_dir(sub, ".json", &tdx);
+    for (int i = 0; i < n_tdx; i++) {
+        json_array_append_new(json_object_get(out, "tdx"),
+                              tdx_entry(a->dir, tdx[i]->d_name, at, stale));
+        free(tdx[i]);
+    }
+    free(tdx);
     snprintf(sub, sizeof sub, "%s/ocsp", a->dir);
     int n_ocsp = list_dir(sub, ".der", &ocsp);
     snprintf(sub, sizeof sub, "%s/rims", a->dir);
@@ -305,7 +446,7 @@ static int list_store(const struct collateral_args *a, time_t at, const struct d
     }
     free(ocsp);
     free(rims);
-    return n_ocsp < 0 || n_rims < 0 ? -1 : 0;
+    return n_ocsp < 0 || n_rims < 0 || n_tdx < 0 ? -1 : 0;
 }
 
 /* With evidence: what DIR still lacks for it, as out.missing. Returns an exit code. */
@@ -336,7 +477,7 @@ int cmd_collateral_status(int argc, char **argv)
     }
     bool stale = false;
     _cleanup_(json_decrefp) json_t *out =
-        rc == EXIT_VERIFIED ? json_pack("{s:[],s:[]}", "ocsp", "rims") : NULL;
+        rc == EXIT_VERIFIED ? json_pack("{s:[],s:[],s:[]}", "ocsp", "rims", "tdx") : NULL;
     if (rc == EXIT_VERIFIED && (out == NULL || list_store(&a, at, &rim_root, out, &stale) != 0)) {
         cli_error("%s: cannot be read", a.dir);
         rc = EXIT_IO;

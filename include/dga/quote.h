@@ -216,6 +216,17 @@ struct dga_tcb_result {
  */
 dga_err dga_tcb_result_merge(struct dga_tcb_result *left, const struct dga_tcb_result *right);
 
+/*
+ * Intel's convergence of the platform status with the QE's or the TDX
+ * module's: as dga_tcb_result_merge, except that an OutOfDate other on a
+ * ConfigurationNeeded or ConfigurationAndSWHardeningNeeded platform gives
+ * OutOfDateConfigurationNeeded (where the worse status alone would say
+ * OutOfDate and drop the configuration advice). Verification converges the
+ * module status into the platform's, then the QE's into that.
+ */
+dga_err dga_tcb_result_converge(struct dga_tcb_result *platform,
+                                const struct dga_tcb_result *other);
+
 /* ---- TCB info (Intel's signed tcbInfo JSON object) ---- */
 
 struct dga_tcb_level {
@@ -318,6 +329,9 @@ static inline void dga_qe_identity_clearp(struct dga_qe_identity *q)
 
 /* ---- Collateral (dcap-qvl QuoteCollateralV3 JSON) ---- */
 
+/* What dga_quote_collateral_parse prepares once for every verification (lib/quote). */
+struct dga_quote_prepared;
+
 /*
  * The collateral as read: strings NUL-terminated and owned; the byte fields
  * (CRLs, signatures) hex-decoded. tcb_info and qe_identity keep the exact
@@ -338,6 +352,16 @@ struct dga_quote_collateral {
     size_t qe_identity_len;
     uint8_t qe_identity_signature[DGA_QUOTE_SIG_LEN];
     char *pck_certificate_chain; /* NULL when absent */
+    /*
+     * Owned; set by dga_quote_collateral_parse: the members above decoded
+     * (CRLs, chains, the two JSON documents) and the checks that depend on
+     * them alone (the TCB info and QE identity signatures), with a copy of
+     * the bytes they were made from. Verification uses it only while every
+     * member still has those exact bytes, and otherwise (or when NULL, as in
+     * a struct filled by hand) prepares afresh for that call. Every check
+     * that depends on the time or the quote runs at each verification.
+     */
+    struct dga_quote_prepared *prepared;
 };
 
 /*
@@ -345,7 +369,10 @@ struct dga_quote_collateral {
  * the nine required members and the optional pck_certificate_chain; byte
  * fields as hex strings (or, as dcap-qvl's JS port accepts, arrays of
  * bytes). Unknown members are ignored. DGA_E_QUOTE_COLLATERAL with
- * diag->field naming the member.
+ * diag->field naming the member. Then prepares ret->prepared: a member that
+ * does not decode or verify is not an error here; dga_quote_verify reports
+ * it at its step, exactly as it would without the preparation. A parsed
+ * collateral may be verified against from several threads at once.
  */
 dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quote_collateral *ret,
                                    struct dga_diag *diag);

@@ -62,7 +62,8 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
  * and L2 of both RIMs of a GPU, presented copies of the pinned roots. A hit
  * is the certificate decoded from the same bytes before. At most 64
  * certificates are remembered; later ones are decoded as usual. Not
- * thread-safe; free with dga_cert_pool_free (NULL is fine).
+ * thread-safe until frozen (dga_cert_pool_freeze); free with
+ * dga_cert_pool_free (NULL is fine).
  */
 struct dga_cert_pool;
 dga_err dga_cert_pool_new(struct dga_cert_pool **ret);
@@ -74,6 +75,12 @@ static inline void dga_cert_pool_freep(struct dga_cert_pool **p)
     dga_cert_pool_free(*p);
     *p = NULL;
 }
+/*
+ * From now on p only answers lookups: decoding a certificate it does not
+ * hold leaves it unchanged, and dga_cert_pool_add does nothing. A frozen
+ * pool may be shared by threads that decode through it at the same time.
+ */
+void dga_cert_pool_freeze(struct dga_cert_pool *p);
 /* Remembers x (a new reference) unless a certificate with the same DER is there. */
 dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
 /*

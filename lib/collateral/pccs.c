@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/x509.h>
 
+#include "collateral/testing.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/json.h"
@@ -127,8 +128,8 @@ static dga_err url_decode(const char *in, char **ret)
  * The one header of names that came (two is ambiguous), URL-decoded, which
  * must be a PEM chain: field names the collateral member it fills.
  */
-static dga_err issuer_chain(const struct dga_http_response *r, size_t n_names, const char *field,
-                            char **ret, struct dga_diag *diag)
+dga_err pccs_issuer_chain(const struct dga_http_response *r, size_t n_names, const char *field,
+                          char **ret, struct dga_diag *diag)
 {
     const char *value = NULL;
     for (size_t i = 0; i < n_names; i++) {
@@ -154,7 +155,7 @@ static dga_err issuer_chain(const struct dga_http_response *r, size_t n_names, c
 /* ---- bodies ---- */
 
 /* A CRL as a PCCS serves it: DER, or (the root CA CRL) its hex text. One CRL, nothing after. */
-static dga_err crl_body(const uint8_t *body, size_t len, uint8_t **ret, size_t *ret_len)
+dga_err pccs_crl_body(const uint8_t *body, size_t len, uint8_t **ret, size_t *ret_len)
 {
     uint8_t *der = NULL;
     size_t der_len = 0;
@@ -299,8 +300,8 @@ static dga_err cut_member(const char *body, size_t len, const char *name, json_t
  * {"<name>": {...}, "signature": "<128 hex>"}: the exact text of the object
  * and the 64 signature bytes. Other members are ignored.
  */
-static dga_err signed_body(const uint8_t *body, size_t len, const char *name, char **ret,
-                           size_t *ret_len, uint8_t sig[DGA_QUOTE_SIG_LEN])
+dga_err pccs_signed_body(const uint8_t *body, size_t len, const char *name, char **ret,
+                         size_t *ret_len, uint8_t sig[DGA_QUOTE_SIG_LEN])
 {
     const char *text = (const char *)body;
     _cleanup_(json_decrefp) json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
@@ -355,10 +356,12 @@ static dga_err fetch_pck_crl(const char *base, const struct dga_tdx_collateral_k
              dga_tdx_collateral_ca_name(k->processor_ca));
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, path, ACCEPT_CRL, pck_crl_headers, o, "pck_crl", &r, info, diag);
-    if (e == DGA_E_OK && (e = crl_body(r.body, r.len, &p->pck_crl, &p->pck_crl_len)) != DGA_E_OK) {
+    if (e == DGA_E_OK &&
+        (e = pccs_crl_body(r.body, r.len, &p->pck_crl, &p->pck_crl_len)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "pck_crl");
     }
-    return e == DGA_E_OK ? issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag) : e;
+    return e == DGA_E_OK ? pccs_issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag)
+                         : e;
 }
 
 static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_key *k,
@@ -369,11 +372,12 @@ static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_
     snprintf(path, sizeof path, "/tdx/certification/v4/tcb?fmspc=%s", k->fmspc);
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, path, ACCEPT_JSON, tcb_headers, o, "tcb_info", &r, info, diag);
-    if (e == DGA_E_OK && (e = signed_body(r.body, r.len, "tcbInfo", &p->tcb_info, &p->tcb_info_len,
-                                          p->tcb_sig)) != DGA_E_OK) {
+    if (e == DGA_E_OK && (e = pccs_signed_body(r.body, r.len, "tcbInfo", &p->tcb_info,
+                                               &p->tcb_info_len, p->tcb_sig)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "tcb_info");
     }
-    return e == DGA_E_OK ? issuer_chain(&r, 2, "tcb_info_issuer_chain", &p->tcb_chain, diag) : e;
+    return e == DGA_E_OK ? pccs_issuer_chain(&r, 2, "tcb_info_issuer_chain", &p->tcb_chain, diag)
+                         : e;
 }
 
 static dga_err fetch_qe_identity(const char *base, const struct dga_http_options *o,
@@ -383,11 +387,12 @@ static dga_err fetch_qe_identity(const char *base, const struct dga_http_options
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, "/tdx/certification/v4/qe/identity?update=standard", ACCEPT_JSON,
                     qe_headers, o, "qe_identity", &r, info, diag);
-    if (e == DGA_E_OK && (e = signed_body(r.body, r.len, "enclaveIdentity", &p->qe_identity,
-                                          &p->qe_identity_len, p->qe_sig)) != DGA_E_OK) {
+    if (e == DGA_E_OK && (e = pccs_signed_body(r.body, r.len, "enclaveIdentity", &p->qe_identity,
+                                               &p->qe_identity_len, p->qe_sig)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "qe_identity");
     }
-    return e == DGA_E_OK ? issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag) : e;
+    return e == DGA_E_OK ? pccs_issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag)
+                         : e;
 }
 
 static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o,
@@ -398,7 +403,7 @@ static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o
     dga_err e = get(base, "/sgx/certification/v4/rootcacrl", ACCEPT_CRL, NULL, o, "root_ca_crl", &r,
                     info, diag);
     if (e == DGA_E_OK &&
-        (e = crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len)) != DGA_E_OK) {
+        (e = pccs_crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len)) != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "root_ca_crl");
     }
     return e;

@@ -3,7 +3,8 @@
  * dcap-qvl's QuoteCollateralV3 JSON: nine required members and an optional
  * PCK chain. Strings are kept byte for byte (tcb_info and qe_identity are
  * the signed text, never re-serialized); the byte members are hex strings
- * or arrays of byte values. Rules in docs/quote.md (Collateral).
+ * or arrays of byte values. Rules in docs/quote.md (Collateral). A parsed
+ * collateral is then prepared for verification (prepare.c).
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "core/cleanup.h"
 #include "core/codec.h"
 #include "dga/quote.h"
+#include "quote/testing.h"
 
 static dga_err fail(struct dga_diag *diag, const char *member)
 {
@@ -181,6 +183,9 @@ dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quot
     struct dga_quote_collateral c;
     memset(&c, 0, sizeof c);
     dga_err e = members(root, &c, diag);
+    if (e == DGA_E_OK) {
+        e = quote_prepare(&c, &c.prepared);
+    }
     if (e != DGA_E_OK) {
         dga_quote_collateral_clear(&c);
         return e;
@@ -202,5 +207,6 @@ void dga_quote_collateral_clear(struct dga_quote_collateral *c)
     free(c->qe_identity_issuer_chain);
     free(c->qe_identity);
     free(c->pck_certificate_chain);
+    quote_prepared_free(c->prepared);
     memset(c, 0, sizeof *c);
 }

@@ -29,8 +29,12 @@ void quote_crls_clear(struct quote_crls *crls)
     }
     X509_CRL_free(crls->root_ca_crl);
     X509_CRL_free(crls->pck_crl);
+    X509_STORE_free(crls->store);
+    X509_free(crls->store_root);
     crls->root_ca_crl = NULL;
     crls->pck_crl = NULL;
+    crls->store = NULL;
+    crls->store_root = NULL;
 }
 
 /* One CRL: exactly the DER of one CertificateList, with a nextUpdate (expiry is enforced). */
@@ -95,9 +99,39 @@ static dga_err map_verify_error(int err, const struct quote_chain_spec *spec, bo
     }
 }
 
+/* A store that trusts only root and holds both CRLs. */
+static X509_STORE *store_new(X509 *root, const struct quote_crls *crls)
+{
+    _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
+    if (store == NULL || X509_STORE_add_cert(store, root) != 1 ||
+        X509_STORE_add_crl(store, crls->root_ca_crl) != 1 ||
+        X509_STORE_add_crl(store, crls->pck_crl) != 1) {
+        ERR_clear_error();
+        return NULL;
+    }
+    return TAKE_PTR(store);
+}
+
+dga_err quote_crls_store_for(struct quote_crls *crls, X509 *root)
+{
+    if (crls == NULL || root == NULL || crls->store != NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    crls->store = store_new(root, crls);
+    if (crls->store == NULL || X509_up_ref(root) != 1) {
+        X509_STORE_free(crls->store);
+        crls->store = NULL;
+        return DGA_E_NOMEM;
+    }
+    crls->store_root = root;
+    return DGA_E_OK;
+}
+
 /*
  * X509_verify_cert of leaf over untrusted, trusting only the root, with both
  * CRLs checked for every certificate (CRL_CHECK_ALL reaches the root too).
+ * The CRLs' own store when it was made for this root object (the same
+ * trusted certificate and CRLs: only the set-up is saved), else a new one.
  * On success *ret_chain is the built chain, leaf first.
  */
 static dga_err store_verify(X509 *leaf, STACK_OF(X509) *untrusted,
@@ -105,12 +139,13 @@ static dga_err store_verify(X509 *leaf, STACK_OF(X509) *untrusted,
                             const struct quote_crls *crls, time_t at, STACK_OF(X509) **ret_chain,
                             struct dga_diag *diag)
 {
-    _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
+    _cleanup_(X509_STORE_freep) X509_STORE *own = NULL;
+    X509_STORE *store = crls->store;
+    if (store == NULL || crls->store_root != root->root) {
+        store = own = store_new(root->root, crls);
+    }
     _cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    if (store == NULL || ctx == NULL || X509_STORE_add_cert(store, root->root) != 1 ||
-        X509_STORE_add_crl(store, crls->root_ca_crl) != 1 ||
-        X509_STORE_add_crl(store, crls->pck_crl) != 1 ||
-        X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+    if (store == NULL || ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
         ERR_clear_error();
         return DGA_E_NOMEM;
     }
@@ -132,6 +167,9 @@ static dga_err store_verify(X509 *leaf, STACK_OF(X509) *untrusted,
 /* The DER of a and b are the same bytes. */
 static bool cert_same_der(X509 *a, X509 *b)
 {
+    if (a == b) {
+        return true; /* one object (the pool's, or the pinned root): one encoding */
+    }
     _cleanup_(OPENSSL_freep) unsigned char *da = NULL;
     _cleanup_(OPENSSL_freep) unsigned char *db = NULL;
     int la = i2d_X509(a, &da);
@@ -162,23 +200,17 @@ static int presented_mismatch(STACK_OF(X509) *rest, STACK_OF(X509) *built)
     return -1;
 }
 
-dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, const uint8_t *pck_crl,
-                        size_t pck_crl_len, const struct dga_trust *root, time_t at,
-                        struct quote_crls *ret, struct dga_diag *diag)
+dga_err quote_crls_decode(const uint8_t *root_ca_crl, size_t root_ca_crl_len,
+                          const uint8_t *pck_crl, size_t pck_crl_len, struct quote_crls *ret,
+                          struct dga_diag *diag)
 {
-    static const struct quote_chain_spec root_spec = {DGA_E_CRL_INVALID, field_root_crl};
     struct quote_crls crls = {0};
-    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
-    if (root == NULL || root->root == NULL || ret == NULL) {
+    if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     dga_err e = crl_decode(root_ca_crl, root_ca_crl_len, field_root_crl, &crls.root_ca_crl, diag);
     if (e == DGA_E_OK) {
         e = crl_decode(pck_crl, pck_crl_len, field_pck_crl, &crls.pck_crl, diag);
-    }
-    /* The root alone, as its own leaf: its CRL must be signed by it, current, and not list it. */
-    if (e == DGA_E_OK) {
-        e = store_verify(root->root, NULL, &root_spec, root, &crls, at, &chain, diag);
     }
     if (e != DGA_E_OK) {
         quote_crls_clear(&crls); /* one exit for both CRLs: the struct is not a cleanup type */
@@ -188,18 +220,60 @@ dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, cons
     return DGA_E_OK;
 }
 
-dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain_spec *spec,
-                           const struct dga_trust *root, const struct quote_crls *crls, time_t at,
-                           X509 **ret_leaf, struct dga_diag *diag)
+dga_err quote_crls_check_root(const struct quote_crls *crls, const struct dga_trust *root,
+                              time_t at, struct dga_diag *diag)
+{
+    static const struct quote_chain_spec root_spec = {DGA_E_CRL_INVALID, field_root_crl};
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
+    if (crls == NULL || root == NULL || root->root == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    /* The root alone, as its own leaf: its CRL must be signed by it, current, and not list it. */
+    return store_verify(root->root, NULL, &root_spec, root, crls, at, &chain, diag);
+}
+
+dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, const uint8_t *pck_crl,
+                        size_t pck_crl_len, const struct dga_trust *root, time_t at,
+                        struct quote_crls *ret, struct dga_diag *diag)
+{
+    struct quote_crls crls = {0};
+    if (root == NULL || root->root == NULL || ret == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = quote_crls_decode(root_ca_crl, root_ca_crl_len, pck_crl, pck_crl_len, &crls, diag);
+    if (e == DGA_E_OK) {
+        e = quote_crls_check_root(&crls, root, at, diag);
+    }
+    if (e != DGA_E_OK) {
+        quote_crls_clear(&crls);
+        return e;
+    }
+    *ret = crls;
+    return DGA_E_OK;
+}
+
+void quote_chain_clear(struct quote_chain *ch)
+{
+    if (ch == NULL) {
+        return;
+    }
+    X509_free(ch->leaf);
+    sk_X509_pop_free(ch->rest, X509_free);
+    ch->leaf = NULL;
+    ch->rest = NULL;
+}
+
+dga_err quote_chain_decode(const char *pem, size_t len, const struct quote_chain_spec *spec,
+                           struct dga_cert_pool *pool, struct quote_chain *ret,
+                           struct dga_diag *diag)
 {
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *certs = NULL;
-    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     _cleanup_(X509_freep) X509 *leaf = NULL;
-    if (spec == NULL || root == NULL || root->root == NULL || crls == NULL || ret_leaf == NULL) {
+    if (spec == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     struct dga_diag pem_diag = {0};
-    if (pem == NULL || dga_pem_chain_parse(pem, len, &certs, &pem_diag) != DGA_E_OK) {
+    if (pem == NULL || dga_pem_chain_parse_pooled(pem, len, pool, &certs, &pem_diag) != DGA_E_OK) {
         return dga_diag_set(diag, spec->chain_err, pem_diag.offset, spec->field);
     }
     /* A leaf alone cannot reach the root: Intel always sends leaf, (CA,) root. */
@@ -212,7 +286,21 @@ dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain
         ERR_clear_error();
         return dga_diag_set(diag, spec->chain_err, 0, spec->field);
     }
-    dga_err e = store_verify(leaf, certs, spec, root, crls, at, &chain, diag);
+    ret->leaf = TAKE_PTR(leaf);
+    ret->rest = TAKE_PTR(certs);
+    return DGA_E_OK;
+}
+
+dga_err quote_chain_check(const struct quote_chain *ch, const struct quote_chain_spec *spec,
+                          const struct dga_trust *root, const struct quote_crls *crls, time_t at,
+                          struct dga_diag *diag)
+{
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
+    if (ch == NULL || ch->leaf == NULL || spec == NULL || root == NULL || root->root == NULL ||
+        crls == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = store_verify(ch->leaf, ch->rest, spec, root, crls, at, &chain, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -220,10 +308,28 @@ dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain
     if (n < 2 || !cert_same_der(sk_X509_value(chain, n - 1), root->root)) {
         return dga_diag_set(diag, spec->chain_err, n > 0 ? (size_t)(n - 1) : 0, spec->field);
     }
-    int bad = presented_mismatch(certs, chain);
+    int bad = presented_mismatch(ch->rest, chain);
     if (bad >= 0) {
         return dga_diag_set(diag, spec->chain_err, (size_t)bad, spec->field);
     }
-    *ret_leaf = TAKE_PTR(leaf);
     return DGA_E_OK;
+}
+
+dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain_spec *spec,
+                           const struct dga_trust *root, const struct quote_crls *crls, time_t at,
+                           X509 **ret_leaf, struct dga_diag *diag)
+{
+    struct quote_chain ch = {0};
+    if (spec == NULL || root == NULL || root->root == NULL || crls == NULL || ret_leaf == NULL) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = quote_chain_decode(pem, len, spec, NULL, &ch, diag);
+    if (e == DGA_E_OK) {
+        e = quote_chain_check(&ch, spec, root, crls, at, diag);
+    }
+    if (e == DGA_E_OK) {
+        *ret_leaf = TAKE_PTR(ch.leaf);
+    }
+    quote_chain_clear(&ch);
+    return e;
 }

@@ -6,6 +6,8 @@
  * (tests/fixtures/PROVENANCE.md says where it comes from); a unit test
  * checks the SHA-256 of these bytes.
  */
+#include <pthread.h>
+
 #include <openssl/x509.h>
 
 #include "dga/quote.h"
@@ -59,13 +61,33 @@ const unsigned char dga_intel_sgx_root_der[] = {
 };
 const size_t dga_intel_sgx_root_der_len = sizeof dga_intel_sgx_root_der;
 
+/*
+ * Decoded once per process, on first use, and shared by reference: decoding
+ * a certificate costs OpenSSL 3.0 about as much as a P-256 verification, and
+ * every quote verification needs the root. A failed decode (only an
+ * allocation can fail) is retried by the next caller.
+ */
+static pthread_mutex_t intel_root_mu = PTHREAD_MUTEX_INITIALIZER;
+static X509 *intel_root; /* never freed: reachable until exit */
+
+static X509 *intel_root_ref(void)
+{
+    pthread_mutex_lock(&intel_root_mu);
+    if (intel_root == NULL) {
+        const unsigned char *p = dga_intel_sgx_root_der;
+        intel_root = d2i_X509(NULL, &p, (long)sizeof dga_intel_sgx_root_der);
+    }
+    X509 *x = intel_root != NULL && X509_up_ref(intel_root) == 1 ? intel_root : NULL;
+    pthread_mutex_unlock(&intel_root_mu);
+    return x;
+}
+
 dga_err dga_trust_intel_sgx_root(struct dga_trust *ret)
 {
     if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    const unsigned char *p = dga_intel_sgx_root_der;
-    X509 *root = d2i_X509(NULL, &p, (long)sizeof dga_intel_sgx_root_der);
+    X509 *root = intel_root_ref();
     if (root == NULL) {
         return DGA_E_NOMEM; /* the bytes are fixed and tested: only an allocation can fail */
     }

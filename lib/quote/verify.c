@@ -4,7 +4,9 @@
  * time, in the order docs/quote.md (Verification) gives, one short function
  * per step; the first failure is the answer. The policy rules themselves are
  * the pure functions of dga/quote.h (tcb.c, qe_identity.c); the chains and
- * CRLs are pki.c.
+ * CRLs are pki.c. What depends on the collateral's bytes alone comes from
+ * its prepared object (prepare.c), whose recorded outcomes each step
+ * replays where it would have computed them.
  */
 #include <string.h>
 
@@ -18,14 +20,14 @@
 struct vctx {
     const struct dga_quote *q;
     const struct dga_quote_collateral *c;
+    const struct dga_quote_prepared *p;
     const struct dga_quote_verify_opts *opts;
     const struct dga_trust *root;
     struct dga_diag *diag;
     /* owned, freed by vctx_clear */
-    struct quote_crls crls;
-    struct dga_tcb_info tcb;
-    struct dga_qe_identity qe_id;
-    X509 *pck_leaf;
+    struct dga_quote_prepared *own_p; /* prepared for this call only */
+    struct quote_chain pck_own;       /* the quote's own PCK chain */
+    X509 *pck_leaf;                   /* borrowed: pck_own's or the prepared chain's leaf */
     /* results */
     struct dga_pck_ext pck;
     struct dga_tcb_result qe;
@@ -35,10 +37,9 @@ struct vctx {
 
 static void vctx_clear(struct vctx *v)
 {
-    quote_crls_clear(&v->crls);
-    dga_tcb_info_clear(&v->tcb);
-    dga_qe_identity_clear(&v->qe_id);
-    X509_free(v->pck_leaf);
+    quote_chain_clear(&v->pck_own);
+    quote_prepared_free(v->own_p);
+    v->own_p = NULL;
     v->pck_leaf = NULL;
 }
 
@@ -57,8 +58,11 @@ static size_t body_off(const struct dga_quote *q)
 /* Step 0: both CRLs decode, and the root CRL is the root's own, current, not listing it. */
 static dga_err step_crls(struct vctx *v)
 {
-    return quote_crls_load(v->c->root_ca_crl, v->c->root_ca_crl_len, v->c->pck_crl,
-                           v->c->pck_crl_len, v->root, v->opts->at, &v->crls, v->diag);
+    dga_err e = prep_step_replay(&v->p->crls_step, v->diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return quote_crls_check_root(&v->p->crls, v->root, v->opts->at, v->diag);
 }
 
 /* Step 1: the header (the parser checked the structure; these are its meaning). */
@@ -93,21 +97,25 @@ static dga_err time_window(time_t issue, time_t next, time_t at, dga_err not_yet
     return DGA_E_OK;
 }
 
-/* A TCB signing chain with its CRLs, then its leaf's signature over the exact signed text. */
-static dga_err signed_json_verify(struct vctx *v, const char *chain, const char *chain_field,
-                                  const char *text, size_t text_len,
-                                  const uint8_t sig[DGA_QUOTE_SIG_LEN], dga_err sig_err,
-                                  const char *sig_field)
+/*
+ * A TCB signing chain with its CRLs at the time, then its leaf's signature
+ * over the exact signed text (checked when prepared: it depends on the
+ * bytes alone). check_chain false: the same chain bytes passed this check
+ * in step 2 with the same root, CRLs and time, so it would pass again.
+ */
+static dga_err signed_json_check(struct vctx *v, const struct prep_signed *s,
+                                 const char *chain_field, bool check_chain, dga_err sig_err,
+                                 const char *sig_field)
 {
     const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, chain_field};
-    _cleanup_(X509_freep) X509 *leaf = NULL;
-    dga_err e = quote_chain_verify(chain, chain != NULL ? strlen(chain) : 0, &spec, v->root,
-                                   &v->crls, v->opts->at, &leaf, v->diag);
+    dga_err e = prep_step_replay(&s->chain, v->diag);
+    if (e == DGA_E_OK && check_chain) {
+        e = quote_chain_check(&s->decoded, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
+    }
     if (e != DGA_E_OK) {
         return e;
     }
-    if (dga_p256_verify_raw(X509_get0_pubkey(leaf), (const uint8_t *)text, text_len, sig) !=
-        DGA_E_OK) {
+    if (!s->signature_ok) {
         return dga_diag_set(v->diag, sig_err, 0, sig_field);
     }
     return DGA_E_OK;
@@ -116,24 +124,18 @@ static dga_err signed_json_verify(struct vctx *v, const char *chain, const char 
 /* Step 2: the TCB info: parsed, current, signed by the TCB signing chain; levels sorted. */
 static dga_err step_tcb_info(struct vctx *v)
 {
-    const struct dga_quote_collateral *c = v->c;
-    dga_err e = dga_tcb_info_parse(c->tcb_info, c->tcb_info_len, &v->tcb, v->diag);
+    const struct dga_quote_prepared *p = v->p;
+    dga_err e = prep_step_replay(&p->tcb_step, v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
-    e = time_window(v->tcb.issue_date, v->tcb.next_update, v->opts->at,
+    e = time_window(p->tcb.issue_date, p->tcb.next_update, v->opts->at,
                     DGA_E_TCB_INFO_NOT_YET_VALID, DGA_E_TCB_INFO_EXPIRED, "tcb_info", v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
-    e = signed_json_verify(v, c->tcb_info_issuer_chain, "tcb_info_issuer_chain", c->tcb_info,
-                           c->tcb_info_len, c->tcb_info_signature, DGA_E_TCB_INFO_SIGNATURE,
-                           "tcb_info_signature");
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    dga_tcb_levels_sort(&v->tcb);
-    return DGA_E_OK;
+    return signed_json_check(v, &p->tcb_signed, "tcb_info_issuer_chain", true,
+                             DGA_E_TCB_INFO_SIGNATURE, "tcb_info_signature");
 }
 
 /*
@@ -143,51 +145,56 @@ static dga_err step_tcb_info(struct vctx *v)
  */
 static dga_err step_qe_identity(struct vctx *v)
 {
-    const struct dga_quote_collateral *c = v->c;
-    dga_err e = dga_qe_identity_parse(c->qe_identity, c->qe_identity_len, &v->qe_id, v->diag);
+    const struct dga_quote_prepared *p = v->p;
+    dga_err e = prep_step_replay(&p->qe_step, v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
-    e = time_window(v->qe_id.issue_date, v->qe_id.next_update, v->opts->at,
+    e = time_window(p->qe_id.issue_date, p->qe_id.next_update, v->opts->at,
                     DGA_E_QE_IDENTITY_NOT_YET_VALID, DGA_E_QE_IDENTITY_EXPIRED, "qe_identity",
                     v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
-    e = signed_json_verify(v, c->qe_identity_issuer_chain, "qe_identity_issuer_chain",
-                           c->qe_identity, c->qe_identity_len, c->qe_identity_signature,
-                           DGA_E_QE_IDENTITY_SIGNATURE, "qe_identity_signature");
+    e = signed_json_check(v, &p->qe_signed, "qe_identity_issuer_chain", !p->same_chain,
+                          DGA_E_QE_IDENTITY_SIGNATURE, "qe_identity_signature");
     if (e != DGA_E_OK) {
         return e;
     }
-    if (strcmp(v->qe_id.id, "TD_QE") != 0 || v->qe_id.version < 2 || v->qe_id.version > 3) {
+    if (strcmp(p->qe_id.id, "TD_QE") != 0 || p->qe_id.version < 2 || p->qe_id.version > 3) {
         return dga_diag_set(v->diag, DGA_E_QE_IDENTITY_TEE, 0, "qe_identity");
     }
     return DGA_E_OK;
 }
 
-/* Step 4: the PCK chain (the collateral's when given, else the quote's type 5 PEM), its extension.
+/*
+ * Step 4: the PCK chain (the collateral's when given, decoded when prepared; else the quote's
+ * type 5 PEM, decoded through the prepared pool), then its leaf's SGX extension.
  */
 static dga_err step_pck_chain(struct vctx *v)
 {
     const struct dga_quote *q = v->q;
     struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain"};
-    const char *pem = v->c->pck_certificate_chain;
-    size_t len = pem != NULL ? strlen(pem) : 0;
-    if (pem == NULL) {
-        if (q->inner_cert_type != DGA_QUOTE_CERT_PCK_CHAIN || q->inner_cert_data == NULL) {
-            return dga_diag_set(v->diag, DGA_E_QUOTE_CERT_DATA, quote_off(q, q->inner_cert_data),
-                                "quote.cert_data");
-        }
+    const struct quote_chain *chain = &v->p->pck;
+    dga_err e = DGA_E_OK;
+    if (v->c->pck_certificate_chain != NULL) {
+        e = prep_step_replay(&v->p->pck_step, v->diag);
+    } else if (q->inner_cert_type != DGA_QUOTE_CERT_PCK_CHAIN || q->inner_cert_data == NULL) {
+        return dga_diag_set(v->diag, DGA_E_QUOTE_CERT_DATA, quote_off(q, q->inner_cert_data),
+                            "quote.cert_data");
+    } else {
         spec.field = "quote.cert_data";
-        pem = (const char *)q->inner_cert_data;
-        len = q->pem_len;
+        e = quote_chain_decode((const char *)q->inner_cert_data, q->pem_len, &spec, v->p->pool,
+                               &v->pck_own, v->diag);
+        chain = &v->pck_own;
     }
-    dga_err e =
-        quote_chain_verify(pem, len, &spec, v->root, &v->crls, v->opts->at, &v->pck_leaf, v->diag);
+    if (e == DGA_E_OK) {
+        e = quote_chain_check(chain, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
+    }
     if (e != DGA_E_OK) {
         return e;
     }
+    v->pck_leaf = chain->leaf;
     return dga_pck_ext_parse(v->pck_leaf, &v->pck, v->diag);
 }
 
@@ -238,7 +245,7 @@ static dga_err step_qe_report_data(struct vctx *v)
 /* Step 7: the QE identity's rules on the QE report, and its TCB level. */
 static dga_err step_qe_policy(struct vctx *v)
 {
-    dga_err e = dga_qe_identity_match(&v->qe_id, &v->q->qe_report, true, &v->qe);
+    dga_err e = dga_qe_identity_match(&v->p->qe_id, &v->q->qe_report, true, &v->qe);
     if (e != DGA_E_OK) {
         return dga_diag_set(v->diag, e, quote_off(v->q, v->q->qe_report_raw), "qe_identity");
     }
@@ -262,25 +269,25 @@ static dga_err step_platform_tcb(struct vctx *v)
 {
     struct dga_tcb_result module = {0};
     bool applied = false;
-    dga_err e = dga_tcb_match_platform(&v->tcb, &v->pck, v->q->td.tee_tcb_svn, &v->platform);
+    dga_err e = dga_tcb_match_platform(&v->p->tcb, &v->pck, v->q->td.tee_tcb_svn, &v->platform);
     if (e != DGA_E_OK) {
         return dga_diag_set(v->diag, e, 0, "tcb_info");
     }
-    e = dga_tcb_match_tdx_module(&v->tcb, &v->q->td, &applied, &module);
+    e = dga_tcb_match_tdx_module(&v->p->tcb, &v->q->td, &applied, &module);
     if (e != DGA_E_OK) {
         return dga_diag_set(v->diag, e, body_off(v->q), "tcb_info");
     }
     if (applied) {
-        e = dga_tcb_result_merge(&v->platform, &module);
+        e = dga_tcb_result_converge(&v->platform, &module);
     }
     return e;
 }
 
-/* Step 11: the final status (platform, then QE); Revoked is a failure, never a status. */
+/* Step 11: the final status (platform converged with QE); Revoked is a failure, never a status. */
 static dga_err step_merge(struct vctx *v)
 {
     v->final = v->platform;
-    dga_err e = dga_tcb_result_merge(&v->final, &v->qe);
+    dga_err e = dga_tcb_result_converge(&v->final, &v->qe);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -329,6 +336,15 @@ dga_err dga_quote_verify(const struct dga_quote *q, const struct dga_quote_colla
             return e;
         }
         v.root = &intel;
+    }
+    /* The collateral's own preparation, unless its members changed since (or it has none). */
+    v.p = c->prepared;
+    if (v.p == NULL || !quote_prepared_matches(v.p, c)) {
+        dga_err e = quote_prepare(c, &v.own_p);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        v.p = v.own_p;
     }
     dga_err e = DGA_E_OK;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0] && e == DGA_E_OK; i++) {

@@ -11,6 +11,7 @@
  * so every check on the result sees exactly what a fresh decode would give.
  */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct pooled_cert {
 };
 
 struct dga_cert_pool {
+    bool frozen; /* lookups only: shared read-only between threads */
     size_t n;
     struct pooled_cert c[POOL_MAX_CERTS];
 };
@@ -70,7 +72,7 @@ static X509 *pool_find(const struct dga_cert_pool *p, const unsigned char *der, 
 /* Remembers x under a copy of der; a full pool (or no memory) just stops remembering. */
 static void pool_remember(struct dga_cert_pool *p, const unsigned char *der, size_t len, X509 *x)
 {
-    if (p == NULL || p->n == POOL_MAX_CERTS) {
+    if (p == NULL || p->frozen || p->n == POOL_MAX_CERTS) {
         return;
     }
     unsigned char *copy = malloc(len);
@@ -109,6 +111,13 @@ dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, 
     pool_remember(p, der, len, x);
     *ret = x;
     return DGA_E_OK;
+}
+
+void dga_cert_pool_freeze(struct dga_cert_pool *p)
+{
+    if (p != NULL) {
+        p->frozen = true;
+    }
 }
 
 dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x)

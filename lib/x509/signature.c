@@ -117,25 +117,34 @@ dga_err dga_p256_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
                             len, sig);
 }
 
-/* The DER SubjectPublicKeyInfo of a P-256 key, up to the 0x04 of the point. */
-static const uint8_t p256_spki_prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-                                           0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                           0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+DEFINE_FREEP(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 
+/*
+ * Imported from its parameters (group and uncompressed point) rather than
+ * decoded from a SubjectPublicKeyInfo: OpenSSL 3.0's decoder framework costs
+ * more than the verification the key is for, the import a fraction of it.
+ * The import checks that the point is on the curve (EC_POINT_oct2point).
+ */
 dga_err dga_p256_key_from_raw(const uint8_t xy[DGA_P256_POINT_LEN], EVP_PKEY **ret)
 {
-    uint8_t spki[sizeof p256_spki_prefix + DGA_P256_POINT_LEN];
+    uint8_t point[1 + DGA_P256_POINT_LEN];
+    char group[] = "P-256";
     if (xy == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    memcpy(spki, p256_spki_prefix, sizeof p256_spki_prefix);
-    memcpy(spki + sizeof p256_spki_prefix, xy, DGA_P256_POINT_LEN);
-    const unsigned char *p = spki;
-    /* d2i_PUBKEY checks that the point is on the curve. */
-    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)sizeof spki);
-    if (pkey == NULL) {
+    point[0] = 0x04; /* uncompressed */
+    memcpy(point + 1, xy, DGA_P256_POINT_LEN);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+        OSSL_PARAM_construct_end(),
+    };
+    _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *pkey = NULL;
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
         ERR_clear_error();
-        return DGA_E_SIGNATURE_INVALID;
+        return ctx == NULL ? DGA_E_NOMEM : DGA_E_SIGNATURE_INVALID;
     }
     *ret = pkey;
     return DGA_E_OK;

@@ -202,6 +202,44 @@ rm -rf "$tmp/v"
 # a second fetch replaces the entry atomically and leaves no temporary file
 fetch "refetch" 0 "$tmp/v" && [ "$(ls -A "$tmp/v/tdx")" = "$KEY" ] && ok "refetch" || fail "refetch: $(ls -A "$tmp/v/tdx")"
 
+# ---- collateral status lists the entry with its windows (the PCK CRL ends it: expired at
+# its nextUpdate 2025-07-19T10:00:35Z itself, as quote verify says)
+# status_case NAME RC DIR AT WANT_LINE: the exit code and the exact TDX line of the text output
+status_case() {
+    "$bin" collateral status --dir "$3" --at "$4" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" != "$2" ]; then
+        fail "$1: rc $rc (want $2): $(cat "$tmp/out" "$tmp/err" | head -c 400)"
+    elif ! grep -qxF "$5" "$tmp/out"; then
+        fail "$1: $(cat "$tmp/out")"
+    else
+        ok "$1"
+    fi
+}
+status_case "status: usable" 0 "$tmp/v" $JUL1 \
+    "  $KEY: usable from 2025-06-19T10:32:27Z until 2025-07-19T10:00:34Z"
+status_case "status: last usable second" 0 "$tmp/v" 2025-07-19T10:00:34Z \
+    "  $KEY: usable from 2025-06-19T10:32:27Z until 2025-07-19T10:00:34Z"
+"$bin" quote verify "$Q" --collateral-dir "$tmp/v" --at 2025-07-19T10:00:34Z >/dev/null 2>&1 ||
+    fail "quote verify at the last usable second"
+status_case "status: PCK CRL expired" 1 "$tmp/v" 2025-07-19T10:00:35Z \
+    "  $KEY: usable from 2025-06-19T10:32:27Z until 2025-07-19T10:00:34Z  STALE"
+"$bin" quote verify "$Q" --collateral-dir "$tmp/v" --at 2025-07-19T10:00:35Z >/dev/null 2>"$tmp/err"
+[ $? = 1 ] && grep -q '^error: crl-expired' "$tmp/err" || fail "quote verify at the PCK CRL's nextUpdate"
+status_case "status: before the QE identity" 1 "$tmp/v" 2025-06-19T10:32:26Z \
+    "  $KEY: usable from 2025-06-19T10:32:27Z until 2025-07-19T10:00:34Z  STALE"
+mkdir -p "$tmp/s/tdx"
+cp "$tmp/v/tdx/$KEY" "$tmp/s/tdx/B0C06F000000-processor.json"
+status_case "status: misnamed entry" 1 "$tmp/s" $JUL1 \
+    "  B0C06F000000-processor.json: usable from 2025-06-19T10:32:27Z until 2025-07-19T10:00:34Z  MISNAMED"
+printf '{}' >"$tmp/s/tdx/B0C06F000000-processor.json"
+status_case "status: unreadable entry" 1 "$tmp/s" $JUL1 \
+    "  B0C06F000000-processor.json: UNREADABLE [quote-collateral]"
+"$bin" collateral status --dir "$tmp/v" --at $JUL1 --json >"$tmp/out" 2>&1
+[ "$(jq -c '.tdx[0] | [.fmspc, .pck_ca, .named_by_key, .fresh, .tcb_info, .qe_identity, .root_ca_crl, .pck_crl]' "$tmp/out")" = \
+    '["B0C06F000000","platform",true,true,{"from":"2025-06-19T10:16:03Z","until":"2025-07-19T10:16:03Z"},{"from":"2025-06-19T10:32:27Z","until":"2025-07-19T10:32:27Z"},{"from":"2025-03-20T11:21:57Z","until":"2026-04-03T11:21:57Z"},{"from":"2025-06-19T10:00:35Z","until":"2025-07-19T10:00:35Z"}]' ] &&
+    ok "status --json windows" || fail "status --json: $(cat "$tmp/out")"
+
 # ---- usage
 "$bin" collateral fetch-tdx --quote "$Q" --dir "$tmp/u" >/dev/null 2>"$tmp/err"
 rc=$?

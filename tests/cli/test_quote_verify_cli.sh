@@ -227,6 +227,23 @@ syn "OutOfDate level, advisories merged" 0 OutOfDate "" \
 [ "$(jq -c '[.advisory_ids, .platform_status.status, .platform_status.advisory_ids, .qe_status.status]' "$tmp/out")" = \
     '[["INTEL-SA-00100","INTEL-SA-00200","INTEL-SA-00300","INTEL-SA-00400"],"OutOfDate",["INTEL-SA-00100","INTEL-SA-00200","INTEL-SA-00300"],"SWHardeningNeeded"]' ] ||
     fail "merged advisories: $(jq -c . "$tmp/out" | head -c 400)"
+# Intel's status convergence: OutOfDate (QE or TDX module) on a configuration status
+QE_OOD=$(qe_identity "$(qelevel 8 UpToDate '[]'),$(qelevel 4 OutOfDate '["INTEL-SA-00615"]')")
+MODS_OOD=$(modid TDX_01 "$Z48" 4 OutOfDate '["INTEL-SA-00700"]')
+for cfg in ConfigurationNeeded ConfigurationAndSWHardeningNeeded; do
+    TCB_CFG=$(tcb_info 00906ED50000 "$(level "$SGX_OK" "$TDX_OK" 11 $cfg '["INTEL-SA-00500"]')" "$MODS_OK")
+    syn "QE OutOfDate on $cfg" 0 OutOfDateConfigurationNeeded "" TCB="$TCB_CFG" QE="$QE_OOD"
+    [ "$(jq -c '[.advisory_ids, .platform_status.status, .qe_status.status]' "$tmp/out")" = \
+        "[[\"INTEL-SA-00500\",\"INTEL-SA-00615\"],\"$cfg\",\"OutOfDate\"]" ] ||
+        fail "QE OutOfDate on $cfg fields: $(jq -c . "$tmp/out" | head -c 300)"
+    TCB_CFG=$(tcb_info 00906ED50000 "$(level "$SGX_OK" "$TDX_OK" 11 $cfg '["INTEL-SA-00500"]')" "$MODS_OOD")
+    syn "module OutOfDate on $cfg" 0 OutOfDateConfigurationNeeded "" TCB="$TCB_CFG"
+    [ "$(jq -c '[.advisory_ids, .platform_status.status, .qe_status.status]' "$tmp/out")" = \
+        '[["INTEL-SA-00500","INTEL-SA-00700"],"OutOfDateConfigurationNeeded","UpToDate"]' ] ||
+        fail "module OutOfDate on $cfg fields: $(jq -c . "$tmp/out" | head -c 300)"
+done
+syn "module OutOfDate on SWHardeningNeeded" 0 OutOfDate "" \
+    TCB="$(tcb_info 00906ED50000 "$(level "$SGX_OK" "$TDX_OK" 11 SWHardeningNeeded '[]')" "$MODS_OOD")"
 # TDX module identity
 syn "module MRSIGNER" 1 tdx-module-mrsigner tcb_info -- --mr-signer-seam "01${Z48:2}"
 syn "module attributes" 1 tdx-module-attributes tcb_info -- --seam-attributes 0100000000000000

@@ -335,6 +335,50 @@ static void test_merge(void **state)
     assert_int_equal(dga_tcb_result_merge(NULL, &r), DGA_E_BAD_ARGUMENT);
 }
 
+/*
+ * Intel's convergence table (QVL convergeTcbStatusWithQeTcbStatus and
+ * convergeTcbStatusWithTdxModuleStatus) over every platform status and the
+ * statuses a QE or module level has (UpToDate, OutOfDate, Revoked).
+ */
+static void test_converge(void **state)
+{
+    (void)state;
+    enum {
+        U = DGA_TCB_UP_TO_DATE,
+        S = DGA_TCB_SW_HARDENING_NEEDED,
+        C = DGA_TCB_CONFIGURATION_NEEDED,
+        CS = DGA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+        O = DGA_TCB_OUT_OF_DATE,
+        OC = DGA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+        R = DGA_TCB_REVOKED
+    };
+    static const int platforms[] = {U, S, C, CS, O, OC, R};
+    static const int others[] = {U, O, R};
+    static const int want[7][3] = {
+        /* other:  UpToDate OutOfDate Revoked */
+        {U, O, R},   /* UpToDate */
+        {S, O, R},   /* SWHardeningNeeded */
+        {C, OC, R},  /* ConfigurationNeeded */
+        {CS, OC, R}, /* ConfigurationAndSWHardeningNeeded */
+        {O, O, R},   /* OutOfDate */
+        {OC, OC, R}, /* OutOfDateConfigurationNeeded */
+        {R, R, R},   /* Revoked */
+    };
+    for (size_t i = 0; i < 7; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            struct dga_tcb_result l = result((enum dga_tcb_status)platforms[i], "P", NULL);
+            struct dga_tcb_result r = result((enum dga_tcb_status)others[j], "Q", "P");
+            assert_int_equal(dga_tcb_result_converge(&l, &r), DGA_E_OK);
+            assert_string_equal(dga_tcb_status_name(l.status),
+                                dga_tcb_status_name((enum dga_tcb_status)want[i][j]));
+            assert_result(&l, l.status, 2, "P", "Q");
+        }
+    }
+    struct dga_tcb_result l = result(DGA_TCB_CONFIGURATION_NEEDED, NULL, NULL);
+    assert_int_equal(dga_tcb_result_converge(&l, NULL), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(l.status, DGA_TCB_CONFIGURATION_NEEDED);
+}
+
 /* ------------------------------------------------------------ sort */
 
 static struct dga_tcb_level level(uint8_t sgx0, uint16_t pcesvn, uint8_t tdx0,
@@ -1302,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_real_qe_identity),
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_converge),
         cmocka_unit_test(test_sort),
         cmocka_unit_test(test_platform_real),
         cmocka_unit_test(test_platform_components),

@@ -370,6 +370,111 @@ static void test_chain_wrong_root(void **state)
     dga_trust_clear(&root);
 }
 
+/* ---------------------------------------------------------------- the prepared collateral */
+
+struct outcome {
+    dga_err err;
+    const char *field;
+    size_t offset;
+    enum dga_tcb_status status;
+};
+
+static struct outcome verify_at(const struct dga_quote *q, const struct dga_quote_collateral *c,
+                                const char *when)
+{
+    struct dga_quote_verify_opts opts = {.at = at(when)};
+    struct dga_quote_verdict v;
+    struct dga_diag d = {0};
+    memset(&v, 0, sizeof v);
+    struct outcome o = {.err = dga_quote_verify(q, c, &opts, &v, &d)};
+    o.field = o.err != DGA_E_OK ? d.field : "";
+    o.offset = d.offset;
+    o.status = v.status.status;
+    return o;
+}
+
+/* The same collateral without its preparation: everything decoded and checked in the call. */
+static struct outcome verify_unprepared(const struct dga_quote *q,
+                                        const struct dga_quote_collateral *c, const char *when)
+{
+    struct dga_quote_collateral bare = *c;
+    bare.prepared = NULL;
+    return verify_at(q, &bare, when);
+}
+
+static void assert_outcome(struct outcome got, struct outcome want)
+{
+    assert_string_equal(dga_err_name(got.err), dga_err_name(want.err));
+    assert_string_equal(got.field, want.field);
+    assert_int_equal(got.offset, want.offset);
+    assert_int_equal(got.status, want.status);
+}
+
+/*
+ * A parsed collateral's preparation never changes a verdict: the time is
+ * judged at each call (one parsed collateral passes, then fails, then
+ * passes again as the time moves), and a member changed after parsing is
+ * verified as its new bytes, exactly as without a preparation.
+ */
+static void test_prepared_collateral(void **state)
+{
+    (void)state;
+    size_t ql = 0;
+    size_t cl = 0;
+    _cleanup_(freep) uint8_t *qb = fixture_read("tdx/tdx_quote", &ql);
+    _cleanup_(freep) uint8_t *cj = fixture_read("tdx/tdx_quote_collateral.json", &cl);
+    struct dga_quote q;
+    assert_int_equal(dga_quote_parse(qb, ql, &q, NULL), DGA_E_OK);
+    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral c = {0};
+    assert_int_equal(dga_quote_collateral_parse((const char *)cj, cl, &c, NULL), DGA_E_OK);
+    assert_non_null(c.prepared);
+
+    static const struct {
+        const char *when;
+        struct outcome want;
+    } times[] = {
+        {T_2025, {DGA_E_OK, "", 0, DGA_TCB_UP_TO_DATE}},
+        /* after the PCK CRL's nextUpdate, before the TCB info's */
+        {"2025-07-19T10:10:00Z", {DGA_E_CRL_EXPIRED, "pck_crl", 0, DGA_TCB_UP_TO_DATE}},
+        {"2025-06-19T10:32:27Z", {DGA_E_OK, "", 0, DGA_TCB_UP_TO_DATE}},
+        {"2025-06-19T10:32:26Z",
+         {DGA_E_QE_IDENTITY_NOT_YET_VALID, "qe_identity", 0, DGA_TCB_UP_TO_DATE}},
+        {"2026-05-01T00:00:00Z", {DGA_E_CRL_EXPIRED, "root_ca_crl", 0, DGA_TCB_UP_TO_DATE}},
+        {T_2025, {DGA_E_OK, "", 0, DGA_TCB_UP_TO_DATE}},
+    };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        struct outcome got = verify_at(&q, &c, times[i].when);
+        struct outcome bare = verify_unprepared(&q, &c, times[i].when);
+        if (got.err != DGA_E_OK) {
+            got.status = bare.status = DGA_TCB_UP_TO_DATE; /* no verdict to compare */
+        }
+        assert_outcome(got, times[i].want);
+        assert_outcome(bare, times[i].want);
+    }
+
+    /* Members changed in place after parsing: the preparation no longer matches them. */
+    c.tcb_info_signature[5] ^= 0x01;
+    assert_outcome(verify_at(&q, &c, T_2025),
+                   (struct outcome){DGA_E_TCB_INFO_SIGNATURE, "tcb_info_signature", 0, 0});
+    c.tcb_info_signature[5] ^= 0x01;
+    c.qe_identity_signature[60] ^= 0x80;
+    assert_outcome(verify_at(&q, &c, T_2025),
+                   (struct outcome){DGA_E_QE_IDENTITY_SIGNATURE, "qe_identity_signature", 0, 0});
+    c.qe_identity_signature[60] ^= 0x80;
+    c.pck_crl[c.pck_crl_len - 1] ^= 0x01; /* inside the CRL's signature */
+    struct outcome bare = verify_unprepared(&q, &c, T_2025);
+    assert_outcome(verify_at(&q, &c, T_2025), bare);
+    assert_int_equal(bare.err, DGA_E_CRL_INVALID);
+    c.pck_crl[c.pck_crl_len - 1] ^= 0x01;
+    char *tcb = strstr(c.tcb_info, "\"tcbEvaluationDataNumber\":");
+    assert_non_null(tcb);
+    tcb[2] = 'T'; /* "tTbEvaluationDataNumber": the text is no longer what Intel signed */
+    assert_outcome(verify_at(&q, &c, T_2025), verify_unprepared(&q, &c, T_2025));
+    assert_int_equal(verify_at(&q, &c, T_2025).err, DGA_E_TCB_INFO_MALFORMED);
+    tcb[2] = 'c';
+    assert_outcome(verify_at(&q, &c, T_2025), (struct outcome){DGA_E_OK, "", 0, 0});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_crl_strict_der),
         cmocka_unit_test(test_chains),
         cmocka_unit_test(test_chain_wrong_root),
+        cmocka_unit_test(test_prepared_collateral),
     };
     return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }
