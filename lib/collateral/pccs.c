@@ -411,16 +411,6 @@ static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o
 
 /* ---- the document ---- */
 
-static json_t *hex_json(const uint8_t *in, size_t n)
-{
-    _cleanup_(freep) char *hex = n <= SIZE_MAX / 2 - 1 ? malloc(2 * n + 1) : NULL;
-    if (hex == NULL) {
-        return NULL;
-    }
-    dga_hex_encode(in, n, hex);
-    return json_string(hex);
-}
-
 /* QuoteCollateralV3, members in dcap-qvl's order, the signed texts as served. */
 static dga_err build(const struct pccs_parts *p, char **ret, size_t *ret_len)
 {

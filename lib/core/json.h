@@ -26,5 +26,7 @@ void json_put(json_t *o, const char *key, json_t *v, dga_err *e);
 void json_push(json_t *a, json_t *v, dga_err *e);
 /* Standard base64 with padding (RFC 4648 §4) of n bytes as a JSON string; NULL on failure. */
 json_t *base64_json(const uint8_t *in, size_t n);
+/* Lowercase hex of n bytes as a JSON string; NULL on failure. */
+json_t *hex_json(const uint8_t *in, size_t n);
 
 #endif

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "core/cleanup.h"
+#include "core/json.h"
 #include "dga/cvm.h"
 #include "dga/util.h"
 
@@ -24,21 +25,9 @@ static void put(json_t *o, const char *key, json_t *v, bool *ok)
     }
 }
 
-static json_t *hex(const uint8_t *p, size_t n)
-{
-    char *h = malloc(2 * n + 1);
-    if (h == NULL) {
-        return NULL;
-    }
-    dga_hex_encode(p, n, h);
-    json_t *j = json_string(h);
-    free(h);
-    return j;
-}
-
 static json_t *hex_if(bool has, const uint8_t *p, size_t n)
 {
-    return has ? hex(p, n) : json_null();
+    return has ? hex_json(p, n) : json_null();
 }
 
 /*
@@ -102,7 +91,7 @@ static json_t *init_scripts_json(const struct dga_cvm_result *res)
 {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < res->n_init_scripts; i++) {
-        if (json_array_append_new(a, hex(res->init_script_hashes[i], 32)) != 0) {
+        if (json_array_append_new(a, hex_json(res->init_script_hashes[i], 32)) != 0) {
             json_decref(a);
             return NULL;
         }
@@ -114,14 +103,14 @@ static json_t *init_scripts_json(const struct dga_cvm_result *res)
 static json_t *app_info_json(const struct dga_cvm_result *res, bool *ok)
 {
     json_t *o = json_object();
-    put(o, "app_id", hex(res->app_id, sizeof res->app_id), ok);
-    put(o, "compose_hash", hex(res->compose_hash, sizeof res->compose_hash), ok);
-    put(o, "instance_id", hex(res->instance_id, res->instance_id_len), ok);
-    put(o, "device_id", hex(res->device_id, sizeof res->device_id), ok);
-    put(o, "mr_system", hex(res->mr_system, sizeof res->mr_system), ok);
-    put(o, "mr_aggregated", hex(res->mr_aggregated, sizeof res->mr_aggregated), ok);
-    put(o, "os_image_hash", hex(res->os_image_hash, res->has_os_image_hash ? 32 : 0), ok);
-    put(o, "key_provider_info", hex(res->key_provider_info, res->key_provider_info_len), ok);
+    put(o, "app_id", hex_json(res->app_id, sizeof res->app_id), ok);
+    put(o, "compose_hash", hex_json(res->compose_hash, sizeof res->compose_hash), ok);
+    put(o, "instance_id", hex_json(res->instance_id, res->instance_id_len), ok);
+    put(o, "device_id", hex_json(res->device_id, sizeof res->device_id), ok);
+    put(o, "mr_system", hex_json(res->mr_system, sizeof res->mr_system), ok);
+    put(o, "mr_aggregated", hex_json(res->mr_aggregated, sizeof res->mr_aggregated), ok);
+    put(o, "os_image_hash", hex_json(res->os_image_hash, res->has_os_image_hash ? 32 : 0), ok);
+    put(o, "key_provider_info", hex_json(res->key_provider_info, res->key_provider_info_len), ok);
     put(o, "init_script_hashes", init_scripts_json(res), ok);
     return o;
 }
@@ -139,19 +128,19 @@ static json_t *boot_info_json(const struct dga_cvm_run *r, bool *ok)
     const struct dga_tcb_result *t = tcb_of(r);
     json_t *o = json_object();
     put(o, "teeVariant", json_string("dstack-tdx"), ok);
-    put(o, "mrAggregated", hex(res->mr_aggregated, 32), ok);
-    put(o, "osImageHash", hex(res->os_image_hash, res->has_os_image_hash ? 32 : 0), ok);
-    put(o, "mrSystem", hex(res->mr_system, 32), ok);
-    put(o, "appId", hex(res->app_id, sizeof res->app_id), ok);
-    put(o, "composeHash", hex(res->compose_hash, sizeof res->compose_hash), ok);
-    put(o, "instanceId", hex(res->instance_id, res->instance_id_len), ok);
-    put(o, "deviceId", hex(res->device_id, sizeof res->device_id), ok);
-    put(o, "keyProviderInfo", hex(res->key_provider_info, res->key_provider_info_len), ok);
+    put(o, "mrAggregated", hex_json(res->mr_aggregated, 32), ok);
+    put(o, "osImageHash", hex_json(res->os_image_hash, res->has_os_image_hash ? 32 : 0), ok);
+    put(o, "mrSystem", hex_json(res->mr_system, 32), ok);
+    put(o, "appId", hex_json(res->app_id, sizeof res->app_id), ok);
+    put(o, "composeHash", hex_json(res->compose_hash, sizeof res->compose_hash), ok);
+    put(o, "instanceId", hex_json(res->instance_id, res->instance_id_len), ok);
+    put(o, "deviceId", hex_json(res->device_id, sizeof res->device_id), ok);
+    put(o, "keyProviderInfo", hex_json(res->key_provider_info, res->key_provider_info_len), ok);
     put(o, "tcbStatus", json_string(t != NULL ? dga_tcb_status_name(t->status) : ""), ok);
     put(o, "advisoryIds", ids_json(t), ok);
     /* Absent events, absent fields: the KMS webhook then says the KMS did not forward them. */
     if (res->has_gpu_policy_hash) {
-        put(o, "gpuPolicyHash", hex(res->gpu_policy_hash, 32), ok);
+        put(o, "gpuPolicyHash", hex_json(res->gpu_policy_hash, 32), ok);
     }
     /*
      * Only a payload that parsed (so JSON text: UTF-8, no NUL, the copy exact);
@@ -306,7 +295,7 @@ json_t *dga_cvm_run_json(const struct dga_cvm_run *r)
     put(o, "is_valid", json_boolean(r->result.valid), &ok);
     put(o, "reason", r->result.valid ? json_null() : text(r->result.reason), &ok);
     put(o, "details", details_json(r, &ok), &ok);
-    put(o, "expectations_sha256", hex(r->expectations_sha256, 32), &ok);
+    put(o, "expectations_sha256", hex_json(r->expectations_sha256, 32), &ok);
     put(o, "verified_at", time_json(r->at), &ok);
     if (!ok) {
         json_decref(o);

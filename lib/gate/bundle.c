@@ -30,14 +30,7 @@ static json_t *hex_or_null(const uint8_t *p, size_t n, bool present)
     if (!present) {
         return json_null();
     }
-    char *hex = malloc(2 * n + 1);
-    if (hex == NULL) {
-        return NULL;
-    }
-    dga_hex_encode(p, n, hex);
-    json_t *s = json_string(hex);
-    free(hex);
-    return s;
+    return hex_json(p, n);
 }
 
 static json_t *sha_json(const uint8_t sha[32])
