@@ -68,7 +68,7 @@ struct cvm {
     json_t *bundle_doc; /* for the re-appraisal row */
     struct dga_cvm_gpu_payload payload;
     time_t reappraise_at;
-    unsigned long ecdsa; /* the library's counter over the last dga_cvm_run */
+    unsigned long ecdsa;                /* the library's counter over the last dga_cvm_run */
     double first_wall_ms, first_cpu_ms; /* the untimed setup run (cvm1: the process's first) */
 };
 
@@ -136,8 +136,8 @@ static dga_err op_request(struct bench *b)
     size_t bundle_len = 0;
     dga_err e = dga_cvm_input_parse((const char *)c->attestation, c->attestation_len, &in, NULL);
     if (e == DGA_E_OK) {
-        e = dga_cvm_bundle_read(c->bundle, c->bundle_len, DGA_CVM_BUNDLE_AUTO, &bundle,
-                                &bundle_len, NULL);
+        e = dga_cvm_bundle_read(c->bundle, c->bundle_len, DGA_CVM_BUNDLE_AUTO, &bundle, &bundle_len,
+                                NULL);
     }
     if (e == DGA_E_OK) {
         struct dga_cvm_run_params p = params(b, c);
@@ -180,8 +180,8 @@ static dga_err op_quote(struct bench *b)
     struct dga_quote q;
     struct dga_quote_verdict v;
     const struct dga_quote_verify_opts o = {.at = b->at, .root = &b->root, .allow_debug = true};
-    dga_err e = dga_quote_collateral_parse((const char *)b->collateral, b->collateral_len, &coll,
-                                           NULL);
+    dga_err e =
+        dga_quote_collateral_parse((const char *)b->collateral, b->collateral_len, &coll, NULL);
     if (e == DGA_E_OK) {
         e = dga_quote_parse(c->in.quote, c->in.quote_len, &q, NULL);
     }
@@ -278,9 +278,9 @@ static int time_calls(struct bench *b, const char *name, bench_fn fn, long warm,
         double c_total = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c_start;
         qsort(wall, (size_t)n, sizeof *wall, cmp_double);
         qsort(cpu, (size_t)n, sizeof *cpu, cmp_double);
-        *f = (struct figures){quantile(wall, n, 0.5) / 1e6, quantile(wall, n, 0.99) / 1e6,
-                              wall[n - 1] / 1e6,        quantile(cpu, n, 0.5) / 1e6,
-                              (double)n * 1e9 / w_total, (double)n * 1e9 / c_total};
+        *f = (struct figures){
+            quantile(wall, n, 0.5) / 1e6, quantile(wall, n, 0.99) / 1e6, wall[n - 1] / 1e6,
+            quantile(cpu, n, 0.5) / 1e6,  (double)n * 1e9 / w_total,     (double)n * 1e9 / c_total};
     }
     free(wall);
     free(cpu);
@@ -376,8 +376,8 @@ static dga_err load_cvm(struct bench *b, const char *top, struct cvm *c)
     _cleanup_(freep) uint8_t *expect = NULL;
     size_t expect_len = 0;
     snprintf(dir, sizeof dir, "%s/%s", top, c->dir);
-    dga_err e = read_in(dir, "attestation.json", DGA_CVM_INPUT_MAX, &c->attestation,
-                        &c->attestation_len);
+    dga_err e =
+        read_in(dir, "attestation.json", DGA_CVM_INPUT_MAX, &c->attestation, &c->attestation_len);
     if (e == DGA_E_OK) {
         e = read_in(dir, "bundle.json", DGA_CVM_BUNDLE_MAX, &c->bundle, &c->bundle_len);
     }
@@ -394,9 +394,8 @@ static dga_err load_cvm(struct bench *b, const char *top, struct cvm *c)
         e = dga_cvm_reappraiser_new(&c->x, &c->reappraiser, NULL);
     }
     if (e == DGA_E_OK) {
-        c->opt = (struct dga_cvm_options){.at = b->at,
-                                          .reappraise = dga_cvm_reappraise,
-                                          .reappraise_ctx = c->reappraiser};
+        c->opt = (struct dga_cvm_options){
+            .at = b->at, .reappraise = dga_cvm_reappraise, .reappraise_ctx = c->reappraiser};
         e = load_reappraisal(b, c);
     }
     if (e != DGA_E_OK) {
