@@ -25,8 +25,9 @@ prepare() {
     local build=$1 dir=$2 n
     export DGA_BIN=$build/tools/dstack-gpu-attest DGA_FAKE_NVML=$build/tests/libfake_nvml.so
     export DGA_MAKE_QUOTE=$build/tests/make_quote DGA_FIXTURES=$here/tests/fixtures
-    [ -x "$DGA_BIN" ] && [ -f "$DGA_FAKE_NVML" ] && [ -x "$DGA_MAKE_QUOTE" ] ||
+    if [ ! -x "$DGA_BIN" ] || [ ! -f "$DGA_FAKE_NVML" ] || [ ! -x "$DGA_MAKE_QUOTE" ]; then
         die "build $build first (dstack-gpu-attest, tests/libfake_nvml.so, tests/make_quote)"
+    fi
     local mk=$here/tests/e2e/make_cvm.sh
     "$mk" setup "$dir" || die "make_cvm.sh setup"
     for n in 1 8; do
@@ -105,6 +106,7 @@ for n in 1 8; do # the verdict checked once in full: valid, GPUs verified, every
         and (.details.gpu.devices | length) == $n' "$tmp/out" >/dev/null ||
         die "cvm$n: not the passing verdict: $(head -c 400 "$tmp/out")"
 done
+# shellcheck disable=SC2034 # filled by verify through namerefs; the untimed runs dropped
 wall_1=() cpu_1=() wall_8=() cpu_8=()
 echo "load average before the timed runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$runs"); do
