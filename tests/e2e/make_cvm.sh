@@ -14,7 +14,7 @@
 #       once: the Intel PKI and collateral, PCI trees, gate policies, the boot events and
 #       their RTMR0-2, the challenge, the base expectations (WORK/expect-base.json).
 #   make_cvm.sh gate WORK NAME [GPUS [DEVTOOLS]]
-#       one boot's gate run (GPUS 1 or 2, default 2; DEVTOOLS 1: the GPUs in DEVTOOLS
+#       one boot's gate run (GPUS 1, 2 or 8, default 2; DEVTOOLS 1: the GPUs in DEVTOOLS
 #       mode under a policy that allows it) into WORK/NAME: run/evidence.json (the
 #       bundle), log/runtime_events.log, rtmr3.bin (the register), gph.hex and gpa.json
 #       (the payloads of the gate's gpu-policy-hash and gpu-attestation events).
@@ -107,6 +107,12 @@ cmd_setup() {
     pci_entry "$w/pci2" 0000:19:00.0 0x10de 0x2330 0x030200
     pci_entry "$w/pci1" 0000:00:00.0 0x8086 0x1237 0x060000
     pci_entry "$w/pci1" 0000:18:00.0 0x10de 0x2330 0x030200
+    # 8 GPUs (bench/bench_cvm.sh): the tree of an 8-GPU HGX board, NVSwitches left out.
+    pci_entry "$w/pci8" 0000:00:00.0 0x8086 0x1237 0x060000
+    local i
+    for i in 0 1 2 3 4 5 6 7; do
+        pci_entry "$w/pci8" "$(printf '0000:%02x:00.0' $((0x18 + i)))" 0x10de 0x2330 0x030200
+    done
     printf '{"version":1,"ocsp":"not-required"}' >"$w/policy.json"
     printf '{"version":1,"ocsp":"not-required","allow_devtools":true}' >"$w/devtools.json"
     # The boot (CCEL) events of dstack's recorded GetQuote response: a real firmware's
