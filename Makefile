@@ -73,6 +73,8 @@ bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_quote
 	bench/bench_quote_count.sh $(BUILD_DIR)
 	bench/bench_quote.sh $(BUILD_DIR)
+	bench/bench_cvm.sh $(BUILD_DIR)
+	bench/bench_cvm_count.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
