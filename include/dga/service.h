@@ -92,7 +92,7 @@ struct dga_service_handlers {
 };
 
 struct dga_service_config {
-    const char *listen; /* dga_service_parse_listen's form; read at start only */
+    const char *listen;                  /* dga_service_parse_listen's form; read at start only */
     unsigned max_connections;            /* concurrent client connections */
     unsigned max_connections_per_client; /* concurrent connections from one IP address */
     int64_t client_timeout;              /* seconds a connection may stay idle */

@@ -308,8 +308,8 @@ static const char *content_type(struct MHD_Connection *conn)
 }
 
 /* Checks that need only the request line and headers: answered before any body is read. */
-static unsigned early_status(struct dga_service *s, struct MHD_Connection *conn,
-                             const char *method, const char *uri)
+static unsigned early_status(struct dga_service *s, struct MHD_Connection *conn, const char *method,
+                             const char *uri)
 {
     const struct dga_service_request head = {
         .method = method, .uri = uri, .content_type = content_type(conn)};
