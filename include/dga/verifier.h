@@ -26,18 +26,18 @@
 #define DGA_VERIFIER_CONFIG_FILE_MAX (64 * 1024)
 
 struct dga_verifier_config {
-    char listen[256];                            /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
-    char expect[DGA_VERIFIER_PATH_MAX];          /* the expectations document (required) */
-    char collateral[DGA_VERIFIER_PATH_MAX];      /* exactly one of these three: */
-    char collateral_dir[DGA_VERIFIER_PATH_MAX];  /*   a QuoteCollateralV3 file, a TDX */
-    char pccs_url[1024];                         /*   collateral directory, a PCCS */
+    char listen[256];                              /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
+    char expect[DGA_VERIFIER_PATH_MAX];            /* the expectations document (required) */
+    char collateral[DGA_VERIFIER_PATH_MAX];        /* exactly one of these three: */
+    char collateral_dir[DGA_VERIFIER_PATH_MAX];    /*   a QuoteCollateralV3 file, a TDX */
+    char pccs_url[1024];                           /*   collateral directory, a PCCS */
     char test_trusted_root[DGA_VERIFIER_PATH_MAX]; /* tests only: the quote's root */
     bool has_at;                                   /* tests only: a fixed verification time */
     time_t at;
-    int64_t client_timeout;         /* idle client connection, seconds (10) */
-    int64_t client_request_timeout; /* a whole request must arrive within this (30) */
-    size_t max_request;             /* POST /verify body, at most DGA_CVM_INPUT_MAX (8M) */
-    unsigned max_connections;       /* concurrent client connections (256) */
+    int64_t client_timeout;              /* idle client connection, seconds (10) */
+    int64_t client_request_timeout;      /* a whole request must arrive within this (30) */
+    size_t max_request;                  /* POST /verify body, at most DGA_CVM_INPUT_MAX (8M) */
+    unsigned max_connections;            /* concurrent client connections (256) */
     unsigned max_connections_per_client; /* from one IP address (64) */
     size_t collateral_cache;             /* parsed collateral documents kept (64) */
     dga_service_log_fn log;              /* NULL = nowhere */

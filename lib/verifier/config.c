@@ -45,10 +45,8 @@ static const struct option_def options[] = {
      "idle client connection timeout (10s)"},
     {"client-request-timeout", NUM(OPT_DURATION, client_request_timeout), "DURATION",
      "whole request (headers and body) must arrive within this (30s)"},
-    {"max-request", NUM(OPT_SIZE, max_request), "SIZE",
-     "POST /verify body limit, at most 8M (8M)"},
-    {"max-connections", NUM(OPT_UINT, max_connections), "N",
-     "concurrent client connections (256)"},
+    {"max-request", NUM(OPT_SIZE, max_request), "SIZE", "POST /verify body limit, at most 8M (8M)"},
+    {"max-connections", NUM(OPT_UINT, max_connections), "N", "concurrent client connections (256)"},
     {"max-connections-per-client", NUM(OPT_UINT, max_connections_per_client), "N",
      "concurrent connections from one IP address (64)"},
     {"collateral-cache", NUM(OPT_SIZE, collateral_cache), "N",
@@ -275,8 +273,8 @@ static bool is_http_url(const char *u)
 
 static dga_err check_sources(const struct dga_verifier_config *c, struct dga_diag *diag)
 {
-    int sources = (c->collateral[0] != '\0') + (c->collateral_dir[0] != '\0') +
-                  (c->pccs_url[0] != '\0');
+    int sources =
+        (c->collateral[0] != '\0') + (c->collateral_dir[0] != '\0') + (c->pccs_url[0] != '\0');
     if (sources != 1) {
         return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0,
                             "exactly one of collateral, collateral-dir, pccs-url");
@@ -305,8 +303,8 @@ dga_err dga_verifier_config_check(const struct dga_verifier_config *c, struct dg
     if (c->max_request == 0 || c->max_request > DGA_CVM_INPUT_MAX) {
         return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0, "max-request (1 to 8M)");
     }
-    if (c->max_connections == 0 || c->max_connections_per_client == 0 ||
-        c->collateral_cache == 0 || c->client_timeout == 0 || c->client_request_timeout == 0) {
+    if (c->max_connections == 0 || c->max_connections_per_client == 0 || c->collateral_cache == 0 ||
+        c->client_timeout == 0 || c->client_request_timeout == 0) {
         return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0, "a bound or timeout is 0");
     }
     return DGA_E_OK;

@@ -108,8 +108,7 @@ static dga_err start_run(const struct dga_cvm_run_params *p, struct dga_cvm_run 
     r->gpu_required = p->x->gpu.required;
     memcpy(r->expectations_sha256, p->x->sha256, 32);
     if (p->bundle != NULL) {
-        if (EVP_Digest(p->bundle, p->bundle_len, r->bundle_sha256, NULL, EVP_sha256(), NULL) !=
-            1) {
+        if (EVP_Digest(p->bundle, p->bundle_len, r->bundle_sha256, NULL, EVP_sha256(), NULL) != 1) {
             return DGA_E_NOMEM;
         }
         r->has_bundle = true;

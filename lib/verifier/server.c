@@ -77,8 +77,8 @@ static dga_err load_root(struct dga_verifier *v, struct dga_diag *diag)
 static dga_err load_collateral(struct dga_verifier *v, struct dga_diag *diag)
 {
     uint8_t *text = NULL;
-    dga_err e = dga_file_read(v->cfg.collateral, DGA_QUOTE_COLLATERAL_MAX, &text,
-                              &v->collateral_len);
+    dga_err e =
+        dga_file_read(v->cfg.collateral, DGA_QUOTE_COLLATERAL_MAX, &text, &v->collateral_len);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "collateral");
     }
@@ -177,8 +177,8 @@ static json_t *refused(const char *what, dga_err e, const struct dga_diag *d, co
     char reason[512];
     snprintf(reason, sizeof reason, "%s: %s: %s: %s (field %s)", prefix, what, dga_err_name(e),
              dga_err_message(e), field);
-    return json_pack("{s:b,s:s,s:s,s:s}", "is_valid", 0, "reason", reason, "error",
-                     dga_err_name(e), "field", field);
+    return json_pack("{s:b,s:s,s:s,s:s}", "is_valid", 0, "reason", reason, "error", dga_err_name(e),
+                     "field", field);
 }
 
 static json_t *verdict(const struct dga_verifier *v, const struct dga_cvm_run *r)
