@@ -111,9 +111,8 @@ static char *verify(struct dga_verifier *v, const char *request, size_t len, tim
     unsigned status = 0;
     char *body = NULL;
     size_t blen = 0;
-    assert_int_equal(dga_verifier_verify(v, (const uint8_t *)request, len, at, &status, &body,
-                                         &blen),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_verifier_verify(v, (const uint8_t *)request, len, at, &status, &body, &blen), DGA_E_OK);
     assert_int_equal(status, want_status);
     assert_int_equal(strlen(body), blen);
     return body;
