@@ -35,6 +35,7 @@ int cmd_eat_verify(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_verifier(int argc, char **argv);
 int cmd_collateral_fetch(int argc, char **argv);
 int cmd_collateral_fetch_tdx(int argc, char **argv);
 int cmd_collateral_status(int argc, char **argv);

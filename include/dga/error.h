@@ -314,6 +314,9 @@
       "the bundle's raw evidence does not re-appraise to a pass")                                  \
     X(CVM_BUNDLE_EVIDENCE, "gpu-bundle-evidence",                                                  \
       "the bundle's evidence, nonce or collateral lists are malformed or disagree with the event") \
+    /* HTTP servers (lib/service) and the verifier server (lib/verifier) */                        \
+    X(SERVICE_LISTEN, "server-listen", "the server cannot listen on its address")                  \
+    X(VERIFIER_CONFIG, "verifier-config", "verifier server option unknown or its value invalid")   \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
     X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
 

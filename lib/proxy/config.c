@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "dga/proxy.h"
+#include "dga/service.h"
 #include "dga/util.h"
 #include "proxy/internal.h"
 
@@ -409,7 +410,7 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (proxy_parse_listen(c->listen, &ss, &sl) != DGA_E_OK) {
+    if (dga_service_parse_listen(c->listen, &ss, &sl) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "listen");
     }
     if (!is_http_url(c->ocsp_url)) {

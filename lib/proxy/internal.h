@@ -12,9 +12,6 @@
 
 #include "dga/proxy.h"
 
-/* "ADDR:PORT" / "[ADDR6]:PORT" to a socket address (listen.c: config check and server). */
-dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len);
-
 /*
  * An immutable, reference-counted response body: a request being answered
  * keeps its body alive while a refresh replaces the cache entry.

@@ -1,220 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The proxy's HTTP side on libmicrohttpd (a thread per connection, so an
- * upstream fetch blocks only its own client), the watcher that bounds the
- * time a client may take to send a request, and the background refresher.
- * libmicrohttpd and libcurl are loaded when the proxy starts (mhd_api.h,
- * collateral/curl_api.h), not linked: other commands do not pay for them.
+ * The proxy's HTTP side, on the service layer's server (dga/service.h: a
+ * thread per connection, so an upstream fetch blocks only its own client,
+ * and the slow-client watcher), and the background refresher. libcurl is
+ * loaded when the proxy starts (collateral/curl_api.h), not linked: other
+ * commands do not pay for it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#include "core/buf.h"
 #include "dga/collateral.h"
+#include "dga/service.h"
 #include "dga/util.h"
-#include "proxy/mhd_api.h"
 #include "proxy/resolve.h"
 
 struct dga_proxy {
     struct dga_proxy_config cfg;
     struct proxy_core core;
-    struct MHD_Daemon *mhd;
-    unsigned port;
+    struct dga_service *svc;
     pthread_t refresher;
     bool refresher_started;
     bool stopping;          /* guarded by core.mu */
     pthread_cond_t stop_cv; /* wakes the refresher to stop */
-    /* the watcher (slow clients), all guarded by watch_mu */
-    pthread_mutex_t watch_mu;
-    pthread_cond_t watch_cv; /* wakes the watcher to stop; monotonic clock */
-    struct watch *watched;   /* every open client connection */
-    pthread_t watcher;
-    bool watcher_started;
-    bool watch_stop;
 };
-
-/*
- * One client connection as the watcher sees it. libmicrohttpd's connection
- * timeout (client-timeout) is an idle timeout: a client that sends one byte
- * a second keeps its connection, and its thread, for as long as it likes.
- * So each connection is watched from its start: while a request is being
- * received it must be complete by `deadline` (client-request-timeout after
- * the connection opened or the previous response on it ended), or the
- * watcher shuts its socket down. shutdown() only wakes the connection's own
- * thread, which then closes the connection as if the client had gone:
- * libmicrohttpd tells us a connection is closed (on_connection) before it
- * closes the descriptor, so the watcher never touches a reused one.
- */
-struct watch {
-    int fd;
-    bool reading;     /* a request is being received */
-    bool cut;         /* already shut down */
-    int64_t deadline; /* CLOCK_MONOTONIC, milliseconds */
-    struct watch *prev, *next;
-};
-
-/* Per-connection request state, created from the raw request target. */
-struct request_ctx {
-    char *uri; /* as sent, before any unescaping: the parser sees the client's bytes */
-    bool started;
-    bool uri_too_long;
-    bool too_large;
-    struct buf body;
-};
-
-/* libmicrohttpd's functions: loaded by dga_proxy_start before the daemon and its threads exist. */
-static const struct mhd_api *mhd(void)
-{
-    const struct mhd_api *m = NULL;
-    (void)mhd_api_load(&m, NULL); /* pthread_once: a cheap, synchronized read after the first */
-    return m;
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* ---- slow clients: the watcher ---- */
-
-#define WATCH_TICK_MS 250
-
-static int64_t request_deadline(const struct dga_proxy *p)
-{
-    return monotonic_ms() + p->cfg.client_request_timeout * 1000;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
-{
-    struct dga_proxy *p = cls;
-    struct watch *w = *socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        if (w != NULL) {
-            pthread_mutex_lock(&p->watch_mu);
-            *(w->prev != NULL ? &w->prev->next : &p->watched) = w->next;
-            if (w->next != NULL) {
-                w->next->prev = w->prev;
-            }
-            pthread_mutex_unlock(&p->watch_mu);
-            free(w);
-            *socket_context = NULL;
-        }
-        return;
-    }
-    const union MHD_ConnectionInfo *info =
-        mhd()->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (info == NULL || (w = calloc(1, sizeof *w)) == NULL) {
-        return; /* unwatched: only the idle timeout applies to it */
-    }
-    w->fd = info->connect_fd;
-    w->reading = true;
-    w->deadline = request_deadline(p);
-    pthread_mutex_lock(&p->watch_mu);
-    w->next = p->watched;
-    if (w->next != NULL) {
-        w->next->prev = w;
-    }
-    p->watched = w;
-    pthread_mutex_unlock(&p->watch_mu);
-    *socket_context = w;
-}
-
-/* A request is complete (reading false), or the next one may start (true). */
-static void watch_reading(struct dga_proxy *p, struct MHD_Connection *conn, bool reading)
-{
-    const union MHD_ConnectionInfo *info =
-        mhd()->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct watch *w = info != NULL ? info->socket_context : NULL;
-    if (w == NULL) {
-        return;
-    }
-    pthread_mutex_lock(&p->watch_mu);
-    w->reading = reading;
-    if (reading) {
-        w->deadline = request_deadline(p);
-    }
-    pthread_mutex_unlock(&p->watch_mu);
-}
-
-/* Shuts down every connection whose request is overdue; how many. */
-static unsigned cut_overdue(struct dga_proxy *p)
-{
-    unsigned n = 0;
-    int64_t now = monotonic_ms();
-    for (struct watch *w = p->watched; w != NULL; w = w->next) {
-        if (w->reading && !w->cut && now >= w->deadline) {
-            shutdown(w->fd, SHUT_RDWR);
-            w->cut = true;
-            n++;
-        }
-    }
-    return n;
-}
-
-static void *watcher(void *arg)
-{
-    struct dga_proxy *p = arg;
-    pthread_mutex_lock(&p->watch_mu);
-    while (!p->watch_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += WATCH_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        (void)pthread_cond_timedwait(&p->watch_cv, &p->watch_mu, &until);
-        unsigned n = p->watch_stop ? 0 : cut_overdue(p);
-        if (n > 0) {
-            pthread_mutex_unlock(&p->watch_mu);
-            proxy_log(&p->cfg, "closed %u connection(s) past client-request-timeout", n);
-            pthread_mutex_lock(&p->watch_mu);
-        }
-    }
-    pthread_mutex_unlock(&p->watch_mu);
-    return NULL;
-}
-
-static dga_err start_watcher(struct dga_proxy *p)
-{
-    pthread_condattr_t a;
-    if (pthread_condattr_init(&a) != 0) {
-        return DGA_E_INTERNAL;
-    }
-    bool ok = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&p->watch_cv, &a) == 0;
-    pthread_condattr_destroy(&a);
-    if (!ok) {
-        return DGA_E_INTERNAL;
-    }
-    p->watcher_started = pthread_create(&p->watcher, NULL, watcher, p) == 0;
-    if (!p->watcher_started) {
-        pthread_cond_destroy(&p->watch_cv);
-        return DGA_E_INTERNAL;
-    }
-    return DGA_E_OK;
-}
-
-static void stop_watcher(struct dga_proxy *p)
-{
-    if (!p->watcher_started) {
-        return;
-    }
-    pthread_mutex_lock(&p->watch_mu);
-    p->watch_stop = true;
-    pthread_cond_broadcast(&p->watch_cv);
-    pthread_mutex_unlock(&p->watch_mu);
-    pthread_join(p->watcher, NULL);
-    pthread_cond_destroy(&p->watch_cv);
-    p->watcher_started = false;
-}
 
 /* ---- responses ---- */
 
@@ -230,21 +41,7 @@ static void http_date(time_t t, char out[40])
     strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *text)
-{
-    const struct mhd_api *m = mhd();
-    struct MHD_Response *r = mhd_response_copy(m, text, strlen(text));
-    if (r == NULL) {
-        return MHD_NO;
-    }
-    m->add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-    m->add_response_header(r, "Cache-Control", "no-store");
-    enum MHD_Result ret = m->queue_response(conn, status, r);
-    m->destroy_response(r);
-    return ret;
-}
-
-static const char *status_text(int status)
+static const char *status_text(unsigned status)
 {
     switch (status) {
     case 400:
@@ -262,62 +59,65 @@ static const char *status_text(int status)
     }
 }
 
+static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
+{
+    (void)cls;
+    dga_service_response_text(ret, status, status_text(status));
+}
+
 /*
  * Headers of a cached answer. dstack's endpoints forbid downstream caching;
  * the RFC 5019 GET invites it, for no longer than the answer stays valid.
  */
-static void add_cache_headers(struct MHD_Response *r, const struct outcome *o, bool http_cacheable)
+static void add_cache_headers(struct dga_service_response *r, const struct outcome *o,
+                              bool http_cacheable)
 {
-    const struct mhd_api *m = mhd();
     char v[96], date[40]; /* 96: "public, max-age=" + 20 digits + the directives */
     time_t now = time(NULL);
-    m->add_response_header(r, "X-Dstack-Cache", o->cache);
+    (void)dga_service_response_header(r, "X-Dstack-Cache", o->cache);
     if (!o->cached) {
-        m->add_response_header(r, "Cache-Control", "no-store");
+        (void)dga_service_response_header(r, "Cache-Control", "no-store");
         return;
     }
     snprintf(v, sizeof v, "%lld", (long long)(now > o->fetched_at ? now - o->fetched_at : 0));
-    m->add_response_header(r, "Age", v);
+    (void)dga_service_response_header(r, "Age", v);
     snprintf(v, sizeof v, "%lld", (long long)o->expires_at);
-    m->add_response_header(r, "X-Dstack-Cache-Expires", v);
+    (void)dga_service_response_header(r, "X-Dstack-Cache-Expires", v);
     if (!http_cacheable || o->expires_at <= now) {
-        m->add_response_header(r, "Cache-Control", "no-store");
+        (void)dga_service_response_header(r, "Cache-Control", "no-store");
         return;
     }
     snprintf(v, sizeof v, "public, max-age=%lld, no-transform, must-revalidate",
              (long long)(o->expires_at - now));
-    m->add_response_header(r, "Cache-Control", v);
+    (void)dga_service_response_header(r, "Cache-Control", v);
     http_date(o->expires_at, date);
-    m->add_response_header(r, "Expires", date);
+    (void)dga_service_response_header(r, "Expires", date);
     if (o->this_update > 0) {
         http_date(o->this_update, date);
-        m->add_response_header(r, "Last-Modified", date);
+        (void)dga_service_response_header(r, "Last-Modified", date);
     }
 }
 
-static enum MHD_Result send_outcome(struct MHD_Connection *conn, struct outcome *o,
-                                    bool http_cacheable)
+/* The outcome's body goes out by reference: the service unrefs it once sent. */
+static dga_err outcome_response(struct outcome *o, bool http_cacheable,
+                                struct dga_service_response *ret)
 {
-    const struct mhd_api *m = mhd();
     struct body *b = o->body != NULL ? o->body : body_new(NULL, 0);
     o->body = NULL;
     if (b == NULL) {
-        return MHD_NO;
+        return DGA_E_NOMEM;
     }
-    struct MHD_Response *r =
-        m->create_response_from_buffer_with_free_callback_cls(b->len, b->data, release_body, b);
-    if (r == NULL) {
-        body_unref(b);
-        return MHD_NO;
-    }
-    m->add_response_header(r, "Content-Type", o->content_type);
-    add_cache_headers(r, o, http_cacheable && o->status == 200);
-    enum MHD_Result ret = m->queue_response(conn, (unsigned)o->status, r);
-    m->destroy_response(r);
-    return ret;
+    ret->status = (unsigned)o->status;
+    snprintf(ret->content_type, sizeof ret->content_type, "%s", o->content_type);
+    add_cache_headers(ret, o, http_cacheable && o->status == 200);
+    ret->body = b->data;
+    ret->len = b->len;
+    ret->release = release_body;
+    ret->release_cls = b;
+    return DGA_E_OK;
 }
 
-static enum MHD_Result send_info(struct dga_proxy *p, struct MHD_Connection *conn)
+static dga_err info_response(struct dga_proxy *p, struct dga_service_response *ret)
 {
     size_t fresh[DGA_PROXY_KIND__COUNT], stale[DGA_PROXY_KIND__COUNT];
     time_t now = time(NULL);
@@ -326,131 +126,76 @@ static enum MHD_Result send_info(struct dga_proxy *p, struct MHD_Connection *con
         cache_counts(p->core.cache, (enum dga_proxy_kind)k, now, &fresh[k], &stale[k]);
     }
     pthread_mutex_unlock(&p->core.mu);
-    char text[256];
-    snprintf(text, sizeof text, "ocsp: %zu fresh, %zu stale\nrim: %zu fresh, %zu stale\n",
-             fresh[DGA_PROXY_KIND_OCSP], stale[DGA_PROXY_KIND_OCSP], fresh[DGA_PROXY_KIND_RIM],
-             stale[DGA_PROXY_KIND_RIM]);
-    return send_text(conn, 200, text);
+    char *text = NULL;
+    if (asprintf(&text, "ocsp: %zu fresh, %zu stale\nrim: %zu fresh, %zu stale\n",
+                 fresh[DGA_PROXY_KIND_OCSP], stale[DGA_PROXY_KIND_OCSP], fresh[DGA_PROXY_KIND_RIM],
+                 stale[DGA_PROXY_KIND_RIM]) < 0) {
+        return DGA_E_NOMEM;
+    }
+    dga_service_response_text(ret, 200, text);
+    ret->release = free; /* the service frees it once sent */
+    ret->release_cls = text;
+    return DGA_E_OK;
 }
 
 /* ---- request handling ---- */
 
-static enum MHD_Result answer(struct dga_proxy *p, struct MHD_Connection *conn,
-                              const struct dga_proxy_request *req)
+static dga_err answer(struct dga_proxy *p, const struct dga_proxy_request *req,
+                      struct dga_service_response *ret)
 {
     if (req->route == DGA_PROXY_ROUTE_HEALTHZ) {
-        return send_text(conn, 200, "ok\n");
+        dga_service_response_text(ret, 200, "ok\n");
+        return DGA_E_OK;
     }
     if (req->route == DGA_PROXY_ROUTE_INFO) {
-        return send_info(p, conn);
+        return info_response(p, ret);
     }
     struct want w = {.ocsp = req->ocsp, .ocsp_len = req->ocsp_len, .rim_id = req->rim_id};
     w.kind = req->route == DGA_PROXY_ROUTE_RIM ? DGA_PROXY_KIND_RIM : DGA_PROXY_KIND_OCSP;
     memcpy(w.key, req->key, 32);
     struct outcome o;
     proxy_resolve(&p->core, &w, false, &o);
-    enum MHD_Result ret = send_outcome(conn, &o, req->route == DGA_PROXY_ROUTE_OCSP_GET);
+    dga_err e = outcome_response(&o, req->route == DGA_PROXY_ROUTE_OCSP_GET, ret);
     outcome_clear(&o);
-    return ret;
+    return e;
 }
 
 /* Checks that need only the request line and headers: answered before any body is read. */
-static int early_status(struct dga_proxy *p, struct MHD_Connection *conn, const char *method,
-                        const char *uri)
-{
-    const struct mhd_api *m = mhd();
-    enum dga_proxy_route route;
-    int status = dga_proxy_route(method, uri, &route);
-    if (status != 0 || route != DGA_PROXY_ROUTE_OCSP_POST) {
-        return status;
-    }
-    const char *ct = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    struct dga_proxy_request probe;
-    if (dga_proxy_parse(method, uri, ct, (const uint8_t *)"", 0, 0, &probe) == 415) {
-        return 415;
-    }
-    const char *cl = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl != NULL && strtoull(cl, NULL, 10) > p->cfg.max_request) {
-        return 413;
-    }
-    return 0;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
-{
-    const struct mhd_api *m = mhd();
-    (void)url;
-    (void)version;
-    struct dga_proxy *p = cls;
-    struct request_ctx *ctx = *con_cls;
-    if (ctx != NULL && ctx->uri_too_long) {
-        watch_reading(p, conn, false);
-        return send_text(conn, 400, status_text(400));
-    }
-    if (ctx == NULL || ctx->uri == NULL) {
-        watch_reading(p, conn, false);
-        return send_text(conn, 503, status_text(503));
-    }
-    if (!ctx->started) {
-        ctx->started = true;
-        ctx->body = buf_init(p->cfg.max_request);
-        int status = early_status(p, conn, method, ctx->uri);
-        if (status == 0) {
-            return MHD_YES; /* the body, if any, is still to come: still watched */
-        }
-        watch_reading(p, conn, false);
-        return send_text(conn, (unsigned)status, status_text(status));
-    }
-    if (*upload_data_size > 0) {
-        if (!ctx->too_large && buf_append(&ctx->body, upload_data, *upload_data_size) != DGA_E_OK) {
-            ctx->too_large = true;
-            buf_free(&ctx->body);
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-    watch_reading(p, conn, false); /* the whole request is in: answering may take long */
-    if (ctx->too_large) {
-        return send_text(conn, 413, status_text(413));
-    }
-    const char *ct = m->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    struct dga_proxy_request req;
-    int status = dga_proxy_parse(method, ctx->uri, ct, ctx->body.data, ctx->body.len,
-                                 p->cfg.max_request, &req);
-    if (status != 0) {
-        return send_text(conn, (unsigned)status, status_text(status));
-    }
-    enum MHD_Result ret = answer(p, conn, &req);
-    dga_proxy_request_clear(&req);
-    return ret;
-}
-
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+static unsigned on_head(void *cls, const struct dga_service_request *r)
 {
     (void)cls;
-    (void)conn;
-    struct request_ctx *ctx = calloc(1, sizeof *ctx);
-    if (ctx != NULL) {
-        ctx->uri_too_long = strlen(uri) > DGA_PROXY_URI_MAX;
-        ctx->uri = ctx->uri_too_long ? NULL : strdup(uri);
+    enum dga_proxy_route route;
+    int status = dga_proxy_route(r->method, r->uri, &route);
+    if (status != 0 || route != DGA_PROXY_ROUTE_OCSP_POST) {
+        return (unsigned)status;
     }
-    return ctx;
+    struct dga_proxy_request probe;
+    if (dga_proxy_parse(r->method, r->uri, r->content_type, (const uint8_t *)"", 0, 0, &probe) ==
+        415) {
+        return 415;
+    }
+    return 0; /* the service answers 413 for a Content-Length over max-request */
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static dga_err on_request(void *cls, const struct dga_service_request *r,
+                          struct dga_service_response *ret)
 {
-    (void)toe;
-    watch_reading(cls, conn, true); /* a kept-alive connection's next request starts now */
-    struct request_ctx *ctx = *con_cls;
-    if (ctx != NULL) {
-        buf_free(&ctx->body);
-        free(ctx->uri);
-        free(ctx);
-        *con_cls = NULL;
+    struct dga_proxy *p = cls;
+    struct dga_proxy_request req;
+    int status = dga_proxy_parse(r->method, r->uri, r->content_type, r->body, r->body_len,
+                                 p->cfg.max_request, &req);
+    if (status != 0) {
+        dga_service_response_text(ret, (unsigned)status, status_text((unsigned)status));
+        return DGA_E_OK;
     }
+    dga_err e = answer(p, &req, ret);
+    dga_proxy_request_clear(&req);
+    return e;
+}
+
+static void log_line(void *cls, const char *line)
+{
+    proxy_log(cls, "%s", line);
 }
 
 /* ---- background refresh ---- */
@@ -550,30 +295,24 @@ static void *refresher(void *arg)
 
 static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
 {
-    const struct mhd_api *m = mhd();
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    if (proxy_parse_listen(p->cfg.listen, &ss, &sl) != DGA_E_OK) {
-        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "listen");
-    }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
-    if (ss.ss_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
-    }
-    p->mhd =
-        m->start_daemon(flags, 0, NULL, NULL, on_request, p, MHD_OPTION_SOCK_ADDR,
-                        (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, p,
-                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, p, MHD_OPTION_NOTIFY_CONNECTION,
-                        on_connection, p, MHD_OPTION_CONNECTION_LIMIT, p->cfg.max_connections,
-                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, p->cfg.max_connections_per_client,
-                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)p->cfg.client_timeout,
-                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
-    if (p->mhd == NULL) {
+    const struct dga_service_config sc = {
+        .listen = p->cfg.listen,
+        .max_connections = p->cfg.max_connections,
+        .max_connections_per_client = p->cfg.max_connections_per_client,
+        .client_timeout = p->cfg.client_timeout,
+        .client_request_timeout = p->cfg.client_request_timeout,
+        .max_body = p->cfg.max_request,
+        .max_uri = DGA_PROXY_URI_MAX,
+        .log = log_line,
+        .log_cls = &p->cfg,
+    };
+    const struct dga_service_handlers h = {
+        .head = on_head, .handle = on_request, .error = on_error, .cls = p};
+    dga_err e = dga_service_start(&sc, &h, &p->svc, diag);
+    if (e == DGA_E_SERVICE_LISTEN) {
         return dga_diag_set(diag, DGA_E_PROXY_LISTEN, 0, p->cfg.listen);
     }
-    const union MHD_DaemonInfo *info = m->get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    p->port = info != NULL ? info->port : 0;
-    return DGA_E_OK;
+    return e == DGA_E_BAD_ARGUMENT ? dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "listen") : e;
 }
 
 dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret,
@@ -583,7 +322,7 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     if (e != DGA_E_OK) {
         return e;
     }
-    e = mhd_api_load(NULL, diag); /* both libraries now, not at the first request */
+    e = dga_service_load(diag); /* both libraries now, not at the first request */
     if (e != DGA_E_OK) {
         return e;
     }
@@ -600,7 +339,6 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
     pthread_mutex_init(&p->core.mu, NULL);
     pthread_cond_init(&p->core.cv, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
-    pthread_mutex_init(&p->watch_mu, NULL);
     /* From here every failure leaves through dga_proxy_stop: the steps are chained. */
     e = cache_new(&p->cfg, &p->core.cache);
     if (e == DGA_E_OK) {
@@ -608,9 +346,6 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
         if (e != DGA_E_OK) {
             dga_diag_set(diag, e, 0, "cache-dir");
         }
-    }
-    if (e == DGA_E_OK) {
-        e = start_watcher(p);
     }
     if (e == DGA_E_OK) {
         e = start_http(p, diag);
@@ -623,20 +358,19 @@ dga_err dga_proxy_start(const struct dga_proxy_config *c, struct dga_proxy **ret
         dga_proxy_stop(p);
         return e;
     }
-    proxy_log(&p->cfg, "listening on %s (port %u), cache %s", p->cfg.listen, p->port,
-              p->cfg.cache_dir);
+    proxy_log(&p->cfg, "listening on %s (port %u), cache %s", p->cfg.listen,
+              dga_service_port(p->svc), p->cfg.cache_dir);
     *ret = p;
     return DGA_E_OK;
 }
 
 unsigned dga_proxy_port(const struct dga_proxy *p)
 {
-    return p->port;
+    return dga_service_port(p->svc);
 }
 
 void dga_proxy_stop(struct dga_proxy *p)
 {
-    const struct mhd_api *m = mhd();
     if (p == NULL) {
         return;
     }
@@ -647,11 +381,7 @@ void dga_proxy_stop(struct dga_proxy *p)
         pthread_mutex_unlock(&p->core.mu);
         pthread_join(p->refresher, NULL);
     }
-    if (p->mhd != NULL) {
-        m->stop_daemon(p->mhd); /* every connection closed: nothing left to watch */
-    }
-    stop_watcher(p);
-    pthread_mutex_destroy(&p->watch_mu);
+    dga_service_stop(p->svc); /* every connection closed */
     cache_free(p->core.cache);
     pthread_cond_destroy(&p->stop_cv);
     pthread_cond_destroy(&p->core.cv);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libmicrohttpd, loaded on first use (core/dynlib.h): the functions the
- * proxy's HTTP side calls, typed from microhttpd.h itself (__typeof__ of each
+ * servers (lib/service/server.c) call, typed from microhttpd.h itself (__typeof__ of each
  * declaration: no hand-written prototypes, no link-time reference).
  */
-#ifndef DGA_PROXY_MHD_API_H
-#define DGA_PROXY_MHD_API_H
+#ifndef DGA_SERVICE_MHD_API_H
+#define DGA_SERVICE_MHD_API_H
 
 #include <stdarg.h>
 #include <stdint.h>

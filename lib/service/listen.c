@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The listen address, "ADDR:PORT" or "[ADDR6]:PORT": a config value that the
- * config check validates and the server binds, so it sits below both.
+ * The listen address, "ADDR:PORT" or "[ADDR6]:PORT": a config value that a
+ * server's config check validates and the server binds, so it sits apart from
+ * the server (dga_service_parse, no libmicrohttpd).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,14 +12,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "proxy/internal.h"
+#include "dga/service.h"
 
-dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
+dga_err dga_service_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
 {
     char host[256];
     const char *colon = strrchr(text, ':');
     if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon[1] == '\0') {
-        return DGA_E_PROXY_CONFIG;
+        return DGA_E_BAD_ARGUMENT;
     }
     memcpy(host, text, (size_t)(colon - text));
     host[colon - text] = '\0';
@@ -26,7 +27,7 @@ dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, sockl
     errno = 0;
     unsigned long port = strtoul(colon + 1, &end, 10);
     if (errno != 0 || *end != '\0' || port > 65535 || colon[1] < '0' || colon[1] > '9') {
-        return DGA_E_PROXY_CONFIG;
+        return DGA_E_BAD_ARGUMENT;
     }
     memset(ret, 0, sizeof *ret);
     size_t hl = strlen(host);
@@ -34,7 +35,7 @@ dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, sockl
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ret;
         host[hl - 1] = '\0';
         if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
-            return DGA_E_PROXY_CONFIG;
+            return DGA_E_BAD_ARGUMENT;
         }
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons((uint16_t)port);
@@ -43,7 +44,7 @@ dga_err proxy_parse_listen(const char *text, struct sockaddr_storage *ret, sockl
     }
     struct sockaddr_in *a4 = (struct sockaddr_in *)ret;
     if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-        return DGA_E_PROXY_CONFIG;
+        return DGA_E_BAD_ARGUMENT;
     }
     a4->sin_family = AF_INET;
     a4->sin_port = htons((uint16_t)port);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libmicrohttpd on first use: dlopen once, resolve (core/dynlib.h). */
-#include "proxy/mhd_api.h"
+#include "service/mhd_api.h"
 #include "core/dynlib.h"
 
 static struct dynlib lib = DYNLIB_INIT(DGA_LIBMHD_FILE, DGA_LIBMHD_TEST_ENV);
