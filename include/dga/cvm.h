@@ -361,6 +361,20 @@ struct dga_cvm_collateral {
     const struct dga_http_options *http; /* PCCS; NULL: dga_http_options_init's defaults */
 };
 
+/*
+ * Parsed collateral kept across runs (the verifier server's cache): get
+ * returns the parsed document of exactly these bytes (parsing it when they
+ * are new: its errors are dga_quote_collateral_parse's) and a handle that
+ * keeps it alive until put. Keyed by the bytes, so it never changes a
+ * verdict: every time window is still checked at each run's time.
+ */
+struct dga_cvm_collateral_cache {
+    dga_err (*get)(void *ctx, const char *text, size_t len, const struct dga_quote_collateral **ret,
+                   void **ret_handle, struct dga_diag *diag);
+    void (*put)(void *ctx, void *handle);
+    void *ctx;
+};
+
 struct dga_cvm_run_params {
     const struct dga_cvm_input *in;
     const uint8_t *bundle; /* the bundle's exact bytes, or NULL */
@@ -368,6 +382,7 @@ struct dga_cvm_run_params {
     const struct dga_cvm_expect *x;
     struct dga_cvm_collateral collateral;
     const struct dga_trust *root; /* NULL: the Intel SGX Root CA; another root in tests only */
+    const struct dga_cvm_collateral_cache *cache; /* NULL: the collateral is parsed per run */
     /* opt->at: the verification time of the quote, its collateral and the bundle's age */
     const struct dga_cvm_options *opt;
 };

@@ -52,43 +52,63 @@ static dga_err fetch_collateral(const struct dga_cvm_collateral *c,
 }
 
 /*
- * Verifies the parsed quote at p->opt->at. A source that does not deliver is the
- * caller's error (returned); a quote that fails, its key included, is
- * recorded in r->quote. DEBUG is allowed here: the td-debug check decides it
- * against the expectations.
+ * The quote verified at p->opt->at with the collateral of these bytes,
+ * parsed here or taken from p->cache. A document that does not parse is the
+ * source's failure (returned); a quote that fails is recorded in r->quote.
+ * DEBUG is allowed here: the td-debug check decides it against the
+ * expectations.
  */
-static dga_err verify_quote(const struct dga_cvm_run_params *p, const struct dga_quote *q,
-                            struct dga_cvm_run *r, struct dga_diag *diag)
+static dga_err verify_with(const struct dga_cvm_run_params *p, const struct dga_quote *q,
+                           const char *text, size_t len, struct dga_cvm_run *r,
+                           struct dga_diag *diag)
 {
-    struct dga_diag qd = {0};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    if (p->collateral.kind != DGA_CVM_COLLATERAL_JSON) {
-        struct dga_tdx_collateral_key k;
-        dga_err e = dga_tdx_collateral_key(q, &k, &qd);
-        if (e != DGA_E_OK) {
-            quote_failed(&r->quote, e, &qd);
-            return e == DGA_E_NOMEM ? e : DGA_E_OK;
-        }
-        if ((e = fetch_collateral(&p->collateral, &k, r, &text, &len, diag)) != DGA_E_OK) {
-            return e;
-        }
-    }
-    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral c = {0};
-    dga_err e = text != NULL ? dga_quote_collateral_parse(text, len, &c, diag)
-                             : dga_quote_collateral_parse(p->collateral.json,
-                                                          p->collateral.json_len, &c, diag);
+    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral own = {0};
+    const struct dga_quote_collateral *c = &own;
+    void *handle = NULL;
+    dga_err e = p->cache != NULL ? p->cache->get(p->cache->ctx, text, len, &c, &handle, diag)
+                                 : dga_quote_collateral_parse(text, len, &own, diag);
     if (e != DGA_E_OK) {
         return e;
     }
+    struct dga_diag qd = {0};
     struct dga_quote_verify_opts vo = {.at = p->opt->at, .root = p->root, .allow_debug = true};
-    e = dga_quote_verify(q, &c, &vo, &r->quote.verdict, &qd);
+    e = dga_quote_verify(q, c, &vo, &r->quote.verdict, &qd);
+    if (p->cache != NULL) {
+        p->cache->put(p->cache->ctx, handle);
+    }
     if (e != DGA_E_OK) {
         quote_failed(&r->quote, e, &qd);
         return e == DGA_E_NOMEM ? e : DGA_E_OK;
     }
     r->quote.verified = true;
     return DGA_E_OK;
+}
+
+/*
+ * The collateral for the parsed quote: the document given, or the one the
+ * source delivers for the quote's key. A source that does not deliver is the
+ * caller's error (returned); a quote without a key is recorded in r->quote.
+ */
+static dga_err verify_quote(const struct dga_cvm_run_params *p, const struct dga_quote *q,
+                            struct dga_cvm_run *r, struct dga_diag *diag)
+{
+    if (p->collateral.kind == DGA_CVM_COLLATERAL_JSON) {
+        return verify_with(p, q, p->collateral.json, p->collateral.json_len, r, diag);
+    }
+    struct dga_diag qd = {0};
+    struct dga_tdx_collateral_key k;
+    dga_err e = dga_tdx_collateral_key(q, &k, &qd);
+    if (e != DGA_E_OK) {
+        quote_failed(&r->quote, e, &qd);
+        return e == DGA_E_NOMEM ? e : DGA_E_OK;
+    }
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    e = fetch_collateral(&p->collateral, &k, r, &text, &len, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return verify_with(p, q, text, len, r, diag);
 }
 
 /* "<error>: <message> (<field>)": the quote check's detail when the quote failed. */

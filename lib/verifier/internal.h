@@ -49,9 +49,8 @@ struct dga_verifier {
 };
 
 /*
- * dga_cvm_run with the server's collateral source, the JSON and DIR
- * documents taken parsed from the cache (run.c). Same contract and verdict
- * as dga_cvm_run with the same source.
+ * dga_cvm_run with the server's collateral source and its cache of parsed
+ * collateral (every source, the PCCS's answers included) (run.c).
  */
 dga_err verifier_run(struct dga_verifier *v, const struct dga_cvm_input *in, time_t at,
                      struct dga_cvm_run *ret, struct dga_diag *diag);
