@@ -267,33 +267,47 @@ static dga_err sha256_parts(const uint8_t *const *parts, const size_t *lens, siz
     return ok ? DGA_E_OK : DGA_E_NOMEM;
 }
 
-/*
- * mr_system = SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2 || SHA-256(key-provider payload));
- * mr_aggregated = SHA-256(MRTD || RTMR0..3 [|| MRCONFIGID || MROWNER || MROWNERCONFIG when any
- * is non-zero]), RTMR3 as quoted (the full log, dstack's verifier and KMS: use_boottime_mr off);
- * device_id = SHA-256("") on TDX.
- */
-dga_err cvm_derive(const struct dga_td_report *td, struct dga_cvm_result *r)
+/* mr_system = SHA-256(MRTD || RTMR0 || RTMR1 || RTMR2 || SHA-256(key-provider payload)). */
+static dga_err derive_mr_system(const struct dga_td_report *td, struct dga_cvm_result *r)
 {
     uint8_t mr_kp[32] = {0};
-    const uint8_t *none = (const uint8_t *)"";
-    dga_err e = sha256_parts(&none, (const size_t[]){0}, 1, r->device_id);
-    if (e == DGA_E_OK && r->key_provider_info != NULL) {
+    if (r->key_provider_info != NULL) {
         const uint8_t *kp = r->key_provider_info;
-        e = sha256_parts(&kp, &r->key_provider_info_len, 1, mr_kp);
+        dga_err e = sha256_parts(&kp, &r->key_provider_info_len, 1, mr_kp);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     const uint8_t *sys[] = {td->mr_td, td->rt_mr[0], td->rt_mr[1], td->rt_mr[2], mr_kp};
     const size_t sys_len[] = {48, 48, 48, 48, 32};
-    if (e == DGA_E_OK) {
-        e = sha256_parts(sys, sys_len, 5, r->mr_system);
-    }
+    return sha256_parts(sys, sys_len, 5, r->mr_system);
+}
+
+/*
+ * mr_aggregated = SHA-256(MRTD || RTMR0..3 [|| MRCONFIGID || MROWNER || MROWNERCONFIG when any
+ * is non-zero]), RTMR3 as quoted (the full log, dstack's verifier and KMS: use_boottime_mr off).
+ */
+static dga_err derive_mr_aggregated(const struct dga_td_report *td, struct dga_cvm_result *r)
+{
     const uint8_t *agg[] = {td->mr_td,    td->rt_mr[0],     td->rt_mr[1], td->rt_mr[2],
                             td->rt_mr[3], td->mr_config_id, td->mr_owner, td->mr_owner_config};
     const size_t agg_len[] = {48, 48, 48, 48, 48, 48, 48, 48};
     bool extra = !all_zero(td->mr_config_id, 48) || !all_zero(td->mr_owner, 48) ||
                  !all_zero(td->mr_owner_config, 48);
-    if (e == DGA_E_OK) {
-        e = sha256_parts(agg, agg_len, extra ? 8 : 5, r->mr_aggregated);
+    return sha256_parts(agg, agg_len, extra ? 8 : 5, r->mr_aggregated);
+}
+
+/* device_id = SHA-256("") on TDX; then mr_system and mr_aggregated. */
+dga_err cvm_derive(const struct dga_td_report *td, struct dga_cvm_result *r)
+{
+    const uint8_t *none = (const uint8_t *)"";
+    dga_err e = sha256_parts(&none, (const size_t[]){0}, 1, r->device_id);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    e = derive_mr_system(td, r);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return derive_mr_aggregated(td, r);
 }

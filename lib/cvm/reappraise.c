@@ -63,10 +63,14 @@ static dga_err load_test_root(const char *path, struct dga_trust *ret, struct dg
     _cleanup_(freep) uint8_t *pem = NULL;
     size_t len = 0;
     dga_err e = dga_file_read(path, ROOT_PEM_MAX, &pem, &len);
-    if (e == DGA_E_OK) {
-        e = dga_trust_from_pem((const char *)pem, len, ret);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "gpu.test_device_root");
     }
-    return e == DGA_E_OK ? e : dga_diag_set(diag, e, 0, "gpu.test_device_root");
+    e = dga_trust_from_pem((const char *)pem, len, ret);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "gpu.test_device_root");
+    }
+    return DGA_E_OK;
 }
 
 static dga_err load_roots(const struct dga_cvm_gpu_expect *g, struct dga_cvm_reappraiser *r,
@@ -77,18 +81,24 @@ static dga_err load_roots(const struct dga_cvm_gpu_expect *g, struct dga_cvm_rea
         return dga_diag_set(diag, DGA_E_CVM_EXPECT, 0, "gpu.test_device_root");
     }
     dga_err e = dga_trust_nvidia_rim(&r->rim_root);
-    if (e == DGA_E_OK && g->trust_nvidia) {
-        e = dga_trust_nvidia_device(&r->nvidia_root);
-        r->has_nvidia = e == DGA_E_OK;
-    }
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "gpu.trust_roots");
     }
+    if (g->trust_nvidia) {
+        e = dga_trust_nvidia_device(&r->nvidia_root);
+        if (e != DGA_E_OK) {
+            return dga_diag_set(diag, e, 0, "gpu.trust_roots");
+        }
+        r->has_nvidia = true;
+    }
     if (g->trust_test) {
         e = load_test_root(g->test_device_root, &r->test_root, diag);
-        r->has_test = e == DGA_E_OK;
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        r->has_test = true;
     }
-    return e;
+    return DGA_E_OK;
 }
 
 static dga_err is_dir(const char *path, dga_err fail, const char *key, struct dga_diag *diag)
@@ -107,11 +117,14 @@ static dga_err load_dirs(const struct dga_cvm_gpu_expect *g, struct dga_cvm_reap
         return dga_diag_set(diag, DGA_E_CVM_EXPECT, 0, "gpu.rim_dir"); /* no RIM, no appraisal */
     }
     dga_err e = is_dir(g->rim_dir, DGA_E_RIM_STORE, "gpu.rim_dir", diag);
-    if (e == DGA_E_OK && g->collateral_dir != NULL) {
-        e = is_dir(g->collateral_dir, DGA_E_COLLATERAL_STORE, "gpu.collateral_dir", diag);
-    }
     if (e != DGA_E_OK) {
         return e;
+    }
+    if (g->collateral_dir != NULL) {
+        e = is_dir(g->collateral_dir, DGA_E_COLLATERAL_STORE, "gpu.collateral_dir", diag);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     r->rim_dir = strdup(g->rim_dir);
     r->collateral_dir = g->collateral_dir != NULL ? strdup(g->collateral_dir) : NULL;
@@ -121,21 +134,26 @@ static dga_err load_dirs(const struct dga_cvm_gpu_expect *g, struct dga_cvm_reap
     return DGA_E_OK;
 }
 
+/* The built-in policy, or the file's (its text kept in r, for each call to parse again). */
+static dga_err read_policy(const char *path, struct dga_cvm_reappraiser *r, struct dga_policy **ret)
+{
+    if (path == NULL) {
+        return dga_policy_default(ret);
+    }
+    uint8_t *text = NULL;
+    dga_err e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &r->policy_len);
+    r->policy_text = (char *)text;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_policy_parse(r->policy_text, r->policy_len, ret, NULL);
+}
+
 /* The policy's text, checked by parsing it once; its SHA-256 (of "" for the built-in one). */
 static dga_err load_policy(const char *path, struct dga_cvm_reappraiser *r, struct dga_diag *diag)
 {
     _cleanup_(dga_policy_freep) struct dga_policy *p = NULL;
-    dga_err e = DGA_E_OK;
-    if (path == NULL) {
-        e = dga_policy_default(&p);
-    } else {
-        uint8_t *text = NULL;
-        e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &r->policy_len);
-        r->policy_text = (char *)text;
-        if (e == DGA_E_OK) {
-            e = dga_policy_parse(r->policy_text, r->policy_len, &p, NULL);
-        }
-    }
+    dga_err e = read_policy(path, r, &p);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "gpu.policy");
     }
@@ -154,12 +172,14 @@ dga_err dga_cvm_reappraiser_new(const struct dga_cvm_expect *x, struct dga_cvm_r
         return DGA_E_NOMEM;
     }
     dga_err e = load_roots(&x->gpu, r, diag);
-    if (e == DGA_E_OK) {
-        e = load_dirs(&x->gpu, r, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = load_policy(x->gpu.policy, r, diag);
+    e = load_dirs(&x->gpu, r, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = load_policy(x->gpu.policy, r, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -574,6 +594,37 @@ static dga_err report_devices(const struct call *c, struct dga_cvm_reappraisal *
     return DGA_E_OK;
 }
 
+/* The bundle's lists: the nonce, the evidence, the RIM pins. */
+static dga_err read_lists(const json_t *doc, const struct dga_cvm_gpu_payload *p, struct call *c,
+                          char *detail)
+{
+    dga_err e = read_nonce(doc, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_evidence(doc, p, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return read_pins(doc, c, detail);
+}
+
+/* This call's policy, OCSP source and verification cache. */
+static dga_err prepare_call(const struct dga_cvm_reappraiser *r, const uint8_t *bundle, size_t len,
+                            const json_t *doc, const struct dga_cvm_gpu_payload *p, time_t at,
+                            struct call *c, char *detail)
+{
+    dga_err e = make_policy(r, doc, p, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = make_ocsp(r, bundle, len, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_verify_cache_new(&r->rim_root, at, &c->cache);
+}
+
 /* Reads the bundle's lists and builds what the appraisal needs; then appraises. */
 static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bundle, size_t len,
                         const json_t *doc, const struct dga_cvm_gpu_payload *p, time_t at,
@@ -581,24 +632,14 @@ static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bund
 {
     const struct dga_trust *root = NULL;
     dga_err e = choose_root(r, doc, p, &root, detail);
-    if (e == DGA_E_OK) {
-        e = read_nonce(doc, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_evidence(doc, p, c, detail);
+    e = read_lists(doc, p, c, detail);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = read_pins(doc, c, detail);
-    }
-    if (e == DGA_E_OK) {
-        e = make_policy(r, doc, p, c, detail);
-    }
-    if (e == DGA_E_OK) {
-        e = make_ocsp(r, bundle, len, c, detail);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_verify_cache_new(&r->rim_root, at, &c->cache);
-    }
+    e = prepare_call(r, bundle, len, doc, p, at, c, detail);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -612,6 +653,15 @@ static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bund
     opt.verify.trust = root;
     memcpy(opt.verify.nonce, c->nonce, DGA_NONCE_LEN);
     return dga_appraise_set(c->set, &opt, c->policy, &c->ap);
+}
+
+/* e, with its message as the detail when no step wrote one. */
+static dga_err failed(dga_err e, char *detail)
+{
+    if (detail[0] == '\0') {
+        snprintf(detail, DGA_CVM_DETAIL_LEN, "%s", dga_err_message(e));
+    }
+    return e;
 }
 
 dga_err dga_cvm_reappraise(void *ctx, const uint8_t *bundle, size_t len, const json_t *doc,
@@ -637,14 +687,12 @@ dga_err dga_cvm_reappraise(void *ctx, const uint8_t *bundle, size_t len, const j
         return DGA_E_NOMEM;
     }
     dga_err e = appraise(r, bundle, len, doc, payload, at, c, detail);
-    if (e == DGA_E_OK) {
-        e = report_devices(c, out);
-    }
     if (e != DGA_E_OK) {
-        if (detail[0] == '\0') {
-            snprintf(detail, DGA_CVM_DETAIL_LEN, "%s", dga_err_message(e));
-        }
-        return e;
+        return failed(e, detail);
+    }
+    e = report_devices(c, out);
+    if (e != DGA_E_OK) {
+        return failed(e, detail);
     }
     return verdict(c, detail);
 }

@@ -45,10 +45,14 @@ static dga_err fetch_collateral(const struct dga_cvm_collateral *c,
                                         ret_len, NULL, diag);
     }
     dga_err e = dga_tdx_collateral_path(c->dir, k, r->collateral_path, sizeof r->collateral_path);
-    if (e == DGA_E_OK) {
-        e = dga_tdx_collateral_read(c->dir, k, ret, ret_len);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "collateral_dir");
     }
-    return e == DGA_E_OK ? e : dga_diag_set(diag, e, 0, "collateral_dir");
+    e = dga_tdx_collateral_read(c->dir, k, ret, ret_len);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "collateral_dir");
+    }
+    return DGA_E_OK;
 }
 
 /*
@@ -178,11 +182,13 @@ dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
     ret->quote.parsed = true;
     ret->quote.td = q.td;
     e = verify_quote(p, &q, ret, diag);
-    if (e == DGA_E_OK) {
-        e = run_checks(p, ret);
+    if (e != DGA_E_OK) {
+        return e; /* no verdict (ret->result is still clear); collateral_path names the entry */
     }
+    e = run_checks(p, ret);
     if (e != DGA_E_OK) {
         dga_cvm_result_clear(&ret->result); /* no verdict; collateral_path still names the entry */
+        return e;
     }
-    return e;
+    return DGA_E_OK;
 }

@@ -293,6 +293,23 @@ static void verdict(const struct dga_cvm_expect *x, struct dga_cvm_result *r)
              check_names[first], dga_err_name(r->err), k->detail);
 }
 
+/* Every check in order; a failure to compute (not a failed check) stops them. */
+static dga_err check_all(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,
+                         const uint8_t *bundle, size_t bundle_len, const struct dga_cvm_expect *x,
+                         const struct dga_cvm_options *opt, struct dga_cvm_result *ret)
+{
+    struct cvm_events ev = {0};
+    check_quote(q, in, x, ret);
+    check_replay(q->td, in->log, ret);
+    cvm_check_sequence(in->log, ret, &ev);
+    dga_err e = cvm_derive(q->td, ret);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    check_derived(q->td, in, x, ret);
+    return cvm_check_gpu(&ev, bundle, bundle_len, x, opt, ret);
+}
+
 dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm_input *in,
                        const uint8_t *bundle, size_t bundle_len, const struct dga_cvm_expect *x,
                        const struct dga_cvm_options *opt, struct dga_cvm_result *ret)
@@ -302,15 +319,7 @@ dga_err dga_cvm_verify(const struct dga_cvm_quote_facts *q, const struct dga_cvm
         return DGA_E_BAD_ARGUMENT;
     }
     dga_cvm_result_clear(ret);
-    struct cvm_events ev = {0};
-    check_quote(q, in, x, ret);
-    check_replay(q->td, in->log, ret);
-    cvm_check_sequence(in->log, ret, &ev);
-    dga_err e = cvm_derive(q->td, ret);
-    if (e == DGA_E_OK) {
-        check_derived(q->td, in, x, ret);
-        e = cvm_check_gpu(&ev, bundle, bundle_len, x, opt, ret);
-    }
+    dga_err e = check_all(q, in, bundle, bundle_len, x, opt, ret);
     if (e != DGA_E_OK) {
         dga_cvm_result_clear(ret);
         return e;

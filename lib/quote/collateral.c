@@ -113,10 +113,11 @@ static dga_err take_signature(const json_t *root, const char *member, struct dga
     _cleanup_(freep) uint8_t *sig = NULL;
     size_t len = 0;
     dga_err e = take_bytes(root, member, DGA_QUOTE_SIG_LEN, diag, &sig, &len);
-    if (e == DGA_E_OK) {
-        memcpy(out, sig, DGA_QUOTE_SIG_LEN);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    memcpy(out, sig, DGA_QUOTE_SIG_LEN);
+    return DGA_E_OK;
 }
 
 /* pck_certificate_chain: absent or null is no chain; otherwise a string. */
@@ -129,38 +130,68 @@ static dga_err take_pck_chain(const json_t *root, struct dga_diag *diag, char **
     return take_string(root, "pck_certificate_chain", diag, ret, NULL);
 }
 
+/* pck_crl_issuer_chain, root_ca_crl, pck_crl. */
+static dga_err crl_members(const json_t *root, struct dga_quote_collateral *c,
+                           struct dga_diag *diag)
+{
+    dga_err e = take_string(root, "pck_crl_issuer_chain", diag, &c->pck_crl_issuer_chain, NULL);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = take_bytes(root, "root_ca_crl", 0, diag, &c->root_ca_crl, &c->root_ca_crl_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return take_bytes(root, "pck_crl", 0, diag, &c->pck_crl, &c->pck_crl_len);
+}
+
+/* tcb_info_issuer_chain, tcb_info, tcb_info_signature. */
+static dga_err tcb_info_members(const json_t *root, struct dga_quote_collateral *c,
+                                struct dga_diag *diag)
+{
+    dga_err e = take_string(root, "tcb_info_issuer_chain", diag, &c->tcb_info_issuer_chain, NULL);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = take_string(root, "tcb_info", diag, &c->tcb_info, &c->tcb_info_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return take_signature(root, "tcb_info_signature", diag, c->tcb_info_signature);
+}
+
+/* qe_identity_issuer_chain, qe_identity, qe_identity_signature. */
+static dga_err qe_identity_members(const json_t *root, struct dga_quote_collateral *c,
+                                   struct dga_diag *diag)
+{
+    dga_err e =
+        take_string(root, "qe_identity_issuer_chain", diag, &c->qe_identity_issuer_chain, NULL);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = take_string(root, "qe_identity", diag, &c->qe_identity, &c->qe_identity_len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return take_signature(root, "qe_identity_signature", diag, c->qe_identity_signature);
+}
+
 /* The members in the order dcap-qvl declares them; the first failure is reported. */
 static dga_err members(const json_t *root, struct dga_quote_collateral *c, struct dga_diag *diag)
 {
-    dga_err e = take_string(root, "pck_crl_issuer_chain", diag, &c->pck_crl_issuer_chain, NULL);
-    if (e == DGA_E_OK) {
-        e = take_bytes(root, "root_ca_crl", 0, diag, &c->root_ca_crl, &c->root_ca_crl_len);
+    dga_err e = crl_members(root, c, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = take_bytes(root, "pck_crl", 0, diag, &c->pck_crl, &c->pck_crl_len);
+    e = tcb_info_members(root, c, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = take_string(root, "tcb_info_issuer_chain", diag, &c->tcb_info_issuer_chain, NULL);
+    e = qe_identity_members(root, c, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = take_string(root, "tcb_info", diag, &c->tcb_info, &c->tcb_info_len);
-    }
-    if (e == DGA_E_OK) {
-        e = take_signature(root, "tcb_info_signature", diag, c->tcb_info_signature);
-    }
-    if (e == DGA_E_OK) {
-        e = take_string(root, "qe_identity_issuer_chain", diag, &c->qe_identity_issuer_chain, NULL);
-    }
-    if (e == DGA_E_OK) {
-        e = take_string(root, "qe_identity", diag, &c->qe_identity, &c->qe_identity_len);
-    }
-    if (e == DGA_E_OK) {
-        e = take_signature(root, "qe_identity_signature", diag, c->qe_identity_signature);
-    }
-    if (e == DGA_E_OK) {
-        e = take_pck_chain(root, diag, &c->pck_certificate_chain);
-    }
-    return e;
+    return take_pck_chain(root, diag, &c->pck_certificate_chain);
 }
 
 dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quote_collateral *ret,
@@ -180,17 +211,18 @@ dga_err dga_quote_collateral_parse(const char *json, size_t len, struct dga_quot
         return dga_diag_set(diag, DGA_E_QUOTE_COLLATERAL, root == NULL ? (size_t)jerr.position : 0,
                             "collateral");
     }
-    struct dga_quote_collateral c;
+    _cleanup_(dga_quote_collateral_clearp) struct dga_quote_collateral c;
     memset(&c, 0, sizeof c);
     dga_err e = members(root, &c, diag);
-    if (e == DGA_E_OK) {
-        e = quote_prepare(&c, &c.prepared);
-    }
     if (e != DGA_E_OK) {
-        dga_quote_collateral_clear(&c);
+        return e;
+    }
+    e = quote_prepare(&c, &c.prepared);
+    if (e != DGA_E_OK) {
         return e;
     }
     *ret = c;
+    memset(&c, 0, sizeof c);
     return DGA_E_OK;
 }
 

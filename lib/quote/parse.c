@@ -69,14 +69,20 @@ static dga_err read_u16(struct cursor *c, uint16_t *ret, const char *field, stru
 {
     size_t at = cursor_pos(c);
     dga_err e = cursor_u16le(c, ret);
-    return e == DGA_E_OK ? DGA_E_OK : fail(diag, e, at, field);
+    if (e != DGA_E_OK) {
+        return fail(diag, e, at, field);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err read_u32(struct cursor *c, uint32_t *ret, const char *field, struct dga_diag *diag)
 {
     size_t at = cursor_pos(c);
     dga_err e = cursor_u32le(c, ret);
-    return e == DGA_E_OK ? DGA_E_OK : fail(diag, e, at, field);
+    if (e != DGA_E_OK) {
+        return fail(diag, e, at, field);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err read_copy(struct cursor *c, void *dst, size_t n, const char *field,
@@ -84,7 +90,10 @@ static dga_err read_copy(struct cursor *c, void *dst, size_t n, const char *fiel
 {
     size_t at = cursor_pos(c);
     dga_err e = cursor_copy(c, dst, n);
-    return e == DGA_E_OK ? DGA_E_OK : fail(diag, e, at, field);
+    if (e != DGA_E_OK) {
+        return fail(diag, e, at, field);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err read_ptr(struct cursor *c, size_t n, const uint8_t **ret, const char *field,
@@ -92,11 +101,14 @@ static dga_err read_ptr(struct cursor *c, size_t n, const uint8_t **ret, const c
 {
     size_t at = cursor_pos(c);
     dga_err e = cursor_bytes(c, n, ret);
-    return e == DGA_E_OK ? DGA_E_OK : fail(diag, e, at, field);
+    if (e != DGA_E_OK) {
+        return fail(diag, e, at, field);
+    }
+    return DGA_E_OK;
 }
 
-/* version, then the TEE type (an SGX quote is named as such), then the key type. */
-static dga_err parse_header(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+/* 4 or 5; an SGX quote (version 3) is named as such. */
+static dga_err parse_version(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
 {
     dga_err e = read_u16(c, &q->version, "version", diag);
     if (e != DGA_E_OK) {
@@ -108,8 +120,18 @@ static dga_err parse_header(struct cursor *c, struct dga_quote *q, struct dga_di
     if (q->version != 4 && q->version != 5) {
         return fail(diag, DGA_E_QUOTE_VERSION, 0, "version");
     }
-    if ((e = read_u16(c, &q->att_key_type, "att_key_type", diag)) != DGA_E_OK ||
-        (e = read_u32(c, &q->tee_type, "tee_type", diag)) != DGA_E_OK) {
+    return DGA_E_OK;
+}
+
+/* Both read before either is checked: the TEE type (SGX named as such), then the key type. */
+static dga_err parse_key_and_tee(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+{
+    dga_err e = read_u16(c, &q->att_key_type, "att_key_type", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_u32(c, &q->tee_type, "tee_type", diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     if (q->tee_type == DGA_QUOTE_TEE_SGX) {
@@ -121,10 +143,30 @@ static dga_err parse_header(struct cursor *c, struct dga_quote *q, struct dga_di
     if (q->att_key_type != DGA_QUOTE_KEY_ECDSA_P256) {
         return fail(diag, DGA_E_QUOTE_KEY_TYPE, 2, "att_key_type");
     }
-    if ((e = read_u16(c, &q->qe_svn, "qe_svn", diag)) != DGA_E_OK ||
-        (e = read_u16(c, &q->pce_svn, "pce_svn", diag)) != DGA_E_OK ||
-        (e = read_copy(c, q->qe_vendor_id, sizeof q->qe_vendor_id, "qe_vendor_id", diag)) !=
-            DGA_E_OK) {
+    return DGA_E_OK;
+}
+
+/* version, then the TEE type (an SGX quote is named as such), then the key type. */
+static dga_err parse_header(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+{
+    dga_err e = parse_version(c, q, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = parse_key_and_tee(c, q, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_u16(c, &q->qe_svn, "qe_svn", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_u16(c, &q->pce_svn, "pce_svn", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_copy(c, q->qe_vendor_id, sizeof q->qe_vendor_id, "qe_vendor_id", diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     return read_copy(c, q->user_data, sizeof q->user_data, "user_data", diag);
@@ -141,9 +183,10 @@ static dga_err parse_descriptor(struct cursor *c, struct dga_quote *q, struct dg
     }
     size_t at = cursor_pos(c);
     dga_err e = read_u16(c, &q->body_type, "body_type", diag);
-    if (e == DGA_E_OK) {
-        e = read_u32(c, &q->body_size, "body_size", diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = read_u32(c, &q->body_size, "body_size", diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -176,10 +219,10 @@ static dga_err parse_fields(struct cursor *c, const struct td_field *f, size_t n
 static dga_err parse_body(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
 {
     dga_err e = parse_fields(c, td10_fields, N_FIELDS(td10_fields), &q->td, diag);
-    if (e == DGA_E_OK && q->body == DGA_QUOTE_BODY_IS_TD15) {
-        e = parse_fields(c, td15_fields, N_FIELDS(td15_fields), &q->td, diag);
+    if (e != DGA_E_OK || q->body != DGA_QUOTE_BODY_IS_TD15) {
+        return e;
     }
-    return e;
+    return parse_fields(c, td15_fields, N_FIELDS(td15_fields), &q->td, diag);
 }
 
 /* The 384-byte SGX report, already known to be in bounds: reserved ranges are skipped. */
@@ -206,9 +249,12 @@ static dga_err parse_inner(struct cursor *c, struct dga_quote *q, struct dga_dia
     if (q->inner_cert_type < QUOTE_CERT_TYPE_MIN || q->inner_cert_type > DGA_QUOTE_CERT_PCK_CHAIN) {
         return fail(diag, DGA_E_QUOTE_CERT_DATA, at, "inner_cert_type");
     }
-    if ((e = read_u32(c, &q->inner_cert_len, "inner_cert_size", diag)) != DGA_E_OK ||
-        (e = read_ptr(c, q->inner_cert_len, &q->inner_cert_data, "inner_cert_data", diag)) !=
-            DGA_E_OK) {
+    e = read_u32(c, &q->inner_cert_len, "inner_cert_size", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_ptr(c, q->inner_cert_len, &q->inner_cert_data, "inner_cert_data", diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     q->pem_len = 0;
@@ -223,6 +269,35 @@ static dga_err parse_inner(struct cursor *c, struct dga_quote *q, struct dga_dia
     return DGA_E_OK;
 }
 
+/* The QE report and its signature. */
+static dga_err parse_qe_report(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+{
+    dga_err e = read_ptr(c, DGA_SGX_REPORT_LEN, &q->qe_report_raw, "qe_report", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_copy(c, q->qe_report_signature, DGA_QUOTE_SIG_LEN, "qe_report_signature", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    parse_sgx_report(q->qe_report_raw, &q->qe_report);
+    return DGA_E_OK;
+}
+
+/* The QE authentication data: its length (always 32 in a real quote), then its bytes. */
+static dga_err parse_qe_auth(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+{
+    size_t at = cursor_pos(c);
+    dga_err e = read_u16(c, &q->qe_auth_len, "qe_auth_len", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (q->qe_auth_len != DGA_QUOTE_QE_AUTH_LEN) {
+        return fail(diag, DGA_E_QUOTE_AUTH_DATA, at, "qe_auth_len");
+    }
+    return read_ptr(c, q->qe_auth_len, &q->qe_auth_data, "qe_auth_data", diag);
+}
+
 /* QE report certification data (outer type 6): the QE report, its signature, auth data. */
 static dga_err parse_qe_cert_data(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
 {
@@ -235,25 +310,21 @@ static dga_err parse_qe_cert_data(struct cursor *c, struct dga_quote *q, struct 
         return fail(diag, DGA_E_QUOTE_CERT_DATA, at, "outer_cert_type");
     }
     size_t size_at = cursor_pos(c);
-    if ((e = read_u32(c, &q->outer_cert_size, "outer_cert_size", diag)) != DGA_E_OK) {
+    e = read_u32(c, &q->outer_cert_size, "outer_cert_size", diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     size_t start = cursor_pos(c);
-    if ((e = read_ptr(c, DGA_SGX_REPORT_LEN, &q->qe_report_raw, "qe_report", diag)) != DGA_E_OK ||
-        (e = read_copy(c, q->qe_report_signature, DGA_QUOTE_SIG_LEN, "qe_report_signature",
-                       diag)) != DGA_E_OK) {
+    e = parse_qe_report(c, q, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
-    parse_sgx_report(q->qe_report_raw, &q->qe_report);
-    size_t auth_at = cursor_pos(c);
-    if ((e = read_u16(c, &q->qe_auth_len, "qe_auth_len", diag)) != DGA_E_OK) {
+    e = parse_qe_auth(c, q, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
-    if (q->qe_auth_len != DGA_QUOTE_QE_AUTH_LEN) {
-        return fail(diag, DGA_E_QUOTE_AUTH_DATA, auth_at, "qe_auth_len");
-    }
-    if ((e = read_ptr(c, q->qe_auth_len, &q->qe_auth_data, "qe_auth_data", diag)) != DGA_E_OK ||
-        (e = parse_inner(c, q, diag)) != DGA_E_OK) {
+    e = parse_inner(c, q, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     if (cursor_pos(c) - start != q->outer_cert_size) {
@@ -270,9 +341,16 @@ static dga_err parse_signature_data(struct cursor *c, struct dga_quote *q, struc
         return e;
     }
     size_t start = cursor_pos(c);
-    if ((e = read_copy(c, q->signature, DGA_QUOTE_SIG_LEN, "signature", diag)) != DGA_E_OK ||
-        (e = read_copy(c, q->att_key, DGA_QUOTE_KEY_LEN, "att_key", diag)) != DGA_E_OK ||
-        (e = parse_qe_cert_data(c, q, diag)) != DGA_E_OK) {
+    e = read_copy(c, q->signature, DGA_QUOTE_SIG_LEN, "signature", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = read_copy(c, q->att_key, DGA_QUOTE_KEY_LEN, "att_key", diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = parse_qe_cert_data(c, q, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     if (cursor_pos(c) - start != q->sig_data_len) {
@@ -288,16 +366,30 @@ static dga_err parse_padding(struct cursor *c, struct dga_quote *q, struct dga_d
     size_t n = cursor_left(c);
     const uint8_t *p;
     dga_err e = read_ptr(c, n, &p, "padding", diag);
-    for (size_t i = 0; e == DGA_E_OK && i < n; i++) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (i >= DGA_QUOTE_PADDING_MAX || p[i] != 0) {
             return fail(diag, DGA_E_QUOTE_PADDING, at + i, "padding");
         }
     }
+    q->padding_len = n;
+    return DGA_E_OK;
+}
+
+/* The signed part: header, v5 descriptor, TD report body. */
+static dga_err parse_signed(struct cursor *c, struct dga_quote *q, struct dga_diag *diag)
+{
+    dga_err e = parse_header(c, q, diag);
     if (e != DGA_E_OK) {
         return e;
     }
-    q->padding_len = n;
-    return DGA_E_OK;
+    e = parse_descriptor(c, q, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return parse_body(c, q, diag);
 }
 
 dga_err dga_quote_parse(const uint8_t *quote, size_t len, struct dga_quote *ret,
@@ -312,20 +404,18 @@ dga_err dga_quote_parse(const uint8_t *quote, size_t len, struct dga_quote *ret,
     struct dga_quote q;
     memset(&q, 0, sizeof q);
     struct cursor c = cursor_init(quote, len);
-    dga_err e = parse_header(&c, &q, diag);
-    if (e == DGA_E_OK) {
-        e = parse_descriptor(&c, &q, diag);
-    }
-    if (e == DGA_E_OK) {
-        e = parse_body(&c, &q, diag);
-    }
+    dga_err e = parse_signed(&c, &q, diag);
     if (e != DGA_E_OK) {
         return e;
     }
     q.signed_data = quote;
     q.signed_len = cursor_pos(&c);
-    if ((e = parse_signature_data(&c, &q, diag)) != DGA_E_OK ||
-        (e = parse_padding(&c, &q, diag)) != DGA_E_OK) {
+    e = parse_signature_data(&c, &q, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = parse_padding(&c, &q, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     q.total_len = len;

@@ -153,7 +153,8 @@ static dga_err parse_tcb(const struct ext_reader *r, uint8_t tag, struct cursor 
             return bad(r, &oid, "tcb");
         }
         seen[arc] = true;
-        if ((e = tcb_entry(r, arc, vtag, &value, ext)) != DGA_E_OK) {
+        e = tcb_entry(r, arc, vtag, &value, ext);
+        if (e != DGA_E_OK) {
             return e;
         }
     }
@@ -221,7 +222,8 @@ static dga_err parse_content(const struct ext_reader *r, const uint8_t *p, size_
         if (arc > 0 && arc < ENTRY_MAX) {
             seen[arc] = true;
         }
-        if ((e = top_entry(r, arc, tag, &value, ext)) != DGA_E_OK) {
+        e = top_entry(r, arc, tag, &value, ext);
+        if (e != DGA_E_OK) {
             return e;
         }
     }
@@ -275,11 +277,13 @@ dga_err dga_pck_ext_parse(X509 *leaf, struct dga_pck_ext *ret, struct dga_diag *
     struct ext_reader r = {.diag = diag};
     dga_err e =
         parse_content(&r, ASN1_STRING_get0_data(data), (size_t)ASN1_STRING_length(data), &ext);
-    if (e == DGA_E_OK) {
-        e = issuer_kind(leaf, &ext.processor_ca, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        *ret = ext;
+    e = issuer_kind(leaf, &ext.processor_ca, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = ext;
+    return DGA_E_OK;
 }

@@ -204,19 +204,20 @@ dga_err quote_crls_decode(const uint8_t *root_ca_crl, size_t root_ca_crl_len,
                           const uint8_t *pck_crl, size_t pck_crl_len, struct quote_crls *ret,
                           struct dga_diag *diag)
 {
-    struct quote_crls crls = {0};
+    _cleanup_(quote_crls_clearp) struct quote_crls crls = {0};
     if (ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     dga_err e = crl_decode(root_ca_crl, root_ca_crl_len, field_root_crl, &crls.root_ca_crl, diag);
-    if (e == DGA_E_OK) {
-        e = crl_decode(pck_crl, pck_crl_len, field_pck_crl, &crls.pck_crl, diag);
-    }
     if (e != DGA_E_OK) {
-        quote_crls_clear(&crls); /* one exit for both CRLs: the struct is not a cleanup type */
+        return e;
+    }
+    e = crl_decode(pck_crl, pck_crl_len, field_pck_crl, &crls.pck_crl, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     *ret = crls;
+    memset(&crls, 0, sizeof crls);
     return DGA_E_OK;
 }
 
@@ -236,19 +237,20 @@ dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, cons
                         size_t pck_crl_len, const struct dga_trust *root, time_t at,
                         struct quote_crls *ret, struct dga_diag *diag)
 {
-    struct quote_crls crls = {0};
+    _cleanup_(quote_crls_clearp) struct quote_crls crls = {0};
     if (root == NULL || root->root == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     dga_err e = quote_crls_decode(root_ca_crl, root_ca_crl_len, pck_crl, pck_crl_len, &crls, diag);
-    if (e == DGA_E_OK) {
-        e = quote_crls_check_root(&crls, root, at, diag);
-    }
     if (e != DGA_E_OK) {
-        quote_crls_clear(&crls);
+        return e;
+    }
+    e = quote_crls_check_root(&crls, root, at, diag);
+    if (e != DGA_E_OK) {
         return e;
     }
     *ret = crls;
+    memset(&crls, 0, sizeof crls);
     return DGA_E_OK;
 }
 
@@ -319,17 +321,18 @@ dga_err quote_chain_verify(const char *pem, size_t len, const struct quote_chain
                            const struct dga_trust *root, const struct quote_crls *crls, time_t at,
                            X509 **ret_leaf, struct dga_diag *diag)
 {
-    struct quote_chain ch = {0};
+    _cleanup_(quote_chain_clearp) struct quote_chain ch = {0};
     if (spec == NULL || root == NULL || root->root == NULL || crls == NULL || ret_leaf == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
     dga_err e = quote_chain_decode(pem, len, spec, NULL, &ch, diag);
-    if (e == DGA_E_OK) {
-        e = quote_chain_check(&ch, spec, root, crls, at, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        *ret_leaf = TAKE_PTR(ch.leaf);
+    e = quote_chain_check(&ch, spec, root, crls, at, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    quote_chain_clear(&ch);
-    return e;
+    *ret_leaf = TAKE_PTR(ch.leaf);
+    return DGA_E_OK;
 }

@@ -13,36 +13,51 @@
 static const struct tj_level_fields qe_fields = {"tcbLevels[].tcbDate", "tcbLevels[].tcbStatus",
                                                  "tcbLevels[].advisoryIDs"};
 
+/* The enclave's expected identity: miscselect, attributes (each with its mask), mrsigner. */
+static dga_err identity(const struct tj_ctx *c, const json_t *root, struct dga_qe_identity *q)
+{
+    dga_err e = tj_hex(c, root, "miscselect", 4, "miscselect", q->miscselect);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_hex(c, root, "miscselectMask", 4, "miscselectMask", q->miscselect_mask);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_hex(c, root, "attributes", 16, "attributes", q->attributes);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_hex(c, root, "attributesMask", 16, "attributesMask", q->attributes_mask);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return tj_hex(c, root, "mrsigner", 32, "mrsigner", q->mrsigner);
+}
+
 static dga_err header(const struct tj_ctx *c, const json_t *root, struct dga_qe_identity *q)
 {
     uint64_t number = 0, prod = 0;
     dga_err e =
         tj_header(c, root, q->id, sizeof q->id, &q->version, &q->issue_date, &q->next_update);
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber",
-                    &number);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber", &number);
+    if (e != DGA_E_OK) {
+        return e;
     }
     q->tcb_evaluation_data_number = (uint32_t)number;
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "miscselect", 4, "miscselect", q->miscselect);
+    e = identity(c, root, q);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "miscselectMask", 4, "miscselectMask", q->miscselect_mask);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "attributes", 16, "attributes", q->attributes);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "attributesMask", 16, "attributesMask", q->attributes_mask);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "mrsigner", 32, "mrsigner", q->mrsigner);
-    }
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "isvprodid", UINT16_MAX, "isvprodid", &prod);
+    e = tj_uint(c, root, "isvprodid", UINT16_MAX, "isvprodid", &prod);
+    if (e != DGA_E_OK) {
+        return e;
     }
     q->isv_prod_id = (uint16_t)prod;
-    return e;
+    return DGA_E_OK;
 }
 
 static dga_err level(struct tj_ctx *c, const json_t *lv, struct dga_qe_level *ret)
@@ -53,14 +68,15 @@ static dga_err level(struct tj_ctx *c, const json_t *lv, struct dga_qe_level *re
         return tj_fail(c, "tcbLevels[]");
     }
     dga_err e = tj_member(c, lv, "tcb", JSON_OBJECT, "tcbLevels[].tcb", &tcb);
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, tcb, "isvsvn", UINT16_MAX, "tcbLevels[].tcb.isvsvn", &isvsvn);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        ret->isv_svn = (uint16_t)isvsvn;
-        e = tj_level_result(c, lv, &qe_fields, &ret->result);
+    e = tj_uint(c, tcb, "isvsvn", UINT16_MAX, "tcbLevels[].tcb.isvsvn", &isvsvn);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    ret->isv_svn = (uint16_t)isvsvn;
+    return tj_level_result(c, lv, &qe_fields, &ret->result);
 }
 
 static dga_err levels(struct tj_ctx *c, const json_t *root, struct dga_qe_identity *q)
@@ -89,10 +105,10 @@ static dga_err levels(struct tj_ctx *c, const json_t *root, struct dga_qe_identi
 static dga_err read_document(struct tj_ctx *c, const json_t *root, void *out)
 {
     dga_err e = header(c, root, out);
-    if (e == DGA_E_OK) {
-        e = levels(c, root, out);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return levels(c, root, out);
 }
 
 dga_err dga_qe_identity_parse(const char *json, size_t len, struct dga_qe_identity *ret,

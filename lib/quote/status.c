@@ -93,12 +93,15 @@ dga_err dga_tcb_result_converge(struct dga_tcb_result *platform, const struct dg
     }
     enum dga_tcb_status before = platform->status;
     dga_err e = dga_tcb_result_merge(platform, other);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     /* Intel's convergeTcbStatusWithQeTcbStatus / ...WithTdxModuleStatus: OutOfDate on top of a
      * configuration status keeps both facts, where the worse of the two would drop one. */
-    if (e == DGA_E_OK && other->status == DGA_TCB_OUT_OF_DATE &&
+    if (other->status == DGA_TCB_OUT_OF_DATE &&
         (before == DGA_TCB_CONFIGURATION_NEEDED ||
          before == DGA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED)) {
         platform->status = DGA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED;
     }
-    return e;
+    return DGA_E_OK;
 }

@@ -53,22 +53,25 @@ static dga_err platform_level(struct tj_ctx *c, const json_t *lv, struct dga_tcb
         return tj_fail(c, "tcbLevels[]");
     }
     dga_err e = tj_member(c, lv, "tcb", JSON_OBJECT, "tcbLevels[].tcb", &tcb);
-    if (e == DGA_E_OK) {
-        e = components(c, tcb, "sgxtcbcomponents", false, "tcbLevels[].tcb.sgxtcbcomponents",
-                       "tcbLevels[].tcb.sgxtcbcomponents[].svn", ret->sgx_svn, &ret->n_sgx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = components(c, tcb, "tdxtcbcomponents", true, "tcbLevels[].tcb.tdxtcbcomponents",
-                       "tcbLevels[].tcb.tdxtcbcomponents[].svn", ret->tdx_svn, &ret->n_tdx);
+    e = components(c, tcb, "sgxtcbcomponents", false, "tcbLevels[].tcb.sgxtcbcomponents",
+                   "tcbLevels[].tcb.sgxtcbcomponents[].svn", ret->sgx_svn, &ret->n_sgx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, tcb, "pcesvn", UINT16_MAX, "tcbLevels[].tcb.pcesvn", &pcesvn);
+    e = components(c, tcb, "tdxtcbcomponents", true, "tcbLevels[].tcb.tdxtcbcomponents",
+                   "tcbLevels[].tcb.tdxtcbcomponents[].svn", ret->tdx_svn, &ret->n_tdx);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        ret->pce_svn = (uint16_t)pcesvn;
-        e = tj_level_result(c, lv, &platform_fields, &ret->result);
+    e = tj_uint(c, tcb, "pcesvn", UINT16_MAX, "tcbLevels[].tcb.pcesvn", &pcesvn);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    ret->pce_svn = (uint16_t)pcesvn;
+    return tj_level_result(c, lv, &platform_fields, &ret->result);
 }
 
 static dga_err platform_levels(struct tj_ctx *c, const json_t *root, struct dga_tcb_info *t)
@@ -104,15 +107,39 @@ static dga_err tdx_module(const struct tj_ctx *c, const json_t *root, struct dga
         return tj_fail(c, "tdxModule");
     }
     dga_err e = tj_hex(c, m, "mrsigner", 48, "tdxModule.mrsigner", t->module_mrsigner);
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, m, "attributes", 8, "tdxModule.attributes", t->module_attributes);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, m, "attributesMask", 8, "tdxModule.attributesMask",
-                   t->module_attributes_mask);
+    e = tj_hex(c, m, "attributes", 8, "tdxModule.attributes", t->module_attributes);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    t->has_tdx_module = e == DGA_E_OK;
-    return e;
+    e = tj_hex(c, m, "attributesMask", 8, "tdxModule.attributesMask", t->module_attributes_mask);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    t->has_tdx_module = true;
+    return DGA_E_OK;
+}
+
+static dga_err module_level(struct tj_ctx *c, const json_t *lv, struct dga_tdx_module_level *ret)
+{
+    json_t *tcb = NULL;
+    uint64_t isvsvn = 0;
+    if (!json_is_object(lv)) {
+        return tj_fail(c, "tdxModuleIdentities[].tcbLevels[]");
+    }
+    dga_err e = tj_member(c, lv, "tcb", JSON_OBJECT, "tdxModuleIdentities[].tcbLevels[].tcb", &tcb);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_uint(c, tcb, "isvsvn", UINT8_MAX, "tdxModuleIdentities[].tcbLevels[].tcb.isvsvn",
+                &isvsvn);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    ret->isv_svn = (uint8_t)isvsvn;
+    return tj_level_result(c, lv, &module_fields, &ret->result);
 }
 
 static dga_err module_levels(struct tj_ctx *c, const json_t *ident,
@@ -130,22 +157,8 @@ static dga_err module_levels(struct tj_ctx *c, const json_t *ident,
     }
     size_t outer = c->index;
     for (size_t i = 0; i < json_array_size(a); i++) {
-        json_t *lv = json_array_get(a, i);
-        json_t *tcb = NULL;
-        uint64_t isvsvn = 0;
         c->index = i;
-        if (!json_is_object(lv)) {
-            return tj_fail(c, "tdxModuleIdentities[].tcbLevels[]");
-        }
-        e = tj_member(c, lv, "tcb", JSON_OBJECT, "tdxModuleIdentities[].tcbLevels[].tcb", &tcb);
-        if (e == DGA_E_OK) {
-            e = tj_uint(c, tcb, "isvsvn", UINT8_MAX, "tdxModuleIdentities[].tcbLevels[].tcb.isvsvn",
-                        &isvsvn);
-        }
-        if (e == DGA_E_OK) {
-            ret->levels[i].isv_svn = (uint8_t)isvsvn;
-            e = tj_level_result(c, lv, &module_fields, &ret->levels[i].result);
-        }
+        e = module_level(c, json_array_get(a, i), &ret->levels[i]);
         if (e != DGA_E_OK) {
             return e;
         }
@@ -162,20 +175,23 @@ static dga_err module_identity(struct tj_ctx *c, const json_t *ident,
         return tj_fail(c, "tdxModuleIdentities[]");
     }
     dga_err e = tj_string(c, ident, "id", sizeof ret->id, "tdxModuleIdentities[].id", ret->id);
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, ident, "mrsigner", 48, "tdxModuleIdentities[].mrsigner", ret->mrsigner);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, ident, "attributes", 8, "tdxModuleIdentities[].attributes", ret->attributes);
+    e = tj_hex(c, ident, "mrsigner", 48, "tdxModuleIdentities[].mrsigner", ret->mrsigner);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, ident, "attributesMask", 8, "tdxModuleIdentities[].attributesMask",
-                   ret->attributes_mask);
+    e = tj_hex(c, ident, "attributes", 8, "tdxModuleIdentities[].attributes", ret->attributes);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = module_levels(c, ident, ret);
+    e = tj_hex(c, ident, "attributesMask", 8, "tdxModuleIdentities[].attributesMask",
+               ret->attributes_mask);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return module_levels(c, ident, ret);
 }
 
 static dga_err module_identities(struct tj_ctx *c, const json_t *root, struct dga_tcb_info *t)
@@ -208,37 +224,45 @@ static dga_err header(const struct tj_ctx *c, const json_t *root, struct dga_tcb
     uint64_t tcb_type = 0, number = 0;
     dga_err e =
         tj_header(c, root, t->id, sizeof t->id, &t->version, &t->issue_date, &t->next_update);
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "fmspc", sizeof t->fmspc, "fmspc", t->fmspc);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_hex(c, root, "pceId", sizeof t->pce_id, "pceId", t->pce_id);
+    e = tj_hex(c, root, "fmspc", sizeof t->fmspc, "fmspc", t->fmspc);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "tcbType", UINT32_MAX, "tcbType", &tcb_type);
+    e = tj_hex(c, root, "pceId", sizeof t->pce_id, "pceId", t->pce_id);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber",
-                    &number);
+    e = tj_uint(c, root, "tcbType", UINT32_MAX, "tcbType", &tcb_type);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_uint(c, root, "tcbEvaluationDataNumber", UINT32_MAX, "tcbEvaluationDataNumber", &number);
+    if (e != DGA_E_OK) {
+        return e;
     }
     t->tcb_type = (uint32_t)tcb_type;
     t->tcb_evaluation_data_number = (uint32_t)number;
-    return e;
+    return DGA_E_OK;
 }
 
 static dga_err read_document(struct tj_ctx *c, const json_t *root, void *out)
 {
     dga_err e = header(c, root, out);
-    if (e == DGA_E_OK) {
-        e = tdx_module(c, root, out);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = module_identities(c, root, out);
+    e = tdx_module(c, root, out);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = platform_levels(c, root, out);
+    e = module_identities(c, root, out);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    return platform_levels(c, root, out);
 }
 
 dga_err dga_tcb_info_parse(const char *json, size_t len, struct dga_tcb_info *ret,

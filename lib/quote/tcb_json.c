@@ -187,17 +187,19 @@ dga_err tj_header(const struct tj_ctx *c, const json_t *root, char *id, size_t i
 {
     uint64_t v = 0;
     dga_err e = tj_string(c, root, "id", id_cap, "id", id);
-    if (e == DGA_E_OK) {
-        e = tj_uint(c, root, "version", UINT8_MAX, "version", &v);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = tj_uint(c, root, "version", UINT8_MAX, "version", &v);
+    if (e != DGA_E_OK) {
+        return e;
     }
     *version = (unsigned)v;
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "issueDate", "issueDate", issue_date);
+    e = tj_time(c, root, "issueDate", "issueDate", issue_date);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = tj_time(c, root, "nextUpdate", "nextUpdate", next_update);
-    }
-    return e;
+    return tj_time(c, root, "nextUpdate", "nextUpdate", next_update);
 }
 
 static bool has_id(const struct dga_tcb_result *r, const char *id)

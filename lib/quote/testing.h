@@ -30,6 +30,11 @@ struct quote_crls {
     X509 *store_root;
 };
 void quote_crls_clear(struct quote_crls *crls);
+/* For _cleanup_ on a struct variable: quote_crls_clear(crls). */
+static inline void quote_crls_clearp(struct quote_crls *crls)
+{
+    quote_crls_clear(crls);
+}
 /*
  * Makes crls->store for root (a new reference kept): chains checked to that
  * same root object use it instead of setting up a store each time.
@@ -72,6 +77,11 @@ struct quote_chain {
     STACK_OF(X509) *rest;
 };
 void quote_chain_clear(struct quote_chain *ch);
+/* For _cleanup_ on a struct variable: quote_chain_clear(ch). */
+static inline void quote_chain_clearp(struct quote_chain *ch)
+{
+    quote_chain_clear(ch);
+}
 
 /*
  * The time-independent half of quote_chain_verify: the PEM decoded (through

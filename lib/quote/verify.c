@@ -109,11 +109,14 @@ static dga_err signed_json_check(struct vctx *v, const struct prep_signed *s,
 {
     const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, chain_field};
     dga_err e = prep_step_replay(&s->chain, v->diag);
-    if (e == DGA_E_OK && check_chain) {
-        e = quote_chain_check(&s->decoded, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
-    }
     if (e != DGA_E_OK) {
         return e;
+    }
+    if (check_chain) {
+        e = quote_chain_check(&s->decoded, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     if (!s->signature_ok) {
         return dga_diag_set(v->diag, sig_err, 0, sig_field);
@@ -188,9 +191,10 @@ static dga_err step_pck_chain(struct vctx *v)
                                &v->pck_own, v->diag);
         chain = &v->pck_own;
     }
-    if (e == DGA_E_OK) {
-        e = quote_chain_check(chain, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = quote_chain_check(chain, &spec, v->root, &v->p->crls, v->opts->at, v->diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -329,7 +333,9 @@ dga_err dga_quote_verify(const struct dga_quote *q, const struct dga_quote_colla
     if (q == NULL || c == NULL || opts == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
     }
-    struct vctx v = {.q = q, .c = c, .opts = opts, .root = opts->root, .diag = diag};
+    /* vctx_clear: the steps' parsed inputs, on every exit. */
+    _cleanup_(vctx_clear) struct vctx v = {
+        .q = q, .c = c, .opts = opts, .root = opts->root, .diag = diag};
     if (v.root == NULL) {
         dga_err e = dga_trust_intel_sgx_root(&intel);
         if (e != DGA_E_OK) {
@@ -346,19 +352,18 @@ dga_err dga_quote_verify(const struct dga_quote *q, const struct dga_quote_colla
         }
         v.p = v.own_p;
     }
-    dga_err e = DGA_E_OK;
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && e == DGA_E_OK; i++) {
-        e = steps[i](&v);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        dga_err e = steps[i](&v);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
-    if (e == DGA_E_OK) {
-        *ret = (struct dga_quote_verdict){
-            .status = v.final,
-            .platform = v.platform,
-            .qe = v.qe,
-            .pck = v.pck,
-            .custom_root = v.root->custom,
-        };
-    }
-    vctx_clear(&v); /* the steps' parsed inputs, on every exit */
-    return e;
+    *ret = (struct dga_quote_verdict){
+        .status = v.final,
+        .platform = v.platform,
+        .qe = v.qe,
+        .pck = v.pck,
+        .custom_root = v.root->custom,
+    };
+    return DGA_E_OK;
 }
