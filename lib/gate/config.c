@@ -169,7 +169,8 @@ static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
             len > DGA_GATE_PATH_MAX || strlen(json_string_value(path)) != len) {
             return DGA_E_GATE_CONFIG;
         }
-        if ((r->policy = strdup(json_string_value(path))) == NULL) {
+        r->policy = strdup(json_string_value(path));
+        if (r->policy == NULL) {
             return DGA_E_NOMEM;
         }
         c->n_rego_equivalents++;
