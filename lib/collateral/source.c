@@ -299,7 +299,7 @@ static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
 
 /*
  * The outcome e of one certificate's fetch: a failure is recorded in ret, and the
- * outcome is remembered in the memo (but for no memory or a bad call, which may pass).
+ * outcome is remembered in the memo (not no-memory or a bad call: a retry may pass).
  */
 static dga_err settle(const struct dga_ocsp_source *src, time_t at, dga_err e,
                       struct dga_ocsp_cert_result *ret)
