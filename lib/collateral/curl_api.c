@@ -27,8 +27,11 @@ dga_err curl_api_load(const struct curl_api **ret, struct dga_diag *diag)
 {
     pthread_once(&lib.once, load);
     dga_err e = dynlib_status(&lib, diag);
-    if (e == DGA_E_OK && ret != NULL) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (ret != NULL) {
         *ret = &api;
     }
-    return e;
+    return DGA_E_OK;
 }

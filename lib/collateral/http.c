@@ -20,6 +20,7 @@
 
 #include "collateral/curl_api.h"
 #include "core/buf.h"
+#include "core/cleanup.h"
 #include "dga/collateral.h"
 
 #define HTTP_MAX_ATTEMPTS 10
@@ -159,21 +160,33 @@ static dga_err build_headers(const struct curl_api *cu, const struct dga_http_re
                              struct curl_slist **ret)
 {
     dga_err e = add_header(cu, ret, "Accept", r->accept);
-    if (e == DGA_E_OK && r->body != NULL && r->content_type != NULL) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (r->body != NULL && r->content_type != NULL) {
         e = add_header(cu, ret, "Content-Type", r->content_type);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
-    if (e == DGA_E_OK && r->authorization != NULL) {
+    if (r->authorization != NULL) {
         e = add_header(cu, ret, "Authorization", r->authorization);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
-    if (e == DGA_E_OK && r->user_agent != NULL) {
+    if (r->user_agent != NULL) {
         e = add_header(cu, ret, "User-Agent", r->user_agent);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
-    if (e == DGA_E_OK) {
-        struct curl_slist *t = cu->slist_append(*ret, "Expect:");
-        e = t != NULL ? DGA_E_OK : DGA_E_NOMEM;
-        *ret = t != NULL ? t : *ret;
+    struct curl_slist *t = cu->slist_append(*ret, "Expect:");
+    if (t == NULL) {
+        return DGA_E_NOMEM;
     }
-    return e;
+    *ret = t;
+    return DGA_E_OK;
 }
 
 /* A credential goes over TLS only, unless the caller says otherwise. */
@@ -305,39 +318,64 @@ static void copy_content_type(const struct curl_api *cu, CURL *h, struct dga_htt
     }
 }
 
+/* One exchange's handle, headers and sink (libcurl writes into it), freed on every exit. */
+struct exchange {
+    const struct curl_api *cu;
+    struct curl_slist *headers;
+    CURL *h;
+    struct sink s;
+};
+
+static void exchange_clear(struct exchange *x)
+{
+    sink_forget_headers(&x->s);
+    buf_free(&x->s.body);
+    if (x->h != NULL) {
+        x->cu->easy_cleanup(x->h);
+    }
+    x->cu->slist_free_all(x->headers);
+}
+
+/* The answer (any status) handed to ret: its body, content type and captured headers. */
+static void take_answer(struct exchange *x, const struct dga_http_info *info,
+                        struct dga_http_response *ret)
+{
+    ret->status = info->status;
+    copy_content_type(x->cu, x->h, ret);
+    ret->len = x->s.body.len;
+    ret->body = buf_take(&x->s.body);
+    memcpy(ret->captured, x->s.captured, sizeof ret->captured);
+    memset(x->s.captured, 0, sizeof x->s.captured);
+}
+
 static dga_err perform(const struct curl_api *cu, const struct dga_http_request *r,
                        const struct dga_http_options *o, struct dga_http_response *ret,
                        struct dga_http_info *info)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = NULL;
-    struct sink s = {.body = buf_init(o->max_body), .capture = r->capture};
-    CURL *h = NULL;
-    dga_err e = build_headers(cu, r, &headers);
-    if (e == DGA_E_OK && (h = cu->easy_init()) == NULL) {
-        e = DGA_E_NOMEM;
+    _cleanup_(exchange_clear) struct exchange x = {
+        .cu = cu, .s = {.body = buf_init(o->max_body), .capture = r->capture}};
+    dga_err e = build_headers(cu, r, &x.headers);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && !configure(cu, h, r, headers, o, &s, errbuf)) {
-        e = DGA_E_BAD_ARGUMENT;
+    x.h = cu->easy_init();
+    if (x.h == NULL) {
+        return DGA_E_NOMEM;
     }
-    if (e == DGA_E_OK && (e = run_attempts(cu, h, o, &s, info, errbuf)) == DGA_E_OK) {
-        e = buf_terminate(&s.body);
+    if (!configure(cu, x.h, r, x.headers, o, &x.s, errbuf)) {
+        return DGA_E_BAD_ARGUMENT;
     }
-    if (e == DGA_E_OK) {
-        ret->status = info->status;
-        copy_content_type(cu, h, ret);
-        ret->len = s.body.len;
-        ret->body = buf_take(&s.body);
-        memcpy(ret->captured, s.captured, sizeof ret->captured);
-        memset(s.captured, 0, sizeof s.captured);
+    e = run_attempts(cu, x.h, o, &x.s, info, errbuf);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    sink_forget_headers(&s);
-    buf_free(&s.body);
-    if (h != NULL) {
-        cu->easy_cleanup(h);
+    e = buf_terminate(&x.s.body);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    cu->slist_free_all(headers);
-    return e;
+    take_answer(&x, info, ret);
+    return DGA_E_OK;
 }
 
 dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_http_options *o,
@@ -351,11 +389,15 @@ dga_err dga_http_exchange(const struct dga_http_request *r, const struct dga_htt
     }
     memset(ret, 0, sizeof *ret);
     dga_err e = request_ok(r, o);
-    const struct curl_api *cu = NULL;
-    if (e == DGA_E_OK) {
-        e = load_curl(&cu, info);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e == DGA_E_OK ? perform(cu, r, o, ret, info) : e;
+    const struct curl_api *cu = NULL;
+    e = load_curl(&cu, info);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return perform(cu, r, o, ret, info);
 }
 
 void dga_http_response_clear(struct dga_http_response *r)
@@ -378,15 +420,16 @@ static dga_err fetch_200(const struct dga_http_request *r, const struct dga_http
     }
     struct dga_http_response res;
     dga_err e = dga_http_exchange(r, o, &res, info);
-    if (e == DGA_E_OK && res.status != 200) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (res.status != 200) {
         dga_http_response_clear(&res);
         return DGA_E_COLLATERAL_HTTP;
     }
-    if (e == DGA_E_OK) {
-        *ret = res.body;
-        *ret_len = res.len;
-    }
-    return e;
+    *ret = res.body;
+    *ret_len = res.len;
+    return DGA_E_OK;
 }
 
 dga_err dga_http_post(const char *url, const char *content_type, const char *accept,

@@ -138,17 +138,19 @@ dga_err pccs_issuer_chain(const struct dga_http_response *r, size_t n_names, con
         }
         value = r->captured[i] != NULL ? r->captured[i] : value;
     }
-    _cleanup_(freep) char *pem = NULL;
-    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
-    dga_err e = value != NULL ? url_decode(value, &pem) : DGA_E_COLLATERAL_HEADER;
-    if (e == DGA_E_OK && dga_pem_chain_parse(pem, strlen(pem), &chain, NULL) != DGA_E_OK) {
-        e = DGA_E_COLLATERAL_HEADER;
+    if (value == NULL) {
+        return dga_diag_set(diag, DGA_E_COLLATERAL_HEADER, 0, field);
     }
+    _cleanup_(freep) char *pem = NULL;
+    dga_err e = url_decode(value, &pem);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, field);
     }
-    *ret = pem;
-    pem = NULL;
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
+    if (dga_pem_chain_parse(pem, strlen(pem), &chain, NULL) != DGA_E_OK) {
+        return dga_diag_set(diag, DGA_E_COLLATERAL_HEADER, 0, field);
+    }
+    *ret = TAKE_PTR(pem);
     return DGA_E_OK;
 }
 
@@ -313,10 +315,11 @@ dga_err pccs_signed_body(const uint8_t *body, size_t len, const char *name, char
         return DGA_E_COLLATERAL_BODY;
     }
     dga_err e = cut_member(text, len, name, object, ret, ret_len);
-    if (e == DGA_E_OK) {
-        memcpy(sig, s, sizeof s);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    memcpy(sig, s, sizeof s);
+    return DGA_E_OK;
 }
 
 /* ---- the requests ---- */
@@ -328,15 +331,19 @@ static dga_err get(const char *base, const char *path, const char *accept,
 {
     char url[PCCS_URL_MAX + 128];
     dga_err e = item_url(base, path, url, sizeof url);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, field);
+    }
     const struct dga_http_request r = {.url = url, .accept = accept, .capture = capture};
-    if (e == DGA_E_OK) {
-        e = dga_http_exchange(&r, o, ret, info);
+    e = dga_http_exchange(&r, o, ret, info);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, field);
     }
-    if (e == DGA_E_OK && ret->status != 200) {
+    if (ret->status != 200) {
         dga_http_response_clear(ret);
-        e = DGA_E_COLLATERAL_HTTP;
+        return dga_diag_set(diag, DGA_E_COLLATERAL_HTTP, 0, field);
     }
-    return e == DGA_E_OK ? e : dga_diag_set(diag, e, 0, field);
+    return DGA_E_OK;
 }
 
 static const char *const pck_crl_headers[] = {"SGX-PCK-CRL-Issuer-Chain", NULL};
@@ -356,12 +363,14 @@ static dga_err fetch_pck_crl(const char *base, const struct dga_tdx_collateral_k
              dga_tdx_collateral_ca_name(k->processor_ca));
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, path, ACCEPT_CRL, pck_crl_headers, o, "pck_crl", &r, info, diag);
-    if (e == DGA_E_OK &&
-        (e = pccs_crl_body(r.body, r.len, &p->pck_crl, &p->pck_crl_len)) != DGA_E_OK) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = pccs_crl_body(r.body, r.len, &p->pck_crl, &p->pck_crl_len);
+    if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "pck_crl");
     }
-    return e == DGA_E_OK ? pccs_issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag)
-                         : e;
+    return pccs_issuer_chain(&r, 1, "pck_crl_issuer_chain", &p->pck_crl_chain, diag);
 }
 
 static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_key *k,
@@ -372,12 +381,14 @@ static dga_err fetch_tcb_info(const char *base, const struct dga_tdx_collateral_
     snprintf(path, sizeof path, "/tdx/certification/v4/tcb?fmspc=%s", k->fmspc);
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, path, ACCEPT_JSON, tcb_headers, o, "tcb_info", &r, info, diag);
-    if (e == DGA_E_OK && (e = pccs_signed_body(r.body, r.len, "tcbInfo", &p->tcb_info,
-                                               &p->tcb_info_len, p->tcb_sig)) != DGA_E_OK) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = pccs_signed_body(r.body, r.len, "tcbInfo", &p->tcb_info, &p->tcb_info_len, p->tcb_sig);
+    if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "tcb_info");
     }
-    return e == DGA_E_OK ? pccs_issuer_chain(&r, 2, "tcb_info_issuer_chain", &p->tcb_chain, diag)
-                         : e;
+    return pccs_issuer_chain(&r, 2, "tcb_info_issuer_chain", &p->tcb_chain, diag);
 }
 
 static dga_err fetch_qe_identity(const char *base, const struct dga_http_options *o,
@@ -387,12 +398,15 @@ static dga_err fetch_qe_identity(const char *base, const struct dga_http_options
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, "/tdx/certification/v4/qe/identity?update=standard", ACCEPT_JSON,
                     qe_headers, o, "qe_identity", &r, info, diag);
-    if (e == DGA_E_OK && (e = pccs_signed_body(r.body, r.len, "enclaveIdentity", &p->qe_identity,
-                                               &p->qe_identity_len, p->qe_sig)) != DGA_E_OK) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = pccs_signed_body(r.body, r.len, "enclaveIdentity", &p->qe_identity, &p->qe_identity_len,
+                         p->qe_sig);
+    if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "qe_identity");
     }
-    return e == DGA_E_OK ? pccs_issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag)
-                         : e;
+    return pccs_issuer_chain(&r, 1, "qe_identity_issuer_chain", &p->qe_chain, diag);
 }
 
 static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o,
@@ -402,11 +416,14 @@ static dga_err fetch_root_crl(const char *base, const struct dga_http_options *o
     _cleanup_(dga_http_response_clearp) struct dga_http_response r = {0};
     dga_err e = get(base, "/sgx/certification/v4/rootcacrl", ACCEPT_CRL, NULL, o, "root_ca_crl", &r,
                     info, diag);
-    if (e == DGA_E_OK &&
-        (e = pccs_crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len)) != DGA_E_OK) {
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = pccs_crl_body(r.body, r.len, &p->root_crl, &p->root_crl_len);
+    if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "root_ca_crl");
     }
-    return e;
+    return DGA_E_OK;
 }
 
 /* ---- the document ---- */
@@ -453,17 +470,24 @@ dga_err dga_tdx_collateral_fetch(const char *base_url, const struct dga_tdx_coll
     }
     _cleanup_(pccs_parts_clear) struct pccs_parts p = {0};
     dga_err e = fetch_pck_crl(base_url, k, o, &p, info, diag);
-    if (e == DGA_E_OK) {
-        e = fetch_tcb_info(base_url, k, o, &p, info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = fetch_qe_identity(base_url, o, &p, info, diag);
+    e = fetch_tcb_info(base_url, k, o, &p, info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = fetch_root_crl(base_url, o, &p, info, diag);
+    e = fetch_qe_identity(base_url, o, &p, info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK && (e = build(&p, ret, ret_len)) != DGA_E_OK) {
-        dga_diag_set(diag, e, 0, "collateral");
+    e = fetch_root_crl(base_url, o, &p, info, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    e = build(&p, ret, ret_len);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "collateral");
+    }
+    return DGA_E_OK;
 }

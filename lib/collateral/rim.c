@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "collateral/curl_api.h"
+#include "core/cleanup.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -45,29 +46,32 @@ dga_err dga_collateral_rim_answer(const uint8_t *body, size_t len, const char *i
     if (len > DGA_RIM_RESPONSE_MAX) {
         return dga_diag_set(diag, DGA_E_TOO_LARGE, len, "answer");
     }
-    json_t *doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-    const json_t *got_id = json_object_get(doc, "id");
-    const json_t *rim = json_object_get(doc, "rim");
-    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *doc =
+        json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
-        e = dga_diag_set(diag, DGA_E_BAD_JSON, doc == NULL ? (size_t)jerr.position : 0, "answer");
-    } else if (!json_is_string(got_id) || strcmp(json_string_value(got_id), id) != 0) {
-        e = dga_diag_set(diag, DGA_E_BAD_JSON, 0, "id");
-    } else if (!json_is_string(rim) || json_string_length(rim) > 2 * DGA_RIM_MAX_BYTES) {
-        e = dga_diag_set(diag, DGA_E_BAD_JSON, 0, "rim");
-    } else {
-        e = dga_base64_decode(json_string_value(rim), json_string_length(rim), ret, ret_len);
-        if (e == DGA_E_OK && *ret_len > DGA_RIM_MAX_BYTES) {
-            free(*ret);
-            *ret = NULL;
-            e = DGA_E_TOO_LARGE;
-        }
-        if (e != DGA_E_OK) {
-            dga_diag_set(diag, e, 0, "rim");
-        }
+        return dga_diag_set(diag, DGA_E_BAD_JSON, doc == NULL ? (size_t)jerr.position : 0,
+                            "answer");
     }
-    json_decref(doc);
-    return e;
+    const json_t *got_id = json_object_get(doc, "id");
+    if (!json_is_string(got_id) || strcmp(json_string_value(got_id), id) != 0) {
+        return dga_diag_set(diag, DGA_E_BAD_JSON, 0, "id");
+    }
+    const json_t *rim = json_object_get(doc, "rim");
+    if (!json_is_string(rim) || json_string_length(rim) > 2 * DGA_RIM_MAX_BYTES) {
+        return dga_diag_set(diag, DGA_E_BAD_JSON, 0, "rim");
+    }
+    _cleanup_(freep) uint8_t *xml = NULL;
+    size_t xml_len = 0;
+    dga_err e = dga_base64_decode(json_string_value(rim), json_string_length(rim), &xml, &xml_len);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "rim");
+    }
+    if (xml_len > DGA_RIM_MAX_BYTES) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, 0, "rim");
+    }
+    *ret = TAKE_PTR(xml);
+    *ret_len = xml_len;
+    return DGA_E_OK;
 }
 
 dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
@@ -89,7 +93,7 @@ dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
     struct dga_http_options local = *o;
     local.max_body = DGA_RIM_RESPONSE_MAX;
     struct dga_http_info info;
-    uint8_t *body = NULL;
+    _cleanup_(freep) uint8_t *body = NULL;
     size_t len = 0;
     dga_err e = dga_http_get(url, "application/json", &local, &body, &len, &info);
     if (e == DGA_E_COLLATERAL_HTTP && info.status == 404) {
@@ -101,10 +105,12 @@ dga_err dga_collateral_rim_fetch(const char *base_url, const char *id,
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, (size_t)info.status, "RIM service");
     }
-    e = dga_collateral_rim_answer(body, len, id, ret, ret_len, diag);
-    free(body);
-    return e;
+    return dga_collateral_rim_answer(body, len, id, ret, ret_len, diag);
 }
+
+/* A path holds <id>.d plus "/<64 hex>.xml": sized so that gcc can see it fits. */
+#define RIM_STORE_DIR_MAX 4096
+#define RIM_STORE_PATH_MAX (RIM_STORE_DIR_MAX + 80)
 
 static dga_err ensure_dir(const char *path)
 {
@@ -127,42 +133,82 @@ static bool same_file(const char *path, const uint8_t *xml, size_t len)
     return same;
 }
 
+/*
+ * Another issue of the same id (NVIDIA re-issues RIMs): kept beside the first, as
+ * <dir>/<id>.d/<SHA-256 hex>.xml, unless that file already holds these bytes.
+ */
+static dga_err store_reissue(const char *dir, const char *id, const char *sha_hex,
+                             const uint8_t *xml, size_t len, bool *added)
+{
+    char sub[RIM_STORE_DIR_MAX], path[RIM_STORE_PATH_MAX];
+    int n = snprintf(sub, sizeof sub, "%s/%s.d", dir, id);
+    if (n <= 0 || (size_t)n >= sizeof sub) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = ensure_dir(sub);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    n = snprintf(path, sizeof path, "%s/%s.xml", sub, sha_hex);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    if (same_file(path, xml, len)) {
+        return DGA_E_OK;
+    }
+    e = dga_collateral_write_atomic(path, xml, len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    *added = true;
+    return DGA_E_OK;
+}
+
+/* <dir>/<id>.xml when there is none; nothing when it holds these bytes; else a re-issue. */
+static dga_err store_in(const char *dir, const char *id, const char *sha_hex, const uint8_t *xml,
+                        size_t len, bool *added)
+{
+    char path[RIM_STORE_PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s.xml", dir, id);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    dga_err e = ensure_dir(dir);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        e = dga_collateral_write_atomic(path, xml, len);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        *added = true;
+        return DGA_E_OK;
+    }
+    if (same_file(path, xml, len)) {
+        return DGA_E_OK;
+    }
+    return store_reissue(dir, id, sha_hex, xml, len, added);
+}
+
 dga_err dga_collateral_rim_store(const char *dir, const char *id, const uint8_t *xml, size_t len,
                                  bool *ret_added)
 {
-    /* path holds sub plus "/<64 hex>.xml": sized so that gcc can see it fits. */
-    char sub[4096], path[sizeof sub + 80], sha_hex[65];
+    char sha_hex[65];
     uint8_t sha[32];
     unsigned int sha_len = 0;
-    bool added = false;
     if (dir == NULL || !rim_id_ok(id) || xml == NULL || len == 0 || len > DGA_RIM_MAX_BYTES ||
         EVP_Digest(xml, len, sha, &sha_len, EVP_sha256(), NULL) != 1) {
         return DGA_E_BAD_ARGUMENT;
     }
     dga_hex_encode(sha, sizeof sha, sha_hex);
-    if (strlen(dir) > sizeof path - 2 * DGA_RIM_ID_MAX - 80) {
+    if (strlen(dir) > RIM_STORE_PATH_MAX - 2 * DGA_RIM_ID_MAX - 80) {
         return DGA_E_BAD_ARGUMENT;
     }
-    dga_err e = ensure_dir(dir);
-    int n = snprintf(path, sizeof path, "%s/%s.xml", dir, id);
-    if (n < 0 || (size_t)n >= sizeof path) {
-        return DGA_E_BAD_ARGUMENT;
-    }
-    struct stat st;
-    if (e == DGA_E_OK && stat(path, &st) != 0) {
-        e = dga_collateral_write_atomic(path, xml, len);
-        added = e == DGA_E_OK;
-    } else if (e == DGA_E_OK && !same_file(path, xml, len)) {
-        /* Another issue of the same id (NVIDIA re-issues RIMs): kept beside the first. */
-        n = snprintf(sub, sizeof sub, "%s/%s.d", dir, id);
-        e = n > 0 && (size_t)n < sizeof sub ? ensure_dir(sub) : DGA_E_BAD_ARGUMENT;
-        n = snprintf(path, sizeof path, "%s/%s.xml", sub, sha_hex);
-        e = e == DGA_E_OK && (n < 0 || (size_t)n >= sizeof path) ? DGA_E_BAD_ARGUMENT : e;
-        if (e == DGA_E_OK && !same_file(path, xml, len)) {
-            e = dga_collateral_write_atomic(path, xml, len);
-            added = e == DGA_E_OK;
-        }
-    }
+    bool added = false;
+    dga_err e = store_in(dir, id, sha_hex, xml, len, &added);
+    /* Also on a failure (false): only a file this call wrote counts as added. */
     if (ret_added != NULL) {
         *ret_added = added;
     }

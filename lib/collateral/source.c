@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "collateral/curl_api.h"
+#include "core/cleanup.h"
 #include "dga/collateral.h"
 #include "dga/rim.h"
 #include "dga/util.h"
@@ -161,30 +162,30 @@ static dga_err from_bundle(const struct cert_ctx *c, struct dga_ocsp_cert_result
 /* POST a fresh request with a nonce; a valid answer is filed in the directory (if any). */
 static dga_err from_responder(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
 {
-    struct dga_ocsp_request *req = NULL;
-    uint8_t *body = NULL, *der = NULL;
+    _cleanup_(dga_ocsp_request_freep) struct dga_ocsp_request *req = NULL;
+    _cleanup_(freep) uint8_t *body = NULL;
+    uint8_t *der = NULL;
     size_t body_len = 0, len = 0;
     dga_err e = dga_ocsp_request_new(c->subject, c->issuer, true, &req);
-    if (e == DGA_E_OK) {
-        e = dga_ocsp_request_der(req, &body, &body_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        const char *url = c->src->url != NULL ? c->src->url : DGA_OCSP_DEFAULT_URL;
-        e = dga_http_post(url, "application/ocsp-request", "application/ocsp-response", body,
-                          body_len, &c->src->http, &der, &len, NULL);
+    e = dga_ocsp_request_der(req, &body, &body_len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-
-    if (e == DGA_E_OK) {
-        dga_ocsp_response_check(der, len, c->subject, c->issuer, req, &c->check, &ret->r,
-                                &ret->diag);
-        keep_response(ret, der, len, DGA_OCSP_ORIGIN_ONLINE);
-        if (ret->r.response_valid && c->src->dir != NULL) {
-            e = dga_collateral_ocsp_store(c->src->dir, der, len);
-        }
+    const char *url = c->src->url != NULL ? c->src->url : DGA_OCSP_DEFAULT_URL;
+    e = dga_http_post(url, "application/ocsp-request", "application/ocsp-response", body, body_len,
+                      &c->src->http, &der, &len, NULL);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    free(body);
-    dga_ocsp_request_free(req);
-    return e;
+    dga_ocsp_response_check(der, len, c->subject, c->issuer, req, &c->check, &ret->r, &ret->diag);
+    keep_response(ret, der, len, DGA_OCSP_ORIGIN_ONLINE); /* ret owns der from here */
+    if (ret->r.response_valid && c->src->dir != NULL) {
+        return dga_collateral_ocsp_store(c->src->dir, der, len);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err obtain(const struct cert_ctx *c, struct dga_ocsp_cert_result *ret)
@@ -296,6 +297,27 @@ static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
     m->n++;
 }
 
+/*
+ * The outcome e of one certificate's fetch: a failure is recorded in ret, and the
+ * outcome is remembered in the memo (not no-memory or a bad call: a retry may pass).
+ */
+static dga_err settle(const struct dga_ocsp_source *src, time_t at, dga_err e,
+                      struct dga_ocsp_cert_result *ret)
+{
+    if (e != DGA_E_OK) {
+        ret->r.err = e;
+        if (e == DGA_E_RUNTIME_LIBRARY) {
+            curl_api_load(NULL, &ret->diag); /* the same failure: diag->field names libcurl */
+        } else {
+            dga_diag_set(&ret->diag, e, 0, "OCSP source");
+        }
+    }
+    if (e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT) {
+        memo_add(src->memo, at, e, ret);
+    }
+    return e;
+}
+
 dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X509 *issuer,
                             X509 *root, STACK_OF(X509) *untrusted, time_t at,
                             struct dga_ocsp_cert_result *ret)
@@ -313,25 +335,14 @@ dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X5
     c.check.unlimited_age = src->unlimited_age;
     c.check.untrusted = untrusted;
     dga_err e = dga_ocsp_cert_key(subject, issuer, ret->key);
-    const struct memo_entry *seen = e == DGA_E_OK ? memo_find(src->memo, ret->key, at) : NULL;
+    if (e != DGA_E_OK) {
+        return settle(src, at, e, ret);
+    }
+    const struct memo_entry *seen = memo_find(src->memo, ret->key, at);
     if (seen != NULL) {
         return result_copy(&seen->x, ret) ? seen->e : DGA_E_NOMEM;
     }
-    if (e == DGA_E_OK) {
-        e = obtain(&c, ret);
-    }
-    if (e != DGA_E_OK) {
-        ret->r.err = e;
-        if (e == DGA_E_RUNTIME_LIBRARY) {
-            curl_api_load(NULL, &ret->diag); /* the same failure: diag->field names libcurl */
-        } else {
-            dga_diag_set(&ret->diag, e, 0, "OCSP source");
-        }
-    }
-    if (e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT) {
-        memo_add(src->memo, at, e, ret);
-    }
-    return e;
+    return settle(src, at, obtain(&c, ret), ret);
 }
 
 /* ------------------------------------------------------------ chains */
@@ -373,6 +384,7 @@ dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *
                                : dga_ocsp_fetch_cert(src, sk_X509_value(chain, i),
                                                      sk_X509_value(chain, i + 1), root, up, at, x);
         sk_X509_free(up);
+        /* Every certificate is checked (the result lists each); the first failure is returned. */
         if (e != DGA_E_OK && first == DGA_E_OK) {
             first = e;
         }
@@ -387,41 +399,38 @@ dga_err dga_ocsp_check_chain(const struct dga_ocsp_source *src, STACK_OF(X509) *
 static dga_err bundle_item(const json_t *item, struct dga_ocsp_bundle *b)
 {
     const json_t *r = json_object_get(item, "response");
-    uint8_t *der = NULL;
-    size_t len = 0;
     if (!json_is_string(r)) {
         return DGA_E_BAD_JSON;
     }
     if (json_string_length(r) > 2 * DGA_OCSP_RESPONSE_MAX) {
         return DGA_E_TOO_LARGE;
     }
+    _cleanup_(freep) uint8_t *der = NULL;
+    size_t len = 0;
     dga_err e = dga_base64_decode(json_string_value(r), json_string_length(r), &der, &len);
-    if (e == DGA_E_OK) {
-        e = dga_ocsp_bundle_add(b, der, len);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    free(der);
-    return e;
+    return dga_ocsp_bundle_add(b, der, len);
 }
 
 dga_err dga_ocsp_bundle_from_json(const char *text, size_t len, struct dga_ocsp_bundle *b,
                                   struct dga_diag *diag)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    _cleanup_(json_decrefp) json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     const json_t *list = json_object_get(json_object_get(doc, "collateral"), "ocsp");
-    dga_err e = DGA_E_OK;
     if (doc == NULL || !json_is_array(list)) {
-        e = dga_diag_set(diag, DGA_E_BAD_JSON, doc == NULL ? (size_t)jerr.position : 0,
-                         "collateral.ocsp");
+        return dga_diag_set(diag, DGA_E_BAD_JSON, doc == NULL ? (size_t)jerr.position : 0,
+                            "collateral.ocsp");
     }
-    for (size_t i = 0; e == DGA_E_OK && i < json_array_size(list); i++) {
-        e = bundle_item(json_array_get(list, i), b);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        dga_err e = bundle_item(json_array_get(list, i), b);
         if (e != DGA_E_OK) {
-            dga_diag_set(diag, e, i, "collateral.ocsp[].response");
+            return dga_diag_set(diag, e, i, "collateral.ocsp[].response");
         }
     }
-    json_decref(doc);
-    return e;
+    return DGA_E_OK;
 }
 
 /* ------------------------------------------------------------ RIM signer chains */

@@ -85,11 +85,16 @@ dga_err dga_collateral_ocsp_store(const char *dir, const uint8_t *der, size_t le
         return DGA_E_BAD_ARGUMENT;
     }
     e = ensure_dir(dir);
-    if (e == DGA_E_OK) {
-        e = ensure_dir(sub);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (e == DGA_E_OK) {
-        e = dga_collateral_ocsp_path(dir, key, path, sizeof path);
+    e = ensure_dir(sub);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e == DGA_E_OK ? dga_collateral_write_atomic(path, der, len) : e;
+    e = dga_collateral_ocsp_path(dir, key, path, sizeof path);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_collateral_write_atomic(path, der, len);
 }

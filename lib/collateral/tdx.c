@@ -40,9 +40,10 @@ dga_err dga_tdx_collateral_key(const struct dga_quote *q, struct dga_tdx_collate
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     struct dga_pck_ext ext;
     dga_err e = dga_pem_chain_parse((const char *)q->inner_cert_data, q->pem_len, &chain, diag);
-    if (e == DGA_E_OK) {
-        e = dga_pck_ext_parse(sk_X509_value(chain, 0), &ext, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
+    e = dga_pck_ext_parse(sk_X509_value(chain, 0), &ext, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -90,10 +91,11 @@ dga_err dga_tdx_collateral_read(const char *dir, const struct dga_tdx_collateral
     if (e == DGA_E_IO) {
         return errno == ENOENT ? DGA_E_QUOTE_COLLATERAL_MISSING : DGA_E_COLLATERAL_STORE;
     }
-    if (e == DGA_E_OK) {
-        *ret = (char *)data;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e;
+    *ret = (char *)data;
+    return DGA_E_OK;
 }
 
 /* The directory the user named may be a link; the store's own tdx/ inside it may not. */
@@ -113,15 +115,22 @@ dga_err dga_tdx_collateral_store(const char *dir, const struct dga_tdx_collatera
     char sub[4096];
     char path[4096];
     dga_err e = dga_tdx_collateral_path(dir, k, path, sizeof path);
-    if (e != DGA_E_OK || json == NULL || len == 0 || len > DGA_QUOTE_COLLATERAL_MAX) {
-        return e != DGA_E_OK ? e : DGA_E_BAD_ARGUMENT;
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (json == NULL || len == 0 || len > DGA_QUOTE_COLLATERAL_MAX) {
+        return DGA_E_BAD_ARGUMENT;
     }
     if (snprintf(sub, sizeof sub, "%s/tdx", dir) >= (int)sizeof sub) {
         return DGA_E_BAD_ARGUMENT;
     }
     e = ensure_dir(dir, true);
-    if (e == DGA_E_OK) {
-        e = ensure_dir(sub, false);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    return e == DGA_E_OK ? dga_collateral_write_atomic(path, (const uint8_t *)json, len) : e;
+    e = ensure_dir(sub, false);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_collateral_write_atomic(path, (const uint8_t *)json, len);
 }

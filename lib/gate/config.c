@@ -169,7 +169,8 @@ static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
             len > DGA_GATE_PATH_MAX || strlen(json_string_value(path)) != len) {
             return DGA_E_GATE_CONFIG;
         }
-        if ((r->policy = strdup(json_string_value(path))) == NULL) {
+        r->policy = strdup(json_string_value(path));
+        if (r->policy == NULL) {
             return DGA_E_NOMEM;
         }
         c->n_rego_equivalents++;
@@ -228,14 +229,23 @@ static dga_err set_defaults(struct dga_gate_config *c)
     c->collect_timeout_ms =
         c->collect_timeout_ms != 0 ? c->collect_timeout_ms : DEFAULT_COLLECT_TIMEOUT_MS;
     c->ready_timeout_ms = c->ready_timeout_ms != 0 ? c->ready_timeout_ms : DEFAULT_READY_TIMEOUT_MS;
-    if (c->gpu_policy == NULL && (c->gpu_policy = json_object()) == NULL) {
-        return DGA_E_NOMEM;
+    if (c->gpu_policy == NULL) {
+        c->gpu_policy = json_object();
+        if (c->gpu_policy == NULL) {
+            return DGA_E_NOMEM;
+        }
     }
-    if (c->run_dir == NULL && (c->run_dir = strdup(DGA_GATE_RUN_DIR)) == NULL) {
-        return DGA_E_NOMEM;
+    if (c->run_dir == NULL) {
+        c->run_dir = strdup(DGA_GATE_RUN_DIR);
+        if (c->run_dir == NULL) {
+            return DGA_E_NOMEM;
+        }
     }
-    if (c->event_backend == NULL && (c->event_backend = strdup("tdx")) == NULL) {
-        return DGA_E_NOMEM;
+    if (c->event_backend == NULL) {
+        c->event_backend = strdup("tdx");
+        if (c->event_backend == NULL) {
+            return DGA_E_NOMEM;
+        }
     }
     return DGA_E_OK;
 }
@@ -273,16 +283,15 @@ dga_err dga_gate_config_parse(const char *text, size_t len, struct dga_gate_conf
         return dga_diag_set(diag, DGA_E_GATE_CONFIG, root == NULL ? (size_t)jerr.position : 0,
                             "config");
     }
-    struct dga_gate_config *c = calloc(1, sizeof *c);
+    _cleanup_(dga_gate_config_freep) struct dga_gate_config *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return DGA_E_NOMEM;
     }
     dga_err e = parse_object(root, c, diag);
     if (e != DGA_E_OK) {
-        dga_gate_config_free(c);
         return e;
     }
-    *ret = c;
+    *ret = TAKE_PTR(c);
     return DGA_E_OK;
 }
 

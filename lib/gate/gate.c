@@ -93,30 +93,39 @@ void gate_device_name(const struct gate_state *g, size_t index, char *out, size_
 
 /* ---- setup: everything read from files before the first side effect ---- */
 
+/* The policy file the config names; a failure names the file. */
+static dga_err load_policy_file(struct gate_state *g, const char *path)
+{
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    struct dga_diag diag = {0};
+    dga_err e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s", path,
+                    dga_err_name(e), dga_err_message(e));
+    }
+    e = dga_policy_parse((const char *)text, len, &g->policy, &diag);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s (%s)", path,
+                    dga_err_name(e), dga_err_message(e), diag.field ? diag.field : "document");
+    }
+    return DGA_E_OK;
+}
+
+/* The config's policy, else the built-in one; then its SHA-256. */
 static dga_err load_policy(struct gate_state *g)
 {
     const char *path = g->cfg->policy;
-    dga_err e;
-    if (path == NULL) {
-        e = dga_policy_default(&g->policy);
+    if (path != NULL) {
+        dga_err e = load_policy_file(g, path);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     } else {
-        _cleanup_(freep) uint8_t *text = NULL;
-        size_t len = 0;
-        struct dga_diag diag = {0};
-        e = dga_file_read(path, DGA_POLICY_MAX_BYTES, &text, &len);
+        dga_err e = dga_policy_default(&g->policy);
         if (e != DGA_E_OK) {
-            return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s", path,
-                        dga_err_name(e), dga_err_message(e));
+            return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s", dga_err_name(e));
         }
-        e = dga_policy_parse((const char *)text, len, &g->policy, &diag);
-        if (e != DGA_E_OK) {
-            return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s: %s: %s (%s)",
-                        path, dga_err_name(e), dga_err_message(e),
-                        diag.field ? diag.field : "document");
-        }
-    }
-    if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "policy: %s", dga_err_name(e));
     }
     dga_policy_sha256(g->policy, g->policy_sha256);
     return DGA_E_OK;
@@ -493,13 +502,10 @@ static dga_err fail_nvml(struct gate_state *g, enum dga_gate_step step,
                 dga_err_name(n->err), n->function, dga_err_message(n->err));
 }
 
-static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
-                        const struct dga_cc_settings *cc)
+/* A CC state the policy refuses (e): the field that is not as allowed, and the whole state. */
+static dga_err fail_cc(struct gate_state *g, enum dga_gate_step step,
+                       const struct dga_cc_settings *cc, dga_err e)
 {
-    dga_err e = dga_cc_check(cc, g->allow_devtools);
-    if (e == DGA_E_OK) {
-        return DGA_E_OK;
-    }
     char who[64], field[128] = "";
     struct dga_cc_field f;
     gate_device_name(g, 0, who, sizeof who);
@@ -511,6 +517,16 @@ static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
                 "system-wide, %zu GPU(s))",
                 who, dga_err_name(e), dga_err_message(e), field, cc->cc_feature, cc->devtools_mode,
                 cc->multi_gpu_mode, g->inv->n_gpus);
+}
+
+static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
+                        const struct dga_cc_settings *cc)
+{
+    dga_err e = dga_cc_check(cc, g->allow_devtools);
+    if (e != DGA_E_OK) {
+        return fail_cc(g, step, cc, e);
+    }
+    return DGA_E_OK;
 }
 
 static dga_err read_cc(struct gate_state *g)
@@ -659,22 +675,28 @@ static dga_err fail_policy(struct gate_state *g, const char *check, const struct
                 check, reason);
 }
 
+/* The document standing in for gpu_policy.rego could not be evaluated (not a refusal). */
+static dga_err fail_rego(struct gate_state *g, dga_err e)
+{
+    return fail(g, DGA_GATE_STEP_VERDICT, e, DGA_GATE_OUTCOME_IO, "gpu_policy.rego: %s: %s",
+                dga_err_name(e), dga_err_message(e));
+}
+
 /* The document standing in for gpu_policy.rego, over the same claims (dstack: after its own). */
 static dga_err evaluate_rego(struct gate_state *g)
 {
     if (g->rego_policy == NULL) {
         return DGA_E_OK;
     }
-    g->rego_verdict = calloc(1, sizeof *g->rego_verdict);
-    dga_err e = g->rego_verdict == NULL
-                    ? DGA_E_NOMEM
-                    : dga_policy_evaluate(g->rego_policy, g->ap->claims, g->rego_verdict);
-    if (e != DGA_E_OK) {
-        free(g->rego_verdict);
-        g->rego_verdict = NULL;
-        return fail(g, DGA_GATE_STEP_VERDICT, e, DGA_GATE_OUTCOME_IO, "gpu_policy.rego: %s: %s",
-                    dga_err_name(e), dga_err_message(e));
+    _cleanup_(freep) struct dga_verdict *v = calloc(1, sizeof *v);
+    if (v == NULL) {
+        return fail_rego(g, DGA_E_NOMEM);
     }
+    dga_err e = dga_policy_evaluate(g->rego_policy, g->ap->claims, v);
+    if (e != DGA_E_OK) {
+        return fail_rego(g, e);
+    }
+    g->rego_verdict = TAKE_PTR(v);
     if (!g->rego_verdict->pass) {
         dga_set_appraisal_rp_refused(g->ap); /* result code 11, as the policy's own refusal */
         return fail_policy(g, "gpu_policy.rego", g->rego_verdict);
@@ -835,11 +857,14 @@ static dga_err verify(struct gate_state *g)
 {
     static const gate_step gpu_steps[] = {read_cc, collect, match_inventory};
     dga_err e = scan_inventory(g);
-    if (e == DGA_E_OK && g->inv->n_gpus > 0) {
-        e = run_in_order(g, gpu_steps, sizeof gpu_steps / sizeof gpu_steps[0]);
-    }
     if (e != DGA_E_OK) {
         return e;
+    }
+    if (g->inv->n_gpus > 0) {
+        e = run_in_order(g, gpu_steps, sizeof gpu_steps / sizeof gpu_steps[0]);
+        if (e != DGA_E_OK) {
+            return e;
+        }
     }
     return appraise(g);
 }
