@@ -9,9 +9,11 @@
  * several threads ask.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dga/cleanup.h"
 #include "dga/kms.h"
@@ -609,6 +611,254 @@ static void test_gpu_rule_absent_is_auth_simple(void **state)
     expect_allowed(other, DGA_KMS_BOOT_APP, req);
 }
 
+/* ---- the server's answer, and the configuration changing under it ------------------------- */
+
+struct hook_env {
+    char dir[64];
+    char path[128];
+    struct dga_kms_hook *h;
+};
+
+static void write_config(struct hook_env *e, const char *text)
+{
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", e->path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, e->path), 0);
+}
+
+/* Overwrites in place, keeping the inode: only size, times and bytes can tell. */
+static void overwrite_config(struct hook_env *e, const char *text)
+{
+    FILE *f = fopen(e->path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+static int hook_setup(void **state)
+{
+    struct hook_env *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/dga-kms-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->path, sizeof e->path, "%s/auth-config.json", e->dir);
+    *state = e;
+    return 0;
+}
+
+static int hook_teardown(void **state)
+{
+    struct hook_env *e = *state;
+    dga_kms_hook_free(e->h);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+static void hook_start(struct hook_env *e)
+{
+    struct dga_kms_hook_config c;
+    dga_kms_hook_config_defaults(&c);
+    snprintf(c.config, sizeof c.config, "%s", e->path);
+    c.log_decisions = false;
+    struct dga_diag d = {0};
+    assert_int_equal(dga_kms_hook_new(&c, &e->h, &d), DGA_E_OK);
+}
+
+/* POST /bootAuth/app: the status and body. */
+static unsigned answer(struct hook_env *e, const char *method, const char *target,
+                       const char *body, char **ret)
+{
+    unsigned status = 0;
+    size_t len = 0;
+    assert_int_equal(dga_kms_hook_answer(e->h, method, target, "application/json",
+                                         (const uint8_t *)body, body != NULL ? strlen(body) : 0,
+                                         &status, ret, &len),
+                     DGA_E_OK);
+    assert_int_equal(strlen(*ret), len);
+    return status;
+}
+
+static void expect_answer(struct hook_env *e, const char *body, const char *want)
+{
+    _cleanup_(freep) char *got = NULL;
+    assert_int_equal(answer(e, "POST", "/bootAuth/app", body, &got), 200);
+    assert_string_equal(got, want);
+}
+
+#define ALLOWED "{\"isAllowed\":true,\"reason\":\"\",\"gatewayAppId\":\"gw\"}"
+
+static void test_hook_answers(void **state)
+{
+    struct hook_env *e = *state;
+    _cleanup_(freep) char *cfg = config_with("\"gatewayAppId\":\"gw\",\"chainId\":1", "");
+    write_config(e, cfg);
+    hook_start(e);
+    _cleanup_(freep) char *req = request("");
+    expect_answer(e, req, ALLOWED);
+
+    _cleanup_(freep) char *info = NULL;
+    assert_int_equal(answer(e, "GET", "/", NULL, &info), 200);
+    assert_string_equal(info, "{\"status\":\"ok\",\"kmsContractAddr\":\"0x00000000000000000000000000"
+                              "00000000000000\",\"gatewayAppId\":\"gw\",\"chainId\":1,"
+                              "\"appAuthImplementation\":\"0x0000000000000000000000000000000000000000\","
+                              "\"appImplementation\":\"0x0000000000000000000000000000000000000000\"}");
+
+    _cleanup_(freep) char *bad = NULL;
+    assert_int_equal(answer(e, "POST", "/bootAuth/app", "{\"appId\":1}", &bad), 400);
+    assert_string_equal(bad, "{\"isAllowed\":false,\"reason\":\"invalid request: mrAggregated must "
+                             "be a string\",\"gatewayAppId\":\"\"}");
+    _cleanup_(freep) char *nf = NULL;
+    assert_int_equal(answer(e, "POST", "/bootAuth/other", req, &nf), 404);
+    _cleanup_(freep) char *na = NULL;
+    assert_int_equal(answer(e, "GET", "/bootAuth/app", NULL, &na), 405);
+    _cleanup_(freep) char *q = NULL;
+    assert_int_equal(answer(e, "POST", "/bootAuth/app?x=1", req, &q), 200);
+
+    unsigned status = 0;
+    size_t len = 0;
+    _cleanup_(freep) char *ct = NULL;
+    assert_int_equal(dga_kms_hook_answer(e->h, "POST", "/bootAuth/app", "text/plain",
+                                         (const uint8_t *)req, strlen(req), &status, &ct, &len),
+                     DGA_E_OK);
+    assert_int_equal(status, 400);
+    assert_string_equal(ct, "{\"isAllowed\":false,\"reason\":\"invalid request: Content-Type must be "
+                            "application/json\",\"gatewayAppId\":\"\"}");
+    _cleanup_(freep) char *ct2 = NULL;
+    assert_int_equal(dga_kms_hook_answer(e->h, "POST", "/bootAuth/app",
+                                         "Application/JSON; charset=utf-8", (const uint8_t *)req,
+                                         strlen(req), &status, &ct2, &len),
+                     DGA_E_OK);
+    assert_int_equal(status, 200);
+}
+
+static void test_hook_config_changes(void **state)
+{
+    struct hook_env *e = *state;
+    _cleanup_(freep) char *allow = config_with("\"gatewayAppId\":\"gw\"", "");
+    write_config(e, allow);
+    hook_start(e);
+    _cleanup_(freep) char *req = request("");
+    expect_answer(e, req, ALLOWED);
+
+    /* the same size, in place, within the same second: the bytes decide */
+    _cleanup_(freep) char *deny = strdup(allow);
+    deny[strlen(deny) - 8] = deny[strlen(deny) - 8] == 'c' ? 'd' : 'c'; /* a compose hash digit */
+    assert_int_equal(strlen(deny), strlen(allow));
+    overwrite_config(e, deny);
+    expect_answer(e, req,
+                  "{\"isAllowed\":false,\"reason\":\"compose hash not allowed\",\"gatewayAppId\":\"gw\"}");
+    overwrite_config(e, allow);
+    expect_answer(e, req, ALLOWED);
+
+    /* broken: everything is denied with the reason, GET / fails, never the old config */
+    overwrite_config(e, "{\"osImages\":[");
+    expect_answer(e, req, "{\"isAllowed\":false,\"reason\":\"configuration error: JSON: line 1 "
+                          "column 13: ']' expected near end of file\",\"gatewayAppId\":\"\"}");
+    _cleanup_(freep) char *info = NULL;
+    assert_int_equal(answer(e, "GET", "/", NULL, &info), 500);
+    assert_non_null(strstr(info, "\"status\":\"error\""));
+    write_config(e, "{\"osImages\":\"x\"}");
+    expect_answer(e, req, "{\"isAllowed\":false,\"reason\":\"configuration error: osImages must "
+                          "be an array of strings\",\"gatewayAppId\":\"\"}");
+
+    /* removed, then back */
+    assert_int_equal(unlink(e->path), 0);
+    _cleanup_(freep) char *gone = NULL;
+    assert_int_equal(answer(e, "POST", "/bootAuth/app", req, &gone), 200);
+    assert_non_null(strstr(gone, "\"isAllowed\":false,\"reason\":\"configuration error: cannot read "));
+    assert_non_null(strstr(gone, "No such file or directory"));
+    write_config(e, allow);
+    expect_answer(e, req, ALLOWED);
+}
+
+static void test_hook_refuses_broken_start(void **state)
+{
+    struct hook_env *e = *state;
+    write_config(e, "{\"apps\":{\"gpu\":1}}");
+    struct dga_kms_hook_config c;
+    dga_kms_hook_config_defaults(&c);
+    snprintf(c.config, sizeof c.config, "%s", e->path);
+    struct dga_diag d = {0};
+    struct dga_kms_hook *h = NULL;
+    assert_int_equal(dga_kms_hook_new(&c, &h, &d), DGA_E_KMS_CONFIG);
+    assert_null(h);
+    snprintf(c.config, sizeof c.config, "%s/missing.json", e->dir);
+    assert_int_equal(dga_kms_hook_new(&c, &h, &d), DGA_E_KMS_CONFIG);
+    c.max_request = DGA_KMS_REQUEST_MAX + 1;
+    assert_int_equal(dga_kms_hook_new(&c, &h, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "max-request");
+}
+
+struct asker {
+    struct hook_env *e;
+    const char *req;
+    int allowed, denied, other;
+};
+
+static void *ask(void *arg)
+{
+    struct asker *a = arg;
+    for (int i = 0; i < 1500; i++) {
+        unsigned status = 0;
+        size_t len = 0;
+        char *body = NULL;
+        if (dga_kms_hook_answer(a->e->h, "POST", "/bootAuth/app", "application/json",
+                                (const uint8_t *)a->req, strlen(a->req), &status, &body,
+                                &len) != DGA_E_OK) {
+            a->other++;
+            continue;
+        }
+        if (status == 200 && strcmp(body, ALLOWED) == 0) {
+            a->allowed++;
+        } else if (status == 200 && strstr(body, "compose hash not allowed") != NULL) {
+            a->denied++;
+        } else {
+            a->other++;
+        }
+        free(body);
+    }
+    return NULL;
+}
+
+/* Threads asking while the file is replaced: each answer is one of the two configurations'. */
+static void test_hook_threads(void **state)
+{
+    struct hook_env *e = *state;
+    _cleanup_(freep) char *allow = config_with("\"gatewayAppId\":\"gw\"", "");
+    _cleanup_(freep) char *deny = config_with("\"gatewayAppId\":\"gw\"", "");
+    deny[strlen(deny) - 8] = deny[strlen(deny) - 8] == 'c' ? 'd' : 'c';
+    write_config(e, allow);
+    hook_start(e);
+    _cleanup_(freep) char *req = request("");
+    struct asker a[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct asker){.e = e, .req = req};
+        assert_int_equal(pthread_create(&t[i], NULL, ask, &a[i]), 0);
+    }
+    for (int i = 0; i < 60; i++) {
+        write_config(e, i % 2 == 0 ? deny : allow);
+        usleep(1000);
+    }
+    int allowed = 0, denied = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(a[i].other, 0);
+        allowed += a[i].allowed;
+        denied += a[i].denied;
+    }
+    assert_int_equal(allowed + denied, 4 * 1500);
+    /* the last write was allow: the next request sees it */
+    expect_answer(e, req, ALLOWED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +877,10 @@ int main(void)
         cmocka_unit_test(test_gpu_not_forwarded),
         cmocka_unit_test(test_gpu_denied),
         cmocka_unit_test(test_gpu_rule_absent_is_auth_simple),
+        cmocka_unit_test_setup_teardown(test_hook_answers, hook_setup, hook_teardown),
+        cmocka_unit_test_setup_teardown(test_hook_config_changes, hook_setup, hook_teardown),
+        cmocka_unit_test_setup_teardown(test_hook_refuses_broken_start, hook_setup, hook_teardown),
+        cmocka_unit_test_setup_teardown(test_hook_threads, hook_setup, hook_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
