@@ -29,7 +29,7 @@
 
 /* dstack's own gate's payload (no trust_roots, no gpu_policy_sha256), one GPU. */
 #define PAYLOAD_DSTACK                                                                             \
-    "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false," \
+    "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\",\"devtools\":false,"  \
     "\"evidence_sha256\":\"" EVIDENCE "\"}"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -126,7 +126,8 @@ static void expect_denied(const char *config, enum dga_kms_endpoint ep, const ch
     assert_string_equal(d.reason, reason);
 }
 
-#define BASE_APP "\"osImages\":[\"" OS "\"],\"apps\":{\"" APP "\":{\"composeHashes\":[\"" COMPOSE "\"]"
+#define BASE_APP                                                                                   \
+    "\"osImages\":[\"" OS "\"],\"apps\":{\"" APP "\":{\"composeHashes\":[\"" COMPOSE "\"]"
 /* The base config: the request's OS image and app allowed; app_extra inside the app's object. */
 static char *config_with(const char *top_extra, const char *app_extra)
 {
@@ -297,9 +298,9 @@ static void test_request(void **state)
     _cleanup_(dga_kms_boot_info_clearp) struct dga_kms_boot_info m = {0};
     const char *minimal = "{\"mrAggregated\":\"\",\"osImageHash\":\"\",\"appId\":\"\","
                           "\"composeHash\":\"\",\"instanceId\":\"\",\"deviceId\":\"\"}";
-    assert_int_equal(dga_kms_boot_info_parse((const uint8_t *)minimal, strlen(minimal), &m, NULL,
-                                             NULL, 0),
-                     DGA_E_OK);
+    assert_int_equal(
+        dga_kms_boot_info_parse((const uint8_t *)minimal, strlen(minimal), &m, NULL, NULL, 0),
+        DGA_E_OK);
     assert_string_equal(m.tcb_status, "");
     assert_null(m.advisory_ids);
 }
@@ -314,7 +315,8 @@ static void test_app_checks(void **state)
     expect_allowed(cfg, DGA_KMS_BOOT_APP, req);
 
     _cleanup_(freep) char *tcb = with(req, "tcbStatus", "\"OutOfDate\"");
-    expect_denied(cfg, DGA_KMS_BOOT_APP, tcb, DGA_KMS_CHECK_TCB_STATUS, "TCB status is not allowed");
+    expect_denied(cfg, DGA_KMS_BOOT_APP, tcb, DGA_KMS_CHECK_TCB_STATUS,
+                  "TCB status is not allowed");
     _cleanup_(freep) char *tcb_absent = NULL;
     {
         _cleanup_(json_decrefp) json_t *o = json_loads(req, 0, NULL);
@@ -328,7 +330,8 @@ static void test_app_checks(void **state)
     expect_denied(tcb_cfg, DGA_KMS_BOOT_APP, req, DGA_KMS_CHECK_TCB_STATUS,
                   "TCB status is not allowed");
 
-    _cleanup_(freep) char *adv = with(req, "advisoryIds", "[\"INTEL-SA-00837\",\"INTEL-SA-00960\"]");
+    _cleanup_(freep) char *adv =
+        with(req, "advisoryIds", "[\"INTEL-SA-00837\",\"INTEL-SA-00960\"]");
     expect_denied(cfg, DGA_KMS_BOOT_APP, adv, DGA_KMS_CHECK_ADVISORY, "advisory ID is not allowed");
     _cleanup_(freep) char *adv_one = config_with("\"allowedAdvisoryIds\":[\"INTEL-SA-00837\"]", "");
     expect_denied(adv_one, DGA_KMS_BOOT_APP, adv, DGA_KMS_CHECK_ADVISORY,
@@ -366,7 +369,8 @@ static void test_check_order(void **state)
     expect_denied(cfg, DGA_KMS_BOOT_APP, r4, DGA_KMS_CHECK_ADVISORY, "advisory ID is not allowed");
     expect_denied(cfg, DGA_KMS_BOOT_APP, r3, DGA_KMS_CHECK_OS_IMAGE, "OS image is not allowed");
     expect_denied(cfg, DGA_KMS_BOOT_APP, r2, DGA_KMS_CHECK_APP, "app not registered");
-    expect_denied(cfg, DGA_KMS_BOOT_APP, r1, DGA_KMS_CHECK_COMPOSE_HASH, "compose hash not allowed");
+    expect_denied(cfg, DGA_KMS_BOOT_APP, r1, DGA_KMS_CHECK_COMPOSE_HASH,
+                  "compose hash not allowed");
 }
 
 static void test_devices(void **state)
@@ -398,7 +402,8 @@ static void test_hex_normalisation(void **state)
     _cleanup_(freep) char *r2 = with(r1, "composeHash", "\"0x" COMPOSE "\"");
     expect_allowed(cfg, DGA_KMS_BOOT_APP, r1);
     /* "0x0xcc..." keeps its second 0x: not the same value, as in auth-simple */
-    expect_denied(cfg, DGA_KMS_BOOT_APP, r2, DGA_KMS_CHECK_COMPOSE_HASH, "compose hash not allowed");
+    expect_denied(cfg, DGA_KMS_BOOT_APP, r2, DGA_KMS_CHECK_COMPOSE_HASH,
+                  "compose hash not allowed");
     /* a leading zero is a digit, never dropped */
     _cleanup_(freep) char *r3 = with(r0, "osImageHash", "\"0" OS "\"");
     expect_denied(cfg, DGA_KMS_BOOT_APP, r3, DGA_KMS_CHECK_OS_IMAGE, "OS image is not allowed");
@@ -506,7 +511,8 @@ static void test_gpu_not_forwarded(void **state)
     expect_denied(cfg, DGA_KMS_BOOT_APP, nulls, DGA_KMS_CHECK_GPU_FORWARDED,
                   "GPU attestation is required but the KMS did not forward gpuAttestation (a "
                   "GPU-aware KMS adds it to BootInfo; see docs/kms.md)");
-    _cleanup_(freep) char *obj = request("\"gpuAttestation\":{\"version\":2},\"gpuPolicyHash\":\"" POLICY "\"");
+    _cleanup_(freep) char *obj =
+        request("\"gpuAttestation\":{\"version\":2},\"gpuPolicyHash\":\"" POLICY "\"");
     expect_denied(cfg, DGA_KMS_BOOT_APP, obj, DGA_KMS_CHECK_GPU_PAYLOAD,
                   "gpuAttestation is not a string");
     /* not required: a CVM without GPUs passes, one with GPUs is checked */
@@ -535,7 +541,8 @@ static void test_gpu_denied(void **state)
     _cleanup_(freep) char *r_dt = gpu_request(dt, POLICY);
     expect_denied(cfg, DGA_KMS_BOOT_APP, r_dt, DGA_KMS_CHECK_GPU_DEVTOOLS,
                   "GPUs in DevTools mode are not allowed");
-    _cleanup_(freep) char *dt_ok = config_with("", ",\"gpu\":{\"required\":true,\"allowDevtools\":true}");
+    _cleanup_(freep) char *dt_ok =
+        config_with("", ",\"gpu\":{\"required\":true,\"allowDevtools\":true}");
     expect_allowed(dt_ok, DGA_KMS_BOOT_APP, r_dt);
 
     _cleanup_(freep) char *pinned =
@@ -549,8 +556,9 @@ static void test_gpu_denied(void **state)
     _cleanup_(freep) char *r_short = gpu_request(PAYLOAD_DSTACK, "0x5555");
     expect_denied(pinned, DGA_KMS_BOOT_APP, r_short, DGA_KMS_CHECK_GPU_POLICY_HASH,
                   "gpuPolicyHash is not 32 bytes of hex");
-    _cleanup_(freep) char *mismatch = payload_with(
-        ",\"gpu_policy_sha256\":\"6666666666666666666666666666666666666666666666666666666666666666\"");
+    _cleanup_(freep) char *mismatch =
+        payload_with(",\"gpu_policy_sha256\":"
+                     "\"6666666666666666666666666666666666666666666666666666666666666666\"");
     _cleanup_(freep) char *r_mm = gpu_request(mismatch, POLICY);
     expect_denied(cfg, DGA_KMS_BOOT_APP, r_mm, DGA_KMS_CHECK_GPU_POLICY_HASH,
                   "the GPU attestation's gpu_policy_sha256 is not the forwarded gpuPolicyHash");
@@ -559,7 +567,8 @@ static void test_gpu_denied(void **state)
     _cleanup_(freep) char *r_test = gpu_request(test_root, POLICY);
     expect_denied(cfg, DGA_KMS_BOOT_APP, r_test, DGA_KMS_CHECK_GPU_TRUST_ROOTS,
                   "GPU trust root \"test\" is not allowed");
-    _cleanup_(freep) char *test_ok = config_with("", ",\"gpu\":{\"required\":true,\"trustRoots\":[\"test\"]}");
+    _cleanup_(freep) char *test_ok =
+        config_with("", ",\"gpu\":{\"required\":true,\"trustRoots\":[\"test\"]}");
     expect_allowed(test_ok, DGA_KMS_BOOT_APP, r_test);
     /* dstack's payload names no root: it counts as nvidia, which test_ok does not trust */
     expect_denied(test_ok, DGA_KMS_BOOT_APP, r_ok, DGA_KMS_CHECK_GPU_TRUST_ROOTS,
@@ -579,14 +588,16 @@ static void test_gpu_denied(void **state)
     expect_denied(cfg, DGA_KMS_BOOT_APP, r_unknown, DGA_KMS_CHECK_GPU_PAYLOAD,
                   "the GPU attestation payload is malformed (unknown member)");
     _cleanup_(freep) char *ccnone = NULL;
-    assert_true(asprintf(&ccnone,
-                         "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"none\","
-                         "\"devtools\":false,\"evidence_sha256\":\"" EVIDENCE "\"}") > 0);
+    assert_true(
+        asprintf(&ccnone,
+                 "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"none\","
+                 "\"devtools\":false,\"evidence_sha256\":\"" EVIDENCE "\"}") > 0);
     _cleanup_(freep) char *r_cc = gpu_request(ccnone, POLICY);
     expect_denied(cfg, DGA_KMS_BOOT_APP, r_cc, DGA_KMS_CHECK_GPU_CC_MODE,
                   "GPU cc_mode \"none\" with 1 device(s)");
 
-    _cleanup_(freep) char *sw = config_with("", ",\"gpu\":{\"required\":true,\"nvswitches\":{\"exact\":4}}");
+    _cleanup_(freep) char *sw =
+        config_with("", ",\"gpu\":{\"required\":true,\"nvswitches\":{\"exact\":4}}");
     expect_denied(sw, DGA_KMS_BOOT_APP, r_ok, DGA_KMS_CHECK_GPU_DEVICES,
                   "the GPU attestation does not state an NVSwitch count (expected exactly 4)");
     _cleanup_(freep) char *sw4 = payload_with(",\"nvswitches\":4");
@@ -672,8 +683,8 @@ static void hook_start(struct hook_env *e)
 }
 
 /* POST /bootAuth/app: the status and body. */
-static unsigned answer(struct hook_env *e, const char *method, const char *target,
-                       const char *body, char **ret)
+static unsigned answer(struct hook_env *e, const char *method, const char *target, const char *body,
+                       char **ret)
 {
     unsigned status = 0;
     size_t len = 0;
@@ -705,10 +716,11 @@ static void test_hook_answers(void **state)
 
     _cleanup_(freep) char *info = NULL;
     assert_int_equal(answer(e, "GET", "/", NULL, &info), 200);
-    assert_string_equal(info, "{\"status\":\"ok\",\"kmsContractAddr\":\"0x00000000000000000000000000"
-                              "00000000000000\",\"gatewayAppId\":\"gw\",\"chainId\":1,"
-                              "\"appAuthImplementation\":\"0x0000000000000000000000000000000000000000\","
-                              "\"appImplementation\":\"0x0000000000000000000000000000000000000000\"}");
+    assert_string_equal(info,
+                        "{\"status\":\"ok\",\"kmsContractAddr\":\"0x00000000000000000000000000"
+                        "00000000000000\",\"gatewayAppId\":\"gw\",\"chainId\":1,"
+                        "\"appAuthImplementation\":\"0x0000000000000000000000000000000000000000\","
+                        "\"appImplementation\":\"0x0000000000000000000000000000000000000000\"}");
 
     _cleanup_(freep) char *bad = NULL;
     assert_int_equal(answer(e, "POST", "/bootAuth/app", "{\"appId\":1}", &bad), 400);
@@ -728,8 +740,9 @@ static void test_hook_answers(void **state)
                                          (const uint8_t *)req, strlen(req), &status, &ct, &len),
                      DGA_E_OK);
     assert_int_equal(status, 400);
-    assert_string_equal(ct, "{\"isAllowed\":false,\"reason\":\"invalid request: Content-Type must be "
-                            "application/json\",\"gatewayAppId\":\"\"}");
+    assert_string_equal(ct,
+                        "{\"isAllowed\":false,\"reason\":\"invalid request: Content-Type must be "
+                        "application/json\",\"gatewayAppId\":\"\"}");
     _cleanup_(freep) char *ct2 = NULL;
     assert_int_equal(dga_kms_hook_answer(e->h, "POST", "/bootAuth/app",
                                          "Application/JSON; charset=utf-8", (const uint8_t *)req,
@@ -752,27 +765,31 @@ static void test_hook_config_changes(void **state)
     deny[strlen(deny) - 8] = deny[strlen(deny) - 8] == 'c' ? 'd' : 'c'; /* a compose hash digit */
     assert_int_equal(strlen(deny), strlen(allow));
     overwrite_config(e, deny);
-    expect_answer(e, req,
-                  "{\"isAllowed\":false,\"reason\":\"compose hash not allowed\",\"gatewayAppId\":\"gw\"}");
+    expect_answer(
+        e, req,
+        "{\"isAllowed\":false,\"reason\":\"compose hash not allowed\",\"gatewayAppId\":\"gw\"}");
     overwrite_config(e, allow);
     expect_answer(e, req, ALLOWED);
 
     /* broken: everything is denied with the reason, GET / fails, never the old config */
     overwrite_config(e, "{\"osImages\":[");
-    expect_answer(e, req, "{\"isAllowed\":false,\"reason\":\"configuration error: JSON: line 1 "
-                          "column 13: ']' expected near end of file\",\"gatewayAppId\":\"\"}");
+    expect_answer(e, req,
+                  "{\"isAllowed\":false,\"reason\":\"configuration error: JSON: line 1 "
+                  "column 13: ']' expected near end of file\",\"gatewayAppId\":\"\"}");
     _cleanup_(freep) char *info = NULL;
     assert_int_equal(answer(e, "GET", "/", NULL, &info), 500);
     assert_non_null(strstr(info, "\"status\":\"error\""));
     write_config(e, "{\"osImages\":\"x\"}");
-    expect_answer(e, req, "{\"isAllowed\":false,\"reason\":\"configuration error: osImages must "
-                          "be an array of strings\",\"gatewayAppId\":\"\"}");
+    expect_answer(e, req,
+                  "{\"isAllowed\":false,\"reason\":\"configuration error: osImages must "
+                  "be an array of strings\",\"gatewayAppId\":\"\"}");
 
     /* removed, then back */
     assert_int_equal(unlink(e->path), 0);
     _cleanup_(freep) char *gone = NULL;
     assert_int_equal(answer(e, "POST", "/bootAuth/app", req, &gone), 200);
-    assert_non_null(strstr(gone, "\"isAllowed\":false,\"reason\":\"configuration error: cannot read "));
+    assert_non_null(
+        strstr(gone, "\"isAllowed\":false,\"reason\":\"configuration error: cannot read "));
     assert_non_null(strstr(gone, "No such file or directory"));
     write_config(e, allow);
     expect_answer(e, req, ALLOWED);
