@@ -180,7 +180,7 @@ const char *dga_kms_check_name(enum dga_kms_check c);
 
 struct dga_kms_decision {
     bool allowed;
-    enum dga_kms_check check;       /* DGA_KMS_CHECK_NONE when allowed */
+    enum dga_kms_check check;        /* DGA_KMS_CHECK_NONE when allowed */
     char reason[DGA_KMS_REASON_LEN]; /* "" when allowed; auth-simple's wording for its checks */
 };
 

@@ -115,8 +115,7 @@ static void ignore(struct parse *p, const char *where, const char *key)
     }
 }
 
-static void ignore_unknown(struct parse *p, json_t *o, const char *where,
-                           const char *const *known)
+static void ignore_unknown(struct parse *p, json_t *o, const char *where, const char *const *known)
 {
     const char *k;
     json_t *v;
@@ -480,11 +479,16 @@ static dga_err parse_apps(struct parse *p, json_t *root, struct dga_kms_config *
 static dga_err parse_top(struct parse *p, json_t *root, struct dga_kms_config *c)
 {
     static const char *const tcb_default[] = {"UpToDate", NULL};
-    static const char *const known[] = {"gatewayAppId",       "kmsContractAddr",
-                                        "chainId",            "appImplementation",
-                                        "osImages",           "allowedTcbStatuses",
-                                        "allowedAdvisoryIds", "kms",
-                                        "apps",               NULL};
+    static const char *const known[] = {"gatewayAppId",
+                                        "kmsContractAddr",
+                                        "chainId",
+                                        "appImplementation",
+                                        "osImages",
+                                        "allowedTcbStatuses",
+                                        "allowedAdvisoryIds",
+                                        "kms",
+                                        "apps",
+                                        NULL};
     dga_err e = take_string(p, root, "gatewayAppId", "", &c->gateway_app_id);
     if (e == DGA_E_OK) {
         e = take_string(p, root, "kmsContractAddr", ZERO_ADDRESS, &c->kms_contract_addr);
@@ -534,8 +538,8 @@ dga_err dga_kms_config_parse(const char *text, size_t len, struct dga_kms_config
     json_error_t err;
     _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (root == NULL) {
-        dga_err e = fail(&p, "config", "JSON: line %d column %d: %s", err.line, err.column,
-                         err.text);
+        dga_err e =
+            fail(&p, "config", "JSON: line %d column %d: %s", err.line, err.column, err.text);
         if (diag != NULL) {
             diag->offset = (size_t)(err.position > 0 ? err.position : 0);
         }

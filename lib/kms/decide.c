@@ -130,8 +130,9 @@ static bool gpu_payload_ok(const struct dga_kms_gpu_rule *g, const struct dga_cv
                     count_word(&g->nvswitches), g->nvswitches.n);
     }
     if (!count_ok(&g->nvswitches, p->nvswitches)) {
-        return deny(d, DGA_KMS_CHECK_GPU_DEVICES, "NVSwitch count %u is not allowed (expected %s %u)",
-                    p->nvswitches, count_word(&g->nvswitches), g->nvswitches.n);
+        return deny(d, DGA_KMS_CHECK_GPU_DEVICES,
+                    "NVSwitch count %u is not allowed (expected %s %u)", p->nvswitches,
+                    count_word(&g->nvswitches), g->nvswitches.n);
     }
     if (strcmp(p->cc_mode, p->devices > 0 ? "on" : "none") != 0) {
         return deny(d, DGA_KMS_CHECK_GPU_CC_MODE, "GPU cc_mode \"%s\" with %u device(s)",
@@ -194,7 +195,8 @@ static bool gpu_checks(const struct dga_kms_gpu_rule *g, const struct dga_kms_bo
         struct dga_diag pd = {0};
         if (dga_cvm_gpu_payload_parse((const uint8_t *)b->gpu_attestation, b->gpu_attestation_len,
                                       &p, &pd) != DGA_E_OK) {
-            return deny(d, DGA_KMS_CHECK_GPU_PAYLOAD, "the GPU attestation payload is malformed (%s)",
+            return deny(d, DGA_KMS_CHECK_GPU_PAYLOAD,
+                        "the GPU attestation payload is malformed (%s)",
                         pd.field != NULL ? pd.field : "payload");
         }
         if (!gpu_payload_ok(g, &p, d)) {

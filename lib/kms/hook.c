@@ -189,9 +189,8 @@ static void reload(struct dga_kms_hook *h, const struct file_id *id)
     dga_err e = dga_file_read(h->cfg.config, DGA_KMS_CONFIG_MAX, &text, &len);
     if (e != DGA_E_OK) {
         int err = errno;
-        struct snapshot *s =
-            broken("configuration error: cannot read %s: %s", h->cfg.config,
-                   e == DGA_E_IO ? strerror(err) : dga_err_message(e));
+        struct snapshot *s = broken("configuration error: cannot read %s: %s", h->cfg.config,
+                                    e == DGA_E_IO ? strerror(err) : dga_err_message(e));
         h->id.valid = false;
         h->has_sha = false;
         if (s != NULL && strcmp(s->error, h->cur->error) != 0) {
@@ -285,8 +284,7 @@ static bool is_json(const char *content_type)
     while (n > 0 && (content_type[n - 1] == ' ' || content_type[n - 1] == '\t')) {
         n--;
     }
-    return n == strlen("application/json") &&
-           strncasecmp(content_type, "application/json", n) == 0;
+    return n == strlen("application/json") && strncasecmp(content_type, "application/json", n) == 0;
 }
 
 /* A request's value as a log line may show it: printable ASCII, at most 80 bytes. */
@@ -322,9 +320,9 @@ static dga_err boot(struct dga_kms_hook *h, enum dga_kms_endpoint ep, const char
     char reason[DGA_KMS_REASON_LEN];
     _cleanup_(dga_kms_boot_info_clearp) struct dga_kms_boot_info b = {0};
     if (!is_json(content_type)) {
-        return dump(boot_response(false, "invalid request: Content-Type must be application/json",
-                                  ""),
-                    400, ret_status, ret, ret_len);
+        return dump(
+            boot_response(false, "invalid request: Content-Type must be application/json", ""), 400,
+            ret_status, ret, ret_len);
     }
     dga_err e = dga_kms_boot_info_parse(body, len, &b, NULL, msg, sizeof msg);
     if (e != DGA_E_OK) {

@@ -13,8 +13,7 @@
 #include "core/cleanup.h"
 #include "kms/internal.h"
 
-static dga_err required_string(json_t *o, const char *key, const char **ret,
-                               struct dga_diag *diag)
+static dga_err required_string(json_t *o, const char *key, const char **ret, struct dga_diag *diag)
 {
     const char *s = json_string_value(json_object_get(o, key));
     if (s == NULL) {
@@ -56,8 +55,7 @@ static dga_err advisories(json_t *o, json_t **ret, struct dga_diag *diag)
 }
 
 /* A field a GPU-aware KMS adds: null is "not forwarded" (an Option serialised as null). */
-static enum dga_kms_field gpu_field(json_t *o, const char *key, const char **ret,
-                                    size_t *ret_len)
+static enum dga_kms_field gpu_field(json_t *o, const char *key, const char **ret, size_t *ret_len)
 {
     json_t *v = json_object_get(o, key);
     if (v == NULL || json_is_null(v)) {
