@@ -236,6 +236,27 @@ cvm_bundle_seeds() {
     printf '%s\n' '{"attestation":""}' >"$c/seed-gpuinfo-empty"
 }
 
+# fuzz_kms: selector 1 + the example configuration; selector 0 + a request it allows
+# (dstack's gpu-attestation payload forwarded) and one without the GPU fields.
+kms_seeds() {
+    local c=$corpus/fuzz_kms x=docs/auth-config.example.json
+    { byte 1; cat "$x"; } >"$c/seed-config-example"
+    { byte 1; printf '{}'; } >"$c/seed-config-empty"
+    perl -MJSON::PP -e 'local $/; my $x = decode_json(<STDIN>); my ($app) = keys %{$x->{apps}};
+        my $p = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"on\","
+            . "\"devtools\":false,\"evidence_sha256\":\"" . ("9" x 64) . "\"}";
+        my %r = (mrAggregated => $x->{kms}{mrAggregated}[0], osImageHash => $x->{osImages}[0],
+            appId => $app, composeHash => $x->{apps}{$app}{composeHashes}[0], instanceId => "",
+            deviceId => "", tcbStatus => "UpToDate", advisoryIds => [],
+            gpuPolicyHash => $x->{apps}{$app}{gpu}{gpuPolicyHashes}[0], gpuAttestation => $p);
+        print JSON::PP->new->canonical->encode(\%r)' <"$x" >"$c/request.json" || die "bad $x"
+    { byte 0; cat "$c/request.json"; } >"$c/seed-request-gpu"
+    { byte 0; perl -MJSON::PP -e 'local $/; my $r = decode_json(<STDIN>);
+        delete @$r{qw(gpuPolicyHash gpuAttestation)}; print encode_json($r)' <"$c/request.json"; } \
+        >"$c/seed-request-plain"
+    rm -f "$c/request.json"
+}
+
 make_seeds() {
     local d name dir arch_byte
     for t in "${all_targets[@]}"; do
@@ -312,6 +333,7 @@ make_seeds() {
     pccs_response_seeds
     cvm_seeds
     cvm_bundle_seeds
+    kms_seeds
 }
 
 run_target() {

@@ -36,6 +36,7 @@ int cmd_attest(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_verifier(int argc, char **argv);
+int cmd_kms_hook(int argc, char **argv);
 int cmd_collateral_fetch(int argc, char **argv);
 int cmd_collateral_fetch_tdx(int argc, char **argv);
 int cmd_collateral_status(int argc, char **argv);

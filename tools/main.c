@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
     {"verify", NULL, cmd_verify, "verify a dstack CVM and its GPUs as a relying party"},
     {"verifier", NULL, cmd_verifier, "serve verify over HTTP (dstack-verifier's POST /verify)"},
+    {"kms-hook", NULL, cmd_kms_hook, "KMS authorization webhook (auth-simple, with GPU rules)"},
 };
 
 static void usage(FILE *out)

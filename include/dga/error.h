@@ -318,7 +318,11 @@
     X(SERVICE_LISTEN, "server-listen", "the server cannot listen on its address")                  \
     X(VERIFIER_CONFIG, "verifier-config", "verifier server option unknown or its value invalid")   \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
-    X(RUNTIME_LIBRARY, "runtime-library", "a shared library this operation needs cannot be loaded")
+    X(RUNTIME_LIBRARY, "runtime-library",                                                          \
+      "a shared library this operation needs cannot be loaded")                                    \
+    /* the KMS authorization webhook (lib/kms) */                                                  \
+    X(KMS_CONFIG, "kms-config", "the KMS webhook's configuration is not valid auth-config JSON")   \
+    X(KMS_REQUEST, "kms-request", "a boot authorization request is not a BootInfo JSON object")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,
