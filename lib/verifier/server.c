@@ -181,18 +181,6 @@ static json_t *refused(const char *what, dga_err e, const struct dga_diag *d, co
                      "field", field);
 }
 
-static json_t *verdict(const struct dga_verifier *v, const struct dga_cvm_run *r)
-{
-    json_t *j = dga_cvm_run_json(r);
-    json_t *q = json_object_get(json_object_get(j, "details"), "quote");
-    if (j != NULL && v->has_root &&
-        json_object_set_new(q, "trusted_root", json_string(v->cfg.test_trusted_root)) != 0) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
-}
-
 dga_err dga_verifier_verify(struct dga_verifier *v, const uint8_t *body, size_t len, time_t at,
                             unsigned *ret_status, char **ret_body, size_t *ret_len)
 {
@@ -218,7 +206,7 @@ dga_err dga_verifier_verify(struct dga_verifier *v, const uint8_t *body, size_t 
         json_t *j = refused("collateral", e, &rd, "Quote verification failed");
         return dump(j, 200, ret_status, ret_body, ret_len);
     }
-    return dump(verdict(v, &r), 200, ret_status, ret_body, ret_len);
+    return dump(dga_cvm_run_json(&r), 200, ret_status, ret_body, ret_len);
 }
 
 /* ---- HTTP ---- */

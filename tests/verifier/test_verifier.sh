@@ -254,6 +254,8 @@ if [ $# -ge 3 ]; then
         if post e2e 200 "$x_port" "$C/request.json"; then
             jq_is e2e .is_valid true
             jq_is e2e .details.gpu.verified true
+            jq_is e2e .details.quote.custom_root true
+            jq_is e2e .details.quote.trusted_root "$tmp/e2e/pki/root.der"
             jq_is e2e '[.details.checks[] | select(.name | startswith("gpu-")) | .status] | unique | join(",")' pass
             same_as_cli e2e --attestation "$C/attestation.json" --gpu-bundle "$C/bundle.json" \
                 --expect "$C/expect.json" --collateral "$tmp/e2e/collateral.json" \
