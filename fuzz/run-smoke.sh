@@ -255,6 +255,29 @@ kms_seeds() {
         delete @$r{qw(gpuPolicyHash gpuAttestation)}; print encode_json($r)' <"$c/request.json"; } \
         >"$c/seed-request-plain"
     rm -f "$c/request.json"
+# fuzz_verifier_config: config files of the verifier server: every key (as in
+# tests/verifier/test_verifier.sh, with each unit and an IPv6 listen), a PCCS source
+# with a comment and CRLF line ends, an unknown key after good lines, and a line without '='.
+verifier_config_seeds() {
+    local c=$corpus/fuzz_verifier_config
+    cat >"$c/seed-every-key" <<'CONF'
+# the verifier's own config
+listen = [::1]:8443
+expect = /etc/dstack-gpu-attest/expect.json
+collateral-dir = /var/lib/dstack-gpu-attest/collateral
+test-trusted-root = /tmp/root.der
+at = 2025-07-01T00:00:00Z
+client-timeout = 2m
+client-request-timeout = 30s
+max-request = 512K
+max-connections = 256
+max-connections-per-client = 64
+collateral-cache = 64
+CONF
+    printf 'listen = 127.0.0.1:0\r\n# PCCS\r\npccs-url = https://pccs.example:8081\r\nexpect = e.json\r\nat = @1772323200\r\nclient-timeout = 1d\r\n' \
+        >"$c/seed-pccs-crlf"
+    printf 'expect = e.json\ncollateral = c.json\nno-such-key = 1\n' >"$c/seed-unknown-key"
+    printf 'expect = e.json\nmax-request 8M\n' >"$c/seed-no-equals"
 }
 
 make_seeds() {
@@ -334,6 +357,7 @@ make_seeds() {
     cvm_seeds
     cvm_bundle_seeds
     kms_seeds
+    verifier_config_seeds
 }
 
 run_target() {

@@ -220,9 +220,7 @@ static int report(const struct verify_args *a, const struct dga_cvm_run *r)
     int verdict = r->result.valid ? EXIT_VERIFIED : EXIT_REJECTED;
     if (a->json) {
         _cleanup_(json_decrefp) json_t *j = dga_cvm_run_json(r);
-        json_t *q = json_object_get(json_object_get(j, "details"), "quote");
-        if (j == NULL || (a->trusted_root != NULL &&
-                          json_object_set_new(q, "trusted_root", json_string(a->trusted_root)))) {
+        if (j == NULL) {
             cli_error("%s", dga_err_message(DGA_E_NOMEM));
             return EXIT_IO;
         }
@@ -336,6 +334,7 @@ int cmd_verify(int argc, char **argv)
         .x = &s.x,
         .collateral = collateral_source(&a, &s),
         .root = a.trusted_root != NULL ? &s.root : NULL,
+        .root_name = a.trusted_root,
         .opt = &opt,
     };
     struct dga_diag d = {0};

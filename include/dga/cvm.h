@@ -382,6 +382,8 @@ struct dga_cvm_run_params {
     const struct dga_cvm_expect *x;
     struct dga_cvm_collateral collateral;
     const struct dga_trust *root; /* NULL: the Intel SGX Root CA; another root in tests only */
+    /* with root: how the verdict names it (details.quote.trusted_root, the file), or NULL */
+    const char *root_name;
     const struct dga_cvm_collateral_cache *cache; /* NULL: the collateral is parsed per run */
     /* opt->at: the verification time of the quote, its collateral and the bundle's age */
     const struct dga_cvm_options *opt;
@@ -403,6 +405,7 @@ struct dga_cvm_run {
     bool has_bundle; /* a bundle was given: its SHA-256, whether or not GPUs are required */
     uint8_t bundle_sha256[32];
     bool custom_root;           /* the quote was checked against a root other than Intel's */
+    char trusted_root[4096];    /* custom_root: p->root_name, or "" when none was given */
     bool gpu_required;          /* the expectations' gpu.required */
     char collateral_path[4096]; /* DIR: the entry read (or missing), else "" */
     struct dga_cvm_quote_outcome quote;
@@ -425,6 +428,7 @@ static inline void dga_cvm_run_clearp(struct dga_cvm_run *r)
  * DGA_E_NOMEM, or a collateral source that does not deliver (a document that
  * does not parse, a directory without the entry, a PCCS fetch that fails:
  * those functions' errors, diag->field naming the member, path or item).
+ * A root_name longer than ret->trusted_root holds is DGA_E_BAD_ARGUMENT.
  * ret is cleared first.
  */
 dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
@@ -435,7 +439,8 @@ dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
  * dstack-verifier's VerificationResponse (is_valid, reason, details with
  * dstack's keys) plus details.checks, details.quote, details.gpu,
  * details.boot_info (dstack's PolicyBootInfo with gpuPolicyHash and
- * gpuAttestation), expectations_sha256 and verified_at. NULL when out of
+ * gpuAttestation), expectations_sha256 and verified_at; details.quote ends
+ * with trusted_root when the run named its custom root. NULL when out of
  * memory.
  */
 json_t *dga_cvm_run_json(const struct dga_cvm_run *r);

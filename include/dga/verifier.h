@@ -96,8 +96,11 @@ static inline void dga_verifier_freep(struct dga_verifier **p)
  * POST /verify without HTTP: the request body verified at `at`. *ret_status
  * is 200 with the verdict document (valid or not), 400 for a request that
  * does not parse ({"is_valid": false, "reason": "Input verification failed:
- * ...", "error", "field"}); *ret_body is malloc'd JSON text. DGA_E_NOMEM
- * otherwise (nothing returned).
+ * ...", "error", "field"}), 503 when no verdict could be reached because the
+ * collateral source did not deliver ({"is_valid": false, "reason":
+ * "Verification could not be carried out: collateral: ...", "error",
+ * "field"}); *ret_body is malloc'd JSON text. DGA_E_NOMEM otherwise
+ * (nothing returned).
  */
 dga_err dga_verifier_verify(struct dga_verifier *v, const uint8_t *body, size_t len, time_t at,
                             unsigned *ret_status, char **ret_body, size_t *ret_len);

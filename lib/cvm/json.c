@@ -179,21 +179,17 @@ static json_t *status_json(const struct dga_tcb_result *t)
                      ids_json(t));
 }
 
-/* The quote layer's outcome: its status pieces when verified, its named error when not. */
-static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
+/* The quote layer's named error, for a quote that did not verify. */
+static void quote_error_json(json_t *o, const struct dga_cvm_quote_outcome *q, bool *ok)
 {
-    const struct dga_cvm_quote_outcome *q = &r->quote;
-    json_t *o = json_object();
-    put(o, "parsed", json_boolean(q->parsed), ok);
-    put(o, "verified", json_boolean(q->verified), ok);
-    put(o, "custom_root", json_boolean(r->custom_root), ok);
-    if (!q->verified) {
-        put(o, "error", json_string(dga_err_name(q->err)), ok);
-        put(o, "message", json_string(dga_err_message(q->err)), ok);
-        put(o, "field", text(q->field), ok);
-        return o;
-    }
-    const struct dga_quote_verdict *v = &q->verdict;
+    put(o, "error", json_string(dga_err_name(q->err)), ok);
+    put(o, "message", json_string(dga_err_message(q->err)), ok);
+    put(o, "field", text(q->field), ok);
+}
+
+/* The status pieces of a quote that verified. */
+static void quote_status_json(json_t *o, const struct dga_quote_verdict *v, bool *ok)
+{
     char fmspc[13];
     dga_hex_encode_upper(v->pck.fmspc, sizeof v->pck.fmspc, fmspc);
     put(o, "status", json_string(dga_tcb_status_name(v->status.status)), ok);
@@ -202,6 +198,27 @@ static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
     put(o, "platform_status", status_json(&v->platform), ok);
     put(o, "fmspc", json_string(fmspc), ok);
     put(o, "pck_ca", json_string(v->pck.processor_ca ? "processor" : "platform"), ok);
+}
+
+/*
+ * The quote layer's outcome: its status pieces when verified, its named error
+ * when not; last, the custom root's name when the run was given one.
+ */
+static json_t *quote_json(const struct dga_cvm_run *r, bool *ok)
+{
+    const struct dga_cvm_quote_outcome *q = &r->quote;
+    json_t *o = json_object();
+    put(o, "parsed", json_boolean(q->parsed), ok);
+    put(o, "verified", json_boolean(q->verified), ok);
+    put(o, "custom_root", json_boolean(r->custom_root), ok);
+    if (q->verified) {
+        quote_status_json(o, &q->verdict, ok);
+    } else {
+        quote_error_json(o, q, ok);
+    }
+    if (r->trusted_root[0] != '\0') {
+        put(o, "trusted_root", text(r->trusted_root), ok);
+    }
     return o;
 }
 

@@ -162,6 +162,12 @@ dga_err dga_cvm_run(const struct dga_cvm_run_params *p, struct dga_cvm_run *ret,
     dga_cvm_run_clear(ret);
     ret->at = p->opt->at;
     ret->custom_root = p->root != NULL;
+    if (ret->custom_root && p->root_name != NULL) {
+        int n = snprintf(ret->trusted_root, sizeof ret->trusted_root, "%s", p->root_name);
+        if (n < 0 || (size_t)n >= sizeof ret->trusted_root) {
+            return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "root_name");
+        }
+    }
     ret->gpu_required = p->x->gpu.required;
     memcpy(ret->expectations_sha256, p->x->sha256, 32);
     if (p->bundle != NULL) {

@@ -53,6 +53,7 @@ dga_err verifier_run(struct dga_verifier *v, const struct dga_cvm_input *in, tim
         .x = &v->x,
         .collateral = source_of(v),
         .root = v->has_root ? &v->root : NULL,
+        .root_name = v->has_root ? v->cfg.test_trusted_root : NULL,
         .cache = &cache,
         .opt = &opt,
     };

@@ -3,7 +3,9 @@
  * The verifier server: what every request shares, loaded once at start, and
  * the HTTP handlers on the service layer. POST /verify answers 200 with the
  * verdict whether valid or not, as dstack-verifier does; 400 only for a
- * request that does not parse, 500 only when out of memory.
+ * request that does not parse; 503 when no verdict could be reached (the
+ * collateral source did not deliver: a check not carried out is not a
+ * failed check); 500 only when out of memory.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -181,16 +183,24 @@ static json_t *refused(const char *what, dga_err e, const struct dga_diag *d, co
                      "field", field);
 }
 
-static json_t *verdict(const struct dga_verifier *v, const struct dga_cvm_run *r)
+/*
+ * dga_cvm_run reached no verdict: every evidence failure (a quote that does not
+ * parse or verify, one without a PCK chain to key its collateral by, any
+ * check) is a verdict there, so what it returns besides DGA_E_NOMEM is the
+ * collateral source not delivering (an entry missing, unreadable or not
+ * parsing, a PCCS unreachable or answering an error). 503 says so: not
+ * valid, and nothing said about the CVM; the same request may pass later.
+ * The operator's log names the entry a directory lacked.
+ */
+static dga_err not_carried_out(const struct dga_verifier *v, const struct dga_cvm_run *r, dga_err e,
+                               const struct dga_diag *d, unsigned *ret_status, char **ret_body,
+                               size_t *ret_len)
 {
-    json_t *j = dga_cvm_run_json(r);
-    json_t *q = json_object_get(json_object_get(j, "details"), "quote");
-    if (j != NULL && v->has_root &&
-        json_object_set_new(q, "trusted_root", json_string(v->cfg.test_trusted_root)) != 0) {
-        json_decref(j);
-        return NULL;
-    }
-    return j;
+    verifier_log(v, "no verdict: collateral: %s (%s%s%s)", dga_err_name(e),
+                 d->field != NULL ? d->field : "?", r->collateral_path[0] != '\0' ? " " : "",
+                 r->collateral_path);
+    json_t *j = refused("collateral", e, d, "Verification could not be carried out");
+    return dump(j, 503, ret_status, ret_body, ret_len);
 }
 
 dga_err dga_verifier_verify(struct dga_verifier *v, const uint8_t *body, size_t len, time_t at,
@@ -214,11 +224,9 @@ dga_err dga_verifier_verify(struct dga_verifier *v, const uint8_t *body, size_t 
         return e;
     }
     if (e != DGA_E_OK) {
-        /* the collateral source did not deliver for this quote: no verdict, an invalid answer */
-        json_t *j = refused("collateral", e, &rd, "Quote verification failed");
-        return dump(j, 200, ret_status, ret_body, ret_len);
+        return not_carried_out(v, &r, e, &rd, ret_status, ret_body, ret_len);
     }
-    return dump(verdict(v, &r), 200, ret_status, ret_body, ret_len);
+    return dump(dga_cvm_run_json(&r), 200, ret_status, ret_body, ret_len);
 }
 
 /* ---- HTTP ---- */

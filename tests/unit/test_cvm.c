@@ -15,6 +15,7 @@
 
 #include "dga/cvm.h"
 #include "dga/gate.h"
+#include "dga/quote.h"
 #include "dga/util.h"
 #include "testutil.h"
 
@@ -1194,6 +1195,51 @@ static void test_run_quote_fails(void **state)
     run_fx_free(&r);
 }
 
+/*
+ * A root named in the run is the last member of details.quote (the one place that writes
+ * it, for the verify command and the server alike); no name, no member; too long a name
+ * is refused before anything is read.
+ */
+static void test_run_json_trusted_root(void **state)
+{
+    (void)state;
+    struct run_fx r;
+    run_fx_load(&r, "{}", MAR1_2026);
+    struct dga_trust root = {0};
+    assert_int_equal(dga_trust_intel_sgx_root(&root), DGA_E_OK);
+    r.p.root = &root;
+    r.p.root_name = "/etc/test-root.der";
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    assert_true(r.run.result.valid);
+    json_t *j = dga_cvm_run_json(&r.run);
+    json_t *q = json_object_get(json_object_get(j, "details"), "quote");
+    assert_true(json_is_true(json_object_get(q, "custom_root")));
+    assert_string_equal(str_at(q, "trusted_root", NULL), "/etc/test-root.der");
+    char *text = json_dumps(q, JSON_COMPACT);
+    assert_non_null(text);
+    assert_non_null(
+        strstr(text, ",\"pck_ca\":\"platform\",\"trusted_root\":\"/etc/test-root.der\"}"));
+    free(text);
+    json_decref(j);
+
+    r.p.root_name = NULL;
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, NULL), DGA_E_OK);
+    j = dga_cvm_run_json(&r.run);
+    q = json_object_get(json_object_get(j, "details"), "quote");
+    assert_true(json_is_true(json_object_get(q, "custom_root")));
+    assert_null(json_object_get(q, "trusted_root"));
+    json_decref(j);
+
+    static char long_name[4097];
+    memset(long_name, 'a', sizeof long_name - 1);
+    r.p.root_name = long_name;
+    struct dga_diag d = {0};
+    assert_int_equal(dga_cvm_run(&r.p, &r.run, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "root_name");
+    dga_trust_clear(&root);
+    run_fx_free(&r);
+}
+
 /* A collateral source that does not deliver is no verdict: the caller's error. */
 static void test_run_collateral_errors(void **state)
 {
@@ -1372,6 +1418,7 @@ int main(void)
         cmocka_unit_test(test_run_json_fixture),
         cmocka_unit_test(test_run_json_gpu_required),
         cmocka_unit_test(test_run_quote_fails),
+        cmocka_unit_test(test_run_json_trusted_root),
         cmocka_unit_test(test_run_collateral_errors),
         cmocka_unit_test(test_run_json_gpu),
         cmocka_unit_test(test_run_json_cut_utf8),

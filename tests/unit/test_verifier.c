@@ -222,6 +222,37 @@ static void test_bad_request(void **state)
     dga_verifier_free(v);
 }
 
+/*
+ * The collateral directory without the quote's entry: no verdict, 503 naming the source's
+ * error, not 200 (a check not carried out is not a failed check); nothing cached.
+ */
+static void test_not_carried_out(void **state)
+{
+    const struct env *e = *state;
+    char empty[160];
+    snprintf(empty, sizeof empty, "%s/empty", e->dir);
+    assert_int_equal(mkdir(empty, 0700), 0);
+    struct dga_verifier_config c;
+    dga_verifier_config_defaults(&c);
+    assert_int_equal(dga_verifier_config_set(&c, "expect", e->expect), DGA_E_OK);
+    assert_int_equal(dga_verifier_config_set(&c, "collateral-dir", empty), DGA_E_OK);
+    struct dga_verifier *v = NULL;
+    struct dga_diag d = {0};
+    assert_int_equal(dga_verifier_new(&c, &v, &d), DGA_E_OK);
+    size_t len = 0;
+    char *req = (char *)fixture_read(ATTESTATION, &len);
+    char *got = verify(v, req, len, AT, 503);
+    assert_string_equal(got, "{\"is_valid\":false,\"reason\":\"Verification could not be carried "
+                             "out: collateral: quote-collateral-missing: no TDX collateral is "
+                             "stored for the quote's platform (FMSPC and PCK CA) (field "
+                             "collateral_dir)\",\"error\":\"quote-collateral-missing\","
+                             "\"field\":\"collateral_dir\"}");
+    assert_counts(v, 0, 0, 0);
+    free(got);
+    free(req);
+    dga_verifier_free(v);
+}
+
 struct worker {
     struct dga_verifier *v;
     const char *req;
@@ -322,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_keyed_by_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unparsed_quote, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_carried_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
     };

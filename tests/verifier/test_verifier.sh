@@ -155,14 +155,26 @@ server late --expect "$tmp/none.json" --collateral-dir "$tmp/cdir" --at 2026-03-
 if post expired 200 "$late_port" "$ATT"; then
     jq_is expired .reason "Quote verification failed: quote: quote-not-verified: tcb-info-expired: the TCB info nextUpdate is before the verification time (tcb_info)"
 fi
-# The directory without the quote's entry: no verdict can be reached, an invalid answer.
+# A verification that could not be carried out is not a verdict: 503, not valid, the source's
+# error named (the expired window above is a verdict: 200). The directory without the
+# quote's entry; an entry that does not parse; a PCCS that cannot be reached.
 mkdir -p "$tmp/empty/tdx"
 server e --expect "$tmp/none.json" --collateral-dir "$tmp/empty" --at $AT
-if post no-entry 200 "$e_port" "$ATT"; then
+if post no-entry 503 "$e_port" "$ATT"; then
+    jq_is no-entry 'keys | join(",")' error,field,is_valid,reason
     jq_is no-entry .is_valid false
     jq_is no-entry .error quote-collateral-missing
     jq_is no-entry .field collateral_dir
+    jq_is no-entry .reason "Verification could not be carried out: collateral: quote-collateral-missing: no TDX collateral is stored for the quote's platform (FMSPC and PCK CA) (field collateral_dir)"
 fi
+grep -q "no verdict: collateral: quote-collateral-missing (collateral_dir $tmp/empty/tdx/90C06F000000-platform.json)" \
+    "$tmp/e.log" || fail "no-entry: the missing entry is not logged"
+mkdir -p "$tmp/junk/tdx"
+echo '{}' >"$tmp/junk/tdx/90C06F000000-platform.json"
+server j --expect "$tmp/none.json" --collateral-dir "$tmp/junk" --at $AT
+post junk-entry 503 "$j_port" "$ATT" && jq_is junk-entry .error quote-collateral
+server p --expect "$tmp/none.json" --pccs-url http://127.0.0.1:1 --at $AT
+post no-pccs 503 "$p_port" "$ATT" && jq_is no-pccs .error collateral-unreachable
 
 # ---- the time is each request's arrival when no test time is set
 server now --expect "$tmp/none.json" --collateral "$COLL"
@@ -254,6 +266,8 @@ if [ $# -ge 3 ]; then
         if post e2e 200 "$x_port" "$C/request.json"; then
             jq_is e2e .is_valid true
             jq_is e2e .details.gpu.verified true
+            jq_is e2e .details.quote.custom_root true
+            jq_is e2e .details.quote.trusted_root "$tmp/e2e/pki/root.der"
             jq_is e2e '[.details.checks[] | select(.name | startswith("gpu-")) | .status] | unique | join(",")' pass
             same_as_cli e2e --attestation "$C/attestation.json" --gpu-bundle "$C/bundle.json" \
                 --expect "$C/expect.json" --collateral "$tmp/e2e/collateral.json" \
