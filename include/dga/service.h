@@ -127,6 +127,17 @@ dga_err dga_service_load(struct dga_diag *diag);
 /* ---- configuration: one table of options for a server's flags and config file ---- */
 
 /*
+ * How a number option reads: decimal digits, then at most one unit letter
+ * (as written here: case matters, list both cases to take either) that
+ * multiplies by its mult; the result at most max.
+ */
+struct dga_service_scale {
+    const char *units;
+    const uint64_t *mult; /* one per unit letter */
+    uint64_t max;
+};
+
+/*
  * One option of a server's configuration. The same table names the
  * command-line flags ("--name VALUE", "--name=VALUE") and the keys of the
  * config file ("name = value"), so the two cannot drift.
@@ -144,7 +155,11 @@ struct dga_service_option {
     dga_err (*set)(void *config, const struct dga_service_option *o, const char *value);
     size_t offset; /* for setters that fill one field: offsetof it in the config */
     size_t size;   /* and its size (a string's buffer) */
+    const struct dga_service_scale *scale; /* the number setters': how values read */
 };
+
+/* A row's offset and size for a field of the config type: DGA_SERVICE_FIELD(struct x, name). */
+#define DGA_SERVICE_FIELD(type, field) offsetof(type, field), sizeof(((type *)0)->field)
 
 /* Where a setter writes: o's field in config. */
 static inline void *dga_service_option_field(void *config, const struct dga_service_option *o)
@@ -195,11 +210,24 @@ dga_err dga_service_options_load_file(const struct dga_service_options *t, void 
  * (terminated when size > 0); DGA_E_TOO_LARGE when it had to be cut.
  */
 dga_err dga_service_options_help(const struct dga_service_options *t, char *buf, size_t size);
-/* Decimal digits, then at most one letter of units (as written: case matters) that
- * multiplies by mult[its index]; false for anything else or a value over UINT64_MAX. */
-bool dga_service_parse_scaled(const char *text, const char *units, const uint64_t *mult,
+/* A number as scale says; false for anything else (nothing stored). */
+bool dga_service_parse_number(const char *text, const struct dga_service_scale *scale,
                               uint64_t *ret);
-/* A setter for a string option: non-empty and shorter than o->size, copied to o->offset. */
+
+/*
+ * Setters for the common kinds of option, on the field at o->offset; on a
+ * bad value DGA_E_BAD_ARGUMENT and the field unchanged:
+ *   string:   non-empty and shorter than o->size (char[o->size]);
+ *   int64:    a number as o->scale says (int64_t: durations in seconds);
+ *   size:     the same into a size_t;
+ *   unsigned: the same into an unsigned (o->scale->max at most UINT_MAX);
+ *   bool:     "true" or "false" (a switch: its metavar is "").
+ */
 dga_err dga_service_set_string(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_int64(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_size(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_unsigned(void *config, const struct dga_service_option *o,
+                                 const char *value);
+dga_err dga_service_set_bool(void *config, const struct dga_service_option *o, const char *value);
 
 #endif

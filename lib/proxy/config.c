@@ -17,63 +17,70 @@
 #include "dga/util.h"
 #include "proxy/internal.h"
 
-/* The setters of the option table (dga/service.h), defined below. */
-static dga_err set_duration(void *config, const struct dga_service_option *o, const char *value);
-static dga_err set_size(void *config, const struct dga_service_option *o, const char *value);
-static dga_err set_count(void *config, const struct dga_service_option *o, const char *value);
-static dga_err set_switch(void *config, const struct dga_service_option *o, const char *value);
+/* Ten years: far beyond any sensible lifetime, small enough for time_t arithmetic. */
+#define DURATION_MAX ((uint64_t)10 * 366 * 86400)
+
+static const uint64_t seconds[] = {1, 60, 3600, 86400};
+static const uint64_t bytes[] = {1024, (uint64_t)1 << 20, (uint64_t)1 << 30};
+static const struct dga_service_scale durations = {"smhd", seconds, DURATION_MAX};
+static const struct dga_service_scale sizes = {"KMG", bytes, SIZE_MAX / 2};
+static const struct dga_service_scale counts = {"KMG", bytes, 1000000};
+
 static dga_err set_service_key(void *config, const struct dga_service_option *o, const char *value);
 
-#define STR(field)                                                                                 \
-    dga_service_set_string, offsetof(struct dga_proxy_config, field),                              \
-        sizeof(((struct dga_proxy_config *)0)->field)
-#define FIELD(setter, field) setter, offsetof(struct dga_proxy_config, field), 0
+#define F(field) DGA_SERVICE_FIELD(struct dga_proxy_config, field)
 
 static const struct dga_service_option options[] = {
-    {"listen", "ADDR:PORT", "address to listen on (0.0.0.0:8090)", STR(listen)},
-    {"cache-dir", "DIR", "cache directory (/var/cache/dstack/nvidia-attest-proxy)", STR(cache_dir)},
-    {"ocsp-url", "URL", "upstream OCSP responder (https://ocsp.ndis.nvidia.com)", STR(ocsp_url)},
-    {"rim-url", "URL", "upstream RIM service (https://rim.attestation.nvidia.com)", STR(rim_url)},
-    {"ocsp-max-ttl", "DURATION", "longest OCSP entry lifetime (24h)",
-     FIELD(set_duration, ocsp_max_ttl)},
+    {"listen", "ADDR:PORT", "address to listen on (0.0.0.0:8090)", dga_service_set_string,
+     F(listen), NULL},
+    {"cache-dir", "DIR", "cache directory (/var/cache/dstack/nvidia-attest-proxy)",
+     dga_service_set_string, F(cache_dir), NULL},
+    {"ocsp-url", "URL", "upstream OCSP responder (https://ocsp.ndis.nvidia.com)",
+     dga_service_set_string, F(ocsp_url), NULL},
+    {"rim-url", "URL", "upstream RIM service (https://rim.attestation.nvidia.com)",
+     dga_service_set_string, F(rim_url), NULL},
+    {"ocsp-max-ttl", "DURATION", "longest OCSP entry lifetime (24h)", dga_service_set_int64,
+     F(ocsp_max_ttl), &durations},
     {"ocsp-default-ttl", "DURATION", "OCSP lifetime from thisUpdate without nextUpdate (1h)",
-     FIELD(set_duration, ocsp_default_ttl)},
+     dga_service_set_int64, F(ocsp_default_ttl), &durations},
     {"ocsp-refresh-before", "DURATION", "refresh OCSP synchronously this long before expiry (5m)",
-     FIELD(set_duration, ocsp_refresh_before)},
-    {"rim-ttl", "DURATION", "RIM freshness (30d)", FIELD(set_duration, rim_ttl)},
+     dga_service_set_int64, F(ocsp_refresh_before), &durations},
+    {"rim-ttl", "DURATION", "RIM freshness (30d)", dga_service_set_int64, F(rim_ttl), &durations},
     {"rim-max-stale", "DURATION",
-     "serve an expired RIM this long if upstream fails, 0 = never (7d)",
-     FIELD(set_duration, rim_max_stale)},
+     "serve an expired RIM this long if upstream fails, 0 = never (7d)", dga_service_set_int64,
+     F(rim_max_stale), &durations},
     {"refresh-interval", "DURATION", "background refresh period, 0 = off (10m)",
-     FIELD(set_duration, refresh_interval)},
-    {"upstream-timeout", "DURATION", "upstream request timeout (30s)",
-     FIELD(set_duration, upstream_timeout)},
-    {"connect-timeout", "DURATION", "upstream connect timeout (10s)",
-     FIELD(set_duration, connect_timeout)},
-    {"client-timeout", "DURATION", "idle client connection timeout (10s)",
-     FIELD(set_duration, client_timeout)},
+     dga_service_set_int64, F(refresh_interval), &durations},
+    {"upstream-timeout", "DURATION", "upstream request timeout (30s)", dga_service_set_int64,
+     F(upstream_timeout), &durations},
+    {"connect-timeout", "DURATION", "upstream connect timeout (10s)", dga_service_set_int64,
+     F(connect_timeout), &durations},
+    {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
+     F(client_timeout), &durations},
     {"client-request-timeout", "DURATION",
-     "whole request (headers and body) must arrive within this (30s)",
-     FIELD(set_duration, client_request_timeout)},
+     "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
+     F(client_request_timeout), &durations},
     {"max-cache-entries-per-kind", "SIZE", "cached entries per kind, oldest evicted (10000)",
-     FIELD(set_size, max_entries_per_kind)},
-    {"max-cache-bytes", "SIZE", "cached bodies in all (1G)", FIELD(set_size, max_cache_bytes)},
-    {"max-request", "SIZE", "POST /ocsp body limit, at most 64K (64K)",
-     FIELD(set_size, max_request)},
-    {"max-ocsp-response", "SIZE", "upstream OCSP body limit (1M)",
-     FIELD(set_size, max_ocsp_response)},
-    {"max-rim-response", "SIZE", "upstream RIM body limit (16M)",
-     FIELD(set_size, max_rim_response)},
-    {"max-connections", "N", "concurrent client connections (1024)",
-     FIELD(set_count, max_connections)},
+     dga_service_set_size, F(max_entries_per_kind), &sizes},
+    {"max-cache-bytes", "SIZE", "cached bodies in all (1G)", dga_service_set_size,
+     F(max_cache_bytes), &sizes},
+    {"max-request", "SIZE", "POST /ocsp body limit, at most 64K (64K)", dga_service_set_size,
+     F(max_request), &sizes},
+    {"max-ocsp-response", "SIZE", "upstream OCSP body limit (1M)", dga_service_set_size,
+     F(max_ocsp_response), &sizes},
+    {"max-rim-response", "SIZE", "upstream RIM body limit (16M)", dga_service_set_size,
+     F(max_rim_response), &sizes},
+    {"max-connections", "N", "concurrent client connections (1024)", dga_service_set_unsigned,
+     F(max_connections), &counts},
     {"max-connections-per-client", "N", "concurrent connections from one IP address (128)",
-     FIELD(set_count, max_connections_per_client)},
+     dga_service_set_unsigned, F(max_connections_per_client), &counts},
     {"refresh-parallel", "N", "background refresh upstream requests at once (4)",
-     FIELD(set_count, refresh_parallel)},
+     dga_service_set_unsigned, F(refresh_parallel), &counts},
     {"service-key-file", "FILE",
-     "NVIDIA service key, sent to the RIM service as Authorization: Bearer", set_service_key, 0, 0},
+     "NVIDIA service key, sent to the RIM service as Authorization: Bearer", set_service_key,
+     F(service_key), NULL},
     {"allow-insecure-service-key", "", "send the service key even to an http:// rim-url (off)",
-     FIELD(set_switch, allow_insecure_service_key)},
+     dga_service_set_bool, F(allow_insecure_service_key), NULL},
 };
 
 static const struct dga_service_options table = {
@@ -127,41 +134,13 @@ bool dga_proxy_config_is_switch(const char *key)
     return o != NULL && dga_service_option_is_switch(o);
 }
 
-static dga_err parse_bool(const char *text, bool *ret)
-{
-    if (strcmp(text, "true") == 0) {
-        *ret = true;
-        return DGA_E_OK;
-    }
-    if (strcmp(text, "false") == 0) {
-        *ret = false;
-        return DGA_E_OK;
-    }
-    return DGA_E_PROXY_CONFIG;
-}
-
-/* Ten years: far beyond any sensible lifetime, small enough for time_t arithmetic. */
-#define DURATION_MAX ((uint64_t)10 * 366 * 86400)
-
 dga_err dga_proxy_parse_duration(const char *text, int64_t *ret)
 {
-    static const uint64_t mult[] = {1, 60, 3600, 86400};
-    uint64_t v;
-    if (!dga_service_parse_scaled(text, "smhd", mult, &v) || v > DURATION_MAX) {
+    uint64_t v = 0;
+    if (!dga_service_parse_number(text, &durations, &v)) {
         return DGA_E_PROXY_CONFIG;
     }
     *ret = (int64_t)v;
-    return DGA_E_OK;
-}
-
-static dga_err parse_size(const char *text, uint64_t *ret)
-{
-    static const uint64_t mult[] = {1024, (uint64_t)1 << 20, (uint64_t)1 << 30};
-    uint64_t v;
-    if (!dga_service_parse_scaled(text, "KMG", mult, &v) || v > SIZE_MAX / 2) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    *ret = v;
     return DGA_E_OK;
 }
 
@@ -204,48 +183,6 @@ static dga_err set_service_key(void *config, const struct dga_service_option *o,
 {
     (void)o;
     return load_service_key(config, value);
-}
-
-static dga_err set_duration(void *config, const struct dga_service_option *o, const char *value)
-{
-    int64_t d = 0;
-    if (dga_proxy_parse_duration(value, &d) != DGA_E_OK) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    memcpy(dga_service_option_field(config, o), &d, sizeof d);
-    return DGA_E_OK;
-}
-
-static dga_err set_size(void *config, const struct dga_service_option *o, const char *value)
-{
-    uint64_t v = 0;
-    if (parse_size(value, &v) != DGA_E_OK) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    size_t s = (size_t)v;
-    memcpy(dga_service_option_field(config, o), &s, sizeof s);
-    return DGA_E_OK;
-}
-
-static dga_err set_count(void *config, const struct dga_service_option *o, const char *value)
-{
-    uint64_t v = 0;
-    if (parse_size(value, &v) != DGA_E_OK || v > 1000000) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    unsigned u = (unsigned)v;
-    memcpy(dga_service_option_field(config, o), &u, sizeof u);
-    return DGA_E_OK;
-}
-
-static dga_err set_switch(void *config, const struct dga_service_option *o, const char *value)
-{
-    bool b = false;
-    if (parse_bool(value, &b) != DGA_E_OK) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    memcpy(dga_service_option_field(config, o), &b, sizeof b);
-    return DGA_E_OK;
 }
 
 dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const char *value)

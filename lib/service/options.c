@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ dga_err dga_service_options_help(const struct dga_service_options *t, char *buf,
     return DGA_E_OK;
 }
 
-bool dga_service_parse_scaled(const char *text, const char *units, const uint64_t *mult,
+bool dga_service_parse_number(const char *text, const struct dga_service_scale *scale,
                               uint64_t *ret)
 {
     if (!isdigit((unsigned char)text[0])) {
@@ -141,13 +142,13 @@ bool dga_service_parse_scaled(const char *text, const char *units, const uint64_
     }
     uint64_t m = 1;
     if (*end != '\0') {
-        const char *u = strchr(units, *end);
+        const char *u = strchr(scale->units, *end);
         if (u == NULL || end[1] != '\0') {
             return false;
         }
-        m = mult[u - units];
+        m = scale->mult[u - scale->units];
     }
-    if (v > UINT64_MAX / m) {
+    if (v > UINT64_MAX / m || (uint64_t)v * m > scale->max) {
         return false;
     }
     *ret = (uint64_t)v * m;
@@ -161,5 +162,58 @@ dga_err dga_service_set_string(void *config, const struct dga_service_option *o,
         return DGA_E_BAD_ARGUMENT;
     }
     memcpy(dga_service_option_field(config, o), value, n + 1);
+    return DGA_E_OK;
+}
+
+/* The C types of the number setters' fields. */
+enum number_field { FIELD_INT64, FIELD_SIZE, FIELD_UNSIGNED };
+
+/* A number as o->scale says into o's field, which holds it whatever the scale allows. */
+static dga_err set_number(void *config, const struct dga_service_option *o, const char *value,
+                          enum number_field type)
+{
+    static const uint64_t type_max[] = {INT64_MAX, SIZE_MAX, UINT_MAX};
+    uint64_t v = 0;
+    if (!dga_service_parse_number(value, o->scale, &v) || v > type_max[type]) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    void *field = dga_service_option_field(config, o);
+    switch (type) {
+    case FIELD_INT64:
+        *(int64_t *)field = (int64_t)v;
+        break;
+    case FIELD_SIZE:
+        *(size_t *)field = (size_t)v;
+        break;
+    case FIELD_UNSIGNED:
+        *(unsigned *)field = (unsigned)v;
+        break;
+    }
+    return DGA_E_OK;
+}
+
+dga_err dga_service_set_int64(void *config, const struct dga_service_option *o, const char *value)
+{
+    return set_number(config, o, value, FIELD_INT64);
+}
+
+dga_err dga_service_set_size(void *config, const struct dga_service_option *o, const char *value)
+{
+    return set_number(config, o, value, FIELD_SIZE);
+}
+
+dga_err dga_service_set_unsigned(void *config, const struct dga_service_option *o,
+                                 const char *value)
+{
+    return set_number(config, o, value, FIELD_UNSIGNED);
+}
+
+dga_err dga_service_set_bool(void *config, const struct dga_service_option *o, const char *value)
+{
+    bool b = strcmp(value, "true") == 0;
+    if (!b && strcmp(value, "false") != 0) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    *(bool *)dga_service_option_field(config, o) = b;
     return DGA_E_OK;
 }

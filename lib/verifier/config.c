@@ -15,39 +15,44 @@
 #include "dga/util.h"
 #include "dga/verifier.h"
 
-/* The setters of the option table (dga/service.h), defined below. */
-static dga_err set_duration(void *config, const struct dga_service_option *o, const char *value);
-static dga_err set_size(void *config, const struct dga_service_option *o, const char *value);
-static dga_err set_count(void *config, const struct dga_service_option *o, const char *value);
+/* Either case of the unit letters, each with its multiplier. */
+static const uint64_t seconds[] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
+static const uint64_t bytes[] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
+static const struct dga_service_scale durations = {"SMHDsmhd", seconds, INT32_MAX};
+static const struct dga_service_scale sizes = {"KMkm", bytes, (uint64_t)1 << 40};
+static const struct dga_service_scale counts = {"KMkm", bytes, 1000000};
+
 static dga_err set_time(void *config, const struct dga_service_option *o, const char *value);
 
-#define STR(field)                                                                                 \
-    dga_service_set_string, offsetof(struct dga_verifier_config, field),                           \
-        sizeof(((struct dga_verifier_config *)0)->field)
-#define FIELD(setter, field) setter, offsetof(struct dga_verifier_config, field), 0
+#define F(field) DGA_SERVICE_FIELD(struct dga_verifier_config, field)
 
 static const struct dga_service_option options[] = {
-    {"listen", "ADDR:PORT", "address to listen on (127.0.0.1:8080)", STR(listen)},
-    {"expect", "FILE", "the expectations document (required)", STR(expect)},
-    {"collateral", "FILE", "the quote's collateral (QuoteCollateralV3 JSON)", STR(collateral)},
-    {"collateral-dir", "DIR", "a TDX collateral directory", STR(collateral_dir)},
-    {"pccs-url", "URL", "fetch the quote's collateral from this PCCS", STR(pccs_url)},
+    {"listen", "ADDR:PORT", "address to listen on (127.0.0.1:8080)", dga_service_set_string,
+     F(listen), NULL},
+    {"expect", "FILE", "the expectations document (required)", dga_service_set_string, F(expect),
+     NULL},
+    {"collateral", "FILE", "the quote's collateral (QuoteCollateralV3 JSON)",
+     dga_service_set_string, F(collateral), NULL},
+    {"collateral-dir", "DIR", "a TDX collateral directory", dga_service_set_string,
+     F(collateral_dir), NULL},
+    {"pccs-url", "URL", "fetch the quote's collateral from this PCCS", dga_service_set_string,
+     F(pccs_url), NULL},
     {"test-trusted-root", "FILE", "TESTS ONLY: verify quotes to this root instead of Intel's",
-     STR(test_trusted_root)},
-    {"at", "TIME", "TESTS ONLY: a fixed verification time (default: now)", set_time, 0, 0},
-    {"client-timeout", "DURATION", "idle client connection timeout (10s)",
-     FIELD(set_duration, client_timeout)},
+     dga_service_set_string, F(test_trusted_root), NULL},
+    {"at", "TIME", "TESTS ONLY: a fixed verification time (default: now)", set_time, F(at), NULL},
+    {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
+     F(client_timeout), &durations},
     {"client-request-timeout", "DURATION",
-     "whole request (headers and body) must arrive within this (30s)",
-     FIELD(set_duration, client_request_timeout)},
-    {"max-request", "SIZE", "POST /verify body limit, at most 8M (8M)",
-     FIELD(set_size, max_request)},
-    {"max-connections", "N", "concurrent client connections (256)",
-     FIELD(set_count, max_connections)},
+     "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
+     F(client_request_timeout), &durations},
+    {"max-request", "SIZE", "POST /verify body limit, at most 8M (8M)", dga_service_set_size,
+     F(max_request), &sizes},
+    {"max-connections", "N", "concurrent client connections (256)", dga_service_set_unsigned,
+     F(max_connections), &counts},
     {"max-connections-per-client", "N", "concurrent connections from one IP address (64)",
-     FIELD(set_count, max_connections_per_client)},
-    {"collateral-cache", "N", "parsed collateral documents kept (64)",
-     FIELD(set_size, collateral_cache)},
+     dga_service_set_unsigned, F(max_connections_per_client), &counts},
+    {"collateral-cache", "N", "parsed collateral documents kept (64)", dga_service_set_size,
+     F(collateral_cache), &sizes},
 };
 
 static const struct dga_service_options table = {
@@ -80,67 +85,17 @@ bool dga_verifier_config_known(const char *key)
     return dga_service_options_find(&table, key) != NULL;
 }
 
-/* Either case of the unit letters, each with its multiplier. */
-static const char duration_units[] = "SMHDsmhd";
-static const uint64_t duration_mult[] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
-static const char size_units[] = "KMkm";
-static const uint64_t size_mult[] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
-
-/* A number of units, at most limit. */
-static dga_err parse_number(const char *text, const char *units, const uint64_t *mult,
-                            uint64_t limit, uint64_t *ret)
-{
-    uint64_t v = 0;
-    if (!dga_service_parse_scaled(text, units, mult, &v) || v > limit) {
-        return DGA_E_VERIFIER_CONFIG;
-    }
-    *ret = v;
-    return DGA_E_OK;
-}
-
 static dga_err parse_time(const char *text, time_t *ret)
 {
     if (text[0] != '@') {
         return dga_time_parse(text, ret) == DGA_E_OK ? DGA_E_OK : DGA_E_VERIFIER_CONFIG;
     }
+    static const struct dga_service_scale unix_seconds = {"", NULL, INT64_MAX / 2};
     uint64_t v = 0;
-    if (parse_number(text + 1, "", NULL, INT64_MAX / 2, &v) != DGA_E_OK) {
+    if (!dga_service_parse_number(text + 1, &unix_seconds, &v)) {
         return DGA_E_VERIFIER_CONFIG;
     }
     *ret = (time_t)v;
-    return DGA_E_OK;
-}
-
-static dga_err set_duration(void *config, const struct dga_service_option *o, const char *value)
-{
-    uint64_t v = 0;
-    if (parse_number(value, duration_units, duration_mult, INT32_MAX, &v) != DGA_E_OK) {
-        return DGA_E_VERIFIER_CONFIG;
-    }
-    int64_t d = (int64_t)v;
-    memcpy(dga_service_option_field(config, o), &d, sizeof d);
-    return DGA_E_OK;
-}
-
-static dga_err set_size(void *config, const struct dga_service_option *o, const char *value)
-{
-    uint64_t v = 0;
-    if (parse_number(value, size_units, size_mult, (uint64_t)1 << 40, &v) != DGA_E_OK) {
-        return DGA_E_VERIFIER_CONFIG;
-    }
-    size_t s = (size_t)v;
-    memcpy(dga_service_option_field(config, o), &s, sizeof s);
-    return DGA_E_OK;
-}
-
-static dga_err set_count(void *config, const struct dga_service_option *o, const char *value)
-{
-    uint64_t v = 0;
-    if (parse_number(value, size_units, size_mult, 1000000, &v) != DGA_E_OK) {
-        return DGA_E_VERIFIER_CONFIG;
-    }
-    unsigned u = (unsigned)v;
-    memcpy(dga_service_option_field(config, o), &u, sizeof u);
     return DGA_E_OK;
 }
 

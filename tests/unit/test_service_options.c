@@ -19,7 +19,10 @@ struct toy {
     char name[8];
     char text[64];
     bool on;
-    unsigned sets; /* how many setters succeeded */
+    int64_t wait;
+    size_t bytes;
+    unsigned count;
+    unsigned sets; /* how many times set_name succeeded */
 };
 
 static dga_err set_name(void *config, const struct dga_service_option *o, const char *value)
@@ -35,25 +38,24 @@ static dga_err set_text(void *config, const struct dga_service_option *o, const 
     if (strcmp(value, "bad") == 0) {
         return DGA_E_BAD_HEX;
     }
-    return set_name(config, o, value);
+    return dga_service_set_string(config, o, value);
 }
 
-static dga_err set_on(void *config, const struct dga_service_option *o, const char *value)
-{
-    (void)o;
-    if (strcmp(value, "true") != 0) {
-        return DGA_E_BAD_ARGUMENT;
-    }
-    ((struct toy *)config)->on = true;
-    return DGA_E_OK;
-}
+static const uint64_t seconds[] = {1, 60};
+static const struct dga_service_scale waits = {"sm", seconds, 3600};
+static const uint64_t kilo[] = {1024};
+static const struct dga_service_scale sizes = {"K", kilo, 1u << 20};
+static const struct dga_service_scale counts = {"", NULL, 10};
+
+#define F(field) DGA_SERVICE_FIELD(struct toy, field)
 
 static const struct dga_service_option toy_options[] = {
-    {"name", "NAME", "a short name (none)", set_name, offsetof(struct toy, name),
-     sizeof(((struct toy *)0)->name)},
-    {"text", "TEXT", "any text", set_text, offsetof(struct toy, text),
-     sizeof(((struct toy *)0)->text)},
-    {"on", "", "a switch (off)", set_on, 0, 0},
+    {"name", "NAME", "a short name (none)", set_name, F(name), NULL},
+    {"text", "TEXT", "any text", set_text, F(text), NULL},
+    {"on", "", "a switch (off)", dga_service_set_bool, F(on), NULL},
+    {"wait", "DURATION", "s or m, at most 1h", dga_service_set_int64, F(wait), &waits},
+    {"bytes", "SIZE", "K, at most 1M", dga_service_set_size, F(bytes), &sizes},
+    {"count", "N", "at most 10", dga_service_set_unsigned, F(count), &counts},
 };
 
 #define TOY_FILE_MAX 128
@@ -61,7 +63,7 @@ static const struct dga_service_option toy_options[] = {
 
 static const struct dga_service_options toy = {
     .options = toy_options,
-    .n = 3,
+    .n = sizeof toy_options / sizeof toy_options[0],
     .err = DGA_E_PROXY_CONFIG,
     .file_max = TOY_FILE_MAX,
     .line_limit = TOY_LINE_LIMIT,
@@ -70,7 +72,7 @@ static const struct dga_service_options toy = {
 /* The same options, another server's error. */
 static const struct dga_service_options toy_verifier = {
     .options = toy_options,
-    .n = 3,
+    .n = sizeof toy_options / sizeof toy_options[0],
     .err = DGA_E_VERIFIER_CONFIG,
     .file_max = TOY_FILE_MAX,
     .line_limit = TOY_LINE_LIMIT,
@@ -103,12 +105,18 @@ static void test_load_good(void **state)
                                "  # indented, with = in it\n"
                                "name=a\n"
                                "\ttext  =  x = y # not a comment \t\n"
+                               "wait = 2m\n"
+                               "bytes = 3K\n"
+                               "count = 10\n"
                                "on = true";
     assert_int_equal(load(&toy, text, &c, &d), DGA_E_OK);
     assert_string_equal(c.name, "a");
     assert_string_equal(c.text, "x = y # not a comment");
     assert_true(c.on);
-    assert_int_equal(c.sets, 2);
+    assert_int_equal(c.wait, 120);
+    assert_int_equal(c.bytes, 3072);
+    assert_int_equal(c.count, 10);
+    assert_int_equal(c.sets, 1);
     /* the last one wins; no text at all is fine */
     assert_int_equal(load(&toy, "name = a\nname = b\n", &c, &d), DGA_E_OK);
     assert_string_equal(c.name, "b");
@@ -149,8 +157,11 @@ static void test_load_errors(void **state)
         {"name = toolong8\n", 1},           /* a value its setter refuses */
         {"text = bad\n", 1},                /* the setter's own error is not passed on */
         {"on\n", 1},                        /* a switch takes "true" in a file */
-        {"NAME = a\n", 1},                  /* keys are case-sensitive */
-        {"#\nname = a\nno equals", 3},      /* the last line, without its newline */
+        {"on = yes\n", 1},
+        {"wait = 61m\n", 1},           /* over its scale's max */
+        {"count = 1K\n", 1},           /* a unit its scale has not */
+        {"NAME = a\n", 1},             /* keys are case-sensitive */
+        {"#\nname = a\nno equals", 3}, /* the last line, without its newline */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(load(&toy, bad[i].text, &c, &d), DGA_E_PROXY_CONFIG);
@@ -162,6 +173,8 @@ static void test_load_errors(void **state)
     assert_int_equal(load(&toy, "name = a\nname = toolong8\n", &c, &d), DGA_E_PROXY_CONFIG);
     assert_string_equal(c.name, "a");
     assert_int_equal(c.sets, 1);
+    assert_int_equal(load(&toy, "wait = 5\nwait = 5h\n", &c, &d), DGA_E_PROXY_CONFIG);
+    assert_int_equal(c.wait, 5);
     /* a NUL anywhere refuses the whole text, before any line is applied */
     static const char nul[] = "name = a\nname = b\0\n";
     memset(&c, 0, sizeof c);
@@ -215,7 +228,7 @@ static void test_load_line_ceiling(void **state)
     (void)state;
     const struct dga_service_options big = {
         .options = toy_options,
-        .n = 3,
+        .n = sizeof toy_options / sizeof toy_options[0],
         .err = DGA_E_PROXY_CONFIG,
         .file_max = 4 * DGA_SERVICE_CONFIG_LINE_MAX,
         .line_limit = SIZE_MAX,
@@ -291,7 +304,7 @@ static void test_set_find(void **state)
     assert_true(dga_service_option_is_switch(dga_service_options_find(&toy, "on")));
 }
 
-static void test_set_string(void **state)
+static void test_setters(void **state)
 {
     (void)state;
     struct toy c = {0};
@@ -301,6 +314,47 @@ static void test_set_string(void **state)
     assert_int_equal(dga_service_set_string(&c, o, "12345678"), DGA_E_BAD_ARGUMENT);
     assert_int_equal(dga_service_set_string(&c, o, ""), DGA_E_BAD_ARGUMENT);
     assert_string_equal(c.name, "1234567");
+
+    o = &toy_options[2]; /* bool on */
+    assert_int_equal(dga_service_set_bool(&c, o, "true"), DGA_E_OK);
+    assert_true(c.on);
+    assert_int_equal(dga_service_set_bool(&c, o, "TRUE"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_service_set_bool(&c, o, "1"), DGA_E_BAD_ARGUMENT);
+    assert_true(c.on);
+    assert_int_equal(dga_service_set_bool(&c, o, "false"), DGA_E_OK);
+    assert_false(c.on);
+
+    o = &toy_options[3]; /* int64_t wait, s or m, at most 3600 */
+    assert_int_equal(dga_service_set_int64(&c, o, "60m"), DGA_E_OK);
+    assert_int_equal(c.wait, 3600);
+    assert_int_equal(dga_service_set_int64(&c, o, "3601"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_service_set_int64(&c, o, "1h"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.wait, 3600);
+    o = &toy_options[4]; /* size_t bytes, K, at most 1M */
+    assert_int_equal(dga_service_set_size(&c, o, "1024K"), DGA_E_OK);
+    assert_int_equal(c.bytes, 1u << 20);
+    assert_int_equal(dga_service_set_size(&c, o, "1025K"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.bytes, 1u << 20);
+    o = &toy_options[5]; /* unsigned count, at most 10 */
+    assert_int_equal(dga_service_set_unsigned(&c, o, "0"), DGA_E_OK);
+    assert_int_equal(c.count, 0);
+    assert_int_equal(dga_service_set_unsigned(&c, o, "11"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.count, 0);
+
+    /* the field's own range stands whatever the scale allows */
+    static const struct dga_service_scale any = {"", NULL, UINT64_MAX};
+    struct dga_service_option wide = toy_options[3];
+    wide.scale = &any;
+    assert_int_equal(dga_service_set_int64(&c, &wide, "9223372036854775807"), DGA_E_OK);
+    assert_true(c.wait == INT64_MAX);
+    assert_int_equal(dga_service_set_int64(&c, &wide, "9223372036854775808"), DGA_E_BAD_ARGUMENT);
+    assert_true(c.wait == INT64_MAX);
+    wide = toy_options[5];
+    wide.scale = &any;
+    assert_int_equal(dga_service_set_unsigned(&c, &wide, "4294967295"), DGA_E_OK);
+    assert_true(c.count == 4294967295u);
+    assert_int_equal(dga_service_set_unsigned(&c, &wide, "4294967296"), DGA_E_BAD_ARGUMENT);
+    assert_true(c.count == 4294967295u);
 }
 
 static void test_help(void **state)
@@ -308,7 +362,10 @@ static void test_help(void **state)
     (void)state;
     static const char want[] = "  --name NAME                           a short name (none)\n"
                                "  --text TEXT                           any text\n"
-                               "  --on                                  a switch (off)\n";
+                               "  --on                                  a switch (off)\n"
+                               "  --wait DURATION                       s or m, at most 1h\n"
+                               "  --bytes SIZE                          K, at most 1M\n"
+                               "  --count N                             at most 10\n";
     char buf[sizeof want + 8];
     assert_int_equal(dga_service_options_help(&toy, buf, sizeof buf), DGA_E_OK);
     assert_string_equal(buf, want);
@@ -322,42 +379,50 @@ static void test_help(void **state)
     assert_string_equal(buf, "");
 }
 
-static void test_parse_scaled(void **state)
+static void test_parse_number(void **state)
 {
     (void)state;
     static const uint64_t mult[] = {60, 1024};
+    static const struct dga_service_scale any = {"mK", mult, UINT64_MAX};
+    static const struct dga_service_scale small = {"mK", mult, 300};
     static const struct {
         const char *text;
+        const struct dga_service_scale *scale;
         bool ok;
         uint64_t want;
     } cases[] = {
-        {"0", true, 0},
-        {"007", true, 7},
-        {"5m", true, 300},
-        {"2K", true, 2048},
-        {"18446744073709551615", true, UINT64_MAX},
-        {"5M", false, 0}, /* units are case-sensitive */
-        {"5k", false, 0},
-        {"5x", false, 0},
-        {"5mm", false, 0},
-        {"m", false, 0},
-        {"", false, 0},
-        {" 5", false, 0},
-        {"+5", false, 0},
-        {"-5", false, 0},
-        {"5 ", false, 0},
-        {"18446744073709551616", false, 0}, /* over UINT64_MAX */
-        {"307445734561825861m", false, 0},  /* over UINT64_MAX once multiplied */
-        {"307445734561825860m", true, (uint64_t)307445734561825860 * 60},
+        {"0", &any, true, 0},
+        {"007", &any, true, 7},
+        {"5m", &any, true, 300},
+        {"2K", &any, true, 2048},
+        {"18446744073709551615", &any, true, UINT64_MAX},
+        {"5M", &any, false, 0}, /* units are case-sensitive */
+        {"5k", &any, false, 0},
+        {"5x", &any, false, 0},
+        {"5mm", &any, false, 0},
+        {"m", &any, false, 0},
+        {"", &any, false, 0},
+        {" 5", &any, false, 0},
+        {"+5", &any, false, 0},
+        {"-5", &any, false, 0},
+        {"5 ", &any, false, 0},
+        {"18446744073709551616", &any, false, 0}, /* over UINT64_MAX */
+        {"307445734561825861m", &any, false, 0},  /* over UINT64_MAX once multiplied */
+        {"307445734561825860m", &any, true, (uint64_t)307445734561825860 * 60},
+        {"5m", &small, true, 300}, /* max is the value after the unit */
+        {"300", &small, true, 300},
+        {"301", &small, false, 0},
+        {"1K", &small, false, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint64_t v = 42;
-        assert_int_equal(dga_service_parse_scaled(cases[i].text, "mK", mult, &v), cases[i].ok);
+        assert_int_equal(dga_service_parse_number(cases[i].text, cases[i].scale, &v), cases[i].ok);
         assert_true(v == (cases[i].ok ? cases[i].want : 42)); /* untouched on failure */
     }
+    static const struct dga_service_scale digits = {"", NULL, 10};
     uint64_t v = 0;
-    assert_false(dga_service_parse_scaled("5m", "", NULL, &v)); /* no units: digits only */
-    assert_true(dga_service_parse_scaled("5", "", NULL, &v));
+    assert_false(dga_service_parse_number("5m", &digits, &v)); /* no units: digits only */
+    assert_true(dga_service_parse_number("5", &digits, &v));
     assert_int_equal(v, 5);
 }
 
@@ -371,9 +436,9 @@ int main(void)
         cmocka_unit_test(test_load_line_ceiling),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_set_find),
-        cmocka_unit_test(test_set_string),
+        cmocka_unit_test(test_setters),
         cmocka_unit_test(test_help),
-        cmocka_unit_test(test_parse_scaled),
+        cmocka_unit_test(test_parse_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
