@@ -220,7 +220,8 @@ bool dga_service_parse_number(const char *text, const struct dga_service_scale *
  *   string:   non-empty and shorter than o->size (char[o->size]);
  *   int64:    a number as o->scale says (int64_t: durations in seconds);
  *   size:     the same into a size_t;
- *   unsigned: the same into an unsigned (o->scale->max at most UINT_MAX);
+ *   unsigned: the same into an unsigned;
+ *   (a number the field's type cannot hold is refused whatever o->scale says)
  *   bool:     "true" or "false" (a switch: its metavar is "").
  */
 dga_err dga_service_set_string(void *config, const struct dga_service_option *o, const char *value);
