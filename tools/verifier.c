@@ -4,13 +4,12 @@
  * (docs/verify.md, Server). Options come from, in increasing precedence:
  * built-in defaults, --config FILE, then flags. Runs until SIGINT/SIGTERM.
  */
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "dga/cleanup.h"
 #include "dga/verifier.h"
+#include "server_cmd.h"
 
 static void verifier_usage(FILE *out)
 {
@@ -38,89 +37,11 @@ static void log_line(void *cls, const char *line)
     fprintf(stderr, "%s verifier: %s\n", PROGRAM, line);
 }
 
-/* The value of "--name=value" or "--name value"; advances *i past what it used. */
-static const char *option_value(int argc, char **argv, int *i, const char *eq)
-{
-    if (eq != NULL) {
-        return eq + 1;
-    }
-    if (*i + 1 >= argc) {
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool is_config_flag(const char *arg)
-{
-    return strncmp(arg, "--config", 8) == 0 && (arg[8] == '\0' || arg[8] == '=');
-}
-
-/* First pass: --help and --config, which must act before the other flags. */
-static int early_flags(int argc, char **argv, struct dga_verifier_config *c)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            verifier_usage(stdout);
-            return -1;
-        }
-        if (!is_config_flag(argv[i])) {
-            continue;
-        }
-        const char *path = option_value(argc, argv, &i, strchr(argv[i], '='));
-        struct dga_diag d = {0};
-        if (path == NULL) {
-            cli_error("verifier: --config needs a FILE");
-            return EXIT_USAGE;
-        }
-        if (dga_verifier_config_load_file(c, path, &d) != DGA_E_OK) {
-            cli_error("verifier: %s: line %zu: %s: %s", path, d.offset, d.field,
-                      dga_err_message(d.err));
-            return EXIT_USAGE;
-        }
-    }
-    return 0;
-}
-
-static int apply_flags(int argc, char **argv, struct dga_verifier_config *c)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            cli_error("verifier: unexpected argument '%s' (try --help)", arg);
-            return EXIT_USAGE;
-        }
-        char name[64];
-        const char *eq = strchr(arg, '=');
-        size_t n = eq != NULL ? (size_t)(eq - arg - 2) : strlen(arg + 2);
-        if (n >= sizeof name) {
-            cli_error("verifier: unknown option '%s' (try --help)", arg);
-            return EXIT_USAGE;
-        }
-        memcpy(name, arg + 2, n);
-        name[n] = '\0';
-        const char *value = option_value(argc, argv, &i, eq);
-        if (strcmp(name, "config") == 0) {
-            continue; /* applied first */
-        }
-        if (!dga_verifier_config_known(name)) {
-            cli_error("verifier: unknown option '--%s' (try --help)", name);
-            return EXIT_USAGE;
-        }
-        if (value == NULL || dga_verifier_config_set(c, name, value) != DGA_E_OK) {
-            cli_error("verifier: --%s: invalid value '%s'", name, value != NULL ? value : "");
-            return EXIT_USAGE;
-        }
-    }
-    return 0;
-}
-
 static int load_config(int argc, char **argv, struct dga_verifier_config *c)
 {
     dga_verifier_config_defaults(c);
-    int rc = early_flags(argc, argv, c);
-    if (rc == 0) {
-        rc = apply_flags(argc, argv, c);
-    }
+    const struct server_command cmd = {"verifier", dga_verifier_config_options(), verifier_usage};
+    int rc = server_parse_args(argc, argv, &cmd, c);
     struct dga_diag d = {0};
     if (rc == 0 && dga_verifier_config_check(c, &d) != DGA_E_OK) {
         cli_error("verifier: %s: %s", d.field, dga_err_message(d.err));
@@ -148,11 +69,7 @@ int cmd_verifier(int argc, char **argv)
     }
     /* Block the stop signals in every thread; the main thread waits for them. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    server_block_signals(&stop);
 
     _cleanup_(dga_verifier_freep) struct dga_verifier *v = NULL;
     struct dga_diag d = {0};
@@ -164,8 +81,6 @@ int cmd_verifier(int argc, char **argv)
     if (e != DGA_E_OK) {
         return start_error("serve", e, &d);
     }
-    int sig = 0;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "%s verifier: stopping (signal %d)\n", PROGRAM, sig);
+    server_wait("verifier", &stop);
     return EXIT_VERIFIED;
 }

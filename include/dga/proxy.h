@@ -78,6 +78,12 @@ bool dga_proxy_config_known(const char *key);
 bool dga_proxy_config_is_switch(const char *key);
 /* One line per option for usage text: "  --key VALUE   help" (static storage). */
 const char *dga_proxy_config_help(void);
+/*
+ * The option table behind these functions (dga/service.h), so that a program
+ * parses its flags with the service layer's helpers (dga_service_options_*).
+ */
+struct dga_service_options;
+const struct dga_service_options *dga_proxy_config_options(void);
 
 /*
  * Reads a config file: one "key = value" per line, '#' starts a comment line,

@@ -5,9 +5,10 @@
  * connection; connection limits; an idle timeout and, against slow clients,
  * a deadline for receiving each whole request; request bodies accumulated
  * under a cap. A server is a handler per request (method, raw target,
- * Content-Type, body) that fills in a response. The collateral proxy
- * (dga/proxy.h) and the relying-party verifier server (dga/verifier.h) are
- * built on it.
+ * Content-Type, body) that fills in a response. And a server's
+ * configuration: one table of options for its flags and its "key = value"
+ * config file. The collateral proxy (dga/proxy.h) and the relying-party
+ * verifier server (dga/verifier.h) are built on it.
  */
 #ifndef DGA_SERVICE_H
 #define DGA_SERVICE_H
@@ -122,5 +123,112 @@ void dga_service_stop(struct dga_service *s);
 
 /* Loads libmicrohttpd now (what dga_service_start does first); DGA_E_RUNTIME_LIBRARY. */
 dga_err dga_service_load(struct dga_diag *diag);
+
+/* ---- configuration: one table of options for a server's flags and config file ---- */
+
+/*
+ * How a number option reads: decimal digits, then at most one unit letter
+ * (as written here: case matters, list both cases to take either) that
+ * multiplies by its mult; the result at most max.
+ */
+struct dga_service_scale {
+    const char *units;
+    const uint64_t *mult; /* one per unit letter */
+    uint64_t max;
+};
+
+/*
+ * One option of a server's configuration. The same table names the
+ * command-line flags ("--name VALUE", "--name=VALUE") and the keys of the
+ * config file ("name = value"), so the two cannot drift.
+ */
+struct dga_service_option {
+    const char *name;    /* the key, and the flag without "--" */
+    const char *metavar; /* the value in the help text ("DURATION"); "" for a switch */
+    const char *help;    /* one line, the default in parentheses */
+    /*
+     * Parses value into the caller's config (the pointer given to the
+     * functions below, of the type the table was written for). Any error
+     * value on failure, and the config then unchanged: the callers report
+     * the table's own error.
+     */
+    dga_err (*set)(void *config, const struct dga_service_option *o, const char *value);
+    size_t offset; /* for setters that fill one field: offsetof it in the config */
+    size_t size;   /* and its size (a string's buffer) */
+    const struct dga_service_scale *scale; /* the number setters': how values read */
+};
+
+/* A row's offset and size for a field of the config type: DGA_SERVICE_FIELD(struct x, name). */
+#define DGA_SERVICE_FIELD(type, field) offsetof(type, field), sizeof(((type *)0)->field)
+
+/* Where a setter writes: o's field in config. */
+static inline void *dga_service_option_field(void *config, const struct dga_service_option *o)
+{
+    return (char *)config + o->offset;
+}
+
+/* The longest line a config file may have, whatever the table asks for. */
+#define DGA_SERVICE_CONFIG_LINE_MAX 8192
+
+struct dga_service_options {
+    const struct dga_service_option *options;
+    size_t n;
+    dga_err err;       /* what every failure returns (DGA_E_PROXY_CONFIG, ...) */
+    size_t file_max;   /* the largest config file, in bytes */
+    size_t line_limit; /* a line, newline excluded, must be shorter than this (and than
+                        * DGA_SERVICE_CONFIG_LINE_MAX) */
+};
+
+/* The option called name (no "--"), NULL when there is none. */
+const struct dga_service_option *dga_service_options_find(const struct dga_service_options *t,
+                                                          const char *name);
+/* Whether o is a switch: "--name" alone means "true", it takes no next argument. */
+bool dga_service_option_is_switch(const struct dga_service_option *o);
+/* Sets one option by name: t->err for an unknown name, a NULL or a bad value (config unchanged). */
+dga_err dga_service_options_set(const struct dga_service_options *t, void *config, const char *name,
+                                const char *value);
+/*
+ * Reads "key = value" text: one option per line, blanks around key and value
+ * ignored (so CRLF lines read as LF ones), blank lines and lines whose first
+ * non-blank is '#' skipped. t->err with diag->field:
+ *   "config file"          text over t->file_max, or a NUL byte in it (offset 0);
+ *   "config line too long" a line of t->line_limit bytes or more (offset = line, 1-based);
+ *   "config line"          no '=', an unknown key or a bad value (offset = line).
+ * Options set before the failing line stay set.
+ */
+dga_err dga_service_options_load_text(const struct dga_service_options *t, void *config,
+                                      const char *text, size_t len, struct dga_diag *diag);
+/*
+ * The same on a file of at most t->file_max bytes; when it cannot be read,
+ * dga_file_read's error with diag->field "config file", offset 0.
+ */
+dga_err dga_service_options_load_file(const struct dga_service_options *t, void *config,
+                                      const char *path, struct dga_diag *diag);
+/*
+ * The help text, a line per option: printf's "  --%-35s %s\n" of "name
+ * METAVAR" (the name alone for a switch) and the help. Written into buf
+ * (terminated when size > 0); DGA_E_TOO_LARGE when it had to be cut.
+ */
+dga_err dga_service_options_help(const struct dga_service_options *t, char *buf, size_t size);
+/* A number as scale says; false for anything else (nothing stored). */
+bool dga_service_parse_number(const char *text, const struct dga_service_scale *scale,
+                              uint64_t *ret);
+
+/*
+ * Setters for the common kinds of option, on the field at o->offset; on a
+ * bad value DGA_E_BAD_ARGUMENT and the field unchanged:
+ *   string:   non-empty and shorter than o->size (char[o->size]);
+ *   int64:    a number as o->scale says (int64_t: durations in seconds);
+ *   size:     the same into a size_t;
+ *   unsigned: the same into an unsigned;
+ *   (a number the field's type cannot hold is refused whatever o->scale says)
+ *   bool:     "true" or "false" (a switch: its metavar is "").
+ */
+dga_err dga_service_set_string(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_int64(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_size(void *config, const struct dga_service_option *o, const char *value);
+dga_err dga_service_set_unsigned(void *config, const struct dga_service_option *o,
+                                 const char *value);
+dga_err dga_service_set_bool(void *config, const struct dga_service_option *o, const char *value);
 
 #endif

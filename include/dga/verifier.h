@@ -57,6 +57,11 @@ bool dga_verifier_config_known(const char *key);
 /* One line per option for usage text (static storage). */
 const char *dga_verifier_config_help(void);
 /*
+ * The option table behind these functions, so that a program parses its
+ * flags with the service layer's helpers (dga_service_options_*).
+ */
+const struct dga_service_options *dga_verifier_config_options(void);
+/*
  * "key = value" lines, '#' comment lines, blank lines ignored; an unknown
  * key, a line without '=' or a bad value is DGA_E_VERIFIER_CONFIG with
  * diag->offset = the line (1-based). Keys before the failing line stay applied.

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Proxy configuration: one table of options shared by the command-line
- * flags, the environment and the config file, so the three cannot drift.
+ * Proxy configuration: one table of options (dga/service.h) shared by the
+ * command-line flags, the environment and the config file, so the three
+ * cannot drift; the reader of the file is the service layer's.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,63 +17,84 @@
 #include "dga/util.h"
 #include "proxy/internal.h"
 
-enum opt_type { OPT_STRING, OPT_DURATION, OPT_SIZE, OPT_UINT, OPT_BOOL };
+/* Ten years: far beyond any sensible lifetime, small enough for time_t arithmetic. */
+#define DURATION_MAX ((uint64_t)10 * 366 * 86400)
 
-struct option_def {
-    const char *name;
-    enum opt_type type;
-    size_t offset;
-    size_t size; /* OPT_STRING: buffer size */
-    const char *help;
-    const char *meta; /* for usage text; NULL: from the type */
+static const uint64_t seconds[] = {1, 60, 3600, 86400};
+static const uint64_t bytes[] = {1024, (uint64_t)1 << 20, (uint64_t)1 << 30};
+static const struct dga_service_scale durations = {"smhd", seconds, DURATION_MAX};
+static const struct dga_service_scale sizes = {"KMG", bytes, SIZE_MAX / 2};
+static const struct dga_service_scale counts = {"KMG", bytes, 1000000};
+
+static dga_err set_service_key(void *config, const struct dga_service_option *o, const char *value);
+
+#define F(field) DGA_SERVICE_FIELD(struct dga_proxy_config, field)
+
+static const struct dga_service_option options[] = {
+    {"listen", "ADDR:PORT", "address to listen on (0.0.0.0:8090)", dga_service_set_string,
+     F(listen), NULL},
+    {"cache-dir", "DIR", "cache directory (/var/cache/dstack/nvidia-attest-proxy)",
+     dga_service_set_string, F(cache_dir), NULL},
+    {"ocsp-url", "URL", "upstream OCSP responder (https://ocsp.ndis.nvidia.com)",
+     dga_service_set_string, F(ocsp_url), NULL},
+    {"rim-url", "URL", "upstream RIM service (https://rim.attestation.nvidia.com)",
+     dga_service_set_string, F(rim_url), NULL},
+    {"ocsp-max-ttl", "DURATION", "longest OCSP entry lifetime (24h)", dga_service_set_int64,
+     F(ocsp_max_ttl), &durations},
+    {"ocsp-default-ttl", "DURATION", "OCSP lifetime from thisUpdate without nextUpdate (1h)",
+     dga_service_set_int64, F(ocsp_default_ttl), &durations},
+    {"ocsp-refresh-before", "DURATION", "refresh OCSP synchronously this long before expiry (5m)",
+     dga_service_set_int64, F(ocsp_refresh_before), &durations},
+    {"rim-ttl", "DURATION", "RIM freshness (30d)", dga_service_set_int64, F(rim_ttl), &durations},
+    {"rim-max-stale", "DURATION",
+     "serve an expired RIM this long if upstream fails, 0 = never (7d)", dga_service_set_int64,
+     F(rim_max_stale), &durations},
+    {"refresh-interval", "DURATION", "background refresh period, 0 = off (10m)",
+     dga_service_set_int64, F(refresh_interval), &durations},
+    {"upstream-timeout", "DURATION", "upstream request timeout (30s)", dga_service_set_int64,
+     F(upstream_timeout), &durations},
+    {"connect-timeout", "DURATION", "upstream connect timeout (10s)", dga_service_set_int64,
+     F(connect_timeout), &durations},
+    {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
+     F(client_timeout), &durations},
+    {"client-request-timeout", "DURATION",
+     "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
+     F(client_request_timeout), &durations},
+    {"max-cache-entries-per-kind", "SIZE", "cached entries per kind, oldest evicted (10000)",
+     dga_service_set_size, F(max_entries_per_kind), &sizes},
+    {"max-cache-bytes", "SIZE", "cached bodies in all (1G)", dga_service_set_size,
+     F(max_cache_bytes), &sizes},
+    {"max-request", "SIZE", "POST /ocsp body limit, at most 64K (64K)", dga_service_set_size,
+     F(max_request), &sizes},
+    {"max-ocsp-response", "SIZE", "upstream OCSP body limit (1M)", dga_service_set_size,
+     F(max_ocsp_response), &sizes},
+    {"max-rim-response", "SIZE", "upstream RIM body limit (16M)", dga_service_set_size,
+     F(max_rim_response), &sizes},
+    {"max-connections", "N", "concurrent client connections (1024)", dga_service_set_unsigned,
+     F(max_connections), &counts},
+    {"max-connections-per-client", "N", "concurrent connections from one IP address (128)",
+     dga_service_set_unsigned, F(max_connections_per_client), &counts},
+    {"refresh-parallel", "N", "background refresh upstream requests at once (4)",
+     dga_service_set_unsigned, F(refresh_parallel), &counts},
+    {"service-key-file", "FILE",
+     "NVIDIA service key, sent to the RIM service as Authorization: Bearer", set_service_key,
+     F(service_key), NULL},
+    {"allow-insecure-service-key", "", "send the service key even to an http:// rim-url (off)",
+     dga_service_set_bool, F(allow_insecure_service_key), NULL},
 };
 
-#define STR(field)                                                                                 \
-    OPT_STRING, offsetof(struct dga_proxy_config, field),                                          \
-        sizeof(((struct dga_proxy_config *)0)->field)
-#define NUM(t, field) t, offsetof(struct dga_proxy_config, field), 0
-
-static const struct option_def options[] = {
-    {"listen", STR(listen), "address to listen on (0.0.0.0:8090)", "ADDR:PORT"},
-    {"cache-dir", STR(cache_dir), "cache directory (/var/cache/dstack/nvidia-attest-proxy)", "DIR"},
-    {"ocsp-url", STR(ocsp_url), "upstream OCSP responder (https://ocsp.ndis.nvidia.com)", "URL"},
-    {"rim-url", STR(rim_url), "upstream RIM service (https://rim.attestation.nvidia.com)", "URL"},
-    {"ocsp-max-ttl", NUM(OPT_DURATION, ocsp_max_ttl), "longest OCSP entry lifetime (24h)", NULL},
-    {"ocsp-default-ttl", NUM(OPT_DURATION, ocsp_default_ttl),
-     "OCSP lifetime from thisUpdate without nextUpdate (1h)", NULL},
-    {"ocsp-refresh-before", NUM(OPT_DURATION, ocsp_refresh_before),
-     "refresh OCSP synchronously this long before expiry (5m)", NULL},
-    {"rim-ttl", NUM(OPT_DURATION, rim_ttl), "RIM freshness (30d)", NULL},
-    {"rim-max-stale", NUM(OPT_DURATION, rim_max_stale),
-     "serve an expired RIM this long if upstream fails, 0 = never (7d)", NULL},
-    {"refresh-interval", NUM(OPT_DURATION, refresh_interval),
-     "background refresh period, 0 = off (10m)", NULL},
-    {"upstream-timeout", NUM(OPT_DURATION, upstream_timeout), "upstream request timeout (30s)",
-     NULL},
-    {"connect-timeout", NUM(OPT_DURATION, connect_timeout), "upstream connect timeout (10s)", NULL},
-    {"client-timeout", NUM(OPT_DURATION, client_timeout), "idle client connection timeout (10s)",
-     NULL},
-    {"client-request-timeout", NUM(OPT_DURATION, client_request_timeout),
-     "whole request (headers and body) must arrive within this (30s)", NULL},
-    {"max-cache-entries-per-kind", NUM(OPT_SIZE, max_entries_per_kind),
-     "cached entries per kind, oldest evicted (10000)", NULL},
-    {"max-cache-bytes", NUM(OPT_SIZE, max_cache_bytes), "cached bodies in all (1G)", NULL},
-    {"max-request", NUM(OPT_SIZE, max_request), "POST /ocsp body limit, at most 64K (64K)", NULL},
-    {"max-ocsp-response", NUM(OPT_SIZE, max_ocsp_response), "upstream OCSP body limit (1M)", NULL},
-    {"max-rim-response", NUM(OPT_SIZE, max_rim_response), "upstream RIM body limit (16M)", NULL},
-    {"max-connections", NUM(OPT_UINT, max_connections), "concurrent client connections (1024)",
-     NULL},
-    {"max-connections-per-client", NUM(OPT_UINT, max_connections_per_client),
-     "concurrent connections from one IP address (128)", NULL},
-    {"refresh-parallel", NUM(OPT_UINT, refresh_parallel),
-     "background refresh upstream requests at once (4)", NULL},
-    {"service-key-file", OPT_STRING, 0, 0,
-     "NVIDIA service key, sent to the RIM service as Authorization: Bearer", "FILE"},
-    {"allow-insecure-service-key", NUM(OPT_BOOL, allow_insecure_service_key),
-     "send the service key even to an http:// rim-url (off)", ""},
+static const struct dga_service_options table = {
+    .options = options,
+    .n = sizeof options / sizeof options[0],
+    .err = DGA_E_PROXY_CONFIG,
+    .file_max = DGA_PROXY_CONFIG_FILE_MAX,
+    .line_limit = 2048,
 };
 
-#define N_OPTIONS (sizeof options / sizeof options[0])
+const struct dga_service_options *dga_proxy_config_options(void)
+{
+    return &table;
+}
 
 void dga_proxy_config_defaults(struct dga_proxy_config *c)
 {
@@ -102,92 +123,24 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c)
     c->refresh_parallel = 4;
 }
 
-static const struct option_def *find_option(const char *key)
-{
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        if (strcmp(options[i].name, key) == 0) {
-            return &options[i];
-        }
-    }
-    return NULL;
-}
-
 bool dga_proxy_config_known(const char *key)
 {
-    return find_option(key) != NULL;
+    return dga_service_options_find(&table, key) != NULL;
 }
 
 bool dga_proxy_config_is_switch(const char *key)
 {
-    const struct option_def *o = find_option(key);
-    return o != NULL && o->type == OPT_BOOL;
+    const struct dga_service_option *o = dga_service_options_find(&table, key);
+    return o != NULL && dga_service_option_is_switch(o);
 }
-
-static dga_err parse_bool(const char *text, bool *ret)
-{
-    if (strcmp(text, "true") == 0) {
-        *ret = true;
-        return DGA_E_OK;
-    }
-    if (strcmp(text, "false") == 0) {
-        *ret = false;
-        return DGA_E_OK;
-    }
-    return DGA_E_PROXY_CONFIG;
-}
-
-/* A decimal number, then an optional one-letter unit from `units` with its multiplier. */
-static dga_err parse_scaled(const char *text, const char *units, const uint64_t *mult,
-                            uint64_t *ret)
-{
-    if (!isdigit((unsigned char)text[0])) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno != 0) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    uint64_t m = 1;
-    if (*end != '\0') {
-        const char *u = strchr(units, *end);
-        if (u == NULL || end[1] != '\0') {
-            return DGA_E_PROXY_CONFIG;
-        }
-        m = mult[u - units];
-    }
-    if (v > UINT64_MAX / m) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    *ret = (uint64_t)v * m;
-    return DGA_E_OK;
-}
-
-/* Ten years: far beyond any sensible lifetime, small enough for time_t arithmetic. */
-#define DURATION_MAX ((uint64_t)10 * 366 * 86400)
 
 dga_err dga_proxy_parse_duration(const char *text, int64_t *ret)
 {
-    static const uint64_t mult[] = {1, 60, 3600, 86400};
-    uint64_t v;
-    dga_err e = parse_scaled(text, "smhd", mult, &v);
-    if (e != DGA_E_OK || v > DURATION_MAX) {
+    uint64_t v = 0;
+    if (!dga_service_parse_number(text, &durations, &v)) {
         return DGA_E_PROXY_CONFIG;
     }
     *ret = (int64_t)v;
-    return DGA_E_OK;
-}
-
-static dga_err parse_size(const char *text, uint64_t *ret)
-{
-    static const uint64_t mult[] = {1024, (uint64_t)1 << 20, (uint64_t)1 << 30};
-    uint64_t v;
-    dga_err e = parse_scaled(text, "KMG", mult, &v);
-    if (e != DGA_E_OK || v > SIZE_MAX / 2) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    *ret = v;
     return DGA_E_OK;
 }
 
@@ -226,56 +179,15 @@ static dga_err load_service_key(struct dga_proxy_config *c, const char *path)
     return DGA_E_OK;
 }
 
+static dga_err set_service_key(void *config, const struct dga_service_option *o, const char *value)
+{
+    (void)o;
+    return load_service_key(config, value);
+}
+
 dga_err dga_proxy_config_set(struct dga_proxy_config *c, const char *key, const char *value)
 {
-    const struct option_def *o = find_option(key);
-    if (o == NULL || value == NULL) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    if (strcmp(key, "service-key-file") == 0) {
-        return load_service_key(c, value);
-    }
-    char *field = (char *)c + o->offset;
-    uint64_t v = 0;
-    int64_t d = 0;
-    bool b = false;
-    size_t s = 0;
-    unsigned u = 0;
-    switch (o->type) {
-    case OPT_STRING:
-        if (value[0] == '\0' || strlen(value) >= o->size) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        memcpy(field, value, strlen(value) + 1);
-        return DGA_E_OK;
-    case OPT_DURATION:
-        if (dga_proxy_parse_duration(value, &d) != DGA_E_OK) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        memcpy(field, &d, sizeof d);
-        return DGA_E_OK;
-    case OPT_SIZE:
-        if (parse_size(value, &v) != DGA_E_OK) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        s = (size_t)v;
-        memcpy(field, &s, sizeof s);
-        return DGA_E_OK;
-    case OPT_UINT:
-        if (parse_size(value, &v) != DGA_E_OK || v > 1000000) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        u = (unsigned)v;
-        memcpy(field, &u, sizeof u);
-        return DGA_E_OK;
-    case OPT_BOOL:
-        if (parse_bool(value, &b) != DGA_E_OK) {
-            return DGA_E_PROXY_CONFIG;
-        }
-        memcpy(field, &b, sizeof b);
-        return DGA_E_OK;
-    }
-    return DGA_E_PROXY_CONFIG;
+    return dga_service_options_set(&table, c, key, value);
 }
 
 const char *dga_proxy_config_help(void)
@@ -283,88 +195,22 @@ const char *dga_proxy_config_help(void)
     static char text[6144];
     static bool done;
     if (!done) {
-        size_t at = 0;
-        static const char *const meta[] = {"VALUE", "DURATION", "SIZE", "N", ""};
-        for (size_t i = 0; i < N_OPTIONS && at < sizeof text; i++) {
-            char flag[64];
-            const char *m = options[i].meta != NULL ? options[i].meta : meta[options[i].type];
-            snprintf(flag, sizeof flag, "%s%s%s", options[i].name, m[0] != '\0' ? " " : "", m);
-            int n = snprintf(text + at, sizeof text - at, "  --%-35s %s\n", flag, options[i].help);
-            if (n < 0) {
-                break;
-            }
-            at += (size_t)n;
-        }
+        dga_service_options_help(&table, text, sizeof text);
         done = true;
     }
     return text;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s)) {
-        s++;
-    }
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1])) {
-        s[--n] = '\0';
-    }
-    return s;
-}
-
-/* One line of a config file; line is modified in place. */
-static dga_err load_line(struct dga_proxy_config *c, char *line)
-{
-    char *t = trim(line);
-    if (t[0] == '\0' || t[0] == '#') {
-        return DGA_E_OK;
-    }
-    char *eq = strchr(t, '=');
-    if (eq == NULL) {
-        return DGA_E_PROXY_CONFIG;
-    }
-    *eq = '\0';
-    return dga_proxy_config_set(c, trim(t), trim(eq + 1));
-}
-
 dga_err dga_proxy_config_load_text(struct dga_proxy_config *c, const char *text, size_t len,
                                    struct dga_diag *diag)
 {
-    if (len > DGA_PROXY_CONFIG_FILE_MAX || memchr(text, '\0', len) != NULL) {
-        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "config file");
-    }
-    size_t line_no = 0;
-    size_t at = 0;
-    while (at < len) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t n = nl != NULL ? (size_t)(nl - (text + at)) : len - at;
-        char line[2048];
-        line_no++;
-        if (n >= sizeof line) {
-            return dga_diag_set(diag, DGA_E_PROXY_CONFIG, line_no, "config line too long");
-        }
-        memcpy(line, text + at, n);
-        line[n] = '\0';
-        if (load_line(c, line) != DGA_E_OK) {
-            return dga_diag_set(diag, DGA_E_PROXY_CONFIG, line_no, "config line");
-        }
-        at += n + 1;
-    }
-    return DGA_E_OK;
+    return dga_service_options_load_text(&table, c, text, len, diag);
 }
 
 dga_err dga_proxy_config_load_file(struct dga_proxy_config *c, const char *path,
                                    struct dga_diag *diag)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    dga_err e = dga_file_read(path, DGA_PROXY_CONFIG_FILE_MAX, &data, &len);
-    if (e != DGA_E_OK) {
-        return dga_diag_set(diag, e, 0, "config file");
-    }
-    e = dga_proxy_config_load_text(c, (const char *)data, len, diag);
-    free(data);
-    return e;
+    return dga_service_options_load_file(&table, c, path, diag);
 }
 
 dga_err dga_proxy_config_from_env(struct dga_proxy_config *c, struct dga_diag *diag)
