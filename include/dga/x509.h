@@ -61,8 +61,9 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
  * the same CA certificates again and again: every GPU's chain above the
  * BROM, the L3 and L2 of both RIMs of a GPU, presented copies of the pinned
  * roots. A hit is the certificate decoded from the same bytes before (a
- * reference to the same X509, which threads then share: OpenSSL 3 caches a
- * certificate's extensions under the certificate's own lock). At most 64
+ * reference to the same X509, which threads then share: its OpenSSL
+ * extension cache is filled before the pool holds it, so that threads only
+ * read it; the compiled-in and loaded trust roots are filled alike). At most 64
  * certificates are remembered, never forgotten while the pool lives; later
  * ones are decoded as usual. Thread-safe: concurrent decodes and adds take
  * a lock around the lookup and the insertion, never around a decode (two

@@ -345,11 +345,12 @@ void dga_chain_path_remember(struct dga_chain_path *p)
     }
     X509 *anchor = sk_X509_value(p->built, p->anchor);
     struct dga_chain_cache *c = p->cache;
-    pthread_mutex_lock(&c->lock);
+    x509_cache_extensions(anchor); /* filled by the path validation already: a no-op */
     /*
      * Another thread may have verified the same suffix in full meanwhile: its
      * entry stays, this one is not added (p->key is freed by the clear).
      */
+    pthread_mutex_lock(&c->lock);
     if (c->n < CHAIN_CACHE_MAX && cache_find_locked(c, p->key, p->key_len) == NULL &&
         X509_up_ref(anchor) == 1) {
         c->s[c->n++] =

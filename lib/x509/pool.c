@@ -12,9 +12,11 @@
  *
  * Thread-safe: `lock` guards the table (a lookup, an insertion), never a
  * decode. Entries are never removed while the pool lives. The certificates
- * are handed out as new references and read by several threads at once:
- * OpenSSL 3 caches a certificate's extensions under the certificate's own
- * lock, and this project has always shared decoded certificates so.
+ * are handed out as new references and read by several threads at once,
+ * as this project has always shared decoded certificates: OpenSSL 3 fills a
+ * certificate's extension cache under the certificate's own lock, and the
+ * pool fills it before inserting (x509_cache_extensions), so that no two
+ * threads' first path validations race to fill it.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -23,9 +25,11 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "core/cleanup.h"
 #include "dga/x509.h"
+#include "x509/internal.h"
 
 #define POOL_MAX_CERTS 64
 
@@ -113,6 +117,7 @@ static void pool_remember(struct dga_cert_pool *p, const unsigned char *der, siz
         return;
     }
     memcpy(copy, der, len);
+    x509_cache_extensions(x); /* before another thread can get x */
     pthread_mutex_lock(&p->lock);
     bool keep = !p->frozen && p->n < POOL_MAX_CERTS && find_locked(p, der, len) == NULL &&
                 X509_up_ref(x) == 1;
@@ -146,6 +151,12 @@ dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, 
     pool_remember(p, der, len, x);
     *ret = x;
     return DGA_E_OK;
+}
+
+void x509_cache_extensions(X509 *x)
+{
+    (void)X509_check_purpose(x, -1, 0); /* -1: only the extension cache */
+    ERR_clear_error();
 }
 
 void dga_cert_pool_freeze(struct dga_cert_pool *p)
