@@ -75,7 +75,7 @@ static dga_err appraise_n(struct bench *b, size_t n)
     dga_err e = claims != NULL && v != NULL ? DGA_E_OK : DGA_E_NOMEM;
     unsigned long before = dga_stats_ecdsa_verifications();
     if (e == DGA_E_OK) {
-        e = dga_verify_cache_new(&b->rim_root, b->opt.verify.at, &b->opt.cache);
+        e = dga_verify_cache_new(&b->rim_root, &b->opt.cache);
     }
     for (size_t i = 0; e == DGA_E_OK && i < n; i++) {
         e = dga_appraise_device(&b->set.dev[0], &b->opt, &b->dev[i]);

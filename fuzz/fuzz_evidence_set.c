@@ -96,7 +96,7 @@ static void appraise(const struct dga_evidence_set *set, const struct dga_policy
                      const struct dga_trust *dev, const struct dga_trust *rim)
 {
     struct dga_verify_cache *cache = NULL;
-    if (dga_verify_cache_new(rim, AT_2024_06_01, &cache) != DGA_E_OK) {
+    if (dga_verify_cache_new(rim, &cache) != DGA_E_OK) {
         return;
     }
     struct dga_appraise_options opt = {

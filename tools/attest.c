@@ -282,8 +282,7 @@ static int setup(struct attest_run *run)
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
     }
-    if (rc == EXIT_VERIFIED &&
-        dga_verify_cache_new(&run->rim_root, v->at, &run->opt.cache) != DGA_E_OK) {
+    if (rc == EXIT_VERIFIED && dga_verify_cache_new(&run->rim_root, &run->opt.cache) != DGA_E_OK) {
         cli_error("out of memory");
         rc = EXIT_IO;
     }

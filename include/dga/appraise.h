@@ -76,18 +76,25 @@ struct dga_rim_use {
 };
 
 /*
- * A per-run verification cache, owned by the caller: RIM documents (keyed by
- * the SHA-256 of their bytes: parsed once, chain and XML signature verified
- * once) and device chain suffixes (dga_device_chain_verify_cached), so that
- * GPUs of one model sharing RIMs and CAs cost one report signature and two
- * chain signatures each after the first. Bound to one RIM root and one
- * verification time: an appraisal with others is DGA_E_BAD_ARGUMENT. Not
- * thread-safe. Appraisals made with it borrow its RIMs: free them
- * (dga_appraisal_clear) before the cache.
+ * A verification cache, owned by the caller: RIM documents (keyed by the
+ * SHA-256 of their bytes: parsed once, chain and XML signature verified
+ * once), device and RIM chain suffixes (dga_device_chain_verify_cached) and
+ * decoded certificates, so that GPUs of one model sharing RIMs and CAs cost
+ * one report signature and two chain signatures each after the first, in
+ * one run or across a server's requests. Bound to one RIM root: an
+ * appraisal with another is DGA_E_BAD_ARGUMENT (failed check "options").
+ * Time-free: it keeps nothing that depends on the verification time (a RIM
+ * chain's validity window is kept and read at each appraisal's verify.at),
+ * so appraisals at any times may share it and get exactly what an uncached
+ * appraisal at their time gets. Thread-safe: concurrent dga_appraise_device
+ * and dga_appraise_set calls may share it. Bounded: at most 256 RIM
+ * documents, 16 chain suffixes and 64 certificates, never evicted while the
+ * cache lives; past that it stops remembering (those verify per use).
+ * Appraisals made with it borrow its RIMs: free them (dga_appraisal_clear)
+ * before the cache.
  */
 struct dga_verify_cache;
-dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
-                             struct dga_verify_cache **ret);
+dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, struct dga_verify_cache **ret);
 /* Frees c and everything it holds; NULL is fine. */
 void dga_verify_cache_free(struct dga_verify_cache *c);
 /* For _cleanup_: dga_verify_cache_free(*p), then *p = NULL. */

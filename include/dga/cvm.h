@@ -466,8 +466,12 @@ char *dga_cvm_run_text(const struct dga_cvm_run *r);
  * DGA_E_RIM_STORE or DGA_E_COLLATERAL_STORE for a path that is not a
  * directory; no gpu.rim_dir, or trust_roots "test" without
  * gpu.test_device_root, is DGA_E_CVM_EXPECT. *ret is untouched on failure.
- * The reappraiser is only read by dga_cvm_reappraise: concurrent calls may
- * share it.
+ * The reappraiser also owns one verification cache (dga_verify_cache: RIM
+ * verdicts, chain suffixes, decoded certificates) that every call shares:
+ * time-free and thread-safe, it never changes a verdict, and a warm call
+ * verifies per device only the report signature and the chain's leaf and
+ * BROM. Otherwise the reappraiser is only read by dga_cvm_reappraise:
+ * concurrent calls may share it.
  */
 struct dga_cvm_reappraiser;
 dga_err dga_cvm_reappraiser_new(const struct dga_cvm_expect *x, struct dga_cvm_reappraiser **ret,

@@ -79,7 +79,7 @@ dga_err dga_rim_chain_verify(const struct dga_rim *rim, const struct dga_trust *
                              struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * As dga_rim_chain_verify, with a per-run cache (may be NULL) shared with
+ * As dga_rim_chain_verify, with a chain cache (may be NULL) shared with
  * the device chains: when the certificates above the signer are byte for
  * byte those of a chain this cache verified in full to the same root (the
  * driver and VBIOS RIMs of one GPU share their L3 and L2), only the

@@ -55,15 +55,20 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
                             struct dga_diag *diag);
 
 /*
- * A per-run pool of decoded certificates keyed by their exact DER bytes.
- * OpenSSL 3.0 decodes each certificate's key through its provider decoders
- * (about a sixth of a P-384 verification), and one run meets the same CA
- * certificates again and again: every GPU's chain above the BROM, the L3
- * and L2 of both RIMs of a GPU, presented copies of the pinned roots. A hit
- * is the certificate decoded from the same bytes before. At most 64
- * certificates are remembered; later ones are decoded as usual. Not
- * thread-safe until frozen (dga_cert_pool_freeze); free with
- * dga_cert_pool_free (NULL is fine).
+ * A pool of decoded certificates keyed by their exact DER bytes. OpenSSL
+ * 3.0 decodes each certificate's key through its provider decoders (about a
+ * sixth of a P-384 verification), and one run, or a server's requests, meet
+ * the same CA certificates again and again: every GPU's chain above the
+ * BROM, the L3 and L2 of both RIMs of a GPU, presented copies of the pinned
+ * roots. A hit is the certificate decoded from the same bytes before (a
+ * reference to the same X509, which threads then share: its OpenSSL
+ * extension cache is filled before the pool holds it, so that threads only
+ * read it; the compiled-in and loaded trust roots are filled alike). At most 64
+ * certificates are remembered, never forgotten while the pool lives; later
+ * ones are decoded as usual. Thread-safe: concurrent decodes and adds take
+ * a lock around the lookup and the insertion, never around a decode (two
+ * threads decoding the same new bytes at once both decode; the first entry
+ * stays). Free with dga_cert_pool_free (NULL is fine), after every user.
  */
 struct dga_cert_pool;
 dga_err dga_cert_pool_new(struct dga_cert_pool **ret);
@@ -77,8 +82,9 @@ static inline void dga_cert_pool_freep(struct dga_cert_pool **p)
 }
 /*
  * From now on p only answers lookups: decoding a certificate it does not
- * hold leaves it unchanged, and dga_cert_pool_add does nothing. A frozen
- * pool may be shared by threads that decode through it at the same time.
+ * hold leaves it unchanged, and dga_cert_pool_add does nothing (for a pool
+ * that should hold only what its owner put there, such as the quote
+ * verifier's CA certificates, whatever the requests decode through it).
  */
 void dga_cert_pool_freeze(struct dga_cert_pool *p);
 /* Remembers x (a new reference) unless a certificate with the same DER is there. */
@@ -104,8 +110,9 @@ dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_
 
 struct dga_chain_info {
     time_t not_after_min;     /* minimum notAfter over every certificate */
+    time_t not_before_max;    /* maximum notBefore over every certificate */
     char expiration_date[21]; /* not_after_min as YYYY-MM-DDTHH:MM:SSZ */
-    bool expired;             /* some certificate's notAfter < at */
+    bool expired;             /* some certificate's notAfter <= at (dga_chain_info_at) */
     bool not_yet_valid;       /* some certificate's notBefore > at */
     char hwmodel[128];        /* device chain: CN of certificate 1 (BROM); RIM chain: signer CN */
     char ueid[64];            /* decimal serial number of certificate 0 */
@@ -127,11 +134,16 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
                                 struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * A per-run cache of verified chain suffixes: for device chains certificates
- * 2..4 (provisioner ICA, identity CA, root), which the GPUs of one model
- * share; for RIM chains the certificates above the signer, which the driver
- * and VBIOS RIMs of a GPU share (struct dga_chain_path says how an entry is
- * keyed). Not thread-safe; free with dga_chain_cache_free (NULL is fine).
+ * A cache of verified chain suffixes: for device chains certificates 2..4
+ * (provisioner ICA, identity CA, root), which the GPUs of one model share;
+ * for RIM chains the certificates above the signer, which the driver and
+ * VBIOS RIMs of a GPU share (struct dga_chain_path says how an entry is
+ * keyed). An entry says only that a path was valid, which no time changes
+ * (time is never checked on a path), so one cache serves every verification
+ * time. At most 16 suffixes, never forgotten while the cache lives; a full
+ * cache stops remembering. Thread-safe: a lock around the lookup and the
+ * insertion, never around a path validation. Free with dga_chain_cache_free
+ * (NULL is fine), after every user.
  */
 struct dga_chain_cache;
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
@@ -215,13 +227,22 @@ dga_err dga_cert_der_equal(X509 *a, X509 *b, bool *ret);
 dga_err dga_cert_first_cn(X509 *x, char *out, size_t cap);
 
 /*
- * Validity of every certificate of `certs` at `at`: sets info->not_after_min,
- * expiration_date, expired (the notAfter second itself counts as expired, as
- * OpenSSL counts it) and not_yet_valid. DGA_E_BAD_CERT with *ret_index at
- * the certificate whose times cannot be read.
+ * Validity of every certificate of `certs` (at least one) at `at`: sets
+ * info->not_after_min, not_before_max, expiration_date, and through
+ * dga_chain_info_at expired and not_yet_valid. DGA_E_BAD_CERT with
+ * *ret_index at the certificate whose times cannot be read (or 0 for none).
  */
 dga_err dga_chain_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
                            int *ret_index);
+
+/*
+ * The validity flags of a chain whose window dga_chain_validity read, at
+ * another time: expired when not_after_min <= at (the notAfter second itself
+ * counts as expired, as OpenSSL, and so xmlsec1, counts it), not_yet_valid
+ * when not_before_max > at. The window is time-free: a verdict computed once
+ * (a cached RIM chain) answers for any time through this.
+ */
+void dga_chain_info_at(struct dga_chain_info *info, time_t at);
 
 /*
  * One OpenSSL path validation of a presented chain to a pinned root, through

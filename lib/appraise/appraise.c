@@ -99,7 +99,10 @@ static void use_fail(struct dga_rim_use *u, dga_err e, const struct dga_diag *di
     }
 }
 
-/* Parse, chain and signature of one document: what its bytes alone decide. */
+/*
+ * Parse, chain and signature of one document: what its bytes alone decide
+ * (`at` sets only v->chain's flags, which every use sets again at its time).
+ */
 static void verdict_compute(const struct dga_rim_candidate *doc, const struct dga_trust *trust,
                             time_t at, struct dga_verify_cache *cache, struct rim_verdict *v)
 {
@@ -116,8 +119,12 @@ static void verdict_compute(const struct dga_rim_candidate *doc, const struct dg
                                 : DGA_E_RIM_STRUCTURE;
 }
 
-/* The verdict and this device's version check, into u (which does not take the rim). */
-static void use_verdict(const struct rim_verdict *v, const char *want_version,
+/*
+ * The verdict at this appraisal's time and this device's version check, into
+ * u (which does not take the rim). A cached verdict may have been computed at
+ * another time: the chain's validity is read from its window, at `at`.
+ */
+static void use_verdict(const struct rim_verdict *v, const char *want_version, time_t at,
                         struct dga_rim_use *u)
 {
     if (v->parse_err != DGA_E_OK) {
@@ -127,7 +134,9 @@ static void use_verdict(const struct rim_verdict *v, const char *want_version,
     memcpy(u->sha256, v->rim->sha256, sizeof u->sha256);
     u->chain = v->chain;
     u->chain_verified = v->chain_err == DGA_E_OK;
-    if (!u->chain_verified) {
+    if (u->chain_verified) {
+        dga_chain_info_at(&u->chain, at);
+    } else {
         use_fail(u, v->chain_err, &v->chain_diag, "signer chain");
     }
     u->time_valid = u->chain_verified && !u->chain.expired && !u->chain.not_yet_valid;
@@ -150,8 +159,10 @@ static bool doc_key(const struct dga_rim_candidate *doc, uint8_t key[32])
 
 /*
  * Parse, chain, signature and version of one document: fills c->use. With a
- * cache, a document seen before (same bytes) is neither parsed nor verified
- * again, and the cache keeps the rim.
+ * cache, a document seen before (same bytes), at any time and by any thread,
+ * is neither parsed nor verified again, and the cache keeps the rim. Two
+ * threads meeting new bytes at once both compute; the cache keeps the first
+ * verdict and frees the second's rim (verify_cache_add).
  */
 static void check_candidate(const struct dga_rim_candidate *doc, const char *want_version,
                             const struct dga_appraise_options *opt, struct candidate *c)
@@ -171,7 +182,7 @@ static void check_candidate(const struct dga_rim_candidate *doc, const char *wan
         shared = v != NULL;
         v = shared ? v : &local;
     }
-    use_verdict(v, want_version, &c->use);
+    use_verdict(v, want_version, opt->verify.at, &c->use);
     c->use.rim = v->rim;
     c->use.rim_borrowed = shared;
 }
@@ -427,7 +438,7 @@ dga_err dga_appraise_device(const struct dga_device_evidence *ev,
     if ((opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) ||
         (opt->rim_pins != NULL && opt->n_rim_pins < 1)) {
         fail_device(a, DGA_E_BAD_ARGUMENT, DGA_APPRAISAL_CHECK_OPTIONS);
-        return a->err; /* the cache was made for another RIM root or time; no pin for it */
+        return a->err; /* the cache was made for another RIM root; no pin for it */
     }
     if (opt->cache != NULL && verify.chain_cache == NULL) {
         verify.chain_cache = verify_cache_chains(opt->cache);

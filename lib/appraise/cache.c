@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-run verification cache: RIM verdicts keyed by the SHA-256 of the
- * document bytes, the verified device and RIM chain suffixes, and the
- * decoded certificates (lib/x509). The verdicts and suffixes are only sound
- * for one RIM root and one verification time, fixed at creation.
+ * The verification cache: RIM verdicts keyed by the SHA-256 of the document
+ * bytes, the verified device and RIM chain suffixes, and the decoded
+ * certificates (lib/x509). Sound for one RIM root, fixed at creation, and
+ * for any verification time: nothing it keeps depends on time.
+ *
+ *   - A RIM verdict keeps the parse, the chain's path result, the XML
+ *     signature result and the chain's validity window (dga_chain_info's
+ *     not_after_min and not_before_max); the flags expired/not_yet_valid
+ *     are recomputed at each use, at that appraisal's time
+ *     (dga_chain_info_at, in appraise.c). The chain check itself never
+ *     reads the time: dga_rim_chain_verify_cached uses `at` only for those
+ *     flags, and path validation runs with X509_V_FLAG_NO_CHECK_TIME.
+ *   - A chain suffix says that a path was valid, with the same flag
+ *     (lib/x509/path.c); the device chain's validity is read per call from
+ *     the presented certificates (lib/x509/chain.c read_info).
+ *   - A pooled certificate is the decode of its bytes.
+ *
+ * Thread-safe: each structure has its own lock around its lookups and
+ * insertions, never held during a parse or a signature verification.
+ * Entries are never evicted while the cache lives, so what a lookup returned
+ * stays valid until dga_verify_cache_free.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "appraise/cache.h"
 
-#define CACHE_MAX_RIMS 64
+/*
+ * Distinct RIM documents remembered: a server meets one driver and one
+ * VBIOS (or BIOS) document per driver version and board it serves; 256
+ * covers many, and bounds the memory (each parsed document holds its XML
+ * tree, at most DGA_RIM_MAX_BYTES of text). A full table stops remembering:
+ * later documents are verified per use, as without a cache.
+ */
+#define CACHE_MAX_RIMS 256
 
 struct cached_rim {
     uint8_t key[32];
@@ -19,15 +44,28 @@ struct cached_rim {
 
 struct dga_verify_cache {
     X509 *rim_root;
-    time_t at;
-    struct dga_chain_cache *chains;
-    struct dga_cert_pool *certs;
+    struct dga_chain_cache *chains; /* its own lock */
+    struct dga_cert_pool *certs;    /* its own lock */
+    pthread_mutex_t lock;           /* n_rims and rims[] */
     size_t n_rims;
     struct cached_rim *rims[CACHE_MAX_RIMS];
 };
 
-dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
-                             struct dga_verify_cache **ret)
+/* The parts; c->rim_root and the lock are set by the caller. */
+static dga_err cache_parts(const struct dga_trust *rim_trust, struct dga_verify_cache *c)
+{
+    dga_err e = dga_chain_cache_new(&c->chains);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = dga_cert_pool_new(&c->certs);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_cert_pool_add(c->certs, rim_trust->root); /* the copy each RIM presents */
+}
+
+dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, struct dga_verify_cache **ret)
 {
     if (rim_trust == NULL || rim_trust->root == NULL || ret == NULL) {
         return DGA_E_BAD_ARGUMENT;
@@ -36,24 +74,19 @@ dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, time_t at,
     if (c == NULL) {
         return DGA_E_NOMEM;
     }
-    dga_err e = dga_chain_cache_new(&c->chains);
-    if (e == DGA_E_OK) {
-        e = dga_cert_pool_new(&c->certs);
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return DGA_E_NOMEM;
     }
-    if (e == DGA_E_OK) {
-        e = dga_cert_pool_add(c->certs, rim_trust->root); /* the copy each RIM presents */
-    }
+    dga_err e = cache_parts(rim_trust, c);
     if (e == DGA_E_OK && X509_up_ref(rim_trust->root) != 1) {
         e = DGA_E_INTERNAL;
     }
     if (e != DGA_E_OK) {
-        dga_cert_pool_free(c->certs);
-        dga_chain_cache_free(c->chains);
-        free(c);
+        dga_verify_cache_free(c);
         return e;
     }
     c->rim_root = rim_trust->root;
-    c->at = at;
     *ret = c;
     return DGA_E_OK;
 }
@@ -70,12 +103,14 @@ void dga_verify_cache_free(struct dga_verify_cache *c)
     dga_chain_cache_free(c->chains);
     dga_cert_pool_free(c->certs);
     X509_free(c->rim_root);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
 bool verify_cache_matches(const struct dga_verify_cache *c, const struct dga_appraise_options *opt)
 {
-    return opt->rim_trust != NULL && opt->rim_trust->root != NULL && opt->verify.at == c->at &&
+    /* c->rim_root is set once at creation and never changes: read without the lock */
+    return opt->rim_trust != NULL && opt->rim_trust->root != NULL &&
            X509_cmp(opt->rim_trust->root, c->rim_root) == 0;
 }
 
@@ -89,7 +124,9 @@ struct dga_cert_pool *verify_cache_certs(struct dga_verify_cache *c)
     return c->certs;
 }
 
-const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c, const uint8_t key[32])
+/* Call with c->lock held. */
+static const struct rim_verdict *find_locked(const struct dga_verify_cache *c,
+                                             const uint8_t key[32])
 {
     for (size_t i = 0; i < c->n_rims; i++) {
         if (memcmp(c->rims[i]->key, key, sizeof c->rims[i]->key) == 0) {
@@ -99,18 +136,43 @@ const struct rim_verdict *verify_cache_find(const struct dga_verify_cache *c, co
     return NULL;
 }
 
-const struct rim_verdict *verify_cache_add(struct dga_verify_cache *c, const uint8_t key[32],
-                                           const struct rim_verdict *v)
+const struct rim_verdict *verify_cache_find(struct dga_verify_cache *c, const uint8_t key[32])
 {
-    if (c->n_rims == CACHE_MAX_RIMS) {
-        return NULL;
-    }
-    struct cached_rim *r = malloc(sizeof *r);
+    pthread_mutex_lock(&c->lock);
+    const struct rim_verdict *v = find_locked(c, key);
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+const struct rim_verdict *verify_cache_add(struct dga_verify_cache *c, const uint8_t key[32],
+                                           struct rim_verdict *v)
+{
+    struct cached_rim *r = malloc(sizeof *r); /* outside the lock */
     if (r == NULL) {
         return NULL;
     }
     memcpy(r->key, key, sizeof r->key);
     r->v = *v;
-    c->rims[c->n_rims++] = r;
-    return &r->v;
+    pthread_mutex_lock(&c->lock);
+    const struct rim_verdict *kept = find_locked(c, key);
+    bool added = kept == NULL && c->n_rims < CACHE_MAX_RIMS;
+    if (added) {
+        c->rims[c->n_rims++] = r;
+        kept = &r->v;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (added) {
+        return kept;
+    }
+    free(r);
+    if (kept != NULL) {
+        /*
+         * Another thread cached the same bytes while this one computed them:
+         * the same verdict (it depends on the bytes and the root only). The
+         * first entry stays; this one's rim is freed, never kept twice.
+         */
+        dga_rim_free(v->rim);
+        v->rim = NULL;
+    }
+    return kept;
 }

@@ -12,9 +12,14 @@
  * policy with the bundle's NVSwitch inventory.
  *
  * The reappraiser holds what is loaded once (roots, the policy's text, the
- * paths) and is only read by dga_cvm_reappraise, which builds everything
- * per call (policy object, caches, OCSP source): one reappraiser can serve
- * concurrent calls.
+ * paths) and one verification cache (dga_verify_cache, for its RIM root):
+ * every call shares it, so a warm call verifies a device's report and its
+ * chain's leaf and BROM under the cached ICA, and nothing of its RIMs. The
+ * cache is time-free (calls at different times share it) and thread-safe,
+ * and its chain suffixes are keyed by the root too (the NVIDIA and the test
+ * device root never share one). Everything else is built per call (the
+ * policy object, which carries the bundle's NVSwitch inventory; the OCSP
+ * source; the device evidence): one reappraiser can serve concurrent calls.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@ struct dga_cvm_reappraiser {
     char *policy_text; /* NULL: the built-in default */
     size_t policy_len;
     uint8_t policy_sha256[32];
+    struct dga_verify_cache *cache; /* for rim_root; shared by every call (thread-safe) */
 };
 
 void dga_cvm_reappraiser_free(struct dga_cvm_reappraiser *r)
@@ -47,6 +53,7 @@ void dga_cvm_reappraiser_free(struct dga_cvm_reappraiser *r)
     if (r == NULL) {
         return;
     }
+    dga_verify_cache_free(r->cache);
     dga_trust_clear(&r->nvidia_root);
     dga_trust_clear(&r->test_root);
     dga_trust_clear(&r->rim_root);
@@ -183,13 +190,17 @@ dga_err dga_cvm_reappraiser_new(const struct dga_cvm_expect *x, struct dga_cvm_r
     if (e != DGA_E_OK) {
         return e;
     }
+    e = dga_verify_cache_new(&r->rim_root, &r->cache); /* DGA_E_NOMEM only: no file named */
+    if (e != DGA_E_OK) {
+        return e;
+    }
     *ret = TAKE_PTR(r);
     return DGA_E_OK;
 }
 
 /* ---- one call: the bundle's lists ----------------------------------------------------- */
 
-/* Everything one re-appraisal builds; freed by call_clear (the appraisal before its cache). */
+/* Everything one re-appraisal builds; freed by call_clear (the reappraiser's cache outlives it). */
 struct call {
     uint8_t nonce[DGA_NONCE_LEN];
     struct dga_evidence_set *set;
@@ -198,14 +209,12 @@ struct call {
     struct dga_policy *policy;
     struct dga_ocsp_bundle ocsp_bundle;
     struct dga_ocsp_source ocsp;
-    struct dga_verify_cache *cache;
-    struct dga_set_appraisal ap;
+    struct dga_set_appraisal ap; /* borrows RIMs of the reappraiser's cache */
 };
 
 static void call_clear(struct call *c)
 {
     dga_set_appraisal_clear(&c->ap);
-    dga_verify_cache_free(c->cache);
     dga_evidence_set_freep(&c->set);
     dga_policy_free(c->policy);
     dga_ocsp_bundle_clear(&c->ocsp_bundle);
@@ -609,20 +618,16 @@ static dga_err read_lists(const json_t *doc, const struct dga_cvm_gpu_payload *p
     return read_pins(doc, c, detail);
 }
 
-/* This call's policy, OCSP source and verification cache. */
+/* This call's policy and OCSP source (the verification cache is the reappraiser's). */
 static dga_err prepare_call(const struct dga_cvm_reappraiser *r, const uint8_t *bundle, size_t len,
-                            const json_t *doc, const struct dga_cvm_gpu_payload *p, time_t at,
-                            struct call *c, char *detail)
+                            const json_t *doc, const struct dga_cvm_gpu_payload *p, struct call *c,
+                            char *detail)
 {
     dga_err e = make_policy(r, doc, p, c, detail);
     if (e != DGA_E_OK) {
         return e;
     }
-    e = make_ocsp(r, bundle, len, c, detail);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    return dga_verify_cache_new(&r->rim_root, at, &c->cache);
+    return make_ocsp(r, bundle, len, c, detail);
 }
 
 /* Reads the bundle's lists and builds what the appraisal needs; then appraises. */
@@ -639,13 +644,13 @@ static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bund
     if (e != DGA_E_OK) {
         return e;
     }
-    e = prepare_call(r, bundle, len, doc, p, at, c, detail);
+    e = prepare_call(r, bundle, len, doc, p, c, detail);
     if (e != DGA_E_OK) {
         return e;
     }
     struct dga_appraise_options opt = {.rim_trust = &r->rim_root,
                                        .rim_dir = r->rim_dir,
-                                       .cache = c->cache,
+                                       .cache = r->cache,
                                        .ocsp = &c->ocsp,
                                        .rim_pins = c->pins,
                                        .n_rim_pins = c->set->n};

@@ -827,7 +827,7 @@ static dga_err judge(struct gate_state *g)
 
 static dga_err appraise(struct gate_state *g)
 {
-    dga_err e = dga_verify_cache_new(&g->rim_root, g->at, &g->cache);
+    dga_err e = dga_verify_cache_new(&g->rim_root, &g->cache);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
                     dga_err_name(e), dga_err_message(e));

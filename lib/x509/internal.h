@@ -6,7 +6,20 @@
 #ifndef DGA_X509_INTERNAL_H
 #define DGA_X509_INTERNAL_H
 
+#include <openssl/x509.h>
+
 /* Adds n to the ECDSA verification counter (dga/stats.h). */
 void x509_stats_add(unsigned long n);
+
+/*
+ * Fills x's extension cache (OpenSSL's, under x's own lock) now, before x is
+ * handed to other threads: a certificate shared through the pool, the chain
+ * cache or a trust root is then only ever read by them. Without it the
+ * first path validations of two threads race to fill it, and ThreadSanitizer
+ * sees one thread's key identifiers read unsynchronized with the other's
+ * write. A certificate whose extensions do not decode is left as it is:
+ * every check on it still fails as before.
+ */
+void x509_cache_extensions(X509 *x);
 
 #endif

@@ -2,12 +2,13 @@
 /*
  * A chain over certificates to a pinned root (dga/x509.h, struct
  * dga_chain_path): OpenSSL path validation with the pinned root as the only
- * anchor, the per-run cache of verified suffixes, and the small readers every
+ * anchor, the cache of verified suffixes, and the small readers every
  * chain needs (DER equality, CN, validity window, algorithms). The rules of a
  * particular chain live with its caller: the device identity chain in
  * chain.c, the RIM signing chain in lib/rim/chain.c. This file knows no kind
  * of chain: the cache tells kinds apart only by the caller's tag.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,16 @@ struct verified_suffix {
     X509 *anchor;
 };
 
+/*
+ * Shared by concurrent verifications: `lock` guards n and s[] (a lookup and
+ * an insertion), never a path validation. Entries are never removed while
+ * the cache lives, so an anchor a lookup returned stays valid (and is
+ * up-referenced by the X509_STORE that trusts it). The anchors themselves are
+ * read by several threads at once, as the certificate pool's certificates
+ * are: OpenSSL 3 caches a certificate's extensions under its own lock.
+ */
 struct dga_chain_cache {
+    pthread_mutex_t lock;
     size_t n;
     struct verified_suffix s[CHAIN_CACHE_MAX];
 };
@@ -43,6 +53,10 @@ dga_err dga_chain_cache_new(struct dga_chain_cache **ret)
 {
     struct dga_chain_cache *c = calloc(1, sizeof *c);
     if (c == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
         return DGA_E_NOMEM;
     }
     *ret = c;
@@ -58,6 +72,7 @@ void dga_chain_cache_free(struct dga_chain_cache *c)
         free(c->s[i].key);
         X509_free(c->s[i].anchor);
     }
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -174,8 +189,9 @@ static dga_err suffix_key(char kind, STACK_OF(X509) *certs, int from, int to, X5
     return DGA_E_OK;
 }
 
-/* The anchor of the cached suffix with exactly this key, or NULL. */
-static X509 *cache_find(const struct dga_chain_cache *c, const unsigned char *key, size_t len)
+/* The anchor of the cached suffix with exactly this key, or NULL. Call with c->lock held. */
+static X509 *cache_find_locked(const struct dga_chain_cache *c, const unsigned char *key,
+                               size_t len)
 {
     for (size_t i = 0; i < c->n; i++) {
         if (c->s[i].len == len && memcmp(c->s[i].key, key, len) == 0) {
@@ -209,7 +225,10 @@ static X509 *suffix_lookup(struct dga_chain_path *p)
         suffix_key(p->kind, p->certs, p->anchor, p->n, p->root, &p->key, &p->key_len) != DGA_E_OK) {
         return NULL;
     }
-    return cache_find(p->cache, p->key, p->key_len);
+    pthread_mutex_lock(&p->cache->lock);
+    X509 *anchor = cache_find_locked(p->cache, p->key, p->key_len);
+    pthread_mutex_unlock(&p->cache->lock);
+    return anchor; /* never freed before the cache: no reference needed */
 }
 
 static bool path_args_ok(const struct dga_chain_path *p)
@@ -326,12 +345,19 @@ void dga_chain_path_remember(struct dga_chain_path *p)
     }
     X509 *anchor = sk_X509_value(p->built, p->anchor);
     struct dga_chain_cache *c = p->cache;
-    if (c->n == CHAIN_CACHE_MAX || X509_up_ref(anchor) != 1) {
-        return; /* a full cache just stops remembering */
+    x509_cache_extensions(anchor); /* filled by the path validation already: a no-op */
+    /*
+     * Another thread may have verified the same suffix in full meanwhile: its
+     * entry stays, this one is not added (p->key is freed by the clear).
+     */
+    pthread_mutex_lock(&c->lock);
+    if (c->n < CHAIN_CACHE_MAX && cache_find_locked(c, p->key, p->key_len) == NULL &&
+        X509_up_ref(anchor) == 1) {
+        c->s[c->n++] =
+            (struct verified_suffix){.key = TAKE_PTR(p->key), .len = p->key_len, .anchor = anchor};
+        p->key_len = 0;
     }
-    c->s[c->n++] =
-        (struct verified_suffix){.key = TAKE_PTR(p->key), .len = p->key_len, .anchor = anchor};
-    p->key_len = 0;
+    pthread_mutex_unlock(&c->lock); /* a full cache just stops remembering */
 }
 
 void dga_chain_path_clear(struct dga_chain_path *p)
@@ -386,10 +412,27 @@ dga_err dga_cert_first_cn(X509 *x, char *out, size_t cap)
     return DGA_E_OK;
 }
 
+void dga_chain_info_at(struct dga_chain_info *info, time_t at)
+{
+    /*
+     * The notAfter second itself counts as expired, as OpenSSL (and so xmlsec1)
+     * counts it: one second stricter than RFC 5280's inclusive reading, so that
+     * our verdict and theirs never differ at the boundary. Over a chain, "some
+     * certificate's notAfter <= at" is "the minimum notAfter <= at", and "some
+     * notBefore > at" is "the maximum notBefore > at".
+     */
+    info->expired = info->not_after_min <= at;
+    info->not_yet_valid = info->not_before_max > at;
+}
+
 dga_err dga_chain_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_info *info,
                            int *ret_index)
 {
     int n = sk_X509_num(certs);
+    if (n < 1) {
+        *ret_index = 0;
+        return DGA_E_BAD_CERT;
+    }
     for (int i = 0; i < n; i++) {
         X509 *x = sk_X509_value(certs, i);
         time_t not_before, not_after;
@@ -401,14 +444,11 @@ dga_err dga_chain_validity(STACK_OF(X509) *certs, time_t at, struct dga_chain_in
         if (i == 0 || not_after < info->not_after_min) {
             info->not_after_min = not_after;
         }
-        /*
-         * The notAfter second itself counts as expired, as OpenSSL (and so xmlsec1)
-         * counts it: one second stricter than RFC 5280's inclusive reading, so that
-         * our verdict and theirs never differ at the boundary.
-         */
-        info->expired = info->expired || not_after <= at;
-        info->not_yet_valid = info->not_yet_valid || not_before > at;
+        if (i == 0 || not_before > info->not_before_max) {
+            info->not_before_max = not_before;
+        }
     }
+    dga_chain_info_at(info, at);
     dga_time_format(info->not_after_min, info->expiration_date);
     return DGA_E_OK;
 }

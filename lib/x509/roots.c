@@ -7,6 +7,7 @@
 
 #include "core/cleanup.h"
 #include "dga/x509.h"
+#include "x509/internal.h"
 
 /* NVIDIA Device Identity CA. SHA-256 (DER)
  * 10:2B:F6:59:D5:41:96:14:C9:D8:E6:AE:CE:BC:80:45:4E:B2:6B:1D:F6:A7:69:AC:72:0B:9A:69:0B:16:7B:48
@@ -61,6 +62,7 @@ static dga_err trust_load(const char *pem, size_t len, bool custom, struct dga_t
     }
     ret->root = sk_X509_shift(certs);
     ret->custom = custom;
+    x509_cache_extensions(ret->root); /* roots are shared by concurrent verifications */
     return DGA_E_OK;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-run verification cache (dga_verify_cache): how many ECDSA
- * verifications an appraisal performs with and without it, that cached
- * results equal fresh ones, and that it is never fooled by different bytes.
+ * The verification cache (dga_verify_cache): how many ECDSA verifications
+ * an appraisal performs with and without it, that cached results equal
+ * fresh ones (at every verification time one cache serves, and for RIM
+ * documents that fail), and that it is never fooled by different bytes.
  */
 #include "testutil.h"
 
@@ -71,7 +72,7 @@ static struct run *run_new(void)
 
 static void with_cache(struct run *r)
 {
-    assert_int_equal(dga_verify_cache_new(&r->rim_root, r->opt.verify.at, &r->opt.cache), DGA_E_OK);
+    assert_int_equal(dga_verify_cache_new(&r->rim_root, &r->opt.cache), DGA_E_OK);
 }
 
 static void run_free(struct run *r)
@@ -333,20 +334,197 @@ static void test_rim_suffix_shared(void **state)
     dga_trust_clear(&root);
 }
 
-static void test_other_time_refused(void **state)
+/* What one appraisal decided, as text: error, failed check, the claims JSON. */
+struct result {
+    dga_err err;
+    enum dga_appraisal_check check;
+    char *claims;
+};
+
+static struct result appraise_result(struct run *r)
+{
+    dga_appraisal_clear(&r->a);
+    struct result out = {.err = dga_appraise_device(&r->set.dev[0], &r->opt, &r->a)};
+    out.check = r->a.failed_check;
+    dga_label_devices(&r->a.report, 1);
+    json_t *claims = dga_claims_device(&r->a);
+    assert_non_null(claims);
+    out.claims = json_dumps(claims, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_non_null(out.claims);
+    json_decref(claims);
+    return out;
+}
+
+/* The appraisal with the run's cache equals one without any cache, at the run's time. */
+static struct result cached_equals_uncached(struct run *r, const char *at)
+{
+    assert_int_equal(dga_time_parse(at, &r->opt.verify.at), DGA_E_OK);
+    struct dga_verify_cache *cache = r->opt.cache;
+    r->opt.cache = NULL;
+    struct result plain = appraise_result(r);
+    r->opt.cache = cache;
+    struct result cached = appraise_result(r);
+    if (plain.err != cached.err || plain.check != cached.check ||
+        strcmp(plain.claims, cached.claims) != 0) {
+        fail_msg("at %s: uncached %s %s %s\ncached %s %s %s", at, dga_err_name(plain.err),
+                 dga_appraisal_check_name(plain.check), plain.claims, dga_err_name(cached.err),
+                 dga_appraisal_check_name(cached.check), cached.claims);
+    }
+    free(plain.claims);
+    return cached;
+}
+
+/*
+ * One cache at many times, in an order that puts every validity state of the
+ * RIM signer chains and of the device chain both before and after a valid
+ * time: each result is the uncached one at that time, and after the first
+ * appraisal no RIM is verified again (3 ECDSA: report, leaf, BROM). The
+ * windows: device chain 2022-03-01 (BROM) .. 9999-12-31T23:59:59Z; driver
+ * RIM signer 2023-06-27T06:10:12Z .. 2025-06-26T06:10:12Z; VBIOS RIM signer
+ * 2023-06-23T09:38:54Z .. 2025-06-22T09:38:54Z (notAfter itself expired).
+ */
+static void test_one_cache_every_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *at;
+        dga_err err;
+        bool device_valid, driver_valid, vbios_valid;
+    } times[] = {
+        {AT_2024, DGA_E_OK, true, true, true},
+        {"2025-06-24T00:00:00Z", DGA_E_OK, true, true, false}, /* VBIOS signer expired */
+        {AT_2024, DGA_E_OK, true, true, true},
+        {"2023-06-25T00:00:00Z", DGA_E_OK, true, false, true}, /* driver signer not yet valid */
+        {AT_2024, DGA_E_OK, true, true, true},
+        {"9999-12-31T23:59:59Z", DGA_E_CHAIN_EXPIRED, false, false, false}, /* all expired */
+        {AT_2024, DGA_E_OK, true, true, true},
+        {"2021-06-01T00:00:00Z", DGA_E_CHAIN_EXPIRED, false, false, false}, /* none valid yet */
+        {"2025-06-22T09:38:54Z", DGA_E_OK, true, true, false}, /* the notAfter second */
+        {"2025-06-22T09:38:53Z", DGA_E_OK, true, true, true},
+        {"2023-06-27T06:10:11Z", DGA_E_OK, true, false, true},
+        {"2023-06-27T06:10:12Z", DGA_E_OK, true, true, true}, /* the notBefore second */
+        {"2025-06-24T00:00:00Z", DGA_E_OK, true, true, false},
+    };
+    struct run *r = run_new();
+    with_cache(r);
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        dga_stats_reset();
+        struct result res = cached_equals_uncached(r, times[i].at);
+        unsigned long ecdsa = dga_stats_ecdsa_verifications();
+        if (res.err != times[i].err || r->a.report.time_valid != times[i].device_valid ||
+            r->a.driver.time_valid != times[i].driver_valid ||
+            r->a.firmware.time_valid != times[i].vbios_valid) {
+            fail_msg("at %s: %s, device %d driver %d vbios %d", times[i].at, dga_err_name(res.err),
+                     r->a.report.time_valid, r->a.driver.time_valid, r->a.firmware.time_valid);
+        }
+        /* uncached 13, then cached: the first fills the cache (11), every later one 3 */
+        assert_int_equal(ecdsa, ECDSA_ONE_GPU + (i == 0 ? ECDSA_ONE_GPU_CACHED : ECDSA_CACHED_GPU));
+        free(res.claims);
+    }
+    run_free(r);
+}
+
+/* The fixture document `name` with one base64 character after `marker` + skip changed. */
+static uint8_t *rim_edited(const char *name, const char *marker, long skip, size_t *ret_len)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, H545 "rims/%s", name);
+    uint8_t *xml = fixture_read(rel, ret_len);
+    const char *at = strstr((const char *)xml, marker);
+    assert_non_null(at);
+    char *c = (char *)xml + (at - (const char *)xml) + (long)strlen(marker) + skip;
+    assert_true(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", *c));
+    *c = *c == 'A' ? 'B' : 'A';
+    return xml;
+}
+
+/*
+ * The signer certificate (the first X509Certificate) with a base64 character
+ * of its signature changed: a chain that fails. The character is the 12th
+ * from the end of the base64 text, inside the signature's s.
+ */
+static uint8_t *rim_bad_chain(const char *name, size_t *ret_len)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, H545 "rims/%s", name);
+    uint8_t *xml = fixture_read(rel, ret_len);
+    char *end = strstr((char *)xml, "</ds:X509Certificate>");
+    assert_non_null(end);
+    int left = 12;
+    char *c = end;
+    while (left > 0) {
+        c--;
+        if (*c != '\n' && *c != '=') {
+            left--;
+        }
+    }
+    *c = *c == 'A' ? 'B' : 'A';
+    return xml;
+}
+
+/*
+ * RIM documents that fail (a broken XML signature, a broken signer chain)
+ * fail on their first use and on every later one, the good document keeps
+ * passing between and after them, and each result is the uncached one.
+ */
+static void test_broken_rims_stay_broken(void **state)
+{
+    (void)state;
+    size_t good_len, sig_len, chain_len;
+    char rel[256];
+    snprintf(rel, sizeof rel, H545 "rims/%s", DRIVER);
+    uint8_t *good = fixture_read(rel, &good_len);
+    uint8_t *bad_sig = rim_edited(DRIVER, "<ds:SignatureValue>", 10, &sig_len);
+    uint8_t *bad_chain = rim_bad_chain(DRIVER, &chain_len);
+    static const struct {
+        int doc; /* 0 good, 1 broken signature, 2 broken chain */
+        dga_err err;
+    } steps[] = {
+        {1, DGA_E_RIM_SIGNATURE_INVALID},
+        {1, DGA_E_RIM_SIGNATURE_INVALID},
+        {0, DGA_E_OK},
+        {1, DGA_E_RIM_SIGNATURE_INVALID},
+        {2, DGA_E_CHAIN_INVALID},
+        {2, DGA_E_CHAIN_INVALID},
+        {0, DGA_E_OK},
+        {2, DGA_E_CHAIN_INVALID},
+        {1, DGA_E_RIM_SIGNATURE_INVALID},
+        {0, DGA_E_OK},
+    };
+    const uint8_t *docs[] = {good, bad_sig, bad_chain};
+    const size_t lens[] = {good_len, sig_len, chain_len};
+    struct run *r = run_new();
+    with_cache(r);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        test_write_file(r->store, DRIVER, docs[steps[i].doc], lens[steps[i].doc]);
+        struct result res = cached_equals_uncached(r, AT_2024);
+        if (res.err != steps[i].err) {
+            fail_msg("step %zu: %s, want %s", i, dga_err_name(res.err), dga_err_name(steps[i].err));
+        }
+        assert_int_equal(res.check, steps[i].err == DGA_E_OK ? DGA_APPRAISAL_CHECK_NONE
+                                                             : DGA_APPRAISAL_CHECK_DRIVER_RIM);
+        assert_int_equal(r->a.driver.err, steps[i].err);
+        free(res.claims);
+    }
+    run_free(r);
+    free(good);
+    free(bad_sig);
+    free(bad_chain);
+}
+
+static void test_other_root_refused(void **state)
 {
     (void)state;
     struct run *r = run_new();
     with_cache(r);
-    r->opt.verify.at += 1;
-    json_decref(appraise(r, DGA_E_BAD_ARGUMENT));
-    r->opt.verify.at -= 1;
     json_decref(appraise(r, DGA_E_OK));
     struct dga_trust device_as_rim_root = r->device_root;
     r->opt.rim_trust = &device_as_rim_root;
     json_decref(appraise(r, DGA_E_BAD_ARGUMENT));
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_OPTIONS);
     r->opt.rim_trust = &r->rim_root;
-    assert_int_equal(dga_verify_cache_new(NULL, 0, &(struct dga_verify_cache *){NULL}),
+    json_decref(appraise(r, DGA_E_OK));
+    assert_int_equal(dga_verify_cache_new(NULL, &(struct dga_verify_cache *){NULL}),
                      DGA_E_BAD_ARGUMENT);
     run_free(r);
 }
@@ -361,7 +539,9 @@ int main(void)
         cmocka_unit_test(test_changed_ica_verified_in_full),
         cmocka_unit_test(test_changed_rim_verified_again),
         cmocka_unit_test(test_rim_suffix_shared),
-        cmocka_unit_test(test_other_time_refused),
+        cmocka_unit_test(test_one_cache_every_time),
+        cmocka_unit_test(test_broken_rims_stay_broken),
+        cmocka_unit_test(test_other_root_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,9 +5,12 @@
  * nonce N3 and RIMs, inside the RIM signers' window 2024-06-01; the LS10
  * NVSwitch vector at 2026-06-01) placed in a bundle-shaped document built
  * here, passing, then each way it must fail with its exact error and detail;
- * a bundle the gate wrote on the fake NVML under the test PKI; the
- * expectations' test_device_root and the reappraiser's refusals; and a
- * hostile document (every member of the wrong type) answered with errors.
+ * bundles the gate wrote on the fake NVML under the test PKI (1, 2 and 8
+ * GPUs); the reappraiser's shared verification cache (its ECDSA counts, its
+ * reuse across bundles, roots and times, and threads sharing it, each result
+ * equal to a fresh reappraiser's); the expectations' test_device_root and
+ * the reappraiser's refusals; and a hostile document (every member of the
+ * wrong type) answered with errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +20,12 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "dga/appraise_set.h"
 #include "dga/cvm.h"
 #include "dga/gate.h"
+#include "dga/stats.h"
 #include "dga/util.h"
 #include "testutil.h"
 
@@ -652,6 +657,7 @@ static void test_hostile_types(void **state)
 struct gate_env {
     char dir[64];
     char path[512];
+    unsigned gpus;
 };
 
 static const char *gpath(struct gate_env *e, const char *name)
@@ -660,16 +666,17 @@ static const char *gpath(struct gate_env *e, const char *name)
     return e->path;
 }
 
-static void gate_env_make(struct gate_env *e)
+/* A fake NVML with `gpus` H100s (0000:18:00.0 and on), the test PKI's leaves. */
+static void gate_env_make(struct gate_env *e, unsigned gpus)
 {
     snprintf(e->dir, sizeof e->dir, "/tmp/dga-reappraise-gate-XXXXXX");
     assert_non_null(mkdtemp(e->dir));
-    const char *addrs[] = {"0000:18:00.0", "0000:19:00.0"};
+    e->gpus = gpus;
     char d[256];
     snprintf(d, sizeof d, "%s/pci", e->dir);
     assert_int_equal(mkdir(d, 0700), 0);
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(d, sizeof d, "%s/pci/%s", e->dir, addrs[i]);
+    for (unsigned i = 0; i < gpus; i++) {
+        snprintf(d, sizeof d, "%s/pci/0000:%02x:00.0", e->dir, 0x18 + i);
         assert_int_equal(mkdir(d, 0700), 0);
         test_write_file(d, "vendor", "0x10de\n", 7);
         test_write_file(d, "device", "0x2330\n", 7);
@@ -680,14 +687,14 @@ static void gate_env_make(struct gate_env *e)
     snprintf(chain, sizeof chain, "%s", fixture_path("testpki/certchain.pem"));
     snprintf(key, sizeof key, "%s", fixture_path("testpki/leaf.key"));
     int n = snprintf(sc, sizeof sc,
-                     "{\"report\":\"%s\",\"chain\":\"%s\",\"key\":\"%s\",\"gpus\":2,"
+                     "{\"report\":\"%s\",\"chain\":\"%s\",\"key\":\"%s\",\"gpus\":%u,"
                      "\"ready_record\":\"%s/ready.txt\"}",
-                     report, chain, key, e->dir);
+                     report, chain, key, gpus, e->dir);
     test_write_file(e->dir, "scenario.json", sc, (size_t)n);
     assert_int_equal(setenv("DGA_FAKE_NVML_SCENARIO", gpath(e, "scenario.json"), 1), 0);
 }
 
-/* Runs the gate (2 GPUs, test PKI, 2024-06-01, OCSP not required); the bundle and payload. */
+/* Runs the gate (its GPUs, test PKI, 2024-06-01, OCSP not required); the bundle and payload. */
 static void gate_run(struct gate_env *e, char **ret_bundle, size_t *ret_len,
                      struct dga_cvm_gpu_payload *ret_payload)
 {
@@ -743,7 +750,7 @@ static void test_gate_bundle(void **state)
 {
     (void)state;
     struct gate_env e;
-    gate_env_make(&e);
+    gate_env_make(&e, 2);
     char *bundle = NULL;
     size_t len = 0;
     struct dga_cvm_gpu_payload p;
@@ -774,6 +781,326 @@ static void test_gate_bundle(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", e.dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* ---- the reappraiser's shared verification cache ---------------------------------------- */
+
+/* One bundle as dga_cvm_verify hands it to the callback, with its payload and time. */
+struct input {
+    char *text;
+    size_t len;
+    json_t *doc;
+    struct dga_cvm_gpu_payload p;
+    time_t at;
+};
+
+static void input_clear(struct input *in)
+{
+    json_decref(in->doc);
+    free(in->text);
+    memset(in, 0, sizeof *in);
+}
+
+/* A bundle the gate writes with `gpus` GPUs under the test PKI, re-appraised at AT_545. */
+static void gate_input(unsigned gpus, struct input *in)
+{
+    struct gate_env e;
+    gate_env_make(&e, gpus);
+    gate_run(&e, &in->text, &in->len, &in->p);
+    in->doc = json_loadb(in->text, in->len, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(in->doc);
+    assert_int_equal(dga_time_parse(AT_545, &in->at), DGA_E_OK);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The real H100 545.00 bundle (NVIDIA root), optionally with its report's last bit flipped. */
+static void h100_input(const char *at, bool flipped, struct input *in)
+{
+    json_t *b = h100_bundle();
+    if (flipped) {
+        json_t *ev = json_array_get(json_object_get(b, "evidence"), 0);
+        char *hex = strdup(json_string_value(json_object_get(ev, "report")));
+        size_t n = strlen(hex);
+        hex[n - 1] = hex[n - 1] == '0' ? '1' : '0';
+        json_object_set_new(ev, "report", json_string(hex));
+        free(hex);
+    }
+    in->text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(in->text);
+    in->len = strlen(in->text);
+    in->doc = json_loads(in->text, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(in->doc);
+    in->p = payload(1, "nvidia");
+    assert_int_equal(dga_time_parse(at, &in->at), DGA_E_OK);
+    json_decref(b);
+}
+
+/* Expectations admitting both device roots, so that one reappraiser takes every input. */
+static char *both_roots_expect(void)
+{
+    char rims[512], policy[512], root[512];
+    snprintf(rims, sizeof rims, "%s", fixture_path(RIMS_545));
+    snprintf(policy, sizeof policy, "%s", fixture_path(OFFLINE));
+    snprintf(root, sizeof root, "%s", fixture_path("testpki/root.pem"));
+    char *text = malloc(4096);
+    assert_non_null(text);
+    snprintf(text, 4096,
+             "{\"gpu\":{\"rim_dir\":\"%s\",\"policy\":\"%s\",\"trust_roots\":[\"nvidia\",\"test\"],"
+             "\"test_device_root\":\"%s\"}}",
+             rims, policy, root);
+    return text;
+}
+
+struct shared {
+    struct dga_cvm_expect x;
+    struct dga_cvm_reappraiser *r;
+};
+
+static void shared_new(const char *expect, struct shared *s)
+{
+    assert_int_equal(dga_cvm_expect_parse(expect, strlen(expect), &s->x, NULL), DGA_E_OK);
+    s->r = NULL;
+    assert_int_equal(dga_cvm_reappraiser_new(&s->x, &s->r, NULL), DGA_E_OK);
+}
+
+static void shared_free(struct shared *s)
+{
+    dga_cvm_reappraiser_free(s->r);
+    dga_cvm_expect_clear(&s->x);
+}
+
+/* No cmocka assertion here: threads call it. */
+static void run_on(const struct shared *s, const struct input *in, struct outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    o->err = dga_cvm_reappraise(s->r, (const uint8_t *)in->text, in->len, in->doc, &s->x, &in->p,
+                                in->at, &o->out, o->detail);
+}
+
+/* The same input on a reappraiser of its own, made and freed for this one call. */
+static void run_fresh(const char *expect, const struct input *in, struct outcome *o)
+{
+    struct shared s;
+    shared_new(expect, &s);
+    run_on(&s, in, o);
+    shared_free(&s);
+}
+
+static bool device_equal(const struct dga_cvm_gpu_device *a, const struct dga_cvm_gpu_device *b)
+{
+    return strcmp(a->label, b->label) == 0 && strcmp(a->arch, b->arch) == 0 &&
+           strcmp(a->ueid, b->ueid) == 0 && strcmp(a->driver_version, b->driver_version) == 0 &&
+           strcmp(a->vbios_version, b->vbios_version) == 0 && strcmp(a->measres, b->measres) == 0 &&
+           strcmp(a->failed_check, b->failed_check) == 0 && a->err == b->err && a->pass == b->pass;
+}
+
+/* Everything a re-appraisal answers; no cmocka assertion (threads call it). */
+static bool outcome_equal(const struct outcome *a, const struct outcome *b)
+{
+    if (a->err != b->err || strcmp(a->detail, b->detail) != 0 || a->out.ran != b->out.ran ||
+        a->out.at != b->out.at || a->out.n_devices != b->out.n_devices ||
+        memcmp(a->out.policy_sha256, b->out.policy_sha256, 32) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < a->out.n_devices; i++) {
+        if (!device_equal(&a->out.devices[i], &b->out.devices[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void expect_same(const struct outcome *got, const struct outcome *want, const char *what)
+{
+    if (!outcome_equal(got, want)) {
+        fail_msg("%s: got %s \"%s\" (%zu devices), want %s \"%s\" (%zu devices)", what,
+                 dga_err_name(got->err), got->detail, got->out.n_devices, dga_err_name(want->err),
+                 want->detail, want->out.n_devices);
+    }
+}
+
+/*
+ * ECDSA per re-appraisal of the gate's bundles (test device PKI, the 545.00
+ * RIMs). A cold call (what every call cost before the reappraiser kept its
+ * cache): per GPU the report and 4 chain signatures, then for the RIMs 2 XML
+ * signatures, the driver RIM's chain (3) and the VBIOS RIM's signer (its L3
+ * and L2 are the driver RIM's): 11 for one GPU, and each further GPU of the
+ * call 3 (report, leaf, BROM under the cached ICA): 32 for eight. A warm
+ * call: 3 per GPU, nothing of the RIMs.
+ */
+#define ECDSA_COLD_1 11
+#define ECDSA_WARM_PER_GPU 3
+#define ECDSA_COLD_8 (ECDSA_COLD_1 + 7 * ECDSA_WARM_PER_GPU)
+
+static unsigned long counted(const struct shared *s, const struct input *in, dga_err want)
+{
+    struct outcome o;
+    dga_stats_reset();
+    run_on(s, in, &o);
+    unsigned long n = dga_stats_ecdsa_verifications();
+    expect_failure(&o, want, "");
+    assert_int_equal(o.out.n_devices, in->p.devices);
+    outcome_clear(&o);
+    return n;
+}
+
+static void test_shared_cache_ecdsa(void **state)
+{
+    (void)state;
+    struct input one = {0}, eight = {0};
+    gate_input(1, &one);
+    gate_input(8, &eight);
+    char *x = gpu_expect(RIMS_545, OFFLINE, "testpki/root.pem", NULL);
+    struct shared s;
+    shared_new(x, &s);
+    assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_COLD_1);
+    assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_WARM_PER_GPU); /* 3 */
+    assert_int_equal(counted(&s, &eight, DGA_E_OK), 8 * ECDSA_WARM_PER_GPU);
+    assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_WARM_PER_GPU);
+    shared_free(&s);
+    shared_new(x, &s); /* the 8-GPU bundle first: 32 cold, 24 warm */
+    assert_int_equal(counted(&s, &eight, DGA_E_OK), ECDSA_COLD_8);
+    assert_int_equal(counted(&s, &eight, DGA_E_OK), 8 * ECDSA_WARM_PER_GPU);
+    shared_free(&s);
+    free(x);
+    input_clear(&one);
+    input_clear(&eight);
+}
+
+/*
+ * One reappraiser across bundles of 1 and 8 GPUs, both device roots, several
+ * times (the RIM signers valid, then expired: the policy refuses) and a
+ * failing report: every answer is a fresh reappraiser's.
+ */
+static void test_reappraiser_reused(void **state)
+{
+    (void)state;
+    struct input in[6] = {0};
+    gate_input(1, &in[0]);
+    gate_input(8, &in[1]);
+    h100_input(AT_545, false, &in[2]);
+    h100_input("2026-11-28T00:00:00Z", false, &in[3]);
+    h100_input(AT_545, true, &in[4]);
+    gate_input(1, &in[5]);
+    assert_int_equal(dga_time_parse("2026-11-28T00:00:00Z", &in[5].at), DGA_E_OK);
+    static const size_t order[] = {0, 1, 2, 3, 4, 5, 1, 0, 3, 2, 5, 4, 1, 3, 0};
+    static const dga_err want[] = {DGA_E_OK,
+                                   DGA_E_OK,
+                                   DGA_E_OK,
+                                   DGA_E_CVM_REAPPRAISAL,
+                                   DGA_E_SIGNATURE_INVALID,
+                                   DGA_E_CVM_REAPPRAISAL};
+    char *x = both_roots_expect();
+    struct outcome fresh[6];
+    for (size_t i = 0; i < 6; i++) {
+        run_fresh(x, &in[i], &fresh[i]);
+        assert_int_equal(fresh[i].err, want[i]);
+    }
+    struct shared s;
+    shared_new(x, &s);
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        struct outcome o;
+        char what[32];
+        run_on(&s, &in[order[k]], &o);
+        snprintf(what, sizeof what, "call %zu (input %zu)", k, order[k]);
+        expect_same(&o, &fresh[order[k]], what);
+        outcome_clear(&o);
+    }
+    shared_free(&s);
+    for (size_t i = 0; i < 6; i++) {
+        outcome_clear(&fresh[i]);
+        input_clear(&in[i]);
+    }
+    free(x);
+}
+
+#define N_THREADS 4
+#define CALLS_PER_THREAD 25
+#define ROUNDS 5 /* a cold reappraiser per round: the first calls race to fill its cache */
+#define N_INPUTS 3
+
+struct worker {
+    const struct shared *s;
+    const struct input *in;     /* N_INPUTS */
+    const struct outcome *want; /* the serial answer per input */
+    pthread_barrier_t *start;
+    size_t first, calls, mismatches;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    pthread_barrier_wait(w->start);
+    for (size_t k = 0; k < w->calls; k++) {
+        size_t i = (w->first + k) % N_INPUTS;
+        struct outcome o;
+        run_on(w->s, &w->in[i], &o);
+        w->mismatches += outcome_equal(&o, &w->want[i]) ? 0 : 1;
+        outcome_clear(&o);
+    }
+    return NULL;
+}
+
+/* One round: N_THREADS threads, CALLS_PER_THREAD / ROUNDS calls each, one cold reappraiser. */
+static size_t threads_round(const char *x, const struct input *in, const struct outcome *want,
+                            size_t round)
+{
+    struct shared s;
+    shared_new(x, &s);
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, N_THREADS), 0);
+    pthread_t t[N_THREADS];
+    struct worker w[N_THREADS];
+    for (size_t i = 0; i < N_THREADS; i++) {
+        w[i] = (struct worker){.s = &s,
+                               .in = in,
+                               .want = want,
+                               .start = &start,
+                               .first = i + round,
+                               .calls = CALLS_PER_THREAD / ROUNDS};
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    size_t mismatches = 0;
+    for (size_t i = 0; i < N_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        mismatches += w[i].mismatches;
+    }
+    pthread_barrier_destroy(&start);
+    shared_free(&s);
+    return mismatches;
+}
+
+/*
+ * 4 threads x 25 re-appraisals of the 1-GPU and the 8-GPU gate bundles and
+ * the real H100 one, sharing one reappraiser (one cache) per round: every
+ * answer equals the serial one. Also run under ASan and TSan.
+ */
+static void test_reappraiser_threads(void **state)
+{
+    (void)state;
+    struct input in[N_INPUTS] = {0};
+    gate_input(1, &in[0]);
+    gate_input(8, &in[1]);
+    h100_input(AT_545, false, &in[2]);
+    char *x = both_roots_expect();
+    struct outcome want[N_INPUTS];
+    struct shared s;
+    shared_new(x, &s);
+    for (size_t i = 0; i < N_INPUTS; i++) {
+        run_on(&s, &in[i], &want[i]);
+        expect_failure(&want[i], DGA_E_OK, "");
+    }
+    shared_free(&s);
+    for (size_t round = 0; round < ROUNDS; round++) {
+        assert_int_equal(threads_round(x, in, want, round), 0);
+    }
+    for (size_t i = 0; i < N_INPUTS; i++) {
+        outcome_clear(&want[i]);
+        input_clear(&in[i]);
+    }
+    free(x);
 }
 
 /* ---- the expectations' test_device_root, the reappraiser's refusals ---------------------- */
@@ -937,6 +1264,9 @@ int main(void)
         cmocka_unit_test(test_bundle_malformed),
         cmocka_unit_test(test_hostile_types),
         cmocka_unit_test(test_gate_bundle),
+        cmocka_unit_test(test_shared_cache_ecdsa),
+        cmocka_unit_test(test_reappraiser_reused),
+        cmocka_unit_test(test_reappraiser_threads),
         cmocka_unit_test(test_expect_test_device_root),
         cmocka_unit_test(test_reappraiser_refusals),
         cmocka_unit_test(test_appraise_pins_options),

@@ -351,7 +351,7 @@ static void appraise_545(const char *policy_json, struct dga_set_appraisal *ap,
     assert_int_equal(dga_trust_nvidia_device(dev), DGA_E_OK);
     assert_int_equal(dga_trust_nvidia_rim(rim), DGA_E_OK);
     time_t at = 1717200000; /* 2024-06-01 */
-    assert_int_equal(dga_verify_cache_new(rim, at, cache), DGA_E_OK);
+    assert_int_equal(dga_verify_cache_new(rim, cache), DGA_E_OK);
     struct dga_appraise_options opt = {
         .rim_trust = rim, .cache = *cache, .rim_dir = fixture_path("gpu/h100_545.00/rims")};
     opt.verify.at = at;
@@ -493,7 +493,7 @@ static void dup_appraise(struct dup_run *d, const char *policy_json, bool test_r
     }
     assert_int_equal(dga_trust_nvidia_rim(&d->rim), DGA_E_OK);
     time_t at = 1717200000; /* 2024-06-01 */
-    assert_int_equal(dga_verify_cache_new(&d->rim, at, &d->cache), DGA_E_OK);
+    assert_int_equal(dga_verify_cache_new(&d->rim, &d->cache), DGA_E_OK);
     struct dga_appraise_options opt = {
         .rim_trust = &d->rim, .cache = d->cache, .rim_dir = fixture_path("gpu/h100_545.00/rims")};
     opt.verify.at = at;
