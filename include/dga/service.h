@@ -69,6 +69,20 @@ dga_err dga_service_response_header(struct dga_service_response *r, const char *
  * no-store) whose body is text (borrowed: static, or set release).
  */
 void dga_service_response_text(struct dga_service_response *r, unsigned status, const char *text);
+/* dga_service_response_text with Content-Type application/json. */
+void dga_service_response_json(struct dga_service_response *r, unsigned status, const char *text);
+/*
+ * dga_service_response_json with a malloc'd body of len bytes that the
+ * response owns (freed with free() once sent, or if it cannot be).
+ */
+void dga_service_response_json_owned(struct dga_service_response *r, unsigned status, char *body,
+                                     size_t len);
+/*
+ * The JSON body of an answer the service gives without asking the server's
+ * own code ({"error":"not found"}, ...: 400, 404, 405, 413, 500 "out of
+ * memory", anything else "service unavailable"); static text.
+ */
+const char *dga_service_status_json(unsigned status);
 
 struct dga_service_handlers {
     /*

@@ -368,27 +368,9 @@ static unsigned route_of(const char *method, const char *target, enum route *ret
     return 404;
 }
 
-static const char *status_json(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "{\"error\":\"bad request\"}";
-    case 404:
-        return "{\"error\":\"not found\"}";
-    case 405:
-        return "{\"error\":\"method not allowed\"}";
-    case 413:
-        return "{\"error\":\"payload too large\"}";
-    case 500:
-        return "{\"error\":\"out of memory\"}";
-    default:
-        return "{\"error\":\"service unavailable\"}";
-    }
-}
-
 static dga_err static_answer(unsigned status, unsigned *ret_status, char **ret, size_t *ret_len)
 {
-    char *text = strdup(status_json(status));
+    char *text = strdup(dga_service_status_json(status));
     if (text == NULL) {
         return DGA_E_NOMEM;
     }
@@ -420,16 +402,10 @@ dga_err dga_kms_hook_answer(struct dga_kms_hook *h, const char *method, const ch
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-static void json_response(struct dga_service_response *r, unsigned status, const char *text)
-{
-    dga_service_response_text(r, status, text);
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
-}
-
 static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
 {
     (void)cls;
-    json_response(ret, status, status_json(status));
+    dga_service_response_json(ret, status, dga_service_status_json(status));
 }
 
 static unsigned on_head(void *cls, const struct dga_service_request *r)
@@ -448,13 +424,10 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
     size_t len = 0;
     if (dga_kms_hook_answer(h, r->method, r->uri, r->content_type, r->body, r->body_len, &status,
                             &body, &len) != DGA_E_OK) {
-        json_response(ret, 500, status_json(500));
+        dga_service_response_json(ret, 500, dga_service_status_json(500));
         return DGA_E_OK;
     }
-    json_response(ret, status, body);
-    ret->len = len;
-    ret->release = free;
-    ret->release_cls = body;
+    dga_service_response_json_owned(ret, status, body, len);
     return DGA_E_OK;
 }
 

@@ -237,29 +237,6 @@ static void stop_watcher(struct dga_service *s)
 
 /* ---- responses ---- */
 
-dga_err dga_service_response_header(struct dga_service_response *r, const char *name,
-                                    const char *value)
-{
-    if (r->n_headers >= DGA_SERVICE_HEADERS_MAX || strlen(name) >= DGA_SERVICE_HEADER_NAME_MAX ||
-        strlen(value) >= DGA_SERVICE_HEADER_VALUE_MAX) {
-        return DGA_E_TOO_LARGE;
-    }
-    memcpy(r->headers[r->n_headers].name, name, strlen(name) + 1);
-    memcpy(r->headers[r->n_headers].value, value, strlen(value) + 1);
-    r->n_headers++;
-    return DGA_E_OK;
-}
-
-void dga_service_response_text(struct dga_service_response *r, unsigned status, const char *text)
-{
-    memset(r, 0, sizeof *r);
-    r->status = status;
-    snprintf(r->content_type, sizeof r->content_type, "text/plain; charset=utf-8");
-    (void)dga_service_response_header(r, "Cache-Control", "no-store");
-    r->body = text;
-    r->len = strlen(text);
-}
-
 /* Queues r on conn; its body is released whatever happens. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct dga_service_response *r)
 {

@@ -247,34 +247,10 @@ static unsigned route_of(const char *method, const char *uri, enum route *ret)
     return 404;
 }
 
-static const char *status_json(unsigned status)
-{
-    switch (status) {
-    case 400:
-        return "{\"error\":\"bad request\"}";
-    case 404:
-        return "{\"error\":\"not found\"}";
-    case 405:
-        return "{\"error\":\"method not allowed\"}";
-    case 413:
-        return "{\"error\":\"payload too large\"}";
-    case 500:
-        return "{\"error\":\"out of memory\"}";
-    default:
-        return "{\"error\":\"service unavailable\"}";
-    }
-}
-
-static void json_response(struct dga_service_response *r, unsigned status, const char *text)
-{
-    dga_service_response_text(r, status, text);
-    snprintf(r->content_type, sizeof r->content_type, "application/json");
-}
-
 static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
 {
     (void)cls;
-    json_response(ret, status, status_json(status));
+    dga_service_response_json(ret, status, dga_service_status_json(status));
 }
 
 static unsigned on_head(void *cls, const struct dga_service_request *r)
@@ -291,24 +267,21 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
     enum route route;
     unsigned status = route_of(r->method, r->uri, &route);
     if (status != 0) {
-        json_response(ret, status, status_json(status));
+        dga_service_response_json(ret, status, dga_service_status_json(status));
         return DGA_E_OK;
     }
     if (route == ROUTE_HEALTH) {
-        json_response(ret, 200, "{\"status\":\"ok\"}");
+        dga_service_response_json(ret, 200, "{\"status\":\"ok\"}");
         return DGA_E_OK;
     }
     time_t at = v->cfg.has_at ? v->cfg.at : time(NULL); /* the request's arrival */
     char *body = NULL;
     size_t len = 0;
     if (dga_verifier_verify(v, r->body, r->body_len, at, &status, &body, &len) != DGA_E_OK) {
-        json_response(ret, 500, status_json(500));
+        dga_service_response_json(ret, 500, dga_service_status_json(500));
         return DGA_E_OK;
     }
-    json_response(ret, status, body);
-    ret->len = len;
-    ret->release = free;
-    ret->release_cls = body;
+    dga_service_response_json_owned(ret, status, body, len);
     return DGA_E_OK;
 }
 
