@@ -35,26 +35,14 @@ POLICY=$(hex 5 64)
 EVIDENCE=$(hex 9 64)
 CFG=$tmp/auth-config.json
 
-# wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
-wait_for() {
-    local i v
-    for i in $(seq 1 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.1
-    done
-    echo "wait_for: no /$2/ in $1" >&2
-    cat "$1" >&2
-    return 1
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$(dirname "$0")/../lib/server.sh"
 
 # server NAME ARGS...: the hook on 127.0.0.1 (any port); sets ${NAME}_port
 server() {
     local name=$1
     shift
-    "$bin" kms-hook --listen 127.0.0.1:0 "$@" 2>"$tmp/$name.log" &
-    pids+=($!)
-    printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
+    start_server "$name" "$bin" kms-hook --listen 127.0.0.1:0 "$@"
 }
 
 # put_config JSON: replaces the configuration atomically, as an operator's editor would

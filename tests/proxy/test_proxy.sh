@@ -53,18 +53,8 @@ between() {
 
 # ---- processes ----
 
-# wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
-wait_for() {
-    local i v
-    for i in $(seq 1 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.05
-    done
-    echo "wait_for: no /$2/ in $1" >&2
-    cat "$1" >&2
-    return 1
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$here/../lib/server.sh"
 
 # responder NAME ARGS...: an openssl OCSP responder; sets ${NAME}_port and ${NAME}_pid
 responder() {
@@ -90,11 +80,7 @@ start_fake() {
 proxy() {
     local name=$1
     shift
-    "$bin" proxy --listen 127.0.0.1:0 --refresh-interval 0 "$@" >"$tmp/$name.log" 2>&1 &
-    local pid=$!
-    pids+=("$pid")
-    printf -v "${name}_pid" %s "$pid"
-    printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
+    start_server "$name" "$bin" proxy --listen 127.0.0.1:0 --refresh-interval 0 "$@"
 }
 
 # stop NAME: SIGTERM to a proxy; it must exit 0 (under ASan: also without leaks)

@@ -34,27 +34,14 @@ AT=2026-03-01T00:00:00Z
 echo '{}' >"$tmp/none.json"
 echo "{\"gpu\":{\"required\":true,\"rim_dir\":\"$fx/gpu/h100_545.00/rims\"}}" >"$tmp/gpu.json"
 
-# wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
-wait_for() {
-    local i v
-    for i in $(seq 1 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.1
-    done
-    echo "wait_for: no /$2/ in $1" >&2
-    cat "$1" >&2
-    return 1
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$here/../lib/server.sh"
 
 # server NAME ARGS...: the verifier on 127.0.0.1 (any port); sets ${NAME}_port, ${NAME}_pid
 server() {
     local name=$1
     shift
-    "$bin" verifier --listen 127.0.0.1:0 "$@" 2>"$tmp/$name.log" &
-    pids+=($!)
-    printf -v "${name}_pid" %s $!
-    printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
+    start_server "$name" "$bin" verifier --listen 127.0.0.1:0 "$@"
 }
 
 # http NAME WANT_STATUS CURL_ARGS...: the body in $tmp/NAME.body

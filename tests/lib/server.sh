@@ -1,0 +1,33 @@
+# Helpers for the tests that start a server of this project (proxy, verifier, kms-hook)
+# and wait for it. Sourced; the caller defines $tmp (a scratch directory) and the array
+# pids (every process it starts, killed by its cleanup).
+
+# wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
+# (10 s at most; then the file goes to stderr and the status is 1).
+wait_for() {
+    local i v
+    for i in $(seq 1 200); do
+        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null)
+        if [ -n "$v" ]; then
+            echo "$v"
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "wait_for: no /$2/ in $1" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# start_server NAME COMMAND...: runs COMMAND in the background with its stderr (and stdout)
+# in $tmp/NAME.log, records it in pids, and sets ${NAME}_pid and ${NAME}_port from the
+# service layer's "listening on ... (port N)" line.
+start_server() {
+    local name=$1
+    shift
+    "$@" >"$tmp/$name.log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    printf -v "${name}_pid" %s "$pid"
+    printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
+}
