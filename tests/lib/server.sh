@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the tests that start a server of this project (proxy, verifier, kms-hook)
 # and wait for it. Sourced; the caller defines $tmp (a scratch directory) and the array
 # pids (every process it starts, killed by its cleanup).
@@ -5,8 +6,8 @@
 # wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
 # (10 s at most; then the file goes to stderr and the status is 1).
 wait_for() {
-    local i v
-    for i in $(seq 1 200); do
+    local v
+    for _ in $(seq 1 200); do
         v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null)
         if [ -n "$v" ]; then
             echo "$v"
@@ -22,6 +23,7 @@ wait_for() {
 # start_server NAME COMMAND...: runs COMMAND in the background with its stderr (and stdout)
 # in $tmp/NAME.log, records it in pids, and sets ${NAME}_pid and ${NAME}_port from the
 # service layer's "listening on ... (port N)" line.
+# shellcheck disable=SC2154 # tmp and pids are the caller's (above)
 start_server() {
     local name=$1
     shift
