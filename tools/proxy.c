@@ -46,7 +46,8 @@ static int load_config(int argc, char **argv, struct dga_proxy_config *c)
         cli_error("proxy: environment %s: %s", d.field, dga_err_message(d.err));
         return EXIT_USAGE;
     }
-    const struct server_command cmd = {"proxy", dga_proxy_config_options(), proxy_usage};
+    const struct server_command cmd = {
+        .name = "proxy", .options = dga_proxy_config_options(), .usage = proxy_usage};
     int rc = server_parse_args(argc, argv, &cmd, c);
     if (rc == 0 && dga_proxy_config_check(c, &d) != DGA_E_OK) {
         cli_error("proxy: %s: %s", d.field, dga_err_message(d.err));

@@ -32,7 +32,7 @@ static int early_flags(int argc, char **argv, const struct server_command *cmd, 
             cmd->usage(stdout);
             return SERVER_HELP;
         }
-        if (!is_config_flag(argv[i])) {
+        if (cmd->config_is_path || !is_config_flag(argv[i])) {
             continue;
         }
         const char *path = option_value(argc, argv, &i, strchr(argv[i], '='));
@@ -68,7 +68,7 @@ static int apply_flag(int argc, char **argv, int *i, const struct server_command
     const char *value = o != NULL && dga_service_option_is_switch(o) && eq == NULL
                             ? "true"
                             : option_value(argc, argv, i, eq);
-    if (strcmp(name, "config") == 0) {
+    if (strcmp(name, "config") == 0 && !cmd->config_is_path) {
         return EXIT_VERIFIED; /* applied first */
     }
     if (o == NULL) {
@@ -85,6 +85,9 @@ static int apply_flag(int argc, char **argv, int *i, const struct server_command
 int server_parse_args(int argc, char **argv, const struct server_command *cmd, void *config)
 {
     int rc = early_flags(argc, argv, cmd, config);
+    if (rc == EXIT_VERIFIED && cmd->environment != NULL) {
+        rc = cmd->environment(config);
+    }
     for (int i = 1; i < argc && rc == EXIT_VERIFIED; i++) {
         if (strncmp(argv[i], "--", 2) != 0) {
             cli_error("%s: unexpected argument '%s' (try --help)", cmd->name, argv[i]);

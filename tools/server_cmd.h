@@ -9,6 +9,7 @@
 #define DGA_TOOLS_SERVER_CMD_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dga/service.h"
@@ -17,6 +18,18 @@ struct server_command {
     const char *name;                          /* "proxy": the start of every message */
     const struct dga_service_options *options; /* the config's table (dga_*_config_options) */
     void (*usage)(FILE *out);                  /* the --help text */
+    /*
+     * --config FILE is an option of the table like any other (kms-hook's
+     * auth-config.json path), applied in order with the others; false: a
+     * "key = value" file read through the table before the other flags.
+     */
+    bool config_is_path;
+    /*
+     * NULL, or what the environment sets (auth-simple's PORT, ...): called
+     * after the --help pass, before the flags, which win; EXIT_VERIFIED, or
+     * an exit code after its one line on stderr.
+     */
+    int (*environment)(void *config);
 };
 
 /* What server_parse_args returns after --help: exit 0 without serving. */
@@ -27,8 +40,9 @@ struct server_command {
  * already (defaults, the environment):
  *   1. --help or -h, wherever it stands: usage on stdout, SERVER_HELP; and,
  *      in order, each "--config FILE" or "--config=FILE": the file through
- *      the table (dga_service_options_load_file);
- *   2. then the other flags in order: "--name VALUE" or "--name=VALUE", a
+ *      the table (dga_service_options_load_file), unless config_is_path;
+ *   2. cmd->environment, when there is one;
+ *   3. then the other flags in order: "--name VALUE" or "--name=VALUE", a
  *      switch alone is "true" and never takes the next argument.
  * EXIT_USAGE, after one line on stderr: "<name>: --config needs a FILE",
  * "<name>: FILE: line N: FIELD: MESSAGE", "<name>: unexpected argument 'ARG'

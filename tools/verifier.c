@@ -40,7 +40,8 @@ static void log_line(void *cls, const char *line)
 static int load_config(int argc, char **argv, struct dga_verifier_config *c)
 {
     dga_verifier_config_defaults(c);
-    const struct server_command cmd = {"verifier", dga_verifier_config_options(), verifier_usage};
+    const struct server_command cmd = {
+        .name = "verifier", .options = dga_verifier_config_options(), .usage = verifier_usage};
     int rc = server_parse_args(argc, argv, &cmd, c);
     struct dga_diag d = {0};
     if (rc == 0 && dga_verifier_config_check(c, &d) != DGA_E_OK) {

@@ -205,6 +205,15 @@ struct dga_kms_hook_config {
 
 /* listen 127.0.0.1:3000, config ./auth-config.json (auth-simple's), the limits above. */
 void dga_kms_hook_config_defaults(struct dga_kms_hook_config *c);
+/*
+ * kms-hook's options (listen, config, client-timeout, client-request-timeout,
+ * max-request, max-connections, max-connections-per-client, the switch
+ * quiet) for its flags: no bound or timeout 0, durations s/m/h/d up to
+ * INT32_MAX seconds, max-request K/M up to DGA_KMS_REQUEST_MAX, connection
+ * counts up to 1000000; failures DGA_E_BAD_ARGUMENT. No "key = value" file
+ * reads through it (file_max 0): "config" is the auth-config.json path.
+ */
+const struct dga_service_options *dga_kms_hook_config_options(void);
 
 struct dga_kms_hook;
 

@@ -236,6 +236,43 @@ rc=$?
 PORT=http "$bin" kms-hook >/dev/null 2>&1
 [ $? -eq 2 ] && ok "PORT not a number: exit 2" || fail "PORT=http accepted"
 
+# ---- the flags: each refusal exits 2 with exactly one line; the accepted values and bounds
+# usage_error NAME 'MESSAGE' ARGS...: kms-hook ARGS exits 2, stderr is "PROGRAM: MESSAGE"
+usage_error() {
+    local name=$1 want=$2 err
+    shift 2
+    err=$("$bin" kms-hook "$@" 2>&1 >/dev/null)
+    local rc=$?
+    [ $rc -eq 2 ] && [ "$err" = "dstack-gpu-attest: $want" ] && ok "usage: $name" ||
+        fail "usage: $name: rc $rc, stderr '$err'"
+}
+usage_error timeout-zero "kms-hook: --client-timeout: invalid value '0'" --client-timeout 0
+usage_error timeout-unit "kms-hook: --client-request-timeout: invalid value '1w'" \
+    --client-request-timeout 1w
+usage_error timeout-over "kms-hook: --client-timeout: invalid value '2147483648'" \
+    --client-timeout 2147483648
+usage_error request-over "kms-hook: --max-request: invalid value '65537'" --max-request 65537
+usage_error request-zero "kms-hook: --max-request: invalid value '0K'" --max-request=0K
+usage_error conn-unit "kms-hook: --max-connections: invalid value '1K'" --max-connections 1K
+usage_error conn-over "kms-hook: --max-connections-per-client: invalid value '1000001'" \
+    --max-connections-per-client 1000001
+usage_error config-empty "kms-hook: --config: invalid value ''" --config=
+usage_error config-missing "kms-hook: --config: invalid value ''" --quiet --config
+usage_error listen-empty "kms-hook: --listen: invalid value ''" --listen ''
+usage_error unknown "kms-hook: unknown option '--bogus' (try --help)" --bogus 1
+usage_error stray "kms-hook: unexpected argument 'stray' (try --help)" --quiet stray
+PORT=70000 usage_error port-range "kms-hook: PORT: invalid value '70000'"
+out=$(PORT=http "$bin" kms-hook --bogus --help 2>&1)
+[ $? -eq 0 ] && [ "$(head -1 <<<"$out")" = \
+    "Usage: dstack-gpu-attest kms-hook [--listen ADDR:PORT] [--config FILE] [OPTION VALUE]..." ] &&
+    ok "--help wins over a bad PORT and a bad flag" || fail "--help: $out"
+# every bound at its limit, either case of a unit; the flags win over the environment
+PORT=1 AUTH_CONFIG_PATH=$tmp/none.json server bounds --config="$CFG" --client-timeout 1d \
+    --client-request-timeout 35791M --max-request 64k --max-connections 1000000 \
+    --max-connections-per-client 1 --quiet
+grep -q "(port $bounds_port), configuration $CFG" "$tmp/bounds.log" &&
+    ok "bounds accepted, flags over the environment" || fail "bounds: $(cat "$tmp/bounds.log")"
+
 # ---- a slow client is cut at client-request-timeout; others are served meanwhile
 server s --config "$CFG" --client-request-timeout 2 --quiet
 port=$s_port

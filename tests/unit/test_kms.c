@@ -876,6 +876,39 @@ static void test_hook_threads(void **state)
     expect_answer(e, req, ALLOWED);
 }
 
+/* The flags' table: each option's bounds, a refusal leaving the config as it was. */
+static void test_hook_options(void **state)
+{
+    (void)state;
+    const struct dga_service_options *t = dga_kms_hook_config_options();
+    struct dga_kms_hook_config c;
+    dga_kms_hook_config_defaults(&c);
+    assert_int_equal(dga_service_options_set(t, &c, "client-timeout", "2d"), DGA_E_OK);
+    assert_int_equal(c.client_timeout, 2 * 86400);
+    assert_int_equal(dga_service_options_set(t, &c, "client-request-timeout", "0"),
+                     DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.client_request_timeout, 30);
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "64k"), DGA_E_OK);
+    assert_int_equal(c.max_request, DGA_KMS_REQUEST_MAX);
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "1M"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.max_request, DGA_KMS_REQUEST_MAX);
+    assert_int_equal(dga_service_options_set(t, &c, "max-connections", "1000000"), DGA_E_OK);
+    assert_int_equal(c.max_connections, 1000000);
+    assert_int_equal(dga_service_options_set(t, &c, "max-connections-per-client", "1K"),
+                     DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.max_connections_per_client, 128);
+    assert_int_equal(dga_service_options_set(t, &c, "config", "/etc/a.json"), DGA_E_OK);
+    assert_string_equal(c.config, "/etc/a.json");
+    assert_int_equal(dga_service_options_set(t, &c, "listen", ""), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(c.listen, "127.0.0.1:3000");
+    assert_true(dga_service_option_is_switch(dga_service_options_find(t, "quiet")));
+    assert_int_equal(dga_service_options_set(t, &c, "quiet", "true"), DGA_E_OK);
+    assert_false(c.log_decisions);
+    assert_int_equal(dga_service_options_set(t, &c, "quiet", "yes"), DGA_E_BAD_ARGUMENT);
+    assert_false(c.log_decisions);
+    assert_int_equal(dga_service_options_set(t, &c, "port", "1"), DGA_E_BAD_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_gpu_not_forwarded),
         cmocka_unit_test(test_gpu_denied),
         cmocka_unit_test(test_gpu_rule_absent_is_auth_simple),
+        cmocka_unit_test(test_hook_options),
         cmocka_unit_test_setup_teardown(test_hook_answers, hook_setup, hook_teardown),
         cmocka_unit_test_setup_teardown(test_hook_config_changes, hook_setup, hook_teardown),
         cmocka_unit_test_setup_teardown(test_hook_refuses_broken_start, hook_setup, hook_teardown),
