@@ -325,6 +325,7 @@
     X(KMS_REQUEST, "kms-request", "a boot authorization request is not a BootInfo JSON object")    \
     /* the guest RPC service (lib/rpc) */                                                          \
     X(RPC_METHOD, "rpc-method", "no such RPC method")                                              \
+    X(RPC_HTTP_METHOD, "rpc-http-method", "RPC methods take GET or POST")                          \
     X(RPC_REQUEST, "rpc-request", "the RPC request body is not a JSON object")                     \
     X(RPC_PROTOBUF, "rpc-protobuf", "protobuf is not supported yet")                               \
     X(RPC_BUNDLE_UTF8, "rpc-bundle-utf8", "the evidence bundle is not valid UTF-8")                \

@@ -23,8 +23,8 @@
 #define DGA_RPC_MAX_REQUEST_MAX (1u << 20) /* every method takes at most a small JSON object */
 
 struct dga_rpc_config {
-    char listen[DGA_RPC_PATH_MAX + 8]; /* "unix:PATH" (or ADDR:PORT, for tests) */
-    unsigned socket_mode;              /* the socket file's mode (0666) */
+    char listen[DGA_RPC_PATH_MAX + 8];              /* "unix:PATH" (or ADDR:PORT, for tests) */
+    unsigned socket_mode;                           /* the socket file's mode (0666) */
     int64_t client_timeout, client_request_timeout; /* seconds (10, 30) */
     size_t max_request;                             /* request body cap (64K) */
     unsigned max_connections;                       /* (64) */
@@ -68,7 +68,7 @@ dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag);
  * pretty-printed {"error": "..."} on failure). DGA_E_NOMEM only when no
  * answer could be made.
  */
-dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req,
-                     unsigned *ret_status, char **ret_body, size_t *ret_len);
+dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
+                     char **ret_body, size_t *ret_len);
 
 #endif

@@ -49,8 +49,7 @@ static dga_err set_mode(void *config, const struct dga_service_option *o, const 
 static const struct dga_service_option options[] = {
     {"listen", "unix:PATH", "where to listen (" DGA_RPC_DEFAULT_LISTEN ")", set_listen, F(listen),
      NULL},
-    {"socket-mode", "MODE", "the socket file's mode, octal (0666)", set_mode, F(socket_mode),
-     NULL},
+    {"socket-mode", "MODE", "the socket file's mode, octal (0666)", set_mode, F(socket_mode), NULL},
     {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
      F(client_timeout), &durations},
     {"client-request-timeout", "DURATION",

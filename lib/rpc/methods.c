@@ -27,7 +27,7 @@ struct committed {
     uint8_t *bundle;
     size_t bundle_len;
     uint8_t sha256[32];
-    struct dga_eventlog *log;   /* NULL when there is no log yet */
+    struct dga_eventlog *log;    /* NULL when there is no log yet */
     const struct dga_event *att; /* the one gpu-attestation event, or NULL */
 };
 
@@ -68,7 +68,8 @@ static dga_err read_optional(const char *path, size_t cap, uint8_t **ret, size_t
     return e == DGA_E_OK || e == DGA_E_NOMEM ? e : failed(f, e, "%s", path);
 }
 
-/* The length of the UTF-8 sequence lead byte b starts (RFC 3629), 0 for a byte no sequence starts with. */
+/* The length of the UTF-8 sequence lead byte b starts (RFC 3629), 0 for a byte no sequence starts
+ * with. */
 static size_t utf8_seq_len(uint8_t b)
 {
     if (b < 0x80) {
@@ -246,10 +247,10 @@ static const char *str_at(const json_t *o, const char *key)
 static json_t *device_json(const json_t *bundle, size_t i)
 {
     const json_t *ev = json_array_get(json_object_get(bundle, "evidence"), i);
-    const json_t *claims = json_object_get(json_array_get(json_object_get(bundle, "devices"), i),
-                                           "claims");
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "label", str_at(ev, "label"),
-                     "pci_address", str_at(ev, "pci_address"), "uuid", str_at(ev, "uuid"), "ueid",
+    const json_t *claims =
+        json_object_get(json_array_get(json_object_get(bundle, "devices"), i), "claims");
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "label", str_at(ev, "label"), "pci_address",
+                     str_at(ev, "pci_address"), "uuid", str_at(ev, "uuid"), "ueid",
                      str_at(claims, "ueid"), "arch", str_at(ev, "arch"), "driver_version",
                      str_at(claims, "x-nvidia-gpu-driver-version"), "vbios_version",
                      str_at(ev, "vbios_version"));
@@ -328,9 +329,9 @@ dga_err rpc_get_gpu_attestation(struct dga_rpc *r, json_t **ret, struct rpc_fail
     if (c.bundle != NULL) {
         dga_hex_encode(c.sha256, 32, sha_hex);
     }
-    json_t *o = json_pack("{s:o,s:s,s:o,s:o,s:o}", "bundle", bundle_string(&c), "bundle_sha256",
-                          sha_hex, "events", events_json(&c), "verdict", verdict, "state",
-                          state_json(r));
+    json_t *o =
+        json_pack("{s:o,s:s,s:o,s:o,s:o}", "bundle", bundle_string(&c), "bundle_sha256", sha_hex,
+                  "events", events_json(&c), "verdict", verdict, "state", state_json(r));
     if (o == NULL) {
         return DGA_E_NOMEM;
     }

@@ -199,12 +199,12 @@ static rpc_method_fn method_fn(const char *name)
     return NULL;
 }
 
-dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req,
-                     unsigned *ret_status, char **ret_body, size_t *ret_len)
+dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
+                     char **ret_body, size_t *ret_len)
 {
     bool get = strcmp(req->method, "GET") == 0;
     if (!get && strcmp(req->method, "POST") != 0) {
-        return fail(DGA_E_RPC_REQUEST, "only GET and POST", ret_status, ret_body, ret_len);
+        return fail(DGA_E_RPC_HTTP_METHOD, req->method, ret_status, ret_body, ret_len);
     }
     char name[METHOD_NAME_MAX];
     const char *query = NULL;
@@ -216,8 +216,8 @@ dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req,
         return fail(DGA_E_RPC_METHOD, name, ret_status, ret_body, ret_len);
     }
     if (!get && !query_json(query) && !content_type_json(req->content_type)) {
-        return fail(DGA_E_RPC_PROTOBUF, "send ?json or Content-Type: application/json",
-                    ret_status, ret_body, ret_len);
+        return fail(DGA_E_RPC_PROTOBUF, "send ?json or Content-Type: application/json", ret_status,
+                    ret_body, ret_len);
     }
     if (!get && !empty_args(req->body, req->body_len)) {
         return fail(DGA_E_RPC_REQUEST, name, ret_status, ret_body, ret_len);
@@ -256,7 +256,8 @@ static void on_error(void *cls, unsigned status, struct dga_service_response *re
     (void)cls;
     switch (status) {
     case 413:
-        json_response(ret, 400, "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
+        json_response(ret, 400,
+                      "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
         return;
     case 503:
         json_response(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
