@@ -132,6 +132,8 @@ call "bundle removed" 400 http://dstack/GpuInfo
 body_has '"error": "rpc-bundle-missing' "bundle removed"
 stop
 [ -e "$sock" ] && bad "socket left after stop"
+grep -q 'stopping (signal 15)' "$tmp/serve.err" || bad "serve did not stop on SIGTERM"
+grep -E 'Sanitizer|runtime error' "$tmp/serve.err" && bad "sanitizer report from serve"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"
