@@ -6,7 +6,8 @@
  * written as the bundle with an event log committing to it, so the UTF-8
  * check and the bundle's JSON (GetGpuAttestation's verdict) see it too.
  * Beyond the sanitizers it traps when an answer is not 200 or 400, is not
- * JSON, or a 400 is not {"error": "..."}.
+ * JSON, a 400 is not {"error": "..."}, or GpuInfo's attestation is not the
+ * committed bundle byte for byte.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -93,11 +94,21 @@ static char *field(const uint8_t **p, const uint8_t *end)
     return s;
 }
 
-static bool answer_ok(unsigned status, const char *body, size_t len)
+/*
+ * A JSON answer (NUL allowed: a bundle may hold U+0000, served as \u0000), 200 or
+ * 400 with an error string; a GpuInfo 200 over a committed bundle gives exactly its bytes.
+ */
+static bool answer_ok(unsigned status, const char *body, size_t len, const uint8_t *bundle,
+                      size_t bundle_len)
 {
-    json_t *j = json_loadb(body, len, 0, NULL);
+    json_t *j = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
     bool ok = j != NULL && (status == 200 || status == 400) &&
               (status == 200 || json_is_string(json_object_get(j, "error")));
+    const json_t *att = json_object_get(j, "attestation");
+    if (ok && bundle != NULL && att != NULL) {
+        ok = json_string_length(att) == bundle_len &&
+             memcmp(json_string_value(att), bundle, bundle_len) == 0;
+    }
     json_decref(j);
     return ok;
 }
@@ -125,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *body = NULL;
         size_t len = 0;
         if (dga_rpc_call(rpc, &req, &status, &body, &len) == DGA_E_OK &&
-            !answer_ok(status, body, len)) {
+            !answer_ok(status, body, len, (data[0] & 1) != 0 ? p : NULL, (size_t)(end - p))) {
             __builtin_trap();
         }
         free(body);

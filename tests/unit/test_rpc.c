@@ -81,7 +81,9 @@ static void expect(const char *method, const char *uri, const char *ct, const ch
 
 #define EMPTY "{\"attestation\":\"\"}"
 #define ERR(m) "{\n  \"error\": \"" m "\"\n}"
-#define PROTOBUF ERR("rpc-protobuf: protobuf is not supported yet: send ?json or Content-Type: application/json")
+#define PROTOBUF                                                                                   \
+    ERR("rpc-protobuf: protobuf is not supported yet: send ?json or Content-Type: "                \
+        "application/json")
 
 static void test_encoding_selection(void **state)
 {
@@ -106,7 +108,8 @@ static void test_routes_and_bodies(void **state)
     (void)state;
     expect("GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
     expect("POST", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
-    expect("GET", "/", NULL, NULL, 400, ERR("rpc-method: no such RPC method: the path is not /<Method>"));
+    expect("GET", "/", NULL, NULL, 400,
+           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/Gpu-Info", NULL, NULL, 400,
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/GpuInfo/x", NULL, NULL, 400,
@@ -137,7 +140,8 @@ static void write_state(const char *bundle, size_t len, const char *commit_to, s
         char hex[65], payload[256];
         assert_int_equal(EVP_Digest(commit_to, commit_len, sha, NULL, EVP_sha256(), NULL), 1);
         dga_hex_encode(sha, 32, hex);
-        int n = snprintf(payload, sizeof payload, "{\"version\":2,\"evidence_sha256\":\"%s\"}", hex);
+        int n =
+            snprintf(payload, sizeof payload, "{\"version\":2,\"evidence_sha256\":\"%s\"}", hex);
         char *line = NULL;
         assert_int_equal(dga_event_log_line(DGA_EVENT_V1, DGA_EVENT_GPU_ATTESTATION,
                                             (const uint8_t *)payload, (size_t)n, &line),
@@ -156,6 +160,10 @@ static void test_bundle_binding(void **state)
     write_state(b, strlen(b), b, strlen(b));
     expect("GET", "/GpuInfo", NULL, NULL, 200,
            "{\"attestation\":\"{\\\"name\\\":\\\"caf\xc3\xa9 \xf0\x9f\x94\x92\\\"}\\n\"}");
+    /* U+0000 is UTF-8 too: served escaped, and it decodes to the same bytes */
+    const char nul[] = "\"a\0b\"";
+    write_state(nul, sizeof nul - 1, nul, sizeof nul - 1);
+    expect("GET", "/GpuInfo", NULL, NULL, 200, "{\"attestation\":\"\\\"a\\u0000b\\\"\"}");
     /* one byte different from what the event commits to */
     write_state(b, strlen(b) - 1, b, strlen(b));
     unsigned status = 0;
