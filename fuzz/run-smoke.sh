@@ -255,6 +255,21 @@ kms_seeds() {
         delete @$r{qw(gpuPolicyHash gpuAttestation)}; print encode_json($r)' <"$c/request.json"; } \
         >"$c/seed-request-plain"
     rm -f "$c/request.json"
+}
+# fuzz_rpc: "METHOD\nURI\nCONTENT-TYPE\nBODY" after a selector byte (odd: the body is also
+# the committed bundle): each method in GET, POST ?json and POST JSON, an unknown method,
+# protobuf, and a bundle shaped as the gate writes it.
+rpc_seeds() {
+    local c=$corpus/fuzz_rpc
+    { byte 0; printf 'GET\n/GpuInfo\n\n'; } >"$c/seed-get"
+    { byte 0; printf 'POST\n/GetGpuAttestation?json\n\n{}'; } >"$c/seed-post-query"
+    { byte 0; printf 'POST\n/GpuInfo\napplication/json; charset=utf-8\n{"a":1}'; } >"$c/seed-post-json"
+    { byte 0; printf 'POST\n/Nope\napplication/octet-stream\n\x0a\x00'; } >"$c/seed-unknown"
+    { byte 1; printf 'GET\n/GetGpuAttestation\n\n'
+      printf '{"devices":[{"claims":{"ueid":"4100","x-nvidia-gpu-driver-version":"545.00"}}],'
+      printf '"evidence":[{"label":"GPU-0","pci_address":"0000:18:00.0","uuid":"GPU-1","arch":"hopper"}],'
+      printf '"verdict":{"pass":true,"reasons":[]}}\n'; } >"$c/seed-bundle"
+}
 # fuzz_verifier_config: config files of the verifier server: every key (as in
 # tests/verifier/test_verifier.sh, with each unit and an IPv6 listen), a PCCS source
 # with a comment and CRLF line ends, an unknown key after good lines, and a line without '='.
@@ -358,6 +373,7 @@ make_seeds() {
     cvm_bundle_seeds
     kms_seeds
     verifier_config_seeds
+    rpc_seeds
 }
 
 run_target() {

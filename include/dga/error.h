@@ -322,7 +322,23 @@
       "a shared library this operation needs cannot be loaded")                                    \
     /* the KMS authorization webhook (lib/kms) */                                                  \
     X(KMS_CONFIG, "kms-config", "the KMS webhook's configuration is not valid auth-config JSON")   \
-    X(KMS_REQUEST, "kms-request", "a boot authorization request is not a BootInfo JSON object")
+    X(KMS_REQUEST, "kms-request", "a boot authorization request is not a BootInfo JSON object")    \
+    /* the guest RPC service (lib/rpc) */                                                          \
+    X(RPC_METHOD, "rpc-method", "no such RPC method")                                              \
+    X(RPC_HTTP_METHOD, "rpc-http-method", "RPC methods take GET or POST")                          \
+    X(RPC_REQUEST, "rpc-request", "the RPC request body is not a JSON object")                     \
+    X(RPC_PROTOBUF, "rpc-protobuf", "protobuf is not supported yet")                               \
+    X(RPC_BUNDLE_UTF8, "rpc-bundle-utf8", "the evidence bundle is not valid UTF-8")                \
+    X(RPC_BUNDLE_MISMATCH, "rpc-bundle-mismatch",                                                  \
+      "the bundle's SHA-256 is not the gpu-attestation event's evidence_sha256")                   \
+    X(RPC_BUNDLE_UNCOMMITTED, "rpc-bundle-uncommitted",                                            \
+      "a bundle exists but no gpu-attestation event commits to it")                                \
+    X(RPC_BUNDLE_MISSING, "rpc-bundle-missing",                                                    \
+      "the gpu-attestation event commits to a bundle that is not there")                           \
+    X(RPC_EVENTS, "rpc-events", "the runtime event log holds more than one gpu-attestation event") \
+    X(RPC_EVENT_PAYLOAD, "rpc-event-payload",                                                      \
+      "the gpu-attestation event's payload has no evidence_sha256")                                \
+    X(RPC_BUNDLE_JSON, "rpc-bundle-json", "the committed bundle is not the JSON the gate writes")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

@@ -20,12 +20,22 @@
 
 #include "dga/error.h"
 
-/* "ADDR:PORT" or "[ADDR6]:PORT" (a numeric address; port 0 = any) to a socket address. */
+/*
+ * "ADDR:PORT" or "[ADDR6]:PORT" (a numeric address; port 0 = any), or
+ * "unix:PATH" (a Unix socket; PATH non-empty and shorter than sun_path), to a
+ * socket address.
+ */
 dga_err dga_service_parse_listen(const char *text, struct sockaddr_storage *ret,
                                  socklen_t *ret_len);
 
 /* Why a server logs: the library never prints, the program decides where lines go. */
 typedef void (*dga_service_log_fn)(void *cls, const char *line);
+
+/* The peer of a Unix-socket connection (SO_PEERCRED), as the kernel recorded it at connect. */
+struct dga_service_peer {
+    long pid;
+    unsigned long uid, gid;
+};
 
 /* One request as the handlers see it. */
 struct dga_service_request {
@@ -34,6 +44,7 @@ struct dga_service_request {
     const char *content_type; /* the Content-Type header, NULL when absent */
     const uint8_t *body;      /* the whole body (handle only; NULL in head) */
     size_t body_len;
+    const struct dga_service_peer *peer; /* Unix sockets only; NULL on TCP or when unknown */
 };
 
 #define DGA_SERVICE_HEADERS_MAX 8
@@ -107,7 +118,13 @@ struct dga_service_handlers {
 };
 
 struct dga_service_config {
-    const char *listen;                  /* dga_service_parse_listen's form; read at start only */
+    const char *listen; /* dga_service_parse_listen's form; read at start only */
+    /*
+     * A Unix socket: its file's mode (0: 0666), set before it accepts anyone. A
+     * socket file left by an earlier run is replaced; any other file there is
+     * DGA_E_SERVICE_LISTEN. The file is removed when the server stops.
+     */
+    unsigned socket_mode;
     unsigned max_connections;            /* concurrent client connections */
     unsigned max_connections_per_client; /* concurrent connections from one IP address */
     int64_t client_timeout;              /* seconds a connection may stay idle */
@@ -130,7 +147,7 @@ struct dga_service;
  */
 dga_err dga_service_start(const struct dga_service_config *c, const struct dga_service_handlers *h,
                           struct dga_service **ret, struct dga_diag *diag);
-/* The bound TCP port (useful with port 0). */
+/* The bound TCP port (useful with port 0); 0 on a Unix socket. */
 unsigned dga_service_port(const struct dga_service *s);
 /* Stops serving: closes every connection, waits for the threads, frees s. NULL is fine. */
 void dga_service_stop(struct dga_service *s);

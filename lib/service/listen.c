@@ -8,14 +8,34 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "dga/service.h"
 
+/* "unix:PATH": the path must fit sun_path with its NUL (no abstract names: no NUL inside). */
+static dga_err parse_unix(const char *path, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+    struct sockaddr_un *un = (struct sockaddr_un *)ret;
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof un->sun_path) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    memset(ret, 0, sizeof *ret);
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n + 1);
+    *ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return DGA_E_OK;
+}
+
 dga_err dga_service_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len)
 {
+    if (strncmp(text, "unix:", 5) == 0) {
+        return parse_unix(text + 5, ret, ret_len);
+    }
     char host[256];
     const char *colon = strrchr(text, ':');
     if (colon == NULL || (size_t)(colon - text) >= sizeof host || colon[1] == '\0') {

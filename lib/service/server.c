@@ -6,13 +6,17 @@
  * (mhd_api.h), not linked: other commands do not pay for it.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "dga/service.h"
@@ -23,6 +27,7 @@ struct dga_service {
     struct dga_service_handlers h;
     struct MHD_Daemon *mhd;
     unsigned port;
+    char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* removed at stop; "" on TCP */
     /* the watcher (slow clients), all guarded by watch_mu */
     pthread_mutex_t watch_mu;
     pthread_cond_t watch_cv; /* wakes the watcher to stop; monotonic clock */
@@ -49,6 +54,8 @@ struct watch {
     bool reading;     /* a request is being received */
     bool cut;         /* already shut down */
     int64_t deadline; /* CLOCK_MONOTONIC, milliseconds */
+    bool has_peer;    /* a Unix socket's peer credentials, read at connect */
+    struct dga_service_peer peer;
     struct watch *prev, *next;
 };
 
@@ -133,6 +140,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         return; /* unwatched: only the idle timeout applies to it */
     }
     w->fd = info->connect_fd;
+    struct ucred uc;
+    socklen_t ul = sizeof uc;
+    if (s->unix_path[0] != '\0' && getsockopt(w->fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0 &&
+        ul == sizeof uc) {
+        w->has_peer = true;
+        w->peer = (struct dga_service_peer){.pid = uc.pid, .uid = uc.uid, .gid = uc.gid};
+    }
     w->reading = true;
     w->deadline = request_deadline(s);
     pthread_mutex_lock(&s->watch_mu);
@@ -301,10 +315,20 @@ static unsigned early_status(struct dga_service *s, struct MHD_Connection *conn,
     return 0;
 }
 
+/* The connection's peer credentials (a Unix socket's), NULL when unknown. */
+static const struct dga_service_peer *peer_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        mhd()->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct watch *w = info != NULL ? info->socket_context : NULL;
+    return w != NULL && w->has_peer ? &w->peer : NULL;
+}
+
 static enum MHD_Result answer(struct dga_service *s, struct MHD_Connection *conn,
                               const char *method, struct request_ctx *ctx)
 {
     const struct dga_service_request req = {
+        .peer = peer_of(conn),
         .method = method,
         .uri = ctx->uri,
         .content_type = content_type(conn),
@@ -391,6 +415,35 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- lifecycle ---- */
 
+/*
+ * A listening Unix socket at un's path, its file given mode before listen()
+ * (so no one connects through a wider mode). A socket file already there is
+ * an earlier run's and is replaced; anything else is left alone (-1).
+ */
+static int unix_listen(struct dga_service *s, const struct sockaddr_storage *ss, socklen_t sl,
+                       unsigned mode)
+{
+    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+    struct stat st;
+    if (lstat(un->sun_path, &st) == 0 && (!S_ISSOCK(st.st_mode) || unlink(un->sun_path) != 0)) {
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    memcpy(s->unix_path, un->sun_path, strlen(un->sun_path) + 1);
+    if (chmod(un->sun_path, mode != 0 ? mode : 0666) != 0 || listen(fd, 64) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static dga_err start_http(struct dga_service *s, const char *listen, struct dga_diag *diag)
 {
     const struct mhd_api *m = mhd();
@@ -403,15 +456,31 @@ static dga_err start_http(struct dga_service *s, const char *listen, struct dga_
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    s->mhd =
-        m->start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                        (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-                        on_connection, s, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
-                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_connections_per_client,
-                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.client_timeout,
-                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+    /* libmicrohttpd binds only IP sockets itself: a Unix one is bound here and handed over */
+    int lfd = -1;
+    if (ss.ss_family == AF_UNIX && (lfd = unix_listen(s, &ss, sl, s->cfg.socket_mode)) < 0) {
+        return dga_diag_set(diag, DGA_E_SERVICE_LISTEN, 0, listen);
+    }
+/* The options after the address: the same for both kinds of socket. */
+#define DAEMON_OPTIONS(s)                                                                          \
+    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,          \
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT,               \
+        s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,                                \
+        s->cfg.max_connections_per_client, MHD_OPTION_CONNECTION_TIMEOUT,                          \
+        (unsigned)s->cfg.client_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,        \
+        MHD_OPTION_END
+    if (lfd >= 0) {
+        s->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, lfd,
+                                 DAEMON_OPTIONS(s));
+    } else {
+        s->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&ss, DAEMON_OPTIONS(s));
+    }
+#undef DAEMON_OPTIONS
     if (s->mhd == NULL) {
+        if (lfd >= 0) {
+            close(lfd);
+        }
         return dga_diag_set(diag, DGA_E_SERVICE_LISTEN, 0, listen);
     }
     const union MHD_DaemonInfo *info = m->get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -468,6 +537,9 @@ void dga_service_stop(struct dga_service *s)
     }
     if (s->mhd != NULL) {
         mhd()->stop_daemon(s->mhd); /* every connection closed: nothing left to watch */
+    }
+    if (s->unix_path[0] != '\0') {
+        unlink(s->unix_path);
     }
     stop_watcher(s);
     pthread_mutex_destroy(&s->watch_mu);

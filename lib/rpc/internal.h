@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The RPC service's parts (lib/rpc): what the router and the methods share. */
+#ifndef DGA_RPC_INTERNAL_H
+#define DGA_RPC_INTERNAL_H
+
+#include <pthread.h>
+
+#include <jansson.h>
+
+#include "dga/gate.h"
+#include "dga/rpc.h"
+#include "dga/service.h"
+
+struct dga_rpc {
+    struct dga_rpc_config cfg;
+    struct dga_gate_config *gate; /* the gate's own config: where everything is */
+    char bundle_path[DGA_GATE_PATH_MAX + 32];
+    char log_path[DGA_GATE_PATH_MAX + 32];
+    pthread_mutex_t nvml_mu; /* one NVML session at a time */
+    struct dga_service *svc;
+};
+
+/*
+ * A method's failure: the error and a detail (or ""), answered as
+ * {"error": "<name>: <message>[: <detail>]"}.
+ */
+struct rpc_failure {
+    dga_err err;
+    char detail[256];
+};
+
+/*
+ * The methods: *ret a new JSON object on success (DGA_E_OK); any other error
+ * fills *f (DGA_E_NOMEM alone leaves it: the caller answers no memory).
+ */
+dga_err rpc_gpu_info(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
+dga_err rpc_get_gpu_attestation(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
+
+#endif

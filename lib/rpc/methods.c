@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The methods: what the gate committed (the bundle, checked against the one
+ * gpu-attestation event of the runtime event log before it is served) and
+ * the GPUs' state read now. Nothing is cached: each request reads the files
+ * again, so an edited bundle is refused from the next request on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "core/cleanup.h"
+#include "core/json.h"
+#include "dga/collect.h"
+#include "dga/measure.h"
+#include "dga/util.h"
+#include "rpc/internal.h"
+
+/* What the gate left: the bundle (NULL when there is none) and the log's events. */
+struct committed {
+    uint8_t *bundle;
+    size_t bundle_len;
+    uint8_t sha256[32];
+    struct dga_eventlog *log;    /* NULL when there is no log yet */
+    const struct dga_event *att; /* the one gpu-attestation event, or NULL */
+};
+
+static void committed_clear(struct committed *c)
+{
+    free(c->bundle);
+    dga_eventlog_free(c->log);
+}
+
+static dga_err failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static dga_err failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
+{
+    f->err = e;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* A file that may not be there yet: *ret NULL then. */
+static dga_err read_optional(const char *path, size_t cap, uint8_t **ret, size_t *ret_len,
+                             struct rpc_failure *f)
+{
+    *ret = NULL;
+    *ret_len = 0;
+    if (!exists(path)) {
+        return DGA_E_OK;
+    }
+    dga_err e = dga_file_read(path, cap, ret, ret_len);
+    return e == DGA_E_OK || e == DGA_E_NOMEM ? e : failed(f, e, "%s", path);
+}
+
+/* The length of the UTF-8 sequence lead byte b starts (RFC 3629), 0 for a byte no sequence starts
+ * with. */
+static size_t utf8_seq_len(uint8_t b)
+{
+    if (b < 0x80) {
+        return 1;
+    }
+    if (b >= 0xc2 && b <= 0xdf) {
+        return 2;
+    }
+    if ((b & 0xf0) == 0xe0) {
+        return 3;
+    }
+    return b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF, no cut sequence. */
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len(p[i]);
+        if (k == 0 || k > n - i) {
+            return false;
+        }
+        uint32_t cp = k == 1 ? p[i] : (uint32_t)(p[i] & (0x7f >> k));
+        for (size_t j = 1; j < k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + j] & 0x3f);
+        }
+        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (k == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+            return false;
+        }
+        i += k;
+    }
+    return true;
+}
+
+/* The log's gpu-attestation event: at most one (the binding recipe wants exactly one). */
+static dga_err find_attestation(struct committed *c, struct rpc_failure *f)
+{
+    for (size_t i = 0; c->log != NULL && i < c->log->n; i++) {
+        const struct dga_event *ev = &c->log->events[i];
+        if (strcmp(ev->name, DGA_EVENT_GPU_ATTESTATION) != 0) {
+            continue;
+        }
+        if (c->att != NULL) {
+            return failed(f, DGA_E_RPC_EVENTS, "lines %zu and %zu", c->att->where, ev->where);
+        }
+        c->att = ev;
+    }
+    return DGA_E_OK;
+}
+
+/* The event's evidence_sha256 (64 lowercase hex digits) into out. */
+static dga_err event_sha256(const struct dga_event *ev, uint8_t out[32], struct rpc_failure *f)
+{
+    _cleanup_(json_decrefp) json_t *p =
+        json_loadb((const char *)ev->payload, ev->payload_len, JSON_REJECT_DUPLICATES, NULL);
+    const char *hex = json_string_value(json_object_get(p, "evidence_sha256"));
+    if (hex == NULL || strlen(hex) != 64 || dga_hex_decode_exact(hex, out, 32) != DGA_E_OK) {
+        return failed(f, DGA_E_RPC_EVENT_PAYLOAD, "log line %zu", ev->where);
+    }
+    return DGA_E_OK;
+}
+
+/*
+ * Reads the bundle and the log and binds them: no bundle and no event is the
+ * gate never having run (c->bundle NULL); a bundle is served only when it is
+ * valid UTF-8 and its SHA-256 is the one gpu-attestation event's evidence_sha256.
+ */
+static dga_err load_committed(const struct dga_rpc *r, struct committed *c, struct rpc_failure *f)
+{
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    dga_err e = read_optional(r->log_path, DGA_EVENTLOG_MAX_BYTES, &text, &len, f);
+    if (e == DGA_E_OK && text != NULL) {
+        struct dga_diag d = {0};
+        e = dga_eventlog_parse((const char *)text, len, &c->log, &d);
+        if (e != DGA_E_OK && e != DGA_E_NOMEM) {
+            return failed(f, e, "%s: line %zu: %s", r->log_path, d.offset,
+                          d.field != NULL ? d.field : "?");
+        }
+    }
+    if (e == DGA_E_OK) {
+        e = find_attestation(c, f);
+    }
+    if (e == DGA_E_OK) {
+        e = read_optional(r->bundle_path, DGA_GATE_BUNDLE_MAX_BYTES, &c->bundle, &c->bundle_len, f);
+    }
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (c->bundle == NULL) {
+        return c->att == NULL ? DGA_E_OK
+                              : failed(f, DGA_E_RPC_BUNDLE_MISSING, "%s", r->bundle_path);
+    }
+    if (!utf8_valid(c->bundle, c->bundle_len)) {
+        return failed(f, DGA_E_RPC_BUNDLE_UTF8, "%s", r->bundle_path);
+    }
+    if (c->att == NULL) {
+        return failed(f, DGA_E_RPC_BUNDLE_UNCOMMITTED, "%s", r->bundle_path);
+    }
+    if (EVP_Digest(c->bundle, c->bundle_len, c->sha256, NULL, EVP_sha256(), NULL) != 1) {
+        return failed(f, DGA_E_INTERNAL, "sha256");
+    }
+    uint8_t want[32];
+    e = event_sha256(c->att, want, f);
+    if (e == DGA_E_OK && memcmp(want, c->sha256, 32) != 0) {
+        char got_hex[65], want_hex[65];
+        dga_hex_encode(c->sha256, 32, got_hex);
+        dga_hex_encode(want, 32, want_hex);
+        return failed(f, DGA_E_RPC_BUNDLE_MISMATCH, "%s has %s, log line %zu commits to %s",
+                      r->bundle_path, got_hex, c->att->where, want_hex);
+    }
+    return e;
+}
+
+/* A JSON string of the bundle's exact bytes (valid UTF-8: checked); "" when there is none. */
+static json_t *bundle_string(const struct committed *c)
+{
+    return c->bundle != NULL ? json_stringn((const char *)c->bundle, c->bundle_len)
+                             : json_string("");
+}
+
+dga_err rpc_gpu_info(struct dga_rpc *r, json_t **ret, struct rpc_failure *f)
+{
+    _cleanup_(committed_clear) struct committed c = {0};
+    dga_err e = load_committed(r, &c, f);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    json_t *o = json_pack("{s:o}", "attestation", bundle_string(&c));
+    if (o == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret = o;
+    return DGA_E_OK;
+}
+
+/* ---- GetGpuAttestation ---- */
+
+/* The gpu-policy-hash and gpu-attestation events, each as the log has it, digest recomputed. */
+static json_t *events_json(const struct committed *c)
+{
+    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *a = json_array();
+    bool ready_seen = false;
+    for (size_t i = 0; c->log != NULL && i < c->log->n; i++) {
+        const struct dga_event *ev = &c->log->events[i];
+        if (strcmp(ev->name, "system-ready") == 0) {
+            ready_seen = true;
+        }
+        if (strcmp(ev->name, DGA_EVENT_GPU_ATTESTATION) != 0 &&
+            strcmp(ev->name, DGA_EVENT_GPU_POLICY_HASH) != 0) {
+            continue;
+        }
+        json_push(a,
+                  json_pack("{s:I,s:s,s:o,s:o,s:I,s:b}", "index", (json_int_t)ev->where, "name",
+                            ev->name, "payload", hex_json(ev->payload, ev->payload_len), "digest",
+                            hex_json(ev->digest, DGA_EVENT_DIGEST_LEN), "version",
+                            (json_int_t)ev->version, "before_system_ready", !ready_seen),
+                  &e);
+    }
+    return e == DGA_E_OK ? TAKE_PTR(a) : NULL;
+}
+
+static const char *str_at(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "";
+}
+
+/* One device: what NVML reported (the bundle's evidence) and the appraisal's claims. */
+static json_t *device_json(const json_t *bundle, size_t i)
+{
+    const json_t *ev = json_array_get(json_object_get(bundle, "evidence"), i);
+    const json_t *claims =
+        json_object_get(json_array_get(json_object_get(bundle, "devices"), i), "claims");
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "label", str_at(ev, "label"), "pci_address",
+                     str_at(ev, "pci_address"), "uuid", str_at(ev, "uuid"), "ueid",
+                     str_at(claims, "ueid"), "arch", str_at(ev, "arch"), "driver_version",
+                     str_at(claims, "x-nvidia-gpu-driver-version"), "vbios_version",
+                     str_at(ev, "vbios_version"));
+}
+
+/* The verdict summary from the bundle: pass, reasons, devices. */
+static dga_err verdict_json(const struct committed *c, json_t **ret, struct rpc_failure *f)
+{
+    if (c->bundle == NULL) {
+        *ret = json_null();
+        return DGA_E_OK;
+    }
+    _cleanup_(json_decrefp) json_t *b =
+        json_loadb((const char *)c->bundle, c->bundle_len, JSON_REJECT_DUPLICATES, NULL);
+    const json_t *v = json_object_get(b, "verdict");
+    const json_t *reasons = json_object_get(v, "reasons");
+    if (!json_is_boolean(json_object_get(v, "pass")) || !json_is_array(reasons) ||
+        !json_is_array(json_object_get(b, "evidence"))) {
+        return failed(f, DGA_E_RPC_BUNDLE_JSON, "verdict");
+    }
+    dga_err e = DGA_E_OK;
+    _cleanup_(json_decrefp) json_t *devices = json_array();
+    for (size_t i = 0; i < json_array_size(json_object_get(b, "evidence")); i++) {
+        json_push(devices, device_json(b, i), &e);
+    }
+    json_t *o = e == DGA_E_OK ? json_pack("{s:O,s:O,s:O}", "pass", json_object_get(v, "pass"),
+                                          "reasons", reasons, "devices", devices)
+                              : NULL;
+    if (o == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret = o;
+    return DGA_E_OK;
+}
+
+/* CC settings and the ready state, read now. A failure is part of the answer, not an error. */
+static json_t *state_json(struct dga_rpc *r)
+{
+    struct dga_nvml_error ne = {0};
+    struct dga_cc_settings cc = {0};
+    unsigned ready = 0;
+    pthread_mutex_lock(&r->nvml_mu);
+    _cleanup_(dga_nvml_closep) struct dga_nvml *nvml = NULL;
+    dga_err e = dga_nvml_open(r->gate->nvml, &nvml, &ne);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_cc_settings(nvml, &cc, &ne);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_get(nvml, &ready, &ne);
+    }
+    dga_nvml_close(TAKE_PTR(nvml));
+    pthread_mutex_unlock(&r->nvml_mu);
+    if (e != DGA_E_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s: %s (NVML %d)", dga_err_name(e), ne.function, ne.nvml_rc);
+        return json_pack("{s:s}", "error", why);
+    }
+    return json_pack("{s:s,s:b,s:{s:I,s:I,s:I,s:I}}", "cc_mode", dga_cc_mode_name(&cc), "ready",
+                     ready == 1, "cc", "environment", (json_int_t)cc.environment, "cc_feature",
+                     (json_int_t)cc.cc_feature, "devtools_mode", (json_int_t)cc.devtools_mode,
+                     "multi_gpu_mode", (json_int_t)cc.multi_gpu_mode);
+}
+
+dga_err rpc_get_gpu_attestation(struct dga_rpc *r, json_t **ret, struct rpc_failure *f)
+{
+    _cleanup_(committed_clear) struct committed c = {0};
+    dga_err e = load_committed(r, &c, f);
+    json_t *verdict = NULL;
+    if (e == DGA_E_OK) {
+        e = verdict_json(&c, &verdict, f);
+    }
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    char sha_hex[65] = "";
+    if (c.bundle != NULL) {
+        dga_hex_encode(c.sha256, 32, sha_hex);
+    }
+    json_t *o =
+        json_pack("{s:o,s:s,s:o,s:o,s:o}", "bundle", bundle_string(&c), "bundle_sha256", sha_hex,
+                  "events", events_json(&c), "verdict", verdict, "state", state_json(r));
+    if (o == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret = o;
+    return DGA_E_OK;
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The RPC service: the gate's config read once at start, dstack's prpc router
+ * (one route per method, "/<Method>", GET and POST; the encoding chosen as
+ * prpc chooses it) and the HTTP handlers on the service layer. Every error is
+ * HTTP 400 with dstack's pretty-printed {"error": "..."}, including the ones
+ * the service decides alone (a body over the cap, a target too long).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/cleanup.h"
+#include "dga/measure.h"
+#include "dga/util.h"
+#include "rpc/internal.h"
+
+__attribute__((format(printf, 2, 3))) static void rpc_log(const struct dga_rpc *r, const char *fmt,
+                                                          ...)
+{
+    if (r->cfg.log == NULL) {
+        return;
+    }
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    r->cfg.log(r->cfg.log_cls, line);
+}
+
+/* ---- start ---- */
+
+static dga_err read_gate_config(const char *path, struct dga_gate_config **ret,
+                                struct dga_diag *diag)
+{
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    dga_err e = dga_file_read(path, DGA_GATE_CONFIG_MAX_BYTES, &text, &len);
+    if (e != DGA_E_OK) {
+        return dga_diag_set(diag, e, 0, "config");
+    }
+    return dga_gate_config_parse((const char *)text, len, ret, diag);
+}
+
+dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path,
+                    struct dga_rpc **ret, struct dga_diag *diag)
+{
+    struct dga_gate_config *g = NULL;
+    dga_err e = read_gate_config(gate_config_path, &g, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    struct dga_rpc *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        dga_gate_config_free(g);
+        return DGA_E_NOMEM;
+    }
+    r->cfg = *c;
+    r->gate = g;
+    /* the gate's defaults when its config leaves them out (dga/gate.h, dga/measure.h) */
+    snprintf(r->bundle_path, sizeof r->bundle_path, "%s/%s",
+             g->run_dir != NULL ? g->run_dir : DGA_GATE_RUN_DIR, DGA_GATE_BUNDLE_FILE);
+    snprintf(r->log_path, sizeof r->log_path, "%s/%s",
+             g->event_log_dir != NULL ? g->event_log_dir : DGA_EVENT_LOG_DIR, DGA_EVENT_LOG_FILE);
+    pthread_mutex_init(&r->nvml_mu, NULL);
+    *ret = r;
+    return DGA_E_OK;
+}
+
+void dga_rpc_free(struct dga_rpc *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    dga_service_stop(r->svc); /* no request runs past this */
+    pthread_mutex_destroy(&r->nvml_mu);
+    dga_gate_config_free(r->gate);
+    free(r);
+}
+
+/* ---- the router ---- */
+
+#define METHOD_NAME_MAX 64
+
+/* "/<Method>[?query]": the method (letters, digits, '_') into name; false for anything else. */
+static bool method_of(const char *uri, char name[METHOD_NAME_MAX], const char **ret_query)
+{
+    if (uri[0] != '/') {
+        return false;
+    }
+    size_t n = strcspn(uri + 1, "?");
+    if (n == 0 || n >= METHOD_NAME_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = uri[1 + i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_';
+        if (!ok) {
+            return false;
+        }
+    }
+    memcpy(name, uri + 1, n);
+    name[n] = '\0';
+    *ret_query = uri[1 + n] == '?' ? uri + 2 + n : "";
+    return true;
+}
+
+/* prpc: "json" in the query, empty, "true" or "1", selects JSON. */
+static bool query_json(const char *query)
+{
+    for (const char *p = query; *p != '\0';) {
+        size_t n = strcspn(p, "&");
+        if ((n == 4 && strncmp(p, "json", 4) == 0) || (n == 5 && strncmp(p, "json=", 5) == 0) ||
+            (n == 9 && strncmp(p, "json=true", 9) == 0) ||
+            (n == 6 && strncmp(p, "json=1", 6) == 0)) {
+            return true;
+        }
+        p += n + (p[n] == '&');
+    }
+    return false;
+}
+
+/* "application/json", any case, with or without parameters. */
+static bool content_type_json(const char *ct)
+{
+    if (ct == NULL) {
+        return false;
+    }
+    ct += strspn(ct, " \t");
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/* Every method so far takes google.protobuf.Empty: an empty body, or a JSON object. */
+static bool empty_args(const uint8_t *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
+        i++;
+    }
+    if (i == len) {
+        return true;
+    }
+    json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
+    bool ok = json_is_object(j);
+    json_decref(j);
+    return ok;
+}
+
+/* dstack's error answer: HTTP 400, {"error": "..."} pretty-printed. */
+static dga_err error_answer(const struct rpc_failure *f, unsigned *ret_status, char **ret_body,
+                            size_t *ret_len)
+{
+    char message[512];
+    snprintf(message, sizeof message, "%s: %s%s%s", dga_err_name(f->err), dga_err_message(f->err),
+             f->detail[0] != '\0' ? ": " : "", f->detail);
+    _cleanup_(json_decrefp) json_t *j = json_pack("{s:s}", "error", message);
+    char *text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    if (text == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret_status = 400;
+    *ret_len = strlen(text);
+    *ret_body = text;
+    return DGA_E_OK;
+}
+
+static dga_err fail(dga_err e, const char *detail, unsigned *ret_status, char **ret_body,
+                    size_t *ret_len)
+{
+    struct rpc_failure f = {.err = e};
+    snprintf(f.detail, sizeof f.detail, "%s", detail);
+    return error_answer(&f, ret_status, ret_body, ret_len);
+}
+
+typedef dga_err (*rpc_method_fn)(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
+
+static const struct {
+    const char *name;
+    rpc_method_fn fn;
+} methods[] = {
+    {"GpuInfo", rpc_gpu_info},
+    {"GetGpuAttestation", rpc_get_gpu_attestation},
+};
+
+static rpc_method_fn method_fn(const char *name)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (strcmp(methods[i].name, name) == 0) {
+            return methods[i].fn;
+        }
+    }
+    return NULL;
+}
+
+dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
+                     char **ret_body, size_t *ret_len)
+{
+    bool get = strcmp(req->method, "GET") == 0;
+    if (!get && strcmp(req->method, "POST") != 0) {
+        return fail(DGA_E_RPC_HTTP_METHOD, req->method, ret_status, ret_body, ret_len);
+    }
+    char name[METHOD_NAME_MAX];
+    const char *query = NULL;
+    if (!method_of(req->uri, name, &query)) {
+        return fail(DGA_E_RPC_METHOD, "the path is not /<Method>", ret_status, ret_body, ret_len);
+    }
+    rpc_method_fn fn = method_fn(name);
+    if (fn == NULL) {
+        return fail(DGA_E_RPC_METHOD, name, ret_status, ret_body, ret_len);
+    }
+    if (!get && !query_json(query) && !content_type_json(req->content_type)) {
+        return fail(DGA_E_RPC_PROTOBUF, "send ?json or Content-Type: application/json", ret_status,
+                    ret_body, ret_len);
+    }
+    if (!get && !empty_args(req->body, req->body_len)) {
+        return fail(DGA_E_RPC_REQUEST, name, ret_status, ret_body, ret_len);
+    }
+    json_t *out = NULL;
+    struct rpc_failure f = {0};
+    dga_err e = fn(r, &out, &f);
+    if (e == DGA_E_NOMEM) {
+        return e;
+    }
+    if (e != DGA_E_OK) {
+        return error_answer(&f, ret_status, ret_body, ret_len);
+    }
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (text == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret_status = 200;
+    *ret_len = strlen(text);
+    *ret_body = text;
+    return DGA_E_OK;
+}
+
+/* ---- HTTP ---- */
+
+static void json_response(struct dga_service_response *ret, unsigned status, const char *text)
+{
+    dga_service_response_text(ret, status, text);
+    snprintf(ret->content_type, sizeof ret->content_type, "application/json");
+}
+
+/* What the service decides alone: prpc answers every error 400, an oversize body included. */
+static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
+{
+    (void)cls;
+    switch (status) {
+    case 413:
+        json_response(ret, 400,
+                      "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
+        return;
+    case 503:
+        json_response(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
+        return;
+    default:
+        json_response(ret, 400, "{\n  \"error\": \"rpc-request: bad request\"\n}");
+        return;
+    }
+}
+
+static void log_request(const struct dga_rpc *r, const struct dga_service_request *req,
+                        unsigned status)
+{
+    const struct dga_service_peer *p = req->peer;
+    if (p != NULL) {
+        rpc_log(r, "pid=%ld uid=%lu gid=%lu %s %.200s %u", p->pid, p->uid, p->gid, req->method,
+                req->uri, status);
+    } else {
+        rpc_log(r, "peer=unknown %s %.200s %u", req->method, req->uri, status);
+    }
+}
+
+static dga_err on_request(void *cls, const struct dga_service_request *req,
+                          struct dga_service_response *ret)
+{
+    struct dga_rpc *r = cls;
+    unsigned status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    if (dga_rpc_call(r, req, &status, &body, &len) != DGA_E_OK) {
+        log_request(r, req, 503);
+        json_response(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
+        return DGA_E_OK;
+    }
+    log_request(r, req, status);
+    json_response(ret, status, body);
+    ret->len = len;
+    ret->release = free;
+    ret->release_cls = body;
+    return DGA_E_OK;
+}
+
+static void log_line(void *cls, const char *line)
+{
+    rpc_log(cls, "%s", line);
+}
+
+dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)
+{
+    const struct dga_service_config sc = {
+        .listen = r->cfg.listen,
+        .socket_mode = r->cfg.socket_mode,
+        .max_connections = r->cfg.max_connections,
+        .max_connections_per_client = r->cfg.max_connections, /* one "client" on a Unix socket */
+        .client_timeout = r->cfg.client_timeout,
+        .client_request_timeout = r->cfg.client_request_timeout,
+        .max_body = r->cfg.max_request,
+        .max_uri = 1024,
+        .log = log_line,
+        .log_cls = r,
+    };
+    const struct dga_service_handlers h = {.handle = on_request, .error = on_error, .cls = r};
+    dga_err e = dga_service_start(&sc, &h, &r->svc, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    rpc_log(r, "listening on %s, bundle %s, event log %s", r->cfg.listen, r->bundle_path,
+            r->log_path);
+    return DGA_E_OK;
+}

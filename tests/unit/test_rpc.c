@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The RPC service's router and JSON layer (dga_rpc_call, docs/rpc.md) with no
+ * socket: prpc's encoding selection, the route, the Empty argument, dstack's
+ * error answer, and the binding of the bundle to the gpu-attestation event,
+ * over a run directory and an event log written here (bundles with non-ASCII
+ * and with invalid UTF-8 bytes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "dga/measure.h"
+#include "dga/rpc.h"
+#include "dga/util.h"
+#include "testutil.h"
+
+static char dir[64];
+static struct dga_rpc *rpc;
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/dga-rpc-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char cfg[512];
+    int n = snprintf(cfg, sizeof cfg,
+                     "{\"rim_dir\":\"%s\",\"run_dir\":\"%s\",\"event_log_dir\":\"%s\","
+                     "\"nvml\":\"%s/no-nvml.so\"}",
+                     dir, dir, dir, dir);
+    test_write_file(dir, "gate.json", cfg, (size_t)n);
+    char path[128];
+    snprintf(path, sizeof path, "%s/gate.json", dir);
+    struct dga_rpc_config c;
+    dga_rpc_config_defaults(&c);
+    assert_int_equal(dga_rpc_new(&c, path, &rpc, NULL), DGA_E_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    dga_rpc_free(rpc);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+/* One call: the status and the body, which the caller frees. */
+static char *call(const char *method, const char *uri, const char *ct, const char *body,
+                  unsigned *ret_status)
+{
+    const struct dga_service_request req = {
+        .method = method,
+        .uri = uri,
+        .content_type = ct,
+        .body = (const uint8_t *)body,
+        .body_len = body != NULL ? strlen(body) : 0,
+    };
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(dga_rpc_call(rpc, &req, ret_status, &out, &len), DGA_E_OK);
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+static void expect(const char *method, const char *uri, const char *ct, const char *body,
+                   unsigned status, const char *want)
+{
+    unsigned got = 0;
+    char *out = call(method, uri, ct, body, &got);
+    if (got != status || strcmp(out, want) != 0) {
+        fail_msg("%s %s: %u %s, want %u %s", method, uri, got, out, status, want);
+    }
+    free(out);
+}
+
+#define EMPTY "{\"attestation\":\"\"}"
+#define ERR(m) "{\n  \"error\": \"" m "\"\n}"
+#define PROTOBUF                                                                                   \
+    ERR("rpc-protobuf: protobuf is not supported yet: send ?json or Content-Type: "                \
+        "application/json")
+
+static void test_encoding_selection(void **state)
+{
+    (void)state;
+    expect("GET", "/GpuInfo", NULL, NULL, 200, EMPTY);
+    expect("GET", "/GpuInfo?json=0", "application/octet-stream", NULL, 200, EMPTY); /* GET: JSON */
+    expect("POST", "/GpuInfo?json", NULL, NULL, 200, EMPTY);
+    expect("POST", "/GpuInfo?json=", NULL, NULL, 200, EMPTY);
+    expect("POST", "/GpuInfo?a=b&json=true", NULL, NULL, 200, EMPTY);
+    expect("POST", "/GpuInfo?json=1", NULL, NULL, 200, EMPTY);
+    expect("POST", "/GpuInfo", "application/json", "{}", 200, EMPTY);
+    expect("POST", "/GpuInfo", " Application/JSON; charset=utf-8", "", 200, EMPTY);
+    expect("POST", "/GpuInfo", NULL, NULL, 400, PROTOBUF);
+    expect("POST", "/GpuInfo?json=0", NULL, NULL, 400, PROTOBUF);
+    expect("POST", "/GpuInfo?jsonx", NULL, NULL, 400, PROTOBUF);
+    expect("POST", "/GpuInfo", "application/jsonx", NULL, 400, PROTOBUF);
+    expect("POST", "/GpuInfo", "application/octet-stream", NULL, 400, PROTOBUF);
+}
+
+static void test_routes_and_bodies(void **state)
+{
+    (void)state;
+    expect("GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
+    expect("POST", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
+    expect("GET", "/", NULL, NULL, 400,
+           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
+    expect("GET", "/Gpu-Info", NULL, NULL, 400,
+           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
+    expect("GET", "/GpuInfo/x", NULL, NULL, 400,
+           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
+    expect("GET", "/prpc/GpuInfo", NULL, NULL, 400,
+           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
+    expect("DELETE", "/GpuInfo", NULL, NULL, 400,
+           ERR("rpc-http-method: RPC methods take GET or POST: DELETE"));
+    expect("POST", "/GpuInfo?json", NULL, " \r\n", 200, EMPTY);
+    expect("POST", "/GpuInfo?json", NULL, "{\"unknown\":1}", 200, EMPTY); /* serde: ignored */
+    expect("POST", "/GpuInfo?json", NULL, "[]", 400,
+           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
+    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400,
+           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
+    expect("POST", "/GpuInfo?json", NULL, "{", 400,
+           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
+}
+
+/* Writes a bundle and a log whose gpu-attestation event commits to commit_to (NULL: no event). */
+static void write_state(const char *bundle, size_t len, const char *commit_to, size_t commit_len)
+{
+    if (bundle != NULL) {
+        test_write_file(dir, "evidence.json", bundle, len);
+    }
+    char log[4096] = "";
+    if (commit_to != NULL) {
+        uint8_t sha[32];
+        char hex[65], payload[256];
+        assert_int_equal(EVP_Digest(commit_to, commit_len, sha, NULL, EVP_sha256(), NULL), 1);
+        dga_hex_encode(sha, 32, hex);
+        int n =
+            snprintf(payload, sizeof payload, "{\"version\":2,\"evidence_sha256\":\"%s\"}", hex);
+        char *line = NULL;
+        assert_int_equal(dga_event_log_line(DGA_EVENT_V1, DGA_EVENT_GPU_ATTESTATION,
+                                            (const uint8_t *)payload, (size_t)n, &line),
+                         DGA_E_OK);
+        snprintf(log, sizeof log, "%s\n", line);
+        free(line);
+    }
+    test_write_file(dir, "runtime_events.log", log, strlen(log));
+}
+
+static void test_bundle_binding(void **state)
+{
+    (void)state;
+    /* non-ASCII bytes served exactly: JSON escapes only what it must */
+    const char b[] = "{\"name\":\"caf\xc3\xa9 \xf0\x9f\x94\x92\"}\n";
+    write_state(b, strlen(b), b, strlen(b));
+    expect("GET", "/GpuInfo", NULL, NULL, 200,
+           "{\"attestation\":\"{\\\"name\\\":\\\"caf\xc3\xa9 \xf0\x9f\x94\x92\\\"}\\n\"}");
+    /* U+0000 is UTF-8 too: served escaped, and it decodes to the same bytes */
+    const char nul[] = "\"a\0b\"";
+    write_state(nul, sizeof nul - 1, nul, sizeof nul - 1);
+    expect("GET", "/GpuInfo", NULL, NULL, 200, "{\"attestation\":\"\\\"a\\u0000b\\\"\"}");
+    /* one byte different from what the event commits to */
+    write_state(b, strlen(b) - 1, b, strlen(b));
+    unsigned status = 0;
+    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
+    free(out);
+    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
+    free(out);
+    /* a bundle but no event: never committed */
+    write_state(b, strlen(b), NULL, 0);
+    out = call("GET", "/GpuInfo", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "\"error\": \"rpc-bundle-uncommitted: "));
+    free(out);
+}
+
+static void test_bundle_utf8(void **state)
+{
+    (void)state;
+    static const char *const invalid[] = {
+        "\xff",             /* never a lead byte */
+        "\xc0\xaf",         /* overlong '/' */
+        "\xe0\x80\xaf",     /* overlong, three bytes */
+        "\xed\xa0\x80",     /* a surrogate */
+        "\xf4\x90\x80\x80", /* past U+10FFFF */
+        "\xc3",             /* cut */
+        "\xe2\x82",         /* cut */
+        "\xc3\x28",         /* not a continuation */
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        char b[32];
+        int n = snprintf(b, sizeof b, "\"%s\"", invalid[i]);
+        write_state(b, (size_t)n, b, (size_t)n);
+        unsigned status = 0;
+        char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
+        if (status != 400 || strstr(out, "\"error\": \"rpc-bundle-utf8: ") == NULL) {
+            fail_msg("invalid[%zu]: %u %s", i, status, out);
+        }
+        free(out);
+    }
+    const char ok[] = "\"\xef\xbf\xbf \xf4\x8f\xbf\xbf \xed\x9f\xbf\"";
+    write_state(ok, strlen(ok), ok, strlen(ok));
+    unsigned status = 0;
+    free(call("GET", "/GpuInfo", NULL, NULL, &status));
+    assert_int_equal(status, 200);
+}
+
+static void test_state_missing(void **state)
+{
+    (void)state;
+    /* an event but the bundle gone; then neither: the gate never ran */
+    char path[128];
+    snprintf(path, sizeof path, "%s/evidence.json", dir);
+    write_state(NULL, 0, "x", 1);
+    unlink(path);
+    unsigned status = 0;
+    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "\"error\": \"rpc-bundle-missing: "));
+    free(out);
+    write_state(NULL, 0, NULL, 0);
+    expect("GET", "/GpuInfo", NULL, NULL, 200, EMPTY);
+    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(out, "\"bundle\":\"\",\"bundle_sha256\":\"\",\"events\":[],"
+                                "\"verdict\":null,\"state\":{\"error\":\"nvml-"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_encoding_selection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routes_and_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
