@@ -63,7 +63,8 @@ int cmd_serve(int argc, char **argv)
     dga_rpc_config_defaults(&c);
     const char *gate_config = NULL;
     int rc = take_config(&argc, argv, &gate_config);
-    const struct server_command cmd = {"serve", dga_rpc_config_options(), serve_usage};
+    const struct server_command cmd = {
+        .name = "serve", .options = dga_rpc_config_options(), .usage = serve_usage};
     if (rc == EXIT_VERIFIED) {
         rc = server_parse_args(argc, argv, &cmd, &c);
     }
