@@ -134,16 +134,19 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
                                 struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * A cache of verified chain suffixes: for device chains certificates 2..4
- * (provisioner ICA, identity CA, root), which the GPUs of one model share;
- * for RIM chains the certificates above the signer, which the driver and
- * VBIOS RIMs of a GPU share (struct dga_chain_path says how an entry is
- * keyed). An entry says only that a path was valid, which no time changes
- * (time is never checked on a path), so one cache serves every verification
- * time. At most 16 suffixes, never forgotten while the cache lives; a full
- * cache stops remembering. Thread-safe: a lock around the lookup and the
- * insertion, never around a path validation. Free with dga_chain_cache_free
- * (NULL is fine), after every user.
+ * A cache of verified chains, in two tables. Suffixes: for device chains
+ * certificates 2..4 (provisioner ICA, identity CA, root), which the GPUs of
+ * one model share; for RIM chains the certificates above the signer, which
+ * the driver and VBIOS RIMs of a GPU share (struct dga_chain_path says how
+ * an entry is keyed); at most 16. Whole chains: every certificate and the
+ * pinned root, byte for byte (a GPU attesting again, a RIM chain met
+ * again); at most 1024, each the DER of its certificates (about 3.5 KiB for
+ * a device chain: about 4 MiB in all). An entry says only that a path was
+ * valid, which no time changes (time is never checked on a path), so one
+ * cache serves every verification time. Entries are never forgotten while
+ * the cache lives; a full table stops remembering. Thread-safe: a lock
+ * around the lookup and the insertion, never around a path validation.
+ * Free with dga_chain_cache_free (NULL is fine), after every user.
  */
 struct dga_chain_cache;
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
@@ -158,12 +161,16 @@ static inline void dga_chain_cache_freep(struct dga_chain_cache **p)
 
 /*
  * dga_device_chain_verify with an optional cache (NULL: the same as it).
- * When certificates 2..4 are byte-identical to a suffix this cache saw
+ * When the whole chain (certificates 0..3 and the pinned root) is
+ * byte-identical to one this cache saw verified, no path validation runs;
+ * else when certificates 2..4 are byte-identical to a suffix this cache saw
  * verified in full to the pinned root, OpenSSL validates only leaf and BROM
  * under that ICA (X509_V_FLAG_PARTIAL_CHAIN; the built path must be leaf,
- * BROM, ICA); every other check is unchanged. A chain verified in full is
- * remembered (at most a few suffixes; suffixes whose identity CA or root
- * carry path length, name or policy constraints never are).
+ * BROM, ICA). Every other check (root, order, algorithms, architecture,
+ * FWID, validity at `at`) runs on every call. A chain that passed every
+ * check is remembered whole; one verified in full also as a suffix (at most
+ * a few; suffixes whose identity CA or root carry path length, name or
+ * policy constraints never are).
  */
 dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch,
                                        const struct dga_trust *trust, time_t at,
@@ -258,10 +265,13 @@ void dga_chain_info_at(struct dga_chain_info *info, time_t at);
  *
  * Only the pinned root is trusted; certificates 1..n-1 are untrusted
  * candidates; time is never checked (validity is read with
- * dga_chain_validity). The cache entry of a chain is its suffix: the tag
- * `kind`, the DER of certs[anchor..n), then the DER of root. When the cache
- * holds that exact suffix (verified in full to this root before), OpenSSL
- * validates only certs[0..anchor-1] under the cached certs[anchor]
+ * dga_chain_validity). A chain has two cache entries. The whole chain: the
+ * tag `kind`, the DER of certs[0..n), then the DER of root; when the cache
+ * holds it, no path validation runs: p.whole is set, p.built is certs[0..n)
+ * then root (new references), p.top is root, and no ECDSA is counted. Its
+ * suffix: the tag, the DER of certs[anchor..n), then the DER of root; when
+ * the cache holds that exact suffix (verified in full to this root before),
+ * OpenSSL validates only certs[0..anchor-1] under the cached certs[anchor]
  * (X509_V_FLAG_PARTIAL_CHAIN): p.partial is set and p.top is that anchor.
  */
 struct dga_chain_path {
@@ -276,10 +286,14 @@ struct dga_chain_path {
     STACK_OF(X509) *built; /* the path OpenSSL built: certs[0]..top (owned) */
     X509 *top;             /* its trusted top: root, or the cached anchor when partial */
     bool partial;          /* verified under a cached anchor */
+    bool whole;            /* the whole chain was cached: no path validation, built presented */
     int depth;             /* on DGA_E_CHAIN_INVALID: the depth OpenSSL failed at; else -1 */
     /* private */
     unsigned char *key;
     size_t key_len;
+    unsigned char *whole_key;
+    size_t whole_len;
+    uint64_t whole_hash;
 };
 
 /*
@@ -289,11 +303,15 @@ struct dga_chain_path {
 dga_err dga_chain_path_verify(struct dga_chain_path *p);
 
 /*
- * Call after every check of the caller passed: remembers the suffix when
- * the path was verified in full, in the presented order (certs[0..n), then
- * root) and certs[anchor+1..n) and root carry no path length, name or
- * policy constraint (they constrain what is below the anchor, which a
- * partial path would no longer see). A full cache just stops remembering.
+ * Call after every check of the caller passed. Remembers the whole chain
+ * when the path was built in the presented order: in full (certs[0..n),
+ * then root; OpenSSL saw every constraint), or partial (certs[0..anchor),
+ * then the cached anchor, whose suffix was verified in full and constrains
+ * nothing below it). Remembers the suffix when the path was verified in
+ * full, in the presented order, and certs[anchor+1..n) and root carry no
+ * path length, name or policy constraint (they constrain what is below the
+ * anchor, which a partial path would no longer see). A full table just
+ * stops remembering; a whole-chain hit remembers nothing more.
  */
 void dga_chain_path_remember(struct dga_chain_path *p);
 
