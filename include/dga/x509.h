@@ -63,8 +63,19 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
  * roots. A hit is the certificate decoded from the same bytes before (a
  * reference to the same X509, which threads then share: its OpenSSL
  * extension cache is filled before the pool holds it, so that threads only
- * read it; the compiled-in and loaded trust roots are filled alike). At most 64
- * certificates are remembered, never forgotten while the pool lives; later
+ * read it; the compiled-in and loaded trust roots are filled alike).
+ *
+ * Two tiers, so that what one machine presents never crowds out what all
+ * share: a long-running server meets a new GPU leaf and BROM, or a new
+ * platform's PCK certificate, with every new machine, and a single table
+ * filled with those would decode the CA certificates on every request once
+ * full. The shared tier (at most 256) holds what dga_cert_pool_decode and
+ * dga_cert_pool_add meet: CA certificates, RIM chain certificates (a RIM
+ * signer is shared by every GPU of a model), roots. The per-device tier (at
+ * most 1024) holds what dga_cert_pool_decode_device meets: a device chain's
+ * leaf and BROM, a quote's PCK certificate, which repeat only when the same
+ * machine attests again. A lookup searches both. Certificates are never
+ * forgotten while the pool lives; a full tier stops remembering and later
  * ones are decoded as usual. Thread-safe: concurrent decodes and adds take
  * a lock around the lookup and the insertion, never around a decode (two
  * threads decoding the same new bytes at once both decode; the first entry
@@ -81,10 +92,11 @@ static inline void dga_cert_pool_freep(struct dga_cert_pool **p)
     *p = NULL;
 }
 /*
- * From now on p only answers lookups: decoding a certificate it does not
- * hold leaves it unchanged, and dga_cert_pool_add does nothing (for a pool
- * that should hold only what its owner put there, such as the quote
- * verifier's CA certificates, whatever the requests decode through it).
+ * From now on p's shared tier only answers lookups: decoding a certificate
+ * it does not hold leaves it unchanged, and dga_cert_pool_add does nothing
+ * (for a pool whose shared tier should hold only what its owner put there,
+ * such as the quote verifier's CA certificates, whatever the requests decode
+ * through it). The per-device tier still remembers, within its bound.
  */
 void dga_cert_pool_freeze(struct dga_cert_pool *p);
 /* Remembers x (a new reference) unless a certificate with the same DER is there. */
@@ -96,6 +108,9 @@ dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
  */
 dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, size_t len,
                              X509 **ret);
+/* dga_cert_pool_decode for a per-device certificate: remembered in the per-device tier. */
+dga_err dga_cert_pool_decode_device(struct dga_cert_pool *p, const unsigned char *der, size_t len,
+                                    X509 **ret);
 
 /*
  * The DER bytes of the first certificate block of a PEM chain, decoded as
@@ -107,6 +122,16 @@ dga_err dga_pem_leaf_der(const char *pem, size_t len, unsigned char **ret, size_
 /* dga_pem_chain_parse, decoding through `pool` (may be NULL). */
 dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
                                    STACK_OF(X509) **ret, struct dga_diag *diag);
+/*
+ * The same, with certificates 0..shared_from-1 per-device (the pool's
+ * per-device tier) and the others shared: DGA_DEVICE_CHAIN_SHARED_FROM for a
+ * device chain, 1 for a chain whose leaf is one machine's.
+ */
+dga_err dga_pem_chain_parse_pooled_from(const char *pem, size_t len, struct dga_cert_pool *pool,
+                                        int shared_from, STACK_OF(X509) **ret,
+                                        struct dga_diag *diag);
+/* A device chain's leaf and BROM are the GPU's own; the provisioner ICA up is its model's. */
+#define DGA_DEVICE_CHAIN_SHARED_FROM 2
 
 struct dga_chain_info {
     time_t not_after_min;     /* minimum notAfter over every certificate */

@@ -26,7 +26,7 @@ static const char *const cert_names[DGA_DEVICE_CHAIN_LEN] = {
  * of a model: the chain cache's suffix. 'D' keeps device chains apart from
  * the RIM chains in the same cache.
  */
-#define SUFFIX_START 2
+#define SUFFIX_START DGA_DEVICE_CHAIN_SHARED_FROM
 #define CHAIN_KIND_DEVICE 'D'
 
 static const char *cert_name(int depth)

@@ -298,16 +298,6 @@ static dga_err verify_full(struct dga_chain_path *p)
                       &p->built, &p->depth);
 }
 
-/* FNV-1a: a table index only, every hit is confirmed byte for byte. */
-static uint64_t key_hash(const unsigned char *key, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ key[i]) * 0x100000001b3u;
-    }
-    return h;
-}
-
 /*
  * The slot of the whole chain with exactly this key, else the empty slot
  * where it would go (the table never holds more than half its slots, so
@@ -332,7 +322,7 @@ static bool whole_lookup(struct dga_chain_path *p)
         suffix_key(p->kind, p->certs, 0, p->n, p->root, &p->whole_key, &p->whole_len) != DGA_E_OK) {
         return false;
     }
-    p->whole_hash = key_hash(p->whole_key, p->whole_len);
+    p->whole_hash = x509_key_hash(p->whole_key, p->whole_len);
     pthread_mutex_lock(&p->cache->lock);
     const struct verified_whole *w =
         whole_slot_locked(p->cache, p->whole_key, p->whole_len, p->whole_hash);

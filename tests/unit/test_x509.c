@@ -1377,6 +1377,76 @@ static void test_cert_pool(void **state)
     dga_cert_pool_free(NULL);
 }
 
+/*
+ * Per-device certificates never crowd out shared ones: 1100 distinct leaves
+ * (the 580 leaf with its signature's last two bytes varied) through the
+ * per-device tier, which keeps 1024 of them, and the chain's CA certificates
+ * are still pooled after (a single table of 64 would have been full).
+ */
+static void test_cert_pool_tiers(void **state)
+{
+    (void)state;
+    enum { LEAVES = 1100, DEVICE_MAX = 1024 };
+    size_t len;
+    _cleanup_(freep) uint8_t *pem = fixture_read(CHAIN_580, &len);
+    STACK_OF(X509) *plain = load_chain(CHAIN_580);
+    struct dga_cert_pool *pool = NULL;
+    assert_int_equal(dga_cert_pool_new(&pool), DGA_E_OK);
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(sk_X509_value(plain, 0), &der);
+    assert_true(der_len > 2);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < LEAVES; i++) {
+            der[der_len - 1] = (unsigned char)(i & 0xff);
+            der[der_len - 2] = (unsigned char)(i >> 8);
+            X509 *x = NULL, *y = NULL;
+            assert_int_equal(dga_cert_pool_decode_device(pool, der, (size_t)der_len, &x), DGA_E_OK);
+            assert_int_equal(dga_cert_pool_decode_device(pool, der, (size_t)der_len, &y), DGA_E_OK);
+            if (i < DEVICE_MAX) {
+                assert_ptr_equal(x, y);
+            } else {
+                assert_ptr_not_equal(x, y); /* the tier is full: decoded as usual */
+            }
+            X509_free(x);
+            X509_free(y);
+        }
+    }
+    OPENSSL_free(der);
+    /* A device chain: its leaf and BROM per-device, ICA up shared; both are pooled. */
+    STACK_OF(X509) *a = NULL, *b = NULL;
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, pool,
+                                                     DGA_DEVICE_CHAIN_SHARED_FROM, &a, NULL),
+                     DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled((char *)pem, len, pool, &b, NULL), DGA_E_OK);
+    for (int i = 0; i < sk_X509_num(a); i++) {
+        if (i < DGA_DEVICE_CHAIN_SHARED_FROM) {
+            assert_ptr_not_equal(sk_X509_value(a, i), sk_X509_value(b, i)); /* tier full */
+        } else {
+            assert_ptr_equal(sk_X509_value(a, i), sk_X509_value(b, i));
+        }
+        assert_int_equal(X509_cmp(sk_X509_value(a, i), sk_X509_value(plain, i)), 0);
+    }
+    sk_X509_pop_free(a, X509_free);
+    sk_X509_pop_free(b, X509_free);
+    /* A frozen pool's per-device tier still remembers; its shared tier does not. */
+    struct dga_cert_pool *frozen = NULL;
+    assert_int_equal(dga_cert_pool_new(&frozen), DGA_E_OK);
+    dga_cert_pool_freeze(frozen);
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, frozen, 1, &a, NULL),
+                     DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, frozen, 1, &b, NULL),
+                     DGA_E_OK);
+    assert_ptr_equal(sk_X509_value(a, 0), sk_X509_value(b, 0));
+    for (int i = 1; i < sk_X509_num(a); i++) {
+        assert_ptr_not_equal(sk_X509_value(a, i), sk_X509_value(b, i));
+    }
+    sk_X509_pop_free(a, X509_free);
+    sk_X509_pop_free(b, X509_free);
+    dga_cert_pool_free(frozen);
+    dga_cert_pool_free(pool);
+    sk_X509_pop_free(plain, X509_free);
+}
+
 /* The 580 chain without its root copy through the generic path, under cache tag `kind`. */
 static dga_err path_of(STACK_OF(X509) *chain, X509 *root, struct dga_chain_cache *cache, char kind,
                        bool remember, struct dga_chain_path *ret)
@@ -1593,6 +1663,7 @@ int main(void)
         cmocka_unit_test(test_report_signatures),
         cmocka_unit_test(test_report_signature_negative),
         cmocka_unit_test(test_cert_pool),
+        cmocka_unit_test(test_cert_pool_tiers),
         cmocka_unit_test(test_chain_path_cache),
         cmocka_unit_test(test_whole_chain_verdicts),
     };
