@@ -531,7 +531,7 @@ static void print_target(const struct figures *one, unsigned long ecdsa)
 {
     printf("\nlibrary ECDSA counter per warm 1-GPU dga_cvm_run: %lu (raw signatures and path\n"
            "  validations the GPU side counts, with the reappraiser's verification cache\n"
-           "  shared across calls: per GPU the report, leaf and BROM; the quote's 4 raw\n"
+           "  shared across calls: per GPU the report (its chain cached whole); the quote's 4 raw\n"
            "  signatures; the quote's path validations are not counted: bench_cvm_count.sh\n"
            "  counts every verification with callgrind)\n",
            ecdsa);

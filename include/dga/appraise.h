@@ -88,8 +88,9 @@ struct dga_rim_use {
  * so appraisals at any times may share it and get exactly what an uncached
  * appraisal at their time gets. Thread-safe: concurrent dga_appraise_device
  * and dga_appraise_set calls may share it. Bounded: at most 256 RIM
- * documents, 16 chain suffixes and 64 certificates, never evicted while the
- * cache lives; past that it stops remembering (those verify per use).
+ * documents, 16 chain suffixes, 1024 whole chains, 256 shared and 1024
+ * per-device certificates (dga/x509.h), never evicted while the cache
+ * lives; past that it stops remembering (those verify per use).
  * Appraisals made with it borrow its RIMs: free them (dga_appraisal_clear)
  * before the cache.
  */

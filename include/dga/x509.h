@@ -63,8 +63,19 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
  * roots. A hit is the certificate decoded from the same bytes before (a
  * reference to the same X509, which threads then share: its OpenSSL
  * extension cache is filled before the pool holds it, so that threads only
- * read it; the compiled-in and loaded trust roots are filled alike). At most 64
- * certificates are remembered, never forgotten while the pool lives; later
+ * read it; the compiled-in and loaded trust roots are filled alike).
+ *
+ * Two tiers, so that what one machine presents never crowds out what all
+ * share: a long-running server meets a new GPU leaf and BROM, or a new
+ * platform's PCK certificate, with every new machine, and a single table
+ * filled with those would decode the CA certificates on every request once
+ * full. The shared tier (at most 256) holds what dga_cert_pool_decode and
+ * dga_cert_pool_add meet: CA certificates, RIM chain certificates (a RIM
+ * signer is shared by every GPU of a model), roots. The per-device tier (at
+ * most 1024) holds what dga_cert_pool_decode_device meets: a device chain's
+ * leaf and BROM, a quote's PCK certificate, which repeat only when the same
+ * machine attests again. A lookup searches both. Certificates are never
+ * forgotten while the pool lives; a full tier stops remembering and later
  * ones are decoded as usual. Thread-safe: concurrent decodes and adds take
  * a lock around the lookup and the insertion, never around a decode (two
  * threads decoding the same new bytes at once both decode; the first entry
@@ -81,10 +92,11 @@ static inline void dga_cert_pool_freep(struct dga_cert_pool **p)
     *p = NULL;
 }
 /*
- * From now on p only answers lookups: decoding a certificate it does not
- * hold leaves it unchanged, and dga_cert_pool_add does nothing (for a pool
- * that should hold only what its owner put there, such as the quote
- * verifier's CA certificates, whatever the requests decode through it).
+ * From now on p's shared tier only answers lookups: decoding a certificate
+ * it does not hold leaves it unchanged, and dga_cert_pool_add does nothing
+ * (for a pool whose shared tier should hold only what its owner put there,
+ * such as the quote verifier's CA certificates, whatever the requests decode
+ * through it). The per-device tier still remembers, within its bound.
  */
 void dga_cert_pool_freeze(struct dga_cert_pool *p);
 /* Remembers x (a new reference) unless a certificate with the same DER is there. */
@@ -96,6 +108,9 @@ dga_err dga_cert_pool_add(struct dga_cert_pool *p, X509 *x);
  */
 dga_err dga_cert_pool_decode(struct dga_cert_pool *p, const unsigned char *der, size_t len,
                              X509 **ret);
+/* dga_cert_pool_decode for a per-device certificate: remembered in the per-device tier. */
+dga_err dga_cert_pool_decode_device(struct dga_cert_pool *p, const unsigned char *der, size_t len,
+                                    X509 **ret);
 
 /*
  * The DER bytes of the first certificate block of a PEM chain, decoded as
@@ -107,6 +122,16 @@ dga_err dga_pem_leaf_der(const char *pem, size_t len, unsigned char **ret, size_
 /* dga_pem_chain_parse, decoding through `pool` (may be NULL). */
 dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
                                    STACK_OF(X509) **ret, struct dga_diag *diag);
+/*
+ * The same, with certificates 0..shared_from-1 per-device (the pool's
+ * per-device tier) and the others shared: DGA_DEVICE_CHAIN_SHARED_FROM for a
+ * device chain, 1 for a chain whose leaf is one machine's.
+ */
+dga_err dga_pem_chain_parse_pooled_from(const char *pem, size_t len, struct dga_cert_pool *pool,
+                                        int shared_from, STACK_OF(X509) **ret,
+                                        struct dga_diag *diag);
+/* A device chain's leaf and BROM are the GPU's own; the provisioner ICA up is its model's. */
+#define DGA_DEVICE_CHAIN_SHARED_FROM 2
 
 struct dga_chain_info {
     time_t not_after_min;     /* minimum notAfter over every certificate */
@@ -134,16 +159,19 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
                                 struct dga_chain_info *ret, struct dga_diag *diag);
 
 /*
- * A cache of verified chain suffixes: for device chains certificates 2..4
- * (provisioner ICA, identity CA, root), which the GPUs of one model share;
- * for RIM chains the certificates above the signer, which the driver and
- * VBIOS RIMs of a GPU share (struct dga_chain_path says how an entry is
- * keyed). An entry says only that a path was valid, which no time changes
- * (time is never checked on a path), so one cache serves every verification
- * time. At most 16 suffixes, never forgotten while the cache lives; a full
- * cache stops remembering. Thread-safe: a lock around the lookup and the
- * insertion, never around a path validation. Free with dga_chain_cache_free
- * (NULL is fine), after every user.
+ * A cache of verified chains, in two tables. Suffixes: for device chains
+ * certificates 2..4 (provisioner ICA, identity CA, root), which the GPUs of
+ * one model share; for RIM chains the certificates above the signer, which
+ * the driver and VBIOS RIMs of a GPU share (struct dga_chain_path says how
+ * an entry is keyed); at most 16. Whole chains: every certificate and the
+ * pinned root, byte for byte (a GPU attesting again, a RIM chain met
+ * again); at most 1024, each the DER of its certificates (about 3.5 KiB for
+ * a device chain: about 4 MiB in all). An entry says only that a path was
+ * valid, which no time changes (time is never checked on a path), so one
+ * cache serves every verification time. Entries are never forgotten while
+ * the cache lives; a full table stops remembering. Thread-safe: a lock
+ * around the lookup and the insertion, never around a path validation.
+ * Free with dga_chain_cache_free (NULL is fine), after every user.
  */
 struct dga_chain_cache;
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret);
@@ -158,12 +186,16 @@ static inline void dga_chain_cache_freep(struct dga_chain_cache **p)
 
 /*
  * dga_device_chain_verify with an optional cache (NULL: the same as it).
- * When certificates 2..4 are byte-identical to a suffix this cache saw
+ * When the whole chain (certificates 0..3 and the pinned root) is
+ * byte-identical to one this cache saw verified, no path validation runs;
+ * else when certificates 2..4 are byte-identical to a suffix this cache saw
  * verified in full to the pinned root, OpenSSL validates only leaf and BROM
  * under that ICA (X509_V_FLAG_PARTIAL_CHAIN; the built path must be leaf,
- * BROM, ICA); every other check is unchanged. A chain verified in full is
- * remembered (at most a few suffixes; suffixes whose identity CA or root
- * carry path length, name or policy constraints never are).
+ * BROM, ICA). Every other check (root, order, algorithms, architecture,
+ * FWID, validity at `at`) runs on every call. A chain that passed every
+ * check is remembered whole; one verified in full also as a suffix (at most
+ * a few; suffixes whose identity CA or root carry path length, name or
+ * policy constraints never are).
  */
 dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch,
                                        const struct dga_trust *trust, time_t at,
@@ -258,10 +290,13 @@ void dga_chain_info_at(struct dga_chain_info *info, time_t at);
  *
  * Only the pinned root is trusted; certificates 1..n-1 are untrusted
  * candidates; time is never checked (validity is read with
- * dga_chain_validity). The cache entry of a chain is its suffix: the tag
- * `kind`, the DER of certs[anchor..n), then the DER of root. When the cache
- * holds that exact suffix (verified in full to this root before), OpenSSL
- * validates only certs[0..anchor-1] under the cached certs[anchor]
+ * dga_chain_validity). A chain has two cache entries. The whole chain: the
+ * tag `kind`, the DER of certs[0..n), then the DER of root; when the cache
+ * holds it, no path validation runs: p.whole is set, p.built is certs[0..n)
+ * then root (new references), p.top is root, and no ECDSA is counted. Its
+ * suffix: the tag, the DER of certs[anchor..n), then the DER of root; when
+ * the cache holds that exact suffix (verified in full to this root before),
+ * OpenSSL validates only certs[0..anchor-1] under the cached certs[anchor]
  * (X509_V_FLAG_PARTIAL_CHAIN): p.partial is set and p.top is that anchor.
  */
 struct dga_chain_path {
@@ -276,10 +311,14 @@ struct dga_chain_path {
     STACK_OF(X509) *built; /* the path OpenSSL built: certs[0]..top (owned) */
     X509 *top;             /* its trusted top: root, or the cached anchor when partial */
     bool partial;          /* verified under a cached anchor */
+    bool whole;            /* the whole chain was cached: no path validation, built presented */
     int depth;             /* on DGA_E_CHAIN_INVALID: the depth OpenSSL failed at; else -1 */
     /* private */
     unsigned char *key;
     size_t key_len;
+    unsigned char *whole_key;
+    size_t whole_len;
+    uint64_t whole_hash;
 };
 
 /*
@@ -289,11 +328,15 @@ struct dga_chain_path {
 dga_err dga_chain_path_verify(struct dga_chain_path *p);
 
 /*
- * Call after every check of the caller passed: remembers the suffix when
- * the path was verified in full, in the presented order (certs[0..n), then
- * root) and certs[anchor+1..n) and root carry no path length, name or
- * policy constraint (they constrain what is below the anchor, which a
- * partial path would no longer see). A full cache just stops remembering.
+ * Call after every check of the caller passed. Remembers the whole chain
+ * when the path was built in the presented order: in full (certs[0..n),
+ * then root; OpenSSL saw every constraint), or partial (certs[0..anchor),
+ * then the cached anchor, whose suffix was verified in full and constrains
+ * nothing below it). Remembers the suffix when the path was verified in
+ * full, in the presented order, and certs[anchor+1..n) and root carry no
+ * path length, name or policy constraint (they constrain what is below the
+ * anchor, which a partial path would no longer see). A full table just
+ * stops remembering; a whole-chain hit remembers nothing more.
  */
 void dga_chain_path_remember(struct dga_chain_path *p);
 

@@ -63,8 +63,8 @@ static X509 *check_chain(const struct dga_device_evidence *ev, const struct dga_
         e = dga_cert_pool_add(opt->cert_pool, opt->trust->root); /* its presented copy */
     }
     if (e == DGA_E_OK) {
-        e = dga_pem_chain_parse_pooled(ev->chain_pem, ev->chain_pem_len, opt->cert_pool, chain,
-                                       &diag);
+        e = dga_pem_chain_parse_pooled_from(ev->chain_pem, ev->chain_pem_len, opt->cert_pool,
+                                            DGA_DEVICE_CHAIN_SHARED_FROM, chain, &diag);
     }
     if (e == DGA_E_OK) {
         e = dga_device_chain_verify_cached(*chain, ev->arch, opt->trust, opt->at, opt->chain_cache,

@@ -13,8 +13,8 @@
  *
  * The reappraiser holds what is loaded once (roots, the policy's text, the
  * paths) and one verification cache (dga_verify_cache, for its RIM root):
- * every call shares it, so a warm call verifies a device's report and its
- * chain's leaf and BROM under the cached ICA, and nothing of its RIMs. The
+ * every call shares it, so a warm call verifies a device's report signature
+ * (its chain is cached whole, its checks still run) and nothing of its RIMs. The
  * cache is time-free (calls at different times share it) and thread-safe,
  * and its chain suffixes are keyed by the root too (the NVIDIA and the test
  * device root never share one). Everything else is built per call (the

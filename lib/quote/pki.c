@@ -224,7 +224,7 @@ dga_err quote_crls_decode(const uint8_t *root_ca_crl, size_t root_ca_crl_len,
 dga_err quote_crls_check_root(const struct quote_crls *crls, const struct dga_trust *root,
                               time_t at, struct dga_diag *diag)
 {
-    static const struct quote_chain_spec root_spec = {DGA_E_CRL_INVALID, field_root_crl};
+    static const struct quote_chain_spec root_spec = {DGA_E_CRL_INVALID, field_root_crl, 0};
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     if (crls == NULL || root == NULL || root->root == NULL) {
         return DGA_E_BAD_ARGUMENT;
@@ -275,7 +275,8 @@ dga_err quote_chain_decode(const char *pem, size_t len, const struct quote_chain
         return DGA_E_BAD_ARGUMENT;
     }
     struct dga_diag pem_diag = {0};
-    if (pem == NULL || dga_pem_chain_parse_pooled(pem, len, pool, &certs, &pem_diag) != DGA_E_OK) {
+    if (pem == NULL || dga_pem_chain_parse_pooled_from(pem, len, pool, spec->shared_from, &certs,
+                                                       &pem_diag) != DGA_E_OK) {
         return dga_diag_set(diag, spec->chain_err, pem_diag.offset, spec->field);
     }
     /* A leaf alone cannot reach the root: Intel always sends leaf, (CA,) root. */

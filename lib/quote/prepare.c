@@ -135,7 +135,7 @@ static void prepare_signed(struct dga_quote_prepared *p, const char *chain, cons
                            const char *text, size_t text_len, const uint8_t sig[DGA_QUOTE_SIG_LEN],
                            struct prep_signed *ret)
 {
-    const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, field};
+    const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, field, 0};
     ret->chain.err =
         quote_chain_decode(chain, str_len(chain), &spec, p->pool, &ret->decoded, &ret->chain.diag);
     if (ret->chain.err == DGA_E_OK) {
@@ -166,7 +166,7 @@ static void prepare_pieces(struct dga_quote_prepared *p, const struct dga_quote_
     p->same_chain = c->tcb_info_issuer_chain != NULL &&
                     same_string(c->tcb_info_issuer_chain, c->qe_identity_issuer_chain);
     if (c->pck_certificate_chain != NULL) {
-        const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain"};
+        const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain", 1};
         p->pck_step.err =
             quote_chain_decode(c->pck_certificate_chain, strlen(c->pck_certificate_chain), &spec,
                                p->pool, &p->pck, &p->pck_step.diag);

@@ -69,6 +69,7 @@ dga_err quote_crls_load(const uint8_t *root_ca_crl, size_t root_ca_crl_len, cons
 struct quote_chain_spec {
     dga_err chain_err; /* DGA_E_PCK_CHAIN or DGA_E_TCB_SIGNING_CHAIN */
     const char *field; /* the input the PEM came from */
+    int shared_from;   /* certificates before it are one machine's (the pool's per-device tier) */
 };
 
 /* A chain as decoded from its PEM: the leaf, and the certificates presented after it. */

@@ -107,7 +107,7 @@ static dga_err signed_json_check(struct vctx *v, const struct prep_signed *s,
                                  const char *chain_field, bool check_chain, dga_err sig_err,
                                  const char *sig_field)
 {
-    const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, chain_field};
+    const struct quote_chain_spec spec = {DGA_E_TCB_SIGNING_CHAIN, chain_field, 0};
     dga_err e = prep_step_replay(&s->chain, v->diag);
     if (e != DGA_E_OK) {
         return e;
@@ -172,12 +172,13 @@ static dga_err step_qe_identity(struct vctx *v)
 
 /*
  * Step 4: the PCK chain (the collateral's when given, decoded when prepared; else the quote's
- * type 5 PEM, decoded through the prepared pool), then its leaf's SGX extension.
+ * type 5 PEM, decoded through the prepared pool: the CAs from its shared tier, the PCK
+ * certificate from its per-device tier once seen), then its leaf's SGX extension.
  */
 static dga_err step_pck_chain(struct vctx *v)
 {
     const struct dga_quote *q = v->q;
-    struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain"};
+    struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "pck_certificate_chain", 0};
     const struct quote_chain *chain = &v->p->pck;
     dga_err e = DGA_E_OK;
     if (v->c->pck_certificate_chain != NULL) {
@@ -187,6 +188,7 @@ static dga_err step_pck_chain(struct vctx *v)
                             "quote.cert_data");
     } else {
         spec.field = "quote.cert_data";
+        spec.shared_from = 1; /* the platform's PCK certificate: its own, not the pool's CAs */
         e = quote_chain_decode((const char *)q->inner_cert_data, q->pem_len, &spec, v->p->pool,
                                &v->pck_own, v->diag);
         chain = &v->pck_own;

@@ -26,7 +26,7 @@ static const char *const cert_names[DGA_DEVICE_CHAIN_LEN] = {
  * of a model: the chain cache's suffix. 'D' keeps device chains apart from
  * the RIM chains in the same cache.
  */
-#define SUFFIX_START 2
+#define SUFFIX_START DGA_DEVICE_CHAIN_SHARED_FROM
 #define CHAIN_KIND_DEVICE 'D'
 
 static const char *cert_name(int depth)
@@ -78,8 +78,9 @@ static dga_err check_order(STACK_OF(X509) *built, STACK_OF(X509) *chain, X509 *t
 
 /*
  * OpenSSL's path for certificates 0..3 (the presented root copy is never
- * offered to it), then the built order: leaf, BROM, ICA, identity CA, root;
- * or, under a provisioner ICA that the cache verified in full to the pinned
+ * offered to it), then the built order: leaf, BROM, ICA, identity CA, root
+ * (for a whole chain the cache holds, that presented order itself); or,
+ * under a provisioner ICA that the cache verified in full to the pinned
  * root, leaf, BROM, that ICA.
  */
 static dga_err path_verify(struct dga_chain_path *p, STACK_OF(X509) *chain, struct dga_diag *diag)
@@ -229,7 +230,7 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
     if (e != DGA_E_OK) {
         return e;
     }
-    dga_chain_path_remember(&p); /* verified in full just now, unless partial */
+    dga_chain_path_remember(&p); /* whole, and its suffix when verified in full just now */
     *ret = info;
     return DGA_E_OK;
 }

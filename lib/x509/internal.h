@@ -6,6 +6,9 @@
 #ifndef DGA_X509_INTERNAL_H
 #define DGA_X509_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <openssl/x509.h>
 
 /* Adds n to the ECDSA verification counter (dga/stats.h). */
@@ -21,5 +24,8 @@ void x509_stats_add(unsigned long n);
  * every check on it still fails as before.
  */
 void x509_cache_extensions(X509 *x);
+
+/* FNV-1a of a cache key: a table index only, every hit is confirmed byte for byte. */
+uint64_t x509_key_hash(const unsigned char *key, size_t len);
 
 #endif

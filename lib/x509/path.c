@@ -9,6 +9,7 @@
  * of chain: the cache tells kinds apart only by the caller's tag.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,14 @@
 #include "x509/internal.h"
 
 #define CHAIN_CACHE_MAX 16
+/*
+ * Whole chains: at most WHOLE_MAX, in an open-addressed table of twice as
+ * many slots (a probe stays short). An entry is its key (the DER of every
+ * certificate and of the root: about 3.5 KiB for a device chain, so about
+ * 4 MiB for a full table) and a hash of it.
+ */
+#define WHOLE_MAX 1024
+#define WHOLE_SLOTS (2 * WHOLE_MAX)
 
 /*
  * A chain suffix verified in full to a pinned root, keyed by its exact bytes:
@@ -43,10 +52,23 @@ struct verified_suffix {
  * read by several threads at once, as the certificate pool's certificates
  * are: OpenSSL 3 caches a certificate's extensions under its own lock.
  */
+/*
+ * A whole chain verified to a pinned root, keyed by its exact bytes: the
+ * kind tag, the DER of every certificate used, then of the root. The key is
+ * all there is: on a hit the path is the presented chain itself.
+ */
+struct verified_whole {
+    unsigned char *key; /* NULL: an empty slot */
+    size_t len;
+    uint64_t hash;
+};
+
 struct dga_chain_cache {
     pthread_mutex_t lock;
     size_t n;
     struct verified_suffix s[CHAIN_CACHE_MAX];
+    size_t n_whole;
+    struct verified_whole w[WHOLE_SLOTS];
 };
 
 dga_err dga_chain_cache_new(struct dga_chain_cache **ret)
@@ -71,6 +93,9 @@ void dga_chain_cache_free(struct dga_chain_cache *c)
     for (size_t i = 0; i < c->n; i++) {
         free(c->s[i].key);
         X509_free(c->s[i].anchor);
+    }
+    for (size_t i = 0; i < WHOLE_SLOTS; i++) {
+        free(c->w[i].key);
     }
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -273,6 +298,66 @@ static dga_err verify_full(struct dga_chain_path *p)
                       &p->built, &p->depth);
 }
 
+/*
+ * The slot of the whole chain with exactly this key, else the empty slot
+ * where it would go (the table never holds more than half its slots, so
+ * there is one). Call with c->lock held.
+ */
+static struct verified_whole *whole_slot_locked(struct dga_chain_cache *c, const unsigned char *key,
+                                                size_t len, uint64_t hash)
+{
+    for (size_t k = 0; k < WHOLE_SLOTS; k++) {
+        struct verified_whole *w = &c->w[(hash + k) & (WHOLE_SLOTS - 1)];
+        if (w->key == NULL || (w->hash == hash && w->len == len && memcmp(w->key, key, len) == 0)) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
+/* The whole chain (certs[0..n), root) is cached: computes p's whole key and looks it up. */
+static bool whole_lookup(struct dga_chain_path *p)
+{
+    if (p->cache == NULL ||
+        suffix_key(p->kind, p->certs, 0, p->n, p->root, &p->whole_key, &p->whole_len) != DGA_E_OK) {
+        return false;
+    }
+    p->whole_hash = x509_key_hash(p->whole_key, p->whole_len);
+    pthread_mutex_lock(&p->cache->lock);
+    const struct verified_whole *w =
+        whole_slot_locked(p->cache, p->whole_key, p->whole_len, p->whole_hash);
+    bool hit = w != NULL && w->key != NULL;
+    pthread_mutex_unlock(&p->cache->lock);
+    return hit;
+}
+
+/*
+ * A cached whole chain: no path validation, p->built is the presented
+ * certs[0..n), then the root (new references), exactly the path a full
+ * validation built when the entry was made.
+ */
+static dga_err whole_path(struct dga_chain_path *p)
+{
+    _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *built = sk_X509_new_reserve(NULL, p->n + 1);
+    if (built == NULL) {
+        return DGA_E_NOMEM;
+    }
+    for (int i = 0; i <= p->n; i++) {
+        X509 *x = i < p->n ? sk_X509_value(p->certs, i) : p->root;
+        if (X509_up_ref(x) != 1) {
+            return DGA_E_INTERNAL;
+        }
+        if (sk_X509_push(built, x) <= 0) {
+            X509_free(x);
+            return DGA_E_NOMEM;
+        }
+    }
+    p->built = TAKE_PTR(built);
+    p->top = p->root;
+    p->whole = true;
+    return DGA_E_OK;
+}
+
 dga_err dga_chain_path_verify(struct dga_chain_path *p)
 {
     if (p == NULL) {
@@ -281,11 +366,17 @@ dga_err dga_chain_path_verify(struct dga_chain_path *p)
     p->built = NULL;
     p->top = NULL;
     p->partial = false;
+    p->whole = false;
     p->depth = -1;
     p->key = NULL;
     p->key_len = 0;
+    p->whole_key = NULL;
+    p->whole_len = 0;
     if (!path_args_ok(p)) {
         return DGA_E_BAD_ARGUMENT;
+    }
+    if (whole_lookup(p)) {
+        return whole_path(p);
     }
     X509 *anchor = suffix_lookup(p);
     return anchor != NULL ? verify_partial(p, anchor) : verify_full(p);
@@ -337,12 +428,23 @@ static bool built_is_presented(const struct dga_chain_path *p)
     return true;
 }
 
-void dga_chain_path_remember(struct dga_chain_path *p)
+/* True when OpenSSL built exactly certs[0..anchor), then the cached anchor. */
+static bool built_is_presented_partial(const struct dga_chain_path *p)
 {
-    if (p == NULL || p->cache == NULL || p->key == NULL || p->partial || p->built == NULL ||
-        !built_is_presented(p) || !suffix_reusable(p)) {
-        return;
+    if (sk_X509_num(p->built) != p->anchor + 1 ||
+        X509_cmp(sk_X509_value(p->built, p->anchor), p->top) != 0) {
+        return false;
     }
+    for (int i = 0; i < p->anchor; i++) {
+        if (X509_cmp(sk_X509_value(p->built, i), sk_X509_value(p->certs, i)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void remember_suffix(struct dga_chain_path *p)
+{
     X509 *anchor = sk_X509_value(p->built, p->anchor);
     struct dga_chain_cache *c = p->cache;
     x509_cache_extensions(anchor); /* filled by the path validation already: a no-op */
@@ -360,6 +462,45 @@ void dga_chain_path_remember(struct dga_chain_path *p)
     pthread_mutex_unlock(&c->lock); /* a full cache just stops remembering */
 }
 
+static void remember_whole(struct dga_chain_path *p)
+{
+    struct dga_chain_cache *c = p->cache;
+    pthread_mutex_lock(&c->lock);
+    struct verified_whole *w = whole_slot_locked(c, p->whole_key, p->whole_len, p->whole_hash);
+    if (c->n_whole < WHOLE_MAX && w != NULL && w->key == NULL) {
+        *w = (struct verified_whole){
+            .key = TAKE_PTR(p->whole_key), .len = p->whole_len, .hash = p->whole_hash};
+        p->whole_len = 0;
+        c->n_whole++;
+    }
+    pthread_mutex_unlock(&c->lock); /* a full table just stops remembering */
+}
+
+/*
+ * A whole chain is remembered after a full path in the presented order
+ * (OpenSSL saw every constraint: the same bytes give the same path again,
+ * time never being checked), or after a partial one in the presented order
+ * under a cached anchor: that anchor's suffix was verified in full to this
+ * root and carries no constraint on what is below it, the argument the
+ * partial path itself rests on.
+ */
+void dga_chain_path_remember(struct dga_chain_path *p)
+{
+    if (p == NULL || p->cache == NULL || p->built == NULL || p->whole) {
+        return;
+    }
+    bool presented = p->partial ? built_is_presented_partial(p) : built_is_presented(p);
+    if (!presented) {
+        return;
+    }
+    if (p->whole_key != NULL) {
+        remember_whole(p);
+    }
+    if (!p->partial && p->key != NULL && suffix_reusable(p)) {
+        remember_suffix(p);
+    }
+}
+
 void dga_chain_path_clear(struct dga_chain_path *p)
 {
     if (p == NULL) {
@@ -371,6 +512,10 @@ void dga_chain_path_clear(struct dga_chain_path *p)
     free(p->key);
     p->key = NULL;
     p->key_len = 0;
+    free(p->whole_key);
+    p->whole_key = NULL;
+    p->whole_len = 0;
+    p->whole = false;
 }
 
 bool dga_cert_algorithms_ok(X509 *x)

@@ -106,11 +106,13 @@ static dga_err block_decode(const char *pem, const struct pem_block *b, unsigned
 
 /* d2i (or the pool) then i2d: the certificate must re-encode to exactly the decoded bytes. */
 static dga_err cert_from_der(const unsigned char *der, long der_len, struct dga_cert_pool *pool,
-                             X509 **ret)
+                             bool device, X509 **ret)
 {
     _cleanup_(X509_freep) X509 *x = NULL;
     _cleanup_(OPENSSL_freep) unsigned char *again = NULL;
-    if (dga_cert_pool_decode(pool, der, (size_t)der_len, &x) != DGA_E_OK) {
+    dga_err e = device ? dga_cert_pool_decode_device(pool, der, (size_t)der_len, &x)
+                       : dga_cert_pool_decode(pool, der, (size_t)der_len, &x);
+    if (e != DGA_E_OK) {
         return DGA_E_BAD_CERT;
     }
     int again_len = i2d_X509(x, &again);
@@ -122,7 +124,7 @@ static dga_err cert_from_der(const unsigned char *der, long der_len, struct dga_
 }
 
 static dga_err block_cert(const char *pem, const struct pem_block *b, struct dga_cert_pool *pool,
-                          X509 **ret)
+                          bool device, X509 **ret)
 {
     _cleanup_(OPENSSL_freep) unsigned char *der = NULL;
     long der_len = 0;
@@ -130,11 +132,11 @@ static dga_err block_cert(const char *pem, const struct pem_block *b, struct dga
     if (e != DGA_E_OK) {
         return e;
     }
-    return cert_from_der(der, der_len, pool, ret);
+    return cert_from_der(der, der_len, pool, device, ret);
 }
 
 static dga_err parse_blocks(const char *pem, size_t len, struct dga_cert_pool *pool,
-                            STACK_OF(X509) *out, struct dga_diag *diag)
+                            int shared_from, STACK_OF(X509) *out, struct dga_diag *diag)
 {
     size_t pos = 0;
     for (;;) {
@@ -151,7 +153,7 @@ static dga_err parse_blocks(const char *pem, size_t len, struct dga_cert_pool *p
             return dga_diag_set(diag, DGA_E_TOO_LARGE, b.start, "certificate count");
         }
         X509 *x = NULL;
-        e = block_cert(pem, &b, pool, &x);
+        e = block_cert(pem, &b, pool, sk_X509_num(out) < shared_from, &x);
         if (e != DGA_E_OK) {
             return dga_diag_set(diag, e, b.start, "certificate");
         }
@@ -175,6 +177,13 @@ dga_err dga_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **ret,
 dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_pool *pool,
                                    STACK_OF(X509) **ret, struct dga_diag *diag)
 {
+    return dga_pem_chain_parse_pooled_from(pem, len, pool, 0, ret, diag);
+}
+
+dga_err dga_pem_chain_parse_pooled_from(const char *pem, size_t len, struct dga_cert_pool *pool,
+                                        int shared_from, STACK_OF(X509) **ret,
+                                        struct dga_diag *diag)
+{
     if (ret == NULL || (pem == NULL && len > 0)) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
     }
@@ -185,7 +194,7 @@ dga_err dga_pem_chain_parse_pooled(const char *pem, size_t len, struct dga_cert_
     if (out == NULL) {
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "certificate stack");
     }
-    dga_err e = parse_blocks(pem != NULL ? pem : "", len, pool, out, diag);
+    dga_err e = parse_blocks(pem != NULL ? pem : "", len, pool, shared_from, out, diag);
     if (e != DGA_E_OK) {
         ERR_clear_error();
         return e;

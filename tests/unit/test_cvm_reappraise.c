@@ -928,11 +928,14 @@ static void expect_same(const struct outcome *got, const struct outcome *want, c
  * signatures, the driver RIM's chain (3) and the VBIOS RIM's signer (its L3
  * and L2 are the driver RIM's): 11 for one GPU, and each further GPU of the
  * call 3 (report, leaf, BROM under the cached ICA): 32 for eight. A warm
- * call: 3 per GPU, nothing of the RIMs.
+ * call: 1 per GPU, the report signature (it signs this call's nonce); each
+ * GPU's whole chain is cached by its exact bytes and the pinned root (a
+ * path validation is time-free), the RIMs by document.
  */
 #define ECDSA_COLD_1 11
-#define ECDSA_WARM_PER_GPU 3
-#define ECDSA_COLD_8 (ECDSA_COLD_1 + 7 * ECDSA_WARM_PER_GPU)
+#define ECDSA_WARM_PER_GPU 1
+#define ECDSA_COLD_PER_GPU 3
+#define ECDSA_COLD_8 (ECDSA_COLD_1 + 7 * ECDSA_COLD_PER_GPU)
 
 static unsigned long counted(const struct shared *s, const struct input *in, dga_err want)
 {
@@ -956,11 +959,14 @@ static void test_shared_cache_ecdsa(void **state)
     struct shared s;
     shared_new(x, &s);
     assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_COLD_1);
-    assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_WARM_PER_GPU); /* 3 */
+    assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_WARM_PER_GPU); /* 1 */
+    /* its first GPU is the one-GPU bundle's; the 7 others: leaf and BROM under the cached ICA */
+    assert_int_equal(counted(&s, &eight, DGA_E_OK),
+                     ECDSA_WARM_PER_GPU + 7 * ECDSA_COLD_PER_GPU); /* 22 */
     assert_int_equal(counted(&s, &eight, DGA_E_OK), 8 * ECDSA_WARM_PER_GPU);
     assert_int_equal(counted(&s, &one, DGA_E_OK), ECDSA_WARM_PER_GPU);
     shared_free(&s);
-    shared_new(x, &s); /* the 8-GPU bundle first: 32 cold, 24 warm */
+    shared_new(x, &s); /* the 8-GPU bundle first: 32 cold, 8 warm */
     assert_int_equal(counted(&s, &eight, DGA_E_OK), ECDSA_COLD_8);
     assert_int_equal(counted(&s, &eight, DGA_E_OK), 8 * ECDSA_WARM_PER_GPU);
     shared_free(&s);

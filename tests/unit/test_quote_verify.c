@@ -287,7 +287,7 @@ static void run_chain(const struct dga_trust *root, const struct chain_case *c)
     _cleanup_(freep) uint8_t *pem = pki_read(c->chain, &cl);
     struct quote_crls crls = {0};
     assert_int_equal(quote_crls_load(r, rl, p, pl, root, at(T_2025), &crls, NULL), DGA_E_OK);
-    const struct quote_chain_spec spec = {c->chain_err, "the-input"};
+    const struct quote_chain_spec spec = {c->chain_err, "the-input", 0};
     struct dga_diag diag = {0};
     X509 *leaf = NULL;
     dga_err e =
@@ -356,7 +356,7 @@ static void test_chain_wrong_root(void **state)
     _cleanup_(freep) uint8_t *pem = pki_read("chain-pck.pem", &cl);
     struct quote_crls crls = {0};
     assert_int_equal(quote_crls_load(r, rl, p, pl, &root, at(T_2025), &crls, NULL), DGA_E_OK);
-    const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "quote.cert_data"};
+    const struct quote_chain_spec spec = {DGA_E_PCK_CHAIN, "quote.cert_data", 0};
     struct dga_diag diag = {0};
     X509 *leaf = NULL;
     assert_int_equal(

@@ -1377,6 +1377,76 @@ static void test_cert_pool(void **state)
     dga_cert_pool_free(NULL);
 }
 
+/*
+ * Per-device certificates never crowd out shared ones: 1100 distinct leaves
+ * (the 580 leaf with its signature's last two bytes varied) through the
+ * per-device tier, which keeps 1024 of them, and the chain's CA certificates
+ * are still pooled after (a single table of 64 would have been full).
+ */
+static void test_cert_pool_tiers(void **state)
+{
+    (void)state;
+    enum { LEAVES = 1100, DEVICE_MAX = 1024 };
+    size_t len;
+    _cleanup_(freep) uint8_t *pem = fixture_read(CHAIN_580, &len);
+    STACK_OF(X509) *plain = load_chain(CHAIN_580);
+    struct dga_cert_pool *pool = NULL;
+    assert_int_equal(dga_cert_pool_new(&pool), DGA_E_OK);
+    unsigned char *der = NULL;
+    int der_len = i2d_X509(sk_X509_value(plain, 0), &der);
+    assert_true(der_len > 2);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < LEAVES; i++) {
+            der[der_len - 1] = (unsigned char)(i & 0xff);
+            der[der_len - 2] = (unsigned char)(i >> 8);
+            X509 *x = NULL, *y = NULL;
+            assert_int_equal(dga_cert_pool_decode_device(pool, der, (size_t)der_len, &x), DGA_E_OK);
+            assert_int_equal(dga_cert_pool_decode_device(pool, der, (size_t)der_len, &y), DGA_E_OK);
+            if (i < DEVICE_MAX) {
+                assert_ptr_equal(x, y);
+            } else {
+                assert_ptr_not_equal(x, y); /* the tier is full: decoded as usual */
+            }
+            X509_free(x);
+            X509_free(y);
+        }
+    }
+    OPENSSL_free(der);
+    /* A device chain: its leaf and BROM per-device, ICA up shared; both are pooled. */
+    STACK_OF(X509) *a = NULL, *b = NULL;
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, pool,
+                                                     DGA_DEVICE_CHAIN_SHARED_FROM, &a, NULL),
+                     DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled((char *)pem, len, pool, &b, NULL), DGA_E_OK);
+    for (int i = 0; i < sk_X509_num(a); i++) {
+        if (i < DGA_DEVICE_CHAIN_SHARED_FROM) {
+            assert_ptr_not_equal(sk_X509_value(a, i), sk_X509_value(b, i)); /* tier full */
+        } else {
+            assert_ptr_equal(sk_X509_value(a, i), sk_X509_value(b, i));
+        }
+        assert_int_equal(X509_cmp(sk_X509_value(a, i), sk_X509_value(plain, i)), 0);
+    }
+    sk_X509_pop_free(a, X509_free);
+    sk_X509_pop_free(b, X509_free);
+    /* A frozen pool's per-device tier still remembers; its shared tier does not. */
+    struct dga_cert_pool *frozen = NULL;
+    assert_int_equal(dga_cert_pool_new(&frozen), DGA_E_OK);
+    dga_cert_pool_freeze(frozen);
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, frozen, 1, &a, NULL),
+                     DGA_E_OK);
+    assert_int_equal(dga_pem_chain_parse_pooled_from((char *)pem, len, frozen, 1, &b, NULL),
+                     DGA_E_OK);
+    assert_ptr_equal(sk_X509_value(a, 0), sk_X509_value(b, 0));
+    for (int i = 1; i < sk_X509_num(a); i++) {
+        assert_ptr_not_equal(sk_X509_value(a, i), sk_X509_value(b, i));
+    }
+    sk_X509_pop_free(a, X509_free);
+    sk_X509_pop_free(b, X509_free);
+    dga_cert_pool_free(frozen);
+    dga_cert_pool_free(pool);
+    sk_X509_pop_free(plain, X509_free);
+}
+
 /* The 580 chain without its root copy through the generic path, under cache tag `kind`. */
 static dga_err path_of(STACK_OF(X509) *chain, X509 *root, struct dga_chain_cache *cache, char kind,
                        bool remember, struct dga_chain_path *ret)
@@ -1416,13 +1486,32 @@ static void test_chain_path_cache(void **state)
     assert_false(p.partial);
     assert_int_equal(dga_stats_ecdsa_verifications(), 8);
     dga_chain_path_clear(&p);
-    /* the same suffix and tag: leaf and BROM under the cached ICA */
+    /* the same whole chain and tag: no path validation, the presented chain then the root */
     assert_int_equal(path_of(chain, t.root, cache, 'X', true, &p), DGA_E_OK);
+    assert_true(p.whole);
+    assert_false(p.partial);
+    assert_ptr_equal(p.top, t.root);
+    assert_int_equal(sk_X509_num(p.built), 5);
+    for (int i = 0; i < 4; i++) {
+        assert_ptr_equal(sk_X509_value(p.built, i), sk_X509_value(chain, i));
+    }
+    assert_ptr_equal(sk_X509_value(p.built, 4), t.root);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 8);
+    dga_chain_path_clear(&p);
+    /* another GPU, the same suffix and tag: leaf and BROM under the cached ICA, then whole */
+    STACK_OF(X509) *other = load_chain(CHAIN_550);
+    assert_int_equal(path_of(other, t.root, cache, 'X', true, &p), DGA_E_OK);
     assert_true(p.partial);
-    assert_int_equal(X509_cmp(p.top, sk_X509_value(chain, 2)), 0);
+    assert_false(p.whole);
+    assert_int_equal(X509_cmp(p.top, sk_X509_value(other, 2)), 0);
     assert_int_equal(sk_X509_num(p.built), 3);
     assert_int_equal(dga_stats_ecdsa_verifications(), 10);
     dga_chain_path_clear(&p);
+    assert_int_equal(path_of(other, t.root, cache, 'X', false, &p), DGA_E_OK);
+    assert_true(p.whole);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 10);
+    dga_chain_path_clear(&p);
+    sk_X509_pop_free(other, X509_free);
     /* another tag never sees it */
     assert_int_equal(path_of(chain, t.root, cache, 'Y', false, &p), DGA_E_OK);
     assert_false(p.partial);
@@ -1437,9 +1526,11 @@ static void test_chain_path_cache(void **state)
     assert_int_equal(dga_chain_path_verify(&p), DGA_E_OK);
     assert_false(p.partial);
     dga_chain_path_clear(&p);
-    /* a wrong root: the depth OpenSSL failed at, nothing built */
+    /* a wrong root (the whole chain under the right one is cached): the depth OpenSSL failed
+       at, nothing built */
     X509 *impostor = impostor_root();
     assert_int_equal(path_of(chain, impostor, cache, 'X', true, &p), DGA_E_CHAIN_INVALID);
+    assert_false(p.whole);
     assert_int_equal(p.depth, 3);
     assert_null(p.built);
     dga_chain_path_clear(&p);
@@ -1456,6 +1547,78 @@ static void test_chain_path_cache(void **state)
 
     dga_chain_cache_free(cache);
     dga_trust_clear(&t);
+    sk_X509_pop_free(chain, X509_free);
+}
+
+/* Device chain 580 through `cache` (NULL: uncached) at `when`; info and diag zeroed first. */
+static dga_err device_at(STACK_OF(X509) *chain, struct dga_chain_cache *cache, const char *when,
+                         struct dga_chain_info *info, struct dga_diag *diag)
+{
+    struct dga_trust t = device_trust();
+    memset(info, 0, sizeof *info);
+    memset(diag, 0, sizeof *diag);
+    dga_err e =
+        dga_device_chain_verify_cached(chain, DGA_ARCH_HOPPER, &t, at(when), cache, info, diag);
+    dga_trust_clear(&t);
+    return e;
+}
+
+/* A copy of chain whose certificate idx has its last (signature) byte flipped. */
+static STACK_OF(X509) *chain_corrupted(STACK_OF(X509) *chain, int idx)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509(sk_X509_value(chain, idx), &der);
+    assert_true(len > 0);
+    der[len - 1] ^= 0x01;
+    const unsigned char *p = der;
+    X509 *bad = d2i_X509(NULL, &p, len);
+    assert_non_null(bad);
+    OPENSSL_free(der);
+    STACK_OF(X509) *out = chain_swapped(chain, 0, 0);
+    chain_replace(out, idx, bad);
+    X509_free(bad);
+    return out;
+}
+
+/*
+ * The whole-chain cache never changes a verdict: once the 580 chain is cached
+ * whole, a hit costs no ECDSA; the chain with one byte of the leaf's
+ * signature changed fails as uncached (error, offset, field); the validity
+ * flags at every time equal the uncached ones.
+ */
+static void test_whole_chain_verdicts(void **state)
+{
+    (void)state;
+    static const char *const times[] = {T_2024, "2019-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                                        "2020-10-17T00:00:00Z", "2030-01-01T00:00:00Z"};
+    STACK_OF(X509) *chain = load_chain(CHAIN_580);
+    STACK_OF(X509) *bad = chain_corrupted(chain, 0);
+    struct dga_chain_cache *cache = NULL;
+    struct dga_chain_info plain, cached;
+    struct dga_diag dp, dc;
+    assert_int_equal(dga_chain_cache_new(&cache), DGA_E_OK);
+    dga_stats_reset();
+    assert_int_equal(device_at(chain, cache, T_2024, &cached, &dc), DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 4);
+    assert_int_equal(device_at(chain, cache, T_2024, &cached, &dc), DGA_E_OK);
+    assert_int_equal(dga_stats_ecdsa_verifications(), 4); /* whole: no path validation */
+
+    dga_err want = device_at(bad, NULL, T_2024, &plain, &dp);
+    assert_int_equal(want, DGA_E_CHAIN_INVALID);
+    assert_int_equal(device_at(bad, cache, T_2024, &cached, &dc), want);
+    assert_int_equal(dc.offset, dp.offset);
+    assert_string_equal(dc.field, dp.field);
+    assert_int_equal(device_at(bad, cache, T_2024, &cached, &dc), want); /* never remembered */
+
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        assert_int_equal(device_at(chain, NULL, times[i], &plain, &dp), DGA_E_OK);
+        dga_stats_reset();
+        assert_int_equal(device_at(chain, cache, times[i], &cached, &dc), DGA_E_OK);
+        assert_int_equal(dga_stats_ecdsa_verifications(), 0);
+        assert_memory_equal(&plain, &cached, sizeof plain);
+    }
+    dga_chain_cache_free(cache);
+    sk_X509_pop_free(bad, X509_free);
     sk_X509_pop_free(chain, X509_free);
 }
 
@@ -1500,7 +1663,9 @@ int main(void)
         cmocka_unit_test(test_report_signatures),
         cmocka_unit_test(test_report_signature_negative),
         cmocka_unit_test(test_cert_pool),
+        cmocka_unit_test(test_cert_pool_tiers),
         cmocka_unit_test(test_chain_path_cache),
+        cmocka_unit_test(test_whole_chain_verdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
