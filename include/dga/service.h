@@ -169,6 +169,16 @@ struct dga_service_scale {
 };
 
 /*
+ * The units most servers take, in either case: durations s, m, h, d (in
+ * seconds) and sizes K, M (in bytes, powers of 1024). A table writes, for
+ * example, {DGA_SERVICE_DURATION_UNITS, dga_service_duration_mult, INT32_MAX}.
+ */
+#define DGA_SERVICE_DURATION_UNITS "SMHDsmhd"
+extern const uint64_t dga_service_duration_mult[8];
+#define DGA_SERVICE_SIZE_UNITS "KMkm"
+extern const uint64_t dga_service_size_mult[4];
+
+/*
  * One option of a server's configuration. The same table names the
  * command-line flags ("--name VALUE", "--name=VALUE") and the keys of the
  * config file ("name = value"), so the two cannot drift.

@@ -9,10 +9,10 @@
 
 #include "dga/kms.h"
 
-static const uint64_t seconds[] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
-static const uint64_t bytes[] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
-static const struct dga_service_scale durations = {"SMHDsmhd", seconds, INT32_MAX};
-static const struct dga_service_scale sizes = {"KMkm", bytes, DGA_KMS_REQUEST_MAX};
+static const struct dga_service_scale durations = {DGA_SERVICE_DURATION_UNITS,
+                                                   dga_service_duration_mult, INT32_MAX};
+static const struct dga_service_scale sizes = {DGA_SERVICE_SIZE_UNITS, dga_service_size_mult,
+                                               DGA_KMS_REQUEST_MAX};
 static const struct dga_service_scale counts = {"", NULL, 1000000};
 
 /* Whether value is a number as o->scale says other than 0 (auth-simple has no "off"). */

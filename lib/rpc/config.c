@@ -14,11 +14,11 @@
 
 #include "dga/rpc.h"
 
-static const uint64_t seconds[] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
-static const uint64_t bytes[] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
-static const struct dga_service_scale durations = {"SMHDsmhd", seconds, INT32_MAX};
-static const struct dga_service_scale sizes = {"KMkm", bytes, DGA_RPC_MAX_REQUEST_MAX};
-static const struct dga_service_scale counts = {"Kk", bytes, 65536};
+static const struct dga_service_scale durations = {DGA_SERVICE_DURATION_UNITS,
+                                                   dga_service_duration_mult, INT32_MAX};
+static const struct dga_service_scale sizes = {DGA_SERVICE_SIZE_UNITS, dga_service_size_mult,
+                                               DGA_RPC_MAX_REQUEST_MAX};
+static const struct dga_service_scale counts = {"Kk", dga_service_size_mult, 65536};
 
 /* "unix:PATH" or "ADDR:PORT", checked as the server will bind it. */
 static dga_err set_listen(void *config, const struct dga_service_option *o, const char *value)

@@ -244,26 +244,20 @@ dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, u
 
 /* ---- HTTP ---- */
 
-static void json_response(struct dga_service_response *ret, unsigned status, const char *text)
-{
-    dga_service_response_text(ret, status, text);
-    snprintf(ret->content_type, sizeof ret->content_type, "application/json");
-}
-
 /* What the service decides alone: prpc answers every error 400, an oversize body included. */
 static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
 {
     (void)cls;
     switch (status) {
     case 413:
-        json_response(ret, 400,
-                      "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
+        dga_service_response_json(
+            ret, 400, "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
         return;
     case 503:
-        json_response(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
+        dga_service_response_json(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
         return;
     default:
-        json_response(ret, 400, "{\n  \"error\": \"rpc-request: bad request\"\n}");
+        dga_service_response_json(ret, 400, "{\n  \"error\": \"rpc-request: bad request\"\n}");
         return;
     }
 }
@@ -289,14 +283,11 @@ static dga_err on_request(void *cls, const struct dga_service_request *req,
     size_t len = 0;
     if (dga_rpc_call(r, req, &status, &body, &len) != DGA_E_OK) {
         log_request(r, req, 503);
-        json_response(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
+        dga_service_response_json(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
         return DGA_E_OK;
     }
     log_request(r, req, status);
-    json_response(ret, status, body);
-    ret->len = len;
-    ret->release = free;
-    ret->release_cls = body;
+    dga_service_response_json_owned(ret, status, body, len);
     return DGA_E_OK;
 }
 

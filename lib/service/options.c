@@ -42,6 +42,9 @@ dga_err dga_service_options_set(const struct dga_service_options *t, void *confi
     return DGA_E_OK;
 }
 
+const uint64_t dga_service_duration_mult[8] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
+const uint64_t dga_service_size_mult[4] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
+
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s)) {

@@ -16,11 +16,12 @@
 #include "dga/verifier.h"
 
 /* Either case of the unit letters, each with its multiplier. */
-static const uint64_t seconds[] = {1, 60, 3600, 86400, 1, 60, 3600, 86400};
-static const uint64_t bytes[] = {1u << 10, 1u << 20, 1u << 10, 1u << 20};
-static const struct dga_service_scale durations = {"SMHDsmhd", seconds, INT32_MAX};
-static const struct dga_service_scale sizes = {"KMkm", bytes, (uint64_t)1 << 40};
-static const struct dga_service_scale counts = {"KMkm", bytes, 1000000};
+static const struct dga_service_scale durations = {DGA_SERVICE_DURATION_UNITS,
+                                                   dga_service_duration_mult, INT32_MAX};
+static const struct dga_service_scale sizes = {DGA_SERVICE_SIZE_UNITS, dga_service_size_mult,
+                                               (uint64_t)1 << 40};
+static const struct dga_service_scale counts = {DGA_SERVICE_SIZE_UNITS, dga_service_size_mult,
+                                                1000000};
 
 static dga_err set_time(void *config, const struct dga_service_option *o, const char *value);
 
