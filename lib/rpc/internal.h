@@ -30,10 +30,16 @@ struct rpc_failure {
 };
 
 /*
- * The methods: *ret a new JSON object on success (DGA_E_OK); any other error
- * fills *f (DGA_E_NOMEM alone leaves it: the caller answers no memory).
+ * The methods. args is the request message in prpc's JSON mapping (a JSON
+ * object: snake_case field names, bytes as lowercase hex; {} for Empty),
+ * whichever encoding the request came in; unknown members are ignored, as
+ * serde does. *ret a new JSON object in the same mapping on success
+ * (DGA_E_OK), the response message of proto/dstack_gpu_attest.proto; any
+ * other error fills *f (DGA_E_NOMEM alone leaves it: the caller answers no
+ * memory).
  */
-dga_err rpc_gpu_info(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
-dga_err rpc_get_gpu_attestation(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
+dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);
+dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
+                                struct rpc_failure *f);
 
 #endif

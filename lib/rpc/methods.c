@@ -195,8 +195,9 @@ static json_t *bundle_string(const struct committed *c)
                              : json_string("");
 }
 
-dga_err rpc_gpu_info(struct dga_rpc *r, json_t **ret, struct rpc_failure *f)
+dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f)
 {
+    (void)args; /* google.protobuf.Empty: unknown members are ignored, as serde does */
     _cleanup_(committed_clear) struct committed c = {0};
     dga_err e = load_committed(r, &c, f);
     if (e != DGA_E_OK) {
@@ -314,8 +315,10 @@ static json_t *state_json(struct dga_rpc *r)
                      "multi_gpu_mode", (json_int_t)cc.multi_gpu_mode);
 }
 
-dga_err rpc_get_gpu_attestation(struct dga_rpc *r, json_t **ret, struct rpc_failure *f)
+dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
+                                struct rpc_failure *f)
 {
+    (void)args; /* google.protobuf.Empty: unknown members are ignored, as serde does */
     _cleanup_(committed_clear) struct committed c = {0};
     dga_err e = load_committed(r, &c, f);
     json_t *verdict = NULL;

@@ -137,20 +137,29 @@ static bool content_type_json(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-/* Every method so far takes google.protobuf.Empty: an empty body, or a JSON object. */
-static bool empty_args(const uint8_t *body, size_t len)
+/*
+ * A JSON request body as the method's arguments: an empty (or blank) body is
+ * {}, anything else must be one JSON object (duplicate keys refused). NULL
+ * for anything else; *ret_nomem tells running out of memory apart.
+ */
+static json_t *json_args(const uint8_t *body, size_t len, bool *ret_nomem)
 {
+    *ret_nomem = false;
     size_t i = 0;
     while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
         i++;
     }
     if (i == len) {
-        return true;
+        json_t *o = json_object();
+        *ret_nomem = o == NULL;
+        return o;
     }
     json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, NULL);
-    bool ok = json_is_object(j);
-    json_decref(j);
-    return ok;
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* dstack's error answer: HTTP 400, {"error": "..."} pretty-printed. */
@@ -179,7 +188,8 @@ static dga_err fail(dga_err e, const char *detail, unsigned *ret_status, char **
     return error_answer(&f, ret_status, ret_body, ret_len);
 }
 
-typedef dga_err (*rpc_method_fn)(struct dga_rpc *r, json_t **ret, struct rpc_failure *f);
+typedef dga_err (*rpc_method_fn)(struct dga_rpc *r, const json_t *args, json_t **ret,
+                                 struct rpc_failure *f);
 
 static const struct {
     const char *name;
@@ -219,12 +229,18 @@ dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, u
         return fail(DGA_E_RPC_PROTOBUF, "send ?json or Content-Type: application/json", ret_status,
                     ret_body, ret_len);
     }
-    if (!get && !empty_args(req->body, req->body_len)) {
+    bool nomem = false;
+    _cleanup_(json_decrefp) json_t *args =
+        get ? json_object() : json_args(req->body, req->body_len, &nomem);
+    if (args == NULL && (get || nomem)) {
+        return DGA_E_NOMEM;
+    }
+    if (args == NULL) {
         return fail(DGA_E_RPC_REQUEST, name, ret_status, ret_body, ret_len);
     }
     json_t *out = NULL;
     struct rpc_failure f = {0};
-    dga_err e = fn(r, &out, &f);
+    dga_err e = fn(r, args, &out, &f);
     if (e == DGA_E_NOMEM) {
         return e;
     }
