@@ -148,10 +148,35 @@ struct dga_gate_result {
     uint8_t bundle_sha256[32];
     bool policy_hash_emitted, event_emitted, ready_set;
     char event_payload[1024]; /* the gpu-attestation payload, when built */
+    char *bundle;             /* the bundle's bytes (opt->bundle_in_memory), else NULL */
+    size_t bundle_len;
 };
+/* Frees what a run left in r (the in-memory bundle); the rest of r stays readable. */
+void dga_gate_result_clear(struct dga_gate_result *r);
+static inline void dga_gate_result_clearp(struct dga_gate_result *r)
+{
+    dga_gate_result_clear(r);
+}
 
 struct dga_gate_options {
     bool dry_run; /* verify and write the bundle; emit nothing, set no ready state */
+    /*
+     * The caller's nonce (a relying party's challenge: AttestGpu, the nvattest
+     * front end) instead of a fresh random one; NULL: fresh. Points at
+     * DGA_NONCE_LEN bytes.
+     */
+    const uint8_t *nonce;
+    /* The bundle's file name in run_dir (NULL: DGA_GATE_BUNDLE_FILE); a plain name, no '/'. */
+    const char *bundle_file;
+    /*
+     * Keep the bundle's bytes in ret->bundle (malloc'd: dga_gate_result_clear)
+     * and write no file: a run that must change nothing on disk.
+     */
+    bool bundle_in_memory;
+    /* The measured event's name (NULL: gpu-attestation): a re-attestation's own name. */
+    const char *event_name;
+    /* Emit no gpu-policy-hash: a re-attestation, after the boot's run emitted it. */
+    bool skip_policy_hash;
 };
 
 /*
@@ -159,7 +184,9 @@ struct dga_gate_options {
  * gpu-attestation event is emitted and the ready state is not set, except
  * that a failing ready-state setter runs after the event (dstack has the
  * same residual; docs/gate.md). The bundle is written whenever the run dir
- * can be written, with the failing verdict on failure.
+ * can be written, with the failing verdict on failure (or kept in memory,
+ * opt->bundle_in_memory). opt may be NULL (all defaults). A run with a
+ * bundle in memory must be cleared with dga_gate_result_clear.
  */
 dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_options *opt,
                      struct dga_gate_result *ret);

@@ -246,12 +246,20 @@ dga_err gate_bundle_write(struct gate_state *g)
         return DGA_E_TOO_LARGE;
     }
     text[len] = '\n'; /* json_dumps leaves room: the NUL becomes the newline */
-    if ((size_t)snprintf(r->bundle_path, sizeof r->bundle_path, "%s/%s", g->cfg->run_dir,
-                         DGA_GATE_BUNDLE_FILE) >= sizeof r->bundle_path) {
-        return DGA_E_IO;
-    }
     if (EVP_Digest(text, len + 1, r->bundle_sha256, NULL, EVP_sha256(), NULL) != 1) {
         return DGA_E_INTERNAL;
+    }
+    if (g->opt->bundle_in_memory) {
+        free(r->bundle);
+        r->bundle_len = len + 1;
+        r->bundle = TAKE_PTR(text);
+        return DGA_E_OK;
+    }
+    const char *file = g->opt->bundle_file != NULL ? g->opt->bundle_file : DGA_GATE_BUNDLE_FILE;
+    if (strchr(file, '/') != NULL ||
+        (size_t)snprintf(r->bundle_path, sizeof r->bundle_path, "%s/%s", g->cfg->run_dir, file) >=
+            sizeof r->bundle_path) {
+        return DGA_E_IO;
     }
     dga_err e = write_atomically(g->cfg->run_dir, r->bundle_path, text, len + 1);
     r->bundle_written = e == DGA_E_OK;

@@ -455,6 +455,11 @@ static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
     return dga_gate_event_payload(&f, ret, ret_len);
 }
 
+static const char *event_name(const struct gate_state *g)
+{
+    return g->opt->event_name != NULL ? g->opt->event_name : DGA_EVENT_GPU_ATTESTATION;
+}
+
 /* The payload, recorded in the result, then emitted (not on a dry run). */
 static dga_err attestation_event(struct gate_state *g)
 {
@@ -469,16 +474,15 @@ static dga_err attestation_event(struct gate_state *g)
         return DGA_E_OK;
     }
     struct dga_diag diag = {0};
-    return dga_event_emit(g->backend, DGA_EVENT_GPU_ATTESTATION, (const uint8_t *)payload, len,
-                          &diag);
+    return dga_event_emit(g->backend, event_name(g), (const uint8_t *)payload, len, &diag);
 }
 
 static dga_err emit_attestation(struct gate_state *g)
 {
     dga_err e = attestation_event(g);
     if (e != DGA_E_OK) {
-        return fail(g, DGA_GATE_STEP_EVENT, e, DGA_GATE_OUTCOME_IO,
-                    "event: gpu-attestation: %s: %s", dga_err_name(e), dga_err_message(e));
+        return fail(g, DGA_GATE_STEP_EVENT, e, DGA_GATE_OUTCOME_IO, "event: %s: %s: %s",
+                    event_name(g), dga_err_name(e), dga_err_message(e));
     }
     g->res->event_emitted = !g->opt->dry_run;
     return DGA_E_OK;
@@ -592,7 +596,9 @@ static dga_err check_uuids(struct gate_state *g)
 
 static dga_err collect(struct gate_state *g)
 {
-    if (dga_collect_nonce(g->nonce) != DGA_E_OK) {
+    if (g->opt->nonce != NULL) {
+        memcpy(g->nonce, g->opt->nonce, DGA_NONCE_LEN);
+    } else if (dga_collect_nonce(g->nonce) != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_NONCE, DGA_E_IO, DGA_GATE_OUTCOME_IO,
                     "nonce: getrandom failed");
     }
@@ -891,7 +897,7 @@ static dga_err check_steps(struct gate_state *g)
     if (e != DGA_E_OK) {
         return e;
     }
-    if (!g->opt->dry_run) {
+    if (!g->opt->dry_run && !g->opt->skip_policy_hash) {
         e = emit_policy_hash(g); /* every launch, before any GPU check: it commits to the policy */
         if (e != DGA_E_OK) {
             return e;
@@ -947,12 +953,20 @@ static void state_free(struct gate_state *g)
     dga_trust_clear(&g->rim_root);
 }
 
+void dga_gate_result_clear(struct dga_gate_result *r)
+{
+    free(r->bundle);
+    r->bundle = NULL;
+    r->bundle_len = 0;
+}
+
 dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_options *opt,
                      struct dga_gate_result *ret)
 {
+    static const struct dga_gate_options defaults = {0};
     memset(ret, 0, sizeof *ret);
     ret->step = DGA_GATE_STEP_DONE;
-    struct gate_state g = {.cfg = cfg, .opt = opt, .res = ret};
+    struct gate_state g = {.cfg = cfg, .opt = opt != NULL ? opt : &defaults, .res = ret};
     g.inv = calloc(1, sizeof *g.inv);
     g.col = calloc(1, sizeof *g.col);
     g.set = calloc(1, sizeof *g.set);

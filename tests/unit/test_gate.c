@@ -811,6 +811,81 @@ static void test_run_pass(void **state)
     rm_env(&e);
 }
 
+/* A relying party's nonce, the bundle kept in memory: nothing on disk, nothing measured. */
+static void test_run_caller_nonce_in_memory(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, "");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    uint8_t nonce[DGA_NONCE_LEN];
+    for (size_t i = 0; i < sizeof nonce; i++) {
+        nonce[i] = (uint8_t)(0xa0 + i);
+    }
+    struct dga_gate_result r;
+    struct dga_gate_options opt = {.dry_run = true, .nonce = nonce, .bundle_in_memory = true};
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_OK);
+    assert_false(r.policy_hash_emitted || r.event_emitted || r.ready_set || r.bundle_written);
+    assert_non_null(r.bundle);
+    assert_int_equal(r.bundle[r.bundle_len - 1], '\n');
+    uint8_t sha[32];
+    assert_int_equal(EVP_Digest(r.bundle, r.bundle_len, sha, NULL, EVP_sha256(), NULL), 1);
+    assert_memory_equal(sha, r.bundle_sha256, 32);
+    char hex[2 * DGA_NONCE_LEN + 1];
+    dga_hex_encode(nonce, sizeof nonce, hex);
+    char want[160];
+    snprintf(want, sizeof want, "\"nonce\":\"%s\"", hex);
+    assert_non_null(strstr(r.bundle, want));
+    assert_int_equal(access(envpath(&e, "run/evidence.json"), F_OK), -1);
+    assert_int_equal(access(envpath(&e, "log/runtime_events.log"), F_OK), -1);
+    assert_int_equal(access(envpath(&e, "ready.txt"), F_OK), -1);
+    dga_gate_result_clear(&r);
+    assert_null(r.bundle);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
+/* A re-attestation's shape: its own bundle file and event name, no second gpu-policy-hash. */
+static void test_run_reattestation_shape(void **state)
+{
+    (void)state;
+    struct env e;
+    make_env(&e, "");
+    struct dga_gate_config *c = make_config(&e, NULL);
+    struct dga_gate_result r;
+    assert_int_equal(dga_gate_run(c, NULL, &r), DGA_E_OK); /* the boot's run first */
+    assert_int_equal(unlink(envpath(&e, "ready.txt")), 0);
+    struct dga_gate_options opt = {
+        .bundle_file = "reattestation-1.json",
+        .event_name = "gpu-reattestation",
+        .skip_policy_hash = true,
+    };
+    assert_int_equal(dga_gate_run(c, &opt, &r), DGA_E_OK);
+    assert_true(r.event_emitted && r.ready_set && r.bundle_written);
+    assert_false(r.policy_hash_emitted);
+    assert_non_null(strstr(r.bundle_path, "/run/reattestation-1.json"));
+    char *ready = read_text(&e, "ready.txt", NULL);
+    assert_string_equal(ready, "set 1 0\n");
+    free(ready);
+    size_t len = 0;
+    char *log = read_text(&e, "log/runtime_events.log", &len);
+    struct dga_eventlog *el = NULL;
+    assert_int_equal(dga_eventlog_parse(log, len, &el, NULL), DGA_E_OK);
+    assert_int_equal(el->n, 3);
+    assert_string_equal(el->events[0].name, "gpu-policy-hash");
+    assert_string_equal(el->events[1].name, "gpu-attestation");
+    assert_string_equal(el->events[2].name, "gpu-reattestation");
+    assert_memory_equal(el->events[2].payload, r.event_payload, el->events[2].payload_len);
+    dga_eventlog_free(el);
+    free(log);
+    /* A file name that is a path is refused before anything is written. */
+    struct dga_gate_options bad = {.dry_run = true, .bundle_file = "../x.json"};
+    assert_int_equal(dga_gate_run(c, &bad, &r), DGA_E_IO);
+    assert_int_equal(r.step, DGA_GATE_STEP_BUNDLE);
+    dga_gate_config_free(c);
+    rm_env(&e);
+}
+
 static void test_run_cc_off(void **state)
 {
     (void)state;
@@ -1078,6 +1153,8 @@ int main(void)
         cmocka_unit_test(test_run_cc_off),
         cmocka_unit_test(test_run_gpu_policy_refused),
         cmocka_unit_test(test_run_dry),
+        cmocka_unit_test(test_run_caller_nonce_in_memory),
+        cmocka_unit_test(test_run_reattestation_shape),
         cmocka_unit_test(test_run_bundle_unwritable),
         cmocka_unit_test(test_run_duplicate_uuid),
         cmocka_unit_test(test_run_shared_leaf),
