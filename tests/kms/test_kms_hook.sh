@@ -9,21 +9,9 @@
 #   test_kms_hook.sh BINARY
 set -uo pipefail
 bin=$1
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL $*"
-    failures=$((failures + 1))
-}
-ok() { echo "ok   $*"; }
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$(dirname "$0")/../lib/server.sh"
+server_test_init
 
 hex() { printf "%0${2}d" 0 | tr 0 "$1"; } # hex CHAR N: N copies of CHAR
 OS=0x$(hex 1 64)
@@ -34,9 +22,6 @@ MR=0x$(hex e 64)
 POLICY=$(hex 5 64)
 EVIDENCE=$(hex 9 64)
 CFG=$tmp/auth-config.json
-
-# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
-. "$(dirname "$0")/../lib/server.sh"
 
 # server NAME ARGS...: the hook on 127.0.0.1 (any port); sets ${NAME}_port
 server() {
@@ -308,8 +293,4 @@ grep -q "app boot:" "$tmp/s.log" && fail "--quiet still logs decisions"
 grep -q "app boot: appId=$APP.*: allowed" "$tmp/a.log" || grep -q "app boot: appId=${APP#0x}.*: allowed" "$tmp/a.log" ||
     fail "decisions are not logged"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "kms-hook: all passed"
+server_test_done "kms-hook: all passed"

@@ -1,7 +1,38 @@
 # shellcheck shell=bash
 # Helpers for the tests that start a server of this project (proxy, verifier, kms-hook)
-# and wait for it. Sourced; the caller defines $tmp (a scratch directory) and the array
-# pids (every process it starts, killed by its cleanup).
+# and wait for it. Sourced; server_test_init sets up what the others use: $tmp (a scratch
+# directory) and the array pids (every process the test starts, killed at exit).
+
+# server_test_init [MKTEMP_TEMPLATE]: $tmp (removed at exit unless KEEP_TMP is set),
+# pids=() (each killed, then waited for, at exit) and failures=0 (counted by fail).
+server_test_init() {
+    tmp=$(mktemp -d ${1:+"$1"})
+    pids=()
+    failures=0
+    trap server_test_cleanup EXIT
+}
+
+server_test_cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+
+ok() { echo "ok   $*"; }
+fail() {
+    echo "FAIL $*"
+    failures=$((failures + 1))
+}
+
+# server_test_done LINE: the count of failures and exit 1 if any, else LINE.
+server_test_done() {
+    if [ "$failures" -ne 0 ]; then
+        echo "$failures failure(s)"
+        exit 1
+    fi
+    echo "$1"
+}
 
 # wait_for FILE PERL_REGEX: prints the first capture once the file has a matching line
 # (10 s at most; then the file goes to stderr and the status is 1).

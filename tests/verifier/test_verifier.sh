@@ -12,30 +12,15 @@ set -uo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
 fx=${DGA_FIXTURES:-$here/../fixtures}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-    echo "FAIL $*"
-    failures=$((failures + 1))
-}
-ok() { echo "ok   $*"; }
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$here/../lib/server.sh"
+server_test_init
 
 ATT=$fx/dstack/quote-report.json
 COLL=$fx/tdx/tdx_quote_outdated_collateral.json
 AT=2026-03-01T00:00:00Z
 echo '{}' >"$tmp/none.json"
 echo "{\"gpu\":{\"required\":true,\"rim_dir\":\"$fx/gpu/h100_545.00/rims\"}}" >"$tmp/gpu.json"
-
-# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
-. "$here/../lib/server.sh"
 
 # server NAME ARGS...: the verifier on 127.0.0.1 (any port); sets ${NAME}_port, ${NAME}_pid
 server() {
@@ -265,8 +250,4 @@ if [ $# -ge 3 ]; then
     fi
 fi
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "verifier server: all passed"
+server_test_done "verifier server: all passed"
