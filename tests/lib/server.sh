@@ -64,3 +64,41 @@ start_server() {
     printf -v "${name}_pid" %s "$pid"
     printf -v "${name}_port" %s "$(wait_for "$tmp/$name.log" '\(port (\d+)\)')"
 }
+
+# slow_client PORT HEAD FILLER: in the background (its pid in slow_pid), a client that sends
+# HEAD (a request line and headers announcing a body), then FILLER, one byte every half
+# second, until the server closes the connection (10 s at most); it writes how many seconds
+# the connection lived to $tmp/slow.out.
+slow_client() {
+    perl -MIO::Socket::INET -MTime::HiRes=time,sleep -e '
+        $SIG{PIPE} = "IGNORE";
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0]) or die;
+        $s->autoflush(1);
+        syswrite($s, $ARGV[1]);
+        my $t0 = time;
+        while (time - $t0 < 10) {
+            last unless defined syswrite($s, $ARGV[2]);
+            my $rin = ""; vec($rin, fileno($s), 1) = 1;
+            if (select(my $r = $rin, undef, undef, 0.5) > 0) {
+                my $n = sysread($s, my $buf, 4096);
+                last if !defined $n || $n == 0;
+            }
+        }
+        printf "%.1f\n", time - $t0;' "$1" "$2" "$3" >"$tmp/slow.out" 2>&1 &
+    slow_pid=$!
+}
+
+# slow_client_cut LOG: waits for slow_client; ok when the server cut it after about 2 s (a
+# client-request-timeout of 2) and said so in LOG, else fail.
+slow_client_cut() {
+    wait "$slow_pid"
+    local life
+    life=$(cat "$tmp/slow.out")
+    if perl -e 'exit !($ARGV[0] >= 1.5 && $ARGV[0] < 5)' "$life" 2>/dev/null; then
+        ok "slow client cut after ${life}s"
+    else
+        fail "slow client: connection lived '${life}'s, want about 2"
+    fi
+    grep -q "closed 1 connection(s) past client-request-timeout" "$1" ||
+        fail "slow client: the cut is not logged"
+}
