@@ -8,26 +8,15 @@
 # request is allowed, so the rows time full decisions, not early denials. Prints
 # requests/s and latency percentiles (wrk --latency). Never asserted.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib/wrk.sh
+. "$(dirname "$0")/lib/wrk.sh"
 build=${1:?usage: bench_kms.sh BUILD_DIR [SECONDS]}
 seconds=${2:-5}
 connections=${BENCH_KMS_CONNECTIONS:-32}
 cli=$build/tools/dstack-gpu-attest
-command -v wrk >/dev/null || { echo "bench_kms: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[ -x "$cli" ] || { echo "bench_kms: build $build first" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-wait_for() { # FILE REGEX: the first capture once the line appears (10 s at most)
-    for _ in $(seq 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null || true)
-        [ -n "$v" ] && { echo "$v"; return; }
-        sleep 0.1
-    done
-    echo "bench_kms: no '$2' in $1" >&2; cat "$1" >&2; exit 1
-}
+bench_init bench_kms
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+[ -x "$cli" ] || die "build $build first"
 
 hex() { printf "%0${2}d" 0 | tr 0 "$1"; }
 OS=$(hex 1 64) COMPOSE=$(hex c 64) POLICY=$(hex 5 64)
@@ -65,28 +54,18 @@ url=http://127.0.0.1:$port/bootAuth/app
 # Configuration changes): time the steady state, as a configuration is rarely written.
 sleep 2.5
 
-echo "dstack-gpu-attest bench_kms: $(uname -sr), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "dstack-gpu-attest bench_kms: $(bench_host)"
 echo "wrk -t2 -c${connections} -d${seconds}s --latency, POST /bootAuth/app on loopback, 100 apps configured"
 for kind in plain gpu; do
     allowed=$(curl -sf -H 'Content-Type: application/json' --data-binary "@$tmp/$kind.json" "$url" |
         jq -r .isAllowed)
-    [ "$allowed" = true ] || { echo "bench_kms: the $kind request is not allowed" >&2; exit 1; }
-    cat >"$tmp/$kind.lua" <<LUA
-local f = io.open("$tmp/$kind.json", "rb")
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-LUA
+    [ "$allowed" = true ] || die "the $kind request is not allowed"
+    wrk_post_lua "$tmp/$kind.json" application/json >"$tmp/$kind.lua"
     case $kind in
     plain) label="without GPU rules" ;;
     gpu) label="with a GPU rule" ;;
     esac
-    out=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$tmp/$kind.lua" "$url")
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
-    printf '%-18s %10s req/s   p50 %-8s p99 %-8s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+    wrk_run -t2 -c"$connections" -d"${seconds}s" -s "$tmp/$kind.lua" "$url"
+    wrk_row 18 "$label"
 done
 echo "target (issue 13): >= 5000 req/s with p99 < 5 ms"

@@ -8,28 +8,17 @@
 # GET /v1/rim/<id>, POST /ocsp and the RFC 5019 GET /ocsp/<base64>, each a HIT.
 # Prints requests/s and latency percentiles (wrk --latency). Never asserted.
 set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/wrk.sh
+. "$here/bench/lib/wrk.sh"
 build=${1:?usage: bench_proxy.sh BUILD_DIR [SECONDS]}
 seconds=${2:-5}
-here=$(cd "$(dirname "$0")/.." && pwd)
 cli=$build/tools/dstack-gpu-attest
 fake=$build/tests/fake_upstream
-command -v wrk >/dev/null || { echo "bench_proxy: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-[ -x "$cli" ] && [ -x "$fake" ] || { echo "bench_proxy: build $build first" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# wait_for FILE REGEX: the first capture once the line appears (10 s at most)
-wait_for() {
-    for _ in $(seq 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null || true)
-        [ -n "$v" ] && { echo "$v"; return; }
-        sleep 0.1
-    done
-    echo "bench_proxy: no '$2' in $1" >&2; cat "$1" >&2; exit 1
-}
+bench_init bench_proxy
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+[ -x "$cli" ] || die "build $build first"
+[ -x "$fake" ] || die "build $build first"
 
 bash "$here/tests/proxy/pki.sh" "$tmp/pki" >/dev/null
 openssl ocsp -index "$tmp/pki/index.txt" -rsigner "$tmp/pki/ocsp.pem" -rkey "$tmp/pki/ocsp.key" \
@@ -50,22 +39,16 @@ port=$(wait_for "$tmp/proxy.log" '\(port (\d+)\)')
 base=http://127.0.0.1:$port
 
 b64=$(base64 -w0 <"$tmp/pki/req1.der" | tr '+/' '-_' | tr -d '=')
-cat >"$tmp/post.lua" <<LUA
-local f = io.open("$tmp/pki/req1.der", "rb")
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "application/ocsp-request"
-LUA
+wrk_post_lua "$tmp/pki/req1.der" application/ocsp-request >"$tmp/post.lua"
 curl -sf -o /dev/null "$base/v1/rim/NV_GPU_DRIVER_GH100_545.00"
 # Every row must time cached answers: a relayed miss would time the fake upstream.
 hit=$(curl -sf -D - -o /dev/null "$base/v1/rim/NV_GPU_DRIVER_GH100_545.00" | tr -d '\r' |
     sed -n 's/^X-Dstack-Cache: //ip')
-[ "$hit" = HIT ] || { echo "bench_proxy: a second RIM request is $hit, not HIT" >&2; exit 1; }
+[ "$hit" = HIT ] || die "a second RIM request is $hit, not HIT"
 curl -sf -o /dev/null -H 'Content-Type: application/ocsp-request' --data-binary "@$tmp/pki/req1.der" "$base/ocsp"
 curl -sf -o /dev/null "$base/ocsp/$b64" || b64=$(base64 -w0 <"$tmp/pki/req1.der") # standard alphabet
 
-echo "dstack-gpu-attest bench_proxy: $(uname -sr), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "dstack-gpu-attest bench_proxy: $(bench_host)"
 echo "wrk -t2 -c32 -d${seconds}s --latency, cached (HIT) answers on loopback"
 for kind in rim post get; do
     case $kind in
@@ -73,11 +56,7 @@ for kind in rim post get; do
     post) args=(-s "$tmp/post.lua" "$base/ocsp") label="POST /ocsp" ;;
     get) args=("$base/ocsp/$b64") label="GET /ocsp/<base64>" ;;
     esac
-    out=$(wrk -t2 -c32 -d"${seconds}s" --latency "${args[@]}")
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
-    printf '%-22s %10s req/s   p50 %-8s p99 %-8s %s\n' "$label" "$rps" "$p50" "$p99" "$errors"
+    wrk_run -t2 -c32 -d"${seconds}s" "${args[@]}"
+    wrk_row 22 "$label"
 done
 echo "target (issue 4): >= 5000 req/s with p99 < 5 ms"

@@ -19,15 +19,13 @@
 # / server CPU seconds. The target is printed as met/MISSED, never asserted.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/wrk.sh
+. "$here/bench/lib/wrk.sh"
+bench_init bench_verifier
 AT=2025-07-01T00:00:00Z # inside make_cvm.sh's synthetic collateral window
 CONCURRENCY=(2 16)
 TARGET_PER_CORE=150 # issue 12: 1-GPU verifications per second per core, warm
 TARGET_P99_MS=50    # issue 12: 1-GPU p99 latency
-
-die() {
-    echo "bench_verifier: $*" >&2
-    exit 1
-}
 
 build=${1:?usage: bench_verifier.sh BUILD_DIR [SECONDS]}
 seconds=${2:-10}
@@ -38,27 +36,6 @@ command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 command -v jq >/dev/null || die "jq is not installed"
 [ -x "$cli" ] || die "build $build first"
 ticks=$(getconf CLK_TCK)
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# wait_for FILE REGEX: the first capture once the line appears (10 s at most)
-wait_for() {
-    local v
-    for _ in $(seq 100); do
-        v=$(perl -ne "if (/$2/) { print \$1; exit }" "$1" 2>/dev/null || true)
-        [ -n "$v" ] && { echo "$v"; return; }
-        sleep 0.1
-    done
-    die "no '$2' in $1: $(cat "$1")"
-}
 
 # cpu_ticks PID: utime + stime of the whole process (every thread, live or exited), in ticks.
 # Fields 14 and 15 of /proc/PID/stat, counted after the ')' that ends the command name.
@@ -132,52 +109,25 @@ check() {
         die "cvm$n: not the passing verdict: $(head -c 400 "$tmp/answer$n.json")"
 }
 
-# The POST body, and a check of every answer: wrk counts only non-2xx, so an answer that is
-# 200 but not valid is counted here (per thread, summed in done()).
-lua() {
-    cat <<LUA
-local f = assert(io.open("$1", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "application/json"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-bad = 0
-function response(status, headers, body)
-    if status ~= 200 or not string.find(body, '{"is_valid":true,', 1, true) then bad = bad + 1 end
-end
-function done(summary, latency, requests)
-    local n = 0
-    for _, t in ipairs(threads) do n = n + t:get("bad") end
-    io.write(string.format("answers not 200 and valid: %d\n", n))
-end
-LUA
-}
-
 # row N C: wrk at concurrency C against CVM N's server; prints the row, keeps the 1-GPU verdicts.
 row() {
-    local n=$1 c=$2 out t0 t1 reqs rps p50 p90 p99 non2xx bad sock cpu per_core
+    local n=$1 c=$2 t0 t1 reqs rps p50 p90 p99 non2xx sock cpu per_core
     idle "$pid"
     t0=$(cpu_ticks "$pid")
-    out=$(wrk -t2 -c"$c" -d"${seconds}s" --timeout 30s --latency -s "$tmp/post$n.lua" \
-        "http://127.0.0.1:$port/verify") || die "wrk failed: $out"
+    wrk_run -t2 -c"$c" -d"${seconds}s" --timeout 30s -s "$tmp/post$n.lua" \
+        "http://127.0.0.1:$port/verify"
     idle "$pid"
     t1=$(cpu_ticks "$pid")
-    reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
-    rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
-    p50=$(ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-    p90=$(ms "$(awk '$1 == "90%" { print $2 }' <<<"$out")")
-    p99=$(ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    non2xx=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-    non2xx=${non2xx:-0}
-    bad=$(awk '/answers not 200 and valid/ { print $NF }' <<<"$out")
-    sock=$(awk '/Socket errors/ { sub(/^ *Socket errors: /, ""); print }' <<<"$out")
+    reqs=$wrk_requests rps=$wrk_rps non2xx=$wrk_non2xx sock=$wrk_sockets
+    p50=$(ms "$wrk_p50")
+    p90=$(ms "$wrk_p90")
+    p99=$(ms "$wrk_p99")
     if [ -z "$reqs" ] || [ "$reqs" -eq 0 ]; then
-        die "cvm$n -c$c: no requests completed: $out"
+        die "cvm$n -c$c: no requests completed: $wrk_out"
     fi
-    [ "$non2xx" = 0 ] || die "cvm$n -c$c: $non2xx non-2xx answers: $out"
-    [ "$bad" = 0 ] || die "cvm$n -c$c: $bad answers not 200 with is_valid true: $out"
+    [ "$non2xx" = 0 ] || die "cvm$n -c$c: $non2xx non-2xx answers: $wrk_out"
+    [ "$wrk_unexpected" = 0 ] ||
+        die "cvm$n -c$c: $wrk_unexpected answers not 200 with is_valid true: $wrk_out"
     cpu=$(awk -v t=$((t1 - t0)) -v k="$ticks" 'BEGIN { printf "%.2f", t / k }')
     # the server's work: every answer wrk counted, and the c requests still in flight when it
     # stopped (each connection always has one outstanding), which the server finishes unseen
@@ -210,13 +160,12 @@ printf '  %-6s %4s %8s %8s %8s %8s %8s %9s %6s %8s %7s %s\n' CVM -c req/s 'p50 m
     'p99 ms' requests 'CPU s' cores /s/core non-2xx 'socket errors (wrk)'
 for n in 1 8; do
     request "$n" >"$tmp/request$n.json"
-    lua "$tmp/request$n.json" >"$tmp/post$n.lua"
+    # every answer checked: 200 and the passing verdict at the document's start
+    wrk_post_lua "$tmp/request$n.json" application/json '{"is_valid":true,' >"$tmp/post$n.lua"
     serve "$n"
     check "$n"
-    wrk -t2 -c2 -d2s -s "$tmp/post$n.lua" "http://127.0.0.1:$port/verify" >"$tmp/warm$n.out" ||
-        die "warm-up: $(cat "$tmp/warm$n.out")"
-    grep -q 'answers not 200 and valid: 0$' "$tmp/warm$n.out" ||
-        die "warm-up: $(cat "$tmp/warm$n.out")"
+    wrk_run -t2 -c2 -d2s -s "$tmp/post$n.lua" "http://127.0.0.1:$port/verify"
+    [ "$wrk_unexpected" = 0 ] || die "warm-up: $wrk_out"
     for c in "${CONCURRENCY[@]}"; do
         row "$n" "$c"
     done

@@ -35,10 +35,10 @@ static bool checked_config_sane(const struct dga_verifier_config *c)
         (c->collateral[0] != '\0') + (c->collateral_dir[0] != '\0') + (c->pccs_url[0] != '\0');
     bool url_ok = c->pccs_url[0] == '\0' || strncasecmp(c->pccs_url, "http://", 7) == 0 ||
                   strncasecmp(c->pccs_url, "https://", 8) == 0;
-    return sources == 1 && url_ok && c->expect[0] != '\0' && c->max_request > 0 &&
-           c->max_request <= DGA_CVM_INPUT_MAX && c->max_connections > 0 &&
-           c->max_connections_per_client > 0 && c->collateral_cache > 0 && c->client_timeout > 0 &&
-           c->client_request_timeout > 0;
+    return sources == 1 && url_ok && c->expect[0] != '\0' && c->limits.max_request > 0 &&
+           c->limits.max_request <= DGA_CVM_INPUT_MAX && c->limits.max_connections > 0 &&
+           c->limits.max_connections_per_client > 0 && c->collateral_cache > 0 &&
+           c->limits.client_timeout > 0 && c->limits.client_request_timeout > 0;
 }
 
 /* Lines in the text as the loader counts them: one more per '\n' not at the very end. */

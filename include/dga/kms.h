@@ -191,15 +191,16 @@ void dga_kms_decide(const struct dga_kms_config *c, enum dga_kms_endpoint ep,
 /* ---- the server ----------------------------------------------------------------------- */
 
 struct dga_kms_hook_config {
-    char listen[256];                    /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
-    char config[DGA_KMS_PATH_MAX];       /* auth-config.json */
-    int64_t client_timeout;              /* idle client connection, seconds (10) */
-    int64_t client_request_timeout;      /* a whole request must arrive within this (30) */
-    size_t max_request;                  /* request body, at most DGA_KMS_REQUEST_MAX (64K) */
-    unsigned max_connections;            /* concurrent client connections (1024) */
-    unsigned max_connections_per_client; /* from one IP address (128) */
-    bool log_decisions;                  /* a line per decision (true) */
-    dga_service_log_fn log;              /* NULL = nowhere */
+    char listen[256];              /* "ADDR:PORT" or "[ADDR6]:PORT"; port 0 = any */
+    char config[DGA_KMS_PATH_MAX]; /* auth-config.json */
+    /*
+     * client-timeout (10 s), client-request-timeout (30 s), max-request (the
+     * request body, at most DGA_KMS_REQUEST_MAX: 64K), max-connections
+     * (1024), max-connections-per-client (128)
+     */
+    struct dga_service_limits limits;
+    bool log_decisions;     /* a line per decision (true) */
+    dga_service_log_fn log; /* NULL = nowhere */
     void *log_cls;
 };
 

@@ -18,6 +18,7 @@
 
 #include "dga/error.h"
 #include "dga/evidence.h" /* DGA_RIM_ID_MAX */
+#include "dga/service.h"
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -44,19 +45,19 @@ struct dga_proxy_config {
     int64_t refresh_interval; /* background refresher period, 0 = off (10m) */
     int64_t upstream_timeout; /* whole upstream request (30s) */
     int64_t connect_timeout;  /* upstream connect (10s) */
-    int64_t client_timeout;   /* idle client connection (10s) */
-    /* a whole request (headers and body) must arrive within this, counted from the
-     * connection's start or the end of the previous response on it (30s) */
-    int64_t client_request_timeout;
     /* bounds */
     size_t max_entries_per_kind; /* entries per kind (OCSP, RIM); the oldest is evicted (10000) */
     size_t max_cache_bytes;      /* all bodies together (1 GiB) */
-    size_t max_request;          /* POST /ocsp body (64 KiB) */
     size_t max_ocsp_response;    /* upstream OCSP body (1 MiB) */
     size_t max_rim_response;     /* upstream RIM body (16 MiB) */
-    unsigned max_connections;    /* concurrent client connections (1024) */
-    unsigned max_connections_per_client; /* concurrent connections from one IP address (128) */
-    unsigned refresh_parallel;           /* background refresh upstream requests at once (4) */
+    unsigned refresh_parallel;   /* background refresh upstream requests at once (4) */
+    /*
+     * the clients: client-timeout (idle, 10s), client-request-timeout (a whole
+     * request, 30s), max-request (the POST /ocsp body, at most
+     * DGA_PROXY_REQUEST_MAX: 64 KiB), max-connections (1024),
+     * max-connections-per-client (one IP address, 128)
+     */
+    struct dga_service_limits limits;
     /* where log lines go; NULL = nowhere */
     dga_proxy_log_fn log;
     void *log_cls;

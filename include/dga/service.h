@@ -89,11 +89,24 @@ void dga_service_response_json(struct dga_service_response *r, unsigned status, 
 void dga_service_response_json_owned(struct dga_service_response *r, unsigned status, char *body,
                                      size_t len);
 /*
+ * What a handler answers with the result of a function that yields a status
+ * and a malloc'd JSON body (or fails, having made nothing): e DGA_E_OK is
+ * dga_service_response_json_owned(r, status, body, len); anything else is
+ * 500 {"error":"out of memory"} (body, if any, freed).
+ */
+void dga_service_answer_owned(struct dga_service_response *r, dga_err e, unsigned status,
+                              char *body, size_t len);
+/*
  * The JSON body of an answer the service gives without asking the server's
  * own code ({"error":"not found"}, ...: 400, 404, 405, 413, 500 "out of
  * memory", anything else "service unavailable"); static text.
  */
 const char *dga_service_status_json(unsigned status);
+/*
+ * An error handler (struct dga_service_handlers.error) for a JSON server:
+ * dga_service_status_json(status) as the body. cls is not used.
+ */
+void dga_service_error_json(void *cls, unsigned status, struct dga_service_response *ret);
 
 struct dga_service_handlers {
     /*
@@ -109,13 +122,45 @@ struct dga_service_handlers {
                       struct dga_service_response *ret);
     /*
      * The answer for a status decided without handle: what head returned,
-     * 400 for a target longer than max_uri, 413 for a body over max_body
-     * (by Content-Length, or as it arrives), 503 when the service has no
-     * memory for the request.
+     * 400 for a target longer than max_uri, 413 for a body over
+     * limits.max_request (by Content-Length, or as it arrives), 503 when the
+     * service has no memory for the request.
      */
     void (*error)(void *cls, unsigned status, struct dga_service_response *ret);
     void *cls;
 };
+
+/*
+ * The limits every server puts on its clients. Each server's configuration
+ * embeds one (its options "max-connections", "max-connections-per-client",
+ * "client-timeout", "client-request-timeout", "max-request" write into it)
+ * and hands it to the service as it is.
+ */
+struct dga_service_limits {
+    unsigned max_connections;            /* concurrent client connections */
+    unsigned max_connections_per_client; /* concurrent connections from one IP address */
+    int64_t client_timeout;              /* seconds a connection may stay idle */
+    /* seconds within which a whole request (headers and body) must arrive, counted from
+     * the connection's start or the end of the previous response on it */
+    int64_t client_request_timeout;
+    size_t max_request; /* request body cap */
+};
+
+/*
+ * A server's defaults: its own connection counts and body cap, and the
+ * timeouts every server starts with (client-timeout 10 s,
+ * client-request-timeout 30 s).
+ */
+void dga_service_limits_defaults(struct dga_service_limits *l, unsigned max_connections,
+                                 unsigned max_connections_per_client, size_t max_request);
+/*
+ * err, with diag->field the option's key, for a limit that is 0 (or a
+ * negative timeout) or a max_request over request_cap (the server's parser's
+ * own ceiling); checked in the order max-request, client-timeout,
+ * client-request-timeout, max-connections, max-connections-per-client.
+ */
+dga_err dga_service_limits_check(const struct dga_service_limits *l, size_t request_cap,
+                                 dga_err err, struct dga_diag *diag);
 
 struct dga_service_config {
     const char *listen; /* dga_service_parse_listen's form; read at start only */
@@ -125,14 +170,8 @@ struct dga_service_config {
      * DGA_E_SERVICE_LISTEN. The file is removed when the server stops.
      */
     unsigned socket_mode;
-    unsigned max_connections;            /* concurrent client connections */
-    unsigned max_connections_per_client; /* concurrent connections from one IP address */
-    int64_t client_timeout;              /* seconds a connection may stay idle */
-    /* seconds within which a whole request (headers and body) must arrive, counted from
-     * the connection's start or the end of the previous response on it */
-    int64_t client_request_timeout;
-    size_t max_body; /* request body cap */
-    size_t max_uri;  /* request target cap */
+    struct dga_service_limits limits;
+    size_t max_uri; /* request target cap */
     dga_service_log_fn log;
     void *log_cls;
 };

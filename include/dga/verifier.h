@@ -34,13 +34,14 @@ struct dga_verifier_config {
     char test_trusted_root[DGA_VERIFIER_PATH_MAX]; /* tests only: the quote's root */
     bool has_at;                                   /* tests only: a fixed verification time */
     time_t at;
-    int64_t client_timeout;              /* idle client connection, seconds (10) */
-    int64_t client_request_timeout;      /* a whole request must arrive within this (30) */
-    size_t max_request;                  /* POST /verify body, at most DGA_CVM_INPUT_MAX (8M) */
-    unsigned max_connections;            /* concurrent client connections (256) */
-    unsigned max_connections_per_client; /* from one IP address (64) */
-    size_t collateral_cache;             /* parsed collateral documents kept (64) */
-    dga_service_log_fn log;              /* NULL = nowhere */
+    /*
+     * client-timeout (10 s), client-request-timeout (30 s), max-request (the
+     * POST /verify body, at most DGA_CVM_INPUT_MAX: 8M), max-connections
+     * (256), max-connections-per-client (64)
+     */
+    struct dga_service_limits limits;
+    size_t collateral_cache; /* parsed collateral documents kept (64) */
+    dga_service_log_fn log;  /* NULL = nowhere */
     void *log_cls;
 };
 

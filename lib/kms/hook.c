@@ -402,12 +402,6 @@ dga_err dga_kms_hook_answer(struct dga_kms_hook *h, const char *method, const ch
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
-{
-    (void)cls;
-    dga_service_response_json(ret, status, dga_service_status_json(status));
-}
-
 static unsigned on_head(void *cls, const struct dga_service_request *r)
 {
     (void)cls;
@@ -422,12 +416,9 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
     unsigned status = 0;
     char *body = NULL;
     size_t len = 0;
-    if (dga_kms_hook_answer(h, r->method, r->uri, r->content_type, r->body, r->body_len, &status,
-                            &body, &len) != DGA_E_OK) {
-        dga_service_response_json(ret, 500, dga_service_status_json(500));
-        return DGA_E_OK;
-    }
-    dga_service_response_json_owned(ret, status, body, len);
+    dga_err e = dga_kms_hook_answer(h, r->method, r->uri, r->content_type, r->body, r->body_len,
+                                    &status, &body, &len);
+    dga_service_answer_owned(ret, e, status, body, len);
     return DGA_E_OK;
 }
 
@@ -440,17 +431,13 @@ dga_err dga_kms_hook_serve(struct dga_kms_hook *h, struct dga_diag *diag)
 {
     const struct dga_service_config sc = {
         .listen = h->cfg.listen,
-        .max_connections = h->cfg.max_connections,
-        .max_connections_per_client = h->cfg.max_connections_per_client,
-        .client_timeout = h->cfg.client_timeout,
-        .client_request_timeout = h->cfg.client_request_timeout,
-        .max_body = h->cfg.max_request,
+        .limits = h->cfg.limits,
         .max_uri = 1024,
         .log = log_line,
         .log_cls = h,
     };
     const struct dga_service_handlers handlers = {
-        .head = on_head, .handle = on_request, .error = on_error, .cls = h};
+        .head = on_head, .handle = on_request, .error = dga_service_error_json, .cls = h};
     dga_err e = dga_service_start(&sc, &handlers, &h->svc, diag);
     if (e != DGA_E_OK) {
         return e;
@@ -472,11 +459,7 @@ void dga_kms_hook_config_defaults(struct dga_kms_hook_config *c)
     memset(c, 0, sizeof *c);
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:3000");
     snprintf(c->config, sizeof c->config, "./auth-config.json");
-    c->client_timeout = 10;
-    c->client_request_timeout = 30;
-    c->max_request = DGA_KMS_REQUEST_MAX;
-    c->max_connections = 1024;
-    c->max_connections_per_client = 128;
+    dga_service_limits_defaults(&c->limits, 1024, 128, DGA_KMS_REQUEST_MAX);
     c->log_decisions = true;
 }
 
@@ -490,16 +473,7 @@ static dga_err check_config(const struct dga_kms_hook_config *c, struct dga_diag
     if (c->config[0] == '\0') {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "config");
     }
-    if (c->max_request == 0 || c->max_request > DGA_KMS_REQUEST_MAX) {
-        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "max-request");
-    }
-    if (c->client_timeout <= 0 || c->client_request_timeout <= 0) {
-        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "client-timeout");
-    }
-    if (c->max_connections == 0 || c->max_connections_per_client == 0) {
-        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "max-connections");
-    }
-    return DGA_E_OK;
+    return dga_service_limits_check(&c->limits, DGA_KMS_REQUEST_MAX, DGA_E_BAD_ARGUMENT, diag);
 }
 
 dga_err dga_kms_hook_new(const struct dga_kms_hook_config *c, struct dga_kms_hook **ret,

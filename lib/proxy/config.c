@@ -56,24 +56,24 @@ static const struct dga_service_option options[] = {
     {"connect-timeout", "DURATION", "upstream connect timeout (10s)", dga_service_set_int64,
      F(connect_timeout), &durations},
     {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
-     F(client_timeout), &durations},
+     F(limits.client_timeout), &durations},
     {"client-request-timeout", "DURATION",
      "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
-     F(client_request_timeout), &durations},
+     F(limits.client_request_timeout), &durations},
     {"max-cache-entries-per-kind", "SIZE", "cached entries per kind, oldest evicted (10000)",
      dga_service_set_size, F(max_entries_per_kind), &sizes},
     {"max-cache-bytes", "SIZE", "cached bodies in all (1G)", dga_service_set_size,
      F(max_cache_bytes), &sizes},
     {"max-request", "SIZE", "POST /ocsp body limit, at most 64K (64K)", dga_service_set_size,
-     F(max_request), &sizes},
+     F(limits.max_request), &sizes},
     {"max-ocsp-response", "SIZE", "upstream OCSP body limit (1M)", dga_service_set_size,
      F(max_ocsp_response), &sizes},
     {"max-rim-response", "SIZE", "upstream RIM body limit (16M)", dga_service_set_size,
      F(max_rim_response), &sizes},
     {"max-connections", "N", "concurrent client connections (1024)", dga_service_set_unsigned,
-     F(max_connections), &counts},
+     F(limits.max_connections), &counts},
     {"max-connections-per-client", "N", "concurrent connections from one IP address (128)",
-     dga_service_set_unsigned, F(max_connections_per_client), &counts},
+     dga_service_set_unsigned, F(limits.max_connections_per_client), &counts},
     {"refresh-parallel", "N", "background refresh upstream requests at once (4)",
      dga_service_set_unsigned, F(refresh_parallel), &counts},
     {"service-key-file", "FILE",
@@ -111,16 +111,12 @@ void dga_proxy_config_defaults(struct dga_proxy_config *c)
     c->refresh_interval = 10 * 60;
     c->upstream_timeout = 30;
     c->connect_timeout = 10;
-    c->client_timeout = 10;
-    c->client_request_timeout = 30;
     c->max_entries_per_kind = 10000;
     c->max_cache_bytes = (size_t)1 << 30;
-    c->max_request = DGA_PROXY_REQUEST_MAX;
     c->max_ocsp_response = (size_t)1 << 20;
     c->max_rim_response = (size_t)16 << 20;
-    c->max_connections = 1024;
-    c->max_connections_per_client = 128;
     c->refresh_parallel = 4;
+    dga_service_limits_defaults(&c->limits, 1024, 128, DGA_PROXY_REQUEST_MAX);
 }
 
 bool dga_proxy_config_known(const char *key)
@@ -279,18 +275,18 @@ dga_err dga_proxy_config_check(const struct dga_proxy_config *c, struct dga_diag
     if (c->cache_dir[0] != '/') {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "cache-dir (must be absolute)");
     }
-    if (c->max_request > DGA_PROXY_REQUEST_MAX) { /* the parser's own ceiling */
-        return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "max-request (at most 64K)");
+    /* DGA_PROXY_REQUEST_MAX: the OCSP request parser's own ceiling */
+    dga_err e =
+        dga_service_limits_check(&c->limits, DGA_PROXY_REQUEST_MAX, DGA_E_PROXY_CONFIG, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (c->max_entries_per_kind == 0 || c->max_cache_bytes == 0 || c->max_request == 0 ||
-        c->max_ocsp_response == 0 || c->max_rim_response == 0 || c->max_connections == 0 ||
-        c->max_connections_per_client == 0 || c->refresh_parallel == 0 ||
-        c->refresh_parallel > 64) {
+    if (c->max_entries_per_kind == 0 || c->max_cache_bytes == 0 || c->max_ocsp_response == 0 ||
+        c->max_rim_response == 0 || c->refresh_parallel == 0 || c->refresh_parallel > 64) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a bound is 0 or out of range");
     }
-    if (c->upstream_timeout == 0 || c->connect_timeout == 0 || c->client_timeout == 0 ||
-        c->client_request_timeout == 0 || c->ocsp_max_ttl == 0 || c->ocsp_default_ttl == 0 ||
-        c->rim_ttl == 0) {
+    if (c->upstream_timeout == 0 || c->connect_timeout == 0 || c->ocsp_max_ttl == 0 ||
+        c->ocsp_default_ttl == 0 || c->rim_ttl == 0) {
         return dga_diag_set(diag, DGA_E_PROXY_CONFIG, 0, "a timeout or ttl is 0");
     }
     return DGA_E_OK;

@@ -183,7 +183,7 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
     struct dga_proxy *p = cls;
     struct dga_proxy_request req;
     int status = dga_proxy_parse(r->method, r->uri, r->content_type, r->body, r->body_len,
-                                 p->cfg.max_request, &req);
+                                 p->cfg.limits.max_request, &req);
     if (status != 0) {
         dga_service_response_text(ret, (unsigned)status, status_text((unsigned)status));
         return DGA_E_OK;
@@ -297,11 +297,7 @@ static dga_err start_http(struct dga_proxy *p, struct dga_diag *diag)
 {
     const struct dga_service_config sc = {
         .listen = p->cfg.listen,
-        .max_connections = p->cfg.max_connections,
-        .max_connections_per_client = p->cfg.max_connections_per_client,
-        .client_timeout = p->cfg.client_timeout,
-        .client_request_timeout = p->cfg.client_request_timeout,
-        .max_body = p->cfg.max_request,
+        .limits = p->cfg.limits,
         .max_uri = DGA_PROXY_URI_MAX,
         .log = log_line,
         .log_cls = &p->cfg,

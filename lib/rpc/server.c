@@ -317,11 +317,15 @@ dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)
     const struct dga_service_config sc = {
         .listen = r->cfg.listen,
         .socket_mode = r->cfg.socket_mode,
-        .max_connections = r->cfg.max_connections,
-        .max_connections_per_client = r->cfg.max_connections, /* one "client" on a Unix socket */
-        .client_timeout = r->cfg.client_timeout,
-        .client_request_timeout = r->cfg.client_request_timeout,
-        .max_body = r->cfg.max_request,
+        .limits =
+            {
+                .max_connections = r->cfg.max_connections,
+                /* one "client" on a Unix socket */
+                .max_connections_per_client = r->cfg.max_connections,
+                .client_timeout = r->cfg.client_timeout,
+                .client_request_timeout = r->cfg.client_request_timeout,
+                .max_request = r->cfg.max_request,
+            },
         .max_uri = 1024,
         .log = log_line,
         .log_cls = r,

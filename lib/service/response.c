@@ -50,6 +50,17 @@ void dga_service_response_json_owned(struct dga_service_response *r, unsigned st
     r->release_cls = body;
 }
 
+void dga_service_answer_owned(struct dga_service_response *r, dga_err e, unsigned status,
+                              char *body, size_t len)
+{
+    if (e != DGA_E_OK) {
+        free(body);
+        dga_service_response_json(r, 500, dga_service_status_json(500));
+        return;
+    }
+    dga_service_response_json_owned(r, status, body, len);
+}
+
 const char *dga_service_status_json(unsigned status)
 {
     switch (status) {
@@ -66,4 +77,10 @@ const char *dga_service_status_json(unsigned status)
     default:
         return "{\"error\":\"service unavailable\"}";
     }
+}
+
+void dga_service_error_json(void *cls, unsigned status, struct dga_service_response *ret)
+{
+    (void)cls;
+    dga_service_response_json(ret, status, dga_service_status_json(status));
 }

@@ -108,7 +108,7 @@ __attribute__((format(printf, 2, 3))) static void service_log(const struct dga_s
 
 static int64_t request_deadline(const struct dga_service *s)
 {
-    return monotonic_ms() + s->cfg.client_request_timeout * 1000;
+    return monotonic_ms() + s->cfg.limits.client_request_timeout * 1000;
 }
 
 static void unwatch(struct dga_service *s, struct watch *w)
@@ -309,7 +309,7 @@ static unsigned early_status(struct dga_service *s, struct MHD_Connection *conn,
         return status;
     }
     const char *cl = mhd()->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.max_body) {
+    if (cl != NULL && strtoull(cl, NULL, 10) > s->cfg.limits.max_request) {
         return 413;
     }
     return 0;
@@ -364,7 +364,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!ctx->started) {
         ctx->started = true;
-        ctx->body = buf_init(s->cfg.max_body);
+        ctx->body = buf_init(s->cfg.limits.max_request);
         unsigned status = early_status(s, conn, method, ctx->uri);
         if (status == 0) {
             return MHD_YES; /* the body, if any, is still to come: still watched */
@@ -465,9 +465,9 @@ static dga_err start_http(struct dga_service *s, const char *listen, struct dga_
 #define DAEMON_OPTIONS(s)                                                                          \
     MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,          \
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_LIMIT,               \
-        s->cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,                                \
-        s->cfg.max_connections_per_client, MHD_OPTION_CONNECTION_TIMEOUT,                          \
-        (unsigned)s->cfg.client_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,        \
+        s->cfg.limits.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,                         \
+        s->cfg.limits.max_connections_per_client, MHD_OPTION_CONNECTION_TIMEOUT,                   \
+        (unsigned)s->cfg.limits.client_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, \
         MHD_OPTION_END
     if (lfd >= 0) {
         s->mhd = m->start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, lfd,
@@ -490,8 +490,8 @@ static dga_err start_http(struct dga_service *s, const char *listen, struct dga_
 
 static bool config_ok(const struct dga_service_config *c, const struct dga_service_handlers *h)
 {
-    return c->listen != NULL && c->max_connections > 0 && c->max_connections_per_client > 0 &&
-           c->client_timeout > 0 && c->client_request_timeout > 0 && c->max_body > 0 &&
+    return c->listen != NULL &&
+           dga_service_limits_check(&c->limits, SIZE_MAX, DGA_E_BAD_ARGUMENT, NULL) == DGA_E_OK &&
            c->max_uri > 0 && h->handle != NULL && h->error != NULL;
 }
 

@@ -42,16 +42,16 @@ static const struct dga_service_option options[] = {
      dga_service_set_string, F(test_trusted_root), NULL},
     {"at", "TIME", "TESTS ONLY: a fixed verification time (default: now)", set_time, F(at), NULL},
     {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
-     F(client_timeout), &durations},
+     F(limits.client_timeout), &durations},
     {"client-request-timeout", "DURATION",
      "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
-     F(client_request_timeout), &durations},
+     F(limits.client_request_timeout), &durations},
     {"max-request", "SIZE", "POST /verify body limit, at most 8M (8M)", dga_service_set_size,
-     F(max_request), &sizes},
+     F(limits.max_request), &sizes},
     {"max-connections", "N", "concurrent client connections (256)", dga_service_set_unsigned,
-     F(max_connections), &counts},
+     F(limits.max_connections), &counts},
     {"max-connections-per-client", "N", "concurrent connections from one IP address (64)",
-     dga_service_set_unsigned, F(max_connections_per_client), &counts},
+     dga_service_set_unsigned, F(limits.max_connections_per_client), &counts},
     {"collateral-cache", "N", "parsed collateral documents kept (64)", dga_service_set_size,
      F(collateral_cache), &sizes},
 };
@@ -73,11 +73,7 @@ void dga_verifier_config_defaults(struct dga_verifier_config *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
-    c->client_timeout = 10;
-    c->client_request_timeout = 30;
-    c->max_request = DGA_CVM_INPUT_MAX;
-    c->max_connections = 256;
-    c->max_connections_per_client = 64;
+    dga_service_limits_defaults(&c->limits, 256, 64, DGA_CVM_INPUT_MAX);
     c->collateral_cache = 64;
 }
 
@@ -175,12 +171,12 @@ dga_err dga_verifier_config_check(const struct dga_verifier_config *c, struct dg
     if (e != DGA_E_OK) {
         return e;
     }
-    if (c->max_request == 0 || c->max_request > DGA_CVM_INPUT_MAX) {
-        return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0, "max-request (1 to 8M)");
+    e = dga_service_limits_check(&c->limits, DGA_CVM_INPUT_MAX, DGA_E_VERIFIER_CONFIG, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    if (c->max_connections == 0 || c->max_connections_per_client == 0 || c->collateral_cache == 0 ||
-        c->client_timeout == 0 || c->client_request_timeout == 0) {
-        return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0, "a bound or timeout is 0");
+    if (c->collateral_cache == 0) {
+        return dga_diag_set(diag, DGA_E_VERIFIER_CONFIG, 0, "collateral-cache");
     }
     return DGA_E_OK;
 }

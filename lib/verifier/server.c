@@ -247,12 +247,6 @@ static unsigned route_of(const char *method, const char *uri, enum route *ret)
     return 404;
 }
 
-static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
-{
-    (void)cls;
-    dga_service_response_json(ret, status, dga_service_status_json(status));
-}
-
 static unsigned on_head(void *cls, const struct dga_service_request *r)
 {
     (void)cls;
@@ -277,11 +271,8 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
     time_t at = v->cfg.has_at ? v->cfg.at : time(NULL); /* the request's arrival */
     char *body = NULL;
     size_t len = 0;
-    if (dga_verifier_verify(v, r->body, r->body_len, at, &status, &body, &len) != DGA_E_OK) {
-        dga_service_response_json(ret, 500, dga_service_status_json(500));
-        return DGA_E_OK;
-    }
-    dga_service_response_json_owned(ret, status, body, len);
+    dga_err e = dga_verifier_verify(v, r->body, r->body_len, at, &status, &body, &len);
+    dga_service_answer_owned(ret, e, status, body, len);
     return DGA_E_OK;
 }
 
@@ -294,17 +285,13 @@ dga_err dga_verifier_serve(struct dga_verifier *v, struct dga_diag *diag)
 {
     const struct dga_service_config sc = {
         .listen = v->cfg.listen,
-        .max_connections = v->cfg.max_connections,
-        .max_connections_per_client = v->cfg.max_connections_per_client,
-        .client_timeout = v->cfg.client_timeout,
-        .client_request_timeout = v->cfg.client_request_timeout,
-        .max_body = v->cfg.max_request,
+        .limits = v->cfg.limits,
         .max_uri = 1024,
         .log = log_line,
         .log_cls = v,
     };
     const struct dga_service_handlers h = {
-        .head = on_head, .handle = on_request, .error = on_error, .cls = v};
+        .head = on_head, .handle = on_request, .error = dga_service_error_json, .cls = v};
     dga_err e = dga_service_start(&sc, &h, &v->svc, diag);
     if (e != DGA_E_OK) {
         return e;

@@ -9,17 +9,9 @@ set -uo pipefail
 bin=$1
 fake=$2
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d /tmp/dga-proxy-test.XXXXXX)
-failures=0
-pids=()
-
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
+. "$here/../lib/server.sh"
+server_test_init /tmp/dga-proxy-test.XXXXXX
 
 for tool in openssl curl perl; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is required"; exit 1; }
@@ -27,11 +19,6 @@ done
 
 # ---- assertions ----
 
-ok() { echo "ok   $1"; }
-fail() {
-    echo "FAIL $1"
-    failures=$((failures + 1))
-}
 # eq NAME GOT WANT
 eq() {
     if [ "$2" = "$3" ]; then ok "$1"; else fail "$1: got '$2', want '$3'"; fi
@@ -52,9 +39,6 @@ between() {
 }
 
 # ---- processes ----
-
-# shellcheck source-path=SCRIPTDIR source=../lib/server.sh
-. "$here/../lib/server.sh"
 
 # responder NAME ARGS...: an openssl OCSP responder; sets ${NAME}_port and ${NAME}_pid
 responder() {
@@ -664,8 +648,4 @@ eq "service key with CR/LF: refused at start, exit 2" "$?" 2
 "$bin" proxy --listen 127.0.0.1:99999 >"$tmp/cfg.out" 2>&1
 eq "bad listen address exit 2" "$?" 2
 
-if [ "$failures" -gt 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "proxy: all checks passed"
+server_test_done "proxy: all checks passed"

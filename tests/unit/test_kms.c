@@ -808,7 +808,7 @@ static void test_hook_refuses_broken_start(void **state)
     assert_null(h);
     snprintf(c.config, sizeof c.config, "%s/missing.json", e->dir);
     assert_int_equal(dga_kms_hook_new(&c, &h, &d), DGA_E_KMS_CONFIG);
-    c.max_request = DGA_KMS_REQUEST_MAX + 1;
+    c.limits.max_request = DGA_KMS_REQUEST_MAX + 1;
     assert_int_equal(dga_kms_hook_new(&c, &h, &d), DGA_E_BAD_ARGUMENT);
     assert_string_equal(d.field, "max-request");
 }
@@ -884,19 +884,19 @@ static void test_hook_options(void **state)
     struct dga_kms_hook_config c;
     dga_kms_hook_config_defaults(&c);
     assert_int_equal(dga_service_options_set(t, &c, "client-timeout", "2d"), DGA_E_OK);
-    assert_int_equal(c.client_timeout, 2 * 86400);
+    assert_int_equal(c.limits.client_timeout, 2 * 86400);
     assert_int_equal(dga_service_options_set(t, &c, "client-request-timeout", "0"),
                      DGA_E_BAD_ARGUMENT);
-    assert_int_equal(c.client_request_timeout, 30);
+    assert_int_equal(c.limits.client_request_timeout, 30);
     assert_int_equal(dga_service_options_set(t, &c, "max-request", "64k"), DGA_E_OK);
-    assert_int_equal(c.max_request, DGA_KMS_REQUEST_MAX);
+    assert_int_equal(c.limits.max_request, DGA_KMS_REQUEST_MAX);
     assert_int_equal(dga_service_options_set(t, &c, "max-request", "1M"), DGA_E_BAD_ARGUMENT);
-    assert_int_equal(c.max_request, DGA_KMS_REQUEST_MAX);
+    assert_int_equal(c.limits.max_request, DGA_KMS_REQUEST_MAX);
     assert_int_equal(dga_service_options_set(t, &c, "max-connections", "1000000"), DGA_E_OK);
-    assert_int_equal(c.max_connections, 1000000);
+    assert_int_equal(c.limits.max_connections, 1000000);
     assert_int_equal(dga_service_options_set(t, &c, "max-connections-per-client", "1K"),
                      DGA_E_BAD_ARGUMENT);
-    assert_int_equal(c.max_connections_per_client, 128);
+    assert_int_equal(c.limits.max_connections_per_client, 128);
     assert_int_equal(dga_service_options_set(t, &c, "config", "/etc/a.json"), DGA_E_OK);
     assert_string_equal(c.config, "/etc/a.json");
     assert_int_equal(dga_service_options_set(t, &c, "listen", ""), DGA_E_BAD_ARGUMENT);

@@ -50,13 +50,13 @@ static void test_config_defaults(void **state)
     assert_int_equal(c.rim_max_stale, 7 * DAY);
     assert_int_equal(c.refresh_interval, 600);
     assert_int_equal(c.max_entries_per_kind, 10000);
-    assert_int_equal(c.max_request, 64 * 1024);
+    assert_int_equal(c.limits.max_request, 64 * 1024);
     assert_int_equal(c.max_ocsp_response, 1 << 20);
     assert_int_equal(c.max_rim_response, 16 << 20);
-    assert_int_equal(c.client_timeout, 10);
-    assert_int_equal(c.client_request_timeout, 30);
-    assert_int_equal(c.max_connections, 1024);
-    assert_int_equal(c.max_connections_per_client, 128);
+    assert_int_equal(c.limits.client_timeout, 10);
+    assert_int_equal(c.limits.client_request_timeout, 30);
+    assert_int_equal(c.limits.max_connections, 1024);
+    assert_int_equal(c.limits.max_connections_per_client, 128);
     assert_false(c.allow_insecure_service_key);
     assert_int_equal(dga_proxy_config_check(&c, NULL), DGA_E_OK);
 }
@@ -96,15 +96,15 @@ static void test_config_set(void **state)
     assert_int_equal(dga_proxy_config_set(&c, "rim-ttl", "2d"), DGA_E_OK);
     assert_int_equal(c.rim_ttl, 2 * DAY);
     assert_int_equal(dga_proxy_config_set(&c, "max-request", "32K"), DGA_E_OK);
-    assert_int_equal(c.max_request, 32 * 1024);
+    assert_int_equal(c.limits.max_request, 32 * 1024);
     assert_int_equal(dga_proxy_config_set(&c, "max-cache-bytes", "2G"), DGA_E_OK);
     assert_int_equal(c.max_cache_bytes, (size_t)2 << 30);
     assert_int_equal(dga_proxy_config_set(&c, "max-connections", "64"), DGA_E_OK);
-    assert_int_equal(c.max_connections, 64);
+    assert_int_equal(c.limits.max_connections, 64);
     assert_int_equal(dga_proxy_config_set(&c, "max-connections-per-client", "8"), DGA_E_OK);
-    assert_int_equal(c.max_connections_per_client, 8);
+    assert_int_equal(c.limits.max_connections_per_client, 8);
     assert_int_equal(dga_proxy_config_set(&c, "client-request-timeout", "2m"), DGA_E_OK);
-    assert_int_equal(c.client_request_timeout, 120);
+    assert_int_equal(c.limits.client_request_timeout, 120);
     /* a switch: "true" or "false" only */
     assert_true(dga_proxy_config_is_switch("allow-insecure-service-key"));
     assert_false(dga_proxy_config_is_switch("listen"));
@@ -254,27 +254,30 @@ static void test_config_check(void **state)
     (void)state;
     struct dga_proxy_config c;
     static const struct {
-        const char *key, *value;
+        const char *key, *value, *field;
     } bad[] = {
-        {"listen", "localhost:80"},
-        {"listen", "127.0.0.1"},
-        {"listen", "127.0.0.1:65536"},
-        {"listen", "[::1]"},
-        {"listen", "1.2.3.4:-1"},
-        {"ocsp-url", "ftp://x"},
-        {"rim-url", "file:///etc"},
-        {"cache-dir", "relative"},
-        {"max-request", "0"},
-        {"upstream-timeout", "0"},
-        {"refresh-parallel", "65"},
-        {"max-request", "65537"},
-        {"client-request-timeout", "0"},
-        {"max-connections-per-client", "0"},
+        {"listen", "localhost:80", "listen"},
+        {"listen", "127.0.0.1", "listen"},
+        {"listen", "127.0.0.1:65536", "listen"},
+        {"listen", "[::1]", "listen"},
+        {"listen", "1.2.3.4:-1", "listen"},
+        {"ocsp-url", "ftp://x", "ocsp-url"},
+        {"rim-url", "file:///etc", "rim-url"},
+        {"cache-dir", "relative", "cache-dir (must be absolute)"},
+        {"max-request", "0", "max-request"},
+        {"upstream-timeout", "0", "a timeout or ttl is 0"},
+        {"refresh-parallel", "65", "a bound is 0 or out of range"},
+        {"max-request", "65537", "max-request"},
+        {"client-request-timeout", "0", "client-request-timeout"},
+        {"max-connections-per-client", "0", "max-connections-per-client"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         dga_proxy_config_defaults(&c);
         assert_int_equal(dga_proxy_config_set(&c, bad[i].key, bad[i].value), DGA_E_OK);
         assert_int_equal(dga_proxy_config_check(&c, NULL), DGA_E_PROXY_CONFIG);
+        struct dga_diag d = {0};
+        assert_int_equal(dga_proxy_config_check(&c, &d), DGA_E_PROXY_CONFIG);
+        assert_string_equal(d.field, bad[i].field);
     }
     dga_proxy_config_defaults(&c);
     assert_int_equal(dga_proxy_config_set(&c, "listen", "[::1]:8090"), DGA_E_OK);

@@ -50,6 +50,48 @@ static void test_json_owned(void **state)
     r.release(r.release_cls); /* what the server does once it is sent; ASan checks the free */
 }
 
+/* The glue of a handler whose function yields a status and a malloc'd body, or fails. */
+static void test_answer_owned(void **state)
+{
+    (void)state;
+    struct dga_service_response r;
+    char *body = strdup("{\"is_valid\":false}");
+    assert_non_null(body);
+    dga_service_answer_owned(&r, DGA_E_OK, 400, body, strlen(body));
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.content_type, "application/json");
+    assert_string_equal(r.headers[0].value, "no-store");
+    assert_ptr_equal(r.body, body);
+    assert_int_equal(r.len, strlen("{\"is_valid\":false}"));
+    assert_ptr_equal(r.release, free);
+    r.release(r.release_cls);
+
+    dga_service_answer_owned(&r, DGA_E_NOMEM, 200, NULL, 0); /* nothing made: 500, static */
+    assert_int_equal(r.status, 500);
+    assert_string_equal(r.content_type, "application/json");
+    assert_int_equal(r.len, strlen("{\"error\":\"out of memory\"}"));
+    assert_memory_equal(r.body, "{\"error\":\"out of memory\"}", r.len);
+    assert_null(r.release);
+
+    body = strdup("partial"); /* a body given with a failure is the answer's to free */
+    assert_non_null(body);
+    dga_service_answer_owned(&r, DGA_E_NOMEM, 200, body, 7);
+    assert_int_equal(r.status, 500);
+    assert_null(r.release);
+}
+
+static void test_error_json(void **state)
+{
+    (void)state;
+    struct dga_service_response r;
+    dga_service_error_json(NULL, 413, &r);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(r.content_type, "application/json");
+    assert_string_equal(r.headers[0].value, "no-store");
+    assert_memory_equal(r.body, "{\"error\":\"payload too large\"}", r.len);
+    assert_null(r.release);
+}
+
 static void test_status_json(void **state)
 {
     (void)state;
@@ -83,10 +125,9 @@ static void test_header_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text_and_json),
-        cmocka_unit_test(test_json_owned),
-        cmocka_unit_test(test_status_json),
-        cmocka_unit_test(test_header_bounds),
+        cmocka_unit_test(test_text_and_json), cmocka_unit_test(test_json_owned),
+        cmocka_unit_test(test_answer_owned),  cmocka_unit_test(test_error_json),
+        cmocka_unit_test(test_status_json),   cmocka_unit_test(test_header_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

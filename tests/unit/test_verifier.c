@@ -312,12 +312,12 @@ static void test_config(void **state)
     struct dga_verifier_config c;
     dga_verifier_config_defaults(&c);
     assert_string_equal(c.listen, "127.0.0.1:8080");
-    assert_int_equal(c.max_request, DGA_CVM_INPUT_MAX);
+    assert_int_equal(c.limits.max_request, DGA_CVM_INPUT_MAX);
     assert_int_equal(dga_verifier_config_set(&c, "nope", "1"), DGA_E_VERIFIER_CONFIG);
     assert_int_equal(dga_verifier_config_set(&c, "client-request-timeout", "5x"),
                      DGA_E_VERIFIER_CONFIG);
     assert_int_equal(dga_verifier_config_set(&c, "client-request-timeout", "2m"), DGA_E_OK);
-    assert_int_equal(c.client_request_timeout, 120);
+    assert_int_equal(c.limits.client_request_timeout, 120);
     assert_int_equal(dga_verifier_config_set(&c, "at", "2026-03-01T00:00:00Z"), DGA_E_OK);
     assert_true(c.has_at);
     assert_int_equal(c.at, AT);
@@ -339,7 +339,17 @@ static void test_config(void **state)
     assert_int_equal(dga_verifier_config_set(&c, "collateral", "/nonexistent.json"), DGA_E_OK);
     assert_int_equal(dga_verifier_config_set(&c, "max-request", "9M"), DGA_E_OK);
     assert_int_equal(dga_verifier_config_check(&c, &d), DGA_E_VERIFIER_CONFIG);
+    assert_string_equal(d.field, "max-request");
     assert_int_equal(dga_verifier_config_set(&c, "max-request", "8M"), DGA_E_OK);
+    /* a limit of 0 is named by its key (the service layer's one check) */
+    assert_int_equal(dga_verifier_config_set(&c, "max-connections-per-client", "0"), DGA_E_OK);
+    assert_int_equal(dga_verifier_config_check(&c, &d), DGA_E_VERIFIER_CONFIG);
+    assert_string_equal(d.field, "max-connections-per-client");
+    assert_int_equal(dga_verifier_config_set(&c, "max-connections-per-client", "64"), DGA_E_OK);
+    assert_int_equal(dga_verifier_config_set(&c, "collateral-cache", "0"), DGA_E_OK);
+    assert_int_equal(dga_verifier_config_check(&c, &d), DGA_E_VERIFIER_CONFIG);
+    assert_string_equal(d.field, "collateral-cache");
+    assert_int_equal(dga_verifier_config_set(&c, "collateral-cache", "64"), DGA_E_OK);
     struct dga_verifier *v = NULL;
     assert_int_not_equal(dga_verifier_new(&c, &v, &d), DGA_E_OK);
     assert_null(v);
