@@ -16,6 +16,7 @@
 #include "dga/measure.h"
 #include "dga/rpc.h"
 #include "dga/util.h"
+#include "rpc/testing.h"
 #include "testutil.h"
 
 static char dir[64];
@@ -50,20 +51,28 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One call: the status and the body, which the caller frees. */
-static char *call(const char *method, const char *uri, const char *ct, const char *body,
-                  unsigned *ret_status)
+/* One call with a body of n bytes: the status, the body (the caller frees) and its length. */
+static char *call_n(const char *method, const char *uri, const char *ct, const void *body, size_t n,
+                    unsigned *ret_status, size_t *ret_len)
 {
     const struct dga_service_request req = {
         .method = method,
         .uri = uri,
         .content_type = ct,
-        .body = (const uint8_t *)body,
-        .body_len = body != NULL ? strlen(body) : 0,
+        .body = body,
+        .body_len = n,
     };
     char *out = NULL;
+    assert_int_equal(dga_rpc_call(rpc, &req, ret_status, &out, ret_len), DGA_E_OK);
+    return out;
+}
+
+/* One JSON-mode call: the status and the body, which the caller frees. */
+static char *call(const char *method, const char *uri, const char *ct, const char *body,
+                  unsigned *ret_status)
+{
     size_t len = 0;
-    assert_int_equal(dga_rpc_call(rpc, &req, ret_status, &out, &len), DGA_E_OK);
+    char *out = call_n(method, uri, ct, body, body != NULL ? strlen(body) : 0, ret_status, &len);
     assert_int_equal(strlen(out), len);
     return out;
 }
@@ -81,9 +90,38 @@ static void expect(const char *method, const char *uri, const char *ct, const ch
 
 #define EMPTY "{\"attestation\":\"\"}"
 #define ERR(m) "{\n  \"error\": \"" m "\"\n}"
-#define PROTOBUF                                                                                   \
-    ERR("rpc-protobuf: protobuf is not supported yet: send ?json or Content-Type: "                \
-        "application/json")
+#define BAD_JSON                                                                                   \
+    ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: not a JSON "   \
+        "object")
+
+/* A protobuf-mode call answering 200 with an empty GpuInfoResponse (no bytes: attestation ""). */
+static void expect_pb_empty(const char *uri, const char *ct)
+{
+    unsigned status = 0;
+    size_t len = 0;
+    free(call_n("POST", uri, ct, "", 0, &status, &len));
+    if (status != 200 || len != 0) {
+        fail_msg("POST %s (%s): %u, %zu bytes: not protobuf mode", uri, ct != NULL ? ct : "-",
+                 status, len);
+    }
+}
+
+/* A protobuf-mode call answering 400 with a PrpcError whose message is want. */
+static void expect_pb_error(const char *method, const char *uri, const void *body, size_t n,
+                            const char *want)
+{
+    unsigned status = 0;
+    size_t len = 0;
+    char *out = call_n(method, uri, "application/octet-stream", body, n, &status, &len);
+    DstackGpuAttest__PrpcError *pe =
+        dstack_gpu_attest__prpc_error__unpack(NULL, len, (const uint8_t *)out);
+    if (status != 400 || pe == NULL || strcmp(pe->message, want) != 0) {
+        fail_msg("%s %s: %u, %s, want PrpcError %s", method, uri, status,
+                 pe != NULL ? pe->message : "(not a PrpcError)", want);
+    }
+    dstack_gpu_attest__prpc_error__free_unpacked(pe, NULL);
+    free(out);
+}
 
 static void test_encoding_selection(void **state)
 {
@@ -96,18 +134,18 @@ static void test_encoding_selection(void **state)
     expect("POST", "/GpuInfo?json=1", NULL, NULL, 200, EMPTY);
     expect("POST", "/GpuInfo", "application/json", "{}", 200, EMPTY);
     expect("POST", "/GpuInfo", " Application/JSON; charset=utf-8", "", 200, EMPTY);
-    expect("POST", "/GpuInfo", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo?json=0", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo?jsonx", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo", "application/jsonx", NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo", "application/octet-stream", NULL, 400, PROTOBUF);
+    expect_pb_empty("/GpuInfo", NULL);
+    expect_pb_empty("/GpuInfo?json=0", NULL);
+    expect_pb_empty("/GpuInfo?jsonx", NULL);
+    expect_pb_empty("/GpuInfo", "application/jsonx");
+    expect_pb_empty("/GpuInfo", "application/octet-stream");
 }
 
 static void test_routes_and_bodies(void **state)
 {
     (void)state;
     expect("GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
-    expect("POST", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
+    expect("POST", "/Nope?json", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
     expect("GET", "/", NULL, NULL, 400,
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/Gpu-Info", NULL, NULL, 400,
@@ -116,16 +154,52 @@ static void test_routes_and_bodies(void **state)
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/prpc/GpuInfo", NULL, NULL, 400,
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("DELETE", "/GpuInfo", NULL, NULL, 400,
+    expect("DELETE", "/GpuInfo?json", NULL, NULL, 400,
            ERR("rpc-http-method: RPC methods take GET or POST: DELETE"));
     expect("POST", "/GpuInfo?json", NULL, " \r\n", 200, EMPTY);
     expect("POST", "/GpuInfo?json", NULL, "{\"unknown\":1}", 200, EMPTY); /* serde: ignored */
-    expect("POST", "/GpuInfo?json", NULL, "[]", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
-    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
-    expect("POST", "/GpuInfo?json", NULL, "{", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
+    expect("POST", "/GpuInfo?json", NULL, "[]", 400, BAD_JSON);
+    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400, BAD_JSON);
+    expect("POST", "/GpuInfo?json", NULL, "{", 400, BAD_JSON);
+    /* GET: the arguments are the query's; unknown keys are ignored, as serde_qs does */
+    expect("GET", "/GpuInfo?x=1&json&y=%41", NULL, NULL, 200, EMPTY);
+    expect("GET", "/GpuInfo?x=1&x=2", NULL, NULL, 400,
+           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
+               "query: a key given twice"));
+    expect("GET", "/GpuInfo?x=%4", NULL, NULL, 400,
+           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
+               "query: a bad %-escape, U+0000 or not UTF-8"));
+}
+
+static void test_protobuf_errors(void **state)
+{
+    (void)state;
+    /* every error of protobuf mode is a PrpcError, the same text as JSON mode's */
+    expect_pb_error("POST", "/Nope", "", 0, "rpc-method: no such RPC method: Nope");
+    expect_pb_error("PUT", "/GpuInfo", "", 0, "rpc-http-method: RPC methods take GET or POST: PUT");
+    static const struct {
+        const char *bytes;
+        size_t n;
+    } corrupt[] = {
+        {"\xff", 1}, /* a key with its continuation bit and nothing after */
+        {"\x0a\x05"
+         "ab",
+         4},                                                      /* a length past the end */
+        {"\x08", 1},                                              /* a varint field cut */
+        {"\x0f\x00", 2},                                          /* wire type 7 */
+        {"\x08\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12}, /* an 11-byte varint */
+    };
+    for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+        expect_pb_error("POST", "/GpuInfo", corrupt[i].bytes, corrupt[i].n,
+                        "rpc-request: the RPC request is not the method's request message: "
+                        "GpuInfo: not a protobuf Empty message");
+    }
+    /* a well-formed field Empty does not have: ignored, as prost does */
+    unsigned status = 0;
+    size_t len = 0;
+    free(call_n("POST", "/GpuInfo", NULL, "\x08\x01\x12\x01x", 5, &status, &len));
+    assert_int_equal(status, 200);
+    assert_int_equal(len, 0);
 }
 
 /* Writes a bundle and a log whose gpu-attestation event commits to commit_to (NULL: no event). */
@@ -241,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_encoding_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routes_and_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protobuf_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
