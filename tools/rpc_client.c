@@ -76,8 +76,8 @@ int cmd_rpc(int argc, char **argv)
         return rc;
     }
     if (optind >= argc || (json && proto)) {
-        cli_error("rpc: %s", json && proto ? "--json and --proto exclude each other"
-                                           : "a METHOD is required");
+        cli_error("rpc: %s",
+                  json && proto ? "--json and --proto exclude each other" : "a METHOD is required");
         return EXIT_USAGE;
     }
     const struct dga_rpc_client_request req = {.socket = sock,

@@ -97,9 +97,9 @@ static dga_err build_body(const struct dga_rpc_client_request *req, const struct
     }
     struct rpc_failure f = {0};
     dga_err e = pbjson_encode(m->request, args, ret, ret_len, &f);
-    return e == DGA_E_OK || e == DGA_E_NOMEM ? e
-                                             : client_fail(detail, DGA_E_RPC_ARGUMENT, "%s",
-                                                           f.detail);
+    return e == DGA_E_OK || e == DGA_E_NOMEM
+               ? e
+               : client_fail(detail, DGA_E_RPC_ARGUMENT, "%s", f.detail);
 }
 
 /* The error an answer's "<name>: ..." text names. */
@@ -116,8 +116,7 @@ static dga_err error_named(const char *text)
 }
 
 /* A 400's error text: {"error": "..."} or a PrpcError. */
-static dga_err decode_error(const struct dga_http_response *h, bool proto, char **ret,
-                            char *detail)
+static dga_err decode_error(const struct dga_http_response *h, bool proto, char **ret, char *detail)
 {
     const char *msg = NULL;
     _cleanup_(json_decrefp) json_t *j = NULL;
@@ -160,9 +159,9 @@ static dga_err decode_response(const struct dga_http_response *h, const struct r
     }
     struct rpc_failure f = {0};
     dga_err e = pbjson_decode(m->response, h->body, h->len, ret, &f);
-    return e == DGA_E_OK || e == DGA_E_NOMEM ? e
-                                             : client_fail(detail, DGA_E_RPC_ANSWER, "%s",
-                                                           f.detail);
+    return e == DGA_E_OK || e == DGA_E_NOMEM
+               ? e
+               : client_fail(detail, DGA_E_RPC_ANSWER, "%s", f.detail);
 }
 
 /* The exchange: one attempt, no retries (a method may not be idempotent). */

@@ -26,7 +26,8 @@ struct walk {
     dga_err err;
 };
 
-static dga_err walk_fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static dga_err walk_fail(struct walk *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static dga_err walk_fail(struct walk *w, const char *fmt, ...)
 {
     char why[96];
@@ -238,8 +239,8 @@ static void message_freep(ProtobufCMessage **m)
     }
 }
 
-dga_err pbjson_decode(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
-                      json_t **ret, struct rpc_failure *f)
+dga_err pbjson_decode(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, json_t **ret,
+                      struct rpc_failure *f)
 {
     struct walk w = {.f = f, .err = DGA_E_RPC_REQUEST};
     /* protobuf-c cannot tell running out of memory from bad bytes: both are the request's fault */
@@ -305,8 +306,8 @@ static dga_err bytes_put(const json_t *v, ProtobufCBinaryData *b, struct walk *w
 }
 
 /* One JSON value (not null) into the slot of field fd. */
-static dga_err value_put(const ProtobufCFieldDescriptor *fd, json_t *v, void *slot,
-                         int depth, struct walk *w)
+static dga_err value_put(const ProtobufCFieldDescriptor *fd, json_t *v, void *slot, int depth,
+                         struct walk *w)
 {
     switch (fd->type) {
     case PROTOBUF_C_TYPE_BOOL:
@@ -332,15 +333,15 @@ static dga_err value_put(const ProtobufCFieldDescriptor *fd, json_t *v, void *sl
     case PROTOBUF_C_TYPE_MESSAGE:
         return message_fill(fd->descriptor, v, depth + 1, w, slot);
     default:
-        return elem_size(fd->type) != 0 ? integer_put(fd, v, slot, w)
-                                        : walk_fail(w, "field type %d is not supported",
-                                                    (int)fd->type);
+        return elem_size(fd->type) != 0
+                   ? integer_put(fd, v, slot, w)
+                   : walk_fail(w, "field type %d is not supported", (int)fd->type);
     }
 }
 
 /* A JSON array into repeated field fd of m: the array is allocated first, counted as filled. */
-static dga_err repeated_put(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd,
-                            json_t *a, int depth, struct walk *w)
+static dga_err repeated_put(ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd, json_t *a,
+                            int depth, struct walk *w)
 {
     if (!json_is_array(a)) {
         return walk_fail(w, "not an array");
@@ -372,7 +373,8 @@ static dga_err repeated_put(ProtobufCMessage *m, const ProtobufCFieldDescriptor 
     return DGA_E_OK;
 }
 
-/* Member key of o into message m, by its field; a key d lacks is drift between method and .proto. */
+/* Member key of o into message m, by its field; a key d lacks is drift between method and .proto.
+ */
 static dga_err member_put(ProtobufCMessage *m, const char *key, json_t *v, int depth,
                           struct walk *w)
 {

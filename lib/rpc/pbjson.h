@@ -18,9 +18,9 @@
 
 #include "rpc/internal.h"
 
-#define PBJSON_DEPTH_MAX 8              /* sub-message nesting (the .proto nests 3) */
-#define PBJSON_REPEATED_MAX 65536u      /* elements of one repeated field */
-#define PBJSON_PACKED_MAX (32u << 20)   /* one packed message */
+#define PBJSON_DEPTH_MAX 8            /* sub-message nesting (the .proto nests 3) */
+#define PBJSON_REPEATED_MAX 65536u    /* elements of one repeated field */
+#define PBJSON_PACKED_MAX (32u << 20) /* one packed message */
 
 /*
  * n protobuf bytes of message d as a new JSON object in the mapping (every
@@ -29,8 +29,8 @@
  * uint64 does not fit a JSON number (the detail says which); DGA_E_NOMEM alone
  * leaves f.
  */
-dga_err pbjson_decode(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
-                      json_t **ret, struct rpc_failure *f);
+dga_err pbjson_decode(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, json_t **ret,
+                      struct rpc_failure *f);
 
 /*
  * The JSON object o, in the mapping, packed as message d (*ret malloc'd;

@@ -70,8 +70,8 @@ static dga_err query_pair(const ProtobufCMessageDescriptor *d, const char *p, si
     _cleanup_(freep) char *key = NULL;
     _cleanup_(freep) char *value = NULL;
     bool nomem = false;
-    bool ok = unescape(p, k, &key, &nomem) &&
-              unescape(p + k + (k < n), n - k - (k < n), &value, &nomem);
+    bool ok =
+        unescape(p, k, &key, &nomem) && unescape(p + k + (k < n), n - k - (k < n), &value, &nomem);
     if (!ok) {
         return nomem ? DGA_E_NOMEM : query_fail(f, "a bad %-escape, U+0000 or not UTF-8");
     }
