@@ -188,7 +188,8 @@ static dga_err answer(unsigned status, char *body, size_t n, unsigned *ret_statu
 /* dstack's PrpcError message: what {"error": ...} says, packed. */
 static dga_err prpc_error(char *message, unsigned *ret_status, char **ret_body, size_t *ret_len)
 {
-    DstackGpuAttest__PrpcError pe = DSTACK_GPU_ATTEST__PRPC_ERROR__INIT;
+    DstackGpuAttest__PrpcError pe;
+    dstack_gpu_attest__prpc_error__init(&pe); /* the INIT macro casts const away */
     pe.message = message;
     size_t n = dstack_gpu_attest__prpc_error__get_packed_size(&pe);
     uint8_t *out = malloc(n + 1);
