@@ -2,9 +2,12 @@
 /*
  * The RPC service: the gate's config read once at start, dstack's prpc router
  * (one route per method, "/<Method>", GET and POST; the encoding chosen as
- * prpc chooses it) and the HTTP handlers on the service layer. Every error is
- * HTTP 400 with dstack's pretty-printed {"error": "..."}, including the ones
- * the service decides alone (a body over the cap, a target too long).
+ * prpc chooses it; protobuf through rpc/pbjson.h) and the HTTP handlers on the
+ * service layer. Every error is HTTP 400 with dstack's pretty-printed
+ * {"error": "..."} or, in protobuf mode, a PrpcError with the same text; the
+ * ones the service decides alone (a body over the cap, a target too long) are
+ * JSON whatever the mode: the service layer answers them before the request is
+ * read.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
