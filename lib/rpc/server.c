@@ -175,7 +175,7 @@ static json_t *json_args(const uint8_t *body, size_t len, bool *ret_nomem)
     return j;
 }
 
-/* A malloc'd answer of n bytes, with one more byte so that an empty message is not NULL. */
+/* A malloc'd answer of n bytes (an empty message is a 1-byte allocation); NULL: no memory. */
 static dga_err answer(unsigned status, char *body, size_t n, unsigned *ret_status, char **ret_body,
                       size_t *ret_len)
 {
