@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for the RPC service's router and JSON layer (docs/rpc.md):
- * the input is "METHOD\nURI\nCONTENT-TYPE\nBODY"; dga_rpc_call answers it over
- * a run directory made once. When the first byte is odd, the body is also
- * written as the bundle with an event log committing to it, so the UTF-8
- * check and the bundle's JSON (GetGpuAttestation's verdict) see it too.
- * Beyond the sanitizers it traps when an answer is not 200 or 400, is not
- * JSON, a 400 is not {"error": "..."}, or GpuInfo's attestation is not the
+ * libFuzzer target for the RPC service's router, its JSON and protobuf modes
+ * and the GET query parser (docs/rpc.md): the input is
+ * "METHOD\nURI\nCONTENT-TYPE\nBODY"; dga_rpc_call answers it over a run
+ * directory made once. When the first byte is odd, the body is also written as
+ * the bundle with an event log committing to it, so the UTF-8 check and the
+ * bundle's JSON (GetGpuAttestation's verdict) see it too. When its second bit
+ * is set, the body is also read as a JSON object and converted to every
+ * response message (pbjson_encode), whose output must unpack and convert back
+ * to the same bytes. Beyond the sanitizers it traps when an answer is not 200
+ * or 400; in JSON mode when it is not JSON or a 400 is not {"error": "..."};
+ * in protobuf mode when a 200 does not unpack as the method's response
+ * message or a 400 as a PrpcError; or when GpuInfo's attestation is not the
  * committed bundle byte for byte.
  */
 #define _GNU_SOURCE
@@ -21,6 +26,7 @@
 #include "dga/measure.h"
 #include "dga/rpc.h"
 #include "dga/util.h"
+#include "rpc/testing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -113,6 +119,58 @@ static bool answer_ok(unsigned status, const char *body, size_t len, const uint8
     return ok;
 }
 
+/* A protobuf-mode answer: a 200 unpacks as the method's response, a 400 as a PrpcError. */
+static bool pb_answer_ok(const char *uri, unsigned status, const char *body, size_t len,
+                         const uint8_t *bundle, size_t bundle_len)
+{
+    char name[64] = "";
+    sscanf(uri, "/%63[A-Za-z0-9_]", name);
+    const struct rpc_method *m = rpc_method_find(name);
+    if (status == 400) {
+        DstackGpuAttest__PrpcError *e =
+            dstack_gpu_attest__prpc_error__unpack(NULL, len, (const uint8_t *)body);
+        bool ok = e != NULL && e->message[0] != '\0';
+        dstack_gpu_attest__prpc_error__free_unpacked(e, NULL);
+        return ok;
+    }
+    if (status != 200 || m == NULL) {
+        return false;
+    }
+    ProtobufCMessage *r = protobuf_c_message_unpack(m->response, NULL, len, (const uint8_t *)body);
+    bool ok = r != NULL;
+    if (ok && bundle != NULL && m->response == &dstack_gpu_attest__gpu_info_response__descriptor) {
+        const char *att = ((DstackGpuAttest__GpuInfoResponse *)r)->attestation;
+        ok = strlen(att) == bundle_len && memcmp(att, bundle, bundle_len) == 0;
+    }
+    protobuf_c_message_free_unpacked(r, NULL);
+    return ok;
+}
+
+/* The body as a JSON object into every response message: what packs, unpacks to the same. */
+static void convert_responses(const uint8_t *p, size_t n)
+{
+    json_t *o = json_loadb((const char *)p, n, JSON_ALLOW_NUL, NULL);
+    for (size_t i = 0; o != NULL && rpc_method_at(i) != NULL; i++) {
+        const ProtobufCMessageDescriptor *d = rpc_method_at(i)->response;
+        struct rpc_failure f = {0};
+        uint8_t *packed = NULL, *again = NULL;
+        size_t len = 0, len2 = 0;
+        json_t *back = NULL;
+        if (pbjson_encode(d, o, &packed, &len, &f) != DGA_E_OK) {
+            continue;
+        }
+        if (pbjson_decode(d, packed, len, &back, &f) != DGA_E_OK ||
+            pbjson_encode(d, back, &again, &len2, &f) != DGA_E_OK || len2 != len ||
+            memcmp(again, packed, len) != 0) {
+            __builtin_trap();
+        }
+        json_decref(back);
+        free(packed);
+        free(again);
+    }
+    json_decref(o);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (rpc == NULL) {
@@ -135,11 +193,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned status = 0;
         char *body = NULL;
         size_t len = 0;
+        const uint8_t *bundle = (data[0] & 1) != 0 ? p : NULL;
+        bool json = dga_rpc_request_json(&req);
         if (dga_rpc_call(rpc, &req, &status, &body, &len) == DGA_E_OK &&
-            !answer_ok(status, body, len, (data[0] & 1) != 0 ? p : NULL, (size_t)(end - p))) {
+            !(json ? answer_ok(status, body, len, bundle, (size_t)(end - p))
+                   : pb_answer_ok(uri, status, body, len, bundle, (size_t)(end - p)))) {
             __builtin_trap();
         }
         free(body);
+        if ((data[0] & 2) != 0) {
+            convert_responses(p, (size_t)(end - p));
+        }
     }
     free(method);
     free(uri);

@@ -256,9 +256,10 @@ kms_seeds() {
         >"$c/seed-request-plain"
     rm -f "$c/request.json"
 }
-# fuzz_rpc: "METHOD\nURI\nCONTENT-TYPE\nBODY" after a selector byte (odd: the body is also
-# the committed bundle): each method in GET, POST ?json and POST JSON, an unknown method,
-# protobuf, and a bundle shaped as the gate writes it.
+# fuzz_rpc: "METHOD\nURI\nCONTENT-TYPE\nBODY" after a selector byte (bit 0: the body is also
+# the committed bundle; bit 1: the body is also converted to every response message): each
+# method in GET (with query arguments), POST ?json and POST JSON, an unknown method,
+# protobuf requests, a bundle shaped as the gate writes it, and a GetGpuAttestation answer.
 rpc_seeds() {
     local c=$corpus/fuzz_rpc
     { byte 0; printf 'GET\n/GpuInfo\n\n'; } >"$c/seed-get"
@@ -269,6 +270,13 @@ rpc_seeds() {
       printf '{"devices":[{"claims":{"ueid":"4100","x-nvidia-gpu-driver-version":"545.00"}}],'
       printf '"evidence":[{"label":"GPU-0","pci_address":"0000:18:00.0","uuid":"GPU-1","arch":"hopper"}],'
       printf '"verdict":{"pass":true,"reasons":[]}}\n'; } >"$c/seed-bundle"
+    { byte 0; printf 'GET\n/GpuInfo?nonce=%%41b&json&x=a+b\n\n'; } >"$c/seed-get-query"
+    { byte 1; printf 'POST\n/GpuInfo\napplication/octet-stream\n\x0a\x02ab'; } >"$c/seed-protobuf"
+    { byte 2; printf 'POST\n/GetGpuAttestation\n\n'
+      printf '{"bundle":"x","bundle_sha256":"00ff","events":[{"index":1,"name":"n","payload":"ab",'
+      printf '"digest":"cd","version":1,"before_system_ready":true}],"verdict":{"pass":true,'
+      printf '"reasons":["r"],"devices":[{"label":"GPU-0"}]},"state":{"cc_mode":"on","ready":true,'
+      printf '"cc":{"environment":2}}}'; } >"$c/seed-answer"
 }
 # fuzz_verifier_config: config files of the verifier server: every key (as in
 # tests/verifier/test_verifier.sh, with each unit and an IPv6 listen), a PCCS source

@@ -31,6 +31,10 @@ packages=(
     curl               # `make test`: the proxy tests' HTTP client (parallel clients too)
     python3            # `make test`: the TDX quote differential test's mutants and comparison (stdlib only)
     perl               # `make test`: RIM mutations, the test OCSP responder
+    protobuf-c-compiler # protoc-c: the RPC service's messages from proto/dstack_gpu_attest.proto
+    libprotobuf-c-dev  # the RPC service's protobuf mode (protobuf-c runtime)
+    python3-protobuf   # `make test`: the independent protobuf client of tests/rpc/test_rpc_proto.sh
+    protobuf-compiler  # `make test`: protoc --python_out for that client
 )
 # `make test`: node and npm run the TDX quote oracle (tests/oracle). A node
 # that is already there (e.g. from nodesource, with its own npm) is used as

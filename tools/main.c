@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"quote", "verify", cmd_quote_verify, "verify a TDX quote against its DCAP collateral"},
     {"gate", NULL, cmd_gate, "boot gate: attest the GPUs, measure the result, set ready"},
     {"serve", NULL, cmd_serve, "guest RPC service: GpuInfo, GetGpuAttestation on a Unix socket"},
+    {"rpc", NULL, cmd_rpc, "call a method of the guest RPC service (JSON or protobuf)"},
     {"verify", NULL, cmd_verify, "verify a dstack CVM and its GPUs as a relying party"},
     {"verifier", NULL, cmd_verifier, "serve verify over HTTP (dstack-verifier's POST /verify)"},
     {"kms-hook", NULL, cmd_kms_hook, "KMS authorization webhook (auth-simple, with GPU rules)"},

@@ -19,7 +19,8 @@ static void serve_usage(FILE *out)
             "Usage: %s serve --config GATE.json [--OPTION VALUE | --OPTION=VALUE]...\n"
             "\n"
             "Serves what the boot gate committed to the CVM's apps, on dstack's prpc\n"
-            "conventions (JSON mode): GET or POST /GpuInfo, /GetGpuAttestation.\n"
+            "conventions (JSON, or protobuf: proto/dstack_gpu_attest.proto): GET or POST\n"
+            "/GpuInfo, /GetGpuAttestation. Call it with '%s rpc METHOD'.\n"
             "\n"
             "Options (durations take s/m/h/d, sizes K/M):\n"
             "  --config GATE.json                    the gate's config file (required)\n"
@@ -28,7 +29,7 @@ static void serve_usage(FILE *out)
             "\n"
             "One log line per request (peer pid, uid, gid) on stderr. Exit status: 0\n"
             "stopped by SIGINT/SIGTERM, 2 usage or configuration error, 3 cannot listen.\n",
-            PROGRAM, dga_rpc_config_help());
+            PROGRAM, PROGRAM, dga_rpc_config_help());
 }
 
 static void log_line(void *cls, const char *line)

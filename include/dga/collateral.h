@@ -62,6 +62,7 @@ struct dga_http_request {
     const char *authorization;    /* optional header value, e.g. "Bearer <key>"; never logged */
     bool authorization_over_http; /* send authorization to an http:// URL too (else refused) */
     const char *user_agent;       /* optional; libcurl sends none otherwise */
+    const char *unix_socket;      /* optional: connect to this Unix socket (the `rpc` client) */
     /*
      * Optional: names of response headers to keep (case-insensitive), NULL-terminated, at
      * most DGA_HTTP_CAPTURE_MAX. Each value comes back in dga_http_response.captured.

@@ -326,8 +326,11 @@
     /* the guest RPC service (lib/rpc) */                                                          \
     X(RPC_METHOD, "rpc-method", "no such RPC method")                                              \
     X(RPC_HTTP_METHOD, "rpc-http-method", "RPC methods take GET or POST")                          \
-    X(RPC_REQUEST, "rpc-request", "the RPC request body is not a JSON object")                     \
-    X(RPC_PROTOBUF, "rpc-protobuf", "protobuf is not supported yet")                               \
+    X(RPC_REQUEST, "rpc-request", "the RPC request is not the method's request message")           \
+    X(RPC_RESPONSE, "rpc-response", "the RPC method's answer does not fit its response message")   \
+    X(RPC_ARGUMENT, "rpc-argument", "an RPC argument is not FIELD=VALUE of the request message")   \
+    X(RPC_CONNECT, "rpc-connect", "cannot reach the RPC service")                                  \
+    X(RPC_ANSWER, "rpc-answer", "the RPC service's answer does not decode")                        \
     X(RPC_BUNDLE_UTF8, "rpc-bundle-utf8", "the evidence bundle is not valid UTF-8")                \
     X(RPC_BUNDLE_MISMATCH, "rpc-bundle-mismatch",                                                  \
       "the bundle's SHA-256 is not the gpu-attestation event's evidence_sha256")                   \

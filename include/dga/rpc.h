@@ -7,6 +7,9 @@
  * every error HTTP 400 {"error": "..."}). It reads the gate's own config
  * file (dga/gate.h) for where the bundle, the event log and NVML are, so the
  * two never disagree. Methods: GpuInfo (dstack's), GetGpuAttestation.
+ * Protobuf mode speaks proto/dstack_gpu_attest.proto (protobuf-c), errors
+ * as its PrpcError. The client side (dga_rpc_client_call) is the `rpc`
+ * command's.
  */
 #ifndef DGA_RPC_H
 #define DGA_RPC_H
@@ -14,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "dga/error.h"
 #include "dga/service.h"
@@ -63,12 +68,66 @@ static inline void dga_rpc_freep(struct dga_rpc **p)
 dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag);
 
 /*
+ * prpc's choice of encoding for req: JSON when the HTTP method is GET, the
+ * query has "json" (empty, "true" or "1") or the Content-Type is
+ * application/json; protobuf otherwise.
+ */
+bool dga_rpc_request_json(const struct dga_service_request *req);
+
+/*
  * One request through the router, as the server answers it: *ret_status 200
- * or 400, *ret_body a malloc'd JSON text (compact on success, dstack's
- * pretty-printed {"error": "..."} on failure). DGA_E_NOMEM only when no
- * answer could be made.
+ * or 400, *ret_body malloc'd (*ret_len bytes): in JSON mode a JSON text
+ * (compact on success, dstack's pretty-printed {"error": "..."} on failure),
+ * in protobuf mode (dga_rpc_request_json false) the packed response message
+ * or PrpcError. DGA_E_NOMEM only when no answer could be made.
  */
 dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
                      char **ret_body, size_t *ret_len);
+
+/* ---- the client (the `rpc` command) ---- */
+
+#define DGA_RPC_DEFAULT_SOCKET "/run/dstack-gpu-attest.sock"
+#define DGA_RPC_CLIENT_ANSWER_MAX (32u << 20) /* an answer's body: a bundle, and its hex */
+#define DGA_RPC_CLIENT_TIMEOUT_MS 120000L     /* one call, connecting included */
+
+struct dga_rpc_client_request {
+    const char *socket; /* the service's Unix socket */
+    const char *method; /* "GpuInfo": letters, digits, '_' */
+    char *const *args;  /* n_args "field=value" of the request message */
+    size_t n_args;
+    bool proto; /* protobuf both ways (else JSON) */
+};
+
+struct dga_rpc_client_answer {
+    unsigned status;  /* 200 or 400 */
+    json_t *response; /* 200: the response message in prpc's JSON mapping */
+    char *error;      /* 400: the service's "<name>: <message>[: <detail>]" */
+    dga_err err;      /* 400: the error that names (DGA_E_INTERNAL for a name unknown here) */
+};
+
+/*
+ * POSTs one call to the service over its Unix socket (libcurl, loaded on
+ * first use) and decodes the answer into *ret (clear with
+ * dga_rpc_client_answer_clear). Arguments are typed by the method's request
+ * message as the JSON mapping has them (bytes as hex, bool true/false,
+ * integers in decimal); in protobuf mode they are packed as that message and
+ * the answer unpacked as its response message or PrpcError. A method this
+ * build does not know is still sent in JSON mode (its arguments as strings;
+ * the service decides), in protobuf mode only without arguments. Errors
+ * (detail, DGA_RPC_DETAIL_MAX bytes, says more; *ret untouched):
+ * DGA_E_RPC_ARGUMENT for a bad argument or method name, DGA_E_RPC_CONNECT
+ * when the socket does not answer, DGA_E_TOO_LARGE past
+ * DGA_RPC_CLIENT_ANSWER_MAX, DGA_E_RPC_ANSWER for an answer that does not
+ * decode or a status other than 200 and 400, DGA_E_RUNTIME_LIBRARY (libcurl).
+ */
+#define DGA_RPC_DETAIL_MAX 256
+dga_err dga_rpc_client_call(const struct dga_rpc_client_request *req,
+                            struct dga_rpc_client_answer *ret, char detail[DGA_RPC_DETAIL_MAX]);
+/* Frees what a holds and zeroes it; NULL is fine. */
+void dga_rpc_client_answer_clear(struct dga_rpc_client_answer *a);
+static inline void dga_rpc_client_answer_clearp(struct dga_rpc_client_answer *a)
+{
+    dga_rpc_client_answer_clear(a);
+}
 
 #endif

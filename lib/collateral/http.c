@@ -216,6 +216,9 @@ static bool configure(const struct curl_api *cu, CURL *h, const struct dga_http_
         ok = ok && cu->easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
     }
     ok = ok && cu->easy_setopt(h, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+    if (r->unix_socket != NULL) {
+        ok = ok && cu->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, r->unix_socket) == CURLE_OK;
+    }
     ok = ok && cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
     ok = ok && cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
     ok = ok && cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) == CURLE_OK;

@@ -68,46 +68,6 @@ static dga_err read_optional(const char *path, size_t cap, uint8_t **ret, size_t
     return e == DGA_E_OK || e == DGA_E_NOMEM ? e : failed(f, e, "%s", path);
 }
 
-/* The length of the UTF-8 sequence lead byte b starts (RFC 3629), 0 for a byte no sequence starts
- * with. */
-static size_t utf8_seq_len(uint8_t b)
-{
-    if (b < 0x80) {
-        return 1;
-    }
-    if (b >= 0xc2 && b <= 0xdf) {
-        return 2;
-    }
-    if ((b & 0xf0) == 0xe0) {
-        return 3;
-    }
-    return b >= 0xf0 && b <= 0xf4 ? 4 : 0;
-}
-
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF, no cut sequence. */
-static bool utf8_valid(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq_len(p[i]);
-        if (k == 0 || k > n - i) {
-            return false;
-        }
-        uint32_t cp = k == 1 ? p[i] : (uint32_t)(p[i] & (0x7f >> k));
-        for (size_t j = 1; j < k; j++) {
-            if ((p[i + j] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + j] & 0x3f);
-        }
-        if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (k == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-            return false;
-        }
-        i += k;
-    }
-    return true;
-}
-
 /* The log's gpu-attestation event: at most one (the binding recipe wants exactly one). */
 static dga_err find_attestation(struct committed *c, struct rpc_failure *f)
 {
@@ -167,7 +127,7 @@ static dga_err load_committed(const struct dga_rpc *r, struct committed *c, stru
         return c->att == NULL ? DGA_E_OK
                               : failed(f, DGA_E_RPC_BUNDLE_MISSING, "%s", r->bundle_path);
     }
-    if (!utf8_valid(c->bundle, c->bundle_len)) {
+    if (!rpc_utf8_valid(c->bundle, c->bundle_len)) {
         return failed(f, DGA_E_RPC_BUNDLE_UTF8, "%s", r->bundle_path);
     }
     if (c->att == NULL) {

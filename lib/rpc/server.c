@@ -2,9 +2,12 @@
 /*
  * The RPC service: the gate's config read once at start, dstack's prpc router
  * (one route per method, "/<Method>", GET and POST; the encoding chosen as
- * prpc chooses it) and the HTTP handlers on the service layer. Every error is
- * HTTP 400 with dstack's pretty-printed {"error": "..."}, including the ones
- * the service decides alone (a body over the cap, a target too long).
+ * prpc chooses it; protobuf through rpc/pbjson.h) and the HTTP handlers on the
+ * service layer. Every error is HTTP 400 with dstack's pretty-printed
+ * {"error": "..."} or, in protobuf mode, a PrpcError with the same text; the
+ * ones the service decides alone (a body over the cap, a target too long) are
+ * JSON whatever the mode: the service layer answers them before the request is
+ * read.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -16,7 +19,10 @@
 #include "core/cleanup.h"
 #include "dga/measure.h"
 #include "dga/util.h"
+#include "dstack_gpu_attest.pb-c.h"
 #include "rpc/internal.h"
+#include "rpc/pbjson.h"
+#include "rpc/testing.h"
 
 __attribute__((format(printf, 2, 3))) static void rpc_log(const struct dga_rpc *r, const char *fmt,
                                                           ...)
@@ -137,6 +143,13 @@ static bool content_type_json(const char *ct)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+bool dga_rpc_request_json(const struct dga_service_request *req)
+{
+    const char *q = strchr(req->uri, '?');
+    return strcmp(req->method, "GET") == 0 || (q != NULL && query_json(q + 1)) ||
+           content_type_json(req->content_type);
+}
+
 /*
  * A JSON request body as the method's arguments: an empty (or blank) body is
  * {}, anything else must be one JSON object (duplicate keys refused). NULL
@@ -162,100 +175,161 @@ static json_t *json_args(const uint8_t *body, size_t len, bool *ret_nomem)
     return j;
 }
 
-/* dstack's error answer: HTTP 400, {"error": "..."} pretty-printed. */
-static dga_err error_answer(const struct rpc_failure *f, unsigned *ret_status, char **ret_body,
-                            size_t *ret_len)
+/* A malloc'd answer of n bytes (an empty message is a 1-byte allocation); NULL: no memory. */
+static dga_err answer(unsigned status, char *body, size_t n, unsigned *ret_status, char **ret_body,
+                      size_t *ret_len)
+{
+    if (body == NULL) {
+        return DGA_E_NOMEM;
+    }
+    *ret_status = status;
+    *ret_len = n;
+    *ret_body = body;
+    return DGA_E_OK;
+}
+
+/* dstack's PrpcError message: what {"error": ...} says, packed. */
+static dga_err prpc_error(char *message, unsigned *ret_status, char **ret_body, size_t *ret_len)
+{
+    DstackGpuAttest__PrpcError pe;
+    dstack_gpu_attest__prpc_error__init(&pe); /* the INIT macro casts const away */
+    pe.message = message;
+    size_t n = dstack_gpu_attest__prpc_error__get_packed_size(&pe);
+    uint8_t *out = malloc(n + 1);
+    if (out != NULL) {
+        dstack_gpu_attest__prpc_error__pack(&pe, out);
+    }
+    return answer(400, (char *)out, n, ret_status, ret_body, ret_len);
+}
+
+/* dstack's error answer: HTTP 400, {"error": "..."} pretty-printed, or a PrpcError. */
+static dga_err error_answer(const struct rpc_failure *f, bool json, unsigned *ret_status,
+                            char **ret_body, size_t *ret_len)
 {
     char message[512];
     snprintf(message, sizeof message, "%s: %s%s%s", dga_err_name(f->err), dga_err_message(f->err),
              f->detail[0] != '\0' ? ": " : "", f->detail);
+    if (!json) {
+        return prpc_error(message, ret_status, ret_body, ret_len);
+    }
     _cleanup_(json_decrefp) json_t *j = json_pack("{s:s}", "error", message);
     char *text = j != NULL ? json_dumps(j, JSON_INDENT(2)) : NULL;
-    if (text == NULL) {
-        return DGA_E_NOMEM;
-    }
-    *ret_status = 400;
-    *ret_len = strlen(text);
-    *ret_body = text;
-    return DGA_E_OK;
+    return answer(400, text, text != NULL ? strlen(text) : 0, ret_status, ret_body, ret_len);
 }
 
-static dga_err fail(dga_err e, const char *detail, unsigned *ret_status, char **ret_body,
-                    size_t *ret_len)
+static dga_err failed(struct rpc_failure *f, dga_err e, const char *name, const char *detail)
 {
-    struct rpc_failure f = {.err = e};
-    snprintf(f.detail, sizeof f.detail, "%s", detail);
-    return error_answer(&f, ret_status, ret_body, ret_len);
+    f->err = e;
+    snprintf(f->detail, sizeof f->detail, "%.64s%s%.180s", name,
+             name[0] != '\0' && detail[0] != '\0' ? ": " : "", detail);
+    return e;
 }
 
-typedef dga_err (*rpc_method_fn)(struct dga_rpc *r, const json_t *args, json_t **ret,
-                                 struct rpc_failure *f);
-
-static const struct {
-    const char *name;
-    rpc_method_fn fn;
-} methods[] = {
-    {"GpuInfo", rpc_gpu_info},
-    {"GetGpuAttestation", rpc_get_gpu_attestation},
+static const struct rpc_method methods[] = {
+    {"GpuInfo", rpc_gpu_info, &dstack_gpu_attest__empty__descriptor,
+     &dstack_gpu_attest__gpu_info_response__descriptor},
+    {"GetGpuAttestation", rpc_get_gpu_attestation, &dstack_gpu_attest__empty__descriptor,
+     &dstack_gpu_attest__get_gpu_attestation_response__descriptor},
 };
 
-static rpc_method_fn method_fn(const char *name)
+const struct rpc_method *rpc_method_at(size_t i)
+{
+    return i < sizeof methods / sizeof methods[0] ? &methods[i] : NULL;
+}
+
+const struct rpc_method *rpc_method_find(const char *name)
 {
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         if (strcmp(methods[i].name, name) == 0) {
-            return methods[i].fn;
+            return &methods[i];
         }
     }
     return NULL;
 }
 
-dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
-                     char **ret_body, size_t *ret_len)
+/* The method's arguments as JSON, from the query (GET), a JSON body or a protobuf body. */
+static dga_err request_args(const struct rpc_method *m, const struct dga_service_request *req,
+                            const char *query, bool json, json_t **ret, struct rpc_failure *f)
 {
-    bool get = strcmp(req->method, "GET") == 0;
-    if (!get && strcmp(req->method, "POST") != 0) {
-        return fail(DGA_E_RPC_HTTP_METHOD, req->method, ret_status, ret_body, ret_len);
+    if (strcmp(req->method, "GET") == 0) {
+        dga_err e = rpc_query_args(m->request, query, ret, f);
+        if (e != DGA_E_OK && e != DGA_E_NOMEM) {
+            char why[sizeof f->detail];
+            snprintf(why, sizeof why, "query: %.200s", f->detail);
+            return failed(f, e, m->name, why);
+        }
+        return e;
+    }
+    if (!json) {
+        dga_err e = pbjson_decode(m->request, req->body, req->body_len, ret, f);
+        if (e != DGA_E_OK && e != DGA_E_NOMEM) {
+            char why[sizeof f->detail];
+            snprintf(why, sizeof why, "%s", f->detail);
+            return failed(f, e, m->name, why);
+        }
+        return e;
+    }
+    bool nomem = false;
+    *ret = json_args(req->body, req->body_len, &nomem);
+    if (*ret == NULL) {
+        return nomem ? DGA_E_NOMEM : failed(f, DGA_E_RPC_REQUEST, m->name, "not a JSON object");
+    }
+    return DGA_E_OK;
+}
+
+/* Routes req and runs its method: *ret_m and *ret its answer in the JSON mapping. */
+static dga_err route(struct dga_rpc *r, const struct dga_service_request *req, bool json,
+                     const struct rpc_method **ret_m, json_t **ret, struct rpc_failure *f)
+{
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+        return failed(f, DGA_E_RPC_HTTP_METHOD, req->method, "");
     }
     char name[METHOD_NAME_MAX];
     const char *query = NULL;
     if (!method_of(req->uri, name, &query)) {
-        return fail(DGA_E_RPC_METHOD, "the path is not /<Method>", ret_status, ret_body, ret_len);
+        return failed(f, DGA_E_RPC_METHOD, "the path is not /<Method>", "");
     }
-    rpc_method_fn fn = method_fn(name);
-    if (fn == NULL) {
-        return fail(DGA_E_RPC_METHOD, name, ret_status, ret_body, ret_len);
+    const struct rpc_method *m = rpc_method_find(name);
+    if (m == NULL) {
+        return failed(f, DGA_E_RPC_METHOD, name, "");
     }
-    if (!get && !query_json(query) && !content_type_json(req->content_type)) {
-        return fail(DGA_E_RPC_PROTOBUF, "send ?json or Content-Type: application/json", ret_status,
-                    ret_body, ret_len);
+    _cleanup_(json_decrefp) json_t *args = NULL;
+    dga_err e = request_args(m, req, query, json, &args, f);
+    if (e != DGA_E_OK) {
+        return e;
     }
-    bool nomem = false;
-    _cleanup_(json_decrefp) json_t *args =
-        get ? json_object() : json_args(req->body, req->body_len, &nomem);
-    if (args == NULL && (get || nomem)) {
-        return DGA_E_NOMEM;
-    }
-    if (args == NULL) {
-        return fail(DGA_E_RPC_REQUEST, name, ret_status, ret_body, ret_len);
-    }
-    json_t *out = NULL;
+    *ret_m = m;
+    return m->fn(r, args, ret, f);
+}
+
+dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
+                     char **ret_body, size_t *ret_len)
+{
+    bool json = dga_rpc_request_json(req);
+    const struct rpc_method *m = NULL;
     struct rpc_failure f = {0};
-    dga_err e = fn(r, args, &out, &f);
+    _cleanup_(json_decrefp) json_t *out = NULL;
+    dga_err e = route(r, req, json, &m, &out, &f);
     if (e == DGA_E_NOMEM) {
         return e;
     }
     if (e != DGA_E_OK) {
-        return error_answer(&f, ret_status, ret_body, ret_len);
+        return error_answer(&f, json, ret_status, ret_body, ret_len);
     }
-    char *text = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-    if (text == NULL) {
-        return DGA_E_NOMEM;
+    if (json) {
+        char *text = json_dumps(out, JSON_COMPACT);
+        return answer(200, text, text != NULL ? strlen(text) : 0, ret_status, ret_body, ret_len);
     }
-    *ret_status = 200;
-    *ret_len = strlen(text);
-    *ret_body = text;
-    return DGA_E_OK;
+    uint8_t *packed = NULL;
+    size_t n = 0;
+    e = pbjson_encode(m->response, out, &packed, &n, &f);
+    if (e == DGA_E_NOMEM) {
+        return e;
+    }
+    if (e != DGA_E_OK) {
+        return error_answer(&f, json, ret_status, ret_body, ret_len);
+    }
+    return answer(200, (char *)packed, n, ret_status, ret_body, ret_len);
 }
 
 /* ---- HTTP ---- */
@@ -304,6 +378,10 @@ static dga_err on_request(void *cls, const struct dga_service_request *req,
     }
     log_request(r, req, status);
     dga_service_response_json_owned(ret, status, body, len);
+    if (!dga_rpc_request_json(req)) {
+        /* the same owned answer, only its type differs: what prpc's binary mode sends */
+        snprintf(ret->content_type, sizeof ret->content_type, "application/octet-stream");
+    }
     return DGA_E_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "dga/measure.h"
 #include "dga/rpc.h"
 #include "dga/util.h"
+#include "rpc/testing.h"
 #include "testutil.h"
 
 static char dir[64];
@@ -50,20 +51,28 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One call: the status and the body, which the caller frees. */
-static char *call(const char *method, const char *uri, const char *ct, const char *body,
-                  unsigned *ret_status)
+/* One call with a body of n bytes: the status, the body (the caller frees) and its length. */
+static char *call_n(const char *method, const char *uri, const char *ct, const void *body, size_t n,
+                    unsigned *ret_status, size_t *ret_len)
 {
     const struct dga_service_request req = {
         .method = method,
         .uri = uri,
         .content_type = ct,
-        .body = (const uint8_t *)body,
-        .body_len = body != NULL ? strlen(body) : 0,
+        .body = body,
+        .body_len = n,
     };
     char *out = NULL;
+    assert_int_equal(dga_rpc_call(rpc, &req, ret_status, &out, ret_len), DGA_E_OK);
+    return out;
+}
+
+/* One JSON-mode call: the status and the body, which the caller frees. */
+static char *call(const char *method, const char *uri, const char *ct, const char *body,
+                  unsigned *ret_status)
+{
     size_t len = 0;
-    assert_int_equal(dga_rpc_call(rpc, &req, ret_status, &out, &len), DGA_E_OK);
+    char *out = call_n(method, uri, ct, body, body != NULL ? strlen(body) : 0, ret_status, &len);
     assert_int_equal(strlen(out), len);
     return out;
 }
@@ -81,9 +90,38 @@ static void expect(const char *method, const char *uri, const char *ct, const ch
 
 #define EMPTY "{\"attestation\":\"\"}"
 #define ERR(m) "{\n  \"error\": \"" m "\"\n}"
-#define PROTOBUF                                                                                   \
-    ERR("rpc-protobuf: protobuf is not supported yet: send ?json or Content-Type: "                \
-        "application/json")
+#define BAD_JSON                                                                                   \
+    ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: not a JSON "   \
+        "object")
+
+/* A protobuf-mode call answering 200 with an empty GpuInfoResponse (no bytes: attestation ""). */
+static void expect_pb_empty(const char *uri, const char *ct)
+{
+    unsigned status = 0;
+    size_t len = 0;
+    free(call_n("POST", uri, ct, "", 0, &status, &len));
+    if (status != 200 || len != 0) {
+        fail_msg("POST %s (%s): %u, %zu bytes: not protobuf mode", uri, ct != NULL ? ct : "-",
+                 status, len);
+    }
+}
+
+/* A protobuf-mode call answering 400 with a PrpcError whose message is want. */
+static void expect_pb_error(const char *method, const char *uri, const void *body, size_t n,
+                            const char *want)
+{
+    unsigned status = 0;
+    size_t len = 0;
+    char *out = call_n(method, uri, "application/octet-stream", body, n, &status, &len);
+    DstackGpuAttest__PrpcError *pe =
+        dstack_gpu_attest__prpc_error__unpack(NULL, len, (const uint8_t *)out);
+    if (status != 400 || pe == NULL || strcmp(pe->message, want) != 0) {
+        fail_msg("%s %s: %u, %s, want PrpcError %s", method, uri, status,
+                 pe != NULL ? pe->message : "(not a PrpcError)", want);
+    }
+    dstack_gpu_attest__prpc_error__free_unpacked(pe, NULL);
+    free(out);
+}
 
 static void test_encoding_selection(void **state)
 {
@@ -96,18 +134,18 @@ static void test_encoding_selection(void **state)
     expect("POST", "/GpuInfo?json=1", NULL, NULL, 200, EMPTY);
     expect("POST", "/GpuInfo", "application/json", "{}", 200, EMPTY);
     expect("POST", "/GpuInfo", " Application/JSON; charset=utf-8", "", 200, EMPTY);
-    expect("POST", "/GpuInfo", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo?json=0", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo?jsonx", NULL, NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo", "application/jsonx", NULL, 400, PROTOBUF);
-    expect("POST", "/GpuInfo", "application/octet-stream", NULL, 400, PROTOBUF);
+    expect_pb_empty("/GpuInfo", NULL);
+    expect_pb_empty("/GpuInfo?json=0", NULL);
+    expect_pb_empty("/GpuInfo?jsonx", NULL);
+    expect_pb_empty("/GpuInfo", "application/jsonx");
+    expect_pb_empty("/GpuInfo", "application/octet-stream");
 }
 
 static void test_routes_and_bodies(void **state)
 {
     (void)state;
     expect("GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
-    expect("POST", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
+    expect("POST", "/Nope?json", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
     expect("GET", "/", NULL, NULL, 400,
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/Gpu-Info", NULL, NULL, 400,
@@ -116,16 +154,52 @@ static void test_routes_and_bodies(void **state)
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
     expect("GET", "/prpc/GpuInfo", NULL, NULL, 400,
            ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("DELETE", "/GpuInfo", NULL, NULL, 400,
+    expect("DELETE", "/GpuInfo?json", NULL, NULL, 400,
            ERR("rpc-http-method: RPC methods take GET or POST: DELETE"));
     expect("POST", "/GpuInfo?json", NULL, " \r\n", 200, EMPTY);
     expect("POST", "/GpuInfo?json", NULL, "{\"unknown\":1}", 200, EMPTY); /* serde: ignored */
-    expect("POST", "/GpuInfo?json", NULL, "[]", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
-    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
-    expect("POST", "/GpuInfo?json", NULL, "{", 400,
-           ERR("rpc-request: the RPC request body is not a JSON object: GpuInfo"));
+    expect("POST", "/GpuInfo?json", NULL, "[]", 400, BAD_JSON);
+    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400, BAD_JSON);
+    expect("POST", "/GpuInfo?json", NULL, "{", 400, BAD_JSON);
+    /* GET: the arguments are the query's; unknown keys are ignored, as serde_qs does */
+    expect("GET", "/GpuInfo?x=1&json&y=%41", NULL, NULL, 200, EMPTY);
+    expect("GET", "/GpuInfo?x=1&x=2", NULL, NULL, 400,
+           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
+               "query: a key given twice"));
+    expect("GET", "/GpuInfo?x=%4", NULL, NULL, 400,
+           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
+               "query: a bad %-escape, U+0000 or not UTF-8"));
+}
+
+static void test_protobuf_errors(void **state)
+{
+    (void)state;
+    /* every error of protobuf mode is a PrpcError, the same text as JSON mode's */
+    expect_pb_error("POST", "/Nope", "", 0, "rpc-method: no such RPC method: Nope");
+    expect_pb_error("PUT", "/GpuInfo", "", 0, "rpc-http-method: RPC methods take GET or POST: PUT");
+    static const struct {
+        const char *bytes;
+        size_t n;
+    } corrupt[] = {
+        {"\xff", 1}, /* a key with its continuation bit and nothing after */
+        {"\x0a\x05"
+         "ab",
+         4},                                                      /* a length past the end */
+        {"\x08", 1},                                              /* a varint field cut */
+        {"\x0f\x00", 2},                                          /* wire type 7 */
+        {"\x08\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12}, /* an 11-byte varint */
+    };
+    for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+        expect_pb_error("POST", "/GpuInfo", corrupt[i].bytes, corrupt[i].n,
+                        "rpc-request: the RPC request is not the method's request message: "
+                        "GpuInfo: not a protobuf Empty message");
+    }
+    /* a well-formed field Empty does not have: ignored, as prost does */
+    unsigned status = 0;
+    size_t len = 0;
+    free(call_n("POST", "/GpuInfo", NULL, "\x08\x01\x12\x01x", 5, &status, &len));
+    assert_int_equal(status, 200);
+    assert_int_equal(len, 0);
 }
 
 /* Writes a bundle and a log whose gpu-attestation event commits to commit_to (NULL: no event). */
@@ -236,11 +310,278 @@ static void test_state_missing(void **state)
     free(out);
 }
 
+/* ---- the JSON mapping and protobuf (rpc/pbjson.h) ---- */
+
+static const ProtobufCMessageDescriptor *const messages[] = {
+    &dstack_gpu_attest__empty__descriptor,
+    &dstack_gpu_attest__prpc_error__descriptor,
+    &dstack_gpu_attest__gpu_info_response__descriptor,
+    &dstack_gpu_attest__gpu_event__descriptor,
+    &dstack_gpu_attest__gpu_device__descriptor,
+    &dstack_gpu_attest__gpu_verdict__descriptor,
+    &dstack_gpu_attest__cc_settings__descriptor,
+    &dstack_gpu_attest__gpu_state__descriptor,
+    &dstack_gpu_attest__get_gpu_attestation_response__descriptor,
+    &dstack_gpu_attest__ensure_gpu_ready_response__descriptor,
+    &dstack_gpu_attest__attest_gpu_request__descriptor,
+    &dstack_gpu_attest__attest_gpu_response__descriptor,
+};
+
+static json_t *sample(const ProtobufCMessageDescriptor *d);
+
+/* A value of fd's type far from its default: non-ASCII text, the integer bounds. */
+static json_t *sample_value(const ProtobufCFieldDescriptor *fd)
+{
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        return json_string("caf\xc3\xa9 \xf0\x9f\x94\x92");
+    case PROTOBUF_C_TYPE_BYTES:
+        return json_string("00ff7f");
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_true();
+    case PROTOBUF_C_TYPE_UINT32:
+        return json_integer(4294967295LL);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sample(fd->descriptor);
+    default:
+        fail_msg("field %s: a type the .proto did not use before", fd->name);
+        return NULL;
+    }
+}
+
+/* Every field of d set (repeated ones twice), as the JSON mapping writes it. */
+static json_t *sample(const ProtobufCMessageDescriptor *d)
+{
+    json_t *o = json_object();
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        json_t *v = sample_value(fd);
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            v = json_pack("[o,O]", v, v);
+        }
+        assert_int_equal(json_object_set_new(o, fd->name, v), 0);
+    }
+    return o;
+}
+
+/* o as message d, packed, then unpacked as JSON again. */
+static json_t *round_trip(const ProtobufCMessageDescriptor *d, json_t *o)
+{
+    struct rpc_failure f = {0};
+    uint8_t *packed = NULL;
+    size_t n = 0;
+    assert_int_equal(pbjson_encode(d, o, &packed, &n, &f), DGA_E_OK);
+    json_t *back = NULL;
+    assert_int_equal(pbjson_decode(d, packed, n, &back, &f), DGA_E_OK);
+    free(packed);
+    return back;
+}
+
+static void test_pbjson_round_trip(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof messages / sizeof messages[0]; i++) {
+        json_t *o = sample(messages[i]);
+        json_t *back = round_trip(messages[i], o);
+        if (!json_equal(o, back)) {
+            char *a = json_dumps(o, JSON_COMPACT), *b = json_dumps(back, JSON_COMPACT);
+            fail_msg("%s: %s came back as %s", messages[i]->name, a, b);
+        }
+        json_decref(back);
+        json_decref(o);
+    }
+    /* absent and null are the proto3 defaults, every field present on the way back */
+    json_t *o = json_pack("{s:n,s:[]}", "verdict", "events");
+    json_t *back = round_trip(&dstack_gpu_attest__get_gpu_attestation_response__descriptor, o);
+    char *text = json_dumps(back, JSON_COMPACT);
+    assert_string_equal(text, "{\"bundle\":\"\",\"bundle_sha256\":\"\",\"events\":[],"
+                              "\"verdict\":null,\"state\":null}");
+    free(text);
+    json_decref(back);
+    json_decref(o);
+}
+
+/* pbjson_encode of the JSON text j as d must fail with want (name, message and detail). */
+static void expect_encode_error(const ProtobufCMessageDescriptor *d, const char *j,
+                                const char *want)
+{
+    json_t *o = json_loads(j, JSON_ALLOW_NUL, NULL);
+    assert_non_null(o);
+    struct rpc_failure f = {0};
+    uint8_t *packed = NULL;
+    size_t n = 0;
+    dga_err e = pbjson_encode(d, o, &packed, &n, &f);
+    if (e != DGA_E_RPC_RESPONSE || strcmp(f.detail, want) != 0) {
+        fail_msg("%s: %s (%s), want rpc-response (%s)", j, dga_err_name(e), f.detail, want);
+    }
+    json_decref(o);
+}
+
+static void test_pbjson_refused(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *ev = &dstack_gpu_attest__gpu_event__descriptor;
+    const ProtobufCMessageDescriptor *get =
+        &dstack_gpu_attest__get_gpu_attestation_response__descriptor;
+    /* bytes: lowercase hex of whole bytes only */
+    expect_encode_error(ev, "{\"digest\":\"ABCD\"}", "digest: not lowercase hex of whole bytes");
+    expect_encode_error(ev, "{\"digest\":\"abc\"}", "digest: not lowercase hex of whole bytes");
+    expect_encode_error(ev, "{\"digest\":\"zz\"}", "digest: not lowercase hex of whole bytes");
+    expect_encode_error(ev, "{\"digest\":12}", "digest: not lowercase hex of whole bytes");
+    /* wrong types and ranges */
+    expect_encode_error(ev, "{\"name\":1}", "name: not a string");
+    expect_encode_error(ev, "{\"name\":\"a\\u0000b\"}", "name: holds U+0000");
+    expect_encode_error(ev, "{\"before_system_ready\":\"true\"}",
+                        "before_system_ready: not a boolean");
+    expect_encode_error(ev, "{\"index\":-1}", "index: -1 is out of range");
+    expect_encode_error(ev, "{\"index\":4294967296}", "index: 4294967296 is out of range");
+    expect_encode_error(ev, "{\"index\":1.5}", "index: not an integer");
+    expect_encode_error(get, "{\"verdict\":[]}", "verdict: not an object");
+    expect_encode_error(get, "{\"events\":{}}", "events: not an array");
+    expect_encode_error(get, "{\"events\":[{},null]}", "events[1]: null in a repeated field");
+    /* a member the message lacks: drift between a method and the .proto */
+    expect_encode_error(get, "{\"events\":[{\"bogus\":1}]}",
+                        "events[0].bogus: no such field in GpuEvent");
+    expect_encode_error(get, "{\"verdict\":{\"devices\":[{},{\"serial\":\"x\"}]}}",
+                        "verdict.devices[1].serial: no such field in GpuDevice");
+    expect_encode_error(get, "{\"state\":{\"cc\":{\"environment\":true}}}",
+                        "state.cc.environment: not an integer");
+}
+
+/* rpc_query_args over AttestGpuRequest or GpuEvent: the object, or the error's detail. */
+static void expect_query(const ProtobufCMessageDescriptor *d, const char *query, const char *want)
+{
+    struct rpc_failure f = {0};
+    json_t *args = NULL;
+    dga_err e = rpc_query_args(d, query, &args, &f);
+    char *got = e == DGA_E_OK ? json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *text = e == DGA_E_OK ? got : f.detail;
+    if ((e != DGA_E_OK && e != DGA_E_RPC_REQUEST) || strcmp(text, want) != 0) {
+        fail_msg("?%s: %s %s, want %s", query, dga_err_name(e), text, want);
+    }
+    free(got);
+    json_decref(args);
+}
+
+static void test_query_args(void **state)
+{
+    (void)state;
+    const ProtobufCMessageDescriptor *att = &dstack_gpu_attest__attest_gpu_request__descriptor;
+    const ProtobufCMessageDescriptor *ev = &dstack_gpu_attest__gpu_event__descriptor;
+    expect_query(att, "", "{}");
+    expect_query(att, "nonce=ABcd&json&other=1&&", "{\"nonce\":\"abcd\"}");
+    expect_query(att, "%6eonce=%41%42", "{\"nonce\":\"ab\"}");
+    expect_query(att, "nonce=abc", "nonce: not a value of its type");
+    expect_query(att, "nonce=ab&nonce=ab", "a key given twice");
+    expect_query(att, "json&json=1", "a key given twice");
+    expect_query(att, "nonce=%zz", "a bad %-escape, U+0000 or not UTF-8");
+    expect_query(att, "nonce=%4", "a bad %-escape, U+0000 or not UTF-8");
+    expect_query(att, "x=%00", "a bad %-escape, U+0000 or not UTF-8");
+    expect_query(att, "x=%ff", "a bad %-escape, U+0000 or not UTF-8");
+    expect_query(ev, "name=a+b%20c%C3%A9&index=7&version=0&before_system_ready=true",
+                 "{\"before_system_ready\":true,\"index\":7,\"name\":\"a b c\xc3\xa9\","
+                 "\"version\":0}");
+    expect_query(ev, "index=-1", "index: -1 is out of range");
+    expect_query(ev, "index=4294967296", "index: 4294967296 is out of range");
+    expect_query(ev, "index=99999999999999999999", "index: not a value of its type");
+    expect_query(ev, "index=", "index: not a value of its type");
+    expect_query(ev, "index=1x", "index: not a value of its type");
+    expect_query(ev, "before_system_ready=1", "before_system_ready: not a value of its type");
+    char many[512] = "";
+    for (int i = 0; i <= RPC_QUERY_PAIRS_MAX; i++) {
+        char one[16];
+        snprintf(one, sizeof one, "k%d=1&", i);
+        strcat(many, one);
+    }
+    expect_query(att, many, "too many arguments");
+}
+
+/* The method's answer in protobuf mode, unpacked again as JSON; NULL when it answered 400. */
+static json_t *pb_answer(const struct rpc_method *m)
+{
+    char uri[80];
+    snprintf(uri, sizeof uri, "/%s", m->name);
+    unsigned status = 0;
+    size_t len = 0;
+    char *out = call_n("POST", uri, "application/octet-stream", "", 0, &status, &len);
+    json_t *o = NULL;
+    struct rpc_failure f = {0};
+    if (status == 200) {
+        assert_int_equal(pbjson_decode(m->response, (const uint8_t *)out, len, &o, &f), DGA_E_OK);
+    }
+    free(out);
+    return o;
+}
+
+static void test_every_method_fits_its_message(void **state)
+{
+    (void)state;
+    const char b[] = "{\"verdict\":{\"pass\":true,\"reasons\":[\"r\"]},\"evidence\":[{"
+                     "\"label\":\"GPU-0\",\"uuid\":\"GPU-1\"}],\"devices\":[{\"claims\":{"
+                     "\"ueid\":\"41\"}}]}\n";
+    write_state(b, strlen(b), b, strlen(b));
+    size_t answered = 0;
+    for (size_t i = 0; rpc_method_at(i) != NULL; i++) {
+        const struct rpc_method *m = rpc_method_at(i);
+        char uri[80];
+        snprintf(uri, sizeof uri, "/%s", m->name);
+        unsigned status = 0;
+        char *out = call("GET", uri, NULL, NULL, &status);
+        json_t *j = json_loads(out, 0, NULL);
+        json_t *pb = pb_answer(m);
+        if (status == 200) {
+            /* what the JSON mode answered fits the response message exactly */
+            struct rpc_failure f = {0};
+            uint8_t *packed = NULL;
+            size_t n = 0;
+            dga_err e = pbjson_encode(m->response, j, &packed, &n, &f);
+            if (e != DGA_E_OK) {
+                fail_msg("%s: %s: %s", m->name, dga_err_name(e), f.detail);
+            }
+            free(packed);
+            assert_non_null(pb);
+            answered++;
+        }
+        json_decref(pb);
+        json_decref(j);
+        free(out);
+    }
+    assert_true(answered >= 2);
+    /* GpuInfo in protobuf mode: the bundle byte for byte */
+    unsigned status = 0;
+    size_t len = 0;
+    char *out = call_n("POST", "/GpuInfo", NULL, "", 0, &status, &len);
+    DstackGpuAttest__GpuInfoResponse *r =
+        dstack_gpu_attest__gpu_info_response__unpack(NULL, len, (const uint8_t *)out);
+    assert_int_equal(status, 200);
+    assert_non_null(r);
+    assert_string_equal(r->attestation, b);
+    dstack_gpu_attest__gpu_info_response__free_unpacked(r, NULL);
+    free(out);
+}
+
+static void test_protobuf_nul_bundle(void **state)
+{
+    (void)state;
+    /* JSON can carry U+0000, a protobuf-c string cannot: refused, never cut short */
+    const char nul[] = "\"a\0b\"";
+    write_state(nul, sizeof nul - 1, nul, sizeof nul - 1);
+    expect_pb_error("POST", "/GpuInfo", "", 0,
+                    "rpc-response: the RPC method's answer does not fit its response message: "
+                    "attestation: holds U+0000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_encoding_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routes_and_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protobuf_errors, setup, teardown),
+        cmocka_unit_test(test_pbjson_round_trip),
+        cmocka_unit_test(test_pbjson_refused),
+        cmocka_unit_test(test_query_args),
+        cmocka_unit_test_setup_teardown(test_every_method_fits_its_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protobuf_nul_bundle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
