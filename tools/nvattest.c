@@ -53,7 +53,10 @@ struct rp_policy {
     size_t len;
 };
 
-#define RP(sha, rego, doc, id) {sha, rego, doc, policy_##id, sizeof policy_##id}
+#define RP(sha, rego, doc, id)                                                                     \
+    {                                                                                              \
+        sha, rego, doc, policy_##id, sizeof policy_##id                                            \
+    }
 
 static const struct rp_policy rp_policies[] = {
     RP("aab586ae4260a269d0a9b3e1c65fd49dc4db252d9f0dde01d052f798022e700d",
@@ -79,10 +82,21 @@ static const struct rp_policy rp_policies[] = {
 
 /* The gate config keys that have a meaning here; the rest configure measuring, not ours. */
 static const char *const config_keys[] = {
-    "version",       "rim_dir",       "policy",           "ocsp",
-    "ocsp_url",      "collateral_dir", "ocsp_max_age",    "nvml",
-    "sysfs_pci",     "test_device_root", "verify_at",     "cc_timeout_ms",
-    "collect_timeout_ms", "eat_key",  "eat_kid",
+    "version",
+    "rim_dir",
+    "policy",
+    "ocsp",
+    "ocsp_url",
+    "collateral_dir",
+    "ocsp_max_age",
+    "nvml",
+    "sysfs_pci",
+    "test_device_root",
+    "verify_at",
+    "cc_timeout_ms",
+    "collect_timeout_ms",
+    "eat_key",
+    "eat_kid",
 };
 
 struct nv_args {
@@ -98,7 +112,10 @@ struct nv_flag {
     size_t offset; /* into struct nv_args */
 };
 
-#define FLAG(n, member) {n, offsetof(struct nv_args, member)}
+#define FLAG(n, member)                                                                            \
+    {                                                                                              \
+        n, offsetof(struct nv_args, member)                                                        \
+    }
 
 static const struct nv_flag flags[] = {
     FLAG("--device", device),
@@ -162,9 +179,8 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct nv_args *a, i
     if (a == NULL || !a->quiet) {
         fprintf(stderr, "nvattest: %s\n", message);
     }
-    _cleanup_(json_decrefp) json_t *o =
-        json_pack("{s:{},s:{},s:i,s:s}", "claims", "detached_eat", "result_code", code,
-                  "result_message", message);
+    _cleanup_(json_decrefp) json_t *o = json_pack("{s:{},s:{},s:i,s:s}", "claims", "detached_eat",
+                                                  "result_code", code, "result_message", message);
     print_object(o);
     return exit_status(code);
 }
@@ -189,8 +205,7 @@ static int take_flag(struct nv_args *a, int argc, char **argv, int *i)
     size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
     const char **slot = flag_slot(a, arg, name_len);
     if (slot == NULL) {
-        return fail(a, RC_BAD_ARGUMENT, "unknown argument '%.*s' (see --help)", (int)name_len,
-                    arg);
+        return fail(a, RC_BAD_ARGUMENT, "unknown argument '%.*s' (see --help)", (int)name_len, arg);
     }
     if (*slot != NULL) {
         return fail(a, RC_BAD_ARGUMENT, "%.*s given twice", (int)name_len, arg);
@@ -220,8 +235,10 @@ static int check_values(struct nv_args *a)
 {
     static const char *const levels[] = {"off", "error", "warn", "info", "debug", "trace", NULL};
     if (a->log_level != NULL && !one_of(a->log_level, levels)) {
-        return fail(a, RC_BAD_ARGUMENT, "--log-level: '%s' is not one of off, error, warn, info, "
-                    "debug, trace", a->log_level);
+        return fail(a, RC_BAD_ARGUMENT,
+                    "--log-level: '%s' is not one of off, error, warn, info, "
+                    "debug, trace",
+                    a->log_level);
     }
     a->quiet = a->log_level != NULL && strcmp(a->log_level, "off") == 0;
     if (a->device == NULL || strcmp(a->device, "gpu") != 0) {
@@ -313,11 +330,13 @@ static int read_config(const struct nv_args *a, const char *path, json_t **ret)
     json_object_foreach(root, k, v)
     {
         if (!config_key_known(k)) {
+            /* k lives in root: report before freeing it */
+            int rc = fail(a, RC_BAD_ARGUMENT,
+                          "config %s: key '%.64s' is not the drop-in's: it measures nothing and "
+                          "applies no gpu_policy (dstack-util does both)",
+                          path, k);
             json_decref(root);
-            return fail(a, RC_BAD_ARGUMENT,
-                        "config %s: key '%.64s' is not the drop-in's: it measures nothing and "
-                        "applies no gpu_policy (dstack-util does both)",
-                        path, k);
+            return rc;
         }
     }
     *ret = root;
@@ -463,8 +482,8 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret, int *re
     struct dga_diag diag = {0};
     dga_err e = text != NULL ? dga_gate_config_parse(text, strlen(text), ret, &diag) : DGA_E_NOMEM;
     if (e != DGA_E_OK) {
-        return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT, "config %s: %s: %s (key %s)",
-                    path, dga_err_name(e), dga_err_message(e),
+        return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
+                    "config %s: %s: %s (key %s)", path, dga_err_name(e), dga_err_message(e),
                     diag.field != NULL ? diag.field : "config");
     }
     note_rim_url(a, cfg);
