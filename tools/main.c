@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* dstack-gpu-attest: one program, subcommands from a table (after wg). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ static const struct command commands[] = {
     {"verify", NULL, cmd_verify, "verify a dstack CVM and its GPUs as a relying party"},
     {"verifier", NULL, cmd_verifier, "serve verify over HTTP (dstack-verifier's POST /verify)"},
     {"kms-hook", NULL, cmd_kms_hook, "KMS authorization webhook (auth-simple, with GPU rules)"},
+    {"nvattest", NULL, cmd_nvattest, "nvattest drop-in for dstack-util: attest, print the bundle"},
 };
 
 static void usage(FILE *out)
@@ -51,8 +53,19 @@ static void usage(FILE *out)
             PROGRAM);
 }
 
+/* Installed as /usr/bin/nvattest (a link or a copy), the program is the drop-in. */
+static bool called_nvattest(const char *argv0)
+{
+    const char *slash = argv0 != NULL ? strrchr(argv0, '/') : NULL;
+    const char *base = slash != NULL ? slash + 1 : argv0;
+    return base != NULL && strcmp(base, "nvattest") == 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 1 && called_nvattest(argv[0])) {
+        return cmd_nvattest(argc, argv);
+    }
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
