@@ -61,7 +61,7 @@ answers() {
 refused() {
     local name=$1 want_rc=$2 want=$3
     shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
+    timeout 10 "$@" >"$tmp/out" 2>"$tmp/err" # (one that serves instead is a failure, not a hang)
     local rc=$?
     if [ "$rc" != "$want_rc" ] || [ "$(cat "$tmp/err")" != "$want" ] || [ -s "$tmp/out" ]; then
         bad "$name: exit $rc, want $want_rc; stderr: $(cat "$tmp/err"); want: $want"
@@ -123,7 +123,9 @@ else:
     s.bind(os.environ["ACT_SOCK"])
 if kind != "unix-bound":
     s.listen(16)
-os.dup2(s.fileno(), 3)  # inheritable
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)  # (dup2 onto itself would leave it close-on-exec)
 os.environ["LISTEN_FDS"] = fds
 os.environ["LISTEN_PID"] = str(os.getpid())
 os.environ["LISTEN_FDNAMES"] = "dstack-gpu-attest-rpc.socket"

@@ -209,6 +209,9 @@ static int saved_fd3 = -1;
 
 static void fd3_take(int fd)
 {
+    if (fd == SERVICE_LISTEN_FDS_START) {
+        return; /* the socket got fd 3 itself: 3 was free */
+    }
     saved_fd3 = fcntl(SERVICE_LISTEN_FDS_START, F_DUPFD_CLOEXEC, 10);
     if (fd >= 0) {
         assert_int_equal(dup2(fd, SERVICE_LISTEN_FDS_START), SERVICE_LISTEN_FDS_START);
