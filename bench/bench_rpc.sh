@@ -9,7 +9,9 @@
 #      which opens NVML (here the fake) for every request and so cannot keep up with
 #      that, at 50 req/s;
 #   2. closed loop at the maximum rate with 1, 2, 3 and 4 connections: req/s, p99.
-# Every answer is checked (HTTP 200; GpuInfo's body equal to the first answer's).
+# Every answer is checked (HTTP 200; GpuInfo's body equal to the first answer's). Each
+# row ends with the server's CPU time per request (utime + stime of serve from
+# /proc/PID/stat across the row), which a loaded machine disturbs less than latency.
 #   bench/bench_rpc.sh BUILD_DIR [SECONDS]
 #   (env BENCH_RPC_RATE, default 1000; BENCH_RPC_ATTEST_RATE, default 50;
 #    BENCH_RPC_MAX_SECONDS, default 5)
@@ -64,17 +66,28 @@ echo "dstack-gpu-attest bench_rpc: $(uname -sr), $(nproc) CPUs, $(grep -m1 'mode
 echo "serve over a 2-GPU gate run on the fake NVML; GET over a Unix socket, HTTP/1.1 keep-alive;"
 echo "GpuInfo answer $(wc -c <"$tmp/GpuInfo.json") bytes, GetGpuAttestation $(wc -c <"$tmp/GetGpuAttestation.json") bytes"
 same() { [ "$1" = GpuInfo ] && echo --same-body; return 0; }
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$srv/stat"; }
+# row ARGS...: one bench_rpc_load run, then the server's CPU µs per request
+row() {
+    local before out n
+    before=$(cpu_ticks)
+    out=$("$load" "$@")
+    n=$(awk '{ print $2 }' <<<"$out")
+    awk -v out="$out" -v t="$(( $(cpu_ticks) - before ))" -v hz="$hz" -v n="$n" \
+        'BEGIN { printf "%s  server CPU %.0f us/req\n", out, t * 1e6 / hz / n }'
+}
 for m in GpuInfo GetGpuAttestation; do
     r=$rate
     [ "$m" = GetGpuAttestation ] && r=$attest_rate
     printf '%-18s open loop %s req/s, %ss, 4 connections: ' "$m" "$r" "$seconds"
     # shellcheck disable=SC2046
-    "$load" "$sock" "/$m" --rate "$r" --seconds "$seconds" --connections 4 $(same "$m")
+    row "$sock" "/$m" --rate "$r" --seconds "$seconds" --connections 4 $(same "$m")
 done
 for m in GpuInfo GetGpuAttestation; do
     for c in 1 2 3 4; do
         printf '%-18s max rate, %ss, %s connection(s): ' "$m" "$max_seconds" "$c"
         # shellcheck disable=SC2046
-        "$load" "$sock" "/$m" --max --seconds "$max_seconds" --connections "$c" $(same "$m")
+        row "$sock" "/$m" --max --seconds "$max_seconds" --connections "$c" $(same "$m")
     done
 done
