@@ -77,6 +77,7 @@ bench: build
 	bench/bench_cvm_count.sh $(BUILD_DIR)
 	bench/bench_kms.sh $(BUILD_DIR)
 	bench/bench_verifier.sh $(BUILD_DIR)
+	bench/bench_rpc.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

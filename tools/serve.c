@@ -23,12 +23,14 @@ static void serve_usage(FILE *out)
             "/GpuInfo, /GetGpuAttestation. Call it with '%s rpc METHOD'.\n"
             "\n"
             "Options (durations take s/m/h/d, sizes K/M):\n"
-            "  --config GATE.json                    the gate's config file (required)\n"
             "%s"
             "  --help                                this text\n"
             "\n"
-            "One log line per request (peer pid, uid, gid) on stderr. Exit status: 0\n"
-            "stopped by SIGINT/SIGTERM, 2 usage or configuration error, 3 cannot listen.\n",
+            "Under systemd socket activation (LISTEN_PID, LISTEN_FDS=1) it serves on the\n"
+            "socket passed as fd 3 and --listen, --socket-mode and --socket-group are not\n"
+            "used. One log line per request (peer pid, uid, gid) on stderr. Exit status: 0\n"
+            "stopped by SIGINT/SIGTERM, 2 usage or configuration error, 3 cannot listen\n"
+            "(another instance on the socket included).\n",
             PROGRAM, PROGRAM, dga_rpc_config_help());
 }
 
@@ -38,41 +40,32 @@ static void log_line(void *cls, const char *line)
     fprintf(stderr, "%s serve: %s\n", PROGRAM, line);
 }
 
-/* Takes --config GATE.json out of argv (server_parse_args reads "key = value" files). */
-static int take_config(int *argc, char **argv, const char **ret)
+/* Why serving could not start: configuration (2), or the socket itself (3). */
+static int serve_error(const struct dga_rpc_config *c, dga_err e, const struct dga_diag *d)
 {
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc) {
-            *ret = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            *ret = argv[i] + 9;
-        } else if (strcmp(argv[i], "--config") == 0) {
-            cli_error("serve: --config needs a FILE");
-            return EXIT_USAGE;
-        } else {
-            argv[out++] = argv[i];
-        }
+    if (e == DGA_E_SERVICE_GROUP) {
+        cli_error("serve: --socket-group %s: %s: %s", c->socket_group, dga_err_name(e),
+                  dga_err_message(e));
+        return EXIT_USAGE;
     }
-    *argc = out;
-    return EXIT_VERIFIED;
+    cli_error("serve: %s: %s: %s (%s)", c->listen, dga_err_name(e), dga_err_message(e),
+              d->field != NULL ? d->field : "?");
+    return e == DGA_E_BAD_ARGUMENT || e == DGA_E_SERVICE_ACTIVATION ? EXIT_USAGE : EXIT_IO;
 }
 
 int cmd_serve(int argc, char **argv)
 {
     struct dga_rpc_config c;
     dga_rpc_config_defaults(&c);
-    const char *gate_config = NULL;
-    int rc = take_config(&argc, argv, &gate_config);
-    const struct server_command cmd = {
-        .name = "serve", .options = dga_rpc_config_options(), .usage = serve_usage};
-    if (rc == EXIT_VERIFIED) {
-        rc = server_parse_args(argc, argv, &cmd, &c);
-    }
+    const struct server_command cmd = {.name = "serve",
+                                       .options = dga_rpc_config_options(),
+                                       .usage = serve_usage,
+                                       .config_is_path = true};
+    int rc = server_parse_args(argc, argv, &cmd, &c);
     if (rc != EXIT_VERIFIED) {
         return rc < 0 ? EXIT_VERIFIED : rc;
     }
-    if (gate_config == NULL) {
+    if (c.gate_config[0] == '\0') {
         cli_error("serve: --config GATE.json is required");
         return EXIT_USAGE;
     }
@@ -81,16 +74,15 @@ int cmd_serve(int argc, char **argv)
     server_block_signals(&stop);
     _cleanup_(dga_rpc_freep) struct dga_rpc *r = NULL;
     struct dga_diag d = {0};
-    dga_err e = dga_rpc_new(&c, gate_config, &r, &d);
+    dga_err e = dga_rpc_new(&c, c.gate_config, &r, &d);
     if (e != DGA_E_OK) {
-        cli_error("serve: %s: %s: %s (key %s)", gate_config, dga_err_name(e), dga_err_message(e),
+        cli_error("serve: %s: %s: %s (key %s)", c.gate_config, dga_err_name(e), dga_err_message(e),
                   d.field != NULL ? d.field : "?");
         return e == DGA_E_NOMEM ? EXIT_IO : EXIT_USAGE;
     }
     e = dga_rpc_serve(r, &d);
     if (e != DGA_E_OK) {
-        cli_error("serve: %s: %s: %s", c.listen, dga_err_name(e), dga_err_message(e));
-        return e == DGA_E_BAD_ARGUMENT ? EXIT_USAGE : EXIT_IO;
+        return serve_error(&c, e, &d);
     }
     server_wait("serve", &stop);
     return EXIT_VERIFIED;

@@ -316,6 +316,11 @@
       "the bundle's evidence, nonce or collateral lists are malformed or disagree with the event") \
     /* HTTP servers (lib/service) and the verifier server (lib/verifier) */                        \
     X(SERVICE_LISTEN, "server-listen", "the server cannot listen on its address")                  \
+    X(SERVICE_IN_USE, "server-in-use",                                                             \
+      "another instance is listening on the server's Unix socket")                                 \
+    X(SERVICE_ACTIVATION, "server-activation",                                                     \
+      "the sockets systemd passed (LISTEN_FDS) are not one listening Unix stream socket")          \
+    X(SERVICE_GROUP, "server-group", "the Unix socket's group does not exist")                     \
     X(VERIFIER_CONFIG, "verifier-config", "verifier server option unknown or its value invalid")   \
     /* runtime libraries: libcurl, libmicrohttpd, tpm2-tss are loaded on first use */              \
     X(RUNTIME_LIBRARY, "runtime-library",                                                          \

@@ -27,9 +27,17 @@
 #define DGA_RPC_PATH_MAX 4096u
 #define DGA_RPC_MAX_REQUEST_MAX (1u << 20) /* every method takes at most a small JSON object */
 
+#define DGA_RPC_GROUP_MAX 256u
+
 struct dga_rpc_config {
-    char listen[DGA_RPC_PATH_MAX + 8];              /* "unix:PATH" (or ADDR:PORT, for tests) */
-    unsigned socket_mode;                           /* the socket file's mode (0666) */
+    /*
+     * The gate's config file ("--config": the option table fills it in; dga_rpc_new
+     * takes the path as its own argument, so a program passes this field).
+     */
+    char gate_config[DGA_RPC_PATH_MAX];
+    char listen[DGA_RPC_PATH_MAX + 8];    /* "unix:PATH" (or ADDR:PORT, for tests) */
+    unsigned socket_mode;                 /* the socket file's mode (0666) */
+    char socket_group[DGA_RPC_GROUP_MAX]; /* the socket file's group ("": the service's own) */
     int64_t client_timeout, client_request_timeout; /* seconds (10, 30) */
     size_t max_request;                             /* request body cap (64K) */
     unsigned max_connections;                       /* (64) */
@@ -37,7 +45,7 @@ struct dga_rpc_config {
     void *log_cls;
 };
 
-/* The option table for the flags (dga/service.h); "--config" is the gate's file, not here. */
+/* The option table for the flags (dga/service.h); "config" is the gate's file's path. */
 const struct dga_service_options *dga_rpc_config_options(void);
 /* The defaults above. */
 void dga_rpc_config_defaults(struct dga_rpc_config *c);
@@ -64,7 +72,12 @@ static inline void dga_rpc_freep(struct dga_rpc **p)
     *p = NULL;
 }
 
-/* Listens on c->listen (DGA_E_SERVICE_LISTEN, ...: dga_service_start's errors). */
+/*
+ * Listens on c->listen, or on the socket systemd passed (socket activation:
+ * then c->listen, socket_mode and socket_group are not used; dga_service_start's
+ * errors, DGA_E_SERVICE_LISTEN, DGA_E_SERVICE_IN_USE, DGA_E_SERVICE_GROUP,
+ * DGA_E_SERVICE_ACTIVATION, ...). Logs which one it serves on.
+ */
 dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag);
 
 /*

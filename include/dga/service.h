@@ -165,11 +165,27 @@ dga_err dga_service_limits_check(const struct dga_service_limits *l, size_t requ
 struct dga_service_config {
     const char *listen; /* dga_service_parse_listen's form; read at start only */
     /*
-     * A Unix socket: its file's mode (0: 0666), set before it accepts anyone. A
-     * socket file left by an earlier run is replaced; any other file there is
-     * DGA_E_SERVICE_LISTEN. The file is removed when the server stops.
+     * A Unix socket: its file's mode (0: 0666) and group (NULL or "": the
+     * process's), both set before it accepts anyone; an unknown group is
+     * DGA_E_SERVICE_GROUP. A socket file already at the path is probed: one
+     * that accepts a connection is a running instance's, DGA_E_SERVICE_IN_USE;
+     * one that refuses it (ECONNREFUSED) is an earlier run's and is replaced;
+     * anything else there is DGA_E_SERVICE_LISTEN. The file is removed when
+     * the server stops.
      */
     unsigned socket_mode;
+    const char *socket_group; /* read at start only */
+    /*
+     * Take the socket systemd passed (socket activation, sd_listen_fds(3))
+     * when there is one: LISTEN_PID names this process, LISTEN_FDS is 1 and
+     * fd 3 is a listening Unix stream socket. listen, socket_mode and
+     * socket_group are then not used (the .socket unit sets the file's mode
+     * and group) and the file is not removed at stop (systemd owns it).
+     * LISTEN_PID names this process but anything else does not hold:
+     * DGA_E_SERVICE_ACTIVATION. LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are
+     * unset at start, whatever they said, so that children do not inherit them.
+     */
+    bool socket_activation;
     struct dga_service_limits limits;
     size_t max_uri; /* request target cap */
     dga_service_log_fn log;
@@ -180,14 +196,18 @@ struct dga_service;
 
 /*
  * Loads libmicrohttpd (DGA_E_RUNTIME_LIBRARY, diag->field naming the file,
- * when it cannot be), binds the listen address (DGA_E_SERVICE_LISTEN;
- * DGA_E_BAD_ARGUMENT for one that does not parse or a zero bound) and serves
- * with the handlers until dga_service_stop. c and h are copied.
+ * when it cannot be), binds the listen address or takes systemd's socket
+ * (DGA_E_SERVICE_LISTEN, DGA_E_SERVICE_IN_USE, DGA_E_SERVICE_GROUP,
+ * DGA_E_SERVICE_ACTIVATION: see the config; DGA_E_BAD_ARGUMENT for an address
+ * that does not parse or a zero bound) and serves with the handlers until
+ * dga_service_stop. c and h are copied.
  */
 dga_err dga_service_start(const struct dga_service_config *c, const struct dga_service_handlers *h,
                           struct dga_service **ret, struct dga_diag *diag);
 /* The bound TCP port (useful with port 0); 0 on a Unix socket. */
 unsigned dga_service_port(const struct dga_service *s);
+/* Whether s serves on the socket systemd passed (socket_activation), not on listen. */
+bool dga_service_activated(const struct dga_service *s);
 /* Stops serving: closes every connection, waits for the threads, frees s. NULL is fine. */
 void dga_service_stop(struct dga_service *s);
 

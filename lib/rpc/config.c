@@ -47,9 +47,13 @@ static dga_err set_mode(void *config, const struct dga_service_option *o, const 
 #define F(field) DGA_SERVICE_FIELD(struct dga_rpc_config, field)
 
 static const struct dga_service_option options[] = {
+    {"config", "GATE.json", "the gate's config file (required)", dga_service_set_string,
+     F(gate_config), NULL},
     {"listen", "unix:PATH", "where to listen (" DGA_RPC_DEFAULT_LISTEN ")", set_listen, F(listen),
      NULL},
     {"socket-mode", "MODE", "the socket file's mode, octal (0666)", set_mode, F(socket_mode), NULL},
+    {"socket-group", "NAME", "the socket file's group (the service's own)", dga_service_set_string,
+     F(socket_group), NULL},
     {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
      F(client_timeout), &durations},
     {"client-request-timeout", "DURATION",

@@ -395,6 +395,8 @@ dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)
     const struct dga_service_config sc = {
         .listen = r->cfg.listen,
         .socket_mode = r->cfg.socket_mode,
+        .socket_group = r->cfg.socket_group,
+        .socket_activation = true,
         .limits =
             {
                 .max_connections = r->cfg.max_connections,
@@ -413,7 +415,14 @@ dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)
     if (e != DGA_E_OK) {
         return e;
     }
-    rpc_log(r, "listening on %s, bundle %s, event log %s", r->cfg.listen, r->bundle_path,
-            r->log_path);
+    if (dga_service_activated(r->svc)) {
+        rpc_log(r,
+                "listening on the socket systemd passed (fd 3; --listen %s not used), bundle %s, "
+                "event log %s",
+                r->cfg.listen, r->bundle_path, r->log_path);
+    } else {
+        rpc_log(r, "listening on %s, bundle %s, event log %s", r->cfg.listen, r->bundle_path,
+                r->log_path);
+    }
     return DGA_E_OK;
 }

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
 #include "dga/service.h"
+#include "service/listen.h"
 #include "service/mhd_api.h"
 
 struct dga_service {
@@ -27,7 +27,10 @@ struct dga_service {
     struct dga_service_handlers h;
     struct MHD_Daemon *mhd;
     unsigned port;
-    char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* removed at stop; "" on TCP */
+    char unix_path[sizeof(
+        ((struct sockaddr_un *)0)->sun_path)]; /* removed at stop; "" if not ours */
+    bool unix_socket;                          /* peers have credentials (SO_PEERCRED) */
+    bool activated;                            /* the socket systemd passed */
     /* the watcher (slow clients), all guarded by watch_mu */
     pthread_mutex_t watch_mu;
     pthread_cond_t watch_cv; /* wakes the watcher to stop; monotonic clock */
@@ -142,7 +145,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     w->fd = info->connect_fd;
     struct ucred uc;
     socklen_t ul = sizeof uc;
-    if (s->unix_path[0] != '\0' && getsockopt(w->fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0 &&
+    if (s->unix_socket && getsockopt(w->fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0 &&
         ul == sizeof uc) {
         w->has_peer = true;
         w->peer = (struct dga_service_peer){.pid = uc.pid, .uid = uc.uid, .gid = uc.gid};
@@ -416,50 +419,53 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* ---- lifecycle ---- */
 
 /*
- * A listening Unix socket at un's path, its file given mode before listen()
- * (so no one connects through a wider mode). A socket file already there is
- * an earlier run's and is replaced; anything else is left alone (-1).
+ * The socket libmicrohttpd is handed, as it binds only IP sockets itself:
+ * systemd's (socket activation) or a Unix one bound here; -1 for an IP
+ * address. *ss is the parsed listen address, filled in unless activated.
  */
-static int unix_listen(struct dga_service *s, const struct sockaddr_storage *ss, socklen_t sl,
-                       unsigned mode)
+static dga_err own_socket(struct dga_service *s, const struct dga_service_config *c,
+                          struct sockaddr_storage *ss, int *ret_fd, struct dga_diag *diag)
 {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
-    struct stat st;
-    if (lstat(un->sun_path, &st) == 0 && (!S_ISSOCK(st.st_mode) || unlink(un->sun_path) != 0)) {
-        return -1;
+    int fd = -1;
+    dga_err e = c->socket_activation ? service_listen_fds(&fd, diag) : DGA_E_OK;
+    if (e != DGA_E_OK) {
+        return e;
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return -1;
+    if (fd >= 0) {
+        s->activated = s->unix_socket = true;
+        *ret_fd = fd;
+        return DGA_E_OK;
     }
-    if (bind(fd, (const struct sockaddr *)ss, sl) != 0) {
-        close(fd);
-        return -1;
-    }
-    memcpy(s->unix_path, un->sun_path, strlen(un->sun_path) + 1);
-    if (chmod(un->sun_path, mode != 0 ? mode : 0666) != 0 || listen(fd, 64) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static dga_err start_http(struct dga_service *s, const char *listen, struct dga_diag *diag)
-{
-    const struct mhd_api *m = mhd();
-    struct sockaddr_storage ss;
     socklen_t sl;
-    if (dga_service_parse_listen(listen, &ss, &sl) != DGA_E_OK) {
+    if (dga_service_parse_listen(c->listen, ss, &sl) != DGA_E_OK) {
         return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "listen");
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
-    if (ss.ss_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
+    if (ss->ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+        e = service_unix_listen(un, sl, c->socket_mode, c->socket_group, &fd, diag);
+        if (e != DGA_E_OK) {
+            return e;
+        }
+        memcpy(s->unix_path, un->sun_path, strlen(un->sun_path) + 1);
+        s->unix_socket = true;
     }
-    /* libmicrohttpd binds only IP sockets itself: a Unix one is bound here and handed over */
+    *ret_fd = fd;
+    return DGA_E_OK;
+}
+
+static dga_err start_http(struct dga_service *s, const struct dga_service_config *c,
+                          struct dga_diag *diag)
+{
+    const struct mhd_api *m = mhd();
+    struct sockaddr_storage ss = {0};
     int lfd = -1;
-    if (ss.ss_family == AF_UNIX && (lfd = unix_listen(s, &ss, sl, s->cfg.socket_mode)) < 0) {
-        return dga_diag_set(diag, DGA_E_SERVICE_LISTEN, 0, listen);
+    dga_err e = own_socket(s, c, &ss, &lfd, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
+    if (lfd < 0 && ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
     }
 /* The options after the address: the same for both kinds of socket. */
 #define DAEMON_OPTIONS(s)                                                                          \
@@ -481,7 +487,7 @@ static dga_err start_http(struct dga_service *s, const char *listen, struct dga_
         if (lfd >= 0) {
             close(lfd);
         }
-        return dga_diag_set(diag, DGA_E_SERVICE_LISTEN, 0, listen);
+        return dga_diag_set(diag, DGA_E_SERVICE_LISTEN, 0, c->listen);
     }
     const union MHD_DaemonInfo *info = m->get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info != NULL ? info->port : 0;
@@ -510,12 +516,13 @@ dga_err dga_service_start(const struct dga_service_config *c, const struct dga_s
         return DGA_E_NOMEM;
     }
     s->cfg = *c;
-    s->cfg.listen = NULL; /* the caller's string: read at start only */
+    s->cfg.listen = NULL; /* the caller's strings: read at start only */
+    s->cfg.socket_group = NULL;
     s->h = *h;
     pthread_mutex_init(&s->watch_mu, NULL);
     e = start_watcher(s);
     if (e == DGA_E_OK) {
-        e = start_http(s, c->listen, diag);
+        e = start_http(s, c, diag);
     }
     if (e != DGA_E_OK) {
         dga_service_stop(s);
@@ -528,6 +535,11 @@ dga_err dga_service_start(const struct dga_service_config *c, const struct dga_s
 unsigned dga_service_port(const struct dga_service *s)
 {
     return s->port;
+}
+
+bool dga_service_activated(const struct dga_service *s)
+{
+    return s->activated;
 }
 
 void dga_service_stop(struct dga_service *s)

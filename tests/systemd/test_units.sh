@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The shipped units parse and reference what they should, as systemd sees them
 # (`systemd-analyze verify`), and the drop-ins make the workload and the
-# system-ready emitter Require= and follow the gate. Needs no running systemd.
-# Usage: test_units.sh CLI
+# system-ready emitter Require= and follow the gate. The guest RPC service's
+# socket and service units: socket activation on serve's default socket, after
+# the gate, and every allowance the gate's unit makes for NVML and the event
+# backend kept. With BUILD, the install rules put the guest's units in place.
+# Needs no running systemd.
+# Usage: test_units.sh CLI [BUILD]
 set -euo pipefail
 
 cli=$1
+build=${2:-}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -17,8 +22,9 @@ command -v systemd-analyze >/dev/null || fail "systemd-analyze not installed (sc
 # (verify checks that the executable exists).
 units=$work/units
 mkdir -p "$units"
-sed -e "s#/usr/bin/dstack-gpu-attest#$cli#" "$here/systemd/dstack-gpu-attest.service" \
-    >"$units/dstack-gpu-attest.service"
+for u in dstack-gpu-attest.service dstack-gpu-attest-rpc.service dstack-gpu-attest-rpc.socket; do
+    sed -e "s#/usr/bin/dstack-gpu-attest#$cli#" "$here/systemd/$u" >"$units/$u"
+done
 # Stand-ins for dstack's own units, which the drop-ins extend.
 for u in app-compose dstack-prepare; do
     printf '[Unit]\nDescription=stand-in for %s\n[Service]\nType=oneshot\nExecStart=/bin/true\n' \
@@ -30,7 +36,8 @@ done
 out=$work/verify.out
 if ! systemd-analyze verify --man=no \
         "$units/dstack-gpu-attest.service" "$units/app-compose.service" \
-        "$units/dstack-prepare.service" >"$out" 2>&1; then
+        "$units/dstack-prepare.service" "$units/dstack-gpu-attest-rpc.socket" \
+        "$units/dstack-gpu-attest-rpc.service" >"$out" 2>&1; then
     cat "$out" >&2
     fail "systemd-analyze verify rejected the units"
 fi
@@ -59,11 +66,48 @@ prop dstack-gpu-attest.service After | grep -qw nvidia-persistenced.service ||
     fail "gate is not ordered after nvidia-persistenced"
 prop dstack-gpu-attest.service ExecStart | grep -q " gate --config " || fail "gate ExecStart"
 
+# The RPC service: activated by its socket on serve's default path, after a gate that passed.
+default=$("$cli" serve --help | sed -n 's/.*where to listen (unix:\(.*\))$/\1/p')
+[ -n "$default" ] && [ "$(prop dstack-gpu-attest-rpc.socket ListenStream)" = "$default" ] ||
+    fail "rpc socket is not serve's default socket '$default'"
+[ "$(prop dstack-gpu-attest-rpc.socket Accept)" = no ] || fail "rpc socket is not Accept=no"
+prop dstack-gpu-attest-rpc.socket WantedBy | grep -qw sockets.target || fail "rpc socket WantedBy"
+for dep in dstack-gpu-attest.service dstack-gpu-attest-rpc.socket; do
+    prop dstack-gpu-attest-rpc.service Requires | grep -qw "$dep" || fail "rpc service does not Require= $dep"
+    prop dstack-gpu-attest-rpc.service After | grep -qw "$dep" || fail "rpc service is not After= $dep"
+done
+[ "$(prop dstack-gpu-attest-rpc.service ExecStart)" = "$cli serve --config /etc/dstack-gpu-attest/gate.json" ] ||
+    fail "rpc ExecStart: the gate's own config, no --listen (activation)"
+# Everything the gate's unit says about sandboxing, the rpc service says the same:
+# re-attestation needs the gate's device, /sys and event-log allowances.
+for key in ProtectSystem ProtectHome PrivateTmp NoNewPrivileges ProtectKernelModules \
+        ProtectKernelLogs ProtectControlGroups ProtectClock ProtectHostname \
+        RestrictAddressFamilies RestrictNamespaces RestrictRealtime RestrictSUIDSGID \
+        LockPersonality SystemCallArchitectures PrivateDevices ProtectKernelTunables \
+        MemoryDenyWriteExecute DevicePolicy DeviceAllow CapabilityBoundingSet UMask; do
+    [ "$(prop dstack-gpu-attest-rpc.service "$key")" = "$(prop dstack-gpu-attest.service "$key")" ] ||
+        fail "rpc service $key='$(prop dstack-gpu-attest-rpc.service "$key")', the gate's '$(prop dstack-gpu-attest.service "$key")'"
+done
+for path in $(prop dstack-gpu-attest.service ReadWritePaths) /run/dstack-gpu-attest; do
+    prop dstack-gpu-attest-rpc.service ReadWritePaths | tr ' ' '\n' | grep -qx "$path" ||
+        fail "rpc service cannot write $path as the gate can"
+done
+
 # A unit that breaks the rules is caught: drop the oneshot type.
 sed -e 's/^Type=oneshot/Type=bogus/' "$units/dstack-gpu-attest.service" >"$work/bad.service"
 mv "$work/bad.service" "$units/dstack-gpu-attest.service"
 if systemd-analyze verify --man=no "$units/dstack-gpu-attest.service" \
         >"$out" 2>&1 && ! grep -q "Failed to parse service type" "$out"; then
     fail "systemd-analyze verify accepted Type=bogus"
+fi
+
+# The install rules put the guest's units where systemd looks.
+if [ -n "$build" ]; then
+    cmake --install "$build" --prefix "$work/prefix" >"$out" 2>&1 || { cat "$out" >&2; fail "cmake --install"; }
+    for f in dstack-gpu-attest.service dstack-gpu-attest-rpc.socket dstack-gpu-attest-rpc.service \
+            app-compose.service.d/50-dstack-gpu-attest.conf \
+            dstack-prepare.service.d/50-dstack-gpu-attest.conf; do
+        cmp -s "$here/systemd/$f" "$work/prefix/lib/systemd/system/$f" || fail "not installed: $f"
+    done
 fi
 echo "units: ok"
