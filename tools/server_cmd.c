@@ -113,3 +113,11 @@ void server_wait(const char *name, const sigset_t *stop)
     sigwait(stop, &sig);
     fprintf(stderr, "%s %s: stopping (signal %d)\n", PROGRAM, name, sig);
 }
+
+int server_start_exit(dga_err e)
+{
+    return e == DGA_E_NOMEM || e == DGA_E_SERVICE_LISTEN || e == DGA_E_SERVICE_IN_USE ||
+                   e == DGA_E_RUNTIME_LIBRARY
+               ? EXIT_IO
+               : EXIT_USAGE;
+}

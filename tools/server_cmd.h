@@ -58,6 +58,13 @@ int server_parse_args(int argc, char **argv, const struct server_command *cmd, v
  * ignores SIGPIPE (a client gone mid-answer).
  */
 void server_block_signals(sigset_t *ret_stop);
+/*
+ * The exit code for a server's failed start: 3 when it could not listen (a
+ * live instance on its socket included), load libmicrohttpd or allocate;
+ * else 2 (its configuration or the files it names).
+ */
+int server_start_exit(dga_err e);
+
 /* Waits for SIGINT or SIGTERM, then "<PROGRAM> <name>: stopping (signal N)" on stderr. */
 void server_wait(const char *name, const sigset_t *stop);
 

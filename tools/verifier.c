@@ -57,8 +57,7 @@ static int start_error(const char *step, dga_err e, const struct dga_diag *d)
 {
     cli_error("verifier: %s: %s: %s: %s", step, d->field != NULL ? d->field : "?", dga_err_name(e),
               dga_err_message(e));
-    return e == DGA_E_NOMEM || e == DGA_E_SERVICE_LISTEN || e == DGA_E_RUNTIME_LIBRARY ? EXIT_IO
-                                                                                       : EXIT_USAGE;
+    return server_start_exit(e);
 }
 
 int cmd_verifier(int argc, char **argv)
