@@ -66,8 +66,8 @@ static dga_err boot_record(const struct rpc_committed *c, struct boot *b,
         refuse(o, "boot gate: the committed bundle's verdict is not a pass");
         return DGA_E_RPC_BUNDLE_JSON;
     }
-    _cleanup_(json_decrefp) json_t *p = json_loadb((const char *)c->att->payload,
-                                                   c->att->payload_len, JSON_REJECT_DUPLICATES, NULL);
+    _cleanup_(json_decrefp) json_t *p = json_loadb(
+        (const char *)c->att->payload, c->att->payload_len, JSON_REJECT_DUPLICATES, NULL);
     const json_t *devices = json_object_get(p, "devices");
     const json_t *devtools = json_object_get(p, "devtools");
     if (!json_is_integer(devices) || !json_is_boolean(devtools)) {
@@ -107,8 +107,9 @@ static dga_err boot_passed(const struct dga_rpc *r, struct boot *b, struct rpc_e
     }
     const struct dga_event *ready = system_ready_before(&c);
     if (ready != NULL) {
-        refuse(o, "boot gate: the gpu-attestation event (log line %zu) is after system-ready (log "
-                  "line %zu)",
+        refuse(o,
+               "boot gate: the gpu-attestation event (log line %zu) is after system-ready (log "
+               "line %zu)",
                c.att->where, ready->where);
         return DGA_E_RPC_EVENTS;
     }
@@ -232,8 +233,7 @@ static dga_err ensure(struct dga_rpc *r, struct rpc_ensure_outcome *o, struct rp
         return rpc_failed(f, e, "%s (NVML %d)", ne.function, ne.nvml_rc);
     }
     if (!cc_as_booted(&cc, &b)) {
-        refuse(o,
-               "cc-mode: %s (ccFeature %u, environment %u, devToolsMode %u, multiGpuMode %u)",
+        refuse(o, "cc-mode: %s (ccFeature %u, environment %u, devToolsMode %u, multiGpuMode %u)",
                dga_cc_mode_name(&cc), cc.cc_feature, cc.environment, cc.devtools_mode,
                cc.multi_gpu_mode);
         return DGA_E_OK;
