@@ -42,6 +42,8 @@ scenario() { # EXTRA-JSON-MEMBERS
 printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","tdx_sysfs_dir":"%s","tdx_device":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z","policy":"%s"}\n' \
     "$H545/rims" "$fake" "$tmp/pci" "$tmp/run" "$tmp/log" "$tmp/no-tdx" "$tmp/no-tdx-dev" \
     "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" >"$tmp/gate.json"
+# NVML deadlines short enough for a test of a wedged driver (the defaults are 30 s)
+sed -i 's/}$/,"cc_timeout_ms":2000,"ready_timeout_ms":2000}/' "$tmp/gate.json"
 log=$tmp/log/runtime_events.log
 
 sock=$tmp/rpc.sock
@@ -173,6 +175,18 @@ done
 [ "$(count '^set 1 0' "$tmp/ready.txt")" = 3 ] || bad "concurrent calls: sets $(cat "$tmp/ready.txt")"
 [ -e "$tmp/run/reattestation-4.json" ] && bad "a second concurrent re-attestation"
 ok "20 concurrent calls: one re-attestation ($n_re reattested, $((20 - n_re)) already-ready)"
+
+# a wedged driver costs a request its deadline, never the service a thread
+scenario '"hang":{"call":"nvmlSystemGetConfComputeGpusReadyState","ms":20000}'
+start=$(date +%s)
+call "GetGpuAttestation, NVML hangs" 200 http://dstack/GetGpuAttestation
+body_has '"state":{"error":"nvml-timeout: collection child (NVML 0)"}' "state read timed out"
+call "EnsureGpuReady, NVML hangs" 400 -X POST 'http://dstack/EnsureGpuReady?json'
+is_body '{
+  "error": "nvml-timeout: NVML did not answer before the collection deadline: collection child (NVML 0)"
+}' "EnsureGpuReady timed out"
+[ $(($(date +%s) - start)) -lt 15 ] || bad "the state reads were not cut at their 2 s deadline"
+scenario
 
 # ---- AttestGpu ----
 NONCE=$(python3 -c 'print(bytes(range(0xc0, 0xe0)).hex(), end="")') # 32 distinct bytes
