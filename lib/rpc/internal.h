@@ -31,7 +31,14 @@ struct dga_rpc {
     struct dga_gate_config *gate; /* the gate's own config: where everything is */
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     char log_path[DGA_GATE_PATH_MAX + 32];
-    /* One attestation (AttestGpu's, a re-attestation) drives NVML at a time. */
+    /*
+     * One NVML child at a time: an attestation (AttestGpu's, a
+     * re-attestation) or a state read. The children are forked from this
+     * threaded process; with the other request threads parked on this lock
+     * rather than in the allocator or OpenSSL, a child rarely inherits a lock
+     * another thread held (one that does is killed at its deadline: the
+     * request fails closed, as on a wedged driver).
+     */
     pthread_mutex_t attest_mu;
     /*
      * The re-attestation's single flight: while one runs, later callers wait on
@@ -83,9 +90,10 @@ dga_err rpc_load_committed(const struct dga_rpc *r, struct rpc_committed *c, str
 /*
  * CC settings and the ready state read now, each in a child with the gate's
  * deadline (cc_timeout_ms, ready_timeout_ms), so a wedged driver costs a
- * request its deadline, never the service a thread. ne says what failed.
+ * request its deadline, never the service a thread; under attest_mu, so a
+ * read waits for a running attestation. ne says what failed.
  */
-dga_err rpc_read_state(const struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
                        struct dga_nvml_error *ne);
 
 /*

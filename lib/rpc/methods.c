@@ -271,16 +271,18 @@ static dga_err verdict_json(const struct rpc_committed *c, json_t **ret, struct 
     return DGA_E_OK;
 }
 
-dga_err rpc_read_state(const struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
                        struct dga_nvml_error *ne)
 {
+    pthread_mutex_lock(&r->attest_mu); /* one NVML child at a time: see struct dga_rpc */
     dga_err e =
         dga_nvml_cc_settings_with_deadline(r->gate->nvml, r->gate->cc_timeout_ms, ret_cc, ne);
-    if (e != DGA_E_OK) {
-        return e;
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_get_with_deadline(r->gate->nvml, r->gate->ready_timeout_ms, ret_ready,
+                                             ne);
     }
-    return dga_nvml_ready_get_with_deadline(r->gate->nvml, r->gate->ready_timeout_ms, ret_ready,
-                                            ne);
+    pthread_mutex_unlock(&r->attest_mu);
+    return e;
 }
 
 /* CC settings and the ready state, read now. A failure is part of the answer, not an error. */
