@@ -184,6 +184,13 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, unsigned timeout_ms,
                                          struct dga_nvml_error *err);
 
+/*
+ * dga_nvml_ready_get in a child process with a deadline (the RPC service reads the state now),
+ * its errors included (a state other than 0 or 1 is DGA_E_NVML_SIZE). *ret untouched on failure.
+ */
+dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout_ms, unsigned *ret,
+                                         struct dga_nvml_error *err);
+
 /* dga_nvml_cc_settings in a child process with a deadline (the gate checks CC before collecting).
  */
 dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,

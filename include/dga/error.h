@@ -346,7 +346,10 @@
     X(RPC_EVENTS, "rpc-events", "the runtime event log holds more than one gpu-attestation event") \
     X(RPC_EVENT_PAYLOAD, "rpc-event-payload",                                                      \
       "the gpu-attestation event's payload has no evidence_sha256")                                \
-    X(RPC_BUNDLE_JSON, "rpc-bundle-json", "the committed bundle is not the JSON the gate writes")
+    X(RPC_BUNDLE_JSON, "rpc-bundle-json", "the committed bundle is not the JSON the gate writes")  \
+    X(RPC_FIELD, "rpc-field", "an RPC request field is missing or invalid")                        \
+    X(RPC_RATE_LIMITED, "rpc-rate-limited", "AttestGpu is over its rate limit")                    \
+    X(RPC_ATTESTATION, "rpc-attestation", "the attestation could not be run")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

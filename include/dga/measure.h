@@ -36,6 +36,12 @@
 /* Event names this project emits (dstack's boot order: docs/formats.md §14). */
 #define DGA_EVENT_GPU_POLICY_HASH "gpu-policy-hash" /* payload: the 32-byte hash below */
 #define DGA_EVENT_GPU_ATTESTATION "gpu-attestation" /* payload: JSON, docs/formats.md §16 */
+/*
+ * A re-attestation after boot (the RPC service's EnsureGpuReady, docs/rpc.md):
+ * the gpu-attestation payload's format. Emitted after system-ready, so it is
+ * informational for verifiers: it never binds (docs/verify.md).
+ */
+#define DGA_EVENT_GPU_REATTESTATION "gpu-reattestation"
 
 /* ---- caps on untrusted input ----------------------------------------------------------- */
 

@@ -6,7 +6,8 @@
  * "?json" is set or the Content-Type is JSON; bytes fields as lowercase hex;
  * every error HTTP 400 {"error": "..."}). It reads the gate's own config
  * file (dga/gate.h) for where the bundle, the event log and NVML are, so the
- * two never disagree. Methods: GpuInfo (dstack's), GetGpuAttestation.
+ * two never disagree. Methods: GpuInfo (dstack's), GetGpuAttestation,
+ * EnsureGpuReady (re-attests a lost ready state), AttestGpu (a caller's nonce).
  * Protobuf mode speaks proto/dstack_gpu_attest.proto (protobuf-c), errors
  * as its PrpcError. The client side (dga_rpc_client_call) is the `rpc`
  * command's.
@@ -41,6 +42,8 @@ struct dga_rpc_config {
     int64_t client_timeout, client_request_timeout; /* seconds (10, 30) */
     size_t max_request;                             /* request body cap (64K) */
     unsigned max_connections;                       /* (64) */
+    unsigned attest_burst;                          /* AttestGpu calls at once (2) */
+    int64_t attest_interval;                        /* seconds per AttestGpu after those (10) */
     dga_service_log_fn log;                         /* one line per request, peer included */
     void *log_cls;
 };
@@ -57,9 +60,10 @@ struct dga_rpc;
 /*
  * Reads the gate's config file (dga_gate_config_parse: its errors, diag->field
  * naming the key; a file that cannot be read: dga_file_read's error, field
- * "config") and keeps where the bundle (run_dir/evidence.json), the runtime
- * event log (event_log_dir) and NVML are. Nothing else is read until a
- * request asks. c is copied; free with dga_rpc_free.
+ * "config") and keeps it: where the bundle (run_dir/evidence.json), the
+ * runtime event log (event_log_dir) and NVML are, and everything a
+ * re-attestation or AttestGpu runs the gate with. Nothing else is read until
+ * a request asks. c is copied; free with dga_rpc_free.
  */
 dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path,
                     struct dga_rpc **ret, struct dga_diag *diag);

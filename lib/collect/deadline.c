@@ -6,8 +6,10 @@
  * collect or set the ready state, shutdown) runs in a forked child that
  * writes its result as JSON to a pipe; the parent waits at most the deadline, then SIGKILLs and
  * reaps the child and fails closed with DGA_E_NVML_TIMEOUT. The parent parses the child's bytes
- * with the capped, strict collection reader. Call it from a single-threaded process (the gate is
- * one): the child runs ordinary library code after fork().
+ * with the capped, strict collection reader. The child runs ordinary library code after fork():
+ * glibc keeps malloc and stdio usable in a child of a threaded process (the RPC service is
+ * one), and a child that blocks on a lock a vanished thread held is killed at the deadline like
+ * a wedged driver, so the parent still fails closed.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -82,6 +84,20 @@ static json_t *child_ready_set(const struct child_job *job)
         dga_nvml_close(nvml);
     }
     return e != DGA_E_OK ? error_json(&err) : json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *child_ready_get(const struct child_job *job)
+{
+    struct dga_nvml_error err;
+    struct dga_nvml *nvml = NULL;
+    unsigned state = 0;
+    memset(&err, 0, sizeof err);
+    dga_err e = dga_nvml_open(job->nvml_path, &nvml, &err);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_get(nvml, &state, &err);
+        dga_nvml_close(nvml);
+    }
+    return e != DGA_E_OK ? error_json(&err) : json_pack("{s:i}", "ready", (int)state);
 }
 
 static json_t *child_cc_settings(const struct child_job *job)
@@ -310,5 +326,28 @@ dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeo
         return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
     }
     *ret = cc;
+    return DGA_E_OK;
+}
+
+dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout_ms, unsigned *ret,
+                                         struct dga_nvml_error *err)
+{
+    const struct child_job job = {.nvml_path = nvml_path, .run = child_ready_get};
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    json_t *state = json_object_get(root, "ready");
+    /* NVML defines 0 and 1; anything else is not a state this library knows */
+    if (!json_is_integer(state) || json_integer_value(state) < 0 || json_integer_value(state) > 1) {
+        return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
+    }
+    *ret = (unsigned)json_integer_value(state);
     return DGA_E_OK;
 }

@@ -6,7 +6,10 @@
  * would go unseen by it. Here every event before the boundary must be one of
  * dstack's, at its place, no more often than dstack emits it. Events after
  * system-ready are the application's: they feed the RTMR3 replay and nothing
- * else.
+ * else. That includes the RPC service's gpu-reattestation (a lost ready state
+ * re-attested after boot): informational, it never binds and never stands in
+ * for the boot's gpu-attestation; before system-ready it is no event of
+ * dstack's boot, so the sequence refuses it as unknown.
  *
  * One position beyond dstack's own: this project's gate runs as its own unit
  * before dstack-prepare.service (systemd/), so its gpu-policy-hash and

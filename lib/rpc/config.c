@@ -44,6 +44,18 @@ static dga_err set_mode(void *config, const struct dga_service_option *o, const 
     return DGA_E_OK;
 }
 
+/* A count of at least 1: a burst of 0 would refuse every AttestGpu call. */
+static dga_err set_burst(void *config, const struct dga_service_option *o, const char *value)
+{
+    unsigned saved = *(unsigned *)dga_service_option_field(config, o);
+    dga_err e = dga_service_set_unsigned(config, o, value);
+    if (e == DGA_E_OK && *(unsigned *)dga_service_option_field(config, o) == 0) {
+        *(unsigned *)dga_service_option_field(config, o) = saved;
+        return DGA_E_BAD_ARGUMENT;
+    }
+    return e;
+}
+
 #define F(field) DGA_SERVICE_FIELD(struct dga_rpc_config, field)
 
 static const struct dga_service_option options[] = {
@@ -63,6 +75,10 @@ static const struct dga_service_option options[] = {
      F(max_request), &sizes},
     {"max-connections", "N", "concurrent client connections (64)", dga_service_set_unsigned,
      F(max_connections), &counts},
+    {"attest-burst", "N", "AttestGpu calls allowed at once, at least 1 (2)", set_burst,
+     F(attest_burst), &counts},
+    {"attest-interval", "DURATION", "one more AttestGpu call per this, 0 for no limit (10s)",
+     dga_service_set_int64, F(attest_interval), &durations},
 };
 
 static const struct dga_service_options table = {
@@ -87,6 +103,8 @@ void dga_rpc_config_defaults(struct dga_rpc_config *c)
     c->client_request_timeout = 30;
     c->max_request = 64u << 10;
     c->max_connections = 64;
+    c->attest_burst = 2;
+    c->attest_interval = 10;
 }
 
 const char *dga_rpc_config_help(void)

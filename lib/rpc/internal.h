@@ -4,20 +4,57 @@
 #define DGA_RPC_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "dga/collect.h"
 #include "dga/gate.h"
+#include "dga/measure.h"
 #include "dga/rpc.h"
 #include "dga/service.h"
+#include "rpc/testing.h"
+
+#define RPC_REASON_LEN 512
+
+/* EnsureGpuReady's answer (EnsureGpuReadyResponse). */
+struct rpc_ensure_outcome {
+    const char *outcome; /* "already-ready", "reattested", "refused" */
+    char reason[RPC_REASON_LEN];
+    bool has_sha256;
+    uint8_t sha256[32]; /* the re-attestation bundle's (reattested) */
+};
 
 struct dga_rpc {
     struct dga_rpc_config cfg;
     struct dga_gate_config *gate; /* the gate's own config: where everything is */
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     char log_path[DGA_GATE_PATH_MAX + 32];
-    pthread_mutex_t nvml_mu; /* one NVML session at a time */
+    /*
+     * One NVML child at a time: an attestation (AttestGpu's, a
+     * re-attestation) or a state read. The children are forked from this
+     * threaded process; with the other request threads parked on this lock
+     * rather than in the allocator or OpenSSL, a child rarely inherits a lock
+     * another thread held (one that does is killed at its deadline: the
+     * request fails closed, as on a wedged driver).
+     */
+    pthread_mutex_t attest_mu;
+    /*
+     * The re-attestation's single flight: while one runs, later callers wait on
+     * ensure_cv and take its outcome; reattest_gen counts the completed ones,
+     * so a caller whose state read predates the latest one takes its outcome
+     * instead of starting another.
+     */
+    pthread_mutex_t ensure_mu;
+    pthread_cond_t ensure_cv;
+    bool reattesting;
+    uint64_t reattest_gen;
+    struct rpc_ensure_outcome reattest_last;
+    unsigned reattest_next; /* the next reattestation-<N>.json to try */
+    pthread_mutex_t bucket_mu;
+    struct rpc_bucket bucket; /* AttestGpu's rate */
     struct dga_service *svc;
 };
 
@@ -29,6 +66,36 @@ struct rpc_failure {
     dga_err err;
     char detail[256];
 };
+
+dga_err rpc_failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* What the gate left: the bundle (NULL when there is none) and the log's events. */
+struct rpc_committed {
+    uint8_t *bundle;
+    size_t bundle_len;
+    uint8_t sha256[32];
+    struct dga_eventlog *log;    /* NULL when there is no log yet */
+    const struct dga_event *att; /* the one gpu-attestation event, or NULL */
+};
+void rpc_committed_clear(struct rpc_committed *c);
+
+/*
+ * Reads the bundle and the log and binds them (docs/rpc.md, GpuInfo): no
+ * bundle and no event is the gate never having run (c->bundle NULL); a
+ * bundle stands only when it is valid UTF-8 and its SHA-256 is the one
+ * gpu-attestation event's evidence_sha256. Clear c whatever it returns.
+ */
+dga_err rpc_load_committed(const struct dga_rpc *r, struct rpc_committed *c, struct rpc_failure *f);
+
+/*
+ * CC settings and the ready state read now, each in a child with the gate's
+ * deadline (cc_timeout_ms, ready_timeout_ms), so a wedged driver costs a
+ * request its deadline, never the service a thread; under attest_mu, so a
+ * read waits for a running attestation. ne says what failed.
+ */
+dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+                       struct dga_nvml_error *ne);
 
 /*
  * The methods. args is the request message in prpc's JSON mapping (a JSON
@@ -42,6 +109,9 @@ struct rpc_failure {
 dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);
 dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
                                 struct rpc_failure *f);
+dga_err rpc_ensure_gpu_ready(struct dga_rpc *r, const json_t *args, json_t **ret,
+                             struct rpc_failure *f);
+dga_err rpc_attest_gpu(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF, no cut sequence. */
 bool rpc_utf8_valid(const uint8_t *p, size_t n);

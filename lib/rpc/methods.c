@@ -22,24 +22,13 @@
 #include "dga/util.h"
 #include "rpc/internal.h"
 
-/* What the gate left: the bundle (NULL when there is none) and the log's events. */
-struct committed {
-    uint8_t *bundle;
-    size_t bundle_len;
-    uint8_t sha256[32];
-    struct dga_eventlog *log;    /* NULL when there is no log yet */
-    const struct dga_event *att; /* the one gpu-attestation event, or NULL */
-};
-
-static void committed_clear(struct committed *c)
+void rpc_committed_clear(struct rpc_committed *c)
 {
     free(c->bundle);
     dga_eventlog_free(c->log);
 }
 
-static dga_err failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static dga_err failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
+dga_err rpc_failed(struct rpc_failure *f, dga_err e, const char *fmt, ...)
 {
     f->err = e;
     va_list ap;
@@ -65,11 +54,11 @@ static dga_err read_optional(const char *path, size_t cap, uint8_t **ret, size_t
         return DGA_E_OK;
     }
     dga_err e = dga_file_read(path, cap, ret, ret_len);
-    return e == DGA_E_OK || e == DGA_E_NOMEM ? e : failed(f, e, "%s", path);
+    return e == DGA_E_OK || e == DGA_E_NOMEM ? e : rpc_failed(f, e, "%s", path);
 }
 
 /* The log's gpu-attestation event: at most one (the binding recipe wants exactly one). */
-static dga_err find_attestation(struct committed *c, struct rpc_failure *f)
+static dga_err find_attestation(struct rpc_committed *c, struct rpc_failure *f)
 {
     for (size_t i = 0; c->log != NULL && i < c->log->n; i++) {
         const struct dga_event *ev = &c->log->events[i];
@@ -77,7 +66,7 @@ static dga_err find_attestation(struct committed *c, struct rpc_failure *f)
             continue;
         }
         if (c->att != NULL) {
-            return failed(f, DGA_E_RPC_EVENTS, "lines %zu and %zu", c->att->where, ev->where);
+            return rpc_failed(f, DGA_E_RPC_EVENTS, "lines %zu and %zu", c->att->where, ev->where);
         }
         c->att = ev;
     }
@@ -91,17 +80,12 @@ static dga_err event_sha256(const struct dga_event *ev, uint8_t out[32], struct 
         json_loadb((const char *)ev->payload, ev->payload_len, JSON_REJECT_DUPLICATES, NULL);
     const char *hex = json_string_value(json_object_get(p, "evidence_sha256"));
     if (hex == NULL || strlen(hex) != 64 || dga_hex_decode_exact(hex, out, 32) != DGA_E_OK) {
-        return failed(f, DGA_E_RPC_EVENT_PAYLOAD, "log line %zu", ev->where);
+        return rpc_failed(f, DGA_E_RPC_EVENT_PAYLOAD, "log line %zu", ev->where);
     }
     return DGA_E_OK;
 }
 
-/*
- * Reads the bundle and the log and binds them: no bundle and no event is the
- * gate never having run (c->bundle NULL); a bundle is served only when it is
- * valid UTF-8 and its SHA-256 is the one gpu-attestation event's evidence_sha256.
- */
-static dga_err load_committed(const struct dga_rpc *r, struct committed *c, struct rpc_failure *f)
+dga_err rpc_load_committed(const struct dga_rpc *r, struct rpc_committed *c, struct rpc_failure *f)
 {
     _cleanup_(freep) uint8_t *text = NULL;
     size_t len = 0;
@@ -110,8 +94,8 @@ static dga_err load_committed(const struct dga_rpc *r, struct committed *c, stru
         struct dga_diag d = {0};
         e = dga_eventlog_parse((const char *)text, len, &c->log, &d);
         if (e != DGA_E_OK && e != DGA_E_NOMEM) {
-            return failed(f, e, "%s: line %zu: %s", r->log_path, d.offset,
-                          d.field != NULL ? d.field : "?");
+            return rpc_failed(f, e, "%s: line %zu: %s", r->log_path, d.offset,
+                              d.field != NULL ? d.field : "?");
         }
     }
     if (e == DGA_E_OK) {
@@ -125,16 +109,16 @@ static dga_err load_committed(const struct dga_rpc *r, struct committed *c, stru
     }
     if (c->bundle == NULL) {
         return c->att == NULL ? DGA_E_OK
-                              : failed(f, DGA_E_RPC_BUNDLE_MISSING, "%s", r->bundle_path);
+                              : rpc_failed(f, DGA_E_RPC_BUNDLE_MISSING, "%s", r->bundle_path);
     }
     if (!rpc_utf8_valid(c->bundle, c->bundle_len)) {
-        return failed(f, DGA_E_RPC_BUNDLE_UTF8, "%s", r->bundle_path);
+        return rpc_failed(f, DGA_E_RPC_BUNDLE_UTF8, "%s", r->bundle_path);
     }
     if (c->att == NULL) {
-        return failed(f, DGA_E_RPC_BUNDLE_UNCOMMITTED, "%s", r->bundle_path);
+        return rpc_failed(f, DGA_E_RPC_BUNDLE_UNCOMMITTED, "%s", r->bundle_path);
     }
     if (EVP_Digest(c->bundle, c->bundle_len, c->sha256, NULL, EVP_sha256(), NULL) != 1) {
-        return failed(f, DGA_E_INTERNAL, "sha256");
+        return rpc_failed(f, DGA_E_INTERNAL, "sha256");
     }
     uint8_t want[32];
     e = event_sha256(c->att, want, f);
@@ -142,14 +126,14 @@ static dga_err load_committed(const struct dga_rpc *r, struct committed *c, stru
         char got_hex[65], want_hex[65];
         dga_hex_encode(c->sha256, 32, got_hex);
         dga_hex_encode(want, 32, want_hex);
-        return failed(f, DGA_E_RPC_BUNDLE_MISMATCH, "%s has %s, log line %zu commits to %s",
-                      r->bundle_path, got_hex, c->att->where, want_hex);
+        return rpc_failed(f, DGA_E_RPC_BUNDLE_MISMATCH, "%s has %s, log line %zu commits to %s",
+                          r->bundle_path, got_hex, c->att->where, want_hex);
     }
     return e;
 }
 
 /* A JSON string of the bundle's exact bytes (valid UTF-8: checked); "" when there is none. */
-static json_t *bundle_string(const struct committed *c)
+static json_t *bundle_string(const struct rpc_committed *c)
 {
     return c->bundle != NULL ? json_stringn((const char *)c->bundle, c->bundle_len)
                              : json_string("");
@@ -158,8 +142,8 @@ static json_t *bundle_string(const struct committed *c)
 dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f)
 {
     (void)args; /* google.protobuf.Empty: unknown members are ignored, as serde does */
-    _cleanup_(committed_clear) struct committed c = {0};
-    dga_err e = load_committed(r, &c, f);
+    _cleanup_(rpc_committed_clear) struct rpc_committed c = {0};
+    dga_err e = rpc_load_committed(r, &c, f);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -174,7 +158,7 @@ dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct
 /* ---- GetGpuAttestation ---- */
 
 /* The gpu-policy-hash and gpu-attestation events, each as the log has it, digest recomputed. */
-static json_t *events_json(const struct committed *c)
+static json_t *events_json(const struct rpc_committed *c)
 {
     dga_err e = DGA_E_OK;
     _cleanup_(json_decrefp) json_t *a = json_array();
@@ -218,7 +202,7 @@ static json_t *device_json(const json_t *bundle, size_t i)
 }
 
 /* The verdict summary from the bundle: pass, reasons, devices. */
-static dga_err verdict_json(const struct committed *c, json_t **ret, struct rpc_failure *f)
+static dga_err verdict_json(const struct rpc_committed *c, json_t **ret, struct rpc_failure *f)
 {
     if (c->bundle == NULL) {
         *ret = json_null();
@@ -230,7 +214,7 @@ static dga_err verdict_json(const struct committed *c, json_t **ret, struct rpc_
     const json_t *reasons = json_object_get(v, "reasons");
     if (!json_is_boolean(json_object_get(v, "pass")) || !json_is_array(reasons) ||
         !json_is_array(json_object_get(b, "evidence"))) {
-        return failed(f, DGA_E_RPC_BUNDLE_JSON, "verdict");
+        return rpc_failed(f, DGA_E_RPC_BUNDLE_JSON, "verdict");
     }
     dga_err e = DGA_E_OK;
     _cleanup_(json_decrefp) json_t *devices = json_array();
@@ -247,23 +231,27 @@ static dga_err verdict_json(const struct committed *c, json_t **ret, struct rpc_
     return DGA_E_OK;
 }
 
+dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+                       struct dga_nvml_error *ne)
+{
+    pthread_mutex_lock(&r->attest_mu); /* one NVML child at a time: see struct dga_rpc */
+    dga_err e =
+        dga_nvml_cc_settings_with_deadline(r->gate->nvml, r->gate->cc_timeout_ms, ret_cc, ne);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_get_with_deadline(r->gate->nvml, r->gate->ready_timeout_ms, ret_ready,
+                                             ne);
+    }
+    pthread_mutex_unlock(&r->attest_mu);
+    return e;
+}
+
 /* CC settings and the ready state, read now. A failure is part of the answer, not an error. */
 static json_t *state_json(struct dga_rpc *r)
 {
     struct dga_nvml_error ne = {0};
     struct dga_cc_settings cc = {0};
     unsigned ready = 0;
-    pthread_mutex_lock(&r->nvml_mu);
-    _cleanup_(dga_nvml_closep) struct dga_nvml *nvml = NULL;
-    dga_err e = dga_nvml_open(r->gate->nvml, &nvml, &ne);
-    if (e == DGA_E_OK) {
-        e = dga_nvml_cc_settings(nvml, &cc, &ne);
-    }
-    if (e == DGA_E_OK) {
-        e = dga_nvml_ready_get(nvml, &ready, &ne);
-    }
-    dga_nvml_close(TAKE_PTR(nvml));
-    pthread_mutex_unlock(&r->nvml_mu);
+    dga_err e = rpc_read_state(r, &cc, &ready, &ne);
     if (e != DGA_E_OK) {
         char why[256];
         snprintf(why, sizeof why, "%s: %s (NVML %d)", dga_err_name(e), ne.function, ne.nvml_rc);
@@ -279,8 +267,8 @@ dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **
                                 struct rpc_failure *f)
 {
     (void)args; /* google.protobuf.Empty: unknown members are ignored, as serde does */
-    _cleanup_(committed_clear) struct committed c = {0};
-    dga_err e = load_committed(r, &c, f);
+    _cleanup_(rpc_committed_clear) struct rpc_committed c = {0};
+    dga_err e = rpc_load_committed(r, &c, f);
     json_t *verdict = NULL;
     if (e == DGA_E_OK) {
         e = verdict_json(&c, &verdict, f);

@@ -72,7 +72,13 @@ dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path
              g->run_dir != NULL ? g->run_dir : DGA_GATE_RUN_DIR, DGA_GATE_BUNDLE_FILE);
     snprintf(r->log_path, sizeof r->log_path, "%s/%s",
              g->event_log_dir != NULL ? g->event_log_dir : DGA_EVENT_LOG_DIR, DGA_EVENT_LOG_FILE);
-    pthread_mutex_init(&r->nvml_mu, NULL);
+    pthread_mutex_init(&r->attest_mu, NULL);
+    pthread_mutex_init(&r->ensure_mu, NULL);
+    pthread_cond_init(&r->ensure_cv, NULL);
+    pthread_mutex_init(&r->bucket_mu, NULL);
+    r->reattest_next = 1;
+    r->bucket =
+        (struct rpc_bucket){.burst = c->attest_burst, .interval_ms = c->attest_interval * 1000};
     *ret = r;
     return DGA_E_OK;
 }
@@ -83,7 +89,10 @@ void dga_rpc_free(struct dga_rpc *r)
         return;
     }
     dga_service_stop(r->svc); /* no request runs past this */
-    pthread_mutex_destroy(&r->nvml_mu);
+    pthread_mutex_destroy(&r->bucket_mu);
+    pthread_cond_destroy(&r->ensure_cv);
+    pthread_mutex_destroy(&r->ensure_mu);
+    pthread_mutex_destroy(&r->attest_mu);
     dga_gate_config_free(r->gate);
     free(r);
 }
@@ -230,6 +239,10 @@ static const struct rpc_method methods[] = {
      &dstack_gpu_attest__gpu_info_response__descriptor},
     {"GetGpuAttestation", rpc_get_gpu_attestation, &dstack_gpu_attest__empty__descriptor,
      &dstack_gpu_attest__get_gpu_attestation_response__descriptor},
+    {"EnsureGpuReady", rpc_ensure_gpu_ready, &dstack_gpu_attest__empty__descriptor,
+     &dstack_gpu_attest__ensure_gpu_ready_response__descriptor},
+    {"AttestGpu", rpc_attest_gpu, &dstack_gpu_attest__attest_gpu_request__descriptor,
+     &dstack_gpu_attest__attest_gpu_response__descriptor},
 };
 
 const struct rpc_method *rpc_method_at(size_t i)

@@ -13,7 +13,11 @@
  * (BROM .. root); "shared_leaf" makes every GPU sign with GPU 0's leaf, and
  * "uuids" overrides NVML's UUIDs (both for duplicate-device tests).
  * Measurements are untouched, so the real RIMs still match. Every ready-state
- * call is appended to the scenario's "ready_record" file. Errors, hangs and
+ * call is appended to the scenario's "ready_record" file. The ready state is
+ * per process, as the scenario sets it, unless "ready_state_file" names a file:
+ * then a get reads the state from it (absent: "ready_state") and a set writes
+ * it there, so it outlives the process as the driver's does (the gate sets it
+ * from a child; a test clears it by writing 0, as a driver reload would). Errors, hangs and
  * bad sizes can be injected. Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one
  * function (symbol tests).
  */
@@ -72,6 +76,7 @@ static struct {
     bool has_nonce_override;
     unsigned char nonce_override[32];
     char ready_record[4096];
+    char ready_state_file[4096];
     struct nvmlDevice_st devices[FAKE_MAX_GPUS];
 } fake;
 
@@ -335,6 +340,10 @@ static bool load(void)
     if (record[0] != '\0') {
         path_join(scenario, record, fake.ready_record, sizeof fake.ready_record);
     }
+    const char *state_file = get_str(s, "ready_state_file", "");
+    if (state_file[0] != '\0') {
+        path_join(scenario, state_file, fake.ready_state_file, sizeof fake.ready_state_file);
+    }
     bool ok = load_blobs(s, scenario);
     json_decref(s);
     if (!ok) {
@@ -492,11 +501,34 @@ static void record(const char *what, unsigned state, nvmlReturn_t rc)
     }
 }
 
+/* The state from "ready_state_file" when it names a readable file with a number in it. */
+static void ready_state_load(void)
+{
+    FILE *f = fake.ready_state_file[0] != '\0' ? fopen(fake.ready_state_file, "r") : NULL;
+    unsigned v = 0;
+    if (f != NULL && fscanf(f, "%u", &v) == 1) {
+        fake.ready_state = v;
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+}
+
+static void ready_state_store(void)
+{
+    FILE *f = fake.ready_state_file[0] != '\0' ? fopen(fake.ready_state_file, "w") : NULL;
+    if (f != NULL) {
+        fprintf(f, "%u\n", fake.ready_state);
+        fclose(f);
+    }
+}
+
 nvmlReturn_t nvmlSystemGetConfComputeGpusReadyState(unsigned int *state)
 {
     if (!fake.loaded) {
         return NVML_ERROR_UNINITIALIZED;
     }
+    ready_state_load();
     nvmlReturn_t rc = injected("nvmlSystemGetConfComputeGpusReadyState", -1);
     if (rc == NVML_SUCCESS) {
         *state = fake.ready_state;
@@ -516,6 +548,7 @@ nvmlReturn_t nvmlSystemSetConfComputeGpusReadyState(unsigned int state)
     }
     if (rc == NVML_SUCCESS) {
         fake.ready_state = state;
+        ready_state_store();
     }
     record("set", state, rc);
     return rc;

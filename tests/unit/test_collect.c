@@ -746,6 +746,43 @@ static void test_ready_set_with_deadline(void **state)
     tmp_free(&t);
 }
 
+/* The state read now, in a child; the fake's state file carries a set over to the next process. */
+static void test_ready_get_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_error err;
+    unsigned ready = 7;
+    tmp_new(&t);
+    scenario(&t, "\"ready_state\":1");
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 1);
+    scenario(&t, "\"ready_state_file\":\"state.txt\"");
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 10000, &err), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 1);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "get 1 0\nget 0 0\nset 1 0\nget 1 0\n");
+    free(rec);
+    test_write_file(t.dir, "state.txt", "2\n", 2); /* not a state NVML defines */
+    ready = 7;
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err),
+                     DGA_E_NVML_SIZE);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeGpusReadyState");
+    assert_int_equal(ready, 7);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"rc\":3}");
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeGpusReadyState");
+    assert_int_equal(err.nvml_rc, 3);
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 300, &ready, &err),
+                     DGA_E_NVML_TIMEOUT);
+    tmp_free(&t);
+}
+
 static void test_cc_settings_with_deadline(void **state)
 {
     (void)state;
@@ -1076,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_deadline_timeout),
         cmocka_unit_test(test_deadline_child_error),
         cmocka_unit_test(test_ready_set_with_deadline),
+        cmocka_unit_test(test_ready_get_with_deadline),
         cmocka_unit_test(test_cc_settings_with_deadline),
         cmocka_unit_test(test_json_round_trip_and_tamper),
         cmocka_unit_test(test_inventory_gpus),

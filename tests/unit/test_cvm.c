@@ -519,6 +519,49 @@ static void test_gpu_event_after_ready(void **state)
     run_free(&t);
 }
 
+/*
+ * A re-attestation after boot (the RPC service's EnsureGpuReady) measures a gpu-reattestation
+ * event after system-ready: it is informational, feeds the replay and never binds. Before
+ * system-ready it is no event of dstack's boot and breaks the sequence.
+ */
+static void test_gpu_reattestation(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    /* a payload committing to another bundle: were it bound, the bundle check would fail */
+    char *other = malloc(t.payload_len);
+    assert_non_null(other);
+    memcpy(other, t.payload, t.payload_len);
+    char *sha = strstr(other, "\"evidence_sha256\":\"");
+    assert_non_null(sha);
+    sha[strlen("\"evidence_sha256\":\"")] ^= 0x01;
+    add(&t.log, DGA_EVENT_GPU_REATTESTATION, other, t.payload_len);
+    run_verify(&t, REQ2);
+    assert_true(t.r.valid);
+    assert_true(t.r.gpu_verified);
+    assert_true(t.r.event_log_verified);
+    assert_string_equal(t.r.gpu_event_payload, t.payload); /* the boot's event, not the later one */
+    dga_cvm_result_clear(&t.r);
+    /* it never replaces the boot's gpu-attestation */
+    remove_at(&t.log, find(&t.log, DGA_EVENT_GPU_ATTESTATION));
+    run_verify(&t, REQ2);
+    assert_true(t.r.event_log_verified);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_EVENT_ABSENT,
+                 "no gpu-attestation event before system-ready (0 after it, ignored)");
+    run_free(&t);
+    /* before system-ready: refused by the strict sequence */
+    run_setup(&t, 2, false, "nvidia");
+    insert_at(&t.log, find(&t.log, "system-ready"), DGA_EVENT_GPU_REATTESTATION, other,
+              t.payload_len);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_UNKNOWN,
+                 "event 12 (gpu-reattestation) before system-ready");
+    assert_false(t.r.event_log_verified);
+    free(other);
+    run_free(&t);
+}
+
 static void test_edited_log(void **state)
 {
     (void)state;
@@ -1402,6 +1445,7 @@ int main(void)
         cmocka_unit_test(test_gpu_pass),
         cmocka_unit_test(test_two_gpu_events),
         cmocka_unit_test(test_gpu_event_after_ready),
+        cmocka_unit_test(test_gpu_reattestation),
         cmocka_unit_test(test_edited_log),
         cmocka_unit_test(test_policy_hash_not_allowed),
         cmocka_unit_test(test_sequence),

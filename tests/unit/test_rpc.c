@@ -571,6 +571,145 @@ static void test_protobuf_nul_bundle(void **state)
                     "attestation: holds U+0000");
 }
 
+/* AttestGpuRequest's nonce: exactly 32 bytes of hex, each refusal naming the field and why. */
+static void test_attest_args(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *detail; /* NULL: accepted */
+    } cases[] = {
+        {"{}", "nonce: missing (32 bytes as hex)"},
+        {"{\"nonce\":null}", "nonce: missing (32 bytes as hex)"},
+        {"{\"nonce\":7}", "nonce: not a string (32 bytes as hex)"},
+        {"{\"nonce\":[]}", "nonce: not a string (32 bytes as hex)"},
+        {"{\"nonce\":\"\"}", "nonce: 0 bytes, want 32"},
+        {"{\"nonce\":\"0g\"}", "nonce: not hex"},
+        {"{\"nonce\":\" 00\"}", "nonce: not hex"},
+        {"{\"nonce\":\"00\\u00000\"}", "nonce: not hex"},
+        {"{\"nonce\":\"000\"}", "nonce: an odd number of hex digits"},
+        {"{\"nonce\":\""
+         "00000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
+         "nonce: 31 bytes, want 32"},
+        {"{\"nonce\":\""
+         "000000000000000000000000000000000000000000000000000000000000000000"
+         "\"}",
+         "nonce: 33 bytes, want 32"},
+        {"{\"nonce\":\""
+         "000102030405060708090a0b0c0d0e0f101112131415161718191A1B1C1D1E1F"
+         "\"}",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *args = json_loads(cases[i].json, JSON_ALLOW_NUL, NULL);
+        assert_non_null(args);
+        uint8_t nonce[DGA_NONCE_LEN];
+        memset(nonce, 0xee, sizeof nonce);
+        char detail[128] = "";
+        dga_err e = rpc_attest_args(args, nonce, detail);
+        json_decref(args);
+        if (cases[i].detail == NULL) {
+            assert_int_equal(e, DGA_E_OK);
+            for (size_t k = 0; k < sizeof nonce; k++) {
+                assert_int_equal(nonce[k], k);
+            }
+            continue;
+        }
+        if (e != DGA_E_RPC_FIELD || strcmp(detail, cases[i].detail) != 0) {
+            fail_msg("%s: %s %s, want %s", cases[i].json, dga_err_name(e), detail, cases[i].detail);
+        }
+        assert_int_equal(nonce[0], 0xee); /* untouched */
+    }
+}
+
+/* The token bucket: burst 2, one token per 10 s, on a clock of the test's own. */
+static void test_bucket(void **state)
+{
+    (void)state;
+    struct rpc_bucket b = {.burst = 2, .interval_ms = 10000};
+    int64_t wait = -1;
+    const int64_t t0 = 1000000;
+    assert_true(rpc_bucket_take(&b, t0, &wait));
+    assert_true(rpc_bucket_take(&b, t0, &wait));
+    assert_int_equal(wait, -1);
+    assert_false(rpc_bucket_take(&b, t0, &wait));
+    assert_int_equal(wait, 10000);
+    assert_false(rpc_bucket_take(&b, t0 + 9999, &wait)); /* refused calls cost nothing */
+    assert_int_equal(wait, 1);
+    assert_true(rpc_bucket_take(&b, t0 + 10000, &wait)); /* one token back per interval */
+    assert_false(rpc_bucket_take(&b, t0 + 10000, &wait));
+    assert_int_equal(wait, 10000);
+    assert_true(rpc_bucket_take(&b, t0 + 100000, &wait)); /* a long pause refills only the burst */
+    assert_true(rpc_bucket_take(&b, t0 + 100000, &wait));
+    assert_false(rpc_bucket_take(&b, t0 + 100000, &wait));
+    struct rpc_bucket unlimited = {.burst = 1, .interval_ms = 0};
+    for (int i = 0; i < 100; i++) {
+        assert_true(rpc_bucket_take(&unlimited, t0, &wait));
+    }
+    struct rpc_bucket zero = {.burst = 0, .interval_ms = 1000}; /* a burst of 0 is 1 */
+    assert_true(rpc_bucket_take(&zero, t0, &wait));
+    assert_false(rpc_bucket_take(&zero, t0, &wait));
+    assert_int_equal(wait, 1000);
+}
+
+/* The two options and their defaults; a burst of 0 is refused. */
+static void test_attest_options(void **state)
+{
+    (void)state;
+    struct dga_rpc_config c;
+    dga_rpc_config_defaults(&c);
+    assert_int_equal(c.attest_burst, 2);
+    assert_int_equal(c.attest_interval, 10);
+    const struct dga_service_options *t = dga_rpc_config_options();
+    assert_int_equal(dga_service_options_set(t, &c, "attest-burst", "5"), DGA_E_OK);
+    assert_int_equal(c.attest_burst, 5);
+    assert_int_equal(dga_service_options_set(t, &c, "attest-burst", "0"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(c.attest_burst, 5);
+    assert_int_equal(dga_service_options_set(t, &c, "attest-interval", "2m"), DGA_E_OK);
+    assert_int_equal(c.attest_interval, 120);
+    assert_int_equal(dga_service_options_set(t, &c, "attest-interval", "0"), DGA_E_OK);
+    assert_int_equal(c.attest_interval, 0);
+    assert_non_null(strstr(dga_rpc_config_help(), "--attest-interval"));
+}
+
+/* Through the router: a bad nonce is 400 naming the field; a boot that did not pass is refused
+ * before NVML is touched (this config's NVML does not exist). */
+static void test_ensure_attest_routes(void **state)
+{
+    (void)state;
+    expect("GET", "/AttestGpu", NULL, NULL, 400,
+           ERR("rpc-field: an RPC request field is missing or invalid: nonce: missing (32 bytes "
+               "as hex)"));
+    expect("POST", "/AttestGpu?json", NULL, "{\"nonce\":\"abc\"}", 400,
+           ERR("rpc-field: an RPC request field is missing or invalid: nonce: an odd number of "
+               "hex digits"));
+    write_state(NULL, 0, NULL, 0);
+    expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
+           "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the gate never "
+           "ran (no bundle, no gpu-attestation event)\",\"reattestation_sha256\":\"\"}");
+    const char b[] = "{\"verdict\":{\"pass\":true}}\n";
+    write_state(b, strlen(b), NULL, 0);
+    unsigned status = 0;
+    char *out = call("POST", "/EnsureGpuReady?json", NULL, "{}", &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(out, "\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot "
+                                "gate: rpc-bundle-uncommitted: "));
+    free(out);
+    /* committed, but the verdict is not a pass: never re-attested */
+    const char f[] = "{\"verdict\":{\"pass\":false}}\n";
+    write_state(f, strlen(f), f, strlen(f));
+    expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
+           "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the committed "
+           "bundle's verdict is not a pass\",\"reattestation_sha256\":\"\"}");
+    /* a pass whose payload names no devices */
+    write_state(b, strlen(b), b, strlen(b));
+    expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
+           "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the "
+           "gpu-attestation payload (log line 1) has no devices/devtools\","
+           "\"reattestation_sha256\":\"\"}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +724,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
+        cmocka_unit_test(test_attest_args),
+        cmocka_unit_test(test_bucket),
+        cmocka_unit_test(test_attest_options),
+        cmocka_unit_test_setup_teardown(test_ensure_attest_routes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

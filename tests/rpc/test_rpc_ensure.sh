@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# EnsureGpuReady and AttestGpu (docs/rpc.md) end to end: real gate runs on the fake NVML
+# (scenario file, PCI sysfs tree, simulated register, event log directory), `serve` over the
+# same gate config on a temporary Unix socket, driven with curl --unix-socket. The fake keeps
+# its ready state in a file (ready_state_file), so the state the gate sets from a child is
+# the one the service reads, and writing 0 there is a driver reload; rewriting the scenario
+# changes what NVML reports from the next call on. Every case asserts the status and the body.
+# Usage: test_rpc_ensure.sh PATH/TO/dstack-gpu-attest PATH/TO/libfake_nvml.so
+set -u
+bin=$1
+fake=$2
+fx=$(cd "${DGA_FIXTURES:-tests/fixtures}" && pwd)
+tmp=$(mktemp -d)
+srv=
+cleanup() {
+    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+bad() { echo "FAIL $1"; failures=$((failures + 1)); }
+ok() { echo "ok   $1"; }
+command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
+
+H545=$fx/gpu/h100_545.00
+pci_entry() { # DIR ADDR VENDOR DEVICE CLASS
+    mkdir -p "$1/$2"
+    printf '%s\n' "$3" >"$1/$2/vendor"
+    printf '%s\n' "$4" >"$1/$2/device"
+    printf '%s\n' "$5" >"$1/$2/class"
+}
+pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
+pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
+pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
+printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
+export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
+scenario() { # EXTRA-JSON-MEMBERS
+    printf '{"report":"%s","chain":"%s","key":"%s","gpus":2,"ready_record":"%s","ready_state_file":"%s"%s}\n' \
+        "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" \
+        "$tmp/ready.txt" "$tmp/ready_state" "${1:+,$1}" >"$tmp/scenario.json"
+}
+printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","tdx_sysfs_dir":"%s","tdx_device":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z","policy":"%s"}\n' \
+    "$H545/rims" "$fake" "$tmp/pci" "$tmp/run" "$tmp/log" "$tmp/no-tdx" "$tmp/no-tdx-dev" \
+    "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" >"$tmp/gate.json"
+# NVML deadlines short enough for a test of a wedged driver (the defaults, 30 s, are for
+# everything else: 20 concurrent children of a sanitizer build need time on a small machine)
+sed 's/}$/,"cc_timeout_ms":2000,"ready_timeout_ms":2000}/' "$tmp/gate.json" >"$tmp/gate-short.json"
+log=$tmp/log/runtime_events.log
+
+sock=$tmp/rpc.sock
+serve() { # [CONFIG]: start the service on $sock over the gate's config
+    "$bin" serve --config "${1:-$tmp/gate.json}" --listen "unix:$sock" --socket-mode 0600 \
+        --attest-burst 3 --attest-interval 1h 2>"$tmp/serve.err" &
+    srv=$!
+    for _ in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
+    bad "serve did not start: $(cat "$tmp/serve.err")"
+    exit 1
+}
+stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=; }
+new_boot() { # a fresh machine: no bundle, no log, register zero, ready state off
+    rm -rf "$tmp/run" "$tmp/log" "$tmp/rtmr3.bin" "$tmp/ready.txt" "$tmp/ready_state"
+}
+# call NAME WANT_STATUS CURL-ARGS... : the body in $tmp/body
+call() {
+    local name=$1 want=$2
+    shift 2
+    local got
+    got=$(curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$sock" "$@")
+    if [ "$got" != "$want" ]; then
+        bad "$name: HTTP $got, want $want: $(head -c 400 "$tmp/body")"
+        return 1
+    fi
+    ok "$name"
+}
+is_body() { [ "$(cat "$tmp/body")" = "$1" ] || bad "$2: $(head -c 400 "$tmp/body"), want $1"; }
+body_has() { grep -qF -- "$1" "$tmp/body" || bad "$2: '$1' not in $(head -c 400 "$tmp/body")"; }
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$tmp/body" "$1"; }
+count() { [ -e "$2" ] && grep -c -- "$1" "$2"; [ -e "$2" ] || echo 0; } # lines of FILE holding PATTERN
+ensure() { call "$1" 200 -X POST 'http://dstack/EnsureGpuReady?json'; }
+REFUSED='{"ready":false,"outcome":"refused","reason":"'
+
+serve
+
+# ---- boots that did not pass: refused, nothing re-attested, the ready state never set ----
+scenario
+ensure "EnsureGpuReady before the gate ran"
+is_body "$REFUSED"'boot gate: the gate never ran (no bundle, no gpu-attestation event)","reattestation_sha256":""}' "gate never ran"
+
+scenario '"cc_feature":0'
+"$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 && bad "gate passed with CC off"
+scenario # CC on again: only the boot's verdict stands in the way now
+ensure "EnsureGpuReady after a failed gate"
+is_body "$REFUSED"'boot gate: rpc-bundle-uncommitted: a bundle exists but no gpu-attestation event commits to it: '"$tmp"'/run/evidence.json","reattestation_sha256":""}' "failed gate"
+[ "$(count '^set' "$tmp/ready.txt")" = 0 ] || bad "ready state set after a failed gate: $(cat "$tmp/ready.txt")"
+[ "$(count gpu-reattestation "$log")" = 0 ] || bad "re-attested after a failed gate"
+ls "$tmp/run" | grep -q reattestation && bad "re-attestation bundle after a failed gate"
+
+# a gpu-attestation event after system-ready does not bind: not a boot that passed
+new_boot
+mkdir -p "$tmp/log"
+"$bin" events emit --name system-ready --payload-hex '' --backend "sim:$tmp/rtmr3.bin" \
+    --log-dir "$tmp/log" --digest-version 1 >/dev/null 2>&1 || bad "events emit system-ready"
+"$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 || bad "gate: $(cat "$tmp/gate.out")"
+echo 0 >"$tmp/ready_state"
+ensure "EnsureGpuReady, gate event after system-ready"
+is_body "$REFUSED"'boot gate: the gpu-attestation event (log line 3) is after system-ready (log line 1)","reattestation_sha256":""}' "event after system-ready"
+[ "$(count gpu-reattestation "$log")" = 0 ] || bad "re-attested after system-ready"
+[ "$(cat "$tmp/ready_state")" = 0 ] || bad "ready state set on a boot whose event came late"
+
+# ---- a boot that passed ----
+new_boot
+"$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 || { bad "gate: $(cat "$tmp/gate.out")"; exit 1; }
+[ "$(cat "$tmp/ready_state")" = 1 ] || bad "the gate did not set the ready state"
+ensure "EnsureGpuReady, ready"
+is_body '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha256":""}' "already-ready"
+[ "$(count '^set' "$tmp/ready.txt")" = 1 ] || bad "already-ready set the state: $(cat "$tmp/ready.txt")"
+
+# the ready state lost (a driver reload): re-attested, set once, recorded
+echo 0 >"$tmp/ready_state"
+ensure "EnsureGpuReady, state lost"
+sha=$(sha256sum "$tmp/run/reattestation-1.json" 2>/dev/null | cut -d' ' -f1)
+is_body '{"ready":true,"outcome":"reattested","reason":"","reattestation_sha256":"'"$sha"'"}' "reattested"
+[ "$(cat "$tmp/ready_state")" = 1 ] || bad "re-attestation did not set the ready state"
+[ "$(count '^set 1 0' "$tmp/ready.txt")" = 2 ] || bad "sets after re-attestation: $(cat "$tmp/ready.txt")"
+[ "$(count gpu-reattestation "$log")" = 1 ] || bad "gpu-reattestation events: $(count gpu-reattestation "$log")"
+[ "$(count gpu-policy-hash "$log")" = 1 ] || bad "a second gpu-policy-hash"
+grep gpu-reattestation "$log" | sed 's/.*"payload":"\([^"]*\)".*/\1/' | base64 -d | grep -q "\"evidence_sha256\":\"$sha\"" ||
+    bad "the gpu-reattestation event does not commit to reattestation-1.json"
+grep -q '"pass":true' "$tmp/run/reattestation-1.json" || bad "re-attestation bundle is not a pass"
+call "GpuInfo still the boot's bundle" 200 http://dstack/GpuInfo
+field attestation | cmp -s - "$tmp/run/evidence.json" || bad "GpuInfo changed by the re-attestation"
+ensure "EnsureGpuReady after the re-attestation"
+is_body '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha256":""}' "already-ready again"
+
+# lost again, and NVML now reports CC off: refused, nothing set, nothing measured
+echo 0 >"$tmp/ready_state"
+scenario '"cc_feature":0'
+ensure "EnsureGpuReady, CC off now"
+is_body "$REFUSED"'cc-mode: off (ccFeature 0, environment 2, devToolsMode 0, multiGpuMode 0)","reattestation_sha256":""}' "CC off"
+[ "$(cat "$tmp/ready_state")" = 0 ] || bad "ready state set with CC off"
+[ "$(count '^set' "$tmp/ready.txt")" = 2 ] || bad "a set with CC off: $(cat "$tmp/ready.txt")"
+[ "$(count gpu-reattestation "$log")" = 1 ] || bad "re-attested with CC off"
+
+# a re-attestation that fails (the device's signature is bad now): refused, the state stays off
+scenario '"corrupt_signature":true'
+ensure "EnsureGpuReady, re-attestation fails"
+body_has "$REFUSED"'re-attestation failed (reattestation-2.json): ' "failed re-attestation"
+body_has '"reattestation_sha256":""}' "failed re-attestation has no sha"
+[ "$(cat "$tmp/ready_state")" = 0 ] || bad "ready state set by a failed re-attestation"
+[ "$(count '^set' "$tmp/ready.txt")" = 2 ] || bad "a set by a failed re-attestation"
+[ "$(count gpu-reattestation "$log")" = 1 ] || bad "an event for a failed re-attestation"
+grep -q '"pass":false' "$tmp/run/reattestation-2.json" || bad "the failed re-attestation's bundle is not recorded"
+
+# 20 concurrent calls share one re-attestation. Callers whose state read came before it
+# completed get its outcome (reattested, the same sha256); a caller whose read came after
+# it completed sees the state set (already-ready). Nothing else is a right answer.
+scenario
+pids=
+for i in $(seq 20); do
+    curl -s -o "$tmp/c$i" -w '%{http_code}' -X POST --unix-socket "$sock" 'http://dstack/EnsureGpuReady?json' >"$tmp/s$i" &
+    pids="$pids $!"
+done
+wait $pids # not a bare wait: the service is a background job too
+sha=$(sha256sum "$tmp/run/reattestation-3.json" 2>/dev/null | cut -d' ' -f1)
+n_re=0
+for i in $(seq 20); do
+    [ "$(cat "$tmp/s$i")" = 200 ] || bad "concurrent call $i: HTTP $(cat "$tmp/s$i")"
+    case "$(cat "$tmp/c$i")" in
+    '{"ready":true,"outcome":"reattested","reason":"","reattestation_sha256":"'"$sha"'"}') n_re=$((n_re + 1)) ;;
+    '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha256":""}') ;;
+    *) bad "concurrent call $i: $(cat "$tmp/c$i")" ;;
+    esac
+done
+[ "$n_re" -ge 1 ] || bad "no concurrent call reports the re-attestation"
+[ "$(count gpu-reattestation "$log")" = 2 ] || bad "concurrent calls: $(($(count gpu-reattestation "$log") - 1)) re-attestations, want 1"
+[ "$(count '^set 1 0' "$tmp/ready.txt")" = 3 ] || bad "concurrent calls: sets $(cat "$tmp/ready.txt")"
+[ -e "$tmp/run/reattestation-4.json" ] && bad "a second concurrent re-attestation"
+ok "20 concurrent calls: one re-attestation ($n_re reattested, $((20 - n_re)) already-ready)"
+
+# a wedged driver costs a request its deadline, never the service a thread
+stop
+serve "$tmp/gate-short.json"
+scenario '"hang":{"call":"nvmlSystemGetConfComputeGpusReadyState","ms":20000}'
+start=$(date +%s)
+call "GetGpuAttestation, NVML hangs" 200 http://dstack/GetGpuAttestation
+body_has '"state":{"error":"nvml-timeout: collection child (NVML 0)"}' "state read timed out"
+call "EnsureGpuReady, NVML hangs" 400 -X POST 'http://dstack/EnsureGpuReady?json'
+is_body '{
+  "error": "nvml-timeout: NVML did not answer before the collection deadline: collection child (NVML 0)"
+}' "EnsureGpuReady timed out"
+[ $(($(date +%s) - start)) -lt 15 ] || bad "the state reads were not cut at their 2 s deadline"
+scenario
+stop
+serve
+
+# ---- AttestGpu ----
+NONCE=$(python3 -c 'print(bytes(range(0xc0, 0xe0)).hex(), end="")') # 32 distinct bytes
+files_before=$(ls "$tmp/run" | tr '\n' ' ')
+events_before=$(wc -l <"$log")
+sets_before=$(count '^set' "$tmp/ready.txt")
+call "AttestGpu, no nonce" 400 -X POST -H 'Content-Type: application/json' -d '{}' http://dstack/AttestGpu
+is_body '{
+  "error": "rpc-field: an RPC request field is missing or invalid: nonce: missing (32 bytes as hex)"
+}' "missing nonce"
+call "AttestGpu GET" 400 http://dstack/AttestGpu
+body_has 'rpc-field: an RPC request field is missing or invalid: nonce: missing' "GET has no nonce"
+call "AttestGpu, not hex" 400 -H 'Content-Type: application/json' -d "{\"nonce\":\"$(printf 'zz%.0s' $(seq 32))\"}" http://dstack/AttestGpu
+body_has '"error": "rpc-field: an RPC request field is missing or invalid: nonce: not hex"' "not hex"
+call "AttestGpu, 31 bytes" 400 -H 'Content-Type: application/json' -d "{\"nonce\":\"${NONCE:2}\"}" http://dstack/AttestGpu
+body_has '"error": "rpc-field: an RPC request field is missing or invalid: nonce: 31 bytes, want 32"' "31 bytes"
+call "AttestGpu, 33 bytes" 400 -H 'Content-Type: application/json' -d "{\"nonce\":\"${NONCE}00\"}" http://dstack/AttestGpu
+body_has '"error": "rpc-field: an RPC request field is missing or invalid: nonce: 33 bytes, want 32"' "33 bytes"
+call "AttestGpu, a number" 400 -H 'Content-Type: application/json' -d '{"nonce":1}' http://dstack/AttestGpu
+body_has '"error": "rpc-field: an RPC request field is missing or invalid: nonce: not a string' "number"
+
+# the caller's nonce is in every device's report (the evidence) and every appraisal (claims)
+call "AttestGpu" 200 -H 'Content-Type: application/json' -d "{\"nonce\":\"$NONCE\"}" http://dstack/AttestGpu
+cp "$tmp/body" "$tmp/attest1.json"
+python3 - "$tmp/attest1.json" "$NONCE" <<'EOF' || bad "AttestGpu's bundle does not carry the caller's nonce"
+import hashlib, json, sys
+r = json.load(open(sys.argv[1]))
+nonce = sys.argv[2]
+assert r["pass"] is True, r["pass"]
+assert hashlib.sha256(r["bundle"].encode()).hexdigest() == r["bundle_sha256"], "bundle_sha256"
+b = json.loads(r["bundle"])
+assert b["nonce"] == nonce, b["nonce"]
+assert len(b["evidence"]) == 2 and len(b["devices"]) == 2 and len(b["claims"]) == 2
+for ev in b["evidence"]:
+    # the signed report itself: the SPDM GET_MEASUREMENTS request's nonce at offset 4
+    assert ev["report"][8:72] == nonce, ev["report"][:80]
+for claims in b["claims"] + [d["claims"] for d in b["devices"]]:
+    assert claims["eat_nonce"] == nonce, claims.get("eat_nonce")
+    assert claims["x-nvidia-gpu-attestation-report-nonce-match"] is True
+EOF
+[ "$(ls "$tmp/run" | tr '\n' ' ')" = "$files_before" ] || bad "AttestGpu wrote a file: $(ls "$tmp/run")"
+[ "$(wc -l <"$log")" = "$events_before" ] || bad "AttestGpu measured an event"
+[ "$(count '^set' "$tmp/ready.txt")" = "$sets_before" ] || bad "AttestGpu set the ready state"
+
+# a finding about the GPUs is still an answer: pass false, the bundle says why
+scenario '"cc_feature":0'
+call "AttestGpu, CC off" 200 -H 'Content-Type: application/json' -d "{\"nonce\":\"$NONCE\"}" http://dstack/AttestGpu
+body_has '"pass":false}' "CC off: pass false"
+field bundle | grep -q 'cc-off' || bad "CC off: the bundle does not say why"
+scenario
+call "AttestGpu, third" 200 -X POST "http://dstack/AttestGpu?json" -d "{\"nonce\":\"$NONCE\"}"
+# over the rate (--attest-burst 3, one more per hour)
+call "AttestGpu, over the rate" 400 -H 'Content-Type: application/json' -d "{\"nonce\":\"$NONCE\"}" http://dstack/AttestGpu
+# the wait: an hour from the first call, less the seconds this test took since
+grep -qE '^  "error": "rpc-rate-limited: AttestGpu is over its rate limit: retry in (3[5-9][0-9][0-9]|3600) s"$' "$tmp/body" ||
+    bad "rate limited: $(cat "$tmp/body")"
+# a malformed call is refused before the rate: it names the field, not the rate
+call "AttestGpu, bad nonce over the rate" 400 -H 'Content-Type: application/json' -d '{"nonce":"00"}' http://dstack/AttestGpu
+body_has 'nonce: 1 bytes, want 32' "bad nonce over the rate"
+# EnsureGpuReady is not rate-limited by AttestGpu's bucket
+ensure "EnsureGpuReady while AttestGpu is limited"
+is_body '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha256":""}' "EnsureGpuReady not limited"
+
+stop
+grep -E 'Sanitizer|runtime error' "$tmp/serve.err" && bad "sanitizer report from serve"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all EnsureGpuReady/AttestGpu tests passed"
