@@ -17,9 +17,8 @@
 
 #include "dga/error.h"
 #include "dga/evidence.h"
-#include "dstack_gpu_attest.pb-c.h"
-#include "rpc/internal.h"
-#include "rpc/pbjson.h"
+
+struct rpc_method; /* rpc/internal.h */
 
 /* The i-th method of the table, NULL past its end: a test runs every method's real answer. */
 const struct rpc_method *rpc_method_at(size_t i);

@@ -16,6 +16,9 @@
 #include "dga/measure.h"
 #include "dga/rpc.h"
 #include "dga/util.h"
+#include "dstack_gpu_attest.pb-c.h"
+#include "rpc/internal.h"
+#include "rpc/pbjson.h"
 #include "rpc/testing.h"
 #include "testutil.h"
 
