@@ -233,8 +233,14 @@ struct dga_cvm_gpu_payload {
     uint8_t evidence_sha256[32];
     bool has_policy_sha256, has_gpu_policy_sha256, has_rego;
     uint8_t policy_sha256[32], gpu_policy_sha256[32], rego_sha256[32], rego_policy_sha256[32];
-    char trust_roots[8]; /* "nvidia", "test", or "" when the payload names none (dstack's) */
-    char ocsp[8];        /* "online", "cache", "off", or "" */
+    /*
+     * "nvidia", "test", or "" when the payload names none (dstack's own). The
+     * verification fills an empty one from the committed bundle's
+     * trust_roots.device once the bundle's SHA-256 matched, and says so.
+     */
+    char trust_roots[8];
+    bool trust_roots_from_bundle;
+    char ocsp[8]; /* "online", "cache", "off", or "" */
 };
 
 /*

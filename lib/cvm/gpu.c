@@ -182,6 +182,11 @@ static const char *count_word(const struct dga_cvm_count *c)
     return c->kind == DGA_CVM_COUNT_EXACT ? "exactly" : "at least";
 }
 
+static bool root_allowed(const char *root, const struct dga_cvm_gpu_expect *g)
+{
+    return strcmp(root, "nvidia") == 0 ? g->trust_nvidia : g->trust_test;
+}
+
 static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cvm_gpu_expect *g,
                         struct dga_cvm_result *r)
 {
@@ -203,11 +208,10 @@ static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cv
                  p->devices);
     } else if (p->devtools && !g->allow_devtools) {
         cvm_fail(r, c, DGA_E_CVM_GPU_DEVTOOLS, "devtools true, not allowed");
-    } else if (p->trust_roots[0] == '\0') {
-        cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "the event names no trust roots");
-    } else if (!(strcmp(p->trust_roots, "nvidia") == 0 ? g->trust_nvidia : g->trust_test)) {
+    } else if (p->trust_roots[0] != '\0' && !root_allowed(p->trust_roots, g)) {
         cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "trust roots \"%s\" not allowed", p->trust_roots);
     } else {
+        /* a payload naming none (dstack's own) takes the committed bundle's: check_bundle */
         cvm_pass(r, c);
     }
 }
@@ -305,8 +309,35 @@ static dga_err bundle_time(const json_t *b, time_t *ret)
     return at != NULL ? dga_time_parse(at, ret) : DGA_E_CVM_BUNDLE_MISMATCH;
 }
 
+/*
+ * dstack's own payload names no trust roots (dstack-util builds it from the
+ * nvattest drop-in's stdout). The bundle it commits to does, under the same
+ * SHA-256 just checked: its trust_roots.device becomes the payload's, and
+ * must be one the expectations allow. False after failing the check.
+ */
+static bool adopt_bundle_root(const json_t *b, struct dga_cvm_gpu_payload *p,
+                              const struct dga_cvm_gpu_expect *g, struct dga_cvm_result *r)
+{
+    const enum dga_cvm_check_id c = DGA_CVM_CHECK_GPU_BUNDLE;
+    const char *root =
+        json_string_value(json_object_get(json_object_get(b, "trust_roots"), "device"));
+    if (root == NULL || (strcmp(root, "nvidia") != 0 && strcmp(root, "test") != 0)) {
+        cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS,
+                 "neither the event nor the bundle names a device trust root");
+        return false;
+    }
+    if (!root_allowed(root, g)) {
+        cvm_fail(r, c, DGA_E_CVM_GPU_TRUST_ROOTS, "trust roots \"%s\" (the bundle's) not allowed",
+                 root);
+        return false;
+    }
+    snprintf(p->trust_roots, sizeof p->trust_roots, "%s", root);
+    p->trust_roots_from_bundle = true;
+    return true;
+}
+
 /* The bundle's checks; *doc is its parsed JSON when they all passed. */
-static void check_bundle(const uint8_t *bundle, size_t len, const struct dga_cvm_gpu_payload *p,
+static void check_bundle(const uint8_t *bundle, size_t len, struct dga_cvm_gpu_payload *p,
                          const struct dga_cvm_expect *x, const struct dga_cvm_options *opt,
                          struct dga_cvm_result *r, json_t **doc, time_t *verified_at)
 {
@@ -329,6 +360,10 @@ static void check_bundle(const uint8_t *bundle, size_t len, const struct dga_cvm
         return;
     }
     json_t *b = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(b) && p->trust_roots[0] == '\0' && !adopt_bundle_root(b, p, &x->gpu, r)) {
+        json_decref(b);
+        return;
+    }
     const char *why =
         json_is_object(b) ? bundle_disagrees(b, p) : "the bundle is not a JSON object";
     if (why == NULL && bundle_time(b, verified_at) != DGA_E_OK) {

@@ -772,6 +772,58 @@ static void test_trust_roots(void **state)
     run_free(&t);
 }
 
+/*
+ * dstack's own payload (dstack-util builds it from the nvattest drop-in's
+ * stdout) names no trust roots: the committed bundle's trust_roots.device
+ * stands for it, under the expectations' allow-list, after the hash matched.
+ */
+static void dstack_payload_run(struct run *t, const char *root)
+{
+    memset(t, 0, sizeof *t);
+    t->bundle = make_bundle(2, root, nonce_hex, &t->bundle_len);
+    uint8_t sha[32];
+    char hex[65];
+    assert_int_equal(EVP_Digest(t->bundle, t->bundle_len, sha, NULL, EVP_sha256(), NULL), 1);
+    dga_hex_encode(sha, 32, hex);
+    char text[256];
+    snprintf(text, sizeof text,
+             "{\"version\":2,\"provider\":\"nvidia\",\"devices\":2,\"cc_mode\":\"on\","
+             "\"devtools\":false,\"evidence_sha256\":\"%s\"}",
+             hex);
+    t->payload = strdup(text);
+    t->payload_len = strlen(text);
+    std_log(&t->log, t->payload, t->payload_len);
+}
+
+static void test_dstack_payload_trust_roots(void **state)
+{
+    (void)state;
+    struct run t;
+    dstack_payload_run(&t, "nvidia");
+    run_verify(&t, REQ2);
+    assert_true(t.r.valid);
+    assert_string_equal(t.r.gpu.trust_roots, "nvidia");
+    assert_true(t.r.gpu.trust_roots_from_bundle);
+    run_free(&t);
+    /* a bundle on the test root: only where the expectations allow it */
+    dstack_payload_run(&t, "test");
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_TRUST_ROOTS,
+                 "trust roots \"test\" (the bundle's) not allowed");
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_NOT_RUN);
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"trust_roots\":[\"test\"]}}");
+    assert_true(t.r.valid);
+    assert_string_equal(t.r.gpu.trust_roots, "test");
+    run_free(&t);
+    /* a bundle that names no root either (nvattest's own output has none) */
+    dstack_payload_run(&t, "");
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_TRUST_ROOTS,
+                 "neither the event nor the bundle names a device trust root");
+    run_free(&t);
+}
+
 /* The application chooses report_data: GPU claims there count for nothing. */
 static void test_report_data_gpu_claims(void **state)
 {
@@ -1454,6 +1506,7 @@ int main(void)
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_devtools),
         cmocka_unit_test(test_trust_roots),
+        cmocka_unit_test(test_dstack_payload_trust_roots),
         cmocka_unit_test(test_report_data_gpu_claims),
         cmocka_unit_test(test_payload_strict),
         cmocka_unit_test(test_expect_parse),
