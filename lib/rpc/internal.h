@@ -55,6 +55,16 @@ struct dga_rpc {
     unsigned reattest_next; /* the next reattestation-<N>.json to try */
     pthread_mutex_t bucket_mu;
     struct rpc_bucket bucket; /* AttestGpu's rate */
+    /*
+     * GpuInfo's JSON answer for the bundle served last, keyed by that bundle's
+     * SHA-256. The key is computed from the bytes read on every request (and
+     * bound to the log before the cache is looked at), so an edited bundle can
+     * never hit it; what it saves is jansson escaping the same ~40 KB again.
+     */
+    pthread_mutex_t answer_mu;
+    uint8_t answer_sha256[32];
+    char *answer_text; /* NULL: nothing cached yet */
+    size_t answer_len;
     struct dga_service *svc;
 };
 
@@ -107,6 +117,8 @@ dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsign
  * memory).
  */
 dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);
+dga_err rpc_gpu_info_text(struct dga_rpc *r, const json_t *args, char **ret, size_t *ret_len,
+                          struct rpc_failure *f);
 dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
                                 struct rpc_failure *f);
 dga_err rpc_ensure_gpu_ready(struct dga_rpc *r, const json_t *args, json_t **ret,
@@ -119,11 +131,23 @@ bool rpc_utf8_valid(const uint8_t *p, size_t n);
 typedef dga_err (*rpc_method_fn)(struct dga_rpc *r, const json_t *args, json_t **ret,
                                  struct rpc_failure *f);
 
-/* A method of the table (server.c): its function and its messages in the .proto. */
+/*
+ * A method's whole JSON answer as text (malloc'd, compact), byte for byte
+ * what json_dumps(JSON_COMPACT) makes of fn's answer; for a method whose
+ * answer is costly to serialise and worth keeping. Same errors as fn.
+ */
+typedef dga_err (*rpc_json_text_fn)(struct dga_rpc *r, const json_t *args, char **ret,
+                                    size_t *ret_len, struct rpc_failure *f);
+
+/*
+ * A method of the table (server.c): its function, its messages in the
+ * .proto, and optionally its JSON answer as text (used in JSON mode).
+ */
 struct rpc_method {
     const char *name;
     rpc_method_fn fn;
     const ProtobufCMessageDescriptor *request, *response;
+    rpc_json_text_fn json_text;
 };
 
 /* The method called name, NULL when there is none. */

@@ -147,11 +147,69 @@ dga_err rpc_gpu_info(struct dga_rpc *r, const json_t *args, json_t **ret, struct
     if (e != DGA_E_OK) {
         return e;
     }
-    json_t *o = json_pack("{s:o}", "attestation", bundle_string(&c));
+    json_t *o = json_pack("{s:o}", "attestation", bundle_string(&c)); /* GpuInfoResponse */
     if (o == NULL) {
         return DGA_E_NOMEM;
     }
     *ret = o;
+    return DGA_E_OK;
+}
+
+/* The cached answer when it is for this bundle (a copy), else NULL. */
+static char *cached_answer(struct dga_rpc *r, const uint8_t sha256[32], size_t *ret_len)
+{
+    char *copy = NULL;
+    pthread_mutex_lock(&r->answer_mu);
+    if (r->answer_text != NULL && dga_mem_equal(r->answer_sha256, sha256, 32)) {
+        copy = malloc(r->answer_len + 1);
+        if (copy != NULL) {
+            memcpy(copy, r->answer_text, r->answer_len + 1);
+            *ret_len = r->answer_len;
+        }
+    }
+    pthread_mutex_unlock(&r->answer_mu);
+    return copy;
+}
+
+static void cache_answer(struct dga_rpc *r, const uint8_t sha256[32], const char *text, size_t len)
+{
+    char *keep = malloc(len + 1);
+    if (keep == NULL) {
+        return; /* not kept: the next request serialises again */
+    }
+    memcpy(keep, text, len + 1);
+    pthread_mutex_lock(&r->answer_mu);
+    free(r->answer_text);
+    r->answer_text = keep;
+    r->answer_len = len;
+    memcpy(r->answer_sha256, sha256, 32);
+    pthread_mutex_unlock(&r->answer_mu);
+}
+
+dga_err rpc_gpu_info_text(struct dga_rpc *r, const json_t *args, char **ret, size_t *ret_len,
+                          struct rpc_failure *f)
+{
+    (void)args;
+    _cleanup_(rpc_committed_clear) struct rpc_committed c = {0};
+    dga_err e = rpc_load_committed(r, &c, f); /* the binding checks, on every request */
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    size_t len = 0;
+    char *text = c.bundle != NULL ? cached_answer(r, c.sha256, &len) : NULL;
+    if (text == NULL) {
+        _cleanup_(json_decrefp) json_t *o = json_pack("{s:o}", "attestation", bundle_string(&c));
+        text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text == NULL) {
+            return DGA_E_NOMEM;
+        }
+        len = strlen(text);
+        if (c.bundle != NULL) {
+            cache_answer(r, c.sha256, text, len);
+        }
+    }
+    *ret = text;
+    *ret_len = len;
     return DGA_E_OK;
 }
 

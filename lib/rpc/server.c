@@ -76,6 +76,7 @@ dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path
     pthread_mutex_init(&r->ensure_mu, NULL);
     pthread_cond_init(&r->ensure_cv, NULL);
     pthread_mutex_init(&r->bucket_mu, NULL);
+    pthread_mutex_init(&r->answer_mu, NULL);
     r->reattest_next = 1;
     r->bucket =
         (struct rpc_bucket){.burst = c->attest_burst, .interval_ms = c->attest_interval * 1000};
@@ -89,6 +90,8 @@ void dga_rpc_free(struct dga_rpc *r)
         return;
     }
     dga_service_stop(r->svc); /* no request runs past this */
+    pthread_mutex_destroy(&r->answer_mu);
+    free(r->answer_text);
     pthread_mutex_destroy(&r->bucket_mu);
     pthread_cond_destroy(&r->ensure_cv);
     pthread_mutex_destroy(&r->ensure_mu);
@@ -236,13 +239,13 @@ static dga_err failed(struct rpc_failure *f, dga_err e, const char *name, const 
 
 static const struct rpc_method methods[] = {
     {"GpuInfo", rpc_gpu_info, &dstack_gpu_attest__empty__descriptor,
-     &dstack_gpu_attest__gpu_info_response__descriptor},
+     &dstack_gpu_attest__gpu_info_response__descriptor, rpc_gpu_info_text},
     {"GetGpuAttestation", rpc_get_gpu_attestation, &dstack_gpu_attest__empty__descriptor,
-     &dstack_gpu_attest__get_gpu_attestation_response__descriptor},
+     &dstack_gpu_attest__get_gpu_attestation_response__descriptor, NULL},
     {"EnsureGpuReady", rpc_ensure_gpu_ready, &dstack_gpu_attest__empty__descriptor,
-     &dstack_gpu_attest__ensure_gpu_ready_response__descriptor},
+     &dstack_gpu_attest__ensure_gpu_ready_response__descriptor, NULL},
     {"AttestGpu", rpc_attest_gpu, &dstack_gpu_attest__attest_gpu_request__descriptor,
-     &dstack_gpu_attest__attest_gpu_response__descriptor},
+     &dstack_gpu_attest__attest_gpu_response__descriptor, NULL},
 };
 
 const struct rpc_method *rpc_method_at(size_t i)
@@ -290,9 +293,9 @@ static dga_err request_args(const struct rpc_method *m, const struct dga_service
     return DGA_E_OK;
 }
 
-/* Routes req and runs its method: *ret_m and *ret its answer in the JSON mapping. */
-static dga_err route(struct dga_rpc *r, const struct dga_service_request *req, bool json,
-                     const struct rpc_method **ret_m, json_t **ret, struct rpc_failure *f)
+/* Routes req: *ret_m its method, *ret_args its arguments in the JSON mapping. */
+static dga_err route(const struct dga_service_request *req, bool json,
+                     const struct rpc_method **ret_m, json_t **ret_args, struct rpc_failure *f)
 {
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
         return failed(f, DGA_E_RPC_HTTP_METHOD, req->method, "");
@@ -306,13 +309,11 @@ static dga_err route(struct dga_rpc *r, const struct dga_service_request *req, b
     if (m == NULL) {
         return failed(f, DGA_E_RPC_METHOD, name, "");
     }
-    _cleanup_(json_decrefp) json_t *args = NULL;
-    dga_err e = request_args(m, req, query, json, &args, f);
-    if (e != DGA_E_OK) {
-        return e;
+    dga_err e = request_args(m, req, query, json, ret_args, f);
+    if (e == DGA_E_OK) {
+        *ret_m = m;
     }
-    *ret_m = m;
-    return m->fn(r, args, ret, f);
+    return e;
 }
 
 dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, unsigned *ret_status,
@@ -321,8 +322,19 @@ dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, u
     bool json = dga_rpc_request_json(req);
     const struct rpc_method *m = NULL;
     struct rpc_failure f = {0};
+    _cleanup_(json_decrefp) json_t *args = NULL;
     _cleanup_(json_decrefp) json_t *out = NULL;
-    dga_err e = route(r, req, json, &m, &out, &f);
+    dga_err e = route(req, json, &m, &args, &f);
+    if (e == DGA_E_OK && json && m->json_text != NULL) {
+        char *text = NULL;
+        size_t len = 0;
+        e = m->json_text(r, args, &text, &len, &f);
+        if (e == DGA_E_OK) {
+            return answer(200, text, len, ret_status, ret_body, ret_len);
+        }
+    } else if (e == DGA_E_OK) {
+        e = m->fn(r, args, &out, &f);
+    }
     if (e == DGA_E_NOMEM) {
         return e;
     }

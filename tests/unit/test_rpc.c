@@ -229,6 +229,44 @@ static void write_state(const char *bundle, size_t len, const char *commit_to, s
     test_write_file(dir, "runtime_events.log", log, strlen(log));
 }
 
+/*
+ * GpuInfo keeps its JSON answer for the bundle served last, keyed by the
+ * bundle's SHA-256 from the bytes read on each request: a hit, a miss after
+ * another bundle, and a cached bundle cut by one byte refused (the binding
+ * runs before the cache is looked at).
+ */
+static void test_gpu_info_answer_cache(void **state)
+{
+    (void)state;
+    const char a[] = "{\"a\":\"\\\"q\\\"\"}\n", b[] = "{\"b\":1}\n";
+    const char *want_a = "{\"attestation\":\"{\\\"a\\\":\\\"\\\\\\\"q\\\\\\\"\\\"}\\n\"}";
+    const char *want_b = "{\"attestation\":\"{\\\"b\\\":1}\\n\"}";
+    write_state(a, strlen(a), a, strlen(a));
+    expect("GET", "/GpuInfo", NULL, NULL, 200, want_a);
+    expect("GET", "/GpuInfo", NULL, NULL, 200, want_a); /* served from the cache */
+    write_state(b, strlen(b), b, strlen(b));
+    expect("GET", "/GpuInfo", NULL, NULL, 200, want_b);
+    write_state(a, strlen(a), a, strlen(a));
+    expect("GET", "/GpuInfo", NULL, NULL, 200, want_a);
+    write_state(a, strlen(a) - 1, a, strlen(a)); /* cut, the log still commits to a */
+    unsigned status = 0;
+    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
+    free(out);
+    /* protobuf mode does not use the JSON text: the same bundle as a GpuInfoResponse */
+    write_state(a, strlen(a), a, strlen(a));
+    size_t len = 0;
+    out = call_n("POST", "/GpuInfo", NULL, "", 0, &status, &len);
+    assert_int_equal(status, 200);
+    DstackGpuAttest__GpuInfoResponse *m =
+        dstack_gpu_attest__gpu_info_response__unpack(NULL, len, (const uint8_t *)out);
+    assert_non_null(m);
+    assert_string_equal(m->attestation, a);
+    dstack_gpu_attest__gpu_info_response__free_unpacked(m, NULL);
+    free(out);
+}
+
 static void test_bundle_binding(void **state)
 {
     (void)state;
@@ -724,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_query_args),
         cmocka_unit_test_setup_teardown(test_every_method_fits_its_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protobuf_nul_bundle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_info_answer_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
