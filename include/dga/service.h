@@ -30,6 +30,13 @@ dga_err dga_service_parse_listen(const char *text, struct sockaddr_storage *ret,
 
 /* Why a server logs: the library never prints, the program decides where lines go. */
 typedef void (*dga_service_log_fn)(void *cls, const char *line);
+/*
+ * One formatted line to log (nothing when log is NULL), cut at
+ * DGA_SERVICE_LOG_LINE_MAX bytes: every server's log helper.
+ */
+#define DGA_SERVICE_LOG_LINE_MAX 8192
+__attribute__((format(printf, 3, 4))) void dga_service_logf(dga_service_log_fn log, void *cls,
+                                                            const char *fmt, ...);
 
 /* The peer of a Unix-socket connection (SO_PEERCRED), as the kernel recorded it at connect. */
 struct dga_service_peer {

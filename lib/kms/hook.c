@@ -57,19 +57,7 @@ struct dga_kms_hook {
     struct dga_service *svc;
 };
 
-__attribute__((format(printf, 2, 3))) static void hook_log(const struct dga_kms_hook *h,
-                                                           const char *fmt, ...)
-{
-    if (h->cfg.log == NULL) {
-        return;
-    }
-    char line[DGA_KMS_PATH_MAX + 2 * DGA_KMS_REASON_LEN];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    h->cfg.log(h->cfg.log_cls, line);
-}
+#define hook_log(h, ...) dga_service_logf((h)->cfg.log, (h)->cfg.log_cls, __VA_ARGS__)
 
 /* ---- snapshots ---------------------------------------------------------------------------- */
 
@@ -424,7 +412,7 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
 
 static void log_line(void *cls, const char *line)
 {
-    hook_log(cls, "%s", line);
+    hook_log((const struct dga_kms_hook *)cls, "%s", line);
 }
 
 dga_err dga_kms_hook_serve(struct dga_kms_hook *h, struct dga_diag *diag)

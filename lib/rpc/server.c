@@ -24,19 +24,7 @@
 #include "rpc/pbjson.h"
 #include "rpc/testing.h"
 
-__attribute__((format(printf, 2, 3))) static void rpc_log(const struct dga_rpc *r, const char *fmt,
-                                                          ...)
-{
-    if (r->cfg.log == NULL) {
-        return;
-    }
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    r->cfg.log(r->cfg.log_cls, line);
-}
+#define rpc_log(r, ...) dga_service_logf((r)->cfg.log, (r)->cfg.log_cls, __VA_ARGS__)
 
 /* ---- start ---- */
 
@@ -412,7 +400,7 @@ static dga_err on_request(void *cls, const struct dga_service_request *req,
 
 static void log_line(void *cls, const char *line)
 {
-    rpc_log(cls, "%s", line);
+    rpc_log((const struct dga_rpc *)cls, "%s", line);
 }
 
 dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)

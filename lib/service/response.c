@@ -5,6 +5,7 @@
  * on its own. No libmicrohttpd here: the answers of a server's handler can
  * be built and tested without a daemon.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,4 +84,17 @@ void dga_service_error_json(void *cls, unsigned status, struct dga_service_respo
 {
     (void)cls;
     dga_service_response_json(ret, status, dga_service_status_json(status));
+}
+
+void dga_service_logf(dga_service_log_fn log, void *cls, const char *fmt, ...)
+{
+    if (log == NULL) {
+        return;
+    }
+    char line[DGA_SERVICE_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log(cls, line);
 }

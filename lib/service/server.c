@@ -91,19 +91,7 @@ static int64_t monotonic_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-__attribute__((format(printf, 2, 3))) static void service_log(const struct dga_service *s,
-                                                              const char *fmt, ...)
-{
-    if (s->cfg.log == NULL) {
-        return;
-    }
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    s->cfg.log(s->cfg.log_cls, line);
-}
+#define service_log(s, ...) dga_service_logf((s)->cfg.log, (s)->cfg.log_cls, __VA_ARGS__)
 
 /* ---- slow clients: the watcher ---- */
 

@@ -19,19 +19,7 @@
 #include "verifier/internal.h"
 #include "verifier/testing.h"
 
-__attribute__((format(printf, 2, 3))) static void verifier_log(const struct dga_verifier *v,
-                                                               const char *fmt, ...)
-{
-    if (v->cfg.log == NULL) {
-        return;
-    }
-    char line[DGA_VERIFIER_PATH_MAX + 256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    v->cfg.log(v->cfg.log_cls, line);
-}
+#define verifier_log(v, ...) dga_service_logf((v)->cfg.log, (v)->cfg.log_cls, __VA_ARGS__)
 
 /* ---- start ---- */
 
@@ -278,7 +266,7 @@ static dga_err on_request(void *cls, const struct dga_service_request *r,
 
 static void log_line(void *cls, const char *line)
 {
-    verifier_log(cls, "%s", line);
+    verifier_log((const struct dga_verifier *)cls, "%s", line);
 }
 
 dga_err dga_verifier_serve(struct dga_verifier *v, struct dga_diag *diag)
