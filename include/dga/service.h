@@ -113,7 +113,8 @@ const char *dga_service_status_json(unsigned status);
  * An error handler (struct dga_service_handlers.error) for a JSON server:
  * dga_service_status_json(status) as the body. cls is not used.
  */
-void dga_service_error_json(void *cls, unsigned status, struct dga_service_response *ret);
+void dga_service_error_json(void *cls, unsigned status, const struct dga_service_request *req,
+                            struct dga_service_response *ret);
 
 struct dga_service_handlers {
     /*
@@ -131,9 +132,13 @@ struct dga_service_handlers {
      * The answer for a status decided without handle: what head returned,
      * 400 for a target longer than max_uri, 413 for a body over
      * limits.max_request (by Content-Length, or as it arrives), 503 when the
-     * service has no memory for the request.
+     * service has no memory for the request. req is the request's head
+     * (method, Content-Type; uri NULL when it was too long or could not be
+     * kept; never a body or a peer), so that an answer can follow the
+     * encoding the request chose.
      */
-    void (*error)(void *cls, unsigned status, struct dga_service_response *ret);
+    void (*error)(void *cls, unsigned status, const struct dga_service_request *req,
+                  struct dga_service_response *ret);
     void *cls;
 };
 

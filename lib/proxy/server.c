@@ -59,9 +59,11 @@ static const char *status_text(unsigned status)
     }
 }
 
-static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
+static void on_error(void *cls, unsigned status, const struct dga_service_request *req,
+                     struct dga_service_response *ret)
 {
     (void)cls;
+    (void)req;
     dga_service_response_text(ret, status, status_text(status));
 }
 

@@ -145,7 +145,7 @@ static bool content_type_json(const char *ct)
 
 bool dga_rpc_request_json(const struct dga_service_request *req)
 {
-    const char *q = strchr(req->uri, '?');
+    const char *q = req->uri != NULL ? strchr(req->uri, '?') : NULL;
     return strcmp(req->method, "GET") == 0 || (q != NULL && query_json(q + 1)) ||
            content_type_json(req->content_type);
 }
@@ -347,22 +347,35 @@ dga_err dga_rpc_call(struct dga_rpc *r, const struct dga_service_request *req, u
 
 /* ---- HTTP ---- */
 
-/* What the service decides alone: prpc answers every error 400, an oversize body included. */
-static void on_error(void *cls, unsigned status, struct dga_service_response *ret)
+/*
+ * What the service decides alone: prpc answers every error 400, an oversize
+ * body included, in the encoding the request chose (a PrpcError in binary
+ * mode; a target too long to keep is judged by its method and Content-Type).
+ */
+static void on_error(void *cls, unsigned status, const struct dga_service_request *head,
+                     struct dga_service_response *ret)
 {
     (void)cls;
-    switch (status) {
-    case 413:
-        dga_service_response_json(
-            ret, 400, "{\n  \"error\": \"rpc-request: the request body is too large\"\n}");
-        return;
-    case 503:
+    if (status == 503) {
         dga_service_response_json(ret, 503, "{\n  \"error\": \"out of memory\"\n}");
         return;
-    default:
-        dga_service_response_json(ret, 400, "{\n  \"error\": \"rpc-request: bad request\"\n}");
+    }
+    char message[64];
+    snprintf(message, sizeof message, "%s",
+             status == 413 ? "rpc-request: the request body is too large"
+                           : "rpc-request: bad request");
+    unsigned st = 0;
+    char *body = NULL;
+    size_t len = 0;
+    if (!dga_rpc_request_json(head) && prpc_error(message, &st, &body, &len) == DGA_E_OK) {
+        dga_service_response_json_owned(ret, st, body, len);
+        snprintf(ret->content_type, sizeof ret->content_type, "application/octet-stream");
         return;
     }
+    dga_service_response_json(
+        ret, 400,
+        status == 413 ? "{\n  \"error\": \"rpc-request: the request body is too large\"\n}"
+                      : "{\n  \"error\": \"rpc-request: bad request\"\n}");
 }
 
 static void log_request(const struct dga_rpc *r, const struct dga_service_request *req,

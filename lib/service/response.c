@@ -80,9 +80,11 @@ const char *dga_service_status_json(unsigned status)
     }
 }
 
-void dga_service_error_json(void *cls, unsigned status, struct dga_service_response *ret)
+void dga_service_error_json(void *cls, unsigned status, const struct dga_service_request *req,
+                            struct dga_service_response *ret)
 {
     (void)cls;
+    (void)req;
     dga_service_response_json(ret, status, dga_service_status_json(status));
 }
 

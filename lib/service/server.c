@@ -273,21 +273,24 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct dga_ser
     return ret;
 }
 
-static enum MHD_Result send_error(struct dga_service *s, struct MHD_Connection *conn,
-                                  unsigned status)
-{
-    struct dga_service_response r;
-    memset(&r, 0, sizeof r);
-    s->h.error(s->h.cls, status, &r);
-    return send_response(conn, &r);
-}
-
-/* ---- request handling ---- */
-
 static const char *content_type(struct MHD_Connection *conn)
 {
     return mhd()->lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
 }
+
+/* uri: NULL when it was too long or could not be kept. */
+static enum MHD_Result send_error(struct dga_service *s, struct MHD_Connection *conn,
+                                  const char *method, const char *uri, unsigned status)
+{
+    const struct dga_service_request head = {
+        .method = method, .uri = uri, .content_type = content_type(conn)};
+    struct dga_service_response r;
+    memset(&r, 0, sizeof r);
+    s->h.error(s->h.cls, status, &head, &r);
+    return send_response(conn, &r);
+}
+
+/* ---- request handling ---- */
 
 /* Checks that need only the request line and headers: answered before any body is read. */
 static unsigned early_status(struct dga_service *s, struct MHD_Connection *conn, const char *method,
@@ -347,11 +350,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct request_ctx *ctx = *con_cls;
     if (ctx != NULL && ctx->uri_too_long) {
         watch_reading(s, conn, false);
-        return send_error(s, conn, 400);
+        return send_error(s, conn, method, NULL, 400);
     }
     if (ctx == NULL || ctx->uri == NULL) {
         watch_reading(s, conn, false);
-        return send_error(s, conn, 503);
+        return send_error(s, conn, method, NULL, 503);
     }
     if (!ctx->started) {
         ctx->started = true;
@@ -361,7 +364,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES; /* the body, if any, is still to come: still watched */
         }
         watch_reading(s, conn, false);
-        return send_error(s, conn, status);
+        return send_error(s, conn, method, ctx->uri, status);
     }
     if (*upload_data_size > 0) {
         if (!ctx->too_large && buf_append(&ctx->body, upload_data, *upload_data_size) != DGA_E_OK) {
@@ -373,7 +376,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     watch_reading(s, conn, false); /* the whole request is in: answering may take long */
     if (ctx->too_large) {
-        return send_error(s, conn, 413);
+        return send_error(s, conn, method, ctx->uri, 413);
     }
     return answer(s, conn, method, ctx);
 }

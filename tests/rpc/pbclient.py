@@ -97,6 +97,11 @@ status, _, data = request("POST", "/GpuInfo", body=b"\x0a\x05ab")
 check("corrupt body", status == 400 and prpc_error(data) ==
       "rpc-request: the RPC request is not the method's request message: GpuInfo: "
       "not a protobuf Empty message", "HTTP %d %r" % (status, data))
+# a body over --max-request (64K): the server refuses it before reading it, in binary mode too
+status, ctype, data = request("POST", "/GpuInfo", body=b"\x0a" + b"\x00" * 70000)
+check("oversize body", status == 400 and ctype == "application/octet-stream" and
+      prpc_error(data) == "rpc-request: the request body is too large",
+      "HTTP %d %r %r" % (status, ctype, data[:200]))
 # a field Empty does not have, well formed: ignored as prost ignores it
 status, _, data = request("POST", "/GpuInfo", body=pb.AttestGpuRequest(nonce=b"\x01" * 32)
                           .SerializeToString())

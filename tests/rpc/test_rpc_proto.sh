@@ -60,7 +60,7 @@ for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 rc=$?
 cat "$tmp/py.out"
 [ "$rc" -eq 0 ] || bad "protobuf client: $rc failure(s)"
-grep -c '^ok ' "$tmp/py.out" | grep -qx 14 || bad "protobuf client: not every check ran"
+grep -c '^ok ' "$tmp/py.out" | grep -qx 15 || bad "protobuf client: not every check ran"
 
 # ---- the rpc client: rpc NAME WANT-EXIT ARGS... (stdout in $tmp/out, stderr in $tmp/err) ----
 rpc() {

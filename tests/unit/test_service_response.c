@@ -84,7 +84,7 @@ static void test_error_json(void **state)
 {
     (void)state;
     struct dga_service_response r;
-    dga_service_error_json(NULL, 413, &r);
+    dga_service_error_json(NULL, 413, NULL, &r);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.content_type, "application/json");
     assert_string_equal(r.headers[0].value, "no-store");
