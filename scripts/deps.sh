@@ -35,6 +35,10 @@ packages=(
     libprotobuf-c-dev  # the RPC service's protobuf mode (protobuf-c runtime)
     python3-protobuf   # `make test`: the independent protobuf client of tests/rpc/test_rpc_proto.sh
     protobuf-compiler  # `make test`: protoc --python_out for that client
+    dpkg-dev           # `make deb`: dpkg-buildpackage, dpkg-shlibdeps (debian/)
+    debhelper          # `make deb`: dh with the cmake+ninja build system and dh_installsystemd
+    fakeroot           # `make deb`: dpkg-buildpackage's gain-root tool (idle while debian/control says Rules-Requires-Root: no)
+    lintian            # `make check-package`: the built packages must be lintian clean
 )
 # `make test`: node and npm run the TDX quote oracle (tests/oracle). A node
 # that is already there (e.g. from nodesource, with its own npm) is used as
