@@ -638,6 +638,16 @@ static void test_dstack_combinations(void **state)
     run_verify(&t, REQ2);
     assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_DUPLICATE,
                  "event 9: gpu-attestation more than 1 time(s)");
+    dga_cvm_result_clear(&t.r);
+    /* The gate alone in a non-dstack image: no dstack boot events, not dstack's sequence. */
+    while (t.log.n > 2) {
+        remove_at(&t.log, 1);
+    }
+    insert_at(&t.log, 0, DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+    remove_at(&t.log, 2);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_MISSING,
+                 "no system-preparing event before system-ready");
     run_free(&t);
 }
 
