@@ -36,6 +36,9 @@
 #define DGA_GATE_BUNDLE_MAX_BYTES (16u << 20) /* 64 GPUs of evidence fit easily */
 
 #define DGA_GATE_REGO_EQUIVALENTS_MAX 16u
+#define DGA_GATE_APP_COMPOSE_MAX_BYTES (1u << 20) /* dstack's app-compose.json */
+/* dstack's default: dstack-util setup reads the app's compose file from the host-shared dir. */
+#define DGA_GATE_APP_COMPOSE_DEFAULT "/dstack/.host-shared/app-compose.json"
 
 /*
  * There is no Rego engine: a gpu_policy "rego" is accepted only when the
@@ -48,9 +51,20 @@ struct dga_gate_rego_equivalent {
 };
 
 struct dga_gate_config {
-    char *rim_dir;       /* required: the RIM store */
-    char *policy;        /* policy document (docs/policy.md); NULL: the built-in default */
-    json_t *gpu_policy;  /* dstack's gpu_policy value (hashed as gpu-policy-hash); {} if absent */
+    char *rim_dir;      /* required: the RIM store */
+    char *policy;       /* policy document (docs/policy.md); NULL: the built-in default */
+    json_t *gpu_policy; /* dstack's gpu_policy value (hashed as gpu-policy-hash); {} if absent */
+    /*
+     * dstack's app-compose.json: the gpu_policy is read from it as dstack-util reads it
+     * (/requirements/gpu_policy, {} if absent); NULL: the gpu_policy key above. The two
+     * together are a config error (one source of truth).
+     */
+    char *app_compose;
+    /*
+     * "policy_hash_event": false ("emit", the default) emits gpu-policy-hash; true
+     * ("dstack") leaves it to dstack-util setup, which emits it on every launch.
+     */
+    bool policy_hash_by_dstack;
     char *nvml;          /* NULL: libnvidia-ml.so.1 */
     char *sysfs_pci;     /* NULL: /sys/bus/pci/devices */
     char *run_dir;       /* DGA_GATE_RUN_DIR */

@@ -181,14 +181,16 @@ static json_t *gate_json(const struct gate_state *g)
 {
     const struct dga_gate_result *r = g->res;
     return json_pack(
-        "{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s}", "dry_run", g->opt->dry_run, "step",
+        "{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s,s:s}", "dry_run", g->opt->dry_run, "step",
         r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
         r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)), "reason", r->reason,
         "inventory", inventory_json(g), "cc", cc_json(g), "driver_version",
         g->collected ? g->col->driver_version : "", "event_version",
         (json_int_t)g->cfg->event_version, "devtools_allowed", g->allow_devtools, "debug_allowed",
         dga_policy_allow_debug(g->policy), "insecure_boot_allowed",
-        dga_policy_allow_insecure_boot(g->policy), "ocsp", dga_ocsp_mode_name(g->ocsp.mode));
+        dga_policy_allow_insecure_boot(g->policy), "ocsp", dga_ocsp_mode_name(g->ocsp.mode),
+        /* who emits gpu-policy-hash: the gate, or dstack-util (the same gpu_policy_sha256) */
+        "policy_hash_event", g->cfg->policy_hash_by_dstack ? "dstack" : "emit");
 }
 
 /*

@@ -12,11 +12,11 @@
 #include "core/jsonconst.h"
 #include "dga/gate.h"
 #include "dga/util.h"
+#include "gate/internal.h"
 
 #define DEFAULT_CC_TIMEOUT_MS 30000u
 #define DEFAULT_COLLECT_TIMEOUT_MS 300000u /* dstack's nvattest timeout */
 #define DEFAULT_READY_TIMEOUT_MS 30000u
-#define GPU_POLICY_MAX_DEPTH 16
 
 enum key_type {
     KEY_PATH,
@@ -28,7 +28,8 @@ enum key_type {
     KEY_OBJECT,
     KEY_OCSP_MODE,
     KEY_MAX_AGE,
-    KEY_REGO_EQUIVALENTS
+    KEY_REGO_EQUIVALENTS,
+    KEY_HASH_EVENT
 };
 
 #define OCSP_MAX_AGE_MAX 315360000 /* ten years, as attest --ocsp-max-age */
@@ -49,6 +50,8 @@ static const struct key keys[] = {
     PATH_KEY("rim_dir", rim_dir),
     PATH_KEY("policy", policy),
     {"gpu_policy", KEY_OBJECT, offsetof(struct dga_gate_config, gpu_policy)},
+    PATH_KEY("app_compose", app_compose),
+    {"policy_hash_event", KEY_HASH_EVENT, 0},
     PATH_KEY("nvml", nvml),
     PATH_KEY("sysfs_pci", sysfs_pci),
     PATH_KEY("run_dir", run_dir),
@@ -104,8 +107,7 @@ static dga_err take_uint(const json_t *v, json_int_t min, json_int_t max, unsign
     return DGA_E_OK;
 }
 
-/* Depth of a JSON value, stopping early past the cap. */
-static size_t json_depth(const json_t *v, size_t cap)
+size_t gate_json_depth(const json_t *v, size_t cap)
 {
     if (cap == 0 || !(json_is_object(v) || json_is_array(v))) {
         return 0;
@@ -116,7 +118,7 @@ static size_t json_depth(const json_t *v, size_t cap)
         json_t *m;
         json_object_foreach(json_iterable(v), name, m)
         {
-            size_t d = json_depth(m, cap - 1);
+            size_t d = gate_json_depth(m, cap - 1);
             deepest = d > deepest ? d : deepest;
         }
     } else {
@@ -124,7 +126,7 @@ static size_t json_depth(const json_t *v, size_t cap)
         json_t *m;
         json_array_foreach(v, i, m)
         {
-            size_t d = json_depth(m, cap - 1);
+            size_t d = gate_json_depth(m, cap - 1);
             deepest = d > deepest ? d : deepest;
         }
     }
@@ -211,9 +213,17 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
         return take_uint(v, 0, OCSP_MAX_AGE_MAX, u);
     case KEY_REGO_EQUIVALENTS:
         return take_rego_equivalents(v, c);
+    case KEY_HASH_EVENT:
+        /* "emit" (the gate's own event) or "dstack" (dstack-util setup emits it). */
+        if (json_is_string(v) && strcmp(json_string_value(v), "emit") == 0) {
+            return DGA_E_OK;
+        }
+        c->policy_hash_by_dstack = json_is_string(v) && strcmp(json_string_value(v), "dstack") == 0;
+        return c->policy_hash_by_dstack ? DGA_E_OK : DGA_E_GATE_CONFIG;
     case KEY_OBJECT:
         /* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
-        if (!json_is_object(v) || json_depth(v, GPU_POLICY_MAX_DEPTH + 1) > GPU_POLICY_MAX_DEPTH) {
+        if (!json_is_object(v) ||
+            gate_json_depth(v, GATE_GPU_POLICY_MAX_DEPTH + 1) > GATE_GPU_POLICY_MAX_DEPTH) {
             return DGA_E_GATE_CONFIG;
         }
         c->gpu_policy = json_incref(v);
@@ -267,6 +277,10 @@ static dga_err parse_object(json_t *root, struct dga_gate_config *c, struct dga_
     }
     if (c->rim_dir == NULL) {
         return dga_diag_set(diag, DGA_E_GATE_CONFIG, 0, "rim_dir");
+    }
+    if (c->app_compose != NULL && c->gpu_policy != NULL) {
+        /* One source of truth: the policy dstack-util hashes is the app-compose file's. */
+        return dga_diag_set(diag, DGA_E_GATE_CONFIG, 0, "gpu_policy");
     }
     return set_defaults(c);
 }

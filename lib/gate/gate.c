@@ -6,11 +6,13 @@
  * gpu-attestation event and no ready state follow a failure. The bundle is
  * written on every outcome the run directory allows.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -237,14 +239,114 @@ static dga_err read_rego(struct gate_state *g, const json_t *rego)
                 hex);
 }
 
+/* The app-compose member that must be an object when present; NULL when absent. */
+static dga_err compose_object(struct gate_state *g, json_t *parent, const char *name, json_t **ret)
+{
+    json_t *v = json_object_get(parent, name);
+    if (v != NULL && !json_is_object(v)) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "app_compose: %s: %s must be an object", g->cfg->app_compose, name);
+    }
+    *ret = v;
+    return DGA_E_OK;
+}
+
+/*
+ * dstack-util writes the digest-version file from app-compose's event_log_version (default
+ * 1) and refuses a different one already there: the gate, which writes it first, must agree.
+ */
+static dga_err check_event_log_version(struct gate_state *g, const json_t *compose)
+{
+    const json_t *v = json_object_get(compose, "event_log_version");
+    json_int_t want = v == NULL ? 1 : json_is_integer(v) ? json_integer_value(v) : 0;
+    if (want != 1 && want != 2) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "app_compose: %s: event_log_version must be 1 or 2", g->cfg->app_compose);
+    }
+    if ((unsigned)want != g->cfg->event_version) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "app_compose: %s: event_log_version %d but event_version %u: dstack-util "
+                    "would refuse the digest-version file the gate writes",
+                    g->cfg->app_compose, (int)want, g->cfg->event_version);
+    }
+    return DGA_E_OK;
+}
+
+/*
+ * As dstack-util: the JSON value at /requirements/gpu_policy of the raw app-compose.json,
+ * {} when absent. Fail closed where dstack's typed reading would fail too (a requirements
+ * or gpu_policy that is not an object, duplicate keys).
+ */
+static dga_err policy_from_compose(struct gate_state *g, json_t *compose)
+{
+    json_t *req = NULL, *gp = NULL;
+    dga_err e = compose_object(g, compose, "requirements", &req);
+    if (e == DGA_E_OK && req != NULL) {
+        e = compose_object(g, req, "gpu_policy", &gp);
+    }
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = check_event_log_version(g, compose);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    g->gpu_policy = gp != NULL ? json_incref(gp) : json_object();
+    return g->gpu_policy != NULL ? DGA_E_OK
+                                 : fail(g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, DGA_GATE_OUTCOME_IO,
+                                        "app_compose: out of memory");
+}
+
+static dga_err read_app_compose(struct gate_state *g)
+{
+    const char *path = g->cfg->app_compose;
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    dga_err e = dga_file_read(path, DGA_GATE_APP_COMPOSE_MAX_BYTES, &text, &len);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_SETUP, e, DGA_GATE_OUTCOME_IO, "app_compose: %s: %s: %s", path,
+                    dga_err_name(e), dga_err_message(e));
+    }
+    json_error_t jerr;
+    _cleanup_(json_decrefp) json_t *compose =
+        json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(compose)) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "app_compose: %s: not a JSON object (byte %d)", path,
+                    compose == NULL ? jerr.position : 0);
+    }
+    e = policy_from_compose(g, compose);
+    if (e == DGA_E_OK &&
+        gate_json_depth(g->gpu_policy, GATE_GPU_POLICY_MAX_DEPTH + 1) > GATE_GPU_POLICY_MAX_DEPTH) {
+        return fail(g, DGA_GATE_STEP_SETUP, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                    "app_compose: %s: gpu_policy nested deeper than %d", path,
+                    GATE_GPU_POLICY_MAX_DEPTH);
+    }
+    return e;
+}
+
+/* The gpu_policy: the app-compose file's when the config names one, else the config's. */
+static dga_err take_gpu_policy(struct gate_state *g)
+{
+    if (g->cfg->app_compose != NULL) {
+        return read_app_compose(g);
+    }
+    g->gpu_policy = json_incref(g->cfg->gpu_policy);
+    return DGA_E_OK;
+}
+
 /* dstack's gpu_policy: hashed as written, every key understood, its knobs applied. */
 static dga_err read_gpu_policy(struct gate_state *g)
 {
-    const json_t *gp = g->cfg->gpu_policy;
+    dga_err e = take_gpu_policy(g);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    const json_t *gp = g->gpu_policy;
     _cleanup_(freep) char *jcs = NULL;
     size_t len = 0;
     struct dga_diag diag = {0};
-    dga_err e = dga_jcs_encode(gp, &jcs, &len, &diag);
+    e = dga_jcs_encode(gp, &jcs, &len, &diag);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e), "gpu_policy: %s: %s",
                     dga_err_name(e), dga_err_message(e));
@@ -404,27 +506,105 @@ static dga_err setup(struct gate_state *g)
 
 /* ---- the measured events ---- */
 
-/* The digest-version file (once per boot), then the event. */
+/* The digest-version file (once per boot), then the event unless dstack-util emits it. */
 static dga_err policy_hash_event(struct gate_state *g)
 {
     struct dga_diag diag = {0};
     enum dga_event_version v = g->cfg->event_version == 2 ? DGA_EVENT_V2 : DGA_EVENT_V1;
     dga_err e = dga_event_version_set(g->backend, v, &diag);
-    if (e != DGA_E_OK) {
+    if (e != DGA_E_OK || g->cfg->policy_hash_by_dstack) {
         return e;
     }
     return dga_event_emit(g->backend, DGA_EVENT_GPU_POLICY_HASH, g->gpu_policy_sha256,
                           sizeof g->gpu_policy_sha256, &diag);
 }
 
+/* The runtime event log as it is now; *ret stays NULL when there is none yet. */
+static dga_err read_log(struct gate_state *g, struct dga_eventlog **ret)
+{
+    const char *dir = g->cfg->event_log_dir != NULL ? g->cfg->event_log_dir : DGA_EVENT_LOG_DIR;
+    char path[DGA_GATE_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", dir, DGA_EVENT_LOG_FILE);
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        return DGA_E_OK;
+    }
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    dga_err e = dga_file_read(path, DGA_GATE_BUNDLE_MAX_BYTES, &text, &len);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return dga_eventlog_parse((const char *)text, len, ret, NULL);
+}
+
+/*
+ * What this run's gpu-policy-hash means next to one already in the log: in "emit" mode a
+ * second event (refused by any strict verifier); in "dstack" mode dstack-util's own, which
+ * must be the gate's value (the gate runs first in the shipped units: normally none yet).
+ */
+static dga_err check_logged_policy_hash(struct gate_state *g, const struct dga_event *ev)
+{
+    if (!g->cfg->policy_hash_by_dstack) {
+        return fail(g, DGA_GATE_STEP_POLICY_HASH, DGA_E_CVM_EVENT_DUPLICATE,
+                    DGA_GATE_OUTCOME_REFUSED,
+                    "event: gpu-policy-hash: event %zu of the log is one already: set "
+                    "policy_hash_event \"dstack\" when dstack-util emits it",
+                    ev->where);
+    }
+    if (ev->payload_len != 32 || CRYPTO_memcmp(ev->payload, g->gpu_policy_sha256, 32) != 0) {
+        return fail(g, DGA_GATE_STEP_POLICY_HASH, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
+                    "event: gpu-policy-hash: event %zu of the log is not the gate's gpu_policy "
+                    "hash: dstack-util read another policy",
+                    ev->where);
+    }
+    return DGA_E_OK;
+}
+
+/*
+ * Before a boot run's first event: a gpu-attestation already in the log (dstack's own GPU
+ * step ran first, or the gate ran twice) would make a second one, which no strict verifier
+ * accepts; the gate refuses rather than measure an unverifiable log.
+ */
+static dga_err check_log(struct gate_state *g)
+{
+    _cleanup_(dga_eventlog_freep) struct dga_eventlog *log = NULL;
+    dga_err e = read_log(g, &log);
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_POLICY_HASH, e, DGA_GATE_OUTCOME_IO,
+                    "event: the runtime event log cannot be read: %s: %s", dga_err_name(e),
+                    dga_err_message(e));
+    }
+    for (size_t i = 0; log != NULL && i < log->n; i++) {
+        const struct dga_event *ev = &log->events[i];
+        if (strcmp(ev->name, DGA_EVENT_GPU_ATTESTATION) == 0) {
+            return fail(g, DGA_GATE_STEP_POLICY_HASH, DGA_E_CVM_EVENT_DUPLICATE,
+                        DGA_GATE_OUTCOME_REFUSED,
+                        "event: gpu-attestation: event %zu of the log is one already: a second "
+                        "would leave a log no verifier accepts (is dstack's GPU step active?)",
+                        ev->where);
+        }
+    }
+    for (size_t i = 0; log != NULL && i < log->n; i++) {
+        const struct dga_event *ev = &log->events[i];
+        if (strcmp(ev->name, DGA_EVENT_GPU_POLICY_HASH) == 0) {
+            return check_logged_policy_hash(g, ev);
+        }
+    }
+    return DGA_E_OK;
+}
+
 static dga_err emit_policy_hash(struct gate_state *g)
 {
-    dga_err e = policy_hash_event(g);
+    dga_err e = check_log(g);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    e = policy_hash_event(g);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_POLICY_HASH, e, DGA_GATE_OUTCOME_IO,
                     "event: gpu-policy-hash: %s: %s", dga_err_name(e), dga_err_message(e));
     }
-    g->res->policy_hash_emitted = true;
+    g->res->policy_hash_emitted = !g->cfg->policy_hash_by_dstack;
     return DGA_E_OK;
 }
 
@@ -951,6 +1131,7 @@ static void state_free(struct gate_state *g)
     free(g->rego_verdict);
     dga_trust_clear(&g->device_root);
     dga_trust_clear(&g->rim_root);
+    json_decref(g->gpu_policy);
 }
 
 void dga_gate_result_clear(struct dga_gate_result *r)

@@ -19,6 +19,7 @@ struct gate_state {
     struct dga_policy *policy;
     struct dga_ocsp_source ocsp; /* revocation: the config's choice (setup_ocsp) */
     uint8_t policy_sha256[32];
+    json_t *gpu_policy; /* the config's gpu_policy or the app-compose file's (a reference) */
     uint8_t gpu_policy_sha256[32];
     bool allow_devtools; /* policy document or gpu_policy says so */
     /* gpu_policy.rego and the policy document that stands in for it (rego_equivalents). */
@@ -43,6 +44,11 @@ struct gate_state {
     struct dga_set_appraisal *ap;
     bool appraised;
 };
+
+/* dstack's gpu_policy is an object; its depth is capped below JCS's own cap. */
+#define GATE_GPU_POLICY_MAX_DEPTH 16
+/* Depth of a JSON value (a scalar is 0), stopping early past the cap. */
+size_t gate_json_depth(const json_t *v, size_t cap);
 
 /* The device as the reason names it: "GPU-0 (0000:41:00.0)". */
 void gate_device_name(const struct gate_state *g, size_t index, char *out, size_t size);

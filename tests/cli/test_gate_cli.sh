@@ -126,9 +126,75 @@ expect_bundle '"ueid":"4100"' "GPU-0 signs with its own leaf"
 expect_bundle '"ueid":"8193"' "GPU-1 signs with its own leaf"
 grep -q "^gpu-policy-hash\|RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=" "$tmp/log/runtime_events.log" || bad "gpu-policy-hash payload is SHA-256({})"
 
-gate 0 "a second run on the same boot appends (same version file)"
-[ "$(log_count gpu-attestation)" = 2 ] || bad "second run logs a second event"
+# A second run on the same boot would log a second gpu-attestation, which no strict
+# verifier accepts: refused before anything is measured.
+gate 1 "a second run on the same boot is refused" &&
+    expect_line err "dstack-gpu-attest: gate: event: gpu-attestation: event 2 of the log is one already: a second would leave a log no verifier accepts (is dstack's GPU step active?)" "second run reason"
+[ "$(log_count gpu-attestation)" = 1 ] || bad "second run logged a second event"
+[ "$(log_count gpu-policy-hash)" = 1 ] || bad "second run logged a second policy hash"
 replay_matches "second run"
+
+# dstack coexistence (docs/dstack.md): the gpu_policy read from dstack's app-compose.json as
+# dstack-util reads it (/requirements/gpu_policy, {} when absent), so gpu-policy-hash equals
+# dstack's own value (its vectors: {} and {"attest_gpu":true}, whitespace and all).
+ATTEST_TRUE_HASH=81f5d3ad40653341232238c4ca656bddddc297d6382ae2ab391e4bb36dd80b66
+AC=$fx/dstack/app-compose
+logged_policy_hash() {
+    grep -F '"event":"gpu-policy-hash"' "$tmp/log/runtime_events.log" |
+        sed 's/.*"payload":"\([^"]*\)".*/\1/' | base64 -d | od -An -tx1 | tr -d ' \n'
+}
+for c in no-policy:$EMPTY_HASH empty-requirements:$EMPTY_HASH empty-policy:$EMPTY_HASH \
+    attest-gpu-true:$ATTEST_TRUE_HASH; do
+    f=${c%%:*} want=${c#*:}
+    reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/$f.json\""
+    gate 0 "app_compose $f" && passed "app_compose $f" 2
+    [ "$(logged_policy_hash)" = "$want" ] || bad "app_compose $f: gpu-policy-hash $(logged_policy_hash), dstack's is $want"
+    payload | grep -qF "\"gpu_policy_sha256\":\"$want\"" || bad "app_compose $f: payload hash"
+    expect_bundle '"policy_hash_event":"emit"' "app_compose $f: emit recorded"
+done
+
+# policy_hash_event "dstack": dstack-util emits gpu-policy-hash; the gate emits none, writes
+# the version file, and records the value dstack-util will emit.
+DSTACK_MODE="$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/attest-gpu-true.json\",\"policy_hash_event\":\"dstack\""
+reset; config "$DSTACK_MODE"
+gate 0 "policy_hash_event dstack"
+[ "$(log_count gpu-policy-hash)" = 0 ] || bad "dstack mode: the gate emitted gpu-policy-hash"
+[ "$(log_count gpu-attestation)" = 1 ] || bad "dstack mode: gpu-attestation not logged once"
+[ "$(cat "$tmp/log/runtime_event_version" 2>/dev/null)" = 1 ] || bad "dstack mode: version file"
+payload | grep -qF "\"gpu_policy_sha256\":\"$ATTEST_TRUE_HASH\"" || bad "dstack mode: payload hash"
+expect_bundle "\"gpu_policy_sha256\":\"$ATTEST_TRUE_HASH\"" "dstack mode: bundle hash"
+expect_bundle '"policy_hash_event":"dstack"' "dstack mode recorded"
+replay_matches "dstack mode"
+# A gpu-policy-hash already in the log: dstack mode checks it is the gate's value; emit mode
+# refuses a second one.
+policy_line() { # HEX: a log line for gpu-policy-hash with that payload
+    printf '{"event":"gpu-policy-hash","payload":"%s"}\n' "$(printf '%s' "$1" | xxd -r -p | base64 -w0)"
+}
+reset; mkdir -p "$tmp/log"; policy_line "$ATTEST_TRUE_HASH" >"$tmp/log/runtime_events.log"
+gate 0 "dstack mode: dstack-util's equal gpu-policy-hash already logged"
+[ "$(log_count gpu-policy-hash)" = 1 ] || bad "dstack mode: a second gpu-policy-hash"
+reset; mkdir -p "$tmp/log"; policy_line "$EMPTY_HASH" >"$tmp/log/runtime_events.log"
+gate 1 "dstack mode: another gpu-policy-hash already logged" &&
+    expect_line err "dstack-gpu-attest: gate: event: gpu-policy-hash: event 1 of the log is not the gate's gpu_policy hash: dstack-util read another policy" "dstack mode mismatch reason"
+log_has gpu-attestation && bad "dstack mode mismatch: gpu-attestation logged"
+config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/no-policy.json\""
+reset; mkdir -p "$tmp/log"; policy_line "$EMPTY_HASH" >"$tmp/log/runtime_events.log"
+gate 1 "emit mode: a gpu-policy-hash already logged" &&
+    expect_line err "dstack-gpu-attest: gate: event: gpu-policy-hash: event 1 of the log is one already: set policy_hash_event \"dstack\" when dstack-util emits it" "emit mode duplicate reason"
+[ "$(log_count gpu-policy-hash)" = 1 ] || bad "emit mode: a second gpu-policy-hash"
+# The app-compose's event_log_version must be the gate's event_version (dstack-util refuses
+# a version file that differs); the two gpu_policy sources together are a config error.
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/attest-gpu-true-v2.json\""
+gate 2 "app_compose event_log_version 2, event_version 1" &&
+    expect_line err "dstack-gpu-attest: gate: app_compose: $AC/attest-gpu-true-v2.json: event_log_version 2 but event_version 1: dstack-util would refuse the digest-version file the gate writes" "event_log_version reason"
+log_has gpu-policy-hash && bad "event_log_version mismatch: something was measured"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/attest-gpu-true-v2.json\",\"event_version\":2"
+gate 0 "app_compose event_log_version 2, event_version 2" && passed "event_log_version 2" 2
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$AC/no-policy.json\",\"gpu_policy\":{}"
+gate 2 "app_compose and gpu_policy together"
+reset; config "$STD,\"policy\":\"$tmp/policy.json\",\"app_compose\":\"$tmp/absent.json\""
+gate 3 "app_compose missing" && expect err "app_compose: $tmp/absent.json: io" "app_compose missing reason"
+config "$STD,\"policy\":\"$tmp/policy.json\""
 
 # The ready state comes after the event: NVML's setter is slowed by 200 ms, so the ready record
 # is written well after the log line; the other order would show the opposite.

@@ -93,6 +93,48 @@ for path in $(prop dstack-gpu-attest.service ReadWritePaths) /run/dstack-gpu-att
         fail "rpc service cannot write $path as the gate can"
 done
 
+# The other combinations of docs/dstack.md (systemd/combos/<name>/): each with its own
+# stand-ins, verified by systemd-analyze like the default (the gate with dstack-util).
+combo() { # NAME UNIT...: a directory with the combination's drop-ins for stand-in UNITs
+    local name=$1 u
+    shift
+    mkdir -p "$work/$name"
+    for u in "$@"; do
+        printf '[Unit]\nDescription=stand-in for %s\n[Service]\nType=oneshot\nExecStart=/bin/true\n' \
+            "$u" >"$work/$name/$u.service"
+        cp -r "$here/systemd/combos/$name/$u.service.d" "$work/$name/"
+    done
+}
+verify_combo() { # NAME UNIT-FILE...
+    local name=$1
+    shift
+    if ! systemd-analyze verify --man=no "$@" >"$out" 2>&1; then
+        cat "$out" >&2
+        fail "systemd-analyze verify rejected combination $name"
+    fi
+    if grep -E "dstack-gpu-attest|50-dstack-gpu-attest" "$out"; then
+        fail "systemd-analyze verify warned about combination $name"
+    fi
+}
+# The drop-in only: dstack-prepare asserts (fails, never skips) on the drop-in's config and
+# does not pull in the gate, whose second gpu-attestation would make the log unverifiable.
+combo nvattest-dropin dstack-prepare
+verify_combo nvattest-dropin "$work/nvattest-dropin/dstack-prepare.service"
+cat "$work/nvattest-dropin/dstack-prepare.service.d/"*.conf >"$work/dropin.conf"
+grep -qx "AssertFileNotEmpty=/etc/dstack-gpu-attest/nvattest.json" "$work/dropin.conf" ||
+    fail "drop-in combination does not assert the nvattest config"
+grep -q "^Condition" "$work/dropin.conf" && fail "drop-in combination skips (Condition) instead of failing"
+grep -q "dstack-gpu-attest.service" "$work/dropin.conf" && fail "drop-in combination pulls in the gate"
+# The gate alone: the workload (docker) Requires= and follows the gate.
+combo gate-alone docker
+sed -e "s#/usr/bin/dstack-gpu-attest#$cli#" "$here/systemd/dstack-gpu-attest.service" \
+    >"$work/gate-alone/dstack-gpu-attest.service"
+verify_combo gate-alone "$work/gate-alone/dstack-gpu-attest.service" "$work/gate-alone/docker.service"
+for key in Requires After; do
+    sed -n "s/^$key=//p" "$work/gate-alone/docker.service.d/"*.conf | grep -qw dstack-gpu-attest.service ||
+        fail "gate-alone: docker.service lacks $key=dstack-gpu-attest.service"
+done
+
 # A unit that breaks the rules is caught: drop the oneshot type.
 sed -e 's/^Type=oneshot/Type=bogus/' "$units/dstack-gpu-attest.service" >"$work/bad.service"
 mv "$work/bad.service" "$units/dstack-gpu-attest.service"

@@ -609,6 +609,48 @@ static void test_policy_hash_not_allowed(void **state)
     run_free(&t);
 }
 
+/*
+ * docs/dstack.md's combinations, as the strict sequence sees them. The gate with
+ * policy_hash_event "dstack" beside a dstack-util that emits gpu-policy-hash but no
+ * gpu-attestation: the gate's event before system-preparing, dstack's hash at its own
+ * place; accepted. The gate beside dstack's active GPU step (a second gpu-attestation at
+ * dstack's place): refused, whichever position the first one took.
+ */
+static void test_dstack_combinations(void **state)
+{
+    (void)state;
+    struct run t;
+    run_setup(&t, 2, false, "nvidia");
+    remove_at(&t.log, 0); /* the gate's gpu-policy-hash: dstack-util emits it instead */
+    insert_at(&t.log, find(&t.log, "instance-id"), DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+    run_verify(&t, REQ2);
+    for (int c = 0; c < (int)DGA_CVM_CHECK__COUNT; c++) {
+        if (t.r.checks[c].status == DGA_CVM_FAIL) {
+            fail_msg("%s: %s", dga_cvm_check_name((enum dga_cvm_check_id)c), t.r.checks[c].detail);
+        }
+    }
+    assert_true(t.r.valid);
+    assert_true(t.r.gpu_verified);
+    dga_cvm_result_clear(&t.r);
+    /* dstack's GPU step still active: its own gpu-attestation after its gpu-policy-hash. */
+    insert_at(&t.log, find(&t.log, "instance-id"), DGA_EVENT_GPU_ATTESTATION, t.payload,
+              t.payload_len);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_DUPLICATE,
+                 "event 9: gpu-attestation more than 1 time(s)");
+    dga_cvm_result_clear(&t.r);
+    /* The gate alone in a non-dstack image: no dstack boot events, not dstack's sequence. */
+    while (t.log.n > 2) {
+        remove_at(&t.log, 1);
+    }
+    insert_at(&t.log, 0, DGA_EVENT_GPU_POLICY_HASH, policy_hash, 32);
+    remove_at(&t.log, 2);
+    run_verify(&t, REQ2);
+    assert_fails(&t, DGA_CVM_CHECK_BOOT_SEQUENCE, DGA_E_CVM_EVENT_MISSING,
+                 "no system-preparing event before system-ready");
+    run_free(&t);
+}
+
 /* Sequence failures on the GPU-less log: the broken rule and its detail. */
 static void sequence_case(void (*edit)(struct tlog *), dga_err want, const char *detail)
 {
@@ -1500,6 +1542,7 @@ int main(void)
         cmocka_unit_test(test_gpu_reattestation),
         cmocka_unit_test(test_edited_log),
         cmocka_unit_test(test_policy_hash_not_allowed),
+        cmocka_unit_test(test_dstack_combinations),
         cmocka_unit_test(test_sequence),
         cmocka_unit_test(test_bundle_byte_changed),
         cmocka_unit_test(test_bundle_inconsistent),

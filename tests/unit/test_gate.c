@@ -216,6 +216,37 @@ static void test_config_rejections(void **state)
                         "test_device_root");
 }
 
+/* dstack coexistence (docs/dstack.md): the app-compose source and who emits gpu-policy-hash. */
+static void test_config_app_compose(void **state)
+{
+    (void)state;
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse("{\"rim_dir\":\"r\",\"app_compose\":\"" DGA_GATE_APP_COMPOSE_DEFAULT
+                           "\",\"policy_hash_event\":\"dstack\"}",
+                           &c, NULL),
+                     DGA_E_OK);
+    assert_string_equal(c->app_compose, "/dstack/.host-shared/app-compose.json");
+    assert_true(c->policy_hash_by_dstack);
+    dga_gate_config_free(c);
+    c = NULL;
+    assert_int_equal(parse("{\"rim_dir\":\"r\",\"policy_hash_event\":\"emit\"}", &c, NULL),
+                     DGA_E_OK);
+    assert_null(c->app_compose);
+    assert_false(c->policy_hash_by_dstack);
+    dga_gate_config_free(c);
+    expect_config_error("{\"rim_dir\":\"r\",\"policy_hash_event\":\"both\"}", DGA_E_GATE_CONFIG,
+                        "policy_hash_event");
+    expect_config_error("{\"rim_dir\":\"r\",\"policy_hash_event\":true}", DGA_E_GATE_CONFIG,
+                        "policy_hash_event");
+    expect_config_error("{\"rim_dir\":\"r\",\"app_compose\":\"\"}", DGA_E_GATE_CONFIG,
+                        "app_compose");
+    /* One source of truth: the app-compose's gpu_policy, or the config's, never both. */
+    expect_config_error("{\"rim_dir\":\"r\",\"app_compose\":\"a.json\",\"gpu_policy\":{}}",
+                        DGA_E_GATE_CONFIG, "gpu_policy");
+    expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":{},\"app_compose\":\"a.json\"}",
+                        DGA_E_GATE_CONFIG, "gpu_policy");
+}
+
 static void test_config_caps(void **state)
 {
     (void)state;
@@ -1141,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_config_every_key),
         cmocka_unit_test(test_config_rejections),
         cmocka_unit_test(test_config_rego_equivalents),
+        cmocka_unit_test(test_config_app_compose),
         cmocka_unit_test(test_config_caps),
         cmocka_unit_test(test_config_truncation),
         cmocka_unit_test(test_event_payload),
