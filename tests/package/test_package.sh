@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-packages=(dstack-gpu-attest dstack-gpu-attest-host dstack-gpu-attest-nvattest)
+packages=(dstack-gpu-attest dstack-gpu-attest-gate dstack-gpu-attest-host dstack-gpu-attest-nvattest)
 changes=$(ls "$debdir"/dstack-gpu-attest_*.changes 2>/dev/null) || fail "no .changes in $debdir (make deb)"
 [ "$(echo "$changes" | wc -l)" -eq 1 ] || fail "more than one .changes in $debdir"
 deb() { # package: its one .deb
@@ -94,6 +94,12 @@ for pkg in dstack-gpu-attest libmicrohttpd12 libcurl4; do
     field dstack-gpu-attest-host Depends | grep -qx "$pkg" || fail "the host package does not depend on $pkg"
 done
 field dstack-gpu-attest-nvattest Conflicts | grep -qx nvattest || fail "the nvattest package does not conflict with nvattest"
+# One deployment at a time (docs/dstack.md): with the gate and the drop-in both, dstack-util
+# and the gate would each measure a gpu-attestation event.
+field dstack-gpu-attest-nvattest Conflicts | grep -qx dstack-gpu-attest-gate ||
+    fail "the nvattest package does not conflict with the gate package"
+field dstack-gpu-attest-gate Conflicts | grep -qx dstack-gpu-attest-nvattest ||
+    fail "the gate package does not conflict with the nvattest package"
 
 # The installed program, as a user runs it (no build tree on the library path).
 out=$(env -u LD_LIBRARY_PATH "$bin" --version)
