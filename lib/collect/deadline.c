@@ -16,7 +16,7 @@
  * program names a child program (dga_collect_set_child_program: its own image) and the child
  * is posix_spawn()ed, a fresh process that runs the same job through dga_collect_child_main.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, environ, the GNU strerror_r */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,8 +33,6 @@
 #include "collect/internal.h"
 #include "core/cleanup.h"
 #include "dga/util.h"
-
-extern char **environ;
 
 #define CHILD_FUNCTION "collection child"
 
@@ -260,9 +258,7 @@ static dga_err spawn_child(const struct child_job *job, int out_fd, pid_t *ret_p
                  : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         rc = rc != 0 ? rc : posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
         rc = rc != 0 ? rc : posix_spawnattr_setsigmask(&attr, &none);
-        pid_t pid = -1;
-        rc = rc != 0 ? rc : posix_spawn(&pid, child_program, &fa, &attr, a->argv, environ);
-        *ret_pid = pid;
+        rc = rc != 0 ? rc : posix_spawn(ret_pid, child_program, &fa, &attr, a->argv, environ);
         posix_spawnattr_destroy(&attr);
     }
     posix_spawn_file_actions_destroy(&fa);
