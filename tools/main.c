@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dga/collect.h"
 
 static const struct command commands[] = {
     {"evidence", "inspect", cmd_evidence_inspect, "decode an attestation report as JSON"},
@@ -64,6 +65,10 @@ static bool called_nvattest(const char *argv0)
 
 int main(int argc, char **argv)
 {
+    /* Internal, not in the help: the NVML child the service spawns (docs/collect.md). */
+    if (argc >= 2 && strcmp(argv[1], DGA_COLLECT_CHILD_COMMAND) == 0) {
+        return dga_collect_child_main(argc - 1, argv + 1);
+    }
     if (argc >= 1 && called_nvattest(argv[0])) {
         return cmd_nvattest(argc, argv);
     }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "dga/cleanup.h"
+#include "dga/collect.h"
 #include "dga/rpc.h"
 #include "server_cmd.h"
 
@@ -71,6 +72,15 @@ int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
     c.log = log_line;
+    /*
+     * Threads serve the requests, and a child forked from a threaded process must not run
+     * library code: the NVML children are a fresh image of this very program (the running
+     * binary even if the package was replaced on disk since).
+     */
+    if (dga_collect_set_child_program("/proc/self/exe") != DGA_E_OK) {
+        cli_error("serve: cannot set the NVML child program");
+        return EXIT_IO;
+    }
     sigset_t stop;
     server_block_signals(&stop);
     _cleanup_(dga_rpc_freep) struct dga_rpc *r = NULL;

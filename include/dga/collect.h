@@ -168,7 +168,8 @@ dga_err dga_nvml_ready_set(struct dga_nvml *nvml, unsigned state, struct dga_nvm
  * forever, so the parent waits at most timeout_ms, then kills the child and
  * fails with DGA_E_NVML_TIMEOUT. The child hands the collection back as
  * collected-evidence JSON (dga_collection_to_json), which the parent parses
- * with the same caps as any untrusted input.
+ * with the same caps as any untrusted input. How the child starts (fork, or a
+ * spawned program in a threaded process): dga_collect_set_child_program.
  */
 dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA_NONCE_LEN],
                                   unsigned timeout_ms, struct dga_collection *ret,
@@ -195,6 +196,37 @@ dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout
  */
 dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
                                            struct dga_cc_settings *ret, struct dga_nvml_error *err);
+
+/*
+ * How the *_with_deadline children start, process-wide. By default (NULL) the
+ * child is fork()ed and runs the job in the copied process: right for a
+ * single-threaded program (the gate CLI, collect). A child forked from a
+ * threaded process may only call async-signal-safe functions: a lock another
+ * thread held at fork time (malloc's, the dynamic loader's, NVML's own) stays
+ * locked in the child forever, and the job would hang until its deadline. So
+ * a threaded program (the RPC service) names a child program here, an image
+ * of itself (/proc/self/exe), and the children are posix_spawn()ed as
+ * `path DGA_COLLECT_CHILD_COMMAND OP ...`, whose main must call
+ * dga_collect_child_main. Call it once at start, before any thread; path is
+ * copied. DGA_E_BAD_ARGUMENT if path is empty or longer than PATH_MAX - 1.
+ * A path that cannot be started is found at the first job: DGA_E_IO with
+ * function "collection child" and the reason in nvml_message.
+ */
+dga_err dga_collect_set_child_program(const char *path);
+
+/* The hidden subcommand a child program is started with (not for users). */
+#define DGA_COLLECT_CHILD_COMMAND "__nvml-child"
+
+/*
+ * The main of a spawned child: argv[0] is DGA_COLLECT_CHILD_COMMAND, then one
+ * of `collect NVML NONCE-HEX`, `ready-set NVML 0|1`, `ready-get NVML`,
+ * `cc-settings NVML` (NVML a library path, at most PATH_MAX - 1 bytes; the
+ * nonce exactly 64 hex digits). Runs the job and writes its JSON, as a forked
+ * child would, to fd 1; returns the exit status: 0 written, 1 out of memory,
+ * 2 arguments that are not exactly one of those (then nothing is written and
+ * the parent fails closed).
+ */
+int dga_collect_child_main(int argc, char **argv);
 
 /* ---- output ---- */
 

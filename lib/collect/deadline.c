@@ -3,19 +3,26 @@
  * NVML work with a hard deadline. NVML is a synchronous C API with no
  * per-call timeout, and a wedged driver can block a call forever; a thread
  * cannot be cancelled safely inside it. So the whole job (dlopen, init,
- * collect or set the ready state, shutdown) runs in a forked child that
+ * collect or set the ready state, shutdown) runs in a child process that
  * writes its result as JSON to a pipe; the parent waits at most the deadline, then SIGKILLs and
  * reaps the child and fails closed with DGA_E_NVML_TIMEOUT. The parent parses the child's bytes
- * with the capped, strict collection reader. The child runs ordinary library code after fork():
- * glibc keeps malloc and stdio usable in a child of a threaded process (the RPC service is
- * one), and a child that blocks on a lock a vanished thread held is killed at the deadline like
- * a wedged driver, so the parent still fails closed.
+ * with the capped, strict collection reader.
+ *
+ * How the child starts: a single-threaded program (the gate CLI) fork()s and runs the job in
+ * the copy. A child forked from a threaded process (the RPC service: a thread per connection)
+ * may only call async-signal-safe functions, and the job is ordinary library code (dlopen,
+ * malloc, jansson): a lock another thread held at fork time stays locked in the child, which
+ * then hangs until its deadline (seen with the sanitizer allocator's lock). So a threaded
+ * program names a child program (dga_collect_set_child_program: its own image) and the child
+ * is posix_spawn()ed, a fresh process that runs the same job through dga_collect_child_main.
  */
-#define _GNU_SOURCE /* pipe2 */
+#define _GNU_SOURCE /* pipe2, environ, the GNU strerror_r */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +50,14 @@ static json_t *error_json(const struct dga_nvml_error *err)
                      "device", err->device);
 }
 
-/* What a child does: the job's arguments, and its result as JSON (NULL: out of memory). */
+struct child_op;
+
+/* What a child does: the job and its arguments. */
 struct child_job {
+    const struct child_op *op;
     const char *nvml_path;
     const uint8_t *nonce; /* collect */
     unsigned ready_state; /* ready */
-    json_t *(*run)(const struct child_job *job);
 };
 
 static json_t *child_collect(const struct child_job *job)
@@ -114,15 +123,174 @@ static json_t *child_cc_settings(const struct child_job *job)
     return e != DGA_E_OK ? error_json(&err) : json_pack("{s:o}", "cc", cc_json(&cc));
 }
 
-static _Noreturn void child_main(int fd, const struct child_job *job)
+enum child_arg { ARG_NONE, ARG_NONCE, ARG_STATE };
+
+/* The jobs, by the name a spawned child is given on its command line. run: NULL on no memory. */
+static const struct child_op {
+    const char *name;
+    json_t *(*run)(const struct child_job *job);
+    enum child_arg arg;
+} child_ops[] = {
+    {"collect", child_collect, ARG_NONCE},
+    {"ready-set", child_ready_set, ARG_STATE},
+    {"ready-get", child_ready_get, ARG_NONE},
+    {"cc-settings", child_cc_settings, ARG_NONE},
+};
+enum { OP_COLLECT, OP_READY_SET, OP_READY_GET, OP_CC_SETTINGS };
+
+/* Runs the job and writes its JSON to fd. Returns the child's exit status (1: no memory). */
+static int child_write(int fd, const struct child_job *job)
 {
-    json_t *j = job->run(job);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (text != NULL) {
-        /* A failed write needs no handling: the parent sees a short message and fails closed. */
-        (void)dga_write_all(fd, text, strlen(text));
+    _cleanup_(json_decrefp) json_t *j = job->op->run(job);
+    _cleanup_(freep) char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (text == NULL) {
+        return 1;
     }
-    _exit(text != NULL ? 0 : 1);
+    /* A failed write needs no handling: the parent sees a short message and fails closed. */
+    (void)dga_write_all(fd, text, strlen(text));
+    return 0;
+}
+
+int dga_collect_child_main(int argc, char **argv)
+{
+    const struct child_op *op = NULL;
+    if (argc < 3 || argc > 4 || strcmp(argv[0], DGA_COLLECT_CHILD_COMMAND) != 0) {
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof child_ops / sizeof child_ops[0]; i++) {
+        if (strcmp(argv[1], child_ops[i].name) == 0) {
+            op = &child_ops[i];
+        }
+    }
+    size_t path_len = strnlen(argv[2], PATH_MAX);
+    if (op == NULL || argc != (op->arg == ARG_NONE ? 3 : 4) || path_len == 0 ||
+        path_len == PATH_MAX) {
+        return 2;
+    }
+    uint8_t nonce[DGA_NONCE_LEN];
+    struct child_job job = {.op = op, .nvml_path = argv[2], .nonce = nonce};
+    if (op->arg == ARG_NONCE && dga_hex_decode_exact(argv[3], nonce, sizeof nonce) != DGA_E_OK) {
+        return 2;
+    }
+    if (op->arg == ARG_STATE) {
+        if (strcmp(argv[3], "0") != 0 && strcmp(argv[3], "1") != 0) {
+            return 2;
+        }
+        job.ready_state = argv[3][0] == '1';
+    }
+    return child_write(STDOUT_FILENO, &job);
+}
+
+/* The program spawned for a job; "" forks instead (dga_collect_set_child_program). */
+static char child_program[PATH_MAX];
+
+dga_err dga_collect_set_child_program(const char *path)
+{
+    if (path == NULL) {
+        child_program[0] = '\0';
+        return DGA_E_OK;
+    }
+    size_t len = strnlen(path, sizeof child_program);
+    if (len == 0 || len == sizeof child_program) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    memcpy(child_program, path, len + 1);
+    return DGA_E_OK;
+}
+
+/* A spawned child's command line, in writable storage (posix_spawn takes char *const []). */
+struct child_argv {
+    char name[32], command[16], op[16], nvml[PATH_MAX], arg[2 * DGA_NONCE_LEN + 1];
+    char *argv[6];
+};
+
+static dga_err child_argv_init(struct child_argv *a, const struct child_job *job)
+{
+    const char *nvml = job->nvml_path != NULL ? job->nvml_path : DGA_NVML_DEFAULT_PATH;
+    size_t len = strnlen(nvml, sizeof a->nvml);
+    if (len == 0 || len == sizeof a->nvml) {
+        return DGA_E_BAD_ARGUMENT;
+    }
+    memcpy(a->nvml, nvml, len + 1);
+    /* what `ps` shows: the program's name, then the hidden subcommand and the job */
+    snprintf(a->name, sizeof a->name, "dstack-gpu-attest-nvml-child");
+    snprintf(a->command, sizeof a->command, "%s", DGA_COLLECT_CHILD_COMMAND);
+    snprintf(a->op, sizeof a->op, "%s", job->op->name);
+    snprintf(a->arg, sizeof a->arg, "%s", job->ready_state == 1 ? "1" : "0");
+    if (job->op->arg == ARG_NONCE) {
+        dga_hex_encode(job->nonce, DGA_NONCE_LEN, a->arg);
+    }
+    char *argv[] = {a->name, a->command, a->op, a->nvml, job->op->arg != ARG_NONE ? a->arg : NULL,
+                    NULL};
+    memcpy(a->argv, argv, sizeof argv);
+    return DGA_E_OK;
+}
+
+/*
+ * posix_spawn()s the child program on the job: its stdout the pipe's write end, stdin
+ * /dev/null, stderr and the environment inherited (the fake NVML's scenario variable), no
+ * signal blocked. The pipe's ends are O_CLOEXEC, so the exec closes them (dup2 to 1 clears the
+ * flag on the copy). posix_spawn reports a program that cannot be executed.
+ */
+static dga_err spawn_child(const struct child_job *job, int out_fd, pid_t *ret_pid,
+                           struct dga_nvml_error *err)
+{
+    _cleanup_(freep) struct child_argv *a = malloc(sizeof *a);
+    if (a == NULL) {
+        return nvml_error_set(err, DGA_E_NOMEM, NULL, -1);
+    }
+    if (child_argv_init(a, job) != DGA_E_OK) {
+        return nvml_error_set(err, DGA_E_BAD_ARGUMENT, CHILD_FUNCTION, -1);
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    int rc = posix_spawn_file_actions_init(&fa);
+    if (rc != 0) {
+        return nvml_error_set(err, DGA_E_NOMEM, NULL, -1);
+    }
+    rc = posix_spawnattr_init(&attr);
+    if (rc == 0) {
+        rc = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+        rc = rc != 0
+                 ? rc
+                 : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        rc = rc != 0 ? rc : posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+        rc = rc != 0 ? rc : posix_spawnattr_setsigmask(&attr, &none);
+        rc = rc != 0 ? rc : posix_spawn(ret_pid, child_program, &fa, &attr, a->argv, environ);
+        posix_spawnattr_destroy(&attr);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        char buf[96];
+        nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
+        if (err != NULL) {
+            snprintf(err->nvml_message, sizeof err->nvml_message, "posix_spawn: %s",
+                     strerror_r(rc, buf, sizeof buf));
+        }
+        return DGA_E_IO;
+    }
+    return DGA_E_OK;
+}
+
+/* Starts the job's child writing to fds[1]: spawned when a child program is set, else forked. */
+static dga_err start_child(const struct child_job *job, const int fds[2], pid_t *ret_pid,
+                           struct dga_nvml_error *err)
+{
+    if (child_program[0] != '\0') {
+        return spawn_child(job, fds[1], ret_pid, err);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        _exit(child_write(fds[1], job));
+    }
+    *ret_pid = pid;
+    return DGA_E_OK;
 }
 
 /* Reads the child's message until EOF, the cap, or the deadline. */
@@ -242,17 +410,13 @@ static dga_err run_child(const struct child_job *job, unsigned timeout_ms, char 
         return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
     }
     int64_t deadline = now_ms() + timeout_ms;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(fds[1], job);
-    }
+    pid_t pid = -1;
+    dga_err started = start_child(job, fds, &pid, err);
     close(fds[1]);
+    if (started != DGA_E_OK) {
+        close(fds[0]);
+        return started;
+    }
     size_t len = 0;
     dga_err e = read_until(fds[0], deadline, buf, DGA_COLLECTION_JSON_MAX, &len);
     close(fds[0]);
@@ -272,7 +436,8 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
                                   unsigned timeout_ms, struct dga_collection *ret,
                                   struct dga_nvml_error *err)
 {
-    const struct child_job job = {.nvml_path = nvml_path, .nonce = nonce, .run = child_collect};
+    const struct child_job job = {
+        .nvml_path = nvml_path, .nonce = nonce, .op = &child_ops[OP_COLLECT]};
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);
@@ -290,7 +455,7 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, 
                               -1);
     }
     const struct child_job job = {
-        .nvml_path = nvml_path, .ready_state = state, .run = child_ready_set};
+        .nvml_path = nvml_path, .ready_state = state, .op = &child_ops[OP_READY_SET]};
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);
@@ -310,7 +475,7 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, 
 dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeout_ms,
                                            struct dga_cc_settings *ret, struct dga_nvml_error *err)
 {
-    const struct child_job job = {.nvml_path = nvml_path, .run = child_cc_settings};
+    const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_CC_SETTINGS]};
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);
@@ -332,7 +497,7 @@ dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeo
 dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout_ms, unsigned *ret,
                                          struct dga_nvml_error *err)
 {
-    const struct child_job job = {.nvml_path = nvml_path, .run = child_ready_get};
+    const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_READY_GET]};
     _cleanup_(freep) char *text = NULL;
     size_t len = 0;
     dga_err e = run_child(&job, timeout_ms, &text, &len, err);

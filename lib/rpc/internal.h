@@ -34,11 +34,11 @@ struct dga_rpc {
     char log_path[DGA_GATE_PATH_MAX + 32];
     /*
      * One NVML child at a time: an attestation (AttestGpu's, a
-     * re-attestation) or a state read. The children are forked from this
-     * threaded process; with the other request threads parked on this lock
-     * rather than in the allocator or OpenSSL, a child rarely inherits a lock
-     * another thread held (one that does is killed at its deadline: the
-     * request fails closed, as on a wedged driver).
+     * re-attestation) or a state read, so the driver sees one client and
+     * the ready state one writer. The children are not forked copies of
+     * this threaded process, which could inherit a lock another thread
+     * held: `serve` sets a child program (dga_collect_set_child_program),
+     * so each is a fresh image of the program, spawned.
      */
     pthread_mutex_t attest_mu;
     /*

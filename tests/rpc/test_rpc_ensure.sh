@@ -181,9 +181,21 @@ ok "20 concurrent calls: one re-attestation ($n_re reattested, $((20 - n_re)) al
 stop
 serve "$tmp/gate-short.json"
 scenario '"hang":{"call":"nvmlSystemGetConfComputeGpusReadyState","ms":20000}'
+# the service's NVML children are exec'd images of the program, never forked copies of it
+# (a forked child of a threaded process can hang on a lock another thread held)
+watch_child() { # WANT-ARGS: polls the service's children for one whose command line is WANT-ARGS
+    for _ in $(seq 100); do
+        ps --ppid "$srv" -o args= | grep -qxF -- "$1" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+watch_child "dstack-gpu-attest-nvml-child __nvml-child ready-get $fake" &
+watcher=$!
 start=$(date +%s)
 call "GetGpuAttestation, NVML hangs" 200 http://dstack/GetGpuAttestation
 body_has '"state":{"error":"nvml-timeout: collection child (NVML 0)"}' "state read timed out"
+wait "$watcher" || bad "no spawned ready-get child: $(ps --ppid "$srv" -o args=)"
 call "EnsureGpuReady, NVML hangs" 400 -X POST 'http://dstack/EnsureGpuReady?json'
 is_body '{
   "error": "nvml-timeout: NVML did not answer before the collection deadline: collection child (NVML 0)"

@@ -5,6 +5,9 @@
  * temporary directory. Every failure is asserted by its exact error name and,
  * for NVML, by the function and NVML's code.
  */
+#include <dirent.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -811,6 +814,236 @@ static void test_cc_settings_with_deadline(void **state)
     tmp_free(&t);
 }
 
+/* ---- the deadline's children spawned as a fresh image of the program ($DGA_PROGRAM) ---- */
+
+static const char *program_or_skip(void)
+{
+    const char *p = getenv("DGA_PROGRAM");
+    if (p == NULL) {
+        skip(); /* run outside ctest: no built program to spawn */
+    }
+    return p;
+}
+
+static int fork_again(void **state)
+{
+    (void)state;
+    return dga_collect_set_child_program(NULL) == DGA_E_OK ? 0 : -1;
+}
+
+static void test_spawn_jobs(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_collection direct, child;
+    struct dga_nvml_error err;
+    struct dga_cc_settings cc;
+    unsigned ready = 7;
+    tmp_new(&t);
+    collect_ok(&t, "\"gpus\":2,\"devtools_mode\":1,\"ready_state_file\":\"state.txt\"", &direct);
+    assert_int_equal(dga_collect_set_child_program(program_or_skip()), DGA_E_OK);
+    assert_int_equal(dga_collect_with_deadline(fake_lib(), test_nonce, 20000, &child, &err),
+                     DGA_E_OK);
+    assert_int_equal(child.n, 2);
+    assert_int_equal(child.cc.devtools_mode, 1);
+    for (size_t i = 0; i < 2; i++) {
+        assert_string_equal(child.gpu[i].uuid, direct.gpu[i].uuid);
+        assert_int_equal(child.gpu[i].report_len, direct.gpu[i].report_len);
+        /* the nonce crossed the command line: the same report up to the signature */
+        assert_memory_equal(child.gpu[i].report, direct.gpu[i].report,
+                            direct.gpu[i].report_len - DGA_SIGNATURE_LEN);
+    }
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 20000, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 0);
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 20000, &err), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 20000, &ready, &err), DGA_E_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(dga_nvml_cc_settings_with_deadline(fake_lib(), 20000, &cc, &err), DGA_E_OK);
+    assert_int_equal(cc.devtools_mode, 1);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "get 0 0\nset 1 0\nget 1 0\n");
+    free(rec);
+    /* an NVML error travels back the same way */
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"rc\":3}");
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 20000, &ready, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeGpusReadyState");
+    assert_string_equal(err.nvml_message, "Not Supported");
+    dga_collection_clear(&child);
+    dga_collection_clear(&direct);
+    tmp_free(&t);
+}
+
+/* Watches for the test's child and records its command line and image once it has exec'd. */
+struct child_watch {
+    pid_t parent;
+    char cmdline[1024];
+    size_t cmdline_len;
+    char exe[PATH_MAX];
+};
+
+static pid_t parent_of(const char *pid)
+{
+    char path[300], stat[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    stat[n] = '\0';
+    const char *close_paren = strrchr(stat, ')'); /* the name may hold spaces */
+    int ppid = -1;
+    return close_paren != NULL && sscanf(close_paren, ") %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
+static bool watch_once(struct child_watch *w)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    bool found = false;
+    while (d != NULL && !found && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9' || parent_of(de->d_name) != w->parent) {
+            continue;
+        }
+        char path[300];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "r");
+        w->cmdline_len = f != NULL ? fread(w->cmdline, 1, sizeof w->cmdline - 1, f) : 0;
+        if (f != NULL) {
+            fclose(f);
+        }
+        w->cmdline[w->cmdline_len] = '\0';
+        snprintf(path, sizeof path, "/proc/%s/exe", de->d_name);
+        ssize_t n = readlink(path, w->exe, sizeof w->exe - 1);
+        w->exe[n > 0 ? n : 0] = '\0';
+        /* until exec the child is a copy of this test */
+        found = strcmp(w->cmdline, "dstack-gpu-attest-nvml-child") == 0;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return found;
+}
+
+static void *watch_child(void *arg)
+{
+    struct child_watch *w = arg;
+    for (int i = 0; i < 1000 && !watch_once(w); i++) {
+        usleep(5000);
+    }
+    return NULL;
+}
+
+/* A hang in the spawned child is killed at the deadline; the child was an exec'd image. */
+static void test_spawn_hang_is_an_exec_image(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_error err;
+    struct child_watch w = {.parent = getpid()};
+    unsigned ready = 7;
+    pthread_t watcher;
+    char want_exe[PATH_MAX];
+    tmp_new(&t);
+    const char *program = program_or_skip();
+    assert_non_null(realpath(program, want_exe));
+    assert_int_equal(dga_collect_set_child_program(program), DGA_E_OK);
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"ms\":20000}");
+    /* the watcher thread also makes this a threaded process, as the service is */
+    assert_int_equal(pthread_create(&watcher, NULL, watch_child, &w), 0);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 3000, &ready, &err),
+                     DGA_E_NVML_TIMEOUT);
+    assert_int_equal(pthread_join(watcher, NULL), 0);
+    assert_string_equal(err.function, "collection child");
+    assert_int_equal(ready, 7);
+    char want[1024];
+    int n =
+        snprintf(want, sizeof want, "dstack-gpu-attest-nvml-child%c__nvml-child%cready-get%c%s%c",
+                 0, 0, 0, fake_lib(), 0);
+    assert_int_equal(w.cmdline_len, (size_t)n);
+    assert_memory_equal(w.cmdline, want, (size_t)n);
+    assert_string_equal(w.exe, want_exe);
+    tmp_free(&t);
+}
+
+static void test_spawn_failures(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_error err;
+    unsigned ready = 7;
+    char long_path[PATH_MAX + 1];
+    tmp_new(&t);
+    scenario(&t, "");
+    assert_int_equal(dga_collect_set_child_program(""), DGA_E_BAD_ARGUMENT);
+    memset(long_path, 'a', sizeof long_path - 1);
+    long_path[PATH_MAX] = '\0';
+    assert_int_equal(dga_collect_set_child_program(long_path), DGA_E_BAD_ARGUMENT);
+    long_path[PATH_MAX - 1] = '\0'; /* PATH_MAX - 1 bytes: taken; no such program */
+    assert_int_equal(dga_collect_set_child_program(long_path), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_IO);
+    assert_string_equal(err.nvml_message, "posix_spawn: File name too long");
+    /* a program that does not exist: found at the first job */
+    assert_int_equal(dga_collect_set_child_program("/nonexistent/dstack-gpu-attest"), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_IO);
+    assert_string_equal(err.function, "collection child");
+    assert_string_equal(err.nvml_message, "posix_spawn: No such file or directory");
+    /* a program that is not our child: exits non-zero with nothing, or writes something else */
+    assert_int_equal(dga_collect_set_child_program("/bin/false"), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.nvml_message, "exited with status 1");
+    assert_int_equal(dga_collect_set_child_program("/bin/echo"), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err),
+                     DGA_E_BAD_JSON);
+    assert_int_equal(ready, 7);
+    /* a library path no child could be given is refused before spawning */
+    assert_int_equal(dga_collect_set_child_program(program_or_skip()), DGA_E_OK);
+    assert_int_equal(dga_nvml_ready_get_with_deadline("", 10000, &ready, &err), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_OK);
+    assert_int_equal(dga_collect_set_child_program(NULL), DGA_E_OK); /* fork again */
+    assert_int_equal(dga_nvml_ready_get_with_deadline(fake_lib(), 10000, &ready, &err), DGA_E_OK);
+    tmp_free(&t);
+}
+
+/* The child's command line is exact: anything else exits 2 before it writes a byte. */
+static void test_child_main_arguments(void **state)
+{
+    (void)state;
+    char *bad[][6] = {
+        {"__nvml-child", "ready-get", NULL},
+        {"__nvml-kid", "ready-get", "/x.so", NULL},
+        {"__nvml-child", "ready-got", "/x.so", NULL},
+        {"__nvml-child", "ready-get", "", NULL},
+        {"__nvml-child", "ready-get", "/x.so", "1", NULL},
+        {"__nvml-child", "cc-settings", "/x.so", "0", NULL},
+        {"__nvml-child", "ready-set", "/x.so", NULL},
+        {"__nvml-child", "ready-set", "/x.so", "2", NULL},
+        {"__nvml-child", "ready-set", "/x.so", "01", NULL},
+        {"__nvml-child", "ready-set", "/x.so", "", NULL},
+        {"__nvml-child", "collect", "/x.so", NULL},
+        {"__nvml-child", "collect", "/x.so", "00", NULL},
+        {"__nvml-child", "collect", "/x.so",
+         "d6a17e57000102030405060708090a0b0c0d0e0f101112131415161718191a1g", NULL},
+        {"__nvml-child", "collect", "/x.so",
+         "d6a17e57000102030405060708090a0b0c0d0e0f101112131415161718191a1b00", NULL},
+        {"__nvml-child", "collect", "/x.so",
+         "d6a17e57000102030405060708090a0b0c0d0e0f101112131415161718191a1", NULL},
+        {"__nvml-child", "collect", "/x.so",
+         "d6a17e57000102030405060708090a0b0c0d0e0f101112131415161718191a1b", "x", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int argc = 0;
+        while (bad[i][argc] != NULL) {
+            argc++;
+        }
+        if (dga_collect_child_main(argc, bad[i]) != 2) {
+            fail_msg("argument set %zu was accepted", i);
+        }
+    }
+}
+
 /* ---- the collection JSON ---- */
 
 static void test_json_round_trip_and_tamper(void **state)
@@ -1115,6 +1348,10 @@ int main(void)
         cmocka_unit_test(test_ready_set_with_deadline),
         cmocka_unit_test(test_ready_get_with_deadline),
         cmocka_unit_test(test_cc_settings_with_deadline),
+        cmocka_unit_test_teardown(test_spawn_jobs, fork_again),
+        cmocka_unit_test_teardown(test_spawn_hang_is_an_exec_image, fork_again),
+        cmocka_unit_test_teardown(test_spawn_failures, fork_again),
+        cmocka_unit_test(test_child_main_arguments),
         cmocka_unit_test(test_json_round_trip_and_tamper),
         cmocka_unit_test(test_inventory_gpus),
         cmocka_unit_test(test_inventory_nvswitch),
