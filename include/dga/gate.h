@@ -162,7 +162,7 @@ struct dga_gate_result {
     uint8_t bundle_sha256[32];
     bool policy_hash_emitted, event_emitted, ready_set;
     char event_payload[1024]; /* the gpu-attestation payload, when built */
-    char *bundle;             /* the bundle's bytes (opt->bundle_in_memory), else NULL */
+    char *bundle; /* the bundle's bytes (opt->bundle_in_memory), NUL after them, else NULL */
     size_t bundle_len;
 };
 /* Frees what a run left in r (the in-memory bundle); the rest of r stays readable. */

@@ -252,9 +252,15 @@ dga_err gate_bundle_write(struct gate_state *g)
         return DGA_E_INTERNAL;
     }
     if (g->opt->bundle_in_memory) {
+        char *kept = realloc(text, len + 2); /* a NUL after the newline, not counted */
+        if (kept == NULL) {
+            return DGA_E_NOMEM;
+        }
+        text = NULL;
+        kept[len + 1] = '\0';
         free(r->bundle);
         r->bundle_len = len + 1;
-        r->bundle = TAKE_PTR(text);
+        r->bundle = kept;
         return DGA_E_OK;
     }
     const char *file = g->opt->bundle_file != NULL ? g->opt->bundle_file : DGA_GATE_BUNDLE_FILE;

@@ -530,9 +530,10 @@ static void test_gpu_reattestation(void **state)
     struct run t;
     run_setup(&t, 2, false, "nvidia");
     /* a payload committing to another bundle: were it bound, the bundle check would fail */
-    char *other = malloc(t.payload_len);
+    char *other = malloc(t.payload_len + 1);
     assert_non_null(other);
     memcpy(other, t.payload, t.payload_len);
+    other[t.payload_len] = '\0';
     char *sha = strstr(other, "\"evidence_sha256\":\"");
     assert_non_null(sha);
     sha[strlen("\"evidence_sha256\":\"")] ^= 0x01;
