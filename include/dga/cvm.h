@@ -226,7 +226,12 @@ struct dga_cvm_check {
 struct dga_cvm_gpu_payload {
     unsigned version;
     unsigned devices;
-    bool has_nvswitches;
+    /*
+     * Absent from dstack's own payload: the verification then takes the
+     * count of the committed bundle's gate.inventory.nvswitches once the
+     * bundle's SHA-256 matched, and says so.
+     */
+    bool has_nvswitches, nvswitches_from_bundle;
     unsigned nvswitches;
     char cc_mode[8]; /* "on" or "none" */
     bool devtools;

@@ -7,6 +7,7 @@
  * and the bundle it names, never from report_data, which the application
  * chooses.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,11 +199,11 @@ static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cv
     if (!count_ok(&gpus, p->devices)) {
         cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES, "devices %u, expected %s %u", p->devices,
                  count_word(&gpus), gpus.n);
-    } else if (g->nvswitches.kind != DGA_CVM_COUNT_ANY &&
-               (!p->has_nvswitches || !count_ok(&g->nvswitches, p->nvswitches))) {
-        cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES, "nvswitches %s, expected %s %u",
-                 p->has_nvswitches ? "counted" : "not stated", count_word(&g->nvswitches),
-                 g->nvswitches.n);
+    } else if (g->nvswitches.kind != DGA_CVM_COUNT_ANY && p->has_nvswitches &&
+               !count_ok(&g->nvswitches, p->nvswitches)) {
+        /* a payload counting none (dstack's own) takes the committed bundle's: check_bundle */
+        cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES, "nvswitches %u, expected %s %u", p->nvswitches,
+                 count_word(&g->nvswitches), g->nvswitches.n);
     } else if (strcmp(p->cc_mode, p->devices > 0 ? "on" : "none") != 0) {
         cvm_fail(r, c, DGA_E_CVM_GPU_CC_MODE, "cc_mode \"%s\" with %u device(s)", p->cc_mode,
                  p->devices);
@@ -336,6 +337,39 @@ static bool adopt_bundle_root(const json_t *b, struct dga_cvm_gpu_payload *p,
     return true;
 }
 
+/*
+ * dstack's own payload counts no NVSwitches either. The bundle it commits to
+ * lists the ones found (gate.inventory.nvswitches), under the SHA-256 just
+ * checked: that count becomes the payload's, against the expectations. False
+ * after failing the check.
+ */
+static bool adopt_bundle_nvswitches(const json_t *b, struct dga_cvm_gpu_payload *p,
+                                    const struct dga_cvm_gpu_expect *g, struct dga_cvm_result *r)
+{
+    const enum dga_cvm_check_id c = DGA_CVM_CHECK_GPU_BUNDLE;
+    const json_t *inv =
+        json_object_get(json_object_get(json_object_get(b, "gate"), "inventory"), "nvswitches");
+    if (!json_is_array(inv)) {
+        if (g->nvswitches.kind == DGA_CVM_COUNT_ANY) {
+            return true; /* nothing to count against, nothing adopted */
+        }
+        cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES,
+                 "nvswitches: neither the event nor the bundle counts them");
+        return false;
+    }
+    size_t n = json_array_size(inv);
+    if (g->nvswitches.kind != DGA_CVM_COUNT_ANY &&
+        (n > UINT_MAX || !count_ok(&g->nvswitches, (unsigned)n))) {
+        cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES, "nvswitches %zu (the bundle's), expected %s %u", n,
+                 count_word(&g->nvswitches), g->nvswitches.n);
+        return false;
+    }
+    p->has_nvswitches = true;
+    p->nvswitches = (unsigned)n;
+    p->nvswitches_from_bundle = true;
+    return true;
+}
+
 /* The bundle's checks; *doc is its parsed JSON when they all passed. */
 static void check_bundle(const uint8_t *bundle, size_t len, struct dga_cvm_gpu_payload *p,
                          const struct dga_cvm_expect *x, const struct dga_cvm_options *opt,
@@ -360,7 +394,8 @@ static void check_bundle(const uint8_t *bundle, size_t len, struct dga_cvm_gpu_p
         return;
     }
     json_t *b = json_loadb((const char *)bundle, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(b) && p->trust_roots[0] == '\0' && !adopt_bundle_root(b, p, &x->gpu, r)) {
+    if (json_is_object(b) && ((p->trust_roots[0] == '\0' && !adopt_bundle_root(b, p, &x->gpu, r)) ||
+                              (!p->has_nvswitches && !adopt_bundle_nvswitches(b, p, &x->gpu, r)))) {
         json_decref(b);
         return;
     }

@@ -18,6 +18,15 @@
 #       mode under a policy that allows it) into WORK/NAME: run/evidence.json (the
 #       bundle), log/runtime_events.log, rtmr3.bin (the register), gph.hex and gpa.json
 #       (the payloads of the gate's gpu-policy-hash and gpu-attestation events).
+#   make_cvm.sh dstack-util WORK NAME [GPUS]
+#       one boot of unmodified dstack with the nvattest drop-in (docs/nvattest.md) into
+#       WORK/NAME, in the layout of a gate run: dstack-util's steps 6-7 and its payloads.
+#       The drop-in runs with dstack-util's exact arguments and a fresh random nonce on
+#       the fake NVML; run/evidence.json is its stdout byte for byte (what GpuInfo serves),
+#       gph.hex the gpu-policy-hash of gpu_policy {"attest_gpu":true}, and gpa.json
+#       dstack-util's gpu-attestation payload (version 2, evidence_sha256 of the stdout).
+#       No register is written: use it with `cvm --events` in dstack-util's order
+#       ($DSTACK_UTIL_EVENTS).
 #   make_cvm.sh cvm WORK GATE OUT [options]
 #       OUT/attestation.json (the GetQuote response), OUT/bundle.json, OUT/expect.json,
 #       OUT/quote.bin, OUT/event_log.json, OUT/rtmr3.bin. Options:
@@ -44,6 +53,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 fx=$(cd "${DGA_FIXTURES:-$here/../fixtures}" && pwd)
 H545=$fx/gpu/h100_545.00
 GATE_AT=2024-06-01T00:00:00Z # the real 545.00 RIMs' signers expired in 2025
+# dstack-util's boot sequence with the GPU step (no gate, no init scripts, no os-image-hash).
+DSTACK_UTIL_EVENTS=system-preparing,app-id,compose-hash,gpu-policy-hash,gpu-attestation,instance-id,boot-mr-done,key-provider,system-ready
+# SHA-256 of JCS({"attest_gpu":true}): dstack-util's gpu-policy-hash for that gpu_policy.
+ATTEST_GPU_HASH=81f5d3ad40653341232238c4ca656bddddc297d6382ae2ab391e4bb36dd80b66
 DEFAULT_EVENTS=gate,system-preparing,app-id,compose-hash,instance-id,boot-mr-done,key-provider,system-ready
 
 # The test CVM's identity: fixed values, so that the expectations can pin them.
@@ -171,6 +184,36 @@ cmd_gate() {
     if [ ! -s "$d/gph.hex" ] || [ ! -s "$d/gpa.json" ]; then
         die "gate $name: no gate events in the log"
     fi
+}
+
+# ---- one boot of unmodified dstack with the drop-in ----------------------------------------
+
+cmd_dstack_util() {
+    local w=$1 name=$2 gpus=${3:-2}
+    local d=$w/$name nonce sha
+    need DGA_BIN
+    need DGA_FAKE_NVML
+    rm -rf "$d"
+    mkdir -p "$d/run"
+    printf '{"report":"%s","chain":"%s","key":"%s","gpus":%s,"ready_record":"%s"}\n' \
+        "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" "$gpus" \
+        "$d/ready.txt" >"$d/scenario.json"
+    printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"%s","policy":"%s"}\n' \
+        "$H545/rims" "$DGA_FAKE_NVML" "$w/pci$gpus" "$fx/testpki/root.pem" "$GATE_AT" \
+        "$w/policy.json" >"$d/nvattest.json"
+    nonce=$(openssl rand -hex 32)
+    # Step 7: stdout is saved before the exit status is looked at.
+    DGA_FAKE_NVML_SCENARIO=$d/scenario.json DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$d/nvattest.json \
+        "$DGA_BIN" nvattest attest --device gpu --verifier local --nonce "$nonce" --format json \
+        >"$d/run/evidence.json" 2>"$d/nvattest.err" ||
+        die "nvattest drop-in $name failed: $(cat "$d/nvattest.err")"
+    # The drop-in is a dry run: dstack-util sets the ready state itself (step 11).
+    [ ! -e "$d/ready.txt" ] || die "dstack-util $name: the drop-in touched the ready state"
+    printf '%s' "$nonce" >"$d/nonce.hex"
+    printf '%s' "$ATTEST_GPU_HASH" >"$d/gph.hex"
+    sha=$(sha256_file "$d/run/evidence.json")
+    printf '{"version":2,"provider":"nvidia","devices":%s,"cc_mode":"on","devtools":false,"evidence_sha256":"%s"}' \
+        "$gpus" "$sha" >"$d/gpa.json"
 }
 
 # ---- the CVM -----------------------------------------------------------------------------
@@ -307,12 +350,13 @@ cmd_rehash() { # BUNDLE GPA OUT
         "$2" >"$3" || die "rehash"
 }
 
-[ $# -ge 2 ] || die "usage: make_cvm.sh setup|gate|cvm|rehash ..."
+[ $# -ge 2 ] || die "usage: make_cvm.sh setup|gate|dstack-util|cvm|rehash ..."
 cmd=$1
 shift
 case $cmd in
 setup) cmd_setup "$@" ;;
 gate) cmd_gate "$@" ;;
+dstack-util) cmd_dstack_util "$@" ;;
 cvm) cmd_cvm "$@" ;;
 rehash) cmd_rehash "$@" ;;
 *) die "unknown command $cmd" ;;

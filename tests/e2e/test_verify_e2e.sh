@@ -19,7 +19,7 @@ export DGA_FIXTURES=${DGA_FIXTURES:-$here/../fixtures}
 fx=$DGA_FIXTURES
 mk=$here/make_cvm.sh
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 failures=0
 fail() {
     echo "FAIL $*"
@@ -27,6 +27,7 @@ fail() {
 }
 
 AT=2025-07-01T00:00:00Z # inside the synthetic collateral's window
+DSTACK_UTIL_EVENTS=system-preparing,app-id,compose-hash,gpu-policy-hash,gpu-attestation,instance-id,boot-mr-done,key-provider,system-ready
 EVENTS_DSTACK=system-preparing,app-id,compose-hash,instance-id,boot-mr-done,key-provider,system-ready
 ATTEST_GPU_HASH=81f5d3ad40653341232238c4ca656bddddc297d6382ae2ab391e4bb36dd80b66 # {"attest_gpu":true}
 # What the re-appraisal's failure is named (the callback's error: docs/verify.md).
@@ -154,6 +155,33 @@ report_check "$tmp/flipped.json" 1 "flip (flipped)"
 FACTS=$(jq -r .evidence_sha256 "$A/gpa.json")$(jq -r .nonce "$A/run/evidence.json")
 cvm facts "$A" --events $EVENTS_DSTACK --report-data "$FACTS"
 
+# Unmodified dstack with the nvattest drop-in as /usr/bin/nvattest (docs/nvattest.md): no
+# gate; dstack-util runs the drop-in, commits SHA-256 of its stdout in its own payload
+# (which names no trust root and counts no NVSwitches: the committed bundle's stand for
+# them) and its own gpu-policy-hash, at its own place in the boot sequence.
+"$mk" dstack-util "$tmp" du 2 || { echo "FAIL make_cvm.sh dstack-util"; exit 1; }
+cvm du "$tmp/du" --events "$DSTACK_UTIL_EVENTS"
+[ "$(names "$tmp/cases/du/attestation.json")" = "$DSTACK_UTIL_EVENTS" ] ||
+    fail "du: runtime events $(names "$tmp/cases/du/attestation.json")"
+jq -e --arg n "$(cat "$tmp/du/nonce.hex")" '.result_code == 0 and .nonce == $n and .verdict.pass == true
+    and (.evidence | length) == 2 and .trust_roots.device == "test"' "$tmp/du/run/evidence.json" \
+    >/dev/null || fail "du: the drop-in's stdout is not a passing bundle on dstack-util's nonce"
+# The same JSON re-serialised as nvattest indents it (a relay that re-encodes what GpuInfo
+# served): equal as JSON, not the bytes that were committed.
+cvm du-reformatted "$tmp/du" --events "$DSTACK_UTIL_EVENTS"
+jq --indent 4 . "$tmp/du/run/evidence.json" >"$tmp/cases/du-reformatted/bundle.json"
+cmp -s "$tmp/du/run/evidence.json" "$tmp/cases/du-reformatted/bundle.json" &&
+    fail "du-reformatted: the re-serialised bundle is byte-identical"
+# NVIDIA's own nvattest behind unmodified dstack: its stdout (claims, no raw evidence) is
+# committed correctly, but nothing in it can be re-appraised.
+mkdir -p "$tmp/nv"
+cp "$fx/dstack/nvattest_output_h100.json" "$tmp/nv/stdout.json"
+printf '%s' "$ATTEST_GPU_HASH" >"$tmp/nv/gph.hex"
+printf '{"version":2,"provider":"nvidia","devices":1,"cc_mode":"on","devtools":false,"evidence_sha256":"%s"}' \
+    "$(sha256sum "$tmp/nv/stdout.json" | cut -d' ' -f1)" >"$tmp/nv/gpa.json"
+cvm du-nvidia-nvattest "$tmp/nv" --events "$DSTACK_UTIL_EVENTS" --gpa-payload "$tmp/nv/gpa.json" \
+    --bundle "$tmp/nv/stdout.json"
+
 # A wrong challenge: the quote (and the response) carry another report_data.
 cvm challenge "$A" --report-data "$(printf '%s' 'another challenge' | openssl dgst -sha512 -r | cut -d' ' -f1)"
 
@@ -255,6 +283,13 @@ fails facts gpu-attestation gpu-event-absent "no gpu-attestation event before sy
     ".report_data = \"$FACTS\""
 fails challenge report-data report-data-mismatch ""
 fails nobundle gpu-bundle gpu-bundle-absent "no GPU evidence bundle given" . --no-bundle
+DU_POLICY=".gpu.gpu_policy_hashes = [\"$ATTEST_GPU_HASH\"]"
+passes du "$DU_POLICY"
+jq -e '.details.gpu.devices | length == 2' "$tmp/cases/du/out.json" >/dev/null ||
+    fail "du: the re-appraisal's devices: $(jq -c .details.gpu "$tmp/cases/du/out.json")"
+fails du-reformatted gpu-bundle gpu-bundle-digest "bundle sha256 " "$DU_POLICY"
+fails du-nvidia-nvattest gpu-bundle gpu-trust-roots \
+    "neither the event nor the bundle names a device trust root" "$DU_POLICY | .gpu.gpus.exact = 1"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"

@@ -784,7 +784,7 @@ static void test_devices(void **state)
     run_verify(&t,
                "{\"gpu\":{\"required\":true,\"gpus\":{\"min\":1},\"nvswitches\":{\"exact\":4}}}");
     assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_DEVICES,
-                 "nvswitches counted, expected exactly 4");
+                 "nvswitches 0, expected exactly 4");
     run_free(&t);
 }
 
@@ -820,10 +820,8 @@ static void test_trust_roots(void **state)
  * stdout) names no trust roots: the committed bundle's trust_roots.device
  * stands for it, under the expectations' allow-list, after the hash matched.
  */
-static void dstack_payload_run(struct run *t, const char *root)
+static void dstack_payload_commit(struct run *t)
 {
-    memset(t, 0, sizeof *t);
-    t->bundle = make_bundle(2, root, nonce_hex, &t->bundle_len);
     uint8_t sha[32];
     char hex[65];
     assert_int_equal(EVP_Digest(t->bundle, t->bundle_len, sha, NULL, EVP_sha256(), NULL), 1);
@@ -836,6 +834,13 @@ static void dstack_payload_run(struct run *t, const char *root)
     t->payload = strdup(text);
     t->payload_len = strlen(text);
     std_log(&t->log, t->payload, t->payload_len);
+}
+
+static void dstack_payload_run(struct run *t, const char *root)
+{
+    memset(t, 0, sizeof *t);
+    t->bundle = make_bundle(2, root, nonce_hex, &t->bundle_len);
+    dstack_payload_commit(t);
 }
 
 static void test_dstack_payload_trust_roots(void **state)
@@ -864,6 +869,47 @@ static void test_dstack_payload_trust_roots(void **state)
     run_verify(&t, REQ2);
     assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_TRUST_ROOTS,
                  "neither the event nor the bundle names a device trust root");
+    run_free(&t);
+}
+
+/*
+ * dstack's own payload counts no NVSwitches: the committed bundle's
+ * gate.inventory.nvswitches stands for it, after the hash matched.
+ */
+#define REQ2_SW(n)                                                                                 \
+    "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":2},\"nvswitches\":{\"exact\":" n "}}}"
+
+static void test_dstack_payload_nvswitches(void **state)
+{
+    (void)state;
+    struct run t;
+    dstack_payload_run(&t, "nvidia");
+    run_verify(&t, REQ2_SW("0"));
+    assert_true(t.r.valid);
+    assert_true(t.r.gpu.has_nvswitches);
+    assert_true(t.r.gpu.nvswitches_from_bundle);
+    assert_int_equal(t.r.gpu.nvswitches, 0);
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, REQ2_SW("4"));
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_DEVICES,
+                 "nvswitches 0 (the bundle's), expected exactly 4");
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_EVENT].status, DGA_CVM_PASS);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_NOT_RUN);
+    run_free(&t);
+    /* a bundle without an NVSwitch inventory cannot stand for the count */
+    memset(&t, 0, sizeof t);
+    t.bundle = make_bundle(2, "nvidia", nonce_hex, &t.bundle_len);
+    char *at = strstr((char *)t.bundle, "\"nvswitches\":[]");
+    assert_non_null(at);
+    memcpy(at, "\"nvswitchez\"", 12);
+    dstack_payload_commit(&t);
+    run_verify(&t, REQ2_SW("0"));
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_DEVICES,
+                 "nvswitches: neither the event nor the bundle counts them");
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, REQ2); /* no count expected: nothing to adopt */
+    assert_true(t.r.valid);
+    assert_false(t.r.gpu.has_nvswitches);
     run_free(&t);
 }
 
@@ -1551,6 +1597,7 @@ int main(void)
         cmocka_unit_test(test_devtools),
         cmocka_unit_test(test_trust_roots),
         cmocka_unit_test(test_dstack_payload_trust_roots),
+        cmocka_unit_test(test_dstack_payload_nvswitches),
         cmocka_unit_test(test_report_data_gpu_claims),
         cmocka_unit_test(test_payload_strict),
         cmocka_unit_test(test_expect_parse),
