@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -371,21 +370,6 @@ static int apply_ocsp_url(const struct nv_args *a, json_t *cfg, const char *path
     return rc != 0 ? rc : set_string(a, cfg, "ocsp", "online");
 }
 
-/* The compiled-in document, as a file the gate can read (an anonymous memory file). */
-static int policy_memfd(const struct nv_args *a, const struct rp_policy *p, int *ret_fd)
-{
-    int fd = memfd_create(p->document, MFD_CLOEXEC);
-    if (fd < 0 || write(fd, p->text, p->len) != (ssize_t)p->len) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        return fail(a, RC_INTERNAL, "relying-party policy: cannot hold %s in memory: %s",
-                    p->document, strerror(errno));
-    }
-    *ret_fd = fd;
-    return 0;
-}
-
 static const struct rp_policy *find_rp_policy(const uint8_t sha[32])
 {
     char hex[65];
@@ -401,10 +385,11 @@ static const struct rp_policy *find_rp_policy(const uint8_t sha[32])
 /*
  * --relying-party-policy: no Rego engine here, so only NVIDIA's example files are known,
  * by the SHA-256 of their text; each becomes the gate's gpu_policy "rego" with its
- * document as the rego_equivalents entry, evaluated after the configured policy (both
- * must pass: a caller's policy never relaxes the operator's). Any other file is refused.
+ * document as its built-in equivalent (dga_gate_config_add_rego_equivalent), evaluated after the
+ * configured policy (both must pass: a caller's policy never relaxes the operator's). Any other
+ * file is refused.
  */
-static int apply_rp_policy(const struct nv_args *a, json_t *cfg, int *ret_fd)
+static int apply_rp_policy(const struct nv_args *a, json_t *cfg, const struct rp_policy **ret)
 {
     if (a->rp_policy == NULL) {
         return 0;
@@ -430,17 +415,30 @@ static int apply_rp_policy(const struct nv_args *a, json_t *cfg, int *ret_fd)
                     "there is no Rego engine, so no other Rego is evaluated",
                     a->rp_policy, hex);
     }
-    int rc = policy_memfd(a, p, ret_fd);
-    if (rc != 0) {
-        return rc;
-    }
-    char fd_path[64];
-    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", *ret_fd);
     json_t *gp = json_pack("{s:s%}", "rego", (const char *)text, len);
-    json_t *eq = json_pack("{s:s}", hex, fd_path);
-    if (gp == NULL || eq == NULL || json_object_set_new(cfg, "gpu_policy", gp) != 0 ||
-        json_object_set_new(cfg, "rego_equivalents", eq) != 0) {
+    if (gp == NULL || json_object_set_new(cfg, "gpu_policy", gp) != 0) {
         return fail(a, RC_INTERNAL, "relying-party policy %s: out of memory", a->rp_policy);
+    }
+    *ret = p;
+    return 0;
+}
+
+/* The compiled-in document stands in for the Rego text, named as the bundle records it. */
+static int add_rp_equivalent(const struct nv_args *a, struct dga_gate_config *c,
+                             const struct rp_policy *p)
+{
+    uint8_t sha[32];
+    char name[128];
+    snprintf(name, sizeof name, "builtin:%s", p->document);
+    dga_err e = dga_hex_decode_exact(p->rego_sha256, sha, 32);
+    if (e == DGA_E_OK) {
+        e = dga_gate_config_add_rego_equivalent(c, sha, name, p->text, p->len);
+    }
+    if (e != DGA_E_OK) {
+        return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
+                    "relying-party policy %s: %s: %s (the config's rego_equivalents already "
+                    "name a document for it, or are full)",
+                    a->rp_policy, dga_err_name(e), dga_err_message(e));
     }
     return 0;
 }
@@ -460,8 +458,9 @@ static void note_rim_url(const struct nv_args *a, const json_t *cfg)
 }
 
 /* nvattest.json with the flags applied, parsed by the gate's own parser. */
-static int build_config(struct nv_args *a, struct dga_gate_config **ret, int *ret_fd)
+static int build_config(struct nv_args *a, struct dga_gate_config **ret)
 {
+    const struct rp_policy *rp = NULL;
     const char *path = getenv(CONFIG_ENV);
     path = path != NULL && path[0] != '\0' ? path : DEFAULT_CONFIG;
     _cleanup_(json_decrefp) json_t *cfg = NULL;
@@ -473,7 +472,7 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret, int *re
         rc = apply_ocsp_url(a, cfg, path);
     }
     if (rc == 0) {
-        rc = apply_rp_policy(a, cfg, ret_fd);
+        rc = apply_rp_policy(a, cfg, &rp);
     }
     if (rc != 0) {
         return rc;
@@ -485,6 +484,12 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret, int *re
         return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
                     "config %s: %s: %s (key %s)", path, dga_err_name(e), dga_err_message(e),
                     diag.field != NULL ? diag.field : "config");
+    }
+    if (rp != NULL) {
+        rc = add_rp_equivalent(a, *ret, rp);
+        if (rc != 0) {
+            return rc; /* *ret is the caller's to free */
+        }
     }
     note_rim_url(a, cfg);
     return 0;
@@ -577,13 +582,9 @@ int cmd_nvattest(int argc, char **argv)
     take_env(&a.rim_url, "NVAT_RIM_SERVICE_BASE_URL");
     /* NV_ATTESTATION_SERVICE_KEY authenticates to NVIDIA's services, never contacted here. */
     _cleanup_(dga_gate_config_freep) struct dga_gate_config *cfg = NULL;
-    int fd = -1;
-    rc = build_config(&a, &cfg, &fd);
+    rc = build_config(&a, &cfg);
     if (rc == 0) {
         rc = run(&a, cfg);
-    }
-    if (fd >= 0) {
-        close(fd);
     }
     return rc;
 }

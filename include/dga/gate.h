@@ -48,6 +48,13 @@
 struct dga_gate_rego_equivalent {
     uint8_t rego_sha256[32]; /* SHA-256 of the Rego text's bytes, as in gpu_policy */
     char *policy;            /* path of the policy document that stands in for it */
+    /*
+     * Or the document itself (a program's built-in one, added with
+     * dga_gate_config_add_rego_equivalent); then policy is its name, as the
+     * bundle records it. NULL: read the file at policy.
+     */
+    char *text;
+    size_t text_len;
 };
 
 struct dga_gate_config {
@@ -97,6 +104,17 @@ struct dga_gate_config {
  */
 dga_err dga_gate_config_parse(const char *text, size_t len, struct dga_gate_config **ret,
                               struct dga_diag *diag);
+/*
+ * Adds a built-in equivalent document: name (recorded in the bundle, e.g.
+ * "builtin:trust_outpost.json") and its bytes, both copied, for the Rego
+ * text with SHA-256 rego_sha256. DGA_E_GATE_CONFIG when the table is full or
+ * the digest already has an entry (one document per Rego text), or name is
+ * empty or longer than DGA_GATE_PATH_MAX; text is parsed when the run uses it.
+ */
+dga_err dga_gate_config_add_rego_equivalent(struct dga_gate_config *c,
+                                            const uint8_t rego_sha256[32], const char *name,
+                                            const void *text, size_t len);
+
 /* Frees c and everything it holds; NULL is fine. */
 void dga_gate_config_free(struct dga_gate_config *c);
 /* For _cleanup_: dga_gate_config_free(*p), then *p = NULL. */

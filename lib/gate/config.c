@@ -180,6 +180,34 @@ static dga_err take_rego_equivalents(const json_t *v, struct dga_gate_config *c)
     return DGA_E_OK;
 }
 
+dga_err dga_gate_config_add_rego_equivalent(struct dga_gate_config *c,
+                                            const uint8_t rego_sha256[32], const char *name,
+                                            const void *text, size_t len)
+{
+    size_t name_len = name != NULL ? strlen(name) : 0;
+    if (c->n_rego_equivalents >= DGA_GATE_REGO_EQUIVALENTS_MAX || name_len == 0 ||
+        name_len > DGA_GATE_PATH_MAX || text == NULL) {
+        return DGA_E_GATE_CONFIG;
+    }
+    for (size_t i = 0; i < c->n_rego_equivalents; i++) {
+        if (memcmp(c->rego_equivalents[i].rego_sha256, rego_sha256, 32) == 0) {
+            return DGA_E_GATE_CONFIG;
+        }
+    }
+    struct dga_gate_rego_equivalent r = {.policy = strdup(name), .text = malloc(len + 1)};
+    if (r.policy == NULL || r.text == NULL) {
+        free(r.policy);
+        free(r.text);
+        return DGA_E_NOMEM;
+    }
+    memcpy(r.rego_sha256, rego_sha256, 32);
+    memcpy(r.text, text, len);
+    r.text[len] = '\0';
+    r.text_len = len;
+    c->rego_equivalents[c->n_rego_equivalents++] = r;
+    return DGA_E_OK;
+}
+
 static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *c)
 {
     unsigned *u = (unsigned *)((char *)c + k->offset);
@@ -322,6 +350,7 @@ void dga_gate_config_free(struct dga_gate_config *c)
     }
     for (size_t i = 0; i < c->n_rego_equivalents; i++) {
         free(c->rego_equivalents[i].policy);
+        free(c->rego_equivalents[i].text);
     }
     json_decref(c->gpu_policy);
     free(c);

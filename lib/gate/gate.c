@@ -196,10 +196,12 @@ static dga_err read_policy_file(const char *path, struct dga_policy **ret, struc
     return dga_policy_parse((const char *)text, len, ret, diag);
 }
 
-static dga_err load_rego_equivalent(struct gate_state *g, const char *path)
+static dga_err load_rego_equivalent(struct gate_state *g, const struct dga_gate_rego_equivalent *r)
 {
     struct dga_diag diag = {0};
-    dga_err e = read_policy_file(path, &g->rego_policy, &diag);
+    const char *path = r->policy;
+    dga_err e = r->text != NULL ? dga_policy_parse(r->text, r->text_len, &g->rego_policy, &diag)
+                                : read_policy_file(path, &g->rego_policy, &diag);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_SETUP, e, setup_outcome(e),
                     "config: gpu_policy.rego: equivalent policy %s: %s: %s (%s)", path,
@@ -228,7 +230,7 @@ static dga_err read_rego(struct gate_state *g, const json_t *rego)
     const struct dga_gate_config *c = g->cfg;
     for (size_t i = 0; i < c->n_rego_equivalents; i++) {
         if (CRYPTO_memcmp(c->rego_equivalents[i].rego_sha256, g->rego_sha256, 32) == 0) {
-            return load_rego_equivalent(g, c->rego_equivalents[i].policy);
+            return load_rego_equivalent(g, &c->rego_equivalents[i]);
         }
     }
     char hex[65];

@@ -188,6 +188,8 @@ nv 0 "rp-policy-permissive.rego: its document, after the configured policy" "${D
 [ "$(field gpu_policy_rego equivalent_policy sha256)" = "$(sha256sum "$src/policies/nvattest/rp-policy-permissive.json" | cut -d' ' -f1)" ] ||
     bad "the equivalent document's SHA-256 not recorded"
 [ "$(field gpu_policy_rego equivalent_policy verdict pass)" = true ] || bad "the equivalent's verdict"
+[ "$(field gpu_policy_rego equivalent_policy path)" = builtin:rp-policy-permissive.json ] ||
+    bad "the equivalent's name: $(field gpu_policy_rego equivalent_policy path)"
 # every example is known (its document's SHA-256 recorded); --ocsp-url asks for OCSP
 # online, and with the responder on a closed port each is refused for it (202)
 for doc in allow_gpu_driver_rim_cert_expired allow_gpu_driver_rim_cert_revoked \

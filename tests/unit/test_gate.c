@@ -119,6 +119,52 @@ static void test_config_every_key(void **state)
     dga_gate_config_free(c);
 }
 
+/* A program's built-in equivalent document: copied, named, one per Rego digest, bounded. */
+static void test_config_add_rego_equivalent(void **state)
+{
+    (void)state;
+    struct dga_gate_config *c = NULL;
+    assert_int_equal(parse("{\"rim_dir\":\"r\",\"rego_equivalents\":{\"" EMPTY_POLICY_HASH
+                           "\":\"b.json\"}}",
+                           &c, NULL),
+                     DGA_E_OK);
+    uint8_t sha[32], taken[32];
+    memset(sha, 0xab, sizeof sha);
+    char doc[] = "{\"version\":1}";
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, "builtin:x.json", doc, 14),
+                     DGA_E_OK);
+    doc[0] = 'X'; /* the config holds its own copy */
+    assert_int_equal(c->n_rego_equivalents, 2);
+    assert_string_equal(c->rego_equivalents[1].policy, "builtin:x.json");
+    assert_int_equal(c->rego_equivalents[1].text_len, 14);
+    assert_string_equal(c->rego_equivalents[1].text, "{\"version\":1}");
+    assert_null(c->rego_equivalents[0].text); /* the config's: a path */
+    /* the same digest again (either source), an empty or overlong name: refused, unchanged */
+    memcpy(taken, c->rego_equivalents[0].rego_sha256, 32);
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, "builtin:y.json", "{}", 2),
+                     DGA_E_GATE_CONFIG);
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, taken, "builtin:y.json", "{}", 2),
+                     DGA_E_GATE_CONFIG);
+    sha[0] = 1;
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, "", "{}", 2), DGA_E_GATE_CONFIG);
+    char long_name[DGA_GATE_PATH_MAX + 2];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, long_name, "{}", 2),
+                     DGA_E_GATE_CONFIG);
+    assert_int_equal(c->n_rego_equivalents, 2);
+    /* the table's bound holds for both sources together */
+    for (unsigned i = 2; i < DGA_GATE_REGO_EQUIVALENTS_MAX; i++) {
+        sha[0] = (uint8_t)(0x10 + i);
+        assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, "builtin:z.json", "{}", 2),
+                         DGA_E_OK);
+    }
+    sha[0] = 0xff;
+    assert_int_equal(dga_gate_config_add_rego_equivalent(c, sha, "builtin:z.json", "{}", 2),
+                     DGA_E_GATE_CONFIG);
+    dga_gate_config_free(c);
+}
+
 /* rego_equivalents: {"<SHA-256 of a Rego text>": "<policy document>"} (issue 9, finding 2). */
 static void test_config_rego_equivalents(void **state)
 {
@@ -1172,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_config_every_key),
         cmocka_unit_test(test_config_rejections),
         cmocka_unit_test(test_config_rego_equivalents),
+        cmocka_unit_test(test_config_add_rego_equivalent),
         cmocka_unit_test(test_config_app_compose),
         cmocka_unit_test(test_config_caps),
         cmocka_unit_test(test_config_truncation),
