@@ -165,7 +165,8 @@ int cli_load_rim(const char *path, struct dga_rim **ret)
     if (e != DGA_E_OK) {
         cli_error("%s: %s [%s] (%s, line %zu)", path, dga_err_message(e), dga_err_name(e),
                   diag.field != NULL ? diag.field : "document", diag.offset);
-        return e == DGA_E_NOMEM ? EXIT_IO : EXIT_REJECTED;
+        /* libxml2 missing says nothing about the document: the run could not decide */
+        return e == DGA_E_NOMEM || e == DGA_E_RUNTIME_LIBRARY ? EXIT_IO : EXIT_REJECTED;
     }
     return EXIT_VERIFIED;
 }

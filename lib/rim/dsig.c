@@ -127,7 +127,7 @@ static dga_err only_attributes(const xmlNode *n, const char *allowed, const char
 static dga_err attribute_is(const xmlNode *n, const char *name, const char *want, const char *field,
                             struct dga_diag *diag)
 {
-    _cleanup_(rim_xml_freep) xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    _cleanup_(rim_xml_freep) xmlChar *v = rim_xml_api->get_no_ns_prop(n, (const xmlChar *)name);
     if (v == NULL || strcmp((const char *)v, want) != 0) {
         return profile_fail(n, field, diag);
     }
@@ -186,7 +186,7 @@ static dga_err expect_value(struct kids *k, const char *name, uint8_t *out, size
 static dga_err check_single_signature(const struct rim_xml *x, struct dga_diag *diag)
 {
     size_t count = 0;
-    const xmlNode *n = xmlDocGetRootElement(x->doc);
+    const xmlNode *n = rim_xml_api->doc_get_root_element(x->doc);
     while (n != NULL) {
         if (rim_is_element(n, RIM_NS_DSIG, "Signature") && (++count > 1 || n != x->signature)) {
             return profile_fail(n, "Signature", diag);
@@ -472,15 +472,16 @@ dga_err rim_c14n(const struct rim_xml *x, enum rim_c14n_part part, rim_sink_fn s
     }
     struct rim_xml_quiet q;
     rim_xml_quiet_begin(&q);
-    xmlOutputBufferPtr out = xmlOutputBufferCreateIO(c14n_write, c14n_close, &run, NULL);
+    xmlOutputBufferPtr out =
+        rim_xml_api->output_buffer_create_io(c14n_write, c14n_close, &run, NULL);
     if (out == NULL) {
         rim_xml_quiet_end(&q);
         return DGA_E_NOMEM;
     }
-    int rc =
-        xmlC14NExecute(x->doc, part == RIM_C14N_REFERENCE ? visible_reference : visible_signed_info,
-                       &run, XML_C14N_1_1, NULL, 0, out);
-    int closed = xmlOutputBufferClose(out);
+    int rc = rim_xml_api->c14n_execute(
+        x->doc, part == RIM_C14N_REFERENCE ? visible_reference : visible_signed_info, &run,
+        XML_C14N_1_1, NULL, 0, out);
+    int closed = rim_xml_api->output_buffer_close(out);
     rim_xml_quiet_end(&q);
     if (run.err != DGA_E_OK) {
         return run.err;

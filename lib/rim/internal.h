@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "dga/error.h"
 #include "dga/rim.h"
+#include "rim/xml_api.h"
 
 /* Namespaces, matched by URI (never by prefix). */
 #define RIM_NS_SWID "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
@@ -49,7 +50,7 @@ void rim_xml_quiet_end(const struct rim_xml_quiet *q);
 static inline void rim_xml_freep(xmlChar **p)
 {
     if (*p != NULL) {
-        xmlFree(*p);
+        rim_xml_api->free(*p);
         *p = NULL;
     }
 }

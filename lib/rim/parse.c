@@ -80,19 +80,19 @@ static void quiet_generic(void *ctx, const char *msg, ...)
 
 void rim_xml_quiet_begin(struct rim_xml_quiet *q)
 {
-    xmlInitParser(); /* idempotent; never xmlCleanupParser in the library */
-    q->serror = xmlStructuredError;
-    q->serror_ctx = xmlStructuredErrorContext;
-    q->gerror = xmlGenericError;
-    q->gerror_ctx = xmlGenericErrorContext;
-    xmlSetStructuredErrorFunc(NULL, quiet_serror);
-    xmlSetGenericErrorFunc(NULL, quiet_generic);
+    /* xmlInitParser ran with the load; never xmlCleanupParser in the library */
+    q->serror = *rim_xml_api->structured_error_slot();
+    q->serror_ctx = *rim_xml_api->structured_error_context_slot();
+    q->gerror = *rim_xml_api->generic_error_slot();
+    q->gerror_ctx = *rim_xml_api->generic_error_context_slot();
+    rim_xml_api->set_structured_error_func(NULL, quiet_serror);
+    rim_xml_api->set_generic_error_func(NULL, quiet_generic);
 }
 
 void rim_xml_quiet_end(const struct rim_xml_quiet *q)
 {
-    xmlSetStructuredErrorFunc(q->serror_ctx, q->serror);
-    xmlSetGenericErrorFunc(q->gerror_ctx, q->gerror);
+    rim_xml_api->set_structured_error_func(q->serror_ctx, q->serror);
+    rim_xml_api->set_generic_error_func(q->gerror_ctx, q->gerror);
 }
 
 bool rim_is_element(const xmlNode *n, const char *ns, const char *name)
@@ -103,7 +103,7 @@ bool rim_is_element(const xmlNode *n, const char *ns, const char *name)
 
 size_t rim_line(const xmlNode *n)
 {
-    long line = n != NULL ? xmlGetLineNo(n) : -1;
+    long line = n != NULL ? rim_xml_api->get_line_no(n) : -1;
     return line > 0 ? (size_t)line : 0;
 }
 
@@ -207,7 +207,7 @@ static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *external_i
     (void)external_id;
     (void)system_id;
     ((struct read_state *)ctxt->_private)->doctype = true;
-    xmlStopParser(ctxt);
+    rim_xml_api->stop_parser(ctxt);
 }
 
 /*
@@ -219,7 +219,7 @@ static bool is_utf8_start(const uint8_t *xml, size_t len)
     if (len < 4) {
         return true; /* libxml2 detects nothing in fewer than 4 bytes */
     }
-    xmlCharEncoding enc = xmlDetectCharEncoding(xml, 4);
+    xmlCharEncoding enc = rim_xml_api->detect_char_encoding(xml, 4);
     return enc == XML_CHAR_ENCODING_NONE || enc == XML_CHAR_ENCODING_UTF8;
 }
 
@@ -231,28 +231,28 @@ static dga_err xml_read(const uint8_t *xml, size_t len, xmlDocPtr *ret, struct d
         return dga_diag_set(diag, DGA_E_RIM_XML, 0, "encoding");
     }
     rim_xml_quiet_begin(&q);
-    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    xmlParserCtxtPtr ctxt = rim_xml_api->new_parser_ctxt();
     if (ctxt == NULL || ctxt->sax == NULL) {
-        xmlFreeParserCtxt(ctxt);
+        rim_xml_api->free_parser_ctxt(ctxt);
         rim_xml_quiet_end(&q);
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "document");
     }
     ctxt->_private = &st;
     ctxt->sax->internalSubset = on_doctype;
     ctxt->sax->serror = on_error; /* called with ctxt->userData, which is ctxt */
-    xmlDocPtr doc =
-        xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL, NULL, RIM_XML_OPTIONS);
+    xmlDocPtr doc = rim_xml_api->ctxt_read_memory(ctxt, (const char *)xml, (int)len, NULL, NULL,
+                                                  RIM_XML_OPTIONS);
     bool ns_ok = ctxt->nsWellFormed != 0;
     int err_line = ctxt->lastError.line;
-    xmlFreeParserCtxt(ctxt);
+    rim_xml_api->free_parser_ctxt(ctxt);
     rim_xml_quiet_end(&q);
     if (st.doctype || st.entity) {
-        xmlFreeDoc(doc);
+        rim_xml_api->free_doc(doc);
         return dga_diag_set(diag, DGA_E_RIM_DTD, err_line > 0 ? (size_t)err_line : 0,
                             st.doctype ? "DOCTYPE" : "entity reference");
     }
     if (doc == NULL || !ns_ok) {
-        xmlFreeDoc(doc);
+        rim_xml_api->free_doc(doc);
         return dga_diag_set(diag, DGA_E_RIM_XML, err_line > 0 ? (size_t)err_line : 0,
                             ns_ok ? "document" : "namespaces");
     }
@@ -375,7 +375,7 @@ static dga_err take_one(xmlNodePtr c, xmlNodePtr *slot, const char *field, struc
 /* {SWID}SoftwareIdentity holding exactly one Meta, one Payload and one ds:Signature. */
 static dga_err find_parts(xmlDocPtr doc, struct parts *p, struct dga_diag *diag)
 {
-    p->root = xmlDocGetRootElement(doc);
+    p->root = rim_xml_api->doc_get_root_element(doc);
     if (!rim_is_element(p->root, RIM_NS_SWID, "SoftwareIdentity")) {
         return dga_diag_set(diag, DGA_E_RIM_STRUCTURE, rim_line(p->root), "SoftwareIdentity");
     }
@@ -415,9 +415,9 @@ static dga_err attr_fail(const xmlNode *n, const char *field, struct dga_diag *d
 static dga_err attr_get(xmlNodePtr n, const char *name, const char *ns, xmlChar **ret)
 {
     const xmlChar *uri = (const xmlChar *)ns;
-    *ret = ns != NULL ? xmlGetNsProp(n, (const xmlChar *)name, uri)
-                      : xmlGetNoNsProp(n, (const xmlChar *)name);
-    if (*ret == NULL && xmlHasNsProp(n, (const xmlChar *)name, uri) != NULL) {
+    *ret = ns != NULL ? rim_xml_api->get_ns_prop(n, (const xmlChar *)name, uri)
+                      : rim_xml_api->get_no_ns_prop(n, (const xmlChar *)name);
+    if (*ret == NULL && rim_xml_api->has_ns_prop(n, (const xmlChar *)name, uri) != NULL) {
         return DGA_E_NOMEM;
     }
     return DGA_E_OK;
@@ -795,6 +795,10 @@ dga_err dga_rim_parse_pooled(const uint8_t *xml, size_t len, struct dga_cert_poo
     if (e != DGA_E_OK) {
         return e;
     }
+    e = xml_api_load(NULL, diag); /* libxml2 on the first document, not at process start */
+    if (e != DGA_E_OK) {
+        return e;
+    }
     e = rim_new(xml, len, &rim);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "document");
@@ -813,7 +817,7 @@ void dga_rim_free(struct dga_rim *rim)
         return;
     }
     if (rim->xml != NULL) {
-        xmlFreeDoc(rim->xml->doc);
+        rim_xml_api->free_doc(rim->xml->doc);
         free(rim->xml);
     }
     free(rim->measurements);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libcurl, libmicrohttpd and tpm2-tss are loaded on first use, not linked: the
+# libcurl, libmicrohttpd, tpm2-tss and libxml2 are loaded on first use, not linked: the
 # program does not list them as needed, commands that do not use them work
 # without them, and those that do fail closed with [runtime-library] naming the
 # file. DGA_TEST_LIB* are test-only overrides of the file names (core/dynlib.h).
@@ -37,11 +37,11 @@ if command -v readelf >/dev/null; then
     readelf -d "$bin" >"$tmp/dynamic" 2>&1
     if ! grep -q NEEDED "$tmp/dynamic"; then
         echo "FAIL readelf -d lists no NEEDED entries"; failures=$((failures + 1))
-    elif grep -E "NEEDED.*(libcurl|libmicrohttpd|libtss2|libgnutls)" "$tmp/dynamic"; then
+    elif grep -E "NEEDED.*(libcurl|libmicrohttpd|libtss2|libgnutls|libxml2|libicu|libstdc)" "$tmp/dynamic"; then
         echo "FAIL the program links a library it should load on first use"
         failures=$((failures + 1))
     else
-        echo "ok   not linked: libcurl, libmicrohttpd, libtss2-*, libgnutls"
+        echo "ok   not linked: libcurl, libmicrohttpd, libtss2-*, libgnutls, libxml2, libicu*, libstdc++"
     fi
 else
     echo "skip readelf not installed: the NEEDED check"
@@ -90,6 +90,21 @@ if [ -e "$tmp/tpmlog/runtime_events.log" ]; then
     echo "FAIL a failed tpm emit wrote the log"; failures=$((failures + 1))
 fi
 
+# RIMs need libxml2: without it the report-level checks still run, every RIM check fails
+# closed naming the file, and a command that only parses a RIM cannot decide (exit 3).
+export DGA_TEST_LIBXML2=/nonexistent/libxml2.so.2
+run 0 "evidence verify without libxml2" -- evidence verify --report "$H545/report.hex" \
+    --cert-chain "$H545/certchain.pem" --arch hopper --nonce $N3 --at $AT
+run 1 "attest without libxml2" -- attest "${A545[@]}" --policy "$OFFLINE"
+expect out "reason: a shared library this operation needs cannot be loaded ($DGA_TEST_LIBXML2: $NOFILE" \
+    "attest names libxml2 for each RIM"
+expect err "GPU-0: driver-rim: a shared library this operation needs cannot be loaded: NV_GPU_DRIVER_GH100_545.00" \
+    "attest's reason"
+expect out "verdict: FAIL" "attest verdict without libxml2"
+run 3 "rim inspect without libxml2" -- rim inspect "$H545/rims/NV_GPU_DRIVER_GH100_545.00.xml"
+expect err "[runtime-library] ($DGA_TEST_LIBXML2: $NOFILE" "rim inspect names libxml2"
+unset DGA_TEST_LIBXML2
+
 # A library that loads but lacks the functions: the missing one is named.
 DGA_TEST_LIBMICROHTTPD=$nosym limited 3 "proxy with a libmicrohttpd lacking its functions" -- \
     proxy --listen 127.0.0.1:0 --cache-dir "$tmp/cache"
@@ -97,6 +112,9 @@ expect err "undefined symbol: MHD_start_daemon" "proxy names the missing functio
 DGA_TEST_LIBTSS2_ESYS=$nosym run 3 "tpm events with a libtss2-esys lacking its functions" -- \
     events emit --name x --payload-hex 00 --backend tpm --log-dir "$tmp/tpmlog"
 expect err "$nosym: undefined symbol: Esys_Initialize" "emit names the missing function"
+DGA_TEST_LIBXML2=$nosym run 3 "rim inspect with a libxml2 lacking its functions" -- \
+    rim inspect "$H545/rims/NV_GPU_DRIVER_GH100_545.00.xml"
+expect err "$nosym: undefined symbol: xmlInitParser" "rim inspect names the missing function"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures runtime-library check(s) failed"

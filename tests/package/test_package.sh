@@ -73,7 +73,7 @@ done
 
 # Dependencies: every library the program links is in the main package's Depends, by
 # the package that holds it here; the libraries it loads on first use are not linked
-# and are in Recommends or Suggests.
+# and are in Recommends or Suggests, except libxml2 (every RIM check needs it): Depends.
 field() { dpkg-deb -f "$(deb "$1")" "$2" | tr ',' '\n' | sed -E 's/^ *//; s/ .*//'; }
 bin=$root/usr/bin/dstack-gpu-attest
 for so in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -83,7 +83,7 @@ for so in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 done
 for pair in libcurl.so.4:libcurl4:Recommends libmicrohttpd.so.12:libmicrohttpd12:Recommends \
     libtss2-esys.so.0:libtss2-esys-3.0.2-0:Suggests libtss2-tctildr.so.0:libtss2-tctildr0:Suggests \
-    libnvidia-ml.so.1:libnvidia-ml1:Suggests; do
+    libnvidia-ml.so.1:libnvidia-ml1:Suggests libxml2.so.2:libxml2:Depends; do
     IFS=: read -r so pkg fld <<<"$pair"
     if readelf -d "$bin" | grep -q "\[$so\]"; then
         fail "the program links $so: it is loaded on first use"

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libxml2 on first use: dlopen once, resolve, xmlInitParser (rim/xml_api.h). */
+#include <stdio.h>
+
+#include "rim/xml_api.h"
+
+#include "core/dynlib.h"
+
+static struct dynlib lib = DYNLIB_INIT(DGA_LIBXML2_FILE, DGA_LIBXML2_TEST_ENV);
+static struct xml_api api;
+const struct xml_api *rim_xml_api;
+
+static void load(void)
+{
+    bool ok = dynlib_open(&lib);
+#define XML_API_RESOLVE(member, fn) ok = ok && DYNLIB_RESOLVE(&lib, api, member, fn);
+    XML_API_FUNCTIONS(XML_API_RESOLVE)
+#undef XML_API_RESOLVE
+    const xmlFreeFunc *free_var = ok ? dynlib_sym(&lib, "xmlFree") : NULL;
+    if (free_var == NULL || *free_var == NULL) {
+        if (ok && free_var != NULL) {
+            lib.err = DGA_E_RUNTIME_LIBRARY;
+            snprintf(lib.failure, sizeof lib.failure, "%s: xmlFree is NULL", lib.file);
+        }
+        return;
+    }
+    api.free = *free_var;
+    /* Once, before any thread parses: xmlInitParser sets up libxml2's globals. */
+    api.init_parser();
+    rim_xml_api = &api;
+}
+
+dga_err xml_api_load(const struct xml_api **ret, struct dga_diag *diag)
+{
+    pthread_once(&lib.once, load);
+    dga_err e = dynlib_status(&lib, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    if (ret != NULL) {
+        *ret = &api;
+    }
+    return DGA_E_OK;
+}
