@@ -9,7 +9,9 @@
 # simulated register and a run/log directory inside the report; nothing is fetched
 # unless --fetch is given; the ready state is never set, except with
 # --probe-ready-set on a GPU whose CC is off (then set to 1 and back to 0, to see
-# whether the driver refuses it). On a CC-on GPU the ready state is never set.
+# whether the driver refuses it). On a CC-on GPU the ready state is never set by
+# this script; --probe-nvidia-ocsp runs NVIDIA's nvattest, which is not ours, and
+# reads the ready state after it.
 #
 # Usage: scripts/hw-check.sh [options]   (as root, on the machine with the driver)
 #   --bin PATH         dstack-gpu-attest to use (default: the one in PATH)
@@ -22,6 +24,8 @@
 #   --fetch            also `collateral fetch` the evidence's RIMs and OCSP responses (network)
 #                      into the report and list their windows (the nextUpdate question)
 #   --probe-ready-set  on a CC-off GPU only: set the ready state to 1, read it, set it back to 0
+#   --probe-nvidia-ocsp  on a CC-on GPU with NVIDIA's nvattest installed: run it with an OCSP
+#                      responder that cannot be reached, and read the ready state after it
 #
 # Exit status: 0 everything as expected (CC on: collected, the dry gate passed, the
 # ready state unchanged; CC off: the gate refused with cc-off and the ready state was 0
@@ -38,6 +42,7 @@ policy=
 gate_extra=
 fetch=0
 probe=0
+probe_nv=0
 
 usage() {
     sed -n '/^# Usage:/,/^# checks could not run/s/^# \{0,1\}//p' "$0" >&2
@@ -60,6 +65,7 @@ while [ $# -gt 0 ]; do
         ;;
     --fetch) fetch=1; shift ;;
     --probe-ready-set) probe=1; shift ;;
+    --probe-nvidia-ocsp) probe_nv=1; shift ;;
     -h | --help) usage ;;
     *) echo "hw-check: unknown argument '$1'" >&2; usage ;;
     esac
@@ -215,10 +221,23 @@ fi
 nv=$(command -v nvattest || true)
 if [ -n "$nv" ] && [ "$(readlink -f "$nv")" != "$(readlink -f "$bin")" ]; then
     rec 06-q4-nvattest-help.txt "$nv" attest --help || true
-    rec 06-q4-nvattest-env.txt sh -c "strings '$(readlink -f "$nv")' | grep -E '^(NVAT|NV_)[A-Z_]+$' | sort -u"
+    rec 06-q4-nvattest-env.txt sh -c "strings '$(readlink -f "$nv")' | grep -o -E '(NVAT|NV)_[A-Z0-9_]+' | sort -u"
     note "Q4:         NVIDIA's nvattest at $nv: 06-q4-nvattest-*.txt"
 else
+    nv=
     note "Q4:         NVIDIA's nvattest not installed here: nothing to read"
+fi
+# Q1: NVIDIA's verifier when its OCSP responder cannot be reached (nothing listens on port 9).
+if [ "$probe_nv" = 1 ] && [ -n "$nv" ] && [ "$cc_mode" = on ]; then
+    rec 06-q1-nvattest-ocsp-unreachable.txt "$nv" attest --device gpu --verifier local \
+        --ocsp-url http://127.0.0.1:9/ --format json
+    nv_rc=$?
+    ready_nv=$(ready_get 06-q1-ready-after.txt)
+    note "Q1:         NVIDIA's nvattest, OCSP unreachable: exit $nv_rc, ready state then $ready_nv (06-q1-*.txt)"
+elif [ "$probe_nv" = 1 ]; then
+    note "Q1:         not probed: needs NVIDIA's nvattest and CC on (cc $cc_mode)"
+else
+    note "Q1:         not probed (--probe-nvidia-ocsp, with NVIDIA's nvattest, CC on)"
 fi
 # Q3: the OCSP window of NVIDIA's real responses (network).
 if [ "$fetch" = 1 ] && [ "$collect_rc" = 0 ]; then

@@ -77,6 +77,7 @@ expect_line out "ok:         CC off: the gate refused with cc-off" "cc off: refu
 expect_line out "ok:         CC off: ready state 0 before the checks" "cc off: ready before"
 expect_line out "ok:         CC off: ready state 0 after the gate's refusal" "cc off: ready after"
 expect_line out "Q5:         not probed (--probe-ready-set, on a CC-off GPU)" "cc off: no probe"
+expect_line out "Q1:         not probed (--probe-nvidia-ocsp, with NVIDIA's nvattest, CC on)" "cc off: no nvattest probe"
 expect_line out "hw-check: as expected" "cc off: verdict"
 has_files "cc off" "${EVIDENCE_FILES[@]}" 06-q6-nvml-symbols.txt
 grep -qxF '{"ready":0}' "$tmp/report/02-ready-before.txt" || bad "cc off: ready-before file"
@@ -132,6 +133,21 @@ hw 0 "cc on, --probe-ready-set is refused" --probe-ready-set
 expect_line out "Q5:         not probed: only on a CC-off GPU whose ready state is 0 (cc on, ready 0)" \
     "cc on probe: refused"
 no_set "cc on probe"
+
+# --probe-nvidia-ocsp on CC on, with a stand-in for NVIDIA's nvattest first in PATH (it
+# prints its arguments and answers 202, OCSP server error): its exit and the ready state.
+mkdir -p "$tmp/nvbin"
+printf '#!/bin/sh\necho "NVAT_OCSP_BASE_URL NV_ATTESTATION_SERVICE_KEY $*"\nexit 202\n' >"$tmp/nvbin/nvattest"
+chmod +x "$tmp/nvbin/nvattest"
+scenario cc_on_2gpu 0
+PATH=$tmp/nvbin:$PATH hw 0 "cc on, --probe-nvidia-ocsp" --probe-nvidia-ocsp
+expect_line out "Q4:         NVIDIA's nvattest at $tmp/nvbin/nvattest: 06-q4-nvattest-*.txt" "nv probe: found"
+expect_line out "Q1:         NVIDIA's nvattest, OCSP unreachable: exit 202, ready state then 0 (06-q1-*.txt)" \
+    "nv probe: answer"
+grep -qF 'attest --device gpu --verifier local --ocsp-url http://127.0.0.1:9/ --format json' \
+    "$tmp/report/06-q1-nvattest-ocsp-unreachable.txt" || bad "nv probe: nvattest's arguments"
+grep -qxF NVAT_OCSP_BASE_URL "$tmp/report/06-q4-nvattest-env.txt" || bad "nv probe: environment names"
+no_set "nv probe"
 
 # CC on without the VBIOS RIM: the dry gate refuses: unexpected, with the reason.
 scenario cc_on_2gpu 0
