@@ -57,13 +57,23 @@ for p in "${packages[@]}"; do
     for f in $(grep '^/etc/' "$work/$p.files" || true); do
         grep -qx "$f" "$work/ctl-$p/conffiles" || fail "$p: $f is not a conffile"
     done
-    # Installing enables and starts nothing (dh_installsystemd --no-enable --no-start):
-    # no unit is started, and every `enable` is guarded by `debian-installed` (re-creates
-    # the links of a unit an admin enabled, on upgrade), where debhelper's default
-    # enables on the first installation.
+    # Installing enables and starts nothing (dh_installsystemd --no-enable): the only
+    # start is debhelper's `deb-systemd-invoke $_dh_action` (start on install, restart on
+    # upgrade), which acts on enabled units only, so an upgrade restarts the servers an
+    # admin enabled; every `enable` is guarded by `debian-installed` (re-creates the links
+    # of a unit an admin enabled, on upgrade), where debhelper's default enables on the
+    # first installation. The gate's unit is never stopped, started or restarted by a
+    # maintainer script: the workload Requires= it (debian/rules).
+    for script in "$work/ctl-$p/postinst" "$work/ctl-$p/prerm" "$work/ctl-$p/postrm"; do
+        [ -f "$script" ] || continue
+        if grep "deb-systemd-invoke" "$script" | grep -q "'dstack-gpu-attest.service'"; then
+            fail "$p: $(basename "$script") stops or starts the gate's unit"
+        fi
+    done
     postinst=$work/ctl-$p/postinst
     [ -f "$postinst" ] || continue
-    if grep -E 'deb-systemd-invoke|systemctl .*(start|enable)' "$postinst"; then
+    if grep -E 'systemctl .*(start|enable)' "$postinst" ||
+        grep 'deb-systemd-invoke' "$postinst" | grep -v 'deb-systemd-invoke \$_dh_action '; then
         fail "$p: the postinst starts a unit"
     fi
     enables=$(grep -c "deb-systemd-helper enable " "$postinst" || true)
