@@ -292,13 +292,8 @@ static dga_err verdict_json(const struct rpc_committed *c, json_t **ret, struct 
 dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
                        struct dga_nvml_error *ne)
 {
-    pthread_mutex_lock(&r->attest_mu); /* one NVML child at a time: see struct dga_rpc */
-    dga_err e =
-        dga_nvml_cc_settings_with_deadline(r->gate->nvml, r->gate->cc_timeout_ms, ret_cc, ne);
-    if (e == DGA_E_OK) {
-        e = dga_nvml_ready_get_with_deadline(r->gate->nvml, r->gate->ready_timeout_ms, ret_ready,
-                                             ne);
-    }
+    pthread_mutex_lock(&r->attest_mu); /* one NVML job at a time: see struct dga_rpc */
+    dga_err e = dga_nvml_state_reader_read(r->state, ret_cc, ret_ready, ne);
     pthread_mutex_unlock(&r->attest_mu);
     return e;
 }

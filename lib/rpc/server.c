@@ -48,11 +48,15 @@ dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path
     if (e != DGA_E_OK) {
         return e;
     }
-    struct dga_rpc *r = calloc(1, sizeof *r);
+    struct dga_nvml_state_reader *state = NULL;
+    e = dga_nvml_state_reader_new(g->nvml, g->cc_timeout_ms, &state);
+    struct dga_rpc *r = e == DGA_E_OK ? calloc(1, sizeof *r) : NULL;
     if (r == NULL) {
+        dga_nvml_state_reader_free(state);
         dga_gate_config_free(g);
-        return DGA_E_NOMEM;
+        return e != DGA_E_OK ? dga_diag_set(diag, e, 0, "nvml") : DGA_E_NOMEM;
     }
+    r->state = state; /* its child starts at the first read */
     r->cfg = *c;
     r->gate = g;
     /* the gate's defaults when its config leaves them out (dga/gate.h, dga/measure.h) */
@@ -84,6 +88,7 @@ void dga_rpc_free(struct dga_rpc *r)
     pthread_cond_destroy(&r->ensure_cv);
     pthread_mutex_destroy(&r->ensure_mu);
     pthread_mutex_destroy(&r->attest_mu);
+    dga_nvml_state_reader_free(r->state); /* no request runs now: no read holds it */
     dga_gate_config_free(r->gate);
     free(r);
 }
