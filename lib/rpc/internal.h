@@ -76,6 +76,15 @@ struct dga_rpc {
     uint8_t answer_sha256[32];
     char *answer_text; /* NULL: nothing cached yet */
     size_t answer_len;
+    /*
+     * GetGpuAttestation's parts that follow from the bundle's bytes alone (the
+     * bundle as a JSON string, its hash, the verdict), as JSON text, keyed the
+     * same way under answer_mu. The events (the log, read and bound on every
+     * request) and the state (read now) are never kept.
+     */
+    uint8_t att_sha256[32];
+    char *att_head; /* {"bundle":...,"bundle_sha256":"...","events": ; NULL: none yet */
+    char *att_verdict;
     struct dga_service *svc;
 };
 
@@ -133,6 +142,8 @@ dga_err rpc_gpu_info_text(struct dga_rpc *r, const json_t *args, char **ret, siz
                           struct rpc_failure *f);
 dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
                                 struct rpc_failure *f);
+dga_err rpc_get_gpu_attestation_text(struct dga_rpc *r, const json_t *args, char **ret,
+                                     size_t *ret_len, struct rpc_failure *f);
 dga_err rpc_ensure_gpu_ready(struct dga_rpc *r, const json_t *args, json_t **ret,
                              struct rpc_failure *f);
 dga_err rpc_attest_gpu(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);

@@ -84,6 +84,8 @@ void dga_rpc_free(struct dga_rpc *r)
     dga_service_stop(r->svc); /* no request runs past this */
     pthread_mutex_destroy(&r->answer_mu);
     free(r->answer_text);
+    free(r->att_head);
+    free(r->att_verdict);
     pthread_mutex_destroy(&r->bucket_mu);
     pthread_cond_destroy(&r->ensure_cv);
     pthread_mutex_destroy(&r->ensure_mu);
@@ -234,7 +236,7 @@ static const struct rpc_method methods[] = {
     {"GpuInfo", rpc_gpu_info, &dstack_gpu_attest__empty__descriptor,
      &dstack_gpu_attest__gpu_info_response__descriptor, rpc_gpu_info_text},
     {"GetGpuAttestation", rpc_get_gpu_attestation, &dstack_gpu_attest__empty__descriptor,
-     &dstack_gpu_attest__get_gpu_attestation_response__descriptor, NULL},
+     &dstack_gpu_attest__get_gpu_attestation_response__descriptor, rpc_get_gpu_attestation_text},
     {"EnsureGpuReady", rpc_ensure_gpu_ready, &dstack_gpu_attest__empty__descriptor,
      &dstack_gpu_attest__ensure_gpu_ready_response__descriptor, NULL},
     {"AttestGpu", rpc_attest_gpu, &dstack_gpu_attest__attest_gpu_request__descriptor,
