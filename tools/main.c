@@ -65,7 +65,10 @@ static bool called_nvattest(const char *argv0)
 
 int main(int argc, char **argv)
 {
-    /* Internal, not in the help: the NVML child the service spawns (docs/collect.md). */
+    /*
+     * Internal, not in the help: the NVML children the service spawns, the long-lived state
+     * reader's included (`__nvml-child state-server NVML`: docs/collect.md).
+     */
     if (argc >= 2 && strcmp(argv[1], DGA_COLLECT_CHILD_COMMAND) == 0) {
         return dga_collect_child_main(argc - 1, argv + 1);
     }

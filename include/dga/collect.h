@@ -220,13 +220,67 @@ dga_err dga_collect_set_child_program(const char *path);
 /*
  * The main of a spawned child: argv[0] is DGA_COLLECT_CHILD_COMMAND, then one
  * of `collect NVML NONCE-HEX`, `ready-set NVML 0|1`, `ready-get NVML`,
- * `cc-settings NVML` (NVML a library path, at most PATH_MAX - 1 bytes; the
- * nonce exactly 64 hex digits). Runs the job and writes its JSON, as a forked
- * child would, to fd 1; returns the exit status: 0 written, 1 out of memory,
- * 2 arguments that are not exactly one of those (then nothing is written and
- * the parent fails closed).
+ * `cc-settings NVML`, `state NVML` (NVML a library path, at most PATH_MAX - 1
+ * bytes; the nonce exactly 64 hex digits). Runs the job and writes its JSON, as
+ * a forked child would, to fd 1; returns the exit status: 0 written, 1 out of
+ * memory, 2 arguments that are not exactly one of those (then nothing is
+ * written and the parent fails closed). `state-server NVML` is the state
+ * reader's long-lived child (dga_nvml_state_reader_new): it answers each
+ * request line on fd 0 with one line on fd 1, and exits 0 at EOF, 2 on
+ * anything that is not a request.
  */
 int dga_collect_child_main(int argc, char **argv);
+
+/*
+ * dga_nvml_cc_settings and dga_nvml_ready_get in ONE child process with a
+ * deadline (as dga_collect_with_deadline): the CC settings and the ready state
+ * read now. The errors of both; the outputs untouched on failure.
+ */
+dga_err dga_nvml_state_with_deadline(const char *nvml_path, unsigned timeout_ms,
+                                     struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+                                     struct dga_nvml_error *err);
+
+/*
+ * The NVML state reader: the CC settings and the ready state read now, fast,
+ * for a service that answers them on every request. A child per read costs a
+ * program image, a dlopen and an nvmlInit (~15 ms); the reader keeps ONE
+ * long-lived, single-threaded child (`DGA_COLLECT_CHILD_COMMAND state-server
+ * NVML`, spawned from the child program) that opens NVML once and answers a
+ * request line with one line of JSON. Every read still has its own deadline
+ * (timeout_ms from the request, the child's start included on the first read):
+ * a child that does not answer in time, answers anything but one well-formed
+ * line, or dies, is SIGKILLed and reaped and that read fails closed
+ * (DGA_E_NVML_TIMEOUT, DGA_E_BAD_JSON, DGA_E_TOO_LARGE, or DGA_E_NVML_CALL
+ * with the child's exit status), all with function "collection child"; the
+ * next read spawns a fresh child. A child found dead before its request was
+ * sent (killed between reads) is replaced at once, within that read. An NVML
+ * error is the child's answer and the child stays (it reopens NVML at the next
+ * read). The child starts at the first read, not here. Each read asks the
+ * driver again: nothing is cached. When no child program is set (a forked,
+ * single-threaded program) a read is dga_nvml_state_with_deadline.
+ * Not thread-safe: the caller serialises reads (and the reader's free).
+ */
+struct dga_nvml_state_reader;
+
+/* nvml_path NULL: DGA_NVML_DEFAULT_PATH. DGA_E_BAD_ARGUMENT for an empty or too long path. */
+dga_err dga_nvml_state_reader_new(const char *nvml_path, unsigned timeout_ms,
+                                  struct dga_nvml_state_reader **ret);
+
+/* One read, as above; the outputs untouched on failure, err (optional) says what failed. */
+dga_err dga_nvml_state_reader_read(struct dga_nvml_state_reader *r, struct dga_cc_settings *ret_cc,
+                                   unsigned *ret_ready, struct dga_nvml_error *err);
+
+/*
+ * Ends the child (EOF on its requests: it shuts NVML down and exits; SIGKILL if
+ * it has not within a second) and frees r. NULL is fine.
+ */
+void dga_nvml_state_reader_free(struct dga_nvml_state_reader *r);
+/* For _cleanup_: dga_nvml_state_reader_free(*p), then *p = NULL. */
+static inline void dga_nvml_state_reader_freep(struct dga_nvml_state_reader **p)
+{
+    dga_nvml_state_reader_free(*p);
+    *p = NULL;
+}
 
 /* ---- output ---- */
 

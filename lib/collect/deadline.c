@@ -123,6 +123,41 @@ static json_t *child_cc_settings(const struct child_job *job)
     return e != DGA_E_OK ? error_json(&err) : json_pack("{s:o}", "cc", cc_json(&cc));
 }
 
+/*
+ * Opens NVML into *nvml unless it is open, then reads the CC settings and the ready state:
+ * {"cc": {...}, "ready": 0|1}. On a failure the error object, and NVML closed (*nvml NULL),
+ * so the next call starts it afresh (the state reader keeps *nvml across requests; a
+ * driver that failed once is not trusted to answer again from the same session).
+ * NULL on no memory.
+ */
+json_t *collect_state_json(const char *nvml_path, struct dga_nvml **nvml)
+{
+    struct dga_nvml_error err;
+    struct dga_cc_settings cc;
+    unsigned ready = 0;
+    memset(&err, 0, sizeof err);
+    dga_err e = *nvml != NULL ? DGA_E_OK : dga_nvml_open(nvml_path, nvml, &err);
+    if (e == DGA_E_OK) {
+        e = dga_nvml_cc_settings(*nvml, &cc, &err);
+    }
+    if (e == DGA_E_OK) {
+        e = dga_nvml_ready_get(*nvml, &ready, &err);
+    }
+    if (e != DGA_E_OK) {
+        dga_nvml_closep(nvml);
+        return error_json(&err);
+    }
+    return json_pack("{s:o,s:i}", "cc", cc_json(&cc), "ready", (int)ready);
+}
+
+static json_t *child_state(const struct child_job *job)
+{
+    struct dga_nvml *nvml = NULL;
+    json_t *j = collect_state_json(job->nvml_path, &nvml);
+    dga_nvml_close(nvml);
+    return j;
+}
+
 enum child_arg { ARG_NONE, ARG_NONCE, ARG_STATE };
 
 /* The jobs, by the name a spawned child is given on its command line. run: NULL on no memory. */
@@ -131,12 +166,11 @@ static const struct child_op {
     json_t *(*run)(const struct child_job *job);
     enum child_arg arg;
 } child_ops[] = {
-    {"collect", child_collect, ARG_NONCE},
-    {"ready-set", child_ready_set, ARG_STATE},
-    {"ready-get", child_ready_get, ARG_NONE},
-    {"cc-settings", child_cc_settings, ARG_NONE},
+    {"collect", child_collect, ARG_NONCE},    {"ready-set", child_ready_set, ARG_STATE},
+    {"ready-get", child_ready_get, ARG_NONE}, {"cc-settings", child_cc_settings, ARG_NONE},
+    {"state", child_state, ARG_NONE},
 };
-enum { OP_COLLECT, OP_READY_SET, OP_READY_GET, OP_CC_SETTINGS };
+enum { OP_COLLECT, OP_READY_SET, OP_READY_GET, OP_CC_SETTINGS, OP_STATE };
 
 /* Runs the job and writes its JSON to fd. Returns the child's exit status (1: no memory). */
 static int child_write(int fd, const struct child_job *job)
@@ -156,6 +190,9 @@ int dga_collect_child_main(int argc, char **argv)
     const struct child_op *op = NULL;
     if (argc < 3 || argc > 4 || strcmp(argv[0], DGA_COLLECT_CHILD_COMMAND) != 0) {
         return 2;
+    }
+    if (strcmp(argv[1], STATE_SERVER_OP) == 0) {
+        return state_server_main(argc, argv);
     }
     for (size_t i = 0; i < sizeof child_ops / sizeof child_ops[0]; i++) {
         if (strcmp(argv[1], child_ops[i].name) == 0) {
@@ -196,6 +233,11 @@ dga_err dga_collect_set_child_program(const char *path)
     }
     memcpy(child_program, path, len + 1);
     return DGA_E_OK;
+}
+
+const char *collect_child_program(void)
+{
+    return child_program[0] != '\0' ? child_program : NULL;
 }
 
 /* A spawned child's command line, in writable storage (posix_spawn takes char *const []). */
@@ -515,4 +557,41 @@ dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout
     }
     *ret = (unsigned)json_integer_value(state);
     return DGA_E_OK;
+}
+
+/*
+ * A state child's one line: {"cc": {...}, "ready": 0|1} exactly, or its error object. Anything
+ * else is DGA_E_BAD_JSON ("collection child"); the outputs are untouched on failure.
+ */
+dga_err collect_state_parse(const char *text, size_t len, struct dga_cc_settings *ret_cc,
+                            unsigned *ret_ready, struct dga_nvml_error *err)
+{
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    struct dga_cc_settings cc;
+    json_t *ready = json_object_get(root, "ready");
+    if (!json_is_object(root) || json_object_size(root) != 2 ||
+        cc_from_json(json_object_get(root, "cc"), &cc) != DGA_E_OK || !json_is_integer(ready) ||
+        json_integer_value(ready) < 0 || json_integer_value(ready) > 1) {
+        return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
+    }
+    *ret_cc = cc;
+    *ret_ready = (unsigned)json_integer_value(ready);
+    return DGA_E_OK;
+}
+
+dga_err dga_nvml_state_with_deadline(const char *nvml_path, unsigned timeout_ms,
+                                     struct dga_cc_settings *ret_cc, unsigned *ret_ready,
+                                     struct dga_nvml_error *err)
+{
+    const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_STATE]};
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    return collect_state_parse(text, len, ret_cc, ret_ready, err);
 }

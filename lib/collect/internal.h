@@ -21,4 +21,18 @@ dga_err nvml_error_set(struct dga_nvml_error *err, dga_err e, const char *functi
 json_t *cc_json(const struct dga_cc_settings *cc);
 dga_err cc_from_json(json_t *obj, struct dga_cc_settings *cc);
 
+/* ---- the NVML state: one child per read (deadline.c) or the state reader (state_reader.c) ---- */
+
+/* The child program set (dga_collect_set_child_program), NULL when children are forked. */
+const char *collect_child_program(void);
+
+/* The CC settings and the ready state as a child answers them (deadline.c has the details). */
+json_t *collect_state_json(const char *nvml_path, struct dga_nvml **nvml);
+dga_err collect_state_parse(const char *text, size_t len, struct dga_cc_settings *ret_cc,
+                            unsigned *ret_ready, struct dga_nvml_error *err);
+
+/* The state reader's child: `DGA_COLLECT_CHILD_COMMAND state-server NVML` (state_reader.c). */
+#define STATE_SERVER_OP "state-server"
+int state_server_main(int argc, char **argv);
+
 #endif

@@ -33,14 +33,25 @@ struct dga_rpc {
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     char log_path[DGA_GATE_PATH_MAX + 32];
     /*
-     * One NVML child at a time: an attestation (AttestGpu's, a
-     * re-attestation) or a state read, so the driver sees one client and
-     * the ready state one writer. The children are not forked copies of
-     * this threaded process, which could inherit a lock another thread
-     * held: `serve` sets a child program (dga_collect_set_child_program),
-     * so each is a fresh image of the program, spawned.
+     * One NVML job at a time, and the one lock for all of them: an
+     * attestation (AttestGpu's, a re-attestation: a spawned child each) or a
+     * state read (the state reader's long-lived child). So NVML is never
+     * called from two processes at once (the state reader's child sits idle
+     * between reads), the ready state has one writer, and a state read never
+     * sees an attestation half done: EnsureGpuReady's read after a
+     * re-attestation sees the state it set. It also serialises the state
+     * reader, which is not thread-safe. The children are not forked copies
+     * of this threaded process, which could inherit a lock another thread
+     * held: `serve` sets a child program (dga_collect_set_child_program), so
+     * each is a fresh image of the program, spawned.
      */
     pthread_mutex_t attest_mu;
+    /*
+     * The CC settings and the ready state, read now (GetGpuAttestation,
+     * EnsureGpuReady) by one long-lived child with the gate's cc_timeout_ms
+     * per read (dga_nvml_state_reader_*); under attest_mu.
+     */
+    struct dga_nvml_state_reader *state;
     /*
      * The re-attestation's single flight: while one runs, later callers wait on
      * ensure_cv and take its outcome; reattest_gen counts the completed ones,
@@ -65,6 +76,15 @@ struct dga_rpc {
     uint8_t answer_sha256[32];
     char *answer_text; /* NULL: nothing cached yet */
     size_t answer_len;
+    /*
+     * GetGpuAttestation's parts that follow from the bundle's bytes alone (the
+     * bundle as a JSON string, its hash, the verdict), as JSON text, keyed the
+     * same way under answer_mu. The events (the log, read and bound on every
+     * request) and the state (read now) are never kept.
+     */
+    uint8_t att_sha256[32];
+    char *att_head; /* {"bundle":...,"bundle_sha256":"...","events": ; NULL: none yet */
+    char *att_verdict;
     struct dga_service *svc;
 };
 
@@ -99,10 +119,11 @@ void rpc_committed_clear(struct rpc_committed *c);
 dga_err rpc_load_committed(const struct dga_rpc *r, struct rpc_committed *c, struct rpc_failure *f);
 
 /*
- * CC settings and the ready state read now, each in a child with the gate's
- * deadline (cc_timeout_ms, ready_timeout_ms), so a wedged driver costs a
- * request its deadline, never the service a thread; under attest_mu, so a
- * read waits for a running attestation. ne says what failed.
+ * CC settings and the ready state read now by the state reader, with the
+ * gate's cc_timeout_ms per read, so a wedged driver costs a request its
+ * deadline, never the service a thread (the reader's child is killed and the
+ * next read spawns another); under attest_mu, so a read waits for a running
+ * attestation. ne says what failed.
  */
 dga_err rpc_read_state(struct dga_rpc *r, struct dga_cc_settings *ret_cc, unsigned *ret_ready,
                        struct dga_nvml_error *ne);
@@ -121,6 +142,8 @@ dga_err rpc_gpu_info_text(struct dga_rpc *r, const json_t *args, char **ret, siz
                           struct rpc_failure *f);
 dga_err rpc_get_gpu_attestation(struct dga_rpc *r, const json_t *args, json_t **ret,
                                 struct rpc_failure *f);
+dga_err rpc_get_gpu_attestation_text(struct dga_rpc *r, const json_t *args, char **ret,
+                                     size_t *ret_len, struct rpc_failure *f);
 dga_err rpc_ensure_gpu_ready(struct dga_rpc *r, const json_t *args, json_t **ret,
                              struct rpc_failure *f);
 dga_err rpc_attest_gpu(struct dga_rpc *r, const json_t *args, json_t **ret, struct rpc_failure *f);

@@ -48,11 +48,15 @@ dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path
     if (e != DGA_E_OK) {
         return e;
     }
-    struct dga_rpc *r = calloc(1, sizeof *r);
+    struct dga_nvml_state_reader *state = NULL;
+    e = dga_nvml_state_reader_new(g->nvml, g->cc_timeout_ms, &state);
+    struct dga_rpc *r = e == DGA_E_OK ? calloc(1, sizeof *r) : NULL;
     if (r == NULL) {
+        dga_nvml_state_reader_free(state);
         dga_gate_config_free(g);
-        return DGA_E_NOMEM;
+        return e != DGA_E_OK ? dga_diag_set(diag, e, 0, "nvml") : DGA_E_NOMEM;
     }
+    r->state = state; /* its child starts at the first read */
     r->cfg = *c;
     r->gate = g;
     /* the gate's defaults when its config leaves them out (dga/gate.h, dga/measure.h) */
@@ -80,10 +84,13 @@ void dga_rpc_free(struct dga_rpc *r)
     dga_service_stop(r->svc); /* no request runs past this */
     pthread_mutex_destroy(&r->answer_mu);
     free(r->answer_text);
+    free(r->att_head);
+    free(r->att_verdict);
     pthread_mutex_destroy(&r->bucket_mu);
     pthread_cond_destroy(&r->ensure_cv);
     pthread_mutex_destroy(&r->ensure_mu);
     pthread_mutex_destroy(&r->attest_mu);
+    dga_nvml_state_reader_free(r->state); /* no request runs now: no read holds it */
     dga_gate_config_free(r->gate);
     free(r);
 }
@@ -229,7 +236,7 @@ static const struct rpc_method methods[] = {
     {"GpuInfo", rpc_gpu_info, &dstack_gpu_attest__empty__descriptor,
      &dstack_gpu_attest__gpu_info_response__descriptor, rpc_gpu_info_text},
     {"GetGpuAttestation", rpc_get_gpu_attestation, &dstack_gpu_attest__empty__descriptor,
-     &dstack_gpu_attest__get_gpu_attestation_response__descriptor, NULL},
+     &dstack_gpu_attest__get_gpu_attestation_response__descriptor, rpc_get_gpu_attestation_text},
     {"EnsureGpuReady", rpc_ensure_gpu_ready, &dstack_gpu_attest__empty__descriptor,
      &dstack_gpu_attest__ensure_gpu_ready_response__descriptor, NULL},
     {"AttestGpu", rpc_attest_gpu, &dstack_gpu_attest__attest_gpu_request__descriptor,

@@ -17,15 +17,18 @@
  * per process, as the scenario sets it, unless "ready_state_file" names a file:
  * then a get reads the state from it (absent: "ready_state") and a set writes
  * it there, so it outlives the process as the driver's does (the gate sets it
- * from a child; a test clears it by writing 0, as a driver reload would). Errors, hangs and
- * bad sizes can be injected. Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one
- * function (symbol tests).
+ * from a child; a test clears it by writing 0, as a driver reload would). A process that
+ * keeps NVML open (the RPC service's state reader) sees a rewritten scenario from its next
+ * CC-state read on (nvmlSystemGetConfComputeState reloads a scenario file that changed), as
+ * it would see the driver's state change. Errors, hangs and bad sizes can be injected. Built with
+ * -DFAKE_OMIT_REPORT_SYMBOL it lacks one function (symbol tests).
  */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -78,6 +81,7 @@ static struct {
     char ready_record[4096];
     char ready_state_file[4096];
     struct nvmlDevice_st devices[FAKE_MAX_GPUS];
+    struct stat scenario_stat; /* the scenario file as loaded */
 } fake;
 
 /* ---- scenario ---- */
@@ -329,7 +333,9 @@ static bool load(void)
     if (scenario == NULL) {
         return false;
     }
-    json_t *s = json_load_file(scenario, 0, NULL);
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    json_t *s = stat(scenario, &st) == 0 ? json_load_file(scenario, 0, NULL) : NULL;
     if (!json_is_object(s)) {
         json_decref(s);
         return false;
@@ -350,7 +356,23 @@ static bool load(void)
         unload();
     }
     fake.loaded = ok;
+    fake.scenario_stat = st;
     return ok;
+}
+
+/* The scenario file is not the one loaded (rewritten since): load it again. */
+static void reload_if_changed(void)
+{
+    const char *scenario = getenv("DGA_FAKE_NVML_SCENARIO");
+    struct stat st;
+    if (!fake.loaded || scenario == NULL || stat(scenario, &st) != 0) {
+        return;
+    }
+    const struct stat *was = &fake.scenario_stat;
+    if (st.st_ino != was->st_ino || st.st_size != was->st_size ||
+        st.st_mtim.tv_sec != was->st_mtim.tv_sec || st.st_mtim.tv_nsec != was->st_mtim.tv_nsec) {
+        load();
+    }
 }
 
 /* ---- injection ---- */
@@ -469,6 +491,7 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char *buf, unsigned int len)
 
 nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *s)
 {
+    reload_if_changed();
     ENTER("nvmlSystemGetConfComputeState", -1);
     s->environment = fake.environment;
     s->ccFeature = fake.cc_feature;

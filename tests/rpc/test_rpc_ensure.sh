@@ -127,6 +127,15 @@ is_body '{"ready":true,"outcome":"reattested","reason":"","reattestation_sha256"
 grep gpu-reattestation "$log" | sed 's/.*"payload":"\([^"]*\)".*/\1/' | base64 -d | grep -q "\"evidence_sha256\":\"$sha\"" ||
     bad "the gpu-reattestation event does not commit to reattestation-1.json"
 grep -q '"pass":true' "$tmp/run/reattestation-1.json" || bad "re-attestation bundle is not a pass"
+# the state reader's child reads the driver on every request: it sees the state the
+# re-attestation set from another child, and the same child answers request after request
+state_child() { ps --ppid "$srv" -o pid=,args= | grep -F -- '__nvml-child state-server' | awk '{ print $1 }'; }
+call "GetGpuAttestation after the re-attestation" 200 http://dstack/GetGpuAttestation
+body_has '"state":{"cc_mode":"on","ready":true,' "the state the re-attestation set"
+reader=$(state_child)
+[ -n "$reader" ] || bad "no state-server child: $(ps --ppid "$srv" -o args=)"
+for i in 1 2 3; do call "GetGpuAttestation $i, the same state child" 200 http://dstack/GetGpuAttestation; done
+[ "$(state_child)" = "$reader" ] || bad "state child $reader replaced by $(state_child)"
 call "GpuInfo still the boot's bundle" 200 http://dstack/GpuInfo
 field attestation | cmp -s - "$tmp/run/evidence.json" || bad "GpuInfo changed by the re-attestation"
 ensure "EnsureGpuReady after the re-attestation"
@@ -190,18 +199,22 @@ watch_child() { # WANT-ARGS: polls the service's children for one whose command 
     done
     return 1
 }
-watch_child "dstack-gpu-attest-nvml-child __nvml-child ready-get $fake" &
+# the state reader's one long-lived child (started by the first read after serve started)
+watch_child "dstack-gpu-attest-nvml-child __nvml-child state-server $fake" &
 watcher=$!
 start=$(date +%s)
 call "GetGpuAttestation, NVML hangs" 200 http://dstack/GetGpuAttestation
 body_has '"state":{"error":"nvml-timeout: collection child (NVML 0)"}' "state read timed out"
-wait "$watcher" || bad "no spawned ready-get child: $(ps --ppid "$srv" -o args=)"
+wait "$watcher" || bad "no spawned state-server child: $(ps --ppid "$srv" -o args=)"
 call "EnsureGpuReady, NVML hangs" 400 -X POST 'http://dstack/EnsureGpuReady?json'
 is_body '{
   "error": "nvml-timeout: NVML did not answer before the collection deadline: collection child (NVML 0)"
 }' "EnsureGpuReady timed out"
 [ $(($(date +%s) - start)) -lt 15 ] || bad "the state reads were not cut at their 2 s deadline"
 scenario
+# the killed child is replaced at the next read
+call "GetGpuAttestation after the hang" 200 http://dstack/GetGpuAttestation
+body_has '"state":{"cc_mode":"on","ready":true,' "state read by a fresh child after the hang"
 stop
 serve
 

@@ -6,8 +6,10 @@
  * for NVML, by the function and NVML's code.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1018,6 +1020,11 @@ static void test_child_main_arguments(void **state)
         {"__nvml-child", "ready-get", "", NULL},
         {"__nvml-child", "ready-get", "/x.so", "1", NULL},
         {"__nvml-child", "cc-settings", "/x.so", "0", NULL},
+        {"__nvml-child", "state", "/x.so", "0", NULL},
+        {"__nvml-child", "state", "", NULL},
+        {"__nvml-child", "state-server", NULL},
+        {"__nvml-child", "state-server", "", NULL},
+        {"__nvml-child", "state-server", "/x.so", "1", NULL},
         {"__nvml-child", "ready-set", "/x.so", NULL},
         {"__nvml-child", "ready-set", "/x.so", "2", NULL},
         {"__nvml-child", "ready-set", "/x.so", "01", NULL},
@@ -1042,6 +1049,277 @@ static void test_child_main_arguments(void **state)
             fail_msg("argument set %zu was accepted", i);
         }
     }
+}
+
+/* ---- the state reader: one long-lived child for many reads ---- */
+
+static int64_t ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The process's state letter from /proc (R, S, Z...), '?' when it is gone. */
+static char proc_state(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    stat[n] = '\0';
+    const char *close_paren = strrchr(stat, ')');
+    return close_paren != NULL && close_paren[1] == ' ' ? close_paren[2] : '?';
+}
+
+/* pid is no process any more: killed, and reaped by the reader (no zombie left). */
+static void assert_reaped(pid_t pid)
+{
+    assert_int_equal(kill(pid, 0), -1);
+    assert_int_equal(errno, ESRCH);
+}
+
+static void read_state_ok(struct dga_nvml_state_reader *r, struct dga_cc_settings *cc,
+                          unsigned *ready)
+{
+    struct dga_nvml_error err = {0};
+    dga_err e = dga_nvml_state_reader_read(r, cc, ready, &err);
+    if (e != DGA_E_OK) {
+        fail_msg("state read: %s in %s (%s)", dga_err_name(e), err.function, err.nvml_message);
+    }
+}
+
+/* Many reads, one child; each read asks the driver again (the ready state's file). */
+static void test_state_reader_reads(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_state_reader *r = NULL;
+    struct dga_cc_settings cc = {0};
+    unsigned ready = 7;
+    tmp_new(&t);
+    scenario(&t, "\"devtools_mode\":1,\"ready_state_file\":\"state.txt\"");
+    assert_int_equal(dga_collect_set_child_program(program_or_skip()), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_new(fake_lib(), 20000, &r), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1); /* started by the first read */
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(cc.devtools_mode, 1);
+    assert_int_equal(cc.cc_feature, 1);
+    assert_int_equal(cc.environment, 2);
+    assert_int_equal(ready, 0);
+    pid_t pid = dga_nvml_state_reader_pid(r);
+    assert_true(pid > 0);
+    assert_true(pid != getpid());
+    for (int i = 0; i < 20; i++) {
+        read_state_ok(r, &cc, &ready);
+        assert_int_equal(dga_nvml_state_reader_pid(r), pid);
+    }
+    /* a set from another process (the gate's child) is seen at the next read */
+    struct dga_nvml_error err = {0};
+    assert_int_equal(dga_nvml_ready_set_with_deadline(fake_lib(), 1, 20000, &err), DGA_E_OK);
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(ready, 1);
+    test_write_file(t.dir, "state.txt", "0\n", 2); /* a driver reload */
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(ready, 0);
+    assert_int_equal(dga_nvml_state_reader_pid(r), pid);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "get 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\n"
+                             "get 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\n"
+                             "get 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\nget 0 0\n"
+                             "set 1 0\nget 1 0\nget 0 0\n");
+    free(rec);
+    /* NVML's errors are answers: the read fails with them, the child stays */
+    test_write_file(t.dir, "state.txt", "2\n", 2); /* not a state NVML defines */
+    ready = 7;
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_NVML_SIZE);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeGpusReadyState");
+    assert_int_equal(ready, 7);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeSettings\",\"rc\":3}");
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeSettings");
+    assert_int_equal(err.nvml_rc, 3);
+    assert_string_equal(err.nvml_message, "Not Supported");
+    assert_int_equal(dga_nvml_state_reader_pid(r), pid);
+    /* the scenario rewritten: the child reopened NVML after the error and reads it now */
+    scenario(&t, "\"cc_feature\":0,\"ready_state\":1");
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(cc.cc_feature, 0);
+    assert_int_equal(cc.devtools_mode, 0);
+    assert_int_equal(ready, 1);
+    assert_int_equal(dga_nvml_state_reader_pid(r), pid);
+    dga_nvml_state_reader_free(r); /* the child exits at EOF, and is reaped */
+    assert_reaped(pid);
+    tmp_free(&t);
+}
+
+/* A hang costs that read its deadline, the child is killed and reaped; the next read respawns. */
+static void test_state_reader_hang(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_state_reader *r = NULL;
+    struct dga_cc_settings cc = {0};
+    struct dga_nvml_error err = {0};
+    struct timespec t0;
+    unsigned ready = 7;
+    tmp_new(&t);
+    scenario(&t, "");
+    assert_int_equal(dga_collect_set_child_program(program_or_skip()), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_new(fake_lib(), 5000, &r), DGA_E_OK);
+    read_state_ok(r, &cc, &ready);
+    read_state_ok(r, &cc, &ready);
+    pid_t first = dga_nvml_state_reader_pid(r);
+    /* the third read hangs in the driver: the running child reloads the rewritten scenario */
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"ms\":60000}");
+    ready = 7;
+    cc.environment = 9;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_NVML_TIMEOUT);
+    int64_t took = ms_since(&t0);
+    assert_true(took >= 4900 && took < 8000); /* its deadline, not the hang's minute */
+    assert_string_equal(err.function, "collection child");
+    assert_int_equal(ready, 7);
+    assert_int_equal(cc.environment, 9);
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1);
+    assert_reaped(first);
+    scenario(&t, "\"ready_state\":1");
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(ready, 1);
+    pid_t second = dga_nvml_state_reader_pid(r);
+    assert_true(second > 0 && second != first);
+    /* killed between reads: the next read replaces it and succeeds */
+    assert_int_equal(kill(second, SIGKILL), 0);
+    for (int i = 0; i < 500 && proc_state(second) != 'Z'; i++) {
+        usleep(10000);
+    }
+    assert_int_equal(proc_state(second), 'Z');
+    read_state_ok(r, &cc, &ready);
+    pid_t third = dga_nvml_state_reader_pid(r);
+    assert_true(third > 0 && third != second);
+    assert_reaped(second);
+    dga_nvml_state_reader_free(r);
+    assert_reaped(third);
+    tmp_free(&t);
+}
+
+/* Children that are not a state server, and paths no child could be given. */
+static void test_state_reader_failures(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_nvml_state_reader *r = NULL;
+    struct dga_cc_settings cc = {0};
+    struct dga_nvml_error err = {0};
+    unsigned ready = 7;
+    char long_path[PATH_MAX + 1];
+    tmp_new(&t);
+    scenario(&t, "");
+    assert_int_equal(dga_nvml_state_reader_new("", 5000, &r), DGA_E_BAD_ARGUMENT);
+    memset(long_path, 'a', PATH_MAX);
+    long_path[PATH_MAX] = '\0';
+    assert_int_equal(dga_nvml_state_reader_new(long_path, 5000, &r), DGA_E_BAD_ARGUMENT);
+    assert_null(r);
+    assert_int_equal(dga_nvml_state_reader_new(fake_lib(), 5000, &r), DGA_E_OK);
+    /* a program that does not exist: the exact error, at the read */
+    assert_int_equal(dga_collect_set_child_program("/nonexistent/dstack-gpu-attest"), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_IO);
+    assert_string_equal(err.function, "collection child");
+    assert_string_equal(err.nvml_message, "posix_spawn: No such file or directory");
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1);
+    /* a program that exits without an answer */
+    assert_int_equal(dga_collect_set_child_program("/bin/false"), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "collection child");
+    assert_string_equal(err.nvml_message, "exited with status 1");
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1);
+    /* a program that answers something else (cat: the request itself), killed and reaped */
+    assert_int_equal(dga_collect_set_child_program("/bin/cat"), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_read(r, &cc, &ready, &err), DGA_E_BAD_JSON);
+    assert_string_equal(err.function, "collection child");
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1);
+    assert_int_equal(ready, 7);
+    /* the real child again: the next read works */
+    assert_int_equal(dga_collect_set_child_program(program_or_skip()), DGA_E_OK);
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(ready, 0);
+    dga_nvml_state_reader_free(r);
+    /* no child program (a forking program): one child per read, nothing kept */
+    assert_int_equal(dga_collect_set_child_program(NULL), DGA_E_OK);
+    assert_int_equal(dga_nvml_state_reader_new(fake_lib(), 5000, &r), DGA_E_OK);
+    read_state_ok(r, &cc, &ready);
+    assert_int_equal(dga_nvml_state_reader_pid(r), -1);
+    dga_nvml_state_reader_free(r);
+    dga_nvml_state_reader_free(NULL);
+    tmp_free(&t);
+}
+
+/* Both values in one child (the one-shot `state` job), its errors and its deadline. */
+static void test_state_with_deadline(void **state)
+{
+    (void)state;
+    struct tmp t;
+    struct dga_cc_settings cc = {0};
+    struct dga_nvml_error err = {0};
+    unsigned ready = 7;
+    tmp_new(&t);
+    scenario(&t, "\"multi_gpu_mode\":1,\"ready_state\":1");
+    assert_int_equal(dga_nvml_state_with_deadline(fake_lib(), 10000, &cc, &ready, &err), DGA_E_OK);
+    assert_int_equal(cc.multi_gpu_mode, 1);
+    assert_int_equal(ready, 1);
+    char *rec = read_record(&t);
+    assert_string_equal(rec, "get 1 0\n");
+    free(rec);
+    scenario(&t, "\"fail\":{\"call\":\"nvmlSystemGetConfComputeGpusReadyState\",\"rc\":3}");
+    ready = 7;
+    assert_int_equal(dga_nvml_state_with_deadline(fake_lib(), 10000, &cc, &ready, &err),
+                     DGA_E_NVML_CALL);
+    assert_string_equal(err.function, "nvmlSystemGetConfComputeGpusReadyState");
+    assert_int_equal(ready, 7);
+    scenario(&t, "\"hang\":{\"call\":\"nvmlSystemGetConfComputeState\",\"ms\":20000}");
+    assert_int_equal(dga_nvml_state_with_deadline(fake_lib(), 300, &cc, &ready, &err),
+                     DGA_E_NVML_TIMEOUT);
+    assert_int_equal(dga_nvml_state_with_deadline("/nonexistent.so", 10000, &cc, &ready, &err),
+                     DGA_E_NVML_LOAD);
+    tmp_free(&t);
+}
+
+/* The state server's protocol on its own: one answer line per request line, strictly. */
+static void test_state_server_protocol(void **state)
+{
+    (void)state;
+    struct tmp t;
+    char cmd[2048], path[128];
+    tmp_new(&t);
+    scenario(&t, "\"ready_state\":1");
+    const char *program = program_or_skip();
+    const char *cases[][2] = {
+        {"state\\n", "{\"cc\":{\"environment\":2,\"cc_feature\":1,\"devtools_mode\":0,"
+                     "\"multi_gpu_mode\":0,\"mode\":\"on\"},\"ready\":1}\n0\n"},
+        /* a second request before the answer (one write: one read gets both) */
+        {"state\\nstate\\n", "2\n"},
+        {"", "0\n"}, /* EOF at once: NVML never opened */
+        {"stat\\n", "2\n"},
+        {"state", "2\n"}, /* EOF inside a line */
+        {"statestatestatestate\\n", "2\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "printf '%s' | '%s' __nvml-child state-server '%s' >'%s/out' 2>/dev/null; "
+                 "echo $? >>'%s/out'",
+                 cases[i][0], program, fake_lib(), t.dir, t.dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(path, sizeof path, "%s/out", t.dir);
+        size_t len = 0;
+        char *out = NULL;
+        assert_int_equal(dga_file_read(path, 1 << 16, (uint8_t **)&out, &len), DGA_E_OK);
+        assert_string_equal(out, cases[i][1]);
+        free(out);
+    }
+    tmp_free(&t);
 }
 
 /* ---- the collection JSON ---- */
@@ -1352,6 +1630,11 @@ int main(void)
         cmocka_unit_test_teardown(test_spawn_hang_is_an_exec_image, fork_again),
         cmocka_unit_test_teardown(test_spawn_failures, fork_again),
         cmocka_unit_test(test_child_main_arguments),
+        cmocka_unit_test_teardown(test_state_reader_reads, fork_again),
+        cmocka_unit_test_teardown(test_state_reader_hang, fork_again),
+        cmocka_unit_test_teardown(test_state_reader_failures, fork_again),
+        cmocka_unit_test(test_state_with_deadline),
+        cmocka_unit_test(test_state_server_protocol),
         cmocka_unit_test(test_json_round_trip_and_tamper),
         cmocka_unit_test(test_inventory_gpus),
         cmocka_unit_test(test_inventory_nvswitch),

@@ -267,6 +267,68 @@ static void test_gpu_info_answer_cache(void **state)
     free(out);
 }
 
+/* GetGpuAttestation straight from the method, as json_dumps writes it (the reference). */
+static char *get_gpu_attestation_dumped(void)
+{
+    json_t *o = NULL;
+    struct rpc_failure f = {0};
+    assert_int_equal(rpc_get_gpu_attestation(rpc, NULL, &o, &f), DGA_E_OK);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_non_null(text);
+    return text;
+}
+
+/*
+ * GetGpuAttestation's JSON text (the bundle's parts kept for the bundle served last) is
+ * byte for byte json_dumps of the method's answer: with a verdict, from the cache, after
+ * another bundle, with no bundle; a bundle edited under the cache is refused, and a bundle
+ * without a verdict is the method's error.
+ */
+static void test_get_gpu_attestation_text(void **state)
+{
+    (void)state;
+    const char a[] = "{\"verdict\":{\"pass\":true,\"reasons\":[]},\"evidence\":[{\"label\":"
+                     "\"GPU-0\",\"arch\":\"hopper\",\"uuid\":\"GPU-\\\"q\\\"\"}],\"devices\":"
+                     "[{\"claims\":{\"ueid\":\"41\"}}]}\n";
+    const char b[] = "{\"verdict\":{\"pass\":false,\"reasons\":[\"x\"]},\"evidence\":[]}";
+    const char *bundles[] = {a, a, b, a};
+    for (size_t i = 0; i < sizeof bundles / sizeof bundles[0]; i++) {
+        write_state(bundles[i], strlen(bundles[i]), bundles[i], strlen(bundles[i]));
+        char *want = get_gpu_attestation_dumped();
+        expect("GET", "/GetGpuAttestation", NULL, NULL, 200, want);
+        expect("GET", "/GetGpuAttestation", NULL, NULL, 200, want); /* from the cache */
+        free(want);
+    }
+    /* what the answer says, once: the verdict's device, the bundle's hash, the state's error */
+    unsigned status = 0;
+    char *out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(out, "\"verdict\":{\"pass\":true,\"reasons\":[],\"devices\":[{\"label\":"
+                                "\"GPU-0\",\"pci_address\":\"\",\"uuid\":\"GPU-\\\"q\\\"\","
+                                "\"ueid\":\"41\",\"arch\":\"hopper\",\"driver_version\":\"\","
+                                "\"vbios_version\":\"\"}]},\"state\":{\"error\":\"nvml-load: "));
+    assert_non_null(strstr(out, ",\"bundle_sha256\":\""));
+    free(out);
+    /* cut by a byte under the cache: the binding refuses it before the cache is looked at */
+    write_state(a, strlen(a) - 1, a, strlen(a));
+    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
+    free(out);
+    const char nv[] = "{\"evidence\":[]}";
+    write_state(nv, strlen(nv), nv, strlen(nv));
+    expect("GET", "/GetGpuAttestation", NULL, NULL, 400,
+           ERR("rpc-bundle-json: the committed bundle is not the JSON the gate writes: verdict"));
+    write_state(NULL, 0, NULL, 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/evidence.json", dir);
+    unlink(path);
+    char *want = get_gpu_attestation_dumped();
+    expect("GET", "/GetGpuAttestation", NULL, NULL, 200, want);
+    free(want);
+}
+
 static void test_bundle_binding(void **state)
 {
     (void)state;
@@ -763,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_method_fits_its_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protobuf_nul_bundle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpu_info_answer_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_gpu_attestation_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_binding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundle_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_missing, setup, teardown),
