@@ -44,7 +44,8 @@ struct dga_topology_gpu {
     uint64_t feature_flag; /* TLV 36: 2 is PPCIe */
     bool has_switch_pdis;  /* TLV 22 present */
     size_t n_links;        /* TLV 22 entries, all-zero (unused) ones included */
-    /* The distinct non-zero entries, each byte-reversed as NVIDIA reads them, in first-seen order. */
+    /* The distinct non-zero entries, each byte-reversed as NVIDIA reads them, in first-seen order.
+     */
     size_t n_switches;
     struct dga_topology_link switches[DGA_TOPOLOGY_MAX_LINKS];
     bool has_cert_pdi; /* the GPU's own PDI from its BROM certificate */
@@ -58,8 +59,8 @@ struct dga_topology_switch {
     uint8_t pdi[DGA_PDI_LEN];
     bool has_gpu_pdis; /* TLV 26: the first 8 entries, as stored */
     uint8_t gpu_pdis[DGA_TOPOLOGY_SWITCH_GPUS][DGA_PDI_LEN];
-    int position; /* TLV 24 (LE u16), -1 absent */
-    int lock;     /* TLV 25 (LE u16), -1 absent */
+    int position;  /* TLV 24 (LE u16), -1 absent */
+    int lock;      /* TLV 25 (LE u16), -1 absent */
     bool has_tnvl; /* the host-side NSCQ pcie_mode was collected (never in nvattest's JSON) */
     int tnvl;      /* its value when collected: -1..3 */
     bool has_cert_pdi;
@@ -96,13 +97,14 @@ struct dga_topology_options {
 #define DGA_TOPOLOGY_FINDING_LEN 224
 
 struct dga_topology_finding {
-    dga_err err;                          /* one of the topology-* errors */
-    char text[DGA_TOPOLOGY_FINDING_LEN]; /* "SWITCH-2 names GPU PDI 0x... that no attested GPU has" */
+    dga_err err;                         /* one of the topology-* errors */
+    char text[DGA_TOPOLOGY_FINDING_LEN]; /* "SWITCH-2 names GPU PDI 0x... that no attested GPU has"
+                                          */
 };
 
 struct dga_topology_result {
     bool pass;
-    dga_err err; /* the first finding's error, DGA_E_OK when none */
+    dga_err err;       /* the first finding's error, DGA_E_OK when none */
     size_t n_findings; /* every finding, not only the first; the last slot may say "... more" */
     struct dga_topology_finding findings[DGA_TOPOLOGY_MAX_FINDINGS];
 };
@@ -115,8 +117,7 @@ struct dga_topology_result {
  */
 dga_err dga_topology_check(const struct dga_topology_gpu *gpus, size_t n_gpus,
                            const struct dga_topology_switch *switches, size_t n_switches,
-                           const struct dga_topology_options *opt,
-                           struct dga_topology_result *ret);
+                           const struct dga_topology_options *opt, struct dga_topology_result *ret);
 
 /*
  * The check as JSON: result, expected and seen counts, rules ("nvidia",

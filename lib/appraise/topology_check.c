@@ -76,11 +76,11 @@ static bool pdi_invalid(const uint8_t *p)
 static void check_counts(struct check *c)
 {
     if (c->ng != c->opt->gpus) {
-        finding(c, DGA_E_TOPOLOGY_GPU_COUNT, "%zu GPUs attested, expected %zu", c->ng,
+        finding(c, DGA_E_TOPOLOGY_GPU_COUNT, "GPUs attested: %zu, expected %zu", c->ng,
                 c->opt->gpus);
     }
     if (c->ns != c->opt->switches) {
-        finding(c, DGA_E_TOPOLOGY_SWITCH_COUNT, "%zu NVSwitches attested, expected %zu", c->ns,
+        finding(c, DGA_E_TOPOLOGY_SWITCH_COUNT, "NVSwitches attested: %zu, expected %zu", c->ns,
                 c->opt->switches);
     }
 }
@@ -116,8 +116,8 @@ static enum gpu_kind gpu_kind(const struct dga_topology_gpu *g)
 {
     bool ff_ppcie = g->has_feature_flag && g->feature_flag == FEATURE_FLAG_PPCIE;
     bool positive = g->protected_pcie == 1 || ff_ppcie;
-    bool negative = (g->protected_pcie != 1 && g->protected_pcie != -1) ||
-                    (g->has_feature_flag && !ff_ppcie);
+    bool negative =
+        (g->protected_pcie != 1 && g->protected_pcie != -1) || (g->has_feature_flag && !ff_ppcie);
     if (!positive) {
         return KIND_CC;
     }
@@ -155,8 +155,7 @@ static void check_mode(struct check *c)
             finding(c, DGA_E_TOPOLOGY_MIXED_MODE, "%s is CC-only (%s) among %zu PPCIe GPUs",
                     c->g[i].label, why, n_ppcie);
         } else if (k == KIND_CC) {
-            finding(c, DGA_E_TOPOLOGY_GPU_MODE, "%s is not in PPCIe mode (%s)", c->g[i].label,
-                    why);
+            finding(c, DGA_E_TOPOLOGY_GPU_MODE, "%s is not in PPCIe mode (%s)", c->g[i].label, why);
         }
     }
 }
@@ -253,8 +252,8 @@ static void check_own_pdi(struct check *c, const struct dga_topology_switch *s)
                 s->label);
     } else if (c->ng == 0 || !gpu_links_to(&c->g[0], s->pdi)) {
         finding(c, DGA_E_TOPOLOGY_SWITCH_UNKNOWN,
-                "%s has PDI 0x%s, which is not an NVSwitch %s links to", s->label,
-                hex(s->pdi, h), c->ng > 0 ? c->g[0].label : "any GPU");
+                "%s has PDI 0x%s, which is not an NVSwitch %s links to", s->label, hex(s->pdi, h),
+                c->ng > 0 ? c->g[0].label : "any GPU");
     }
 }
 
@@ -341,8 +340,8 @@ static void check_position(struct check *c, size_t j)
     }
     for (size_t k = 0; k < j; k++) {
         if (c->s[k].position == s->position) {
-            finding(c, DGA_E_TOPOLOGY_SWITCH_POSITION, "%s has position %d, as %s does",
-                    s->label, s->position, c->s[k].label);
+            finding(c, DGA_E_TOPOLOGY_SWITCH_POSITION, "%s has position %d, as %s does", s->label,
+                    s->position, c->s[k].label);
             return;
         }
     }
@@ -430,8 +429,7 @@ static void check_cert_relation(struct check *c)
         const struct dga_topology_switch *s = &c->s[j];
         for (size_t k = 0; s->has_gpu_pdis && k < DGA_TOPOLOGY_SWITCH_GPUS; k++) {
             const uint8_t *p = s->gpu_pdis[k];
-            if (!is_attested_gpu(c, p) && !listed(s->gpu_pdis, k, p) &&
-                !named_by_switch(c, j, p)) {
+            if (!is_attested_gpu(c, p) && !listed(s->gpu_pdis, k, p) && !named_by_switch(c, j, p)) {
                 finding(c, DGA_E_TOPOLOGY_UNKNOWN_GPU,
                         "%s names GPU PDI 0x%s that no attested GPU has", s->label, hex(p, h));
             }
@@ -449,8 +447,7 @@ static void check_cert_relation(struct check *c)
 
 dga_err dga_topology_check(const struct dga_topology_gpu *gpus, size_t n_gpus,
                            const struct dga_topology_switch *switches, size_t n_switches,
-                           const struct dga_topology_options *opt,
-                           struct dga_topology_result *ret)
+                           const struct dga_topology_options *opt, struct dga_topology_result *ret)
 {
     if ((gpus == NULL && n_gpus > 0) || (switches == NULL && n_switches > 0) || opt == NULL ||
         ret == NULL || n_gpus > DGA_MAX_DEVICES || n_switches > DGA_MAX_DEVICES) {

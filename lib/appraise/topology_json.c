@@ -51,8 +51,8 @@ static json_t *gpu_json(const struct dga_topology_gpu *g, const struct dga_topol
     json_t *links = json_array();
     for (size_t k = 0; links != NULL && k < g->n_switches; k++) {
         json_array_append_new(links, json_pack("{s:o,s:I,s:o}", "pdi", pdi_json(g->switches[k].pdi),
-                                               "links", (json_int_t)g->switches[k].links,
-                                               "switch", switch_named(s, ns, g->switches[k].pdi)));
+                                               "links", (json_int_t)g->switches[k].links, "switch",
+                                               switch_named(s, ns, g->switches[k].pdi)));
     }
     json_t *pp = g->protected_pcie < 0 ? json_null() : json_boolean(g->protected_pcie == 1);
     json_t *ff = g->has_feature_flag ? json_integer((json_int_t)g->feature_flag) : json_null();
@@ -98,12 +98,12 @@ json_t *dga_topology_json(const struct dga_topology_gpu *gpus, size_t n_gpus,
     for (size_t j = 0; sa != NULL && j < n_switches; j++) {
         json_array_append_new(sa, switch_json(&switches[j], gpus, n_gpus));
     }
-    json_t *out = json_pack(
-        "{s:s,s:{s:I,s:I},s:{s:I,s:I},s:{s:b,s:b,s:b},s:o,s:o,s:o}", "result",
-        res->pass ? "pass" : "fail", "expected", "gpus", (json_int_t)opt->gpus, "switches",
-        (json_int_t)opt->switches, "seen", "gpus", (json_int_t)n_gpus, "switches",
-        (json_int_t)n_switches, "rules", "nvidia", 1, "strict", 1, "gpu_pdi_in_cert",
-        opt->gpu_pdi_in_cert, "gpus", ga, "switches", sa, "findings", findings_json(res));
+    json_t *out = json_pack("{s:s,s:{s:I,s:I},s:{s:I,s:I},s:{s:b,s:b,s:b},s:o,s:o,s:o}", "result",
+                            res->pass ? "pass" : "fail", "expected", "gpus", (json_int_t)opt->gpus,
+                            "switches", (json_int_t)opt->switches, "seen", "gpus",
+                            (json_int_t)n_gpus, "switches", (json_int_t)n_switches, "rules",
+                            "nvidia", 1, "strict", 1, "gpu_pdi_in_cert", opt->gpu_pdi_in_cert,
+                            "gpus", ga, "switches", sa, "findings", findings_json(res));
     if (out != NULL && !res->pass) {
         json_object_set_new(out, "error", json_string(dga_err_name(res->err)));
     }

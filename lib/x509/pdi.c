@@ -52,8 +52,7 @@ static bool serial_matches(X509 *x, const uint8_t want[SERIAL_LEN])
            memcmp(ASN1_STRING_get0_data(n), want, SERIAL_LEN) == 0;
 }
 
-dga_err dga_cert_device_pdi(X509 *brom, enum dga_arch arch, bool *present,
-                            uint8_t out[DGA_PDI_LEN])
+dga_err dga_cert_device_pdi(X509 *brom, enum dga_arch arch, bool *present, uint8_t out[DGA_PDI_LEN])
 {
     if (brom == NULL || present == NULL || out == NULL) {
         return DGA_E_BAD_ARGUMENT;

@@ -393,8 +393,9 @@ static void test_check_unknown_gpu(void **state)
     assert_string_equal(b->res.findings[0].text,
                         "SWITCH-0 names GPU PDI 0x7721ce551e4eeda5 that no attested GPU has");
     assert_string_equal(dga_err_name(b->res.findings[1].err), "topology-gpu-unlisted");
-    assert_string_equal(b->res.findings[1].text,
-                        "GPU-5 (PDI 0x2921ce551e4eeda5 in its certificate) is named by no NVSwitch");
+    assert_string_equal(
+        b->res.findings[1].text,
+        "GPU-5 (PDI 0x2921ce551e4eeda5 in its certificate) is named by no NVSwitch");
     /* NVIDIA's check alone (the certificate-PDI rule off) passes the same board. */
     b->opt.gpu_pdi_in_cert = false;
     run(b, NG, NS);
@@ -505,12 +506,12 @@ static void test_check_counts(void **state)
     struct board *b = board();
     run(b, NG - 1, NS);
     assert_string_equal(dga_err_name(b->res.err), "topology-gpu-count");
-    assert_string_equal(b->res.findings[0].text, "7 GPUs attested, expected 8");
+    assert_string_equal(b->res.findings[0].text, "GPUs attested: 7, expected 8");
     /* The switches name GPU-7, which is not in the set. */
     assert_string_equal(dga_err_name(b->res.findings[1].err), "topology-unknown-gpu");
     run(b, NG, NS - 1);
     assert_string_equal(dga_err_name(b->res.err), "topology-switch-count");
-    assert_string_equal(b->res.findings[0].text, "3 NVSwitches attested, expected 4");
+    assert_string_equal(b->res.findings[0].text, "NVSwitches attested: 3, expected 4");
     free(b);
 }
 
