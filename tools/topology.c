@@ -297,8 +297,8 @@ static void print_text(const struct topo_run *run, bool pass, const struct dga_t
     for (size_t j = 0; j < run->nsv; j++) {
         print_switch(run, &run->sv[j]);
     }
-    printf("topology: expected %zu GPUs and %zu NVSwitches, seen %zu and %zu: %s\n",
-           run->opt.gpus, run->opt.switches, run->ngv, run->nsv, run->check.pass ? "PASS" : "FAIL");
+    printf("topology: expected %zu GPUs and %zu NVSwitches, seen %zu and %zu: %s\n", run->opt.gpus,
+           run->opt.switches, run->ngv, run->nsv, run->check.pass ? "PASS" : "FAIL");
     for (size_t i = 0; i < run->check.n_findings; i++) {
         printf("  %s: %s\n", dga_err_name(run->check.findings[i].err), run->check.findings[i].text);
     }
@@ -329,11 +329,11 @@ static int print_json(const struct topo_run *run, bool pass, const struct topo_a
     for (size_t i = 0; devices != NULL && i < run->n; i++) {
         json_array_append_new(devices, device_json(&run->res[i]));
     }
-    _cleanup_(json_decrefp) json_t *out = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:o}", "result", pass ? "pass" : "fail", "trust_roots",
-        vo->trust->custom ? "custom" : "nvidia", "verified_at", at, "nonce", a->nonce, "devices",
-        devices, "topology",
-        dga_topology_json(run->gv, run->ngv, run->sv, run->nsv, &run->opt, &run->check));
+    _cleanup_(json_decrefp) json_t *out =
+        json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "result", pass ? "pass" : "fail", "trust_roots",
+                  vo->trust->custom ? "custom" : "nvidia", "verified_at", at, "nonce", a->nonce,
+                  "devices", devices, "topology",
+                  dga_topology_json(run->gv, run->ngv, run->sv, run->nsv, &run->opt, &run->check));
     return cli_print_json(out);
 }
 
