@@ -324,6 +324,8 @@ make_seeds() {
         fi
         # fuzz_opaque: the opaque-data slice
         unhex <"$f" | opaque_slice >"$corpus/fuzz_opaque/seed-$name"
+        # fuzz_topology: the same slices (the LS10 one holds TLV 22/24/25/26)
+        cp "$corpus/fuzz_opaque/seed-$name" "$corpus/fuzz_topology/seed-$name"
         # fuzz_evidence_json: one device per fixture, plus all together below
         if [ -f "$dir/certchain.pem" ]; then
             d=$(device_json "$dir")
@@ -338,6 +340,10 @@ make_seeds() {
     evidence_set_seeds "${all[@]}"
     cp "$fixtures/gpu/h100_590.12_ppcie/evidence.json" \
         "$corpus/fuzz_evidence_json/seed-h100_590.12_ppcie"
+    # fuzz_topology: the PPCIe GPU's opaque data (TLV 21 0xAA, 22 with 18 links, 36 = 2)
+    perl -MJSON::PP -0777 -ne 'print decode_json($_)->[0]{evidence}' \
+        "$fixtures/gpu/h100_590.12_ppcie/evidence.json" | base64 -d |
+        opaque_slice >"$corpus/fuzz_topology/seed-h100_590.12_ppcie"
     # fuzz_pem_chain: every PEM file (device chains, the broken chain, the roots)
     while IFS= read -r f; do
         name=${f#"$fixtures"/}

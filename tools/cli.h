@@ -50,6 +50,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_rpc(int argc, char **argv);
 int cmd_nvattest(int argc, char **argv);
+int cmd_topology_check(int argc, char **argv);
 
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);

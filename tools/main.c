@@ -35,6 +35,8 @@ static const struct command commands[] = {
     {"verify", NULL, cmd_verify, "verify a dstack CVM and its GPUs as a relying party"},
     {"verifier", NULL, cmd_verifier, "serve verify over HTTP (dstack-verifier's POST /verify)"},
     {"kms-hook", NULL, cmd_kms_hook, "KMS authorization webhook (auth-simple, with GPU rules)"},
+    {"topology", "check", cmd_topology_check,
+     "verify GPU and NVSwitch evidence and their PPCIe topology"},
     {"nvattest", NULL, cmd_nvattest, "nvattest drop-in for dstack-util: attest, print the bundle"},
 };
 

@@ -349,7 +349,37 @@
     X(RPC_BUNDLE_JSON, "rpc-bundle-json", "the committed bundle is not the JSON the gate writes")  \
     X(RPC_FIELD, "rpc-field", "an RPC request field is missing or invalid")                        \
     X(RPC_RATE_LIMITED, "rpc-rate-limited", "AttestGpu is over its rate limit")                    \
-    X(RPC_ATTESTATION, "rpc-attestation", "the attestation could not be run")
+    X(RPC_ATTESTATION, "rpc-attestation", "the attestation could not be run")                      \
+    /* PPCIe topology (lib/appraise/topology.c, docs/ppcie.md) */                                  \
+    X(TOPOLOGY_GPU_COUNT, "topology-gpu-count",                                                    \
+      "the PPCIe set has not the expected number of GPUs")                                         \
+    X(TOPOLOGY_SWITCH_COUNT, "topology-switch-count",                                              \
+      "the PPCIe set has not the expected number of NVSwitches")                                   \
+    X(TOPOLOGY_NONCE, "topology-nonce", "a device of the PPCIe set reports another nonce")         \
+    X(TOPOLOGY_GPU_MODE, "topology-gpu-mode",                                                      \
+      "a GPU's signed mode signals are not consistently PPCIe")                                    \
+    X(TOPOLOGY_MIXED_MODE, "topology-mixed-mode", "CC-only GPUs and PPCIe GPUs in one set")        \
+    X(TOPOLOGY_GPU_SWITCH_COUNT, "topology-gpu-switch-count",                                      \
+      "a GPU links to another number of NVSwitches than expected")                                 \
+    X(TOPOLOGY_GPU_SWITCH_SET, "topology-gpu-switch-set",                                          \
+      "a GPU links to other NVSwitches than the first GPU")                                        \
+    X(TOPOLOGY_SWITCH_UNKNOWN, "topology-switch-unknown",                                          \
+      "an NVSwitch's own PDI is absent or not one the GPUs link to")                               \
+    X(TOPOLOGY_SWITCH_DUPLICATE, "topology-switch-duplicate",                                      \
+      "two NVSwitches report the same PDI")                                                        \
+    X(TOPOLOGY_SWITCH_POSITION, "topology-switch-position",                                        \
+      "an NVSwitch position is absent, out of range or repeated")                                  \
+    X(TOPOLOGY_SWITCH_LOCK, "topology-switch-not-locked", "an NVSwitch is not exactly LOCKED")     \
+    X(TOPOLOGY_GPU_PDI_INVALID, "topology-gpu-pdi-invalid", "a GPU PDI is all-zero or all-0xFF")   \
+    X(TOPOLOGY_SWITCH_GPU_COUNT, "topology-switch-gpu-count",                                      \
+      "an NVSwitch names another number of GPUs than expected")                                    \
+    X(TOPOLOGY_SWITCH_GPU_SET, "topology-switch-gpu-set",                                          \
+      "an NVSwitch names other GPUs than the first NVSwitch")                                      \
+    X(TOPOLOGY_UNKNOWN_GPU, "topology-unknown-gpu",                                                \
+      "an NVSwitch names a GPU PDI that no attested GPU has")                                      \
+    X(TOPOLOGY_GPU_CERT_PDI, "topology-gpu-cert-pdi",                                              \
+      "a GPU's certificate names no PDI, or the same PDI as another GPU's")                        \
+    X(TOPOLOGY_GPU_UNLISTED, "topology-gpu-unlisted", "an attested GPU is named by no NVSwitch")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

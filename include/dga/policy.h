@@ -56,6 +56,19 @@ bool dga_policy_allow_devtools(const struct dga_policy *p);
 bool dga_policy_ocsp_required(const struct dga_policy *p);
 
 /*
+ * The PPCIe topology check (docs/ppcie.md), from the document's "ppcie"
+ * object: the expected GPU and NVSwitch counts (default 8 and 4, an HGX
+ * board) and whether the GPUs the NVSwitches name must be the attested GPUs
+ * by the PDI in each GPU's certificate (default true). NULL: the defaults.
+ */
+#define DGA_POLICY_PPCIE_MAX_DEVICES 64
+struct dga_policy_ppcie {
+    uint32_t gpus, switches;
+    bool gpu_pdi_in_cert;
+};
+void dga_policy_ppcie(const struct dga_policy *p, struct dga_policy_ppcie *ret);
+
+/*
  * What the gate adds to a policy it loaded (docs/gate.md), before evaluating it:
  * - dstack's gpu_policy relaxations: allow_debug drops the dbgstat requirement,
  *   allow_insecure_boot the secboot one (each ORed with the document's own);

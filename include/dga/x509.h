@@ -21,6 +21,7 @@
 #include "dga/evidence.h"
 
 #define DGA_DEVICE_CHAIN_LEN 5
+#define DGA_PDI_LEN 8 /* a platform device identifier (PDI) */
 #define DGA_PEM_CHAIN_MAX_CERTS 16
 
 /* A trust anchor: the compiled-in NVIDIA root unless the caller chose another explicitly. */
@@ -143,6 +144,8 @@ struct dga_chain_info {
     char ueid[64];            /* decimal serial number of certificate 0 */
     bool leaf_has_fwid;       /* leaf carries the arch's FWID extension */
     uint8_t leaf_fwid[DGA_DIGEST_LEN];
+    bool has_device_pdi; /* certificate 1 (BROM) names the device's PDI (dga_cert_device_pdi) */
+    uint8_t device_pdi[DGA_PDI_LEN];
 };
 
 /*
@@ -208,6 +211,18 @@ dga_err dga_device_chain_verify_cached(STACK_OF(X509) *chain, enum dga_arch arch
  * *present is false (and DGA_E_OK returned) when the extension is absent.
  */
 dga_err dga_cert_fwid(X509 *leaf, enum dga_arch arch, bool *present, uint8_t out[DGA_DIGEST_LEN]);
+
+/*
+ * The device's PDI from a device chain's BROM certificate (certificate 1), a
+ * convention seen on every NVIDIA GPU and NVSwitch sample but documented
+ * nowhere (docs/ppcie.md): the subject's one serialNumber attribute is 18
+ * upper-case hex digits, a prefix byte (0x41 for a GPU, 0x50 for an NVSwitch)
+ * then the 8-byte PDI, and the certificate's serial number is the same 9
+ * bytes as a positive integer. *present is false (DGA_E_OK returned) when the
+ * certificate does not follow that pattern exactly; out is then untouched.
+ */
+dga_err dga_cert_device_pdi(X509 *brom, enum dga_arch arch, bool *present,
+                            uint8_t out[DGA_PDI_LEN]);
 
 /*
  * ECDSA P-384/SHA-384 over msg with the leaf's key; sig is raw r||s (48+48,

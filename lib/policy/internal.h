@@ -94,6 +94,7 @@ struct dga_policy {
     /* Allow-lists (arrays of strings inside doc); NULL: not restricted. */
     const json_t *driver_versions, *vbios_versions, *switch_bios_versions, *hwmodels;
     bool require_protected_pcie;
+    struct dga_policy_ppcie ppcie; /* the PPCIe topology check's counts and rules */
 };
 
 /* The built-in default: NVIDIA's default appraisal plus secboot and dbgstat (docs/policy.md). */

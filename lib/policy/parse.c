@@ -42,6 +42,7 @@ static const char *const chain_keys[] = {"status", "ocsp_status", "revocation_re
 static const char *const count_keys[] = {"exact", "min", "max"};
 static const char *const devices_keys[] = {"gpus", "nvswitches"};
 static const char *const mismatch_keys[] = {"driver", "firmware"};
+static const char *const ppcie_keys[] = {"gpus", "switches", "gpu_pdi_in_cert"};
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -51,6 +52,10 @@ void policy_set_defaults(struct dga_policy *p)
     p->attest_gpu = true;
     p->ocsp_required = true;
     p->ocsp_nonce_required = true;
+    /* An HGX board: 8 GPUs, 4 NVSwitches; the certificate-PDI rule on (docs/ppcie.md). */
+    p->ppcie.gpus = 8;
+    p->ppcie.switches = 4;
+    p->ppcie.gpu_pdi_in_cert = true;
     for (size_t i = 0; i < POLICY_CHAIN__COUNT; i++) {
         p->chains[i].status = POLICY_STATUS_VALID;
         p->chains[i].ocsp = POLICY_OCSP_GOOD;
@@ -345,6 +350,32 @@ static dga_err key_devices(struct dga_policy *p, const json_t *v, const char *fi
     return DGA_E_OK;
 }
 
+/* ------------------------------------------------------------ "ppcie" */
+
+/* The PPCIe topology check's counts and rules (docs/ppcie.md); each key may be left out. */
+static dga_err key_ppcie(struct dga_policy *p, const json_t *v, const char *field,
+                         struct dga_diag *d)
+{
+    const json_t *gpus = json_object_get(v, "gpus");
+    const json_t *switches = json_object_get(v, "switches");
+    const json_t *in_cert = json_object_get(v, "gpu_pdi_in_cert");
+    dga_err e = object_keys(v, ppcie_keys, N_ELEMS(ppcie_keys), field, d);
+    if (e == DGA_E_OK && gpus != NULL) {
+        e = read_uint(gpus, DGA_POLICY_PPCIE_MAX_DEVICES, "ppcie.gpus", &p->ppcie.gpus, d);
+    }
+    if (e == DGA_E_OK && switches != NULL) {
+        e = read_uint(switches, DGA_POLICY_PPCIE_MAX_DEVICES, "ppcie.switches", &p->ppcie.switches,
+                      d);
+    }
+    if (e == DGA_E_OK && in_cert != NULL) {
+        e = read_bool(in_cert, "ppcie.gpu_pdi_in_cert", &p->ppcie.gpu_pdi_in_cert, d);
+    }
+    if (e == DGA_E_OK && p->ppcie.gpus == 0) {
+        e = bad(d, "ppcie.gpus");
+    }
+    return e;
+}
+
 /* ------------------------------------------------------------ "allow_mismatch_indices" */
 
 /* An array of measurement indices (absent: nothing) into the bitmap. */
@@ -511,6 +542,7 @@ static const struct top_key top_keys[] = {
     {"switch_bios_versions", key_switch_bios_versions},
     {"require_protected_pcie", key_protected_pcie},
     {"hwmodels", key_hwmodels},
+    {"ppcie", key_ppcie},
 };
 
 static dga_err read_document(struct dga_policy *p, const json_t *doc, struct dga_diag *d)
@@ -539,9 +571,10 @@ static dga_err read_document(struct dga_policy *p, const json_t *doc, struct dga
 /* The static spelling of a known key name, or NULL. */
 static const char *known_key(const char *name)
 {
-    static const char *const *const lists[] = {chain_keys, count_keys, devices_keys, mismatch_keys};
+    static const char *const *const lists[] = {chain_keys, count_keys, devices_keys, mismatch_keys,
+                                               ppcie_keys};
     static const size_t sizes[] = {N_ELEMS(chain_keys), N_ELEMS(count_keys), N_ELEMS(devices_keys),
-                                   N_ELEMS(mismatch_keys)};
+                                   N_ELEMS(mismatch_keys), N_ELEMS(ppcie_keys)};
     for (size_t k = 0; k < N_ELEMS(top_keys); k++) {
         if (strcmp(name, top_keys[k].name) == 0) {
             return top_keys[k].name;
@@ -725,4 +758,14 @@ void dga_policy_set_nvswitch_inventory(struct dga_policy *p, size_t n)
 {
     p->has_switch_inventory = true;
     p->switch_inventory = n;
+}
+
+void dga_policy_ppcie(const struct dga_policy *p, struct dga_policy_ppcie *ret)
+{
+    struct dga_policy defaults;
+    if (p == NULL) {
+        policy_set_defaults(&defaults);
+        p = &defaults;
+    }
+    *ret = p->ppcie;
 }

@@ -3,7 +3,7 @@
  * Device identity chain verification (docs/formats.md §7). The checks run
  * in the order the header documents: length, pinned root, OpenSSL path
  * validation, built order, algorithms, architecture; only then are hwmodel,
- * ueid, FWID and the validity window read.
+ * ueid, FWID, the device PDI and the validity window read.
  *
  * The path itself, the chain cache, DER equality, CN and validity come from
  * the generic chain API (path.c, struct dga_chain_path in dga/x509.h), on
@@ -164,6 +164,10 @@ static dga_err read_info(STACK_OF(X509) *chain, enum dga_arch arch, time_t at,
     e = dga_cert_fwid(leaf, arch, &info->leaf_has_fwid, info->leaf_fwid);
     if (e != DGA_E_OK) {
         return fail_at(diag, e, 0);
+    }
+    e = dga_cert_device_pdi(sk_X509_value(chain, 1), arch, &info->has_device_pdi, info->device_pdi);
+    if (e != DGA_E_OK) {
+        return fail_at(diag, e, 1);
     }
     int bad = -1;
     e = dga_chain_validity(chain, at, info, &bad);
