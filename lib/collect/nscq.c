@@ -98,8 +98,8 @@ static dga_err rc_error(int rc)
     }
 }
 
-static dga_err rc_failed(struct dga_nscq_error *err, int rc, const char *function,
-                         const char *path, int idx, const char *label)
+static dga_err rc_failed(struct dga_nscq_error *err, int rc, const char *function, const char *path,
+                         int idx, const char *label)
 {
     dga_err e = nscq_error_set(err, rc_error(rc), function, path, idx, label);
     if (err != NULL) {
@@ -224,8 +224,7 @@ static bool ctx_per_switch(struct observe_ctx *x, const nscq_uuid_t *device, nsc
     return ctx_rc_ok(x, rc);
 }
 
-static void on_tnvl(const nscq_uuid_t *device, nscq_rc_t rc, nscq_tnvl_status_t status,
-                    void *user)
+static void on_tnvl(const nscq_uuid_t *device, nscq_rc_t rc, nscq_tnvl_status_t status, void *user)
 {
     struct observe_ctx *x = user;
     if (ctx_per_switch(x, device, rc)) {

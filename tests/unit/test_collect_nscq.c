@@ -32,16 +32,14 @@ static const uint8_t test_nonce[DGA_NONCE_LEN] = {
 };
 
 /* The repository's scenario ppcie_4sw.json: own PDI and 8 GPU PDIs per switch. */
-static const char *const own_pdis[4] = {"666e93e19dec7d2d", "3a53b743d811e977",
-                                        "9ae3beba9e673275", "03dba23b3c11bd8a"};
-static const char *const gpu_pdis_0[8] = {"5a16bcd6465b2415", "a6cba1e9d9c7924e",
-                                          "444a500c0208a298", "2e7aa130caa058dd",
-                                          "f99ff1905d0bb266", "8d8735ca47d6fc15",
-                                          "2921ce551e4eeda3", "9bdffe09391c64d4"};
-static const char *const gpu_pdis_1[8] = {"2921ce551e4eeda3", "9bdffe09391c64d4",
-                                          "8d8735ca47d6fc15", "a6cba1e9d9c7924e",
-                                          "5a16bcd6465b2415", "444a500c0208a298",
-                                          "f99ff1905d0bb266", "2e7aa130caa058dd"};
+static const char *const own_pdis[4] = {"666e93e19dec7d2d", "3a53b743d811e977", "9ae3beba9e673275",
+                                        "03dba23b3c11bd8a"};
+static const char *const gpu_pdis_0[8] = {
+    "5a16bcd6465b2415", "a6cba1e9d9c7924e", "444a500c0208a298", "2e7aa130caa058dd",
+    "f99ff1905d0bb266", "8d8735ca47d6fc15", "2921ce551e4eeda3", "9bdffe09391c64d4"};
+static const char *const gpu_pdis_1[8] = {
+    "2921ce551e4eeda3", "9bdffe09391c64d4", "8d8735ca47d6fc15", "a6cba1e9d9c7924e",
+    "5a16bcd6465b2415", "444a500c0208a298", "f99ff1905d0bb266", "2e7aa130caa058dd"};
 
 static char tmp_dir[64];
 
@@ -101,8 +99,8 @@ static void collect_ok(struct dga_switch_collection *c)
     struct dga_nscq_error err;
     dga_err e = dga_nscq_collect(fake_lib(), test_nonce, c, &err);
     if (e != DGA_E_OK) {
-        fail_msg("collect: %s in %s %s (rc %d, switch %d)", dga_err_name(e), err.function,
-                 err.path, err.nscq_rc, err.switch_index);
+        fail_msg("collect: %s in %s %s (rc %d, switch %d)", dga_err_name(e), err.function, err.path,
+                 err.nscq_rc, err.switch_index);
     }
 }
 
@@ -254,14 +252,14 @@ static const struct error_case error_cases[] = {
      "\"switch\":1,\"callback\":true}",
      DGA_E_NSCQ_OVERFLOW, CB, "/" LABEL(1) "/config/attestation_report", -4, 1},
     {"{\"call\":\"nscq_session_path_observe\",\"path\":\"certificate\",\"rc\":-128,\"switch\":0}",
-     DGA_E_NSCQ_UNSPECIFIED, "nscq_session_path_observe", "/" LABEL(0) "/config/certificate",
-     -128, 0},
+     DGA_E_NSCQ_UNSPECIFIED, "nscq_session_path_observe", "/" LABEL(0) "/config/certificate", -128,
+     0},
     {"{\"call\":\"nscq_session_path_observe\",\"path\":\"certificate\",\"rc\":2,\"switch\":2,"
      "\"callback\":true}",
      DGA_E_NSCQ_WARNING, CB, "/" LABEL(2) "/config/certificate", 2, 2},
     {"{\"call\":\"nscq_session_path_observe\",\"path\":\"pcie_mode\",\"rc\":-1,\"switch\":2}",
-     DGA_E_NSCQ_NOT_IMPLEMENTED, "nscq_session_path_observe", "/" LABEL(2) "/config/pcie_mode",
-     -1, 2},
+     DGA_E_NSCQ_NOT_IMPLEMENTED, "nscq_session_path_observe", "/" LABEL(2) "/config/pcie_mode", -1,
+     2},
     {"{\"call\":\"nscq_session_path_observe\",\"path\":\"pcie_mode\",\"rc\":-50,\"switch\":3,"
      "\"callback\":true}",
      DGA_E_NSCQ_RC_UNKNOWN, CB, "/" LABEL(3) "/config/pcie_mode", -50, 3},
@@ -536,16 +534,16 @@ static void test_json_strict(void **state)
     MUTATE("\"label\":\"" LABEL(1) "\"", "\"label\":\"" LABEL(0) "\"", DGA_E_NSCQ_LABEL, 1);
     MUTATE("\"uuid\":\"505152535455565758595a5b5c5d5e02\"",
            "\"uuid\":\"505152535455565758595a5b5c5d5e01\"", DGA_E_NSCQ_LABEL, 2);
-    MUTATE("\"uuid\":\"505152535455565758595a5b5c5d5e02\"", "\"uuid\":\"5051\"", DGA_E_BAD_HEX,
-           2);
+    MUTATE("\"uuid\":\"505152535455565758595a5b5c5d5e02\"", "\"uuid\":\"5051\"", DGA_E_BAD_HEX, 2);
     /* a duplicate key: a parse error, at its position */
     MUTATE("\"result_code\"", "\"evidences\":[],\"result_code\"", DGA_E_BAD_JSON, SIZE_MAX);
     /* a nonce of the items that is not the collection's */
     MUTATE(",\"nonce\":\"5c177e57", ",\"nonce\":\"5c177e58", DGA_E_NONCE_MISMATCH, 0);
 #undef MUTATE
     expect_json("[]", DGA_E_BAD_JSON, 0);
-    char many[4096] = "{\"nonce\":\"5c177e57000102030405060708090a0b0c0d0e0f101112131415161718191a1b\","
-                      "\"evidences\":[";
+    char many[4096] =
+        "{\"nonce\":\"5c177e57000102030405060708090a0b0c0d0e0f101112131415161718191a1b\","
+        "\"evidences\":[";
     for (int i = 0; i < 17; i++) {
         strcat(many, i == 0 ? "{}" : ",{}");
     }
