@@ -109,6 +109,15 @@ collect_seeds() {
     { byte 1; printf '0x030200\n'; } >"$corpus/fuzz_collect/seed-class"
 }
 
+# fuzz_switch_collection: switch collections written by the NSCQ collector over the fake NSCQ
+switch_collection_seeds() {
+    local f
+    for f in tests/fake_nscq/seeds/*.json; do
+        [ -e "$f" ] || die "no tests/fake_nscq/seeds/*.json"
+        cp "$f" "$corpus/fuzz_switch_collection/seed-$(basename "$f")"
+    done
+}
+
 # fuzz_eventlog: dstack's recorded GetQuote response, its event_log array alone,
 # runtime_events.log, a V2 array element with its preimage, and app-compose documents.
 # fuzz_quote_collateral: the TDX collateral files, and their signed TCB info and QE identity text
@@ -365,6 +374,7 @@ make_seeds() {
     done
     cp "$fixtures/dstack/nvattest_output_h100.json" "$corpus/fuzz_policy/seed-nvattest_output_h100"
     collect_seeds
+    switch_collection_seeds
     # fuzz_ocsp: the test PKI's genuine OCSP responses (good, revoked, held, unknown, ...)
     for f in "$fixtures"/ocsp/*.der; do
         [ -e "$f" ] || die "no ocsp/*.der under $fixtures"

@@ -4,7 +4,9 @@
  * evidence from NVML for a nonce (in a child process with a deadline), the
  * inventory checked against NVML, and the result written as NVIDIA's
  * serialized evidence JSON (nvattest collect-evidence wrapper) that
- * `attest --evidence` reads. It verifies nothing and sets no ready state.
+ * `attest --evidence` reads. With --nscq, the NVSwitches' evidence from NSCQ too (the same
+ * nonce, its own child and deadline), under "switches" as nvattest's switch evidence JSON.
+ * It verifies nothing and sets no ready state.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 struct collect_args {
     const char *nonce;
     const char *nvml;
+    const char *nscq;
     const char *sysfs;
     const char *out;
     unsigned timeout_ms;
@@ -32,21 +35,26 @@ struct collect_args {
 static void collect_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: %s collect [--nonce HEX] [--nvml LIB] [--sysfs DIR] [--out FILE]\n"
-            "                         [--timeout-ms N]\n"
+            "Usage: %s collect [--nonce HEX] [--nvml LIB] [--nscq LIB] [--sysfs DIR]\n"
+            "                         [--out FILE] [--timeout-ms N]\n"
             "\n"
             "Reads the PCI inventory (NVIDIA GPUs and NVSwitches; any other display\n"
             "controller is an error), collects every GPU's attestation report for the\n"
             "nonce and its certificate chain from NVML, checks that NVML sees exactly the\n"
             "inventory's GPUs, and writes NVIDIA's serialized evidence JSON with the PCI\n"
             "address, UUID and CC settings of each device. Nothing is verified here:\n"
-            "run 'attest --evidence FILE --nonce HEX' on the result.\n"
+            "run 'attest --evidence FILE --nonce HEX' on the result. With --nscq, also\n"
+            "every NVSwitch's report (same nonce) and chain from NSCQ, checked against the\n"
+            "inventory's NVSwitch count, under \"switches\" (nvattest's switch evidence).\n"
             "\n"
             "  --nonce HEX       32-byte nonce (64 hex digits); default: fresh from getrandom\n"
             "  --nvml LIB        NVML library to load (default libnvidia-ml.so.1)\n"
+            "  --nscq LIB        also collect NVSwitch evidence with this NSCQ library\n"
+            "                    (e.g. libnvidia-nscq.so.2); default: no NVSwitch evidence\n"
             "  --sysfs DIR       PCI devices directory (default /sys/bus/pci/devices)\n"
             "  --out FILE        write the JSON here (atomically) instead of stdout\n"
-            "  --timeout-ms N    deadline for the whole NVML collection (default %u)\n",
+            "  --timeout-ms N    deadline for the whole NVML collection, and again for\n"
+            "                    the NSCQ one (default %u)\n",
             PROGRAM, DEFAULT_TIMEOUT_MS);
 }
 
@@ -68,6 +76,7 @@ static int parse_args(int argc, char **argv, struct collect_args *a)
     const struct cli_option opts[] = {
         CLI_VALUE("nonce", &a->nonce),
         CLI_VALUE("nvml", &a->nvml),
+        CLI_VALUE("nscq", &a->nscq),
         CLI_VALUE("sysfs", &a->sysfs),
         CLI_VALUE("out", &a->out),
         CLI_PARSED("timeout-ms", parse_timeout, &a->timeout_ms),
@@ -163,10 +172,12 @@ static int write_atomically(const char *path, char *text)
 }
 
 static int emit(const struct collect_args *a, const struct dga_collection *c,
-                const struct dga_inventory *inv)
+                const struct dga_switch_collection *sw, const struct dga_inventory *inv)
 {
     json_t *j = dga_collection_to_json(c);
-    if (j == NULL || json_object_set_new(j, "inventory", inventory_json(inv)) != 0) {
+    if (j == NULL || json_object_set_new(j, "inventory", inventory_json(inv)) != 0 ||
+        (a->nscq != NULL &&
+         json_object_set_new(j, "switches", dga_switch_collection_to_json(sw)) != 0)) {
         json_decref(j);
         cli_error("collect: out of memory");
         return EXIT_IO;
@@ -200,6 +211,43 @@ static int check_inventory(const struct dga_inventory *inv, const struct dga_col
     return EXIT_REJECTED;
 }
 
+static void nscq_error_print(const struct dga_nscq_error *err)
+{
+    char where[96] = "";
+    if (err->switch_index >= 0) {
+        snprintf(where, sizeof where, " (NVSwitch %d%s%s)", err->switch_index,
+                 err->label[0] != '\0' ? " " : "", err->label);
+    }
+    char code[32] = "";
+    if (err->nscq_rc != 0) {
+        snprintf(code, sizeof code, " (NSCQ code %d)", err->nscq_rc);
+    }
+    cli_error("collect: %s: %s%s%s%s: %s%s%s%s", dga_err_name(err->err), err->function,
+              err->path[0] != '\0' ? " " : "", err->path, where, dga_err_message(err->err), code,
+              err->message[0] != '\0' ? ": " : "", err->message);
+}
+
+/* With --nscq: the switches, with the GPUs' nonce; NSCQ must see the inventory's NVSwitches. */
+static int collect_switches(const struct collect_args *a, const uint8_t nonce[DGA_NONCE_LEN],
+                            const struct dga_inventory *inv, struct dga_switch_collection *sw)
+{
+    struct dga_nscq_error err;
+    memset(&err, 0, sizeof err);
+    if (a->nscq == NULL) {
+        return EXIT_VERIFIED;
+    }
+    if (dga_nscq_collect_with_deadline(a->nscq, nonce, a->timeout_ms, sw, &err) != DGA_E_OK) {
+        nscq_error_print(&err);
+        return EXIT_IO;
+    }
+    if (sw->n != inv->n_switches) {
+        cli_error("collect: %s: NSCQ sees %zu NVSwitch(es), the PCI inventory %zu",
+                  dga_err_name(DGA_E_INVENTORY_MISMATCH), sw->n, inv->n_switches);
+        return EXIT_REJECTED;
+    }
+    return EXIT_VERIFIED;
+}
+
 int cmd_collect(int argc, char **argv)
 {
     struct collect_args a = {0};
@@ -213,9 +261,10 @@ int cmd_collect(int argc, char **argv)
     }
     _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
     _cleanup_(dga_collection_freep) struct dga_collection *c = calloc(1, sizeof *c);
+    _cleanup_(dga_switch_collection_freep) struct dga_switch_collection *sw = calloc(1, sizeof *sw);
     struct dga_nvml_error err;
     memset(&err, 0, sizeof err);
-    if (inv == NULL || c == NULL) {
+    if (inv == NULL || c == NULL || sw == NULL) {
         rc = EXIT_IO;
     }
     if (rc == EXIT_VERIFIED) {
@@ -230,7 +279,10 @@ int cmd_collect(int argc, char **argv)
         rc = check_inventory(inv, c);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = emit(&a, c, inv);
+        rc = collect_switches(&a, nonce, inv, sw);
+    }
+    if (rc == EXIT_VERIFIED) {
+        rc = emit(&a, c, sw, inv);
     }
     return rc;
 }

@@ -357,4 +357,110 @@ dga_err dga_inventory_check_evidence(const struct dga_inventory *inv,
                                      const struct dga_evidence_set *ev, bool with_switches,
                                      struct dga_diag *diag);
 
+/* ---- NVSwitch evidence through NSCQ (docs/collect.md "NSCQ") ---- */
+
+#define DGA_NSCQ_DEFAULT_PATH "libnvidia-nscq.so.2"
+#define DGA_NSCQ_LABEL_MAX 64      /* nscq_label_t */
+#define DGA_NSCQ_UUID_LEN 16       /* nscq_uuid_t */
+#define DGA_NSCQ_REPORT_MAX 0x2000 /* nscq_attestation_report_t's buffer */
+#define DGA_NSCQ_CHAIN_MAX 0x1400  /* nscq_attestation_certificate_t's buffer */
+#define DGA_NSCQ_MAX_SWITCHES 16   /* a PPCIe system has 4 */
+/* NSCQ's "status unknown" (NSCQ_DEVICE_TNVL_MODE_UNKNOWN): also what a switch reads as when
+ * pcie_mode was never delivered. */
+#define DGA_NSCQ_TNVL_UNKNOWN (-1)
+
+/*
+ * Why an NSCQ step failed: the error, the NSCQ function (or "collection child"), the observe
+ * path (when the function is nscq_session_path_observe, or a callback's path), NSCQ's return
+ * code (0 when the failure was not one), the switch index (-1 for session-wide steps) and
+ * label (when known), and a message.
+ */
+struct dga_nscq_error {
+    dga_err err;
+    char function[64];
+    char path[128];
+    int nscq_rc;
+    int switch_index;
+    char label[DGA_NSCQ_LABEL_MAX];
+    char message[256]; /* dlerror's text for nscq-load; a child's exit for "collection child" */
+};
+
+/* One NVSwitch as NSCQ reports it. */
+struct dga_switch_collected {
+    unsigned index;
+    uint8_t uuid[DGA_NSCQ_UUID_LEN];
+    char label[DGA_NSCQ_LABEL_MAX]; /* nscq_uuid_to_label: NUL-terminated, no '/' */
+    enum dga_arch arch;             /* DGA_ARCH_LS10: the only one collected */
+    /*
+     * /L/config/pcie_mode as NSCQ gave it (nscq_tnvl_status_t: -1 unknown, 0 disabled,
+     * 1 enabled, 2 failure, 3 locked), uninterpreted: not signed evidence, a host-side reading.
+     */
+    int tnvl_status;
+    uint8_t *report; /* report[0 .. report_size) */
+    size_t report_len;
+    char *chain_pem; /* the PEM chain text, NUL-terminated */
+    size_t chain_pem_len;
+};
+
+struct dga_switch_collection {
+    uint8_t nonce[DGA_NONCE_LEN];
+    size_t n;
+    struct dga_switch_collected sw[DGA_NSCQ_MAX_SWITCHES];
+};
+
+/* Frees what *c holds, not c, and leaves it zeroed; NULL is fine. */
+void dga_switch_collection_clear(struct dga_switch_collection *c);
+static inline void dga_switch_collection_clearp(struct dga_switch_collection *c)
+{
+    dga_switch_collection_clear(c);
+}
+static inline void dga_switch_collection_freep(struct dga_switch_collection **p)
+{
+    dga_switch_collection_clear(*p);
+    free(*p);
+    *p = NULL;
+}
+
+/*
+ * dlopen(path, or DGA_NSCQ_DEFAULT_PATH when NULL) (nscq-load; nscq-symbol naming the first
+ * missing function), a session with the devices mounted, then: enumerate the switches
+ * (/drv/nvswitch/{device}/uuid, each UUID to its label), their architecture (/{nvswitch}/id/arch,
+ * only LS10: nscq-arch), and per switch the attestation report for `nonce` (set_input, then
+ * /L/config/attestation_report), the certificate chain (/L/config/certificate) and the TNVL
+ * status (/L/config/pcie_mode). Every NSCQ return code other than 0, returned or passed to a
+ * callback, is its named error (nscq-*; warnings too); sizes are bounded in the callbacks
+ * (nscq-size: report in [DGA_REPORT_MIN, 0x2000], chain in [1, 0x1400]); the chain must be 5
+ * PEM certificates (nscq-chain); more than DGA_NSCQ_MAX_SWITCHES is too-large. Zero switches
+ * is success with n 0 (the caller's policy). *ret untouched on failure; err optional.
+ */
+dga_err dga_nscq_collect(const char *path, const uint8_t nonce[DGA_NONCE_LEN],
+                         struct dga_switch_collection *ret, struct dga_nscq_error *err);
+
+/*
+ * dga_nscq_collect in a child process with a deadline, as dga_collect_with_deadline (the
+ * same child runner: forked, or spawned as `__nvml-child nscq-collect NSCQ NONCE-HEX`); a
+ * timeout is nscq-timeout (the child killed and reaped). The child's JSON is read with
+ * dga_switch_collection_from_json.
+ */
+dga_err dga_nscq_collect_with_deadline(const char *nscq_path, const uint8_t nonce[DGA_NONCE_LEN],
+                                       unsigned timeout_ms, struct dga_switch_collection *ret,
+                                       struct dga_nscq_error *err);
+
+/*
+ * nvattest's switch evidence JSON in its collect-evidence wrapper: {"evidences": [{arch
+ * "LS10", nonce (hex), evidence (base64 report), certificate (base64 PEM)}, ...],
+ * "result_code": 0, "result_message": "Ok"}, with added keys NVIDIA's readers ignore: per
+ * switch uuid (32 hex), label, tnvl_status; at the top nonce. New reference; NULL on no memory.
+ */
+json_t *dga_switch_collection_to_json(const struct dga_switch_collection *c);
+
+/* Parses what dga_switch_collection_to_json wrote, strictly and capped. diag->offset = switch. */
+#define DGA_SWITCH_COLLECTION_JSON_MAX (1u << 20)
+dga_err dga_switch_collection_from_json(const char *text, size_t len,
+                                        struct dga_switch_collection *ret, struct dga_diag *diag);
+
+/* The switches as an evidence set for verification (owned copies, arch LS10). */
+dga_err dga_switch_collection_to_evidence(const struct dga_switch_collection *c,
+                                          struct dga_evidence_set *ret);
+
 #endif

@@ -120,6 +120,30 @@
       "NVML returned a certificate chain that is not 5 PEM certificates")                          \
     X(NVML_ARCH, "nvml-arch", "the GPU architecture is neither Hopper nor Blackwell")              \
     X(NVML_TIMEOUT, "nvml-timeout", "NVML did not answer before the collection deadline")          \
+    /* collection: NVSwitch evidence through NSCQ (lib/collect/nscq.c) */                          \
+    X(NSCQ_LOAD, "nscq-load", "the NSCQ library cannot be loaded")                                 \
+    X(NSCQ_SYMBOL, "nscq-symbol", "the NSCQ library lacks a required function")                    \
+    X(NSCQ_NOT_IMPLEMENTED, "nscq-not-implemented", "NSCQ: not implemented (rc -1)")               \
+    X(NSCQ_INVALID_UUID, "nscq-invalid-uuid", "NSCQ: invalid UUID (rc -2)")                        \
+    X(NSCQ_NOT_MOUNTABLE, "nscq-not-mountable", "NSCQ: resource not mountable (rc -3)")            \
+    X(NSCQ_OVERFLOW, "nscq-overflow", "NSCQ: overflow (rc -4)")                                    \
+    X(NSCQ_UNEXPECTED_VALUE, "nscq-unexpected-value", "NSCQ: unexpected value (rc -5)")            \
+    X(NSCQ_UNSUPPORTED_DRIVER, "nscq-unsupported-driver", "NSCQ: unsupported driver (rc -6)")      \
+    X(NSCQ_DRIVER, "nscq-driver", "NSCQ: driver error (rc -7)")                                    \
+    X(NSCQ_DRIVER_TIMEOUT, "nscq-driver-timeout", "NSCQ: the driver timed out (rc -8)")            \
+    X(NSCQ_EXT, "nscq-ext", "NSCQ: external error (rc -127)")                                      \
+    X(NSCQ_UNSPECIFIED, "nscq-unspecified", "NSCQ: unspecified error (rc -128)")                   \
+    X(NSCQ_RC_UNKNOWN, "nscq-rc-unknown", "NSCQ returned an error code it does not define")        \
+    X(NSCQ_WARNING, "nscq-warning", "NSCQ returned a warning (rc > 0), refused as a failure")      \
+    X(NSCQ_CALLBACK, "nscq-callback",                                                              \
+      "an NSCQ callback came for another device, came twice, or never came")                       \
+    X(NSCQ_LABEL, "nscq-label",                                                                    \
+      "an NVSwitch label is empty, unterminated, duplicated or contains a slash")                  \
+    X(NSCQ_SIZE, "nscq-size", "NSCQ returned an empty or overlong report or certificate chain")    \
+    X(NSCQ_CHAIN, "nscq-chain",                                                                    \
+      "NSCQ returned a certificate chain that is not 5 PEM certificates")                          \
+    X(NSCQ_ARCH, "nscq-arch", "the NVSwitch architecture is not LS10")                             \
+    X(NSCQ_TIMEOUT, "nscq-timeout", "NSCQ did not answer before the collection deadline")          \
     X(CC_OFF, "cc-off", "confidential computing is off (the CC feature is not enabled)")           \
     X(CC_DEVTOOLS, "cc-devtools", "confidential computing is in DEVTOOLS mode")                    \
     X(CC_UNKNOWN, "cc-unknown",                                                                    \

@@ -158,6 +158,26 @@ static json_t *child_state(const struct child_job *job)
     return j;
 }
 
+/* NSCQ: the switch collection, or its error as {error, function, path, nscq_rc, switch, label}. */
+static json_t *child_nscq_collect(const struct child_job *job)
+{
+    struct dga_nscq_error err;
+    _cleanup_(freep) struct dga_switch_collection *c = calloc(1, sizeof *c);
+    memset(&err, 0, sizeof err);
+    if (c == NULL) {
+        return NULL;
+    }
+    dga_err e = dga_nscq_collect(job->nvml_path, job->nonce, c, &err);
+    if (e != DGA_E_OK) {
+        return json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:s}", "error", dga_err_name(err.err),
+                         "function", err.function, "path", err.path, "nscq_rc", err.nscq_rc,
+                         "switch", err.switch_index, "label", err.label, "message", err.message);
+    }
+    json_t *j = dga_switch_collection_to_json(c);
+    dga_switch_collection_clear(c);
+    return j;
+}
+
 enum child_arg { ARG_NONE, ARG_NONCE, ARG_STATE };
 
 /* The jobs, by the name a spawned child is given on its command line. run: NULL on no memory. */
@@ -168,9 +188,9 @@ static const struct child_op {
 } child_ops[] = {
     {"collect", child_collect, ARG_NONCE},    {"ready-set", child_ready_set, ARG_STATE},
     {"ready-get", child_ready_get, ARG_NONE}, {"cc-settings", child_cc_settings, ARG_NONE},
-    {"state", child_state, ARG_NONE},
+    {"state", child_state, ARG_NONE},         {"nscq-collect", child_nscq_collect, ARG_NONCE},
 };
-enum { OP_COLLECT, OP_READY_SET, OP_READY_GET, OP_CC_SETTINGS, OP_STATE };
+enum { OP_COLLECT, OP_READY_SET, OP_READY_GET, OP_CC_SETTINGS, OP_STATE, OP_NSCQ_COLLECT };
 
 /* Runs the job and writes its JSON to fd. Returns the child's exit status (1: no memory). */
 static int child_write(int fd, const struct child_job *job)
@@ -594,4 +614,81 @@ dga_err dga_nvml_state_with_deadline(const char *nvml_path, unsigned timeout_ms,
         return e;
     }
     return collect_state_parse(text, len, ret_cc, ret_ready, err);
+}
+
+/* ---- NSCQ ---- */
+
+/* The child's {"error": ...} message back into a dga_nscq_error. */
+static dga_err nscq_child_error(json_t *root, struct dga_nscq_error *err)
+{
+    const char *name = "", *function = "", *path = "", *label = "", *message = "";
+    int rc = 0, sw = -1;
+    if (json_unpack(root, "{s:s,s:s,s:s,s:i,s:i,s:s,s:s}", "error", &name, "function", &function,
+                    "path", &path, "nscq_rc", &rc, "switch", &sw, "label", &label, "message",
+                    &message) != 0) {
+        name = dga_err_name(DGA_E_BAD_JSON);
+        function = CHILD_FUNCTION;
+    }
+    dga_err e = err_from_name(name);
+    if (err != NULL) {
+        memset(err, 0, sizeof *err);
+        err->err = e;
+        err->nscq_rc = rc;
+        err->switch_index = sw;
+        snprintf(err->function, sizeof err->function, "%s", function);
+        snprintf(err->path, sizeof err->path, "%s", path);
+        snprintf(err->label, sizeof err->label, "%s", label);
+        snprintf(err->message, sizeof err->message, "%s", message);
+    }
+    return e;
+}
+
+/*
+ * The runner's failure in NSCQ's terms: its deadline is nscq-timeout; a child that crashed or
+ * exited non-zero (the runner's nvml-call) is nscq-unspecified; I/O and memory stay as they are.
+ */
+static dga_err nscq_runner_error(const struct dga_nvml_error *n, struct dga_nscq_error *err)
+{
+    dga_err e = n->err == DGA_E_NVML_TIMEOUT ? DGA_E_NSCQ_TIMEOUT
+                : n->err == DGA_E_NVML_CALL  ? DGA_E_NSCQ_UNSPECIFIED
+                                             : n->err;
+    if (err != NULL) {
+        memset(err, 0, sizeof *err);
+        err->err = e;
+        err->switch_index = -1;
+        snprintf(err->function, sizeof err->function, "%s", n->function);
+        snprintf(err->message, sizeof err->message, "%s", n->nvml_message);
+    }
+    return e;
+}
+
+dga_err dga_nscq_collect_with_deadline(const char *nscq_path, const uint8_t nonce[DGA_NONCE_LEN],
+                                       unsigned timeout_ms, struct dga_switch_collection *ret,
+                                       struct dga_nscq_error *err)
+{
+    /* never NULL: the spawned child's command line would name NVML's default instead */
+    const struct child_job job = {.nvml_path =
+                                      nscq_path != NULL ? nscq_path : DGA_NSCQ_DEFAULT_PATH,
+                                  .nonce = nonce,
+                                  .op = &child_ops[OP_NSCQ_COLLECT]};
+    struct dga_nvml_error nerr;
+    memset(&nerr, 0, sizeof nerr);
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(&job, timeout_ms, &text, &len, &nerr);
+    if (e != DGA_E_OK) {
+        return nscq_runner_error(&nerr, err);
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return nscq_child_error(root, err);
+    }
+    e = dga_switch_collection_from_json(text, len, ret, NULL);
+    if (e != DGA_E_OK && err != NULL) {
+        memset(err, 0, sizeof *err);
+        err->err = e;
+        err->switch_index = -1;
+        snprintf(err->function, sizeof err->function, "%s", CHILD_FUNCTION);
+    }
+    return e;
 }

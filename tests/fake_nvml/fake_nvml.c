@@ -5,7 +5,7 @@
  * JSON scenario file named by $DGA_FAKE_NVML_SCENARIO (docs/collect.md lists
  * its keys). Attestation requests are answered the way a GPU answers them: a
  * real recorded report (by default tests/fixtures/gpu/h100_545.00) with the
- * requested nonce written at offset 4 and re-signed, ECDSA P-384/SHA-384 over
+ * requested nonce written at offset 4 and re-signed (resign.c), ECDSA P-384/SHA-384 over
  * report[0 .. len-96) as raw r||s, with the test device key whose chain ends
  * at the test root (tests/fixtures/testpki). Every GPU has its own leaf, as
  * real GPUs do: GPU 0 the chain's own leaf and key, GPU i the leaf
@@ -32,11 +32,10 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "collect/nvml_api.h"
+#include "resign.h"
 
 /* Prototypes from the subset, so every definition here must match it. */
 #define FAKE_PROTO(name, rt, params) rt name params;
@@ -45,8 +44,6 @@ DGA_NVML_FUNCTIONS(FAKE_PROTO)
 
 #define NVML_ERROR_UNINITIALIZED 1
 #define FAKE_MAX_GPUS 64
-#define FAKE_SIG_LEN 96
-#define FAKE_COORD_LEN 48
 
 struct nvmlDevice_st {
     unsigned index;
@@ -168,17 +165,6 @@ static const char *get_str(json_t *s, const char *key, const char *dflt)
     return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
-static EVP_PKEY *read_key(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return NULL;
-    }
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    return k;
-}
-
 /* GPU i's chain: leaves/gpu<i>.pem, then GPU 0's chain after its first certificate. */
 static bool load_leaf(const char *dir, unsigned i)
 {
@@ -201,7 +187,7 @@ static bool load_leaf(const char *dir, unsigned i)
     }
     free(leaf);
     snprintf(path, sizeof path, "%s/gpu%u.key", dir, i);
-    fake.key[i] = read_key(path);
+    fake.key[i] = fake_read_key(path);
     return fake.chain[i] != NULL && fake.key[i] != NULL;
 }
 
@@ -248,7 +234,7 @@ static bool load_blobs(json_t *s, const char *scenario)
     path_join(scenario, get_str(s, "chain", "certchain.pem"), chain_path, sizeof chain_path);
     fake.chain[0] = read_file(chain_path, &fake.chain_len[0]);
     path_join(scenario, get_str(s, "key", "leaf.key"), path, sizeof path);
-    fake.key[0] = read_key(path);
+    fake.key[0] = fake_read_key(path);
     return fake.chain[0] != NULL && fake.key[0] != NULL && load_leaves(s, scenario, chain_path);
 }
 
@@ -654,25 +640,6 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
 }
 
 #ifndef FAKE_OMIT_REPORT_SYMBOL
-/* ECDSA P-384 / SHA-384 over msg with a test device key, as raw r||s. */
-static bool sign_raw(EVP_PKEY *key, const unsigned char *msg, size_t len,
-                     unsigned char out[FAKE_SIG_LEN])
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char der[160];
-    size_t der_len = sizeof der;
-    bool ok = md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
-              EVP_DigestSign(md, der, &der_len, msg, len) == 1;
-    EVP_MD_CTX_free(md);
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = ok ? d2i_ECDSA_SIG(NULL, &p, (long)der_len) : NULL;
-    ok =
-        sig != NULL && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, FAKE_COORD_LEN) == FAKE_COORD_LEN &&
-        BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + FAKE_COORD_LEN, FAKE_COORD_LEN) == FAKE_COORD_LEN;
-    ECDSA_SIG_free(sig);
-    return ok;
-}
-
 nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
                                                           nvmlConfComputeGpuAttestationReport_t *r)
 {
@@ -684,7 +651,7 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
     }
     memcpy(rep, fake.report, len);
     memcpy(rep + 4, fake.has_nonce_override ? fake.nonce_override : r->nonce, 32);
-    if (!sign_raw(fake.key[idx], rep, len - FAKE_SIG_LEN, rep + len - FAKE_SIG_LEN)) {
+    if (!fake_resign(fake.key[idx], rep, len)) {
         return NVML_ERROR_UNKNOWN;
     }
     if (fake.corrupt_signature) {
