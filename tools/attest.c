@@ -278,6 +278,7 @@ static int setup(struct attest_run *run)
     v->trust = &run->device_root;
     run->opt.rim_trust = &run->rim_root;
     run->opt.rim_dir = a->rim_dir;
+    run->opt.jobs = 1;
     int rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, &run->device_root);
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);
