@@ -1022,7 +1022,7 @@ static dga_err appraise(struct gate_state *g)
                                        .rim_dir = g->cfg->rim_dir,
                                        .cache = g->cache,
                                        .ocsp = &g->ocsp,
-                                       .jobs = 1};
+                                       .jobs = g->cfg->jobs};
     opt.verify.at = g->at;
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
