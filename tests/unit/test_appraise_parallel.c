@@ -380,8 +380,8 @@ static void test_jobs_count(void **state)
     (void)state;
     assert_int_equal(dga_appraise_jobs(1, 8), 1);
     assert_int_equal(dga_appraise_jobs(4, 8), 4);
-    assert_int_equal(dga_appraise_jobs(4, 2), 2);   /* never more threads than devices */
-    assert_int_equal(dga_appraise_jobs(4, 0), 1);   /* an empty set: the serial path */
+    assert_int_equal(dga_appraise_jobs(4, 2), 2); /* never more threads than devices */
+    assert_int_equal(dga_appraise_jobs(4, 0), 1); /* an empty set: the serial path */
     assert_int_equal(dga_appraise_jobs(200, 255), DGA_APPRAISE_MAX_JOBS);
     unsigned auto_jobs = dga_appraise_jobs(DGA_APPRAISE_JOBS_AUTO, 255);
     assert_true(auto_jobs >= 1 && auto_jobs <= DGA_APPRAISE_MAX_JOBS);
@@ -391,8 +391,8 @@ static void test_jobs_count(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jobs_count),      cmocka_unit_test(test_one_gpu),
-        cmocka_unit_test(test_eight_gpus),      cmocka_unit_test(test_failing_set),
+        cmocka_unit_test(test_jobs_count),       cmocka_unit_test(test_one_gpu),
+        cmocka_unit_test(test_eight_gpus),       cmocka_unit_test(test_failing_set),
         cmocka_unit_test(test_same_key_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
