@@ -3,10 +3,12 @@
  * bench_appraise: full offline appraisal (report + chain + 2 RIMs + claims +
  * policy + signed EAT) of one GPU (tests/fixtures/gpu/h100_545.00 at
  * 2024-06-01), of 8 GPUs sharing RIMs and CAs, and the whole `attest`
- * process, against the issue's targets (bench/README.md).
+ * process, against the issue's targets (bench/README.md); then the whole
+ * set appraisal serial (jobs 1) against parallel (jobs $BENCH_JOBS, default
+ * 2) for that GPU and for 8 distinct test-PKI GPUs, with the ECDSA counts.
  *
  *   bench_appraise [ITERATIONS]       (default 200)
- *   DGA_FIXTURES=DIR DGA_CLI=PATH bench_appraise
+ *   DGA_FIXTURES=DIR DGA_CLI=PATH BENCH_JOBS=N bench_appraise
  *
  * Each call is timed alone (CLOCK_MONOTONIC) after a warm-up; medians are
  * compared with the targets, printed as met/MISSED, never asserted.
@@ -23,7 +25,10 @@
 
 #include <openssl/evp.h>
 
+#include <openssl/pem.h>
+
 #include "dga/appraise.h"
+#include "dga/appraise_set.h"
 #include "dga/eat.h"
 #include "dga/policy.h"
 #include "dga/stats.h"
@@ -56,6 +61,155 @@ struct bench {
 };
 
 typedef dga_err (*bench_fn)(struct bench *b);
+
+/* ---- serial against parallel: dga_appraise_set with jobs 1 and PAR_JOBS ---- */
+
+/*
+ * Eight distinct GPUs as the fake NVML makes them (tests/fixtures/testpki:
+ * GPU 0 certchain.pem + leaf.key, GPU i its leaves/gpu<i> leaf and key, the
+ * 545.00 report re-signed by each), under the test root; and the genuine
+ * 545.00 GPU alone under NVIDIA's. Each call: one fresh cache, the whole set.
+ */
+struct par {
+    struct dga_evidence_set eight;
+    struct dga_trust test_root;
+    struct dga_appraise_options opt8; /* test device root */
+    unsigned jobs;
+    unsigned long ecdsa;
+};
+
+static struct par par;
+
+static dga_err sign_report(uint8_t *r, size_t len, const char *key_path)
+{
+    uint8_t *pem = NULL;
+    size_t pem_len = 0;
+    dga_err e = dga_file_read(key_path, 16384, &pem, &pem_len);
+    BIO *bio = e == DGA_E_OK ? BIO_new_mem_buf(pem, (int)pem_len) : NULL;
+    EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char der[160];
+    size_t der_len = sizeof der;
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = key != NULL && md != NULL &&
+                             EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key) == 1 &&
+                             EVP_DigestSign(md, der, &der_len, r, len - DGA_SIGNATURE_LEN) == 1
+                         ? d2i_ECDSA_SIG(NULL, &p, (long)der_len)
+                         : NULL;
+    uint8_t *out = r + len - DGA_SIGNATURE_LEN;
+    bool ok = sig != NULL && BN_bn2binpad(ECDSA_SIG_get0_r(sig), out, 48) == 48 &&
+              BN_bn2binpad(ECDSA_SIG_get0_s(sig), out + 48, 48) == 48;
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    free(pem);
+    return ok ? DGA_E_OK : DGA_E_INTERNAL;
+}
+
+/* GPU i's chain PEM: its leaf, then certchain.pem without its own leaf. */
+static char *gpu_chain(const char *fixtures, int i)
+{
+    char path[4200];
+    uint8_t *chain = NULL, *leaf = NULL;
+    size_t chain_len = 0, leaf_len = 0;
+    snprintf(path, sizeof path, "%s/testpki/certchain.pem", fixtures);
+    if (dga_file_read(path, DGA_CHAIN_PEM_MAX, &chain, &chain_len) != DGA_E_OK) {
+        return NULL;
+    }
+    if (i == 0) {
+        return (char *)chain;
+    }
+    static const char end[] = "-----END CERTIFICATE-----\n";
+    const char *rest = strstr((const char *)chain, end);
+    snprintf(path, sizeof path, "%s/testpki/leaves/gpu%d.pem", fixtures, i);
+    char *out = NULL;
+    if (rest != NULL && dga_file_read(path, DGA_CHAIN_PEM_MAX, &leaf, &leaf_len) == DGA_E_OK &&
+        (out = malloc(leaf_len + strlen(rest) + 1)) != NULL) {
+        rest += sizeof end - 1;
+        memcpy(out, leaf, leaf_len);
+        memcpy(out + leaf_len, rest, strlen(rest) + 1);
+    }
+    free(leaf);
+    free(chain);
+    return out;
+}
+
+static dga_err par_load(const struct bench *b, const char *fixtures)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/testpki/root.pem", fixtures);
+    uint8_t *root = NULL;
+    size_t root_len = 0;
+    dga_err e = dga_file_read(path, 16384, &root, &root_len);
+    if (e == DGA_E_OK) {
+        e = dga_trust_from_pem((const char *)root, root_len, &par.test_root);
+    }
+    free(root);
+    for (int i = 0; e == DGA_E_OK && i < N_GPUS; i++) {
+        struct dga_device_evidence *ev = &par.eight.dev[par.eight.n];
+        const struct dga_device_evidence *src = &b->set.dev[0];
+        ev->arch = DGA_ARCH_HOPPER;
+        ev->report = malloc(src->report_len);
+        ev->chain_pem = gpu_chain(fixtures, i);
+        if (ev->report == NULL || ev->chain_pem == NULL) {
+            free(ev->report);
+            free(ev->chain_pem);
+            return DGA_E_NOMEM;
+        }
+        par.eight.n++;
+        memcpy(ev->report, src->report, src->report_len);
+        ev->report_len = src->report_len;
+        ev->chain_pem_len = strlen(ev->chain_pem);
+        if (i == 0) {
+            snprintf(path, sizeof path, "%s/testpki/leaf.key", fixtures);
+        } else {
+            snprintf(path, sizeof path, "%s/testpki/leaves/gpu%d.key", fixtures, i);
+        }
+        e = sign_report(ev->report, ev->report_len, path);
+    }
+    par.opt8 = b->opt;
+    par.opt8.verify.trust = &par.test_root;
+    return e;
+}
+
+static void par_unload(void)
+{
+    dga_evidence_set_clear(&par.eight);
+    dga_trust_clear(&par.test_root);
+}
+
+/* The whole set with one fresh cache and par.jobs threads; it must pass. */
+static dga_err appraise_set_with(const struct dga_evidence_set *set,
+                                 const struct dga_appraise_options *base, const struct bench *b)
+{
+    struct dga_appraise_options opt = *base;
+    opt.jobs = par.jobs;
+    struct dga_set_appraisal *ap = calloc(1, sizeof *ap);
+    dga_err e = ap != NULL ? dga_verify_cache_new(&b->rim_root, &opt.cache) : DGA_E_NOMEM;
+    unsigned long before = dga_stats_ecdsa_verifications();
+    if (e == DGA_E_OK) {
+        e = dga_appraise_set(set, &opt, b->policy, ap);
+    }
+    if (e == DGA_E_OK && !ap->verdict.pass) {
+        e = DGA_E_INTERNAL;
+    }
+    par.ecdsa = dga_stats_ecdsa_verifications() - before;
+    dga_set_appraisal_clear(ap);
+    free(ap);
+    dga_verify_cache_free(opt.cache);
+    return e;
+}
+
+static dga_err op_set_one(struct bench *b)
+{
+    return appraise_set_with(&b->set, &b->opt, b);
+}
+
+static dga_err op_set_eight(struct bench *b)
+{
+    return appraise_set_with(&par.eight, &par.opt8, b);
+}
 
 static dga_err op_p384_verify(struct bench *b)
 {
@@ -366,6 +520,74 @@ static void print_targets(double base, double one, double lo, double hi, double 
            eight / one, TARGET_EIGHT_RATIO, verdict(eight < TARGET_EIGHT_RATIO * one));
 }
 
+static double load_average(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &l) != 1) {
+            l = -1;
+        }
+        fclose(f);
+    }
+    return l;
+}
+
+/* One set with jobs 1, then with `jobs`: medians into t[0], t[1], counts into ecdsa[]. */
+static int time_jobs(struct bench *b, const char *what, bench_fn fn, long iterations, unsigned jobs,
+                     double t[2], unsigned long ecdsa[2])
+{
+    for (int k = 0; k < 2; k++) {
+        char name[64];
+        par.jobs = k == 0 ? 1 : jobs;
+        snprintf(name, sizeof name, "set of %s, jobs %u", what, par.jobs);
+        t[k] = run_op(b, name, fn, iterations);
+        ecdsa[k] = par.ecdsa;
+        if (t[k] < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * dga_appraise_set, serial (jobs 1) against parallel ($BENCH_JOBS, default
+ * 2), for the genuine GPU alone and for eight distinct GPUs: medians, the
+ * ECDSA counts (equal) and the issue 18 targets, never asserted.
+ */
+static int run_parallel(struct bench *b, const char *fixtures, long iterations, double base)
+{
+    const char *env = getenv("BENCH_JOBS");
+    unsigned jobs = env != NULL && atoi(env) > 0 ? (unsigned)atoi(env) : 2;
+    if (par_load(b, fixtures) != DGA_E_OK) {
+        fprintf(stderr, "bench_appraise: the 8-GPU test set could not be built\n");
+        return 1;
+    }
+    printf("\nserial vs parallel: dga_appraise_set, one fresh cache per call, jobs 1 vs %u;"
+           " %ld online CPUs, load average %.2f at start\n",
+           jobs, sysconf(_SC_NPROCESSORS_ONLN), load_average());
+    double one[2], eight[2];
+    unsigned long e1[2], e8[2];
+    long n8 = iterations / 4 > 0 ? iterations / 4 : 1;
+    if (time_jobs(b, "1 GPU", op_set_one, iterations, jobs, one, e1) != 0 ||
+        time_jobs(b, "8 GPUs", op_set_eight, n8, jobs, eight, e8) != 0) {
+        return 1;
+    }
+    printf("ECDSA verifications: 1 GPU %lu serial, %lu parallel; 8 GPUs %lu serial, %lu parallel"
+           " (%s)\n",
+           e1[0], e1[1], e8[0], e8[1], e1[0] == e1[1] && e8[0] == e8[1] ? "equal" : "DIFFERENT");
+    printf("speed-up (serial / parallel): 1 GPU %.2fx, 8 GPUs %.2fx; load average %.2f at end\n",
+           one[0] / one[1], eight[0] / eight[1], load_average());
+    printf("targets (issue 18, %u jobs):\n", jobs);
+    printf("  8 GPUs parallel %.1f µs vs 1 GPU serial %.1f µs: ratio %.2f (target <= 1.6) %s\n",
+           eight[1], one[0], eight[1] / one[0], verdict(eight[1] <= 1.6 * one[0]));
+    double budget = ECDSA_ONE_GPU * base;
+    printf("  1 GPU parallel %.1f µs vs %d verifies %.1f µs: ratio %.2f (target <= 0.8) %s\n"
+           "    (one device is one unit of work: a lone GPU gains nothing from jobs)\n",
+           one[1], ECDSA_ONE_GPU, budget, one[1] / budget, verdict(one[1] <= 0.8 * budget));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct bench b;
@@ -415,6 +637,10 @@ int main(int argc, char **argv)
                    verdict(mib < TARGET_RSS_MIB));
         }
     }
+    if (rc == 0) {
+        rc = run_parallel(&b, fixtures, iterations, base);
+    }
+    par_unload();
     unload(&b);
     return rc;
 }

@@ -23,7 +23,7 @@ static void attest_usage(FILE *out)
             "Usage: %s attest (--evidence JSON | --report FILE --cert-chain PEM --arch ARCH)\n"
             "                         --nonce HEX --rim-dir DIR [--at TIME] [--policy FILE]\n"
             "                         [--eat-key PEM [--eat-kid KID] [--eat-issuer ISS] |\n"
-            "                          --unsigned-eat] [--format json|text]\n"
+            "                          --unsigned-eat] [--format json|text] [--jobs N]\n"
             "\n"
             "Appraises every device offline: the report-level checks of 'evidence verify',\n"
             "then the driver and VBIOS (NVSwitch: BIOS) RIMs from DIR (<id>.xml and\n"
@@ -51,7 +51,9 @@ static void attest_usage(FILE *out)
             "  --ocsp-bundle FILE     an earlier JSON output whose collateral.ocsp to re-use\n"
             "  --trust-root FILE      device root instead of NVIDIA's (labs and tests)\n"
             "  --rim-trust-root FILE  RIM root instead of NVIDIA's (labs and tests)\n"
-            "  --format json|text     output (default text)\n",
+            "  --format json|text     output (default text)\n"
+            "  --jobs N               devices appraised at once: 1 serial, 0 (default) the\n"
+            "                         online CPUs; at most 64 and the device count\n",
             PROGRAM, DGA_OCSP_DEFAULT_URL);
 }
 
@@ -63,6 +65,20 @@ static int parse_format(const char *s, struct attest_args *a)
     }
     cli_error("--format: expected json or text");
     return EXIT_USAGE;
+}
+
+/* --jobs: 0 (the online CPUs) to DGA_APPRAISE_MAX_JOBS; the output is the same for each. */
+static int parse_jobs(const char *s, unsigned *ret)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > (long)DGA_APPRAISE_MAX_JOBS) {
+        cli_error("--jobs: expected 0 (the online CPUs) to %u", DGA_APPRAISE_MAX_JOBS);
+        return EXIT_USAGE;
+    }
+    *ret = (unsigned)v;
+    return EXIT_VERIFIED;
 }
 
 static int parse_args(int argc, char **argv, struct attest_args *a)
@@ -86,6 +102,7 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         {"collateral-dir", required_argument, NULL, 'C'},
         {"ocsp-max-age", required_argument, NULL, 'M'},
         {"ocsp-bundle", required_argument, NULL, 'B'},
+        {"jobs", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
     int ch, rc = EXIT_VERIFIED;
@@ -141,6 +158,9 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
             break;
         case 'B':
             a->ocsp_bundle = optarg;
+            break;
+        case 'j':
+            rc = parse_jobs(optarg, &a->jobs);
             break;
         case 'h':
             attest_usage(stdout);
@@ -278,6 +298,7 @@ static int setup(struct attest_run *run)
     v->trust = &run->device_root;
     run->opt.rim_trust = &run->rim_root;
     run->opt.rim_dir = a->rim_dir;
+    run->opt.jobs = a->jobs;
     int rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, &run->device_root);
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->rim_trust_root, dga_trust_nvidia_rim, &run->rim_root);

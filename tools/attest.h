@@ -30,6 +30,7 @@ struct attest_args {
     const char *collateral_dir;
     const char *ocsp_max_age;
     const char *ocsp_bundle;
+    unsigned jobs; /* --jobs: opt.jobs (0: the online CPUs) */
 };
 
 struct attest_run {

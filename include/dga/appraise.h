@@ -144,7 +144,23 @@ struct dga_appraise_options {
      */
     const struct dga_rim_pins *rim_pins;
     size_t n_rim_pins;
+    /*
+     * Threads dga_appraise_set appraises the devices of a set with (one
+     * device's appraisal is the unit of work): 0 (DGA_APPRAISE_JOBS_AUTO) the
+     * online CPUs; always capped at the set's device count and at
+     * DGA_APPRAISE_MAX_JOBS. 1 is the serial path: no thread is created. The
+     * output is the same for every value (what must stay ordered is done
+     * after the devices, in evidence order), and with a cache every signature
+     * is still verified once per run. dga_appraise_device ignores it.
+     */
+    unsigned jobs;
 };
+
+#define DGA_APPRAISE_JOBS_AUTO 0u
+#define DGA_APPRAISE_MAX_JOBS 64u
+
+/* The threads dga_appraise_set uses for n devices with jobs (above): 1..64. */
+unsigned dga_appraise_jobs(unsigned jobs, size_t n);
 
 /*
  * The check that failed a device (the first hard failure). Output names it

@@ -68,7 +68,10 @@ struct dga_set_appraisal {
 
 /*
  * Appraises every device of set with opt (opt->cache must be set, for speed,
- * or NULL), then evaluates policy. policy_is_file selects result code 11
+ * or NULL), on dga_appraise_jobs(opt->jobs, set->n) threads (the caller's
+ * among them), then, serially and in evidence order, labels, duplicates,
+ * claims and the verdict: the result does not depend on the thread count.
+ * Then evaluates policy. policy_is_file selects result code 11
  * (relying-party policy) over 12 when the policy alone says no. Fills *ret
  * (free with dga_set_appraisal_clear) even when devices fail; returns an
  * error only when the verdict could not be computed (DGA_E_NOMEM).

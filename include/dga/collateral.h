@@ -286,7 +286,9 @@ dga_err dga_ocsp_mode_parse(const char *s, enum dga_ocsp_mode *ret);
  * A per-run memo of answers by certificate (CertID key), so that GPUs of one
  * model sharing CAs and RIM signers cost one request per certificate, not
  * one per device: at most DGA_OCSP_MEMO_MAX certificates, one verification
- * time. Not thread-safe.
+ * time. Thread-safe and once per certificate: a thread that needs a
+ * certificate another thread is fetching waits for that answer (the
+ * parallel appraisal of a set asks for each certificate once, as the serial one).
  */
 #define DGA_OCSP_MEMO_MAX 256
 struct dga_ocsp_memo;

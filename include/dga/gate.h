@@ -87,6 +87,7 @@ struct dga_gate_config {
     char *collateral_dir; /* stored responses (required for cache; online falls back to it) */
     bool has_ocsp_max_age;
     unsigned ocsp_max_age; /* seconds; 0 = only nextUpdate bounds a response */
+    unsigned jobs;         /* devices appraised at once (dga_appraise_options.jobs); 0: CPUs */
     bool has_verify_at;    /* tests and re-appraisal only */
     time_t verify_at;
     size_t n_rego_equivalents; /* "rego_equivalents": {"<sha256 hex>": "policy.json", ...} */

@@ -173,7 +173,11 @@ dga_err dga_device_chain_verify(STACK_OF(X509) *chain, enum dga_arch arch,
  * valid, which no time changes (time is never checked on a path), so one
  * cache serves every verification time. Entries are never forgotten while
  * the cache lives; a full table stops remembering. Thread-safe: a lock
- * around the lookup and the insertion, never around a path validation.
+ * around the lookup and the insertion, never around a path validation; and
+ * once per key: a thread that misses a whole chain or a suffix another thread
+ * is verifying right now waits for that verification (dga_chain_path_remember
+ * or dga_chain_path_clear ends it) instead of repeating it, so concurrent
+ * appraisals count the ECDSA verifications a serial run counts.
  * Free with dga_chain_cache_free (NULL is fine), after every user.
  */
 struct dga_chain_cache;
@@ -303,6 +307,10 @@ void dga_chain_info_at(struct dga_chain_info *info, time_t at);
  *   if all passed: dga_chain_path_remember(&p);
  *   dga_chain_path_clear(&p);           always
  *
+ * With a cache, a path holds a claim on the keys it missed from verify to
+ * remember or clear: keep no other path of the same cache open meanwhile in
+ * the same thread (it could wait for its own claim).
+ *
  * Only the pinned root is trusted; certificates 1..n-1 are untrusted
  * candidates; time is never checked (validity is read with
  * dga_chain_validity). A chain has two cache entries. The whole chain: the
@@ -334,6 +342,8 @@ struct dga_chain_path {
     unsigned char *whole_key;
     size_t whole_len;
     uint64_t whole_hash;
+    bool claimed_suffix; /* this path verifies key for the cache: others wait for it */
+    bool claimed_whole;  /* the same for whole_key */
 };
 
 /*

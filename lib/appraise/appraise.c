@@ -161,8 +161,8 @@ static bool doc_key(const struct dga_rim_candidate *doc, uint8_t key[32])
  * Parse, chain, signature and version of one document: fills c->use. With a
  * cache, a document seen before (same bytes), at any time and by any thread,
  * is neither parsed nor verified again, and the cache keeps the rim. Two
- * threads meeting new bytes at once both compute; the cache keeps the first
- * verdict and frees the second's rim (verify_cache_add).
+ * threads meeting new bytes at once compute them once: the second waits for
+ * the first's verdict (verify_cache_find).
  */
 static void check_candidate(const struct dga_rim_candidate *doc, const char *want_version,
                             const struct dga_appraise_options *opt, struct candidate *c)
@@ -172,13 +172,14 @@ static void check_candidate(const struct dga_rim_candidate *doc, const char *wan
     uint8_t key[32];
     memset(&local, 0, sizeof local);
     bool keyed = opt->cache != NULL && doc_key(doc, key);
+    bool claimed = false;
     if (keyed) {
-        v = verify_cache_find(opt->cache, key);
+        v = verify_cache_find(opt->cache, key, &claimed);
     }
     bool shared = v != NULL;
     if (v == NULL) {
         verdict_compute(doc, opt->rim_trust, opt->verify.at, opt->cache, &local);
-        v = keyed ? verify_cache_add(opt->cache, key, &local) : NULL;
+        v = keyed ? verify_cache_add(opt->cache, key, &local, claimed) : NULL;
         shared = v != NULL;
         v = shared ? v : &local;
     }

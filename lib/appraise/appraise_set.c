@@ -5,9 +5,12 @@
  * counted twice, the verdict with hard failures first, then duplicates, then
  * every reason the policy gives, and nvattest's result code.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -245,6 +248,81 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
     }
 }
 
+/* ---- the devices, on a small pool of threads ---- */
+
+unsigned dga_appraise_jobs(unsigned jobs, size_t n)
+{
+    unsigned long want = jobs;
+    if (want == DGA_APPRAISE_JOBS_AUTO) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        want = cpus > 0 ? (unsigned long)cpus : 1;
+    }
+    if (want > DGA_APPRAISE_MAX_JOBS) {
+        want = DGA_APPRAISE_MAX_JOBS;
+    }
+    if (want > n) {
+        want = n;
+    }
+    return want > 0 ? (unsigned)want : 1;
+}
+
+/*
+ * The work of one set: devices are taken in evidence order by whichever
+ * thread is free; each writes only its own a->dev[i]. What the devices
+ * share (the verification cache, the OCSP memo) is thread-safe and once per
+ * key, so the signatures verified do not depend on which thread took what.
+ */
+struct pool {
+    const struct dga_evidence_set *set;
+    const struct dga_appraise_options *opt;
+    struct dga_set_appraisal *a;
+    atomic_size_t next;
+};
+
+static void appraise_one(const struct pool *p, size_t i)
+{
+    /* Device i's own RIM pins; none left for it fails it at "options". */
+    const struct dga_appraise_options *opt = p->opt;
+    struct dga_appraise_options o = *opt;
+    bool pinned = opt->rim_pins != NULL && i < opt->n_rim_pins;
+    o.rim_pins = pinned ? &opt->rim_pins[i] : opt->rim_pins;
+    o.n_rim_pins = pinned ? 1 : 0;
+    dga_appraise_device(&p->set->dev[i], &o, &p->a->dev[i]);
+}
+
+static void *pool_work(void *arg)
+{
+    struct pool *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (i >= p->a->n) {
+            return NULL;
+        }
+        appraise_one(p, i);
+    }
+}
+
+/*
+ * jobs - 1 threads and the caller's. A thread that cannot be created just
+ * leaves its share to the others: fewer threads, the same result.
+ */
+static void appraise_devices(const struct dga_evidence_set *set,
+                             const struct dga_appraise_options *opt, struct dga_set_appraisal *a)
+{
+    struct pool p = {.set = set, .opt = opt, .a = a};
+    atomic_init(&p.next, 0);
+    unsigned jobs = dga_appraise_jobs(opt->jobs, a->n);
+    pthread_t threads[DGA_APPRAISE_MAX_JOBS];
+    unsigned started = 0;
+    while (started + 1 < jobs && pthread_create(&threads[started], NULL, pool_work, &p) == 0) {
+        started++;
+    }
+    pool_work(&p);
+    for (unsigned k = 0; k < started; k++) {
+        pthread_join(threads[k], NULL);
+    }
+}
+
 dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,
                          const struct dga_policy *policy, struct dga_set_appraisal *ret)
 {
@@ -254,14 +332,8 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
         return DGA_E_NOMEM;
     }
     a->n = set->n;
-    for (size_t i = 0; i < a->n; i++) {
-        /* Device i's own RIM pins; none left for it fails it at "options". */
-        struct dga_appraise_options o = *opt;
-        bool pinned = opt->rim_pins != NULL && i < opt->n_rim_pins;
-        o.rim_pins = pinned ? &opt->rim_pins[i] : opt->rim_pins;
-        o.n_rim_pins = pinned ? 1 : 0;
-        dga_appraise_device(&set->dev[i], &o, &a->dev[i]);
-    }
+    appraise_devices(set, opt, a);
+    /* From here on serial, in evidence order: the output is the serial run's. */
     label_devices(a);
     dga_err e = find_duplicates(set, a);
     if (e != DGA_E_OK) {

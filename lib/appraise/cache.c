@@ -20,7 +20,10 @@
  * Thread-safe: each structure has its own lock around its lookups and
  * insertions, never held during a parse or a signature verification.
  * Entries are never evicted while the cache lives, so what a lookup returned
- * stays valid until dga_verify_cache_free.
+ * stays valid until dga_verify_cache_free. Once per key: a document whose
+ * verdict another thread is computing is waited for (a claim and a
+ * condition variable), never computed twice, so the parallel appraisal of a
+ * set (appraise_set.c) verifies each signature once, as the serial one.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,6 +39,8 @@
  * later documents are verified per use, as without a cache.
  */
 #define CACHE_MAX_RIMS 256
+/* Documents being computed at once (claims); past that they compute unclaimed. */
+#define CACHE_MAX_PENDING 64
 
 struct cached_rim {
     uint8_t key[32];
@@ -46,9 +51,12 @@ struct dga_verify_cache {
     X509 *rim_root;
     struct dga_chain_cache *chains; /* its own lock */
     struct dga_cert_pool *certs;    /* its own lock */
-    pthread_mutex_t lock;           /* n_rims and rims[] */
+    pthread_mutex_t lock;           /* n_rims, rims[], n_pending and pending[] */
+    pthread_cond_t released;        /* a claim ended: waiters look again */
     size_t n_rims;
     struct cached_rim *rims[CACHE_MAX_RIMS];
+    size_t n_pending;
+    uint8_t pending[CACHE_MAX_PENDING][32]; /* keys some thread is computing */
 };
 
 /* The parts; c->rim_root and the lock are set by the caller. */
@@ -78,6 +86,11 @@ dga_err dga_verify_cache_new(const struct dga_trust *rim_trust, struct dga_verif
         free(c);
         return DGA_E_NOMEM;
     }
+    if (pthread_cond_init(&c->released, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return DGA_E_NOMEM;
+    }
     dga_err e = cache_parts(rim_trust, c);
     if (e == DGA_E_OK && X509_up_ref(rim_trust->root) != 1) {
         e = DGA_E_INTERNAL;
@@ -103,6 +116,7 @@ void dga_verify_cache_free(struct dga_verify_cache *c)
     dga_chain_cache_free(c->chains);
     dga_cert_pool_free(c->certs);
     X509_free(c->rim_root);
+    pthread_cond_destroy(&c->released);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -136,24 +150,68 @@ static const struct rim_verdict *find_locked(const struct dga_verify_cache *c,
     return NULL;
 }
 
-const struct rim_verdict *verify_cache_find(struct dga_verify_cache *c, const uint8_t key[32])
+/* The claim on key, or -1. Call with c->lock held. */
+static long pending_find_locked(const struct dga_verify_cache *c, const uint8_t key[32])
+{
+    for (size_t i = 0; i < c->n_pending; i++) {
+        if (memcmp(c->pending[i], key, sizeof c->pending[i]) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/* Call with c->lock held. */
+static void release_locked(struct dga_verify_cache *c, const uint8_t key[32])
+{
+    long i = pending_find_locked(c, key);
+    if (i >= 0) {
+        memcpy(c->pending[i], c->pending[--c->n_pending], sizeof c->pending[i]);
+        pthread_cond_broadcast(&c->released);
+    }
+}
+
+const struct rim_verdict *verify_cache_find(struct dga_verify_cache *c, const uint8_t key[32],
+                                            bool *ret_claimed)
 {
     pthread_mutex_lock(&c->lock);
     const struct rim_verdict *v = find_locked(c, key);
+    while (v == NULL && pending_find_locked(c, key) >= 0) {
+        pthread_cond_wait(&c->released, &c->lock);
+        v = find_locked(c, key);
+    }
+    *ret_claimed = v == NULL && c->n_pending < CACHE_MAX_PENDING;
+    if (*ret_claimed) {
+        memcpy(c->pending[c->n_pending++], key, sizeof c->pending[0]);
+    }
     pthread_mutex_unlock(&c->lock);
     return v;
 }
 
+/* Ends a claim without a verdict (out of memory): a waiter computes it. */
+static void release(struct dga_verify_cache *c, const uint8_t key[32], bool claimed)
+{
+    if (claimed) {
+        pthread_mutex_lock(&c->lock);
+        release_locked(c, key);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
 const struct rim_verdict *verify_cache_add(struct dga_verify_cache *c, const uint8_t key[32],
-                                           struct rim_verdict *v)
+                                           struct rim_verdict *v, bool claimed)
 {
     struct cached_rim *r = malloc(sizeof *r); /* outside the lock */
     if (r == NULL) {
+        release(c, key, claimed);
         return NULL;
     }
     memcpy(r->key, key, sizeof r->key);
     r->v = *v;
     pthread_mutex_lock(&c->lock);
+    if (claimed) {
+        release_locked(c, key); /* the waiters find the entry below, or compute it */
+    }
     const struct rim_verdict *kept = find_locked(c, key);
     bool added = kept == NULL && c->n_rims < CACHE_MAX_RIMS;
     if (added) {
@@ -167,7 +225,8 @@ const struct rim_verdict *verify_cache_add(struct dga_verify_cache *c, const uin
     free(r);
     if (kept != NULL) {
         /*
-         * Another thread cached the same bytes while this one computed them:
+         * Another thread cached the same bytes while this one computed them
+         * unclaimed (too many claims at once):
          * the same verdict (it depends on the bytes and the root only). The
          * first entry stays; this one's rim is freed, never kept twice.
          */

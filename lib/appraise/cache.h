@@ -29,16 +29,24 @@ struct dga_cert_pool *verify_cache_certs(struct dga_verify_cache *c);
 /*
  * The cached verdict of the document with this SHA-256, or NULL. The
  * verdict is never changed nor freed before the cache: read it unlocked.
+ * Once per key: while another thread computes this key's verdict, waits
+ * for it; on NULL *ret_claimed says whether this caller now computes it
+ * for every other (it must then call verify_cache_add, which ends the
+ * claim); false only when too many keys are being computed at once (then
+ * it computes unclaimed, as without a cache).
  */
-const struct rim_verdict *verify_cache_find(struct dga_verify_cache *c, const uint8_t key[32]);
+const struct rim_verdict *verify_cache_find(struct dga_verify_cache *c, const uint8_t key[32],
+                                            bool *ret_claimed);
 
 /*
- * Moves *v (and its rim) into the cache and returns the cached copy. When
- * another thread added the same key meanwhile, that entry is returned and
- * v's rim is freed (v->rim set to NULL). NULL (v untouched, still the
- * caller's) when the cache is full or out of memory.
+ * Moves *v (and its rim) into the cache and returns the cached copy, and
+ * ends the caller's claim (claimed: verify_cache_find's). When another
+ * thread added the same key meanwhile (an unclaimed computation), that
+ * entry is returned and v's rim is freed (v->rim set to NULL). NULL (v
+ * untouched, still the caller's) when the cache is full or out of memory:
+ * a waiter then computes the verdict itself.
  */
 const struct rim_verdict *verify_cache_add(struct dga_verify_cache *c, const uint8_t key[32],
-                                           struct rim_verdict *v);
+                                           struct rim_verdict *v, bool claimed);
 
 #endif

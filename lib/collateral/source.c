@@ -8,6 +8,7 @@
  * the response is verified in full (dga_ocsp_response_check); a stored one
  * without a nonce, so its freshness rests on the window and maximum age.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,22 +233,56 @@ struct memo_entry {
     struct dga_ocsp_cert_result x;
 };
 
+/* Certificates being fetched at once (claims); past that they are fetched unclaimed. */
+#define MEMO_MAX_PENDING 64
+
+struct memo_pending {
+    char key[DGA_OCSP_KEY_LEN];
+    time_t at;
+};
+
+/*
+ * `lock` guards n, e[] and pending[]; never held during a fetch. An entry is
+ * never changed once counted in n: read it unlocked.
+ */
 struct dga_ocsp_memo {
+    pthread_mutex_t lock;
+    pthread_cond_t released; /* a claim ended: waiters look again */
     size_t n;
     struct memo_entry e[DGA_OCSP_MEMO_MAX];
+    size_t n_pending;
+    struct memo_pending pending[MEMO_MAX_PENDING];
 };
 
 dga_err dga_ocsp_memo_new(struct dga_ocsp_memo **ret)
 {
-    *ret = calloc(1, sizeof **ret);
-    return *ret != NULL ? DGA_E_OK : DGA_E_NOMEM;
+    struct dga_ocsp_memo *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        return DGA_E_NOMEM;
+    }
+    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m);
+        return DGA_E_NOMEM;
+    }
+    if (pthread_cond_init(&m->released, NULL) != 0) {
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        return DGA_E_NOMEM;
+    }
+    *ret = m;
+    return DGA_E_OK;
 }
 
 void dga_ocsp_memo_free(struct dga_ocsp_memo *m)
 {
-    for (size_t i = 0; m != NULL && i < m->n; i++) {
+    if (m == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < m->n; i++) {
         free(m->e[i].x.der);
     }
+    pthread_cond_destroy(&m->released);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }
 
@@ -270,9 +305,11 @@ static bool result_copy(const struct dga_ocsp_cert_result *x, struct dga_ocsp_ce
     return true;
 }
 
-static const struct memo_entry *memo_find(const struct dga_ocsp_memo *m, const char *key, time_t at)
+/* Call with m->lock held. */
+static const struct memo_entry *memo_find_locked(const struct dga_ocsp_memo *m, const char *key,
+                                                 time_t at)
 {
-    for (size_t i = 0; m != NULL && i < m->n; i++) {
+    for (size_t i = 0; i < m->n; i++) {
         if (m->e[i].at == at && strcmp(m->e[i].key, key) == 0) {
             return &m->e[i];
         }
@@ -280,21 +317,68 @@ static const struct memo_entry *memo_find(const struct dga_ocsp_memo *m, const c
     return NULL;
 }
 
-static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
-                     const struct dga_ocsp_cert_result *x)
+/* The claim on (key, at), or -1. Call with m->lock held. */
+static long memo_pending_locked(const struct dga_ocsp_memo *m, const char *key, time_t at)
 {
-    if (m == NULL || m->n >= DGA_OCSP_MEMO_MAX) {
+    for (size_t i = 0; i < m->n_pending; i++) {
+        if (m->pending[i].at == at && strcmp(m->pending[i].key, key) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * The remembered answer, waiting while another thread fetches it; NULL when
+ * this caller is to fetch it (*ret_claimed: for every waiter, until memo_add).
+ */
+static const struct memo_entry *memo_find(struct dga_ocsp_memo *m, const char *key, time_t at,
+                                          bool *ret_claimed)
+{
+    *ret_claimed = false;
+    if (m == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&m->lock);
+    const struct memo_entry *seen = memo_find_locked(m, key, at);
+    while (seen == NULL && memo_pending_locked(m, key, at) >= 0) {
+        pthread_cond_wait(&m->released, &m->lock);
+        seen = memo_find_locked(m, key, at);
+    }
+    if (seen == NULL && m->n_pending < MEMO_MAX_PENDING) {
+        struct memo_pending *p = &m->pending[m->n_pending++];
+        snprintf(p->key, sizeof p->key, "%s", key);
+        p->at = at;
+        *ret_claimed = true;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return seen;
+}
+
+/* Remembers the outcome (unless remember is false) and ends the caller's claim, if any. */
+static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
+                     const struct dga_ocsp_cert_result *x, bool remember, bool claimed)
+{
+    if (m == NULL) {
         return;
+    }
+    pthread_mutex_lock(&m->lock);
+    long i = claimed ? memo_pending_locked(m, x->key, at) : -1;
+    if (i >= 0) {
+        m->pending[i] = m->pending[--m->n_pending];
+        pthread_cond_broadcast(&m->released); /* they find the entry below, or fetch it */
     }
     struct memo_entry *n = &m->e[m->n];
-    memset(n, 0, sizeof *n);
-    if (!result_copy(x, &n->x)) {
-        return;
+    if (remember && m->n < DGA_OCSP_MEMO_MAX && memo_find_locked(m, x->key, at) == NULL) {
+        memset(n, 0, sizeof *n);
+        if (result_copy(x, &n->x)) {
+            memcpy(n->key, x->key, sizeof n->key);
+            n->at = at;
+            n->e = e;
+            m->n++;
+        }
     }
-    memcpy(n->key, x->key, sizeof n->key);
-    n->at = at;
-    n->e = e;
-    m->n++;
+    pthread_mutex_unlock(&m->lock);
 }
 
 /*
@@ -302,7 +386,7 @@ static void memo_add(struct dga_ocsp_memo *m, time_t at, dga_err e,
  * outcome is remembered in the memo (not no-memory or a bad call: a retry may pass).
  */
 static dga_err settle(const struct dga_ocsp_source *src, time_t at, dga_err e,
-                      struct dga_ocsp_cert_result *ret)
+                      struct dga_ocsp_cert_result *ret, bool claimed)
 {
     if (e != DGA_E_OK) {
         ret->r.err = e;
@@ -312,9 +396,7 @@ static dga_err settle(const struct dga_ocsp_source *src, time_t at, dga_err e,
             dga_diag_set(&ret->diag, e, 0, "OCSP source");
         }
     }
-    if (e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT) {
-        memo_add(src->memo, at, e, ret);
-    }
+    memo_add(src->memo, at, e, ret, e != DGA_E_NOMEM && e != DGA_E_BAD_ARGUMENT, claimed);
     return e;
 }
 
@@ -336,13 +418,14 @@ dga_err dga_ocsp_fetch_cert(const struct dga_ocsp_source *src, X509 *subject, X5
     c.check.untrusted = untrusted;
     dga_err e = dga_ocsp_cert_key(subject, issuer, ret->key);
     if (e != DGA_E_OK) {
-        return settle(src, at, e, ret);
+        return settle(src, at, e, ret, false);
     }
-    const struct memo_entry *seen = memo_find(src->memo, ret->key, at);
+    bool claimed = false;
+    const struct memo_entry *seen = memo_find(src->memo, ret->key, at, &claimed);
     if (seen != NULL) {
         return result_copy(&seen->x, ret) ? seen->e : DGA_E_NOMEM;
     }
-    return settle(src, at, obtain(&c, ret), ret);
+    return settle(src, at, obtain(&c, ret), ret, claimed);
 }
 
 /* ------------------------------------------------------------ chains */

@@ -653,7 +653,9 @@ static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bund
                                        .cache = r->cache,
                                        .ocsp = &c->ocsp,
                                        .rim_pins = c->pins,
-                                       .n_rim_pins = c->set->n};
+                                       .n_rim_pins = c->set->n,
+                                       /* servers are concurrent per request already */
+                                       .jobs = 1};
     opt.verify.at = at;
     opt.verify.trust = root;
     memcpy(opt.verify.nonce, c->nonce, DGA_NONCE_LEN);

@@ -29,7 +29,8 @@ enum key_type {
     KEY_OCSP_MODE,
     KEY_MAX_AGE,
     KEY_REGO_EQUIVALENTS,
-    KEY_HASH_EVENT
+    KEY_HASH_EVENT,
+    KEY_JOBS
 };
 
 #define OCSP_MAX_AGE_MAX 315360000 /* ten years, as attest --ocsp-max-age */
@@ -74,6 +75,7 @@ static const struct key keys[] = {
     PATH_KEY("collateral_dir", collateral_dir),
     {"ocsp_max_age", KEY_MAX_AGE, offsetof(struct dga_gate_config, ocsp_max_age)},
     {"rego_equivalents", KEY_REGO_EQUIVALENTS, 0},
+    {"jobs", KEY_JOBS, offsetof(struct dga_gate_config, jobs)},
 };
 
 static const struct key *find_key(const char *name)
@@ -241,6 +243,9 @@ static dga_err take_key(const struct key *k, json_t *v, struct dga_gate_config *
         return take_uint(v, 0, OCSP_MAX_AGE_MAX, u);
     case KEY_REGO_EQUIVALENTS:
         return take_rego_equivalents(v, c);
+    case KEY_JOBS:
+        /* 0: the online CPUs (dga_appraise_jobs); the verdict is the same for every value. */
+        return take_uint(v, 0, DGA_APPRAISE_MAX_JOBS, u);
     case KEY_HASH_EVENT:
         /* "emit" (the gate's own event) or "dstack" (dstack-util setup emits it). */
         if (json_is_string(v) && strcmp(json_string_value(v), "emit") == 0) {

@@ -1020,8 +1020,11 @@ static dga_err appraise(struct gate_state *g)
         return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
                     dga_err_name(e), dga_err_message(e));
     }
-    struct dga_appraise_options opt = {
-        .rim_trust = &g->rim_root, .rim_dir = g->cfg->rim_dir, .cache = g->cache, .ocsp = &g->ocsp};
+    struct dga_appraise_options opt = {.rim_trust = &g->rim_root,
+                                       .rim_dir = g->cfg->rim_dir,
+                                       .cache = g->cache,
+                                       .ocsp = &g->ocsp,
+                                       .jobs = g->cfg->jobs};
     opt.verify.at = g->at;
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);

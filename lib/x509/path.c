@@ -63,8 +63,26 @@ struct verified_whole {
     uint64_t hash;
 };
 
+/*
+ * A key some thread is verifying right now (its bytes are that thread's
+ * p->key or p->whole_key, alive until it releases the claim). At most one
+ * claim per key; a thread that misses a claimed key waits on `released`.
+ * A full table just stops claiming: the path is then verified unclaimed,
+ * perhaps twice, never wrongly.
+ */
+#define PENDING_MAX 128
+
+struct pending_key {
+    const unsigned char *key;
+    size_t len;
+    bool whole; /* of the whole-chain table, else of the suffix table */
+};
+
 struct dga_chain_cache {
     pthread_mutex_t lock;
+    pthread_cond_t released; /* a claim ended: waiters look again */
+    size_t n_pending;
+    struct pending_key pending[PENDING_MAX];
     size_t n;
     struct verified_suffix s[CHAIN_CACHE_MAX];
     size_t n_whole;
@@ -78,6 +96,11 @@ dga_err dga_chain_cache_new(struct dga_chain_cache **ret)
         return DGA_E_NOMEM;
     }
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return DGA_E_NOMEM;
+    }
+    if (pthread_cond_init(&c->released, NULL) != 0) {
+        pthread_mutex_destroy(&c->lock);
         free(c);
         return DGA_E_NOMEM;
     }
@@ -97,8 +120,62 @@ void dga_chain_cache_free(struct dga_chain_cache *c)
     for (size_t i = 0; i < WHOLE_SLOTS; i++) {
         free(c->w[i].key);
     }
+    pthread_cond_destroy(&c->released);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+/* ---- once per key: claims (call with c->lock held) ---- */
+
+static struct pending_key *pending_find_locked(struct dga_chain_cache *c, const unsigned char *key,
+                                               size_t len, bool whole)
+{
+    for (size_t i = 0; i < c->n_pending; i++) {
+        struct pending_key *k = &c->pending[i];
+        if (k->whole == whole && k->len == len && memcmp(k->key, key, len) == 0) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/* True when this caller now holds the claim; false when the table is full. */
+static bool claim_locked(struct dga_chain_cache *c, const unsigned char *key, size_t len,
+                         bool whole)
+{
+    if (c->n_pending >= PENDING_MAX) {
+        return false;
+    }
+    c->pending[c->n_pending++] = (struct pending_key){.key = key, .len = len, .whole = whole};
+    return true;
+}
+
+static void release_locked(struct dga_chain_cache *c, const unsigned char *key, size_t len,
+                           bool whole)
+{
+    struct pending_key *k = pending_find_locked(c, key, len, whole);
+    if (k != NULL) {
+        *k = c->pending[--c->n_pending];
+        pthread_cond_broadcast(&c->released);
+    }
+}
+
+/* Ends p's claims (the keys are still p's here); the entries, if any, are in the tables. */
+static void release_claims(struct dga_chain_path *p)
+{
+    if (p->cache == NULL || (!p->claimed_suffix && !p->claimed_whole)) {
+        return;
+    }
+    pthread_mutex_lock(&p->cache->lock);
+    if (p->claimed_suffix) {
+        release_locked(p->cache, p->key, p->key_len, false);
+    }
+    if (p->claimed_whole) {
+        release_locked(p->cache, p->whole_key, p->whole_len, true);
+    }
+    pthread_mutex_unlock(&p->cache->lock);
+    p->claimed_suffix = false;
+    p->claimed_whole = false;
 }
 
 /* The store trusts root alone. */
@@ -243,16 +320,28 @@ static dga_err slice_new(STACK_OF(X509) *certs, int from, int to, STACK_OF(X509)
     return DGA_E_OK;
 }
 
-/* The suffix of p is cached: look its anchor up (NULL: not cached, or no cache). */
+/*
+ * The suffix of p is cached: look its anchor up (NULL: not cached, or no
+ * cache). While another thread verifies the same suffix, wait for it; a miss
+ * claims the suffix for this path (released by remember or clear).
+ */
 static X509 *suffix_lookup(struct dga_chain_path *p)
 {
     if (p->cache == NULL || p->anchor < 1 || p->anchor >= p->n ||
         suffix_key(p->kind, p->certs, p->anchor, p->n, p->root, &p->key, &p->key_len) != DGA_E_OK) {
         return NULL;
     }
-    pthread_mutex_lock(&p->cache->lock);
-    X509 *anchor = cache_find_locked(p->cache, p->key, p->key_len);
-    pthread_mutex_unlock(&p->cache->lock);
+    struct dga_chain_cache *c = p->cache;
+    pthread_mutex_lock(&c->lock);
+    X509 *anchor = cache_find_locked(c, p->key, p->key_len);
+    while (anchor == NULL && pending_find_locked(c, p->key, p->key_len, false) != NULL) {
+        pthread_cond_wait(&c->released, &c->lock);
+        anchor = cache_find_locked(c, p->key, p->key_len);
+    }
+    if (anchor == NULL) {
+        p->claimed_suffix = claim_locked(c, p->key, p->key_len, false);
+    }
+    pthread_mutex_unlock(&c->lock);
     return anchor; /* never freed before the cache: no reference needed */
 }
 
@@ -323,11 +412,21 @@ static bool whole_lookup(struct dga_chain_path *p)
         return false;
     }
     p->whole_hash = x509_key_hash(p->whole_key, p->whole_len);
-    pthread_mutex_lock(&p->cache->lock);
+    struct dga_chain_cache *c = p->cache;
+    pthread_mutex_lock(&c->lock);
     const struct verified_whole *w =
-        whole_slot_locked(p->cache, p->whole_key, p->whole_len, p->whole_hash);
+        whole_slot_locked(c, p->whole_key, p->whole_len, p->whole_hash);
+    /* The same chain being verified by another thread (a GPU twice in a set): wait for it. */
+    while ((w == NULL || w->key == NULL) &&
+           pending_find_locked(c, p->whole_key, p->whole_len, true) != NULL) {
+        pthread_cond_wait(&c->released, &c->lock);
+        w = whole_slot_locked(c, p->whole_key, p->whole_len, p->whole_hash);
+    }
     bool hit = w != NULL && w->key != NULL;
-    pthread_mutex_unlock(&p->cache->lock);
+    if (!hit) {
+        p->claimed_whole = claim_locked(c, p->whole_key, p->whole_len, true);
+    }
+    pthread_mutex_unlock(&c->lock);
     return hit;
 }
 
@@ -372,6 +471,8 @@ dga_err dga_chain_path_verify(struct dga_chain_path *p)
     p->key_len = 0;
     p->whole_key = NULL;
     p->whole_len = 0;
+    p->claimed_suffix = false;
+    p->claimed_whole = false;
     if (!path_args_ok(p)) {
         return DGA_E_BAD_ARGUMENT;
     }
@@ -453,6 +554,10 @@ static void remember_suffix(struct dga_chain_path *p)
      * entry stays, this one is not added (p->key is freed by the clear).
      */
     pthread_mutex_lock(&c->lock);
+    if (p->claimed_suffix) {
+        release_locked(c, p->key, p->key_len, false); /* the waiters find the entry below */
+        p->claimed_suffix = false;
+    }
     if (c->n < CHAIN_CACHE_MAX && cache_find_locked(c, p->key, p->key_len) == NULL &&
         X509_up_ref(anchor) == 1) {
         c->s[c->n++] =
@@ -466,6 +571,10 @@ static void remember_whole(struct dga_chain_path *p)
 {
     struct dga_chain_cache *c = p->cache;
     pthread_mutex_lock(&c->lock);
+    if (p->claimed_whole) {
+        release_locked(c, p->whole_key, p->whole_len, true); /* the waiters find the entry below */
+        p->claimed_whole = false;
+    }
     struct verified_whole *w = whole_slot_locked(c, p->whole_key, p->whole_len, p->whole_hash);
     if (c->n_whole < WHOLE_MAX && w != NULL && w->key == NULL) {
         *w = (struct verified_whole){
@@ -506,6 +615,7 @@ void dga_chain_path_clear(struct dga_chain_path *p)
     if (p == NULL) {
         return;
     }
+    release_claims(p); /* a path that failed, or was not remembered: a waiter verifies it */
     sk_X509_pop_free(p->built, X509_free);
     p->built = NULL;
     p->top = NULL;

@@ -165,6 +165,14 @@ run 2 "--ocsp with an unknown mode" -- attest "${A545[@]}" --ocsp sometimes
 run 2 "--ocsp-max-age negative" -- attest "${A545[@]}" --ocsp cache --collateral-dir "$tmp/collateral" \
     --ocsp-max-age -5
 run 2 "--ocsp bundle without a bundle" -- attest "${A545[@]}" --ocsp bundle
+run 2 "--jobs over 64" -- attest "${A545[@]}" --at $AT --policy "$fx/policies/offline_no_ocsp.json" \
+    --jobs 65
+expect err "--jobs: expected 0 (the online CPUs) to 64" "jobs range"
+run 2 "--jobs not a number" -- attest "${A545[@]}" --at $AT --policy "$fx/policies/offline_no_ocsp.json" \
+    --jobs two
+expect err "--jobs: expected 0 (the online CPUs) to 64" "jobs number"
+run 0 "--jobs 1 is the serial path" -- attest "${A545[@]}" --at $AT \
+    --policy "$fx/policies/offline_no_ocsp.json" --jobs 1
 run 1 "attest 545.00 today: RIM signers expired" -- attest "${A545[@]}" --at 2026-11-28T00:00:00Z --policy "$OFFLINE"
 expect err 'GPU-0: x-nvidia-gpu-driver-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired driver signer"
 expect err 'GPU-0: x-nvidia-gpu-vbios-rim-cert-chain.x-nvidia-cert-status is "expired"' "expired vbios signer"

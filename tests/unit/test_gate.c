@@ -78,7 +78,7 @@ static const char *const full_config =
     "\"cc_timeout_ms\":1,\"collect_timeout_ms\":600000,\"ready_timeout_ms\":7,"
     "\"eat_key\":\"k.pem\",\"eat_kid\":\"kid\",\"test_device_root\":\"root.pem\","
     "\"verify_at\":\"2024-06-01T00:00:00Z\",\"ocsp\":\"cache\",\"ocsp_url\":\"http://p/ocsp\","
-    "\"collateral_dir\":\"c\",\"ocsp_max_age\":0,\"rego_equivalents\":{"
+    "\"collateral_dir\":\"c\",\"ocsp_max_age\":0,\"jobs\":3,\"rego_equivalents\":{"
     "\"" EMPTY_POLICY_HASH "\":\"eq.json\"}}";
 
 static void test_config_every_key(void **state)
@@ -111,6 +111,7 @@ static void test_config_every_key(void **state)
     assert_string_equal(c->collateral_dir, "c");
     assert_true(c->has_ocsp_max_age);
     assert_int_equal(c->ocsp_max_age, 0);
+    assert_int_equal(c->jobs, 3);
     assert_int_equal(c->n_rego_equivalents, 1);
     char hex[65];
     dga_hex_encode(c->rego_equivalents[0].rego_sha256, 32, hex);
@@ -256,6 +257,8 @@ static void test_config_rejections(void **state)
                         "ocsp_max_age");
     expect_config_error("{\"rim_dir\":\"r\",\"ocsp_max_age\":315360001}", DGA_E_GATE_CONFIG,
                         "ocsp_max_age");
+    expect_config_error("{\"rim_dir\":\"r\",\"jobs\":65}", DGA_E_GATE_CONFIG, "jobs");
+    expect_config_error("{\"rim_dir\":\"r\",\"jobs\":-1}", DGA_E_GATE_CONFIG, "jobs");
     expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":{\"a\":1,\"a\":2}}", DGA_E_GATE_CONFIG,
                         "config");
     expect_config_error("{\"rim_dir\":\"r\",\"test_device_root\":true}", DGA_E_GATE_CONFIG,
