@@ -171,7 +171,8 @@ static void check_candidate(const struct dga_rim_candidate *doc, const char *wan
     const struct rim_verdict *v = NULL;
     uint8_t key[32];
     memset(&local, 0, sizeof local);
-    bool keyed = opt->cache != NULL && doc_key(doc, key);
+    bool hashed = doc_key(doc, key);
+    bool keyed = opt->cache != NULL && hashed;
     bool claimed = false;
     if (keyed) {
         v = verify_cache_find(opt->cache, key, &claimed);
@@ -184,6 +185,10 @@ static void check_candidate(const struct dga_rim_candidate *doc, const char *wan
         v = shared ? v : &local;
     }
     use_verdict(v, want_version, opt->verify.at, &c->use);
+    if (hashed) {
+        /* the bytes' digest, also of a document that did not parse: what an auditor looks up */
+        memcpy(c->use.sha256, key, sizeof c->use.sha256);
+    }
     c->use.rim = v->rim;
     c->use.rim_borrowed = shared;
 }

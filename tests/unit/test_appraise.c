@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "dga/appraise.h"
 #include "dga/util.h"
 
@@ -147,6 +149,33 @@ static void test_rim_not_found(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "measres")), "not-run");
     assert_true(json_is_null(json_object_get(c, "secboot")));
     json_decref(c);
+    run_free(r);
+}
+
+/*
+ * A driver RIM cut short does not parse; the use still names the document
+ * by the SHA-256 of its bytes (it read all zeros before), as attest prints it.
+ */
+static void test_unparsed_rim_digest(void **state)
+{
+    (void)state;
+    struct run *r = run_new(H545, DGA_ARCH_HOPPER, NONCE_N3, AT_2024);
+    size_t len = 0;
+    uint8_t *xml = fixture_read(H545 "rims/NV_GPU_DRIVER_GH100_545.00.xml", &len);
+    assert_true(len > 3000);
+    char path[128];
+    snprintf(path, sizeof path, "%s/NV_GPU_DRIVER_GH100_545.00.xml", r->store);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(xml, 1, 3000, f), 3000);
+    assert_int_equal(fclose(f), 0);
+    fixture_copy(H545 "rims/" VBIOS_535 ".xml", r->store, VBIOS_535 ".xml");
+    assert_int_equal(appraise(r), DGA_E_RIM_XML);
+    assert_int_equal(r->a.failed_check, DGA_APPRAISAL_CHECK_DRIVER_RIM);
+    uint8_t want[32];
+    assert_int_equal(EVP_Digest(xml, 3000, want, NULL, EVP_sha256(), NULL), 1);
+    assert_memory_equal(r->a.driver.sha256, want, 32);
+    free(xml);
     run_free(r);
 }
 
@@ -370,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_h545_in_window),
         cmocka_unit_test(test_h545_today_expired_signers),
         cmocka_unit_test(test_rim_not_found),
+        cmocka_unit_test(test_unparsed_rim_digest),
         cmocka_unit_test(test_h535_tampered_driver_rim),
         cmocka_unit_test(test_reissue_choice),
         cmocka_unit_test(test_version_mismatch),
