@@ -6,8 +6,10 @@
  * verified, stored atomically in DIR (DIR/rims: a RIM store for attest
  * --rim-dir; DIR/ocsp: for attest --ocsp cache --collateral-dir DIR).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/x509.h>
 
@@ -187,6 +189,11 @@ static int fetch_setup(struct fetch_run *run)
         rc = EXIT_IO;
     }
     snprintf(run->rim_dir, sizeof run->rim_dir, "%s/rims", a->dir);
+    /* DIR itself, as the OCSP store would create it: the RIM store only makes DIR/rims */
+    if (rc == EXIT_VERIFIED && mkdir(a->dir, 0755) != 0 && errno != EEXIST) {
+        cli_error("collateral fetch: --dir %s: %s", a->dir, strerror(errno));
+        rc = EXIT_IO;
+    }
     return rc;
 }
 

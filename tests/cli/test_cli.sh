@@ -221,12 +221,18 @@ run 2 "a bundle with a malformed response" -- attest "${A545[@]}" --at $AT --ocs
 expect err "[bad-base64]" "bad bundle reason"
 # collateral fetch / status (NVIDIA's services are not reachable from the tests: the fetch
 # path with a live server is in unit_collateral; here the CLI's failures and the listing).
+# --dir need not exist: it is made, as a RIM store inside it would need (DIR/rims).
 run 1 "collateral fetch with no service reachable" -- collateral fetch --report "$H545/report.hex" \
     --cert-chain "$H545/certchain.pem" --arch hopper --dir "$tmp/coll" \
     --rim-url http://127.0.0.1:1 --ocsp-url http://127.0.0.1:1/ --at $AT
 expect out 'ocsp device chain       invalid: certificate 3 "NVIDIA GH100 Identity"' "fetch names the certificate"
 expect out "rim  NV_GPU_DRIVER_GH100_545.00: FAIL" "fetch rim failure"
 expect err "collateral fetch: 3 items not fetched or not verified" "fetch failure count"
+if [ -d "$tmp/coll" ]; then echo "ok   fetch made --dir"; else echo "FAIL fetch did not make --dir"; failures=$((failures + 1)); fi
+run 3 "collateral fetch into a --dir that cannot be made" -- collateral fetch --report "$H545/report.hex" \
+    --cert-chain "$H545/certchain.pem" --arch hopper --dir "$tmp/nonexistent/parent/coll" \
+    --rim-url http://127.0.0.1:1 --ocsp-url http://127.0.0.1:1/ --at $AT
+expect err "collateral fetch: --dir $tmp/nonexistent/parent/coll: No such file or directory" "fetch names --dir"
 run 2 "collateral fetch without --dir" -- collateral fetch --evidence "$PPCIE"
 mkdir -p "$tmp/coll/ocsp" "$tmp/coll/rims"
 cp "$fx/ocsp/leaf.der" "$tmp/coll/ocsp/misnamed.der"
