@@ -12,7 +12,10 @@
  * (tests/fake_nvml/resign.c) with the switch's own test leaf: switch i signs with
  * leaves/switch<i mod 8>.{pem,key} (CN "LS_10 A01 FSP FMC LF", tests/fixtures/testpki/
  * make-leaves.sh), its chain that leaf then the test chain's BROM .. root, so it verifies under
- * the test root as an LS10 chain.
+ * the test root as an LS10 chain. "positions" and "locks" patch a switch's signed TLV 24
+ * (SWITCH_POSITION_ID) and TLV 25 (SWITCH_LOCK_STATUS), both LE u16, and "nonces" makes a
+ * switch sign another nonce than the one asked for (a value per switch: an array indexed by
+ * switch, or one value for all).
  * Errors (returned, or handed to the callback), hangs and bad sizes can be injected at any call.
  */
 #include <limits.h>
@@ -37,6 +40,8 @@ DGA_NSCQ_FUNCTIONS(FAKE_PROTO)
 #define FAKE_GPU_PDIS 8
 #define TLV_DEVICE_PDI 22
 #define TLV_SWITCH_GPU_PDIS 26
+#define TLV_SWITCH_POSITION 24
+#define TLV_SWITCH_LOCK 25
 
 struct nscq_session_st {
     int unused;
@@ -58,6 +63,9 @@ struct fake_switch {
     bool has_pdi, has_gpu_pdis;
     unsigned char pdi[FAKE_PDI_LEN];
     unsigned char gpu_pdis[FAKE_GPU_PDIS * FAKE_PDI_LEN];
+    long position, lock; /* TLV 24, 25 values; -1: as recorded */
+    bool has_nonce;      /* sign this nonce instead of the session's */
+    unsigned char nonce[NSCQ_ATTESTATION_REPORT_NONCE_SIZE];
     char *chain;
     size_t chain_len;
     EVP_PKEY *key;
@@ -69,7 +77,8 @@ static struct {
     struct fake_switch sw[FAKE_MAX_SWITCHES];
     unsigned char *report;
     size_t report_len;
-    size_t pdi_off, gpu_pdis_off; /* of the TLV values in the report; 0: absent */
+    size_t pdi_off, gpu_pdis_off;  /* of the TLV values in the report; 0: absent */
+    size_t position_off, lock_off; /* of the 2-byte TLV 24 and 25 values; 0: absent */
     unsigned char nonce[NSCQ_ATTESTATION_REPORT_NONCE_SIZE];
     bool nonce_set;
     struct fake_injection fail, hang;
@@ -189,6 +198,12 @@ static void find_tlvs(void)
         if (type == TLV_SWITCH_GPU_PDIS && tlen >= FAKE_GPU_PDIS * FAKE_PDI_LEN) {
             fake.gpu_pdis_off = p + 4;
         }
+        if (type == TLV_SWITCH_POSITION && tlen == 2) {
+            fake.position_off = p + 4;
+        }
+        if (type == TLV_SWITCH_LOCK && tlen == 2) {
+            fake.lock_off = p + 4;
+        }
         p += 4 + tlen;
     }
 }
@@ -277,6 +292,25 @@ static bool pdi_at(json_t *arr, size_t i, unsigned char *out)
     return true;
 }
 
+/* key's value for switch i: the array's element i, or the value itself when it is no array. */
+static json_t *per_switch_value(json_t *s, const char *key, unsigned i)
+{
+    json_t *v = json_object_get(s, key);
+    return json_is_array(v) ? json_array_get(v, i) : v;
+}
+
+static void load_patches(json_t *s, unsigned i)
+{
+    struct fake_switch *w = &fake.sw[i];
+    json_t *pos = per_switch_value(s, "positions", i);
+    json_t *lock = per_switch_value(s, "locks", i);
+    const char *nonce = json_string_value(per_switch_value(s, "nonces", i));
+    w->position = json_is_integer(pos) ? (long)json_integer_value(pos) : -1;
+    w->lock = json_is_integer(lock) ? (long)json_integer_value(lock) : -1;
+    w->has_nonce = nonce != NULL &&
+                   unhex(nonce, strlen(nonce), w->nonce, sizeof w->nonce) == (long)sizeof w->nonce;
+}
+
 static void load_switch(json_t *s, unsigned i)
 {
     struct fake_switch *w = &fake.sw[i];
@@ -301,6 +335,7 @@ static void load_switch(json_t *s, unsigned i)
     for (size_t g = 0; w->has_gpu_pdis && g < FAKE_GPU_PDIS; g++) {
         w->has_gpu_pdis = pdi_at(gpus, g, w->gpu_pdis + g * FAKE_PDI_LEN);
     }
+    load_patches(s, i);
 }
 
 static void unload(void)
@@ -443,6 +478,15 @@ nscq_rc_t nscq_session_set_input(nscq_session_t s, uint32_t flags, void *input, 
     return NSCQ_RC_SUCCESS;
 }
 
+/* A 2-byte LE TLV value at off, when the scenario sets one and the report has the field. */
+static void put16(long v, size_t off, unsigned char *report)
+{
+    if (v >= 0 && off != 0) {
+        report[off] = (unsigned char)(v & 0xff);
+        report[off + 1] = (unsigned char)(v >> 8 & 0xff);
+    }
+}
+
 /* Switch i's report for the session's nonce, patched and re-signed. */
 static nscq_rc_t make_report(unsigned i, nscq_attestation_report_t *r)
 {
@@ -452,13 +496,15 @@ static nscq_rc_t make_report(unsigned i, nscq_attestation_report_t *r)
         return NSCQ_RC_ERROR_UNEXPECTED_VALUE;
     }
     memcpy(r->report, fake.report, fake.report_len);
-    memcpy(r->report + 4, fake.nonce, sizeof fake.nonce);
+    memcpy(r->report + 4, w->has_nonce ? w->nonce : fake.nonce, sizeof fake.nonce);
     if (w->has_pdi && fake.pdi_off != 0) {
         memcpy(r->report + fake.pdi_off, w->pdi, FAKE_PDI_LEN);
     }
     if (w->has_gpu_pdis && fake.gpu_pdis_off != 0) {
         memcpy(r->report + fake.gpu_pdis_off, w->gpu_pdis, sizeof w->gpu_pdis);
     }
+    put16(w->position, fake.position_off, r->report);
+    put16(w->lock, fake.lock_off, r->report);
     if (!fake_resign(w->key, r->report, fake.report_len)) {
         return NSCQ_RC_ERROR_UNSPECIFIED;
     }

@@ -12,6 +12,11 @@
  * leaves/gpu<i>.pem and key leaves/gpu<i>.key under the rest of the chain
  * (BROM .. root); "shared_leaf" makes every GPU sign with GPU 0's leaf, and
  * "uuids" overrides NVML's UUIDs (both for duplicate-device tests).
+ * "chains" names a directory of whole per-GPU chains instead (gpu<i>.pem, leaf .. root, and
+ * gpu<i>.key): the PPCIe board's GPUs, each with its own BROM and PDI. "protected_pcie",
+ * "feature_flag" and "switch_pdis" patch a GPU's signed opaque fields in place before it is
+ * re-signed (TLV 21, 36 and 22; lengths kept; a value per GPU, an array indexed by GPU),
+ * so the report says what a PPCIe GPU's says (docs/collect.md lists the keys).
  * Measurements are untouched, so the real RIMs still match. Every ready-state
  * call is appended to the scenario's "ready_record" file. The ready state is
  * per process, as the scenario sets it, unless "ready_state_file" names a file:
@@ -44,9 +49,23 @@ DGA_NVML_FUNCTIONS(FAKE_PROTO)
 
 #define NVML_ERROR_UNINITIALIZED 1
 #define FAKE_MAX_GPUS 64
+#define FAKE_PDI_LEN 8
+#define FAKE_MAX_LINKS 64
+#define TLV_PROTECTED_PCIE 21
+#define TLV_SWITCH_PDIS 22
+#define TLV_FEATURE_FLAG 36
 
 struct nvmlDevice_st {
     unsigned index;
+};
+
+/* The opaque fields a PPCIe scenario patches into GPU i's report before re-signing it. */
+struct fake_patch {
+    int protected_pcie; /* TLV 21 byte; -1: as recorded */
+    long feature_flag;  /* TLV 36 (LE); -1: as recorded */
+    bool has_links;     /* TLV 22: entries as stored, the rest zero */
+    size_t n_links;
+    unsigned char links[FAKE_MAX_LINKS][FAKE_PDI_LEN];
 };
 
 struct fake_fail {
@@ -68,6 +87,7 @@ static struct {
     char *chain[FAKE_MAX_GPUS]; /* per GPU: its leaf, then BROM .. root */
     size_t chain_len[FAKE_MAX_GPUS];
     EVP_PKEY *key[FAKE_MAX_GPUS]; /* per GPU: its leaf key */
+    struct fake_patch patch[FAKE_MAX_GPUS];
     struct fake_fail fail;
     char hang_call[96];
     long hang_ms;
@@ -191,6 +211,22 @@ static bool load_leaf(const char *dir, unsigned i)
     return fake.chain[i] != NULL && fake.key[i] != NULL;
 }
 
+/* "chains": GPU i's whole chain <dir>/gpu<i>.pem and its leaf key <dir>/gpu<i>.key. */
+static bool load_chains(const char *dir)
+{
+    char path[4200];
+    for (unsigned i = 0; i < fake.gpus; i++) {
+        snprintf(path, sizeof path, "%s/gpu%u.pem", dir, i);
+        fake.chain[i] = read_file(path, &fake.chain_len[i]);
+        snprintf(path, sizeof path, "%s/gpu%u.key", dir, i);
+        fake.key[i] = fake_read_key(path);
+        if (fake.chain[i] == NULL || fake.key[i] == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool load_leaves(json_t *s, const char *scenario, const char *chain_path)
 {
     bool shared = json_is_true(json_object_get(s, "shared_leaf"));
@@ -230,6 +266,11 @@ static bool load_blobs(json_t *s, const char *scenario)
     }
     fake.report = (unsigned char *)text;
     fake.report_len = (size_t)n;
+    const char *chains = get_str(s, "chains", NULL);
+    if (chains != NULL) {
+        path_join(scenario, chains, path, sizeof path);
+        return load_chains(path);
+    }
     char chain_path[4096];
     path_join(scenario, get_str(s, "chain", "certchain.pem"), chain_path, sizeof chain_path);
     fake.chain[0] = read_file(chain_path, &fake.chain_len[0]);
@@ -264,6 +305,53 @@ static void load_injections(json_t *s)
         fake.has_nonce_override = unhex(tmp, 64) == 32;
         memcpy(fake.nonce_override, tmp, 32);
     }
+}
+
+/* key's value for GPU i: the array's element i, or the value itself when it is no array. */
+static json_t *per_gpu(json_t *s, const char *key, unsigned i)
+{
+    json_t *v = json_object_get(s, key);
+    return json_is_array(v) ? json_array_get(v, i) : v;
+}
+
+/* GPU i's TLV 22 entries (16 hex digits each, as stored); false if one is malformed. */
+static bool load_links(json_t *links, struct fake_patch *p)
+{
+    size_t n = json_array_size(links);
+    p->has_links = json_is_array(links);
+    if (n > FAKE_MAX_LINKS) {
+        return false;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const char *h = json_string_value(json_array_get(links, k));
+        char tmp[2 * FAKE_PDI_LEN + 1];
+        if (h == NULL || strlen(h) != 2 * FAKE_PDI_LEN) {
+            return false;
+        }
+        memcpy(tmp, h, sizeof tmp);
+        if (unhex(tmp, 2 * FAKE_PDI_LEN) != FAKE_PDI_LEN) {
+            return false;
+        }
+        memcpy(p->links[k], tmp, FAKE_PDI_LEN);
+    }
+    p->n_links = n;
+    return true;
+}
+
+static bool load_patches(json_t *s)
+{
+    for (unsigned i = 0; i < fake.gpus; i++) {
+        struct fake_patch *p = &fake.patch[i];
+        json_t *pp = per_gpu(s, "protected_pcie", i);
+        json_t *ff = per_gpu(s, "feature_flag", i);
+        p->protected_pcie = json_is_integer(pp) ? (int)json_integer_value(pp) : -1;
+        p->feature_flag = json_is_integer(ff) ? (long)json_integer_value(ff) : -1;
+        json_t *links = json_array_get(json_object_get(s, "switch_pdis"), i);
+        if (links != NULL && !load_links(links, p)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static void load_identity(json_t *s)
@@ -336,7 +424,7 @@ static bool load(void)
     if (state_file[0] != '\0') {
         path_join(scenario, state_file, fake.ready_state_file, sizeof fake.ready_state_file);
     }
-    bool ok = load_blobs(s, scenario);
+    bool ok = load_patches(s) && load_blobs(s, scenario);
     json_decref(s);
     if (!ok) {
         unload();
@@ -640,6 +728,73 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuCertificate(nvmlDevice_t d,
 }
 
 #ifndef FAKE_OMIT_REPORT_SYMBOL
+/* ---- PPCIe patches ---- */
+
+static unsigned rd16(const unsigned char *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+/* The offset of TLV type's value in the report's opaque data (after the SPDM 1.1
+ * MEASUREMENTS record and nonce) and its length in *ret_len; 0 when absent. */
+static size_t find_tlv(const unsigned char *r, size_t len, unsigned type, size_t *ret_len)
+{
+    size_t p = 37 + 4;
+    if (len < p + 4 + FAKE_SIG_LEN) {
+        return 0;
+    }
+    size_t rec = (size_t)r[p + 1] | (size_t)r[p + 2] << 8 | (size_t)r[p + 3] << 16;
+    p += 4 + rec + 32;
+    if (p + 2 > len - FAKE_SIG_LEN) {
+        return 0;
+    }
+    size_t end = p + 2 + rd16(r + p);
+    for (p += 2; end <= len - FAKE_SIG_LEN && p + 4 <= end;) {
+        size_t tlen = rd16(r + p + 2);
+        if (p + 4 + tlen > end) {
+            return 0;
+        }
+        if (rd16(r + p) == type) {
+            *ret_len = tlen;
+            return p + 4;
+        }
+        p += 4 + tlen;
+    }
+    return 0;
+}
+
+/* GPU idx's patches, each within the recorded field's length; false if a field is missing. */
+static bool apply_patch(long idx, unsigned char *rep, size_t len)
+{
+    const struct fake_patch *p = &fake.patch[idx];
+    size_t tlen = 0, at = 0;
+    if (p->protected_pcie >= 0) {
+        at = find_tlv(rep, len, TLV_PROTECTED_PCIE, &tlen);
+        if (at == 0 || tlen != 1) {
+            return false;
+        }
+        rep[at] = (unsigned char)p->protected_pcie;
+    }
+    if (p->feature_flag >= 0) {
+        at = find_tlv(rep, len, TLV_FEATURE_FLAG, &tlen);
+        if (at == 0 || tlen == 0 || tlen > 8) {
+            return false;
+        }
+        for (size_t k = 0; k < tlen; k++) {
+            rep[at + k] = (unsigned char)((unsigned long)p->feature_flag >> (8 * k));
+        }
+    }
+    if (p->has_links) {
+        at = find_tlv(rep, len, TLV_SWITCH_PDIS, &tlen);
+        if (at == 0 || tlen < p->n_links * FAKE_PDI_LEN) {
+            return false;
+        }
+        memset(rep + at, 0, tlen);
+        memcpy(rep + at, p->links, p->n_links * FAKE_PDI_LEN);
+    }
+    return true;
+}
+
 nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
                                                           nvmlConfComputeGpuAttestationReport_t *r)
 {
@@ -651,7 +806,7 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
     }
     memcpy(rep, fake.report, len);
     memcpy(rep + 4, fake.has_nonce_override ? fake.nonce_override : r->nonce, 32);
-    if (!fake_resign(fake.key[idx], rep, len)) {
+    if (!apply_patch(idx, rep, len) || !fake_resign(fake.key[idx], rep, len)) {
         return NVML_ERROR_UNKNOWN;
     }
     if (fake.corrupt_signature) {
