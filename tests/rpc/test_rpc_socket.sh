@@ -107,6 +107,12 @@ refused "a regular file at the path" 3 \
 [ -f "$tmp/file" ] || bad "the regular file was removed"
 refused "no --config" 2 "dstack-gpu-attest: serve: --config GATE.json is required" \
     "$bin" serve --listen "unix:$sock"
+# the limits: the servers' one check, naming the option
+for key in max-connections client-timeout client-request-timeout max-request; do
+    refused "--$key 0" 2 "dstack-gpu-attest: serve: $key: invalid argument" \
+        "$bin" serve --config "$tmp/gate.json" --listen "unix:$sock" "--$key" 0
+done
+[ -e "$sock" ] && bad "a refused limit: a socket file was made"
 
 # ---- socket activation, as systemd does it ----
 # activate KIND LISTEN_FDS CMD...: fd 3 = a KIND socket (unix: listening at $tmp/act.sock;

@@ -776,6 +776,49 @@ static void test_attest_options(void **state)
     assert_non_null(strstr(dga_rpc_config_help(), "--attest-interval"));
 }
 
+/*
+ * The limits are the service's own struct: the defaults, each option writing into it, and
+ * the one check naming the option it refuses (dga_rpc_new runs it too, before any file).
+ */
+static void test_config_check(void **state)
+{
+    (void)state;
+    struct dga_rpc_config c;
+    dga_rpc_config_defaults(&c);
+    assert_int_equal(c.limits.max_connections, 64);
+    assert_int_equal(c.limits.max_connections_per_client, 64);
+    assert_int_equal(c.limits.client_timeout, 10);
+    assert_int_equal(c.limits.client_request_timeout, 30);
+    assert_int_equal(c.limits.max_request, 64u << 10);
+    assert_int_equal(dga_rpc_config_check(&c, NULL), DGA_E_OK);
+    const struct dga_service_options *t = dga_rpc_config_options();
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "1M"), DGA_E_OK);
+    assert_int_equal(c.limits.max_request, 1u << 20);
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "2M"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_rpc_config_check(&c, NULL), DGA_E_OK);
+    static const char *const keys[] = {"max-request", "client-timeout", "client-request-timeout",
+                                       "max-connections"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        dga_rpc_config_defaults(&c);
+        assert_int_equal(dga_service_options_set(t, &c, keys[i], "0"), DGA_E_OK);
+        struct dga_diag d = {0};
+        assert_int_equal(dga_rpc_config_check(&c, &d), DGA_E_BAD_ARGUMENT);
+        assert_string_equal(d.field, keys[i]);
+    }
+    dga_rpc_config_defaults(&c);
+    c.attest_burst = 0; /* the option refuses it; a program's own config is checked too */
+    struct dga_diag d = {0};
+    assert_int_equal(dga_rpc_config_check(&c, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "attest-burst");
+    dga_rpc_config_defaults(&c);
+    c.limits.max_connections = 0;
+    struct dga_rpc *r = (struct dga_rpc *)&c; /* untouched on failure */
+    d = (struct dga_diag){0};
+    assert_int_equal(dga_rpc_new(&c, "/nonexistent/gate.json", &r, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "max-connections");
+    assert_ptr_equal(r, (struct dga_rpc *)&c);
+}
+
 /* Through the router: a bad nonce is 400 naming the field; a boot that did not pass is refused
  * before NVML is touched (this config's NVML does not exist). */
 static void test_ensure_attest_routes(void **state)
@@ -832,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_attest_args),
         cmocka_unit_test(test_bucket),
         cmocka_unit_test(test_attest_options),
+        cmocka_unit_test(test_config_check),
         cmocka_unit_test_setup_teardown(test_ensure_attest_routes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
