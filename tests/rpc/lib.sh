@@ -88,6 +88,14 @@ gate_config() {
         "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" "$(members "$@")" >"$file"
 }
 
+# rpc_world: the world most of these tests run the gate in: two H100s in $tmp/pci, the fake
+# NVML reading $tmp/scenario.json (written by the test: scenario), the gate's $tmp/gate.json.
+rpc_world() {
+    pci_tree "$tmp/pci" 2
+    export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
+    gate_config "$tmp/gate.json"
+}
+
 # start_serve CONFIG [FLAG...]: serve over the gate's CONFIG on $sock, mode 0600, its stderr
 # in $tmp/serve.err, once the socket file is there; a server that does not start ends the
 # test.

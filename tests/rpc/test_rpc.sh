@@ -12,9 +12,7 @@ fake=$2
 rpc_test_init
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
 
-pci_tree "$tmp/pci" 2
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
-gate_config "$tmp/gate.json"
+rpc_world
 
 # ---- the gate never ran: nothing to serve ----
 scenario "$tmp/scenario.json" '"ready_state":1'

@@ -14,11 +14,9 @@ fake=$2
 rpc_test_init
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
 
-pci_tree "$tmp/pci" 2
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
+rpc_world
 # nvml [MEMBER...]: what the fake NVML reports from its next call on; its ready state in a file
 nvml() { scenario "$tmp/scenario.json" "\"ready_state_file\":\"$tmp/ready_state\"" "$@"; }
-gate_config "$tmp/gate.json"
 # NVML deadlines short enough for a test of a wedged driver (the defaults, 30 s, are for
 # everything else: 20 concurrent children of a sanitizer build need time on a small machine)
 gate_config "$tmp/gate-short.json" '"cc_timeout_ms":2000' '"ready_timeout_ms":2000'

@@ -21,10 +21,8 @@ command -v protoc >/dev/null || { echo "protoc not installed: skipped"; exit 77;
 protoc --python_out="$tmp" -I"$proto" "$proto/dstack_gpu_attest.proto" || { bad "protoc"; exit 1; }
 
 # ---- the gate's world, as test_rpc.sh builds it ----
-pci_tree "$tmp/pci" 2
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
+rpc_world
 scenario "$tmp/scenario.json" '"ready_state":1'
-gate_config "$tmp/gate.json"
 "$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 || { bad "gate: $(cat "$tmp/gate.out")"; exit 1; }
 start_serve "$tmp/gate.json"
 
