@@ -71,6 +71,11 @@ int cmd_serve(int argc, char **argv)
         cli_error("serve: --config GATE.json is required");
         return EXIT_USAGE;
     }
+    struct dga_diag d = {0};
+    if (dga_rpc_config_check(&c, &d) != DGA_E_OK) {
+        cli_error("serve: %s: %s", d.field, dga_err_message(d.err));
+        return EXIT_USAGE;
+    }
     c.log = log_line;
     /*
      * Threads serve the requests, and a child forked from a threaded process must not run
@@ -84,7 +89,6 @@ int cmd_serve(int argc, char **argv)
     sigset_t stop;
     server_block_signals(&stop);
     _cleanup_(dga_rpc_freep) struct dga_rpc *r = NULL;
-    struct dga_diag d = {0};
     dga_err e = dga_rpc_new(&c, c.gate_config, &r, &d);
     if (e != DGA_E_OK) {
         cli_error("serve: %s: %s: %s (key %s)", c.gate_config, dga_err_name(e), dga_err_message(e),

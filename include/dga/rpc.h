@@ -39,12 +39,16 @@ struct dga_rpc_config {
     char listen[DGA_RPC_PATH_MAX + 8];    /* "unix:PATH" (or ADDR:PORT, for tests) */
     unsigned socket_mode;                 /* the socket file's mode (0666) */
     char socket_group[DGA_RPC_GROUP_MAX]; /* the socket file's group ("": the service's own) */
-    int64_t client_timeout, client_request_timeout; /* seconds (10, 30) */
-    size_t max_request;                             /* request body cap (64K) */
-    unsigned max_connections;                       /* (64) */
-    unsigned attest_burst;                          /* AttestGpu calls at once (2) */
-    int64_t attest_interval;                        /* seconds per AttestGpu after those (10) */
-    dga_service_log_fn log;                         /* one line per request, peer included */
+    /*
+     * max-connections (64), client-timeout (10s), client-request-timeout (30s), max-request
+     * (64K, at most DGA_RPC_MAX_REQUEST_MAX). max_connections_per_client is no option here:
+     * every client of a Unix socket is the same "address", so the service takes
+     * max_connections for it.
+     */
+    struct dga_service_limits limits;
+    unsigned attest_burst;   /* AttestGpu calls at once (2) */
+    int64_t attest_interval; /* seconds per AttestGpu after those (10) */
+    dga_service_log_fn log;  /* one line per request, peer included */
     void *log_cls;
 };
 
@@ -54,11 +58,18 @@ const struct dga_service_options *dga_rpc_config_options(void);
 void dga_rpc_config_defaults(struct dga_rpc_config *c);
 /* The help text of the table, one line per option (static storage). */
 const char *dga_rpc_config_help(void);
+/*
+ * The config as a whole (the table checks each value alone): DGA_E_BAD_ARGUMENT, diag->field
+ * the option's key, for a limit dga_service_limits_check refuses (max-request over
+ * DGA_RPC_MAX_REQUEST_MAX included) or an attest-burst of 0. dga_rpc_new checks it too.
+ */
+dga_err dga_rpc_config_check(const struct dga_rpc_config *c, struct dga_diag *diag);
 
 struct dga_rpc;
 
 /*
- * Reads the gate's config file (dga_gate_config_parse: its errors, diag->field
+ * Checks c (dga_rpc_config_check), then reads the gate's config file
+ * (dga_gate_config_parse: its errors, diag->field
  * naming the key; a file that cannot be read: dga_file_read's error, field
  * "config") and keeps it: where the bundle (run_dir/evidence.json), the
  * runtime event log (event_log_dir) and NVML are, and everything a

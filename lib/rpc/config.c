@@ -67,14 +67,14 @@ static const struct dga_service_option options[] = {
     {"socket-group", "NAME", "the socket file's group (the service's own)", dga_service_set_string,
      F(socket_group), NULL},
     {"client-timeout", "DURATION", "idle client connection timeout (10s)", dga_service_set_int64,
-     F(client_timeout), &durations},
+     F(limits.client_timeout), &durations},
     {"client-request-timeout", "DURATION",
      "whole request (headers and body) must arrive within this (30s)", dga_service_set_int64,
-     F(client_request_timeout), &durations},
+     F(limits.client_request_timeout), &durations},
     {"max-request", "SIZE", "request body limit, at most 1M (64K)", dga_service_set_size,
-     F(max_request), &sizes},
+     F(limits.max_request), &sizes},
     {"max-connections", "N", "concurrent client connections (64)", dga_service_set_unsigned,
-     F(max_connections), &counts},
+     F(limits.max_connections), &counts},
     {"attest-burst", "N", "AttestGpu calls allowed at once, at least 1 (2)", set_burst,
      F(attest_burst), &counts},
     {"attest-interval", "DURATION", "one more AttestGpu call per this, 0 for no limit (10s)",
@@ -99,10 +99,8 @@ void dga_rpc_config_defaults(struct dga_rpc_config *c)
     memset(c, 0, sizeof *c);
     snprintf(c->listen, sizeof c->listen, "%s", DGA_RPC_DEFAULT_LISTEN);
     c->socket_mode = 0666;
-    c->client_timeout = 10;
-    c->client_request_timeout = 30;
-    c->max_request = 64u << 10;
-    c->max_connections = 64;
+    /* per client: the same as the whole, one "client" on a Unix socket (dga_rpc_serve) */
+    dga_service_limits_defaults(&c->limits, 64, 64, 64u << 10);
     c->attest_burst = 2;
     c->attest_interval = 10;
 }
@@ -116,4 +114,14 @@ const char *dga_rpc_config_help(void)
         done = true;
     }
     return text;
+}
+
+dga_err dga_rpc_config_check(const struct dga_rpc_config *c, struct dga_diag *diag)
+{
+    dga_err e =
+        dga_service_limits_check(&c->limits, DGA_RPC_MAX_REQUEST_MAX, DGA_E_BAD_ARGUMENT, diag);
+    if (e == DGA_E_OK && c->attest_burst == 0) {
+        e = dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "attest-burst");
+    }
+    return e;
 }

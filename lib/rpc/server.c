@@ -43,8 +43,12 @@ static dga_err read_gate_config(const char *path, struct dga_gate_config **ret,
 dga_err dga_rpc_new(const struct dga_rpc_config *c, const char *gate_config_path,
                     struct dga_rpc **ret, struct dga_diag *diag)
 {
+    dga_err e = dga_rpc_config_check(c, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
     struct dga_gate_config *g = NULL;
-    dga_err e = read_gate_config(gate_config_path, &g, diag);
+    e = read_gate_config(gate_config_path, &g, diag);
     if (e != DGA_E_OK) {
         return e;
     }
@@ -425,24 +429,18 @@ static void log_line(void *cls, const char *line)
 
 dga_err dga_rpc_serve(struct dga_rpc *r, struct dga_diag *diag)
 {
-    const struct dga_service_config sc = {
+    struct dga_service_config sc = {
         .listen = r->cfg.listen,
         .socket_mode = r->cfg.socket_mode,
         .socket_group = r->cfg.socket_group,
         .socket_activation = true,
-        .limits =
-            {
-                .max_connections = r->cfg.max_connections,
-                /* one "client" on a Unix socket */
-                .max_connections_per_client = r->cfg.max_connections,
-                .client_timeout = r->cfg.client_timeout,
-                .client_request_timeout = r->cfg.client_request_timeout,
-                .max_request = r->cfg.max_request,
-            },
+        .limits = r->cfg.limits,
         .max_uri = 1024,
         .log = log_line,
         .log_cls = r,
     };
+    /* one "client" on a Unix socket: it may use every connection */
+    sc.limits.max_connections_per_client = sc.limits.max_connections;
     const struct dga_service_handlers h = {.handle = on_request, .error = on_error, .cls = r};
     dga_err e = dga_service_start(&sc, &h, &r->svc, diag);
     if (e != DGA_E_OK) {

@@ -11,35 +11,19 @@ bin=$1
 fake=$2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-fx=$(cd "${DGA_FIXTURES:-$src/tests/fixtures}" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-bad() { echo "FAIL $1"; failures=$((failures + 1)); }
+# shellcheck source-path=SCRIPTDIR source=../rpc/lib.sh
+. "$here/../rpc/lib.sh" # the fake NVML's world, as the RPC service's tests build it
+rpc_test_init
 checks() { python3 "$here/dstack_util_checks.py" "$@"; }
 
-H545=$fx/gpu/h100_545.00
 NONCE=4f1c2b3a5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708
 EMPTY_HASH=44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
-pci_entry() { # DIR ADDR VENDOR DEVICE CLASS
-    mkdir -p "$1/$2"
-    printf '%s\n' "$3" >"$1/$2/vendor"
-    printf '%s\n' "$4" >"$1/$2/device"
-    printf '%s\n' "$5" >"$1/$2/class"
-}
-pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
-pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
-pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
+pci_tree "$tmp/pci" 2
 mkdir -p "$tmp/emptyrims" "$tmp/bin"
 ln -s "$bin" "$tmp/bin/nvattest"
 printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
 
 export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
-scenario() { # EXTRA-JSON-MEMBERS
-    printf '{"report":"%s","chain":"%s","key":"%s","gpus":2,"ready_record":"%s"%s}\n' \
-        "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" \
-        "$tmp/ready.txt" "${1:+,$1}" >"$tmp/scenario.json"
-}
 export DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/nvattest.json
 config() { # EXTRA-JSON-MEMBERS (replacing none of the defaults)
     printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z"%s}\n' \
@@ -76,7 +60,7 @@ refused() {
 }
 
 # ---- a pass, as dstack-util runs it ----
-rm -f "$tmp/ready.txt"; scenario ""; config "$STDPOL"
+rm -f "$tmp/ready.txt"; scenario "$tmp/scenario.json" ""; config "$STDPOL"
 if nv 0 "dstack-util's arguments: 2 GPUs pass" "${DSTACK[@]}"; then
     checks pass "$tmp/out" "$NONCE" 2 || bad "dstack-util's step-7 checks refuse the pass"
     [ "$(field nonce)" = "$NONCE" ] || bad "the bundle's nonce is not the caller's"
@@ -158,14 +142,14 @@ refused "NVAT_OCSP_BASE_URL vs off" 4 "--ocsp-url http://127.0.0.1:9/env contrad
 
 # ---- refusals: non-zero, nvattest's code, stdout still JSON ----
 config "$STDPOL"
-scenario '"cc_feature":0'
+scenario "$tmp/scenario.json" '"cc_feature":0'
 nv 253 "CC off: 509" "${DSTACK[@]}" && refused "CC off" 509 "cc-mode: cc-off"
 [ "$(field gate step)" = cc-mode ] || bad "CC off: step $(field gate step)"
-scenario '"devtools_mode":1'
+scenario "$tmp/scenario.json" '"devtools_mode":1'
 nv 253 "DEVTOOLS: 509" "${DSTACK[@]}" && refused "DEVTOOLS" 509 "cc-mode: cc-devtools"
-scenario '"nonce_override":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"'
+scenario "$tmp/scenario.json" '"nonce_override":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"'
 nv 248 "a report for another nonce: 504" "${DSTACK[@]}" && refused "wrong nonce" 504 "nonce mismatch"
-scenario ""
+scenario "$tmp/scenario.json" ""
 nv 104 "a RIM missing from the store: 104" "${DSTACK[@]}" --rim-store dir --rim-dir "$tmp/emptyrims" &&
     refused "missing RIM" 104 "RIM not found" \
         "nvattest: GPU-0 (0000:18:00.0): driver-rim: rim-not-found: RIM not found: NV_GPU_DRIVER_GH100_545.00"
@@ -247,13 +231,9 @@ DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/absent.json nv 2 "no config file: 2" "${D
 config "$STDPOL"
 nv 4 "--log-level off: nothing on stderr" "${DSTACK[@]}" --bogus --log-level off
 nv 4 "--log-level off after the error" "${DSTACK[@]}" --log-level off --bogus
-scenario '"cc_feature":0'
+scenario "$tmp/scenario.json" '"cc_feature":0'
 nv 253 "--log-level off: a refusal" "${DSTACK[@]}" --log-level off && [ ! -s "$tmp/err" ] ||
     bad "--log-level off: stderr $(cat "$tmp/err")"
 checks error "$tmp/out" || bad "--log-level off: stdout"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all nvattest drop-in cases passed"
+rpc_test_done "nvattest drop-in cases"

@@ -7,68 +7,16 @@
 set -u
 bin=$1
 fake=$2
-fx=$(cd "${DGA_FIXTURES:-tests/fixtures}" && pwd)
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-bad() { echo "FAIL $1"; failures=$((failures + 1)); }
-ok() { echo "ok   $1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rpc_test_init
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
 
-H545=$fx/gpu/h100_545.00
-pci_entry() { # DIR ADDR VENDOR DEVICE CLASS
-    mkdir -p "$1/$2"
-    printf '%s\n' "$3" >"$1/$2/vendor"
-    printf '%s\n' "$4" >"$1/$2/device"
-    printf '%s\n' "$5" >"$1/$2/class"
-}
-pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
-pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
-pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
-printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
-scenario() { # EXTRA-JSON-MEMBERS
-    printf '{"report":"%s","chain":"%s","key":"%s","gpus":2,"ready_record":"%s"%s}\n' \
-        "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" \
-        "$tmp/ready.txt" "${1:+,$1}" >"$tmp/scenario.json"
-}
-printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","tdx_sysfs_dir":"%s","tdx_device":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z","policy":"%s"}\n' \
-    "$H545/rims" "$fake" "$tmp/pci" "$tmp/run" "$tmp/log" "$tmp/no-tdx" "$tmp/no-tdx-dev" \
-    "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" >"$tmp/gate.json"
-
-sock=$tmp/rpc.sock
-serve() { # start the service on $sock over the gate's config
-    "$bin" serve --config "$tmp/gate.json" --listen "unix:$sock" --socket-mode 0600 \
-        --max-request 1K 2>"$tmp/serve.err" &
-    srv=$!
-    for _ in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
-    bad "serve did not start: $(cat "$tmp/serve.err")"
-    exit 1
-}
-stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=; }
-# call NAME WANT_STATUS CURL-ARGS... : the body in $tmp/body
-call() {
-    local name=$1 want=$2
-    shift 2
-    local got
-    got=$(curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$sock" "$@")
-    if [ "$got" != "$want" ]; then
-        bad "$name: HTTP $got, want $want: $(head -c 300 "$tmp/body")"
-        return 1
-    fi
-    ok "$name"
-}
-body_has() { grep -qF -- "$1" "$tmp/body" || bad "$2: '$1' not in $(head -c 300 "$tmp/body")"; }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$tmp/body" "$1"; }
+rpc_world
 
 # ---- the gate never ran: nothing to serve ----
-scenario '"ready_state":1'
-serve
+scenario "$tmp/scenario.json" '"ready_state":1'
+start_serve "$tmp/gate.json" --max-request 1K
 [ "$(stat -c %a "$sock")" = 600 ] || bad "socket mode $(stat -c %a "$sock")"
 call "GpuInfo before the gate ran" 200 http://dstack/GpuInfo
 [ "$(cat "$tmp/body")" = '{"attestation":""}' ] || bad "gate never ran: $(cat "$tmp/body")"
@@ -130,13 +78,9 @@ body_has '"error": "rpc-bundle-utf8' "non-UTF-8 bundle"
 rm "$tmp/run/evidence.json"
 call "bundle removed" 400 http://dstack/GpuInfo
 body_has '"error": "rpc-bundle-missing' "bundle removed"
-stop
+stop_serve
 [ -e "$sock" ] && bad "socket left after stop"
 grep -q 'stopping (signal 15)' "$tmp/serve.err" || bad "serve did not stop on SIGTERM"
 grep -E 'Sanitizer|runtime error' "$tmp/serve.err" && bad "sanitizer report from serve"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all rpc tests passed"
+rpc_test_done "rpc tests"

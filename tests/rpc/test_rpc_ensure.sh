@@ -9,72 +9,23 @@
 set -u
 bin=$1
 fake=$2
-fx=$(cd "${DGA_FIXTURES:-tests/fixtures}" && pwd)
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-bad() { echo "FAIL $1"; failures=$((failures + 1)); }
-ok() { echo "ok   $1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rpc_test_init
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
 
-H545=$fx/gpu/h100_545.00
-pci_entry() { # DIR ADDR VENDOR DEVICE CLASS
-    mkdir -p "$1/$2"
-    printf '%s\n' "$3" >"$1/$2/vendor"
-    printf '%s\n' "$4" >"$1/$2/device"
-    printf '%s\n' "$5" >"$1/$2/class"
-}
-pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
-pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
-pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
-printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
-scenario() { # EXTRA-JSON-MEMBERS
-    printf '{"report":"%s","chain":"%s","key":"%s","gpus":2,"ready_record":"%s","ready_state_file":"%s"%s}\n' \
-        "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" \
-        "$tmp/ready.txt" "$tmp/ready_state" "${1:+,$1}" >"$tmp/scenario.json"
-}
-printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","tdx_sysfs_dir":"%s","tdx_device":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z","policy":"%s"}\n' \
-    "$H545/rims" "$fake" "$tmp/pci" "$tmp/run" "$tmp/log" "$tmp/no-tdx" "$tmp/no-tdx-dev" \
-    "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" >"$tmp/gate.json"
+rpc_world
+# nvml [MEMBER...]: what the fake NVML reports from its next call on; its ready state in a file
+nvml() { scenario "$tmp/scenario.json" "\"ready_state_file\":\"$tmp/ready_state\"" "$@"; }
 # NVML deadlines short enough for a test of a wedged driver (the defaults, 30 s, are for
 # everything else: 20 concurrent children of a sanitizer build need time on a small machine)
-sed 's/}$/,"cc_timeout_ms":2000,"ready_timeout_ms":2000}/' "$tmp/gate.json" >"$tmp/gate-short.json"
+gate_config "$tmp/gate-short.json" '"cc_timeout_ms":2000' '"ready_timeout_ms":2000'
 log=$tmp/log/runtime_events.log
 
-sock=$tmp/rpc.sock
-serve() { # [CONFIG]: start the service on $sock over the gate's config
-    "$bin" serve --config "${1:-$tmp/gate.json}" --listen "unix:$sock" --socket-mode 0600 \
-        --attest-burst 3 --attest-interval 1h 2>"$tmp/serve.err" &
-    srv=$!
-    for _ in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
-    bad "serve did not start: $(cat "$tmp/serve.err")"
-    exit 1
-}
-stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=; }
+serve() { start_serve "${1:-$tmp/gate.json}" --attest-burst 3 --attest-interval 1h; } # [CONFIG]
 new_boot() { # a fresh machine: no bundle, no log, register zero, ready state off
     rm -rf "$tmp/run" "$tmp/log" "$tmp/rtmr3.bin" "$tmp/ready.txt" "$tmp/ready_state"
 }
-# call NAME WANT_STATUS CURL-ARGS... : the body in $tmp/body
-call() {
-    local name=$1 want=$2
-    shift 2
-    local got
-    got=$(curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$sock" "$@")
-    if [ "$got" != "$want" ]; then
-        bad "$name: HTTP $got, want $want: $(head -c 400 "$tmp/body")"
-        return 1
-    fi
-    ok "$name"
-}
-is_body() { [ "$(cat "$tmp/body")" = "$1" ] || bad "$2: $(head -c 400 "$tmp/body"), want $1"; }
-body_has() { grep -qF -- "$1" "$tmp/body" || bad "$2: '$1' not in $(head -c 400 "$tmp/body")"; }
-field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]], end="")' "$tmp/body" "$1"; }
 count() { [ -e "$2" ] && grep -c -- "$1" "$2"; [ -e "$2" ] || echo 0; } # lines of FILE holding PATTERN
 ensure() { call "$1" 200 -X POST 'http://dstack/EnsureGpuReady?json'; }
 REFUSED='{"ready":false,"outcome":"refused","reason":"'
@@ -82,13 +33,13 @@ REFUSED='{"ready":false,"outcome":"refused","reason":"'
 serve
 
 # ---- boots that did not pass: refused, nothing re-attested, the ready state never set ----
-scenario
+nvml
 ensure "EnsureGpuReady before the gate ran"
 is_body "$REFUSED"'boot gate: the gate never ran (no bundle, no gpu-attestation event)","reattestation_sha256":""}' "gate never ran"
 
-scenario '"cc_feature":0'
+nvml '"cc_feature":0'
 "$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 && bad "gate passed with CC off"
-scenario # CC on again: only the boot's verdict stands in the way now
+nvml # CC on again: only the boot's verdict stands in the way now
 ensure "EnsureGpuReady after a failed gate"
 is_body "$REFUSED"'boot gate: rpc-bundle-uncommitted: a bundle exists but no gpu-attestation event commits to it: '"$tmp"'/run/evidence.json","reattestation_sha256":""}' "failed gate"
 [ "$(count '^set' "$tmp/ready.txt")" = 0 ] || bad "ready state set after a failed gate: $(cat "$tmp/ready.txt")"
@@ -143,7 +94,7 @@ is_body '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha2
 
 # lost again, and NVML now reports CC off: refused, nothing set, nothing measured
 echo 0 >"$tmp/ready_state"
-scenario '"cc_feature":0'
+nvml '"cc_feature":0'
 ensure "EnsureGpuReady, CC off now"
 is_body "$REFUSED"'cc-mode: off (ccFeature 0, environment 2, devToolsMode 0, multiGpuMode 0)","reattestation_sha256":""}' "CC off"
 [ "$(cat "$tmp/ready_state")" = 0 ] || bad "ready state set with CC off"
@@ -151,7 +102,7 @@ is_body "$REFUSED"'cc-mode: off (ccFeature 0, environment 2, devToolsMode 0, mul
 [ "$(count gpu-reattestation "$log")" = 1 ] || bad "re-attested with CC off"
 
 # a re-attestation that fails (the device's signature is bad now): refused, the state stays off
-scenario '"corrupt_signature":true'
+nvml '"corrupt_signature":true'
 ensure "EnsureGpuReady, re-attestation fails"
 body_has "$REFUSED"'re-attestation failed (reattestation-2.json): ' "failed re-attestation"
 body_has '"reattestation_sha256":""}' "failed re-attestation has no sha"
@@ -163,7 +114,7 @@ grep -q '"pass":false' "$tmp/run/reattestation-2.json" || bad "the failed re-att
 # 20 concurrent calls share one re-attestation. Callers whose state read came before it
 # completed get its outcome (reattested, the same sha256); a caller whose read came after
 # it completed sees the state set (already-ready). Nothing else is a right answer.
-scenario
+nvml
 pids=
 for i in $(seq 20); do
     curl -s -o "$tmp/c$i" -w '%{http_code}' -X POST --unix-socket "$sock" 'http://dstack/EnsureGpuReady?json' >"$tmp/s$i" &
@@ -187,9 +138,9 @@ done
 ok "20 concurrent calls: one re-attestation ($n_re reattested, $((20 - n_re)) already-ready)"
 
 # a wedged driver costs a request its deadline, never the service a thread
-stop
+stop_serve
 serve "$tmp/gate-short.json"
-scenario '"hang":{"call":"nvmlSystemGetConfComputeGpusReadyState","ms":20000}'
+nvml '"hang":{"call":"nvmlSystemGetConfComputeGpusReadyState","ms":20000}'
 # the service's NVML children are exec'd images of the program, never forked copies of it
 # (a forked child of a threaded process can hang on a lock another thread held)
 watch_child() { # WANT-ARGS: polls the service's children for one whose command line is WANT-ARGS
@@ -211,11 +162,11 @@ is_body '{
   "error": "nvml-timeout: NVML did not answer before the collection deadline: collection child (NVML 0)"
 }' "EnsureGpuReady timed out"
 [ $(($(date +%s) - start)) -lt 15 ] || bad "the state reads were not cut at their 2 s deadline"
-scenario
+nvml
 # the killed child is replaced at the next read
 call "GetGpuAttestation after the hang" 200 http://dstack/GetGpuAttestation
 body_has '"state":{"cc_mode":"on","ready":true,' "state read by a fresh child after the hang"
-stop
+stop_serve
 serve
 
 # ---- AttestGpu ----
@@ -262,11 +213,11 @@ EOF
 [ "$(count '^set' "$tmp/ready.txt")" = "$sets_before" ] || bad "AttestGpu set the ready state"
 
 # a finding about the GPUs is still an answer: pass false, the bundle says why
-scenario '"cc_feature":0'
+nvml '"cc_feature":0'
 call "AttestGpu, CC off" 200 -H 'Content-Type: application/json' -d "{\"nonce\":\"$NONCE\"}" http://dstack/AttestGpu
 body_has '"pass":false}' "CC off: pass false"
 field bundle | grep -q 'cc-off' || bad "CC off: the bundle does not say why"
-scenario
+nvml
 call "AttestGpu, third" 200 -X POST "http://dstack/AttestGpu?json" -d "{\"nonce\":\"$NONCE\"}"
 # over the rate (--attest-burst 3, one more per hour)
 call "AttestGpu, over the rate" 400 -H 'Content-Type: application/json' -d "{\"nonce\":\"$NONCE\"}" http://dstack/AttestGpu
@@ -280,11 +231,7 @@ body_has 'nonce: 1 bytes, want 32' "bad nonce over the rate"
 ensure "EnsureGpuReady while AttestGpu is limited"
 is_body '{"ready":true,"outcome":"already-ready","reason":"","reattestation_sha256":""}' "EnsureGpuReady not limited"
 
-stop
+stop_serve
 grep -E 'Sanitizer|runtime error' "$tmp/serve.err" && bad "sanitizer report from serve"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all EnsureGpuReady/AttestGpu tests passed"
+rpc_test_done "EnsureGpuReady/AttestGpu tests"

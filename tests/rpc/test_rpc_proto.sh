@@ -11,17 +11,9 @@ bin=$1
 fake=$2
 here=$(cd "$(dirname "$0")" && pwd)
 proto=$here/../../proto
-fx=$(cd "${DGA_FIXTURES:-tests/fixtures}" && pwd)
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-bad() { echo "FAIL $1"; failures=$((failures + 1)); }
-ok() { echo "ok   $1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh"
+rpc_test_init
 # Python from the distribution: its protobuf runtime (python3-protobuf), not a pyenv shim's
 py=/usr/bin/python3
 "$py" -c 'import google.protobuf' 2>/dev/null || { echo "python3-protobuf not installed: skipped"; exit 77; }
@@ -29,31 +21,10 @@ command -v protoc >/dev/null || { echo "protoc not installed: skipped"; exit 77;
 protoc --python_out="$tmp" -I"$proto" "$proto/dstack_gpu_attest.proto" || { bad "protoc"; exit 1; }
 
 # ---- the gate's world, as test_rpc.sh builds it ----
-H545=$fx/gpu/h100_545.00
-pci_entry() { # DIR ADDR VENDOR DEVICE CLASS
-    mkdir -p "$1/$2"
-    printf '%s\n' "$3" >"$1/$2/vendor"
-    printf '%s\n' "$4" >"$1/$2/device"
-    printf '%s\n' "$5" >"$1/$2/class"
-}
-pci_entry "$tmp/pci" 0000:00:00.0 0x8086 0x1237 0x060000
-pci_entry "$tmp/pci" 0000:18:00.0 0x10de 0x2330 0x030200
-pci_entry "$tmp/pci" 0000:19:00.0 0x10de 0x2330 0x030200
-printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
-export DGA_FAKE_NVML_SCENARIO=$tmp/scenario.json
-printf '{"report":"%s","chain":"%s","key":"%s","gpus":2,"ready_record":"%s","ready_state":1}\n' \
-    "$H545/report.hex" "$fx/testpki/certchain.pem" "$fx/testpki/leaf.key" "$tmp/ready.txt" \
-    >"$tmp/scenario.json"
-printf '{"rim_dir":"%s","nvml":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","tdx_sysfs_dir":"%s","tdx_device":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"2024-06-01T00:00:00Z","policy":"%s"}\n' \
-    "$H545/rims" "$fake" "$tmp/pci" "$tmp/run" "$tmp/log" "$tmp/no-tdx" "$tmp/no-tdx-dev" \
-    "$tmp/rtmr3.bin" "$fx/testpki/root.pem" "$tmp/policy.json" >"$tmp/gate.json"
+rpc_world
+scenario "$tmp/scenario.json" '"ready_state":1'
 "$bin" gate --config "$tmp/gate.json" >"$tmp/gate.out" 2>&1 || { bad "gate: $(cat "$tmp/gate.out")"; exit 1; }
-
-sock=$tmp/rpc.sock
-"$bin" serve --config "$tmp/gate.json" --listen "unix:$sock" --socket-mode 0600 2>"$tmp/serve.err" &
-srv=$!
-for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { bad "serve did not start: $(cat "$tmp/serve.err")"; exit 1; }
+start_serve "$tmp/gate.json"
 
 # ---- an independent protobuf client ----
 "$py" "$here/pbclient.py" "$tmp" "$sock" "$tmp/run/evidence.json" >"$tmp/py.out" 2>&1
@@ -127,12 +98,6 @@ for mode in --json --proto; do
         bad "edited bundle $mode: $(cat "$tmp/err")"
 done
 
-kill "$srv" 2>/dev/null
-wait "$srv" 2>/dev/null
-srv=
+stop_serve
 grep -E 'Sanitizer|runtime error' "$tmp/serve.err" && bad "sanitizer report from serve"
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all rpc protobuf tests passed"
+rpc_test_done "rpc protobuf tests"

@@ -9,23 +9,15 @@
 # Usage: test_rpc_socket.sh PATH/TO/dstack-gpu-attest
 set -u
 bin=$1
-tmp=$(mktemp -d)
-srv=
-cleanup() {
-    [ -n "$srv" ] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-bad() { echo "FAIL $1"; failures=$((failures + 1)); }
-ok() { echo "ok   $1"; }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rpc_test_init
 command -v curl >/dev/null || { echo "curl not installed: skipped"; exit 77; }
 command -v python3 >/dev/null || { echo "python3 not installed: skipped"; exit 77; }
 
 # The gate's config: only where the bundle and the log would be matter here.
 printf '{"rim_dir":"%s/rims","nvml":"%s/no-nvml.so","sysfs_pci":"%s/pci","run_dir":"%s/run","event_log_dir":"%s/log","event_backend":"sim:%s/rtmr3.bin","verify_at":"2024-06-01T00:00:00Z","policy":"%s/policy.json"}\n' \
     "$tmp" "$tmp" "$tmp" "$tmp" "$tmp" "$tmp" "$tmp" >"$tmp/gate.json"
-sock=$tmp/rpc.sock
 
 # start SOCKET CMD...: CMD in the background until something answers on SOCKET
 start() {
@@ -46,7 +38,6 @@ serve_on() { # SOCKET [FLAGS...]
     shift
     start "$s" "$bin" serve --config "$tmp/gate.json" --listen "unix:$s" "$@"
 }
-stop() { kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=; }
 # answers NAME SOCKET: GpuInfo answers 200 {"attestation":""} there
 answers() {
     local got
@@ -92,7 +83,7 @@ curl -s -o /dev/null --unix-socket "$sock" http://dstack/GpuInfo && bad "the kil
 serve_on "$sock"
 answers "stale socket replaced" "$sock"
 [ "$(stat -c %a "$sock")" = 666 ] || bad "replaced socket mode $(stat -c %a "$sock")"
-stop
+stop_serve
 [ -e "$sock" ] && bad "socket left after stop"
 
 # ---- refusals before listening ----
@@ -107,6 +98,12 @@ refused "a regular file at the path" 3 \
 [ -f "$tmp/file" ] || bad "the regular file was removed"
 refused "no --config" 2 "dstack-gpu-attest: serve: --config GATE.json is required" \
     "$bin" serve --listen "unix:$sock"
+# the limits: the servers' one check, naming the option
+for key in max-connections client-timeout client-request-timeout max-request; do
+    refused "--$key 0" 2 "dstack-gpu-attest: serve: $key: invalid argument" \
+        "$bin" serve --config "$tmp/gate.json" --listen "unix:$sock" "--$key" 0
+done
+[ -e "$sock" ] && bad "a refused limit: a socket file was made"
 
 # ---- socket activation, as systemd does it ----
 # activate KIND LISTEN_FDS CMD...: fd 3 = a KIND socket (unix: listening at $tmp/act.sock;
@@ -142,7 +139,7 @@ grep -qF "dstack-gpu-attest serve: listening on the socket systemd passed (fd 3;
     "$tmp/serve.err" || bad "activation not logged: $(cat "$tmp/serve.err")"
 grep -q 'pid=[0-9]* uid=[0-9]* gid=[0-9]* GET /GpuInfo 200' "$tmp/serve.err" ||
     bad "peer credentials not logged on the activated socket"
-stop
+stop_serve
 grep -q 'stopping (signal 15)' "$tmp/serve.err" || bad "activated serve did not stop on SIGTERM"
 [ -S "$act" ] || bad "the activated socket's file was removed (systemd owns it)"
 rm -f "$act"
@@ -163,11 +160,7 @@ rm -f "$act"
 LISTEN_PID=1 LISTEN_FDS=1 serve_on "$sock"
 answers "LISTEN_PID of another process: --listen used" "$sock"
 grep -qF "listening on unix:$sock," "$tmp/serve.err" || bad "--listen not logged: $(cat "$tmp/serve.err")"
-stop
+stop_serve
 
 grep -E 'Sanitizer|runtime error' "$tmp"/*.err && bad "sanitizer report from serve"
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all rpc socket tests passed"
+rpc_test_done "rpc socket tests"

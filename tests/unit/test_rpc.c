@@ -80,15 +80,46 @@ static char *call(const char *method, const char *uri, const char *ct, const cha
     return out;
 }
 
+/* One call and what it must answer: the whole text, or (part) a piece of it. */
+struct row {
+    const char *method, *uri, *ct, *body;
+    unsigned status;
+    const char *want;
+    bool part;
+};
+
+static void expect_row(const struct row *r)
+{
+    unsigned got = 0;
+    char *out = call(r->method, r->uri, r->ct, r->body, &got);
+    bool same = r->part ? strstr(out, r->want) != NULL : strcmp(out, r->want) == 0;
+    if (got != r->status || !same) {
+        fail_msg("%s %s: %u %s, want %u %s%s", r->method, r->uri, got, out, r->status,
+                 r->part ? "... " : "", r->want);
+    }
+    free(out);
+}
+
+static void expect_rows(const struct row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        expect_row(&rows[i]);
+    }
+}
+
+#define EXPECT_ROWS(rows) expect_rows(rows, sizeof rows / sizeof rows[0])
+
 static void expect(const char *method, const char *uri, const char *ct, const char *body,
                    unsigned status, const char *want)
 {
-    unsigned got = 0;
-    char *out = call(method, uri, ct, body, &got);
-    if (got != status || strcmp(out, want) != 0) {
-        fail_msg("%s %s: %u %s, want %u %s", method, uri, got, out, status, want);
-    }
-    free(out);
+    expect_row(&(struct row){method, uri, ct, body, status, want, false});
+}
+
+/* A call whose answer holds want somewhere. */
+static void expect_part(const char *method, const char *uri, const char *body, unsigned status,
+                        const char *want)
+{
+    expect_row(&(struct row){method, uri, NULL, body, status, want, true});
 }
 
 #define EMPTY "{\"attestation\":\"\"}"
@@ -129,49 +160,60 @@ static void expect_pb_error(const char *method, const char *uri, const void *bod
 static void test_encoding_selection(void **state)
 {
     (void)state;
-    expect("GET", "/GpuInfo", NULL, NULL, 200, EMPTY);
-    expect("GET", "/GpuInfo?json=0", "application/octet-stream", NULL, 200, EMPTY); /* GET: JSON */
-    expect("POST", "/GpuInfo?json", NULL, NULL, 200, EMPTY);
-    expect("POST", "/GpuInfo?json=", NULL, NULL, 200, EMPTY);
-    expect("POST", "/GpuInfo?a=b&json=true", NULL, NULL, 200, EMPTY);
-    expect("POST", "/GpuInfo?json=1", NULL, NULL, 200, EMPTY);
-    expect("POST", "/GpuInfo", "application/json", "{}", 200, EMPTY);
-    expect("POST", "/GpuInfo", " Application/JSON; charset=utf-8", "", 200, EMPTY);
-    expect_pb_empty("/GpuInfo", NULL);
-    expect_pb_empty("/GpuInfo?json=0", NULL);
-    expect_pb_empty("/GpuInfo?jsonx", NULL);
-    expect_pb_empty("/GpuInfo", "application/jsonx");
-    expect_pb_empty("/GpuInfo", "application/octet-stream");
+    static const struct row json[] = {
+        {"GET", "/GpuInfo", NULL, NULL, 200, EMPTY, false},
+        {"GET", "/GpuInfo?json=0", "application/octet-stream", NULL, 200, EMPTY, false}, /* GET */
+        {"POST", "/GpuInfo?json", NULL, NULL, 200, EMPTY, false},
+        {"POST", "/GpuInfo?json=", NULL, NULL, 200, EMPTY, false},
+        {"POST", "/GpuInfo?a=b&json=true", NULL, NULL, 200, EMPTY, false},
+        {"POST", "/GpuInfo?json=1", NULL, NULL, 200, EMPTY, false},
+        {"POST", "/GpuInfo", "application/json", "{}", 200, EMPTY, false},
+        {"POST", "/GpuInfo", " Application/JSON; charset=utf-8", "", 200, EMPTY, false},
+    };
+    EXPECT_ROWS(json);
+    static const struct {
+        const char *uri, *ct;
+    } protobuf[] = {
+        {"/GpuInfo", NULL},
+        {"/GpuInfo?json=0", NULL},
+        {"/GpuInfo?jsonx", NULL},
+        {"/GpuInfo", "application/jsonx"},
+        {"/GpuInfo", "application/octet-stream"},
+    };
+    for (size_t i = 0; i < sizeof protobuf / sizeof protobuf[0]; i++) {
+        expect_pb_empty(protobuf[i].uri, protobuf[i].ct);
+    }
 }
+
+#define NO_METHOD ERR("rpc-method: no such RPC method: the path is not /<Method>")
+#define BAD_REQUEST(m)                                                                             \
+    ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: " m)
 
 static void test_routes_and_bodies(void **state)
 {
     (void)state;
-    expect("GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
-    expect("POST", "/Nope?json", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"));
-    expect("GET", "/", NULL, NULL, 400,
-           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("GET", "/Gpu-Info", NULL, NULL, 400,
-           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("GET", "/GpuInfo/x", NULL, NULL, 400,
-           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("GET", "/prpc/GpuInfo", NULL, NULL, 400,
-           ERR("rpc-method: no such RPC method: the path is not /<Method>"));
-    expect("DELETE", "/GpuInfo?json", NULL, NULL, 400,
-           ERR("rpc-http-method: RPC methods take GET or POST: DELETE"));
-    expect("POST", "/GpuInfo?json", NULL, " \r\n", 200, EMPTY);
-    expect("POST", "/GpuInfo?json", NULL, "{\"unknown\":1}", 200, EMPTY); /* serde: ignored */
-    expect("POST", "/GpuInfo?json", NULL, "[]", 400, BAD_JSON);
-    expect("POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400, BAD_JSON);
-    expect("POST", "/GpuInfo?json", NULL, "{", 400, BAD_JSON);
-    /* GET: the arguments are the query's; unknown keys are ignored, as serde_qs does */
-    expect("GET", "/GpuInfo?x=1&json&y=%41", NULL, NULL, 200, EMPTY);
-    expect("GET", "/GpuInfo?x=1&x=2", NULL, NULL, 400,
-           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
-               "query: a key given twice"));
-    expect("GET", "/GpuInfo?x=%4", NULL, NULL, 400,
-           ERR("rpc-request: the RPC request is not the method's request message: GpuInfo: "
-               "query: a bad %-escape, U+0000 or not UTF-8"));
+    static const struct row rows[] = {
+        {"GET", "/Nope", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"), false},
+        {"POST", "/Nope?json", NULL, NULL, 400, ERR("rpc-method: no such RPC method: Nope"), false},
+        {"GET", "/", NULL, NULL, 400, NO_METHOD, false},
+        {"GET", "/Gpu-Info", NULL, NULL, 400, NO_METHOD, false},
+        {"GET", "/GpuInfo/x", NULL, NULL, 400, NO_METHOD, false},
+        {"GET", "/prpc/GpuInfo", NULL, NULL, 400, NO_METHOD, false},
+        {"DELETE", "/GpuInfo?json", NULL, NULL, 400,
+         ERR("rpc-http-method: RPC methods take GET or POST: DELETE"), false},
+        {"POST", "/GpuInfo?json", NULL, " \r\n", 200, EMPTY, false},
+        {"POST", "/GpuInfo?json", NULL, "{\"unknown\":1}", 200, EMPTY, false}, /* serde: ignored */
+        {"POST", "/GpuInfo?json", NULL, "[]", 400, BAD_JSON, false},
+        {"POST", "/GpuInfo?json", NULL, "{\"a\":1,\"a\":2}", 400, BAD_JSON, false},
+        {"POST", "/GpuInfo?json", NULL, "{", 400, BAD_JSON, false},
+        /* GET: the arguments are the query's; unknown keys are ignored, as serde_qs does */
+        {"GET", "/GpuInfo?x=1&json&y=%41", NULL, NULL, 200, EMPTY, false},
+        {"GET", "/GpuInfo?x=1&x=2", NULL, NULL, 400, BAD_REQUEST("query: a key given twice"),
+         false},
+        {"GET", "/GpuInfo?x=%4", NULL, NULL, 400,
+         BAD_REQUEST("query: a bad %-escape, U+0000 or not UTF-8"), false},
+    };
+    EXPECT_ROWS(rows);
 }
 
 static void test_protobuf_errors(void **state)
@@ -249,15 +291,12 @@ static void test_gpu_info_answer_cache(void **state)
     write_state(a, strlen(a), a, strlen(a));
     expect("GET", "/GpuInfo", NULL, NULL, 200, want_a);
     write_state(a, strlen(a) - 1, a, strlen(a)); /* cut, the log still commits to a */
-    unsigned status = 0;
-    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
-    free(out);
+    expect_part("GET", "/GpuInfo", NULL, 400, "rpc-bundle-mismatch");
     /* protobuf mode does not use the JSON text: the same bundle as a GpuInfoResponse */
     write_state(a, strlen(a), a, strlen(a));
+    unsigned status = 0;
     size_t len = 0;
-    out = call_n("POST", "/GpuInfo", NULL, "", 0, &status, &len);
+    char *out = call_n("POST", "/GpuInfo", NULL, "", 0, &status, &len);
     assert_int_equal(status, 200);
     DstackGpuAttest__GpuInfoResponse *m =
         dstack_gpu_attest__gpu_info_response__unpack(NULL, len, (const uint8_t *)out);
@@ -312,10 +351,7 @@ static void test_get_gpu_attestation_text(void **state)
     free(out);
     /* cut by a byte under the cache: the binding refuses it before the cache is looked at */
     write_state(a, strlen(a) - 1, a, strlen(a));
-    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
-    free(out);
+    expect_part("GET", "/GetGpuAttestation", NULL, 400, "rpc-bundle-mismatch");
     const char nv[] = "{\"evidence\":[]}";
     write_state(nv, strlen(nv), nv, strlen(nv));
     expect("GET", "/GetGpuAttestation", NULL, NULL, 400,
@@ -343,21 +379,11 @@ static void test_bundle_binding(void **state)
     expect("GET", "/GpuInfo", NULL, NULL, 200, "{\"attestation\":\"\\\"a\\u0000b\\\"\"}");
     /* one byte different from what the event commits to */
     write_state(b, strlen(b) - 1, b, strlen(b));
-    unsigned status = 0;
-    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
-    free(out);
-    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "rpc-bundle-mismatch"));
-    free(out);
+    expect_part("GET", "/GpuInfo", NULL, 400, "rpc-bundle-mismatch");
+    expect_part("GET", "/GetGpuAttestation", NULL, 400, "rpc-bundle-mismatch");
     /* a bundle but no event: never committed */
     write_state(b, strlen(b), NULL, 0);
-    out = call("GET", "/GpuInfo", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "\"error\": \"rpc-bundle-uncommitted: "));
-    free(out);
+    expect_part("GET", "/GpuInfo", NULL, 400, "\"error\": \"rpc-bundle-uncommitted: ");
 }
 
 static void test_bundle_utf8(void **state)
@@ -399,18 +425,12 @@ static void test_state_missing(void **state)
     snprintf(path, sizeof path, "%s/evidence.json", dir);
     write_state(NULL, 0, "x", 1);
     unlink(path);
-    unsigned status = 0;
-    char *out = call("GET", "/GpuInfo", NULL, NULL, &status);
-    assert_int_equal(status, 400);
-    assert_non_null(strstr(out, "\"error\": \"rpc-bundle-missing: "));
-    free(out);
+    expect_part("GET", "/GpuInfo", NULL, 400, "\"error\": \"rpc-bundle-missing: ");
     write_state(NULL, 0, NULL, 0);
     expect("GET", "/GpuInfo", NULL, NULL, 200, EMPTY);
-    out = call("GET", "/GetGpuAttestation", NULL, NULL, &status);
-    assert_int_equal(status, 200);
-    assert_non_null(strstr(out, "\"bundle\":\"\",\"bundle_sha256\":\"\",\"events\":[],"
-                                "\"verdict\":null,\"state\":{\"error\":\"nvml-"));
-    free(out);
+    expect_part("GET", "/GetGpuAttestation", NULL, 200,
+                "\"bundle\":\"\",\"bundle_sha256\":\"\",\"events\":[],"
+                "\"verdict\":null,\"state\":{\"error\":\"nvml-");
 }
 
 /* ---- the JSON mapping and protobuf (rpc/pbjson.h) ---- */
@@ -776,6 +796,49 @@ static void test_attest_options(void **state)
     assert_non_null(strstr(dga_rpc_config_help(), "--attest-interval"));
 }
 
+/*
+ * The limits are the service's own struct: the defaults, each option writing into it, and
+ * the one check naming the option it refuses (dga_rpc_new runs it too, before any file).
+ */
+static void test_config_check(void **state)
+{
+    (void)state;
+    struct dga_rpc_config c;
+    dga_rpc_config_defaults(&c);
+    assert_int_equal(c.limits.max_connections, 64);
+    assert_int_equal(c.limits.max_connections_per_client, 64);
+    assert_int_equal(c.limits.client_timeout, 10);
+    assert_int_equal(c.limits.client_request_timeout, 30);
+    assert_int_equal(c.limits.max_request, 64u << 10);
+    assert_int_equal(dga_rpc_config_check(&c, NULL), DGA_E_OK);
+    const struct dga_service_options *t = dga_rpc_config_options();
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "1M"), DGA_E_OK);
+    assert_int_equal(c.limits.max_request, 1u << 20);
+    assert_int_equal(dga_service_options_set(t, &c, "max-request", "2M"), DGA_E_BAD_ARGUMENT);
+    assert_int_equal(dga_rpc_config_check(&c, NULL), DGA_E_OK);
+    static const char *const keys[] = {"max-request", "client-timeout", "client-request-timeout",
+                                       "max-connections"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        dga_rpc_config_defaults(&c);
+        assert_int_equal(dga_service_options_set(t, &c, keys[i], "0"), DGA_E_OK);
+        struct dga_diag d = {0};
+        assert_int_equal(dga_rpc_config_check(&c, &d), DGA_E_BAD_ARGUMENT);
+        assert_string_equal(d.field, keys[i]);
+    }
+    dga_rpc_config_defaults(&c);
+    c.attest_burst = 0; /* the option refuses it; a program's own config is checked too */
+    struct dga_diag d = {0};
+    assert_int_equal(dga_rpc_config_check(&c, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "attest-burst");
+    dga_rpc_config_defaults(&c);
+    c.limits.max_connections = 0;
+    struct dga_rpc *r = (struct dga_rpc *)&c; /* untouched on failure */
+    d = (struct dga_diag){0};
+    assert_int_equal(dga_rpc_new(&c, "/nonexistent/gate.json", &r, &d), DGA_E_BAD_ARGUMENT);
+    assert_string_equal(d.field, "max-connections");
+    assert_ptr_equal(r, (struct dga_rpc *)&c);
+}
+
 /* Through the router: a bad nonce is 400 naming the field; a boot that did not pass is refused
  * before NVML is touched (this config's NVML does not exist). */
 static void test_ensure_attest_routes(void **state)
@@ -793,12 +856,9 @@ static void test_ensure_attest_routes(void **state)
            "ran (no bundle, no gpu-attestation event)\",\"reattestation_sha256\":\"\"}");
     const char b[] = "{\"verdict\":{\"pass\":true}}\n";
     write_state(b, strlen(b), NULL, 0);
-    unsigned status = 0;
-    char *out = call("POST", "/EnsureGpuReady?json", NULL, "{}", &status);
-    assert_int_equal(status, 200);
-    assert_non_null(strstr(out, "\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot "
-                                "gate: rpc-bundle-uncommitted: "));
-    free(out);
+    expect_part("POST", "/EnsureGpuReady?json", "{}", 200,
+                "\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot "
+                "gate: rpc-bundle-uncommitted: ");
     /* committed, but the verdict is not a pass: never re-attested */
     const char f[] = "{\"verdict\":{\"pass\":false}}\n";
     write_state(f, strlen(f), f, strlen(f));
@@ -832,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_attest_args),
         cmocka_unit_test(test_bucket),
         cmocka_unit_test(test_attest_options),
+        cmocka_unit_test(test_config_check),
         cmocka_unit_test_setup_teardown(test_ensure_attest_routes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
