@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dga/error.h"
 
@@ -48,10 +49,30 @@ void *dynlib_sym(struct dynlib *l, const char *name);
 dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag);
 
 /*
- * Resolve one function into a struct member typed from the library's header:
- * DYNLIB_RESOLVE(&lib, api, easy_init, curl_easy_init) sets api.easy_init; false if missing.
+ * One function of a library's table: its name there, and where its pointer goes in the
+ * struct of typed function pointers the user keeps. DYNLIB_SYM(struct curl_api, easy_init,
+ * curl_easy_init) builds one; it does not compile unless the member is pointer-sized.
  */
-#define DYNLIB_RESOLVE(l, api, member, fn)                                                         \
-    ((api).member = (__typeof__((api).member))dynlib_sym((l), #fn), (api).member != NULL)
+struct dynlib_sym {
+    const char *name;
+    size_t offset;
+};
+
+#define DYNLIB_SYM(api_type, member, fn)                                                           \
+    {                                                                                              \
+        .name = #fn,                                                                               \
+        .offset = offsetof(api_type, member) +                                                     \
+                  0 * sizeof(char[sizeof(((api_type *)0)->member) == sizeof(void *) ? 1 : -1])     \
+    }
+
+/*
+ * Resolves every function of table[0..n) into the struct at api, stopping at the first
+ * missing one: false then (l->err, l->failure set by dynlib_sym, naming the file and the
+ * function), with *missing (if not NULL) its name for callers that report their own error.
+ */
+bool dynlib_resolve_all(struct dynlib *l, void *api, const struct dynlib_sym *table, size_t n,
+                        const char **missing);
+
+#define DYNLIB_N(table) (sizeof(table) / sizeof((table)[0]))
 
 #endif
