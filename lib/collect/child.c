@@ -55,8 +55,8 @@ static int spawn(const char *program, char *const argv[], int in_fd, int out_fd,
     return rc;
 }
 
-dga_err child_spawn(const char *program, char *const argv[], int in_fd, int out_fd,
-                    pid_t *ret_pid, struct dga_nvml_error *err)
+dga_err child_spawn(const char *program, char *const argv[], int in_fd, int out_fd, pid_t *ret_pid,
+                    struct dga_nvml_error *err)
 {
     int rc = spawn(program, argv, in_fd, out_fd, ret_pid);
     if (rc == 0) {

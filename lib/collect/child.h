@@ -25,8 +25,8 @@ int64_t child_now_ms(void);
  * blocked. Pipe ends made O_CLOEXEC are closed by the exec (dup2 clears the flag on the
  * copy). On failure DGA_E_IO, function "collection child", "posix_spawn: why" in nvml_message.
  */
-dga_err child_spawn(const char *program, char *const argv[], int in_fd, int out_fd,
-                    pid_t *ret_pid, struct dga_nvml_error *err);
+dga_err child_spawn(const char *program, char *const argv[], int in_fd, int out_fd, pid_t *ret_pid,
+                    struct dga_nvml_error *err);
 
 /* Waits until fd can be read: DGA_E_OK, DGA_E_NVML_TIMEOUT at the deadline, DGA_E_IO. */
 dga_err child_wait_readable(int fd, int64_t deadline);
