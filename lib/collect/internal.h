@@ -39,6 +39,15 @@ dga_err collected_to_evidence(enum dga_arch arch, const uint8_t *nonce, const ui
                               size_t report_len, const char *chain_pem, size_t chain_pem_len,
                               struct dga_device_evidence *d);
 
+/*
+ * A collection of n devices as an evidence set, device i copied by copy (which calls
+ * collected_to_evidence); all or nothing: DGA_E_NOMEM leaves *ret untouched.
+ */
+typedef dga_err (*collected_copy_fn)(const void *collection, size_t i,
+                                     struct dga_device_evidence *d);
+dga_err collected_set_to_evidence(const void *collection, size_t n, collected_copy_fn copy,
+                                  struct dga_evidence_set *ret);
+
 /* ---- the NVML state: one child per read (deadline.c) or the state reader (state_reader.c) ---- */
 
 /* The child program set (dga_collect_set_child_program), NULL when children are forked. */

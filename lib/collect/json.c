@@ -320,26 +320,33 @@ dga_err collected_to_evidence(enum dga_arch arch, const uint8_t *nonce, const ui
     return DGA_E_OK;
 }
 
-static dga_err copy_device(const struct dga_gpu_collected *g, const uint8_t *nonce,
-                           struct dga_device_evidence *d)
-{
-    return collected_to_evidence(g->arch, nonce, g->report, g->report_len, g->chain_pem,
-                                 g->chain_pem_len, d);
-}
-
-dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_evidence_set *ret)
+dga_err collected_set_to_evidence(const void *collection, size_t n, collected_copy_fn copy,
+                                  struct dga_evidence_set *ret)
 {
     _cleanup_(freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
     if (s == NULL) {
         return DGA_E_NOMEM;
     }
-    for (size_t i = 0; i < c->n; i++) {
-        s->n = i + 1;
-        if (copy_device(&c->gpu[i], c->nonce, &s->dev[i]) != DGA_E_OK) {
+    for (size_t i = 0; i < n; i++) {
+        s->n = i + 1; /* so that a failure frees what this device already holds */
+        if (copy(collection, i, &s->dev[i]) != DGA_E_OK) {
             dga_evidence_set_clear(s);
             return DGA_E_NOMEM;
         }
     }
     *ret = *s;
     return DGA_E_OK;
+}
+
+static dga_err copy_device(const void *collection, size_t i, struct dga_device_evidence *d)
+{
+    const struct dga_collection *c = collection;
+    const struct dga_gpu_collected *g = &c->gpu[i];
+    return collected_to_evidence(g->arch, c->nonce, g->report, g->report_len, g->chain_pem,
+                                 g->chain_pem_len, d);
+}
+
+dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_evidence_set *ret)
+{
+    return collected_set_to_evidence(c, c->n, copy_device, ret);
 }

@@ -212,27 +212,16 @@ dga_err dga_switch_collection_from_json(const char *text, size_t len,
     return DGA_E_OK;
 }
 
-static dga_err copy_switch(const struct dga_switch_collected *s, const uint8_t *nonce,
-                           struct dga_device_evidence *d)
+static dga_err copy_switch(const void *collection, size_t i, struct dga_device_evidence *d)
 {
-    return collected_to_evidence(DGA_ARCH_LS10, nonce, s->report, s->report_len, s->chain_pem,
+    const struct dga_switch_collection *c = collection;
+    const struct dga_switch_collected *s = &c->sw[i];
+    return collected_to_evidence(DGA_ARCH_LS10, c->nonce, s->report, s->report_len, s->chain_pem,
                                  s->chain_pem_len, d);
 }
 
 dga_err dga_switch_collection_to_evidence(const struct dga_switch_collection *c,
                                           struct dga_evidence_set *ret)
 {
-    _cleanup_(freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
-    if (s == NULL) {
-        return DGA_E_NOMEM;
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        s->n = i + 1;
-        if (copy_switch(&c->sw[i], c->nonce, &s->dev[i]) != DGA_E_OK) {
-            dga_evidence_set_clear(s);
-            return DGA_E_NOMEM;
-        }
-    }
-    *ret = *s;
-    return DGA_E_OK;
+    return collected_set_to_evidence(c, c->n, copy_switch, ret);
 }
