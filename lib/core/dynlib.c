@@ -69,6 +69,12 @@ dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag)
     return DGA_E_OK;
 }
 
+dga_err dynlib_load(struct dynlib *l, void (*load)(void), struct dga_diag *diag)
+{
+    pthread_once(&l->once, load);
+    return dynlib_status(l, diag);
+}
+
 /* dlsym hands back an object pointer; POSIX guarantees it converts to a function pointer. */
 static_assert(sizeof(void (*)(void)) == sizeof(void *), "function and object pointers differ");
 

@@ -5,7 +5,6 @@
 
 static struct dynlib esys = DYNLIB_INIT(DGA_LIBTSS2_ESYS_FILE, DGA_LIBTSS2_ESYS_TEST_ENV);
 static struct dynlib tctildr = DYNLIB_INIT(DGA_LIBTSS2_TCTILDR_FILE, DGA_LIBTSS2_TCTILDR_TEST_ENV);
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct tss_api api;
 
 #define TSS_API_SYM(member, fn) DYNLIB_SYM(struct tss_api, member, fn),
@@ -24,8 +23,7 @@ static void load(void)
 
 dga_err tss_api_load(const struct tss_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&once, load);
-    dga_err e = dynlib_status(&esys, diag);
+    dga_err e = dynlib_load(&esys, load, diag); /* loads both, once */
     if (e == DGA_E_OK) {
         e = dynlib_status(&tctildr, diag);
     }

@@ -35,13 +35,9 @@ static void load(void)
 
 dga_err xml_api_load(const struct xml_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&lib.once, load);
-    dga_err e = dynlib_status(&lib, diag);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    if (ret != NULL) {
+    dga_err e = dynlib_load(&lib, load, diag);
+    if (e == DGA_E_OK && ret != NULL) {
         *ret = &api;
     }
-    return DGA_E_OK;
+    return e;
 }

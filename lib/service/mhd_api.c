@@ -19,8 +19,7 @@ static void load(void)
 
 dga_err mhd_api_load(const struct mhd_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&lib.once, load);
-    dga_err e = dynlib_status(&lib, diag);
+    dga_err e = dynlib_load(&lib, load, diag);
     if (e == DGA_E_OK && ret != NULL) {
         *ret = &api;
     }
