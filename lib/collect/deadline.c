@@ -440,6 +440,28 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     return parse_child(text, len, ret, err);
 }
 
+/*
+ * Runs job in a child with the deadline and reads its JSON answer into *ret_root (possibly
+ * NULL or not an object: the caller checks the shape it expects). An {"error": ...} answer is
+ * the child's error, returned.
+ */
+static dga_err run_child_answer(const struct child_job *job, unsigned timeout_ms, json_t **ret_root,
+                                struct dga_nvml_error *err)
+{
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    *ret_root = TAKE_PTR(root);
+    return DGA_E_OK;
+}
+
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, unsigned timeout_ms,
                                          struct dga_nvml_error *err)
 {
@@ -449,15 +471,10 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, 
     }
     const struct child_job job = {
         .nvml_path = nvml_path, .ready_state = state, .op = &child_ops[OP_READY_SET]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     if (!json_is_object(root) || !json_is_true(json_object_get(root, "ok"))) {
         return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
@@ -469,15 +486,10 @@ dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeo
                                            struct dga_cc_settings *ret, struct dga_nvml_error *err)
 {
     const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_CC_SETTINGS]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     struct dga_cc_settings cc;
     if (!json_is_object(root) || cc_from_json(json_object_get(root, "cc"), &cc) != DGA_E_OK) {
@@ -491,15 +503,10 @@ dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout
                                          struct dga_nvml_error *err)
 {
     const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_READY_GET]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     json_t *state = json_object_get(root, "ready");
     /* NVML defines 0 and 1; anything else is not a state this library knows */
