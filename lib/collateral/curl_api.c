@@ -8,12 +8,15 @@
 static struct dynlib lib = DYNLIB_INIT(DGA_LIBCURL_FILE, DGA_LIBCURL_TEST_ENV);
 static struct curl_api api;
 
+static const struct dynlib_sym syms[] = {
+#define CURL_API_SYM(member, fn) DYNLIB_SYM(struct curl_api, member, fn),
+    CURL_API_FUNCTIONS(CURL_API_SYM)
+#undef CURL_API_SYM
+};
+
 static void load(void)
 {
-    bool ok = dynlib_open(&lib);
-#define CURL_API_RESOLVE(member, fn) ok = ok && DYNLIB_RESOLVE(&lib, api, member, fn);
-    CURL_API_FUNCTIONS(CURL_API_RESOLVE)
-#undef CURL_API_RESOLVE
+    bool ok = dynlib_open(&lib) && dynlib_resolve_all(&lib, &api, syms, DYNLIB_N(syms), NULL);
     /* Once, before any thread makes a handle: curl_easy_init's implicit init is not thread-safe. */
     CURLcode c = ok ? api.global_init(CURL_GLOBAL_DEFAULT) : CURLE_OK;
     if (ok && c != CURLE_OK) {
@@ -25,13 +28,9 @@ static void load(void)
 
 dga_err curl_api_load(const struct curl_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&lib.once, load);
-    dga_err e = dynlib_status(&lib, diag);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    if (ret != NULL) {
+    dga_err e = dynlib_load(&lib, load, diag);
+    if (e == DGA_E_OK && ret != NULL) {
         *ret = &api;
     }
-    return DGA_E_OK;
+    return e;
 }

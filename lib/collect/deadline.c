@@ -16,32 +16,20 @@
  * program names a child program (dga_collect_set_child_program: its own image) and the child
  * is posix_spawn()ed, a fresh process that runs the same job through dga_collect_child_main.
  */
-#define _GNU_SOURCE /* pipe2, environ, the GNU strerror_r */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "collect/child.h"
 #include "collect/internal.h"
 #include "core/cleanup.h"
 #include "dga/util.h"
-
-#define CHILD_FUNCTION "collection child"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static json_t *error_json(const struct dga_nvml_error *err)
 {
@@ -288,12 +276,7 @@ static dga_err child_argv_init(struct child_argv *a, const struct child_job *job
     return DGA_E_OK;
 }
 
-/*
- * posix_spawn()s the child program on the job: its stdout the pipe's write end, stdin
- * /dev/null, stderr and the environment inherited (the fake NVML's scenario variable), no
- * signal blocked. The pipe's ends are O_CLOEXEC, so the exec closes them (dup2 to 1 clears the
- * flag on the copy). posix_spawn reports a program that cannot be executed.
- */
+/* posix_spawn()s the child program on the job, its stdout the pipe's write end, stdin /dev/null. */
 static dga_err spawn_child(const struct child_job *job, int out_fd, pid_t *ret_pid,
                            struct dga_nvml_error *err)
 {
@@ -304,36 +287,7 @@ static dga_err spawn_child(const struct child_job *job, int out_fd, pid_t *ret_p
     if (child_argv_init(a, job) != DGA_E_OK) {
         return nvml_error_set(err, DGA_E_BAD_ARGUMENT, CHILD_FUNCTION, -1);
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none;
-    sigemptyset(&none);
-    int rc = posix_spawn_file_actions_init(&fa);
-    if (rc != 0) {
-        return nvml_error_set(err, DGA_E_NOMEM, NULL, -1);
-    }
-    rc = posix_spawnattr_init(&attr);
-    if (rc == 0) {
-        rc = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-        rc = rc != 0
-                 ? rc
-                 : posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        rc = rc != 0 ? rc : posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-        rc = rc != 0 ? rc : posix_spawnattr_setsigmask(&attr, &none);
-        rc = rc != 0 ? rc : posix_spawn(ret_pid, child_program, &fa, &attr, a->argv, environ);
-        posix_spawnattr_destroy(&attr);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        char buf[96];
-        nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
-        if (err != NULL) {
-            snprintf(err->nvml_message, sizeof err->nvml_message, "posix_spawn: %s",
-                     strerror_r(rc, buf, sizeof buf));
-        }
-        return DGA_E_IO;
-    }
-    return DGA_E_OK;
+    return child_spawn(child_program, a->argv, -1, out_fd, ret_pid, err);
 }
 
 /* Starts the job's child writing to fds[1]: spawned when a child program is set, else forked. */
@@ -360,20 +314,9 @@ static dga_err read_until(int fd, int64_t deadline, char *buf, size_t cap, size_
 {
     size_t len = 0;
     for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            return DGA_E_NVML_TIMEOUT;
-        }
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r < 0) {
-            return DGA_E_IO;
-        }
-        if (r == 0) {
-            continue; /* re-check the deadline */
+        dga_err e = child_wait_readable(fd, deadline);
+        if (e != DGA_E_OK) {
+            return e;
         }
         if (len == cap) {
             return DGA_E_TOO_LARGE;
@@ -434,24 +377,12 @@ static dga_err parse_child(const char *text, size_t len, struct dga_collection *
 /* Reaps the child; a child that crashed or failed to report is an NVML failure. */
 static dga_err reap(pid_t pid, bool kill_first, struct dga_nvml_error *err)
 {
-    int status = 0;
-    if (kill_first) {
-        kill(pid, SIGKILL);
-    }
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
-        }
+    int status = child_reap(pid, kill_first);
+    if (status == -1) {
+        return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
     }
     if (!kill_first && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        nvml_error_set(err, DGA_E_NVML_CALL, CHILD_FUNCTION, -1);
-        if (err != NULL) {
-            err->nvml_rc = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-            snprintf(err->nvml_message, sizeof err->nvml_message, "%s %d",
-                     WIFSIGNALED(status) ? "terminated by signal" : "exited with status",
-                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        }
-        return DGA_E_NVML_CALL;
+        return child_exit_failed(status, err);
     }
     return DGA_E_OK;
 }
@@ -471,7 +402,7 @@ static dga_err run_child(const struct child_job *job, unsigned timeout_ms, char 
     if (pipe2(fds, O_CLOEXEC) != 0) {
         return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = child_now_ms() + timeout_ms;
     pid_t pid = -1;
     dga_err started = start_child(job, fds, &pid, err);
     close(fds[1]);
@@ -509,6 +440,28 @@ dga_err dga_collect_with_deadline(const char *nvml_path, const uint8_t nonce[DGA
     return parse_child(text, len, ret, err);
 }
 
+/*
+ * Runs job in a child with the deadline and reads its JSON answer into *ret_root (possibly
+ * NULL or not an object: the caller checks the shape it expects). An {"error": ...} answer is
+ * the child's error, returned.
+ */
+static dga_err run_child_answer(const struct child_job *job, unsigned timeout_ms, json_t **ret_root,
+                                struct dga_nvml_error *err)
+{
+    _cleanup_(freep) char *text = NULL;
+    size_t len = 0;
+    dga_err e = run_child(job, timeout_ms, &text, &len, err);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
+        return child_error(root, err);
+    }
+    *ret_root = TAKE_PTR(root);
+    return DGA_E_OK;
+}
+
 dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, unsigned timeout_ms,
                                          struct dga_nvml_error *err)
 {
@@ -518,15 +471,10 @@ dga_err dga_nvml_ready_set_with_deadline(const char *nvml_path, unsigned state, 
     }
     const struct child_job job = {
         .nvml_path = nvml_path, .ready_state = state, .op = &child_ops[OP_READY_SET]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     if (!json_is_object(root) || !json_is_true(json_object_get(root, "ok"))) {
         return nvml_error_set(err, DGA_E_BAD_JSON, CHILD_FUNCTION, -1);
@@ -538,15 +486,10 @@ dga_err dga_nvml_cc_settings_with_deadline(const char *nvml_path, unsigned timeo
                                            struct dga_cc_settings *ret, struct dga_nvml_error *err)
 {
     const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_CC_SETTINGS]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     struct dga_cc_settings cc;
     if (!json_is_object(root) || cc_from_json(json_object_get(root, "cc"), &cc) != DGA_E_OK) {
@@ -560,15 +503,10 @@ dga_err dga_nvml_ready_get_with_deadline(const char *nvml_path, unsigned timeout
                                          struct dga_nvml_error *err)
 {
     const struct child_job job = {.nvml_path = nvml_path, .op = &child_ops[OP_READY_GET]};
-    _cleanup_(freep) char *text = NULL;
-    size_t len = 0;
-    dga_err e = run_child(&job, timeout_ms, &text, &len, err);
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = run_child_answer(&job, timeout_ms, &root, err);
     if (e != DGA_E_OK) {
         return e;
-    }
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(root) && json_object_get(root, "error") != NULL) {
-        return child_error(root, err);
     }
     json_t *state = json_object_get(root, "ready");
     /* NVML defines 0 and 1; anything else is not a state this library knows */

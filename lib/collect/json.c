@@ -259,22 +259,37 @@ static dga_err devices_from_json(json_t *arr, struct dga_collection *c, struct d
     return DGA_E_OK;
 }
 
+dga_err collection_json_root(const char *text, size_t len, size_t cap, json_t **ret,
+                             struct dga_diag *diag)
+{
+    if (len > cap) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, cap, "collection");
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        /* jerr only describes a parse failure: valid JSON that is not an object is at 0 */
+        size_t at = root == NULL ? (size_t)jerr.position : 0;
+        json_decref(root);
+        return dga_diag_set(diag, DGA_E_BAD_JSON, at, "collection");
+    }
+    *ret = root;
+    return DGA_E_OK;
+}
+
 dga_err dga_collection_from_json(const char *text, size_t len, struct dga_collection *ret,
                                  struct dga_diag *diag)
 {
-    if (len > DGA_COLLECTION_JSON_MAX) {
-        return dga_diag_set(diag, DGA_E_TOO_LARGE, DGA_COLLECTION_JSON_MAX, "collection");
-    }
-    json_error_t jerr;
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(root)) {
-        return dga_diag_set(diag, DGA_E_BAD_JSON, (size_t)jerr.position, "collection");
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = collection_json_root(text, len, DGA_COLLECTION_JSON_MAX, &root, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
     _cleanup_(freep) struct dga_collection *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return DGA_E_NOMEM;
     }
-    dga_err e = top_from_json(root, c);
+    e = top_from_json(root, c);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "collection");
     }
@@ -287,36 +302,51 @@ dga_err dga_collection_from_json(const char *text, size_t len, struct dga_collec
     return DGA_E_OK;
 }
 
-static dga_err copy_device(const struct dga_gpu_collected *g, const uint8_t *nonce,
-                           struct dga_device_evidence *d)
+dga_err collected_to_evidence(enum dga_arch arch, const uint8_t *nonce, const uint8_t *report,
+                              size_t report_len, const char *chain_pem, size_t chain_pem_len,
+                              struct dga_device_evidence *d)
 {
-    d->arch = g->arch;
+    d->arch = arch;
     d->has_nonce = true;
     memcpy(d->nonce, nonce, DGA_NONCE_LEN);
-    d->report = malloc(g->report_len);
-    d->chain_pem = bytes_dup_text(g->chain_pem, g->chain_pem_len);
+    d->report = malloc(report_len);
+    d->chain_pem = bytes_dup_text(chain_pem, chain_pem_len);
     if (d->report == NULL || d->chain_pem == NULL) {
         return DGA_E_NOMEM;
     }
-    memcpy(d->report, g->report, g->report_len);
-    d->report_len = g->report_len;
-    d->chain_pem_len = g->chain_pem_len;
+    memcpy(d->report, report, report_len);
+    d->report_len = report_len;
+    d->chain_pem_len = chain_pem_len;
     return DGA_E_OK;
 }
 
-dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_evidence_set *ret)
+dga_err collected_set_to_evidence(const void *collection, size_t n, collected_copy_fn copy,
+                                  struct dga_evidence_set *ret)
 {
     _cleanup_(freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
     if (s == NULL) {
         return DGA_E_NOMEM;
     }
-    for (size_t i = 0; i < c->n; i++) {
-        s->n = i + 1;
-        if (copy_device(&c->gpu[i], c->nonce, &s->dev[i]) != DGA_E_OK) {
+    for (size_t i = 0; i < n; i++) {
+        s->n = i + 1; /* so that a failure frees what this device already holds */
+        if (copy(collection, i, &s->dev[i]) != DGA_E_OK) {
             dga_evidence_set_clear(s);
             return DGA_E_NOMEM;
         }
     }
     *ret = *s;
     return DGA_E_OK;
+}
+
+static dga_err copy_device(const void *collection, size_t i, struct dga_device_evidence *d)
+{
+    const struct dga_collection *c = collection;
+    const struct dga_gpu_collected *g = &c->gpu[i];
+    return collected_to_evidence(g->arch, c->nonce, g->report, g->report_len, g->chain_pem,
+                                 g->chain_pem_len, d);
+}
+
+dga_err dga_collection_to_evidence(const struct dga_collection *c, struct dga_evidence_set *ret)
+{
+    return collected_set_to_evidence(c, c->n, copy_device, ret);
 }

@@ -283,14 +283,18 @@ static void session_close(struct session *ss)
     }
 }
 
+static const struct dynlib_sym nscq_syms[] = {
+#define DGA_NSCQ_SYM(name, rt, params) DYNLIB_SYM(struct nscq_lib, name, name),
+    DGA_NSCQ_FUNCTIONS(DGA_NSCQ_SYM)
+#undef DGA_NSCQ_SYM
+};
+
 static dga_err resolve(struct nscq_lib *l, struct dga_nscq_error *err)
 {
-#define DGA_NSCQ_RESOLVE(name, rt, params)                                                         \
-    if (!DYNLIB_RESOLVE(&l->dl, *l, name, name)) {                                                 \
-        return nscq_error_set(err, DGA_E_NSCQ_SYMBOL, #name, "", -1, "");                          \
+    const char *missing = NULL;
+    if (!dynlib_resolve_all(&l->dl, l, nscq_syms, DYNLIB_N(nscq_syms), &missing)) {
+        return nscq_error_set(err, DGA_E_NSCQ_SYMBOL, missing, "", -1, "");
     }
-    DGA_NSCQ_FUNCTIONS(DGA_NSCQ_RESOLVE)
-#undef DGA_NSCQ_RESOLVE
     return DGA_E_OK;
 }
 

@@ -190,21 +190,16 @@ static dga_err switches_from_json(json_t *arr, struct dga_switch_collection *c,
 dga_err dga_switch_collection_from_json(const char *text, size_t len,
                                         struct dga_switch_collection *ret, struct dga_diag *diag)
 {
-    if (len > DGA_SWITCH_COLLECTION_JSON_MAX) {
-        return dga_diag_set(diag, DGA_E_TOO_LARGE, DGA_SWITCH_COLLECTION_JSON_MAX, "collection");
-    }
-    json_error_t jerr;
-    _cleanup_(json_decrefp) json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(root)) {
-        /* jerr only describes a parse failure: valid JSON that is not an object is at 0 */
-        size_t at = root == NULL ? (size_t)jerr.position : 0;
-        return dga_diag_set(diag, DGA_E_BAD_JSON, at, "collection");
+    _cleanup_(json_decrefp) json_t *root = NULL;
+    dga_err e = collection_json_root(text, len, DGA_SWITCH_COLLECTION_JSON_MAX, &root, diag);
+    if (e != DGA_E_OK) {
+        return e;
     }
     _cleanup_(freep) struct dga_switch_collection *c = calloc(1, sizeof *c);
     if (c == NULL) {
         return DGA_E_NOMEM;
     }
-    dga_err e = get_nonce(root, c->nonce);
+    e = get_nonce(root, c->nonce);
     if (e != DGA_E_OK) {
         return dga_diag_set(diag, e, 0, "collection");
     }
@@ -217,37 +212,16 @@ dga_err dga_switch_collection_from_json(const char *text, size_t len,
     return DGA_E_OK;
 }
 
-static dga_err copy_switch(const struct dga_switch_collected *s, const uint8_t *nonce,
-                           struct dga_device_evidence *d)
+static dga_err copy_switch(const void *collection, size_t i, struct dga_device_evidence *d)
 {
-    d->arch = DGA_ARCH_LS10;
-    d->has_nonce = true;
-    memcpy(d->nonce, nonce, DGA_NONCE_LEN);
-    d->report = malloc(s->report_len);
-    d->chain_pem = bytes_dup_text(s->chain_pem, s->chain_pem_len);
-    if (d->report == NULL || d->chain_pem == NULL) {
-        return DGA_E_NOMEM;
-    }
-    memcpy(d->report, s->report, s->report_len);
-    d->report_len = s->report_len;
-    d->chain_pem_len = s->chain_pem_len;
-    return DGA_E_OK;
+    const struct dga_switch_collection *c = collection;
+    const struct dga_switch_collected *s = &c->sw[i];
+    return collected_to_evidence(DGA_ARCH_LS10, c->nonce, s->report, s->report_len, s->chain_pem,
+                                 s->chain_pem_len, d);
 }
 
 dga_err dga_switch_collection_to_evidence(const struct dga_switch_collection *c,
                                           struct dga_evidence_set *ret)
 {
-    _cleanup_(freep) struct dga_evidence_set *s = calloc(1, sizeof *s);
-    if (s == NULL) {
-        return DGA_E_NOMEM;
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        s->n = i + 1;
-        if (copy_switch(&c->sw[i], c->nonce, &s->dev[i]) != DGA_E_OK) {
-            dga_evidence_set_clear(s);
-            return DGA_E_NOMEM;
-        }
-    }
-    *ret = *s;
-    return DGA_E_OK;
+    return collected_set_to_evidence(c, c->n, copy_switch, ret);
 }

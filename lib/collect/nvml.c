@@ -15,19 +15,25 @@
 #include "collect/nvml_api.h"
 #include "core/buf.h"
 #include "core/cleanup.h"
+#include "core/dynlib.h"
 #include "dga/x509.h"
 
 struct dga_nvml {
-    void *lib;
+    struct dynlib dl; /* dlclose'd with the handle, unlike the libraries loaded once */
     bool initialized;
 #define DGA_NVML_FIELD(name, rt, params) rt(*name) params;
     DGA_NVML_FUNCTIONS(DGA_NVML_FIELD)
 #undef DGA_NVML_FIELD
 };
 
+/* src's first cap - 1 bytes and a NUL (a longer text, dynlib's failure, is cut at the end). */
 static void copy_bounded(char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src != NULL ? src : "");
+    size_t len = src != NULL ? strnlen(src, cap - 1) : 0;
+    if (len > 0) {
+        memcpy(dst, src, len);
+    }
+    dst[len] = '\0';
 }
 
 dga_err nvml_error_set(struct dga_nvml_error *err, dga_err e, const char *function, int device)
@@ -59,15 +65,18 @@ static dga_err call_failed(const struct dga_nvml *n, struct dga_nvml_error *err,
         _rc == NVML_SUCCESS ? DGA_E_OK : call_failed((n), (err), #fn, (device), _rc);              \
     })
 
+static const struct dynlib_sym nvml_syms[] = {
+#define DGA_NVML_SYM(name, rt, params) DYNLIB_SYM(struct dga_nvml, name, name),
+    DGA_NVML_FUNCTIONS(DGA_NVML_SYM)
+#undef DGA_NVML_SYM
+};
+
 static dga_err resolve(struct dga_nvml *n, struct dga_nvml_error *err)
 {
-#define DGA_NVML_RESOLVE(name, rt, params)                                                         \
-    n->name = (rt(*) params)dlsym(n->lib, #name);                                                  \
-    if (n->name == NULL) {                                                                         \
-        return nvml_error_set(err, DGA_E_NVML_SYMBOL, #name, -1);                                  \
+    const char *missing = NULL;
+    if (!dynlib_resolve_all(&n->dl, n, nvml_syms, DYNLIB_N(nvml_syms), &missing)) {
+        return nvml_error_set(err, DGA_E_NVML_SYMBOL, missing, -1);
     }
-    DGA_NVML_FUNCTIONS(DGA_NVML_RESOLVE)
-#undef DGA_NVML_RESOLVE
     return DGA_E_OK;
 }
 
@@ -79,8 +88,8 @@ void dga_nvml_close(struct dga_nvml *nvml)
     if (nvml->initialized) {
         (void)nvml->nvmlShutdown(); /* nothing useful to do if teardown fails */
     }
-    if (nvml->lib != NULL) {
-        dlclose(nvml->lib);
+    if (nvml->dl.handle != NULL) {
+        dlclose(nvml->dl.handle);
     }
     free(nvml);
 }
@@ -91,11 +100,12 @@ dga_err dga_nvml_open(const char *path, struct dga_nvml **ret, struct dga_nvml_e
     if (n == NULL) {
         return nvml_error_set(err, DGA_E_NOMEM, NULL, -1);
     }
-    n->lib = dlopen(path != NULL ? path : DGA_NVML_DEFAULT_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (n->lib == NULL) {
+    struct dynlib dl = DYNLIB_INIT(path != NULL ? path : DGA_NVML_DEFAULT_PATH, NULL);
+    n->dl = dl;
+    if (!dynlib_open(&n->dl)) { /* its failure text is dlerror's, which names the file */
         nvml_error_set(err, DGA_E_NVML_LOAD, "dlopen", -1);
         if (err != NULL) {
-            copy_bounded(err->nvml_message, sizeof err->nvml_message, dlerror());
+            copy_bounded(err->nvml_message, sizeof err->nvml_message, n->dl.failure);
         }
         return DGA_E_NVML_LOAD;
     }

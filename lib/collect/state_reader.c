@@ -11,27 +11,23 @@
  * JSON the one-shot `state` child writes (collect_state_json), then "\n". The child exits 0 at
  * EOF on its stdin (the parent's free), 2 on anything else.
  */
-#define _GNU_SOURCE /* pipe2, environ */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "collect/child.h"
 #include "collect/internal.h"
 #include "collect/testing.h"
 #include "core/cleanup.h"
 #include "dga/util.h"
-
-#define CHILD_FUNCTION "collection child"
 #define STATE_REQUEST "state\n"
 #define STATE_REQUEST_MAX 16
 /* The longest answer: an error object with every string at its cap, escaped (\u00XX). */
@@ -46,13 +42,6 @@ struct dga_nvml_state_reader {
     int req_fd;   /* the write end of its stdin */
     int reply_fd; /* the read end of its stdout */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the child ---- */
 
@@ -152,33 +141,16 @@ static void close_fd(int *fd)
     }
 }
 
-/* posix_spawn()s the child: stdin from req[0], stdout to reply[1], no signal blocked. */
-static int spawn_server(const struct dga_nvml_state_reader *r, const char *program,
-                        const int req[2], const int reply[2], pid_t *ret_pid)
+/* posix_spawn()s the child: stdin from req[0], stdout to reply[1]. */
+static dga_err spawn_server(const struct dga_nvml_state_reader *r, const char *program,
+                            const int req[2], const int reply[2], pid_t *ret_pid,
+                            struct dga_nvml_error *err)
 {
     char name[] = "dstack-gpu-attest-nvml-child", command[] = DGA_COLLECT_CHILD_COMMAND,
          op[] = STATE_SERVER_OP, nvml[PATH_MAX];
     memcpy(nvml, r->nvml, sizeof nvml);
     char *argv[] = {name, command, op, nvml, NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none;
-    sigemptyset(&none);
-    int rc = posix_spawn_file_actions_init(&fa);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = posix_spawnattr_init(&attr);
-    if (rc == 0) {
-        rc = posix_spawn_file_actions_adddup2(&fa, req[0], STDIN_FILENO);
-        rc = rc != 0 ? rc : posix_spawn_file_actions_adddup2(&fa, reply[1], STDOUT_FILENO);
-        rc = rc != 0 ? rc : posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-        rc = rc != 0 ? rc : posix_spawnattr_setsigmask(&attr, &none);
-        rc = rc != 0 ? rc : posix_spawn(ret_pid, program, &fa, &attr, argv, environ);
-        posix_spawnattr_destroy(&attr);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return child_spawn(program, argv, req[0], reply[1], ret_pid, err);
 }
 
 /*
@@ -199,19 +171,13 @@ static dga_err start(struct dga_nvml_state_reader *r, const char *program,
         return nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
     }
     pid_t pid = -1;
-    int rc = spawn_server(r, program, req, reply, &pid);
+    dga_err e = spawn_server(r, program, req, reply, &pid, err);
     close(req[0]);
     close(reply[1]);
-    if (rc != 0) {
+    if (e != DGA_E_OK) {
         close(req[1]);
         close(reply[0]);
-        char buf[96];
-        nvml_error_set(err, DGA_E_IO, CHILD_FUNCTION, -1);
-        if (err != NULL) {
-            snprintf(err->nvml_message, sizeof err->nvml_message, "posix_spawn: %s",
-                     strerror_r(rc, buf, sizeof buf));
-        }
-        return DGA_E_IO;
+        return e;
     }
     r->pid = pid;
     r->req_fd = req[1];
@@ -226,11 +192,7 @@ static int stop(struct dga_nvml_state_reader *r, bool kill_first)
     close_fd(&r->req_fd);
     close_fd(&r->reply_fd);
     if (r->pid > 0) {
-        if (kill_first) {
-            kill(r->pid, SIGKILL);
-        }
-        while (waitpid(r->pid, &status, 0) < 0 && errno == EINTR) {
-        }
+        status = child_reap(r->pid, kill_first);
     }
     r->pid = -1;
     return status;
@@ -249,15 +211,7 @@ static dga_err died(struct dga_nvml_state_reader *r, struct dga_nvml_error *err)
     if (r->pid > 0) {
         kill(r->pid, SIGKILL); /* it closed its stdout; it may not have exited yet */
     }
-    int status = stop(r, false);
-    nvml_error_set(err, DGA_E_NVML_CALL, CHILD_FUNCTION, -1);
-    if (err != NULL) {
-        err->nvml_rc = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-        snprintf(err->nvml_message, sizeof err->nvml_message, "%s %d",
-                 WIFSIGNALED(status) ? "terminated by signal" : "exited with status",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    }
-    return DGA_E_NVML_CALL;
+    return child_exit_failed(stop(r, false), err);
 }
 
 /*
@@ -307,17 +261,9 @@ static dga_err read_reply(int fd, int64_t deadline, char *buf, size_t *ret_len)
 {
     size_t len = 0;
     for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            return DGA_E_NVML_TIMEOUT;
-        }
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-        if (n <= 0) {
-            if (n < 0 && errno != EINTR) {
-                return DGA_E_IO;
-            }
-            continue; /* re-check the deadline */
+        dga_err e = child_wait_readable(fd, deadline);
+        if (e != DGA_E_OK) {
+            return e;
         }
         ssize_t got = read(fd, buf + len, STATE_REPLY_MAX - len);
         if (got < 0 && errno == EINTR) {
@@ -347,7 +293,7 @@ dga_err dga_nvml_state_reader_read(struct dga_nvml_state_reader *r, struct dga_c
         /* no program to spawn (a single-threaded program that forks): one child per read */
         return dga_nvml_state_with_deadline(r->nvml, r->timeout_ms, ret_cc, ret_ready, err);
     }
-    int64_t deadline = now_ms() + r->timeout_ms; /* a fresh child's start counts too */
+    int64_t deadline = child_now_ms() + r->timeout_ms; /* a fresh child's start counts too */
     dga_err e = ready_child(r, program, err);
     if (e != DGA_E_OK) {
         return e;
@@ -382,8 +328,8 @@ void dga_nvml_state_reader_free(struct dga_nvml_state_reader *r)
         close_fd(&r->req_fd);
         struct pollfd p = {.fd = r->reply_fd, .events = POLLIN};
         char sink[64];
-        int64_t deadline = now_ms() + STATE_EXIT_GRACE_MS;
-        while (now_ms() < deadline && poll(&p, 1, (int)(deadline - now_ms())) > 0 &&
+        int64_t deadline = child_now_ms() + STATE_EXIT_GRACE_MS;
+        while (child_now_ms() < deadline && poll(&p, 1, (int)(deadline - child_now_ms())) > 0 &&
                read(r->reply_fd, sink, sizeof sink) > 0) {
         }
         stop(r, true);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared libraries loaded on first use: dlopen, dlsym, and the failure as a named error. */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,4 +67,29 @@ dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag)
         return dga_diag_set(diag, l->err, 0, l->failure);
     }
     return DGA_E_OK;
+}
+
+dga_err dynlib_load(struct dynlib *l, void (*load)(void), struct dga_diag *diag)
+{
+    pthread_once(&l->once, load);
+    return dynlib_status(l, diag);
+}
+
+/* dlsym hands back an object pointer; POSIX guarantees it converts to a function pointer. */
+static_assert(sizeof(void (*)(void)) == sizeof(void *), "function and object pointers differ");
+
+bool dynlib_resolve_all(struct dynlib *l, void *api, const struct dynlib_sym *table, size_t n,
+                        const char **missing)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *p = dynlib_sym(l, table[i].name);
+        if (p == NULL) {
+            if (missing != NULL) {
+                *missing = table[i].name;
+            }
+            return false;
+        }
+        memcpy((char *)api + table[i].offset, &p, sizeof p);
+    }
+    return true;
 }

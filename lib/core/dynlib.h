@@ -3,10 +3,13 @@
  * A shared library loaded on first use (dlopen) instead of linked: libcurl,
  * libmicrohttpd and tpm2-tss cost every command ~6 ms and ~9 MB at load time
  * (their constructors: gnutls, p11-kit, krb5, ...), though only a few commands
- * call them. Each user keeps a static struct dynlib and a struct of typed
- * function pointers, and fills both once under pthread_once (the proxy is
- * multithreaded); a missing library or function is DGA_E_RUNTIME_LIBRARY
- * with the library's file name in diag->field, never a crash.
+ * call them. Each user keeps a static struct dynlib, a struct of typed
+ * function pointers and a table of them (DYNLIB_SYM), and fills the struct
+ * once (dynlib_load: pthread_once, as the proxy is multithreaded) with
+ * dynlib_open and dynlib_resolve_all; a missing library or function is
+ * DGA_E_RUNTIME_LIBRARY with the library's file name in diag->field, never a
+ * crash. NVML and NSCQ, opened per use and closed, share the open and the
+ * table resolution and report their own errors.
  *
  * Tests only: the environment variable test_env (e.g. DGA_TEST_LIBCURL), when
  * set, replaces the file name, so that the failure paths can be exercised
@@ -18,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dga/error.h"
 
@@ -47,11 +51,34 @@ void *dynlib_sym(struct dynlib *l, const char *name);
 /* After the once routine: l->err, with diag->field naming what failed. */
 dga_err dynlib_status(const struct dynlib *l, struct dga_diag *diag);
 
+/* Runs load once per process (l->once), then dynlib_status: every user's *_api_load. */
+dga_err dynlib_load(struct dynlib *l, void (*load)(void), struct dga_diag *diag);
+
 /*
- * Resolve one function into a struct member typed from the library's header:
- * DYNLIB_RESOLVE(&lib, api, easy_init, curl_easy_init) sets api.easy_init; false if missing.
+ * One function of a library's table: its name there, and where its pointer goes in the
+ * struct of typed function pointers the user keeps. DYNLIB_SYM(struct curl_api, easy_init,
+ * curl_easy_init) builds one; it does not compile unless the member is pointer-sized.
  */
-#define DYNLIB_RESOLVE(l, api, member, fn)                                                         \
-    ((api).member = (__typeof__((api).member))dynlib_sym((l), #fn), (api).member != NULL)
+struct dynlib_sym {
+    const char *name;
+    size_t offset;
+};
+
+#define DYNLIB_SYM(api_type, member, fn)                                                           \
+    {                                                                                              \
+        .name = #fn,                                                                               \
+        .offset = offsetof(api_type, member) +                                                     \
+                  0 * sizeof(char[sizeof(((api_type *)0)->member) == sizeof(void *) ? 1 : -1])     \
+    }
+
+/*
+ * Resolves every function of table[0..n) into the struct at api, stopping at the first
+ * missing one: false then (l->err, l->failure set by dynlib_sym, naming the file and the
+ * function), with *missing (if not NULL) its name for callers that report their own error.
+ */
+bool dynlib_resolve_all(struct dynlib *l, void *api, const struct dynlib_sym *table, size_t n,
+                        const char **missing);
+
+#define DYNLIB_N(table) (sizeof(table) / sizeof((table)[0]))
 
 #endif

@@ -5,25 +5,25 @@
 
 static struct dynlib esys = DYNLIB_INIT(DGA_LIBTSS2_ESYS_FILE, DGA_LIBTSS2_ESYS_TEST_ENV);
 static struct dynlib tctildr = DYNLIB_INIT(DGA_LIBTSS2_TCTILDR_FILE, DGA_LIBTSS2_TCTILDR_TEST_ENV);
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct tss_api api;
 
+#define TSS_API_SYM(member, fn) DYNLIB_SYM(struct tss_api, member, fn),
+static const struct dynlib_sym esys_syms[] = {TSS_ESYS_FUNCTIONS(TSS_API_SYM)};
+static const struct dynlib_sym tctildr_syms[] = {TSS_TCTILDR_FUNCTIONS(TSS_API_SYM)};
+#undef TSS_API_SYM
+
+/* The TCTI loader is opened only once ESYS is complete: its status stays OK otherwise. */
 static void load(void)
 {
-    bool ok = dynlib_open(&esys);
-#define TSS_API_RESOLVE_ESYS(member, fn) ok = ok && DYNLIB_RESOLVE(&esys, api, member, fn);
-    TSS_ESYS_FUNCTIONS(TSS_API_RESOLVE_ESYS)
-#undef TSS_API_RESOLVE_ESYS
-    ok = ok && dynlib_open(&tctildr);
-#define TSS_API_RESOLVE_TCTILDR(member, fn) ok = ok && DYNLIB_RESOLVE(&tctildr, api, member, fn);
-    TSS_TCTILDR_FUNCTIONS(TSS_API_RESOLVE_TCTILDR)
-#undef TSS_API_RESOLVE_TCTILDR
+    (void)(dynlib_open(&esys) &&
+           dynlib_resolve_all(&esys, &api, esys_syms, DYNLIB_N(esys_syms), NULL) &&
+           dynlib_open(&tctildr) &&
+           dynlib_resolve_all(&tctildr, &api, tctildr_syms, DYNLIB_N(tctildr_syms), NULL));
 }
 
 dga_err tss_api_load(const struct tss_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&once, load);
-    dga_err e = dynlib_status(&esys, diag);
+    dga_err e = dynlib_load(&esys, load, diag); /* loads both, once */
     if (e == DGA_E_OK) {
         e = dynlib_status(&tctildr, diag);
     }

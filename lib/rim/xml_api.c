@@ -10,12 +10,15 @@ static struct dynlib lib = DYNLIB_INIT(DGA_LIBXML2_FILE, DGA_LIBXML2_TEST_ENV);
 static struct xml_api api;
 const struct xml_api *rim_xml_api;
 
+static const struct dynlib_sym syms[] = {
+#define XML_API_SYM(member, fn) DYNLIB_SYM(struct xml_api, member, fn),
+    XML_API_FUNCTIONS(XML_API_SYM)
+#undef XML_API_SYM
+};
+
 static void load(void)
 {
-    bool ok = dynlib_open(&lib);
-#define XML_API_RESOLVE(member, fn) ok = ok && DYNLIB_RESOLVE(&lib, api, member, fn);
-    XML_API_FUNCTIONS(XML_API_RESOLVE)
-#undef XML_API_RESOLVE
+    bool ok = dynlib_open(&lib) && dynlib_resolve_all(&lib, &api, syms, DYNLIB_N(syms), NULL);
     const xmlFreeFunc *free_var = ok ? dynlib_sym(&lib, "xmlFree") : NULL;
     if (free_var == NULL || *free_var == NULL) {
         if (ok && free_var != NULL) {
@@ -32,13 +35,9 @@ static void load(void)
 
 dga_err xml_api_load(const struct xml_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&lib.once, load);
-    dga_err e = dynlib_status(&lib, diag);
-    if (e != DGA_E_OK) {
-        return e;
-    }
-    if (ret != NULL) {
+    dga_err e = dynlib_load(&lib, load, diag);
+    if (e == DGA_E_OK && ret != NULL) {
         *ret = &api;
     }
-    return DGA_E_OK;
+    return e;
 }

@@ -6,18 +6,20 @@
 static struct dynlib lib = DYNLIB_INIT(DGA_LIBMHD_FILE, DGA_LIBMHD_TEST_ENV);
 static struct mhd_api api;
 
+static const struct dynlib_sym syms[] = {
+#define MHD_API_SYM(member, fn) DYNLIB_SYM(struct mhd_api, member, fn),
+    MHD_API_FUNCTIONS(MHD_API_SYM)
+#undef MHD_API_SYM
+};
+
 static void load(void)
 {
-    bool ok = dynlib_open(&lib);
-#define MHD_API_RESOLVE(member, fn) ok = ok && DYNLIB_RESOLVE(&lib, api, member, fn);
-    MHD_API_FUNCTIONS(MHD_API_RESOLVE)
-#undef MHD_API_RESOLVE
+    (void)(dynlib_open(&lib) && dynlib_resolve_all(&lib, &api, syms, DYNLIB_N(syms), NULL));
 }
 
 dga_err mhd_api_load(const struct mhd_api **ret, struct dga_diag *diag)
 {
-    pthread_once(&lib.once, load);
-    dga_err e = dynlib_status(&lib, diag);
+    dga_err e = dynlib_load(&lib, load, diag);
     if (e == DGA_E_OK && ret != NULL) {
         *ret = &api;
     }

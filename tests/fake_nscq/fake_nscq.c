@@ -30,6 +30,7 @@
 
 #include "collect/nscq_api.h"
 #include "resign.h"
+#include "scenario.h"
 
 #define FAKE_PROTO(name, rt, params) rt name params;
 DGA_NSCQ_FUNCTIONS(FAKE_PROTO)
@@ -90,84 +91,6 @@ static struct {
 
 /* ---- scenario ---- */
 
-static void path_join(const char *scenario, const char *rel, char *out, size_t cap)
-{
-    if (rel[0] == '/') {
-        snprintf(out, cap, "%s", rel);
-        return;
-    }
-    const char *slash = strrchr(scenario, '/');
-    int dir_len = slash != NULL ? (int)(slash - scenario) : 1;
-    snprintf(out, cap, "%.*s/%s", dir_len, slash != NULL ? scenario : ".", rel);
-}
-
-static char *read_file(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    char *buf = malloc(1 << 20);
-    size_t n = buf != NULL ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *ret_len = n;
-    }
-    return buf;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Hex text (whitespace ignored) to bytes in out[cap]; returns the byte count or -1. */
-static long unhex(const char *text, size_t len, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (size_t i = 0; i < len; i++) {
-        int v = hexval(text[i]);
-        if (v < 0) {
-            if (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t') {
-                continue;
-            }
-            return -1;
-        }
-        if (hi < 0) {
-            hi = v;
-        } else if (n == cap) {
-            return -1;
-        } else {
-            out[n++] = (unsigned char)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    return hi < 0 ? (long)n : -1;
-}
-
-static long get_long(json_t *s, const char *key, long dflt)
-{
-    json_t *v = json_object_get(s, key);
-    return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
-}
-
-static const char *get_str(json_t *s, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(s, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
 static unsigned rd16(const unsigned char *p)
 {
     return (unsigned)p[0] | (unsigned)p[1] << 8;
@@ -212,24 +135,12 @@ static void find_tlvs(void)
 static bool load_leaf(const char *dir, const char *chain, size_t chain_len, long leaf,
                       struct fake_switch *s)
 {
-    static const char end[] = "-----END CERTIFICATE-----\n";
-    const char *rest = strstr(chain, end);
     char path[4200];
-    size_t leaf_len = 0;
     snprintf(path, sizeof path, "%s/switch%ld.pem", dir, leaf);
-    char *pem = rest != NULL ? read_file(path, &leaf_len) : NULL;
-    if (pem == NULL) {
+    s->chain = fake_leaf_chain(path, chain, chain_len, &s->chain_len);
+    if (s->chain == NULL) {
         return false;
     }
-    rest += sizeof end - 1;
-    size_t rest_len = chain_len - (size_t)(rest - chain);
-    s->chain = malloc(leaf_len + rest_len + 1);
-    if (s->chain != NULL) {
-        memcpy(s->chain, pem, leaf_len);
-        memcpy(s->chain + leaf_len, rest, rest_len + 1);
-        s->chain_len = leaf_len + rest_len;
-    }
-    free(pem);
     snprintf(path, sizeof path, "%s/switch%ld.key", dir, leaf);
     s->key = fake_read_key(path);
     return s->chain != NULL && s->key != NULL;
@@ -238,12 +149,12 @@ static bool load_leaf(const char *dir, const char *chain, size_t chain_len, long
 static bool load_blobs(json_t *s, const char *scenario)
 {
     char path[4096], dir[4096];
-    path_join(scenario, get_str(s, "report", "report.hex"), path, sizeof path);
+    fake_path_join(scenario, fake_get_str(s, "report", "report.hex"), path, sizeof path);
     size_t len = 0;
-    char *text = read_file(path, &len);
+    char *text = fake_read_file(path, &len);
     fake.report = malloc(NSCQ_ATTESTATION_REPORT_SIZE);
     long n = text != NULL && fake.report != NULL
-                 ? unhex(text, len, fake.report, NSCQ_ATTESTATION_REPORT_SIZE)
+                 ? fake_unhex(text, len, fake.report, NSCQ_ATTESTATION_REPORT_SIZE)
                  : -1;
     free(text);
     if (n < FAKE_SIG_LEN + 37) {
@@ -251,12 +162,12 @@ static bool load_blobs(json_t *s, const char *scenario)
     }
     fake.report_len = (size_t)n;
     find_tlvs();
-    path_join(scenario, get_str(s, "chain", "certchain.pem"), path, sizeof path);
+    fake_path_join(scenario, fake_get_str(s, "chain", "certchain.pem"), path, sizeof path);
     size_t chain_len = 0;
-    char *chain = read_file(path, &chain_len);
-    const char *leaves = get_str(s, "leaves", NULL);
-    path_join(leaves != NULL ? scenario : path, leaves != NULL ? leaves : "leaves", dir,
-              sizeof dir);
+    char *chain = fake_read_file(path, &chain_len);
+    const char *leaves = fake_get_str(s, "leaves", NULL);
+    fake_path_join(leaves != NULL ? scenario : path, leaves != NULL ? leaves : "leaves", dir,
+                   sizeof dir);
     bool ok = chain != NULL;
     for (unsigned i = 0; ok && i < fake.n; i++) {
         ok = load_leaf(dir, chain, chain_len, (long)(i % 8), &fake.sw[i]);
@@ -271,12 +182,12 @@ static void load_injection(json_t *o, struct fake_injection *inj)
     if (!json_is_object(o)) {
         return;
     }
-    snprintf(inj->call, sizeof inj->call, "%s", get_str(o, "call", ""));
-    snprintf(inj->path, sizeof inj->path, "%s", get_str(o, "path", ""));
-    inj->sw = get_long(o, "switch", -1);
-    inj->rc = (int)get_long(o, "rc", NSCQ_RC_ERROR_UNSPECIFIED);
+    snprintf(inj->call, sizeof inj->call, "%s", fake_get_str(o, "call", ""));
+    snprintf(inj->path, sizeof inj->path, "%s", fake_get_str(o, "path", ""));
+    inj->sw = fake_get_long(o, "switch", -1);
+    inj->rc = (int)fake_get_long(o, "rc", NSCQ_RC_ERROR_UNSPECIFIED);
     inj->callback = json_is_true(json_object_get(o, "callback"));
-    inj->ms = get_long(o, "ms", 0);
+    inj->ms = fake_get_long(o, "ms", 0);
 }
 
 /* An 8-byte PDI from 16 hex digits at arr[i]; false (out untouched) if absent or malformed. */
@@ -285,7 +196,7 @@ static bool pdi_at(json_t *arr, size_t i, unsigned char *out)
     const char *h = json_string_value(json_array_get(arr, i));
     unsigned char tmp[FAKE_PDI_LEN];
     if (h == NULL || strlen(h) != 2 * FAKE_PDI_LEN ||
-        unhex(h, strlen(h), tmp, sizeof tmp) != FAKE_PDI_LEN) {
+        fake_unhex(h, strlen(h), tmp, sizeof tmp) != FAKE_PDI_LEN) {
         return false;
     }
     memcpy(out, tmp, sizeof tmp);
@@ -307,8 +218,8 @@ static void load_patches(json_t *s, unsigned i)
     const char *nonce = json_string_value(per_switch_value(s, "nonces", i));
     w->position = json_is_integer(pos) ? (long)json_integer_value(pos) : -1;
     w->lock = json_is_integer(lock) ? (long)json_integer_value(lock) : -1;
-    w->has_nonce = nonce != NULL &&
-                   unhex(nonce, strlen(nonce), w->nonce, sizeof w->nonce) == (long)sizeof w->nonce;
+    w->has_nonce = nonce != NULL && fake_unhex(nonce, strlen(nonce), w->nonce, sizeof w->nonce) ==
+                                        (long)sizeof w->nonce;
 }
 
 static void load_switch(json_t *s, unsigned i)
@@ -326,9 +237,9 @@ static void load_switch(json_t *s, unsigned i)
         snprintf(w->label, sizeof w->label, "SWITCH-505152535455565758595a5b5c5d5e%02x", i);
     }
     w->arch = json_is_array(arch) ? (int)json_integer_value(json_array_get(arch, i))
-                                  : (int)get_long(s, "arch", NSCQ_ARCH_LS10);
+                                  : (int)fake_get_long(s, "arch", NSCQ_ARCH_LS10);
     w->tnvl = json_is_array(tnvl) ? (int)json_integer_value(json_array_get(tnvl, i))
-                                  : (int)get_long(s, "tnvl", NSCQ_DEVICE_TNVL_MODE_LOCKED);
+                                  : (int)fake_get_long(s, "tnvl", NSCQ_DEVICE_TNVL_MODE_LOCKED);
     w->has_pdi = pdi_at(json_object_get(s, "pdis"), i, w->pdi);
     json_t *gpus = json_array_get(json_object_get(s, "gpu_pdis"), i);
     w->has_gpu_pdis = json_array_size(gpus) == FAKE_GPU_PDIS;
@@ -357,15 +268,15 @@ static bool load(void)
         json_decref(s);
         return false;
     }
-    long n = get_long(s, "switches", 4);
+    long n = fake_get_long(s, "switches", 4);
     fake.n = n < 0 ? 0 : n > FAKE_MAX_SWITCHES ? FAKE_MAX_SWITCHES : (unsigned)n;
     for (unsigned i = 0; i < fake.n; i++) {
         load_switch(s, i);
     }
     load_injection(json_object_get(s, "fail"), &fake.fail);
     load_injection(json_object_get(s, "hang"), &fake.hang);
-    fake.report_size = get_long(s, "report_size", -1);
-    fake.chain_size = get_long(s, "chain_size", -1);
+    fake.report_size = fake_get_long(s, "report_size", -1);
+    fake.chain_size = fake_get_long(s, "chain_size", -1);
     fake.twice = json_is_true(json_object_get(s, "callback_twice"));
     bool ok = load_blobs(s, scenario);
     json_decref(s);
@@ -378,13 +289,6 @@ static bool load(void)
 
 /* ---- injection ---- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 static bool matches(const struct fake_injection *inj, const char *call, const char *path, long sw)
 {
     return inj->call[0] != '\0' && strcmp(inj->call, call) == 0 &&
@@ -396,7 +300,7 @@ static bool matches(const struct fake_injection *inj, const char *call, const ch
 static nscq_rc_t injected(const char *call, const char *path, long sw, bool *to_callback)
 {
     if (matches(&fake.hang, call, path, sw)) {
-        sleep_ms(fake.hang.ms);
+        fake_sleep_ms(fake.hang.ms);
     }
     if (to_callback != NULL) {
         *to_callback = false;

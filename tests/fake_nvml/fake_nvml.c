@@ -41,6 +41,7 @@
 
 #include "collect/nvml_api.h"
 #include "resign.h"
+#include "scenario.h"
 
 /* Prototypes from the subset, so every definition here must match it. */
 #define FAKE_PROTO(name, rt, params) rt name params;
@@ -103,109 +104,15 @@ static struct {
 
 /* ---- scenario ---- */
 
-static void path_join(const char *scenario, const char *rel, char *out, size_t cap)
-{
-    if (rel[0] == '/') {
-        snprintf(out, cap, "%s", rel);
-        return;
-    }
-    const char *slash = strrchr(scenario, '/');
-    int dir_len = slash != NULL ? (int)(slash - scenario) : 1;
-    snprintf(out, cap, "%.*s/%s", dir_len, slash != NULL ? scenario : ".", rel);
-}
-
-static char *read_file(const char *path, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    char *buf = malloc(1 << 20);
-    size_t n = buf != NULL ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *ret_len = n;
-    }
-    return buf;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Hex text (whitespace ignored) to bytes in place; returns the byte count or -1. */
-static long unhex(char *text, size_t len)
-{
-    size_t out = 0;
-    int hi = -1;
-    for (size_t i = 0; i < len; i++) {
-        int v = hexval(text[i]);
-        if (v < 0) {
-            if (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t') {
-                continue;
-            }
-            return -1;
-        }
-        if (hi < 0) {
-            hi = v;
-        } else {
-            text[out++] = (char)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    return hi < 0 ? (long)out : -1;
-}
-
-static unsigned get_uint(json_t *s, const char *key, unsigned dflt)
-{
-    json_t *v = json_object_get(s, key);
-    return json_is_integer(v) ? (unsigned)json_integer_value(v) : dflt;
-}
-
-static long get_long(json_t *s, const char *key, long dflt)
-{
-    json_t *v = json_object_get(s, key);
-    return json_is_integer(v) ? (long)json_integer_value(v) : dflt;
-}
-
-static const char *get_str(json_t *s, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(s, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
 /* GPU i's chain: leaves/gpu<i>.pem, then GPU 0's chain after its first certificate. */
 static bool load_leaf(const char *dir, unsigned i)
 {
-    static const char end[] = "-----END CERTIFICATE-----\n";
-    const char *rest = strstr(fake.chain[0], end);
     char path[4200];
-    size_t leaf_len = 0;
     snprintf(path, sizeof path, "%s/gpu%u.pem", dir, i);
-    char *leaf = rest != NULL ? read_file(path, &leaf_len) : NULL;
-    if (leaf == NULL) {
+    fake.chain[i] = fake_leaf_chain(path, fake.chain[0], fake.chain_len[0], &fake.chain_len[i]);
+    if (fake.chain[i] == NULL) {
         return false;
     }
-    rest += sizeof end - 1;
-    size_t rest_len = fake.chain_len[0] - (size_t)(rest - fake.chain[0]);
-    fake.chain[i] = malloc(leaf_len + rest_len + 1);
-    if (fake.chain[i] != NULL) {
-        memcpy(fake.chain[i], leaf, leaf_len);
-        memcpy(fake.chain[i] + leaf_len, rest, rest_len + 1);
-        fake.chain_len[i] = leaf_len + rest_len;
-    }
-    free(leaf);
     snprintf(path, sizeof path, "%s/gpu%u.key", dir, i);
     fake.key[i] = fake_read_key(path);
     return fake.chain[i] != NULL && fake.key[i] != NULL;
@@ -217,7 +124,7 @@ static bool load_chains(const char *dir)
     char path[4200];
     for (unsigned i = 0; i < fake.gpus; i++) {
         snprintf(path, sizeof path, "%s/gpu%u.pem", dir, i);
-        fake.chain[i] = read_file(path, &fake.chain_len[i]);
+        fake.chain[i] = fake_read_file(path, &fake.chain_len[i]);
         snprintf(path, sizeof path, "%s/gpu%u.key", dir, i);
         fake.key[i] = fake_read_key(path);
         if (fake.chain[i] == NULL || fake.key[i] == NULL) {
@@ -231,11 +138,11 @@ static bool load_leaves(json_t *s, const char *scenario, const char *chain_path)
 {
     bool shared = json_is_true(json_object_get(s, "shared_leaf"));
     char dir[4096];
-    const char *leaves = get_str(s, "leaves", NULL);
+    const char *leaves = fake_get_str(s, "leaves", NULL);
     if (leaves != NULL) {
-        path_join(scenario, leaves, dir, sizeof dir);
+        fake_path_join(scenario, leaves, dir, sizeof dir);
     } else {
-        path_join(chain_path, "leaves", dir, sizeof dir); /* next to the chain */
+        fake_path_join(chain_path, "leaves", dir, sizeof dir); /* next to the chain */
     }
     for (unsigned i = 1; i < fake.gpus; i++) {
         if (shared) {
@@ -256,25 +163,26 @@ static bool load_leaves(json_t *s, const char *scenario, const char *chain_path)
 static bool load_blobs(json_t *s, const char *scenario)
 {
     char path[4096];
-    path_join(scenario, get_str(s, "report", "report.hex"), path, sizeof path);
+    fake_path_join(scenario, fake_get_str(s, "report", "report.hex"), path, sizeof path);
     size_t len = 0;
-    char *text = read_file(path, &len);
-    long n = text != NULL ? unhex(text, len) : -1;
+    char *text = fake_read_file(path, &len);
+    long n = text != NULL ? fake_unhex(text, len, (unsigned char *)text, len) : -1;
     if (n < FAKE_SIG_LEN + 36) {
         free(text);
         return false;
     }
     fake.report = (unsigned char *)text;
     fake.report_len = (size_t)n;
-    const char *chains = get_str(s, "chains", NULL);
+    const char *chains = fake_get_str(s, "chains", NULL);
     if (chains != NULL) {
-        path_join(scenario, chains, path, sizeof path);
+        fake_path_join(scenario, chains, path, sizeof path);
         return load_chains(path);
     }
     char chain_path[4096];
-    path_join(scenario, get_str(s, "chain", "certchain.pem"), chain_path, sizeof chain_path);
-    fake.chain[0] = read_file(chain_path, &fake.chain_len[0]);
-    path_join(scenario, get_str(s, "key", "leaf.key"), path, sizeof path);
+    fake_path_join(scenario, fake_get_str(s, "chain", "certchain.pem"), chain_path,
+                   sizeof chain_path);
+    fake.chain[0] = fake_read_file(chain_path, &fake.chain_len[0]);
+    fake_path_join(scenario, fake_get_str(s, "key", "leaf.key"), path, sizeof path);
     fake.key[0] = fake_read_key(path);
     return fake.chain[0] != NULL && fake.key[0] != NULL && load_leaves(s, scenario, chain_path);
 }
@@ -284,26 +192,23 @@ static void load_injections(json_t *s)
     json_t *fail = json_object_get(s, "fail");
     fake.fail.call[0] = '\0';
     if (json_is_object(fail)) {
-        snprintf(fake.fail.call, sizeof fake.fail.call, "%s", get_str(fail, "call", ""));
-        fake.fail.rc = (int)get_long(fail, "rc", NVML_ERROR_UNKNOWN);
-        fake.fail.device = get_long(fail, "device", -1);
+        snprintf(fake.fail.call, sizeof fake.fail.call, "%s", fake_get_str(fail, "call", ""));
+        fake.fail.rc = (int)fake_get_long(fail, "rc", NVML_ERROR_UNKNOWN);
+        fake.fail.device = fake_get_long(fail, "device", -1);
     }
     json_t *hang = json_object_get(s, "hang");
     fake.hang_call[0] = '\0';
     if (json_is_object(hang)) {
-        snprintf(fake.hang_call, sizeof fake.hang_call, "%s", get_str(hang, "call", ""));
-        fake.hang_ms = get_long(hang, "ms", 0);
+        snprintf(fake.hang_call, sizeof fake.hang_call, "%s", fake_get_str(hang, "call", ""));
+        fake.hang_ms = fake_get_long(hang, "ms", 0);
     }
-    fake.report_size = get_long(s, "report_size", -1);
-    fake.chain_size = get_long(s, "chain_size", -1);
+    fake.report_size = fake_get_long(s, "report_size", -1);
+    fake.chain_size = fake_get_long(s, "chain_size", -1);
     fake.corrupt_signature = json_is_true(json_object_get(s, "corrupt_signature"));
-    const char *nonce = get_str(s, "nonce_override", NULL);
+    const char *nonce = fake_get_str(s, "nonce_override", NULL);
     fake.has_nonce_override = false;
     if (nonce != NULL && strlen(nonce) == 64) {
-        char tmp[65];
-        memcpy(tmp, nonce, 65);
-        fake.has_nonce_override = unhex(tmp, 64) == 32;
-        memcpy(fake.nonce_override, tmp, 32);
+        fake.has_nonce_override = fake_unhex(nonce, 64, fake.nonce_override, 32) == 32;
     }
 }
 
@@ -324,15 +229,10 @@ static bool load_links(json_t *links, struct fake_patch *p)
     }
     for (size_t k = 0; k < n; k++) {
         const char *h = json_string_value(json_array_get(links, k));
-        char tmp[2 * FAKE_PDI_LEN + 1];
-        if (h == NULL || strlen(h) != 2 * FAKE_PDI_LEN) {
+        if (h == NULL || strlen(h) != 2 * FAKE_PDI_LEN ||
+            fake_unhex(h, 2 * FAKE_PDI_LEN, p->links[k], FAKE_PDI_LEN) != FAKE_PDI_LEN) {
             return false;
         }
-        memcpy(tmp, h, sizeof tmp);
-        if (unhex(tmp, 2 * FAKE_PDI_LEN) != FAKE_PDI_LEN) {
-            return false;
-        }
-        memcpy(p->links[k], tmp, FAKE_PDI_LEN);
     }
     p->n_links = n;
     return true;
@@ -356,21 +256,21 @@ static bool load_patches(json_t *s)
 
 static void load_identity(json_t *s)
 {
-    fake.gpus = get_uint(s, "gpus", 1);
+    fake.gpus = fake_get_uint(s, "gpus", 1);
     if (fake.gpus > FAKE_MAX_GPUS) {
         fake.gpus = FAKE_MAX_GPUS;
     }
-    fake.arch = get_uint(s, "arch", NVML_DEVICE_ARCH_HOPPER);
-    fake.board_id = get_uint(s, "board_id", 0x1010);
-    fake.environment = get_uint(s, "environment", 2);
-    fake.cc_feature = get_uint(s, "cc_feature", 1);
-    fake.devtools_mode = get_uint(s, "devtools_mode", 0);
-    fake.multi_gpu_mode = get_uint(s, "multi_gpu_mode", 0);
-    fake.ready_state = get_uint(s, "ready_state", 0);
+    fake.arch = fake_get_uint(s, "arch", NVML_DEVICE_ARCH_HOPPER);
+    fake.board_id = fake_get_uint(s, "board_id", 0x1010);
+    fake.environment = fake_get_uint(s, "environment", 2);
+    fake.cc_feature = fake_get_uint(s, "cc_feature", 1);
+    fake.devtools_mode = fake_get_uint(s, "devtools_mode", 0);
+    fake.multi_gpu_mode = fake_get_uint(s, "multi_gpu_mode", 0);
+    fake.ready_state = fake_get_uint(s, "ready_state", 0);
     snprintf(fake.driver_version, sizeof fake.driver_version, "%s",
-             get_str(s, "driver_version", "545.00"));
+             fake_get_str(s, "driver_version", "545.00"));
     snprintf(fake.vbios_version, sizeof fake.vbios_version, "%s",
-             get_str(s, "vbios_version", "96.00.5E.00.01"));
+             fake_get_str(s, "vbios_version", "96.00.5E.00.01"));
     json_t *ids = json_object_get(s, "pci_bus_ids");
     json_t *uuids = json_object_get(s, "uuids");
     for (unsigned i = 0; i < fake.gpus; i++) {
@@ -416,13 +316,13 @@ static bool load(void)
     }
     load_identity(s);
     load_injections(s);
-    const char *record = get_str(s, "ready_record", "");
+    const char *record = fake_get_str(s, "ready_record", "");
     if (record[0] != '\0') {
-        path_join(scenario, record, fake.ready_record, sizeof fake.ready_record);
+        fake_path_join(scenario, record, fake.ready_record, sizeof fake.ready_record);
     }
-    const char *state_file = get_str(s, "ready_state_file", "");
+    const char *state_file = fake_get_str(s, "ready_state_file", "");
     if (state_file[0] != '\0') {
-        path_join(scenario, state_file, fake.ready_state_file, sizeof fake.ready_state_file);
+        fake_path_join(scenario, state_file, fake.ready_state_file, sizeof fake.ready_state_file);
     }
     bool ok = load_patches(s) && load_blobs(s, scenario);
     json_decref(s);
@@ -451,18 +351,11 @@ static void reload_if_changed(void)
 
 /* ---- injection ---- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* The injected result of `call` on device (-1 for system calls), or success. */
 static nvmlReturn_t injected(const char *call, long device)
 {
     if (strcmp(fake.hang_call, call) == 0) {
-        sleep_ms(fake.hang_ms);
+        fake_sleep_ms(fake.hang_ms);
     }
     if (strcmp(fake.fail.call, call) == 0 &&
         (fake.fail.device < 0 || device < 0 || fake.fail.device == device)) {

@@ -438,17 +438,32 @@ eq "past rim-max-stale, upstream down: 502" "$code" 502
 stop p9
 
 echo "== background half-life refresh"
-proxy p10 --cache-dir "$tmp/cache10" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --rim-ttl 2s \
+# No fixed sleeps against the refresher's ticks: the proxy reads the wall clock in whole
+# seconds, so a 2 s TTL left a refreshed entry less than a second of life, and a loaded
+# machine that delayed one tick saw it expire (REFRESH). Instead: wait (bounded) until the
+# refresher has fetched, then ask once the first answer's own expiry has passed. Only a
+# refreshed, stored entry can then be a HIT, and it expires expires(b1) + 3 s at the
+# earliest (fetched at half-life, ttl 6 s): three seconds of slack, not a fraction of one.
+proxy p10 --cache-dir "$tmp/cache10" --ocsp-url "$ocsp_url" --rim-url "$rim_url" --rim-ttl 6s \
     --refresh-interval 1s
 http b1 "http://127.0.0.1:$p10_port/v1/rim/NV_RIM_E"
 eq "RIM MISS" "$(header b1 X-Dstack-Cache)" MISS
+expires1=$(header b1 X-Dstack-Cache-Expires)
 before=$(fake_count)
-sleep 2.5
-after=$(fake_count)
+after=$before
+for _ in $(seq 100); do # 20 s at most; the half-life is 3 s
+    after=$(fake_count)
+    [ "$after" -gt "$before" ] && break
+    sleep 0.2
+done
 [ "$after" -gt "$before" ] && ok "refresher fetched without a client ($before -> $after)" ||
     fail "refresher did not fetch ($before -> $after)"
+while [ "$(date +%s)" -lt "$expires1" ]; do sleep 0.1; done
 http b2 "http://127.0.0.1:$p10_port/v1/rim/NV_RIM_E"
-eq "refreshed entry: HIT" "$(header b2 X-Dstack-Cache)" HIT
+eq "refreshed entry, first answer's expiry passed: HIT" "$(header b2 X-Dstack-Cache)" HIT
+expires2=$(header b2 X-Dstack-Cache-Expires)
+[ "${expires2:-0}" -gt "$expires1" ] && ok "... a later expiry ($expires1 -> $expires2)" ||
+    fail "refreshed entry's expiry: got '$expires2', want after $expires1"
 contains "refresh logged" "$tmp/p10.log" "refresh rim: REFRESH (HTTP 200)"
 stop p10
 
