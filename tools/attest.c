@@ -186,27 +186,6 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
     return EXIT_VERIFIED;
 }
 
-static int load_policy(const char *path, struct dga_policy **ret)
-{
-    if (path == NULL) {
-        return dga_policy_default(ret) == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
-    }
-    uint8_t *text = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(path, DGA_POLICY_MAX_BYTES, &text, &len);
-    if (rc == EXIT_VERIFIED) {
-        struct dga_diag diag = {0};
-        dga_err e = dga_policy_parse((const char *)text, len, ret, &diag);
-        if (e != DGA_E_OK) {
-            cli_error("%s: %s [%s] (%s)", path, dga_err_message(e), dga_err_name(e),
-                      diag.field != NULL ? diag.field : "document");
-            rc = EXIT_USAGE;
-        }
-    }
-    free(text);
-    return rc;
-}
-
 /* --ocsp-max-age: seconds, 0 (explicitly unlimited, nextUpdate still bounds) to 10 years. */
 static int parse_max_age(const char *s, struct dga_ocsp_source *src)
 {
@@ -308,7 +287,7 @@ static int setup(struct attest_run *run)
         rc = EXIT_IO;
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_policy(a->policy, &run->policy);
+        rc = cli_load_policy(a->policy, &run->policy);
     }
     if (rc == EXIT_VERIFIED) {
         rc = setup_ocsp(run);

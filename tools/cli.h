@@ -8,7 +8,9 @@
 
 #include "dga/evidence.h"
 #include "dga/ocsp.h"
+#include "dga/policy.h"
 #include "dga/rim.h"
+#include "dga/topology.h"
 #include "dga/verify.h"
 
 #define PROGRAM "dstack-gpu-attest"
@@ -103,6 +105,24 @@ int cli_load_trust(const char *path, dga_err (*nvidia_root)(struct dga_trust *),
 
 /* Reads and parses a RIM document; prints the error itself. Returns an exit code. */
 int cli_load_rim(const char *path, struct dga_rim **ret);
+
+/*
+ * The policy document at path, or the built-in default when path is NULL;
+ * prints the error itself ("<path>: <message> [<name>] (<field>)", exit 2).
+ * `attest` and `topology check` (its "ppcie" object) read it alike.
+ */
+int cli_load_policy(const char *path, struct dga_policy **ret);
+
+/* The topology options of a policy's "ppcie" object: counts and gpu_pdi_in_cert. */
+void cli_topology_options(const struct dga_policy *p, struct dga_topology_options *ret);
+
+/*
+ * The topology section of the text output, from dga_topology_json: each GPU's
+ * links, each NVSwitch's PDI, position, lock status and named GPUs, the
+ * expected and seen counts with the outcome, and every finding
+ * (tools/topology_text.c). `topology check` and `attest` print the same.
+ */
+void cli_print_topology(const json_t *topology);
 
 /* Subject, issuer, serial and validity of a certificate, for JSON output. */
 json_t *cli_cert_json(X509 *x);

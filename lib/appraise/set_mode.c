@@ -138,8 +138,8 @@ static dga_err check_ppcie(const struct dga_evidence_set *set,
     }
     struct dga_topology_options topt = opt->topology;
     memcpy(topt.nonce, opt->verify.nonce, DGA_NONCE_LEN);
-    dga_err e = dga_topology_check(v->gpus, v->n_gpus, v->switches, v->n_switches, &topt,
-                                   &a->topology);
+    dga_err e =
+        dga_topology_check(v->gpus, v->n_gpus, v->switches, v->n_switches, &topt, &a->topology);
     if (e != DGA_E_OK) { /* more of a kind than the set can hold: cannot happen, fail closed */
         a->topology.pass = false;
         a->topology.err = e;
