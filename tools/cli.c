@@ -171,6 +171,21 @@ int cli_load_rim(const char *path, struct dga_rim **ret)
     return EXIT_VERIFIED;
 }
 
+int cli_load_evidence_kind(const char *opt, const char *path, bool want_switch,
+                           struct dga_evidence_set *set)
+{
+    struct evidence_args ev = {.evidence = path};
+    int rc = cli_load_evidence(&ev, set);
+    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
+        if (dga_arch_is_switch(set->dev[i].arch) != want_switch) {
+            cli_error("%s: item %zu is %s evidence, expected %s", opt, i,
+                      dga_arch_name(set->dev[i].arch), want_switch ? "NVSwitch" : "GPU");
+            rc = EXIT_USAGE;
+        }
+    }
+    return rc;
+}
+
 int cli_load_policy(const char *path, struct dga_policy **ret)
 {
     if (path == NULL) {

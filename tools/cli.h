@@ -87,6 +87,14 @@ bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev);
  */
 int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *ret);
 
+/*
+ * One nvattest evidence file (the option named opt) whose every item must be
+ * of one kind: NVSwitch (want_switch) or GPU. An item of the other kind is
+ * "<opt>: item <i> is <arch> evidence, expected GPU|NVSwitch", EXIT_USAGE.
+ */
+int cli_load_evidence_kind(const char *opt, const char *path, bool want_switch,
+                           struct dga_evidence_set *set);
+
 /* Reads a file whole, capped; prints the error itself. Returns an exit code. */
 int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
 /*

@@ -103,22 +103,6 @@ static int parse_args(int argc, char **argv, struct topo_args *a)
     return EXIT_VERIFIED;
 }
 
-/* One evidence file, every item of the kind the option names. */
-static int load_kind(const char *opt, const char *path, bool want_switch,
-                     struct dga_evidence_set *set)
-{
-    struct evidence_args ev = {.evidence = path};
-    int rc = cli_load_evidence(&ev, set);
-    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
-        if (dga_arch_is_switch(set->dev[i].arch) != want_switch) {
-            cli_error("%s: item %zu is %s evidence, expected %s", opt, i,
-                      dga_arch_name(set->dev[i].arch), want_switch ? "NVSwitch" : "GPU");
-            rc = EXIT_USAGE;
-        }
-    }
-    return rc;
-}
-
 static int load_inputs(const struct topo_args *a, struct dga_trust *trust,
                        struct dga_verify_options *vo, struct topo_run *run)
 {
@@ -137,10 +121,10 @@ static int load_inputs(const struct topo_args *a, struct dga_trust *trust,
         rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, trust);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_kind("--gpu-evidence", a->gpu_evidence, false, &run->gpus);
+        rc = cli_load_evidence_kind("--gpu-evidence", a->gpu_evidence, false, &run->gpus);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_kind("--switch-evidence", a->switch_evidence, true, &run->switches);
+        rc = cli_load_evidence_kind("--switch-evidence", a->switch_evidence, true, &run->switches);
     }
     vo->trust = trust;
     memcpy(run->opt.nonce, vo->nonce, DGA_NONCE_LEN);
