@@ -258,8 +258,7 @@ static void test_ppcie_board_passes(void **state)
     assert_int_equal(json_integer_value(json_object_get(sw, "pcie_mode")), 3);
     /* the switches appraise whole; the GPUs lack a 590.12 driver RIM here (a device failure) */
     for (size_t i = 0; i < r->set.n; i++) {
-        assert_int_equal(r->ap.dev[i].err,
-                         i < BOARD_GPUS ? DGA_E_RIM_NOT_FOUND : DGA_E_OK);
+        assert_int_equal(r->ap.dev[i].err, i < BOARD_GPUS ? DGA_E_RIM_NOT_FOUND : DGA_E_OK);
     }
     assert_json_mode(r, "ppcie");
     run_free(r);
@@ -359,22 +358,18 @@ static void test_ppcie_board_any(void **state)
     assert_int_equal(mode_reasons(&r->ap), BOARD_GPUS + BOARD_SWITCHES);
     assert_mode_failure(&r->ap, DGA_E_MODE_PPCIE_EVIDENCE,
                         "GPU-0: mode: mode-ppcie-evidence: TLV 21 (protected PCIe status) is 0xAA");
-    assert_true(
-        has_reason(&r->ap, "SWITCH-3: mode: mode-switch-in-cc: an NVSwitch in a single-GPU CC set"));
+    assert_true(has_reason(
+        &r->ap, "SWITCH-3: mode: mode-switch-in-cc: an NVSwitch in a single-GPU CC set"));
     run_free(r);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mode_names),
-        cmocka_unit_test(test_cc_refuses_ppcie_gpu),
-        cmocka_unit_test(test_cc_passes_cc_gpu),
-        cmocka_unit_test(test_cc_refuses_switch),
-        cmocka_unit_test(test_ppcie_board_passes),
-        cmocka_unit_test(test_ppcie_duplicate_switch),
-        cmocka_unit_test(test_ppcie_tnvl),
-        cmocka_unit_test(test_ppcie_seven_gpus),
+        cmocka_unit_test(test_mode_names),         cmocka_unit_test(test_cc_refuses_ppcie_gpu),
+        cmocka_unit_test(test_cc_passes_cc_gpu),   cmocka_unit_test(test_cc_refuses_switch),
+        cmocka_unit_test(test_ppcie_board_passes), cmocka_unit_test(test_ppcie_duplicate_switch),
+        cmocka_unit_test(test_ppcie_tnvl),         cmocka_unit_test(test_ppcie_seven_gpus),
         cmocka_unit_test(test_ppcie_board_any),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
