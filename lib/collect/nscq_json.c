@@ -216,8 +216,12 @@ static dga_err copy_switch(const void *collection, size_t i, struct dga_device_e
 {
     const struct dga_switch_collection *c = collection;
     const struct dga_switch_collected *s = &c->sw[i];
-    return collected_to_evidence(DGA_ARCH_LS10, c->nonce, s->report, s->report_len, s->chain_pem,
-                                 s->chain_pem_len, d);
+    dga_err e = collected_to_evidence(DGA_ARCH_LS10, c->nonce, s->report, s->report_len,
+                                      s->chain_pem, s->chain_pem_len, d);
+    /* Read with the report, so it travels with it (unsigned: the topology check's own rule). */
+    d->has_tnvl = true;
+    d->tnvl = s->tnvl_status;
+    return e;
 }
 
 dga_err dga_switch_collection_to_evidence(const struct dga_switch_collection *c,
