@@ -73,12 +73,18 @@ struct dga_gate_config {
      */
     bool policy_hash_by_dstack;
     char *nvml;          /* NULL: libnvidia-ml.so.1 */
+    /*
+     * libnvidia-nscq.so.2: the NVSwitches of a protected-PCIe (PPCIe) machine are attested
+     * through it; NULL: a PPCIe machine is refused (CC mode never loads it).
+     */
+    char *nscq;
     char *sysfs_pci;     /* NULL: /sys/bus/pci/devices */
     char *run_dir;       /* DGA_GATE_RUN_DIR */
     char *event_backend; /* "tdx" (default), "tpm[:PCR[:BANK]]", "sim:PATH" */
     char *event_log_dir, *event_lock, *tdx_sysfs_dir, *tdx_device, *tpm_tcti; /* NULL: defaults */
     unsigned event_version; /* 1 (default, as dstack) or 2 */
     unsigned cc_timeout_ms, collect_timeout_ms, ready_timeout_ms;
+    unsigned nscq_timeout_ms; /* the NSCQ collection's deadline (PPCIe mode) */
     char *eat_key; /* P-384 private key PEM: sign the detached EAT; NULL: no token */
     char *eat_kid;
     char *test_device_root; /* the only way to accept a non-NVIDIA device root */
@@ -135,6 +141,7 @@ static inline void dga_gate_config_freep(struct dga_gate_config **p)
     X(CC, "cc-mode")                  /* NVML CC settings */                                       \
     X(NONCE, "nonce")                                                                              \
     X(COLLECT, "collect")       /* reports and chains from NVML */                                 \
+    X(NSCQ, "nscq")             /* PPCIe: the NVSwitches' reports and chains from NSCQ */          \
     X(MATCH, "inventory-match") /* sysfs vs NVML vs evidence */                                    \
     X(APPRAISE, "appraise")     /* reports, chains, RIMs, measurements */                          \
     X(VERDICT, "policy")        /* the policy over the claims, device counts */                    \
