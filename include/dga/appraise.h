@@ -17,6 +17,7 @@
 #include "dga/evidence.h"
 #include "dga/ocsp.h"
 #include "dga/rim.h"
+#include "dga/topology.h"
 #include "dga/verify.h"
 
 enum dga_measurement_source {
@@ -121,6 +122,23 @@ struct dga_rim_pins {
     struct dga_rim_pin firmware; /* VBIOS (GPU) or BIOS (NVSwitch) */
 };
 
+/*
+ * The mode a set of devices must be in (dga_appraise_set; docs/ppcie.md,
+ * "The set appraisal's mode"). Checked after every device is appraised; a
+ * refusal is a hard failure of the set.
+ */
+enum dga_set_mode {
+    DGA_SET_MODE_ANY,   /* no mode rule: nvattest's attest takes CC and PPCIe GPUs alike */
+    DGA_SET_MODE_CC,    /* single-GPU CC: a GPU whose signed evidence says PPCIe, or any NVSwitch,
+                           is refused */
+    DGA_SET_MODE_PPCIE, /* protected PCIe: the topology check over the set's GPUs and NVSwitches */
+};
+
+/* "any", "cc", "ppcie" ("unknown" outside the enum). */
+const char *dga_set_mode_name(enum dga_set_mode m);
+/* The inverse, exact and lowercase; DGA_E_BAD_ARGUMENT otherwise. */
+dga_err dga_set_mode_parse(const char *s, enum dga_set_mode *ret);
+
 struct dga_appraise_options {
     struct dga_verify_options verify;  /* nonce, verification time, device root */
     const struct dga_trust *rim_trust; /* CoRIM root */
@@ -154,6 +172,16 @@ struct dga_appraise_options {
      * is still verified once per run. dga_appraise_device ignores it.
      */
     unsigned jobs;
+    /*
+     * The set's mode rule (dga_appraise_set; dga_appraise_device ignores
+     * both). Zeroed options are DGA_SET_MODE_ANY, today's behaviour.
+     */
+    enum dga_set_mode mode;
+    /*
+     * PPCIe: the expected counts, gpu_pdi_in_cert and require_tnvl. Its
+     * nonce is ignored: dga_appraise_set takes verify.nonce.
+     */
+    struct dga_topology_options topology;
 };
 
 #define DGA_APPRAISE_JOBS_AUTO 0u

@@ -23,6 +23,7 @@
 #include "dga/error.h"
 #include "dga/evidence.h"
 #include "dga/policy.h"
+#include "dga/topology.h"
 
 /*
  * Why a device of a set is an earlier device of the same set counted again:
@@ -64,6 +65,21 @@ struct dga_set_appraisal {
     int result_code;            /* nvattest's numbering */
     const char *result_message;
     json_t *detached_eat; /* {} when no token was asked for */
+    /*
+     * The mode rule (opt->mode). CC: each GPU whose signed report says PPCIe
+     * (mode-ppcie-evidence) and each NVSwitch (mode-switch-in-cc) is a hard
+     * failure of the set. PPCIe: the topology check over every device whose
+     * report parsed, its views built from the verified chains (no signature
+     * verified again); a failing topology is a hard failure of the set.
+     * Either way the verdict fails, x-nvidia-overall-att-result is false and
+     * the result code is 503 unless a device failed first.
+     */
+    enum dga_set_mode mode;
+    bool topology_checked; /* PPCIe mode: the check ran */
+    struct dga_topology_result topology;
+    json_t *topology_json; /* dga_topology_json of that check; NULL when not run */
+    dga_err mode_err;      /* the first mode or topology refusal's error; DGA_E_OK when none */
+    char mode_failure[DGA_VERDICT_REASON_LEN]; /* its verdict reason; "" when none */
 };
 
 /*
@@ -94,6 +110,17 @@ static inline void dga_set_appraisal_clearp(struct dga_set_appraisal *a)
  * certificate" or "same ueid <decimal serial>" ("" when it repeats none).
  */
 void dga_duplicate_text(const struct dga_set_appraisal *a, size_t i, char *out, size_t size);
+
+/*
+ * The first mode or topology refusal of the set, as its verdict reason says
+ * it: "<label>: mode: <error-name>: <text>" ("GPU-3: mode:
+ * mode-ppcie-evidence: TLV 21 is 0xAA") or "topology: <error-name>:
+ * <finding>" ("topology: topology-switch-duplicate: SWITCH-1 ..."), into out
+ * and its error into *err (may be NULL). False (out "", *err DGA_E_OK) when
+ * the mode rule refused nothing. The gate's and `attest`'s one-line reason.
+ */
+bool dga_set_appraisal_mode_failure(const struct dga_set_appraisal *ap, char *out, size_t size,
+                                    dga_err *err);
 
 /*
  * Records that a second relying-party policy refused a set its own policy passed

@@ -467,7 +467,8 @@ json_t *dga_switch_collection_to_json(const struct dga_switch_collection *c);
 dga_err dga_switch_collection_from_json(const char *text, size_t len,
                                         struct dga_switch_collection *ret, struct dga_diag *diag);
 
-/* The switches as an evidence set for verification (owned copies, arch LS10). */
+/* The switches as an evidence set for verification (owned copies, arch LS10), each with its
+ * tnvl_status as has_tnvl / tnvl. */
 dga_err dga_switch_collection_to_evidence(const struct dga_switch_collection *c,
                                           struct dga_evidence_set *ret);
 

@@ -403,7 +403,12 @@
       "an NVSwitch names a GPU PDI that no attested GPU has")                                      \
     X(TOPOLOGY_GPU_CERT_PDI, "topology-gpu-cert-pdi",                                              \
       "a GPU's certificate names no PDI, or the same PDI as another GPU's")                        \
-    X(TOPOLOGY_GPU_UNLISTED, "topology-gpu-unlisted", "an attested GPU is named by no NVSwitch")
+    X(TOPOLOGY_GPU_UNLISTED, "topology-gpu-unlisted", "an attested GPU is named by no NVSwitch")   \
+    /* the set appraisal's mode rule (lib/appraise/set_mode.c, docs/ppcie.md) */                   \
+    X(MODE_PPCIE_EVIDENCE, "mode-ppcie-evidence",                                                  \
+      "a GPU's signed evidence is protected PCIe where single-GPU CC mode was expected")           \
+    X(MODE_SWITCH_IN_CC, "mode-switch-in-cc",                                                      \
+      "an NVSwitch is in a set appraised in single-GPU CC mode")
 
 typedef enum {
 #define DGA_X_ENUM(id, name, msg) DGA_E_##id,

@@ -211,6 +211,13 @@ struct dga_device_evidence {
     size_t report_len;
     char *chain_pem; /* NUL-terminated PEM text */
     size_t chain_pem_len;
+    /*
+     * An NVSwitch's host-side NSCQ status, read with this evidence
+     * (dga_switch_collection_to_evidence): unsigned, and never in nvattest's
+     * evidence files, so has_tnvl is false for everything parsed from JSON.
+     */
+    bool has_tnvl; /* the NSCQ pcie_mode was read with this evidence */
+    int tnvl;      /* its value: -1 unknown, 0 disabled, 1 enabled, 2 failure, 3 locked */
 };
 
 struct dga_evidence_set {

@@ -19,6 +19,7 @@
 
 #include "dga/error.h"
 #include "dga/evidence.h"
+#include "dga/verify.h"
 #include "dga/x509.h"
 
 /* A GPU report's TLV 22 holds one 8-byte entry per NVLink (18 on Hopper). */
@@ -79,6 +80,25 @@ dga_err dga_topology_gpu_view(const struct dga_report *r, const struct dga_chain
                               struct dga_topology_gpu *ret, struct dga_diag *diag);
 dga_err dga_topology_switch_view(const struct dga_report *r, const struct dga_chain_info *chain,
                                  struct dga_topology_switch *ret, struct dga_diag *diag);
+
+/* The views of a set's devices: GPUs and NVSwitches apart, each kind in evidence order. */
+struct dga_topology_views {
+    size_t n_gpus, n_switches;
+    struct dga_topology_gpu gpus[DGA_MAX_DEVICES];
+    struct dga_topology_switch switches[DGA_MAX_DEVICES];
+};
+
+/*
+ * Adds the view of one device checked at report level (dga_verify_device;
+ * r->parsed, else DGA_E_BAD_ARGUMENT), labelled as r is: from its parsed
+ * report and, when its chain verified, that chain's info, so no signature
+ * is verified again. ev (may be NULL) gives an NVSwitch its host-side NSCQ
+ * status (has_tnvl, tnvl). A field the view cannot read is the view's error
+ * (diag names it) and nothing is added; more than DGA_MAX_DEVICES of a kind
+ * is DGA_E_TOO_LARGE.
+ */
+dga_err dga_topology_add_view(struct dga_topology_views *v, const struct dga_device_result *r,
+                              const struct dga_device_evidence *ev, struct dga_diag *diag);
 
 struct dga_topology_options {
     uint8_t nonce[DGA_NONCE_LEN]; /* every device's report must carry it */

@@ -231,6 +231,9 @@ static dga_err copy_switch(const struct dga_switch_collected *s, const uint8_t *
     memcpy(d->report, s->report, s->report_len);
     d->report_len = s->report_len;
     d->chain_pem_len = s->chain_pem_len;
+    /* Read with the report, so it travels with it (unsigned: the topology check's own rule). */
+    d->has_tnvl = true;
+    d->tnvl = s->tnvl_status;
     return DGA_E_OK;
 }
 
