@@ -72,7 +72,7 @@ struct dga_gate_config {
      * ("dstack") leaves it to dstack-util setup, which emits it on every launch.
      */
     bool policy_hash_by_dstack;
-    char *nvml;          /* NULL: libnvidia-ml.so.1 */
+    char *nvml; /* NULL: libnvidia-ml.so.1 */
     /*
      * libnvidia-nscq.so.2: the NVSwitches of a protected-PCIe (PPCIe) machine are attested
      * through it; NULL: a PPCIe machine is refused (CC mode never loads it).
@@ -85,7 +85,7 @@ struct dga_gate_config {
     unsigned event_version; /* 1 (default, as dstack) or 2 */
     unsigned cc_timeout_ms, collect_timeout_ms, ready_timeout_ms;
     unsigned nscq_timeout_ms; /* the NSCQ collection's deadline (PPCIe mode) */
-    char *eat_key; /* P-384 private key PEM: sign the detached EAT; NULL: no token */
+    char *eat_key;            /* P-384 private key PEM: sign the detached EAT; NULL: no token */
     char *eat_kid;
     char *test_device_root; /* the only way to accept a non-NVIDIA device root */
     char *ocsp;           /* "online", "cache" or "off"; NULL: online if the policy requires OCSP */
@@ -183,6 +183,11 @@ struct dga_gate_result {
     enum dga_gate_outcome outcome;    /* PASS exactly when err is DGA_E_OK */
     char reason[DGA_GATE_REASON_LEN]; /* "GPU-0 (0000:41:00.0): cc-mode: cc-off: ..." */
     size_t n_gpus, n_nvswitches;      /* in the PCI inventory */
+    /*
+     * The CC settings put the machine in protected-PCIe mode: the NVSwitches were collected
+     * through NSCQ (n_nvswitches of them, as the inventory) and, on a pass, attested.
+     */
+    bool ppcie;
     bool bundle_written;
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     uint8_t bundle_sha256[32];

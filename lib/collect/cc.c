@@ -51,8 +51,8 @@ bool dga_cc_unknown_field(const struct dga_cc_settings *cc, struct dga_cc_field 
 dga_err dga_cc_check_mode(const struct dga_cc_settings *cc, bool allow_devtools, bool *ret_ppcie)
 {
     struct dga_cc_field f;
-    bool ppcie = cc->cc_feature == CC_FEATURE_DISABLED &&
-                 cc->multi_gpu_mode == CC_MULTI_GPU_PROTECTED_PCIE;
+    bool ppcie =
+        cc->cc_feature == CC_FEATURE_DISABLED && cc->multi_gpu_mode == CC_MULTI_GPU_PROTECTED_PCIE;
     if (cc->cc_feature == CC_FEATURE_DISABLED && !ppcie) {
         return DGA_E_CC_OFF;
     }

@@ -760,6 +760,7 @@ static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
         return ppcie == g->ppcie ? DGA_E_OK : fail_mode_changed(g, cc);
     }
     g->ppcie = ppcie;
+    g->res->ppcie = ppcie;
     g->mode_decided = true;
     return ppcie && g->cfg->nscq == NULL ? fail_no_nscq(g, cc) : DGA_E_OK;
 }
@@ -897,11 +898,10 @@ static dga_err check_tnvl(struct gate_state *g)
         }
         char who[96];
         gate_device_name(g, g->col->n + j, who, sizeof who);
-        return fail(g, DGA_GATE_STEP_NSCQ, DGA_E_TOPOLOGY_SWITCH_NOT_LOCKED,
-                    DGA_GATE_OUTCOME_REFUSED,
+        return fail(g, DGA_GATE_STEP_NSCQ, DGA_E_TOPOLOGY_SWITCH_LOCK, DGA_GATE_OUTCOME_REFUSED,
                     "%s: nscq: %s: NSCQ TNVL status is %d (%s), the gate requires exactly %d "
                     "(locked)",
-                    who, dga_err_name(DGA_E_TOPOLOGY_SWITCH_NOT_LOCKED), tnvl, tnvl_name(tnvl),
+                    who, dga_err_name(DGA_E_TOPOLOGY_SWITCH_LOCK), tnvl, tnvl_name(tnvl),
                     NSCQ_TNVL_LOCKED);
     }
     return DGA_E_OK;
@@ -919,8 +919,8 @@ static dga_err collect_switches(struct gate_state *g)
     }
     struct dga_nscq_error n;
     memset(&n, 0, sizeof n);
-    dga_err e = dga_nscq_collect_with_deadline(g->cfg->nscq, g->nonce, g->cfg->nscq_timeout_ms,
-                                               g->sw, &n);
+    dga_err e =
+        dga_nscq_collect_with_deadline(g->cfg->nscq, g->nonce, g->cfg->nscq_timeout_ms, g->sw, &n);
     if (e != DGA_E_OK) {
         return fail_nscq(g, &n);
     }

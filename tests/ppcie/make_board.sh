@@ -27,7 +27,8 @@
 #   --gpu-report 545       the GPUs re-sign the H100 545.00 CC report instead (its RIMs exist, so
 #                          the gate can appraise the board), with TLVs 21, 36 and 22 added by the
 #                          fake NVML, under tests/fixtures/testpki/ppcie545 (leaves with its FWID)
-#   --cc J,K,...           NVML's CC settings: ccFeature, multiGpuMode (default 0,1: PPCIe)
+#   --nvml-extra JSON      extra members for the NVML scenario (ready_record, injections)
+#   --cc J,K               NVML's CC settings: ccFeature, multiGpuMode (default 0,1: PPCIe)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fx=${DGA_FIXTURES:-$here/../fixtures}
@@ -42,7 +43,7 @@ reverse() { echo "$1" | fold -w2 | tac | tr -d '\n'; }
 # The switch each of a GPU's 18 links goes to: 5, 5, 4, 4 links.
 link_to=(0 0 1 1 2 2 3 3 0 1 2 3 0 1 2 3 0 1)
 
-gpus=8 switches=4 nscq_extra="" gpu_report=590 cc=0,1
+gpus=8 switches=4 nscq_extra="" nvml_extra="" gpu_report=590 cc=0,1
 declare -A gpu_links cc_gpu sw_pdi sw_gpus position lock tnvl sw_nonce
 all_gpus=""
 while [ $# -gt 0 ]; do
@@ -61,6 +62,7 @@ while [ $# -gt 0 ]; do
     --nscq-extra) nscq_extra=$2; shift 2 ;;
     --gpu-report) gpu_report=$2; shift 2 ;;
     --cc) cc=$2; shift 2 ;;
+    --nvml-extra) nvml_extra=$2; shift 2 ;;
     *) echo "make_board.sh: unknown knob $1" >&2; exit 2 ;;
     esac
 done
@@ -110,8 +112,8 @@ gpu_entries() {
     done
     printf '{"report":"gpu_report.hex","chains":"%s","gpus":%s,"cc_feature":%s,"multi_gpu_mode":%s,' \
         "$chains" "$gpus" "${cc%,*}" "${cc#*,}"
-    printf '"driver_version":"%s","protected_pcie":%s],"feature_flag":%s],"switch_pdis":%s]}\n' \
-        "$driver" "$pp" "$ff" "$links"
+    printf '"driver_version":"%s","protected_pcie":%s],"feature_flag":%s],"switch_pdis":%s]%s}\n' \
+        "$driver" "$pp" "$ff" "$links" "${nvml_extra:+,$nvml_extra}"
 } >"$out/nvml.json"
 
 {
