@@ -70,8 +70,10 @@ dga_err dga_cc_check_mode(const struct dga_cc_settings *cc, bool allow_devtools,
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
 {
     bool ppcie = false;
-    dga_err e = dga_cc_check_mode(cc, allow_devtools, &ppcie);
-    return e == DGA_E_OK && ppcie ? DGA_E_CC_OFF : e;
+    if (cc->cc_feature == CC_FEATURE_DISABLED) {
+        return DGA_E_CC_OFF;
+    }
+    return dga_cc_check_mode(cc, allow_devtools, &ppcie);
 }
 
 const char *dga_cc_mode_name(const struct dga_cc_settings *cc)
