@@ -24,6 +24,7 @@ static void attest_usage(FILE *out)
             "                         --nonce HEX --rim-dir DIR [--at TIME] [--policy FILE]\n"
             "                         [--eat-key PEM [--eat-kid KID] [--eat-issuer ISS] |\n"
             "                          --unsigned-eat] [--format json|text] [--jobs N]\n"
+            "                         [--switch-evidence JSON] [--mode any|cc|ppcie]\n"
             "\n"
             "Appraises every device offline: the report-level checks of 'evidence verify',\n"
             "then the driver and VBIOS (NVSwitch: BIOS) RIMs from DIR (<id>.xml and\n"
@@ -53,7 +54,14 @@ static void attest_usage(FILE *out)
             "  --rim-trust-root FILE  RIM root instead of NVIDIA's (labs and tests)\n"
             "  --format json|text     output (default text)\n"
             "  --jobs N               devices appraised at once: 1 serial, 0 (default) the\n"
-            "                         online CPUs; at most 64 and the device count\n",
+            "                         online CPUs; at most 64 and the device count\n"
+            "  --switch-evidence FILE nvattest's NVSwitch evidence JSON, appraised after the\n"
+            "                         GPUs of --evidence\n"
+            "  --mode MODE            the set's mode: any (no mode rule), cc (single-GPU CC:\n"
+            "                         PPCIe GPU evidence and NVSwitches are refused), ppcie\n"
+            "                         (the topology check; counts from the policy's \"ppcie\"\n"
+            "                         object, default 8 and 4). Default: ppcie with\n"
+            "                         --switch-evidence, else any\n",
             PROGRAM, DGA_OCSP_DEFAULT_URL);
 }
 
@@ -103,6 +111,8 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         {"ocsp-max-age", required_argument, NULL, 'M'},
         {"ocsp-bundle", required_argument, NULL, 'B'},
         {"jobs", required_argument, NULL, 'j'},
+        {"switch-evidence", required_argument, NULL, 'S'},
+        {"mode", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int ch, rc = EXIT_VERIFIED;
@@ -162,6 +172,12 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         case 'j':
             rc = parse_jobs(optarg, &a->jobs);
             break;
+        case 'S':
+            a->switch_evidence = optarg;
+            break;
+        case 'm':
+            a->mode = optarg;
+            break;
         case 'h':
             attest_usage(stdout);
             exit(EXIT_VERIFIED);
@@ -184,27 +200,6 @@ static int parse_args(int argc, char **argv, struct attest_args *a)
         return EXIT_USAGE;
     }
     return EXIT_VERIFIED;
-}
-
-static int load_policy(const char *path, struct dga_policy **ret)
-{
-    if (path == NULL) {
-        return dga_policy_default(ret) == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
-    }
-    uint8_t *text = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(path, DGA_POLICY_MAX_BYTES, &text, &len);
-    if (rc == EXIT_VERIFIED) {
-        struct dga_diag diag = {0};
-        dga_err e = dga_policy_parse((const char *)text, len, ret, &diag);
-        if (e != DGA_E_OK) {
-            cli_error("%s: %s [%s] (%s)", path, dga_err_message(e), dga_err_name(e),
-                      diag.field != NULL ? diag.field : "document");
-            rc = EXIT_USAGE;
-        }
-    }
-    free(text);
-    return rc;
 }
 
 /* --ocsp-max-age: seconds, 0 (explicitly unlimited, nextUpdate still bounds) to 10 years. */
@@ -282,6 +277,48 @@ static int setup_ocsp(struct attest_run *run)
     return rc;
 }
 
+/*
+ * --switch-evidence: every item an NVSwitch, appended after the GPUs (the
+ * devices move into the set: labels stay GPU-n and SWITCH-n per type).
+ */
+static int load_switches(const char *path, struct dga_evidence_set *set)
+{
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *sw = calloc(1, sizeof *sw);
+    if (sw == NULL) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    int rc = cli_load_evidence_kind("--switch-evidence", path, true, sw);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    if (set->n + sw->n > DGA_MAX_DEVICES) {
+        cli_error("--switch-evidence: %zu devices in all, at most %d", set->n + sw->n,
+                  DGA_MAX_DEVICES);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sw->n; i++) {
+        set->dev[set->n++] = sw->dev[i];
+    }
+    sw->n = 0; /* moved: nothing left to free */
+    return EXIT_VERIFIED;
+}
+
+/* --mode, else ppcie when NVSwitch evidence is given, else any; the topology from the policy. */
+static int setup_mode(struct attest_run *run)
+{
+    const struct attest_args *a = &run->args;
+    run->opt.mode = a->switch_evidence != NULL ? DGA_SET_MODE_PPCIE : DGA_SET_MODE_ANY;
+    if (a->mode != NULL && dga_set_mode_parse(a->mode, &run->opt.mode) != DGA_E_OK) {
+        cli_error("--mode: expected any, cc or ppcie");
+        return EXIT_USAGE;
+    }
+    cli_topology_options(run->policy, &run->opt.topology);
+    /* nvattest's files never carry the NSCQ pcie_mode (unsigned anyway): docs/ppcie.md. */
+    run->opt.topology.require_tnvl = false;
+    return EXIT_VERIFIED;
+}
+
 static int setup(struct attest_run *run)
 {
     struct attest_args *a = &run->args;
@@ -308,13 +345,19 @@ static int setup(struct attest_run *run)
         rc = EXIT_IO;
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_policy(a->policy, &run->policy);
+        rc = cli_load_policy(a->policy, &run->policy);
     }
     if (rc == EXIT_VERIFIED) {
         rc = setup_ocsp(run);
     }
     if (rc == EXIT_VERIFIED) {
+        rc = setup_mode(run);
+    }
+    if (rc == EXIT_VERIFIED) {
         rc = cli_load_evidence(&a->ev, run->set);
+    }
+    if (rc == EXIT_VERIFIED && a->switch_evidence != NULL) {
+        rc = load_switches(a->switch_evidence, run->set);
     }
     return rc;
 }

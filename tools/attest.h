@@ -30,7 +30,9 @@ struct attest_args {
     const char *collateral_dir;
     const char *ocsp_max_age;
     const char *ocsp_bundle;
-    unsigned jobs; /* --jobs: opt.jobs (0: the online CPUs) */
+    unsigned jobs;               /* --jobs: opt.jobs (0: the online CPUs) */
+    const char *switch_evidence; /* --switch-evidence: NVSwitches appended to the evidence */
+    const char *mode;            /* --mode any|cc|ppcie (NULL: ppcie with switches, else any) */
 };
 
 struct attest_run {

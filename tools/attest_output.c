@@ -141,6 +141,12 @@ int attest_print_text(const struct attest_run *run)
     for (size_t i = 0; i < run->ap.n; i++) {
         print_device(&run->ap.dev[i]);
     }
+    if (run->ap.mode != DGA_SET_MODE_ANY) {
+        printf("mode: %s\n", dga_set_mode_name(run->ap.mode));
+    }
+    if (run->ap.topology_checked) {
+        cli_print_topology(run->ap.topology_json);
+    }
     uint8_t sha[32];
     char hex[65];
     dga_policy_sha256(run->policy, sha);

@@ -171,6 +171,51 @@ int cli_load_rim(const char *path, struct dga_rim **ret)
     return EXIT_VERIFIED;
 }
 
+int cli_load_evidence_kind(const char *opt, const char *path, bool want_switch,
+                           struct dga_evidence_set *set)
+{
+    struct evidence_args ev = {.evidence = path};
+    int rc = cli_load_evidence(&ev, set);
+    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
+        if (dga_arch_is_switch(set->dev[i].arch) != want_switch) {
+            cli_error("%s: item %zu is %s evidence, expected %s", opt, i,
+                      dga_arch_name(set->dev[i].arch), want_switch ? "NVSwitch" : "GPU");
+            rc = EXIT_USAGE;
+        }
+    }
+    return rc;
+}
+
+int cli_load_policy(const char *path, struct dga_policy **ret)
+{
+    if (path == NULL) {
+        return dga_policy_default(ret) == DGA_E_OK ? EXIT_VERIFIED : EXIT_IO;
+    }
+    _cleanup_(freep) uint8_t *text = NULL;
+    size_t len = 0;
+    int rc = cli_read_file(path, DGA_POLICY_MAX_BYTES, &text, &len);
+    if (rc != EXIT_VERIFIED) {
+        return rc;
+    }
+    struct dga_diag diag = {0};
+    dga_err e = dga_policy_parse((const char *)text, len, ret, &diag);
+    if (e != DGA_E_OK) {
+        cli_error("%s: %s [%s] (%s)", path, dga_err_message(e), dga_err_name(e),
+                  diag.field != NULL ? diag.field : "document");
+        return EXIT_USAGE;
+    }
+    return EXIT_VERIFIED;
+}
+
+void cli_topology_options(const struct dga_policy *p, struct dga_topology_options *ret)
+{
+    struct dga_policy_ppcie pp;
+    dga_policy_ppcie(p, &pp);
+    ret->gpus = pp.gpus;
+    ret->switches = pp.switches;
+    ret->gpu_pdi_in_cert = pp.gpu_pdi_in_cert;
+}
+
 static json_t *asn1_time_json(const ASN1_TIME *t)
 {
     struct tm tm;

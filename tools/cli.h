@@ -8,7 +8,9 @@
 
 #include "dga/evidence.h"
 #include "dga/ocsp.h"
+#include "dga/policy.h"
 #include "dga/rim.h"
+#include "dga/topology.h"
 #include "dga/verify.h"
 
 #define PROGRAM "dstack-gpu-attest"
@@ -85,6 +87,14 @@ bool cli_evidence_option(int ch, const char *value, struct evidence_args *ev);
  */
 int cli_load_evidence(const struct evidence_args *a, struct dga_evidence_set *ret);
 
+/*
+ * One nvattest evidence file (the option named opt) whose every item must be
+ * of one kind: NVSwitch (want_switch) or GPU. An item of the other kind is
+ * "<opt>: item <i> is <arch> evidence, expected GPU|NVSwitch", EXIT_USAGE.
+ */
+int cli_load_evidence_kind(const char *opt, const char *path, bool want_switch,
+                           struct dga_evidence_set *set);
+
 /* Reads a file whole, capped; prints the error itself. Returns an exit code. */
 int cli_read_file(const char *path, size_t cap, uint8_t **ret, size_t *ret_len);
 /*
@@ -103,6 +113,24 @@ int cli_load_trust(const char *path, dga_err (*nvidia_root)(struct dga_trust *),
 
 /* Reads and parses a RIM document; prints the error itself. Returns an exit code. */
 int cli_load_rim(const char *path, struct dga_rim **ret);
+
+/*
+ * The policy document at path, or the built-in default when path is NULL;
+ * prints the error itself ("<path>: <message> [<name>] (<field>)", exit 2).
+ * `attest` and `topology check` (its "ppcie" object) read it alike.
+ */
+int cli_load_policy(const char *path, struct dga_policy **ret);
+
+/* The topology options of a policy's "ppcie" object: counts and gpu_pdi_in_cert. */
+void cli_topology_options(const struct dga_policy *p, struct dga_topology_options *ret);
+
+/*
+ * The topology section of the text output, from dga_topology_json: each GPU's
+ * links, each NVSwitch's PDI, position, lock status and named GPUs, the
+ * expected and seen counts with the outcome, and every finding
+ * (tools/topology_text.c). `topology check` and `attest` print the same.
+ */
+void cli_print_topology(const json_t *topology);
 
 /* Subject, issuer, serial and validity of a certificate, for JSON output. */
 json_t *cli_cert_json(X509 *x);

@@ -33,12 +33,10 @@ struct topo_run {
     struct dga_evidence_set gpus, switches;
     size_t n; /* devices: gpus.n + switches.n */
     struct dga_device_result res[2 * DGA_MAX_DEVICES];
-    struct dga_topology_gpu gv[DGA_MAX_DEVICES];
-    size_t ngv;
-    struct dga_topology_switch sv[DGA_MAX_DEVICES];
-    size_t nsv;
+    struct dga_topology_views views;
     struct dga_topology_options opt;
     struct dga_topology_result check;
+    json_t *json; /* dga_topology_json: what both outputs print */
 };
 
 static void topo_run_freep(struct topo_run **p)
@@ -46,6 +44,7 @@ static void topo_run_freep(struct topo_run **p)
     if (*p != NULL) {
         dga_evidence_set_clear(&(*p)->gpus);
         dga_evidence_set_clear(&(*p)->switches);
+        json_decref((*p)->json);
         free(*p);
         *p = NULL;
     }
@@ -104,46 +103,6 @@ static int parse_args(int argc, char **argv, struct topo_args *a)
     return EXIT_VERIFIED;
 }
 
-static int load_policy(const char *path, struct dga_policy_ppcie *ret)
-{
-    if (path == NULL) {
-        dga_policy_ppcie(NULL, ret);
-        return EXIT_VERIFIED;
-    }
-    _cleanup_(freep) uint8_t *text = NULL;
-    size_t len = 0;
-    int rc = cli_read_file(path, DGA_POLICY_MAX_BYTES, &text, &len);
-    if (rc != EXIT_VERIFIED) {
-        return rc;
-    }
-    struct dga_diag diag = {0};
-    _cleanup_(dga_policy_freep) struct dga_policy *p = NULL;
-    dga_err e = dga_policy_parse((const char *)text, len, &p, &diag);
-    if (e != DGA_E_OK) {
-        cli_error("%s: %s [%s] (%s)", path, dga_err_message(e), dga_err_name(e),
-                  diag.field != NULL ? diag.field : "document");
-        return EXIT_USAGE;
-    }
-    dga_policy_ppcie(p, ret);
-    return EXIT_VERIFIED;
-}
-
-/* One evidence file, every item of the kind the option names. */
-static int load_kind(const char *opt, const char *path, bool want_switch,
-                     struct dga_evidence_set *set)
-{
-    struct evidence_args ev = {.evidence = path};
-    int rc = cli_load_evidence(&ev, set);
-    for (size_t i = 0; rc == EXIT_VERIFIED && i < set->n; i++) {
-        if (dga_arch_is_switch(set->dev[i].arch) != want_switch) {
-            cli_error("%s: item %zu is %s evidence, expected %s", opt, i,
-                      dga_arch_name(set->dev[i].arch), want_switch ? "NVSwitch" : "GPU");
-            rc = EXIT_USAGE;
-        }
-    }
-    return rc;
-}
-
 static int load_inputs(const struct topo_args *a, struct dga_trust *trust,
                        struct dga_verify_options *vo, struct topo_run *run)
 {
@@ -156,44 +115,37 @@ static int load_inputs(const struct topo_args *a, struct dga_trust *trust,
         cli_error("--at: expected YYYY-MM-DDTHH:MM:SSZ");
         return EXIT_USAGE;
     }
-    struct dga_policy_ppcie pp;
-    int rc = load_policy(a->policy, &pp);
+    _cleanup_(dga_policy_freep) struct dga_policy *policy = NULL;
+    int rc = cli_load_policy(a->policy, &policy);
     if (rc == EXIT_VERIFIED) {
         rc = cli_load_trust(a->trust_root, dga_trust_nvidia_device, trust);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_kind("--gpu-evidence", a->gpu_evidence, false, &run->gpus);
+        rc = cli_load_evidence_kind("--gpu-evidence", a->gpu_evidence, false, &run->gpus);
     }
     if (rc == EXIT_VERIFIED) {
-        rc = load_kind("--switch-evidence", a->switch_evidence, true, &run->switches);
+        rc = cli_load_evidence_kind("--switch-evidence", a->switch_evidence, true, &run->switches);
     }
     vo->trust = trust;
     memcpy(run->opt.nonce, vo->nonce, DGA_NONCE_LEN);
-    run->opt.gpus = pp.gpus;
-    run->opt.switches = pp.switches;
-    run->opt.gpu_pdi_in_cert = pp.gpu_pdi_in_cert;
+    cli_topology_options(policy, &run->opt);
     /* nvattest's files never carry the NSCQ pcie_mode (unsigned anyway): docs/ppcie.md. */
     run->opt.require_tnvl = false;
     return rc;
 }
 
-/* The view of one verified device: from its report, and its chain when the chain verified. */
-static void add_view(struct topo_run *run, const struct dga_device_result *r)
+/* The evidence device i of the run was verified from (GPUs first). */
+static const struct dga_device_evidence *evidence_of(const struct topo_run *run, size_t i)
 {
-    const struct dga_chain_info *chain = r->chain_verified ? &r->chain : NULL;
+    return i < run->gpus.n ? &run->gpus.dev[i] : &run->switches.dev[i - run->gpus.n];
+}
+
+/* The view of one parsed device (lib/appraise/topology.c), from its report and verified chain. */
+static void add_view(struct topo_run *run, size_t i)
+{
+    const struct dga_device_result *r = &run->res[i];
     struct dga_diag diag = {0};
-    dga_err e;
-    if (dga_arch_is_switch(r->arch)) {
-        e = dga_topology_switch_view(&r->report, chain, &run->sv[run->nsv], &diag);
-        if (e == DGA_E_OK) {
-            snprintf(run->sv[run->nsv++].label, sizeof run->sv[0].label, "%s", r->label);
-        }
-    } else {
-        e = dga_topology_gpu_view(&r->report, chain, &run->gv[run->ngv], &diag);
-        if (e == DGA_E_OK) {
-            snprintf(run->gv[run->ngv++].label, sizeof run->gv[0].label, "%s", r->label);
-        }
-    }
+    dga_err e = dga_topology_add_view(&run->views, r, evidence_of(run, i), &diag);
     if (e != DGA_E_OK) {
         cli_error("%s: topology fields: %s [%s] (%s)", r->label, dga_err_message(e),
                   dga_err_name(e), diag.field);
@@ -219,66 +171,23 @@ static bool run_checks(struct topo_run *run, const struct dga_verify_options *vo
                       dga_err_message(r->err));
         }
         if (r->parsed) {
-            add_view(run, r);
+            add_view(run, i);
         }
     }
-    (void)dga_topology_check(run->gv, run->ngv, run->sv, run->nsv, &run->opt, &run->check);
+    const struct dga_topology_views *v = &run->views;
+    (void)dga_topology_check(v->gpus, v->n_gpus, v->switches, v->n_switches, &run->opt,
+                             &run->check);
+    run->json =
+        dga_topology_json(v->gpus, v->n_gpus, v->switches, v->n_switches, &run->opt, &run->check);
     if (!run->check.pass) {
         cli_error("topology: %s: %s (%zu finding%s)", dga_err_name(run->check.err),
                   run->check.findings[0].text, run->check.n_findings,
                   run->check.n_findings == 1 ? "" : "s");
     }
-    return devices_ok && run->ngv + run->nsv == run->n && run->check.pass;
+    return devices_ok && v->n_gpus + v->n_switches == run->n && run->check.pass;
 }
 
 /* ------------------------------------------------------------ output */
-
-static const char *pdi_hex(const uint8_t *pdi, char out[2 * DGA_PDI_LEN + 1])
-{
-    dga_hex_encode(pdi, DGA_PDI_LEN, out);
-    return out;
-}
-
-static const char *switch_label(const struct topo_run *run, const uint8_t *pdi)
-{
-    for (size_t j = 0; j < run->nsv; j++) {
-        if (run->sv[j].has_pdi && memcmp(run->sv[j].pdi, pdi, DGA_PDI_LEN) == 0) {
-            return run->sv[j].label;
-        }
-    }
-    return "no attested NVSwitch";
-}
-
-static const char *gpu_label(const struct topo_run *run, const uint8_t *pdi)
-{
-    for (size_t i = 0; i < run->ngv; i++) {
-        if (run->gv[i].has_cert_pdi && memcmp(run->gv[i].cert_pdi, pdi, DGA_PDI_LEN) == 0) {
-            return run->gv[i].label;
-        }
-    }
-    return "no attested GPU";
-}
-
-static void print_gpu(const struct topo_run *run, const struct dga_topology_gpu *g)
-{
-    char h[2 * DGA_PDI_LEN + 1];
-    printf("%s: PDI %s (certificate), %zu NVLinks to %zu NVSwitches\n", g->label,
-           g->has_cert_pdi ? pdi_hex(g->cert_pdi, h) : "unknown", g->n_links, g->n_switches);
-    for (size_t k = 0; k < g->n_switches; k++) {
-        printf("  -> %s x%u: %s\n", pdi_hex(g->switches[k].pdi, h), g->switches[k].links,
-               switch_label(run, g->switches[k].pdi));
-    }
-}
-
-static void print_switch(const struct topo_run *run, const struct dga_topology_switch *s)
-{
-    char h[2 * DGA_PDI_LEN + 1];
-    printf("%s: PDI %s, position %d, lock status %d\n", s->label,
-           s->has_pdi ? pdi_hex(s->pdi, h) : "absent", s->position, s->lock);
-    for (size_t k = 0; s->has_gpu_pdis && k < DGA_TOPOLOGY_SWITCH_GPUS; k++) {
-        printf("  names %s: %s\n", pdi_hex(s->gpu_pdis[k], h), gpu_label(run, s->gpu_pdis[k]));
-    }
-}
 
 static void print_text(const struct topo_run *run, bool pass, const struct dga_trust *trust)
 {
@@ -291,17 +200,7 @@ static void print_text(const struct topo_run *run, bool pass, const struct dga_t
                    dga_check_name(r->failed_check), dga_err_name(r->err));
         }
     }
-    for (size_t i = 0; i < run->ngv; i++) {
-        print_gpu(run, &run->gv[i]);
-    }
-    for (size_t j = 0; j < run->nsv; j++) {
-        print_switch(run, &run->sv[j]);
-    }
-    printf("topology: expected %zu GPUs and %zu NVSwitches, seen %zu and %zu: %s\n", run->opt.gpus,
-           run->opt.switches, run->ngv, run->nsv, run->check.pass ? "PASS" : "FAIL");
-    for (size_t i = 0; i < run->check.n_findings; i++) {
-        printf("  %s: %s\n", dga_err_name(run->check.findings[i].err), run->check.findings[i].text);
-    }
+    cli_print_topology(run->json);
     printf("note: the NVSwitch TNVL/lock status from NSCQ is not in the evidence (nor signed); "
            "the signed lock status (TLV 25) is checked\n");
     printf("verdict: %s%s\n", pass ? "PASS" : "FAIL",
@@ -332,8 +231,7 @@ static int print_json(const struct topo_run *run, bool pass, const struct topo_a
     _cleanup_(json_decrefp) json_t *out =
         json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "result", pass ? "pass" : "fail", "trust_roots",
                   vo->trust->custom ? "custom" : "nvidia", "verified_at", at, "nonce", a->nonce,
-                  "devices", devices, "topology",
-                  dga_topology_json(run->gv, run->ngv, run->sv, run->nsv, &run->opt, &run->check));
+                  "devices", devices, "topology", json_incref(run->json));
     return cli_print_json(out);
 }
 
@@ -351,6 +249,10 @@ int cmd_topology_check(int argc, char **argv)
         return rc;
     }
     bool pass = run_checks(run, &vo);
+    if (run->json == NULL) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
     if (a.json) {
         rc = print_json(run, pass, &a, &vo);
     } else {

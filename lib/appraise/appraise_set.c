@@ -16,6 +16,7 @@
 
 #include "dga/appraise_set.h"
 #include "dga/x509.h"
+#include "set_mode.h"
 
 #define RC_RP_POLICY_MISMATCH 11
 #define RC_OVERALL_RESULT_FALSE 12
@@ -197,7 +198,16 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
     }
 }
 
-static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal *a)
+/* The mode rule's refusals, after the devices' own failures: hard failures of the set. */
+static void mode_reasons(struct dga_set_appraisal *a, const struct set_mode_refusals *r)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        add_reason(&a->verdict, r->text[k], r->about[k]);
+    }
+}
+
+static dga_err decide(const struct dga_policy *policy, const struct set_mode_refusals *refusals,
+                      struct dga_set_appraisal *a)
 {
     struct dga_verdict *policy_verdict = calloc(1, sizeof *policy_verdict);
     struct dga_verdict *nvidia_verdict = calloc(1, sizeof *nvidia_verdict);
@@ -207,14 +217,18 @@ static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal 
         (e = dga_policy_evaluate(policy, a->claims, policy_verdict)) == DGA_E_OK &&
         (e = dga_policy_default(&nvidia)) == DGA_E_OK &&
         (e = dga_policy_evaluate(nvidia, a->claims, nvidia_verdict)) == DGA_E_OK) {
-        /* One device counted as many is no result NVIDIA's policy could pass either. */
-        a->nvidia_default_pass = nvidia_verdict->pass && a->n_duplicates == 0;
+        /* One device counted as many, or a set in the wrong mode, is no result NVIDIA's policy
+         * could pass either. */
+        a->nvidia_default_pass =
+            nvidia_verdict->pass && a->n_duplicates == 0 && a->mode_err == DGA_E_OK;
         hard_failure_reasons(a);
+        mode_reasons(a, refusals);
         duplicate_reasons(a);
         for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
             add_reason(&a->verdict, policy_verdict->reasons[i], policy_verdict->about[i]);
         }
-        a->verdict.pass = a->verdict.n_reasons == 0 && a->n_duplicates == 0 && policy_verdict->pass;
+        a->verdict.pass = a->verdict.n_reasons == 0 && a->n_duplicates == 0 &&
+                          a->mode_err == DGA_E_OK && policy_verdict->pass;
     }
     free(policy_verdict);
     free(nvidia_verdict);
@@ -223,8 +237,9 @@ static dga_err decide(const struct dga_policy *policy, struct dga_set_appraisal 
 }
 
 /*
- * nvattest's numbering: the first hard failure, else 503 for a device counted
- * twice, else 11/12 when the policy says no.
+ * nvattest's numbering: the first hard failure, else 503 for a set refused by
+ * its mode rule or a device counted twice (libnvat refuses such evidence and
+ * has no code of its own for either), else 11/12 when the policy says no.
  */
 static void result_code(const struct dga_policy *policy, struct dga_set_appraisal *a)
 {
@@ -235,6 +250,11 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
             a->result_code = dga_appraisal_result_code(&a->dev[i], &a->result_message);
             return;
         }
+    }
+    if (a->mode_err != DGA_E_OK) {
+        a->result_code = RC_EVIDENCE_INVALID;
+        a->result_message = dga_err_message(a->mode_err);
+        return;
     }
     if (a->n_duplicates > 0) {
         a->result_code = RC_EVIDENCE_INVALID;
@@ -349,10 +369,15 @@ dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_ap
     if (a->claims == NULL) {
         return DGA_E_NOMEM;
     }
-    e = decide(policy, a);
+    struct set_mode_refusals *refusals = calloc(1, sizeof *refusals);
+    e = refusals != NULL ? set_mode_check(set, opt, a, refusals) : DGA_E_NOMEM;
+    if (e == DGA_E_OK) {
+        e = decide(policy, refusals, a);
+    }
     if (e == DGA_E_OK) {
         result_code(policy, a);
     }
+    free(refusals);
     return e;
 }
 
@@ -374,6 +399,7 @@ void dga_set_appraisal_clear(struct dga_set_appraisal *a)
     free(a->dev);
     json_decref(a->claims);
     json_decref(a->detached_eat);
+    json_decref(a->topology_json);
     memset(a, 0, sizeof *a);
 }
 

@@ -104,6 +104,22 @@ static json_t *nonce_json(const uint8_t *nonce)
     return json_string(hex);
 }
 
+/* "mode", and the topology check's JSON when it ran; a member that fails fails the object. */
+static json_t *add_mode(json_t *out, const struct dga_set_appraisal *ap)
+{
+    enum dga_set_mode mode = ap != NULL ? ap->mode : DGA_SET_MODE_ANY;
+    bool ok =
+        out != NULL && json_object_set_new(out, "mode", json_string(dga_set_mode_name(mode))) == 0;
+    if (ok && ap != NULL && ap->topology_checked) {
+        ok = json_object_set(out, "topology", ap->topology_json) == 0;
+    }
+    if (!ok) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,
                                const struct dga_set_json_context *c)
 {
@@ -114,11 +130,12 @@ json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,
     json_t *eat = fill && ap->detached_eat != NULL ? json_incref(ap->detached_eat) : json_object();
     json_t *collateral = ap != NULL ? dga_set_appraisal_collateral(ap, c->ocsp)
                                     : json_pack("{s:[],s:[]}", "rims", "ocsp");
-    return json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:{s:s,s:s}}", "result_code",
-                     ap != NULL ? ap->result_code : -1, "result_message",
-                     ap != NULL ? ap->result_message : "not appraised", "claims", claims,
-                     "detached_eat", eat, "verdict", verdict_json(ap, c->ocsp), "collateral",
-                     collateral, "devices", devices_json(ap), "nonce", nonce_json(c->nonce),
-                     "verified_at", at, "policy", policy_json(c->policy), "trust_roots", "device",
-                     c->device_root, "rim", c->rim_root);
+    json_t *out = json_pack("{s:i,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:{s:s,s:s}}", "result_code",
+                            ap != NULL ? ap->result_code : -1, "result_message",
+                            ap != NULL ? ap->result_message : "not appraised", "claims", claims,
+                            "detached_eat", eat, "verdict", verdict_json(ap, c->ocsp), "collateral",
+                            collateral, "devices", devices_json(ap), "nonce", nonce_json(c->nonce),
+                            "verified_at", at, "policy", policy_json(c->policy), "trust_roots",
+                            "device", c->device_root, "rim", c->rim_root);
+    return add_mode(out, ap);
 }

@@ -10,6 +10,7 @@
  * 22 (own PDI), 24 (position), 25 (lock status), 26 (GPU PDIs). The checker
  * is pure: the same views, counts and options give the same findings.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/cursor.h"
@@ -175,4 +176,54 @@ dga_err dga_topology_switch_view(const struct dga_report *r, const struct dga_ch
     }
     *ret = s;
     return DGA_E_OK;
+}
+
+/* ------------------------------------------------------------ a set's views */
+
+static dga_err add_gpu(struct dga_topology_views *v, const struct dga_device_result *r,
+                       const struct dga_chain_info *chain, struct dga_diag *diag)
+{
+    if (v->n_gpus >= DGA_MAX_DEVICES) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, v->n_gpus, "gpus");
+    }
+    struct dga_topology_gpu *g = &v->gpus[v->n_gpus];
+    dga_err e = dga_topology_gpu_view(&r->report, chain, g, diag);
+    if (e == DGA_E_OK) {
+        snprintf(g->label, sizeof g->label, "%s", r->label);
+        v->n_gpus++;
+    }
+    return e;
+}
+
+static dga_err add_switch(struct dga_topology_views *v, const struct dga_device_result *r,
+                          const struct dga_chain_info *chain, const struct dga_device_evidence *ev,
+                          struct dga_diag *diag)
+{
+    if (v->n_switches >= DGA_MAX_DEVICES) {
+        return dga_diag_set(diag, DGA_E_TOO_LARGE, v->n_switches, "switches");
+    }
+    struct dga_topology_switch *s = &v->switches[v->n_switches];
+    dga_err e = dga_topology_switch_view(&r->report, chain, s, diag);
+    if (e != DGA_E_OK) {
+        return e;
+    }
+    snprintf(s->label, sizeof s->label, "%s", r->label);
+    if (ev != NULL && ev->has_tnvl) { /* host-side, unsigned: the checker's lock rule reads it */
+        s->has_tnvl = true;
+        s->tnvl = ev->tnvl;
+    }
+    v->n_switches++;
+    return DGA_E_OK;
+}
+
+dga_err dga_topology_add_view(struct dga_topology_views *v, const struct dga_device_result *r,
+                              const struct dga_device_evidence *ev, struct dga_diag *diag)
+{
+    if (v == NULL || r == NULL || !r->parsed) {
+        return dga_diag_set(diag, DGA_E_BAD_ARGUMENT, 0, "arguments");
+    }
+    /* The chain's info is what dga_verify_device read once; nothing is verified here. */
+    const struct dga_chain_info *chain = r->chain_verified ? &r->chain : NULL;
+    return dga_arch_is_switch(r->arch) ? add_switch(v, r, chain, ev, diag)
+                                       : add_gpu(v, r, chain, diag);
 }
