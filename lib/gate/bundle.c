@@ -214,21 +214,12 @@ static json_t *mode_json(const struct gate_state *g)
     return json_string(g->ppcie ? "ppcie" : "cc");
 }
 
-/* The topology check of a PPCIe set (dga_topology_json), null when it did not run. */
-static json_t *topology_json(const struct gate_state *g)
-{
-    if (!g->appraised || g->ap->topology_json == NULL) {
-        return json_null();
-    }
-    return json_incref(g->ap->topology_json);
-}
-
 static json_t *gate_json(const struct gate_state *g)
 {
     const struct dga_gate_result *r = g->res;
     return json_pack(
-        "{s:o,s:o,s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s,s:s}", "mode", mode_json(g),
-        "topology", topology_json(g), "dry_run", g->opt->dry_run, "step",
+        "{s:o,s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s,s:s}", "mode", mode_json(g),
+        "dry_run", g->opt->dry_run, "step",
         r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
         r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)), "reason", r->reason,
         "inventory", inventory_json(g), "cc", cc_json(g), "driver_version",

@@ -1149,6 +1149,25 @@ static dga_err build_eat(struct gate_state *g)
     return DGA_E_OK;
 }
 
+/*
+ * The set's mode or topology refusal, one line: "topology: <error>: <finding>", or a device's
+ * "<label>: mode: <error>: <text>" with the label as the gate names devices (its PCI address).
+ */
+static dga_err fail_mode(struct gate_state *g, const char *what, dga_err e)
+{
+    for (size_t i = 0; i < g->ap->n; i++) {
+        const char *label = g->ap->dev[i].report.label;
+        size_t n = strlen(label);
+        if (n > 0 && strncmp(what, label, n) == 0 && what[n] == ':') {
+            char who[96];
+            gate_device_name(g, i, who, sizeof who);
+            return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s%s", who,
+                        what + n);
+        }
+    }
+    return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s", what);
+}
+
 /* The set's devices, duplicates, the policy, then the rego's document: the first refusal. */
 static dga_err judge(struct gate_state *g)
 {
@@ -1165,7 +1184,7 @@ static dga_err judge(struct gate_state *g)
     char what[DGA_GATE_REASON_LEN];
     dga_err e = DGA_E_OK;
     if (dga_set_appraisal_mode_failure(g->ap, what, sizeof what, &e)) {
-        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s", what);
+        return fail_mode(g, what, e);
     }
     if (!g->ap->verdict.pass) {
         return fail_policy(g, "policy", &g->ap->verdict);

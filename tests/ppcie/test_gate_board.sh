@@ -80,7 +80,9 @@ expect_line out "gate: PASS: 8 GPU(s), 4 NVSwitch(es) attested (PPCIe, topology 
 [ "$(bq '[.devices[].result] | unique | join(",")')" = appraised ] || bad "every device appraised"
 [ "$(bq '.devices | length')" = 12 ] || bad "12 appraised devices"
 [ "$(bq .gate.mode)" = ppcie ] || bad "bundle mode: $(bq .gate.mode)"
-[ "$(bq .gate.topology.result)" = pass ] || bad "bundle topology: $(bq .gate.topology.result)"
+[ "$(bq .topology.result)" = pass ] || bad "bundle topology: $(bq .topology.result)"
+[ "$(bq .mode)" = ppcie ] || bad "the set appraised in PPCIe mode: $(bq .mode)"
+[ "$(bq '.topology.seen | "\(.gpus) \(.switches)"')" = "8 4" ] || bad "topology counts: $(bq .topology.seen)"
 [ "$(bq .verdict.pass)" = true ] || bad "bundle verdict"
 payload | grep -qF '"devices":8,"cc_mode":"ppcie",' || bad "payload devices and cc_mode: $(payload)"
 payload | grep -qF ',"nvswitches":4,' || bad "payload nvswitches 4: $(payload)"
@@ -125,7 +127,8 @@ board 2 "PPCIe mode without nscq in the config" &&
 config
 # CC on: NVSwitches are not collected, and a GPU whose signed report says PPCIe is refused.
 board 1 "CC mode with PPCIe GPU reports" --cc 1,0
-expect err "dstack-gpu-attest: gate: GPU-0: mode: mode-ppcie-evidence: " "cc-ppcie reason"
+expect_line err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): mode: mode-ppcie-evidence: TLV 21 (protected PCIe status) is 0xAA" "cc-ppcie reason"
+[ "$(bq .result_code)" = 503 ] || bad "cc-ppcie result code $(bq .result_code)"
 log_has gpu-attestation && bad "cc-ppcie: a gpu-attestation line was logged"
 [ -s "$tmp/ready.txt" ] && bad "cc-ppcie: the ready state was touched"
 [ "$(bq .gate.step)" = appraise ] || bad "cc-ppcie step $(bq .gate.step)"
