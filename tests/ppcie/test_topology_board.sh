@@ -8,6 +8,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cli/lib.sh"
+. "$here/lib.sh"
 cli_init "$1"
 nvml=$2
 nscq=$3
@@ -29,12 +30,7 @@ board() {
         policy=(--policy "$2")
         shift 2
     fi
-    rm -rf "$tmp/b" "$tmp/ev.json"
-    "$here/make_board.sh" "$tmp/b" "$@" || { echo "FAIL $name: make_board.sh"; failures=$((failures + 1)); return; }
-    run 0 "$name: collect" -- collect --nvml "$nvml" --nscq "$nscq" --sysfs "$tmp/b/pci" \
-        --nonce "$N" --out "$tmp/ev.json" || return
-    jq '{evidences: .evidences}' "$tmp/ev.json" >"$tmp/gpus.json"
-    jq .switches "$tmp/ev.json" >"$tmp/switches.json"
+    collect_board "$name" "$@" || return
     run "$want" "$name" -- topology check --gpu-evidence "$tmp/gpus.json" \
         --switch-evidence "$tmp/switches.json" --nonce "$N" --trust-root "$fx/testpki/root.pem" \
         "${policy[@]}"

@@ -36,6 +36,7 @@
 struct set_run {
     struct dga_evidence_set set;
     struct dga_trust dev, rim;
+    enum dga_set_mode mode; /* ANY, or PPCIe for the board (its nonce, its counts) */
 };
 
 /* ---- sets ---- */
@@ -173,6 +174,14 @@ static void set_failing(struct set_run *r)
     }
 }
 
+/* The fake PPCIe board, 8 GPUs and 4 NVSwitches, appraised in PPCIe mode. */
+static void set_board(struct set_run *r)
+{
+    test_roots(r);
+    fixture_board(&r->set);
+    r->mode = DGA_SET_MODE_PPCIE;
+}
+
 static void set_free(struct set_run *r)
 {
     dga_evidence_set_clear(&r->set);
@@ -203,7 +212,13 @@ static struct outcome appraise(struct set_run *r, unsigned jobs)
     assert_int_equal(dga_verify_cache_new(&r->rim, &opt.cache), DGA_E_OK);
     opt.verify.at = AT_2024;
     opt.verify.trust = &r->dev;
-    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    bool board = r->mode == DGA_SET_MODE_PPCIE;
+    assert_int_equal(
+        dga_hex_decode_fixed(board ? NONCE_BOARD : NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN),
+        DGA_E_OK);
+    opt.mode = r->mode;
+    opt.topology = (struct dga_topology_options){
+        .gpus = BOARD_GPUS, .switches = BOARD_SWITCHES, .gpu_pdi_in_cert = true};
     struct dga_set_appraisal *ap = calloc(1, sizeof *ap);
     assert_non_null(ap);
     unsigned long before = dga_stats_ecdsa_verifications();
@@ -283,6 +298,27 @@ static void test_eight_gpus(void **state)
     free(r);
 }
 
+/* The PPCIe board: the views, the topology check and its JSON do not depend on the threads. */
+static void test_ppcie_board(void **state)
+{
+    (void)state;
+    struct set_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    set_board(r);
+    struct outcome o = same_for_every_jobs(r);
+    json_t *j = json_loads(o.json, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "ppcie");
+    json_t *t = json_object_get(j, "topology");
+    assert_string_equal(json_string_value(json_object_get(t, "result")), "pass");
+    assert_int_equal(json_array_size(json_object_get(t, "gpus")), BOARD_GPUS);
+    assert_int_equal(json_array_size(json_object_get(t, "switches")), BOARD_SWITCHES);
+    json_decref(j);
+    free(o.json);
+    set_free(r);
+    free(r);
+}
+
 /* The reasons of the failing set, in the verdict's order: hard, duplicate, policy. */
 static void test_failing_set(void **state)
 {
@@ -347,7 +383,13 @@ static void test_same_key_at_once(void **state)
     assert_int_equal(dga_verify_cache_new(&r->rim, &opt.cache), DGA_E_OK);
     opt.verify.at = AT_2024;
     opt.verify.trust = &r->dev;
-    assert_int_equal(dga_hex_decode_fixed(NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN), DGA_E_OK);
+    bool board = r->mode == DGA_SET_MODE_PPCIE;
+    assert_int_equal(
+        dga_hex_decode_fixed(board ? NONCE_BOARD : NONCE_N3, opt.verify.nonce, DGA_NONCE_LEN),
+        DGA_E_OK);
+    opt.mode = r->mode;
+    opt.topology = (struct dga_topology_options){
+        .gpus = BOARD_GPUS, .switches = BOARD_SWITCHES, .gpu_pdi_in_cert = true};
     for (int round = 0; round < 5; round++) {
         pthread_barrier_t start;
         pthread_t t[N_THREADS];
@@ -393,7 +435,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jobs_count),       cmocka_unit_test(test_one_gpu),
         cmocka_unit_test(test_eight_gpus),       cmocka_unit_test(test_failing_set),
-        cmocka_unit_test(test_same_key_at_once),
+        cmocka_unit_test(test_same_key_at_once), cmocka_unit_test(test_ppcie_board),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dga/collect.h"
 #include "dga/util.h"
 
 const char *fixture_path(const char *rel)
@@ -106,4 +107,48 @@ long test_json_alloc_failures(test_json_build_fn build, const void *ctx, const j
         }
         assert_null(v);
     }
+}
+
+/* One member of the board's collect output, dumped, as the parser of its kind reads it. */
+static char *board_member(const json_t *root, const char *key, bool wrap)
+{
+    json_t *m = json_object_get(root, key);
+    assert_non_null(m);
+    json_t *doc = wrap ? json_pack("{s:O}", "evidences", m) : json_incref(m);
+    assert_non_null(doc);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(doc);
+    return text;
+}
+
+void fixture_board(struct dga_evidence_set *set)
+{
+    size_t len = 0;
+    char *text = (char *)fixture_read("ppcie/board_8x4.json", &len);
+    json_t *root = json_loadb(text, len, 0, NULL);
+    assert_non_null(root);
+    free(text);
+    char *gpus = board_member(root, "evidences", true);
+    assert_int_equal(dga_evidence_json_parse(gpus, strlen(gpus), set, NULL), DGA_E_OK);
+    free(gpus);
+    char *switches = board_member(root, "switches", false);
+    json_decref(root);
+    struct dga_switch_collection *c = calloc(1, sizeof *c);
+    struct dga_evidence_set *sw = calloc(1, sizeof *sw);
+    assert_non_null(c);
+    assert_non_null(sw);
+    assert_int_equal(dga_switch_collection_from_json(switches, strlen(switches), c, NULL),
+                     DGA_E_OK);
+    free(switches);
+    assert_int_equal(dga_switch_collection_to_evidence(c, sw), DGA_E_OK);
+    assert_int_equal(set->n, BOARD_GPUS);
+    assert_int_equal(sw->n, BOARD_SWITCHES);
+    for (size_t i = 0; i < sw->n; i++) {
+        set->dev[set->n++] = sw->dev[i]; /* moved */
+    }
+    sw->n = 0;
+    dga_switch_collection_clear(c);
+    free(c);
+    free(sw);
 }

@@ -19,6 +19,10 @@
 #define NONCE_N3 "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e"
 #define NONCE_580 "5bb22e377702d4e1e8215a903ba094826b9ac7f731dee1fe8102958bf2840aca"
 #define NONCE_535 "27a328247bf7935c993341cf587be6f05986ccce4fe7ba2c54100bd616a58f66"
+/* The fake PPCIe board's collection (ppcie/board_8x4.json): "b0a2d" 12 times, then "abcd". */
+#define NONCE_BOARD "b0a2db0a2db0a2db0a2db0a2db0a2db0a2db0a2db0a2db0a2db0a2db0a2dabcd"
+#define BOARD_GPUS 8
+#define BOARD_SWITCHES 4
 
 /* Absolute path of a fixture (relative to tests/fixtures); static buffer. */
 const char *fixture_path(const char *rel);
@@ -37,6 +41,12 @@ void fixture_copy(const char *rel, const char *dir, const char *name);
  */
 void fixture_evidence(const char *dir, enum dga_arch arch, const char *pem_override,
                       struct dga_evidence_set *set);
+/*
+ * The fake PPCIe board (ppcie/board_8x4.json, nonce NONCE_BOARD, under
+ * testpki/root.pem): its 8 GPUs, then its 4 NVSwitches as
+ * dga_switch_collection_to_evidence gives them (NSCQ tnvl 3 each).
+ */
+void fixture_board(struct dga_evidence_set *set);
 
 /* Builds a JSON value from ctx (new reference, NULL on failure). */
 typedef json_t *(*test_json_build_fn)(const void *ctx);

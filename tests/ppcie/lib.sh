@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# What the PPCIe board tests share, sourced after tests/cli/lib.sh's cli_init; they set $here
+# (this folder), $nvml and $nscq (the fakes), $N (the nonce) and export the fakes' scenarios
+# as $tmp/b/nvml.json and $tmp/b/nscq.json.
+
+# collect_board NAME [KNOB...]: make_board.sh's board into $tmp/b, `collect --nscq` on the fakes
+# into $tmp/ev.json, split into nvattest's GPU ($tmp/gpus.json) and NVSwitch
+# ($tmp/switches.json) evidence JSON. Returns 1 (the failure counted) when either step fails.
+collect_board() {
+    local name=$1
+    shift
+    rm -rf "$tmp/b" "$tmp/ev.json"
+    "$here/make_board.sh" "$tmp/b" "$@" || { echo "FAIL $name: make_board.sh"; failures=$((failures + 1)); return 1; }
+    run 0 "$name: collect" -- collect --nvml "$nvml" --nscq "$nscq" --sysfs "$tmp/b/pci" \
+        --nonce "$N" --out "$tmp/ev.json" || return 1
+    jq '{evidences: .evidences}' "$tmp/ev.json" >"$tmp/gpus.json"
+    jq .switches "$tmp/ev.json" >"$tmp/switches.json"
+}
