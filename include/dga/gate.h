@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The boot gate (docs/gate.md): emit gpu-policy-hash, PCI inventory, CC
- * settings, fresh nonce, collection, inventory vs NVML vs evidence, offline
- * appraisal of every device, policy, the evidence bundle (written
+ * settings (which decide CC or PPCIe mode), fresh nonce, collection (in PPCIe
+ * mode the NVSwitches through NSCQ too), inventory vs NVML vs evidence, offline
+ * appraisal of every device (in PPCIe mode with the topology), policy, the evidence bundle (written
  * atomically), the measured gpu-attestation event, the NVML ready state.
  * Any failure stops the run before the event and the ready state. The
  * library never prints: the run's outcome, with a one-line reason naming the
