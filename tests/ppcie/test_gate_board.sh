@@ -105,6 +105,16 @@ board 1 "a CC-only GPU among PPCIe GPUs" --cc-gpu 3 &&
 board 1 "7 GPUs" --gpus 7 &&
     refused seven appraise "topology: topology-gpu-count: GPUs attested: 7, expected 8"
 
+[ "$(bq .topology.result)" = fail ] || bad "7 GPUs: the bundle's topology fails"
+[ "$(bq '.topology.findings[0].error')" = topology-gpu-count ] || bad "7 GPUs: first finding $(bq '.topology.findings[0]')"
+
+# ---- the policy's NVSwitch count applies to the attested NVSwitches ----
+jq '. + {"devices": {"gpus": {"exact": 8}, "nvswitches": {"exact": 3}}}' "$POLICY" >"$tmp/sw3.json"
+POLICY=$tmp/sw3.json config
+board 1 "the policy requires 3 NVSwitches, 4 attested" &&
+    refused policy-count policy "devices: policy: NVSwitch count is 4, policy requires exactly 3"
+POLICY=$fx/policies/offline_expired_rim_signers.json config
+
 # ---- a switch's own report: another nonce fails the device first ----
 board 1 "switch evidence on another nonce" --switch-nonce 1 "$OTHER" &&
     refused nonce appraise "SWITCH-1 (${LABEL}1): nonce: nonce-mismatch: nonce mismatch"
