@@ -167,8 +167,9 @@ struct dga_set_json_context {
  * for result codes 0, 11 and 12, {} otherwise), then verdict {pass, result,
  * reasons, revocation}, collateral (dga_set_appraisal_collateral), devices
  * [{label, arch, result, failed_check, error, message, duplicate_of, claims}],
- * nonce (lowercase hex), verified_at, policy {source, sha256} and trust_roots
- * {device, rim}. ap NULL (not appraised yet): result_code -1, "not
+ * nonce (lowercase hex), verified_at, policy {source, sha256}, trust_roots
+ * {device, rim}, mode ("any", "cc", "ppcie") and, when the PPCIe topology
+ * check ran, topology (ap->topology_json). ap NULL (not appraised yet): result_code -1, "not
  * appraised", empty lists. New reference, NULL on allocation failure.
  */
 json_t *dga_set_appraisal_json(const struct dga_set_appraisal *ap,

@@ -14,6 +14,7 @@
 
 #include "dga/appraise.h"
 #include "dga/appraise_set.h"
+#include "dga/stats.h"
 #include "dga/util.h"
 
 #define AT_2024 1717200000 /* 2024-06-01T00:00:00Z: the 545.00 GPU's RIMs are valid */
@@ -248,7 +249,13 @@ static void test_ppcie_board_passes(void **state)
     (void)state;
     struct mode_run *r = board();
     r->opt.topology.require_tnvl = true; /* the switches' NSCQ tnvl (3) travels with them */
+    unsigned long before = dga_stats_ecdsa_verifications();
+    appraise(r, DGA_SET_MODE_ANY);
+    unsigned long any = dga_stats_ecdsa_verifications() - before;
+    before = dga_stats_ecdsa_verifications();
     appraise(r, DGA_SET_MODE_PPCIE);
+    /* the views read the appraisal's verified chains: not one signature more */
+    assert_int_equal(dga_stats_ecdsa_verifications() - before, any);
     assert_true(r->ap.topology_checked);
     assert_true(r->ap.topology.pass);
     assert_int_equal(r->ap.topology.n_findings, 0);
