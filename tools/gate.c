@@ -102,7 +102,8 @@ static void print_outcome(const struct dga_gate_result *r, bool dry_run)
         }
         return;
     }
-    printf("gate: PASS: %zu GPU(s), %zu NVSwitch(es)%s\n", r->n_gpus, r->n_nvswitches,
+    printf("gate: PASS: %zu GPU(s), %zu NVSwitch(es)%s%s\n", r->n_gpus, r->n_nvswitches,
+           r->ppcie ? " attested (PPCIe, topology checked)" : "",
            dry_run ? " (dry run: no event, no ready state)" : "");
     printf("bundle: %s sha256 %s\n", r->bundle_path, sha);
     if (!dry_run) {

@@ -56,15 +56,23 @@ struct dga_cc_settings {
 };
 
 /*
- * The CC check the gate applies, an allow-list of every field it reads: the
- * CC feature off (ccFeature 0) is DGA_E_CC_OFF, also in protected-PCIe mode
- * (libnvat accepts that; we cannot attest the NVSwitches it relies on yet:
- * docs/collect.md); then any field outside its allow-list (ccFeature 1,
- * environment 2 = production hardware, devToolsMode 0 or 1, multiGpuMode 0, 1
- * or 2) is DGA_E_CC_UNKNOWN; then DEVTOOLS on (devToolsMode 1) is
- * DGA_E_CC_DEVTOOLS unless allow_devtools.
+ * The CC check for a caller that does not attest NVSwitches, an allow-list of
+ * every field it reads: the CC feature off (ccFeature 0) is DGA_E_CC_OFF, also
+ * in protected-PCIe mode (libnvat accepts that; it needs the NVSwitches
+ * attested: dga_cc_check_mode); then any field outside its allow-list
+ * (ccFeature 1, environment 2 = production hardware, devToolsMode 0 or 1,
+ * multiGpuMode 0, 1 or 2) is DGA_E_CC_UNKNOWN; then DEVTOOLS on (devToolsMode
+ * 1) is DGA_E_CC_DEVTOOLS unless allow_devtools.
  */
 dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools);
+/*
+ * The gate's check (docs/gate.md): as dga_cc_check, except that the CC feature
+ * off with multiGpuMode 1 (protected PCIe) passes with *ret_ppcie true (the
+ * caller must then attest the NVSwitches and the topology); the CC feature on
+ * passes with *ret_ppcie false. The same allow-list and DEVTOOLS rule apply in
+ * both modes. *ret_ppcie is untouched on failure.
+ */
+dga_err dga_cc_check_mode(const struct dga_cc_settings *cc, bool allow_devtools, bool *ret_ppcie);
 
 /* One CC field outside its allow-list, as NVML names it. */
 struct dga_cc_field {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The boot gate (docs/gate.md): emit gpu-policy-hash, PCI inventory, CC
- * settings, fresh nonce, collection, inventory vs NVML vs evidence, offline
- * appraisal of every device, policy, the evidence bundle (written
+ * settings (which decide CC or PPCIe mode), fresh nonce, collection (in PPCIe
+ * mode the NVSwitches through NSCQ too), inventory vs NVML vs evidence, offline
+ * appraisal of every device (in PPCIe mode with the topology), policy, the evidence bundle (written
  * atomically), the measured gpu-attestation event, the NVML ready state.
  * Any failure stops the run before the event and the ready state. The
  * library never prints: the run's outcome, with a one-line reason naming the
@@ -72,14 +73,20 @@ struct dga_gate_config {
      * ("dstack") leaves it to dstack-util setup, which emits it on every launch.
      */
     bool policy_hash_by_dstack;
-    char *nvml;          /* NULL: libnvidia-ml.so.1 */
+    char *nvml; /* NULL: libnvidia-ml.so.1 */
+    /*
+     * libnvidia-nscq.so.2: the NVSwitches of a protected-PCIe (PPCIe) machine are attested
+     * through it; NULL: a PPCIe machine is refused (CC mode never loads it).
+     */
+    char *nscq;
     char *sysfs_pci;     /* NULL: /sys/bus/pci/devices */
     char *run_dir;       /* DGA_GATE_RUN_DIR */
     char *event_backend; /* "tdx" (default), "tpm[:PCR[:BANK]]", "sim:PATH" */
     char *event_log_dir, *event_lock, *tdx_sysfs_dir, *tdx_device, *tpm_tcti; /* NULL: defaults */
     unsigned event_version; /* 1 (default, as dstack) or 2 */
     unsigned cc_timeout_ms, collect_timeout_ms, ready_timeout_ms;
-    char *eat_key; /* P-384 private key PEM: sign the detached EAT; NULL: no token */
+    unsigned nscq_timeout_ms; /* the NSCQ collection's deadline (PPCIe mode) */
+    char *eat_key;            /* P-384 private key PEM: sign the detached EAT; NULL: no token */
     char *eat_kid;
     char *test_device_root; /* the only way to accept a non-NVIDIA device root */
     char *ocsp;           /* "online", "cache" or "off"; NULL: online if the policy requires OCSP */
@@ -135,6 +142,7 @@ static inline void dga_gate_config_freep(struct dga_gate_config **p)
     X(CC, "cc-mode")                  /* NVML CC settings */                                       \
     X(NONCE, "nonce")                                                                              \
     X(COLLECT, "collect")       /* reports and chains from NVML */                                 \
+    X(NSCQ, "nscq")             /* PPCIe: the NVSwitches' reports and chains from NSCQ */          \
     X(MATCH, "inventory-match") /* sysfs vs NVML vs evidence */                                    \
     X(APPRAISE, "appraise")     /* reports, chains, RIMs, measurements */                          \
     X(VERDICT, "policy")        /* the policy over the claims, device counts */                    \
@@ -176,6 +184,11 @@ struct dga_gate_result {
     enum dga_gate_outcome outcome;    /* PASS exactly when err is DGA_E_OK */
     char reason[DGA_GATE_REASON_LEN]; /* "GPU-0 (0000:41:00.0): cc-mode: cc-off: ..." */
     size_t n_gpus, n_nvswitches;      /* in the PCI inventory */
+    /*
+     * The CC settings put the machine in protected-PCIe mode: the NVSwitches were collected
+     * through NSCQ (n_nvswitches of them, as the inventory) and, on a pass, attested.
+     */
+    bool ppcie;
     bool bundle_written;
     char bundle_path[DGA_GATE_PATH_MAX + 32];
     uint8_t bundle_sha256[32];

@@ -72,7 +72,8 @@ void dga_policy_ppcie(const struct dga_policy *p, struct dga_policy_ppcie *ret);
  * What the gate adds to a policy it loaded (docs/gate.md), before evaluating it:
  * - dstack's gpu_policy relaxations: allow_debug drops the dbgstat requirement,
  *   allow_insecure_boot the secboot one (each ORed with the document's own);
- * - the NVSwitches of the PCI inventory, which are not attested yet: from then
+ * - in CC mode, the NVSwitches of the PCI inventory, which are not attested there
+ *   (in PPCIe mode the gate attests them and adds nothing: the claims count): from then
  *   on the policy's NVSwitch count is checked against that number, and against
  *   the NVSwitches in the claims too when the claims hold any.
  * The document's SHA-256 is unchanged: the gate measures what it added.

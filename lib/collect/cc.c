@@ -43,16 +43,17 @@ bool dga_cc_unknown_field(const struct dga_cc_settings *cc, struct dga_cc_field 
 }
 
 /*
- * The gate's rule (docs/gate.md): the CC feature must be on. libnvat also takes
- * protected-PCIe mode without it, but that configuration (NVIDIA's 8-GPU
- * PPCIe) moves trust to NVLink and the NVSwitches, whose evidence comes from
- * NSCQ, not NVML, and which this project cannot attest yet: refusing it is
- * the fail-closed choice until it can.
+ * The gate's rule (docs/gate.md): the CC feature on is single-GPU CC mode; the CC
+ * feature off is allowed only in protected-PCIe mode (NVIDIA's 8-GPU PPCIe), whose
+ * trust rests on NVLink and the NVSwitches: the caller must then attest the
+ * NVSwitches (NSCQ) and the board's topology. Every field is allow-listed either way.
  */
-dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
+dga_err dga_cc_check_mode(const struct dga_cc_settings *cc, bool allow_devtools, bool *ret_ppcie)
 {
     struct dga_cc_field f;
-    if (cc->cc_feature == CC_FEATURE_DISABLED) {
+    bool ppcie =
+        cc->cc_feature == CC_FEATURE_DISABLED && cc->multi_gpu_mode == CC_MULTI_GPU_PROTECTED_PCIE;
+    if (cc->cc_feature == CC_FEATURE_DISABLED && !ppcie) {
         return DGA_E_CC_OFF;
     }
     if (dga_cc_unknown_field(cc, &f)) {
@@ -61,7 +62,18 @@ dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
     if (cc->devtools_mode == CC_DEVTOOLS_ON && !allow_devtools) {
         return DGA_E_CC_DEVTOOLS;
     }
+    *ret_ppcie = ppcie;
     return DGA_E_OK;
+}
+
+/* Protected PCIe is CC off for a caller that does not attest the NVSwitches. */
+dga_err dga_cc_check(const struct dga_cc_settings *cc, bool allow_devtools)
+{
+    bool ppcie = false;
+    if (cc->cc_feature == CC_FEATURE_DISABLED) {
+        return DGA_E_CC_OFF;
+    }
+    return dga_cc_check_mode(cc, allow_devtools, &ppcie);
 }
 
 const char *dga_cc_mode_name(const struct dga_cc_settings *cc)

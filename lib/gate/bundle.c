@@ -94,13 +94,35 @@ static json_t *device_evidence_json(const struct gate_state *g, size_t i)
                      d->chain_pem_len);
 }
 
-/* Per device: what NVML returned, raw. Labels are GPU-<NVML index>, as the appraisal's. */
+/*
+ * What NSCQ returned for NVSwitch j, raw: its UUID and label, the TNVL status as read (not
+ * signed: docs/gate.md, residuals), the report and the chain.
+ */
+static json_t *switch_evidence_json(const struct gate_state *g, size_t j)
+{
+    const struct dga_switch_collected *d = &g->sw->sw[j];
+    char label[32];
+    snprintf(label, sizeof label, "SWITCH-%zu", j);
+    return json_pack("{s:s,s:s,s:o,s:s,s:i,s:o,s:s%}", "label", label, "arch",
+                     dga_arch_name(d->arch), "uuid", hex_json(d->uuid, sizeof d->uuid),
+                     "nscq_label", d->label, "tnvl_status", d->tnvl_status, "report",
+                     hex_or_null(d->report, d->report_len, true), "certificate_chain", d->chain_pem,
+                     d->chain_pem_len);
+}
+
+/*
+ * Per device: what NVML returned, raw, then (PPCIe mode) what NSCQ returned. Labels are
+ * GPU-<NVML index> and SWITCH-<NSCQ index>, as the appraisal's.
+ */
 static json_t *evidence_json(const struct gate_state *g)
 {
     dga_err e = DGA_E_OK;
     _cleanup_(json_decrefp) json_t *a = json_array();
     for (size_t i = 0; g->collected && i < g->col->n; i++) {
         json_push(a, device_evidence_json(g, i), &e);
+    }
+    for (size_t j = 0; g->switches_collected && j < g->sw->n; j++) {
+        json_push(a, switch_evidence_json(g, j), &e);
     }
     if (e != DGA_E_OK || a == NULL) {
         return NULL;
@@ -177,11 +199,27 @@ static json_t *rego_json(const struct gate_state *g)
                      equivalent);
 }
 
+/*
+ * The mode the CC settings decided: "cc" or "ppcie"; "none" with no GPU; null when the CC
+ * settings were not read or were refused.
+ */
+static json_t *mode_json(const struct gate_state *g)
+{
+    if (g->inventory_read && g->inv->n_gpus == 0) {
+        return json_string("none");
+    }
+    if (!g->mode_decided) {
+        return json_null();
+    }
+    return json_string(g->ppcie ? "ppcie" : "cc");
+}
+
 static json_t *gate_json(const struct gate_state *g)
 {
     const struct dga_gate_result *r = g->res;
     return json_pack(
-        "{s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s,s:s}", "dry_run", g->opt->dry_run, "step",
+        "{s:o,s:b,s:s,s:o,s:s,s:o,s:o,s:s,s:I,s:b,s:b,s:b,s:s,s:s}", "mode", mode_json(g),
+        "dry_run", g->opt->dry_run, "step",
         r->err == DGA_E_OK ? "passed" : dga_gate_step_name(r->step), "error",
         r->err == DGA_E_OK ? json_null() : json_string(dga_err_name(r->err)), "reason", r->reason,
         "inventory", inventory_json(g), "cc", cc_json(g), "driver_version",

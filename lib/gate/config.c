@@ -16,6 +16,7 @@
 
 #define DEFAULT_CC_TIMEOUT_MS 30000u
 #define DEFAULT_COLLECT_TIMEOUT_MS 300000u /* dstack's nvattest timeout */
+#define DEFAULT_NSCQ_TIMEOUT_MS 300000u    /* the NVSwitches' share of the same collection */
 #define DEFAULT_READY_TIMEOUT_MS 30000u
 
 enum key_type {
@@ -54,6 +55,7 @@ static const struct key keys[] = {
     PATH_KEY("app_compose", app_compose),
     {"policy_hash_event", KEY_HASH_EVENT, 0},
     PATH_KEY("nvml", nvml),
+    PATH_KEY("nscq", nscq),
     PATH_KEY("sysfs_pci", sysfs_pci),
     PATH_KEY("run_dir", run_dir),
     {"event_backend", KEY_STRING, offsetof(struct dga_gate_config, event_backend)},
@@ -66,6 +68,7 @@ static const struct key keys[] = {
     {"cc_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, cc_timeout_ms)},
     {"collect_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, collect_timeout_ms)},
     {"ready_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, ready_timeout_ms)},
+    {"nscq_timeout_ms", KEY_TIMEOUT, offsetof(struct dga_gate_config, nscq_timeout_ms)},
     PATH_KEY("eat_key", eat_key),
     {"eat_kid", KEY_STRING, offsetof(struct dga_gate_config, eat_kid)},
     PATH_KEY("test_device_root", test_device_root),
@@ -272,6 +275,7 @@ static dga_err set_defaults(struct dga_gate_config *c)
     c->collect_timeout_ms =
         c->collect_timeout_ms != 0 ? c->collect_timeout_ms : DEFAULT_COLLECT_TIMEOUT_MS;
     c->ready_timeout_ms = c->ready_timeout_ms != 0 ? c->ready_timeout_ms : DEFAULT_READY_TIMEOUT_MS;
+    c->nscq_timeout_ms = c->nscq_timeout_ms != 0 ? c->nscq_timeout_ms : DEFAULT_NSCQ_TIMEOUT_MS;
     if (c->gpu_policy == NULL) {
         c->gpu_policy = json_object();
         if (c->gpu_policy == NULL) {

@@ -83,6 +83,11 @@ __attribute__((format(printf, 5, 6))) static dga_err fail(struct gate_state *g,
 
 void gate_device_name(const struct gate_state *g, size_t index, char *out, size_t size)
 {
+    size_t n_gpus = g->collected ? g->col->n : 0;
+    if (g->switches_collected && index >= n_gpus && index - n_gpus < g->sw->n) {
+        snprintf(out, size, "SWITCH-%zu (%s)", index - n_gpus, g->sw->sw[index - n_gpus].label);
+        return;
+    }
     const char *address = g->collected && index < g->col->n ? g->col->gpu[index].pci_address
                           : g->inventory_read && index < g->inv->n_gpus ? g->inv->gpu[index].address
                                                                         : NULL;
@@ -615,14 +620,23 @@ static const char *event_cc_mode(const struct gate_state *g)
     if (g->inv->n_gpus == 0) {
         return "none";
     }
-    return "on"; /* dga_cc_check passed: the CC feature is on */
+    return g->ppcie ? "ppcie" : "on"; /* dga_cc_check_mode passed */
+}
+
+/*
+ * PPCIe mode: the NVSwitches attested (NSCQ = inventory, each appraised, the topology passed);
+ * CC mode: the inventory's, which are not attested (nothing relies on them there).
+ */
+static size_t event_nvswitches(const struct gate_state *g)
+{
+    return g->ppcie ? g->sw->n : g->inv->n_switches;
 }
 
 static dga_err build_payload(struct gate_state *g, char **ret, size_t *ret_len)
 {
     struct dga_gate_event_fields f = {
         .devices = g->inv->n_gpus,
-        .nvswitches = g->inv->n_switches,
+        .nvswitches = event_nvswitches(g),
         .cc_mode = event_cc_mode(g),
         .devtools = g->inv->n_gpus > 0 && g->col->cc.devtools_mode == 1,
         .test_roots = g->cfg->test_device_root != NULL,
@@ -705,14 +719,50 @@ static dga_err fail_cc(struct gate_state *g, enum dga_gate_step step,
                 cc->multi_gpu_mode, g->inv->n_gpus);
 }
 
+/* The CC settings passed but put the machine in PPCIe mode without an NSCQ library to use. */
+static dga_err fail_no_nscq(struct gate_state *g, const struct dga_cc_settings *cc)
+{
+    char who[64];
+    gate_device_name(g, 0, who, sizeof who);
+    return fail(g, DGA_GATE_STEP_CC, DGA_E_GATE_CONFIG, DGA_GATE_OUTCOME_CONFIG,
+                "%s: cc-mode: %s: PPCIe mode needs the nscq library in the gate config (ccFeature "
+                "%u, devToolsMode %u, multiGpuMode %u; system-wide, %zu GPU(s))",
+                who, dga_err_name(DGA_E_GATE_CONFIG), cc->cc_feature, cc->devtools_mode,
+                cc->multi_gpu_mode, g->inv->n_gpus);
+}
+
+/* The CC settings read again with the reports put the machine in the other mode. */
+static dga_err fail_mode_changed(struct gate_state *g, const struct dga_cc_settings *cc)
+{
+    char who[64];
+    gate_device_name(g, 0, who, sizeof who);
+    return fail(g, DGA_GATE_STEP_COLLECT, DGA_E_GATE_REJECTED, DGA_GATE_OUTCOME_REFUSED,
+                "%s: cc-mode: %s: the mode changed during collection, from %s to %s (ccFeature "
+                "%u, devToolsMode %u, multiGpuMode %u; system-wide, %zu GPU(s))",
+                who, dga_err_name(DGA_E_GATE_REJECTED), g->ppcie ? "PPCIe" : "CC",
+                g->ppcie ? "CC" : "PPCIe", cc->cc_feature, cc->devtools_mode, cc->multi_gpu_mode,
+                g->inv->n_gpus);
+}
+
+/*
+ * The CC settings decide the mode (step CC); read again with the reports (step COLLECT) they
+ * must still pass, in the same mode.
+ */
 static dga_err check_cc(struct gate_state *g, enum dga_gate_step step,
                         const struct dga_cc_settings *cc)
 {
-    dga_err e = dga_cc_check(cc, g->allow_devtools);
+    bool ppcie = false;
+    dga_err e = dga_cc_check_mode(cc, g->allow_devtools, &ppcie);
     if (e != DGA_E_OK) {
         return fail_cc(g, step, cc, e);
     }
-    return DGA_E_OK;
+    if (step != DGA_GATE_STEP_CC) {
+        return ppcie == g->ppcie ? DGA_E_OK : fail_mode_changed(g, cc);
+    }
+    g->ppcie = ppcie;
+    g->res->ppcie = ppcie;
+    g->mode_decided = true;
+    return ppcie && g->cfg->nscq == NULL ? fail_no_nscq(g, cc) : DGA_E_OK;
 }
 
 static dga_err read_cc(struct gate_state *g)
@@ -745,11 +795,6 @@ static dga_err scan_inventory(struct gate_state *g)
     g->inventory_read = true;
     g->res->n_gpus = g->inv->n_gpus;
     g->res->n_nvswitches = g->inv->n_switches;
-    /* NVSwitches are not attested yet: the policy's NVSwitch count applies to these. */
-    dga_policy_set_nvswitch_inventory(g->policy, g->inv->n_switches);
-    if (g->rego_policy != NULL) {
-        dga_policy_set_nvswitch_inventory(g->rego_policy, g->inv->n_switches);
-    }
     return DGA_E_OK;
 }
 
@@ -801,6 +846,113 @@ static dga_err collect(struct gate_state *g)
     return check_cc(g, DGA_GATE_STEP_COLLECT, &g->col->cc);
 }
 
+/* ---- NSCQ (PPCIe mode): the NVSwitches ---- */
+
+/* "nvswitch: nscq: nscq-driver: nscq_session_path_observe PATH (NVSwitch 3 LABEL): ..." */
+static dga_err fail_nscq(struct gate_state *g, const struct dga_nscq_error *n)
+{
+    char where[96] = "", code[32] = "";
+    if (n->switch_index >= 0) {
+        snprintf(where, sizeof where, " (NVSwitch %d%s%s)", n->switch_index,
+                 n->label[0] != '\0' ? " " : "", n->label);
+    }
+    if (n->nscq_rc != 0) {
+        snprintf(code, sizeof code, " (NSCQ code %d)", n->nscq_rc);
+    }
+    return fail(g, DGA_GATE_STEP_NSCQ, n->err, DGA_GATE_OUTCOME_IO,
+                "nvswitch: nscq: %s: %s%s%s%s: %s%s%s%s", dga_err_name(n->err), n->function,
+                n->path[0] != '\0' ? " " : "", n->path, where, dga_err_message(n->err), code,
+                n->message[0] != '\0' ? ": " : "", n->message);
+}
+
+#define NSCQ_TNVL_LOCKED 3 /* nscq_tnvl_status_t NSCQ_DEVICE_TNVL_MODE_LOCKED */
+
+static const char *tnvl_name(int tnvl)
+{
+    switch (tnvl) {
+    case DGA_NSCQ_TNVL_UNKNOWN:
+        return "unknown";
+    case 0:
+        return "disabled";
+    case 1:
+        return "enabled";
+    case 2:
+        return "failure";
+    case NSCQ_TNVL_LOCKED:
+        return "locked";
+    default:
+        return "not a TNVL status";
+    }
+}
+
+/*
+ * Every NVSwitch must say exactly LOCKED. The value is compared, never bit-tested: NVIDIA's
+ * check tests two bits, which -1 (unknown) passes. Not signed (docs/gate.md, residuals).
+ */
+static dga_err check_tnvl(struct gate_state *g)
+{
+    for (size_t j = 0; j < g->sw->n; j++) {
+        int tnvl = g->sw->sw[j].tnvl_status;
+        if (tnvl == NSCQ_TNVL_LOCKED) {
+            continue;
+        }
+        char who[96];
+        gate_device_name(g, g->col->n + j, who, sizeof who);
+        return fail(g, DGA_GATE_STEP_NSCQ, DGA_E_TOPOLOGY_SWITCH_LOCK, DGA_GATE_OUTCOME_REFUSED,
+                    "%s: nscq: %s: NSCQ TNVL status is %d (%s), the gate requires exactly %d "
+                    "(locked)",
+                    who, dga_err_name(DGA_E_TOPOLOGY_SWITCH_LOCK), tnvl, tnvl_name(tnvl),
+                    NSCQ_TNVL_LOCKED);
+    }
+    return DGA_E_OK;
+}
+
+/*
+ * PPCIe mode: after the GPUs, the NVSwitches' reports for the SAME nonce (one nonce ties the
+ * board to one moment), in a child with nscq_timeout_ms; NSCQ must see exactly the inventory's
+ * NVSwitches, each one LOCKED. CC mode loads no NSCQ.
+ */
+static dga_err collect_switches(struct gate_state *g)
+{
+    if (!g->ppcie) {
+        return DGA_E_OK;
+    }
+    struct dga_nscq_error n;
+    memset(&n, 0, sizeof n);
+    dga_err e =
+        dga_nscq_collect_with_deadline(g->cfg->nscq, g->nonce, g->cfg->nscq_timeout_ms, g->sw, &n);
+    if (e != DGA_E_OK) {
+        return fail_nscq(g, &n);
+    }
+    g->switches_collected = true;
+    if (g->sw->n != g->inv->n_switches) {
+        return fail(g, DGA_GATE_STEP_NSCQ, DGA_E_INVENTORY_MISMATCH, DGA_GATE_OUTCOME_REFUSED,
+                    "devices: nscq: %s: NSCQ sees %zu NVSwitch(es), the PCI inventory %zu",
+                    dga_err_name(DGA_E_INVENTORY_MISMATCH), g->sw->n, g->inv->n_switches);
+    }
+    return check_tnvl(g);
+}
+
+/* PPCIe mode: the NVSwitches' evidence after the GPUs' (the set appraisal's order). */
+static dga_err append_switch_evidence(struct gate_state *g)
+{
+    _cleanup_(dga_evidence_set_freep) struct dga_evidence_set *sw = calloc(1, sizeof *sw);
+    dga_err e = sw != NULL ? dga_switch_collection_to_evidence(g->sw, sw) : DGA_E_NOMEM;
+    if (e == DGA_E_OK && g->set->n + sw->n > DGA_MAX_DEVICES) {
+        e = DGA_E_TOO_LARGE;
+    }
+    if (e != DGA_E_OK) {
+        return fail(g, DGA_GATE_STEP_MATCH, e, DGA_GATE_OUTCOME_IO,
+                    "devices: inventory-match: %s: %s (NVSwitch evidence)", dga_err_name(e),
+                    dga_err_message(e));
+    }
+    for (size_t j = 0; j < sw->n; j++) {
+        g->set->dev[g->set->n++] = sw->dev[j]; /* owned by g->set from here */
+    }
+    sw->n = 0;
+    return DGA_E_OK;
+}
+
 static dga_err match_inventory(struct gate_state *g)
 {
     struct dga_diag diag = {0};
@@ -823,7 +975,10 @@ static dga_err match_inventory(struct gate_state *g)
         return fail(g, DGA_GATE_STEP_MATCH, e, DGA_GATE_OUTCOME_IO,
                     "devices: inventory-match: %s: %s", dga_err_name(e), dga_err_message(e));
     }
-    e = dga_inventory_check_evidence(g->inv, g->set, false, &diag);
+    if (g->ppcie && append_switch_evidence(g) != DGA_E_OK) {
+        return g->res->err;
+    }
+    e = dga_inventory_check_evidence(g->inv, g->set, g->ppcie, &diag);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_MATCH, e,
                     e == DGA_E_INVENTORY_MISMATCH ? DGA_GATE_OUTCOME_REFUSED : DGA_GATE_OUTCOME_IO,
@@ -994,6 +1149,25 @@ static dga_err build_eat(struct gate_state *g)
     return DGA_E_OK;
 }
 
+/*
+ * The set's mode or topology refusal, one line: "topology: <error>: <finding>", or a device's
+ * "<label>: mode: <error>: <text>" with the label as the gate names devices (its PCI address).
+ */
+static dga_err fail_mode(struct gate_state *g, const char *what, dga_err e)
+{
+    for (size_t i = 0; i < g->ap->n; i++) {
+        const char *label = g->ap->dev[i].report.label;
+        size_t n = strlen(label);
+        if (n > 0 && strncmp(what, label, n) == 0 && what[n] == ':') {
+            char who[96];
+            gate_device_name(g, i, who, sizeof who);
+            return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s%s", who,
+                        what + n);
+        }
+    }
+    return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s", what);
+}
+
 /* The set's devices, duplicates, the policy, then the rego's document: the first refusal. */
 static dga_err judge(struct gate_state *g)
 {
@@ -1007,10 +1181,40 @@ static dga_err judge(struct gate_state *g)
             return fail_duplicate(g, i);
         }
     }
+    char what[DGA_GATE_REASON_LEN];
+    dga_err e = DGA_E_OK;
+    if (dga_set_appraisal_mode_failure(g->ap, what, sizeof what, &e)) {
+        return fail_mode(g, what, e);
+    }
     if (!g->ap->verdict.pass) {
         return fail_policy(g, "policy", &g->ap->verdict);
     }
     return evaluate_rego(g);
+}
+
+/*
+ * The set's mode. CC: any NVSwitch or PPCIe evidence is refused, and the policy's NVSwitch
+ * count applies to the inventory's (not attested: nothing relies on them). PPCIe: the topology
+ * over the GPUs and the NVSwitches, with the policy's counts and TNVL required; the policy's
+ * NVSwitch count applies to the attested NVSwitches in the claims.
+ */
+static void set_mode(struct gate_state *g, struct dga_appraise_options *opt)
+{
+    if (!g->ppcie) {
+        opt->mode = DGA_SET_MODE_CC;
+        dga_policy_set_nvswitch_inventory(g->policy, g->inv->n_switches);
+        if (g->rego_policy != NULL) {
+            dga_policy_set_nvswitch_inventory(g->rego_policy, g->inv->n_switches);
+        }
+        return;
+    }
+    struct dga_policy_ppcie pp;
+    dga_policy_ppcie(g->policy, &pp);
+    opt->mode = DGA_SET_MODE_PPCIE;
+    opt->topology.gpus = pp.gpus;
+    opt->topology.switches = pp.switches;
+    opt->topology.gpu_pdi_in_cert = pp.gpu_pdi_in_cert;
+    opt->topology.require_tnvl = true;
 }
 
 static dga_err appraise(struct gate_state *g)
@@ -1028,6 +1232,7 @@ static dga_err appraise(struct gate_state *g)
     opt.verify.at = g->at;
     opt.verify.trust = &g->device_root;
     memcpy(opt.verify.nonce, g->nonce, DGA_NONCE_LEN);
+    set_mode(g, &opt);
     e = dga_appraise_set(g->set, &opt, g->policy, g->ap);
     if (e != DGA_E_OK) {
         return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_IO, "appraise: %s: %s",
@@ -1046,7 +1251,7 @@ static dga_err appraise(struct gate_state *g)
 /* Inventory through verdict. With no GPU in the inventory NVML is not touched (as dstack). */
 static dga_err verify(struct gate_state *g)
 {
-    static const gate_step gpu_steps[] = {read_cc, collect, match_inventory};
+    static const gate_step gpu_steps[] = {read_cc, collect, collect_switches, match_inventory};
     dga_err e = scan_inventory(g);
     if (e != DGA_E_OK) {
         return e;
@@ -1127,6 +1332,10 @@ static void state_free(struct gate_state *g)
         dga_collection_clear(g->col);
     }
     free(g->col);
+    if (g->sw != NULL) {
+        dga_switch_collection_clear(g->sw);
+    }
+    free(g->sw);
     free(g->inv);
     dga_event_backend_free(g->backend);
     EVP_PKEY_free(g->eat_key);
@@ -1157,7 +1366,8 @@ dga_err dga_gate_run(const struct dga_gate_config *cfg, const struct dga_gate_op
     g.col = calloc(1, sizeof *g.col);
     g.set = calloc(1, sizeof *g.set);
     g.ap = calloc(1, sizeof *g.ap);
-    if (g.inv == NULL || g.col == NULL || g.set == NULL || g.ap == NULL) {
+    g.sw = calloc(1, sizeof *g.sw);
+    if (g.inv == NULL || g.col == NULL || g.set == NULL || g.ap == NULL || g.sw == NULL) {
         fail(&g, DGA_GATE_STEP_SETUP, DGA_E_NOMEM, DGA_GATE_OUTCOME_IO, "out of memory");
     } else {
         run_steps(&g);

@@ -35,10 +35,18 @@ struct gate_state {
     bool inventory_read;
     struct dga_cc_settings cc;
     bool cc_read;
+    /*
+     * The CC settings put the machine in protected-PCIe mode (CC feature off, multiGpuMode
+     * 1): the NVSwitches are collected through NSCQ and the set appraised with the topology.
+     */
+    bool ppcie;
+    bool mode_decided; /* the CC settings passed: ppcie says which mode */
     uint8_t nonce[DGA_NONCE_LEN];
     bool has_nonce;
     struct dga_collection *col;
     bool collected;
+    struct dga_switch_collection *sw; /* PPCIe mode: the NVSwitches, for the same nonce */
+    bool switches_collected;
     struct dga_evidence_set *set;
     struct dga_verify_cache *cache;
     struct dga_set_appraisal *ap;
@@ -50,7 +58,10 @@ struct gate_state {
 /* Depth of a JSON value (a scalar is 0), stopping early past the cap. */
 size_t gate_json_depth(const json_t *v, size_t cap);
 
-/* The device as the reason names it: "GPU-0 (0000:41:00.0)". */
+/*
+ * The device as the reason names it: "GPU-0 (0000:41:00.0)"; in PPCIe mode the devices after
+ * the GPUs are the NVSwitches, "SWITCH-0 (<NSCQ label>)".
+ */
 void gate_device_name(const struct gate_state *g, size_t index, char *out, size_t size);
 
 /*

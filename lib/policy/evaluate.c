@@ -417,7 +417,7 @@ static bool check_count(struct eval *e, const char *what, size_t n, const struct
 
 /*
  * An empty array passes only when both counts are given and both admit zero.
- * NVSwitches are not attested yet: with the gate's PCI inventory known, the
+ * In the gate's CC mode NVSwitches are not attested: with its PCI inventory known, the
  * NVSwitch count applies to the inventory, and to the claims only when they
  * hold NVSwitches (an empty claims array must not satisfy "exactly 0" while
  * one sits on the bus, nor fail "exactly 1" because none was attested).

@@ -241,11 +241,12 @@ gate 0 "DEVTOOLS allowed by the app's gpu_policy" && passed "DEVTOOLS gpu_policy
 payload | grep -qF '"devtools":true' || bad "devtools (gpu_policy) in the event"
 payload | grep -qF "\"gpu_policy_sha256\":\"$EMPTY_HASH\"" && bad "gpu_policy hash still that of {}"
 
-# Protected PCIe without the CC feature (NVIDIA's 8-GPU PPCIe) trusts the NVSwitches,
-# which are not attested yet (no NSCQ collection): refused as cc-off (docs/collect.md).
+# Protected PCIe without the CC feature (NVIDIA's 8-GPU PPCIe) trusts the NVSwitches, which
+# the gate attests through NSCQ (tests/ppcie/test_gate_board.sh): without an nscq library in
+# the config it is a configuration error, before anything is collected.
 reset; scenario '"cc_feature":0,"multi_gpu_mode":1'; config "$STD,\"policy\":\"$tmp/policy.json\""
-gate 1 "protected PCIe without CC" && refused "ppcie" cc-mode
-expect err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: cc-off: " "ppcie reason"
+gate 2 "protected PCIe without nscq in the config" && refused "ppcie" cc-mode
+expect_line err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: gate-config: PPCIe mode needs the nscq library in the gate config (ccFeature 0, devToolsMode 0, multiGpuMode 1; system-wide, 2 GPU(s))" "ppcie reason"
 expect_bundle '"mode":"ppcie"' "ppcie recorded"
 
 # Every CC field the gate reads is allow-listed (issue 9, finding 5): any other value is

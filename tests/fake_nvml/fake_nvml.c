@@ -15,8 +15,10 @@
  * "chains" names a directory of whole per-GPU chains instead (gpu<i>.pem, leaf .. root, and
  * gpu<i>.key): the PPCIe board's GPUs, each with its own BROM and PDI. "protected_pcie",
  * "feature_flag" and "switch_pdis" patch a GPU's signed opaque fields in place before it is
- * re-signed (TLV 21, 36 and 22; lengths kept; a value per GPU, an array indexed by GPU),
- * so the report says what a PPCIe GPU's says (docs/collect.md lists the keys).
+ * re-signed (TLV 21, 36 and 22; a value per GPU, an array indexed by GPU), so the report says
+ * what a PPCIe GPU's says (docs/collect.md lists the keys): a field the report has keeps its
+ * length; one it lacks (the 545.00 CC report has none of the three) is appended to the opaque
+ * data (1, 4 and 8 x links bytes) with the SPDM opaque length rewritten to match.
  * Measurements are untouched, so the real RIMs still match. Every ready-state
  * call is appended to the scenario's "ready_record" file. The ready state is
  * per process, as the scenario sets it, unless "ready_state_file" names a file:
@@ -656,20 +658,62 @@ static size_t find_tlv(const unsigned char *r, size_t len, unsigned type, size_t
     return 0;
 }
 
-/* GPU idx's patches, each within the recorded field's length; false if a field is missing. */
-static bool apply_patch(long idx, unsigned char *rep, size_t len)
+/*
+ * A TLV the recorded report lacks (the 545.00 CC report has no TLV 21, 22 or 36): appended to
+ * the opaque data, zero-filled, with the opaque length rewritten and the report grown by
+ * 4 + tlen (the signature after it is rewritten anyway). The value's offset; 0 if it cannot be.
+ */
+static size_t insert_tlv(unsigned char *r, size_t *len, size_t cap, unsigned type, size_t tlen)
+{
+    size_t p = 37 + 4;
+    size_t rec = (size_t)r[p + 1] | (size_t)r[p + 2] << 8 | (size_t)r[p + 3] << 16;
+    p += 4 + rec + 32; /* the opaque length */
+    size_t end = *len - FAKE_SIG_LEN;
+    size_t opaque = rd16(r + p);
+    if (p + 2 + opaque != end || opaque + 4 + tlen > 0xffff || *len + 4 + tlen > cap) {
+        return 0;
+    }
+    opaque += 4 + tlen;
+    r[p] = (unsigned char)(opaque & 0xff);
+    r[p + 1] = (unsigned char)(opaque >> 8);
+    r[end] = (unsigned char)(type & 0xff);
+    r[end + 1] = (unsigned char)(type >> 8);
+    r[end + 2] = (unsigned char)(tlen & 0xff);
+    r[end + 3] = (unsigned char)(tlen >> 8);
+    memset(r + end + 4, 0, tlen + FAKE_SIG_LEN);
+    *len += 4 + tlen;
+    return end + 4;
+}
+
+/* TLV type's value of exactly want bytes (any length when want is 0), inserted if absent. */
+static size_t field(unsigned char *r, size_t *len, size_t cap, unsigned type, size_t want,
+                    size_t *ret_len)
+{
+    size_t at = find_tlv(r, *len, type, ret_len);
+    if (at == 0) {
+        *ret_len = want;
+        at = want > 0 ? insert_tlv(r, len, cap, type, want) : 0;
+    }
+    return at;
+}
+
+/*
+ * GPU idx's patches, each within the recorded field's length; a field the report lacks is
+ * added (insert_tlv). False if one cannot be patched.
+ */
+static bool apply_patch(long idx, unsigned char *rep, size_t *len, size_t cap)
 {
     const struct fake_patch *p = &fake.patch[idx];
     size_t tlen = 0, at = 0;
     if (p->protected_pcie >= 0) {
-        at = find_tlv(rep, len, TLV_PROTECTED_PCIE, &tlen);
+        at = field(rep, len, cap, TLV_PROTECTED_PCIE, 1, &tlen);
         if (at == 0 || tlen != 1) {
             return false;
         }
         rep[at] = (unsigned char)p->protected_pcie;
     }
     if (p->feature_flag >= 0) {
-        at = find_tlv(rep, len, TLV_FEATURE_FLAG, &tlen);
+        at = field(rep, len, cap, TLV_FEATURE_FLAG, 4, &tlen);
         if (at == 0 || tlen == 0 || tlen > 8) {
             return false;
         }
@@ -678,7 +722,7 @@ static bool apply_patch(long idx, unsigned char *rep, size_t len)
         }
     }
     if (p->has_links) {
-        at = find_tlv(rep, len, TLV_SWITCH_PDIS, &tlen);
+        at = field(rep, len, cap, TLV_SWITCH_PDIS, p->n_links * FAKE_PDI_LEN, &tlen);
         if (at == 0 || tlen < p->n_links * FAKE_PDI_LEN) {
             return false;
         }
@@ -699,7 +743,8 @@ nvmlReturn_t nvmlDeviceGetConfComputeGpuAttestationReport(nvmlDevice_t d,
     }
     memcpy(rep, fake.report, len);
     memcpy(rep + 4, fake.has_nonce_override ? fake.nonce_override : r->nonce, 32);
-    if (!apply_patch(idx, rep, len) || !fake_resign(fake.key[idx], rep, len)) {
+    if (!apply_patch(idx, rep, &len, sizeof r->attestationReport) ||
+        !fake_resign(fake.key[idx], rep, len)) {
         return NVML_ERROR_UNKNOWN;
     }
     if (fake.corrupt_signature) {

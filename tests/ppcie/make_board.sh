@@ -24,6 +24,11 @@
 #   --tnvl J N             switch J's NSCQ TNVL status
 #   --switch-nonce J HEX   switch J signs this nonce instead of the one asked for
 #   --nscq-extra JSON      extra members for the NSCQ scenario (injections)
+#   --gpu-report 545       the GPUs re-sign the H100 545.00 CC report instead (its RIMs exist, so
+#                          the gate can appraise the board), with TLVs 21, 36 and 22 added by the
+#                          fake NVML, under tests/fixtures/testpki/ppcie545 (leaves with its FWID)
+#   --nvml-extra JSON      extra members for the NVML scenario (ready_record, injections)
+#   --cc J,K               NVML's CC settings: ccFeature, multiGpuMode (default 0,1: PPCIe)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fx=${DGA_FIXTURES:-$here/../fixtures}
@@ -38,7 +43,7 @@ reverse() { echo "$1" | fold -w2 | tac | tr -d '\n'; }
 # The switch each of a GPU's 18 links goes to: 5, 5, 4, 4 links.
 link_to=(0 0 1 1 2 2 3 3 0 1 2 3 0 1 2 3 0 1)
 
-gpus=8 switches=4 nscq_extra=""
+gpus=8 switches=4 nscq_extra="" nvml_extra="" gpu_report=590 cc=0,1
 declare -A gpu_links cc_gpu sw_pdi sw_gpus position lock tnvl sw_nonce
 all_gpus=""
 while [ $# -gt 0 ]; do
@@ -55,6 +60,9 @@ while [ $# -gt 0 ]; do
     --tnvl) tnvl[$2]=$3; shift 3 ;;
     --switch-nonce) sw_nonce[$2]=$3; shift 3 ;;
     --nscq-extra) nscq_extra=$2; shift 2 ;;
+    --gpu-report) gpu_report=$2; shift 2 ;;
+    --cc) cc=$2; shift 2 ;;
+    --nvml-extra) nvml_extra=$2; shift 2 ;;
     *) echo "make_board.sh: unknown knob $1" >&2; exit 2 ;;
     esac
 done
@@ -65,8 +73,18 @@ for p in $all_gpus ${sw_gpus[*]} ${sw_pdi[*]}; do
     [[ $p =~ ^[0-9a-f]{16}$ ]] || { echo "make_board.sh: bad PDI $p" >&2; exit 2; }
 done
 
-jq -r '.[0].evidence' "$fx/gpu/h100_590.12_ppcie/evidence.json" | base64 -d | xxd -p -c 64 \
-    >"$out/gpu_report.hex"
+case $gpu_report in
+590)
+    jq -r '.[0].evidence' "$fx/gpu/h100_590.12_ppcie/evidence.json" | base64 -d | xxd -p -c 64 \
+        >"$out/gpu_report.hex"
+    chains=$fx/testpki/ppcie driver=590.12
+    ;;
+545)
+    cp "$fx/gpu/h100_545.00/report.hex" "$out/gpu_report.hex"
+    chains=$fx/testpki/ppcie545 driver=545.00
+    ;;
+*) echo "make_board.sh: --gpu-report 590 or 545" >&2; exit 2 ;;
+esac
 
 # GPU i's TLV 22 entries, as stored (pure bash: this runs 8 x 18 times per board).
 rev=()
@@ -92,10 +110,10 @@ gpu_entries() {
         links+="$sep$(gpu_entries "$i")"
         if [ -n "${cc_gpu[$i]:-}" ]; then pp+="${sep}85" ff+="${sep}0"; else pp+="${sep}170" ff+="${sep}2"; fi
     done
-    printf '{"report":"gpu_report.hex","chains":"%s","gpus":%s,"cc_feature":0,"multi_gpu_mode":1,' \
-        "$fx/testpki/ppcie" "$gpus"
-    printf '"driver_version":"590.12","protected_pcie":%s],"feature_flag":%s],"switch_pdis":%s]}\n' \
-        "$pp" "$ff" "$links"
+    printf '{"report":"gpu_report.hex","chains":"%s","gpus":%s,"cc_feature":%s,"multi_gpu_mode":%s,' \
+        "$chains" "$gpus" "${cc%,*}" "${cc#*,}"
+    printf '"driver_version":"%s","protected_pcie":%s],"feature_flag":%s],"switch_pdis":%s]%s}\n' \
+        "$driver" "$pp" "$ff" "$links" "${nvml_extra:+,$nvml_extra}"
 } >"$out/nvml.json"
 
 {

@@ -174,8 +174,25 @@ static void test_protected_pcie(void **state)
     collect_ok(&t, "\"cc_feature\":0,\"multi_gpu_mode\":1,\"gpus\":8", &c);
     assert_int_equal(c.cc.multi_gpu_mode, 1);
     assert_string_equal(dga_cc_mode_name(&c.cc), "ppcie");
-    /* libnvat accepts PPCIe without the CC feature; we refuse it until NVSwitches are attested. */
+    /* A caller that does not attest the NVSwitches refuses PPCIe as CC off; the gate's check
+     * passes it as PPCIe mode (it then attests them), under the same allow-list. */
     assert_int_equal(dga_cc_check(&c.cc, false), DGA_E_CC_OFF);
+    bool ppcie = false;
+    assert_int_equal(dga_cc_check_mode(&c.cc, false, &ppcie), DGA_E_OK);
+    assert_true(ppcie);
+    struct dga_cc_settings cc = c.cc;
+    cc.devtools_mode = 1;
+    assert_int_equal(dga_cc_check_mode(&cc, false, &ppcie), DGA_E_CC_DEVTOOLS);
+    assert_int_equal(dga_cc_check_mode(&cc, true, &ppcie), DGA_E_OK);
+    cc.environment = 1;
+    assert_int_equal(dga_cc_check_mode(&cc, true, &ppcie), DGA_E_CC_UNKNOWN);
+    cc = c.cc;
+    cc.multi_gpu_mode = 2; /* CC off without PPCIe stays CC off */
+    assert_int_equal(dga_cc_check_mode(&cc, true, &ppcie), DGA_E_CC_OFF);
+    cc.multi_gpu_mode = 0;
+    cc.cc_feature = 1; /* CC on: single-GPU CC mode */
+    assert_int_equal(dga_cc_check_mode(&cc, false, &ppcie), DGA_E_OK);
+    assert_false(ppcie);
     dga_collection_clear(&c);
     tmp_free(&t);
 }

@@ -57,6 +57,7 @@ static void test_config_defaults(void **state)
     assert_string_equal(c->rim_dir, "/rims");
     assert_null(c->policy);
     assert_null(c->nvml);
+    assert_null(c->nscq);
     assert_null(c->test_device_root);
     assert_string_equal(c->run_dir, DGA_GATE_RUN_DIR);
     assert_string_equal(c->event_backend, "tdx");
@@ -64,6 +65,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(c->cc_timeout_ms, 30000);
     assert_int_equal(c->collect_timeout_ms, 300000);
     assert_int_equal(c->ready_timeout_ms, 30000);
+    assert_int_equal(c->nscq_timeout_ms, 300000);
     assert_false(c->has_verify_at);
     assert_true(json_is_object(c->gpu_policy));
     assert_int_equal(json_object_size(c->gpu_policy), 0);
@@ -72,7 +74,8 @@ static void test_config_defaults(void **state)
 
 static const char *const full_config =
     "{\"version\":1,\"rim_dir\":\"r\",\"policy\":\"p.json\",\"gpu_policy\":{\"attest_gpu\":true},"
-    "\"nvml\":\"n.so\",\"sysfs_pci\":\"s\",\"run_dir\":\"d\",\"event_backend\":\"tpm:14:sha384\","
+    "\"nvml\":\"n.so\",\"nscq\":\"q.so\",\"nscq_timeout_ms\":9,\"sysfs_pci\":\"s\",\"run_dir\":"
+    "\"d\",\"event_backend\":\"tpm:14:sha384\","
     "\"event_log_dir\":\"l\",\"event_lock\":\"l.lock\",\"tdx_sysfs_dir\":\"t\","
     "\"tdx_device\":\"/dev/x\",\"tpm_tcti\":\"swtpm:port=1\",\"event_version\":2,"
     "\"cc_timeout_ms\":1,\"collect_timeout_ms\":600000,\"ready_timeout_ms\":7,"
@@ -89,6 +92,8 @@ static void test_config_every_key(void **state)
     assert_string_equal(c->policy, "p.json");
     assert_true(json_is_true(json_object_get(c->gpu_policy, "attest_gpu")));
     assert_string_equal(c->nvml, "n.so");
+    assert_string_equal(c->nscq, "q.so");
+    assert_int_equal(c->nscq_timeout_ms, 9);
     assert_string_equal(c->sysfs_pci, "s");
     assert_string_equal(c->run_dir, "d");
     assert_string_equal(c->event_backend, "tpm:14:sha384");
@@ -248,6 +253,9 @@ static void test_config_rejections(void **state)
                         "collect_timeout_ms");
     expect_config_error("{\"rim_dir\":\"r\",\"ready_timeout_ms\":1.5}", DGA_E_GATE_CONFIG,
                         "ready_timeout_ms");
+    expect_config_error("{\"rim_dir\":\"r\",\"nscq_timeout_ms\":600001}", DGA_E_GATE_CONFIG,
+                        "nscq_timeout_ms");
+    expect_config_error("{\"rim_dir\":\"r\",\"nscq\":\"\"}", DGA_E_GATE_CONFIG, "nscq");
     expect_config_error("{\"rim_dir\":\"r\",\"verify_at\":\"2024-06-01\"}", DGA_E_GATE_CONFIG,
                         "verify_at");
     expect_config_error("{\"rim_dir\":\"r\",\"gpu_policy\":[]}", DGA_E_GATE_CONFIG, "gpu_policy");
