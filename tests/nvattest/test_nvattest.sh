@@ -204,10 +204,11 @@ usage() { # NAME MESSAGE ARGS...
 usage "unknown flag" "unknown argument '--bogus'" "${DSTACK[@]}" --bogus x
 usage "abbreviated flag" "unknown argument '--dev'" attest --dev gpu --verifier local
 usage "an operand" "unknown argument 'extra'" "${DSTACK[@]}" extra
-usage "another command" "the only command is 'attest' (got 'collect-evidence')" collect-evidence --device gpu
-usage "no command" "the only command is 'attest' (got '')"
-usage "--device nvswitch" "--device: only 'gpu'" attest --device nvswitch --verifier local
-usage "no --device" "--device: only 'gpu'" attest --verifier local
+usage "another command" "the commands are 'attest' and 'collect-evidence' (got 'verify')" verify --device gpu
+usage "no command" "the commands are 'attest' and 'collect-evidence' (got '')"
+usage "--device foo" "--device: 'foo' is not one of gpu, nvswitch" attest --device foo --verifier local
+usage "no --device" "--device: '' is not one of gpu, nvswitch" attest --verifier local
+usage "collect-evidence --verifier" "--verifier: attest's, not collect-evidence's" collect-evidence --device gpu --verifier local
 usage "--verifier remote" "--verifier: only 'local'" attest --device gpu --verifier remote
 usage "--format text" "--format: only 'json'" attest --device gpu --verifier local --format text
 usage "short nonce" "--nonce: not 64 hex digits" attest --device gpu --verifier local --nonce abcd
