@@ -50,7 +50,7 @@ static int scan_inventory(const struct nv_args *a, const struct dga_gate_config 
     if (e == DGA_E_OK) {
         return 0;
     }
-    /* A foreign display device is a finding about the machine (503, as the gate's); the rest I/O. */
+    /* A foreign display device is a finding about the machine (503, as the gate's); else I/O. */
     return nv_fail(a, e == DGA_E_PCI_FOREIGN_DISPLAY ? RC_EVIDENCE_INVALID : RC_INTERNAL,
                    "inventory: %s: %s%s%s%s", dga_err_name(e), dga_err_message(e),
                    err.entry[0] != '\0' ? " (" : "", err.entry, err.entry[0] != '\0' ? ")" : "");
@@ -135,8 +135,7 @@ static int collect_gpus(const struct nv_args *a, const struct dga_gate_config *c
     }
     struct dga_nvml_error err;
     memset(&err, 0, sizeof err);
-    if (dga_collect_with_deadline(cfg->nvml, nonce, cfg->collect_timeout_ms, c, &err) !=
-        DGA_E_OK) {
+    if (dga_collect_with_deadline(cfg->nvml, nonce, cfg->collect_timeout_ms, c, &err) != DGA_E_OK) {
         char text[512];
         cli_nvml_error_text(&err, text, sizeof text);
         return nv_fail(a, RC_INTERNAL, "collect: %s", text);
@@ -438,9 +437,8 @@ static int appraise(struct switch_run *r)
 static int sign(struct switch_run *r)
 {
     bool pass = r->ap.verdict.pass && r->reason[0] == '\0';
-    struct dga_eat_options o = {.key = pass ? r->eat_key : NULL,
-                                .kid = r->cfg->eat_kid,
-                                .iat = time(NULL)};
+    struct dga_eat_options o = {
+        .key = pass ? r->eat_key : NULL, .kid = r->cfg->eat_kid, .iat = time(NULL)};
     if (dga_set_appraisal_eat(&r->ap, r->policy, r->nonce, &o) != DGA_E_OK) {
         return nv_fail(r->a, RC_INTERNAL, "appraise: cannot build the detached EAT");
     }

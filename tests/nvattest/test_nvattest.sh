@@ -99,6 +99,13 @@ if [ -f "$tmp/pass.out" ]; then
         bad "the logged event does not commit to stdout"
 fi
 
+# collect-evidence --device gpu: nvattest's evidences wrapper, as collect serializes it
+if nv 0 "collect-evidence --device gpu: 2 GPUs" collect-evidence --device gpu --nonce "$NONCE"; then
+    [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["evidences"]), d["result_code"], d["result_message"], *sorted({e["nonce"] for e in d["evidences"]}))' "$tmp/out")" = "2 0 Ok $NONCE" ] ||
+        bad "collect-evidence: $(head -c 300 "$tmp/out")"
+    [ -s "$tmp/err" ] && bad "stderr on collect-evidence: $(cat "$tmp/err")"
+fi
+
 # the same program under the name nvattest (installed as /usr/bin/nvattest)
 if "$tmp/bin/nvattest" "${DSTACK[@]}" >"$tmp/out" 2>"$tmp/err"; then
     checks pass "$tmp/out" "$NONCE" 2 && echo "ok   invoked as nvattest" || bad "invoked as nvattest: checks"

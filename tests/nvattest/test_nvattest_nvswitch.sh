@@ -7,6 +7,7 @@
 # Usage: test_nvattest_nvswitch.sh PATH/TO/dstack-gpu-attest LIBFAKE_NVML LIBFAKE_NSCQ
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../cli/lib.sh
 . "$here/../cli/lib.sh"
 cli_init "$1"
 nvml=$2
