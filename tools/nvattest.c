@@ -10,7 +10,8 @@
  * whose exact bytes dstack-util hashes into its gpu-attestation event. Every outcome
  * prints one JSON object with result_code and result_message (dstack-util saves stdout
  * before it checks the exit status); the exit status is the result code's low 8 bits,
- * as nvattest's.
+ * as nvattest's. nvattest's other runs, `attest --device nvswitch` and `collect-evidence`,
+ * are in tools/nvattest_devices.c, on the same arguments and configuration.
  */
 #define _GNU_SOURCE
 #include <errno.h>
