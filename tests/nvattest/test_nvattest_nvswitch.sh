@@ -26,11 +26,13 @@ printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
 mkdir -p "$tmp/emptyrims"
 
 bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-# [POLICY=F] [TIMEOUT=MS] [LIB=NSCQ] config: the drop-in's configuration for the board in $tmp/b
+# [POLICY=F|builtin] [TIMEOUT=MS] [LIB=NSCQ] config: the drop-in's configuration for the board
 config() {
-    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2026-06-01T00:00:00Z","policy":"%s","collect_timeout_ms":%s}\n' \
-        "$RIMS" "$nvml" "${LIB:-$nscq}" "$tmp/b/pci" "$fx/testpki/root.pem" \
-        "${POLICY:-$tmp/policy.json}" "${TIMEOUT:-20000}" >"$tmp/nvattest.json"
+    local policy=${POLICY:-$tmp/policy.json}
+    [ "$policy" = builtin ] && policy="" || policy="\"policy\":\"$policy\","
+    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2026-06-01T00:00:00Z",%s"collect_timeout_ms":%s}\n' \
+        "$RIMS" "$nvml" "${LIB:-$nscq}" "$tmp/b/pci" "$fx/testpki/root.pem" "$policy" \
+        "${TIMEOUT:-20000}" >"$tmp/nvattest.json"
 }
 board() { rm -rf "$tmp/b" && "$here/../ppcie/make_board.sh" "$tmp/b" "$@" || bad "make_board.sh $*"; }
 field() { jq -r "$1" "$tmp/out"; }
@@ -133,6 +135,13 @@ POLICY=$tmp/bios.json config
 run 11 "the configured policy refuses: 11" -- nvattest "${SW[@]}" &&
     refused "policy" 11 "Relying party policy mismatch" \
         'policy: SWITCH-0: x-nvidia-switch-bios-version is "96.10.55.00.01", policy allows ["96.10.73.00.01"]'
+config
+# OCSP as the GPU path: --ocsp-url asks that responder online (nothing listens on port 9)
+POLICY=builtin config
+run 202 "--ocsp-url under the built-in policy: asked, unreachable: 202" -- nvattest "${SW[@]}" \
+    --ocsp-url http://127.0.0.1:9/ocsp &&
+    refused "ocsp" 202 "could not be reached" "SWITCH-0 ($LABEL0): ocsp-device-chain: collateral-unreachable: "
+[ "$(field .collateral.ocsp_source.url)" = http://127.0.0.1:9/ocsp ] || bad "--ocsp-url not the source"
 config
 
 # ---- the PCI inventory: NSCQ must see exactly its NVSwitches ----
