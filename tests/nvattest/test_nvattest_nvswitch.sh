@@ -26,13 +26,13 @@ printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
 mkdir -p "$tmp/emptyrims"
 
 bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-# [POLICY=F|builtin] [TIMEOUT=MS] [LIB=NSCQ] config: the drop-in's configuration for the board
+# [POLICY=F|builtin] [TIMEOUT=MS] [LIB=NSCQ] [EXTRA=MEMBERS] config: the drop-in's configuration
 config() {
     local policy=${POLICY:-$tmp/policy.json}
     [ "$policy" = builtin ] && policy="" || policy="\"policy\":\"$policy\","
-    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2026-06-01T00:00:00Z",%s"collect_timeout_ms":%s}\n' \
+    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2026-06-01T00:00:00Z",%s"collect_timeout_ms":%s%s}\n' \
         "$RIMS" "$nvml" "${LIB:-$nscq}" "$tmp/b/pci" "$fx/testpki/root.pem" "$policy" \
-        "${TIMEOUT:-20000}" >"$tmp/nvattest.json"
+        "${TIMEOUT:-20000}" "${EXTRA:+,$EXTRA}" >"$tmp/nvattest.json"
 }
 board() { rm -rf "$tmp/b" && "$here/../ppcie/make_board.sh" "$tmp/b" "$@" || bad "make_board.sh $*"; }
 field() { jq -r "$1" "$tmp/out"; }
@@ -135,6 +135,15 @@ POLICY=$tmp/bios.json config
 run 11 "the configured policy refuses: 11" -- nvattest "${SW[@]}" &&
     refused "policy" 11 "Relying party policy mismatch" \
         'policy: SWITCH-0: x-nvidia-switch-bios-version is "96.10.55.00.01", policy allows ["96.10.73.00.01"]'
+config
+# eat_key: the token is signed for a passing set only
+openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/eat.pem" 2>/dev/null
+EXTRA="\"eat_key\":\"$tmp/eat.pem\",\"eat_kid\":\"switch-test\"" config
+run 0 "eat_key: a signed detached EAT" -- nvattest "${SW[@]}"
+[ "$(field '.detached_eat[0][0]')" = JWT ] && [ "$(field '.detached_eat | length')" = 2 ] ||
+    bad "signed EAT: $(jq -c .detached_eat "$tmp/out" | head -c 200)"
+run 104 "eat_key: no token for a refused set" -- nvattest "${SW[@]}" --rim-store dir --rim-dir "$tmp/emptyrims"
+[ "$(jq -c .detached_eat "$tmp/out")" = '{}' ] || bad "a token for a refused set"
 config
 # OCSP as the GPU path: --ocsp-url asks that responder online (nothing listens on port 9)
 POLICY=builtin config
