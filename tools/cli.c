@@ -11,7 +11,39 @@
 #include <openssl/x509.h>
 
 #include "dga/cleanup.h"
+#include "dga/collect.h"
 #include "dga/util.h"
+
+void cli_nvml_error_text(const struct dga_nvml_error *err, char *out, size_t size)
+{
+    char where[32] = "";
+    if (err->device >= 0) {
+        snprintf(where, sizeof where, " (GPU %d)", err->device);
+    }
+    if (err->err == DGA_E_NVML_CALL || err->err == DGA_E_NVML_LOAD) {
+        snprintf(out, size, "%s: %s%s: %s (NVML code %d)", dga_err_name(err->err), err->function,
+                 where, err->nvml_message, err->nvml_rc);
+    } else {
+        snprintf(out, size, "%s: %s%s: %s", dga_err_name(err->err), err->function, where,
+                 dga_err_message(err->err));
+    }
+}
+
+void cli_nscq_error_text(const struct dga_nscq_error *err, char *out, size_t size)
+{
+    char where[96] = "";
+    if (err->switch_index >= 0) {
+        snprintf(where, sizeof where, " (NVSwitch %d%s%s)", err->switch_index,
+                 err->label[0] != '\0' ? " " : "", err->label);
+    }
+    char code[32] = "";
+    if (err->nscq_rc != 0) {
+        snprintf(code, sizeof code, " (NSCQ code %d)", err->nscq_rc);
+    }
+    snprintf(out, size, "%s: %s%s%s%s: %s%s%s%s", dga_err_name(err->err), err->function,
+             err->path[0] != '\0' ? " " : "", err->path, where, dga_err_message(err->err), code,
+             err->message[0] != '\0' ? ": " : "", err->message);
+}
 
 void cli_error(const char *fmt, ...)
 {

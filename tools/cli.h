@@ -54,6 +54,17 @@ int cmd_rpc(int argc, char **argv);
 int cmd_nvattest(int argc, char **argv);
 int cmd_topology_check(int argc, char **argv);
 
+struct dga_nvml_error;
+/* Why an NVML collection failed, in one line (`collect` and the nvattest drop-in). */
+void cli_nvml_error_text(const struct dga_nvml_error *err, char *out, size_t size);
+
+struct dga_nscq_error;
+/*
+ * Why an NSCQ collection failed, in one line that names the error, the NSCQ function (and
+ * path, switch, NSCQ's code): what `collect --nscq` and the nvattest drop-in print.
+ */
+void cli_nscq_error_text(const struct dga_nscq_error *err, char *out, size_t size);
+
 /* "dstack-gpu-attest: <what>: <why>" on stderr. */
 __attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
 

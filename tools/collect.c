@@ -123,17 +123,9 @@ static int scan_inventory(const char *root, struct dga_inventory *inv)
 
 static void nvml_error_print(const struct dga_nvml_error *err)
 {
-    char where[32] = "";
-    if (err->device >= 0) {
-        snprintf(where, sizeof where, " (GPU %d)", err->device);
-    }
-    if (err->err == DGA_E_NVML_CALL || err->err == DGA_E_NVML_LOAD) {
-        cli_error("collect: %s: %s%s: %s (NVML code %d)", dga_err_name(err->err), err->function,
-                  where, err->nvml_message, err->nvml_rc);
-    } else {
-        cli_error("collect: %s: %s%s: %s", dga_err_name(err->err), err->function, where,
-                  dga_err_message(err->err));
-    }
+    char text[512];
+    cli_nvml_error_text(err, text, sizeof text);
+    cli_error("collect: %s", text);
 }
 
 static json_t *inventory_json(const struct dga_inventory *inv)
@@ -213,18 +205,9 @@ static int check_inventory(const struct dga_inventory *inv, const struct dga_col
 
 static void nscq_error_print(const struct dga_nscq_error *err)
 {
-    char where[96] = "";
-    if (err->switch_index >= 0) {
-        snprintf(where, sizeof where, " (NVSwitch %d%s%s)", err->switch_index,
-                 err->label[0] != '\0' ? " " : "", err->label);
-    }
-    char code[32] = "";
-    if (err->nscq_rc != 0) {
-        snprintf(code, sizeof code, " (NSCQ code %d)", err->nscq_rc);
-    }
-    cli_error("collect: %s: %s%s%s%s: %s%s%s%s", dga_err_name(err->err), err->function,
-              err->path[0] != '\0' ? " " : "", err->path, where, dga_err_message(err->err), code,
-              err->message[0] != '\0' ? ": " : "", err->message);
+    char text[768];
+    cli_nscq_error_text(err, text, sizeof text);
+    cli_error("collect: %s", text);
 }
 
 /* With --nscq: the switches, with the GPUs' nonce; NSCQ must see the inventory's NVSwitches. */

@@ -10,7 +10,8 @@
  * whose exact bytes dstack-util hashes into its gpu-attestation event. Every outcome
  * prints one JSON object with result_code and result_message (dstack-util saves stdout
  * before it checks the exit status); the exit status is the result code's low 8 bits,
- * as nvattest's.
+ * as nvattest's. nvattest's other runs, `attest --device nvswitch` and `collect-evidence`,
+ * are in tools/nvattest_devices.c, on the same arguments and configuration.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,31 +28,17 @@
 #include "dga/cleanup.h"
 #include "dga/gate.h"
 #include "dga/util.h"
+#include "nvattest.h"
 #include "nvattest_policies.h"
 
 #define DEFAULT_CONFIG "/etc/dstack-gpu-attest/nvattest.json"
 #define CONFIG_ENV "DSTACK_GPU_ATTEST_NVATTEST_CONFIG"
 #define REGO_MAX_BYTES (1u << 20)
 
-/* nvattest's result codes (attestation-sdk NVAT_RC_*) for what happens before appraisal. */
-#define RC_INTERNAL 2
-#define RC_BAD_ARGUMENT 4
-#define RC_POLICY_EVALUATION_ERROR 301
-#define RC_EVIDENCE_INVALID 503
-#define RC_GPU_MODE_NOT_SUPPORTED 509
-
 /*
  * NVIDIA's example relying-party policies, by the SHA-256 of their exact text, and the
  * policy document (docs/policy.md) that expresses each (policies/nvattest/, compiled in).
  */
-struct rp_policy {
-    const char *rego_sha256;
-    const char *rego; /* NVIDIA's file name */
-    const char *document;
-    const unsigned char *text;
-    size_t len;
-};
-
 #define RP(sha, rego, doc, id)                                                                     \
     {                                                                                              \
         sha, rego, doc, policy_##id, sizeof policy_##id                                            \
@@ -98,12 +85,8 @@ static const char *const config_keys[] = {
     "eat_kid",
 };
 
-struct nv_args {
-    const char *device, *verifier, *nonce, *format, *ocsp_url, *rim_url, *rp_policy;
-    const char *rim_store, *rim_dir, *log_level;
-    uint8_t nonce_bytes[DGA_NONCE_LEN];
-    bool quiet; /* --log-level off */
-};
+/* The drop-in's own key: the NSCQ library (`--device nvswitch`), not the gate's. */
+#define NSCQ_KEY "nscq"
 
 /* One flag and where its value goes (exact names only: no abbreviations, as nvattest). */
 struct nv_flag {
@@ -135,25 +118,29 @@ static void nv_usage(FILE *out)
             "Usage: nvattest attest --device gpu --verifier local [--nonce HEX64] [--format json]\n"
             "           [--ocsp-url URL] [--rim-url URL] [--relying-party-policy FILE]\n"
             "           [--rim-store dir --rim-dir DIR] [--log-level LEVEL]\n"
+            "       nvattest attest --device nvswitch --verifier local [the same flags]\n"
+            "       nvattest collect-evidence --device gpu|nvswitch [--nonce HEX64]\n"
+            "           [--format json] [--log-level LEVEL]\n"
             "\n"
             "%s's drop-in for NVIDIA's nvattest (as dstack-util runs it): collects every\n"
-            "GPU's evidence through NVML for the nonce, checks the CC mode, appraises offline\n"
-            "(config %s, or $%s) and prints the evidence bundle as JSON,\n"
-            "a superset of nvattest's output. Exit status: the result code's low 8 bits.\n"
-            "See docs/nvattest.md.\n",
+            "GPU's evidence through NVML (--device nvswitch: every NVSwitch's through NSCQ)\n"
+            "for the nonce, checks the CC mode (GPUs), appraises offline (config %s,\n"
+            "or $%s) and prints the evidence bundle as JSON, a superset of\n"
+            "nvattest's output; collect-evidence prints the evidence only. Exit status: the\n"
+            "result code's low 8 bits. See docs/nvattest.md.\n",
             PROGRAM, DEFAULT_CONFIG, CONFIG_ENV);
 }
 
 /* ---- output: one JSON object on stdout whatever happens ---- */
 
-static int exit_status(int result_code)
+int nv_exit_status(int result_code)
 {
     int status = result_code & 0xff;
     return status != 0 ? status : 1; /* a failure never exits 0, whatever its code */
 }
 
 /* Prints a compact object with sorted keys and a newline: the bundle's own format. */
-static void print_object(json_t *o)
+void nv_print_object(json_t *o)
 {
     char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (text == NULL) {
@@ -167,8 +154,7 @@ static void print_object(json_t *o)
     free(text);
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(const struct nv_args *a, int code,
-                                                      const char *fmt, ...)
+int nv_fail(const struct nv_args *a, int code, const char *fmt, ...)
 {
     char message[1024];
     va_list ap;
@@ -180,8 +166,8 @@ __attribute__((format(printf, 3, 4))) static int fail(const struct nv_args *a, i
     }
     _cleanup_(json_decrefp) json_t *o = json_pack("{s:{},s:{},s:i,s:s}", "claims", "detached_eat",
                                                   "result_code", code, "result_message", message);
-    print_object(o);
-    return exit_status(code);
+    nv_print_object(o);
+    return nv_exit_status(code);
 }
 
 /* ---- arguments ---- */
@@ -204,17 +190,18 @@ static int take_flag(struct nv_args *a, int argc, char **argv, int *i)
     size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
     const char **slot = flag_slot(a, arg, name_len);
     if (slot == NULL) {
-        return fail(a, RC_BAD_ARGUMENT, "unknown argument '%.*s' (see --help)", (int)name_len, arg);
+        return nv_fail(a, RC_BAD_ARGUMENT, "unknown argument '%.*s' (see --help)", (int)name_len,
+                       arg);
     }
     if (*slot != NULL) {
-        return fail(a, RC_BAD_ARGUMENT, "%.*s given twice", (int)name_len, arg);
+        return nv_fail(a, RC_BAD_ARGUMENT, "%.*s given twice", (int)name_len, arg);
     }
     if (eq == NULL && *i + 1 >= argc) {
-        return fail(a, RC_BAD_ARGUMENT, "%s needs a value", arg);
+        return nv_fail(a, RC_BAD_ARGUMENT, "%s needs a value", arg);
     }
     *slot = eq != NULL ? eq + 1 : argv[++*i];
     if ((*slot)[0] == '\0') {
-        return fail(a, RC_BAD_ARGUMENT, "%.*s: empty value", (int)name_len, arg);
+        return nv_fail(a, RC_BAD_ARGUMENT, "%.*s: empty value", (int)name_len, arg);
     }
     return 0;
 }
@@ -229,36 +216,64 @@ static bool one_of(const char *v, const char *const *allowed)
     return false;
 }
 
+/* attest's --verifier: required, and only the offline appraisal. */
+static int check_attest_only(const struct nv_args *a)
+{
+    if (a->verifier == NULL || strcmp(a->verifier, "local") != 0) {
+        return nv_fail(a, RC_BAD_ARGUMENT, "--verifier: only 'local' (offline appraisal)");
+    }
+    return 0;
+}
+
+/* collect-evidence collects and appraises nothing: the flags of an appraisal are not its. */
+static int check_collect_only(const struct nv_args *a)
+{
+    const char *const *appraisal[] = {&a->verifier,  &a->ocsp_url,  &a->rim_url,
+                                      &a->rp_policy, &a->rim_store, &a->rim_dir};
+    static const char *const names[] = {"--verifier",  "--ocsp-url",
+                                        "--rim-url",   "--relying-party-policy",
+                                        "--rim-store", "--rim-dir"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (*appraisal[i] != NULL) {
+            return nv_fail(a, RC_BAD_ARGUMENT, "%s: attest's, not collect-evidence's", names[i]);
+        }
+    }
+    return 0;
+}
+
 /* The values this drop-in can honour; any other is refused, never approximated. */
 static int check_values(struct nv_args *a)
 {
     static const char *const levels[] = {"off", "error", "warn", "info", "debug", "trace", NULL};
     if (a->log_level != NULL && !one_of(a->log_level, levels)) {
-        return fail(a, RC_BAD_ARGUMENT,
-                    "--log-level: '%s' is not one of off, error, warn, info, "
-                    "debug, trace",
-                    a->log_level);
+        return nv_fail(a, RC_BAD_ARGUMENT,
+                       "--log-level: '%s' is not one of off, error, warn, info, "
+                       "debug, trace",
+                       a->log_level);
     }
     a->quiet = a->log_level != NULL && strcmp(a->log_level, "off") == 0;
-    if (a->device == NULL || strcmp(a->device, "gpu") != 0) {
-        return fail(a, RC_BAD_ARGUMENT, "--device: only 'gpu' is attested (NVSwitches are not)");
+    static const char *const devices[] = {"gpu", "nvswitch", NULL};
+    if (a->device == NULL || !one_of(a->device, devices)) {
+        return nv_fail(a, RC_BAD_ARGUMENT, "--device: '%s' is not one of gpu, nvswitch",
+                       a->device != NULL ? a->device : "");
     }
-    if (a->verifier == NULL || strcmp(a->verifier, "local") != 0) {
-        return fail(a, RC_BAD_ARGUMENT, "--verifier: only 'local' (offline appraisal)");
+    int rc = strcmp(a->command, "attest") == 0 ? check_attest_only(a) : check_collect_only(a);
+    if (rc != 0) {
+        return rc;
     }
     if (a->format != NULL && strcmp(a->format, "json") != 0) {
-        return fail(a, RC_BAD_ARGUMENT, "--format: only 'json'");
+        return nv_fail(a, RC_BAD_ARGUMENT, "--format: only 'json'");
     }
     if (a->nonce != NULL &&
         dga_hex_decode_exact(a->nonce, a->nonce_bytes, sizeof a->nonce_bytes) != DGA_E_OK) {
-        return fail(a, RC_BAD_ARGUMENT, "--nonce: not 64 hex digits");
+        return nv_fail(a, RC_BAD_ARGUMENT, "--nonce: not 64 hex digits");
     }
     if (a->rim_store != NULL && strcmp(a->rim_store, "dir") != 0) {
-        return fail(a, RC_BAD_ARGUMENT,
-                    "--rim-store: only 'dir' (the drop-in reads RIMs from a local store)");
+        return nv_fail(a, RC_BAD_ARGUMENT,
+                       "--rim-store: only 'dir' (the drop-in reads RIMs from a local store)");
     }
     if ((a->rim_store != NULL) != (a->rim_dir != NULL)) {
-        return fail(a, RC_BAD_ARGUMENT, "--rim-store dir and --rim-dir DIR go together");
+        return nv_fail(a, RC_BAD_ARGUMENT, "--rim-store dir and --rim-dir DIR go together");
     }
     return 0;
 }
@@ -269,10 +284,13 @@ static int parse_args(int argc, char **argv, struct nv_args *a)
         nv_usage(stdout);
         exit(EXIT_VERIFIED);
     }
-    if (argc < 2 || strcmp(argv[1], "attest") != 0) {
-        return fail(a, RC_BAD_ARGUMENT, "the only command is 'attest' (got '%s')",
-                    argc >= 2 ? argv[1] : "");
+    static const char *const commands[] = {"attest", "collect-evidence", NULL};
+    if (argc < 2 || !one_of(argv[1], commands)) {
+        return nv_fail(a, RC_BAD_ARGUMENT,
+                       "the commands are 'attest' and 'collect-evidence' (got '%s')",
+                       argc >= 2 ? argv[1] : "");
     }
+    a->command = argv[1];
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             nv_usage(stdout);
@@ -299,6 +317,9 @@ static void take_env(const char **slot, const char *name)
 
 static bool config_key_known(const char *k)
 {
+    if (strcmp(k, NSCQ_KEY) == 0) {
+        return true;
+    }
     for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
         if (strcmp(config_keys[i], k) == 0) {
             return true;
@@ -314,15 +335,15 @@ static int read_config(const struct nv_args *a, const char *path, json_t **ret)
     errno = 0;
     dga_err e = dga_file_read(path, DGA_GATE_CONFIG_MAX_BYTES, &text, &len);
     if (e != DGA_E_OK) {
-        return fail(a, e == DGA_E_IO ? RC_INTERNAL : RC_BAD_ARGUMENT, "config %s: %s", path,
-                    e == DGA_E_IO && errno != 0 ? strerror(errno) : dga_err_message(e));
+        return nv_fail(a, e == DGA_E_IO ? RC_INTERNAL : RC_BAD_ARGUMENT, "config %s: %s", path,
+                       e == DGA_E_IO && errno != 0 ? strerror(errno) : dga_err_message(e));
     }
     json_error_t jerr;
     json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
-        return fail(a, RC_BAD_ARGUMENT, "config %s: not a JSON object (byte %d)", path,
-                    jerr.position);
+        return nv_fail(a, RC_BAD_ARGUMENT, "config %s: not a JSON object (byte %d)", path,
+                       jerr.position);
     }
     const char *k;
     json_t *v;
@@ -330,10 +351,10 @@ static int read_config(const struct nv_args *a, const char *path, json_t **ret)
     {
         if (!config_key_known(k)) {
             /* k lives in root: report before freeing it */
-            int rc = fail(a, RC_BAD_ARGUMENT,
-                          "config %s: key '%.64s' is not the drop-in's: it measures nothing and "
-                          "applies no gpu_policy (dstack-util does both)",
-                          path, k);
+            int rc = nv_fail(a, RC_BAD_ARGUMENT,
+                             "config %s: key '%.64s' is not the drop-in's: it measures nothing and "
+                             "applies no gpu_policy (dstack-util does both)",
+                             path, k);
             json_decref(root);
             return rc;
         }
@@ -345,7 +366,7 @@ static int read_config(const struct nv_args *a, const char *path, json_t **ret)
 static int set_string(const struct nv_args *a, json_t *cfg, const char *key, const char *v)
 {
     if (json_object_set_new(cfg, key, json_string(v)) != 0) {
-        return fail(a, RC_BAD_ARGUMENT, "%s: not UTF-8", key);
+        return nv_fail(a, RC_BAD_ARGUMENT, "%s: not UTF-8", key);
     }
     return 0;
 }
@@ -361,13 +382,38 @@ static int apply_ocsp_url(const struct nv_args *a, json_t *cfg, const char *path
     }
     const char *mode = json_string_value(json_object_get(cfg, "ocsp"));
     if (mode != NULL && strcmp(mode, "online") != 0) {
-        return fail(a, RC_BAD_ARGUMENT,
-                    "--ocsp-url %s contradicts \"ocsp\": \"%s\" in %s: the drop-in does not "
-                    "ignore a responder it was given",
-                    a->ocsp_url, mode, path);
+        return nv_fail(a, RC_BAD_ARGUMENT,
+                       "--ocsp-url %s contradicts \"ocsp\": \"%s\" in %s: the drop-in does not "
+                       "ignore a responder it was given",
+                       a->ocsp_url, mode, path);
     }
     int rc = set_string(a, cfg, "ocsp_url", a->ocsp_url);
     return rc != 0 ? rc : set_string(a, cfg, "ocsp", "online");
+}
+
+/*
+ * "nscq": the NSCQ library `--device nvswitch` loads (as "nvml" names NVML's), the drop-in's
+ * own key: taken out before the gate's parser, which knows no NSCQ, reads the rest.
+ */
+static int take_nscq(struct nv_args *a, json_t *cfg, const char *path)
+{
+    json_t *v = json_object_get(cfg, NSCQ_KEY);
+    if (v == NULL) {
+        return 0;
+    }
+    const char *lib = json_string_value(v);
+    if (lib == NULL || lib[0] == '\0' || strlen(lib) > DGA_GATE_PATH_MAX) {
+        return nv_fail(a, RC_BAD_ARGUMENT,
+                       "config %s: key '%s': a library path (a non-empty string of at most %u "
+                       "bytes)",
+                       path, NSCQ_KEY, DGA_GATE_PATH_MAX);
+    }
+    a->nscq = strdup(lib);
+    if (a->nscq == NULL) {
+        return nv_fail(a, RC_INTERNAL, "out of memory");
+    }
+    json_object_del(cfg, NSCQ_KEY);
+    return 0;
 }
 
 static const struct rp_policy *find_rp_policy(const uint8_t sha[32])
@@ -389,7 +435,7 @@ static const struct rp_policy *find_rp_policy(const uint8_t sha[32])
  * configured policy (both must pass: a caller's policy never relaxes the operator's). Any other
  * file is refused.
  */
-static int apply_rp_policy(const struct nv_args *a, json_t *cfg, const struct rp_policy **ret)
+static int apply_rp_policy(struct nv_args *a, json_t *cfg, const struct rp_policy **ret)
 {
     if (a->rp_policy == NULL) {
         return 0;
@@ -399,27 +445,30 @@ static int apply_rp_policy(const struct nv_args *a, json_t *cfg, const struct rp
     errno = 0;
     dga_err e = dga_file_read(a->rp_policy, REGO_MAX_BYTES, &text, &len);
     if (e != DGA_E_OK) {
-        return fail(a, RC_POLICY_EVALUATION_ERROR, "relying-party policy %s: %s", a->rp_policy,
-                    e == DGA_E_IO && errno != 0 ? strerror(errno) : dga_err_message(e));
+        return nv_fail(a, RC_POLICY_EVALUATION_ERROR, "relying-party policy %s: %s", a->rp_policy,
+                       e == DGA_E_IO && errno != 0 ? strerror(errno) : dga_err_message(e));
     }
     uint8_t sha[32];
     char hex[65];
     if (EVP_Digest(text, len, sha, NULL, EVP_sha256(), NULL) != 1) {
-        return fail(a, RC_INTERNAL, "relying-party policy %s: SHA-256 failed", a->rp_policy);
+        return nv_fail(a, RC_INTERNAL, "relying-party policy %s: SHA-256 failed", a->rp_policy);
     }
     dga_hex_encode(sha, 32, hex);
     const struct rp_policy *p = find_rp_policy(sha);
     if (p == NULL) {
-        return fail(a, RC_POLICY_EVALUATION_ERROR,
-                    "relying-party policy %s: not one of NVIDIA's example policies (SHA-256 %s); "
-                    "there is no Rego engine, so no other Rego is evaluated",
-                    a->rp_policy, hex);
+        return nv_fail(
+            a, RC_POLICY_EVALUATION_ERROR,
+            "relying-party policy %s: not one of NVIDIA's example policies (SHA-256 %s); "
+            "there is no Rego engine, so no other Rego is evaluated",
+            a->rp_policy, hex);
     }
     json_t *gp = json_pack("{s:s%}", "rego", (const char *)text, len);
     if (gp == NULL || json_object_set_new(cfg, "gpu_policy", gp) != 0) {
-        return fail(a, RC_INTERNAL, "relying-party policy %s: out of memory", a->rp_policy);
+        return nv_fail(a, RC_INTERNAL, "relying-party policy %s: out of memory", a->rp_policy);
     }
     *ret = p;
+    a->rp = p;
+    memcpy(a->rp_sha256, sha, sizeof a->rp_sha256);
     return 0;
 }
 
@@ -435,10 +484,10 @@ static int add_rp_equivalent(const struct nv_args *a, struct dga_gate_config *c,
         e = dga_gate_config_add_rego_equivalent(c, sha, name, p->text, p->len);
     }
     if (e != DGA_E_OK) {
-        return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
-                    "relying-party policy %s: %s: %s (the config's rego_equivalents already "
-                    "name a document for it, or are full)",
-                    a->rp_policy, dga_err_name(e), dga_err_message(e));
+        return nv_fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
+                       "relying-party policy %s: %s: %s (the config's rego_equivalents already "
+                       "name a document for it, or are full)",
+                       a->rp_policy, dga_err_name(e), dga_err_message(e));
     }
     return 0;
 }
@@ -465,6 +514,9 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret)
     path = path != NULL && path[0] != '\0' ? path : DEFAULT_CONFIG;
     _cleanup_(json_decrefp) json_t *cfg = NULL;
     int rc = read_config(a, path, &cfg);
+    if (rc == 0) {
+        rc = take_nscq(a, cfg, path);
+    }
     if (rc == 0 && a->rim_dir != NULL) {
         rc = set_string(a, cfg, "rim_dir", a->rim_dir);
     }
@@ -481,9 +533,9 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret)
     struct dga_diag diag = {0};
     dga_err e = text != NULL ? dga_gate_config_parse(text, strlen(text), ret, &diag) : DGA_E_NOMEM;
     if (e != DGA_E_OK) {
-        return fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
-                    "config %s: %s: %s (key %s)", path, dga_err_name(e), dga_err_message(e),
-                    diag.field != NULL ? diag.field : "config");
+        return nv_fail(a, e == DGA_E_NOMEM ? RC_INTERNAL : RC_BAD_ARGUMENT,
+                       "config %s: %s: %s (key %s)", path, dga_err_name(e), dga_err_message(e),
+                       diag.field != NULL ? diag.field : "config");
     }
     if (rp != NULL) {
         rc = add_rp_equivalent(a, *ret, rp);
@@ -529,27 +581,27 @@ static int print_refusal(const struct nv_args *a, const struct dga_gate_result *
     if (!json_is_integer(code)) {
         struct nv_args q = *a;
         q.quiet = true; /* the reason is on stderr already */
-        return fail(&q, gate_result_code(r), "%s", r->reason);
+        return nv_fail(&q, gate_result_code(r), "%s", r->reason);
     }
     json_int_t rc = json_integer_value(code);
     if (rc > 0) {
         fwrite(r->bundle, 1, r->bundle_len, stdout);
-        return exit_status((int)rc);
+        return nv_exit_status((int)rc);
     }
     rc = gate_result_code(r);
     if (json_object_set_new(b, "result_code", json_integer(rc)) != 0 ||
         json_object_set_new(b, "result_message", json_string(r->reason)) != 0) {
         b = NULL;
     }
-    print_object(b);
-    return exit_status((int)rc);
+    nv_print_object(b);
+    return nv_exit_status((int)rc);
 }
 
 static int run(const struct nv_args *a, const struct dga_gate_config *cfg)
 {
     _cleanup_(freep) struct dga_gate_result *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        return fail(a, RC_INTERNAL, "out of memory");
+        return nv_fail(a, RC_INTERNAL, "out of memory");
     }
     /* dstack-util emits gpu-attestation and sets the ready state itself: a dry run. */
     struct dga_gate_options opt = {
@@ -563,7 +615,7 @@ static int run(const struct nv_args *a, const struct dga_gate_config *cfg)
         /* exactly the bundle's bytes (one trailing newline): dstack-util hashes them */
         rc = fwrite(r->bundle, 1, r->bundle_len, stdout) == r->bundle_len
                  ? EXIT_VERIFIED
-                 : exit_status(RC_INTERNAL);
+                 : nv_exit_status(RC_INTERNAL);
     } else {
         rc = print_refusal(a, r);
     }
@@ -578,13 +630,20 @@ int cmd_nvattest(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
-    take_env(&a.ocsp_url, "NVAT_OCSP_BASE_URL");
-    take_env(&a.rim_url, "NVAT_RIM_SERVICE_BASE_URL");
+    bool attest = strcmp(a.command, "attest") == 0;
+    if (attest) {
+        take_env(&a.ocsp_url, "NVAT_OCSP_BASE_URL");
+        take_env(&a.rim_url, "NVAT_RIM_SERVICE_BASE_URL");
+    }
     /* NV_ATTESTATION_SERVICE_KEY authenticates to NVIDIA's services, never contacted here. */
     _cleanup_(dga_gate_config_freep) struct dga_gate_config *cfg = NULL;
     rc = build_config(&a, &cfg);
+    bool gpu = strcmp(a.device, "gpu") == 0;
     if (rc == 0) {
-        rc = run(&a, cfg);
+        rc = !attest ? nv_collect_evidence(&a, cfg)
+             : gpu   ? run(&a, cfg)
+                     : nv_attest_switches(&a, cfg);
     }
+    free(a.nscq);
     return rc;
 }

@@ -99,6 +99,13 @@ if [ -f "$tmp/pass.out" ]; then
         bad "the logged event does not commit to stdout"
 fi
 
+# collect-evidence --device gpu: nvattest's evidences wrapper, as collect serializes it
+if nv 0 "collect-evidence --device gpu: 2 GPUs" collect-evidence --device gpu --nonce "$NONCE"; then
+    [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["evidences"]), d["result_code"], d["result_message"], *sorted({e["nonce"] for e in d["evidences"]}))' "$tmp/out")" = "2 0 Ok $NONCE" ] ||
+        bad "collect-evidence: $(head -c 300 "$tmp/out")"
+    [ -s "$tmp/err" ] && bad "stderr on collect-evidence: $(cat "$tmp/err")"
+fi
+
 # the same program under the name nvattest (installed as /usr/bin/nvattest)
 if "$tmp/bin/nvattest" "${DSTACK[@]}" >"$tmp/out" 2>"$tmp/err"; then
     checks pass "$tmp/out" "$NONCE" 2 && echo "ok   invoked as nvattest" || bad "invoked as nvattest: checks"
@@ -204,10 +211,11 @@ usage() { # NAME MESSAGE ARGS...
 usage "unknown flag" "unknown argument '--bogus'" "${DSTACK[@]}" --bogus x
 usage "abbreviated flag" "unknown argument '--dev'" attest --dev gpu --verifier local
 usage "an operand" "unknown argument 'extra'" "${DSTACK[@]}" extra
-usage "another command" "the only command is 'attest' (got 'collect-evidence')" collect-evidence --device gpu
-usage "no command" "the only command is 'attest' (got '')"
-usage "--device nvswitch" "--device: only 'gpu'" attest --device nvswitch --verifier local
-usage "no --device" "--device: only 'gpu'" attest --verifier local
+usage "another command" "the commands are 'attest' and 'collect-evidence' (got 'verify')" verify --device gpu
+usage "no command" "the commands are 'attest' and 'collect-evidence' (got '')"
+usage "--device foo" "--device: 'foo' is not one of gpu, nvswitch" attest --device foo --verifier local
+usage "no --device" "--device: '' is not one of gpu, nvswitch" attest --verifier local
+usage "collect-evidence --verifier" "--verifier: attest's, not collect-evidence's" collect-evidence --device gpu --verifier local
 usage "--verifier remote" "--verifier: only 'local'" attest --device gpu --verifier remote
 usage "--format text" "--format: only 'json'" attest --device gpu --verifier local --format text
 usage "short nonce" "--nonce: not 64 hex digits" attest --device gpu --verifier local --nonce abcd
