@@ -77,29 +77,37 @@ static dga_err sig_to_der(const uint8_t *sig, size_t coord_len, unsigned char **
  * objects are immutable and documented as shareable between threads
  * (openssl-threads(7)); every EVP_MD_CTX and EVP_PKEY_CTX stays per call.
  */
-static struct {
+struct fetched_md {
     pthread_once_t once;
-    EVP_MD *sha256;
-    EVP_MD *sha384;
-} fetched = {.once = PTHREAD_ONCE_INIT};
+    EVP_MD *md;
+};
 
-static void fetch_digests(void)
+/* Each on first use: a process that never hashes with SHA-256 does not fetch it. */
+static struct fetched_md sha256 = {.once = PTHREAD_ONCE_INIT};
+static struct fetched_md sha384 = {.once = PTHREAD_ONCE_INIT};
+
+static void fetch_sha256(void)
 {
-    fetched.sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-    fetched.sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    sha256.md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
     ERR_clear_error(); /* a failed fetch shows as NULL: the caller fails closed */
+}
+
+static void fetch_sha384(void)
+{
+    sha384.md = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    ERR_clear_error();
 }
 
 const EVP_MD *dga_md_sha256(void)
 {
-    pthread_once(&fetched.once, fetch_digests);
-    return fetched.sha256;
+    pthread_once(&sha256.once, fetch_sha256);
+    return sha256.md;
 }
 
 const EVP_MD *dga_md_sha384(void)
 {
-    pthread_once(&fetched.once, fetch_digests);
-    return fetched.sha384;
+    pthread_once(&sha384.once, fetch_sha384);
+    return sha384.md;
 }
 
 static dga_err digest_verify(EVP_PKEY *pkey, const EVP_MD *digest, const uint8_t *msg, size_t len,
