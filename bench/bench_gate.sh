@@ -26,7 +26,10 @@ cli=$build/tools/dstack-gpu-attest
 fake=$build/tests/libfake_nvml.so
 fx=$here/tests/fixtures
 [ -x "$cli" ] && [ -f "$fake" ] || { echo "bench_gate: build $build first" >&2; exit 1; }
-tmp=$(mktemp -d)
+# The run directory and the event log are under /run in a CVM (tmpfs: fsync costs nothing),
+# so the scratch directory is on tmpfs too (BENCH_GATE_TMP, default /dev/shm); on a disk the
+# gate's fsyncs of the log, the register file and the bundle add the disk's latency.
+tmp=$(mktemp -d -p "${BENCH_GATE_TMP:-/dev/shm}" 2>/dev/null || mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # One configuration per GPU count and jobs value: its own PCI tree, scenario and config.
@@ -65,7 +68,8 @@ done
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 
 echo "dstack-gpu-attest bench_gate: $(uname -sr), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "load average ${load_start} at start, ${load_end} at end; $runs runs of each, interleaved"
+echo "load average ${load_start} at start, ${load_end} at end; $runs runs of each, interleaved;" \
+    "scratch on $(df --output=fstype "$tmp" | tail -1) ($tmp)"
 declare -A med
 for c in "${configs[@]}"; do
     read -r g j <<<"$c"
