@@ -231,8 +231,8 @@ int main(int argc, char **argv)
            "jobs 1\n%ld online CPUs, load average %.2f at start; %.0f s per mode after a 1 s "
            "warm-up\n\n",
            FIXTURE, AT, sysconf(_SC_NPROCESSORS_ONLN), load_average(), seconds);
-    printf("%-12s %8s %8s %8s %12s %12s %10s %8s\n", "cache", "n", "wall s", "cpu s",
-           "/s per core", "/s wall", "median ms", "ECDSA");
+    printf("%-12s %8s %8s %8s %12s %12s %10s %8s\n", "cache", "n", "wall s", "cpu s", "/s per core",
+           "/s wall", "median ms", "ECDSA");
     int rc = run_mode(&w, "fresh", NULL, seconds) == 0 && run_mode(&w, "warm", cache, seconds) == 0
                  ? 0
                  : 1;
