@@ -9,8 +9,8 @@
  *                verifier's one-shot path and the CLI have (every chain,
  *                RIM and certificate decoded and verified again);
  *   warm cache   one dga_verify_cache for every appraisal, as a long-running
- *                proxy or reappraiser keeps it (what it may skip:
- *                bench/README.md).
+ *                process keeps it (the verifier's reappraiser shares one
+ *                across requests; what it may skip: bench/README.md).
  *
  * Each mode runs SECONDS of appraisals after a 1 s warm-up; it reports the
  * appraisals, their wall and process CPU time (CLOCK_PROCESS_CPUTIME_ID),
