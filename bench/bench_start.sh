@@ -4,8 +4,8 @@
 # `attest` (OCSP not required) of the h100_545.00 sample, each RUNS times under
 # `perf stat -r`, which counts the process from its exec (the dynamic loader, relocations,
 # constructors, main, exit). Prints task-clock (user + kernel CPU) per process, the user and
-# kernel parts, the wall time, and the load average before and after. Without perf, the
-# task-clock column is "-".
+# kernel parts, the wall time, the load average before and after, and one P-384 verify's
+# time in the same minutes (openssl speed). Without perf, the task-clock column is "-".
 #
 #   bench/bench_start.sh BUILD_DIR [RUNS]      # default 50
 set -euo pipefail
@@ -75,4 +75,9 @@ measure "evidence verify (1 GPU)" "$cli" evidence verify --report "$fx/report.he
 measure "attest (1 GPU, OCSP not required)" "$cli" attest --report "$fx/report.hex" \
     --cert-chain "$fx/certchain.pem" --arch HOPPER --nonce "$nonce" --rim-dir "$fx/rims" \
     --at "$at" --policy "$root/tests/fixtures/policies/offline_no_ocsp.json" --format json
+# The machine's speed in the same minutes: on a shared VM every CPU figure above moves with
+# the load; one P-384 verify (what `evidence verify` does 5 times and `attest` 11) scales it.
+verify_us=$(openssl speed -seconds 1 ecdsap384 2>/dev/null |
+    awk '/ecdsa \(nistp384\)/ { printf "%.0f", 1e6 / $NF }')
+echo "one P-384 verify in the same minutes (openssl speed ecdsap384): ${verify_us:-?} µs"
 echo "load average at end: $(loadavg)"
