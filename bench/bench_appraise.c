@@ -43,6 +43,7 @@
 #define TARGET_ONE_RATIO 1.3
 #define TARGET_EIGHT_RATIO 3.0
 #define TARGET_PROCESS_MS 20.0
+#define TARGET_PROCESS_MS_18 15.0 /* issue 18 */
 #define TARGET_RSS_MIB 16.0
 
 struct bench {
@@ -631,8 +632,10 @@ int main(int argc, char **argv)
         if (run_process(cli, &b, &ms, &mib) != 0) {
             rc = 1;
         } else {
-            printf("  attest process (%d runs) %.2f ms (target < %.0f ms) %s\n", PROCESS_RUNS, ms,
-                   TARGET_PROCESS_MS, verdict(ms < TARGET_PROCESS_MS));
+            printf("  attest process (%d runs) %.2f ms (target < %.0f ms) %s; issue 18: < %.0f ms"
+                   " %s\n",
+                   PROCESS_RUNS, ms, TARGET_PROCESS_MS, verdict(ms < TARGET_PROCESS_MS),
+                   TARGET_PROCESS_MS_18, verdict(ms < TARGET_PROCESS_MS_18));
             printf("  attest peak RSS %.1f MiB (target < %.0f MiB) %s\n", mib, TARGET_RSS_MIB,
                    verdict(mib < TARGET_RSS_MIB));
         }
