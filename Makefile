@@ -107,6 +107,8 @@ check: deps format-check build test asan check-tsan fuzz-smoke deb check-package
 bench: build
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_verify $(BENCH_ITERATIONS)
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_appraise
+	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_warm
+	bench/bench_start.sh $(BUILD_DIR)
 	bench/bench_gate.sh $(BUILD_DIR)
 	bench/bench_proxy.sh $(BUILD_DIR)
 	DGA_FIXTURES=$(CURDIR)/tests/fixtures ./$(BUILD_DIR)/bench/bench_quote

@@ -43,6 +43,7 @@
 #define TARGET_ONE_RATIO 1.3
 #define TARGET_EIGHT_RATIO 3.0
 #define TARGET_PROCESS_MS 20.0
+#define TARGET_PROCESS_MS_18 15.0 /* issue 18 */
 #define TARGET_RSS_MIB 16.0
 
 struct bench {
@@ -292,14 +293,29 @@ static double median_of(double *t, long n)
     return t[n / 2];
 }
 
-/* Median µs of fn, each call timed alone; -1 on failure. */
+static double cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * Median µs of fn, each call timed alone; -1 on failure. Also prints the
+ * process CPU time per call (every thread's, mean over the timed calls):
+ * with jobs > 1, CPU / wall is how many cores a call kept busy.
+ */
 static double run_op(struct bench *b, const char *name, bench_fn fn, long iterations)
 {
     double *t = malloc((size_t)iterations * sizeof *t);
+    double cpu0 = 0;
     if (t == NULL) {
         return -1;
     }
     for (long i = -(iterations / 10 + 1); i < iterations; i++) {
+        if (i == 0) {
+            cpu0 = cpu_ns();
+        }
         double t0 = now_ns();
         dga_err e = fn(b);
         if (e != DGA_E_OK) {
@@ -311,9 +327,10 @@ static double run_op(struct bench *b, const char *name, bench_fn fn, long iterat
             t[i] = now_ns() - t0;
         }
     }
+    double cpu = (cpu_ns() - cpu0) / (double)iterations / 1e3;
     double median = median_of(t, iterations) / 1e3;
     free(t);
-    printf("%-40s %8ld %12.1f\n", name, iterations, median);
+    printf("%-40s %8ld %12.1f %12.1f\n", name, iterations, median, cpu);
     return median;
 }
 
@@ -614,7 +631,7 @@ int main(int argc, char **argv)
     printf("dstack-gpu-attest bench_appraise: %s at %s, policy offline_no_ocsp, EAT ES384\n"
            "each call timed alone (CLOCK_MONOTONIC), %ld iterations after a warm-up; medians\n\n",
            FIXTURE, AT, iterations);
-    printf("%-40s %8s %13s\n", "operation", "iter", "median µs");
+    printf("%-40s %8s %13s %13s\n", "operation", "iter", "median µs", "CPU µs/call");
     double base = -1, one = -1, lo = 0, hi = 0;
     if (run_pair(&b, iterations, &base, &one, &lo, &hi) != 0) {
         base = one = -1;
@@ -631,8 +648,10 @@ int main(int argc, char **argv)
         if (run_process(cli, &b, &ms, &mib) != 0) {
             rc = 1;
         } else {
-            printf("  attest process (%d runs) %.2f ms (target < %.0f ms) %s\n", PROCESS_RUNS, ms,
-                   TARGET_PROCESS_MS, verdict(ms < TARGET_PROCESS_MS));
+            printf("  attest process (%d runs) %.2f ms (target < %.0f ms) %s; issue 18: < %.0f ms"
+                   " %s\n",
+                   PROCESS_RUNS, ms, TARGET_PROCESS_MS, verdict(ms < TARGET_PROCESS_MS),
+                   TARGET_PROCESS_MS_18, verdict(ms < TARGET_PROCESS_MS_18));
             printf("  attest peak RSS %.1f MiB (target < %.0f MiB) %s\n", mib, TARGET_RSS_MIB,
                    verdict(mib < TARGET_RSS_MIB));
         }

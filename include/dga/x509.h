@@ -238,6 +238,16 @@ dga_err dga_report_signature_verify(X509 *leaf, const uint8_t *msg, size_t len,
 
 /* ---- Keys and signatures (the report, RIM XML-DSig and EAT signatures) ---- */
 
+/*
+ * SHA-256 and SHA-384 as fetched from the default provider, once per process
+ * (thread-safe) and kept for its lifetime: hashing with them skips the
+ * implicit fetch a legacy EVP_sha256()/EVP_sha384() costs every
+ * EVP_DigestInit_ex. Shareable between threads; never free them. NULL only if
+ * the provider has no such digest (then every use must fail closed).
+ */
+const EVP_MD *dga_md_sha256(void);
+const EVP_MD *dga_md_sha384(void);
+
 /* True when pkey is an EC key on secp384r1 (P-384). */
 bool dga_key_is_p384(const EVP_PKEY *pkey);
 

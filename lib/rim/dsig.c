@@ -532,7 +532,7 @@ static dga_err check_digest(const struct rim_xml *x, const uint8_t want[DGA_DIGE
 {
     _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
     uint8_t got[DGA_DIGEST_LEN];
-    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha384(), NULL) != 1) {
+    if (md == NULL || EVP_DigestInit_ex(md, dga_md_sha384(), NULL) != 1) {
         ERR_clear_error();
         return dga_diag_set(diag, DGA_E_NOMEM, 0, "DigestValue");
     }

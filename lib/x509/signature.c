@@ -4,6 +4,7 @@
  * report[0 .. len-96) with the leaf's key; the signature is raw r||s. And its
  * P-256 / SHA-256 sibling, which Intel's TDX quotes and collateral use.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -17,6 +18,8 @@
 
 #define ECDSA_P384_COORD_LEN (DGA_SIGNATURE_LEN / 2)
 #define ECDSA_P256_COORD_LEN (DGA_P256_SIGNATURE_LEN / 2)
+
+DEFINE_FREEP(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 
 static bool key_is_curve(const EVP_PKEY *pkey, int nid)
 {
@@ -63,17 +66,66 @@ static dga_err sig_to_der(const uint8_t *sig, size_t coord_len, unsigned char **
     return DGA_E_OK;
 }
 
+/*
+ * SHA-256 and SHA-384, fetched from the default provider once per process and
+ * kept for its lifetime. A legacy EVP_sha384() has no provider, so every
+ * EVP_DigestInit_ex with it fetches the implementation again (a method-store
+ * lookup under a lock), and OpenSSL 3.0's EVP_DigestVerifyInit re-fetches its
+ * digest by name even when given a fetched one. Hashing with the fetched
+ * digest and verifying the hash (EVP_PKEY_verify: ECDSA_verify, as
+ * EVP_DigestVerify's final step calls it) does neither. Fetched EVP_MD
+ * objects are immutable and documented as shareable between threads
+ * (openssl-threads(7)); every EVP_MD_CTX and EVP_PKEY_CTX stays per call.
+ */
+struct fetched_md {
+    pthread_once_t once;
+    EVP_MD *md;
+};
+
+/* Each on first use: a process that never hashes with SHA-256 does not fetch it. */
+static struct fetched_md sha256 = {.once = PTHREAD_ONCE_INIT};
+static struct fetched_md sha384 = {.once = PTHREAD_ONCE_INIT};
+
+static void fetch_sha256(void)
+{
+    sha256.md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    ERR_clear_error(); /* a failed fetch shows as NULL: the caller fails closed */
+}
+
+static void fetch_sha384(void)
+{
+    sha384.md = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    ERR_clear_error();
+}
+
+const EVP_MD *dga_md_sha256(void)
+{
+    pthread_once(&sha256.once, fetch_sha256);
+    return sha256.md;
+}
+
+const EVP_MD *dga_md_sha384(void)
+{
+    pthread_once(&sha384.once, fetch_sha384);
+    return sha384.md;
+}
+
 static dga_err digest_verify(EVP_PKEY *pkey, const EVP_MD *digest, const uint8_t *msg, size_t len,
                              const unsigned char *der, size_t der_len)
 {
-    _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL) {
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int hash_len = 0;
+    if (digest == NULL) {
+        return DGA_E_INTERNAL;
+    }
+    if (EVP_Digest(msg, len, hash, &hash_len, digest, NULL) != 1) {
         return DGA_E_NOMEM;
     }
-    if (EVP_DigestVerifyInit(md, NULL, digest, NULL, pkey) != 1) {
-        return DGA_E_SIGNATURE_INVALID;
+    _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL) {
+        return DGA_E_NOMEM;
     }
-    if (EVP_DigestVerify(md, der, der_len, msg, len) != 1) {
+    if (EVP_PKEY_verify_init(ctx) != 1 || EVP_PKEY_verify(ctx, der, der_len, hash, hash_len) != 1) {
         return DGA_E_SIGNATURE_INVALID;
     }
     return DGA_E_OK;
@@ -104,7 +156,8 @@ static dga_err ecdsa_verify_raw(EVP_PKEY *pkey, int nid, const EVP_MD *digest, s
 dga_err dga_p384_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
                             const uint8_t sig[DGA_SIGNATURE_LEN])
 {
-    return ecdsa_verify_raw(pkey, NID_secp384r1, EVP_sha384(), ECDSA_P384_COORD_LEN, msg, len, sig);
+    return ecdsa_verify_raw(pkey, NID_secp384r1, dga_md_sha384(), ECDSA_P384_COORD_LEN, msg, len,
+                            sig);
 }
 
 dga_err dga_p256_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
@@ -113,11 +166,9 @@ dga_err dga_p256_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t len,
     if (sig == NULL || (msg == NULL && len > 0)) {
         return DGA_E_BAD_ARGUMENT;
     }
-    return ecdsa_verify_raw(pkey, NID_X9_62_prime256v1, EVP_sha256(), ECDSA_P256_COORD_LEN, msg,
+    return ecdsa_verify_raw(pkey, NID_X9_62_prime256v1, dga_md_sha256(), ECDSA_P256_COORD_LEN, msg,
                             len, sig);
 }
-
-DEFINE_FREEP(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 
 /*
  * Imported from its parameters (group and uncompressed point) rather than

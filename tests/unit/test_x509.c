@@ -299,6 +299,34 @@ static void assert_fingerprint(X509 *x, const char *want)
     assert_string_equal(text, want);
 }
 
+/*
+ * The digests fetched once per process: the same object on every call, and
+ * hashing with them gives what the legacy EVP_sha256()/EVP_sha384() give.
+ */
+static void test_fetched_digests(void **state)
+{
+    (void)state;
+    static const char msg[] = "abc";
+    const EVP_MD *sha256 = dga_md_sha256();
+    const EVP_MD *sha384 = dga_md_sha384();
+    assert_non_null(sha256);
+    assert_non_null(sha384);
+    assert_ptr_equal(dga_md_sha256(), sha256);
+    assert_ptr_equal(dga_md_sha384(), sha384);
+    assert_int_equal(EVP_MD_get_size(sha256), 32);
+    assert_int_equal(EVP_MD_get_size(sha384), 48);
+    unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+    unsigned int got_len = 0, want_len = 0;
+    assert_int_equal(EVP_Digest(msg, 3, got, &got_len, sha384, NULL), 1);
+    assert_int_equal(EVP_Digest(msg, 3, want, &want_len, EVP_sha384(), NULL), 1);
+    assert_int_equal(got_len, 48);
+    assert_memory_equal(got, want, 48);
+    assert_int_equal(EVP_Digest(msg, 3, got, &got_len, sha256, NULL), 1);
+    assert_int_equal(EVP_Digest(msg, 3, want, &want_len, EVP_sha256(), NULL), 1);
+    assert_int_equal(got_len, 32);
+    assert_memory_equal(got, want, 32);
+}
+
 static void test_root_fingerprints(void **state)
 {
     (void)state;
@@ -1625,6 +1653,7 @@ static void test_whole_chain_verdicts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fetched_digests),
         cmocka_unit_test(test_root_fingerprints),
         cmocka_unit_test(test_trust_from_pem),
         cmocka_unit_test(test_trust_from_pem_rejects),
