@@ -341,21 +341,10 @@ static void switch_name(const struct switch_run *r, size_t i, char *out, size_t 
 static void device_reason(struct switch_run *r, size_t i)
 {
     const struct dga_appraisal *d = &r->ap.dev[i];
-    const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
-    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
-    char who[128], what[256] = "";
+    char who[128], what[384];
     switch_name(r, i, who, sizeof who);
-    if (o != NULL && o->failed >= 0) {
-        snprintf(what, sizeof what, ": certificate %d \"%s\"", o->certs[o->failed].index,
-                 o->certs[o->failed].subject);
-    } else if (u != NULL) {
-        snprintf(what, sizeof what, ": %s", u->id);
-    }
-    const char *why = o != NULL && o->failed >= 0
-                          ? dga_ocsp_failure_text(&o->certs[o->failed], d->err)
-                          : dga_err_message(d->err);
-    snprintf(r->reason, sizeof r->reason, "%s: %s: %s: %s%s", who,
-             dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
+    dga_appraisal_failure_text(d, what, sizeof what);
+    snprintf(r->reason, sizeof r->reason, "%s: %s", who, what);
 }
 
 /* The first refusal, in the gate's order: a device, a duplicate, the policy, the RP policy. */

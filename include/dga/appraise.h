@@ -275,6 +275,14 @@ const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_
  */
 const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a);
 
+/*
+ * The device's hard failure as "<check>: <error>: <message>", followed by
+ * ": certificate <n> \"<subject>\"" when an OCSP response for that certificate
+ * could not be used, or ": <RIM id>" when the failure is about a RIM; "" when
+ * the device did not fail. The caller puts the device's name in front.
+ */
+void dga_appraisal_failure_text(const struct dga_appraisal *a, char *out, size_t size);
+
 /* The label's role name: "driver-rim", "vbios-rim" or "bios-rim". */
 const char *dga_rim_role(const struct dga_appraisal *a, const struct dga_rim_use *u);
 

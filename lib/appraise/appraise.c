@@ -398,6 +398,28 @@ const struct dga_rim_use *dga_appraisal_failed_rim(const struct dga_appraisal *a
     }
 }
 
+void dga_appraisal_failure_text(const struct dga_appraisal *a, char *out, size_t size)
+{
+    if (a->err == DGA_E_OK) {
+        snprintf(out, size, "%s", "");
+        return;
+    }
+    const struct dga_rim_use *u = dga_appraisal_failed_rim(a);
+    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(a);
+    bool cert = o != NULL && o->failed >= 0;
+    /* A runtime library that could not be loaded (libcurl for online OCSP) says which. */
+    const char *why =
+        cert ? dga_ocsp_failure_text(&o->certs[o->failed], a->err) : dga_err_message(a->err);
+    if (cert) {
+        snprintf(out, size, "%s: %s: %s: certificate %d \"%s\"",
+                 dga_appraisal_check_name(a->failed_check), dga_err_name(a->err), why,
+                 o->certs[o->failed].index, o->certs[o->failed].subject);
+    } else {
+        snprintf(out, size, "%s: %s: %s%s%s", dga_appraisal_check_name(a->failed_check),
+                 dga_err_name(a->err), why, u != NULL ? ": " : "", u != NULL ? u->id : "");
+    }
+}
+
 static void appraise_rims(const struct dga_appraise_options *opt, struct dga_appraisal *a)
 {
     const struct dga_report *r = &a->report.report;

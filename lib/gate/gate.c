@@ -1103,22 +1103,10 @@ static dga_err fail_device(struct gate_state *g, size_t i)
     if (refused != NULL) {
         return fail_device_chain(g, i, refused);
     }
-    const struct dga_rim_use *u = dga_appraisal_failed_rim(d);
-    const struct dga_ocsp_chain_result *o = dga_appraisal_ocsp_failure(d);
-    char who[64], what[DGA_GATE_REASON_LEN / 2] = "";
+    char who[64], what[DGA_GATE_REASON_LEN];
     gate_device_name(g, i, who, sizeof who);
-    if (o != NULL && o->failed >= 0) {
-        snprintf(what, sizeof what, ": certificate %d \"%s\"", o->certs[o->failed].index,
-                 o->certs[o->failed].subject);
-    } else if (u != NULL) {
-        snprintf(what, sizeof what, ": %s", u->id);
-    }
-    /* A runtime library that could not be loaded (libcurl for online OCSP) says which. */
-    const char *why = o != NULL && o->failed >= 0
-                          ? dga_ocsp_failure_text(&o->certs[o->failed], d->err)
-                          : dga_err_message(d->err);
-    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, DGA_GATE_OUTCOME_REFUSED, "%s: %s: %s: %s%s",
-                who, dga_appraisal_check_name(d->failed_check), dga_err_name(d->err), why, what);
+    dga_appraisal_failure_text(d, what, sizeof what);
+    return fail(g, DGA_GATE_STEP_APPRAISE, d->err, DGA_GATE_OUTCOME_REFUSED, "%s: %s", who, what);
 }
 
 /* "<device>: duplicate-device: same leaf certificate as <device>" (the set appraisal's finding). */
