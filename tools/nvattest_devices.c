@@ -41,9 +41,15 @@ static int nonce_for(const struct nv_args *a, uint8_t nonce[DGA_NONCE_LEN])
     return 0;
 }
 
+/* The PCI inventory, allocated (*ret, the caller frees it); 0 or nvattest's failure. */
 static int scan_inventory(const struct nv_args *a, const struct dga_gate_config *cfg,
-                          struct dga_inventory *inv)
+                          struct dga_inventory **ret)
 {
+    struct dga_inventory *inv = calloc(1, sizeof *inv);
+    if (inv == NULL) {
+        return nv_fail(a, RC_INTERNAL, "out of memory");
+    }
+    *ret = inv;
     struct dga_inventory_error err;
     memset(&err, 0, sizeof err);
     dga_err e = dga_inventory_scan(cfg->sysfs_pci, inv, &err);
@@ -81,11 +87,8 @@ static int nscq_result_code(const struct dga_nscq_error *err)
 static int collect_switches(const struct nv_args *a, const struct dga_gate_config *cfg,
                             const uint8_t nonce[DGA_NONCE_LEN], struct dga_switch_collection *sw)
 {
-    _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
-    if (inv == NULL) {
-        return nv_fail(a, RC_INTERNAL, "out of memory");
-    }
-    int rc = scan_inventory(a, cfg, inv);
+    _cleanup_(freep) struct dga_inventory *inv = NULL;
+    int rc = scan_inventory(a, cfg, &inv);
     if (rc != 0) {
         return rc;
     }
@@ -125,11 +128,8 @@ static int check_gpu_mode(const struct nv_args *a, const struct dga_cc_settings 
 static int collect_gpus(const struct nv_args *a, const struct dga_gate_config *cfg,
                         const uint8_t nonce[DGA_NONCE_LEN], struct dga_collection *c)
 {
-    _cleanup_(freep) struct dga_inventory *inv = calloc(1, sizeof *inv);
-    if (inv == NULL) {
-        return nv_fail(a, RC_INTERNAL, "out of memory");
-    }
-    int rc = scan_inventory(a, cfg, inv);
+    _cleanup_(freep) struct dga_inventory *inv = NULL;
+    int rc = scan_inventory(a, cfg, &inv);
     if (rc != 0) {
         return rc;
     }
