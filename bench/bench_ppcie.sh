@@ -31,7 +31,7 @@ done
 fx=$here/tests/fixtures
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# shellcheck source=lib/ecdsa.sh
+# shellcheck source=bench/lib/ecdsa.sh
 . "$here/bench/lib/ecdsa.sh"
 export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
 
@@ -89,6 +89,7 @@ for _ in $(seq "$runs"); do
     done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+# shellcheck disable=SC2086 # split on purpose: a list of numbers
 median() { printf '%s\n' $1 | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "dstack-gpu-attest bench_ppcie: $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"

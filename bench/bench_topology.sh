@@ -44,7 +44,7 @@ p90=${sorted[$((runs * 9 / 10 < runs ? runs * 9 / 10 : runs - 1))]}
 echo "machine: $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
 echo "topology check, 8 GPUs + 4 NVSwitches, $runs process runs: median $((median / 1000)).$(printf '%03d' $((median % 1000))) ms, p90 $((p90 / 1000)).$(printf '%03d' $((p90 % 1000))) ms"
 
-# shellcheck source=lib/ecdsa.sh
+# shellcheck source=bench/lib/ecdsa.sh
 . "$here/bench/lib/ecdsa.sh"
 if ! ecdsa_have; then
     echo "ECDSA verifications: valgrind is not installed; not counted"

@@ -65,8 +65,9 @@ is_body '{"ready":true,"outcome":"reattested","reason":"","reattestation_sha256"
 [ "$(jq -r '"\(.gate.mode) \(.mode) \(.topology.result) \(.verdict.pass)"' "$re" 2>/dev/null)" = "ppcie ppcie pass true" ] ||
     bad "re-attestation bundle mode, topology, verdict: $(jq -c '[.gate.mode, .mode, .topology.result, .verdict]' "$re" 2>/dev/null)"
 boot_nonce=$(jq -r '.nonce' "$tmp/run/evidence.json")
-[ -n "$boot_nonce" ] && [ "$boot_nonce" != null ] && [ "$(jq -r '.nonce' "$re")" != "$boot_nonce" ] ||
+if [ -z "$boot_nonce" ] || [ "$boot_nonce" = null ] || [ "$(jq -r '.nonce' "$re")" = "$boot_nonce" ]; then
     bad "re-attestation nonce: boot $boot_nonce, re-attestation $(jq -r '.nonce' "$re")"
+fi
 [ "$(count gpu-reattestation "$log")" = 1 ] || bad "gpu-reattestation events: $(count gpu-reattestation "$log")"
 reatt_payload | grep -qF '"devices":8,"cc_mode":"ppcie",' || bad "re-attestation payload devices, cc_mode: $(reatt_payload)"
 reatt_payload | grep -qF ',"nvswitches":4,' || bad "re-attestation payload nvswitches 4: $(reatt_payload)"
