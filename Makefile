@@ -119,6 +119,7 @@ bench: build
 	bench/bench_kms.sh $(BUILD_DIR)
 	bench/bench_verifier.sh $(BUILD_DIR)
 	bench/bench_rpc.sh $(BUILD_DIR)
+	bench/bench_ppcie.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR) $(DEB_DIR)

@@ -44,17 +44,11 @@ p90=${sorted[$((runs * 9 / 10 < runs ? runs * 9 / 10 : runs - 1))]}
 echo "machine: $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
 echo "topology check, 8 GPUs + 4 NVSwitches, $runs process runs: median $((median / 1000)).$(printf '%03d' $((median % 1000))) ms, p90 $((p90 / 1000)).$(printf '%03d' $((p90 % 1000))) ms"
 
-if ! command -v valgrind >/dev/null 2>&1; then
+# shellcheck source=bench/lib/ecdsa.sh
+. "$here/bench/lib/ecdsa.sh"
+if ! ecdsa_have; then
     echo "ECDSA verifications: valgrind is not installed; not counted"
     exit 0
 fi
-valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "${check[@]}" >/dev/null 2>&1
-# Every call site of ECDSA_do_verify: "cfn=(id) ECDSA_do_verify" (or "cfn=(id)" once named),
-# then "calls=N ...".
-ecdsa=$(awk '
-    /^fn=\([0-9]+\) ECDSA_do_verify$/ || /^cfn=\([0-9]+\) ECDSA_do_verify$/ {
-        match($0, /\([0-9]+\)/); id = substr($0, RSTART, RLENGTH) }
-    /^cfn=/ { match($0, /\([0-9]+\)/); cur = substr($0, RSTART, RLENGTH) }
-    /^calls=/ && id != "" && cur == id { split($0, a, /[= ]/); n += a[2] }
-    END { print n + 0 }' "$tmp/cg.out")
+ecdsa=$(ecdsa_count "$tmp/cg.out" "${check[@]}")
 echo "ECDSA verifications (ECDSA_do_verify calls, one run under callgrind): $ecdsa"

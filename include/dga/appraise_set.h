@@ -45,8 +45,9 @@ struct dga_duplicate {
  * Everything one appraisal of an evidence set produces. The gate and
  * `attest` compute the same thing: every device appraised with one
  * verification cache, labelled GPU-n / SWITCH-n in evidence order, claims v3,
- * duplicate devices, the verdict (hard failures first, then duplicates, then
- * every policy reason), nvattest's result code, and the detached EAT.
+ * duplicate devices, the verdict (the gate's order: each device's own hard
+ * failures, then duplicates, then the mode rule's and topology's refusals,
+ * then every policy reason), nvattest's result code, and the detached EAT.
  */
 struct dga_set_appraisal {
     size_t n;
@@ -60,7 +61,7 @@ struct dga_set_appraisal {
     struct dga_duplicate dup[DGA_MAX_DEVICES];
     size_t n_duplicates;
     json_t *claims;             /* array, one claims v3 object per device */
-    struct dga_verdict verdict; /* hard failures first, then the policy's reasons */
+    struct dga_verdict verdict; /* devices, duplicates, mode/topology, then the policy */
     bool nvidia_default_pass;   /* x-nvidia-overall-att-result */
     int result_code;            /* nvattest's numbering */
     const char *result_message;

@@ -2,8 +2,9 @@
 /*
  * Appraisal of a whole evidence set, shared by `attest` and the gate: every
  * device appraised, labels per type in evidence order, claims v3, devices
- * counted twice, the verdict with hard failures first, then duplicates, then
- * every reason the policy gives, and nvattest's result code.
+ * counted twice, the verdict in the gate's order (each device's own failures,
+ * then devices counted twice, then the set's mode and topology refusals, then
+ * every reason the policy gives), and nvattest's result code.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -198,7 +199,11 @@ static void hard_failure_reasons(struct dga_set_appraisal *a)
     }
 }
 
-/* The mode rule's refusals, after the devices' own failures: hard failures of the set. */
+/*
+ * The mode rule's refusals, after the devices' own failures and the duplicates: hard
+ * failures of the set, but a device counted twice is more basic (a topology over it
+ * cannot hold), so it comes first, as the gate reports it.
+ */
 static void mode_reasons(struct dga_set_appraisal *a, const struct set_mode_refusals *r)
 {
     for (size_t k = 0; k < r->n; k++) {
@@ -222,8 +227,8 @@ static dga_err decide(const struct dga_policy *policy, const struct set_mode_ref
         a->nvidia_default_pass =
             nvidia_verdict->pass && a->n_duplicates == 0 && a->mode_err == DGA_E_OK;
         hard_failure_reasons(a);
-        mode_reasons(a, refusals);
         duplicate_reasons(a);
+        mode_reasons(a, refusals);
         for (size_t i = 0; i < policy_verdict->n_reasons; i++) {
             add_reason(&a->verdict, policy_verdict->reasons[i], policy_verdict->about[i]);
         }
@@ -237,9 +242,10 @@ static dga_err decide(const struct dga_policy *policy, const struct set_mode_ref
 }
 
 /*
- * nvattest's numbering: the first hard failure, else 503 for a set refused by
- * its mode rule or a device counted twice (libnvat refuses such evidence and
- * has no code of its own for either), else 11/12 when the policy says no.
+ * nvattest's numbering: the first hard failure, else 503 for a device counted
+ * twice or a set refused by its mode rule, in the verdict's order (libnvat
+ * refuses such evidence and has no code of its own for either), else 11/12
+ * when the policy says no.
  */
 static void result_code(const struct dga_policy *policy, struct dga_set_appraisal *a)
 {
@@ -251,14 +257,14 @@ static void result_code(const struct dga_policy *policy, struct dga_set_appraisa
             return;
         }
     }
-    if (a->mode_err != DGA_E_OK) {
-        a->result_code = RC_EVIDENCE_INVALID;
-        a->result_message = dga_err_message(a->mode_err);
-        return;
-    }
     if (a->n_duplicates > 0) {
         a->result_code = RC_EVIDENCE_INVALID;
         a->result_message = dga_err_message(DGA_E_DUPLICATE_DEVICE);
+        return;
+    }
+    if (a->mode_err != DGA_E_OK) {
+        a->result_code = RC_EVIDENCE_INVALID;
+        a->result_message = dga_err_message(a->mode_err);
         return;
     }
     if (!a->verdict.pass) {

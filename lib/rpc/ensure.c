@@ -2,7 +2,8 @@
 /*
  * EnsureGpuReady: ready only when the boot gate passed (the committed
  * bundle's verdict is a pass and its gpu-attestation event precedes
- * system-ready) and NVML reports CC on and the ready state set now. A lost
+ * system-ready) and NVML reports the CC mode the gate booted in (CC on, or
+ * protected PCIe) and the ready state set now. A lost
  * ready state (a driver reload, a GPU reset) is re-attested: the gate runs
  * again with a fresh nonce under the boot's config and policy, writes its
  * own bundle (reattestation-<N>.json, N the next free number) and measures a
@@ -43,6 +44,7 @@ __attribute__((format(printf, 2, 3))) static void refuse(struct rpc_ensure_outco
 struct boot {
     json_int_t devices;
     bool devtools;
+    bool ppcie; /* the payload's cc_mode: "ppcie" (NVSwitches attested) or "on" */
 };
 
 /* The event precedes every system-ready of the log: only such an event binds (docs/formats.md). */
@@ -70,8 +72,11 @@ static dga_err boot_record(const struct rpc_committed *c, struct boot *b,
         (const char *)c->att->payload, c->att->payload_len, JSON_REJECT_DUPLICATES, NULL);
     const json_t *devices = json_object_get(p, "devices");
     const json_t *devtools = json_object_get(p, "devtools");
-    if (!json_is_integer(devices) || !json_is_boolean(devtools)) {
-        refuse(o, "boot gate: the gpu-attestation payload (log line %zu) has no devices/devtools",
+    const char *cc_mode = json_string_value(json_object_get(p, "cc_mode"));
+    if (!json_is_integer(devices) || !json_is_boolean(devtools) || cc_mode == NULL) {
+        refuse(o,
+               "boot gate: the gpu-attestation payload (log line %zu) has no "
+               "devices/devtools/cc_mode",
                c->att->where);
         return DGA_E_RPC_EVENT_PAYLOAD;
     }
@@ -81,6 +86,12 @@ static dga_err boot_record(const struct rpc_committed *c, struct boot *b,
         refuse(o, "boot gate: no GPU was attested (devices %lld)", (long long)b->devices);
         return DGA_E_RPC_EVENT_PAYLOAD;
     }
+    if (strcmp(cc_mode, "on") != 0 && strcmp(cc_mode, "ppcie") != 0) {
+        refuse(o, "boot gate: the gpu-attestation payload (log line %zu) has cc_mode \"%.32s\"",
+               c->att->where, cc_mode);
+        return DGA_E_RPC_EVENT_PAYLOAD;
+    }
+    b->ppcie = strcmp(cc_mode, "ppcie") == 0;
     return DGA_E_OK;
 }
 
@@ -116,10 +127,18 @@ static dga_err boot_passed(const struct dga_rpc *r, struct boot *b, struct rpc_e
     return boot_record(&c, b, o);
 }
 
-/* CC as the boot attested it: on, or DEVTOOLS when the boot's policy allowed it then. */
+/*
+ * CC as the boot attested it, never the other mode: a boot in CC mode attested no
+ * NVSwitches and no topology, so protected PCIe now (CC off on each GPU) is not what it
+ * vouched for; a PPCIe boot's trust rests on the switches, so single-GPU CC now is not
+ * either. CC mode: on, or DEVTOOLS when the boot's policy allowed it then.
+ */
 static bool cc_as_booted(const struct dga_cc_settings *cc, const struct boot *b)
 {
     const char *mode = dga_cc_mode_name(cc);
+    if (b->ppcie) {
+        return strcmp(mode, "ppcie") == 0;
+    }
     return strcmp(mode, "on") == 0 || (b->devtools && strcmp(mode, "devtools") == 0);
 }
 

@@ -101,6 +101,13 @@ is_body "$REFUSED"'cc-mode: off (ccFeature 0, environment 2, devToolsMode 0, mul
 [ "$(count '^set' "$tmp/ready.txt")" = 2 ] || bad "a set with CC off: $(cat "$tmp/ready.txt")"
 [ "$(count gpu-reattestation "$log")" = 1 ] || bad "re-attested with CC off"
 
+# NVML reports protected PCIe now: a CC boot attested no NVSwitches and no topology; refused
+nvml '"cc_feature":0' '"multi_gpu_mode":1'
+ensure "EnsureGpuReady, CC boot, PPCIe now"
+is_body "$REFUSED"'cc-mode: ppcie (ccFeature 0, environment 2, devToolsMode 0, multiGpuMode 1)","reattestation_sha256":""}' "PPCIe after a CC boot"
+[ "$(cat "$tmp/ready_state")" = 0 ] || bad "ready state set in PPCIe mode after a CC boot"
+[ "$(count gpu-reattestation "$log")" = 1 ] || bad "re-attested in PPCIe mode after a CC boot"
+
 # a re-attestation that fails (the device's signature is bad now): refused, the state stays off
 nvml '"corrupt_signature":true'
 ensure "EnsureGpuReady, re-attestation fails"

@@ -89,6 +89,18 @@ static bool has_reason(const struct dga_set_appraisal *ap, const char *text)
     return false;
 }
 
+/* The index of the reason TEXT in the verdict; fails the test when absent. */
+static size_t reason_index(const struct dga_set_appraisal *ap, const char *text)
+{
+    for (size_t i = 0; i < ap->verdict.n_reasons; i++) {
+        if (strcmp(ap->verdict.reasons[i], text) == 0) {
+            return i;
+        }
+    }
+    fail_msg("no reason \"%s\"", text);
+    return 0;
+}
+
 /* How many reasons name the mode rule ("<label>: mode: ", "<label>: topology: ", "topology: "). */
 static size_t mode_reasons(const struct dga_set_appraisal *ap)
 {
@@ -294,6 +306,10 @@ static void test_ppcie_duplicate_switch(void **state)
     assert_true(has_reason(&r->ap, "topology: topology-switch-duplicate: SWITCH-1 has PDI "
                                    "0x5e57c0de00000000, as SWITCH-0 does"));
     assert_true(has_reason(&r->ap, "SWITCH-1: duplicate-device: same report as SWITCH-0"));
+    /* The gate's order: the duplicate before the topology it breaks. */
+    assert_true(reason_index(&r->ap, "SWITCH-1: duplicate-device: same report as SWITCH-0") <
+                reason_index(&r->ap, "topology: topology-switch-duplicate: SWITCH-1 has PDI "
+                                     "0x5e57c0de00000000, as SWITCH-0 does"));
     assert_findings_in_verdict(&r->ap);
     char line[DGA_VERDICT_REASON_LEN];
     dga_err e = DGA_E_OK;

@@ -248,7 +248,9 @@ static void test_protobuf_errors(void **state)
 }
 
 /* Writes a bundle and a log whose gpu-attestation event commits to commit_to (NULL: no event). */
-static void write_state(const char *bundle, size_t len, const char *commit_to, size_t commit_len)
+/* As write_state, the event's payload carrying EXTRA members (",\"devices\":1") too. */
+static void write_state_with(const char *bundle, size_t len, const char *commit_to,
+                             size_t commit_len, const char *extra)
 {
     if (bundle != NULL) {
         test_write_file(dir, "evidence.json", bundle, len);
@@ -259,8 +261,8 @@ static void write_state(const char *bundle, size_t len, const char *commit_to, s
         char hex[65], payload[256];
         assert_int_equal(EVP_Digest(commit_to, commit_len, sha, NULL, EVP_sha256(), NULL), 1);
         dga_hex_encode(sha, 32, hex);
-        int n =
-            snprintf(payload, sizeof payload, "{\"version\":2,\"evidence_sha256\":\"%s\"}", hex);
+        int n = snprintf(payload, sizeof payload, "{\"version\":2,\"evidence_sha256\":\"%s\"%s}",
+                         hex, extra);
         char *line = NULL;
         assert_int_equal(dga_event_log_line(DGA_EVENT_V1, DGA_EVENT_GPU_ATTESTATION,
                                             (const uint8_t *)payload, (size_t)n, &line),
@@ -269,6 +271,11 @@ static void write_state(const char *bundle, size_t len, const char *commit_to, s
         free(line);
     }
     test_write_file(dir, "runtime_events.log", log, strlen(log));
+}
+
+static void write_state(const char *bundle, size_t len, const char *commit_to, size_t commit_len)
+{
+    write_state_with(bundle, len, commit_to, commit_len, "");
 }
 
 /*
@@ -869,7 +876,20 @@ static void test_ensure_attest_routes(void **state)
     write_state(b, strlen(b), b, strlen(b));
     expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
            "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the "
-           "gpu-attestation payload (log line 1) has no devices/devtools\","
+           "gpu-attestation payload (log line 1) has no devices/devtools/cc_mode\","
+           "\"reattestation_sha256\":\"\"}");
+    /* devices and devtools but no cc_mode: the mode NVML must report now is unknown */
+    write_state_with(b, strlen(b), b, strlen(b), ",\"devices\":2,\"devtools\":false");
+    expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
+           "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the "
+           "gpu-attestation payload (log line 1) has no devices/devtools/cc_mode\","
+           "\"reattestation_sha256\":\"\"}");
+    /* a mode the gate never passes in (it emits "on" or "ppcie" with devices) */
+    write_state_with(b, strlen(b), b, strlen(b),
+                     ",\"devices\":2,\"devtools\":false,\"cc_mode\":\"off\"");
+    expect("GET", "/EnsureGpuReady", NULL, NULL, 200,
+           "{\"ready\":false,\"outcome\":\"refused\",\"reason\":\"boot gate: the "
+           "gpu-attestation payload (log line 1) has cc_mode \\\"off\\\"\","
            "\"reattestation_sha256\":\"\"}");
 }
 
