@@ -17,8 +17,8 @@
 #include "dga/appraise.h"
 
 enum appraise_part {
-    APPRAISE_PART_REPORT,      /* chain, signature, nonce, FWID, validity; device-chain OCSP */
-    APPRAISE_PART_DRIVER_RIM,  /* nothing on an NVSwitch */
+    APPRAISE_PART_REPORT,       /* chain, signature, nonce, FWID, validity; device-chain OCSP */
+    APPRAISE_PART_DRIVER_RIM,   /* nothing on an NVSwitch */
     APPRAISE_PART_FIRMWARE_RIM, /* the VBIOS RIM, or an NVSwitch's BIOS RIM */
     APPRAISE_PARTS,
 };

@@ -11,8 +11,8 @@
 #include "dga/verify.h"
 
 /* Zeroes *r and parses the report (check "report-parse"); r->parsed says how it went. */
-void verify_device_parse(const struct dga_device_evidence *ev,
-                         const struct dga_verify_options *opt, struct dga_device_result *r);
+void verify_device_parse(const struct dga_device_evidence *ev, const struct dga_verify_options *opt,
+                         struct dga_device_result *r);
 
 /* The checks after verify_device_parse; returns r->err, the first failure of both steps. */
 dga_err verify_device_checks(const struct dga_device_evidence *ev,
