@@ -163,13 +163,17 @@ struct dga_appraise_options {
     const struct dga_rim_pins *rim_pins;
     size_t n_rim_pins;
     /*
-     * Threads dga_appraise_set appraises the devices of a set with (one
-     * device's appraisal is the unit of work): 0 (DGA_APPRAISE_JOBS_AUTO) the
-     * online CPUs; always capped at the set's device count and at
-     * DGA_APPRAISE_MAX_JOBS. 1 is the serial path: no thread is created. The
-     * output is the same for every value (what must stay ordered is done
-     * after the devices, in evidence order), and with a cache every signature
-     * is still verified once per run. dga_appraise_device ignores it.
+     * Threads dga_appraise_set appraises the devices of a set with. Each
+     * device's report is parsed first; then its three parts (the report's
+     * chain and signature, the driver RIM, the VBIOS or BIOS RIM, each with
+     * its OCSP) are the units of work, so one GPU can use three threads.
+     * 0 (DGA_APPRAISE_JOBS_AUTO) the online CPUs; always capped at three
+     * per device and at DGA_APPRAISE_MAX_JOBS. 1 is the serial path: no
+     * thread is created. The output is the same for every value (each
+     * device's parts are combined in the serial order, and what must stay
+     * ordered across devices is done after them, in evidence order), and
+     * with a cache every signature is still verified once per run.
+     * dga_appraise_device ignores it.
      */
     unsigned jobs;
     /*
@@ -187,7 +191,7 @@ struct dga_appraise_options {
 #define DGA_APPRAISE_JOBS_AUTO 0u
 #define DGA_APPRAISE_MAX_JOBS 64u
 
-/* The threads dga_appraise_set uses for n devices with jobs (above): 1..64. */
+/* The threads dga_appraise_set uses for n work items (3 per device) with jobs (above): 1..64. */
 unsigned dga_appraise_jobs(unsigned jobs, size_t n);
 
 /*

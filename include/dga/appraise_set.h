@@ -85,8 +85,9 @@ struct dga_set_appraisal {
 
 /*
  * Appraises every device of set with opt (opt->cache must be set, for speed,
- * or NULL), on dga_appraise_jobs(opt->jobs, set->n) threads (the caller's
- * among them), then, serially and in evidence order, labels, duplicates,
+ * or NULL), on dga_appraise_jobs(opt->jobs, 3 * set->n) threads (the
+ * caller's among them; a device's report and its two RIMs are separate work
+ * items, combined in the serial order), then, serially and in evidence order, labels, duplicates,
  * claims and the verdict: the result does not depend on the thread count.
  * Then evaluates policy. policy_is_file selects result code 11
  * (relying-party policy) over 12 when the policy alone says no. Fills *ret

@@ -12,7 +12,9 @@
 
 #include <openssl/evp.h>
 
+#include "appraise/appraise_parts.h"
 #include "appraise/cache.h"
+#include "appraise/verify_steps.h"
 #include "core/cleanup.h"
 #include "dga/appraise.h"
 #include "dga/util.h"
@@ -325,12 +327,15 @@ static bool ocsp_enabled(const struct dga_appraise_options *opt)
     return opt->ocsp != NULL && opt->ocsp->mode != DGA_OCSP_MODE_OFF;
 }
 
-/* The device identity chain, verified already: certificates 3, 2, 1 under the pinned root. */
-static void ocsp_device(const struct dga_device_evidence *ev,
-                        const struct dga_appraise_options *opt, struct dga_appraisal *a)
+/*
+ * The device identity chain, verified already: certificates 3, 2, 1 under
+ * the pinned root. Returns the failure for appraise_finish to apply.
+ */
+static dga_err ocsp_device(const struct dga_device_evidence *ev,
+                           const struct dga_appraise_options *opt, struct dga_appraisal *a)
 {
     if (!ocsp_enabled(opt) || !a->report.chain_verified) {
-        return;
+        return DGA_E_OK;
     }
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     dga_err e = dga_pem_chain_parse(ev->chain_pem, ev->chain_pem_len, &chain, NULL);
@@ -338,27 +343,16 @@ static void ocsp_device(const struct dga_device_evidence *ev,
         e = dga_ocsp_check_chain(opt->ocsp, chain, DGA_OCSP_CHAIN_DEVICE, opt->verify.trust->root,
                                  opt->verify.at, &a->ocsp);
     }
-    if (e != DGA_E_OK) {
-        fail_device(a, e, DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN);
-    }
+    return e;
 }
 
-static void ocsp_rim(const struct dga_appraise_options *opt, struct dga_appraisal *a,
-                     struct dga_rim_use *u)
+/* A verified RIM chain's revocation into u->ocsp; returns the failure for appraise_finish. */
+static dga_err ocsp_rim(const struct dga_appraise_options *opt, struct dga_rim_use *u)
 {
     if (!ocsp_enabled(opt) || !u->chain_verified || u->rim == NULL) {
-        return;
+        return DGA_E_OK;
     }
-    dga_err e =
-        dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at, &u->ocsp);
-    if (e != DGA_E_OK) {
-        bool driver = u == &a->driver;
-        fail_device(a, e,
-                    driver ? DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN
-                    : dga_arch_is_switch(a->report.arch)
-                        ? DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN
-                        : DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN);
-    }
+    return dga_ocsp_check_rim(opt->ocsp, u->rim, opt->rim_trust->root, opt->verify.at, &u->ocsp);
 }
 
 const struct dga_ocsp_chain_result *dga_appraisal_ocsp_failure(const struct dga_appraisal *a)
@@ -420,27 +414,48 @@ void dga_appraisal_failure_text(const struct dga_appraisal *a, char *out, size_t
     }
 }
 
-static void appraise_rims(const struct dga_appraise_options *opt, struct dga_appraisal *a)
+static void appraise_driver_rim(struct dga_appraisal *a, struct appraise_parts *parts)
 {
-    const struct dga_report *r = &a->report.report;
+    const struct dga_appraise_options *opt = &parts->opt;
     const struct dga_derived *d = &a->report.derived;
-    const struct dga_rim_pins *pins = opt->rim_pins;
-    if (!dga_arch_is_switch(r->arch)) {
-        fetch_rim(r, d, d->driver_rim_id, d->driver_version, opt,
-                  pins != NULL ? &pins->driver : NULL, &a->driver);
+    if (dga_arch_is_switch(a->report.report.arch)) {
+        return; /* an NVSwitch has no driver RIM */
+    }
+    fetch_rim(&a->report.report, d, d->driver_rim_id, d->driver_version, opt,
+              opt->rim_pins != NULL ? &opt->rim_pins->driver : NULL, &a->driver);
+    parts->ocsp_driver = ocsp_rim(opt, &a->driver);
+}
+
+static void appraise_firmware_rim(struct dga_appraisal *a, struct appraise_parts *parts)
+{
+    const struct dga_appraise_options *opt = &parts->opt;
+    const struct dga_derived *d = &a->report.derived;
+    fetch_rim(&a->report.report, d, d->vbios_rim_id, d->vbios_version, opt,
+              opt->rim_pins != NULL ? &opt->rim_pins->firmware : NULL, &a->firmware);
+    parts->ocsp_firmware = ocsp_rim(opt, &a->firmware);
+}
+
+/* The RIM failures in the serial order: driver, its OCSP, firmware, its OCSP. */
+static void rim_failures(struct dga_appraisal *a, const struct appraise_parts *parts)
+{
+    bool is_switch = dga_arch_is_switch(a->report.report.arch);
+    if (!is_switch) {
         if (a->driver.err != DGA_E_OK) {
             fail_device(a, a->driver.err, DGA_APPRAISAL_CHECK_DRIVER_RIM);
         }
-        ocsp_rim(opt, a, &a->driver);
+        if (parts->ocsp_driver != DGA_E_OK) {
+            fail_device(a, parts->ocsp_driver, DGA_APPRAISAL_CHECK_OCSP_DRIVER_RIM_CHAIN);
+        }
     }
-    fetch_rim(r, d, d->vbios_rim_id, d->vbios_version, opt, pins != NULL ? &pins->firmware : NULL,
-              &a->firmware);
     if (a->firmware.err != DGA_E_OK) {
         fail_device(a, a->firmware.err,
-                    dga_arch_is_switch(r->arch) ? DGA_APPRAISAL_CHECK_BIOS_RIM
-                                                : DGA_APPRAISAL_CHECK_VBIOS_RIM);
+                    is_switch ? DGA_APPRAISAL_CHECK_BIOS_RIM : DGA_APPRAISAL_CHECK_VBIOS_RIM);
     }
-    ocsp_rim(opt, a, &a->firmware);
+    if (parts->ocsp_firmware != DGA_E_OK) {
+        fail_device(a, parts->ocsp_firmware,
+                    is_switch ? DGA_APPRAISAL_CHECK_OCSP_BIOS_RIM_CHAIN
+                              : DGA_APPRAISAL_CHECK_OCSP_VBIOS_RIM_CHAIN);
+    }
 }
 
 static void appraise_measurements(struct dga_appraisal *a)
@@ -454,39 +469,87 @@ static void appraise_measurements(struct dga_appraisal *a)
     }
 }
 
-dga_err dga_appraise_device(const struct dga_device_evidence *ev,
-                            const struct dga_appraise_options *opt, struct dga_appraisal *ret)
+void appraise_begin(const struct dga_device_evidence *ev, const struct dga_appraise_options *opt,
+                    struct dga_appraisal *a, struct appraise_parts *parts)
 {
-    struct dga_appraisal *a = ret;
     memset(a, 0, sizeof *a);
+    memset(parts, 0, sizeof *parts);
     dga_ocsp_chain_aggregate(&a->ocsp); /* "not-checked" until it runs */
     dga_ocsp_chain_aggregate(&a->driver.ocsp);
     dga_ocsp_chain_aggregate(&a->firmware.ocsp);
-    struct dga_verify_options verify = opt->verify;
     if ((opt->cache != NULL && !verify_cache_matches(opt->cache, opt)) ||
         (opt->rim_pins != NULL && opt->n_rim_pins < 1)) {
         fail_device(a, DGA_E_BAD_ARGUMENT, DGA_APPRAISAL_CHECK_OPTIONS);
-        return a->err; /* the cache was made for another RIM root; no pin for it */
+        return; /* the cache was made for another RIM root; no pin for it */
     }
-    if (opt->cache != NULL && verify.chain_cache == NULL) {
-        verify.chain_cache = verify_cache_chains(opt->cache);
+    parts->opt = *opt;
+    struct dga_verify_options *verify = &parts->opt.verify;
+    if (opt->cache != NULL && verify->chain_cache == NULL) {
+        verify->chain_cache = verify_cache_chains(opt->cache);
     }
-    if (opt->cache != NULL && verify.cert_pool == NULL) {
-        verify.cert_pool = verify_cache_certs(opt->cache);
+    if (opt->cache != NULL && verify->cert_pool == NULL) {
+        verify->cert_pool = verify_cache_certs(opt->cache);
     }
-    dga_err e = dga_verify_device(ev, &verify, &a->report);
-    if (e != DGA_E_OK) {
-        fail_device(a, e, report_check(a->report.failed_check));
+    parts->ready = true;
+    verify_device_parse(ev, verify, &a->report);
+}
+
+void appraise_part(const struct dga_device_evidence *ev, struct dga_appraisal *a,
+                   struct appraise_parts *parts, enum appraise_part part)
+{
+    if (!parts->ready) {
+        return;
     }
-    ocsp_device(ev, opt, a);
+    switch (part) {
+    case APPRAISE_PART_REPORT:
+        verify_device_checks(ev, &parts->opt.verify, &a->report);
+        parts->ocsp_device = ocsp_device(ev, &parts->opt, a);
+        break;
+    case APPRAISE_PART_DRIVER_RIM:
+        if (a->report.parsed) { /* no versions, no RIM ids: nothing to appraise */
+            appraise_driver_rim(a, parts);
+        }
+        break;
+    case APPRAISE_PART_FIRMWARE_RIM:
+        if (a->report.parsed) {
+            appraise_firmware_rim(a, parts);
+        }
+        break;
+    case APPRAISE_PARTS:
+        break;
+    }
+}
+
+dga_err appraise_finish(struct dga_appraisal *a, const struct appraise_parts *parts)
+{
+    if (!parts->ready) {
+        return a->err;
+    }
+    if (a->report.err != DGA_E_OK) {
+        fail_device(a, a->report.err, report_check(a->report.failed_check));
+    }
+    if (parts->ocsp_device != DGA_E_OK) {
+        fail_device(a, parts->ocsp_device, DGA_APPRAISAL_CHECK_OCSP_DEVICE_CHAIN);
+    }
     if (!a->report.parsed) {
-        return a->err; /* no versions, no RIM ids: nothing more can be appraised */
+        return a->err;
     }
-    appraise_rims(opt, a);
+    rim_failures(a, parts);
     if (a->firmware.err == DGA_E_OK && (!a->driver.wanted || a->driver.err == DGA_E_OK)) {
         appraise_measurements(a);
     }
     return a->err;
+}
+
+dga_err dga_appraise_device(const struct dga_device_evidence *ev,
+                            const struct dga_appraise_options *opt, struct dga_appraisal *ret)
+{
+    struct appraise_parts parts;
+    appraise_begin(ev, opt, ret, &parts);
+    for (int part = 0; part < APPRAISE_PARTS; part++) {
+        appraise_part(ev, ret, &parts, (enum appraise_part)part);
+    }
+    return appraise_finish(ret, &parts);
 }
 
 void dga_appraisal_clear(struct dga_appraisal *a)

@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 
+#include "appraise/appraise_parts.h"
 #include "dga/appraise_set.h"
 #include "dga/x509.h"
 #include "set_mode.h"
@@ -293,51 +294,79 @@ unsigned dga_appraise_jobs(unsigned jobs, size_t n)
 }
 
 /*
- * The work of one set: devices are taken in evidence order by whichever
- * thread is free; each writes only its own a->dev[i]. What the devices
- * share (the verification cache, the OCSP memo) is thread-safe and once per
- * key, so the signatures verified do not depend on which thread took what.
+ * The work of one set: each device parsed first (cheap), then its three
+ * parts (appraise_parts.h) are the work items, taken in order (device 0's
+ * report, driver RIM, firmware RIM, then device 1's...) by whichever thread
+ * is free; an item writes only its own part of its device's appraisal.
+ * What they share (the verification cache, the OCSP memo) is thread-safe and
+ * once per key, so the signatures verified do not depend on which thread
+ * took what. Then each device's parts are combined serially, in the order
+ * dga_appraise_device applies them.
  */
 struct pool {
     const struct dga_evidence_set *set;
-    const struct dga_appraise_options *opt;
     struct dga_set_appraisal *a;
+    struct appraise_parts *parts; /* per device */
     atomic_size_t next;
 };
 
-static void appraise_one(const struct pool *p, size_t i)
+/* Device i's own options: its RIM pins; none left for it fails it at "options". */
+static struct dga_appraise_options device_options(const struct dga_appraise_options *opt, size_t i)
 {
-    /* Device i's own RIM pins; none left for it fails it at "options". */
-    const struct dga_appraise_options *opt = p->opt;
     struct dga_appraise_options o = *opt;
     bool pinned = opt->rim_pins != NULL && i < opt->n_rim_pins;
     o.rim_pins = pinned ? &opt->rim_pins[i] : opt->rim_pins;
     o.n_rim_pins = pinned ? 1 : 0;
-    dga_appraise_device(&p->set->dev[i], &o, &p->a->dev[i]);
+    return o;
 }
 
 static void *pool_work(void *arg)
 {
     struct pool *p = arg;
+    size_t items = p->a->n * APPRAISE_PARTS;
     for (;;) {
-        size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= p->a->n) {
+        size_t k = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (k >= items) {
             return NULL;
         }
-        appraise_one(p, i);
+        size_t i = k / APPRAISE_PARTS;
+        appraise_part(&p->set->dev[i], &p->a->dev[i], &p->parts[i],
+                      (enum appraise_part)(k % APPRAISE_PARTS));
+    }
+}
+
+/* jobs 1: each device whole, one after the other, on the caller's thread. */
+static void appraise_serially(const struct dga_evidence_set *set,
+                              const struct dga_appraise_options *opt, struct dga_set_appraisal *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        struct dga_appraise_options o = device_options(opt, i);
+        dga_appraise_device(&set->dev[i], &o, &a->dev[i]);
     }
 }
 
 /*
- * jobs - 1 threads and the caller's. A thread that cannot be created just
- * leaves its share to the others: fewer threads, the same result.
+ * jobs - 1 threads and the caller's over the parts. A thread that cannot be
+ * created just leaves its share to the others: fewer threads, the same
+ * result. Without memory for the pool's state, the serial path.
  */
 static void appraise_devices(const struct dga_evidence_set *set,
                              const struct dga_appraise_options *opt, struct dga_set_appraisal *a)
 {
-    struct pool p = {.set = set, .opt = opt, .a = a};
+    unsigned jobs = dga_appraise_jobs(opt->jobs, a->n * APPRAISE_PARTS);
+    struct pool p = {.set = set, .a = a};
+    if (jobs > 1) {
+        p.parts = calloc(a->n, sizeof *p.parts);
+    }
+    if (p.parts == NULL) {
+        appraise_serially(set, opt, a);
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        struct dga_appraise_options o = device_options(opt, i);
+        appraise_begin(&set->dev[i], &o, &a->dev[i], &p.parts[i]);
+    }
     atomic_init(&p.next, 0);
-    unsigned jobs = dga_appraise_jobs(opt->jobs, a->n);
     pthread_t threads[DGA_APPRAISE_MAX_JOBS];
     unsigned started = 0;
     while (started + 1 < jobs && pthread_create(&threads[started], NULL, pool_work, &p) == 0) {
@@ -347,6 +376,10 @@ static void appraise_devices(const struct dga_evidence_set *set,
     for (unsigned k = 0; k < started; k++) {
         pthread_join(threads[k], NULL);
     }
+    for (size_t i = 0; i < a->n; i++) {
+        appraise_finish(&a->dev[i], &p.parts[i]);
+    }
+    free(p.parts);
 }
 
 dga_err dga_appraise_set(const struct dga_evidence_set *set, const struct dga_appraise_options *opt,

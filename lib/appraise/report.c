@@ -11,6 +11,7 @@
 #include "core/cleanup.h"
 #include "dga/util.h"
 #include "dga/verify.h"
+#include "verify_steps.h"
 
 const char *dga_check_name(enum dga_check c)
 {
@@ -126,15 +127,23 @@ static void check_validity(struct dga_device_result *r)
     }
 }
 
-dga_err dga_verify_device(const struct dga_device_evidence *ev,
-                          const struct dga_verify_options *opt, struct dga_device_result *ret)
+void verify_device_parse(const struct dga_device_evidence *ev, const struct dga_verify_options *opt,
+                         struct dga_device_result *r)
 {
-    struct dga_device_result *r = ret;
     memset(r, 0, sizeof *r);
     r->arch = ev->arch;
     r->custom_root = opt->trust->custom;
-
     check_parse(ev, r);
+}
+
+/*
+ * Writes only what the checks after the parse decide (chain, flags, err):
+ * r->report and r->derived stay as the parse left them, so other threads
+ * may read them meanwhile (the device's RIM parts).
+ */
+dga_err verify_device_checks(const struct dga_device_evidence *ev,
+                             const struct dga_verify_options *opt, struct dga_device_result *r)
+{
     _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
     X509 *leaf = check_chain(ev, opt, r, &chain);
     if (r->parsed && leaf != NULL) {
@@ -150,6 +159,13 @@ dga_err dga_verify_device(const struct dga_device_evidence *ev,
         check_validity(r);
     }
     return r->err;
+}
+
+dga_err dga_verify_device(const struct dga_device_evidence *ev,
+                          const struct dga_verify_options *opt, struct dga_device_result *ret)
+{
+    verify_device_parse(ev, opt, ret);
+    return verify_device_checks(ev, opt, ret);
 }
 
 void dga_label_devices(struct dga_device_result *results, size_t n)

@@ -37,6 +37,7 @@ struct set_run {
     struct dga_evidence_set set;
     struct dga_trust dev, rim;
     enum dga_set_mode mode; /* ANY, or PPCIe for the board (its nonce, its counts) */
+    char rim_dir[64];       /* a store of the test's own; "": the 545.00 fixtures' */
 };
 
 /* ---- sets ---- */
@@ -182,8 +183,40 @@ static void set_board(struct set_run *r)
     r->mode = DGA_SET_MODE_PPCIE;
 }
 
+/* The genuine GPU's report with one byte of its signature's s changed. */
+static void break_report_signature(struct set_run *r)
+{
+    struct dga_device_evidence *ev = &r->set.dev[0];
+    ev->report[ev->report_len - DGA_SIGNATURE_LEN / 2] ^= 0x01;
+}
+
+#define DRIVER_RIM "NV_GPU_DRIVER_GH100_545.00"
+#define VBIOS_RIM "NV_GPU_VBIOS_1010_0200_882_96005E0001"
+
+/* A store of the 545.00 RIMs whose driver RIM has one base64 digit of its SignatureValue changed.
+ */
+static void break_driver_rim_signature(struct set_run *r)
+{
+    snprintf(r->rim_dir, sizeof r->rim_dir, "/tmp/dga-parallel-XXXXXX");
+    assert_non_null(mkdtemp(r->rim_dir));
+    fixture_copy(RIMS "/" VBIOS_RIM ".xml", r->rim_dir, VBIOS_RIM ".xml");
+    size_t len = 0;
+    char *xml = (char *)fixture_read(RIMS "/" DRIVER_RIM ".xml", &len);
+    char *value = strstr(xml, "<ds:SignatureValue>");
+    assert_non_null(value);
+    char *digit = value + strlen("<ds:SignatureValue>") + 20; /* inside r: still below n */
+    *digit = *digit == 'A' ? 'B' : 'A';
+    test_write_file(r->rim_dir, DRIVER_RIM ".xml", xml, len);
+    free(xml);
+}
+
 static void set_free(struct set_run *r)
 {
+    if (r->rim_dir[0] != '\0') {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->rim_dir);
+        assert_int_equal(system(cmd), 0);
+    }
     dga_evidence_set_clear(&r->set);
     dga_trust_clear(&r->dev);
     dga_trust_clear(&r->rim);
@@ -207,8 +240,11 @@ static struct outcome appraise(struct set_run *r, unsigned jobs)
     assert_int_equal(dga_policy_parse(POLICY, strlen(POLICY), &policy, NULL), DGA_E_OK);
     struct dga_ocsp_source src;
     dga_ocsp_source_init(&src);
-    struct dga_appraise_options opt = {
-        .rim_trust = &r->rim, .rim_dir = fixture_path(RIMS), .ocsp = &src, .jobs = jobs};
+    struct dga_appraise_options opt = {.rim_trust = &r->rim,
+                                       .rim_dir =
+                                           r->rim_dir[0] != '\0' ? r->rim_dir : fixture_path(RIMS),
+                                       .ocsp = &src,
+                                       .jobs = jobs};
     assert_int_equal(dga_verify_cache_new(&r->rim, &opt.cache), DGA_E_OK);
     opt.verify.at = AT_2024;
     opt.verify.trust = &r->dev;
@@ -251,13 +287,13 @@ static struct outcome appraise(struct set_run *r, unsigned jobs)
     return o;
 }
 
-/* Serial, then with every thread count up to and past the devices: all the same. */
-static struct outcome same_for_every_jobs(struct set_run *r)
+/* Serial, then with each of jobs[] three times (a different interleaving each time): all the same.
+ */
+static struct outcome same_for_jobs(struct set_run *r, const unsigned *jobs, size_t n_jobs)
 {
-    static const unsigned jobs[] = {2, 4, 8, 64, DGA_APPRAISE_JOBS_AUTO};
     struct outcome serial = appraise(r, 1);
-    for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) {
-        for (int round = 0; round < 3; round++) { /* a different interleaving each time */
+    for (size_t k = 0; k < n_jobs; k++) {
+        for (int round = 0; round < 3; round++) {
             struct outcome o = appraise(r, jobs[k]);
             assert_string_equal(o.json, serial.json);
             assert_int_equal(o.ecdsa, serial.ecdsa);
@@ -267,16 +303,101 @@ static struct outcome same_for_every_jobs(struct set_run *r)
     return serial;
 }
 
+/* Every thread count up to and past the devices. */
+static struct outcome same_for_every_jobs(struct set_run *r)
+{
+    static const unsigned jobs[] = {2, 4, 8, 64, DGA_APPRAISE_JOBS_AUTO};
+    return same_for_jobs(r, jobs, sizeof jobs / sizeof jobs[0]);
+}
+
+/*
+ * One GPU: its report, driver RIM and VBIOS RIM are three work items, so
+ * every count from 1 to 8 (more threads than items too) runs them differently.
+ */
 static void test_one_gpu(void **state)
 {
     (void)state;
     struct set_run *r = calloc(1, sizeof *r);
     assert_non_null(r);
     set_one(r);
-    struct outcome o = same_for_every_jobs(r);
+    static const unsigned jobs[] = {2, 3, 4, 5, 6, 7, 8, 64, DGA_APPRAISE_JOBS_AUTO};
+    struct outcome o = same_for_jobs(r, jobs, sizeof jobs / sizeof jobs[0]);
     assert_true(o.pass);
     assert_int_equal(o.ecdsa, ECDSA_FIRST_GPU);
     assert_non_null(strstr(o.json, "\"result_code\": 0"));
+    free(o.json);
+    set_free(r);
+    free(r);
+}
+
+/* Jobs 1 and 3 (one thread per part of the lone GPU). */
+static struct outcome same_for_jobs_1_and_3(struct set_run *r)
+{
+    static const unsigned jobs[] = {3};
+    return same_for_jobs(r, jobs, 1);
+}
+
+/*
+ * The report's signature fails; its RIMs are appraised all the same (as
+ * they are serially): their claims are in the output, the device's check
+ * is the report's.
+ */
+static void test_bad_report_signature(void **state)
+{
+    (void)state;
+    struct set_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    set_one(r);
+    break_report_signature(r);
+    struct outcome o = same_for_jobs_1_and_3(r);
+    assert_false(o.pass);
+    assert_string_equal(o.reasons[0], "GPU-0: signature: report signature verification failed");
+    assert_non_null(strstr(o.json, "\"x-nvidia-gpu-driver-rim-signature-verified\": true"));
+    assert_non_null(strstr(o.json, "\"x-nvidia-gpu-vbios-rim-signature-verified\": true"));
+    assert_non_null(strstr(o.json, "\"result_code\": 508")); /* nvattest's invalid signature */
+    /* The same signatures as the sound GPU: the broken one is verified (and fails) too. */
+    assert_int_equal(o.ecdsa, ECDSA_FIRST_GPU);
+    free(o.json);
+    set_free(r);
+    free(r);
+}
+
+/* The driver RIM's signature fails: its check, whichever thread finished first. */
+static void test_bad_rim_signature(void **state)
+{
+    (void)state;
+    struct set_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    set_one(r);
+    break_driver_rim_signature(r);
+    struct outcome o = same_for_jobs_1_and_3(r);
+    assert_false(o.pass);
+    assert_string_equal(o.reasons[0], "GPU-0: driver-rim: the RIM signature value does not "
+                                      "verify: " DRIVER_RIM);
+    assert_non_null(strstr(o.json, "\"x-nvidia-gpu-driver-rim-signature-verified\": false"));
+    assert_non_null(strstr(o.json, "\"x-nvidia-gpu-vbios-rim-signature-verified\": true"));
+    assert_non_null(strstr(o.json, "\"result_code\": 105")); /* nvattest's RIM signature */
+    assert_int_equal(o.ecdsa, ECDSA_FIRST_GPU);
+    free(o.json);
+    set_free(r);
+    free(r);
+}
+
+/* Both broken: the report's failure comes first, as serially, even when the RIM's part ends first.
+ */
+static void test_bad_report_and_rim_signature(void **state)
+{
+    (void)state;
+    struct set_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    set_one(r);
+    break_report_signature(r);
+    break_driver_rim_signature(r);
+    struct outcome o = same_for_jobs_1_and_3(r);
+    assert_false(o.pass);
+    assert_string_equal(o.reasons[0], "GPU-0: signature: report signature verification failed");
+    assert_non_null(strstr(o.json, "\"x-nvidia-gpu-driver-rim-signature-verified\": false"));
+    assert_non_null(strstr(o.json, "\"result_code\": 508"));
     free(o.json);
     set_free(r);
     free(r);
@@ -422,7 +543,7 @@ static void test_jobs_count(void **state)
     (void)state;
     assert_int_equal(dga_appraise_jobs(1, 8), 1);
     assert_int_equal(dga_appraise_jobs(4, 8), 4);
-    assert_int_equal(dga_appraise_jobs(4, 2), 2); /* never more threads than devices */
+    assert_int_equal(dga_appraise_jobs(4, 2), 2); /* never more threads than work items */
     assert_int_equal(dga_appraise_jobs(4, 0), 1); /* an empty set: the serial path */
     assert_int_equal(dga_appraise_jobs(200, 255), DGA_APPRAISE_MAX_JOBS);
     unsigned auto_jobs = dga_appraise_jobs(DGA_APPRAISE_JOBS_AUTO, 255);
@@ -433,9 +554,15 @@ static void test_jobs_count(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jobs_count),       cmocka_unit_test(test_one_gpu),
-        cmocka_unit_test(test_eight_gpus),       cmocka_unit_test(test_failing_set),
-        cmocka_unit_test(test_same_key_at_once), cmocka_unit_test(test_ppcie_board),
+        cmocka_unit_test(test_jobs_count),
+        cmocka_unit_test(test_one_gpu),
+        cmocka_unit_test(test_eight_gpus),
+        cmocka_unit_test(test_failing_set),
+        cmocka_unit_test(test_same_key_at_once),
+        cmocka_unit_test(test_ppcie_board),
+        cmocka_unit_test(test_bad_report_signature),
+        cmocka_unit_test(test_bad_rim_signature),
+        cmocka_unit_test(test_bad_report_and_rim_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
