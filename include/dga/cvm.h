@@ -233,7 +233,7 @@ struct dga_cvm_gpu_payload {
      */
     bool has_nvswitches, nvswitches_from_bundle;
     unsigned nvswitches;
-    char cc_mode[8]; /* "on" or "none" */
+    char cc_mode[8]; /* "on", "ppcie" (the gate's PPCIe mode) or "none" */
     bool devtools;
     uint8_t evidence_sha256[32];
     bool has_policy_sha256, has_gpu_policy_sha256, has_rego;
@@ -270,6 +270,18 @@ struct dga_cvm_reappraisal {
     uint8_t policy_sha256[32]; /* of the policy it evaluated (the built-in default's too) */
     size_t n_devices;
     struct dga_cvm_gpu_device *devices; /* malloc'd, n_devices */
+    /*
+     * The set mode it appraised in: "cc" for a payload's cc_mode "on" (an
+     * NVSwitch or a GPU whose signed report says PPCIe is refused), "ppcie"
+     * for "ppcie" (GPUs, NVSwitches and the topology); "" when it stopped
+     * before the appraisal.
+     */
+    char mode[8];
+    size_t gpus, nvswitches; /* devices of each kind in the bundle's evidence */
+    bool topology_checked;   /* PPCIe: the topology check ran */
+    bool topology_pass;
+    dga_err topology_err;                      /* its first finding's error, DGA_E_OK when none */
+    char topology_finding[DGA_CVM_DETAIL_LEN]; /* that finding's text, "" when none */
 };
 
 struct dga_cvm_result {

@@ -322,7 +322,8 @@
     X(CVM_GPU_EVENT_ABSENT, "gpu-event-absent", "no gpu-attestation event before system-ready")    \
     X(CVM_GPU_PAYLOAD, "gpu-payload", "the gpu-attestation payload is malformed or inconsistent")  \
     X(CVM_GPU_DEVICES, "gpu-devices", "the measured GPU or NVSwitch count is not the expected")    \
-    X(CVM_GPU_CC_MODE, "gpu-cc-mode", "the measured cc_mode is not on")                            \
+    X(CVM_GPU_CC_MODE, "gpu-cc-mode",                                                              \
+      "the measured cc_mode is not on or ppcie with GPUs, or none without")                        \
     X(CVM_GPU_DEVTOOLS, "gpu-devtools", "the GPUs ran in DEVTOOLS mode, which is not allowed")     \
     X(CVM_GPU_TRUST_ROOTS, "gpu-trust-roots",                                                      \
       "the GPUs were attested to a root the expectations do not trust")                            \
@@ -338,6 +339,8 @@
       "the bundle's raw evidence does not re-appraise to a pass")                                  \
     X(CVM_BUNDLE_EVIDENCE, "gpu-bundle-evidence",                                                  \
       "the bundle's evidence, nonce or collateral lists are malformed or disagree with the event") \
+    X(CVM_GPU_MODE, "gpu-mode",                                                                    \
+      "the measured cc_mode and the committed bundle's mode (cc or ppcie) disagree")               \
     /* HTTP servers (lib/service) and the verifier server (lib/verifier) */                        \
     X(SERVICE_LISTEN, "server-listen", "the server cannot listen on its address")                  \
     X(SERVICE_IN_USE, "server-in-use",                                                             \

@@ -43,6 +43,13 @@ struct dga_kms_strings {
     char **v;
 };
 
+/* gpu.mode: the GPU modes a rule admits (the measured cc_mode). */
+enum dga_kms_gpu_mode {
+    DGA_KMS_GPU_MODE_CC,    /* "cc", the default: cc_mode "on" (or "none" without GPUs) */
+    DGA_KMS_GPU_MODE_PPCIE, /* "ppcie": cc_mode "ppcie" (or "none" without GPUs) */
+    DGA_KMS_GPU_MODE_ANY,   /* "any": either */
+};
+
 /* apps.<appId>.gpu or kms.gpu (docs/kms.md, GPU rules). */
 struct dga_kms_gpu_rule {
     bool present;                          /* the section was given */
@@ -52,6 +59,7 @@ struct dga_kms_gpu_rule {
     uint8_t (*policy_hashes)[32];
     bool allow_devtools;           /* default false */
     bool trust_nvidia, trust_test; /* trustRoots, default ["nvidia"] */
+    enum dga_kms_gpu_mode mode;    /* mode, default "cc" */
 };
 
 struct dga_kms_device_rule {

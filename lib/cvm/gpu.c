@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/cleanup.h"
 #include "cvm/internal.h"
+#include "dga/evidence.h"
 #include "dga/util.h"
 
 /* ---- the payload ------------------------------------------------------------------------- */
@@ -97,7 +98,7 @@ static const char *unknown_member(json_t *o)
 
 static dga_err payload_fields(json_t *o, struct dga_cvm_gpu_payload *p, struct dga_diag *diag)
 {
-    static const char *const cc[] = {"on", "none", NULL};
+    static const char *const cc[] = {"on", "ppcie", "none", NULL};
     static const char *const roots[] = {"nvidia", "test", NULL};
     static const char *const ocsp[] = {"online", "cache", "off", NULL};
     json_t *version = json_object_get(o, "version");
@@ -188,6 +189,18 @@ static bool root_allowed(const char *root, const struct dga_cvm_gpu_expect *g)
     return strcmp(root, "nvidia") == 0 ? g->trust_nvidia : g->trust_test;
 }
 
+static bool is_ppcie(const struct dga_cvm_gpu_payload *p)
+{
+    return strcmp(p->cc_mode, "ppcie") == 0;
+}
+
+/* "none" without GPUs; with GPUs "on" (CC) or "ppcie" (protected PCIe, the gate's PPCIe mode). */
+static bool cc_mode_fits(const struct dga_cvm_gpu_payload *p)
+{
+    return p->devices == 0 ? strcmp(p->cc_mode, "none") == 0
+                           : strcmp(p->cc_mode, "on") == 0 || is_ppcie(p);
+}
+
 static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cvm_gpu_expect *g,
                         struct dga_cvm_result *r)
 {
@@ -204,9 +217,12 @@ static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cv
         /* a payload counting none (dstack's own) takes the committed bundle's: check_bundle */
         cvm_fail(r, c, DGA_E_CVM_GPU_DEVICES, "nvswitches %u, expected %s %u", p->nvswitches,
                  count_word(&g->nvswitches), g->nvswitches.n);
-    } else if (strcmp(p->cc_mode, p->devices > 0 ? "on" : "none") != 0) {
+    } else if (!cc_mode_fits(p)) {
         cvm_fail(r, c, DGA_E_CVM_GPU_CC_MODE, "cc_mode \"%s\" with %u device(s)", p->cc_mode,
                  p->devices);
+    } else if (is_ppcie(p) && !p->has_nvswitches) {
+        /* the NVSwitches attested are part of what a PPCIe payload states */
+        cvm_fail(r, c, DGA_E_CVM_GPU_PAYLOAD, "cc_mode \"ppcie\" without an nvswitches count");
     } else if (p->devtools && !g->allow_devtools) {
         cvm_fail(r, c, DGA_E_CVM_GPU_DEVTOOLS, "devtools true, not allowed");
     } else if (p->trust_roots[0] != '\0' && !root_allowed(p->trust_roots, g)) {
@@ -263,6 +279,59 @@ static bool claims_nonce(const json_t *claims, const char *nonce, size_t devices
     return true;
 }
 
+/* The NVSwitch entries of the bundle's evidence (by their arch). */
+static size_t switch_entries(const json_t *b)
+{
+    const json_t *list = json_object_get(b, "evidence");
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *arch = json_string_value(json_object_get(json_array_get(list, i), "arch"));
+        enum dga_arch a;
+        n += arch != NULL && dga_arch_parse(arch, &a) == DGA_E_OK && dga_arch_is_switch(a);
+    }
+    return n;
+}
+
+static bool member_is(const json_t *o, const char *k, const char *want)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v != NULL && strcmp(v, want) == 0;
+}
+
+/*
+ * The event's cc_mode against the mode the committed bundle was appraised in: "ppcie" only
+ * with a bundle whose gate.mode and set mode are "ppcie"; "on" only with one that is not
+ * PPCIe and holds no NVSwitch evidence (dstack-util's drop-in bundle has no gate object).
+ * NULL when they agree.
+ */
+static const char *mode_disagrees(const json_t *b, const struct dga_cvm_gpu_payload *p)
+{
+    const json_t *gate = json_object_get(b, "gate");
+    if (is_ppcie(p)) {
+        if (!member_is(gate, "mode", "ppcie") || !member_is(b, "mode", "ppcie")) {
+            return "the event says cc_mode \"ppcie\", the bundle's gate.mode or mode is not "
+                   "\"ppcie\"";
+        }
+        return NULL;
+    }
+    if (strcmp(p->cc_mode, "on") != 0) {
+        return NULL; /* "none": no device lists to disagree with (bundle_disagrees) */
+    }
+    if (member_is(gate, "mode", "ppcie") || member_is(b, "mode", "ppcie")) {
+        return "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode";
+    }
+    if (switch_entries(b) > 0) {
+        return "the event says cc_mode \"on\", the bundle holds NVSwitch evidence";
+    }
+    return NULL;
+}
+
+/* The devices a bundle for this event lists: the GPUs, and in PPCIe mode the NVSwitches. */
+static size_t listed_devices(const struct dga_cvm_gpu_payload *p)
+{
+    return (size_t)p->devices + (is_ppcie(p) ? p->nvswitches : 0);
+}
+
 /* The bundle's own statements against each other and the event; NULL when they agree. */
 static const char *bundle_disagrees(const json_t *b, const struct dga_cvm_gpu_payload *p)
 {
@@ -278,11 +347,12 @@ static const char *bundle_disagrees(const json_t *b, const struct dga_cvm_gpu_pa
     if (nonce == NULL || strlen(nonce) != 64 || dga_hex_decode_exact(nonce, raw, 32) != DGA_E_OK) {
         return "the bundle has no 32-byte nonce";
     }
-    if (json_array_size(json_object_get(b, "evidence")) != p->devices ||
-        json_array_size(json_object_get(b, "devices")) != p->devices) {
+    size_t listed = listed_devices(p);
+    if (json_array_size(json_object_get(b, "evidence")) != listed ||
+        json_array_size(json_object_get(b, "devices")) != listed) {
         return "the bundle's device lists are not the event's device count";
     }
-    if (p->devices > 0 && !claims_nonce(json_object_get(b, "claims"), nonce, p->devices)) {
+    if (listed > 0 && !claims_nonce(json_object_get(b, "claims"), nonce, listed)) {
         return "a claim's eat_nonce is not the bundle's nonce";
     }
     const char *root =
@@ -397,6 +467,12 @@ static void check_bundle(const uint8_t *bundle, size_t len, struct dga_cvm_gpu_p
     if (json_is_object(b) && ((p->trust_roots[0] == '\0' && !adopt_bundle_root(b, p, &x->gpu, r)) ||
                               (!p->has_nvswitches && !adopt_bundle_nvswitches(b, p, &x->gpu, r)))) {
         json_decref(b);
+        return;
+    }
+    const char *mode = json_is_object(b) ? mode_disagrees(b, p) : NULL;
+    if (mode != NULL) {
+        json_decref(b);
+        cvm_fail(r, c, DGA_E_CVM_GPU_MODE, "%s", mode);
         return;
     }
     const char *why =

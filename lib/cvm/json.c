@@ -244,6 +244,18 @@ static json_t *devices_json(const struct dga_cvm_reappraisal *a, bool *ok)
     return arr;
 }
 
+/* PPCIe: the re-appraisal's topology outcome and its first finding; null when not checked. */
+static json_t *topology_json(const struct dga_cvm_reappraisal *a)
+{
+    if (!a->topology_checked) {
+        return json_null();
+    }
+    return json_pack("{s:s,s:I,s:I,s:o,s:o}", "result", a->topology_pass ? "pass" : "fail", "gpus",
+                     (json_int_t)a->gpus, "nvswitches", (json_int_t)a->nvswitches, "error",
+                     a->topology_pass ? json_null() : json_string(dga_err_name(a->topology_err)),
+                     "finding", str_or_null(a->topology_finding));
+}
+
 static json_t *gpu_json(const struct dga_cvm_run *r, bool *ok)
 {
     const struct dga_cvm_result *res = &r->result;
@@ -252,6 +264,8 @@ static json_t *gpu_json(const struct dga_cvm_run *r, bool *ok)
     put(o, "required", json_boolean(r->gpu_required), ok);
     put(o, "verified", json_boolean(res->gpu_verified), ok);
     put(o, "devices", devices_json(a, ok), ok);
+    put(o, "mode", str_or_null(a->mode), ok);
+    put(o, "topology", topology_json(a), ok);
     /* Parsed strictly already (dga_cvm_gpu_payload_parse): the measured members, as measured. */
     json_t *payload = res->has_gpu_event
                           ? json_loads(res->gpu_event_payload, JSON_REJECT_DUPLICATES, NULL)

@@ -267,6 +267,26 @@ static dga_err device_chain(const json_t *e, struct dga_device_evidence *d)
     return d->chain_pem != NULL ? DGA_E_OK : DGA_E_NOMEM;
 }
 
+static bool payload_ppcie(const struct dga_cvm_gpu_payload *p)
+{
+    return strcmp(p->cc_mode, "ppcie") == 0;
+}
+
+/*
+ * An NVSwitch entry's tnvl_status, what NSCQ said on the guest (-1..3): the
+ * guest's word, not signed, checked by the topology's lock rule as the gate did.
+ */
+static dga_err switch_tnvl(const json_t *e, size_t i, struct dga_device_evidence *d, char *detail)
+{
+    const json_t *v = json_object_get(e, "tnvl_status");
+    if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 3) {
+        return evidence_bad(detail, "evidence", i, ".tnvl_status: not an integer -1..3");
+    }
+    d->has_tnvl = true;
+    d->tnvl = (int)json_integer_value(v);
+    return DGA_E_OK;
+}
+
 /* Entry i of the evidence list: arch, report (hex), certificate_chain (PEM). */
 static dga_err one_device(const json_t *e, size_t i, struct dga_device_evidence *d, char *detail)
 {
@@ -287,7 +307,7 @@ static dga_err one_device(const json_t *e, size_t i, struct dga_device_evidence 
                    ? err
                    : evidence_bad(detail, "evidence", i, ".certificate_chain: not a PEM string");
     }
-    return DGA_E_OK;
+    return dga_arch_is_switch(d->arch) ? switch_tnvl(e, i, d, detail) : DGA_E_OK;
 }
 
 /* GPU-<n> / SWITCH-<n> per type in evidence order, as dga_appraise_set labels them. */
@@ -301,14 +321,36 @@ static void label_devices(struct call *c)
     }
 }
 
+/*
+ * The attested devices of each kind against the event: its GPUs (devices), and its NVSwitches
+ * (nvswitches in PPCIe mode, none otherwise).
+ */
+static dga_err count_kinds(const struct dga_cvm_gpu_payload *p, struct call *c, char *detail)
+{
+    size_t gpus = 0, switches = 0;
+    for (size_t i = 0; i < c->set->n; i++) {
+        switches += dga_arch_is_switch(c->set->dev[i].arch);
+    }
+    gpus = c->set->n - switches;
+    unsigned want_switches = payload_ppcie(p) ? p->nvswitches : 0;
+    if (gpus != p->devices || switches != want_switches) {
+        snprintf(detail, DGA_CVM_DETAIL_LEN,
+                 "evidence: %zu GPU(s) and %zu NVSwitch(es), the event says %u and %u", gpus,
+                 switches, p->devices, want_switches);
+        return DGA_E_CVM_GPU_DEVICES;
+    }
+    return DGA_E_OK;
+}
+
 static dga_err read_evidence(const json_t *doc, const struct dga_cvm_gpu_payload *p, struct call *c,
                              char *detail)
 {
     const json_t *list = json_object_get(doc, "evidence");
     size_t n = json_array_size(list);
-    if (!json_is_array(list) || n != p->devices || n > DGA_MAX_DEVICES) {
-        snprintf(detail, DGA_CVM_DETAIL_LEN, "evidence: %zu entries, the event says %u devices", n,
-                 p->devices);
+    size_t want = (size_t)p->devices + (payload_ppcie(p) ? p->nvswitches : 0);
+    if (!json_is_array(list) || n != want || n > DGA_MAX_DEVICES) {
+        snprintf(detail, DGA_CVM_DETAIL_LEN, "evidence: %zu entries, the event says %zu devices", n,
+                 want);
         return DGA_E_CVM_BUNDLE_EVIDENCE;
     }
     c->set = calloc(1, sizeof *c->set);
@@ -323,7 +365,7 @@ static dga_err read_evidence(const json_t *doc, const struct dga_cvm_gpu_payload
         }
     }
     label_devices(c);
-    return DGA_E_OK;
+    return count_kinds(p, c, detail);
 }
 
 static dga_err read_nonce(const json_t *doc, struct call *c, char *detail)
@@ -440,6 +482,9 @@ static dga_err make_policy(const struct dga_cvm_reappraiser *r, const json_t *do
                     : dga_policy_default(&c->policy);
     if (e != DGA_E_OK) {
         return e;
+    }
+    if (payload_ppcie(p)) {
+        return DGA_E_OK; /* as the gate: the policy counts the attested NVSwitches of the claims */
     }
     const json_t *inv =
         json_object_get(json_object_get(json_object_get(doc, "gate"), "inventory"), "nvswitches");
@@ -575,6 +620,12 @@ static dga_err verdict(const struct call *c, char *detail)
             return DGA_E_DUPLICATE_DEVICE;
         }
     }
+    char what[DGA_VERDICT_REASON_LEN];
+    dga_err mode_err = DGA_E_OK;
+    if (dga_set_appraisal_mode_failure(ap, what, sizeof what, &mode_err)) {
+        snprintf(detail, DGA_CVM_DETAIL_LEN, "%s", what);
+        return mode_err;
+    }
     if (ap->verdict.pass) {
         return DGA_E_OK;
     }
@@ -590,6 +641,21 @@ static dga_err verdict(const struct call *c, char *detail)
     return DGA_E_CVM_REAPPRAISAL;
 }
 
+/* The mode and, in PPCIe mode, the topology's outcome with its first finding. */
+static void report_mode(const struct call *c, struct dga_cvm_reappraisal *out)
+{
+    const struct dga_set_appraisal *ap = &c->ap;
+    snprintf(out->mode, sizeof out->mode, "%s", dga_set_mode_name(ap->mode));
+    out->topology_checked = ap->topology_checked;
+    out->topology_pass = ap->topology_checked && ap->topology.pass;
+    out->topology_err = ap->topology_checked ? ap->topology.err : DGA_E_OK;
+    out->topology_finding[0] = '\0';
+    if (ap->topology_checked && ap->topology.n_findings > 0) {
+        snprintf(out->topology_finding, sizeof out->topology_finding, "%s",
+                 ap->topology.findings[0].text);
+    }
+}
+
 static dga_err report_devices(const struct call *c, struct dga_cvm_reappraisal *out)
 {
     out->devices = calloc(c->ap.n > 0 ? c->ap.n : 1, sizeof *out->devices);
@@ -599,7 +665,10 @@ static dga_err report_devices(const struct call *c, struct dga_cvm_reappraisal *
     out->n_devices = c->ap.n;
     for (size_t i = 0; i < c->ap.n; i++) {
         fill_device(c, i, &out->devices[i]);
+        out->nvswitches += dga_arch_is_switch(c->set->dev[i].arch);
     }
+    out->gpus = c->ap.n - out->nvswitches;
+    report_mode(c, out);
     return DGA_E_OK;
 }
 
@@ -628,6 +697,28 @@ static dga_err prepare_call(const struct dga_cvm_reappraiser *r, const uint8_t *
         return e;
     }
     return make_ocsp(r, bundle, len, c, detail);
+}
+
+/*
+ * The gate's mode rule again. "on": CC, so an NVSwitch or a GPU whose signed report says PPCIe
+ * is refused. "ppcie": the topology over the GPUs and NVSwitches with the counts and the
+ * certificate-PDI rule of the relying party's policy, and TNVL required (each switch's
+ * tnvl_status from the bundle, which the gate required LOCKED).
+ */
+static void set_mode(const struct dga_cvm_gpu_payload *p, const struct dga_policy *policy,
+                     struct dga_appraise_options *opt)
+{
+    if (!payload_ppcie(p)) {
+        opt->mode = DGA_SET_MODE_CC;
+        return;
+    }
+    struct dga_policy_ppcie pp;
+    dga_policy_ppcie(policy, &pp);
+    opt->mode = DGA_SET_MODE_PPCIE;
+    opt->topology.gpus = pp.gpus;
+    opt->topology.switches = pp.switches;
+    opt->topology.gpu_pdi_in_cert = pp.gpu_pdi_in_cert;
+    opt->topology.require_tnvl = true;
 }
 
 /* Reads the bundle's lists and builds what the appraisal needs; then appraises. */
@@ -659,6 +750,7 @@ static dga_err appraise(const struct dga_cvm_reappraiser *r, const uint8_t *bund
     opt.verify.at = at;
     opt.verify.trust = root;
     memcpy(opt.verify.nonce, c->nonce, DGA_NONCE_LEN);
+    set_mode(p, c->policy, &opt);
     return dga_appraise_set(c->set, &opt, c->policy, &c->ap);
 }
 
@@ -686,6 +778,11 @@ dga_err dga_cvm_reappraise(void *ctx, const uint8_t *bundle, size_t len, const j
     free(out->devices);
     out->devices = NULL;
     out->n_devices = 0;
+    out->gpus = out->nvswitches = 0;
+    out->mode[0] = '\0';
+    out->topology_checked = out->topology_pass = false;
+    out->topology_err = DGA_E_OK;
+    out->topology_finding[0] = '\0';
     out->ran = true;
     out->at = at;
     memcpy(out->policy_sha256, r->policy_sha256, 32);

@@ -292,10 +292,28 @@ static dga_err take_trust_roots(struct parse *p, json_t *g, const char *where,
     return DGA_E_OK;
 }
 
+/* "cc" (the default: what a config without the key always meant), "ppcie" or "any". */
+static dga_err take_mode(struct parse *p, json_t *g, const char *where, struct dga_kms_gpu_rule *r)
+{
+    static const char *const names[] = {"cc", "ppcie", "any"};
+    json_t *v = json_object_get(g, "mode");
+    r->mode = DGA_KMS_GPU_MODE_CC;
+    if (v == NULL) {
+        return DGA_E_OK;
+    }
+    for (size_t i = 0; json_is_string(v) && i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(json_string_value(v), names[i]) == 0) {
+            r->mode = (enum dga_kms_gpu_mode)i;
+            return DGA_E_OK;
+        }
+    }
+    return fail(p, "gpu.mode", "%sgpu.mode must be \"cc\", \"ppcie\" or \"any\"", where);
+}
+
 static const char *unknown_gpu_key(json_t *g)
 {
-    static const char *const known[] = {"required",        "gpus",          "nvswitches",
-                                        "gpuPolicyHashes", "allowDevtools", "trustRoots"};
+    static const char *const known[] = {
+        "required", "gpus", "nvswitches", "gpuPolicyHashes", "allowDevtools", "trustRoots", "mode"};
     const char *k;
     json_t *v;
     json_object_foreach(g, k, v)
@@ -337,6 +355,9 @@ static dga_err gpu_fields(struct parse *p, json_t *g, const char *where, struct 
     }
     if (e == DGA_E_OK) {
         e = take_trust_roots(p, g, where, r);
+    }
+    if (e == DGA_E_OK) {
+        e = take_mode(p, g, where, r);
     }
     if (e == DGA_E_OK && !r->required && asks_for_gpus(&r->gpus)) {
         /* a count that asks for GPUs would pass a CVM whose KMS forwarded nothing */

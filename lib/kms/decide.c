@@ -112,6 +112,35 @@ static bool gpu_forwarded(const struct dga_kms_gpu_rule *g, const struct dga_kms
     return true;
 }
 
+static const char *mode_name(enum dga_kms_gpu_mode m)
+{
+    return m == DGA_KMS_GPU_MODE_PPCIE ? "ppcie" : m == DGA_KMS_GPU_MODE_ANY ? "any" : "cc";
+}
+
+/*
+ * cc_mode against the device count and gpu.mode. The gate measures "ppcie" only after the
+ * NVSwitches were attested and the topology passed (docs/gate.md); the hook sees the measured
+ * payload, not the bundle, so it takes that word as it takes "on".
+ */
+static bool cc_mode_ok(const struct dga_kms_gpu_rule *g, const struct dga_cvm_gpu_payload *p,
+                       struct dga_kms_decision *d)
+{
+    bool on = strcmp(p->cc_mode, "on") == 0, ppcie = strcmp(p->cc_mode, "ppcie") == 0;
+    if (p->devices > 0 ? !(on || ppcie) : strcmp(p->cc_mode, "none") != 0) {
+        return deny(d, DGA_KMS_CHECK_GPU_CC_MODE, "GPU cc_mode \"%s\" with %u device(s)",
+                    p->cc_mode, p->devices);
+    }
+    if ((on && g->mode == DGA_KMS_GPU_MODE_PPCIE) || (ppcie && g->mode == DGA_KMS_GPU_MODE_CC)) {
+        return deny(d, DGA_KMS_CHECK_GPU_CC_MODE, "GPU cc_mode \"%s\" is not allowed (gpu.mode %s)",
+                    p->cc_mode, mode_name(g->mode));
+    }
+    if (ppcie && !p->has_nvswitches) {
+        return deny(d, DGA_KMS_CHECK_GPU_PAYLOAD,
+                    "the PPCIe GPU attestation does not state an NVSwitch count");
+    }
+    return true;
+}
+
 /* The payload against the rule: what the relying-party verifier's gpu-attestation check asks. */
 static bool gpu_payload_ok(const struct dga_kms_gpu_rule *g, const struct dga_cvm_gpu_payload *p,
                            struct dga_kms_decision *d)
@@ -134,9 +163,8 @@ static bool gpu_payload_ok(const struct dga_kms_gpu_rule *g, const struct dga_cv
                     "NVSwitch count %u is not allowed (expected %s %u)", p->nvswitches,
                     count_word(&g->nvswitches), g->nvswitches.n);
     }
-    if (strcmp(p->cc_mode, p->devices > 0 ? "on" : "none") != 0) {
-        return deny(d, DGA_KMS_CHECK_GPU_CC_MODE, "GPU cc_mode \"%s\" with %u device(s)",
-                    p->cc_mode, p->devices);
+    if (!cc_mode_ok(g, p, d)) {
+        return false;
     }
     if (p->devtools && !g->allow_devtools) {
         return deny(d, DGA_KMS_CHECK_GPU_DEVTOOLS, "GPUs in DevTools mode are not allowed");

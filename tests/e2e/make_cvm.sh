@@ -18,6 +18,13 @@
 #       mode under a policy that allows it) into WORK/NAME: run/evidence.json (the
 #       bundle), log/runtime_events.log, rtmr3.bin (the register), gph.hex and gpa.json
 #       (the payloads of the gate's gpu-policy-hash and gpu-attestation events).
+#   make_cvm.sh gate-ppcie WORK NAME [KNOB...]
+#       one boot's gate run in PPCIe mode on the fake HGX board (tests/ppcie/make_board.sh
+#       --gpu-report 545 and its KNOBs: 8 GPUs, 4 NVSwitches, the fake NVML and NSCQ, as
+#       tests/ppcie/test_gate_board.sh runs it) into WORK/NAME, in the layout of `gate`;
+#       WORK/NAME/rims holds the GPU and NVSwitch RIMs, and the gate appraises at
+#       $PPCIE_AT under $PPCIE_POLICY (the RIM signer chains of the two are valid at no
+#       common time).
 #   make_cvm.sh dstack-util WORK NAME [GPUS]
 #       one boot of unmodified dstack with the nvattest drop-in (docs/nvattest.md) into
 #       WORK/NAME, in the layout of a gate run: dstack-util's steps 6-7 and its payloads.
@@ -44,7 +51,8 @@
 #   make_cvm.sh rehash BUNDLE GPA OUT
 #       OUT: the gpu-attestation payload GPA with evidence_sha256 replaced by BUNDLE's.
 #
-# Environment: DGA_BIN (dstack-gpu-attest), DGA_FAKE_NVML (libfake_nvml.so),
+# Environment: DGA_BIN (dstack-gpu-attest), DGA_FAKE_NVML (libfake_nvml.so), DGA_FAKE_NSCQ
+# (libfake_nscq.so, for gate-ppcie),
 # DGA_MAKE_QUOTE (make_quote), DGA_FIXTURES (default tests/fixtures). Needs jq, perl,
 # openssl. Exit 0, or 1 with a message on stderr.
 set -euo pipefail
@@ -53,6 +61,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 fx=$(cd "${DGA_FIXTURES:-$here/../fixtures}" && pwd)
 H545=$fx/gpu/h100_545.00
 GATE_AT=2024-06-01T00:00:00Z # the real 545.00 RIMs' signers expired in 2025
+PPCIE_AT=2026-11-01T00:00:00Z # as tests/ppcie/test_gate_board.sh
+PPCIE_POLICY=$fx/policies/offline_expired_rim_signers.json
 # dstack-util's boot sequence with the GPU step (no gate, no init scripts, no os-image-hash).
 DSTACK_UTIL_EVENTS=system-preparing,app-id,compose-hash,gpu-policy-hash,gpu-attestation,instance-id,boot-mr-done,key-provider,system-ready
 # SHA-256 of JCS({"attest_gpu":true}): dstack-util's gpu-policy-hash for that gpu_policy.
@@ -179,6 +189,33 @@ cmd_gate() {
         "$fx/testpki/root.pem" "$GATE_AT" "$policy" >"$d/gate.json"
     DGA_FAKE_NVML_SCENARIO=$d/scenario.json "$DGA_BIN" gate --config "$d/gate.json" \
         >"$d/gate.out" 2>"$d/gate.err" || die "gate $name failed: $(cat "$d/gate.err")"
+    log_payload "$d/log/runtime_events.log" gpu-policy-hash | hex_of >"$d/gph.hex"
+    log_payload "$d/log/runtime_events.log" gpu-attestation >"$d/gpa.json"
+    if [ ! -s "$d/gph.hex" ] || [ ! -s "$d/gpa.json" ]; then
+        die "gate $name: no gate events in the log"
+    fi
+}
+
+# ---- one boot's gate run in PPCIe mode on the fake board ---------------------------------
+
+cmd_gate_ppcie() {
+    local w=$1 name=$2
+    shift 2
+    local d=$w/$name
+    need DGA_BIN
+    need DGA_FAKE_NVML
+    need DGA_FAKE_NSCQ
+    rm -rf "$d"
+    mkdir -p "$d/rims"
+    cp "$H545"/rims/*.xml "$fx"/nvswitch/ls10_96.10.55.00.01/rims/*.xml "$d/rims/"
+    "$here/../ppcie/make_board.sh" "$d/b" --gpu-report 545 \
+        --nvml-extra "\"ready_record\":\"$d/ready.txt\"" "$@" || die "make_board.sh $name"
+    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","run_dir":"%s","event_log_dir":"%s","event_backend":"sim:%s","test_device_root":"%s","verify_at":"%s","policy":"%s"}\n' \
+        "$d/rims" "$DGA_FAKE_NVML" "$DGA_FAKE_NSCQ" "$d/b/pci" "$d/run" "$d/log" "$d/rtmr3.bin" \
+        "$fx/testpki/root.pem" "$PPCIE_AT" "$PPCIE_POLICY" >"$d/gate.json"
+    DGA_FAKE_NVML_SCENARIO=$d/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$d/b/nscq.json \
+        "$DGA_BIN" gate --config "$d/gate.json" >"$d/gate.out" 2>"$d/gate.err" ||
+        die "gate $name failed: $(cat "$d/gate.err")"
     log_payload "$d/log/runtime_events.log" gpu-policy-hash | hex_of >"$d/gph.hex"
     log_payload "$d/log/runtime_events.log" gpu-attestation >"$d/gpa.json"
     if [ ! -s "$d/gph.hex" ] || [ ! -s "$d/gpa.json" ]; then
@@ -350,12 +387,13 @@ cmd_rehash() { # BUNDLE GPA OUT
         "$2" >"$3" || die "rehash"
 }
 
-[ $# -ge 2 ] || die "usage: make_cvm.sh setup|gate|dstack-util|cvm|rehash ..."
+[ $# -ge 2 ] || die "usage: make_cvm.sh setup|gate|gate-ppcie|dstack-util|cvm|rehash ..."
 cmd=$1
 shift
 case $cmd in
 setup) cmd_setup "$@" ;;
 gate) cmd_gate "$@" ;;
+gate-ppcie) cmd_gate_ppcie "$@" ;;
 dstack-util) cmd_dstack_util "$@" ;;
 cvm) cmd_cvm "$@" ;;
 rehash) cmd_rehash "$@" ;;

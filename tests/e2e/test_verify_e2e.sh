@@ -10,10 +10,12 @@
 # quote verifies under the test Intel PKI with its collateral, its RTMR3 is the register
 # the events were measured into, and `events replay` of the response agrees with the quote
 # (and disagrees exactly where the case edits the log).
-#   test_verify_e2e.sh BINARY LIBFAKE_NVML MAKE_QUOTE
+# A PPCIe CVM too: the gate in PPCIe mode on the fake 8 x 4 board (NVML and NSCQ fakes), its
+# bundle re-appraised with the NVSwitches and the topology; each tampering fails by name.
+#   test_verify_e2e.sh BINARY LIBFAKE_NVML MAKE_QUOTE LIBFAKE_NSCQ
 set -uo pipefail
 bin=$1
-export DGA_BIN=$1 DGA_FAKE_NVML=$2 DGA_MAKE_QUOTE=$3
+export DGA_BIN=$1 DGA_FAKE_NVML=$2 DGA_MAKE_QUOTE=$3 DGA_FAKE_NSCQ=$4
 here=$(cd "$(dirname "$0")" && pwd)
 export DGA_FIXTURES=${DGA_FIXTURES:-$here/../fixtures}
 fx=$DGA_FIXTURES
@@ -185,6 +187,43 @@ cvm du-nvidia-nvattest "$tmp/nv" --events "$DSTACK_UTIL_EVENTS" --gpa-payload "$
 # A wrong challenge: the quote (and the response) carry another report_data.
 cvm challenge "$A" --report-data "$(printf '%s' 'another challenge' | openssl dgst -sha512 -r | cut -d' ' -f1)"
 
+# A PPCIe CVM: the gate in PPCIe mode on the fake 8 x 4 board, its bundle listing 8 GPUs then
+# 4 NVSwitches (each with its NSCQ tnvl_status), its payload cc_mode "ppcie", nvswitches 4.
+"$mk" gate-ppcie "$tmp" pp || { echo "FAIL gate run in PPCIe mode"; exit 1; }
+PP=$tmp/pp
+jq -e '.devices == 8 and .nvswitches == 4 and .cc_mode == "ppcie"' "$PP/gpa.json" >/dev/null ||
+    fail "ppcie: the gate's payload: $(cat "$PP/gpa.json")"
+jq -e '.gate.mode == "ppcie" and .mode == "ppcie" and .topology.result == "pass"
+    and ([.evidence[8:][] | .tnvl_status] == [3, 3, 3, 3])' "$PP/run/evidence.json" >/dev/null ||
+    fail "ppcie: the gate's bundle"
+cvm ppcie "$PP"
+# One hex digit of SWITCH-1's report flipped: not re-committed (the digest), then re-committed
+# in a re-emitted gpu-attestation (only the re-appraisal of the switch's signature sees it).
+perl -0777 -pe 's#("label":"SWITCH-1"[^}]*?"report":")([0-9a-f]{400})# my ($k, $h) = ($1, $2);
+    substr($h, 399, 1) = sprintf("%x", hex(substr($h, 399, 1)) ^ 1); $k . $h #e or die' \
+    "$PP/run/evidence.json" >"$tmp/pp_switch.json" || fail "ppcie-switch: edit"
+[ "$(cmp -l "$PP/run/evidence.json" "$tmp/pp_switch.json" | wc -l)" = 1 ] || fail "ppcie-switch: not one hex digit"
+cvm ppcie-switch "$PP" --bundle "$tmp/pp_switch.json"
+"$mk" rehash "$tmp/pp_switch.json" "$PP/gpa.json" "$tmp/pp_switch_gpa.json" || fail "ppcie-switch: rehash"
+cvm ppcie-switch-rehashed "$PP" --events gpu-policy-hash,gpu-attestation,$EVENTS_DSTACK \
+    --bundle "$tmp/pp_switch.json" --gpa-payload "$tmp/pp_switch_gpa.json"
+# The payload's NVSwitch count changed, re-measured: 3, the bundle lists 4.
+perl -pe 's/"nvswitches":4,/"nvswitches":3,/ or die' "$PP/gpa.json" >"$tmp/pp_sw3_gpa.json" ||
+    fail "ppcie-nvswitches: edit"
+cvm ppcie-nvswitches "$PP" --events gpu-policy-hash,gpu-attestation,$EVENTS_DSTACK \
+    --gpa-payload "$tmp/pp_sw3_gpa.json"
+# SWITCH-2's tnvl_status -1 (NSCQ: unknown) in the bundle, re-committed consistently.
+perl -0777 -pe 's#("label":"SWITCH-2"[^}]*?"tnvl_status":)3#${1}-1# or die' "$PP/run/evidence.json" \
+    >"$tmp/pp_tnvl.json" || fail "ppcie-tnvl: edit"
+"$mk" rehash "$tmp/pp_tnvl.json" "$PP/gpa.json" "$tmp/pp_tnvl_gpa.json" || fail "ppcie-tnvl: rehash"
+cvm ppcie-tnvl "$PP" --events gpu-policy-hash,gpu-attestation,$EVENTS_DSTACK \
+    --bundle "$tmp/pp_tnvl.json" --gpa-payload "$tmp/pp_tnvl_gpa.json"
+# A CC payload ("on") committing to the PPCIe bundle, re-measured.
+perl -pe 's/"cc_mode":"ppcie"/"cc_mode":"on"/ or die' "$PP/gpa.json" >"$tmp/pp_cc_gpa.json" ||
+    fail "ppcie-cc-payload: edit"
+cvm ppcie-cc-payload "$PP" --events gpu-policy-hash,gpu-attestation,$EVENTS_DSTACK \
+    --gpa-payload "$tmp/pp_cc_gpa.json"
+
 # ---- verify ----------------------------------------------------------------------------
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s) in the generated inputs"
@@ -290,6 +329,29 @@ jq -e '.details.gpu.devices | length == 2' "$tmp/cases/du/out.json" >/dev/null |
 fails du-reformatted gpu-bundle gpu-bundle-digest "bundle sha256 " "$DU_POLICY"
 fails du-nvidia-nvattest gpu-bundle gpu-trust-roots \
     "neither the event nor the bundle names a device trust root" "$DU_POLICY | .gpu.gpus.exact = 1"
+
+# The PPCIe CVM: its RIMs (GPUs and NVSwitches), the gate's policy, 8 GPUs and 4 NVSwitches.
+PPX=".gpu.gpus = {exact: 8} | .gpu.nvswitches = {exact: 4} | .gpu.rim_dir = \"$PP/rims\"
+    | .gpu.policy = \"$fx/policies/offline_expired_rim_signers.json\""
+passes ppcie "$PPX"
+jq -e '.details.gpu.mode == "ppcie" and .details.gpu.topology.result == "pass"
+    and .details.gpu.topology.gpus == 8 and .details.gpu.topology.nvswitches == 4
+    and .details.gpu.payload.nvswitches == 4 and .details.gpu.payload.cc_mode == "ppcie"
+    and ([.details.gpu.devices[] | select(.pass) | .label] | length) == 12
+    and ([.details.gpu.devices[] | select(.arch == "ls10")] | length) == 4' \
+    "$tmp/cases/ppcie/out.json" >/dev/null ||
+    fail "ppcie: details.gpu: $(jq -c '.details.gpu | del(.devices)' "$tmp/cases/ppcie/out.json")"
+# The same CVM refused under expectations of a CC board (no NVSwitch).
+fails ppcie gpu-attestation gpu-devices "nvswitches 4, expected exactly 0" \
+    "$PPX | .gpu.nvswitches = {exact: 0}"
+fails ppcie-switch gpu-bundle gpu-bundle-digest "bundle sha256 " "$PPX"
+fails ppcie-switch-rehashed gpu-reappraisal signature-invalid "SWITCH-1" "$PPX"
+fails ppcie-nvswitches gpu-bundle gpu-bundle-mismatch \
+    "the bundle's device lists are not the event's device count" "$PPX | del(.gpu.nvswitches)"
+fails ppcie-tnvl gpu-reappraisal topology-switch-not-locked \
+    "topology: topology-switch-not-locked: SWITCH-2 NSCQ pcie_mode is -1, expected 3 (LOCKED)" "$PPX"
+fails ppcie-cc-payload gpu-bundle gpu-mode \
+    "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode" "$PPX"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"

@@ -240,6 +240,51 @@ static void insert_at(struct tlog *l, size_t i, const char *name, const void *p,
 static const uint8_t policy_hash[32] = {0x81, 0xf5, 0xd3, 0xad, 1, 2, 3};
 static const char nonce_hex[] = "4cff7f5380ead8fad8ec2c531c110aca4302a88f603792801a8ca29ee151af2e";
 
+/*
+ * The gate's bundle shape (docs/gate.md), the keys the binding reads; compact, sorted, newline.
+ * gpus GPU entries, then switches NVSwitch entries (arch ls10), the inventory listing the
+ * NVSwitches; gate.mode and the set's mode when given (NULL: absent).
+ */
+static char *make_mode_bundle(unsigned gpus, unsigned switches, const char *gate_mode,
+                              const char *set_mode, size_t *ret_len)
+{
+    char ph[65];
+    dga_hex_encode(policy_hash, 32, ph);
+    json_t *claims = json_array(), *list = json_array(), *ev = json_array(), *inv = json_array();
+    for (unsigned i = 0; i < gpus + switches; i++) {
+        json_array_append_new(claims, json_pack("{s:s}", "eat_nonce", nonce_hex));
+        json_array_append_new(list, json_pack("{s:s}", "result", "pass"));
+        json_array_append_new(
+            ev, json_pack("{s:s,s:s}", "arch", i < gpus ? "hopper" : "ls10", "report", "00"));
+    }
+    for (unsigned i = 0; i < switches; i++) {
+        json_array_append_new(inv, json_string("0000:05:00.0"));
+    }
+    json_t *b = json_pack("{s:i,s:o,s:o,s:o,s:{s:{s:[],s:o}},s:s,s:s,s:{s:s,s:s},s:{s:b,s:[]},"
+                          "s:s}",
+                          "bundle_version", 1, "claims", claims, "devices", list, "evidence", ev,
+                          "gate", "inventory", "gpus", "nvswitches", inv, "gpu_policy_sha256", ph,
+                          "nonce", nonce_hex, "trust_roots", "device", "nvidia", "rim", "nvidia",
+                          "verdict", "pass", 1, "reasons", "verified_at", "2026-01-01T00:00:00Z");
+    assert_non_null(b);
+    if (gate_mode != NULL) {
+        json_object_set_new(json_object_get(b, "gate"), "mode", json_string(gate_mode));
+    }
+    if (set_mode != NULL) {
+        json_object_set_new(b, "mode", json_string(set_mode));
+    }
+    char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    size_t n = strlen(text);
+    char *out = malloc(n + 2);
+    memcpy(out, text, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    free(text);
+    *ret_len = n + 1;
+    return out;
+}
+
 /* The gate's bundle shape (docs/gate.md), the keys the binding reads; compact, sorted, newline. */
 static char *make_bundle(unsigned devices, const char *root, const char *nonce_of_claims,
                          size_t *ret_len)
@@ -788,6 +833,103 @@ static void test_devices(void **state)
     run_free(&t);
 }
 
+/* A run on a bundle of make_mode_bundle, its payload saying cc_mode with these counts. */
+static void mode_setup(struct run *t, unsigned gpus, unsigned switches, const char *gate_mode,
+                       const char *set_mode, const char *cc_mode, unsigned nvswitches)
+{
+    memset(t, 0, sizeof *t);
+    t->bundle = make_mode_bundle(gpus, switches, gate_mode, set_mode, &t->bundle_len);
+    struct dga_gate_event_fields f = {
+        .devices = gpus, .nvswitches = nvswitches, .cc_mode = cc_mode, .ocsp = "cache"};
+    assert_int_equal(
+        EVP_Digest(t->bundle, t->bundle_len, f.evidence_sha256, NULL, EVP_sha256(), NULL), 1);
+    memcpy(f.gpu_policy_sha256, policy_hash, 32);
+    assert_int_equal(dga_gate_event_payload(&f, &t->payload, &t->payload_len), DGA_E_OK);
+    std_log(&t->log, t->payload, t->payload_len);
+}
+
+#define REQ_8X4 "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":8},\"nvswitches\":{\"exact\":4}}}"
+#define REQ_8 "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":8}}}"
+
+/*
+ * cc_mode "ppcie" (the gate's PPCIe mode) binds to a bundle appraised in PPCIe mode, whose
+ * device lists hold the GPUs and the NVSwitches; "on" to one that is neither PPCIe nor holds
+ * NVSwitch evidence. Each mismatch is its own named refusal.
+ */
+static void test_ppcie_payload(void **state)
+{
+    (void)state;
+    struct run t;
+    mode_setup(&t, 8, 4, "ppcie", "ppcie", "ppcie", 4);
+    run_verify(&t, REQ_8X4);
+    assert_true(t.r.valid);
+    assert_string_equal(t.r.gpu.cc_mode, "ppcie");
+    assert_int_equal(t.r.gpu.nvswitches, 4);
+    assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_PASS);
+    run_free(&t);
+    /* A PPCIe payload committing to a CC bundle (the GPUs alone). */
+    mode_setup(&t, 8, 0, "cc", "cc", "ppcie", 0);
+    run_verify(&t, REQ_8);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
+                 "the event says cc_mode \"ppcie\", the bundle's gate.mode or mode is not "
+                 "\"ppcie\"");
+    run_free(&t);
+    /* The set's mode alone says otherwise. */
+    mode_setup(&t, 8, 4, "ppcie", "any", "ppcie", 4);
+    run_verify(&t, REQ_8X4);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE, NULL);
+    run_free(&t);
+    /* A CC payload committing to a PPCIe bundle. */
+    mode_setup(&t, 8, 4, "ppcie", "ppcie", "on", 4);
+    run_verify(&t, REQ_8X4);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
+                 "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode");
+    run_free(&t);
+    /* A CC payload whose bundle says cc but holds an NVSwitch's evidence. */
+    mode_setup(&t, 7, 1, "cc", "cc", "on", 1);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":7}}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
+                 "the event says cc_mode \"on\", the bundle holds NVSwitch evidence");
+    run_free(&t);
+    /* The NVSwitch count the payload states is the bundle's. */
+    mode_setup(&t, 8, 4, "ppcie", "ppcie", "ppcie", 3);
+    run_verify(&t, REQ_8);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_MISMATCH,
+                 "the bundle's device lists are not the event's device count");
+    run_free(&t);
+    /* ppcie needs GPUs. */
+    mode_setup(&t, 0, 0, "ppcie", "ppcie", "ppcie", 0);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":0}}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_CC_MODE,
+                 "cc_mode \"ppcie\" with 0 device(s)");
+    run_free(&t);
+}
+
+/* A PPCIe payload states the NVSwitches attested: one without the count is refused. */
+static void test_ppcie_payload_needs_nvswitches(void **state)
+{
+    (void)state;
+    struct run t;
+    mode_setup(&t, 8, 4, "ppcie", "ppcie", "ppcie", 4);
+    uint8_t sha[32];
+    char hex[65];
+    assert_int_equal(EVP_Digest(t.bundle, t.bundle_len, sha, NULL, EVP_sha256(), NULL), 1);
+    dga_hex_encode(sha, 32, hex);
+    free(t.payload);
+    t.payload = malloc(512);
+    assert_non_null(t.payload);
+    t.payload_len = (size_t)snprintf(t.payload, 512,
+                                     "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,"
+                                     "\"cc_mode\":\"ppcie\",\"devtools\":false,"
+                                     "\"evidence_sha256\":\"%s\"}",
+                                     hex);
+    std_log(&t.log, t.payload, t.payload_len);
+    run_verify(&t, REQ_8);
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_PAYLOAD,
+                 "cc_mode \"ppcie\" without an nvswitches count");
+    run_free(&t);
+}
+
 static void test_devtools(void **state)
 {
     (void)state;
@@ -967,9 +1109,7 @@ static void test_payload_strict(void **state)
          "\",\"policy\":\"x\"}",
          "unknown member"},
         {"{\"version\":2,\"version\":2}", "payload"},
-        /* The gate's PPCIe payload: the verifier does not yet re-appraise NVSwitch evidence and
-         * the topology, so it fails closed on it (docs/verify.md). */
-        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"ppcie\",\"devtools\":"
+        {"{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":\"PPCIe\",\"devtools\":"
          "false,"
          "\"evidence_sha256\":\""
          "0000000000000000000000000000000000000000000000000000000000000000"
@@ -982,6 +1122,16 @@ static void test_payload_strict(void **state)
             DGA_E_CVM_GPU_PAYLOAD);
         assert_string_equal(d.field, bad[i][1]);
     }
+    /* The gate's PPCIe payload parses: cc_mode "ppcie", its NVSwitches counted. */
+    const char *ppcie = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":"
+                        "\"ppcie\",\"devtools\":false,\"evidence_sha256\":\""
+                        "00000000000000000000000000000000000000000000000000000000000000ff\","
+                        "\"nvswitches\":4}";
+    assert_int_equal(dga_cvm_gpu_payload_parse((const uint8_t *)ppcie, strlen(ppcie), &p, NULL),
+                     DGA_E_OK);
+    assert_string_equal(p.cc_mode, "ppcie");
+    assert_true(p.has_nvswitches);
+    assert_int_equal(p.nvswitches, 4);
     /* dstack's own v2 payload parses; it names no trust roots. */
     const char *dstack = "{\"version\":2,\"provider\":\"nvidia\",\"devices\":1,\"cc_mode\":\"on\","
                          "\"devtools\":false,\"evidence_sha256\":\""
@@ -1291,8 +1441,9 @@ static void test_run_json_fixture(void **state)
     keys_are(json_object_get(d, "quote"), "advisory_ids,custom_root,fmspc,parsed,pck_ca,"
                                           "platform_status,qe_status,status,verified");
     assert_string_equal(str_at(d, "quote", "fmspc"), "90C06F000000");
-    keys_are(json_object_get(d, "gpu"), "bundle_sha256,devices,evidence_sha256,gpu_policy_hash,"
-                                        "payload,policy_sha256,reappraised_at,required,verified");
+    keys_are(json_object_get(d, "gpu"),
+             "bundle_sha256,devices,evidence_sha256,gpu_policy_hash,mode,payload,policy_sha256,"
+             "reappraised_at,required,topology,verified");
     json_decref(j);
     char *text = dga_cvm_run_text(&r.run);
     assert_non_null(text);
@@ -1606,6 +1757,8 @@ int main(void)
         cmocka_unit_test(test_trust_roots),
         cmocka_unit_test(test_dstack_payload_trust_roots),
         cmocka_unit_test(test_dstack_payload_nvswitches),
+        cmocka_unit_test(test_ppcie_payload),
+        cmocka_unit_test(test_ppcie_payload_needs_nvswitches),
         cmocka_unit_test(test_report_data_gpu_claims),
         cmocka_unit_test(test_payload_strict),
         cmocka_unit_test(test_expect_parse),

@@ -491,24 +491,52 @@ static void test_h100_duplicate(void **state)
 static void test_ls10(void **state)
 {
     (void)state;
-    json_t *b =
-        json_pack("{s:s,s:{s:s},s:[o],s:{s:[o],s:[]},s:{s:{s:[],s:[s]}}}", "nonce", NONCE_N1,
-                  "trust_roots", "device", "nvidia", "evidence",
-                  evidence_entry("SWITCH-0", "ls10", "nvswitch/ls10_96.10.55.00.01"), "collateral",
-                  "rims", rim_entry("SWITCH-0", "bios-rim", BIOS_LS10, BIOS_LS10_SHA), "ocsp",
-                  "gate", "inventory", "gpus", "nvswitches", "0000:05:00.0");
+    json_t *sw = evidence_entry("SWITCH-0", "ls10", "nvswitch/ls10_96.10.55.00.01");
+    json_object_set_new(sw, "tnvl_status", json_integer(3));
+    json_t *b = json_pack("{s:s,s:{s:s},s:[o],s:{s:[o],s:[]},s:{s:{s:[],s:[s]}}}", "nonce",
+                          NONCE_N1, "trust_roots", "device", "nvidia", "evidence", sw, "collateral",
+                          "rims", rim_entry("SWITCH-0", "bios-rim", BIOS_LS10, BIOS_LS10_SHA),
+                          "ocsp", "gate", "inventory", "gpus", "nvswitches", "0000:05:00.0");
     assert_non_null(b);
-    struct dga_cvm_gpu_payload p = payload(1, "nvidia");
+    /* A PPCIe payload: the NVSwitch appraises (its BIOS RIM 31/31), the lone switch is no board. */
+    struct dga_cvm_gpu_payload p = payload(0, "nvidia");
+    snprintf(p.cc_mode, sizeof p.cc_mode, "ppcie");
     p.nvswitches = 1;
     char *x = gpu_expect("nvswitch/ls10_96.10.55.00.01/rims", OFFLINE, NULL, NULL);
     struct outcome o;
     reappraise(x, b, &p, AT_LS10, &o);
-    expect_failure(&o, DGA_E_OK, "");
+    expect_failure(&o, DGA_E_TOPOLOGY_GPU_COUNT,
+                   "topology: topology-gpu-count: GPUs attested: 0, expected 8");
     assert_string_equal(o.out.devices[0].label, "SWITCH-0");
     assert_string_equal(o.out.devices[0].arch, "ls10");
     assert_string_equal(o.out.devices[0].driver_version, "");
     assert_string_equal(o.out.devices[0].vbios_version, "96.10.55.00.01");
     assert_string_equal(o.out.devices[0].measres, "success");
+    /* a refusal of the set as a whole refuses each of its devices (as a set-wide policy reason) */
+    assert_false(o.out.devices[0].pass);
+    assert_string_equal(o.out.mode, "ppcie");
+    assert_true(o.out.topology_checked);
+    assert_false(o.out.topology_pass);
+    assert_int_equal(o.out.topology_err, DGA_E_TOPOLOGY_GPU_COUNT);
+    assert_int_equal(o.out.nvswitches, 1);
+    assert_int_equal(o.out.gpus, 0);
+    outcome_clear(&o);
+    /* A switch entry without its NSCQ status (or outside -1..3) is no PPCIe evidence. */
+    json_t *e0 = json_array_get(json_object_get(b, "evidence"), 0);
+    json_object_set_new(e0, "tnvl_status", json_integer(4));
+    reappraise(x, b, &p, AT_LS10, &o);
+    expect_failure(&o, DGA_E_CVM_BUNDLE_EVIDENCE, "evidence[0].tnvl_status: not an integer -1..3");
+    outcome_clear(&o);
+    json_object_del(e0, "tnvl_status");
+    reappraise(x, b, &p, AT_LS10, &o);
+    expect_failure(&o, DGA_E_CVM_BUNDLE_EVIDENCE, "evidence[0].tnvl_status: not an integer -1..3");
+    outcome_clear(&o);
+    json_object_set_new(e0, "tnvl_status", json_integer(3));
+    /* The event's counts are the evidence's kinds: one device that is no GPU. */
+    struct dga_cvm_gpu_payload cc = payload(1, "nvidia");
+    reappraise(x, b, &cc, AT_LS10, &o);
+    expect_failure(&o, DGA_E_CVM_GPU_DEVICES,
+                   "evidence: 0 GPU(s) and 1 NVSwitch(es), the event says 1 and 0");
     outcome_clear(&o);
     /* A GPU role on a switch is no entry of this bundle. */
     json_t *rim = json_array_get(json_object_get(json_object_get(b, "collateral"), "rims"), 0);

@@ -248,6 +248,9 @@ static void test_config_gpu_refused(void **state)
     config_bad("{\"kms\":{\"gpu\":{\"trustRoots\":[\"intel\"]}}}", "gpu.trustRoots",
                "must be \"nvidia\" or \"test\"");
     config_bad("{\"kms\":{\"gpu\":{\"trustRoots\":[]}}}", "gpu.trustRoots", "non-empty");
+    config_bad("{\"kms\":{\"gpu\":{\"mode\":\"PPCIe\"}}}", "gpu.mode",
+               "kms.gpu.mode must be \"cc\", \"ppcie\" or \"any\"");
+    config_bad("{\"kms\":{\"gpu\":{\"mode\":1}}}", "gpu.mode", "must be \"cc\"");
 }
 
 /* ---- the request ---------------------------------------------------------------------------- */
@@ -609,6 +612,49 @@ static void test_gpu_denied(void **state)
                   "NVSwitch count 2 is not allowed (expected exactly 4)");
 }
 
+/* A PPCIe CVM (the gate's cc_mode "ppcie", its NVSwitches counted) under each gpu.mode. */
+static void test_gpu_mode(void **state)
+{
+    (void)state;
+    _cleanup_(freep) char *ppcie = NULL;
+    assert_true(asprintf(&ppcie,
+                         "{\"version\":2,\"provider\":\"nvidia\",\"devices\":8,\"cc_mode\":"
+                         "\"ppcie\",\"devtools\":false,\"evidence_sha256\":\"" EVIDENCE "\","
+                         "\"nvswitches\":4,\"trust_roots\":\"nvidia\"}") > 0);
+    _cleanup_(freep) char *r_ppcie = gpu_request(ppcie, POLICY);
+    _cleanup_(freep) char *r_cc = gpu_request(PAYLOAD_DSTACK, POLICY);
+    /* no mode: "cc", what a gpu section always meant */
+    _cleanup_(freep) char *dflt = config_with("", ",\"gpu\":{\"required\":true}");
+    expect_denied(dflt, DGA_KMS_BOOT_APP, r_ppcie, DGA_KMS_CHECK_GPU_CC_MODE,
+                  "GPU cc_mode \"ppcie\" is not allowed (gpu.mode cc)");
+    expect_allowed(dflt, DGA_KMS_BOOT_APP, r_cc);
+    _cleanup_(freep) char *cc = config_with("", ",\"gpu\":{\"required\":true,\"mode\":\"cc\"}");
+    expect_denied(cc, DGA_KMS_BOOT_APP, r_ppcie, DGA_KMS_CHECK_GPU_CC_MODE,
+                  "GPU cc_mode \"ppcie\" is not allowed (gpu.mode cc)");
+    _cleanup_(freep) char *pp =
+        config_with("", ",\"gpu\":{\"required\":true,\"mode\":\"ppcie\",\"gpus\":{\"exact\":8},"
+                        "\"nvswitches\":{\"exact\":4}}");
+    expect_allowed(pp, DGA_KMS_BOOT_APP, r_ppcie);
+    expect_denied(pp, DGA_KMS_BOOT_APP, r_cc, DGA_KMS_CHECK_GPU_DEVICES,
+                  "GPU count 1 is not allowed (expected exactly 8)");
+    _cleanup_(freep) char *pp1 = config_with("", ",\"gpu\":{\"required\":true,\"mode\":\"ppcie\"}");
+    expect_denied(pp1, DGA_KMS_BOOT_APP, r_cc, DGA_KMS_CHECK_GPU_CC_MODE,
+                  "GPU cc_mode \"on\" is not allowed (gpu.mode ppcie)");
+    _cleanup_(freep) char *any = config_with("", ",\"gpu\":{\"required\":true,\"mode\":\"any\"}");
+    expect_allowed(any, DGA_KMS_BOOT_APP, r_ppcie);
+    expect_allowed(any, DGA_KMS_BOOT_APP, r_cc);
+    /* the KMS endpoint's own rule takes the key too */
+    const char *kcfg = "{\"osImages\":[\"" OS "\"],\"kms\":{\"mrAggregated\":[\"" MR "\"],"
+                       "\"gpu\":{\"required\":true,\"mode\":\"ppcie\"}}}";
+    expect_allowed(kcfg, DGA_KMS_BOOT_KMS, r_ppcie);
+    /* a PPCIe payload that does not count its NVSwitches */
+    _cleanup_(freep) char *uncounted = strdup(ppcie);
+    replace(uncounted, "\"nvswitches\":4,", "               ");
+    _cleanup_(freep) char *r_uncounted = gpu_request(uncounted, POLICY);
+    expect_denied(any, DGA_KMS_BOOT_APP, r_uncounted, DGA_KMS_CHECK_GPU_PAYLOAD,
+                  "the PPCIe GPU attestation does not state an NVSwitch count");
+}
+
 static void test_gpu_rule_absent_is_auth_simple(void **state)
 {
     (void)state;
@@ -926,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_gpu_allowed),
         cmocka_unit_test(test_gpu_not_forwarded),
         cmocka_unit_test(test_gpu_denied),
+        cmocka_unit_test(test_gpu_mode),
         cmocka_unit_test(test_gpu_rule_absent_is_auth_simple),
         cmocka_unit_test(test_hook_options),
         cmocka_unit_test_setup_teardown(test_hook_answers, hook_setup, hook_teardown),
