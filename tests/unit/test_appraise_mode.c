@@ -249,9 +249,11 @@ static struct mode_run *board(void)
 static void assert_findings_in_verdict(const struct dga_set_appraisal *ap)
 {
     for (size_t k = 0; k < ap->topology.n_findings; k++) {
-        char text[DGA_VERDICT_REASON_LEN];
+        /* Formatted whole, then cut where a verdict reason is cut. */
+        char text[DGA_TOPOLOGY_FINDING_LEN + 64];
         snprintf(text, sizeof text, "topology: %s: %s", dga_err_name(ap->topology.findings[k].err),
                  ap->topology.findings[k].text);
+        text[DGA_VERDICT_REASON_LEN - 1] = '\0';
         assert_true(has_reason(ap, text));
     }
 }
