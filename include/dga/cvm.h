@@ -129,11 +129,19 @@ enum dga_cvm_reappraise_at {
     DGA_CVM_REAPPRAISE_NOW,    /* the verification time */
 };
 
+/* gpu.mode: which GPU mode a relying party accepts (the KMS hook's gpu.mode, the same words). */
+enum dga_cvm_gpu_mode {
+    DGA_CVM_GPU_MODE_CC,    /* "cc", the default: cc_mode "on" (or "none" without GPUs) */
+    DGA_CVM_GPU_MODE_PPCIE, /* "ppcie": cc_mode "ppcie" (or "none" without GPUs) */
+    DGA_CVM_GPU_MODE_ANY,   /* "any": either */
+};
+
 struct dga_cvm_gpu_expect {
     bool required;                         /* default false */
     struct dga_cvm_count gpus, nvswitches; /* required and gpus not given: at least 1 */
     struct dga_cvm_list gpu_policy_hashes; /* 32 bytes each */
     bool allow_devtools;                   /* default false */
+    enum dga_cvm_gpu_mode mode;            /* default cc: PPCIe only when asked for */
     bool trust_nvidia, trust_test;         /* trust_roots, default ["nvidia"] */
     bool has_max_bundle_age;
     uint64_t max_bundle_age; /* seconds between the bundle's verified_at and now */

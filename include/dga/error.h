@@ -323,7 +323,7 @@
     X(CVM_GPU_PAYLOAD, "gpu-payload", "the gpu-attestation payload is malformed or inconsistent")  \
     X(CVM_GPU_DEVICES, "gpu-devices", "the measured GPU or NVSwitch count is not the expected")    \
     X(CVM_GPU_CC_MODE, "gpu-cc-mode",                                                              \
-      "the measured cc_mode is not on or ppcie with GPUs, or none without")                        \
+      "the measured cc_mode is not one gpu.mode allows (on or ppcie with GPUs, none without)")     \
     X(CVM_GPU_DEVTOOLS, "gpu-devtools", "the GPUs ran in DEVTOOLS mode, which is not allowed")     \
     X(CVM_GPU_TRUST_ROOTS, "gpu-trust-roots",                                                      \
       "the GPUs were attested to a root the expectations do not trust")                            \

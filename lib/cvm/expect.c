@@ -61,6 +61,7 @@ static const char *const gpu_keys[] = {
     "required",       "gpus",           "nvswitches",     "gpu_policy_hashes",
     "allow_devtools", "trust_roots",    "max_bundle_age", "reappraise_at",
     "rim_dir",        "collateral_dir", "policy",         "test_device_root",
+    "mode",
 };
 
 static dga_err bad(struct dga_diag *diag, const char *field)
@@ -234,6 +235,22 @@ static dga_err trust_roots(const json_t *a, struct dga_cvm_gpu_expect *g)
     return DGA_E_OK;
 }
 
+/* "cc" (the default), "ppcie" or "any", as the KMS hook's gpu.mode. */
+static dga_err gpu_mode(const json_t *v, enum dga_cvm_gpu_mode *ret)
+{
+    static const char *const names[] = {[DGA_CVM_GPU_MODE_CC] = "cc",
+                                        [DGA_CVM_GPU_MODE_PPCIE] = "ppcie",
+                                        [DGA_CVM_GPU_MODE_ANY] = "any"};
+    const char *s = json_string_value(v);
+    for (size_t i = 0; s != NULL && i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *ret = (enum dga_cvm_gpu_mode)i;
+            return DGA_E_OK;
+        }
+    }
+    return DGA_E_CVM_EXPECT;
+}
+
 static dga_err path(const json_t *v, char **slot)
 {
     if (!clean_string(v, DGA_CVM_STRING_MAX)) {
@@ -270,6 +287,9 @@ static dga_err gpu_key(const char *k, const json_t *v, struct dga_cvm_gpu_expect
         g->max_bundle_age = (uint64_t)json_integer_value(v);
         return DGA_E_OK;
     }
+    if (strcmp(k, "mode") == 0) {
+        return gpu_mode(v, &g->mode);
+    }
     if (strcmp(k, "reappraise_at") == 0) {
         const char *s = json_string_value(v);
         if (s == NULL || (strcmp(s, "bundle") != 0 && strcmp(s, "now") != 0)) {
@@ -292,6 +312,7 @@ static const char *gpu_field(const char *k, const char *sub)
         "gpu.required",       "gpu.gpus",           "gpu.nvswitches",     "gpu.gpu_policy_hashes",
         "gpu.allow_devtools", "gpu.trust_roots",    "gpu.max_bundle_age", "gpu.reappraise_at",
         "gpu.rim_dir",        "gpu.collateral_dir", "gpu.policy",         "gpu.test_device_root",
+        "gpu.mode",
     };
     if (sub != NULL && strcmp(k, "gpus") == 0) {
         return strcmp(sub, "exact") == 0 ? "gpu.gpus.exact" : "gpu.gpus.min";

@@ -201,6 +201,18 @@ static bool cc_mode_fits(const struct dga_cvm_gpu_payload *p)
                            : strcmp(p->cc_mode, "on") == 0 || is_ppcie(p);
 }
 
+/*
+ * The relying party's gpu.mode: "cc" (the default) takes only CC GPUs, "ppcie" only a
+ * protected-PCIe board, "any" either; a payload without GPUs ("none") is for the counts.
+ */
+static bool mode_expected(const struct dga_cvm_gpu_payload *p, const struct dga_cvm_gpu_expect *g)
+{
+    if (p->devices == 0 || g->mode == DGA_CVM_GPU_MODE_ANY) {
+        return true;
+    }
+    return is_ppcie(p) == (g->mode == DGA_CVM_GPU_MODE_PPCIE);
+}
+
 static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cvm_gpu_expect *g,
                         struct dga_cvm_result *r)
 {
@@ -220,6 +232,9 @@ static void check_event(const struct dga_cvm_gpu_payload *p, const struct dga_cv
     } else if (!cc_mode_fits(p)) {
         cvm_fail(r, c, DGA_E_CVM_GPU_CC_MODE, "cc_mode \"%s\" with %u device(s)", p->cc_mode,
                  p->devices);
+    } else if (!mode_expected(p, g)) {
+        cvm_fail(r, c, DGA_E_CVM_GPU_CC_MODE, "cc_mode \"%s\" is not allowed (gpu.mode %s)",
+                 p->cc_mode, g->mode == DGA_CVM_GPU_MODE_PPCIE ? "ppcie" : "cc");
     } else if (is_ppcie(p) && !p->has_nvswitches) {
         /* the NVSwitches attested are part of what a PPCIe payload states */
         cvm_fail(r, c, DGA_E_CVM_GPU_PAYLOAD, "cc_mode \"ppcie\" without an nvswitches count");

@@ -331,7 +331,8 @@ fails du-nvidia-nvattest gpu-bundle gpu-trust-roots \
     "neither the event nor the bundle names a device trust root" "$DU_POLICY | .gpu.gpus.exact = 1"
 
 # The PPCIe CVM: its RIMs (GPUs and NVSwitches), the gate's policy, 8 GPUs and 4 NVSwitches.
-PPX=".gpu.gpus = {exact: 8} | .gpu.nvswitches = {exact: 4} | .gpu.rim_dir = \"$PP/rims\"
+PPX=".gpu.mode = \"ppcie\" | .gpu.gpus = {exact: 8} | .gpu.nvswitches = {exact: 4}
+    | .gpu.rim_dir = \"$PP/rims\"
     | .gpu.policy = \"$fx/policies/offline_expired_rim_signers.json\""
 passes ppcie "$PPX"
 jq -e '.details.gpu.mode == "ppcie" and .details.gpu.topology.result == "pass"
@@ -341,6 +342,9 @@ jq -e '.details.gpu.mode == "ppcie" and .details.gpu.topology.result == "pass"
     and ([.details.gpu.devices[] | select(.arch == "ls10")] | length) == 4' \
     "$tmp/cases/ppcie/out.json" >/dev/null ||
     fail "ppcie: details.gpu: $(jq -c '.details.gpu | del(.devices)' "$tmp/cases/ppcie/out.json")"
+# The same CVM refused under the default gpu.mode (cc): PPCIe only when the relying party asks.
+fails ppcie gpu-attestation gpu-cc-mode "cc_mode \"ppcie\" is not allowed (gpu.mode cc)" \
+    "$PPX | del(.gpu.mode)"
 # The same CVM refused under expectations of a CC board (no NVSwitch).
 fails ppcie gpu-attestation gpu-devices "nvswitches 4, expected exactly 0" \
     "$PPX | .gpu.nvswitches = {exact: 0}"
@@ -351,7 +355,7 @@ fails ppcie-nvswitches gpu-bundle gpu-bundle-mismatch \
 fails ppcie-tnvl gpu-reappraisal topology-switch-not-locked \
     "topology: topology-switch-not-locked: SWITCH-2 NSCQ pcie_mode is -1, expected 3 (LOCKED)" "$PPX"
 fails ppcie-cc-payload gpu-bundle gpu-mode \
-    "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode" "$PPX"
+    "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode" "$PPX | .gpu.mode = \"any\""
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"

@@ -848,8 +848,13 @@ static void mode_setup(struct run *t, unsigned gpus, unsigned switches, const ch
     std_log(&t->log, t->payload, t->payload_len);
 }
 
-#define REQ_8X4 "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":8},\"nvswitches\":{\"exact\":4}}}"
-#define REQ_8 "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":8}}}"
+#define REQ_8X4                                                                                    \
+    "{\"gpu\":{\"required\":true,\"mode\":\"ppcie\",\"gpus\":{\"exact\":8},\"nvswitches\":{"       \
+    "\"exact\":4}}}"
+#define REQ_8X4_ANY                                                                                \
+    "{\"gpu\":{\"required\":true,\"mode\":\"any\",\"gpus\":{\"exact\":8},\"nvswitches\":{"         \
+    "\"exact\":4}}}"
+#define REQ_8 "{\"gpu\":{\"required\":true,\"mode\":\"any\",\"gpus\":{\"exact\":8}}}"
 
 /*
  * cc_mode "ppcie" (the gate's PPCIe mode) binds to a bundle appraised in PPCIe mode, whose
@@ -881,7 +886,7 @@ static void test_ppcie_payload(void **state)
     run_free(&t);
     /* A CC payload committing to a PPCIe bundle. */
     mode_setup(&t, 8, 4, "ppcie", "ppcie", "on", 4);
-    run_verify(&t, REQ_8X4);
+    run_verify(&t, REQ_8X4_ANY);
     assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
                  "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode");
     run_free(&t);
@@ -902,6 +907,27 @@ static void test_ppcie_payload(void **state)
     run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":0}}}");
     assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_CC_MODE,
                  "cc_mode \"ppcie\" with 0 device(s)");
+    run_free(&t);
+}
+
+/* gpu.mode: a relying party takes a PPCIe board only when it says so (the default is cc). */
+static void test_ppcie_needs_expected_mode(void **state)
+{
+    (void)state;
+    struct run t;
+    mode_setup(&t, 8, 4, "ppcie", "ppcie", "ppcie", 4);
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":8}}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_CC_MODE,
+                 "cc_mode \"ppcie\" is not allowed (gpu.mode cc)");
+    dga_cvm_result_clear(&t.r);
+    run_verify(&t, REQ_8X4_ANY);
+    assert_true(t.r.valid);
+    run_free(&t);
+    /* A CC board under gpu.mode ppcie. */
+    run_setup(&t, 2, false, "nvidia");
+    run_verify(&t, "{\"gpu\":{\"required\":true,\"mode\":\"ppcie\"}}");
+    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_CC_MODE,
+                 "cc_mode \"on\" is not allowed (gpu.mode ppcie)");
     run_free(&t);
 }
 
@@ -1155,6 +1181,7 @@ static void test_expect_parse(void **state)
     assert_true(x.gpu.trust_nvidia);
     assert_false(x.app_id.present);
     assert_int_equal(x.gpu.reappraise_at, DGA_CVM_REAPPRAISE_BUNDLE);
+    assert_int_equal(x.gpu.mode, DGA_CVM_GPU_MODE_CC);
     /* SHA-256("{}") */
     hex_is(x.sha256, 32, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
     dga_cvm_expect_clear(&x);
@@ -1191,6 +1218,8 @@ static void test_expect_parse(void **state)
         {"{\"gpu\":{\"required\":\"yes\"}}", "gpu.required"},
         {"{\"gpu\":{\"trust_roots\":[\"nvidia\",\"nvidia\"]}}", "gpu.trust_roots"},
         {"{\"gpu\":{\"reappraise_at\":\"later\"}}", "gpu.reappraise_at"},
+        {"{\"gpu\":{\"mode\":\"PPCIe\"}}", "gpu.mode"},
+        {"{\"gpu\":{\"mode\":true}}", "gpu.mode"},
         {"{\"gpu\":{\"ocsp\":\"off\"}}", "gpu: unknown key"},
         {"{\"os_image_hash\":[\"5555555555555555555555555555555555555555555555555555555555555555\"]"
          "}",
@@ -1759,6 +1788,7 @@ int main(void)
         cmocka_unit_test(test_dstack_payload_nvswitches),
         cmocka_unit_test(test_ppcie_payload),
         cmocka_unit_test(test_ppcie_payload_needs_nvswitches),
+        cmocka_unit_test(test_ppcie_needs_expected_mode),
         cmocka_unit_test(test_report_data_gpu_claims),
         cmocka_unit_test(test_payload_strict),
         cmocka_unit_test(test_expect_parse),
