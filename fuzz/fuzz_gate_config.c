@@ -4,7 +4,7 @@
  * on the input and, when it succeeds, what the gate derives from it before
  * any I/O: the RFC 8785 form of gpu_policy (gpu-policy-hash) and a
  * gpu-attestation payload. Seed corpus: the JSON files in tests/gate/configs and
- * systemd/gate.example.json.
+ * systemd/gate*.example.json.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -388,8 +388,8 @@ make_seeds() {
     printf '{"id": "NV_GPU_DRIVER_GH100_545.00", "rim": "PFN3aWRUYWcvPg==", "sha256": ""}\n' \
         >"$corpus/fuzz_ocsp/seed-rim-answer"
     quote_seeds
-    # fuzz_gate_config: the test configs and the shipped example
-    cp tests/gate/configs/*.json systemd/gate.example.json "$corpus/fuzz_gate_config/" &&
+    # fuzz_gate_config: the test configs and the shipped examples
+    cp tests/gate/configs/*.json systemd/gate*.example.json "$corpus/fuzz_gate_config/" &&
         for f in "$corpus"/fuzz_gate_config/*.json; do mv "$f" "${f%/*}/seed-${f##*/}"; done
     quote_collateral_seeds
     pccs_response_seeds

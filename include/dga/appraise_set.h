@@ -81,6 +81,16 @@ struct dga_set_appraisal {
     json_t *topology_json; /* dga_topology_json of that check; NULL when not run */
     dga_err mode_err;      /* the first mode or topology refusal's error; DGA_E_OK when none */
     char mode_failure[DGA_VERDICT_REASON_LEN]; /* its verdict reason; "" when none */
+    /*
+     * Who each refusal is about, so that a device's entry can say its own cause: the first
+     * refusal naming device i (mode_device_err[i], DGA_E_OK when none) and the first refusal
+     * of the set as a whole (mode_set_err: a topology finding, an unknown mode), each with the
+     * check its reason names, "mode" or "topology" (NULL when none).
+     */
+    dga_err mode_device_err[DGA_MAX_DEVICES];
+    const char *mode_device_check[DGA_MAX_DEVICES];
+    dga_err mode_set_err;
+    const char *mode_set_check;
 };
 
 /*

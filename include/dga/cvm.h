@@ -267,7 +267,8 @@ struct dga_cvm_gpu_device {
     char driver_version[32], vbios_version[32]; /* from the report; "" when not read */
     bool pass;                                  /* appraised and passed the caller's policy */
     char measres[16];      /* "success", "fail" or "" when the comparison did not run */
-    char failed_check[32]; /* dga_appraisal_check_name of the hard failure, or "policy", "" */
+    char failed_check[32]; /* the hard failure's check, "duplicate-device", "mode", "topology",
+                              "policy", "" */
     dga_err err;           /* DGA_E_OK when pass */
 };
 

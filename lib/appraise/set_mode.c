@@ -41,11 +41,25 @@ dga_err dga_set_mode_parse(const char *s, enum dga_set_mode *ret)
 
 /* One refusal; the first one is also the set's mode_err / mode_failure. */
 static void refuse(struct set_mode_refusals *r, struct dga_set_appraisal *a, dga_err err,
-                   struct dga_verdict_about about, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                   const char *check, struct dga_verdict_about about, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* The first refusal about device i, or about the set (device -1), for that one's entry. */
+static void note_about(struct dga_set_appraisal *a, dga_err err, const char *check,
+                       struct dga_verdict_about about)
+{
+    if (about.device < 0 && a->mode_set_err == DGA_E_OK) {
+        a->mode_set_err = err;
+        a->mode_set_check = check;
+    } else if (about.device >= 0 && (size_t)about.device < DGA_MAX_DEVICES &&
+               a->mode_device_err[about.device] == DGA_E_OK) {
+        a->mode_device_err[about.device] = err;
+        a->mode_device_check[about.device] = check;
+    }
+}
 
 static void refuse(struct set_mode_refusals *r, struct dga_set_appraisal *a, dga_err err,
-                   struct dga_verdict_about about, const char *fmt, ...)
+                   const char *check, struct dga_verdict_about about, const char *fmt, ...)
 {
     char text[DGA_VERDICT_REASON_LEN];
     va_list ap;
@@ -56,6 +70,7 @@ static void refuse(struct set_mode_refusals *r, struct dga_set_appraisal *a, dga
         a->mode_err = err;
         snprintf(a->mode_failure, sizeof a->mode_failure, "%s", text);
     }
+    note_about(a, err, check, about);
     if (r->n < DGA_VERDICT_MAX_REASONS) {
         r->err[r->n] = err;
         r->about[r->n] = about;
@@ -73,8 +88,9 @@ static struct dga_verdict_about about_device(const struct dga_set_appraisal *a, 
 static void view_refusal(struct set_mode_refusals *r, struct dga_set_appraisal *a, size_t i,
                          dga_err e, const struct dga_diag *diag)
 {
-    refuse(r, a, e, about_device(a, i), "%s: topology: %s: %s: %s", a->dev[i].report.label,
-           dga_err_name(e), diag->field != NULL ? diag->field : "report", dga_err_message(e));
+    refuse(r, a, e, "topology", about_device(a, i), "%s: topology: %s: %s: %s",
+           a->dev[i].report.label, dga_err_name(e), diag->field != NULL ? diag->field : "report",
+           dga_err_message(e));
 }
 
 /* ---- single-GPU CC ---- */
@@ -95,7 +111,7 @@ static void check_cc_device(struct set_mode_refusals *r, struct dga_set_appraisa
 {
     const struct dga_device_result *d = &a->dev[i].report;
     if (dga_arch_is_switch(d->arch)) {
-        refuse(r, a, DGA_E_MODE_SWITCH_IN_CC, about_device(a, i),
+        refuse(r, a, DGA_E_MODE_SWITCH_IN_CC, "mode", about_device(a, i),
                "%s: mode: %s: an NVSwitch in a single-GPU CC set", d->label,
                dga_err_name(DGA_E_MODE_SWITCH_IN_CC));
         return;
@@ -112,8 +128,8 @@ static void check_cc_device(struct set_mode_refusals *r, struct dga_set_appraisa
     }
     const char *signal = ppcie_signal(&g);
     if (signal != NULL) {
-        refuse(r, a, DGA_E_MODE_PPCIE_EVIDENCE, about_device(a, i), "%s: mode: %s: %s", d->label,
-               dga_err_name(DGA_E_MODE_PPCIE_EVIDENCE), signal);
+        refuse(r, a, DGA_E_MODE_PPCIE_EVIDENCE, "mode", about_device(a, i), "%s: mode: %s: %s",
+               d->label, dga_err_name(DGA_E_MODE_PPCIE_EVIDENCE), signal);
     }
 }
 
@@ -153,11 +169,13 @@ static dga_err check_ppcie(const struct dga_evidence_set *set,
     }
     const struct dga_verdict_about set_wide = {.device = -1, .text_at = 0};
     if (e != DGA_E_OK) {
-        refuse(r, a, e, set_wide, "topology: %s: %s", dga_err_name(e), dga_err_message(e));
+        refuse(r, a, e, "topology", set_wide, "topology: %s: %s", dga_err_name(e),
+               dga_err_message(e));
     }
     for (size_t k = 0; k < a->topology.n_findings; k++) {
         const struct dga_topology_finding *f = &a->topology.findings[k];
-        refuse(r, a, f->err, set_wide, "topology: %s: %s", dga_err_name(f->err), f->text);
+        refuse(r, a, f->err, "topology", set_wide, "topology: %s: %s", dga_err_name(f->err),
+               f->text);
     }
     return DGA_E_OK;
 }
@@ -179,7 +197,7 @@ dga_err set_mode_check(const struct dga_evidence_set *set, const struct dga_appr
         return check_ppcie(set, opt, a, ret);
     }
     /* a mode this build does not know: refuse the set rather than skip the rule */
-    refuse(ret, a, DGA_E_BAD_ARGUMENT, (struct dga_verdict_about){.device = -1},
+    refuse(ret, a, DGA_E_BAD_ARGUMENT, "mode", (struct dga_verdict_about){.device = -1},
            "mode: %s: unknown set mode %d", dga_err_name(DGA_E_BAD_ARGUMENT), (int)opt->mode);
     return DGA_E_OK;
 }

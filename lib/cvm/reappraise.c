@@ -543,6 +543,38 @@ static bool policy_names(const struct dga_verdict *v, size_t i)
     return false;
 }
 
+/*
+ * Device i's error and failed check, in the verdict's order: its own hard failure, its
+ * duplicate, a mode or topology refusal naming it, the set's mode or topology refusal (which
+ * refuses every device of the set, as "mode" or "topology", not "policy": the device's own
+ * appraisal may have passed), then a policy reason naming it or the set.
+ */
+static void device_failure(const struct dga_set_appraisal *ap, size_t i, dga_err *err, char *check,
+                           size_t size)
+{
+    const struct dga_appraisal *a = &ap->dev[i];
+    const char *name = "";
+    if (a->err != DGA_E_OK) {
+        *err = a->err;
+        name = dga_appraisal_check_name(a->failed_check);
+    } else if (ap->dup[i].kind != DGA_DUPLICATE_NONE) {
+        *err = DGA_E_DUPLICATE_DEVICE;
+        name = "duplicate-device";
+    } else if (ap->mode_device_err[i] != DGA_E_OK) {
+        *err = ap->mode_device_err[i];
+        name = ap->mode_device_check[i];
+    } else if (ap->mode_set_err != DGA_E_OK) {
+        *err = ap->mode_set_err;
+        name = ap->mode_set_check;
+    } else if (policy_names(&ap->verdict, i)) {
+        *err = DGA_E_CVM_REAPPRAISAL;
+        name = "policy";
+    } else {
+        *err = DGA_E_OK;
+    }
+    snprintf(check, size, "%s", name != NULL ? name : "mode");
+}
+
 static void fill_device(const struct call *c, size_t i, struct dga_cvm_gpu_device *o)
 {
     const struct dga_appraisal *a = &c->ap.dev[i];
@@ -561,15 +593,7 @@ static void fill_device(const struct call *c, size_t i, struct dga_cvm_gpu_devic
         snprintf(o->measres, sizeof o->measres, "%s",
                  a->measure.n_mismatches == 0 ? "success" : "fail");
     }
-    o->err = a->err != DGA_E_OK                        ? a->err
-             : c->ap.dup[i].kind != DGA_DUPLICATE_NONE ? DGA_E_DUPLICATE_DEVICE
-             : policy_names(&c->ap.verdict, i)         ? DGA_E_CVM_REAPPRAISAL
-                                                       : DGA_E_OK;
-    const char *check = a->err != DGA_E_OK ? dga_appraisal_check_name(a->failed_check)
-                        : o->err == DGA_E_DUPLICATE_DEVICE ? "duplicate-device"
-                        : o->err == DGA_E_CVM_REAPPRAISAL  ? "policy"
-                                                           : "";
-    snprintf(o->failed_check, sizeof o->failed_check, "%s", check);
+    device_failure(&c->ap, i, &o->err, o->failed_check, sizeof o->failed_check);
     o->pass = o->err == DGA_E_OK;
 }
 

@@ -248,6 +248,20 @@ reset; scenario '"cc_feature":0,"multi_gpu_mode":1'; config "$STD,\"policy\":\"$
 gate 2 "protected PCIe without nscq in the config" && refused "ppcie" cc-mode
 expect_line err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: gate-config: PPCIe mode needs the nscq library in the gate config (ccFeature 0, devToolsMode 0, multiGpuMode 1; system-wide, 2 GPU(s))" "ppcie reason"
 expect_bundle '"mode":"ppcie"' "ppcie recorded"
+# The CC settings are read again with the reports: a machine whose mode changed between the
+# two reads (CC on at the CC read, PPCIe at the collection's) is refused, nothing emitted.
+reset; rm -f "$tmp/cc_reads"
+scenario '"cc_settings_later":{"reads_file":"'"$tmp"'/cc_reads","cc_feature":0,"multi_gpu_mode":1}'
+config "$STD,\"policy\":\"$tmp/policy.json\""
+gate 1 "mode changed from CC to PPCIe during collection" && refused "mode changed" collect
+expect_line err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: gate-rejected: the mode changed during collection, from CC to PPCIe (ccFeature 0, devToolsMode 0, multiGpuMode 1; system-wide, 2 GPU(s))" "mode changed reason"
+[ "$(wc -c <"$tmp/cc_reads")" = 2 ] || bad "mode changed: the CC settings were not read twice"
+# The reverse: PPCIe at the CC read, CC on at the collection's (refused before NSCQ is loaded).
+reset; rm -f "$tmp/cc_reads"
+scenario '"cc_feature":0,"multi_gpu_mode":1,"cc_settings_later":{"reads_file":"'"$tmp"'/cc_reads","cc_feature":1,"multi_gpu_mode":0}'
+config "$STD,\"policy\":\"$tmp/policy.json\",\"nscq\":\"$tmp/no-nscq.so\""
+gate 1 "mode changed from PPCIe to CC during collection" && refused "mode changed back" collect
+expect_line err "dstack-gpu-attest: gate: GPU-0 (0000:18:00.0): cc-mode: gate-rejected: the mode changed during collection, from PPCIe to CC (ccFeature 1, devToolsMode 0, multiGpuMode 0; system-wide, 2 GPU(s))" "mode changed back reason"
 
 # Every CC field the gate reads is allow-listed (issue 9, finding 5): any other value is
 # cc-unknown naming the field and the value, DEVTOOLS allowed or not; nothing is emitted.

@@ -354,6 +354,12 @@ fails ppcie-nvswitches gpu-bundle gpu-bundle-mismatch \
     "the bundle's device lists are not the event's device count" "$PPX | del(.gpu.nvswitches)"
 fails ppcie-tnvl gpu-reappraisal topology-switch-not-locked \
     "topology: topology-switch-not-locked: SWITCH-2 NSCQ pcie_mode is -1, expected 3 (LOCKED)" "$PPX"
+# Each device passed its own appraisal: its entry names the set's topology, not "policy".
+jq -e '[.details.gpu.devices[] | select(.pass == false and .failed_check == "topology"
+    and .error == "topology-switch-not-locked")] | length == 12' \
+    "$tmp/cases/ppcie-tnvl/out.json" >/dev/null ||
+    fail "ppcie-tnvl: devices: $(jq -c '[.details.gpu.devices[] | [.label, .failed_check, .error]]' \
+        "$tmp/cases/ppcie-tnvl/out.json")"
 fails ppcie-cc-payload gpu-bundle gpu-mode \
     "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode" "$PPX | .gpu.mode = \"any\""
 

@@ -27,8 +27,10 @@
  * from a child; a test clears it by writing 0, as a driver reload would). A process that
  * keeps NVML open (the RPC service's state reader) sees a rewritten scenario from its next
  * CC-state read on (nvmlSystemGetConfComputeState reloads a scenario file that changed), as
- * it would see the driver's state change. Errors, hangs and bad sizes can be injected. Built with
- * -DFAKE_OMIT_REPORT_SYMBOL it lacks one function (symbol tests).
+ * it would see the driver's state change. "cc_settings_later" makes the CC settings change
+ * between two reads (a state call and the settings call after it), counted across processes
+ * in a file (the gate's CC read, then its collection's). Errors, hangs and bad sizes can be
+ * injected. Built with -DFAKE_OMIT_REPORT_SYMBOL it lacks one function (symbol tests).
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -100,6 +102,11 @@ static struct {
     unsigned char nonce_override[32];
     char ready_record[4096];
     char ready_state_file[4096];
+    /* "cc_settings_later": from read `after` on (counted across processes in reads_file), the
+     * CC settings read return these values instead: a mode that changes between two children */
+    char cc_reads_file[4096];
+    unsigned cc_later_after, later_cc_feature, later_devtools_mode, later_multi_gpu_mode;
+    bool cc_later_now; /* this process's last state read was a later one */
     struct nvmlDevice_st devices[FAKE_MAX_GPUS];
     struct stat scenario_stat; /* the scenario file as loaded */
 } fake;
@@ -292,6 +299,20 @@ static void load_identity(json_t *s)
     }
 }
 
+static void load_cc_later(json_t *s, const char *scenario)
+{
+    json_t *later = json_object_get(s, "cc_settings_later");
+    const char *reads = fake_get_str(later, "reads_file", "");
+    if (!json_is_object(later) || reads[0] == '\0') {
+        return;
+    }
+    fake_path_join(scenario, reads, fake.cc_reads_file, sizeof fake.cc_reads_file);
+    fake.cc_later_after = fake_get_uint(later, "after", 1);
+    fake.later_cc_feature = fake_get_uint(later, "cc_feature", fake.cc_feature);
+    fake.later_devtools_mode = fake_get_uint(later, "devtools_mode", fake.devtools_mode);
+    fake.later_multi_gpu_mode = fake_get_uint(later, "multi_gpu_mode", fake.multi_gpu_mode);
+}
+
 static void unload(void)
 {
     free(fake.report);
@@ -322,6 +343,7 @@ static bool load(void)
     if (record[0] != '\0') {
         fake_path_join(scenario, record, fake.ready_record, sizeof fake.ready_record);
     }
+    load_cc_later(s, scenario);
     const char *state_file = fake_get_str(s, "ready_state_file", "");
     if (state_file[0] != '\0') {
         fake_path_join(scenario, state_file, fake.ready_state_file, sizeof fake.ready_state_file);
@@ -458,13 +480,35 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char *buf, unsigned int len)
     return copy_string(buf, len, fake.driver_version);
 }
 
+/*
+ * Counts this CC read (a state call, which dga_nvml_cc_settings makes before the settings
+ * call) in the reads file, one byte per read whichever process reads (the gate's CC child
+ * first, its collection child next), and says whether `after` reads came before it.
+ * Deterministic: the gate's children run one at a time.
+ */
+static bool cc_read_is_later(void)
+{
+    if (fake.cc_reads_file[0] == '\0') {
+        return false;
+    }
+    struct stat st;
+    long before = stat(fake.cc_reads_file, &st) == 0 ? (long)st.st_size : 0;
+    FILE *f = fopen(fake.cc_reads_file, "a");
+    if (f != NULL) {
+        fputc('r', f);
+        fclose(f);
+    }
+    return before >= (long)fake.cc_later_after;
+}
+
 nvmlReturn_t nvmlSystemGetConfComputeState(nvmlConfComputeSystemState_t *s)
 {
     reload_if_changed();
     ENTER("nvmlSystemGetConfComputeState", -1);
+    fake.cc_later_now = cc_read_is_later();
     s->environment = fake.environment;
-    s->ccFeature = fake.cc_feature;
-    s->devToolsMode = fake.devtools_mode;
+    s->ccFeature = fake.cc_later_now ? fake.later_cc_feature : fake.cc_feature;
+    s->devToolsMode = fake.cc_later_now ? fake.later_devtools_mode : fake.devtools_mode;
     return NVML_SUCCESS;
 }
 
@@ -478,6 +522,11 @@ nvmlReturn_t nvmlSystemGetConfComputeSettings(nvmlSystemConfComputeSettings_t *s
     s->ccFeature = fake.cc_feature;
     s->devToolsMode = fake.devtools_mode;
     s->multiGpuMode = fake.multi_gpu_mode;
+    if (fake.cc_later_now) {
+        s->ccFeature = fake.later_cc_feature;
+        s->devToolsMode = fake.later_devtools_mode;
+        s->multiGpuMode = fake.later_multi_gpu_mode;
+    }
     return NVML_SUCCESS;
 }
 

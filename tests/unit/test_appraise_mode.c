@@ -233,6 +233,11 @@ static void test_cc_refuses_switch(void **state)
     assert_int_equal(r->ap.verdict.n_reasons, 1);
     assert_int_equal(r->ap.result_code, 503);
     assert_string_equal(r->ap.result_message, dga_err_message(DGA_E_MODE_SWITCH_IN_CC));
+    /* the refusal is the switch's own, as "mode"; the set as a whole is refused by none */
+    assert_int_equal(r->ap.mode_device_err[0], DGA_E_MODE_SWITCH_IN_CC);
+    assert_string_equal(r->ap.mode_device_check[0], "mode");
+    assert_int_equal(r->ap.mode_set_err, DGA_E_OK);
+    assert_null(r->ap.mode_set_check);
     run_free(r);
 }
 
@@ -366,6 +371,12 @@ static void test_ppcie_seven_gpus(void **state)
     assert_true(has_reason(&r->ap, "topology: topology-unknown-gpu: SWITCH-0 names GPU PDI "
                                    "0x7e570c1e00000007 that no attested GPU has"));
     assert_findings_in_verdict(&r->ap);
+    /* findings refuse the set as a whole ("topology"), no device on its own */
+    assert_int_equal(r->ap.mode_set_err, DGA_E_TOPOLOGY_GPU_COUNT);
+    assert_string_equal(r->ap.mode_set_check, "topology");
+    for (size_t i = 0; i < r->ap.n; i++) {
+        assert_int_equal(r->ap.mode_device_err[i], DGA_E_OK);
+    }
     run_free(r);
 }
 

@@ -512,8 +512,11 @@ static void test_ls10(void **state)
     assert_string_equal(o.out.devices[0].driver_version, "");
     assert_string_equal(o.out.devices[0].vbios_version, "96.10.55.00.01");
     assert_string_equal(o.out.devices[0].measres, "success");
-    /* a refusal of the set as a whole refuses each of its devices (as a set-wide policy reason) */
+    /* A refusal of the set as a whole refuses each of its devices, naming the topology (the
+     * switch's own appraisal passed: no "policy" reason stands behind it). */
     assert_false(o.out.devices[0].pass);
+    assert_string_equal(o.out.devices[0].failed_check, "topology");
+    assert_int_equal(o.out.devices[0].err, DGA_E_TOPOLOGY_GPU_COUNT);
     assert_string_equal(o.out.mode, "ppcie");
     assert_true(o.out.topology_checked);
     assert_false(o.out.topology_pass);

@@ -350,6 +350,42 @@ static void test_config_caps(void **state)
 }
 
 /* Every proper prefix of a valid config is refused. */
+/* The shipped examples ($DGA_SYSTEMD_DIR): each parses, and the PPCIe one names NSCQ. */
+static struct dga_gate_config *shipped_example(const char *name)
+{
+    const char *dir = getenv("DGA_SYSTEMD_DIR");
+    assert_non_null(dir);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof text);
+    struct dga_gate_config *c = NULL;
+    struct dga_diag diag = {0};
+    dga_err e = dga_gate_config_parse(text, n, &c, &diag);
+    if (e != DGA_E_OK) {
+        fail_msg("%s: %s at %s", name, dga_err_name(e), diag.field != NULL ? diag.field : "?");
+    }
+    return c;
+}
+
+static void test_config_shipped_examples(void **state)
+{
+    (void)state;
+    struct dga_gate_config *cc = shipped_example("gate.example.json");
+    assert_null(cc->nscq); /* CC mode never loads NSCQ */
+    dga_gate_config_free(cc);
+    dga_gate_config_free(shipped_example("gate-dstack.example.json"));
+    struct dga_gate_config *ppcie = shipped_example("gate-ppcie.example.json");
+    assert_non_null(ppcie->nscq);
+    assert_string_equal(ppcie->nscq, "libnvidia-nscq.so.2");
+    assert_int_equal(ppcie->nscq_timeout_ms, 300000);
+    dga_gate_config_free(ppcie);
+}
+
 static void test_config_truncation(void **state)
 {
     (void)state;
@@ -1233,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_config_app_compose),
         cmocka_unit_test(test_config_caps),
         cmocka_unit_test(test_config_truncation),
+        cmocka_unit_test(test_config_shipped_examples),
         cmocka_unit_test(test_event_payload),
         cmocka_unit_test(test_step_names),
         cmocka_unit_test(test_appraise_set),
