@@ -19,8 +19,10 @@ if grep -E '^-- (Installing|Up-to-date): ' "$work/out" | grep -v -- "-- [A-Za-z-
 fi
 (cd "$work/dest" && find . ! -type d | sed 's#^\.##') |
     sed -E 's#^(/usr/local/share/doc/dstack-gpu-attest/docs/)[a-z0-9-]+\.md$#\1*.md#' |
-    sort -u >"$work/files"
+    LC_ALL=C sort -u >"$work/files"
 diff -u "$here/install.files" "$work/files" || fail "the installed files differ from tests/package/install.files"
 cmp -s "$work/dest/usr/local/etc/dstack-gpu-attest/gate.json.example" "$here/../../systemd/gate.example.json" ||
     fail "gate.json.example is not systemd/gate.example.json"
+cmp -s "$work/dest/usr/local/etc/dstack-gpu-attest/gate-ppcie.json.example" "$here/../../systemd/gate-ppcie.example.json" ||
+    fail "gate-ppcie.json.example is not systemd/gate-ppcie.example.json"
 echo "install: pass"

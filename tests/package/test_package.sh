@@ -37,7 +37,7 @@ for p in "${packages[@]}"; do
     dpkg-deb -x "$f" "$root"
     dpkg-deb -c "$f" | awk '{ print substr($6, 2) ($7 == "->" ? " -> " $8 : "") }' |
         grep -v '/$' | sed -E 's#^/usr/share/doc/dstack-gpu-attest/docs/[a-z0-9-]+\.md(\.gz)?$#/usr/share/doc/dstack-gpu-attest/docs/*.md#' |
-        sort -u >"$work/$p.files"
+        LC_ALL=C sort -u >"$work/$p.files"
     if ! diff -u "$here/$p.files" "$work/$p.files"; then
         fail "$p: the files differ from tests/package/$p.files"
     fi
