@@ -81,6 +81,7 @@ struct dga_set_appraisal {
     json_t *topology_json; /* dga_topology_json of that check; NULL when not run */
     dga_err mode_err;      /* the first mode or topology refusal's error; DGA_E_OK when none */
     char mode_failure[DGA_VERDICT_REASON_LEN]; /* its verdict reason; "" when none */
+    struct dga_verdict_about mode_about;       /* the device it names and where its text starts */
     /*
      * Who each refusal is about, so that a device's entry can say its own cause: the first
      * refusal naming device i (mode_device_err[i], DGA_E_OK when none) and the first refusal

@@ -69,6 +69,7 @@ static void refuse(struct set_mode_refusals *r, struct dga_set_appraisal *a, dga
     if (a->mode_err == DGA_E_OK) {
         a->mode_err = err;
         snprintf(a->mode_failure, sizeof a->mode_failure, "%s", text);
+        a->mode_about = about;
     }
     note_about(a, err, check, about);
     if (r->n < DGA_VERDICT_MAX_REASONS) {

@@ -865,8 +865,6 @@ static dga_err fail_nscq(struct gate_state *g, const struct dga_nscq_error *n)
                 n->message[0] != '\0' ? ": " : "", n->message);
 }
 
-#define NSCQ_TNVL_LOCKED 3 /* nscq_tnvl_status_t NSCQ_DEVICE_TNVL_MODE_LOCKED */
-
 static const char *tnvl_name(int tnvl)
 {
     switch (tnvl) {
@@ -878,7 +876,7 @@ static const char *tnvl_name(int tnvl)
         return "enabled";
     case 2:
         return "failure";
-    case NSCQ_TNVL_LOCKED:
+    case DGA_TOPOLOGY_TNVL_LOCKED:
         return "locked";
     default:
         return "not a TNVL status";
@@ -893,7 +891,7 @@ static dga_err check_tnvl(struct gate_state *g)
 {
     for (size_t j = 0; j < g->sw->n; j++) {
         int tnvl = g->sw->sw[j].tnvl_status;
-        if (tnvl == NSCQ_TNVL_LOCKED) {
+        if (tnvl == DGA_TOPOLOGY_TNVL_LOCKED) {
             continue;
         }
         char who[96];
@@ -902,7 +900,7 @@ static dga_err check_tnvl(struct gate_state *g)
                     "%s: nscq: %s: NSCQ TNVL status is %d (%s), the gate requires exactly %d "
                     "(locked)",
                     who, dga_err_name(DGA_E_TOPOLOGY_SWITCH_LOCK), tnvl, tnvl_name(tnvl),
-                    NSCQ_TNVL_LOCKED);
+                    DGA_TOPOLOGY_TNVL_LOCKED);
     }
     return DGA_E_OK;
 }
@@ -1143,15 +1141,12 @@ static dga_err build_eat(struct gate_state *g)
  */
 static dga_err fail_mode(struct gate_state *g, const char *what, dga_err e)
 {
-    for (size_t i = 0; i < g->ap->n; i++) {
-        const char *label = g->ap->dev[i].report.label;
-        size_t n = strlen(label);
-        if (n > 0 && strncmp(what, label, n) == 0 && what[n] == ':') {
-            char who[96];
-            gate_device_name(g, i, who, sizeof who);
-            return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s%s", who,
-                        what + n);
-        }
+    const struct dga_verdict_about *about = &g->ap->mode_about;
+    if (about->device >= 0 && (size_t)about->device < g->ap->n && about->text_at <= strlen(what)) {
+        char who[96];
+        gate_device_name(g, (size_t)about->device, who, sizeof who);
+        return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s: %s", who,
+                    what + about->text_at);
     }
     return fail(g, DGA_GATE_STEP_APPRAISE, e, DGA_GATE_OUTCOME_REFUSED, "%s", what);
 }
