@@ -1,7 +1,19 @@
 # shellcheck shell=bash
-# What the PPCIe board tests share, sourced after tests/cli/lib.sh's cli_init; they set $here
-# (this folder), $nvml and $nscq (the fakes), $N (the nonce) and export the fakes' scenarios
-# as $tmp/b/nvml.json and $tmp/b/nscq.json.
+# What the PPCIe board tests share, sourced after tests/cli/lib.sh, with $here set to this
+# folder; they call board_init first and set $N (the nonce).
+
+# board_init BINARY LIBFAKE_NVML LIBFAKE_NSCQ: cli_init, $nvml and $nscq (the fakes), $fx (the
+# fixtures, absolute, exported as DGA_FIXTURES), the fakes' scenarios exported as
+# $tmp/b/nvml.json and $tmp/b/nscq.json (where make_board.sh writes them).
+board_init() {
+    cli_init "$1"
+    nvml=$2
+    nscq=$3
+    fx=${DGA_FIXTURES:-$here/../fixtures}
+    fx=$(cd "$fx" && pwd)
+    export DGA_FIXTURES=$fx
+    export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
+}
 
 # collect_board NAME [KNOB...]: make_board.sh's board into $tmp/b, `collect --nscq` on the fakes
 # into $tmp/ev.json, split into nvattest's GPU ($tmp/gpus.json) and NVSwitch

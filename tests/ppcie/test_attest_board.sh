@@ -10,15 +10,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cli/lib.sh"
 . "$here/lib.sh"
-cli_init "$1"
-nvml=$2
-nscq=$3
-fx=${DGA_FIXTURES:-$here/../fixtures}
-fx=$(cd "$fx" && pwd)
-export DGA_FIXTURES=$fx
+board_init "$@"
 
 N=$(printf 'b0a2d%.0s' $(seq 12))abcd
-export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
 mkdir -p "$tmp/rims"
 cp "$fx/nvswitch/ls10_96.10.55.00.01/rims/"*.xml "$tmp/rims/"
 echo '{"version": 1, "ocsp": "not-required"}' >"$tmp/policy.json"

@@ -14,13 +14,8 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cli/lib.sh"
-cli_init "$1"
-nvml=$2
-nscq=$3
-fx=${DGA_FIXTURES:-$here/../fixtures}
-fx=$(cd "$fx" && pwd)
-export DGA_FIXTURES=$fx
-export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
+. "$here/lib.sh"
+board_init "$@"
 bad() { echo "FAIL $1"; failures=$((failures + 1)); }
 
 mkdir -p "$tmp/rims"

@@ -9,16 +9,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cli/lib.sh"
 . "$here/lib.sh"
-cli_init "$1"
-nvml=$2
-nscq=$3
-fx=${DGA_FIXTURES:-$here/../fixtures}
-fx=$(cd "$fx" && pwd)
-export DGA_FIXTURES=$fx
+board_init "$@"
 
 N=$(printf 'b0a2d%.0s' $(seq 12))abcd
 OTHER=$(printf 'cd%.0s' $(seq 32))
-export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
 P=(7e570c1e00000000 7e570c1e00000001 7e570c1e00000002 7e570c1e00000003
     7e570c1e00000004 7e570c1e00000005 7e570c1e00000006 7e570c1e00000007)
 
