@@ -85,8 +85,12 @@ static const char *const config_keys[] = {
     "eat_kid",
 };
 
-/* The drop-in's own key: the NSCQ library (`--device nvswitch`), not the gate's. */
+/*
+ * The NSCQ library: the gate's key (PPCIe mode, `--device gpu`), and the one `--device nvswitch`
+ * loads, where its absence means nvattest's default.
+ */
 #define NSCQ_KEY "nscq"
+#define NSCQ_DEFAULT "libnvidia-nscq.so.2"
 
 /* One flag and where its value goes (exact names only: no abbreviations, as nvattest). */
 struct nv_flag {
@@ -392,8 +396,9 @@ static int apply_ocsp_url(const struct nv_args *a, json_t *cfg, const char *path
 }
 
 /*
- * "nscq": the NSCQ library `--device nvswitch` loads (as "nvml" names NVML's), the drop-in's
- * own key: taken out before the gate's parser, which knows no NSCQ, reads the rest.
+ * "nscq": the NSCQ library (as "nvml" names NVML's). It stays in the config for the gate's
+ * PPCIe mode (`--device gpu` on a protected-PCIe board attests the NVSwitches through it);
+ * a->nscq is what `--device nvswitch` loads.
  */
 static int take_nscq(struct nv_args *a, json_t *cfg, const char *path)
 {
@@ -412,7 +417,6 @@ static int take_nscq(struct nv_args *a, json_t *cfg, const char *path)
     if (a->nscq == NULL) {
         return nv_fail(a, RC_INTERNAL, "out of memory");
     }
-    json_object_del(cfg, NSCQ_KEY);
     return 0;
 }
 
@@ -512,6 +516,7 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret)
     const struct rp_policy *rp = NULL;
     const char *path = getenv(CONFIG_ENV);
     path = path != NULL && path[0] != '\0' ? path : DEFAULT_CONFIG;
+    a->config_path = path;
     _cleanup_(json_decrefp) json_t *cfg = NULL;
     int rc = read_config(a, path, &cfg);
     if (rc == 0) {
@@ -537,6 +542,8 @@ static int build_config(struct nv_args *a, struct dga_gate_config **ret)
                        "config %s: %s: %s (key %s)", path, dga_err_name(e), dga_err_message(e),
                        diag.field != NULL ? diag.field : "config");
     }
+    /* one deadline for NSCQ, as `--device nvswitch` has: nscq_timeout_ms is not a drop-in key */
+    (*ret)->nscq_timeout_ms = (*ret)->collect_timeout_ms;
     if (rp != NULL) {
         rc = add_rp_equivalent(a, *ret, rp);
         if (rc != 0) {
@@ -566,14 +573,55 @@ static int gate_result_code(const struct dga_gate_result *r)
 }
 
 /*
- * A refused run: the bundle with its result code, or, where the run stopped before the
- * appraisal (result_code -1), nvattest's code for the step and the gate's reason. Nothing
- * commits to a refused run's bytes, so it is re-serialized (same format) when changed.
+ * The reason a refusal prints. The gate refuses a PPCIe machine without an NSCQ library in
+ * its own words, naming a gate config; a drop-in user wrote nvattest.json, so the drop-in
+ * names that file's key instead (the result code stays the gate's: a configuration's, 4).
  */
-static int print_refusal(const struct nv_args *a, const struct dga_gate_result *r)
+static const char *refusal_reason(const struct nv_args *a, const struct dga_gate_config *cfg,
+                                  const struct dga_gate_result *r, char *buf, size_t size)
 {
+    if (r->step != DGA_GATE_STEP_CC || r->err != DGA_E_GATE_CONFIG || !r->ppcie ||
+        cfg->nscq != NULL) {
+        return r->reason;
+    }
+    snprintf(buf, size,
+             "config %s: the CC settings put this machine in PPCIe mode (%zu GPU(s), %zu "
+             "NVSwitch(es)), whose NVSwitches are attested through NSCQ: set \"%s\" to the NSCQ "
+             "library (%s)",
+             a->config_path, r->n_gpus, r->n_nvswitches, NSCQ_KEY, NSCQ_DEFAULT);
+    return buf;
+}
+
+/* The bundle's records of the gate's reason (gate.reason, verdict.reasons) say the drop-in's. */
+static void replace_reason(json_t *b, const char *gate_reason, const char *reason)
+{
+    json_t *gate = json_object_get(b, "gate");
+    if (json_is_object(gate)) {
+        json_object_set_new(gate, "reason", json_string(reason));
+    }
+    json_t *reasons = json_object_get(json_object_get(b, "verdict"), "reasons");
+    size_t i;
+    json_t *v;
+    json_array_foreach(reasons, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), gate_reason) == 0) {
+            json_array_set_new(reasons, i, json_string(reason));
+        }
+    }
+}
+
+/*
+ * A refused run: the bundle with its result code, or, where the run stopped before the
+ * appraisal (result_code -1), nvattest's code for the step and the reason. Nothing commits
+ * to a refused run's bytes, so it is re-serialized (same format) when changed.
+ */
+static int print_refusal(const struct nv_args *a, const struct dga_gate_config *cfg,
+                         const struct dga_gate_result *r)
+{
+    char own[DGA_GATE_REASON_LEN + DGA_GATE_PATH_MAX];
+    const char *reason = refusal_reason(a, cfg, r, own, sizeof own);
     if (!a->quiet) {
-        fprintf(stderr, "nvattest: %s\n", r->reason);
+        fprintf(stderr, "nvattest: %s\n", reason);
     }
     _cleanup_(json_decrefp) json_t *b =
         r->bundle != NULL ? json_loadb(r->bundle, r->bundle_len, 0, NULL) : NULL;
@@ -581,17 +629,22 @@ static int print_refusal(const struct nv_args *a, const struct dga_gate_result *
     if (!json_is_integer(code)) {
         struct nv_args q = *a;
         q.quiet = true; /* the reason is on stderr already */
-        return nv_fail(&q, gate_result_code(r), "%s", r->reason);
+        return nv_fail(&q, gate_result_code(r), "%s", reason);
     }
     json_int_t rc = json_integer_value(code);
-    if (rc > 0) {
+    if (rc > 0 && reason == r->reason) {
         fwrite(r->bundle, 1, r->bundle_len, stdout);
         return nv_exit_status((int)rc);
     }
-    rc = gate_result_code(r);
-    if (json_object_set_new(b, "result_code", json_integer(rc)) != 0 ||
-        json_object_set_new(b, "result_message", json_string(r->reason)) != 0) {
-        b = NULL;
+    if (reason != r->reason) {
+        replace_reason(b, r->reason, reason);
+    }
+    if (rc <= 0) {
+        rc = gate_result_code(r);
+        if (json_object_set_new(b, "result_code", json_integer(rc)) != 0 ||
+            json_object_set_new(b, "result_message", json_string(reason)) != 0) {
+            b = NULL;
+        }
     }
     nv_print_object(b);
     return nv_exit_status((int)rc);
@@ -617,7 +670,7 @@ static int run(const struct nv_args *a, const struct dga_gate_config *cfg)
                  ? EXIT_VERIFIED
                  : nv_exit_status(RC_INTERNAL);
     } else {
-        rc = print_refusal(a, r);
+        rc = print_refusal(a, cfg, r);
     }
     dga_gate_result_clear(r);
     return rc;

@@ -40,8 +40,9 @@ struct nv_args {
     const char *device, *verifier, *nonce, *format, *ocsp_url, *rim_url, *rp_policy;
     const char *rim_store, *rim_dir, *log_level;
     uint8_t nonce_bytes[DGA_NONCE_LEN];
-    bool quiet; /* --log-level off */
-    /* the configuration's "nscq" (the drop-in's own key; NULL: libnvidia-nscq.so.2) */
+    bool quiet;              /* --log-level off */
+    const char *config_path; /* nvattest.json, or $DSTACK_GPU_ATTEST_NVATTEST_CONFIG */
+    /* the configuration's "nscq" (`--device nvswitch`; NULL: libnvidia-nscq.so.2) */
     char *nscq;
     /* --relying-party-policy: the example it is, and the SHA-256 of its text */
     const struct rp_policy *rp;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The nvattest drop-in's `--device nvswitch` and `collect-evidence` (docs/nvattest.md) on the
-# fake NVML and the fake NSCQ, on the HGX PPCIe board of tests/ppcie/make_board.sh (8 GPUs,
-# 4 LS10 NVSwitches re-signing the real LS10 report, whose measurements the real LS10 BIOS RIM
-# in tests/fixtures/nvswitch/ls10_96.10.55.00.01/rims still matches: the fake patches only
-# opaque fields). Every case asserts the exit status, the result code on stdout and the reason.
+# The nvattest drop-in's `--device nvswitch`, `collect-evidence` and `attest --device gpu` in
+# the gate's PPCIe mode (docs/nvattest.md) on the fake NVML and the fake NSCQ, on the HGX PPCIe
+# board of tests/ppcie/make_board.sh (8 GPUs, 4 LS10 NVSwitches re-signing the real LS10
+# report, whose measurements the real LS10 BIOS RIM in tests/fixtures/nvswitch/
+# ls10_96.10.55.00.01/rims still matches: the fake patches only opaque fields). Every case asserts the exit status, the result code on stdout and the reason.
 # Usage: test_nvattest_nvswitch.sh PATH/TO/dstack-gpu-attest LIBFAKE_NVML LIBFAKE_NSCQ
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,13 +26,14 @@ printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
 mkdir -p "$tmp/emptyrims"
 
 bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-# [POLICY=F|builtin] [TIMEOUT=MS] [LIB=NSCQ] [EXTRA=MEMBERS] config: the drop-in's configuration
+# [POLICY=F|builtin] [TIMEOUT=MS] [LIB=NSCQ] [EXTRA=MEMBERS] [RIM_DIR=D] [AT=TIME] config: the
+# drop-in's configuration
 config() {
     local policy=${POLICY:-$tmp/policy.json}
     [ "$policy" = builtin ] && policy="" || policy="\"policy\":\"$policy\","
-    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"2026-06-01T00:00:00Z",%s"collect_timeout_ms":%s%s}\n' \
-        "$RIMS" "$nvml" "${LIB:-$nscq}" "$tmp/b/pci" "$fx/testpki/root.pem" "$policy" \
-        "${TIMEOUT:-20000}" "${EXTRA:+,$EXTRA}" >"$tmp/nvattest.json"
+    printf '{"rim_dir":"%s","nvml":"%s","nscq":"%s","sysfs_pci":"%s","test_device_root":"%s","verify_at":"%s",%s"collect_timeout_ms":%s%s}\n' \
+        "${RIM_DIR:-$RIMS}" "$nvml" "${LIB:-$nscq}" "$tmp/b/pci" "$fx/testpki/root.pem" \
+        "${AT:-2026-06-01T00:00:00Z}" "$policy" "${TIMEOUT:-20000}" "${EXTRA:+,$EXTRA}" >"$tmp/nvattest.json"
 }
 board() { rm -rf "$tmp/b" && "$here/../ppcie/make_board.sh" "$tmp/b" "$@" || bad "make_board.sh $*"; }
 field() { jq -r "$1" "$tmp/out"; }
@@ -206,6 +207,75 @@ DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/nonscq.json LD_LIBRARY_PATH=/nonexistent 
 jq '.nscq = 7' "$tmp/nvattest.json" >"$tmp/bad.json"
 DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/bad.json run 4 "\"nscq\" not a path: 4" -- nvattest "${SW[@]}" &&
     refused "nscq key" 4 "key 'nscq': a library path" "config $tmp/bad.json: key 'nscq': a library path (a non-empty string of at most 4096 bytes)"
+config
+
+# ---- attest --device gpu on the PPCIe board: the gate's PPCIe mode, through "nscq" ----
+# As tests/ppcie/test_gate_board.sh: the GPUs re-sign the 545.00 report (whose RIMs exist),
+# appraised with the switches' RIM at 2026-11-01 under the policy that accepts the GPU RIMs'
+# expired signers (and needs no OCSP).
+mkdir -p "$tmp/gpurims"
+cp "$fx"/gpu/h100_545.00/rims/*.xml "$RIMS"/*.xml "$tmp/gpurims/"
+GPU=(attest --device gpu --verifier local --nonce "$N" --format json)
+gpu_config() {
+    RIM_DIR=$tmp/gpurims AT=2026-11-01T00:00:00Z POLICY=$fx/policies/offline_expired_rim_signers.json config
+}
+# gpu_board WANT NAME [KNOB...]: a fresh 545.00 board, then `attest --device gpu`
+gpu_board() {
+    local want=$1 name=$2
+    shift 2
+    board --gpu-report 545 "$@"
+    run "$want" "$name" -- nvattest "${GPU[@]}"
+}
+# gpu_refused NAME CODE STEP MESSAGE REASON: the exact result code and message, the one reason
+# line on stderr, the refused bundle at the gate's step
+gpu_refused() {
+    [ "$(field .result_code)" = "$2" ] || bad "$1: result_code $(field .result_code), want $2"
+    [ "$(field .result_message)" = "$4" ] || bad "$1: result_message '$(field .result_message)', want '$4'"
+    expect_line err "nvattest: $5" "$1 reason"
+    [ "$(grep -c '' "$tmp/err")" = 1 ] || bad "$1: stderr is not one line"
+    [ "$(grep -c '' "$tmp/out")" = 1 ] || bad "$1: stdout is not one line"
+    [ "$(field .gate.step)" = "$3" ] || bad "$1: gate.step $(field .gate.step), want $3"
+    [ "$(field .verdict.pass)" = false ] || bad "$1: verdict not false"
+}
+gpu_config
+gpu_board 0 "attest --device gpu on the PPCIe board: GPUs and NVSwitches pass"
+[ "$(field .result_code)" = 0 ] && [ "$(field .result_message)" = Ok ] || bad "gpu pass result"
+[ "$(field '.evidence | length')" = 12 ] || bad "12 evidence entries: $(field '.evidence | length')"
+[ "$(field '[.evidence[].label] | join(",")')" = "GPU-0,GPU-1,GPU-2,GPU-3,GPU-4,GPU-5,GPU-6,GPU-7,SWITCH-0,SWITCH-1,SWITCH-2,SWITCH-3" ] ||
+    bad "evidence order: GPUs first"
+[ "$(field '[.evidence[8:][] | .tnvl_status] | join(",")')" = 3,3,3,3 ] || bad "switch TNVL recorded"
+[ "$(field .gate.mode)" = ppcie ] && [ "$(field .mode)" = ppcie ] || bad "mode: $(field .gate.mode) $(field .mode)"
+[ "$(field .topology.result)" = pass ] || bad "topology: $(field .topology.result)"
+[ "$(field '[.devices[].result] | unique | join(",")')" = appraised ] || bad "every device appraised"
+[ "$(field '[.claims[] | .["x-nvidia-device-type"]] | join(",")')" = gpu,gpu,gpu,gpu,gpu,gpu,gpu,gpu,nvswitch,nvswitch,nvswitch,nvswitch ] ||
+    bad "claims: 8 GPUs, 4 NVSwitches"
+[ "$(field .nonce)" = "$N" ] && [ "$(field .gate.dry_run)" = true ] && [ "$(field .verdict.pass)" = true ] ||
+    bad "nonce, dry run, verdict"
+[ "$(grep -c '' "$tmp/out")" = 1 ] || bad "the bundle is not one line"
+expect_empty err "gpu pass stderr"
+# without "nscq" the PPCIe board is refused, naming nvattest.json's key, not the gate's config
+jq 'del(.nscq)' "$tmp/nvattest.json" >"$tmp/gpu_nonscq.json"
+NO_NSCQ="config $tmp/gpu_nonscq.json: the CC settings put this machine in PPCIe mode (8 GPU(s), 4 NVSwitch(es)), whose NVSwitches are attested through NSCQ: set \"nscq\" to the NSCQ library (libnvidia-nscq.so.2)"
+DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/gpu_nonscq.json run 4 "attest --device gpu without \"nscq\": 4" -- \
+    nvattest "${GPU[@]}" && gpu_refused "no nscq" 4 cc-mode "$NO_NSCQ" "$NO_NSCQ"
+[ "$(field .gate.reason)" = "$NO_NSCQ" ] && [ "$(field '.verdict.reasons | join("|")')" = "$NO_NSCQ" ] ||
+    bad "no nscq: the bundle's reasons are not the drop-in's: $(field .gate.reason)"
+grep -qF "gate config" "$tmp/out" "$tmp/err" && bad "no nscq: the gate's config is named"
+[ "$(field '.evidence | length')" = 0 ] || bad "no nscq: evidence collected"
+# a switch not LOCKED: refused before the appraisal, naming the switch (as the gate)
+gpu_board 247 "attest --device gpu: a switch TNVL -1: 503" --tnvl 2 -1 &&
+    gpu_refused "tnvl -1" 503 nscq \
+        "SWITCH-2 (SWITCH-505152535455565758595a5b5c5d5e02): nscq: topology-switch-not-locked: NSCQ TNVL status is -1 (unknown), the gate requires exactly 3 (locked)" \
+        "SWITCH-2 (SWITCH-505152535455565758595a5b5c5d5e02): nscq: topology-switch-not-locked: NSCQ TNVL status is -1 (unknown), the gate requires exactly 3 (locked)"
+gpu_board 247 "attest --device gpu: NSCQ sees 3 of 4 NVSwitches: 503" --nscq-extra '"switches":3' &&
+    gpu_refused "nscq count" 503 nscq \
+        "devices: nscq: inventory-mismatch: NSCQ sees 3 NVSwitch(es), the PCI inventory 4" \
+        "devices: nscq: inventory-mismatch: NSCQ sees 3 NVSwitch(es), the PCI inventory 4"
+gpu_board 247 "attest --device gpu: a GPU links to 3 NVSwitches: 503" --gpu-links 5 0,1,2 &&
+    gpu_refused "gpu links" 503 appraise "a GPU links to another number of NVSwitches than expected" \
+        "topology: topology-gpu-switch-count: GPU-5 links to 3 distinct NVSwitches, expected 4"
+[ "$(field .topology.result)" = fail ] || bad "gpu links: the bundle's topology $(field .topology.result)"
+board
 config
 
 # ---- usage ----
