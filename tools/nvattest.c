@@ -158,6 +158,27 @@ void nv_print_object(json_t *o)
     free(text);
 }
 
+/*
+ * A JSON string must be UTF-8, and a path from the environment or a flag need not be: such a
+ * text goes into the JSON output with every byte outside printable ASCII as '?' (stderr keeps
+ * the bytes), so the output keeps the run's result code and reason instead of failing to
+ * serialize into nv_print_object's "out of memory".
+ */
+static void json_safe_text(char *s)
+{
+    json_t *probe = json_string(s); /* NULL: not UTF-8 */
+    if (probe != NULL) {
+        json_decref(probe);
+        return;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c > 0x7e) {
+            *s = '?';
+        }
+    }
+}
+
 int nv_fail(const struct nv_args *a, int code, const char *fmt, ...)
 {
     char message[1024];
@@ -168,6 +189,7 @@ int nv_fail(const struct nv_args *a, int code, const char *fmt, ...)
     if (a == NULL || !a->quiet) {
         fprintf(stderr, "nvattest: %s\n", message);
     }
+    json_safe_text(message);
     _cleanup_(json_decrefp) json_t *o = json_pack("{s:{},s:{},s:i,s:s}", "claims", "detached_eat",
                                                   "result_code", code, "result_message", message);
     nv_print_object(o);
@@ -589,6 +611,7 @@ static const char *refusal_reason(const struct nv_args *a, const struct dga_gate
              "NVSwitch(es)), whose NVSwitches are attested through NSCQ: set \"%s\" to the NSCQ "
              "library (%s)",
              a->config_path, r->n_gpus, r->n_nvswitches, NSCQ_KEY, NSCQ_DEFAULT);
+    json_safe_text(buf); /* stderr too: it is printed once, with the JSON's words */
     return buf;
 }
 

@@ -172,6 +172,12 @@ nv 45 "an unknown Rego file: 301" "${DSTACK[@]}" --relying-party-policy "$tmp/mi
     refused "unknown Rego" 301 "relying-party policy $tmp/mine.rego: not one of NVIDIA's example policies (SHA-256 $(sha256sum "$tmp/mine.rego" | cut -d' ' -f1))"
 nv 45 "a missing Rego file: 301" "${DSTACK[@]}" --relying-party-policy "$tmp/none.rego" &&
     refused "missing Rego" 301 "relying-party policy $tmp/none.rego: No such file or directory"
+# A path that is not UTF-8 cannot be a JSON string: the output keeps the code and the reason,
+# the byte as '?' (not "out of memory", code 2); stderr has the bytes as given.
+nv 45 "a missing Rego file whose name is not UTF-8: 301" "${DSTACK[@]}" \
+    --relying-party-policy "$tmp/none"$'\xff'".rego" &&
+    refused "non-UTF-8 path" 301 "relying-party policy $tmp/none?.rego: No such file or directory" \
+        "relying-party policy $tmp/none"$'\xff'".rego: No such file or directory"
 rego=$fx/policies/rp-policy-permissive.rego
 nv 0 "rp-policy-permissive.rego: its document, after the configured policy" "${DSTACK[@]}" --relying-party-policy "$rego" &&
     checks pass "$tmp/out" "$NONCE" 2
