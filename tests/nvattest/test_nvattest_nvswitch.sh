@@ -2,8 +2,9 @@
 # The nvattest drop-in's `--device nvswitch`, `collect-evidence` and `attest --device gpu` in
 # the gate's PPCIe mode (docs/nvattest.md) on the fake NVML and the fake NSCQ, on the HGX PPCIe
 # board of tests/ppcie/make_board.sh (8 GPUs, 4 LS10 NVSwitches re-signing the real LS10
-# report, whose measurements the real LS10 BIOS RIM in tests/fixtures/nvswitch/
-# ls10_96.10.55.00.01/rims still matches: the fake patches only opaque fields). Every case asserts the exit status, the result code on stdout and the reason.
+# report, whose measurements the real LS10 BIOS RIM in
+# tests/fixtures/nvswitch/ls10_96.10.55.00.01/rims still matches: the fake patches only opaque
+# fields). Every case asserts the exit status, the result code on stdout and the reason.
 # Usage: test_nvattest_nvswitch.sh PATH/TO/dstack-gpu-attest LIBFAKE_NVML LIBFAKE_NSCQ
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
