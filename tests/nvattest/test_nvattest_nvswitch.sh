@@ -10,18 +10,14 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../cli/lib.sh
 . "$here/../cli/lib.sh"
-cli_init "$1"
-nvml=$2
-nscq=$3
-fx=${DGA_FIXTURES:-$here/../fixtures}
-fx=$(cd "$fx" && pwd)
-export DGA_FIXTURES=$fx
+# shellcheck source-path=SCRIPTDIR source=../ppcie/lib.sh
+. "$here/../ppcie/lib.sh"
+board_init "$@"
 
 N=$(printf '5c%.0s' $(seq 32))
 OTHER=$(printf 'cd%.0s' $(seq 32))
 RIMS=$fx/nvswitch/ls10_96.10.55.00.01/rims
 RIM_ID=NV_SWITCH_BIOS_5612_0002_890_9610550001
-export DGA_FAKE_NVML_SCENARIO=$tmp/b/nvml.json DGA_FAKE_NSCQ_SCENARIO=$tmp/b/nscq.json
 export DSTACK_GPU_ATTEST_NVATTEST_CONFIG=$tmp/nvattest.json
 printf '{"version":1,"ocsp":"not-required"}' >"$tmp/policy.json"
 mkdir -p "$tmp/emptyrims"

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# What the PPCIe board tests share, sourced after tests/cli/lib.sh, with $here set to this
-# folder; they call board_init first and set $N (the nonce).
+# What the PPCIe board tests share, sourced after tests/cli/lib.sh; they call board_init first
+# and set $N (the nonce). board_init needs $here to be a folder of tests/ (the board tests',
+# or tests/nvattest for the drop-in's NVSwitch test); collect_board needs it to be this one.
 
 # board_init BINARY LIBFAKE_NVML LIBFAKE_NSCQ: cli_init, $nvml and $nscq (the fakes), $fx (the
 # fixtures, absolute, exported as DGA_FIXTURES), the fakes' scenarios exported as

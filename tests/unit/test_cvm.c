@@ -872,42 +872,42 @@ static void test_ppcie_payload(void **state)
     assert_int_equal(t.r.gpu.nvswitches, 4);
     assert_int_equal(t.r.checks[DGA_CVM_CHECK_GPU_REAPPRAISE].status, DGA_CVM_PASS);
     run_free(&t);
-    /* A PPCIe payload committing to a CC bundle (the GPUs alone). */
-    mode_setup(&t, 8, 0, "cc", "cc", "ppcie", 0);
-    run_verify(&t, REQ_8);
-    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
-                 "the event says cc_mode \"ppcie\", the bundle's gate.mode or mode is not "
-                 "\"ppcie\"");
-    run_free(&t);
-    /* The set's mode alone says otherwise. */
-    mode_setup(&t, 8, 4, "ppcie", "any", "ppcie", 4);
-    run_verify(&t, REQ_8X4);
-    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE, NULL);
-    run_free(&t);
-    /* A CC payload committing to a PPCIe bundle. */
-    mode_setup(&t, 8, 4, "ppcie", "ppcie", "on", 4);
-    run_verify(&t, REQ_8X4_ANY);
-    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
-                 "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode");
-    run_free(&t);
-    /* A CC payload whose bundle says cc but holds an NVSwitch's evidence. */
-    mode_setup(&t, 7, 1, "cc", "cc", "on", 1);
-    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":7}}}");
-    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
-                 "the event says cc_mode \"on\", the bundle holds NVSwitch evidence");
-    run_free(&t);
-    /* The NVSwitch count the payload states is the bundle's. */
-    mode_setup(&t, 8, 4, "ppcie", "ppcie", "ppcie", 3);
-    run_verify(&t, REQ_8);
-    assert_fails(&t, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_MISMATCH,
-                 "the bundle's device lists are not the event's device count");
-    run_free(&t);
-    /* ppcie needs GPUs. */
-    mode_setup(&t, 0, 0, "ppcie", "ppcie", "ppcie", 0);
-    run_verify(&t, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":0}}}");
-    assert_fails(&t, DGA_CVM_CHECK_GPU_EVENT, DGA_E_CVM_GPU_CC_MODE,
-                 "cc_mode \"ppcie\" with 0 device(s)");
-    run_free(&t);
+    static const struct {
+        const char *what;
+        unsigned gpus, switches;
+        const char *gate_mode, *set_mode, *cc_mode;
+        unsigned nvswitches;
+        const char *request;
+        enum dga_cvm_check_id check;
+        dga_err err;
+        const char *text; /* NULL: the error alone */
+    } refused[] = {
+        {"a PPCIe payload committing to a CC bundle (the GPUs alone)", 8, 0, "cc", "cc", "ppcie", 0,
+         REQ_8, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
+         "the event says cc_mode \"ppcie\", the bundle's gate.mode or mode is not \"ppcie\""},
+        {"the set's mode alone says otherwise", 8, 4, "ppcie", "any", "ppcie", 4, REQ_8X4,
+         DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE, NULL},
+        {"a CC payload committing to a PPCIe bundle", 8, 4, "ppcie", "ppcie", "on", 4, REQ_8X4_ANY,
+         DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_GPU_MODE,
+         "the event says cc_mode \"on\", the bundle was appraised in PPCIe mode"},
+        {"a CC payload whose bundle says cc but holds an NVSwitch's evidence", 7, 1, "cc", "cc",
+         "on", 1, "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":7}}}", DGA_CVM_CHECK_GPU_BUNDLE,
+         DGA_E_CVM_GPU_MODE, "the event says cc_mode \"on\", the bundle holds NVSwitch evidence"},
+        {"the NVSwitch count the payload states is the bundle's", 8, 4, "ppcie", "ppcie", "ppcie",
+         3, REQ_8, DGA_CVM_CHECK_GPU_BUNDLE, DGA_E_CVM_BUNDLE_MISMATCH,
+         "the bundle's device lists are not the event's device count"},
+        {"ppcie needs GPUs", 0, 0, "ppcie", "ppcie", "ppcie", 0,
+         "{\"gpu\":{\"required\":true,\"gpus\":{\"exact\":0}}}", DGA_CVM_CHECK_GPU_EVENT,
+         DGA_E_CVM_GPU_CC_MODE, "cc_mode \"ppcie\" with 0 device(s)"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        print_message("refused: %s\n", refused[i].what);
+        mode_setup(&t, refused[i].gpus, refused[i].switches, refused[i].gate_mode,
+                   refused[i].set_mode, refused[i].cc_mode, refused[i].nvswitches);
+        run_verify(&t, refused[i].request);
+        assert_fails(&t, refused[i].check, refused[i].err, refused[i].text);
+        run_free(&t);
+    }
 }
 
 /* gpu.mode: a relying party takes a PPCIe board only when it says so (the default is cc). */
